@@ -1,0 +1,125 @@
+//! The command line, as clap reads it. Commands live in `commands.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quayside",
+    version,
+    about = "Run Ansible-style YAML playbooks of typed tasks across an SSH fleet",
+    long_about = "quayside runs Ansible-style YAML playbooks of typed tasks across an SSH \
+inventory of hosts. It was built to operate Red Hat Quay registries on plain VMs: service \
+keys, the Quay database, config bundles, ACLs and podman containers.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a playbook against the hosts of an inventory
+    Run(RunArgs),
+    /// Check a playbook and inventory as `run` would, without touching any host
+    Validate(ValidateArgs),
+    /// List the hosts a pattern selects
+    ListHosts(ListHostsArgs),
+    /// List the plays and tasks of a playbook
+    ListTasks(ListTasksArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Ansible-style text
+    Human,
+    /// One JSON object a line for every event
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// An inventory file or directory (YAML or INI); may be given more than once.
+    /// Without one, only `localhost` is known
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Further limit the hosts to those matching this pattern
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Set variables: `key=value`, a JSON or YAML mapping, or `@file.yml`; repeatable
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Only run tasks with these tags (comma separated; repeatable)
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma separated; repeatable)
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The playbook to run
+    pub playbook: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Change nothing; report what would change
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show the before and after of every file a task changes
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// How many hosts a task runs on at once
+    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: u32,
+    /// How results are printed
+    #[arg(long = "output", value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// Show more: `-v` task results, `-vv` task paths
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Seconds to wait for an SSH connection
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The playbook to check
+    pub playbook: PathBuf,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListHostsArgs {
+    /// A host pattern: `all`, group and host names, globs, `a:b`, `a:&b`, `a:!b`
+    pub pattern: String,
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// Further limit the hosts to those matching this pattern
+    #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListTasksArgs {
+    /// The playbook to list
+    pub playbook: PathBuf,
+    /// Only list tasks with these tags
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Leave out tasks with these tags
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+}

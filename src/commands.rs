@@ -1,0 +1,257 @@
+//! What each subcommand does, given the parsed command line.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::cli::{ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs};
+use crate::diagnostic::Diagnostic;
+use crate::inventory::{Inventory, Vars};
+use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
+use crate::report::{Human, JsonLines, Reporter, Sink};
+use crate::runner::{ConnectSettings, PreparedPlay, RunOptions, Runner, prepare, select_by_tags};
+use crate::settings::Settings;
+
+/// Exit codes, as `ansible-playbook` uses them.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const PARSE: i32 = 4;
+    pub const OPTIONS: i32 = 5;
+}
+
+/// An error that ends a command before it runs, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub diagnostic: Diagnostic,
+    pub code: i32,
+}
+
+impl Failure {
+    fn parse(diagnostic: Diagnostic) -> Self {
+        Self {
+            diagnostic,
+            code: exit::PARSE,
+        }
+    }
+
+    fn options(diagnostic: Diagnostic) -> Self {
+        Self {
+            diagnostic,
+            code: exit::OPTIONS,
+        }
+    }
+}
+
+fn extra_vars(select: &SelectArgs) -> Result<Vars, Failure> {
+    let mut vars = Vars::new();
+    for arg in &select.extra_vars {
+        vars.extend(crate::vars::parse_extra_vars(arg).map_err(Failure::options)?);
+    }
+    Ok(vars)
+}
+
+/// Everything `run` and `validate` read and check before touching a host.
+struct Loaded {
+    playbook: Playbook,
+    inventory: Inventory,
+    options: RunOptions,
+    plays: Vec<PreparedPlay>,
+    warnings: Vec<String>,
+}
+
+fn load(
+    playbook: &std::path::Path,
+    inventory: &[std::path::PathBuf],
+    select: &SelectArgs,
+    mut options: RunOptions,
+) -> Result<Loaded, Failure> {
+    options.extra_vars = extra_vars(select)?;
+    options.limit = select.limit.clone();
+    options.tags = select.tags.clone();
+    options.skip_tags = select.skip_tags.clone();
+    let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
+    let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
+    let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
+    crate::check::check_templates(&playbook, &inventory, &plays, &options)
+        .map_err(Failure::parse)?;
+    Ok(Loaded {
+        playbook,
+        inventory,
+        options,
+        plays,
+        warnings,
+    })
+}
+
+pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    let loaded = load(
+        &args.playbook,
+        &args.inventory.inventory,
+        &args.select,
+        RunOptions::default(),
+    )?;
+    for warning in &loaded.warnings {
+        let _ = writeln!(out, "[WARNING]: {warning}");
+    }
+    let tasks = loaded.playbook.all_tasks().len();
+    let hosts: BTreeSet<&String> = loaded.plays.iter().flat_map(|p| &p.hosts).collect();
+    let _ = writeln!(
+        out,
+        "{}: {} plays, {tasks} tasks, {} hosts: ok",
+        args.playbook.display(),
+        loaded.plays.len(),
+        hosts.len()
+    );
+    Ok(exit::OK)
+}
+
+pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
+    let options = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        forks: args.forks as usize,
+        verbosity: args.verbose,
+        connect: ConnectSettings {
+            host_key_checking: settings.host_key_checking,
+            connect_timeout: Duration::from_secs(args.timeout.max(1)),
+        },
+        ..RunOptions::default()
+    };
+    let loaded = load(
+        &args.playbook,
+        &args.inventory.inventory,
+        &args.select,
+        options,
+    )?;
+    let reporter: Box<dyn Reporter> = match args.output {
+        Output::Json => Box::new(JsonLines::new(Sink::stdout())),
+        Output::Human => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            Box::new(Human::new(Sink::stdout(), args.verbose, color))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            Failure::options(Diagnostic::new(format!(
+                "cannot start the runtime: {error}"
+            )))
+        })?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let summary = runtime.block_on(async {
+        let flag = interrupted.clone();
+        tokio::spawn(async move {
+            // The first Ctrl-C (or SIGTERM) lets tasks in flight finish and stops before the
+            // next task; a second one stops at once.
+            wait_for_signal().await;
+            flag.store(true, Ordering::SeqCst);
+            wait_for_signal().await;
+            std::process::exit(99);
+        });
+        let runner = Runner::new(
+            &loaded.inventory,
+            &loaded.playbook,
+            &loaded.options,
+            reporter.as_ref(),
+            interrupted.clone(),
+        );
+        runner.run(&loaded.plays, &loaded.warnings).await
+    });
+    // Connections close in the background; do not wait for stragglers.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    Ok(summary.exit_code())
+}
+
+async fn wait_for_signal() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+pub fn list_hosts(args: &ListHostsArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+    let mut hosts = crate::inventory::select(&inventory, &args.pattern)
+        .map_err(|message| Failure::options(Diagnostic::new(message)))?;
+    if let Some(limit) = &args.limit {
+        let limited = crate::inventory::select(&inventory, limit)
+            .map_err(|message| Failure::options(Diagnostic::new(message)))?;
+        hosts.retain(|h| limited.contains(h));
+    }
+    if hosts.is_empty() {
+        let _ = writeln!(out, "[WARNING]: no hosts matched `{}`", args.pattern);
+    }
+    let _ = writeln!(out, "  hosts ({}):", hosts.len());
+    for host in hosts {
+        let _ = writeln!(out, "    {host}");
+    }
+    Ok(exit::OK)
+}
+
+pub fn list_tasks(args: &ListTasksArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    let playbook = parse_playbook(&args.playbook).map_err(Failure::parse)?;
+    let mut text = format!("\nplaybook: {}\n", args.playbook.display());
+    for (index, play) in playbook.plays.iter().enumerate() {
+        let _ = write!(
+            text,
+            "\n  play #{} ({}): {}\tTAGS: [{}]\n    tasks:\n",
+            index + 1,
+            play.hosts,
+            play.name,
+            play.tags.join(", ")
+        );
+        let inherited: BTreeSet<String> = play.tags.iter().cloned().collect();
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            list_section(section, &inherited, args, &mut text);
+        }
+    }
+    let _ = out.write_all(text.as_bytes());
+    Ok(exit::OK)
+}
+
+fn list_section(
+    tasks: &[Task],
+    inherited: &BTreeSet<String>,
+    args: &ListTasksArgs,
+    text: &mut String,
+) {
+    for task in tasks {
+        let mut tags = inherited.clone();
+        tags.extend(task.tags.iter().cloned());
+        match &task.body {
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                for list in [block, rescue, always] {
+                    list_section(list, &tags, args, text);
+                }
+            }
+            TaskBody::Meta(_) => {}
+            TaskBody::Action { .. } => {
+                if select_by_tags(&tags, &args.tags, &args.skip_tags) {
+                    let own: Vec<&str> = tags.iter().map(String::as_str).collect();
+                    let _ = writeln!(
+                        text,
+                        "      {}\tTAGS: [{}]",
+                        task.display_name(),
+                        own.join(", ")
+                    );
+                }
+            }
+        }
+    }
+}

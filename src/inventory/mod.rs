@@ -1,0 +1,385 @@
+//! Ansible inventories, read unchanged: YAML and INI files, directories of them, and
+//! `group_vars/` and `host_vars/` beside them.
+
+mod ini;
+mod pattern;
+mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Diagnostic;
+
+pub use pattern::select;
+
+/// Variables: a name and a JSON value, as Ansible keeps them.
+pub type Vars = Map<String, Value>;
+
+#[derive(Debug, Default, Clone)]
+pub struct Host {
+    pub name: String,
+    /// Variables set on the host itself (inventory line, `host_vars/`).
+    pub vars: Vars,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Group {
+    pub name: String,
+    pub vars: Vars,
+    pub hosts: Vec<String>,
+    pub children: Vec<String>,
+}
+
+/// Every host and group of a run, in the order they were first written.
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    pub hosts: IndexMap<String, Host>,
+    pub groups: IndexMap<String, Group>,
+    /// `localhost` when no inventory names it: it can be targeted by name, with a local
+    /// connection, but is not in `all`, as in Ansible.
+    pub implicit_localhost: bool,
+}
+
+impl Inventory {
+    /// Read every inventory source given with `-i`: files, or directories of files.
+    pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
+        let mut inventory = Inventory::default();
+        inventory.group_mut("all");
+        inventory.group_mut("ungrouped");
+        for source in sources {
+            let metadata = std::fs::metadata(source).map_err(|error| {
+                Diagnostic::new(format!(
+                    "cannot read inventory `{}`: {error}",
+                    source.display()
+                ))
+            })?;
+            if metadata.is_dir() {
+                let mut files = read_dir_sorted(source)?;
+                files.retain(|path| is_inventory_file(path));
+                for file in files {
+                    inventory.load_file(&file)?;
+                }
+                inventory.load_vars_dirs(source)?;
+            } else {
+                inventory.load_file(source)?;
+                let parent = source.parent().unwrap_or(Path::new("."));
+                inventory.load_vars_dirs(if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                })?;
+            }
+        }
+        inventory.finish();
+        Ok(inventory)
+    }
+
+    fn load_file(&mut self, path: &Path) -> Result<(), Diagnostic> {
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(extension, "yml" | "yaml" | "json") {
+            yaml::load(self, path)
+        } else {
+            ini::load(self, path)
+        }
+    }
+
+    /// `group_vars/` and `host_vars/` in `dir`, each entry a file (`NAME`, `NAME.yml`,
+    /// `NAME.yaml`, `NAME.json`) or a folder of such files.
+    pub fn load_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+        for (kind, is_group) in [("group_vars", true), ("host_vars", false)] {
+            let folder = dir.join(kind);
+            if !folder.is_dir() {
+                continue;
+            }
+            for entry in read_dir_sorted(&folder)? {
+                let file_name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                let name = match Path::new(file_name).extension().and_then(|e| e.to_str()) {
+                    Some("yml" | "yaml" | "json") => file_name
+                        .rsplit_once('.')
+                        .map_or(file_name, |(stem, _)| stem),
+                    Some(_) if !entry.is_dir() => continue,
+                    _ => file_name,
+                };
+                let files = if entry.is_dir() {
+                    let mut files = read_dir_sorted(&entry)?;
+                    files.retain(|p| is_vars_file(p));
+                    files
+                } else {
+                    vec![entry.clone()]
+                };
+                for file in files {
+                    let vars = crate::vars::load_vars_file(&file)?;
+                    let target = if is_group {
+                        &mut self.group_mut(name).vars
+                    } else {
+                        &mut self.host_mut(name).vars
+                    };
+                    target.extend(vars);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn group_mut(&mut self, name: &str) -> &mut Group {
+        self.groups.entry(name.to_owned()).or_insert_with(|| Group {
+            name: name.to_owned(),
+            ..Group::default()
+        })
+    }
+
+    pub(crate) fn host_mut(&mut self, name: &str) -> &mut Host {
+        self.hosts.entry(name.to_owned()).or_insert_with(|| Host {
+            name: name.to_owned(),
+            ..Host::default()
+        })
+    }
+
+    pub(crate) fn add_host_to_group(&mut self, host: &str, group: &str) {
+        self.host_mut(host);
+        let group = self.group_mut(group);
+        if !group.hosts.iter().any(|h| h == host) {
+            group.hosts.push(host.to_owned());
+        }
+    }
+
+    pub(crate) fn add_child(&mut self, parent: &str, child: &str) {
+        self.group_mut(child);
+        let group = self.group_mut(parent);
+        if !group.children.iter().any(|c| c == child) {
+            group.children.push(child.to_owned());
+        }
+    }
+
+    /// After all sources are read: every host is in `all`, hosts in no group are in
+    /// `ungrouped`, and every group that is nobody's child is a child of `all`.
+    fn finish(&mut self) {
+        let names: Vec<String> = self.hosts.keys().cloned().collect();
+        let grouped: BTreeSet<String> = self
+            .groups
+            .values()
+            .filter(|g| g.name != "all" && g.name != "ungrouped")
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect();
+        for name in &names {
+            if !grouped.contains(name) {
+                self.add_host_to_group(name, "ungrouped");
+            }
+        }
+        let children: BTreeSet<String> = self
+            .groups
+            .values()
+            .flat_map(|g| g.children.iter().cloned())
+            .collect();
+        let top: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|name| *name != "all" && !children.contains(*name))
+            .cloned()
+            .collect();
+        for group in top {
+            self.add_child("all", &group);
+        }
+        self.group_mut("all").hosts = names;
+        if !self.hosts.contains_key("localhost") {
+            let mut vars = Vars::new();
+            vars.insert("ansible_connection".into(), "local".into());
+            self.hosts.insert(
+                "localhost".to_owned(),
+                Host {
+                    name: "localhost".to_owned(),
+                    vars,
+                },
+            );
+            self.implicit_localhost = true;
+        }
+    }
+
+    /// Whether `host` is the implicit `localhost`, which only its own name selects.
+    pub fn is_implicit(&self, host: &str) -> bool {
+        self.implicit_localhost && host == "localhost"
+    }
+
+    /// The groups a host is in, directly or through children, `all` included.
+    pub fn groups_of(&self, host: &str) -> BTreeSet<String> {
+        let mut groups = BTreeSet::new();
+        for group in self.groups.values() {
+            if group.hosts.iter().any(|h| h == host) {
+                self.add_with_parents(&group.name, &mut groups);
+            }
+        }
+        groups
+    }
+
+    fn add_with_parents(&self, group: &str, into: &mut BTreeSet<String>) {
+        if !into.insert(group.to_owned()) {
+            return;
+        }
+        for parent in self.groups.values() {
+            if parent.children.iter().any(|c| c == group) {
+                self.add_with_parents(&parent.name, into);
+            }
+        }
+    }
+
+    /// Depth of a group below `all` (`all` is 0), the order in which group variables apply.
+    fn depth(&self, group: &str, seen: &mut Vec<String>) -> usize {
+        if group == "all" || seen.iter().any(|g| g == group) {
+            return 0;
+        }
+        seen.push(group.to_owned());
+        let depth = self
+            .groups
+            .values()
+            .filter(|parent| parent.children.iter().any(|c| c == group))
+            .map(|parent| self.depth(&parent.name, seen) + 1)
+            .max()
+            .unwrap_or(1);
+        seen.pop();
+        depth
+    }
+
+    /// A host's inventory variables, lowest to highest precedence: group `all`, parent
+    /// groups, child groups (deeper groups win, then names in order), host variables.
+    pub fn host_vars(&self, host: &str) -> Vars {
+        let mut groups: Vec<(usize, String)> = self
+            .groups_of(host)
+            .into_iter()
+            .map(|g| (self.depth(&g, &mut Vec::new()), g))
+            .collect();
+        groups.sort();
+        let mut vars = Vars::new();
+        for (_, group) in groups {
+            if let Some(group) = self.groups.get(&group) {
+                vars.extend(group.vars.clone());
+            }
+        }
+        if let Some(host) = self.hosts.get(host) {
+            vars.extend(host.vars.clone());
+        }
+        vars
+    }
+
+    /// `groups` as Ansible gives it to templates: each group's hosts, with children's.
+    pub fn group_members(&self) -> BTreeMap<String, Vec<String>> {
+        let mut members = BTreeMap::new();
+        for group in self.groups.keys() {
+            let hosts: Vec<String> = self
+                .hosts
+                .keys()
+                .filter(|h| self.groups_of(h).contains(group))
+                .cloned()
+                .collect();
+            members.insert(group.clone(), hosts);
+        }
+        members
+    }
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| Diagnostic::new(format!("cannot read `{}`: {error}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Files in an inventory directory that are inventory sources (Ansible skips the same).
+fn is_inventory_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    path.is_file()
+        && !name.starts_with('.')
+        && !name.ends_with('~')
+        && !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("retry" | "pyc" | "pyo" | "orig" | "bak" | "cfg" | "md" | "txt" | "j2")
+        )
+}
+
+fn is_vars_file(path: &Path) -> bool {
+    path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml" | "json") | None
+        )
+}
+
+/// Expand Ansible's host ranges: `web[01:03].example.com` → web01, web02, web03;
+/// `db-[a:c]` → db-a, db-b, db-c.
+pub(crate) fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
+    let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
+        return Ok(vec![pattern.to_owned()]);
+    };
+    if close < open {
+        return Ok(vec![pattern.to_owned()]);
+    }
+    let (head, body, tail) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
+    let mut parts = body.split(':');
+    let (Some(start), Some(end)) = (parts.next(), parts.next()) else {
+        return Err(format!(
+            "host range `[{body}]` must look like `[1:3]` or `[a:c]`"
+        ));
+    };
+    let step: usize = match parts.next() {
+        Some(step) => step
+            .parse()
+            .map_err(|_| format!("bad step in host range `[{body}]`"))?,
+        None => 1,
+    };
+    let mut names = Vec::new();
+    let rest = expand_range(tail)?;
+    if let (Ok(a), Ok(b)) = (start.parse::<u64>(), end.parse::<u64>()) {
+        let width = if start.starts_with('0') {
+            start.len()
+        } else {
+            0
+        };
+        for n in (a..=b).step_by(step.max(1)) {
+            for tail in &rest {
+                names.push(format!("{head}{n:0width$}{tail}"));
+            }
+        }
+    } else if let (Some(a), Some(b)) = (single_char(start), single_char(end)) {
+        for c in (a..=b).step_by(step.max(1)) {
+            for tail in &rest {
+                names.push(format!("{head}{c}{tail}"));
+            }
+        }
+    } else {
+        return Err(format!(
+            "host range `[{body}]` must look like `[1:3]` or `[a:c]`"
+        ));
+    }
+    Ok(names)
+}
+
+fn single_char(s: &str) -> Option<char> {
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    chars.next().is_none().then_some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_expand_like_ansible() {
+        assert_eq!(
+            expand_range("web[01:03].x").unwrap(),
+            ["web01.x", "web02.x", "web03.x"]
+        );
+        assert_eq!(expand_range("db-[a:c]").unwrap(), ["db-a", "db-b", "db-c"]);
+        assert_eq!(expand_range("plain").unwrap(), ["plain"]);
+    }
+}

@@ -1,0 +1,56 @@
+//! quayside runs Ansible-style YAML playbooks of typed tasks across an SSH inventory of
+//! hosts, with first-class task types for operating Red Hat Quay on plain VMs.
+
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod inventory;
+pub mod playbook;
+pub mod report;
+pub mod runner;
+pub mod settings;
+pub mod tasks;
+pub mod template;
+pub mod transport;
+pub mod vars;
+pub mod yaml;
+
+use std::io::Write;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Run the command line; returns the process exit code.
+pub fn run_cli() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    commands::exit::OK
+                }
+                _ => commands::exit::OPTIONS,
+            };
+            let _ = error.print();
+            return code;
+        }
+    };
+    let settings = settings::Settings::load();
+    let mut stdout = std::io::stdout();
+    let result = match &cli.command {
+        Command::Run(args) => commands::run(args, &settings),
+        Command::Validate(args) => commands::validate(args, &mut stdout),
+        Command::ListHosts(args) => commands::list_hosts(args, &mut stdout),
+        Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            let _ = stdout.flush();
+            let _ = writeln!(std::io::stderr(), "{}", failure.diagnostic);
+            failure.code
+        }
+    }
+}

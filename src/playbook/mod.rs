@@ -1,0 +1,154 @@
+//! The playbook model: plays, tasks and blocks, each keeping the span it was written at.
+//!
+//! A playbook is parsed and checked completely before any host is touched: every keyword,
+//! task type and argument is known, every template compiles.
+
+mod parse;
+
+use std::path::{Path, PathBuf};
+
+pub use parse::{TASK_KEYWORDS, parse_playbook};
+
+use crate::inventory::Vars;
+use crate::yaml::{Node, Span};
+
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}
+
+impl Playbook {
+    /// The folder relative paths in the playbook are read from.
+    pub fn dir(&self) -> &Path {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
+    /// Every task of every play, blocks flattened, handlers included.
+    pub fn all_tasks(&self) -> Vec<&Task> {
+        let mut tasks = Vec::new();
+        for play in &self.plays {
+            for section in [
+                &play.pre_tasks,
+                &play.tasks,
+                &play.post_tasks,
+                &play.handlers,
+            ] {
+                collect(section, &mut tasks);
+            }
+        }
+        tasks
+    }
+}
+
+fn collect<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
+    for task in tasks {
+        into.push(task);
+        if let TaskBody::Block {
+            block,
+            rescue,
+            always,
+        } = &task.body
+        {
+            collect(block, into);
+            collect(rescue, into);
+            collect(always, into);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Play {
+    pub name: String,
+    pub span: Span,
+    pub hosts: String,
+    pub vars: Vars,
+    pub vars_files: Vec<Node>,
+    pub r#become: Option<bool>,
+    pub become_user: Option<String>,
+    pub serial: Vec<Serial>,
+    pub max_fail_percentage: Option<f64>,
+    pub any_errors_fatal: bool,
+    pub gather_facts: bool,
+    pub tags: Vec<String>,
+    pub environment: Option<Node>,
+    pub pre_tasks: Vec<Task>,
+    pub tasks: Vec<Task>,
+    pub post_tasks: Vec<Task>,
+    pub handlers: Vec<Task>,
+}
+
+/// One step of `serial`: a number of hosts or a percentage of the play's hosts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Serial {
+    Count(usize),
+    Percent(f64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: Option<String>,
+    pub span: Span,
+    pub body: TaskBody,
+    pub when: Vec<Node>,
+    pub r#loop: Option<Node>,
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub label: Option<Node>,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub tags: Vec<String>,
+    pub run_once: bool,
+    pub delegate_to: Option<String>,
+    pub no_log: bool,
+    pub ignore_errors: bool,
+    pub changed_when: Option<Vec<Node>>,
+    pub failed_when: Option<Vec<Node>>,
+    pub retries: Option<u32>,
+    pub until: Option<Vec<Node>>,
+    pub delay: f64,
+    pub check_mode: Option<bool>,
+    pub environment: Option<Node>,
+    pub r#become: Option<bool>,
+    pub become_user: Option<String>,
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TaskBody {
+    /// One typed task: its type's name and its arguments, rendered per host at run time.
+    Action { kind: String, args: Node },
+    Block {
+        block: Vec<Task>,
+        rescue: Vec<Task>,
+        always: Vec<Task>,
+    },
+    /// `meta: flush_handlers` (and the other `meta` actions quayside knows).
+    Meta(Meta),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    FlushHandlers,
+    EndPlay,
+    EndHost,
+    Noop,
+}
+
+impl Task {
+    /// The name shown in output: the task's `name`, or its type and arguments.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match &self.body {
+            TaskBody::Action { kind, .. } => kind.clone(),
+            TaskBody::Block { .. } => "block".to_owned(),
+            TaskBody::Meta(_) => "meta".to_owned(),
+        }
+    }
+}

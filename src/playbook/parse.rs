@@ -1,0 +1,516 @@
+//! Reading plays and tasks out of the YAML tree, with an error at the exact key or value for
+//! anything quayside does not understand.
+
+use std::path::Path;
+
+use super::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::vars::{is_identifier, node_to_vars};
+use crate::yaml::{self, Node, Value};
+
+const PLAY_KEYWORDS: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "become",
+    "become_user",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
+    "gather_facts",
+    "tags",
+    "environment",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "strategy",
+];
+
+/// Keywords a task (or block) may carry beside its one task type.
+pub const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "loop_control",
+    "register",
+    "notify",
+    "listen",
+    "tags",
+    "run_once",
+    "delegate_to",
+    "no_log",
+    "ignore_errors",
+    "changed_when",
+    "failed_when",
+    "retries",
+    "until",
+    "delay",
+    "check_mode",
+    "environment",
+    "become",
+    "become_user",
+    "timeout",
+    "args",
+    "block",
+    "rescue",
+    "always",
+];
+
+/// Collections whose modules are quayside's built-in task types under another name.
+const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quayside."];
+
+pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
+    let root = yaml::load_file(path)?;
+    let Value::Seq(items) = &root.value else {
+        return Err(Diagnostic::at(
+            format!("a playbook must be a list of plays, found {}", root.kind()),
+            root.span.clone(),
+        ));
+    };
+    let plays = items
+        .iter()
+        .map(parse_play)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Playbook {
+        path: path.to_owned(),
+        plays,
+    })
+}
+
+fn unknown_key(key: &Node, what: &str, known: &[&str]) -> Diagnostic {
+    let word = key.key_string();
+    let mut message = format!("unknown {what} `{word}`");
+    if let Some(suggestion) = did_you_mean(&word, known.iter().copied()) {
+        message.push_str(&format!(" — did you mean `{suggestion}`?"));
+    }
+    Diagnostic::at(message, key.span.clone())
+}
+
+fn parse_play(node: &Node) -> Result<Play, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!("a play must be a mapping, found {}", node.kind()),
+            node.span.clone(),
+        ));
+    };
+    if node.get("import_playbook").is_some() {
+        return Err(Diagnostic::at(
+            "`import_playbook` is not supported; list the plays in one playbook",
+            node.span.clone(),
+        ));
+    }
+    let mut play = Play {
+        name: String::new(),
+        span: node.span.clone(),
+        hosts: String::new(),
+        vars: Default::default(),
+        vars_files: Vec::new(),
+        r#become: None,
+        become_user: None,
+        serial: Vec::new(),
+        max_fail_percentage: None,
+        any_errors_fatal: false,
+        gather_facts: true,
+        tags: Vec::new(),
+        environment: None,
+        pre_tasks: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        handlers: Vec::new(),
+    };
+    let mut has_hosts = false;
+    for (key, value) in entries {
+        match key.as_str().unwrap_or_default() {
+            "name" => play.name = string(value)?,
+            "hosts" => {
+                has_hosts = true;
+                play.hosts = match &value.value {
+                    Value::Seq(items) => items
+                        .iter()
+                        .map(string)
+                        .collect::<Result<Vec<_>, _>>()?
+                        .join(":"),
+                    _ => string(value)?,
+                };
+            }
+            "vars" => play.vars = node_to_vars(value)?,
+            "vars_files" => play.vars_files = list_of_nodes(value),
+            "become" => play.r#become = Some(boolean(value)?),
+            "become_user" => play.become_user = Some(string(value)?),
+            "serial" => play.serial = serial(value)?,
+            "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
+            "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,
+            "gather_facts" => play.gather_facts = boolean(value)?,
+            "tags" => play.tags = string_list(value)?,
+            "environment" => play.environment = Some(value.clone()),
+            "strategy" => {
+                if string(value)? != "linear" {
+                    return Err(Diagnostic::at(
+                        "only the `linear` strategy is supported",
+                        value.span.clone(),
+                    ));
+                }
+            }
+            "pre_tasks" => play.pre_tasks = task_list(value, false)?,
+            "tasks" => play.tasks = task_list(value, false)?,
+            "post_tasks" => play.post_tasks = task_list(value, false)?,
+            "handlers" => play.handlers = task_list(value, true)?,
+            _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
+        }
+    }
+    if !has_hosts {
+        return Err(Diagnostic::at("a play needs `hosts`", node.span.clone()));
+    }
+    Ok(play)
+}
+
+fn task_list(node: &Node, handlers: bool) -> Result<Vec<Task>, Diagnostic> {
+    match &node.value {
+        Value::Null => Ok(Vec::new()),
+        Value::Seq(items) => items
+            .iter()
+            .map(|item| parse_task(item, handlers))
+            .collect(),
+        _ => Err(Diagnostic::at(
+            format!("expected a list of tasks, found {}", node.kind()),
+            node.span.clone(),
+        )),
+    }
+}
+
+fn parse_task(node: &Node, handler: bool) -> Result<Task, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!("a task must be a mapping, found {}", node.kind()),
+            node.span.clone(),
+        ));
+    };
+    let mut task = Task {
+        name: None,
+        span: node.span.clone(),
+        body: TaskBody::Meta(Meta::Noop),
+        when: Vec::new(),
+        r#loop: None,
+        loop_var: "item".to_owned(),
+        index_var: None,
+        label: None,
+        register: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        tags: Vec::new(),
+        run_once: false,
+        delegate_to: None,
+        no_log: false,
+        ignore_errors: false,
+        changed_when: None,
+        failed_when: None,
+        retries: None,
+        until: None,
+        delay: 5.0,
+        check_mode: None,
+        environment: None,
+        r#become: None,
+        become_user: None,
+        timeout: None,
+    };
+    let mut actions: Vec<(&Node, &Node)> = Vec::new();
+    let mut extra_args: Option<&Node> = None;
+    let (mut block, mut rescue, mut always) = (None, None, None);
+    for (key, value) in entries {
+        let Some(word) = key.as_str() else {
+            return Err(Diagnostic::at(
+                "a task key must be a word",
+                key.span.clone(),
+            ));
+        };
+        match word {
+            "name" => task.name = Some(string(value)?),
+            "when" => task.when = conditions(value),
+            "loop" | "with_items" => task.r#loop = Some(value.clone()),
+            "loop_control" => loop_control(&mut task, value)?,
+            "register" => {
+                let name = string(value)?;
+                if !is_identifier(&name) {
+                    return Err(Diagnostic::at(
+                        format!("`{name}` is not a valid variable name for `register`"),
+                        value.span.clone(),
+                    ));
+                }
+                task.register = Some(name);
+            }
+            "notify" => task.notify = string_list(value)?,
+            "listen" if handler => task.listen = string_list(value)?,
+            "tags" => task.tags = string_list(value)?,
+            "run_once" => task.run_once = boolean(value)?,
+            "delegate_to" => {
+                let target = string(value)?;
+                if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
+                    return Err(Diagnostic::at(
+                        format!("`delegate_to: {target}` is not supported; only `localhost` is"),
+                        value.span.clone(),
+                    ));
+                }
+                task.delegate_to = Some(target);
+            }
+            "no_log" => task.no_log = boolean(value)?,
+            "ignore_errors" => task.ignore_errors = boolean(value)?,
+            "changed_when" => task.changed_when = Some(conditions(value)),
+            "failed_when" => task.failed_when = Some(conditions(value)),
+            "retries" => task.retries = Some(count(value)? as u32),
+            "until" => task.until = Some(conditions(value)),
+            "delay" => task.delay = number(value)?,
+            "check_mode" => task.check_mode = Some(boolean(value)?),
+            "environment" => task.environment = Some(value.clone()),
+            "become" => task.r#become = Some(boolean(value)?),
+            "become_user" => task.become_user = Some(string(value)?),
+            "timeout" => task.timeout = Some(count(value)? as u64),
+            "args" => extra_args = Some(value),
+            "block" => block = Some(task_list(value, handler)?),
+            "rescue" => rescue = Some(task_list(value, handler)?),
+            "always" => always = Some(task_list(value, handler)?),
+            _ => actions.push((key, value)),
+        }
+    }
+    if block.is_some() || rescue.is_some() || always.is_some() {
+        if let Some((key, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "a block cannot also have a task type (`{}`); put it in the block's list",
+                    key.key_string()
+                ),
+                key.span.clone(),
+            ));
+        }
+        let Some(block) = block else {
+            return Err(Diagnostic::at(
+                "`rescue` and `always` need a `block`",
+                node.span.clone(),
+            ));
+        };
+        task.body = TaskBody::Block {
+            block,
+            rescue: rescue.unwrap_or_default(),
+            always: always.unwrap_or_default(),
+        };
+        return Ok(task);
+    }
+    let (key, value) = match actions.as_slice() {
+        [] => {
+            return Err(Diagnostic::at(
+                "this task has no task type (such as `command`, `copy_files` or `debug`)",
+                node.span.clone(),
+            ));
+        }
+        [one] => *one,
+        [first, second, ..] => {
+            return Err(Diagnostic::at(
+                format!(
+                    "a task has exactly one task type, found `{}` and `{}`",
+                    first.0.key_string(),
+                    second.0.key_string()
+                ),
+                second.0.span.clone(),
+            ));
+        }
+    };
+    let word = key.key_string();
+    if word == "meta" {
+        let action = string(value)?;
+        task.body = TaskBody::Meta(match action.as_str() {
+            "flush_handlers" => Meta::FlushHandlers,
+            "end_play" => Meta::EndPlay,
+            "end_host" => Meta::EndHost,
+            "noop" => Meta::Noop,
+            _ => {
+                return Err(Diagnostic::at(
+                    format!(
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host` or `noop`)"
+                    ),
+                    value.span.clone(),
+                ));
+            }
+        });
+        return Ok(task);
+    }
+    let kind = ACTION_PREFIXES
+        .iter()
+        .find_map(|prefix| word.strip_prefix(prefix))
+        .filter(|short| crate::tasks::TASK_TYPES.contains(short))
+        .unwrap_or(&word)
+        .to_owned();
+    if !crate::tasks::TASK_TYPES.contains(&kind.as_str()) {
+        let keywords_and_types = crate::tasks::TASK_TYPES
+            .iter()
+            .chain(TASK_KEYWORDS)
+            .copied()
+            .collect::<Vec<_>>();
+        let mut message = format!("unknown task type `{word}`");
+        if let Some(suggestion) = did_you_mean(&word, keywords_and_types) {
+            message.push_str(&format!(" — did you mean `{suggestion}`?"));
+        }
+        return Err(Diagnostic::at(message, key.span.clone()));
+    }
+    let args = merge_args(&kind, value, extra_args)?;
+    crate::tasks::check_args(&kind, key, &args)?;
+    task.body = TaskBody::Action { kind, args };
+    Ok(task)
+}
+
+/// The arguments of a task type: its value, with `args:` merged in, and a free-form string
+/// (`command: ls -l`) turned into the task type's free-form argument.
+fn merge_args(kind: &str, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
+    let mut args = match (&value.value, crate::tasks::free_form_argument(kind)) {
+        (Value::Str(_), Some(argument)) => Node::new(
+            value.span.clone(),
+            Value::Map(vec![(
+                Node::new(value.span.clone(), Value::Str(argument.to_owned())),
+                value.clone(),
+            )]),
+        ),
+        (Value::Null, _) => Node::new(value.span.clone(), Value::Map(Vec::new())),
+        // Ansible's `debug: msg=hello var=x` form.
+        (Value::Str(text), None) => key_value_args(text, value)?,
+        _ => value.clone(),
+    };
+    if let Some(extra) = extra {
+        let (Value::Map(entries), Some(more)) = (&mut args.value, extra.as_map()) else {
+            return Err(Diagnostic::at(
+                "`args` must be a mapping",
+                extra.span.clone(),
+            ));
+        };
+        entries.extend(more.iter().cloned());
+    }
+    Ok(args)
+}
+
+fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
+    let words = shell_words::split(text).map_err(|error| {
+        Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
+    })?;
+    let mut entries = Vec::new();
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(Diagnostic::at(
+                format!("expected `key=value` arguments or a mapping, found `{word}`"),
+                node.span.clone(),
+            ));
+        };
+        entries.push((
+            Node::new(node.span.clone(), Value::Str(key.to_owned())),
+            Node::new(node.span.clone(), Value::Str(value.to_owned())),
+        ));
+    }
+    Ok(Node::new(node.span.clone(), Value::Map(entries)))
+}
+
+fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
+    const KEYS: &[&str] = &["loop_var", "index_var", "label"];
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            "`loop_control` must be a mapping",
+            node.span.clone(),
+        ));
+    };
+    for (key, value) in entries {
+        match key.as_str().unwrap_or_default() {
+            "loop_var" => task.loop_var = string(value)?,
+            "index_var" => task.index_var = Some(string(value)?),
+            "label" => task.label = Some(value.clone()),
+            _ => return Err(unknown_key(key, "`loop_control` key", KEYS)),
+        }
+    }
+    Ok(())
+}
+
+fn expected(node: &Node, what: &str) -> Diagnostic {
+    let found = match &node.value {
+        Value::Str(s) => format!("`{s}`"),
+        _ => node.kind().to_owned(),
+    };
+    Diagnostic::at(format!("expected {what}, found {found}"), node.span.clone())
+}
+
+fn string(node: &Node) -> Result<String, Diagnostic> {
+    match &node.value {
+        Value::Str(s) => Ok(s.clone()),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(node.key_string()),
+        _ => Err(expected(node, "a string")),
+    }
+}
+
+fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
+    match &node.value {
+        Value::Null => Ok(Vec::new()),
+        Value::Seq(items) => items.iter().map(string).collect(),
+        Value::Str(s) => Ok(s
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect()),
+        _ => Ok(vec![string(node)?]),
+    }
+}
+
+fn list_of_nodes(node: &Node) -> Vec<Node> {
+    match &node.value {
+        Value::Seq(items) => items.clone(),
+        Value::Null => Vec::new(),
+        _ => vec![node.clone()],
+    }
+}
+
+fn conditions(node: &Node) -> Vec<Node> {
+    list_of_nodes(node)
+}
+
+fn boolean(node: &Node) -> Result<bool, Diagnostic> {
+    match &node.value {
+        Value::Bool(b) => Ok(*b),
+        Value::Str(s) => yaml::parse_bool(s).ok_or_else(|| expected(node, "`true` or `false`")),
+        Value::Int(i @ (0 | 1)) => Ok(*i == 1),
+        _ => Err(expected(node, "`true` or `false`")),
+    }
+}
+
+fn number(node: &Node) -> Result<f64, Diagnostic> {
+    match &node.value {
+        Value::Int(i) => Ok(*i as f64),
+        Value::Float(f) => Ok(*f),
+        Value::Str(s) => s.trim().parse().map_err(|_| expected(node, "a number")),
+        _ => Err(expected(node, "a number")),
+    }
+}
+
+fn count(node: &Node) -> Result<usize, Diagnostic> {
+    match &node.value {
+        Value::Int(i) if *i >= 0 => Ok(*i as usize),
+        Value::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| expected(node, "a whole number")),
+        _ => Err(expected(node, "a whole number")),
+    }
+}
+
+fn serial(node: &Node) -> Result<Vec<Serial>, Diagnostic> {
+    let one = |node: &Node| -> Result<Serial, Diagnostic> {
+        let what = "a number of hosts or a percentage such as `30%`";
+        let serial = match &node.value {
+            Value::Int(i) if *i >= 0 => Serial::Count(*i as usize),
+            Value::Str(s) => match s.trim().strip_suffix('%') {
+                Some(p) => Serial::Percent(p.trim().parse().map_err(|_| expected(node, what))?),
+                None => Serial::Count(s.trim().parse().map_err(|_| expected(node, what))?),
+            },
+            _ => return Err(expected(node, what)),
+        };
+        Ok(serial)
+    };
+    match &node.value {
+        Value::Seq(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(node)?]),
+    }
+}

@@ -1,0 +1,140 @@
+//! The output Ansible users know: `PLAY [...]`, `TASK [...]`, a line per host, the recap.
+
+use super::{Event, Reporter, Sink, Status};
+
+pub struct Human {
+    sink: Sink,
+    verbosity: u8,
+    color: bool,
+}
+
+impl Human {
+    pub fn new(sink: Sink, verbosity: u8, color: bool) -> Self {
+        Self {
+            sink,
+            verbosity,
+            color,
+        }
+    }
+
+    fn paint(&self, text: &str, status: Status) -> String {
+        if !self.color {
+            return text.to_owned();
+        }
+        let code = match status {
+            Status::Ok => "32",
+            Status::Changed => "33",
+            Status::Failed | Status::Unreachable => "31",
+            Status::Skipped => "36",
+            Status::Rescued | Status::Ignored => "35",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+/// JSON indented by four spaces, as Ansible prints results.
+fn pretty(value: &serde_json::Value) -> String {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    match serde::Serialize::serialize(value, &mut serializer) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => value.to_string(),
+    }
+}
+
+/// `TITLE ****...` padded to 80 columns, as Ansible prints its banners.
+fn banner(title: &str) -> String {
+    let stars = 79usize.saturating_sub(title.chars().count()).max(3);
+    format!("\n{title} {}\n", "*".repeat(stars))
+}
+
+impl Reporter for Human {
+    fn emit(&self, event: &Event) {
+        let text = match event {
+            Event::PlaybookStart { .. } => return,
+            Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
+            Event::TaskStart {
+                task,
+                handler,
+                path,
+            } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                let mut text = banner(&format!("{kind} [{task}]"));
+                if self.verbosity >= 2 {
+                    text.push_str(&format!("task path: {path}\n"));
+                }
+                text
+            }
+            Event::HostResult {
+                host,
+                status,
+                msg,
+                item,
+                result,
+                diffs,
+                output,
+                ..
+            } => {
+                let mut text = String::new();
+                for diff in diffs {
+                    text.push_str(&crate::report::unified_diff(diff));
+                }
+                let item = item
+                    .as_ref()
+                    .map(|i| format!(" => (item={i})"))
+                    .unwrap_or_default();
+                let line = match status {
+                    Status::Ok | Status::Rescued => format!("ok: [{host}]{item}"),
+                    Status::Changed => format!("changed: [{host}]{item}"),
+                    Status::Skipped => format!("skipping: [{host}]{item}"),
+                    Status::Failed | Status::Ignored => format!("fatal: [{host}]: FAILED!{item}"),
+                    Status::Unreachable => format!("fatal: [{host}]: UNREACHABLE!"),
+                };
+                text.push_str(&self.paint(&line, *status));
+                let detail = match (status, result, msg) {
+                    (_, Some(result), _) if self.verbosity >= 1 => Some(pretty(result)),
+                    (Status::Failed | Status::Ignored | Status::Unreachable, _, Some(msg)) => {
+                        Some(serde_json::json!({ "msg": msg }).to_string())
+                    }
+                    _ => output.as_ref().map(pretty),
+                };
+                if let Some(detail) = detail {
+                    text.push_str(" => ");
+                    text.push_str(&self.paint(&detail, *status));
+                }
+                text.push('\n');
+                if *status == Status::Ignored {
+                    text.push_str(&self.paint("...ignoring\n", Status::Skipped));
+                }
+                text
+            }
+            Event::Warning { message } => format!("[WARNING]: {message}\n"),
+            Event::Recap { hosts, interrupted } => {
+                let mut text = String::new();
+                if *interrupted {
+                    text.push_str(
+                        "\n[ERROR]: interrupted; tasks in flight were given a moment to finish\n",
+                    );
+                }
+                text.push_str(&banner("PLAY RECAP"));
+                for (host, c) in hosts {
+                    let host_status = if c.failed > 0 || c.unreachable > 0 {
+                        Status::Failed
+                    } else if c.changed > 0 {
+                        Status::Changed
+                    } else {
+                        Status::Ok
+                    };
+                    text.push_str(&format!(
+                        "{} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}\n",
+                        self.paint(&format!("{host:<26}"), host_status),
+                        c.ok, c.changed, c.unreachable, c.failed, c.skipped, c.rescued, c.ignored
+                    ));
+                }
+                text
+            }
+        };
+        self.sink.write(&text);
+    }
+}

@@ -1,0 +1,88 @@
+//! Opening a connection to a host from its inventory variables, as Ansible reads them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::inventory::Vars;
+use crate::transport::{Connection, LocalConnection, SshConnection, SshOptions, TransportError};
+
+/// Settings for every connection of a run.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub host_key_checking: bool,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        Self {
+            host_key_checking: true,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn text(vars: &Vars, key: &str) -> Option<String> {
+    match vars.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Whether the host is reached without SSH.
+pub fn is_local(host: &str, vars: &Vars) -> bool {
+    match text(vars, "ansible_connection").as_deref() {
+        Some("local") => true,
+        Some(_) => false,
+        // As Ansible's implicit localhost.
+        None => matches!(host, "localhost" | "127.0.0.1"),
+    }
+}
+
+pub async fn connect(
+    host: &str,
+    vars: &Vars,
+    settings: &ConnectSettings,
+) -> Result<Arc<dyn Connection>, TransportError> {
+    if is_local(host, vars) {
+        return Ok(Arc::new(LocalConnection::new(host)));
+    }
+    if let Some(kind) = text(vars, "ansible_connection").filter(|k| k != "ssh" && k != "smart") {
+        return Err(TransportError::Connect {
+            host: host.to_owned(),
+            reason: format!("`ansible_connection: {kind}` is not supported (use `ssh` or `local`)"),
+        });
+    }
+    let port = match text(vars, "ansible_port") {
+        Some(port) => Some(port.parse::<u16>().map_err(|_| TransportError::Connect {
+            host: host.to_owned(),
+            reason: format!("`ansible_port` must be a port number, found `{port}`"),
+        })?),
+        None => None,
+    };
+    let common_args = text(vars, "ansible_ssh_common_args")
+        .into_iter()
+        .chain(text(vars, "ansible_ssh_extra_args"))
+        .map(|args| shell_words::split(&args))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| TransportError::Connect {
+            host: host.to_owned(),
+            reason: format!("cannot split `ansible_ssh_common_args`: {error}"),
+        })?
+        .concat();
+    let options = SshOptions {
+        address: text(vars, "ansible_host").unwrap_or_else(|| host.to_owned()),
+        port,
+        user: text(vars, "ansible_user"),
+        private_key_file: text(vars, "ansible_ssh_private_key_file")
+            .or_else(|| text(vars, "ansible_private_key_file"))
+            .map(PathBuf::from),
+        common_args,
+        host_key_checking: settings.host_key_checking,
+        connect_timeout: settings.connect_timeout,
+    };
+    let connection = SshConnection::connect(host, &options).await?;
+    Ok(Arc::new(connection))
+}

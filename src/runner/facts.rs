@@ -1,0 +1,78 @@
+//! `gather_facts`: a few facts about each host, in one round trip.
+
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use super::{PlayScope, Runner};
+use crate::report::{Event, Status};
+use crate::transport::Script;
+
+const SCRIPT: &str = r#"printf 'hostname=%s\n' "$(uname -n)"
+printf 'fqdn=%s\n' "$(hostname -f 2>/dev/null || uname -n)"
+printf 'user_id=%s\n' "$(id -un)"
+printf 'system=%s\n' "$(uname -s)"
+printf 'kernel=%s\n' "$(uname -r)"
+printf 'architecture=%s\n' "$(uname -m)"
+if [ -r /etc/os-release ]; then . /etc/os-release; printf 'distribution=%s\ndistribution_version=%s\n' "${ID:-}" "${VERSION_ID:-}"; fi
+"#;
+
+impl Runner<'_> {
+    pub(super) async fn gather_facts(&self, scope: &PlayScope<'_>) {
+        let hosts = self.active(scope.batch);
+        if hosts.is_empty() {
+            return;
+        }
+        self.reporter.emit(&Event::TaskStart {
+            task: "Gathering Facts".to_owned(),
+            path: scope.prepared.play.span.to_string(),
+            handler: false,
+        });
+        let forks = self.options.forks.max(1);
+        futures::stream::iter(hosts.iter().map(|host| async move {
+            let started = Instant::now();
+            let Some(connection) = self.state(host).connection.clone() else {
+                return;
+            };
+            let result = connection.run(&Script::new(SCRIPT)).await;
+            let status = match result {
+                Ok(output) => {
+                    let mut facts = serde_json::Map::new();
+                    for line in output.stdout_lossy().lines() {
+                        if let Some((key, value)) = line.split_once('=') {
+                            facts.insert(key.to_owned(), value.to_owned().into());
+                        }
+                    }
+                    let mut state = self.state(host);
+                    for (key, value) in &facts {
+                        state.facts.insert(format!("ansible_{key}"), value.clone());
+                    }
+                    state.facts.insert("ansible_facts".to_owned(), facts.into());
+                    state.counts.ok += 1;
+                    (Status::Ok, None)
+                }
+                Err(error) => {
+                    let mut state = self.state(host);
+                    state.unreachable = true;
+                    state.counts.unreachable += 1;
+                    (Status::Unreachable, Some(error.to_string()))
+                }
+            };
+            self.reporter.emit(&Event::HostResult {
+                host: host.clone(),
+                task: "Gathering Facts".to_owned(),
+                status: status.0,
+                changed: false,
+                msg: status.1,
+                item: None,
+                duration_ms: started.elapsed().as_millis() as u64,
+                result: None,
+                diffs: Vec::new(),
+                output: None,
+            });
+        }))
+        .buffer_unordered(forks)
+        .collect::<Vec<()>>()
+        .await;
+    }
+}

@@ -1,0 +1,735 @@
+//! Running a playbook: plays, batches (`serial`), the linear strategy, blocks, handlers
+//! and the recap.
+//!
+//! Each task runs on every active host of the batch concurrently (at most `forks` at a
+//! time) before the next task starts, as Ansible's linear strategy does. A host that fails
+//! leaves the play; the others go on.
+
+mod connect;
+mod context;
+mod facts;
+mod task;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+
+pub use connect::{ConnectSettings, is_local};
+pub use context::magic_variable_names;
+
+use crate::diagnostic::Diagnostic;
+use crate::inventory::{Inventory, Vars};
+use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::report::{Counts, Event, Reporter, Status};
+use crate::transport::Connection;
+use crate::yaml::Node;
+
+/// Everything from the command line that shapes a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub limit: Option<String>,
+    pub extra_vars: Vars,
+    pub verbosity: u8,
+    pub connect: ConnectSettings,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            check: false,
+            diff: false,
+            forks: 50,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            limit: None,
+            extra_vars: Vars::new(),
+            verbosity: 0,
+            connect: ConnectSettings::default(),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub hosts: BTreeMap<String, Counts>,
+    pub interrupted: bool,
+}
+
+impl RunSummary {
+    /// `ansible-playbook`'s exit codes: 2 a host failed, 3 a host was unreachable, 99
+    /// interrupted.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            99
+        } else if self.hosts.values().any(|c| c.failed > 0) {
+            2
+        } else if self.hosts.values().any(|c| c.unreachable > 0) {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+/// A play with the hosts it selects and its variables read, ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedPlay {
+    pub play: Play,
+    pub hosts: Vec<String>,
+    /// `vars` then `vars_files`, merged.
+    pub vars: Vars,
+}
+
+/// Select each play's hosts and read its `vars_files`: everything that can fail before a
+/// host is touched. `quayside validate` stops here.
+pub fn prepare(
+    playbook: &Playbook,
+    inventory: &Inventory,
+    options: &RunOptions,
+) -> Result<(Vec<PreparedPlay>, Vec<String>), Diagnostic> {
+    let mut warnings = Vec::new();
+    let limit = match &options.limit {
+        Some(pattern) => Some(
+            crate::inventory::select(inventory, pattern)
+                .map_err(|message| Diagnostic::new(format!("--limit: {message}")))?,
+        ),
+        None => None,
+    };
+    let mut plays = Vec::new();
+    for play in &playbook.plays {
+        let mut hosts = crate::inventory::select(inventory, &play.hosts)
+            .map_err(|message| Diagnostic::at(message, play.span.clone()))?;
+        if let Some(limit) = &limit {
+            hosts.retain(|h| limit.contains(h));
+        }
+        if hosts.is_empty() {
+            warnings.push(format!(
+                "no hosts matched `{}` for play `{}`; skipping it",
+                play.hosts,
+                if play.name.is_empty() {
+                    &play.hosts
+                } else {
+                    &play.name
+                }
+            ));
+        }
+        let mut vars = play.vars.clone();
+        for file in &play.vars_files {
+            let mut scope = vars.clone();
+            scope.extend(options.extra_vars.clone());
+            let ctx = minijinja::Value::from_serialize(&scope);
+            let name = file.as_str().ok_or_else(|| {
+                Diagnostic::at("a `vars_files` entry must be a path", file.span.clone())
+            })?;
+            let name = crate::template::render_str(name, &file.span, &ctx)?;
+            let path = playbook.dir().join(&name);
+            let loaded = crate::vars::load_vars_file(&path).map_err(|error| {
+                if path.exists() {
+                    error
+                } else {
+                    Diagnostic::at(format!("vars file `{name}` not found"), file.span.clone())
+                        .with_hint(format!("looked for `{}`", path.display()))
+                }
+            })?;
+            vars.extend(loaded);
+        }
+        plays.push(PreparedPlay {
+            play: play.clone(),
+            hosts,
+            vars,
+        });
+    }
+    Ok((plays, warnings))
+}
+
+/// Per-host state that lasts the whole run.
+#[derive(Default)]
+struct HostState {
+    /// Registered results, `set_fact` values and gathered facts.
+    facts: Vars,
+    failed: bool,
+    unreachable: bool,
+    /// `meta: end_host`: the host does nothing more in this play.
+    ended: bool,
+    counts: Counts,
+    notified: BTreeSet<String>,
+    connection: Option<Arc<dyn Connection>>,
+}
+
+impl HostState {
+    fn active(&self) -> bool {
+        !self.failed && !self.unreachable && !self.ended
+    }
+}
+
+/// Keywords a block passes down to the tasks in it.
+#[derive(Debug, Clone, Default)]
+struct Inherited {
+    when: Vec<Node>,
+    tags: BTreeSet<String>,
+    r#become: Option<bool>,
+    become_user: Option<String>,
+    environment: Vec<Node>,
+    ignore_errors: bool,
+    no_log: bool,
+    check_mode: Option<bool>,
+    run_once: bool,
+    delegate_to: Option<String>,
+}
+
+impl Inherited {
+    fn with(&self, task: &Task) -> Inherited {
+        let mut next = self.clone();
+        next.when.extend(task.when.iter().cloned());
+        next.tags.extend(task.tags.iter().cloned());
+        next.r#become = task.r#become.or(next.r#become);
+        next.become_user = task.become_user.clone().or(next.become_user);
+        next.environment.extend(task.environment.iter().cloned());
+        next.ignore_errors |= task.ignore_errors;
+        next.no_log |= task.no_log;
+        next.check_mode = task.check_mode.or(next.check_mode);
+        next.run_once |= task.run_once;
+        next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
+        next
+    }
+}
+
+/// One run of one playbook.
+pub struct Runner<'a> {
+    inventory: &'a Inventory,
+    playbook: &'a Playbook,
+    options: &'a RunOptions,
+    reporter: &'a dyn Reporter,
+    interrupted: Arc<AtomicBool>,
+    hosts: HashMap<String, Mutex<HostState>>,
+    /// Every host's inventory variables, computed once.
+    inventory_vars: HashMap<String, Vars>,
+    groups: BTreeMap<String, Vec<String>>,
+}
+
+/// Why a play stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// `any_errors_fatal`, `max_fail_percentage` or every host of a batch failed.
+    Abort,
+    /// `meta: end_play`.
+    EndPlay,
+    Interrupted,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        inventory: &'a Inventory,
+        playbook: &'a Playbook,
+        options: &'a RunOptions,
+        reporter: &'a dyn Reporter,
+        interrupted: Arc<AtomicBool>,
+    ) -> Self {
+        let hosts = inventory
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), Mutex::new(HostState::default())))
+            .collect();
+        let inventory_vars = inventory
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), inventory.host_vars(h)))
+            .collect();
+        Self {
+            inventory,
+            playbook,
+            options,
+            reporter,
+            interrupted,
+            hosts,
+            inventory_vars,
+            groups: inventory.group_members(),
+        }
+    }
+
+    fn state(&self, host: &str) -> std::sync::MutexGuard<'_, HostState> {
+        self.hosts[host]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn active(&self, hosts: &[String]) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| self.state(h).active())
+            .cloned()
+            .collect()
+    }
+
+    fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    pub async fn run(&self, plays: &[PreparedPlay], warnings: &[String]) -> RunSummary {
+        self.reporter.emit(&Event::PlaybookStart {
+            playbook: self.playbook.path.display().to_string(),
+            check: self.options.check,
+        });
+        for message in warnings {
+            self.reporter.emit(&Event::Warning {
+                message: message.clone(),
+            });
+        }
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        for prepared in plays {
+            if prepared.hosts.is_empty() {
+                continue;
+            }
+            touched.extend(prepared.hosts.iter().cloned());
+            let stop = self.run_play(prepared).await;
+            if matches!(stop, Some(Stop::Abort | Stop::Interrupted)) {
+                break;
+            }
+            if self.is_interrupted() {
+                break;
+            }
+        }
+        for host in &touched {
+            let connection = self.state(host).connection.take();
+            if let Some(connection) = connection {
+                connection.close().await;
+            }
+        }
+        let summary = RunSummary {
+            hosts: touched
+                .iter()
+                .map(|h| (h.clone(), self.state(h).counts))
+                .collect(),
+            interrupted: self.is_interrupted(),
+        };
+        self.reporter.emit(&Event::Recap {
+            hosts: summary.hosts.clone(),
+            interrupted: summary.interrupted,
+        });
+        summary
+    }
+
+    async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
+        let play = &prepared.play;
+        let name = if play.name.is_empty() {
+            play.hosts.clone()
+        } else {
+            play.name.clone()
+        };
+        // Hosts that failed in an earlier play do not take part in later ones.
+        let hosts = self.active(&prepared.hosts);
+        self.reporter.emit(&Event::PlayStart {
+            name,
+            hosts: hosts.clone(),
+        });
+        for host in &hosts {
+            self.state(host).ended = false;
+        }
+        let inherited = Inherited {
+            tags: play.tags.iter().cloned().collect(),
+            r#become: play.r#become,
+            become_user: play.become_user.clone(),
+            environment: play.environment.iter().cloned().collect(),
+            ..Inherited::default()
+        };
+        for batch in batches(&hosts, &play.serial) {
+            self.connect_all(&batch).await;
+            let stop = self.run_batch(prepared, &batch, &inherited).await;
+            if stop.is_some() {
+                return stop;
+            }
+            if self.active(&batch).is_empty() {
+                // Every host of the batch failed: the rest of the play would fail the same way.
+                return Some(Stop::Abort);
+            }
+        }
+        None
+    }
+
+    async fn run_batch(
+        &self,
+        prepared: &PreparedPlay,
+        batch: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let play = &prepared.play;
+        let scope = PlayScope { prepared, batch };
+        if play.gather_facts {
+            self.gather_facts(&scope).await;
+        }
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            match self.run_list(&scope, section, batch, inherited).await {
+                Some(Stop::EndPlay) => return None,
+                Some(stop) => return Some(stop),
+                None => {}
+            }
+            if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
+                return Some(stop);
+            }
+        }
+        None
+    }
+
+    /// Run a list of tasks on `hosts`, task by task.
+    async fn run_list(
+        &self,
+        scope: &PlayScope<'_>,
+        tasks: &[Task],
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        for task in tasks {
+            if self.is_interrupted() {
+                return Some(Stop::Interrupted);
+            }
+            let active = self.active(hosts);
+            if active.is_empty() {
+                return None;
+            }
+            match &task.body {
+                TaskBody::Action { .. } => {
+                    self.run_task(scope, task, &active, inherited, false).await;
+                    if let Some(stop) = self.check_failures(scope) {
+                        return Some(stop);
+                    }
+                }
+                TaskBody::Block {
+                    block,
+                    rescue,
+                    always,
+                } => {
+                    let inner = inherited.with(task);
+                    let stop = Box::pin(self.run_list(scope, block, &active, &inner)).await;
+                    if stop == Some(Stop::Interrupted) {
+                        return stop;
+                    }
+                    let failed: Vec<String> = active
+                        .iter()
+                        .filter(|h| {
+                            let state = self.state(h);
+                            state.failed && !state.unreachable
+                        })
+                        .cloned()
+                        .collect();
+                    if !rescue.is_empty() && !failed.is_empty() {
+                        for host in &failed {
+                            self.state(host).failed = false;
+                        }
+                        Box::pin(self.run_list(scope, rescue, &failed, &inner)).await;
+                        for host in &failed {
+                            let mut state = self.state(host);
+                            if !state.failed && !state.unreachable {
+                                state.counts.failed = state.counts.failed.saturating_sub(1);
+                                state.counts.rescued += 1;
+                            }
+                        }
+                    }
+                    if !always.is_empty() {
+                        // `always` runs on hosts that failed in the block too; they stay
+                        // failed afterwards.
+                        let still_failed: Vec<String> = active
+                            .iter()
+                            .filter(|h| self.state(h).failed)
+                            .cloned()
+                            .collect();
+                        for host in &still_failed {
+                            self.state(host).failed = false;
+                        }
+                        let reachable: Vec<String> = active
+                            .iter()
+                            .filter(|h| !self.state(h).unreachable)
+                            .cloned()
+                            .collect();
+                        Box::pin(self.run_list(scope, always, &reachable, &inner)).await;
+                        for host in &still_failed {
+                            self.state(host).failed = true;
+                        }
+                    }
+                    if let Some(stop) = stop.or_else(|| self.check_failures(scope)) {
+                        return Some(stop);
+                    }
+                }
+                TaskBody::Meta(Meta::FlushHandlers) => {
+                    if let Some(stop) = self.flush_handlers(scope, &active, inherited).await {
+                        return Some(stop);
+                    }
+                }
+                TaskBody::Meta(Meta::EndPlay) => {
+                    if self.task_selected(task, inherited) {
+                        return Some(Stop::EndPlay);
+                    }
+                }
+                TaskBody::Meta(Meta::EndHost) => {
+                    if self.task_selected(task, inherited) {
+                        for host in &active {
+                            self.state(host).ended = true;
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::Noop) => {}
+            }
+        }
+        None
+    }
+
+    /// `any_errors_fatal` and `max_fail_percentage`, checked after every task.
+    fn check_failures(&self, scope: &PlayScope<'_>) -> Option<Stop> {
+        let play = &scope.prepared.play;
+        let failed = scope
+            .batch
+            .iter()
+            .filter(|h| {
+                let state = self.state(h);
+                state.failed || state.unreachable
+            })
+            .count();
+        if failed == 0 {
+            return None;
+        }
+        if play.any_errors_fatal {
+            return Some(Stop::Abort);
+        }
+        if let Some(limit) = play.max_fail_percentage {
+            let percent = failed as f64 * 100.0 / scope.batch.len() as f64;
+            if percent > limit {
+                return Some(Stop::Abort);
+            }
+        }
+        None
+    }
+
+    /// Run the handlers notified so far, in the order they are defined, each on the hosts
+    /// that notified it.
+    async fn flush_handlers(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        for handler in &scope.prepared.play.handlers {
+            if self.is_interrupted() {
+                return Some(Stop::Interrupted);
+            }
+            let names: Vec<&str> = handler
+                .name
+                .iter()
+                .chain(handler.listen.iter())
+                .map(String::as_str)
+                .collect();
+            let notified: Vec<String> = self
+                .active(hosts)
+                .into_iter()
+                .filter(|h| {
+                    let mut state = self.state(h);
+                    let hit = names.iter().any(|n| state.notified.contains(*n));
+                    if hit {
+                        for name in &names {
+                            state.notified.remove(*name);
+                        }
+                    }
+                    hit
+                })
+                .collect();
+            if notified.is_empty() {
+                continue;
+            }
+            let inner = inherited.with(handler);
+            match &handler.body {
+                TaskBody::Action { .. } => {
+                    self.run_task(scope, handler, &notified, inherited, true)
+                        .await
+                }
+                TaskBody::Block { .. } => {
+                    Box::pin(self.run_list(
+                        scope,
+                        std::slice::from_ref(handler),
+                        &notified,
+                        &inner,
+                    ))
+                    .await;
+                }
+                TaskBody::Meta(_) => {}
+            }
+            if let Some(stop) = self.check_failures(scope) {
+                return Some(stop);
+            }
+        }
+        None
+    }
+
+    /// Open a connection to every host of the batch that has none yet, concurrently.
+    async fn connect_all(&self, batch: &[String]) {
+        let pending: Vec<String> = batch
+            .iter()
+            .filter(|h| {
+                let state = self.state(h);
+                state.connection.is_none() && !state.unreachable
+            })
+            .cloned()
+            .collect();
+        let forks = self.options.forks.max(1);
+        let results: Vec<_> = futures::stream::iter(pending.into_iter().map(|host| async move {
+            let vars = self.connection_vars(&host);
+            let result = connect::connect(&host, &vars, &self.options.connect).await;
+            (host, result)
+        }))
+        .buffer_unordered(forks)
+        .collect()
+        .await;
+        for (host, result) in results {
+            match result {
+                Ok(connection) => self.state(&host).connection = Some(connection),
+                Err(error) => {
+                    {
+                        let mut state = self.state(&host);
+                        state.unreachable = true;
+                        state.counts.unreachable += 1;
+                    }
+                    self.reporter.emit(&Event::HostResult {
+                        host: host.clone(),
+                        task: "connect".to_owned(),
+                        status: Status::Unreachable,
+                        changed: false,
+                        msg: Some(error.to_string()),
+                        item: None,
+                        duration_ms: 0,
+                        result: None,
+                        diffs: Vec::new(),
+                        output: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The variables that say how to reach a host, with templates in them rendered.
+    fn connection_vars(&self, host: &str) -> Vars {
+        let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
+        vars.extend(self.options.extra_vars.clone());
+        let ctx = minijinja::Value::from_serialize(&vars);
+        for value in vars.values_mut() {
+            if let serde_json::Value::String(text) = value {
+                if crate::yaml::is_template(text) {
+                    if let Ok(rendered) = crate::template::render_str(
+                        text,
+                        &crate::yaml::Span::synthetic("inventory"),
+                        &ctx,
+                    ) {
+                        *text = rendered;
+                    }
+                }
+            }
+        }
+        vars
+    }
+
+    /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it.
+    fn task_selected(&self, task: &Task, inherited: &Inherited) -> bool {
+        let mut tags = inherited.tags.clone();
+        tags.extend(task.tags.iter().cloned());
+        select_by_tags(&tags, &self.options.tags, &self.options.skip_tags)
+    }
+}
+
+/// The hosts and scope of the batch a task runs in.
+struct PlayScope<'a> {
+    prepared: &'a PreparedPlay,
+    batch: &'a [String],
+}
+
+/// Ansible's tag selection: `always` runs unless skipped by name, `never` only when asked
+/// for by name, `tagged`/`untagged`/`all` as special selectors.
+pub fn select_by_tags(tags: &BTreeSet<String>, only: &[String], skip: &[String]) -> bool {
+    let has = |t: &str| tags.contains(t);
+    if !skip.is_empty() {
+        let skipped = skip.iter().any(|s| {
+            (s == "all" && !has("always"))
+                || (s == "tagged" && !tags.is_empty() && !has("always"))
+                || (s == "untagged" && tags.is_empty())
+                || (s != "always" && has(s) && (!has("always") || s == "always"))
+                || (s == "always" && has("always"))
+        });
+        if skipped {
+            return false;
+        }
+    }
+    if only.is_empty() {
+        return !has("never");
+    }
+    if has("always") {
+        return true;
+    }
+    only.iter().any(|t| match t.as_str() {
+        "all" => !has("never"),
+        "tagged" => !tags.is_empty() && !has("never"),
+        "untagged" => tags.is_empty(),
+        name => has(name),
+    })
+}
+
+/// Split the play's hosts into batches as `serial` asks; the last size repeats.
+fn batches(hosts: &[String], serial: &[Serial]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let total = hosts.len();
+    let size = |s: &Serial| -> usize {
+        match *s {
+            Serial::Count(0) => total,
+            Serial::Count(n) => n,
+            Serial::Percent(p) => ((total as f64 * p / 100.0) as usize).max(1),
+        }
+    };
+    let mut batches = Vec::new();
+    let mut rest = hosts;
+    let mut step = 0;
+    while !rest.is_empty() {
+        let n = size(&serial[step.min(serial.len() - 1)])
+            .max(1)
+            .min(rest.len());
+        batches.push(rest[..n].to_vec());
+        rest = &rest[n..];
+        step += 1;
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("h{i}")).collect()
+    }
+
+    #[test]
+    fn serial_batches_repeat_the_last_size() {
+        let sizes = |serial: &[Serial]| -> Vec<usize> {
+            batches(&names(10), serial).iter().map(Vec::len).collect()
+        };
+        assert_eq!(sizes(&[]), [10]);
+        assert_eq!(sizes(&[Serial::Count(3)]), [3, 3, 3, 1]);
+        assert_eq!(sizes(&[Serial::Count(1), Serial::Percent(50.0)]), [1, 5, 4]);
+    }
+
+    #[test]
+    fn tags_select_like_ansible() {
+        let set = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let v = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(select_by_tags(&set(&[]), &[], &[]));
+        assert!(!select_by_tags(&set(&["never"]), &[], &[]));
+        assert!(select_by_tags(&set(&["never", "x"]), &v(&["x"]), &[]));
+        assert!(select_by_tags(&set(&["always"]), &v(&["x"]), &[]));
+        assert!(!select_by_tags(&set(&["y"]), &v(&["x"]), &[]));
+        assert!(!select_by_tags(&set(&["x"]), &[], &v(&["x"])));
+        assert!(select_by_tags(&set(&["always"]), &[], &v(&["all"])));
+    }
+}

@@ -1,0 +1,464 @@
+//! One task on the hosts of a batch: conditions, loops, retries, rendering, the task type
+//! itself, and what the result does to the host's state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use minijinja::Value;
+use serde_json::Value as Json;
+
+use super::context::extend;
+use super::{Inherited, PlayScope, Runner};
+use crate::inventory::Vars;
+use crate::playbook::{Task, TaskBody};
+use crate::report::{CENSORED, Event, Status};
+use crate::tasks::{Outcome, TaskContext, parse_action};
+use crate::template;
+use crate::transport::{Connection, LocalConnection, TransportError};
+use crate::yaml::{Node, Value as YamlValue};
+
+/// What a task left on one host, for `run_once` to hand to the others.
+struct HostOutcome {
+    registered: Json,
+    facts: Vars,
+}
+
+impl Runner<'_> {
+    pub(super) async fn run_task(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        inherited: &Inherited,
+        handler: bool,
+    ) {
+        if !self.task_selected(task, inherited) {
+            return;
+        }
+        let effective = inherited.with(task);
+        self.reporter.emit(&Event::TaskStart {
+            task: task.display_name(),
+            path: task.span.to_string(),
+            handler,
+        });
+        let hostvars = self.hostvars(scope);
+        let targets: &[String] = if effective.run_once {
+            &hosts[..1]
+        } else {
+            hosts
+        };
+        let forks = self.options.forks.max(1);
+        let outcomes: Vec<Option<HostOutcome>> = futures::stream::iter(
+            targets
+                .iter()
+                .map(|host| self.run_on_host(scope, task, &effective, host, &hostvars)),
+        )
+        .buffer_unordered(forks)
+        .collect()
+        .await;
+        if effective.run_once {
+            if let Some(Some(outcome)) = outcomes.into_iter().next() {
+                for host in &hosts[1..] {
+                    let mut state = self.state(host);
+                    if let Some(name) = &task.register {
+                        state.facts.insert(name.clone(), outcome.registered.clone());
+                    }
+                    state.facts.extend(outcome.facts.clone());
+                }
+            }
+        }
+    }
+
+    async fn run_on_host(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        hostvars: &Value,
+    ) -> Option<HostOutcome> {
+        let started = Instant::now();
+        let ctx = self.context(scope, host, hostvars);
+        let name = task.display_name();
+        let result = match &task.r#loop {
+            None => {
+                let result = self.attempt(task, effective, host, &ctx).await;
+                self.emit_result(host, &name, effective, &result, None, started);
+                result
+            }
+            Some(items) => {
+                self.run_loop(task, effective, host, &ctx, items, started)
+                    .await
+            }
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                let mut state = self.state(host);
+                state.unreachable = true;
+                state.counts.unreachable += 1;
+                drop(state);
+                // The event was emitted where the error happened.
+                let _ = error;
+                return None;
+            }
+        };
+        let registered = outcome.registered();
+        let mut state = self.state(host);
+        if outcome.failed {
+            if effective.ignore_errors {
+                state.counts.ignored += 1;
+            } else {
+                state.failed = true;
+                state.counts.failed += 1;
+            }
+        } else if outcome.skipped {
+            state.counts.skipped += 1;
+        } else {
+            state.counts.ok += 1;
+            if outcome.changed {
+                state.counts.changed += 1;
+                state.notified.extend(task.notify.iter().cloned());
+            }
+        }
+        if let Some(name) = &task.register {
+            state.facts.insert(name.clone(), registered.clone());
+        }
+        state.facts.extend(outcome.facts.clone());
+        Some(HostOutcome {
+            registered,
+            facts: outcome.facts,
+        })
+    }
+
+    async fn run_loop(
+        &self,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        ctx: &Value,
+        items: &Node,
+        started: Instant,
+    ) -> Result<Outcome, TransportError> {
+        let name = task.display_name();
+        let items = match loop_items(items, ctx) {
+            Ok(items) => items,
+            Err(message) => {
+                let outcome = Outcome::failed(message);
+                let result = Ok(outcome);
+                self.emit_result(host, &name, effective, &result, None, started);
+                return result;
+            }
+        };
+        let mut results = Vec::new();
+        let mut aggregate = Outcome::ok();
+        let mut all_skipped = !items.is_empty();
+        for (index, item) in items.iter().enumerate() {
+            let item_started = Instant::now();
+            let mut extra = vec![(task.loop_var.as_str(), item.clone())];
+            if let Some(index_var) = &task.index_var {
+                extra.push((index_var.as_str(), Json::from(index)));
+            }
+            let item_ctx = extend(ctx, &extra);
+            let result = self.attempt(task, effective, host, &item_ctx).await;
+            let label = match &task.label {
+                Some(label) => label_text(label, &item_ctx),
+                None => match item {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            };
+            self.emit_result(host, &name, effective, &result, Some(label), item_started);
+            let outcome = result?;
+            aggregate.changed |= outcome.changed;
+            aggregate.failed |= outcome.failed;
+            all_skipped &= outcome.skipped;
+            aggregate.facts.extend(outcome.facts.clone());
+            let mut registered = outcome.registered();
+            if let Json::Object(map) = &mut registered {
+                map.insert("item".into(), item.clone());
+                map.insert(task.loop_var.clone(), item.clone());
+            }
+            results.push(registered);
+        }
+        aggregate.skipped = all_skipped;
+        aggregate.msg = Some(if aggregate.failed {
+            "One or more items failed".to_owned()
+        } else {
+            "All items completed".to_owned()
+        });
+        aggregate
+            .data
+            .insert("results".into(), Json::Array(results));
+        Ok(aggregate)
+    }
+
+    /// One run of the task on one host (one loop item): conditions, rendering, the task
+    /// type with its retries, then `changed_when` / `failed_when`.
+    async fn attempt(
+        &self,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        ctx: &Value,
+    ) -> Result<Outcome, TransportError> {
+        for condition in &effective.when {
+            match template::eval_condition(condition, ctx) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Outcome::skipped("Conditional result was False")),
+                Err(error) => return Ok(Outcome::failed(located(&error))),
+            }
+        }
+        let TaskBody::Action { kind, args } = &task.body else {
+            return Ok(Outcome::ok());
+        };
+        let rendered = match template::render_node(args, ctx) {
+            Ok(rendered) => rendered,
+            Err(error) => return Ok(Outcome::failed(located(&error))),
+        };
+        let action = match parse_action(kind, &task.span, &rendered) {
+            Ok(action) => action,
+            Err(diagnostic) => return Ok(Outcome::failed(diagnostic.headline())),
+        };
+        let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
+            Arc::new(LocalConnection::new("localhost"))
+        } else {
+            match self.state(host).connection.clone() {
+                Some(connection) => connection,
+                None => {
+                    return Err(TransportError::Lost {
+                        host: host.to_owned(),
+                        reason: "no connection".to_owned(),
+                    });
+                }
+            }
+        };
+        let environment = match environment(&effective.environment, ctx) {
+            Ok(environment) => environment,
+            Err(message) => return Ok(Outcome::failed(message)),
+        };
+        let task_ctx = TaskContext {
+            host,
+            connection: connection.as_ref(),
+            vars: ctx,
+            check: effective.check_mode.unwrap_or(self.options.check),
+            diff: self.options.diff,
+            become_user: self.become_user(effective, ctx),
+            env: environment,
+            timeout: task.timeout.map(Duration::from_secs),
+            span: &task.span,
+            verbosity: self.options.verbosity,
+        };
+        let attempts = match &task.until {
+            Some(_) => task.retries.unwrap_or(3) + 1,
+            None => 1,
+        };
+        let mut outcome = Outcome::ok();
+        for attempt in 1..=attempts {
+            outcome = action.run(&task_ctx).await?;
+            if outcome.skipped {
+                return Ok(outcome);
+            }
+            let result_ctx = match &task.register {
+                Some(name) => extend(ctx, &[(name.as_str(), outcome.registered())]),
+                None => ctx.clone(),
+            };
+            if let Some(conditions) = &task.changed_when {
+                match all_hold(conditions, &result_ctx) {
+                    Ok(changed) => outcome.changed = changed,
+                    Err(message) => return Ok(Outcome::failed(message)),
+                }
+            }
+            if let Some(conditions) = &task.failed_when {
+                match all_hold(conditions, &result_ctx) {
+                    Ok(failed) => {
+                        outcome.failed = failed;
+                        if failed && outcome.msg.is_none() {
+                            outcome.msg = Some("`failed_when` holds".to_owned());
+                        }
+                    }
+                    Err(message) => return Ok(Outcome::failed(message)),
+                }
+            }
+            if let Some(conditions) = &task.until {
+                if attempts > 1 {
+                    outcome.data.insert("attempts".into(), attempt.into());
+                }
+                match all_hold(conditions, &result_ctx) {
+                    Ok(true) => break,
+                    Ok(false) if attempt < attempts => {
+                        tokio::time::sleep(Duration::from_secs_f64(task.delay.max(0.0))).await;
+                    }
+                    Ok(false) => {
+                        outcome.failed = true;
+                        outcome
+                            .msg
+                            .get_or_insert_with(|| "`until` never held".to_owned());
+                    }
+                    Err(message) => return Ok(Outcome::failed(message)),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The user tasks run as: `become` from the task, its blocks, the play, or the
+    /// inventory (`ansible_become`, `ansible_become_user`).
+    fn become_user(&self, effective: &Inherited, ctx: &Value) -> Option<String> {
+        let var = |name: &str| {
+            ctx.get_attr(name)
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_none())
+        };
+        let enabled = effective.r#become.unwrap_or_else(|| {
+            var("ansible_become").is_some_and(|v| match v.as_str() {
+                Some(s) => crate::yaml::parse_bool(s).unwrap_or(false),
+                None => v.is_true(),
+            })
+        });
+        enabled.then(|| {
+            effective
+                .become_user
+                .clone()
+                .or_else(|| var("ansible_become_user").map(|v| v.to_string()))
+                .unwrap_or_else(|| "root".to_owned())
+        })
+    }
+
+    fn emit_result(
+        &self,
+        host: &str,
+        task: &str,
+        effective: &Inherited,
+        result: &Result<Outcome, TransportError>,
+        item: Option<String>,
+        started: Instant,
+    ) {
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let event =
+            match result {
+                Err(error) => Event::HostResult {
+                    host: host.to_owned(),
+                    task: task.to_owned(),
+                    status: Status::Unreachable,
+                    changed: false,
+                    msg: Some(error.to_string()),
+                    item,
+                    duration_ms,
+                    result: None,
+                    diffs: Vec::new(),
+                    output: None,
+                },
+                Ok(outcome) => {
+                    let status = if outcome.failed {
+                        if effective.ignore_errors {
+                            Status::Ignored
+                        } else {
+                            Status::Failed
+                        }
+                    } else if outcome.skipped {
+                        Status::Skipped
+                    } else if outcome.changed {
+                        Status::Changed
+                    } else {
+                        Status::Ok
+                    };
+                    let censor = effective.no_log;
+                    Event::HostResult {
+                    host: host.to_owned(),
+                    task: task.to_owned(),
+                    status,
+                    changed: outcome.changed,
+                    msg: outcome
+                        .msg
+                        .as_ref()
+                        .map(|msg| if censor { CENSORED.to_owned() } else { msg.clone() }),
+                    item: item.map(|i| if censor { CENSORED.to_owned() } else { i }),
+                    duration_ms,
+                    result: (self.options.verbosity >= 1).then(|| {
+                        if censor {
+                            serde_json::json!({ "censored": CENSORED, "changed": outcome.changed })
+                        } else {
+                            outcome.registered()
+                        }
+                    }),
+                    diffs: if self.options.diff && !censor {
+                        outcome.diffs.clone()
+                    } else {
+                        Vec::new()
+                    },
+                    output: outcome.show.as_ref().map(|show| {
+                        if censor {
+                            serde_json::json!({ "censored": CENSORED })
+                        } else {
+                            serde_json::Value::Object(show.clone())
+                        }
+                    }),
+                }
+                }
+            };
+        self.reporter.emit(&event);
+    }
+}
+
+fn located(error: &template::TemplateError) -> String {
+    format!("{} at {}", error.message, error.span)
+}
+
+fn all_hold(conditions: &[Node], ctx: &Value) -> Result<bool, String> {
+    for condition in conditions {
+        if !template::eval_condition(condition, ctx).map_err(|e| located(&e))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
+    let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
+    match rendered.to_json() {
+        Json::Array(items) => Ok(items),
+        Json::Null => Ok(Vec::new()),
+        other => Err(format!(
+            "`loop` must be a list, found {} at {}",
+            match other {
+                Json::Object(_) => "a mapping",
+                Json::String(_) => "a string",
+                _ => "a scalar",
+            },
+            node.span
+        )),
+    }
+}
+
+fn label_text(label: &Node, ctx: &Value) -> String {
+    match template::render_node(label, ctx) {
+        Ok(node) => match node.to_json() {
+            Json::String(s) => s,
+            other => other.to_string(),
+        },
+        Err(error) => error.message,
+    }
+}
+
+/// `environment:` mappings from the play, blocks and task, rendered; later ones win.
+fn environment(nodes: &[Node], ctx: &Value) -> Result<Vec<(String, String)>, String> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for node in nodes {
+        let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
+        let YamlValue::Map(entries) = &rendered.value else {
+            return Err(format!("`environment` must be a mapping at {}", node.span));
+        };
+        for (key, value) in entries {
+            let name = key.key_string();
+            let value = match value.to_json() {
+                Json::String(s) => s,
+                other => other.to_string(),
+            };
+            env.retain(|(k, _)| *k != name);
+            env.push((name, value));
+        }
+    }
+    Ok(env)
+}

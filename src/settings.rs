@@ -1,0 +1,50 @@
+//! Settings that come from the environment and config files rather than flags.
+
+use std::path::PathBuf;
+
+/// Settings resolved once, before any command runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Check SSH host keys (the default). Turned off only by `QUAYSIDE_HOST_KEY_CHECKING=false`
+    /// or `host_key_checking = false` in a config file.
+    pub host_key_checking: bool,
+}
+
+impl Settings {
+    /// Read `./quayside.cfg`, then `~/.quayside.cfg`, then the environment (which wins).
+    pub fn load() -> Settings {
+        let mut settings = Settings {
+            host_key_checking: true,
+        };
+        let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".quayside.cfg"));
+        for path in [Some(PathBuf::from("quayside.cfg")), home]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                settings.apply_file(&text);
+                break;
+            }
+        }
+        if let Ok(value) = std::env::var("QUAYSIDE_HOST_KEY_CHECKING") {
+            if let Some(enabled) = crate::yaml::parse_bool(&value) {
+                settings.host_key_checking = enabled;
+            }
+        }
+        settings
+    }
+
+    /// `key = value` lines (an INI file with or without `[defaults]`).
+    fn apply_file(&mut self, text: &str) {
+        for line in text.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            if key.trim() == "host_key_checking" {
+                if let Some(enabled) = crate::yaml::parse_bool(value.trim()) {
+                    self.host_key_checking = enabled;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `assert`: fail the host unless every expression holds.
+
+use serde::Deserialize;
+
+use super::{Outcome, TaskContext, TaskType};
+use crate::template;
+use crate::transport::TransportError;
+use crate::yaml::{Node, Value};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assert {
+    that: OneOrMany,
+    #[serde(default, alias = "msg")]
+    fail_msg: Option<String>,
+    #[serde(default)]
+    success_msg: Option<String>,
+    #[serde(default)]
+    quiet: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(serde_json::Value),
+    Many(Vec<serde_json::Value>),
+}
+
+impl TaskType for Assert {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let conditions = match &self.that {
+            OneOrMany::Many(items) => items.clone(),
+            OneOrMany::One(serde_json::Value::Array(items)) => items.clone(),
+            OneOrMany::One(item) => vec![item.clone()],
+        };
+        for condition in conditions {
+            let node = Node::from_json(&condition, ctx.span);
+            let holds = match template::eval_condition(&node, ctx.vars) {
+                Ok(holds) => holds,
+                Err(error) => return Ok(Outcome::failed(error.message)),
+            };
+            if !holds {
+                let text = match &node.value {
+                    Value::Str(s) => s.clone(),
+                    _ => condition.to_string(),
+                };
+                let msg = self
+                    .fail_msg
+                    .clone()
+                    .unwrap_or_else(|| "Assertion failed".to_owned());
+                return Ok(Outcome::failed(msg).with("assertion", text));
+            }
+        }
+        let msg = self
+            .success_msg
+            .clone()
+            .unwrap_or_else(|| "All assertions passed".to_owned());
+        Ok(if self.quiet {
+            Outcome::ok().with("msg", msg)
+        } else {
+            Outcome::ok().showing("msg", msg)
+        })
+    }
+}

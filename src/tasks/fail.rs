@@ -1,0 +1,23 @@
+//! `fail`: fail the host with a message.
+
+use serde::Deserialize;
+
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fail {
+    #[serde(default = "default_message")]
+    msg: String,
+}
+
+fn default_message() -> String {
+    "Failed as requested from task".to_owned()
+}
+
+impl TaskType for Fail {
+    async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        Ok(Outcome::failed(self.msg.clone()))
+    }
+}

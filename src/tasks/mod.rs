@@ -1,0 +1,283 @@
+//! Task types: one file each, all listed once in [`task_types!`] below.
+//!
+//! Each task type deserializes its own arguments (an unknown argument is an error with its
+//! file, line and column) and runs against one host through its [`Connection`]. A task
+//! checks and acts in the same round trip to the host: in check mode it only checks.
+
+mod assert;
+mod command;
+mod debug;
+mod fail;
+mod set_fact;
+mod shell;
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use crate::diagnostic::Diagnostic;
+use crate::inventory::Vars;
+use crate::transport::{Connection, Output, Script, TransportError};
+use crate::yaml::{Node, Span, Value, from_node, from_node_lenient};
+
+/// What one task type does on one host.
+#[allow(async_fn_in_trait)]
+pub trait TaskType {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError>;
+}
+
+/// The single list of task types: the name a playbook uses, the Rust type, and the argument
+/// a free-form string fills (`command: ls -l` is `command: {cmd: ls -l}`).
+macro_rules! task_types {
+    ($($name:literal => $variant:ident($ty:ty) $(, free_form = $free:literal)?;)*) => {
+        /// A task type with its arguments rendered for one host.
+        #[derive(Debug, Deserialize)]
+        pub enum Action {
+            $(#[serde(rename = $name)] $variant($ty),)*
+        }
+
+        /// The names of every task type, as playbooks write them.
+        pub const TASK_TYPES: &[&str] = &[$($name),*];
+
+        /// The argument a free-form string value stands for, if the task type has one.
+        pub fn free_form_argument(kind: &str) -> Option<&'static str> {
+            match kind {
+                $($name => task_types!(@free $($free)?),)*
+                _ => None,
+            }
+        }
+
+        impl Action {
+            pub async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+                match self {
+                    $(Action::$variant(task) => task.run(ctx).await,)*
+                }
+            }
+        }
+    };
+    (@free $free:literal) => { Some($free) };
+    (@free) => { None };
+}
+
+task_types! {
+    "command" => Command(command::Command), free_form = "cmd";
+    "shell" => Shell(shell::Shell), free_form = "cmd";
+    "debug" => Debug(debug::Debug);
+    "set_fact" => SetFact(set_fact::SetFact);
+    "assert" => Assert(assert::Assert);
+    "fail" => Fail(fail::Fail), free_form = "msg";
+}
+
+impl Action {
+    /// Whether the task type changes nothing on a host and so runs in check mode as usual.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Action::Debug(_) | Action::SetFact(_) | Action::Assert(_) | Action::Fail(_)
+        )
+    }
+}
+
+fn action_node(key: &Node, args: &Node) -> Node {
+    Node::new(
+        key.span.clone(),
+        Value::Map(vec![(
+            Node::new(key.span.clone(), Value::Str(key.key_string())),
+            args.clone(),
+        )]),
+    )
+}
+
+/// Check a task's arguments before the run: known names, required ones present, literal
+/// values of the right type. Templates are checked after rendering, per host.
+pub fn check_args(kind: &str, key: &Node, args: &Node) -> Result<(), Diagnostic> {
+    let key = Node::new(key.span.clone(), Value::Str(kind.to_owned()));
+    from_node_lenient::<Action>(&action_node(&key, args))
+        .map(|_| ())
+        .map_err(Diagnostic::from)
+}
+
+/// Read a task's rendered arguments.
+pub fn parse_action(kind: &str, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
+    let key = Node::new(span.clone(), Value::Str(kind.to_owned()));
+    from_node::<Action>(&action_node(&key, args)).map_err(Diagnostic::from)
+}
+
+/// Everything a task may use while it runs on one host.
+pub struct TaskContext<'a> {
+    pub host: &'a str,
+    pub connection: &'a dyn Connection,
+    /// The host's variables, for task types that evaluate expressions (`debug: var`,
+    /// `assert`).
+    pub vars: &'a minijinja::Value,
+    pub check: bool,
+    pub diff: bool,
+    pub become_user: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    /// Where the task was written, for errors of evaluated expressions.
+    pub span: &'a Span,
+    pub verbosity: u8,
+}
+
+impl TaskContext<'_> {
+    /// A script run with this task's privilege escalation, environment and time limit.
+    pub fn script(&self, text: impl Into<String>) -> Script {
+        Script {
+            text: text.into(),
+            stdin: Vec::new(),
+            become_user: self.become_user.clone(),
+            env: self.env.clone(),
+            timeout: self.timeout,
+        }
+    }
+
+    pub async fn run(&self, script: Script) -> Result<Output, TransportError> {
+        self.connection.run(&script).await
+    }
+}
+
+/// The before and after of one file a task changed (or would change).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileDiff {
+    pub path: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What a task did on one host.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    /// The fields `register` keeps (`rc`, `stdout`, ...), beside `changed` and `failed`.
+    pub data: Map<String, Json>,
+    /// Variables the task sets on the host (`set_fact`).
+    pub facts: Vars,
+    pub diffs: Vec<FileDiff>,
+    /// What the task shows on the terminal (`debug`), as a JSON object.
+    pub show: Option<Map<String, Json>>,
+}
+
+impl Outcome {
+    pub fn ok() -> Self {
+        Self::default()
+    }
+
+    pub fn changed() -> Self {
+        Self {
+            changed: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn failed(msg: impl Into<String>) -> Self {
+        Self {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn skipped(msg: impl Into<String>) -> Self {
+        Self {
+            skipped: true,
+            msg: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    /// Show `key: value` on the terminal and keep it in the registered result.
+    pub fn showing(mut self, key: &str, value: impl Into<Json>) -> Self {
+        let value = value.into();
+        self.show
+            .get_or_insert_with(Map::new)
+            .insert(key.to_owned(), value.clone());
+        self.data.insert(key.to_owned(), value);
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.data.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The value `register` stores: the task's data with `changed`, `failed`, `skipped`
+    /// and `msg`, as Ansible registers them.
+    pub fn registered(&self) -> Json {
+        let mut map = self.data.clone();
+        map.insert("changed".into(), self.changed.into());
+        map.insert("failed".into(), self.failed.into());
+        if self.skipped {
+            map.insert("skipped".into(), true.into());
+        }
+        if let Some(msg) = &self.msg {
+            map.entry("msg").or_insert_with(|| msg.clone().into());
+        }
+        Json::Object(map)
+    }
+}
+
+/// Command output as Ansible registers it: `rc`, `stdout`, `stderr` and their lines.
+pub(crate) fn command_result(output: &Output) -> Map<String, Json> {
+    let stdout = output.stdout_lossy();
+    let stderr = output.stderr_lossy();
+    let stdout = stdout.strip_suffix('\n').unwrap_or(&stdout).to_owned();
+    let stderr = stderr.strip_suffix('\n').unwrap_or(&stderr).to_owned();
+    let mut map = Map::new();
+    map.insert("rc".into(), output.status.into());
+    map.insert(
+        "stdout_lines".into(),
+        stdout.lines().collect::<Vec<_>>().into(),
+    );
+    map.insert(
+        "stderr_lines".into(),
+        stderr.lines().collect::<Vec<_>>().into(),
+    );
+    map.insert("stdout".into(), stdout.into());
+    map.insert("stderr".into(), stderr.into());
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::load_str;
+
+    fn check(text: &str) -> Result<(), String> {
+        let node = load_str("t.yml", text).unwrap();
+        let (key, args) = &node.as_map().unwrap()[0];
+        check_args(&key.key_string(), key, args).map_err(|d| d.headline())
+    }
+
+    #[test]
+    fn task_type_list_matches_the_enum() {
+        for name in TASK_TYPES {
+            let free = free_form_argument(name);
+            let args = match free {
+                Some(arg) => format!("{name}:\n  {arg}: x\n"),
+                None => format!("{name}: {{}}\n"),
+            };
+            // Any error must be about the arguments, never about the task type itself.
+            if let Err(message) = check(&args) {
+                assert!(!message.contains("unknown value"), "{name}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_arguments_are_named() {
+        assert_eq!(
+            check("command:\n  cmd: ls\n  chdri: /tmp\n").unwrap_err(),
+            "unknown argument `chdri` at t.yml:3:3 — did you mean `chdir`?"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! `set_fact`: set variables on the host for the rest of the run.
+
+use serde::Deserialize;
+
+use super::{Outcome, TaskContext, TaskType};
+use crate::inventory::Vars;
+use crate::transport::TransportError;
+
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct SetFact(Vars);
+
+impl TaskType for SetFact {
+    async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let mut facts = self.0.clone();
+        // Accepted for Ansible compatibility; facts live for the run only.
+        facts.remove("cacheable");
+        if let Some(name) = facts.keys().find(|k| !crate::vars::is_identifier(k)) {
+            return Ok(Outcome::failed(format!(
+                "`{name}` is not a valid variable name"
+            )));
+        }
+        let mut outcome = Outcome::ok();
+        outcome.data.insert(
+            "ansible_facts".into(),
+            serde_json::Value::Object(facts.clone()),
+        );
+        outcome.facts = facts;
+        Ok(outcome)
+    }
+}

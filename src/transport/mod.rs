@@ -1,0 +1,98 @@
+//! How quayside reaches a host: one `Connection` per host for the whole run.
+//!
+//! Every task talks to its host through [`Connection::run`], which sends one POSIX `sh`
+//! script (with optional standard input) and waits for its exit status and output. A task
+//! that needs several things done on a host writes them into one script, so that it costs
+//! one round trip per host, not one per command or per file.
+
+mod local;
+pub mod quote;
+mod ssh;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use local::LocalConnection;
+pub use quote::quote;
+pub use ssh::{SshConnection, SshOptions};
+
+/// What a task asks a host to run.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// A POSIX `sh` script. Every value in it that came from a user must have gone through
+    /// [`quote`].
+    pub text: String,
+    /// Bytes fed to the script's standard input.
+    pub stdin: Vec<u8>,
+    /// Run the script through `sudo -n -u USER` (privilege escalation, Ansible's `become`).
+    pub become_user: Option<String>,
+    /// Environment variables set for the script.
+    pub env: Vec<(String, String)>,
+    /// Give up on the script after this long; the host is then `unreachable`.
+    pub timeout: Option<Duration>,
+}
+
+impl Script {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn stdin(mut self, stdin: impl Into<Vec<u8>>) -> Self {
+        self.stdin = stdin.into();
+        self
+    }
+}
+
+/// What a script left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    pub fn stdout_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// A failure to reach the host, as opposed to a script that ran and failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    #[error("cannot connect to `{host}`: {reason}")]
+    Connect { host: String, reason: String },
+    #[error("host key verification failed for `{host}`: {reason}")]
+    HostKey { host: String, reason: String },
+    #[error("lost the connection to `{host}`: {reason}")]
+    Lost { host: String, reason: String },
+    #[error("`{host}` did not answer within {seconds} s")]
+    Timeout { host: String, seconds: u64 },
+    #[error("`sudo` on `{host}` wants a password; quayside runs `sudo -n` and never types one")]
+    SudoPassword { host: String },
+}
+
+/// One open connection to one host, shared by every task of the run.
+#[async_trait]
+pub trait Connection: Send + Sync {
+    /// The inventory name of the host this connection reaches.
+    fn host(&self) -> &str;
+
+    /// Run one script on the host: one round trip.
+    async fn run(&self, script: &Script) -> Result<Output, TransportError>;
+
+    /// Close the connection at the end of the run.
+    async fn close(&self) {}
+}

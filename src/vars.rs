@@ -1,0 +1,91 @@
+//! Variables from files and from the command line.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::inventory::Vars;
+use crate::yaml::{self, Node, Value as YamlValue};
+
+/// A mapping node as variables. Keys must be valid variable names, as in Ansible.
+pub fn node_to_vars(node: &Node) -> Result<Vars, Diagnostic> {
+    match &node.value {
+        YamlValue::Null => Ok(Vars::new()),
+        YamlValue::Map(entries) => {
+            let mut vars = Vars::new();
+            for (key, value) in entries {
+                let name = key.key_string();
+                if !is_identifier(&name) {
+                    return Err(Diagnostic::at(
+                        format!("`{name}` is not a valid variable name"),
+                        key.span.clone(),
+                    ));
+                }
+                vars.insert(name, value.to_json());
+            }
+            Ok(vars)
+        }
+        _ => Err(Diagnostic::at(
+            format!(
+                "variables must be a mapping of names to values, found {}",
+                node.kind()
+            ),
+            node.span.clone(),
+        )),
+    }
+}
+
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub fn load_vars_file(path: &Path) -> Result<Vars, Diagnostic> {
+    node_to_vars(&yaml::load_file(path)?)
+}
+
+/// One `-e/--extra-vars` value: `key=value ...`, a JSON or YAML mapping, or `@file`.
+pub fn parse_extra_vars(arg: &str) -> Result<Vars, Diagnostic> {
+    if let Some(path) = arg.strip_prefix('@') {
+        return load_vars_file(Path::new(path));
+    }
+    let trimmed = arg.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with("---") {
+        return node_to_vars(&yaml::load_str("--extra-vars", arg)?);
+    }
+    let words = shell_words::split(arg)
+        .map_err(|error| Diagnostic::new(format!("cannot read `--extra-vars {arg}`: {error}")))?;
+    let mut vars = Vars::new();
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(Diagnostic::new(format!(
+                "`--extra-vars` expects `key=value`, a JSON or YAML mapping, or `@file`; found `{word}`"
+            )));
+        };
+        if !is_identifier(key) {
+            return Err(Diagnostic::new(format!(
+                "`{key}` is not a valid variable name"
+            )));
+        }
+        // As in Ansible, `key=value` values are strings.
+        vars.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_vars_forms() {
+        let kv = parse_extra_vars("a=1 b='two words'").unwrap();
+        assert_eq!(kv["a"], "1");
+        assert_eq!(kv["b"], "two words");
+        let json = parse_extra_vars(r#"{"n": 3, "l": [1]}"#).unwrap();
+        assert_eq!(json["n"], 3);
+        assert!(parse_extra_vars("novalue").is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! Source files and positions in them.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+
+/// A file a user wrote, kept whole so that errors can quote the offending line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path as the user gave it (relative paths stay relative in messages).
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: String) -> Self {
+        Self {
+            name: name.into(),
+            text,
+        }
+    }
+
+    /// Read a file, refusing files that are too large or not UTF-8 before parsing them.
+    pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .map_err(|error| Diagnostic::new(format!("cannot read `{name}`: {error}")))?;
+        let mut bytes = Vec::new();
+        file.take(super::MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| Diagnostic::new(format!("cannot read `{name}`: {error}")))?;
+        if bytes.len() as u64 > super::MAX_FILE_BYTES {
+            return Err(Diagnostic::new(format!(
+                "`{name}` is larger than {} MiB; quayside does not read YAML files that large",
+                super::MAX_FILE_BYTES / 1024 / 1024
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let offset = error.utf8_error().valid_up_to();
+            let before = &error.as_bytes()[..offset];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = offset
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            Diagnostic::new(format!(
+                "`{name}` is not valid UTF-8 (at {name}:{line}:{column})"
+            ))
+        })?;
+        Ok(Arc::new(SourceFile::new(name, text)))
+    }
+
+    /// The text of a 1-based line, without its line ending.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        self.text
+            .lines()
+            .nth(line.checked_sub(1)? as usize)
+            .map(|l| l.trim_end_matches('\r'))
+    }
+}
+
+/// Where a value was written: file, 1-based line and column, and its length in characters
+/// when known (for the `^^^` marker).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Span {
+    pub file: Arc<SourceFile>,
+    pub line: u32,
+    pub column: u32,
+    pub length: u32,
+}
+
+impl Span {
+    pub fn new(file: Arc<SourceFile>, line: u32, column: u32, length: u32) -> Self {
+        Self {
+            file,
+            line,
+            column,
+            length,
+        }
+    }
+
+    /// A span for values that have no file (built-in defaults, command-line values).
+    pub fn synthetic(name: &str) -> Self {
+        Self::new(Arc::new(SourceFile::new(name, String::new())), 0, 0, 0)
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.file.name)
+        } else {
+            write!(f, "{}:{}:{}", self.file.name, self.line, self.column)
+        }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
