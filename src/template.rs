@@ -71,6 +71,15 @@ pub fn render_value(
     }
     if let Some(expression) = single_expression(text) {
         let value = eval(expression, span, ctx)?;
+        if value.is_undefined() {
+            return Err(TemplateError {
+                message: match missing_variable(expression, ctx) {
+                    Some(name) => format!("undefined variable `{name}`"),
+                    None => format!("undefined value in `{expression}`"),
+                },
+                span: span.clone(),
+            });
+        }
         return to_json_value(&value).map_err(|message| TemplateError {
             message,
             span: span.clone(),

@@ -41,6 +41,8 @@ pub struct Counts {
     pub ignored: u32,
 }
 
+/// Events are made and consumed at once, one at a time: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {

@@ -654,8 +654,7 @@ pub fn select_by_tags(tags: &BTreeSet<String>, only: &[String], skip: &[String])
             (s == "all" && !has("always"))
                 || (s == "tagged" && !tags.is_empty() && !has("always"))
                 || (s == "untagged" && tags.is_empty())
-                || (s != "always" && has(s) && (!has("always") || s == "always"))
-                || (s == "always" && has("always"))
+                || has(s)
         });
         if skipped {
             return false;

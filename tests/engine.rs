@@ -1,0 +1,254 @@
+//! The runner with the local connection: results, recap, blocks, handlers, loops, check
+//! mode, JSON events.
+
+use crate::common::Test;
+
+#[test]
+fn a_small_ansible_playbook_runs_with_the_same_recap() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - name: Converted from Ansible
+              hosts: localhost
+              gather_facts: false
+              vars:
+                who: world
+              tasks:
+                - name: Greet
+                  ansible.builtin.command: echo hello {{ who }}
+                  register: greeting
+                - name: Show
+                  debug:
+                    var: greeting.stdout
+                - name: Skipped
+                  command: 'false'
+                  when: who == 'nobody'
+                - name: Ignored failure
+                  command: 'false'
+                  ignore_errors: true
+                - name: Protected
+                  block:
+                    - command: 'false'
+                  rescue:
+                    - debug: msg=rescued
+                  always:
+                    - debug: msg=always
+                - name: Loop
+                  shell: echo {{ item }} >> items.txt
+                  loop: [a, b, c]
+                  notify: done
+              handlers:
+                - name: done
+                  command: touch handler-ran
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=3 unreachable=0 failed=0 skipped=1 rescued=1 ignored=1"
+    );
+    assert!(
+        output
+            .stdout
+            .contains("\"greeting.stdout\": \"hello world\""),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("items.txt")).unwrap(),
+        "a\nb\nc\n"
+    );
+    assert!(test.path().join("handler-ran").exists());
+}
+
+#[test]
+fn a_failed_host_exits_2_and_stops_there() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: 'false'
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2);
+    assert!(!test.path().join("ran").exists());
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn check_mode_changes_nothing() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: touch ran
+                - command: touch guarded
+                  args:
+                    creates: play.yml
+            ",
+        )
+        .args(&["run", "play.yml", "--check"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(!test.path().join("ran").exists());
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn json_events_and_no_log() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - name: p
+              hosts: localhost
+              gather_facts: false
+              tasks:
+                - name: secret
+                  debug:
+                    msg: hunter2
+                  no_log: true
+                - name: plain
+                  command: echo visible
+            ",
+        )
+        .args(&["run", "play.yml", "--output", "json", "-v"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(!output.stdout.contains("hunter2"), "{}", output.stdout);
+    let events = output.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "playbook_start",
+            "play_start",
+            "task_start",
+            "host_result",
+            "task_start",
+            "host_result",
+            "recap"
+        ]
+    );
+    let secret = &events[3];
+    assert_eq!(secret["host"], "localhost");
+    assert_eq!(secret["task"], "secret");
+    assert_eq!(secret["status"], "ok");
+    assert_eq!(secret["msg"], "<censored>");
+    assert!(secret["duration_ms"].is_u64());
+    let plain = &events[5];
+    assert_eq!(plain["status"], "changed");
+    assert_eq!(plain["changed"], true);
+    assert_eq!(plain["result"]["stdout"], "visible");
+    assert_eq!(events[6]["hosts"]["localhost"]["changed"], 1);
+    assert_eq!(events[6]["hosts"]["localhost"]["ok"], 2);
+}
+
+#[test]
+fn serial_and_max_fail_percentage() {
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "
+            all:
+              vars: {ansible_connection: local}
+              hosts:
+                a: {}
+                b: {bad: true}
+                c: {}
+                d: {}
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              serial: 2
+              max_fail_percentage: 40
+              tasks:
+                - command: 'false'
+                  when: bad | default(false)
+                - shell: echo {{ inventory_hostname }} >> done.txt
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    // The first batch (a, b) lost half its hosts: the play stops before c and d.
+    assert!(!test.path().join("done.txt").exists(), "{}", output.stdout);
+}
+
+#[test]
+fn until_retries_and_changed_when() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - shell: echo x >> tries; wc -l < tries
+                  register: count
+                  until: count.stdout | int >= 3
+                  retries: 5
+                  delay: 0
+                  changed_when: false
+                - assert:
+                    that: count.attempts == 3
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn forks_do_not_change_results() {
+    let hosts: String = (1..=8)
+        .map(|i| format!("    h{i}: {{ansible_connection: local}}\n"))
+        .collect();
+    let make = || {
+        Test::new()
+            .file("hosts.yml", &format!("all:\n  hosts:\n{hosts}"))
+            .file(
+                "play.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo {{ inventory_hostname }} > {{ inventory_hostname }}.out\n",
+            )
+    };
+    let one = make().args(&["run", "play.yml", "-i", "hosts.yml", "-f", "1"]);
+    let many = make().args(&["run", "play.yml", "-i", "hosts.yml", "-f", "50"]);
+    let (a, b) = (one.run(), many.run());
+    assert_eq!(a.code, 0);
+    assert_eq!(b.code, 0);
+    for i in 1..=8 {
+        let host = format!("h{i}");
+        assert_eq!(a.recap(&host), b.recap(&host));
+        assert!(one.path().join(format!("{host}.out")).exists());
+    }
+}

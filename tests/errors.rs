@@ -1,0 +1,290 @@
+//! Every error a user can cause: exact message, exit code 4 (5 for options), nothing run.
+
+use crate::common::Test;
+
+/// A playbook whose tasks would leave a mark if anything ran.
+fn marker_test(playbook: &str) -> Test {
+    Test::new().file("play.yml", playbook)
+}
+
+fn assert_nothing_ran(test: &Test) {
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
+
+#[test]
+fn yaml_syntax_error_points_at_the_spot() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command: touch ran
+              register: [x
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert!(
+        output.stderr.starts_with("error: invalid YAML: "),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("play.yml:"), "{}", output.stderr);
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn unknown_task_type_suggests_the_right_one() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command: touch ran
+            - name: typo
+              comand: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr,
+        "error: unknown task type `comand` at play.yml:5:7 — did you mean `command`?
+ --> play.yml:5:7
+  |
+5 |       comand: touch ran
+  |       ^^^^^^
+"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn unknown_argument_is_named_with_its_place() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command:
+                cmd: touch ran
+                chdri: /tmp
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: unknown argument `chdri` at play.yml:5:9 — did you mean `chdir`?"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn two_task_types_in_one_task() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command: touch ran
+              shell: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: a task has exactly one task type, found `command` and `shell` at play.yml:4:7"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn wrong_type_for_serial() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          serial: many
+          tasks:
+            - command: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: expected a number of hosts or a percentage such as `30%`, found `many` at play.yml:2:11"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn undefined_variable_is_caught_before_anything_runs() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          vars:
+            quay_root: /srv/quay
+          tasks:
+            - command: touch ran
+            - command: ls {{ quay_rot }}/config
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: undefined variable `quay_rot` at play.yml:6:16"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn undefined_variable_at_run_time_fails_the_host_with_its_place() {
+    // `hostvars` of a host that lacks the variable can only be seen at run time.
+    let test = marker_test(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug:
+                msg: \"{{ hostvars['localhost'].nothing_here }}\"
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(
+        output
+            .stdout
+            .contains(r#"fatal: [localhost]: FAILED! => {"msg":"undefined value in `hostvars['localhost'].nothing_here` at play.yml:5:14"}"#),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn pattern_matching_nothing_warns_and_runs_nothing() {
+    let test = marker_test(
+        "
+        - hosts: webservers
+          tasks:
+            - command: touch ran
+        ",
+    )
+    .file("hosts.ini", "[db]\ndb1 ansible_connection=local\n")
+    .args(&["run", "play.yml", "-i", "hosts.ini"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(
+        output.stdout.contains(
+            "[WARNING]: no hosts matched `webservers` for play `webservers`; skipping it"
+        ),
+        "{}",
+        output.stdout
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn missing_vars_file() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          vars_files:
+            - vars/quay.yml
+          tasks:
+            - command: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: vars file `vars/quay.yml` not found at play.yml:3:7"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn missing_inventory_file() {
+    let test = marker_test("- hosts: all\n  tasks:\n    - command: touch ran\n").args(&[
+        "run",
+        "play.yml",
+        "-i",
+        "nowhere.yml",
+    ]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert_eq!(
+        output.stderr,
+        "error: cannot read inventory `nowhere.yml`: No such file or directory (os error 2)\n"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn yaml_bomb_is_refused_quickly() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let test = Test::new()
+        .file("bomb.yml", &bomb)
+        .file(
+            "play.yml",
+            "- hosts: all\n  tasks:\n    - command: touch ran\n",
+        )
+        .args(&["run", "play.yml", "-i", "bomb.yml"]);
+    let started = std::time::Instant::now();
+    let output = test.run();
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(output.code, 4, "{output:?}");
+    assert!(output.stderr.starts_with("error: "), "{}", output.stderr);
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn duplicate_keys_are_an_error() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          hosts: all
+          tasks:
+            - command: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4);
+    assert!(output.stderr.contains("duplicate"), "{}", output.stderr);
+    assert!(output.stderr.contains("play.yml:2:"), "{}", output.stderr);
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn bad_option_exits_5() {
+    let output = Test::new().args(&["run", "play.yml", "--forks", "0"]).run();
+    assert_eq!(output.code, 5);
+    let output = Test::new().args(&["run", "play.yml", "--frobnicate"]).run();
+    assert_eq!(output.code, 5);
+    let output = Test::new()
+        .args(&["run", "play.yml", "-e", "novalue"])
+        .run();
+    assert_eq!(output.code, 5);
+    assert_eq!(
+        output.stderr,
+        "error: `--extra-vars` expects `key=value`, a JSON or YAML mapping, or `@file`; found `novalue`\n"
+    );
+}
