@@ -213,6 +213,8 @@ pub struct Runner<'a> {
     /// Every host's inventory variables, computed once.
     inventory_vars: HashMap<String, Vars>,
     groups: BTreeMap<String, Vec<String>>,
+    /// The playbook's directory, absolute, for `playbook_dir`.
+    playbook_dir: String,
 }
 
 /// Why a play stopped early.
@@ -252,6 +254,10 @@ impl<'a> Runner<'a> {
             hosts,
             inventory_vars,
             groups: inventory.group_members(),
+            playbook_dir: std::fs::canonicalize(playbook.dir())
+                .unwrap_or_else(|_| playbook.dir().to_owned())
+                .display()
+                .to_string(),
         }
     }
 
