@@ -29,6 +29,8 @@ pub enum Command {
     ListHosts(ListHostsArgs),
     /// List the plays and tasks of a playbook
     ListTasks(ListTasksArgs),
+    /// Report hosts whose live config bundle differs from the others'
+    Drift(DriftArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +112,33 @@ pub struct ListHostsArgs {
     /// Further limit the hosts to those matching this pattern
     #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// The hosts to compare
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        default_value = "all"
+    )]
+    pub limit: String,
+    /// The bundle directory on each host; may use the host's variables
+    /// (`{{ quay_root }}/config`)
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: String,
+    /// How the report is printed
+    #[arg(long = "output", value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// How many hosts are read at once
+    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: u32,
+    /// Seconds to wait for an SSH connection
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

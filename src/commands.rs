@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs};
+use crate::cli::{
+    DriftArgs, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
+};
 use crate::diagnostic::Diagnostic;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
@@ -179,6 +181,42 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+}
+
+pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {
+    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+    let hosts = crate::inventory::select(&inventory, &args.limit)
+        .map_err(|message| Failure::options(Diagnostic::new(message)))?;
+    if hosts.is_empty() {
+        let _ = writeln!(out, "[WARNING]: no hosts matched `{}`", args.limit);
+        return Ok(exit::OK);
+    }
+    let connect = ConnectSettings {
+        host_key_checking: settings.host_key_checking,
+        connect_timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            Failure::options(Diagnostic::new(format!(
+                "cannot start the runtime: {error}"
+            )))
+        })?;
+    let report = runtime.block_on(crate::drift::drift(
+        &inventory,
+        &hosts,
+        &args.path,
+        &connect,
+        args.forks as usize,
+    ));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let text = match args.output {
+        Output::Human => crate::drift::render(&report),
+        Output::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(report.exit_code())
 }
 
 pub fn list_hosts(args: &ListHostsArgs, out: &mut dyn Write) -> Result<i32, Failure> {

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod drift;
 pub mod inventory;
 pub mod playbook;
 pub mod report;
@@ -44,6 +45,7 @@ pub fn run_cli() -> i32 {
         Command::Validate(args) => commands::validate(args, &mut stdout),
         Command::ListHosts(args) => commands::list_hosts(args, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
+        Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
     };
     match result {
         Ok(code) => code,

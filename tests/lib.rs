@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod drift;
 mod engine;
 mod errors;
 mod inventory;

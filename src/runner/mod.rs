@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
-pub use connect::{ConnectSettings, is_local};
+pub use connect::{ConnectSettings, connect, is_local};
 pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
