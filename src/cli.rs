@@ -31,6 +31,21 @@ pub enum Command {
     ListTasks(ListTasksArgs),
     /// Report hosts whose live config bundle differs from the others'
     Drift(DriftArgs),
+    /// Make a Quay service key pair (NAME.jwk, NAME.kid, NAME.pem) as Quay's
+    /// `tools/generatekeypair.py` does
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's name, such as `quay-readonly`
+    pub name: String,
+    /// The directory to write the files to
+    #[arg(long = "dir", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing key pair
+    #[arg(long = "force")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod drift;
 pub mod inventory;
+pub mod keypair;
 pub mod playbook;
 pub mod report;
 pub mod runner;
@@ -46,6 +47,7 @@ pub fn run_cli() -> i32 {
         Command::ListHosts(args) => commands::list_hosts(args, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
+        Command::Keygen(args) => commands::keygen(args, &mut stdout),
     };
     match result {
         Ok(code) => code,

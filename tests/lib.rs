@@ -7,4 +7,5 @@ mod drift;
 mod engine;
 mod errors;
 mod inventory;
+mod keys;
 mod ssh;

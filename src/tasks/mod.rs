@@ -8,6 +8,7 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+mod generate_key;
 mod set_fact;
 mod shell;
 
@@ -67,6 +68,7 @@ task_types! {
     "set_fact" => SetFact(set_fact::SetFact);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail), free_form = "msg";
+    "generate_key" => GenerateKey(generate_key::GenerateKey);
 }
 
 impl Action {
