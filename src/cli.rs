@@ -31,6 +31,13 @@ pub enum Command {
     ListTasks(ListTasksArgs),
     /// Report hosts whose live config bundle differs from the others'
     Drift(DriftArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
     /// Make a Quay service key pair (NAME.jwk, NAME.kid, NAME.pem) as Quay's
     /// `tools/generatekeypair.py` does
     Keygen(KeygenArgs),
@@ -106,6 +113,16 @@ pub struct RunArgs {
     /// Seconds to wait for an SSH connection
     #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
+    /// Append the run's JSON events (with run id, user, playbook digest, start and end
+    /// times) to this file, secrets censored
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Start at the first task with this name, skipping the tasks before it
+    #[arg(long = "start-at-task", value_name = "NAME")]
+    pub start_at_task: Option<String>,
+    /// Do not write a `.retry` file of the hosts that failed
+    #[arg(long = "no-retry-file")]
+    pub no_retry_file: bool,
 }
 
 #[derive(Debug, Args)]

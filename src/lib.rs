@@ -48,6 +48,8 @@ pub fn run_cli() -> i32 {
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
         Command::Keygen(args) => commands::keygen(args, &mut stdout),
+        Command::Completions { shell } => commands::completions(*shell, &mut stdout),
+        Command::Man => commands::man(&mut stdout),
     };
     match result {
         Ok(code) => code,
