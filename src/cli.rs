@@ -110,6 +110,9 @@ pub struct RunArgs {
     /// Show more: `-v` task results, `-vv` task paths
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// No live display: one line a result
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
     /// Seconds to wait for an SSH connection
     #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,

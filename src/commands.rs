@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::diagnostic::Diagnostic;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
-use crate::report::{Human, JsonLines, Reporter, RunLog, Sink, Tee};
+use crate::report::{Human, JsonLines, Progress, Reporter, RunLog, Sink, Tee};
 use crate::runner::{ConnectSettings, PreparedPlay, RunOptions, Runner, prepare, select_by_tags};
 use crate::settings::Settings;
 
@@ -132,8 +132,15 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     let terminal: Box<dyn Reporter> = match args.output {
         Output::Json => Box::new(JsonLines::new(Sink::stdout())),
         Output::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            Box::new(Human::new(Sink::stdout(), args.verbose, color))
+            let terminal = std::io::stdout().is_terminal();
+            let color = terminal && std::env::var_os("NO_COLOR").is_none();
+            let human = Human::new(Sink::stdout(), args.verbose, color);
+            // The live display needs a terminal; `-q`, `NO_COLOR` and a pipe get lines.
+            if terminal && !args.quiet && std::env::var_os("NO_COLOR").is_none() {
+                Box::new(Progress::new(human, color))
+            } else {
+                Box::new(human)
+            }
         }
     };
     let log = match &args.log {

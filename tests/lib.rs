@@ -8,4 +8,5 @@ mod engine;
 mod errors;
 mod inventory;
 mod keys;
+mod progress;
 mod ssh;

@@ -51,13 +51,24 @@ fn banner(title: &str) -> String {
 
 impl Reporter for Human {
     fn emit(&self, event: &Event) {
-        let text = match event {
-            Event::PlaybookStart { .. } => return,
+        let text = self.render(event);
+        if !text.is_empty() {
+            self.sink.write(&text);
+        }
+    }
+}
+
+impl Human {
+    /// The text an event prints, empty for events that print nothing.
+    pub fn render(&self, event: &Event) -> String {
+        match event {
+            Event::PlaybookStart { .. } => String::new(),
             Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
             Event::TaskStart {
                 task,
                 handler,
                 path,
+                ..
             } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let mut text = banner(&format!("{kind} [{task}]"));
@@ -135,7 +146,6 @@ impl Reporter for Human {
                 }
                 text
             }
-        };
-        self.sink.write(&text);
+        }
     }
 }

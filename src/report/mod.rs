@@ -4,6 +4,7 @@
 mod human;
 mod json;
 mod log;
+mod progress;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -14,6 +15,7 @@ use serde::Serialize;
 pub use human::Human;
 pub use json::JsonLines;
 pub use log::{RunLog, Tee};
+pub use progress::Progress;
 
 use crate::tasks::FileDiff;
 
@@ -61,6 +63,11 @@ pub enum Event {
         /// Where the task was written (`file:line:col`).
         path: String,
         handler: bool,
+        /// How many hosts the task runs on.
+        hosts: usize,
+        /// Which hosts, for the live display.
+        #[serde(skip)]
+        host_names: Vec<String>,
     },
     HostResult {
         host: String,

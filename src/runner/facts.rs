@@ -27,6 +27,8 @@ impl Runner<'_> {
             task: "Gathering Facts".to_owned(),
             path: scope.prepared.play.span.to_string(),
             handler: false,
+            hosts: hosts.len(),
+            host_names: hosts.clone(),
         });
         let forks = self.options.forks.max(1);
         futures::stream::iter(hosts.iter().map(|host| async move {

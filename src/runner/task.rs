@@ -41,6 +41,12 @@ impl Runner<'_> {
             task: task.display_name(),
             path: task.span.to_string(),
             handler,
+            hosts: if effective.run_once { 1 } else { hosts.len() },
+            host_names: if effective.run_once {
+                hosts[..1].to_vec()
+            } else {
+                hosts.to_vec()
+            },
         });
         let hostvars = self.hostvars(scope);
         let targets: &[String] = if effective.run_once {
