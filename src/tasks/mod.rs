@@ -8,8 +8,12 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+mod podman;
+mod podman_run;
+mod podman_stop;
 mod set_fact;
 mod shell;
+mod wait_for;
 
 use std::time::Duration;
 
@@ -67,6 +71,9 @@ task_types! {
     "set_fact" => SetFact(set_fact::SetFact);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail), free_form = "msg";
+    "podman_run" => PodmanRun(podman_run::PodmanRun);
+    "podman_stop" => PodmanStop(podman_stop::PodmanStop);
+    "wait_for" => WaitFor(wait_for::WaitFor);
 }
 
 impl Action {
@@ -74,7 +81,11 @@ impl Action {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Action::Debug(_) | Action::SetFact(_) | Action::Assert(_) | Action::Fail(_)
+            Action::Debug(_)
+                | Action::SetFact(_)
+                | Action::Assert(_)
+                | Action::Fail(_)
+                | Action::WaitFor(_)
         )
     }
 }
