@@ -29,6 +29,30 @@ pub enum Command {
     ListHosts(ListHostsArgs),
     /// List the plays and tasks of a playbook
     ListTasks(ListTasksArgs),
+    /// Report hosts whose live config bundle differs from the others'
+    Drift(DriftArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff)
+    Man,
+    /// Make a Quay service key pair (NAME.jwk, NAME.kid, NAME.pem) as Quay's
+    /// `tools/generatekeypair.py` does
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key's name, such as `quay-readonly`
+    pub name: String,
+    /// The directory to write the files to
+    #[arg(long = "dir", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing key pair
+    #[arg(long = "force")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +113,16 @@ pub struct RunArgs {
     /// Seconds to wait for an SSH connection
     #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
+    /// Append the run's JSON events (with run id, user, playbook digest, start and end
+    /// times) to this file, secrets censored
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Start at the first task with this name, skipping the tasks before it
+    #[arg(long = "start-at-task", value_name = "NAME")]
+    pub start_at_task: Option<String>,
+    /// Do not write a `.retry` file of the hosts that failed
+    #[arg(long = "no-retry-file")]
+    pub no_retry_file: bool,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +144,33 @@ pub struct ListHostsArgs {
     /// Further limit the hosts to those matching this pattern
     #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+    /// The hosts to compare
+    #[arg(
+        short = 'l',
+        long = "limit",
+        value_name = "PATTERN",
+        default_value = "all"
+    )]
+    pub limit: String,
+    /// The bundle directory on each host; may use the host's variables
+    /// (`{{ quay_root }}/config`)
+    #[arg(long = "path", value_name = "DIR")]
+    pub path: String,
+    /// How the report is printed
+    #[arg(long = "output", value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    /// How many hosts are read at once
+    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: u32,
+    /// Seconds to wait for an SSH connection
+    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::cli::{ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs};
+use crate::cli::{
+    DriftArgs, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
+};
 use crate::diagnostic::Diagnostic;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
-use crate::report::{Human, JsonLines, Reporter, Sink};
+use crate::report::{Human, JsonLines, Reporter, RunLog, Sink, Tee};
 use crate::runner::{ConnectSettings, PreparedPlay, RunOptions, Runner, prepare, select_by_tags};
 use crate::settings::Settings;
 
@@ -118,6 +120,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
             host_key_checking: settings.host_key_checking,
             connect_timeout: Duration::from_secs(args.timeout.max(1)),
         },
+        start_at_task: args.start_at_task.clone(),
         ..RunOptions::default()
     };
     let loaded = load(
@@ -126,13 +129,32 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
         &args.select,
         options,
     )?;
-    let reporter: Box<dyn Reporter> = match args.output {
+    let terminal: Box<dyn Reporter> = match args.output {
         Output::Json => Box::new(JsonLines::new(Sink::stdout())),
         Output::Human => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             Box::new(Human::new(Sink::stdout(), args.verbose, color))
         }
     };
+    let log = match &args.log {
+        Some(path) => {
+            let argv: Vec<String> = std::env::args().collect();
+            Some(Arc::new(
+                RunLog::open(path, &args.playbook, &argv).map_err(|error| {
+                    Failure::options(Diagnostic::new(format!(
+                        "cannot open the log `{}`: {error}",
+                        path.display()
+                    )))
+                })?,
+            ))
+        }
+        None => None,
+    };
+    let mut reporters = vec![terminal];
+    if let Some(log) = &log {
+        reporters.push(Box::new(SharedLog(log.clone())));
+    }
+    let reporter = Tee(reporters);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -156,14 +178,71 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
             &loaded.inventory,
             &loaded.playbook,
             &loaded.options,
-            reporter.as_ref(),
+            &reporter,
             interrupted.clone(),
         );
         runner.run(&loaded.plays, &loaded.warnings).await
     });
     // Connections close in the background; do not wait for stragglers.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    Ok(summary.exit_code())
+    let code = summary.exit_code();
+    if let Some(log) = &log {
+        log.finish(code);
+    }
+    if !args.no_retry_file {
+        write_retry_file(&args.playbook, &summary);
+    }
+    Ok(code)
+}
+
+/// The log is shared between the reporter list and the end of the run.
+struct SharedLog(Arc<RunLog>);
+
+impl Reporter for SharedLog {
+    fn emit(&self, event: &crate::report::Event) {
+        self.0.emit(event);
+    }
+}
+
+/// As Ansible: the hosts that failed or were unreachable, one a line, in
+/// `PLAYBOOK.retry` beside the playbook, for `--limit @PLAYBOOK.retry`. A run with no failed
+/// host removes a stale file.
+fn write_retry_file(playbook: &std::path::Path, summary: &crate::runner::RunSummary) {
+    let path = playbook.with_extension("retry");
+    let failed: Vec<&String> = summary
+        .hosts
+        .iter()
+        .filter(|(_, c)| c.failed > 0 || c.unreachable > 0)
+        .map(|(h, _)| h)
+        .collect();
+    if failed.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return;
+    }
+    let text: String = failed.iter().map(|h| format!("{h}\n")).collect();
+    if std::fs::write(&path, text).is_ok() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "to retry the failed hosts only, add: --limit @{}",
+            path.display()
+        );
+    }
+}
+
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<i32, Failure> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "quayside", out);
+    Ok(exit::OK)
+}
+
+pub fn man(out: &mut dyn Write) -> Result<i32, Failure> {
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command)
+        .render(out)
+        .map_err(|error| {
+            Failure::options(Diagnostic::new(format!("cannot write the manual: {error}")))
+        })?;
+    Ok(exit::OK)
 }
 
 async fn wait_for_signal() {
@@ -179,6 +258,81 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
     }
+}
+
+pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {
+    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+    let hosts = crate::inventory::select(&inventory, &args.limit)
+        .map_err(|message| Failure::options(Diagnostic::new(message)))?;
+    if hosts.is_empty() {
+        let _ = writeln!(out, "[WARNING]: no hosts matched `{}`", args.limit);
+        return Ok(exit::OK);
+    }
+    let connect = ConnectSettings {
+        host_key_checking: settings.host_key_checking,
+        connect_timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            Failure::options(Diagnostic::new(format!(
+                "cannot start the runtime: {error}"
+            )))
+        })?;
+    let report = runtime.block_on(crate::drift::drift(
+        &inventory,
+        &hosts,
+        &args.path,
+        &connect,
+        args.forks as usize,
+    ));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let text = match args.output {
+        Output::Human => crate::drift::render(&report),
+        Output::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(report.exit_code())
+}
+
+pub fn keygen(args: &crate::cli::KeygenArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+    use crate::keypair::{self, KeyFiles, KeyPair};
+    let fail = |message: String| Failure {
+        diagnostic: Diagnostic::new(message),
+        code: 1,
+    };
+    if args.name.is_empty() || args.name.contains('/') {
+        return Err(Failure::options(Diagnostic::new(format!(
+            "the key name must be a file name without `/`, found `{}`",
+            args.name
+        ))));
+    }
+    // As Quay's script, files are named relative to the directory as given.
+    let dir = if args.dir == std::path::Path::new(".") {
+        std::path::PathBuf::new()
+    } else {
+        args.dir.clone()
+    };
+    let files = KeyFiles::new(&dir, &args.name);
+    if files.any_exist() && !args.force {
+        return Err(fail(format!(
+            "a key named `{}` already exists in `{}`; use `--force` to replace it",
+            args.name,
+            args.dir.display()
+        )));
+    }
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|error| fail(format!("cannot create `{}`: {error}", dir.display())))?;
+    }
+    let pair = KeyPair::generate().map_err(|error| fail(error.to_string()))?;
+    let lines = keypair::announce(&files);
+    keypair::write_files(&files, &pair).map_err(|error| fail(error.to_string()))?;
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(exit::OK)
 }
 
 pub fn list_hosts(args: &ListHostsArgs, out: &mut dyn Write) -> Result<i32, Failure> {

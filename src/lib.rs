@@ -5,7 +5,9 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod drift;
 pub mod inventory;
+pub mod keypair;
 pub mod playbook;
 pub mod report;
 pub mod runner;
@@ -44,6 +46,10 @@ pub fn run_cli() -> i32 {
         Command::Validate(args) => commands::validate(args, &mut stdout),
         Command::ListHosts(args) => commands::list_hosts(args, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
+        Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
+        Command::Keygen(args) => commands::keygen(args, &mut stdout),
+        Command::Completions { shell } => commands::completions(*shell, &mut stdout),
+        Command::Man => commands::man(&mut stdout),
     };
     match result {
         Ok(code) => code,

@@ -37,6 +37,8 @@ fn build() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // Templates render configuration files: keep their trailing newline.
     env.set_keep_trailing_newline(true);
+    // As Ansible's template module: a block tag's own line ending is dropped.
+    env.set_trim_blocks(true);
     env.set_recursion_limit(200);
     env.add_filter("bool", to_bool);
     env.add_filter("to_json", to_json);

@@ -252,3 +252,25 @@ fn forks_do_not_change_results() {
         assert!(one.path().join(format!("{host}.out")).exists());
     }
 }
+
+#[test]
+fn variables_may_be_templates_of_other_variables() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                quay_root: /srv/quay
+                bundle_dir: '{{ quay_root }}/config'
+                key_path: '{{ bundle_dir }}/quay-readonly.kid'
+              tasks:
+                - assert:
+                    that: key_path == '/srv/quay/config/quay-readonly.kid'
+            ",
+        )
+        .args(&["run", "play.yml"])
+        .run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+}

@@ -3,7 +3,10 @@
 mod common;
 
 mod cli;
+mod drift;
 mod engine;
 mod errors;
 mod inventory;
+mod keys;
 mod podman;
+mod ssh;

@@ -94,6 +94,7 @@ impl Reporter for Human {
                 text.push_str(&self.paint(&line, *status));
                 let detail = match (status, result, msg) {
                     (_, Some(result), _) if self.verbosity >= 1 => Some(pretty(result)),
+                    (Status::Failed | Status::Ignored, Some(result), _) => Some(result.to_string()),
                     (Status::Failed | Status::Ignored | Status::Unreachable, _, Some(msg)) => {
                         Some(serde_json::json!({ "msg": msg }).to_string())
                     }

@@ -3,6 +3,7 @@
 
 mod human;
 mod json;
+mod log;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 pub use human::Human;
 pub use json::JsonLines;
+pub use log::{RunLog, Tee};
 
 use crate::tasks::FileDiff;
 

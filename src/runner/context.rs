@@ -37,6 +37,7 @@ impl Runner<'_> {
         vars.extend(scope.prepared.vars.clone());
         vars.extend(self.state(host).facts.clone());
         vars.extend(self.options.extra_vars.clone());
+        resolve_templates(&mut vars, host, &self.playbook_dir);
         vars
     }
 
@@ -65,8 +66,6 @@ impl Runner<'_> {
             .map(|(name, _)| name.as_str())
             .collect();
         let play_hosts = self.active(&scope.prepared.hosts);
-        let playbook_dir = std::fs::canonicalize(self.playbook.dir())
-            .unwrap_or_else(|_| self.playbook.dir().to_owned());
         let magic: [(&str, Value); 12] = [
             ("inventory_hostname", Value::from(host)),
             (
@@ -82,10 +81,7 @@ impl Runner<'_> {
                 Value::from_serialize(&scope.prepared.hosts),
             ),
             ("ansible_play_batch", Value::from_serialize(scope.batch)),
-            (
-                "playbook_dir",
-                Value::from(playbook_dir.display().to_string()),
-            ),
+            ("playbook_dir", Value::from(self.playbook_dir.as_str())),
             ("ansible_check_mode", Value::from(self.options.check)),
             ("ansible_diff_mode", Value::from(self.options.diff)),
             ("ansible_verbosity", Value::from(self.options.verbosity)),
@@ -95,6 +91,78 @@ impl Runner<'_> {
         }
         Value::from(ctx)
     }
+}
+
+/// Variables whose values are templates (`bundle_dir: "{{ quay_root }}/config"`) are
+/// rendered against the others, as Ansible does when they are used. A value that cannot be
+/// rendered is left as written; `validate` reports the undefined names in variables.
+fn resolve_templates(vars: &mut Vars, host: &str, playbook_dir: &str) {
+    // Templates may refer to templates: a few passes settle any sane chain, and a cycle
+    // stops here instead of looping.
+    for _ in 0..8 {
+        let pending: Vec<String> = vars
+            .iter()
+            .filter(|(_, v)| has_template(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        let mut scope: BTreeMap<&str, Value> = vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::from_serialize(v)))
+            .collect();
+        scope.insert("inventory_hostname", Value::from(host));
+        scope.insert(
+            "inventory_hostname_short",
+            Value::from(host.split('.').next().unwrap_or(host)),
+        );
+        scope.insert("playbook_dir", Value::from(playbook_dir));
+        let scope = Value::from(scope);
+        let mut progressed = false;
+        for name in pending {
+            let Some(value) = vars.get(&name) else {
+                continue;
+            };
+            if let Some(rendered) = render_json(value, &scope) {
+                progressed |= rendered != *value;
+                vars.insert(name, rendered);
+            }
+        }
+        if !progressed {
+            return;
+        }
+    }
+}
+
+fn has_template(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => crate::yaml::is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(has_template),
+        serde_json::Value::Object(map) => map.values().any(has_template),
+        _ => false,
+    }
+}
+
+fn render_json(value: &serde_json::Value, scope: &Value) -> Option<serde_json::Value> {
+    let span = crate::yaml::Span::synthetic("variable");
+    Some(match value {
+        serde_json::Value::String(s) if crate::yaml::is_template(s) => {
+            crate::template::render_value(s, &span, scope).ok()?
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|v| render_json(v, scope))
+                .collect::<Option<_>>()?,
+        ),
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| Some((k.clone(), render_json(v, scope)?)))
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// A context with a few more variables on top (loop items, the registered result).

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
-pub use connect::{ConnectSettings, is_local};
+pub use connect::{ConnectSettings, connect, is_local};
 pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub extra_vars: Vars,
     pub verbosity: u8,
     pub connect: ConnectSettings,
+    /// `--start-at-task`: tasks before the first one with this name do not run.
+    pub start_at_task: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -52,6 +54,7 @@ impl Default for RunOptions {
             extra_vars: Vars::new(),
             verbosity: 0,
             connect: ConnectSettings::default(),
+            start_at_task: None,
         }
     }
 }
@@ -213,6 +216,10 @@ pub struct Runner<'a> {
     /// Every host's inventory variables, computed once.
     inventory_vars: HashMap<String, Vars>,
     groups: BTreeMap<String, Vec<String>>,
+    /// The playbook's directory, absolute, for `playbook_dir`.
+    playbook_dir: String,
+    /// Whether `--start-at-task` has reached its task.
+    started: AtomicBool,
 }
 
 /// Why a play stopped early.
@@ -252,6 +259,11 @@ impl<'a> Runner<'a> {
             hosts,
             inventory_vars,
             groups: inventory.group_members(),
+            playbook_dir: std::fs::canonicalize(playbook.dir())
+                .unwrap_or_else(|_| playbook.dir().to_owned())
+                .display()
+                .to_string(),
+            started: AtomicBool::new(false),
         }
     }
 
@@ -631,8 +643,17 @@ impl<'a> Runner<'a> {
         vars
     }
 
-    /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it.
+    /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it, and
+    /// `--start-at-task` has been reached.
     fn task_selected(&self, task: &Task, inherited: &Inherited) -> bool {
+        if let Some(start) = &self.options.start_at_task {
+            if !self.started.load(Ordering::SeqCst) {
+                if task.name.as_deref() != Some(start.as_str()) {
+                    return false;
+                }
+                self.started.store(true, Ordering::SeqCst);
+            }
+        }
         let mut tags = inherited.tags.clone();
         tags.extend(task.tags.iter().cloned());
         select_by_tags(&tags, &self.options.tags, &self.options.skip_tags)

@@ -376,7 +376,8 @@ impl Runner<'_> {
                         .map(|msg| if censor { CENSORED.to_owned() } else { msg.clone() }),
                     item: item.map(|i| if censor { CENSORED.to_owned() } else { i }),
                     duration_ms,
-                    result: (self.options.verbosity >= 1).then(|| {
+                    // Ansible shows a failed task's whole result; others with `-v`.
+                    result: (self.options.verbosity >= 1 || outcome.failed).then(|| {
                         if censor {
                             serde_json::json!({ "censored": CENSORED, "changed": outcome.changed })
                         } else {

@@ -8,6 +8,7 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+mod generate_key;
 mod podman;
 mod podman_run;
 mod podman_stop;
@@ -74,6 +75,7 @@ task_types! {
     "podman_run" => PodmanRun(podman_run::PodmanRun);
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "wait_for" => WaitFor(wait_for::WaitFor);
+    "generate_key" => GenerateKey(generate_key::GenerateKey);
 }
 
 impl Action {

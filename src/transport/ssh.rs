@@ -1,35 +1,497 @@
-// TEMPORARY placeholder of the lead while helper-1 writes the real SSH transport; it will be overwritten.
-use std::path::PathBuf;
+//! `ansible_connection: ssh`: one OpenSSH master connection per host for the whole run.
+//!
+//! [`SshConnection::connect`] starts `ssh -M -N` (the system's OpenSSH client, so the
+//! user's `~/.ssh/config`, `/etc/ssh/ssh_config`, agent and `known_hosts` all apply) with
+//! a control socket in a private directory. Every [`Connection::run`] then opens one
+//! channel over that master through the `openssh` crate's native multiplexing client: no
+//! new `ssh` process, no new TCP connection and no new authentication per script, and no
+//! extra round trip to check the master on the happy path.
+//!
+//! The master is our own child process rather than one started by
+//! `openssh::SessionBuilder`, because the builder forks it into the background with
+//! `ssh -f` and never tells us its pid: a connection that hangs past the connect timeout
+//! (a port that accepts TCP and then says nothing) could then not be stopped, and an
+//! `ssh` would be left behind. Owning the process also lets `ansible_ssh_common_args` go to
+//! `ssh` as command-line words, exactly as Ansible passes them.
+
+use std::error::Error as StdError;
+use std::path::{Path, PathBuf};
+use std::process::Stdio as ProcessStdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use openssh::{ForwardType, Session, Socket, Stdio};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
 
+use super::local::{sh_argv, sudo_wants_password};
+use super::quote::quote;
 use super::{Connection, Output, Script, TransportError};
 
-#[derive(Debug, Clone, Default)]
+/// How to reach one host, from its inventory variables.
+#[derive(Debug, Clone)]
 pub struct SshOptions {
+    /// `ansible_host`, or the inventory name.
     pub address: String,
+    /// `ansible_port`; `None` leaves it to the ssh configuration (22 by default).
     pub port: Option<u16>,
+    /// `ansible_user`; `None` leaves it to the ssh configuration.
     pub user: Option<String>,
+    /// `ansible_ssh_private_key_file`: when set, only this key is offered.
     pub private_key_file: Option<PathBuf>,
+    /// `ansible_ssh_common_args`, already split into words (`-o Key=Value`, `-J host`, ...).
     pub common_args: Vec<String>,
+    /// `true` (the default, as in Ansible): refuse a host whose key is not in
+    /// `known_hosts` or differs from it (`StrictHostKeyChecking=yes`). `false`, only on
+    /// explicit request: accept any key (`StrictHostKeyChecking=no`). A
+    /// `-o StrictHostKeyChecking=...` among `common_args` is the more specific request
+    /// and wins over this.
     pub host_key_checking: bool,
+    /// Give up on reaching the host (TCP connect, key exchange and authentication) after
+    /// this long; 10 s by default. Zero also means 10 s.
     pub connect_timeout: Duration,
 }
 
+/// The connect timeout by default and when [`SshOptions::connect_timeout`] is zero.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for SshOptions {
+    fn default() -> Self {
+        Self {
+            address: String::new(),
+            port: None,
+            user: None,
+            private_key_file: None,
+            common_args: Vec::new(),
+            host_key_checking: true,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// `ssh` options that take a value, as in `-J bastion` or `-Jbastion`.
+const OPTIONS_WITH_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
+/// `ssh` options that take a value and may appear in `ansible_ssh_common_args`; the others
+/// (`-E`, `-S`, `-O`, `-W`, port forwardings, ...) would fight with how the master is run.
+const ALLOWED_WITH_VALUE: &str = "bcFiJlmop";
+/// `ssh` flags that may appear in `ansible_ssh_common_args`; they do not change how the
+/// master is run (`-t`, `-f`, `-M`, `-s`, ... would).
+const ALLOWED_FLAGS: &str = "46AaCgKkqvXxYT";
+
+/// One master connection to one host.
 pub struct SshConnection {
     host: String,
+    session: Session,
+    /// The `ssh -M -N` process; `None` once closed. Dropping it kills it.
+    master: Mutex<Option<Child>>,
+    /// The private directory holding the control socket and the master's log.
+    dir: PathBuf,
+    log: PathBuf,
 }
 
 impl SshConnection {
+    /// Start the master connection to `host` (the inventory name, used in messages) and
+    /// wait until it has authenticated, for at most `options.connect_timeout`.
     pub async fn connect(
         host: &str,
-        _options: &SshOptions,
+        options: &SshOptions,
     ) -> Result<SshConnection, TransportError> {
-        Err(TransportError::Connect {
+        let connect_error = |reason: String| TransportError::Connect {
             host: host.to_owned(),
-            reason: "placeholder".into(),
-        })
+            reason,
+        };
+        let common_args = parse_common_args(&options.common_args).map_err(connect_error)?;
+        let address = if options.address.is_empty() {
+            host
+        } else {
+            options.address.as_str()
+        };
+        let limit = if options.connect_timeout.is_zero() {
+            DEFAULT_CONNECT_TIMEOUT
+        } else {
+            options.connect_timeout
+        };
+
+        let dir = control_dir().map_err(|error| {
+            connect_error(format!(
+                "cannot create a directory for the ssh control socket: {error}"
+            ))
+        })?;
+        let socket = dir.join("master");
+        let log = dir.join("log");
+
+        // ssh logs to the file itself (-E); its stderr goes there too, because that is
+        // where a ProxyJump/ProxyCommand helper says why it could not reach the host.
+        let stderr = match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+        {
+            Ok(file) => ProcessStdio::from(file),
+            Err(error) => {
+                remove_dir(&dir);
+                return Err(connect_error(format!("cannot create the ssh log: {error}")));
+            }
+        };
+        let mut ssh = Command::new("ssh");
+        ssh.stdin(ProcessStdio::null())
+            .stdout(ProcessStdio::null())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .arg("-E")
+            .arg(&log)
+            .arg("-S")
+            .arg(&socket)
+            .args(["-M", "-N"])
+            // ssh takes the first value it sees for an option, so these come before the
+            // user's words and configuration: a `ControlPersist` there would make the
+            // master fork into the background, a `ControlPath` would move its socket,
+            // and any prompt would hang the run.
+            .args(["-o", "ControlPersist=no", "-o", "BatchMode=yes"])
+            .arg("-o")
+            .arg(format!(
+                "ConnectTimeout={}",
+                (limit.as_secs() + u64::from(limit.subsec_nanos() > 0)).max(1)
+            ));
+        if !common_args.sets_host_key_checking {
+            let value = if options.host_key_checking {
+                "yes"
+            } else {
+                "no"
+            };
+            ssh.arg("-o").arg(format!("StrictHostKeyChecking={value}"));
+        }
+        if let Some(port) = options.port {
+            ssh.arg("-p").arg(port.to_string());
+        }
+        if let Some(user) = &options.user {
+            ssh.arg("-l").arg(user);
+        }
+        if let Some(key) = &options.private_key_file {
+            // Offer only the inventory's key: agents holding many keys otherwise exhaust
+            // the server's MaxAuthTries before the right one is tried.
+            ssh.args(["-o", "IdentitiesOnly=yes", "-i"]).arg(key);
+        }
+        ssh.args(&common_args.words).arg("--").arg(address);
+
+        let master = match ssh.spawn() {
+            Ok(master) => master,
+            Err(error) => {
+                remove_dir(&dir);
+                return Err(connect_error(format!("cannot start `ssh`: {error}")));
+            }
+        };
+        let mut connection = SshConnection {
+            host: host.to_owned(),
+            session: Session::resume_mux(
+                socket.clone().into_boxed_path(),
+                Some(log.clone().into()),
+            ),
+            master: Mutex::new(Some(master)),
+            dir,
+            log,
+        };
+        // On every error below, dropping `connection` kills the master and removes the
+        // directory.
+        match tokio::time::timeout(limit, connection.wait_until_ready(&socket)).await {
+            Ok(Ok(())) => Ok(connection),
+            Ok(Err(status)) => Err(connection.connect_failure(&status)),
+            Err(_) => {
+                // What ssh said before being killed (killing it makes it say more).
+                let said = connection.log_tail();
+                connection.kill_master().await;
+                let reason = if said.is_empty() {
+                    format!("no answer within {} s", limit.as_secs_f64())
+                } else {
+                    format!("no answer within {} s ({said})", limit.as_secs_f64())
+                };
+                Err(connection.connect_error(reason))
+            }
+        }
+    }
+
+    /// Forward a local TCP port over this master to `remote_host:remote_port` as seen from
+    /// the host, for as long as the connection stays open; returns the local port (on
+    /// 127.0.0.1).
+    ///
+    /// The host connects to the target only when a local client connects, so an
+    /// unreachable target shows as that client's connection being closed at once.
+    pub async fn forward(
+        &self,
+        remote_host: &str,
+        remote_port: u16,
+    ) -> Result<u16, TransportError> {
+        let target = Socket::new(remote_host, remote_port);
+        let mut last_error = None;
+        // The master cannot pick a free port for a local forwarding and report it, so we
+        // find one ourselves; another process may take it in between, hence the retries.
+        for _ in 0..3 {
+            let port = free_local_port().map_err(|error| {
+                self.connect_error(format!("cannot find a free local port to forward: {error}"))
+            })?;
+            let listen = Socket::new("127.0.0.1", port);
+            match self
+                .session
+                .request_port_forward(ForwardType::Local, listen, target.clone())
+                .await
+            {
+                Ok(()) => return Ok(port),
+                Err(error) => {
+                    if !self.master_alive().await {
+                        return Err(self.lost(&error));
+                    }
+                    last_error = Some(error);
+                }
+            }
+        }
+        let reason = last_error.map_or_else(String::new, |error| describe(&error));
+        Err(self.connect_error(format!(
+            "cannot forward a local port to {remote_host}:{remote_port}: {reason}"
+        )))
+    }
+
+    /// Wait until the master has authenticated and listens on its control socket (it
+    /// creates the socket only then), or until it exits, which means it failed.
+    async fn wait_until_ready(&mut self, socket: &Path) -> Result<(), String> {
+        let master = self
+            .master
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+            .ok_or_else(|| "the ssh master is gone".to_owned())?;
+        let poll = async {
+            // Loopback logins take about 50 ms; a WAN one takes several round trips.
+            let mut pause = Duration::from_millis(2);
+            while !socket.exists() {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+        };
+        tokio::select! {
+            () = poll => Ok(()),
+            status = master.wait() => Err(match status {
+                Ok(status) => format!("ssh {status}"),
+                Err(error) => format!("cannot wait for ssh: {error}"),
+            }),
+        }
+    }
+
+    /// The error for a master that exited before it was ready, from what it logged.
+    fn connect_failure(&self, status: &str) -> TransportError {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let said = summarize(&log);
+        if log.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+            return TransportError::HostKey {
+                host: self.host.clone(),
+                reason: format!(
+                    "the host's key has CHANGED since it was recorded in known_hosts \
+                     (a man-in-the-middle, or a reinstalled host whose old key must be \
+                     removed from known_hosts): {said}"
+                ),
+            };
+        }
+        if log.contains("Host key verification failed") || log.contains("host key is known") {
+            return TransportError::HostKey {
+                host: self.host.clone(),
+                reason: format!(
+                    "the host's key is not in known_hosts and host key checking is on \
+                     (add the key to known_hosts, or set host_key_checking to false): {said}"
+                ),
+            };
+        }
+        let reason = if said.is_empty() {
+            status.to_owned()
+        } else {
+            said
+        };
+        self.connect_error(reason)
+    }
+
+    fn connect_error(&self, reason: String) -> TransportError {
+        TransportError::Connect {
+            host: self.host.clone(),
+            reason,
+        }
+    }
+
+    /// The error for an operation that failed because the master is gone.
+    fn lost(&self, error: &openssh::Error) -> TransportError {
+        let said = self.log_tail();
+        TransportError::Lost {
+            host: self.host.clone(),
+            reason: if said.is_empty() {
+                describe(error)
+            } else {
+                said
+            },
+        }
+    }
+
+    /// The last thing the master logged, usually why it stopped.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines()
+            .map(str::trim)
+            .rfind(|line| !line.is_empty())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Whether the master still runs and answers on its socket. Only asked after
+    /// something went wrong, so the happy path pays no round trip for it.
+    async fn master_alive(&self) -> bool {
+        let exited = match self
+            .master
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => true,
+        };
+        !exited && self.session.check().await.is_ok()
+    }
+
+    async fn kill_master(&self) {
+        let master = self
+            .master
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(mut master) = master else { return };
+        // A ProxyJump/ProxyCommand helper is the master's child; if it hangs (a jump host
+        // that never answers) it would outlive the master, so it goes first.
+        let helpers = master.id().map(children_of).unwrap_or_default();
+        if !helpers.is_empty() {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg("--")
+                .args(helpers.iter().map(u32::to_string))
+                .stdout(ProcessStdio::null())
+                .stderr(ProcessStdio::null())
+                .status()
+                .await;
+        }
+        // Nothing is left to say to the host; SIGKILL is as good as a goodbye, and waiting
+        // reaps the process.
+        let _ = master.kill().await;
+    }
+
+    /// Run one script; `run` adds the timeout around this.
+    async fn execute(&self, script: &Script) -> Result<Output, TransportError> {
+        let argv = sh_argv(script);
+        if argv.iter().any(|word| word.contains('\0')) {
+            return Err(self.connect_error(
+                "the script or its environment contains a NUL byte, which no command line can carry"
+                    .to_owned(),
+            ));
+        }
+        // The host's sshd hands the command to the user's shell as one line, so every word
+        // is quoted for it: sh_argv's words arrive as exactly those words.
+        let mut words = argv.iter().map(|word| quote(word));
+        let mut command = self.session.raw_command(words.next().unwrap_or_default());
+        command.raw_args(words);
+        command
+            .stdin(if script.stdin.is_empty() {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = match command.spawn().await {
+            Ok(child) => child,
+            Err(error) => return Err(self.channel_failure(&error).await),
+        };
+
+        let stdin = child.stdin().take();
+        let stdout = child.stdout().take();
+        let stderr = child.stderr().take();
+        let feed = async {
+            if let Some(mut stdin) = stdin {
+                // A script that does not read its input closes the pipe early; that is
+                // not an error of ours. Dropping `stdin` then sends EOF.
+                let _ = stdin.write_all(&script.stdin).await;
+                let _ = stdin.shutdown().await;
+            }
+        };
+        let ((), stdout, stderr) = tokio::join!(feed, read_all(stdout), read_all(stderr));
+        let (stdout, stderr) = match (stdout, stderr) {
+            (Ok(stdout), Ok(stderr)) => (stdout, stderr),
+            (Err(error), _) | (_, Err(error)) => {
+                return Err(TransportError::Lost {
+                    host: self.host.clone(),
+                    reason: format!("cannot read the script's output: {error}"),
+                });
+            }
+        };
+
+        let status = match child.wait().await {
+            Ok(status) => match status.code() {
+                // 255 is also what a dying connection looks like; a script may exit 255
+                // itself, so only a dead master makes it a lost connection.
+                Some(255) if !self.master_alive().await => {
+                    return Err(self.lost_without_error());
+                }
+                Some(code) => code,
+                None => -1,
+            },
+            // The crate turns exit status 127 into this error; for us it is the script's
+            // own "command not found".
+            Err(openssh::Error::Remote(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                127
+            }
+            // No exit status: either the script was killed by a signal or the connection
+            // died under it; only the master can tell which.
+            Err(openssh::Error::RemoteProcessTerminated) => {
+                if self.master_alive().await {
+                    -1
+                } else {
+                    return Err(self.lost_without_error());
+                }
+            }
+            Err(error) => return Err(self.channel_failure(&error).await),
+        };
+        let output = Output {
+            status,
+            stdout,
+            stderr,
+        };
+        if script.become_user.is_some() && sudo_wants_password(&output) {
+            return Err(TransportError::SudoPassword {
+                host: self.host.clone(),
+            });
+        }
+        Ok(output)
+    }
+
+    /// The error for a channel that could not be opened or broke.
+    async fn channel_failure(&self, error: &openssh::Error) -> TransportError {
+        if self.master_alive().await {
+            // The connection stands but the host refused or broke this channel (for
+            // example more sessions than its sshd's MaxSessions).
+            TransportError::Lost {
+                host: self.host.clone(),
+                reason: format!("the host refused or broke a channel: {}", describe(error)),
+            }
+        } else {
+            self.lost(error)
+        }
+    }
+
+    fn lost_without_error(&self) -> TransportError {
+        let said = self.log_tail();
+        TransportError::Lost {
+            host: self.host.clone(),
+            reason: if said.is_empty() {
+                "the connection closed (the host's sshd stopped, or the network dropped it)"
+                    .to_owned()
+            } else {
+                said
+            },
+        }
     }
 }
 
@@ -38,10 +500,278 @@ impl Connection for SshConnection {
     fn host(&self) -> &str {
         &self.host
     }
-    async fn run(&self, _script: &Script) -> Result<Output, TransportError> {
-        Err(TransportError::Lost {
-            host: self.host.clone(),
-            reason: "placeholder".into(),
+
+    async fn run(&self, script: &Script) -> Result<Output, TransportError> {
+        match script.timeout {
+            // Giving up drops the channel; the master stays usable for the next script.
+            Some(limit) => tokio::time::timeout(limit, self.execute(script))
+                .await
+                .map_err(|_| TransportError::Timeout {
+                    host: self.host.clone(),
+                    seconds: limit.as_secs(),
+                })?,
+            None => self.execute(script).await,
+        }
+    }
+
+    async fn close(&self) {
+        self.kill_master().await;
+        remove_dir(&self.dir);
+    }
+}
+
+impl Drop for SshConnection {
+    fn drop(&mut self) {
+        // The master child is killed by its own drop (kill_on_drop); only the directory
+        // needs removing.
+        remove_dir(&self.dir);
+    }
+}
+
+/// `ansible_ssh_common_args` checked word by word.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct CommonArgs {
+    words: Vec<String>,
+    sets_host_key_checking: bool,
+}
+
+/// Check `ansible_ssh_common_args` and keep them as `ssh` words: `-o Option=value` (or
+/// `-oOption=value`, `-o "Option value"`), options with a value such as `-J`, `-i`, `-p`,
+/// `-l`, `-F`, and flags such as `-C` or `-4`. Anything else is refused with the words
+/// that were not understood, rather than handed to `ssh` to guess at.
+fn parse_common_args(args: &[String]) -> Result<CommonArgs, String> {
+    let unsafe_text = |word: &str| word.contains(['\n', '\r', '\0']);
+    let mut parsed = CommonArgs::default();
+    let mut refused = Vec::new();
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let letters = match word.strip_prefix('-') {
+            Some(letters) if !letters.is_empty() && !unsafe_text(word) => letters,
+            _ => {
+                refused.push(word.clone());
+                continue;
+            }
+        };
+        // A cluster of flags (`-4C`), possibly ending in an option whose value is attached
+        // (`-Cp2222`, `-oBatchMode=yes`) or is the next word (`-C -p 2222`).
+        let mut understood = true;
+        for (at, letter) in letters.char_indices() {
+            if OPTIONS_WITH_VALUE.contains(letter) {
+                let attached = &letters[at + letter.len_utf8()..];
+                let value = if attached.is_empty() {
+                    words.next().cloned()
+                } else {
+                    Some(attached.to_owned())
+                };
+                let Some(value) = value else {
+                    understood = false;
+                    break;
+                };
+                if !ALLOWED_WITH_VALUE.contains(letter) || unsafe_text(&value) {
+                    refused.push(if attached.is_empty() {
+                        format!("{word} {value}")
+                    } else {
+                        word.clone()
+                    });
+                    break;
+                }
+                let name = value.split(['=', ' ', '\t']).next().unwrap_or_default();
+                if letter == 'o' && name.eq_ignore_ascii_case("StrictHostKeyChecking") {
+                    parsed.sets_host_key_checking = true;
+                }
+                if at > 0 {
+                    parsed.words.push(format!("-{}", &letters[..at]));
+                }
+                parsed.words.push(format!("-{letter}"));
+                parsed.words.push(value);
+                break;
+            }
+            if !ALLOWED_FLAGS.contains(letter) {
+                understood = false;
+                break;
+            }
+            if at + letter.len_utf8() == letters.len() {
+                parsed.words.push(word.clone());
+            }
+        }
+        if !understood {
+            refused.push(word.clone());
+        }
+    }
+    if refused.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "ansible_ssh_common_args (or _extra_args): cannot use {}; quayside understands `-o Option=value`, \
+             `-J`, `-i`, `-p`, `-l`, `-F`, `-b`, `-c`, `-m` with a value, and the flags \
+             -4 -6 -A -a -C -g -K -k -q -v -X -x -Y -T",
+            refused
+                .iter()
+                .map(|word| format!("`{word}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// A new private (0700) directory for one master's control socket and log.
+///
+/// Unix socket paths are limited to about 100 bytes, so a long `TMPDIR` is not used.
+fn control_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut base = std::env::temp_dir();
+    if base.as_os_str().len() > 48 {
+        base = PathBuf::from("/tmp");
+    }
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("quayside-ssh-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            // Left over by an earlier process with the same pid.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn remove_dir(dir: &Path) {
+    // Best effort: a leftover directory in /tmp is harmless.
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The pids of the processes whose parent is `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may contain spaces and parentheses.
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
         })
+        .collect()
+}
+
+fn free_local_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn read_all(stream: Option<impl AsyncRead + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if let Some(mut stream) = stream {
+        stream.read_to_end(&mut bytes).await?;
+    }
+    Ok(bytes)
+}
+
+/// What ssh logged when it failed, on one line: the warning banners dropped, the lines
+/// that say what happened kept.
+fn summarize(log: &str) -> String {
+    log.lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with('@')
+                && !line.starts_with("The fingerprint for")
+                && !line.starts_with("SHA256:")
+                && !line.starts_with("Add correct host key")
+                && !line.starts_with("IT IS POSSIBLE")
+                && !line.starts_with("Someone could be")
+                && !line.starts_with("It is also possible")
+                && !line.starts_with("Please contact")
+        })
+        .fold(String::new(), |mut text, line| {
+            // "remove with:" is followed by the command on the next line.
+            if !text.is_empty() {
+                text.push_str(if text.ends_with(':') { " " } else { "; " });
+            }
+            text.push_str(line);
+            text
+        })
+}
+
+/// An error with its chain of causes, which is where the crate puts the useful part.
+fn describe(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(args: &[&str]) -> Vec<String> {
+        args.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn common_args_pass_through_as_ssh_words() {
+        let parsed = parse_common_args(&words(&[
+            "-o",
+            "UserKnownHostsFile=/tmp/known hosts",
+            "-oStrictHostKeyChecking=accept-new",
+            "-J",
+            "bastion",
+            "-Cp2222",
+            "-4",
+        ]))
+        .expect("understood");
+        assert_eq!(
+            parsed.words,
+            words(&[
+                "-o",
+                "UserKnownHostsFile=/tmp/known hosts",
+                "-o",
+                "StrictHostKeyChecking=accept-new",
+                "-J",
+                "bastion",
+                "-C",
+                "-p",
+                "2222",
+                "-4",
+            ])
+        );
+        assert!(parsed.sets_host_key_checking);
+    }
+
+    #[test]
+    fn common_args_refuse_what_they_do_not_understand() {
+        let error = parse_common_args(&words(&["-o", "User=x", "somehost", "-f", "-S", "/x"]))
+            .expect_err("refused");
+        assert!(error.contains("`somehost`"), "{error}");
+        assert!(error.contains("`-f`"), "{error}");
+        assert!(error.contains("`-S /x`"), "{error}");
+        assert!(parse_common_args(&words(&["-o"])).is_err());
+        assert!(parse_common_args(&words(&["-o", "ProxyCommand=a\nb"])).is_err());
+    }
+
+    #[test]
+    fn ssh_failures_are_summarized_on_one_line() {
+        let log = "@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+                   Offending ED25519 key in /k:3\nHost key verification failed.\n";
+        assert_eq!(
+            summarize(log),
+            "Offending ED25519 key in /k:3; Host key verification failed."
+        );
     }
 }

@@ -1,0 +1,73 @@
+//! The local fleet of sshd hosts the SSH tests run against.
+//!
+//! `scripts/test` brings it up once and names it in `QUAYSIDE_TEST_FLEET_DIR`; a test run
+//! started some other way brings up its own the first time a test asks for it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::repo_root;
+
+pub struct Fleet {
+    pub dir: PathBuf,
+    pub inventory: PathBuf,
+}
+
+/// How many hosts the test fleet has.
+pub const HOSTS: usize = 6;
+
+pub fn fleet() -> &'static Fleet {
+    static FLEET: OnceLock<Fleet> = OnceLock::new();
+    FLEET.get_or_init(|| {
+        let dir = std::env::var_os("QUAYSIDE_TEST_FLEET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/test-fleet"));
+        let inventory = dir.join("inventory.yml");
+        if std::env::var_os("QUAYSIDE_TEST_FLEET_DIR").is_none() || !inventory.exists() {
+            let status = Command::new(repo_root().join("scripts/fleet"))
+                .args(["up", &HOSTS.to_string(), "--port", "2201", "--dir"])
+                .arg(&dir)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run scripts/fleet");
+            assert!(status.success(), "scripts/fleet up failed");
+        }
+        Fleet { dir, inventory }
+    })
+}
+
+impl Fleet {
+    /// The directory that stands for host `i`'s disk (1-based).
+    pub fn root(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("hosts/host{i}/root"))
+    }
+
+    /// A fresh directory for one test on every host's disk, owned by the SSH user.
+    pub fn scratch(&self, test: &str) -> String {
+        for i in 1..=HOSTS {
+            let path = self.root(i).join(test);
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            chown_quayside(&path);
+        }
+        test.to_owned()
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.join("known_hosts")
+    }
+
+    pub fn key(&self) -> PathBuf {
+        self.dir.join("id_ed25519")
+    }
+}
+
+fn chown_quayside(path: &Path) {
+    let status = Command::new("chown")
+        .args(["quayside:quayside"])
+        .arg(path)
+        .status()
+        .expect("chown");
+    assert!(status.success());
+}

@@ -1,0 +1,422 @@
+//! quayside over SSH against the local fleet: real sshd hosts on loopback addresses.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::common::Test;
+use crate::common::fleet::{HOSTS, fleet};
+
+/// An inventory of fleet hosts `1..=n` (the fleet's own file, narrowed with `--limit`).
+fn limit(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("host{i}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+#[test]
+fn a_playbook_runs_on_three_hosts_over_ssh() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("three_hosts");
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - name: Over SSH
+                  hosts: fleet
+                  gather_facts: true
+                  tasks:
+                    - name: Write who and where
+                      shell: echo {{{{ inventory_hostname }}}} $(id -un) > {{{{ host_root }}}}/{scratch}/who
+                    - command: cat {{{{ host_root }}}}/{scratch}/who
+                      register: who
+                      changed_when: false
+                    - assert:
+                        that:
+                          - who.stdout == inventory_hostname ~ ' quayside'
+                          - ansible_user_id == 'quayside'
+                "
+            ),
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--limit",
+            &limit(3),
+        ]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    for i in 1..=3 {
+        let who = std::fs::read_to_string(fleet.root(i).join(&scratch).join("who")).unwrap();
+        assert_eq!(who, format!("host{i} quayside\n"));
+        assert_eq!(
+            output.recap(&format!("host{i}")),
+            format!(
+                "host{i} : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+            )
+        );
+    }
+    for i in 4..=HOSTS {
+        assert!(!fleet.root(i).join(&scratch).join("who").exists());
+    }
+}
+
+/// Kills the hanging listener when the test ends, however it ends.
+struct Listener(Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn hanging_listener(port: u16) -> Listener {
+    let child = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', {port}))\ns.listen(64)\nprint('ready', flush=True)\ntime.sleep(120)"
+            ),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut listener = Listener(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(listener.0.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    listener
+}
+
+#[test]
+fn down_and_hanging_hosts_are_unreachable_and_the_others_finish() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("unreachable");
+    let _listener = hanging_listener(2298);
+    let test = Test::new()
+        .file(
+            "bad.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_user: quayside
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    down:
+                      ansible_host: 127.0.0.9
+                      ansible_port: 2299
+                    hanging:
+                      ansible_host: 127.0.0.1
+                      ansible_port: 2298
+                ",
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display()
+            ),
+        )
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  tasks:
+                    - shell: touch {{{{ host_root }}}}/{scratch}/done
+                "
+            ),
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "-i",
+            "bad.yml",
+            "--limit",
+            &format!("{}:down:hanging", limit(2)),
+            "--timeout",
+            "2",
+        ]);
+    let started = Instant::now();
+    let output = test.run();
+    let elapsed = started.elapsed();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+    for host in ["down", "hanging"] {
+        assert_eq!(
+            output.recap(host),
+            format!("{host} : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+        assert!(
+            output
+                .stdout
+                .contains(&format!("fatal: [{host}]: UNREACHABLE!"))
+        );
+    }
+    for i in 1..=2 {
+        assert!(fleet.root(i).join(&scratch).join("done").exists());
+    }
+}
+
+#[test]
+fn a_changed_host_key_is_refused() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("host_key");
+    // host1's address with host2's key: what a man in the middle looks like.
+    let known = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    let host2_key = known
+        .lines()
+        .find(|l| l.starts_with("[127.0.0.3]"))
+        .unwrap()
+        .split_once(' ')
+        .unwrap()
+        .1;
+    let test = Test::new()
+        .file("known_hosts", &format!("[127.0.0.2]:2201 {host2_key}\n"))
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: host1
+                  gather_facts: false
+                  tasks:
+                    - shell: touch {{{{ host_root }}}}/{scratch}/done
+                "
+            ),
+        );
+    let known_path = test.path().join("known_hosts");
+    let test = test.args(&[
+        "run",
+        "play.yml",
+        "-i",
+        fleet.inventory.to_str().unwrap(),
+        "-e",
+        &format!(
+            "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+            known_path.display()
+        ),
+    ]);
+    let output = test.run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output.stdout.contains(
+            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"host key verification failed for `host1`"
+        ),
+        "{}",
+        output.stdout
+    );
+    assert!(!fleet.root(1).join(&scratch).join("done").exists());
+}
+
+#[test]
+fn become_runs_as_another_user() {
+    let fleet = fleet();
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - command: id -un
+                  register: plain
+                - command: id -un
+                  become: true
+                  register: root
+                - command: id -un
+                  become: true
+                  become_user: quayside-app
+                  register: app
+                - assert:
+                    that:
+                      - plain.stdout == 'quayside'
+                      - root.stdout == 'root'
+                      - app.stdout == 'quayside-app'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()])
+        .run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+}
+
+#[test]
+fn sudo_that_wants_a_password_fails_the_host_clearly() {
+    let fleet = fleet();
+    // `quayside-app` may not use sudo at all: `sudo -n` refuses instead of asking.
+    let output = Test::new()
+        .file(
+            "play2.yml",
+            "
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - command: id -un
+                  become: true
+            ",
+        )
+        .args(&[
+            "run",
+            "play2.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "-e",
+            "ansible_user=quayside-app",
+            "--timeout",
+            "5",
+        ])
+        .run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output.stdout.contains(
+            "`sudo` on `host1` wants a password; quayside runs `sudo -n` and never types one"
+        ),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn hostile_names_arrive_as_written() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("hostile");
+    let names = [
+        "with space",
+        "it's",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "line\nbreak",
+        "-leading-dash",
+        "semi;colon",
+        "double\"quote",
+    ];
+    let list: String = names
+        .iter()
+        .map(|n| format!("      - {}\n", serde_json::to_string(n).unwrap()))
+        .collect();
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "- hosts: host1\n  gather_facts: false\n  vars:\n    names:\n{list}  tasks:\n    - command:\n        argv: [touch, '--', '{{{{ host_root }}}}/{scratch}/{{{{ item }}}}']\n      loop: '{{{{ names }}}}'\n    - shell: printf '%s' {{{{ item | quote }}}} > {{{{ host_root }}}}/{scratch}/quoted-{{{{ idx }}}}\n      loop: '{{{{ names }}}}'\n      loop_control:\n        index_var: idx\n"
+            ),
+        )
+        .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    let dir = fleet.root(1).join(&scratch);
+    for (i, name) in names.iter().enumerate() {
+        assert!(dir.join(name).exists(), "{name:?} missing");
+        assert_eq!(
+            std::fs::read_to_string(dir.join(format!("quoted-{i}"))).unwrap(),
+            *name
+        );
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), names.len() * 2, "{entries:?}");
+    assert!(!dir.join("pwned").exists());
+}
+
+#[test]
+fn forks_1_and_50_give_the_same_results() {
+    let fleet = fleet();
+    let play = |scratch: &str| {
+        format!(
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - shell: echo {{{{ inventory_hostname }}}} > {{{{ host_root }}}}/{scratch}/name
+                - command: cat {{{{ host_root }}}}/{scratch}/name
+                  register: name
+                  changed_when: false
+                - assert:
+                    that: name.stdout == inventory_hostname
+            "
+        )
+    };
+    let mut recaps = Vec::new();
+    for forks in ["1", "50"] {
+        let scratch = fleet.scratch(&format!("forks{forks}"));
+        let output = Test::new()
+            .file("play.yml", &play(&scratch))
+            .args(&[
+                "run",
+                "play.yml",
+                "-i",
+                fleet.inventory.to_str().unwrap(),
+                "-f",
+                forks,
+            ])
+            .run();
+        assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+        recaps.push(
+            (1..=HOSTS)
+                .map(|i| output.recap(&format!("host{i}")))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(recaps[0], recaps[1]);
+}
+
+#[test]
+fn host_key_checking_is_off_only_when_asked() {
+    let fleet = fleet();
+    let test = Test::new().file("empty_known_hosts", "").file(
+        "play.yml",
+        "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+    );
+    let known = test.path().join("empty_known_hosts");
+    let args = [
+        "run".to_owned(),
+        "play.yml".to_owned(),
+        "-i".to_owned(),
+        fleet.inventory.display().to_string(),
+        "-e".to_owned(),
+        format!(
+            "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+            known.display()
+        ),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let test = test.args(&args);
+    let strict = test.run();
+    assert_eq!(strict.code, 3, "{}", strict.stdout);
+    assert!(
+        strict.stdout.contains("host key verification failed"),
+        "{}",
+        strict.stdout
+    );
+    let relaxed = Test::new().file("empty_known_hosts", "").file(
+        "play.yml",
+        "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+    );
+    let known = relaxed.path().join("empty_known_hosts");
+    let relaxed = relaxed
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "-e",
+            &format!(
+                "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+                known.display()
+            ),
+        ])
+        .env("QUAYSIDE_HOST_KEY_CHECKING", "false")
+        .run();
+    assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
+}
