@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+use crate::common::fleet::fleet;
 use crate::common::{Output, Test, repo_root};
 
 const IMAGE: &str = "localhost/quayside-busybox:latest";
@@ -792,4 +793,68 @@ fn a_host_without_podman_is_named() {
         results(&output)[0]["msg"],
         "`podman` is not installed on `localhost`"
     );
+}
+
+#[test]
+fn over_ssh_the_container_runs_and_wait_for_probes_from_the_host() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("podman_over_ssh");
+    let www = fleet.root(1).join(&scratch).join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "served over ssh").unwrap();
+    let container = Container::new("ssh");
+    let port = free_port();
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: host1
+              gather_facts: false
+              become: true
+              environment:
+                CONTAINERS_CONF: {conf}
+              tasks:
+                - podman_run:
+                    name: {name}
+                    image: {IMAGE}
+                    command: httpd -f -p 8080 -h /www
+                    ports: ['{port}:8080']
+                    volumes: ['{www}:/www:Z']
+                    stop_timeout: 1
+                - wait_for:
+                    url: http://127.0.0.1:{port}/index.html
+                    timeout: 20
+                    sleep: 0.2
+                - podman_stop:
+                    name: {name}
+                    timeout: 1
+                    remove: true
+            ",
+            conf = containers_conf(),
+            name = container.0,
+            www = www.display(),
+        ),
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quayside"));
+    command
+        .args(["run", "play.yml", "--output", "json", "-v", "-i"])
+        .arg(&fleet.inventory)
+        .current_dir(test.path())
+        .env_remove("CONTAINERS_CONF");
+    let output = command.output().expect("run quayside");
+    let output = Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(output.code, 0, "{output:?}");
+    let events = results(&output);
+    let statuses: Vec<&str> = events
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["changed", "ok", "changed"], "{events:?}");
+    assert_eq!(events[1]["result"]["status"], 200);
+    assert_eq!(events[2]["msg"], "removed");
+    assert!(!container.exists());
 }
