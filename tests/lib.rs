@@ -8,5 +8,6 @@ mod engine;
 mod errors;
 mod inventory;
 mod keys;
+mod podman;
 mod progress;
 mod ssh;

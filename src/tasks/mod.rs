@@ -9,8 +9,12 @@ mod command;
 mod debug;
 mod fail;
 mod generate_key;
+mod podman;
+mod podman_run;
+mod podman_stop;
 mod set_fact;
 mod shell;
+mod wait_for;
 
 use std::time::Duration;
 
@@ -68,6 +72,9 @@ task_types! {
     "set_fact" => SetFact(set_fact::SetFact);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail), free_form = "msg";
+    "podman_run" => PodmanRun(podman_run::PodmanRun);
+    "podman_stop" => PodmanStop(podman_stop::PodmanStop);
+    "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
 }
 
@@ -76,7 +83,11 @@ impl Action {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Action::Debug(_) | Action::SetFact(_) | Action::Assert(_) | Action::Fail(_)
+            Action::Debug(_)
+                | Action::SetFact(_)
+                | Action::Assert(_)
+                | Action::Fail(_)
+                | Action::WaitFor(_)
         )
     }
 }

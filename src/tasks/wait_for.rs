@@ -1,0 +1,486 @@
+//! `wait_for`: wait until a TCP port accepts connections or a URL answers with the expected
+//! status, probing from the host itself (as Ansible's `wait_for` does), in one round trip.
+//!
+//! The whole loop runs in one `sh` script on the host, with what is there:
+//! - a port is probed with bash's `/dev/tcp` (bash is essential on Debian and RHEL; `sh` is
+//!   dash there and has no `/dev/tcp`), else with `python3`;
+//! - a URL is fetched with `curl`, else `python3`, else (plain `http://` only) a `GET`
+//!   written through bash's `/dev/tcp`.
+//!
+//! Each try is bounded by `connect_timeout` through coreutils' `timeout`. When curl cannot
+//! connect, the port is probed once more to name the reason ("connection refused"), since
+//! curl only says it could not connect.
+//!
+//! With `delegate_to: localhost` the runner hands the task a local connection, so the same
+//! script probes from the controller.
+
+use serde::Deserialize;
+
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+use crate::transport::quote::quote;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitFor {
+    /// The host to connect to, with `port` (default `127.0.0.1`, as the target sees it).
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    /// An `http://` or `https://` URL that must answer `status`.
+    #[serde(default)]
+    url: Option<String>,
+    /// The HTTP status to wait for (default 200).
+    #[serde(default)]
+    status: Option<u16>,
+    /// Seconds to wait in all, `delay` included (default 300).
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+    /// Seconds to wait before the first try.
+    #[serde(default)]
+    delay: f64,
+    /// Seconds between tries (default 1).
+    #[serde(default = "default_sleep")]
+    sleep: f64,
+    /// Seconds one try may take (default 5).
+    #[serde(default = "default_connect_timeout")]
+    connect_timeout: u64,
+    /// Check the server's TLS certificate (default true).
+    #[serde(default = "default_true")]
+    validate_certs: bool,
+}
+
+fn default_timeout() -> u64 {
+    300
+}
+
+fn default_sleep() -> f64 {
+    1.0
+}
+
+fn default_connect_timeout() -> u64 {
+    5
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// What to probe, checked.
+enum Target {
+    Port { host: String, port: u16 },
+    Url { url: Url, status: u16 },
+}
+
+/// The parts of an `http(s)://` URL the probes need.
+#[derive(Debug, PartialEq, Eq)]
+struct Url {
+    /// The URL as given, for curl and python.
+    full: String,
+    /// The URL without credentials, for messages.
+    shown: String,
+    https: bool,
+    host: String,
+    port: u16,
+    /// `host[:port]`, for the `Host` header.
+    authority: String,
+    /// The path and query, for the request line.
+    path: String,
+}
+
+impl Url {
+    fn parse(text: &str) -> Result<Self, String> {
+        let (https, rest) = if let Some(rest) = text.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = text.strip_prefix("https://") {
+            (true, rest)
+        } else {
+            return Err(format!(
+                "`url` must start with `http://` or `https://`, found `{text}`"
+            ));
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        let path = path.split('#').next().unwrap_or("");
+        let path = match path {
+            "" => "/".to_owned(),
+            p if p.starts_with('?') => format!("/{p}"),
+            p => p.to_owned(),
+        };
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((userinfo, authority)) => (Some(userinfo), authority),
+            None => (None, authority),
+        };
+        let invalid = || format!("invalid host or port in `url` `{text}`");
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(invalid)?;
+            match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None if after.is_empty() => (host, None),
+                None => return Err(invalid()),
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid());
+        }
+        let port = match port {
+            Some(port) => port.parse::<u16>().map_err(|_| invalid())?,
+            None if https => 443,
+            None => 80,
+        };
+        let shown = match userinfo {
+            Some(userinfo) => text.replacen(&format!("{userinfo}@"), "", 1),
+            None => text.to_owned(),
+        };
+        Ok(Self {
+            full: text.to_owned(),
+            shown,
+            https,
+            host: host.to_owned(),
+            port,
+            authority: authority.to_owned(),
+            path,
+        })
+    }
+}
+
+impl WaitFor {
+    fn target(&self) -> Result<Target, String> {
+        match (&self.url, self.port) {
+            (Some(_), Some(_)) => Err("`wait_for` takes `port` or `url`, not both".to_owned()),
+            (None, None) => Err("`wait_for` needs `port` or `url`".to_owned()),
+            (Some(_), None) if self.host.is_some() => {
+                Err("`host` goes with `port`; a `url` names its own host".to_owned())
+            }
+            (Some(url), None) => Ok(Target::Url {
+                url: Url::parse(url)?,
+                status: self.status.unwrap_or(200),
+            }),
+            (None, Some(_)) if self.status.is_some() => {
+                Err("`status` goes with `url`, not with `port`".to_owned())
+            }
+            (None, Some(port)) => Ok(Target::Port {
+                host: self.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned()),
+                port,
+            }),
+        }
+    }
+
+    fn check_times(&self) -> Result<(), String> {
+        for (name, value) in [("delay", self.delay), ("sleep", self.sleep)] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(format!(
+                    "`{name}` must be a number of seconds, found {value}"
+                ));
+            }
+        }
+        if self.connect_timeout == 0 {
+            return Err("`connect_timeout` must be at least 1 second".to_owned());
+        }
+        Ok(())
+    }
+
+    fn script(&self, target: &Target) -> String {
+        let mut script = String::from("set -u\n");
+        let vars: Vec<(&str, String)> = match target {
+            Target::Port { host, port } => vec![
+                ("kind", "tcp".to_owned()),
+                ("host", host.clone()),
+                ("port", port.to_string()),
+                ("url", String::new()),
+                ("scheme", String::new()),
+                ("path", String::new()),
+                ("authority", String::new()),
+                ("expect", String::new()),
+            ],
+            Target::Url { url, status } => vec![
+                ("kind", "http".to_owned()),
+                ("host", url.host.clone()),
+                ("port", url.port.to_string()),
+                ("url", url.full.clone()),
+                (
+                    "scheme",
+                    if url.https { "https" } else { "http" }.to_owned(),
+                ),
+                ("path", url.path.clone()),
+                ("authority", url.authority.clone()),
+                ("expect", status.to_string()),
+            ],
+        };
+        for (name, value) in vars {
+            script.push_str(&format!("{name}={}\n", quote(&value)));
+        }
+        script.push_str(&format!(
+            "timeout_ms={}\nsleep_ms={}\ndelay={}\nconnect={}\ninsecure={}\n",
+            self.timeout.saturating_mul(1000),
+            (self.sleep * 1000.0).round() as u64,
+            quote(&format!("{:.3}", self.delay)),
+            self.connect_timeout,
+            u8::from(!self.validate_certs),
+        ));
+        script.push_str(&format!("py_tcp={}\n", quote(PY_TCP)));
+        script.push_str(&format!("py_http={}\n", quote(PY_HTTP)));
+        script.push_str(&format!("bash_http={}\n", quote(BASH_HTTP)));
+        script.push_str(LOOP);
+        script
+    }
+}
+
+/// Connect once: `python3 -c PY_TCP HOST PORT SECONDS`; prints the error on failure.
+const PY_TCP: &str = r#"import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), float(sys.argv[3])).close()
+except OSError as error:
+    print(error.strerror or error)
+    sys.exit(1)
+"#;
+
+/// Fetch once without following redirects: `python3 -c PY_HTTP URL SECONDS INSECURE`;
+/// prints the status, or the error and exits 1.
+const PY_HTTP: &str = r#"import ssl, sys, urllib.error, urllib.request
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+handlers = [Stay()]
+if sys.argv[3] == "1":
+    handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
+try:
+    with urllib.request.build_opener(*handlers).open(sys.argv[1], timeout=float(sys.argv[2])) as answer:
+        print(answer.status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+except urllib.error.URLError as error:
+    print(getattr(error.reason, "strerror", None) or error.reason)
+    sys.exit(1)
+except OSError as error:
+    print(error.strerror or error)
+    sys.exit(1)
+"#;
+
+/// A plain-HTTP `GET` through bash's `/dev/tcp`: `bash -c BASH_HTTP - HOST PORT PATH
+/// AUTHORITY`; prints the status.
+const BASH_HTTP: &str = r#"exec 3<>"/dev/tcp/$1/$2" || exit 7
+printf 'GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: quayside\r\nConnection: close\r\n\r\n' "$3" "$4" >&3
+read -r protocol code rest <&3 && printf '%s\n' "$code""#;
+
+/// The probe loop. Reports `key=value` lines: `result` (`ok`, `timeout` or `unsupported`),
+/// `attempts`, `elapsed_ms`, `code` (the last HTTP status) and `error` (the last error;
+/// `os:` marks an operating system message such as `Connection refused`).
+const LOOP: &str = r#"nl='
+'
+have() { command -v "$1" >/dev/null 2>&1; }
+now_ms() {
+    t=$(date +%s%N 2>/dev/null) || t=
+    case $t in
+        ''|*[!0-9]*) echo $(( $(date +%s) * 1000 )) ;;
+        *) echo $(( t / 1000000 )) ;;
+    esac
+}
+secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }
+with_limit() {
+    if have timeout; then timeout "$@"; else shift; "$@"; fi
+}
+first_line() { printf '%s' "${1%%"$nl"*}"; }
+
+if have bash; then tcp_tool=bash
+elif have python3; then tcp_tool=python3
+else tcp_tool=none; fi
+if have curl; then http_tool=curl
+elif have python3; then http_tool=python3
+elif [ "$scheme" = http ] && [ $tcp_tool = bash ]; then http_tool=bash
+else http_tool=none; fi
+
+# probe_tcp SECONDS: 0 when $host:$port accepts; else sets $err.
+probe_tcp() {
+    if [ $tcp_tool = bash ]; then
+        out=$(with_limit "$1" bash -c 'exec 3<>"/dev/tcp/$1/$2"' wait_for "$host" "$port" 2>&1)
+    else
+        out=$(with_limit "$1" python3 -c "$py_tcp" "$host" "$port" "$1" 2>&1)
+    fi
+    case $? in
+        0) return 0 ;;
+        124) err="no answer within $1 s" ;;
+        *) out=$(first_line "$out"); err="os:${out##*: }" ;;
+    esac
+    return 1
+}
+
+# probe_http SECONDS: 0 when $url answers $expect; else sets $err (and $code if it answered).
+probe_http() {
+    code=
+    case $http_tool in
+    curl)
+        out=$(curl -sS -o /dev/null -w '%{http_code}\n' --max-time "$1" ${insecure_k:+-k} -- "$url" 2>&1)
+        rc=$?
+        msg=
+        while IFS= read -r line; do
+            case $line in
+                [0-9][0-9][0-9]) [ $rc = 0 ] && code=$line ;;
+                'curl: ('*) msg=${line#*) } ;;
+            esac
+        done <<EOF
+$out
+EOF
+        case $rc in
+            0) ;;
+            7) if [ $tcp_tool = none ] || probe_tcp "$1"; then err="cannot connect: $msg"; fi; return 1 ;;
+            28) err="no answer within $1 s"; return 1 ;;
+            *) err=${msg:-"curl exited with $rc"}; return 1 ;;
+        esac
+        ;;
+    python3)
+        out=$(with_limit $(( $1 + 1 )) python3 -c "$py_http" "$url" "$1" "$insecure" 2>&1)
+        case $? in
+            0) code=$(first_line "$out") ;;
+            124) err="no answer within $1 s"; return 1 ;;
+            *) err="os:$(first_line "$out")"; return 1 ;;
+        esac
+        ;;
+    bash)
+        out=$(with_limit "$1" bash -c "$bash_http" wait_for "$host" "$port" "$path" "$authority" 2>&1)
+        case $? in
+            0) code=$(first_line "$out") ;;
+            124) err="no answer within $1 s"; return 1 ;;
+            *) out=$(first_line "$out"); err="os:${out##*: }"; [ -n "$out" ] || err="no answer"; return 1 ;;
+        esac
+        ;;
+    esac
+    [ "$code" = "$expect" ] && return 0
+    err="last answer: $code"
+    return 1
+}
+
+if [ $kind = tcp ] && [ $tcp_tool = none ]; then
+    echo result=unsupported; echo 'error=no `bash` or `python3` on the host to probe a port with'; exit 0
+fi
+if [ $kind = http ] && [ $http_tool = none ]; then
+    echo result=unsupported; echo "error=no \`curl\` or \`python3\` on the host to fetch \`$scheme://\` URLs with"; exit 0
+fi
+insecure_k=
+[ "$insecure" = 1 ] && insecure_k=1
+
+start=$(now_ms)
+deadline=$(( start + timeout_ms ))
+[ "$delay" = 0.000 ] || sleep "$delay"
+attempts=0
+code=
+err=
+while :; do
+    attempts=$(( attempts + 1 ))
+    left=$(( deadline - $(now_ms) ))
+    limit=$(( (left + 999) / 1000 ))
+    [ $limit -gt $connect ] && limit=$connect
+    [ $limit -lt 1 ] && limit=1
+    if [ $kind = tcp ]; then
+        probe_tcp $limit && { result=ok; break; }
+    else
+        probe_http $limit && { result=ok; break; }
+    fi
+    left=$(( deadline - $(now_ms) ))
+    [ $left -le 0 ] && { result=timeout; break; }
+    nap=$sleep_ms
+    [ $left -lt $nap ] && nap=$left
+    sleep "$(secs $nap)"
+done
+echo "result=$result"
+echo "attempts=$attempts"
+echo "elapsed_ms=$(( $(now_ms) - start ))"
+echo "code=$code"
+echo "error=$(first_line "$err")"
+"#;
+
+impl TaskType for WaitFor {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let target = match self.check_times().and_then(|()| self.target()) {
+            Ok(target) => target,
+            Err(message) => return Ok(Outcome::failed(message)),
+        };
+        let output = ctx.run(ctx.script(self.script(&target))).await?;
+        let report: std::collections::BTreeMap<String, String> = output
+            .stdout_lossy()
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
+        let get = |key: &str| report.get(key).map(String::as_str).unwrap_or("");
+        let error = match get("error").strip_prefix("os:") {
+            Some(os) => os.to_lowercase(),
+            None => get("error").to_owned(),
+        };
+        let elapsed = get("elapsed_ms").parse::<u64>().unwrap_or(0) as f64 / 1000.0;
+        let mut outcome = match get("result") {
+            "ok" => Outcome::ok(),
+            "timeout" => Outcome::failed(match &target {
+                Target::Port { host, port } => format!(
+                    "timed out after {} s waiting for {host}:{port}: {error}",
+                    self.timeout
+                ),
+                Target::Url { url, status } => format!(
+                    "timed out after {} s waiting for {} to answer {status}: {error}",
+                    self.timeout, url.shown
+                ),
+            }),
+            "unsupported" => Outcome::failed(format!("cannot wait on `{}`: {error}", ctx.host)),
+            _ => {
+                let stderr = output.stderr_lossy();
+                return Ok(Outcome::failed(format!(
+                    "the `wait_for` script exited with {}: {}",
+                    output.status,
+                    stderr.trim()
+                )));
+            }
+        };
+        outcome = outcome
+            .with("elapsed", elapsed)
+            .with("attempts", get("attempts").parse::<u64>().unwrap_or(0));
+        if let Target::Url { .. } = target {
+            outcome = outcome.with("status", get("code").parse::<u16>().ok());
+        }
+        if outcome.failed {
+            outcome = outcome.with("last_error", error);
+        }
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_what_the_probes_need() {
+        let url =
+            Url::parse("https://admin:secret@quay.example:8443/health/instance?x=1#top").unwrap();
+        assert_eq!(url.host, "quay.example");
+        assert_eq!(url.port, 8443);
+        assert_eq!(url.authority, "quay.example:8443");
+        assert_eq!(url.path, "/health/instance?x=1");
+        assert_eq!(
+            url.shown,
+            "https://quay.example:8443/health/instance?x=1#top"
+        );
+        let url = Url::parse("http://[::1]").unwrap();
+        assert_eq!(
+            (url.host.as_str(), url.port, url.path.as_str()),
+            ("::1", 80, "/")
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_named() {
+        assert_eq!(
+            Url::parse("ftp://x/").unwrap_err(),
+            "`url` must start with `http://` or `https://`, found `ftp://x/`"
+        );
+        assert_eq!(
+            Url::parse("http://x:port/").unwrap_err(),
+            "invalid host or port in `url` `http://x:port/`"
+        );
+    }
+}
