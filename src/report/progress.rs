@@ -81,7 +81,10 @@ impl Progress {
         match bar {
             Some(task) => task.bar.println(text),
             None => {
-                let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{text}\n").as_bytes());
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stdout(),
+                    format!("{text}\n").as_bytes(),
+                );
             }
         }
     }
@@ -143,8 +146,10 @@ impl Reporter for Progress {
                 diffs,
                 ..
             } => {
-                let loud = matches!(status, Status::Failed | Status::Unreachable | Status::Ignored)
-                    || output.is_some()
+                let loud = matches!(
+                    status,
+                    Status::Failed | Status::Unreachable | Status::Ignored
+                ) || output.is_some()
                     || !diffs.is_empty();
                 if loud {
                     self.print(state.as_ref(), &self.human.render(event));
