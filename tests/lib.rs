@@ -6,3 +6,4 @@ mod cli;
 mod engine;
 mod errors;
 mod inventory;
+mod sql;

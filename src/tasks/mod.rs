@@ -8,8 +8,11 @@ mod assert;
 mod command;
 mod debug;
 mod fail;
+mod postgres;
 mod set_fact;
 mod shell;
+mod sql;
+mod sql_insert;
 
 use std::time::Duration;
 
@@ -67,6 +70,8 @@ task_types! {
     "set_fact" => SetFact(set_fact::SetFact);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail), free_form = "msg";
+    "sql" => Sql(sql::Sql);
+    "sql_insert" => SqlInsert(sql_insert::SqlInsert);
 }
 
 impl Action {
