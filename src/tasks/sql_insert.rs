@@ -207,14 +207,11 @@ fn plan(rows: &[InsertRow]) -> Result<Vec<Planned>, String> {
             postgres::quote_identifier(&row.table).map_err(|e| format!("{label}: table {e}"))?;
         let mut columns = Vec::new();
         for (column, value) in &row.values {
-            postgres::quote_identifier(column)
-                .ok()
-                .filter(|_| !column.contains('.'))
-                .ok_or_else(|| {
-                    format!(
-                        "{label}: column `{column}` is not a plain identifier (`[a-z_][a-z0-9_]*`)"
-                    )
-                })?;
+            if !is_column(column) {
+                return Err(format!(
+                    "{label}: column `{column}` is not a plain identifier (`[a-z_][a-z0-9_]*`)"
+                ));
+            }
             let mut spec = parse_value(&label, column, value)?;
             if let ValueSpec::Ref {
                 from,
