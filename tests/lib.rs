@@ -10,4 +10,5 @@ mod inventory;
 mod keys;
 mod podman;
 mod progress;
+mod sql;
 mod ssh;

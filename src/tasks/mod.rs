@@ -12,8 +12,11 @@ mod generate_key;
 mod podman;
 mod podman_run;
 mod podman_stop;
+mod postgres;
 mod set_fact;
 mod shell;
+mod sql;
+mod sql_insert;
 mod wait_for;
 
 use std::time::Duration;
@@ -76,6 +79,8 @@ task_types! {
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
+    "sql" => Sql(sql::Sql);
+    "sql_insert" => SqlInsert(sql_insert::SqlInsert);
 }
 
 impl Action {

@@ -1,0 +1,563 @@
+//! `sql_insert` and `sql` against a real PostgreSQL that each test starts for itself with
+//! `scripts/postgres` (Quay's tables, a `quay` role that logs in with a scram password).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value as Json, json};
+
+use crate::common::{Output, Test, repo_root};
+
+const PASSWORD: &str = "quay-secret-pw";
+const KID: &str = "jkuyGp7FZO6JGOpaTcVqun-_2rzDM1hUTuUJM7Rfl6E";
+const JWK: &str =
+    r#"{"n":"9qDf","e":"AQAB","kty":"RSA","kid":"jkuyGp7FZO6JGOpaTcVqun-_2rzDM1hUTuUJM7Rfl6E"}"#;
+
+/// A PostgreSQL server of the test's own, stopped and removed on drop.
+struct Postgres {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    port: u16,
+    /// `postgresql://quay:quay-secret-pw@127.0.0.1:PORT/quay`
+    dsn: String,
+}
+
+impl Postgres {
+    fn up() -> Postgres {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        // The server runs as `postgres`, which must reach DIR/pg.
+        Command::new("chmod")
+            .arg("0755")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        let data = dir.path().join("pg");
+        let port = free_port();
+        let output = Command::new(repo_root().join("scripts/postgres"))
+            .args(["up", "--dir"])
+            .arg(&data)
+            .args(["--port", &port.to_string()])
+            .output()
+            .expect("run scripts/postgres");
+        assert!(
+            output.status.success(),
+            "scripts/postgres up failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let dsn = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        assert_eq!(
+            dsn,
+            format!("postgresql://quay:{PASSWORD}@127.0.0.1:{port}/quay")
+        );
+        Postgres {
+            _dir: dir,
+            data,
+            port,
+            dsn,
+        }
+    }
+
+    /// A DSN for `user` (`postgres` is trusted over TCP) into `database`.
+    fn dsn_for(&self, user: &str, database: &str) -> String {
+        format!("postgresql://{user}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// One query's rows through psql as `postgres`: fields joined by `|`, rows by newlines.
+    fn psql(&self, database: &str, sql: &str) -> String {
+        let psql = glob::glob("/usr/lib/postgresql/*/bin/psql")
+            .unwrap()
+            .filter_map(Result::ok)
+            .max()
+            .expect("psql");
+        let output = Command::new(psql)
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ])
+            .args(["-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .trim_end()
+            .to_owned()
+    }
+
+    fn count(&self, table: &str) -> String {
+        self.psql("quay", &format!("SELECT count(*) FROM {table}"))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/postgres"))
+            .args(["down", "--dir"])
+            .arg(&self.data)
+            .output();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+const INVENTORY: &str = "
+    all:
+      hosts:
+        db:
+          ansible_connection: local
+    ";
+
+/// Run a playbook of `tasks` (YAML, indented by 4) against host `db`, with `dsn` and the
+/// key's variables set, as JSON events with results.
+fn run(dsn: &str, tasks: &str, extra: &[&str]) -> Output {
+    let play = format!(
+        "
+        - hosts: db
+          gather_facts: false
+          vars:
+            dsn: {dsn}
+            readonly_kid: {KID}
+            readonly_jwk: '{JWK}'
+            readonly_expires: '2030-06-01T12:00:00'
+          tasks:
+{tasks}
+        "
+    );
+    let mut args = vec![
+        "run",
+        "-i",
+        "inventory.yml",
+        "play.yml",
+        "--output",
+        "json",
+        "-v",
+    ];
+    args.extend(extra);
+    Test::new()
+        .file("inventory.yml", INVENTORY)
+        .file("play.yml", &play)
+        .args(&args)
+        .run()
+}
+
+/// The `host_result` events, in order.
+fn results(output: &Output) -> Vec<Json> {
+    output
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result")
+        .collect()
+}
+
+fn only_result(output: &Output) -> Json {
+    let results = results(output);
+    assert_eq!(results.len(), 1, "{output:?}");
+    results.into_iter().next().unwrap()
+}
+
+/// Quay's read-only key and its SUPERUSER approval, as one task.
+const INSERT_KEY: &str = "
+            - name: Insert the read-only key
+              sql_insert:
+                dsn: '{{ dsn }}'
+                rows:
+                  - name: approval
+                    table: servicekeyapproval
+                    values:
+                      approver_id: null
+                      approval_type: ServiceKeyApprovalType.SUPERUSER
+                      approved_date: {sql: now_utc}
+                      notes: Read-only key for the test site
+                  - name: key
+                    table: servicekey
+                    values:
+                      name: quay-readonly
+                      kid: '{{ readonly_kid }}'
+                      service: quay
+                      jwk: '{{ readonly_jwk }}'
+                      metadata: {json: {}}
+                      created_date: {sql: now_utc}
+                      expiration_date: '{{ readonly_expires }}'
+                      approval_id: {from: approval, column: id}
+                    unique_by: [kid]
+                    returning: [id, expiration_date]
+              register: inserted
+";
+
+#[test]
+fn sql_insert_adds_the_read_only_key_and_its_approval_once() {
+    let db = Postgres::up();
+    let output = run(&db.dsn, INSERT_KEY, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "changed");
+    let approval_id: i64 = db
+        .psql("quay", "SELECT id FROM servicekeyapproval")
+        .parse()
+        .unwrap();
+    let key_id: i64 = db
+        .psql("quay", "SELECT id FROM servicekey")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        result["result"],
+        json!({
+            "rows": [
+                {"name": "approval", "table": "servicekeyapproval", "state": "inserted",
+                 "returning": {"id": approval_id}},
+                {"name": "key", "table": "servicekey", "state": "inserted",
+                 "returning": {"id": key_id, "expiration_date": "2030-06-01T12:00:00"}},
+            ],
+            "inserted": 2, "existing": 0, "skipped": 0,
+            "changed": true, "failed": false, "msg": "inserted 2 of 2 rows",
+        })
+    );
+    // The rows exactly as Quay's own statement (reference section 2) writes them.
+    assert_eq!(
+        db.psql(
+            "quay",
+            "SELECT approver_id IS NULL, approval_type, notes,
+                    approved_date BETWEEN timezone('utc', now()) - interval '1 minute'
+                                      AND timezone('utc', now())
+             FROM servicekeyapproval"
+        ),
+        "t|ServiceKeyApprovalType.SUPERUSER|Read-only key for the test site|t"
+    );
+    assert_eq!(
+        db.psql(
+            "quay",
+            "SELECT k.name, k.kid, k.service, k.jwk, k.metadata, k.expiration_date,
+                    k.rotation_duration IS NULL, k.approval_id = a.id,
+                    k.created_date BETWEEN timezone('utc', now()) - interval '1 minute'
+                                       AND timezone('utc', now())
+             FROM servicekey k, servicekeyapproval a"
+        ),
+        format!("quay-readonly|{KID}|quay|{JWK}|{{}}|2030-06-01 12:00:00|t|t|t")
+    );
+
+    // Again: the key exists, so neither row is inserted.
+    let output = run(&db.dsn, INSERT_KEY, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "ok");
+    assert_eq!(
+        result["result"]["rows"],
+        json!([
+            {"name": "approval", "table": "servicekeyapproval", "state": "skipped",
+             "returning": {}},
+            {"name": "key", "table": "servicekey", "state": "existing",
+             "returning": {"id": key_id, "expiration_date": "2030-06-01T12:00:00"}},
+        ])
+    );
+    assert_eq!(
+        result["msg"],
+        "nothing to insert: 1 of 2 rows exist, 1 skipped"
+    );
+    assert_eq!(db.count("servicekeyapproval"), "1");
+    assert_eq!(db.count("servicekey"), "1");
+}
+
+#[test]
+fn a_failing_row_leaves_neither_row_behind() {
+    let db = Postgres::up();
+    // The key misses `jwk`, which is NOT NULL: the approval before it must go too.
+    let missing_jwk = INSERT_KEY.replace("jwk: '{{ readonly_jwk }}'", "rotation_duration: 60");
+    let output = run(&db.dsn, &missing_jwk, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "failed");
+    assert_eq!(
+        result["msg"],
+        "row 2 (`servicekey`): ERROR: null value in column \"jwk\" of relation \"servicekey\" violates not-null constraint"
+    );
+    assert_eq!(db.count("servicekeyapproval"), "0");
+    assert_eq!(db.count("servicekey"), "0");
+
+    let bad_column = INSERT_KEY.replace("service: quay", "servce: quay");
+    let output = run(&db.dsn, &bad_column, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        only_result(&output)["msg"],
+        "row 2 (`servicekey`): ERROR: column \"servce\" of relation \"servicekey\" does not exist"
+    );
+    assert_eq!(db.count("servicekeyapproval"), "0");
+    assert_eq!(db.count("servicekey"), "0");
+
+    // A value that does not fit its column is caught before anything is sent.
+    let bad_date = INSERT_KEY.replace("'{{ readonly_expires }}'", "next tuesday");
+    let output = run(&db.dsn, &bad_date, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        only_result(&output)["msg"],
+        "row 2 (`servicekey`): `values.expiration_date`: `next tuesday` is not an ISO 8601 timestamp (the parameter has type `timestamp`)"
+    );
+    assert_eq!(db.count("servicekeyapproval"), "0");
+    assert_eq!(db.count("servicekey"), "0");
+}
+
+#[test]
+fn check_mode_inserts_nothing() {
+    let db = Postgres::up();
+    let output = run(&db.dsn, INSERT_KEY, &["--check"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "changed");
+    assert_eq!(result["msg"], "would insert 2 of 2 rows");
+    assert_eq!(db.count("servicekeyapproval"), "0");
+    assert_eq!(db.count("servicekey"), "0");
+
+    let insert_and_read = "
+            - sql:
+                dsn: '{{ dsn }}'
+                statements:
+                  - query: INSERT INTO servicekeyapproval (approval_type, approved_date, notes) VALUES ($1, $2, 'n')
+                    params: [ServiceKeyApprovalType.AUTOMATIC, '2030-01-01 00:00:00']
+                  - SELECT approval_type, approved_date FROM servicekeyapproval
+";
+    let output = run(&db.dsn, insert_and_read, &["--check"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "changed");
+    // The SELECT saw the insert inside the transaction that was then rolled back.
+    assert_eq!(
+        result["result"]["rows"],
+        json!([[], [{"approval_type": "ServiceKeyApprovalType.AUTOMATIC",
+                     "approved_date": "2030-01-01T00:00:00"}]])
+    );
+    assert_eq!(db.count("servicekeyapproval"), "0");
+}
+
+#[test]
+fn sql_update_changes_exactly_the_one_row() {
+    let db = Postgres::up();
+    db.psql(
+        "quay",
+        "INSERT INTO servicekeyapproval (approval_type, approved_date, notes)
+           VALUES ('ServiceKeyApprovalType.SUPERUSER', timezone('utc', now()), '');
+         INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, expiration_date, approval_id)
+           VALUES ('a', 'kid-a', 'quay', '{}', '{}', timezone('utc', now()), '2029-01-01', 1),
+                  ('b', 'kid-b', 'quay', '{}', '{}', timezone('utc', now()), '2029-01-01', 1)",
+    );
+    let update = "
+            - sql:
+                dsn: '{{ dsn }}'
+                statements:
+                  - query: UPDATE servicekey SET expiration_date = $1 WHERE kid = $2
+                    params: ['{{ readonly_expires }}', kid-a]
+              register: extended
+";
+    let output = run(&db.dsn, update, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "changed");
+    assert_eq!(result["result"]["rowcount"], 1);
+    assert_eq!(result["result"]["rowcounts"], json!([1]));
+    assert_eq!(
+        db.psql(
+            "quay",
+            "SELECT kid, expiration_date FROM servicekey ORDER BY kid"
+        ),
+        "kid-a|2030-06-01 12:00:00\nkid-b|2029-01-01 00:00:00"
+    );
+
+    // The same UPDATE again still affects the row, so it is `changed` (as documented)...
+    let output = run(&db.dsn, update, &[]);
+    let result = only_result(&output);
+    assert_eq!(result["status"], "changed");
+    assert_eq!(result["result"]["rowcount"], 1);
+
+    // ...while `IS DISTINCT FROM` makes it idempotent.
+    let idempotent = update.replace(
+        "WHERE kid = $2",
+        "WHERE kid = $2 AND expiration_date IS DISTINCT FROM $1",
+    );
+    let output = run(&db.dsn, &idempotent, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "ok");
+    assert_eq!(result["result"]["rowcount"], 0);
+    assert_eq!(
+        db.psql(
+            "quay",
+            "SELECT kid, expiration_date FROM servicekey ORDER BY kid"
+        ),
+        "kid-a|2030-06-01 12:00:00\nkid-b|2029-01-01 00:00:00"
+    );
+}
+
+#[test]
+fn create_database_and_extension_are_ok_when_present() {
+    let db = Postgres::up();
+    let admin = db.dsn_for("postgres", "postgres");
+    let create = "
+            - sql:
+                dsn: '{{ dsn }}'
+                statements:
+                  - CREATE DATABASE quay_restore OWNER quay
+";
+    let output = run(&admin, create, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(only_result(&output)["status"], "changed");
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT datname FROM pg_database WHERE datname = 'quay_restore'"
+        ),
+        "quay_restore"
+    );
+    let output = run(&admin, create, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(only_result(&output)["status"], "ok");
+
+    let extension = "
+            - sql:
+                dsn: '{{ dsn }}'
+                statements:
+                  - CREATE EXTENSION IF NOT EXISTS pg_trgm
+";
+    // Missing in the new database, then present.
+    let restore = db.dsn_for("postgres", "quay_restore");
+    let output = run(&restore, extension, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(only_result(&output)["status"], "changed");
+    assert_eq!(
+        db.psql(
+            "quay_restore",
+            "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'"
+        ),
+        "pg_trgm"
+    );
+    let output = run(&restore, extension, &[]);
+    assert_eq!(only_result(&output)["status"], "ok");
+    // Quay's own database has it from the schema, and its owner may ask again.
+    let output = run(&db.dsn, extension, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(only_result(&output)["status"], "ok");
+
+    // In check mode a missing database is reported, not created.
+    let other = create.replace("quay_restore", "quay_other");
+    let output = run(&admin, &other, &["--check"]);
+    assert_eq!(only_result(&output)["status"], "changed");
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'quay_other'"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn a_wrong_password_fails_with_the_password_masked() {
+    let db = Postgres::up();
+    let wrong = db.dsn.replace(PASSWORD, "not-the-pw");
+    for task in [
+        INSERT_KEY,
+        "            - sql: {dsn: '{{ dsn }}', statements: [SELECT 1]}\n",
+    ] {
+        let output = run(&wrong, task, &[]);
+        assert_eq!(output.code, 2, "{output:?}");
+        assert_eq!(
+            only_result(&output)["msg"],
+            format!(
+                "cannot connect to `postgresql://quay:********@127.0.0.1:{}/quay`: FATAL: password authentication failed for user \"quay\"",
+                db.port
+            )
+        );
+        assert!(!output.stdout.contains("not-the-pw"), "{}", output.stdout);
+        assert!(!output.stderr.contains("not-the-pw"), "{}", output.stderr);
+    }
+    assert_eq!(db.count("servicekey"), "0");
+
+    // Nothing listening: refused, with the right password masked as well.
+    let nowhere = db
+        .dsn
+        .replace(&db.port.to_string(), &free_port().to_string());
+    let output = run(&nowhere, INSERT_KEY, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
+    assert!(
+        msg.starts_with("cannot connect to `postgresql://quay:********@127.0.0.1:")
+            && msg
+                .ends_with("/quay`: error connecting to server: Connection refused (os error 111)"),
+        "{msg}"
+    );
+    assert!(!output.stdout.contains(PASSWORD), "{}", output.stdout);
+}
+
+#[test]
+fn sslmode_is_honoured() {
+    let db = Postgres::up();
+    let select = "            - sql: {dsn: '{{ dsn }}', statements: [SELECT 1 AS one]}\n";
+    let output = run(&format!("{}?sslmode=require", db.dsn), select, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        only_result(&output)["msg"],
+        format!(
+            "cannot connect to `postgresql://quay:********@127.0.0.1:{}/quay?sslmode=require`: error performing TLS handshake: server does not support TLS (`sslmode` in the DSN decides whether TLS is required)",
+            db.port
+        )
+    );
+    for mode in ["disable", "prefer"] {
+        let output = run(&format!("{}?sslmode={mode}", db.dsn), select, &[]);
+        assert_eq!(output.code, 0, "{mode}: {output:?}");
+        assert_eq!(
+            only_result(&output)["result"]["rows"],
+            json!([[{"one": 1}]])
+        );
+    }
+}
+
+#[test]
+fn via_is_refused_until_the_ssh_transport_forwards_ports() {
+    let db = Postgres::up();
+    let task = "
+            - sql:
+                dsn: '{{ dsn }}'
+                via: bastion
+                statements: [SELECT 1]
+";
+    let output = run(&db.dsn, task, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        only_result(&output)["msg"],
+        format!(
+            "`via: bastion` needs the SSH transport, which cannot forward a port to `127.0.0.1:{}` yet",
+            db.port
+        )
+    );
+}
+
+#[test]
+fn a_statement_slower_than_the_timeout_fails_the_task() {
+    let db = Postgres::up();
+    let task = "
+            - sql:
+                dsn: '{{ dsn }}'
+                statements: [SELECT pg_sleep(30)]
+              timeout: 1
+";
+    let started = std::time::Instant::now();
+    let output = run(&db.dsn, task, &[]);
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        only_result(&output)["msg"],
+        format!(
+            "no answer from `postgresql://quay:********@127.0.0.1:{}/quay` within 1 s",
+            db.port
+        )
+    );
+}
