@@ -521,23 +521,51 @@ fn sslmode_is_honoured() {
 }
 
 #[test]
-fn via_is_refused_until_the_ssh_transport_forwards_ports() {
+fn via_tunnels_through_a_fleet_host() {
     let db = Postgres::up();
-    let task = "
+    let fleet = crate::common::fleet::fleet();
+    let play = format!(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
             - sql:
-                dsn: '{{ dsn }}'
-                via: bastion
+                dsn: '{dsn}'
+                via: host1
+                statements: ['SELECT 40 + 2 AS answer']
+              register: through
+            - assert:
+                that: through.rows[0][0].answer == 42
+            - sql:
+                dsn: '{dsn}'
+                via: nowhere
                 statements: [SELECT 1]
-";
-    let output = run(&db.dsn, task, &[]);
+        ",
+        dsn = db.dsn
+    );
+    let output = Test::new()
+        .file("play.yml", &play)
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .run();
     assert_eq!(output.code, 2, "{output:?}");
+    let results = results(&output);
+    assert_eq!(results[0]["status"], "ok", "{output:?}");
+    assert_eq!(results[1]["status"], "ok", "{output:?}");
     assert_eq!(
-        only_result(&output)["msg"],
+        results[2]["msg"],
         format!(
-            "`via: bastion` needs the SSH transport, which cannot forward a port to `127.0.0.1:{}` yet",
+            "cannot reach `127.0.0.1:{}` through `nowhere`: cannot connect to `nowhere`: no such host in the inventory",
             db.port
         )
     );
+    assert!(!output.stdout.contains("quay-secret-pw"));
 }
 
 #[test]

@@ -660,6 +660,29 @@ impl<'a> Runner<'a> {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::transport::Connections for Runner<'_> {
+    async fn connection(
+        &self,
+        host: &str,
+    ) -> Result<Arc<dyn Connection>, crate::transport::TransportError> {
+        if !self.hosts.contains_key(host) {
+            return Err(crate::transport::TransportError::Connect {
+                host: host.to_owned(),
+                reason: "no such host in the inventory".to_owned(),
+            });
+        }
+        if let Some(connection) = self.state(host).connection.clone() {
+            return Ok(connection);
+        }
+        let connection =
+            connect::connect(host, &self.connection_vars(host), &self.options.connect).await?;
+        let mut state = self.state(host);
+        // Another task may have connected meanwhile: keep the first connection.
+        Ok(state.connection.get_or_insert(connection).clone())
+    }
+}
+
 /// The hosts and scope of the batch a task runs in.
 struct PlayScope<'a> {
     prepared: &'a PreparedPlay,

@@ -255,6 +255,7 @@ impl Runner<'_> {
             timeout: task.timeout.map(Duration::from_secs),
             span: &task.span,
             verbosity: self.options.verbosity,
+            connections: self,
         };
         let attempts = match &task.until {
             Some(_) => task.retries.unwrap_or(3) + 1,

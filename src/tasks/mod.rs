@@ -136,6 +136,8 @@ pub struct TaskContext<'a> {
     pub timeout: Option<Duration>,
     /// Where the task was written, for errors of evaluated expressions.
     pub span: &'a Span,
+    /// Every host's connection, for tasks that go through another host (`via`).
+    pub connections: &'a dyn crate::transport::Connections,
     pub verbosity: u8,
 }
 

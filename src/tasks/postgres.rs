@@ -53,8 +53,12 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum SqlError {
     #[error("invalid `dsn` `{dsn}`: {reason}")]
     Dsn { dsn: String, reason: String },
-    #[error("`via: {via}` needs the SSH transport, which cannot forward a port to `{target}` yet")]
-    Via { via: String, target: String },
+    #[error("cannot reach `{target}` through `{via}`: {reason}")]
+    Via {
+        via: String,
+        target: String,
+        reason: String,
+    },
     #[error("cannot connect to `{dsn}`: {reason}")]
     Connect { dsn: String, reason: String },
     #[error("no answer from `{dsn}` within {seconds} s")]
@@ -371,12 +375,26 @@ fn tls_connector(tls: &Tls) -> Result<MakeTlsConnector, String> {
 ///
 /// The SSH transport will forward a local port to `host:port` through the `via` host; until
 /// the task context can hand out such a forward, `via` is refused.
-async fn tunnel(via: &str, dsn: &Dsn) -> Result<(IpAddr, u16), SqlError> {
+async fn tunnel(
+    via: &str,
+    dsn: &Dsn,
+    connections: &dyn crate::transport::Connections,
+) -> Result<(IpAddr, u16), SqlError> {
     let (host, port) = dsn.target();
-    Err(SqlError::Via {
+    let failed = |reason: String| SqlError::Via {
         via: via.to_owned(),
         target: format!("{host}:{port}"),
-    })
+        reason,
+    };
+    let connection = connections
+        .connection(via)
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    let local = connection
+        .forward(&host, port)
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    Ok((IpAddr::from([127, 0, 0, 1]), local))
 }
 
 /// The configuration reaching the first host of `config` at `address:port` instead. The
@@ -438,10 +456,11 @@ pub async fn connect(
     dsn: &Dsn,
     via: Option<&str>,
     timeout: Option<Duration>,
+    connections: &dyn crate::transport::Connections,
 ) -> Result<Session, SqlError> {
     let mut config = match via {
         Some(via) => {
-            let (address, port) = tunnel(via, dsn).await?;
+            let (address, port) = tunnel(via, dsn, connections).await?;
             tunneled(&dsn.config, address, port)
         }
         None => dsn.config.clone(),

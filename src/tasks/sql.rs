@@ -543,7 +543,8 @@ impl TaskType for Sql {
             Err(error) => return Ok(Outcome::failed(error.to_string())),
         };
         let work = async {
-            let mut session = postgres::connect(&dsn, self.via.as_deref(), ctx.timeout).await?;
+            let mut session =
+                postgres::connect(&dsn, self.via.as_deref(), ctx.timeout, ctx.connections).await?;
             apply(&mut session, &statements, ctx.check).await
         };
         let results = match postgres::within(ctx.timeout, &dsn, work).await {

@@ -588,7 +588,8 @@ impl TaskType for SqlInsert {
             Err(error) => return Ok(Outcome::failed(error.to_string())),
         };
         let work = async {
-            let mut session = postgres::connect(&dsn, self.via.as_deref(), ctx.timeout).await?;
+            let mut session =
+                postgres::connect(&dsn, self.via.as_deref(), ctx.timeout, ctx.connections).await?;
             apply(&mut session.client, &planned, ctx.check).await
         };
         let done = match postgres::within(ctx.timeout, &dsn, work).await {

@@ -84,6 +84,17 @@ pub enum TransportError {
     SudoPassword { host: String },
 }
 
+/// The open connections of a run, for tasks that reach one host through another
+/// (`sql ... via: dbhost`).
+#[async_trait]
+pub trait Connections: Send + Sync {
+    /// The connection to an inventory host, opened now if the run has none yet.
+    async fn connection(
+        &self,
+        host: &str,
+    ) -> Result<std::sync::Arc<dyn Connection>, TransportError>;
+}
+
 /// One open connection to one host, shared by every task of the run.
 #[async_trait]
 pub trait Connection: Send + Sync {
@@ -92,6 +103,17 @@ pub trait Connection: Send + Sync {
 
     /// Run one script on the host: one round trip.
     async fn run(&self, script: &Script) -> Result<Output, TransportError>;
+
+    /// Forward a local port on the controller to `remote_host:remote_port` as the host sees
+    /// it (a database reached through a host); returns the local port on 127.0.0.1.
+    async fn forward(&self, remote_host: &str, remote_port: u16) -> Result<u16, TransportError> {
+        Err(TransportError::Connect {
+            host: self.host().to_owned(),
+            reason: format!(
+                "cannot forward a port to `{remote_host}:{remote_port}` over a local connection"
+            ),
+        })
+    }
 
     /// Close the connection at the end of the run.
     async fn close(&self) {}

@@ -501,6 +501,10 @@ impl Connection for SshConnection {
         &self.host
     }
 
+    async fn forward(&self, remote_host: &str, remote_port: u16) -> Result<u16, TransportError> {
+        SshConnection::forward(self, remote_host, remote_port).await
+    }
+
     async fn run(&self, script: &Script) -> Result<Output, TransportError> {
         match script.timeout {
             // Giving up drops the channel; the master stays usable for the next script.
