@@ -64,8 +64,8 @@
 //! returns nothing) and the counts `inserted`, `existing` and `skipped`.
 //!
 //! The task runs on the controller, not through the host's shell, so it runs once for each
-//! host it targets: use `run_once: true`. `via: HOST` is meant to reach the database
-//! through an SSH tunnel to an inventory host (not available yet).
+//! host it targets: use `run_once: true`. `via: HOST` reaches the database through a port
+//! forwarded over that inventory host's SSH master (the database as the host sees it).
 
 use std::collections::{BTreeSet, HashMap};
 
