@@ -70,23 +70,22 @@ impl DriftReport {
 /// A host's files, or why they could not be read.
 type Listing = Result<BTreeMap<String, FileState>, String>;
 
-/// Prints one record a file: `sha256 TAB mode:owner:group TAB acl TAB name NUL`.
-fn listing_script(dir: &str) -> String {
-    format!(
-        r#"cd {dir} || exit 3
-find . -type f -exec sh -c '
+/// A command that lists the files under the current directory, one record a file:
+/// `sha256 TAB mode:owner:group TAB acl TAB name NUL`. Config bundles use it too.
+pub(crate) const LIST_FILES: &str = r#"find . -type f -exec sh -c '
 for f; do
   sum=$(sha256sum < "$f" | cut -d" " -f1)
   meta=$(stat -c %a:%U:%G "$f")
   acl=$(getfacl -cpn "$f" 2>/dev/null | sed -e "s/[[:space:]]*#.*//" | grep -v -e "^user::" -e "^group::" -e "^other::" -e "^$" | sort | tr "\n" ",")
-  printf "%s\t%s\t%s\t%s\0" "$sum" "$meta" "$acl" "${{f#./}}"
-done' sh {{}} +
-"#,
-        dir = quote(dir)
-    )
+  printf "%s\t%s\t%s\t%s\0" "$sum" "$meta" "$acl" "${f#./}"
+done' sh {} +
+"#;
+
+fn listing_script(dir: &str) -> String {
+    format!("cd {} || exit 3\n{LIST_FILES}", quote(dir))
 }
 
-fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
+pub(crate) fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
     let mut files = BTreeMap::new();
     for record in stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
         let text = String::from_utf8_lossy(record);

@@ -9,6 +9,7 @@ pub mod drift;
 pub mod inventory;
 pub mod keypair;
 pub mod playbook;
+pub mod quay;
 pub mod report;
 pub mod runner;
 pub mod settings;

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod bundle;
 mod cli;
 mod drift;
 mod engine;

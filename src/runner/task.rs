@@ -13,10 +13,18 @@ use super::{Inherited, PlayScope, Runner};
 use crate::inventory::Vars;
 use crate::playbook::{Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
-use crate::tasks::{Outcome, TaskContext, parse_action};
+use crate::tasks::{Outcome, TaskContext, config_bundle, parse_action};
 use crate::template;
 use crate::transport::{Connection, LocalConnection, TransportError};
 use crate::yaml::{Node, Value as YamlValue};
+
+/// A task rendered for one host, with what it needs to run there.
+struct Ready {
+    action: crate::tasks::Action,
+    connection: Arc<dyn Connection>,
+    env: Vec<(String, String)>,
+    become_user: Option<String>,
+}
 
 /// What a task left on one host, for `run_once` to hand to the others.
 struct HostOutcome {
@@ -55,6 +63,13 @@ impl Runner<'_> {
             hosts
         };
         let forks = self.options.forks.max(1);
+        let is_bundle =
+            matches!(&task.body, TaskBody::Action { kind, .. } if kind == "config_bundle");
+        if is_bundle && task.r#loop.is_none() {
+            self.run_bundle(scope, task, &effective, targets, &hostvars)
+                .await;
+            return;
+        }
         let outcomes: Vec<Option<HostOutcome>> = futures::stream::iter(
             targets
                 .iter()
@@ -98,17 +113,24 @@ impl Runner<'_> {
                     .await
             }
         };
-        let outcome = match result {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                let mut state = self.state(host);
-                state.unreachable = true;
-                state.counts.unreachable += 1;
-                drop(state);
-                // The event was emitted where the error happened.
-                let _ = error;
-                return None;
-            }
+        self.record(host, task, effective, result)
+    }
+
+    /// What a task's result does to the host: counts, failure, notified handlers,
+    /// registered values and facts.
+    fn record(
+        &self,
+        host: &str,
+        task: &Task,
+        effective: &Inherited,
+        result: Result<Outcome, TransportError>,
+    ) -> Option<HostOutcome> {
+        let Ok(outcome) = result else {
+            // The event was emitted where the error happened.
+            let mut state = self.state(host);
+            state.unreachable = true;
+            state.counts.unreachable += 1;
+            return None;
         };
         let registered = outcome.registered();
         let mut state = self.state(host);
@@ -136,6 +158,83 @@ impl Runner<'_> {
             registered,
             facts: outcome.facts,
         })
+    }
+
+    /// A config bundle goes to every host of the batch as one unit, or to none
+    /// (`tasks/config_bundle.rs`).
+    async fn run_bundle(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        effective: &Inherited,
+        targets: &[String],
+        hostvars: &Value,
+    ) {
+        let started = Instant::now();
+        let name = task.display_name();
+        let mut blockers: Vec<(String, String)> = scope
+            .batch
+            .iter()
+            .filter_map(|host| {
+                let state = self.state(host);
+                if state.unreachable {
+                    Some((host.clone(), "it is unreachable".to_owned()))
+                } else if state.failed {
+                    Some((host.clone(), "it failed an earlier task".to_owned()))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let contexts: Vec<Value> = targets
+            .iter()
+            .map(|host| self.context(scope, host, hostvars))
+            .collect();
+        let mut readies = Vec::new();
+        for (host, ctx) in targets.iter().zip(&contexts) {
+            match self.prepare(task, effective, host, ctx) {
+                Ok(ready) => readies.push((host, ctx, ready)),
+                Err(result) => {
+                    // A host that cannot even render its bundle keeps every host's bundle
+                    // as it is.
+                    match &result {
+                        Ok(outcome) if outcome.failed => blockers.push((
+                            host.clone(),
+                            outcome
+                                .msg
+                                .clone()
+                                .unwrap_or_else(|| "it failed".to_owned()),
+                        )),
+                        Err(error) => blockers.push((host.clone(), error.to_string())),
+                        Ok(_) => {}
+                    }
+                    self.emit_result(host, &name, effective, &result, None, started);
+                    self.record(host, task, effective, result);
+                }
+            }
+        }
+        let task_contexts: Vec<TaskContext<'_>> = readies
+            .iter()
+            .map(|(host, ctx, ready)| self.task_context(task, effective, host, ctx, ready))
+            .collect();
+        let members: Vec<config_bundle::Member<'_>> = readies
+            .iter()
+            .zip(&task_contexts)
+            .filter_map(|((_, _, ready), ctx)| match &ready.action {
+                crate::tasks::Action::ConfigBundle(bundle) => {
+                    Some(config_bundle::Member { bundle, ctx })
+                }
+                _ => None,
+            })
+            .collect();
+        let results =
+            config_bundle::install(&members, &blockers, &self.interrupted, self.options.forks)
+                .await;
+        for (member, result) in members.iter().zip(results) {
+            let host = member.ctx.host;
+            self.emit_result(host, &name, effective, &result, None, started);
+            self.record(host, task, effective, result);
+        }
     }
 
     async fn run_loop(
@@ -200,6 +299,76 @@ impl Runner<'_> {
         Ok(aggregate)
     }
 
+    /// Conditions, rendering and parsing of a task for one host: everything before it
+    /// touches the host. `Err` holds the result when the task ends here.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the early result is returned at once, never stored"
+    )]
+    fn prepare(
+        &self,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        ctx: &Value,
+    ) -> Result<Ready, Result<Outcome, TransportError>> {
+        for condition in &effective.when {
+            match template::eval_condition(condition, ctx) {
+                Ok(true) => {}
+                Ok(false) => return Err(Ok(Outcome::skipped("Conditional result was False"))),
+                Err(error) => return Err(Ok(Outcome::failed(located(&error)))),
+            }
+        }
+        let TaskBody::Action { kind, args } = &task.body else {
+            return Err(Ok(Outcome::ok()));
+        };
+        let rendered = template::render_node(args, ctx)
+            .map_err(|error| Ok(Outcome::failed(located(&error))))?;
+        let action = parse_action(kind, &task.span, &rendered)
+            .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
+        let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
+            Arc::new(LocalConnection::new("localhost"))
+        } else {
+            self.state(host).connection.clone().ok_or_else(|| {
+                Err(TransportError::Lost {
+                    host: host.to_owned(),
+                    reason: "no connection".to_owned(),
+                })
+            })?
+        };
+        let env = environment(&effective.environment, ctx)
+            .map_err(|message| Ok(Outcome::failed(message)))?;
+        Ok(Ready {
+            action,
+            connection,
+            env,
+            become_user: self.become_user(effective, ctx),
+        })
+    }
+
+    fn task_context<'a>(
+        &'a self,
+        task: &'a Task,
+        effective: &Inherited,
+        host: &'a str,
+        ctx: &'a Value,
+        ready: &'a Ready,
+    ) -> TaskContext<'a> {
+        TaskContext {
+            host,
+            connection: ready.connection.as_ref(),
+            vars: ctx,
+            check: effective.check_mode.unwrap_or(self.options.check),
+            diff: self.options.diff,
+            become_user: ready.become_user.clone(),
+            env: ready.env.clone(),
+            timeout: task.timeout.map(Duration::from_secs),
+            span: &task.span,
+            verbosity: self.options.verbosity,
+            connections: self,
+        }
+    }
+
     /// One run of the task on one host (one loop item): conditions, rendering, the task
     /// type with its retries, then `changed_when` / `failed_when`.
     async fn attempt(
@@ -209,54 +378,12 @@ impl Runner<'_> {
         host: &str,
         ctx: &Value,
     ) -> Result<Outcome, TransportError> {
-        for condition in &effective.when {
-            match template::eval_condition(condition, ctx) {
-                Ok(true) => {}
-                Ok(false) => return Ok(Outcome::skipped("Conditional result was False")),
-                Err(error) => return Ok(Outcome::failed(located(&error))),
-            }
-        }
-        let TaskBody::Action { kind, args } = &task.body else {
-            return Ok(Outcome::ok());
+        let ready = match self.prepare(task, effective, host, ctx) {
+            Ok(ready) => ready,
+            Err(result) => return result,
         };
-        let rendered = match template::render_node(args, ctx) {
-            Ok(rendered) => rendered,
-            Err(error) => return Ok(Outcome::failed(located(&error))),
-        };
-        let action = match parse_action(kind, &task.span, &rendered) {
-            Ok(action) => action,
-            Err(diagnostic) => return Ok(Outcome::failed(diagnostic.headline())),
-        };
-        let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
-            Arc::new(LocalConnection::new("localhost"))
-        } else {
-            match self.state(host).connection.clone() {
-                Some(connection) => connection,
-                None => {
-                    return Err(TransportError::Lost {
-                        host: host.to_owned(),
-                        reason: "no connection".to_owned(),
-                    });
-                }
-            }
-        };
-        let environment = match environment(&effective.environment, ctx) {
-            Ok(environment) => environment,
-            Err(message) => return Ok(Outcome::failed(message)),
-        };
-        let task_ctx = TaskContext {
-            host,
-            connection: connection.as_ref(),
-            vars: ctx,
-            check: effective.check_mode.unwrap_or(self.options.check),
-            diff: self.options.diff,
-            become_user: self.become_user(effective, ctx),
-            env: environment,
-            timeout: task.timeout.map(Duration::from_secs),
-            span: &task.span,
-            verbosity: self.options.verbosity,
-            connections: self,
-        };
+        let action = &ready.action;
+        let task_ctx = self.task_context(task, effective, host, ctx, &ready);
         let attempts = match &task.until {
             Some(_) => task.retries.unwrap_or(3) + 1,
             None => 1,

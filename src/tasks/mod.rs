@@ -6,6 +6,7 @@
 
 mod assert;
 mod command;
+pub mod config_bundle;
 mod debug;
 mod fail;
 mod generate_key;
@@ -79,6 +80,7 @@ task_types! {
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
+    "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
     "sql" => Sql(sql::Sql);
     "sql_insert" => SqlInsert(sql_insert::SqlInsert);
 }

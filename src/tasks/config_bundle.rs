@@ -1,0 +1,698 @@
+//! `config_bundle`: a directory of files (rendered templates, copied files, key files)
+//! installed as one unit on every host of the play, or on none.
+//!
+//! Quay's geo-replicated and read-only setups break when one VM runs a different config
+//! bundle than the others. A bundle therefore goes in two phases:
+//!
+//! 1. **Stage**, on every host at once: copy the live directory to `DIR.quayside-stage`
+//!    (files the bundle does not name are carried over), write the bundle's files into it
+//!    with their modes, owners and ACLs, and list it. The controller checks every staged
+//!    file's SHA-256 against its own. A host whose staged directory equals its live one has
+//!    nothing to do.
+//! 2. **Swap**, only when every host of the play staged and verified: `DIR` becomes
+//!    `DIR.prev` and the staged directory becomes `DIR`, by renames. A host that fails here
+//!    has its swap undone, and every host already swapped is rolled back to `DIR.prev`.
+//!
+//! If any host of the play fails, is unreachable, or the run is interrupted before the swap,
+//! the staged directories are removed and no live bundle changes; the task fails on every
+//! host with the reason of the one that failed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{FileDiff, Outcome, TaskContext, TaskType};
+use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
+use crate::transport::{Script, TransportError, quote};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigBundle {
+    /// The live bundle directory on the host, such as `/srv/quay/config`.
+    dest: String,
+    /// The files the bundle sets.
+    #[serde(default)]
+    files: Vec<BundleFile>,
+    /// Files to take out of the bundle (names under `dest`).
+    #[serde(default)]
+    absent: Vec<String>,
+    /// The mode of every file without its own (default `0640`).
+    #[serde(default = "default_mode")]
+    mode: String,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+    /// ACL entries set on every file of the bundle (`user:1001:rw`).
+    #[serde(default)]
+    acl: Vec<String>,
+    /// Fail on every host, before anything is staged, if the hosts' bundles would differ.
+    #[serde(default)]
+    same_on_all_hosts: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleFile {
+    /// A template on the controller (beside the playbook or in its `templates/`), rendered
+    /// with the host's variables.
+    #[serde(default)]
+    template: Option<String>,
+    /// A file on the controller, copied as it is.
+    #[serde(default)]
+    src: Option<String>,
+    /// The file's contents, inline.
+    #[serde(default)]
+    content: Option<String>,
+    /// The name in the bundle (default: the source's file name, without `.j2`).
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    mode: Option<String>,
+    /// `yaml`, or `quay` (Quay's own config checks), before anything is staged.
+    #[serde(default)]
+    validate: Option<String>,
+    /// Never show the contents in a diff (implied for `.pem` and `.key` files).
+    #[serde(default)]
+    secret: bool,
+}
+
+fn default_mode() -> String {
+    "0640".to_owned()
+}
+
+/// A bundle file ready to send: name, mode and bytes.
+#[derive(Debug, Clone)]
+struct Prepared {
+    name: String,
+    mode: String,
+    bytes: Vec<u8>,
+    secret: bool,
+}
+
+/// One host taking part in a bundle.
+pub struct Member<'a> {
+    pub bundle: &'a ConfigBundle,
+    pub ctx: &'a TaskContext<'a>,
+}
+
+impl TaskType for ConfigBundle {
+    /// A bundle on its own host only (in a loop): the same two phases, for one host.
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let member = Member { bundle: self, ctx };
+        let never = AtomicBool::new(false);
+        install(&[member], &[], &never, 1)
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Ok(Outcome::failed("no host")))
+    }
+}
+
+/// What phase 1 left on one host.
+enum Staged {
+    /// The staged directory equals the live one: nothing to swap.
+    Same { digest: String },
+    /// Staged and verified, waiting for the swap.
+    Ready {
+        digest: String,
+        diffs: Vec<FileDiff>,
+    },
+}
+
+/// Install a bundle on every member, or on none. `blockers` are hosts of the play that
+/// cannot take part (unreachable or failed before this task): the bundle then goes nowhere.
+pub async fn install(
+    members: &[Member<'_>],
+    blockers: &[(String, String)],
+    interrupted: &AtomicBool,
+    forks: usize,
+) -> Vec<Result<Outcome, TransportError>> {
+    let fail_all = |reason: String| -> Vec<Result<Outcome, TransportError>> {
+        members
+            .iter()
+            .map(|_| Ok(Outcome::failed(reason.clone())))
+            .collect()
+    };
+    if let Some((host, reason)) = blockers.first() {
+        return fail_all(format!(
+            "bundle not installed on any host: `{host}` cannot take part ({reason})"
+        ));
+    }
+    // Everything that can fail on the controller fails before any host is touched.
+    let mut prepared = Vec::with_capacity(members.len());
+    for member in members {
+        match member.bundle.prepare(member.ctx) {
+            Ok(files) => prepared.push(files),
+            Err(reason) => {
+                return fail_all(format!(
+                    "bundle not installed on any host: `{}`: {reason}",
+                    member.ctx.host
+                ));
+            }
+        }
+    }
+    let digests: Vec<String> = members
+        .iter()
+        .zip(&prepared)
+        .map(|(member, files)| member.bundle.digest(files))
+        .collect();
+    if members.iter().any(|m| m.bundle.same_on_all_hosts) {
+        if let Some(reason) = differing(members, &digests) {
+            return fail_all(reason);
+        }
+    }
+
+    // Phase 1: stage and verify everywhere.
+    let staged: Vec<Result<Staged, StageError>> = futures::stream::iter(
+        members
+            .iter()
+            .zip(&prepared)
+            .map(|(member, files)| stage(member, files)),
+    )
+    .buffered(forks.max(1))
+    .collect()
+    .await;
+    let first_failure = members.iter().zip(&staged).find_map(|(m, s)| match s {
+        Err(error) => Some((m.ctx.host, error.to_string())),
+        Ok(_) => None,
+    });
+    let abort_reason = match first_failure {
+        Some((host, reason)) => Some(format!(
+            "bundle not installed on any host: staging failed on `{host}`: {reason}"
+        )),
+        None if interrupted.load(Ordering::SeqCst) => Some(
+            "bundle not installed on any host: the run was interrupted before the swap".to_owned(),
+        ),
+        None => None,
+    };
+    let check = members.first().is_some_and(|m| m.ctx.check);
+    if let Some(reason) = abort_reason {
+        clean_up(members, &staged, forks).await;
+        return members
+            .iter()
+            .zip(staged)
+            .map(|(_, s)| match s {
+                Err(StageError::Transport(error)) => Err(error),
+                _ => Ok(Outcome::failed(reason.clone())),
+            })
+            .collect();
+    }
+    if check {
+        clean_up(members, &staged, forks).await;
+        return staged
+            .into_iter()
+            .zip(&digests)
+            .map(|(s, digest)| {
+                Ok(match s {
+                    Ok(Staged::Same { digest: host }) => outcome(false, digest, &host, Vec::new()),
+                    Ok(Staged::Ready {
+                        digest: host,
+                        diffs,
+                    }) => outcome(true, digest, &host, diffs),
+                    Err(error) => Outcome::failed(error.to_string()),
+                })
+            })
+            .collect();
+    }
+
+    // Phase 2: swap everywhere; roll back everywhere if any swap fails. The swap is not
+    // interrupted once started: it finishes or is rolled back.
+    let swaps: Vec<Option<Result<(), StageError>>> =
+        futures::stream::iter(members.iter().zip(&staged).map(|(member, s)| async move {
+            match s {
+                Ok(Staged::Ready { .. }) => Some(swap(member).await),
+                _ => None,
+            }
+        }))
+        .buffered(forks.max(1))
+        .collect()
+        .await;
+    let failed_swap = members.iter().zip(&swaps).find_map(|(m, s)| match s {
+        Some(Err(error)) => Some((m.ctx.host, error.to_string())),
+        _ => None,
+    });
+    if let Some((host, reason)) = failed_swap {
+        let rollbacks: Vec<Option<Result<(), StageError>>> =
+            futures::stream::iter(members.iter().zip(&swaps).map(|(member, s)| async move {
+                match s {
+                    Some(Ok(())) => Some(rollback(member).await),
+                    _ => None,
+                }
+            }))
+            .buffered(forks.max(1))
+            .collect()
+            .await;
+        let mut report = vec![format!("the swap failed on `{host}`: {reason}")];
+        for ((member, s), r) in members.iter().zip(&swaps).zip(&rollbacks) {
+            let what = match (s, r) {
+                (Some(Ok(())), Some(Ok(()))) => {
+                    "swapped, then rolled back to the previous bundle".to_owned()
+                }
+                (Some(Ok(())), Some(Err(error))) => {
+                    format!("swapped, and the rollback FAILED: {error}")
+                }
+                (Some(Err(_)), _) => "swap failed; its previous bundle is in place".to_owned(),
+                (None, _) => "unchanged".to_owned(),
+                (Some(Ok(())), None) => "swapped".to_owned(),
+            };
+            report.push(format!("`{}`: {what}", member.ctx.host));
+        }
+        let reason = report.join("; ");
+        return members
+            .iter()
+            .map(|_| Ok(Outcome::failed(reason.clone())))
+            .collect();
+    }
+    staged
+        .into_iter()
+        .zip(&digests)
+        .map(|(s, digest)| {
+            Ok(match s {
+                Ok(Staged::Same { digest: host }) => outcome(false, digest, &host, Vec::new()),
+                Ok(Staged::Ready {
+                    digest: host,
+                    diffs,
+                }) => outcome(true, digest, &host, diffs),
+                Err(error) => Outcome::failed(error.to_string()),
+            })
+        })
+        .collect()
+}
+
+fn outcome(changed: bool, bundle: &str, host: &str, diffs: Vec<FileDiff>) -> Outcome {
+    let mut outcome = if changed {
+        Outcome::changed()
+    } else {
+        Outcome::ok()
+    };
+    outcome.diffs = diffs;
+    outcome
+        .with("bundle_digest", bundle)
+        .with("host_digest", host)
+        .with_msg(format!("bundle {}", &bundle[..12.min(bundle.len())]))
+}
+
+/// Why two hosts would get different bundles, if they would.
+fn differing(members: &[Member<'_>], digests: &[String]) -> Option<String> {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (member, digest) in members.iter().zip(digests) {
+        groups.entry(digest).or_default().push(member.ctx.host);
+    }
+    (groups.len() > 1).then(|| {
+        let parts: Vec<String> = groups
+            .iter()
+            .map(|(digest, hosts)| format!("{} render {}", hosts.join(", "), &digest[..12]))
+            .collect();
+        format!(
+            "bundle not installed on any host: `same_on_all_hosts` is set, but the hosts' bundles differ: {}",
+            parts.join("; ")
+        )
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StageError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn paths(dest: &str) -> (String, String, String) {
+    let dest = dest.trim_end_matches('/').to_owned();
+    let stage = format!("{dest}.quayside-stage");
+    let prev = format!("{dest}.prev");
+    (dest, stage, prev)
+}
+
+/// A script sent on standard input to `sh -s`: no limit on its size.
+fn script_on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
+    ctx.script("exec sh -s").stdin(body.into_bytes())
+}
+
+async fn stage(member: &Member<'_>, files: &[Prepared]) -> Result<Staged, StageError> {
+    let bundle = member.bundle;
+    let ctx = member.ctx;
+    let (dest, stage, _) = paths(&bundle.dest);
+    let mut body = format!(
+        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\nmkdir -p \"$(dirname \"$dest\")\"\n\
+         if [ -d \"$dest\" ]; then cp -a \"$dest\" \"$stage\"; else mkdir \"$stage\"; chmod 0755 \"$stage\"; fi\n",
+        quote(&dest),
+        quote(&stage)
+    );
+    for file in files {
+        let target = format!("\"$stage\"/{}", quote(&file.name));
+        body.push_str(&format!(
+            "base64 -d > \"$stage/.quayside-new\" <<'__QUAYSIDE_EOF__'\n{}\n__QUAYSIDE_EOF__\n",
+            STANDARD.encode(&file.bytes)
+        ));
+        body.push_str(&format!(
+            "chmod {} \"$stage/.quayside-new\"\n",
+            quote(&file.mode)
+        ));
+        if bundle.owner.is_some() || bundle.group.is_some() {
+            let owner = format!(
+                "{}:{}",
+                bundle.owner.as_deref().unwrap_or(""),
+                bundle.group.as_deref().unwrap_or("")
+            );
+            body.push_str(&format!(
+                "chown {} \"$stage/.quayside-new\"\n",
+                quote(owner.trim_end_matches(':'))
+            ));
+        }
+        if !bundle.acl.is_empty() {
+            body.push_str(&format!(
+                "setfacl -m {} \"$stage/.quayside-new\"\n",
+                quote(&bundle.acl.join(","))
+            ));
+        }
+        body.push_str(&format!("mv -f \"$stage/.quayside-new\" {target}\n"));
+    }
+    for name in &bundle.absent {
+        body.push_str(&format!("rm -f \"$stage\"/{}\n", quote(name)));
+    }
+    // The before-image of changed non-secret files, for `--diff`.
+    if ctx.diff {
+        for (index, file) in files.iter().enumerate().filter(|(_, f)| !f.secret) {
+            body.push_str(&format!(
+                "if [ -f \"$dest\"/{name} ]; then printf 'BEFORE {index} '; base64 -w0 < \"$dest\"/{name}; echo; fi\n",
+                name = quote(&file.name)
+            ));
+        }
+    }
+    body.push_str(&format!(
+        "printf 'STAGED '; (cd \"$stage\" && {LIST_FILES}) | base64 -w0; echo\n\
+         if [ -d \"$dest\" ]; then printf 'LIVE '; (cd \"$dest\" && {LIST_FILES}) | base64 -w0; echo; fi\n"
+    ));
+    let output = ctx.run(script_on_stdin(ctx, body)).await?;
+    if !output.success() {
+        return Err(StageError::Failed(first_line(&output.stderr_lossy())));
+    }
+    let mut staged = BTreeMap::new();
+    let mut live = None;
+    let mut before: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    for line in output.stdout_lossy().lines() {
+        let decode = |b64: &str| STANDARD.decode(b64.trim()).unwrap_or_default();
+        if let Some(b64) = line.strip_prefix("STAGED ") {
+            staged = parse_listing(&decode(b64));
+        } else if let Some(b64) = line.strip_prefix("LIVE ") {
+            live = Some(parse_listing(&decode(b64)));
+        } else if let Some(rest) = line.strip_prefix("BEFORE ") {
+            if let Some((index, b64)) = rest.split_once(' ') {
+                before.insert(index.parse().unwrap_or(usize::MAX), decode(b64));
+            }
+        }
+    }
+    verify(files, &staged)?;
+    let digest = bundle_digest(&staged);
+    if live
+        .as_ref()
+        .is_some_and(|live| bundle_digest(live) == digest)
+    {
+        // Nothing to change on this host: drop the staged copy now.
+        let (_, stage, _) = paths(&bundle.dest);
+        ctx.run(ctx.script(format!("rm -rf {}", quote(&stage))))
+            .await?;
+        return Ok(Staged::Same { digest });
+    }
+    let live = live.unwrap_or_default();
+    let diffs = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            live.get(&f.name)
+                .is_none_or(|l| l.sha256 != sha256(&f.bytes))
+        })
+        .map(|(index, file)| FileDiff {
+            path: format!("{}/{}", bundle.dest.trim_end_matches('/'), file.name),
+            before: if file.secret {
+                "(secret contents hidden)\n".to_owned()
+            } else {
+                crate::quay::mask_secrets(&String::from_utf8_lossy(
+                    before.get(&index).map_or(&[][..], |b| b),
+                ))
+            },
+            after: if file.secret {
+                "(secret contents hidden)\n".to_owned()
+            } else {
+                crate::quay::mask_secrets(&String::from_utf8_lossy(&file.bytes))
+            },
+        })
+        .collect();
+    Ok(Staged::Ready { digest, diffs })
+}
+
+/// Every file the bundle sets must be in the staged directory exactly as sent.
+fn verify(files: &[Prepared], staged: &BTreeMap<String, FileState>) -> Result<(), StageError> {
+    for file in files {
+        let want = sha256(&file.bytes);
+        match staged.get(&file.name) {
+            Some(state) if state.sha256 == want => {}
+            Some(state) => {
+                return Err(StageError::Failed(format!(
+                    "staged `{}` does not match: sha256 {} on the host, {} here",
+                    file.name, state.sha256, want
+                )));
+            }
+            None => {
+                return Err(StageError::Failed(format!(
+                    "staged `{}` is missing",
+                    file.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn swap(member: &Member<'_>) -> Result<(), StageError> {
+    let (dest, stage, prev) = paths(&member.bundle.dest);
+    let body = format!(
+        "dest={}; stage={}; prev={}\n\
+         fail() {{ rm -rf \"$stage\"; exit 1; }}\n\
+         if [ -e \"$prev\" ]; then rm -rf \"$prev\" || fail; fi\n\
+         if [ -e \"$dest\" ]; then mv \"$dest\" \"$prev\" || fail; fi\n\
+         if ! mv \"$stage\" \"$dest\"; then [ -e \"$prev\" ] && mv \"$prev\" \"$dest\"; fail; fi\n",
+        quote(&dest),
+        quote(&stage),
+        quote(&prev)
+    );
+    let output = member.ctx.run(member.ctx.script(body)).await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(StageError::Failed(first_line(&output.stderr_lossy())))
+    }
+}
+
+async fn rollback(member: &Member<'_>) -> Result<(), StageError> {
+    let (dest, _, prev) = paths(&member.bundle.dest);
+    let body = format!(
+        "dest={}; prev={}\nif [ -e \"$prev\" ]; then rm -rf \"$dest\" && mv \"$prev\" \"$dest\"; else rm -rf \"$dest\"; fi\n",
+        quote(&dest),
+        quote(&prev)
+    );
+    let output = member.ctx.run(member.ctx.script(body)).await?;
+    if output.success() {
+        Ok(())
+    } else {
+        Err(StageError::Failed(first_line(&output.stderr_lossy())))
+    }
+}
+
+/// Remove the staged directories of every host that staged.
+async fn clean_up(members: &[Member<'_>], staged: &[Result<Staged, StageError>], forks: usize) {
+    futures::stream::iter(members.iter().zip(staged).map(|(member, s)| async move {
+        if matches!(s, Ok(Staged::Ready { .. }) | Err(StageError::Failed(_))) {
+            let (_, stage, _) = paths(&member.bundle.dest);
+            let _ = member
+                .ctx
+                .run(member.ctx.script(format!("rm -rf {}", quote(&stage))))
+                .await;
+        }
+    }))
+    .buffer_unordered(forks.max(1))
+    .collect::<Vec<()>>()
+    .await;
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("failed")
+        .trim()
+        .to_owned()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl ConfigBundle {
+    /// Read, render and check every file on the controller.
+    fn prepare(&self, ctx: &TaskContext<'_>) -> Result<Vec<Prepared>, String> {
+        let base = ctx
+            .vars
+            .get_attr("playbook_dir")
+            .ok()
+            .and_then(|v| v.as_str().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("."));
+        check_mode_text(&self.mode)?;
+        let mut prepared = Vec::new();
+        for file in &self.files {
+            let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
+                (Some(template), None, None) => {
+                    let path = find(&base, template, true)?;
+                    let text = std::fs::read_to_string(&path).map_err(|error| {
+                        format!("cannot read template `{}`: {error}", path.display())
+                    })?;
+                    let span = crate::yaml::Span::synthetic(&path.display().to_string());
+                    let rendered = crate::template::render_str(&text, &span, ctx.vars)
+                        .map_err(|error| format!("template `{template}`: {}", error.message))?;
+                    (
+                        rendered.into_bytes(),
+                        file_name(template).trim_end_matches(".j2").to_owned(),
+                    )
+                }
+                (None, Some(src), None) => {
+                    let path = find(&base, src, false)?;
+                    let bytes = std::fs::read(&path)
+                        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+                    (bytes, file_name(src).to_owned())
+                }
+                (None, None, Some(content)) => (content.clone().into_bytes(), String::new()),
+                _ => {
+                    return Err(
+                        "each file needs exactly one of `template`, `src` or `content`".to_owned(),
+                    );
+                }
+            };
+            let name = file.name.clone().unwrap_or(default_name);
+            if name.is_empty()
+                || name.contains('/')
+                || name == "."
+                || name == ".."
+                || name.starts_with(".quayside")
+            {
+                return Err(format!(
+                    "a bundle file needs a plain `name`, found `{name}`"
+                ));
+            }
+            let mode = file.mode.clone().unwrap_or_else(|| self.mode.clone());
+            check_mode_text(&mode)?;
+            match file.validate.as_deref() {
+                None => {}
+                Some("yaml") => {
+                    crate::yaml::load_str(&name, &String::from_utf8_lossy(&bytes)).map_err(
+                        |error| format!("`{name}` is not valid YAML: {}", error.headline()),
+                    )?;
+                }
+                Some("quay") => crate::quay::validate_config(&String::from_utf8_lossy(&bytes))
+                    .map_err(|error| format!("`{name}` fails Quay's checks: {error}"))?,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown `validate: {other}` (expected `yaml` or `quay`)"
+                    ));
+                }
+            }
+            let secret = file.secret || name.ends_with(".pem") || name.ends_with(".key");
+            prepared.push(Prepared {
+                name,
+                mode,
+                bytes,
+                secret,
+            });
+        }
+        for entry in &self.acl {
+            check_acl_entry(entry)?;
+        }
+        Ok(prepared)
+    }
+
+    /// The bundle's own digest: its sorted file names, modes, ACL and contents.
+    fn digest(&self, files: &[Prepared]) -> String {
+        let mut sorted: Vec<&Prepared> = files.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut hasher = Sha256::new();
+        for file in sorted {
+            for part in [
+                file.name.as_bytes(),
+                file.mode.as_bytes(),
+                sha256(&file.bytes).as_bytes(),
+            ] {
+                hasher.update(part);
+                hasher.update([0]);
+            }
+        }
+        hasher.update(self.acl.join(",").as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// A controller path: absolute, or beside the playbook (templates also in `templates/`).
+fn find(base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
+    let direct = base.join(name);
+    if Path::new(name).is_absolute() || direct.exists() {
+        return Ok(direct);
+    }
+    for folder in if template {
+        ["templates", "../templates"]
+    } else {
+        ["files", "../files"]
+    } {
+        let candidate = base.join(folder).join(name);
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+    }
+    Err(format!("`{name}` not found beside the playbook"))
+}
+
+fn check_mode_text(mode: &str) -> Result<(), String> {
+    let digits = mode.strip_prefix('0').unwrap_or(mode);
+    if (3..=4).contains(&mode.len()) && digits.chars().all(|c| ('0'..='7').contains(&c)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "mode `{mode}` must be octal digits such as `0640` (quoted in YAML)"
+        ))
+    }
+}
+
+/// `user:1001:rw`, `group:quay:r-x`, `mask::rw`, `other::r`.
+fn check_acl_entry(entry: &str) -> Result<(), String> {
+    let parts: Vec<&str> = entry.split(':').collect();
+    let valid = match parts.as_slice() {
+        [kind, qualifier, perms] => {
+            matches!(
+                *kind,
+                "user" | "u" | "group" | "g" | "mask" | "m" | "other" | "o"
+            ) && (qualifier.is_empty()
+                || qualifier
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+                && !perms.is_empty()
+                && perms
+                    .chars()
+                    .all(|c| matches!(c, 'r' | 'w' | 'x' | 'X' | '-'))
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("ACL entry `{entry}` must look like `user:1001:rw`"))
+    }
+}
