@@ -13,3 +13,4 @@ mod podman;
 mod progress;
 mod sql;
 mod ssh;
+mod standin;
