@@ -142,7 +142,7 @@ fn check_text(
     }
     for name in template::referenced_variables(text, expression) {
         // Facts gathered from hosts are named `ansible_*`; they exist only at run time.
-        if !known.contains(&name) && !name.starts_with("ansible_") {
+        if !known.contains(&name) && !name.starts_with("ansible_") && !guarded(text, &name) {
             return Err(Diagnostic::at(format!("undefined variable `{name}`"), node.span.clone())
                 .with_hint(
                     "set it in the inventory, the play's `vars` or `vars_files`, with `register`, `set_fact` or `--extra-vars`",
@@ -150,4 +150,39 @@ fn check_text(
         }
     }
     Ok(())
+}
+
+/// Whether every use of `name` in `text` is guarded: `name | default(...)`,
+/// `name is defined`, `name is not defined`. Such a variable may be left unset.
+fn guarded(text: &str, name: &str) -> bool {
+    let pattern = format!(
+        r"(^|[^\w.]){}\b(\s*(\|\s*(default|d)\b|is\s+(not\s+)?defined\b))?",
+        regex::escape(name)
+    );
+    let Ok(uses) = regex::Regex::new(&pattern) else {
+        return false;
+    };
+    let mut any = false;
+    for found in uses.captures_iter(text) {
+        any = true;
+        if found.get(2).is_none() {
+            return false;
+        }
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guarded;
+
+    #[test]
+    fn a_variable_with_a_default_may_be_unset() {
+        assert!(guarded("{{ a | default('x') }}", "a"));
+        assert!(guarded("{{ (a|d({})) is changed }}", "a"));
+        assert!(!guarded("a is defined and a.b", "a"));
+        assert!(guarded("a is not defined", "a"));
+        assert!(!guarded("{{ a }} {{ a | default(1) }}", "a"));
+        assert!(!guarded("{{ b.a }} {{ a }}", "a"));
+    }
 }

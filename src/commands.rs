@@ -102,12 +102,22 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<i32, Failure
     let hosts: BTreeSet<&String> = loaded.plays.iter().flat_map(|p| &p.hosts).collect();
     let _ = writeln!(
         out,
-        "{}: {} plays, {tasks} tasks, {} hosts: ok",
+        "{}: {}, {}, {}: ok",
         args.playbook.display(),
-        loaded.plays.len(),
-        hosts.len()
+        counted(loaded.plays.len(), "play"),
+        counted(tasks, "task"),
+        counted(hosts.len(), "host")
     );
     Ok(exit::OK)
+}
+
+/// `1 play`, `2 plays`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {

@@ -57,6 +57,13 @@ fn build() -> Environment<'static> {
     env.add_filter("quote", shell_quote);
     env.add_filter("combine", combine);
     env.add_filter("mandatory", mandatory);
+    env.add_filter("urlsplit", urlsplit);
+    // Ansible's tests on registered results: `when: bundle is changed`.
+    env.add_test("changed", |result: Value| result_flag(&result, "changed"));
+    env.add_test("failed", |result: Value| result_flag(&result, "failed"));
+    env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
+    env.add_test("succeeded", |result: Value| !result_flag(&result, "failed"));
+    env.add_test("success", |result: Value| !result_flag(&result, "failed"));
     env.add_function("lookup", lookup);
     env
 }
@@ -383,6 +390,53 @@ fn combine(base: Value, other: Value) -> Result<Value, Error> {
     }
 }
 
+fn result_flag(result: &Value, flag: &str) -> bool {
+    result.get_attr(flag).is_ok_and(|value| value.is_true())
+}
+
+/// Ansible's `urlsplit`: the parts of a URL such as Quay's `DB_URI`
+/// (`scheme`, `username`, `password`, `hostname`, `port`, `path`, `query`), or one of them.
+fn urlsplit(url: &str, part: Option<&str>) -> Result<Value, Error> {
+    let invalid = || Error::new(ErrorKind::InvalidOperation, "urlsplit: not a URL");
+    let (scheme, rest) = url.split_once("://").ok_or_else(invalid)?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => rest.split_at(slash),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let (username, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (hostname, port) = match hostport.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || hostport.starts_with('[') => {
+            (host, port.parse::<u16>().ok())
+        }
+        _ => (hostport, None),
+    };
+    let decode = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let parts = serde_json::json!({
+        "scheme": scheme,
+        "username": decode(username),
+        "password": decode(password),
+        "hostname": hostname.trim_start_matches('[').trim_end_matches(']'),
+        "port": port,
+        "path": path,
+        "query": query,
+    });
+    match part {
+        None => Ok(Value::from_serialize(&parts)),
+        Some(name) => parts.get(name).map(Value::from_serialize).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("urlsplit: no part `{name}`"),
+            )
+        }),
+    }
+}
+
 fn mandatory(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let message: Option<String> = kwargs.get("msg")?;
     kwargs.assert_all_used()?;
@@ -426,6 +480,33 @@ mod tests {
 
     fn span() -> Span {
         Span::synthetic("test")
+    }
+
+    #[test]
+    fn urlsplit_takes_a_dsn_apart() {
+        let value = |text: &str| render_value(text, &span(), &ctx()).unwrap();
+        let dsn = "postgresql://quay:p%40ss@db.example.test:5433/quay?sslmode=require";
+        assert_eq!(
+            value(&format!("{{{{ '{dsn}' | urlsplit }}}}")),
+            serde_json::json!({
+                "scheme": "postgresql", "username": "quay", "password": "p@ss",
+                "hostname": "db.example.test", "port": 5433, "path": "/quay",
+                "query": "sslmode=require",
+            })
+        );
+        assert_eq!(
+            value("{{ 'postgresql://db/quay' | urlsplit('port') }}"),
+            serde_json::Value::Null
+        );
+    }
+
+    #[test]
+    fn results_can_be_tested() {
+        let ctx = Value::from_serialize(serde_json::json!({"r": {"changed": true}}));
+        let test = |text: &str| render_value(text, &span(), &ctx).unwrap();
+        assert_eq!(test("{{ r is changed }}"), serde_json::json!(true));
+        assert_eq!(test("{{ r is failed }}"), serde_json::json!(false));
+        assert_eq!(test("{{ r is succeeded }}"), serde_json::json!(true));
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn validate_checks_without_running() {
         .args(&["validate", "play.yml", "-i", "hosts.yml"]);
     let output = test.run();
     assert_eq!(output.code, 0, "{output:?}");
-    assert_eq!(output.stdout, "play.yml: 1 plays, 1 tasks, 1 hosts: ok\n");
+    assert_eq!(output.stdout, "play.yml: 1 play, 1 task, 1 host: ok\n");
     assert!(!test.path().join("ran").exists());
 }
 

@@ -57,27 +57,89 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "block",
     "rescue",
     "always",
+    "import_tasks",
 ];
 
 /// Collections whose modules are quayside's built-in task types under another name.
 const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quayside."];
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     let root = yaml::load_file(path)?;
+    let plays = play_list(&root, Origin { dir, depth: 0 })?;
+    Ok(Playbook {
+        path: path.to_owned(),
+        plays,
+    })
+}
+
+/// The folder of the file being read (paths in `import_tasks` and `import_playbook` are
+/// relative to it) and how deep in imports it is.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    dir: &'a Path,
+    depth: usize,
+}
+
+/// Imports nest at most this deep: deeper is taken for a file importing itself.
+const MAX_IMPORT_DEPTH: usize = 16;
+
+/// Read the YAML file an `import_tasks` or `import_playbook` names.
+fn import(value: &Node, origin: Origin<'_>) -> Result<(std::path::PathBuf, Node), Diagnostic> {
+    let name = string(value)?;
+    if origin.depth >= MAX_IMPORT_DEPTH {
+        return Err(Diagnostic::at(
+            format!("imports nest more than {MAX_IMPORT_DEPTH} deep: does `{name}` import itself?"),
+            value.span.clone(),
+        ));
+    }
+    let path = origin.dir.join(&name);
+    if !path.is_file() {
+        return Err(Diagnostic::at(
+            format!("cannot import `{name}`: no such file `{}`", path.display()),
+            value.span.clone(),
+        ));
+    }
+    let root = yaml::load_file(&path)?;
+    Ok((path, root))
+}
+
+fn play_list(root: &Node, origin: Origin<'_>) -> Result<Vec<Play>, Diagnostic> {
     let Value::Seq(items) = &root.value else {
         return Err(Diagnostic::at(
             format!("a playbook must be a list of plays, found {}", root.kind()),
             root.span.clone(),
         ));
     };
-    let plays = items
-        .iter()
-        .map(parse_play)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Playbook {
-        path: path.to_owned(),
-        plays,
-    })
+    let mut plays = Vec::new();
+    for item in items {
+        match item.get("import_playbook") {
+            Some(value) => plays.extend(import_playbook(item, value, origin)?),
+            None => plays.push(parse_play(item, origin)?),
+        }
+    }
+    Ok(plays)
+}
+
+/// `- import_playbook: other.yml`: the plays of another playbook, in place.
+fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<Play>, Diagnostic> {
+    for (key, _) in item.as_map().unwrap_or_default() {
+        if !matches!(key.as_str(), Some("import_playbook" | "name")) {
+            return Err(Diagnostic::at(
+                format!("`import_playbook` takes no `{}`", key.key_string()),
+                key.span.clone(),
+            ));
+        }
+    }
+    let (path, root) = import(value, origin)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    play_list(
+        &root,
+        Origin {
+            dir,
+            depth: origin.depth + 1,
+        },
+    )
 }
 
 fn unknown_key(key: &Node, what: &str, known: &[&str]) -> Diagnostic {
@@ -89,19 +151,13 @@ fn unknown_key(key: &Node, what: &str, known: &[&str]) -> Diagnostic {
     Diagnostic::at(message, key.span.clone())
 }
 
-fn parse_play(node: &Node) -> Result<Play, Diagnostic> {
+fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             format!("a play must be a mapping, found {}", node.kind()),
             node.span.clone(),
         ));
     };
-    if node.get("import_playbook").is_some() {
-        return Err(Diagnostic::at(
-            "`import_playbook` is not supported; list the plays in one playbook",
-            node.span.clone(),
-        ));
-    }
     let mut play = Play {
         name: String::new(),
         span: node.span.clone(),
@@ -154,10 +210,10 @@ fn parse_play(node: &Node) -> Result<Play, Diagnostic> {
                     ));
                 }
             }
-            "pre_tasks" => play.pre_tasks = task_list(value, false)?,
-            "tasks" => play.tasks = task_list(value, false)?,
-            "post_tasks" => play.post_tasks = task_list(value, false)?,
-            "handlers" => play.handlers = task_list(value, true)?,
+            "pre_tasks" => play.pre_tasks = task_list(value, false, origin)?,
+            "tasks" => play.tasks = task_list(value, false, origin)?,
+            "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
+            "handlers" => play.handlers = task_list(value, true, origin)?,
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
     }
@@ -167,12 +223,12 @@ fn parse_play(node: &Node) -> Result<Play, Diagnostic> {
     Ok(play)
 }
 
-fn task_list(node: &Node, handlers: bool) -> Result<Vec<Task>, Diagnostic> {
+fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => items
             .iter()
-            .map(|item| parse_task(item, handlers))
+            .map(|item| parse_task(item, handlers, origin))
             .collect(),
         _ => Err(Diagnostic::at(
             format!("expected a list of tasks, found {}", node.kind()),
@@ -181,7 +237,7 @@ fn task_list(node: &Node, handlers: bool) -> Result<Vec<Task>, Diagnostic> {
     }
 }
 
-fn parse_task(node: &Node, handler: bool) -> Result<Task, Diagnostic> {
+fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             format!("a task must be a mapping, found {}", node.kind()),
@@ -219,6 +275,7 @@ fn parse_task(node: &Node, handler: bool) -> Result<Task, Diagnostic> {
     let mut actions: Vec<(&Node, &Node)> = Vec::new();
     let mut extra_args: Option<&Node> = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
+    let mut imported = None;
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -268,11 +325,52 @@ fn parse_task(node: &Node, handler: bool) -> Result<Task, Diagnostic> {
             "become_user" => task.become_user = Some(string(value)?),
             "timeout" => task.timeout = Some(count(value)? as u64),
             "args" => extra_args = Some(value),
-            "block" => block = Some(task_list(value, handler)?),
-            "rescue" => rescue = Some(task_list(value, handler)?),
-            "always" => always = Some(task_list(value, handler)?),
+            "block" => block = Some(task_list(value, handler, origin)?),
+            "rescue" => rescue = Some(task_list(value, handler, origin)?),
+            "always" => always = Some(task_list(value, handler, origin)?),
+            "import_tasks" => imported = Some(value),
+            "include_tasks" => {
+                return Err(Diagnostic::at(
+                    "`include_tasks` is not supported; `import_tasks` reads the file when the playbook is loaded",
+                    key.span.clone(),
+                ));
+            }
             _ => actions.push((key, value)),
         }
+    }
+    if let Some(value) = imported {
+        // A static import is a block of the file's tasks: the keywords on it apply to each.
+        if let Some((key, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`import_tasks` cannot also have a task type (`{}`)",
+                    key.key_string()
+                ),
+                key.span.clone(),
+            ));
+        }
+        if block.is_some() || rescue.is_some() || always.is_some() || task.r#loop.is_some() {
+            return Err(Diagnostic::at(
+                "`import_tasks` cannot be combined with `block`, `rescue`, `always` or `loop`",
+                node.span.clone(),
+            ));
+        }
+        let (path, root) = import(value, origin)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tasks = task_list(
+            &root,
+            handler,
+            Origin {
+                dir,
+                depth: origin.depth + 1,
+            },
+        )?;
+        task.body = TaskBody::Block {
+            block: tasks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        };
+        return Ok(task);
     }
     if block.is_some() || rescue.is_some() || always.is_some() {
         if let Some((key, _)) = actions.first() {

@@ -256,6 +256,7 @@ impl Runner<'_> {
         let mut blockers: Vec<(String, String)> = scope
             .batch
             .iter()
+            .filter(|host| !targets.contains(host))
             .filter_map(|host| {
                 let state = self.state(host);
                 if state.unreachable {

@@ -42,6 +42,11 @@ pub struct ConfigBundle {
     /// Files to take out of the bundle (names under `dest`).
     #[serde(default)]
     absent: Vec<String>,
+    /// A tar archive on the controller (such as a backup of the bundle) that the bundle is
+    /// made from instead of the live directory: restore. Its members must be plain files
+    /// and directories under `.`; links, devices, absolute names and `..` are refused.
+    #[serde(default)]
+    archive: Option<String>,
     /// The mode of every file without its own (default `0640`).
     #[serde(default = "default_mode")]
     mode: String,
@@ -85,6 +90,13 @@ pub struct BundleFile {
 
 fn default_mode() -> String {
     "0640".to_owned()
+}
+
+/// What a bundle is made of, read and checked on the controller.
+struct Contents {
+    files: Vec<Prepared>,
+    /// The tar archive the staged directory starts from, if any.
+    archive: Option<Vec<u8>>,
 }
 
 /// A bundle file ready to send: name, mode and bytes.
@@ -149,7 +161,7 @@ pub async fn install(
     let mut prepared = Vec::with_capacity(members.len());
     for member in members {
         match member.bundle.prepare(member.ctx) {
-            Ok(files) => prepared.push(files),
+            Ok(contents) => prepared.push(contents),
             Err(reason) => {
                 return fail_all(format!(
                     "bundle not installed on any host: `{}`: {reason}",
@@ -161,7 +173,7 @@ pub async fn install(
     let digests: Vec<String> = members
         .iter()
         .zip(&prepared)
-        .map(|(member, files)| member.bundle.digest(files))
+        .map(|(member, contents)| member.bundle.digest(contents))
         .collect();
     if members.iter().any(|m| m.bundle.same_on_all_hosts) {
         if let Some(reason) = differing(members, &digests) {
@@ -174,7 +186,7 @@ pub async fn install(
         members
             .iter()
             .zip(&prepared)
-            .map(|(member, files)| stage(member, files)),
+            .map(|(member, contents)| stage(member, contents)),
     )
     .buffered(forks.max(1))
     .collect()
@@ -337,16 +349,26 @@ fn script_on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
     ctx.script("exec sh -s").stdin(body.into_bytes())
 }
 
-async fn stage(member: &Member<'_>, files: &[Prepared]) -> Result<Staged, StageError> {
+async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, StageError> {
     let bundle = member.bundle;
     let ctx = member.ctx;
+    let files = &contents.files;
     let (dest, stage, _) = paths(&bundle.dest);
     let mut body = format!(
-        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\nmkdir -p \"$(dirname \"$dest\")\"\n\
-         if [ -d \"$dest\" ]; then cp -a \"$dest\" \"$stage\"; else mkdir \"$stage\"; chmod 0755 \"$stage\"; fi\n",
+        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\nmkdir -p \"$(dirname \"$dest\")\"\n",
         quote(&dest),
         quote(&stage)
     );
+    match &contents.archive {
+        Some(archive) => body.push_str(&format!(
+            "mkdir \"$stage\"\nchmod 0755 \"$stage\"\n\
+             base64 -d <<'__QUAYSIDE_EOF__' | tar -x -p --no-same-owner -f - -C \"$stage\"\n{}\n__QUAYSIDE_EOF__\n",
+            STANDARD.encode(archive)
+        )),
+        None => body.push_str(
+            "if [ -d \"$dest\" ]; then cp -a \"$dest\" \"$stage\"; else mkdir \"$stage\"; chmod 0755 \"$stage\"; fi\n",
+        ),
+    }
     for file in files {
         let target = format!("\"$stage\"/{}", quote(&file.name));
         body.push_str(&format!(
@@ -368,16 +390,17 @@ async fn stage(member: &Member<'_>, files: &[Prepared]) -> Result<Staged, StageE
                 quote(owner.trim_end_matches(':'))
             ));
         }
-        if !bundle.acl.is_empty() {
-            body.push_str(&format!(
-                "setfacl -m {} \"$stage/.quayside-new\"\n",
-                quote(&bundle.acl.join(","))
-            ));
-        }
         body.push_str(&format!("mv -f \"$stage/.quayside-new\" {target}\n"));
     }
     for name in &bundle.absent {
         body.push_str(&format!("rm -f \"$stage\"/{}\n", quote(name)));
+    }
+    // As the manual's `setfacl -m user:1001:rw $QUAY/config/*`: every file of the bundle.
+    if !bundle.acl.is_empty() {
+        body.push_str(&format!(
+            "find \"$stage\" -type f -exec setfacl -m {} {{}} +\n",
+            quote(&bundle.acl.join(","))
+        ));
     }
     // The before-image of changed non-secret files, for `--diff`.
     if ctx.diff {
@@ -538,7 +561,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 impl ConfigBundle {
     /// Read, render and check every file on the controller.
-    fn prepare(&self, ctx: &TaskContext<'_>) -> Result<Vec<Prepared>, String> {
+    fn prepare(&self, ctx: &TaskContext<'_>) -> Result<Contents, String> {
         let base = ctx
             .vars
             .get_attr("playbook_dir")
@@ -614,12 +637,25 @@ impl ConfigBundle {
         for entry in &self.acl {
             check_acl_entry(entry)?;
         }
-        Ok(prepared)
+        let archive = match &self.archive {
+            Some(name) => {
+                let path = find(&base, name, false)?;
+                let bytes = std::fs::read(&path)
+                    .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+                check_archive(&bytes).map_err(|reason| format!("archive `{name}`: {reason}"))?;
+                Some(bytes)
+            }
+            None => None,
+        };
+        Ok(Contents {
+            files: prepared,
+            archive,
+        })
     }
 
     /// The bundle's own digest: its sorted file names, modes, ACL and contents.
-    fn digest(&self, files: &[Prepared]) -> String {
-        let mut sorted: Vec<&Prepared> = files.iter().collect();
+    fn digest(&self, contents: &Contents) -> String {
+        let mut sorted: Vec<&Prepared> = contents.files.iter().collect();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         let mut hasher = Sha256::new();
         for file in sorted {
@@ -633,6 +669,10 @@ impl ConfigBundle {
             }
         }
         hasher.update(self.acl.join(",").as_bytes());
+        if let Some(archive) = &contents.archive {
+            hasher.update([0]);
+            hasher.update(sha256(archive).as_bytes());
+        }
         hex::encode(hasher.finalize())
     }
 }
@@ -695,4 +735,35 @@ fn check_acl_entry(entry: &str) -> Result<(), String> {
     } else {
         Err(format!("ACL entry `{entry}` must look like `user:1001:rw`"))
     }
+}
+
+/// An archive may hold plain files and directories under `.` only: nothing that would land
+/// outside the staged directory or point elsewhere.
+fn check_archive(bytes: &[u8]) -> Result<(), String> {
+    let mut archive = tar::Archive::new(bytes);
+    let entries = archive.entries().map_err(|error| error.to_string())?;
+    for entry in entries {
+        let entry = entry.map_err(|error| format!("not a tar archive: {error}"))?;
+        let path = entry
+            .path()
+            .map_err(|error| error.to_string())?
+            .into_owned();
+        let shown = path.display().to_string();
+        let escapes = path.components().any(|part| {
+            !matches!(
+                part,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+        if escapes {
+            return Err(format!("member `{shown}` would land outside the bundle"));
+        }
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_dir()) {
+            return Err(format!(
+                "member `{shown}` is not a plain file or directory ({kind:?})"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,361 @@
+//! The shipped Quay playbooks, end to end on the Quay lab (`scripts/quay-lab`): four sshd
+//! "VMs" in two regions, a real PostgreSQL with Quay's tables, and podman running the Quay
+//! stand-in image on every host. The tests share the lab and take turns.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use crate::common::{Output, repo_root};
+
+const HOSTS: [&str; 4] = ["host1", "host2", "host3", "host4"];
+/// The lab's fixed ports (scripts/quay-lab and inventory/lab.yml).
+const DB_PORT: u16 = 55433;
+const QUAY_PORTS: [u16; 4] = [18081, 18082, 18083, 18084];
+const DENIED: &str = r#"{"errors":[{"code":"DENIED","message":"System is currently read-only. Pulls will succeed but all write operations are currently suspended.","detail":{},"is_readonly":true}]}"#;
+
+struct Lab {
+    dir: PathBuf,
+}
+
+/// The lab, brought up once, and held by one test at a time.
+fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
+    static LAB: OnceLock<Lab> = OnceLock::new();
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lab = LAB.get_or_init(|| {
+        let dir = std::env::var_os("QUAYSIDE_TEST_LAB_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/quay-lab"));
+        let output = Command::new(repo_root().join("scripts/quay-lab"))
+            .args(["up", "--dir"])
+            .arg(&dir)
+            .output()
+            .expect("run scripts/quay-lab");
+        assert!(
+            output.status.success(),
+            "scripts/quay-lab up failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Lab { dir }
+    });
+    (turn, lab)
+}
+
+impl Lab {
+    fn run(&self, playbook: &str, extra: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+            .args(["run", &format!("playbooks/{playbook}"), "-i"])
+            .arg(self.dir.join("inventory"))
+            .args(extra)
+            .current_dir(repo_root())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Run a playbook that must succeed.
+    fn ok(&self, playbook: &str, extra: &[&str]) -> Output {
+        let output = self.run(playbook, extra);
+        assert_eq!(output.code, 0, "{playbook}:\n{}\n{}", output.stdout, output.stderr);
+        output
+    }
+
+    /// Host `i`'s disk (1-based).
+    fn root(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("fleet/hosts/host{i}/root"))
+    }
+
+    fn bundle(&self, i: usize) -> PathBuf {
+        self.root(i).join("quay/config")
+    }
+
+    /// One column of query results from the lab's database, as text rows.
+    fn query(&self, database: &str, sql: &str) -> Vec<String> {
+        let output = Command::new("psql")
+            .args(["-X", "-At", "-h", "127.0.0.1", "-p", &DB_PORT.to_string()])
+            .args(["-U", "postgres", "-d", database, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Start from a registry in normal mode with no read-only key.
+    fn reset(&self) {
+        self.query(
+            "quay",
+            "DELETE FROM servicekey; DELETE FROM servicekeyapproval",
+        );
+        let _ = std::fs::remove_dir_all(self.dir.join("keys"));
+        self.ok("quay-deploy.yml", &[]);
+    }
+}
+
+/// A bare HTTP/1.0 request to a stand-in: status and body.
+fn http(method: &str, port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: quay.example.test\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+fn info(port: u16) -> Json {
+    let (status, body) = http("GET", port, "/standin/info");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn changed(output: &Output, host: &str) -> String {
+    output.recap(host)
+}
+
+#[test]
+fn read_only_cycle_enable_extend_disable() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    for port in QUAY_PORTS {
+        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+    }
+
+    lab.ok("quay-readonly-enable.yml", &[]);
+    let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
+    for (i, port) in QUAY_PORTS.into_iter().enumerate() {
+        assert_eq!(info(port)["registry_state"], "readonly", "host{}", i + 1);
+        assert_eq!(http("GET", port, "/health/instance").0, 200);
+        assert_eq!(
+            http("PUT", port, "/v2/library/busybox/blobs/uploads/"),
+            (405, DENIED.to_owned())
+        );
+        let bundle = lab.bundle(i + 1);
+        assert_eq!(std::fs::read_to_string(bundle.join("quay-readonly.kid")).unwrap(), kid);
+        let config = std::fs::read_to_string(bundle.join("config.yaml")).unwrap();
+        assert!(config.contains(
+            "REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_KID_LOCATION: 'conf/stack/quay-readonly.kid'\nINSTANCE_SERVICE_KEY_LOCATION: 'conf/stack/quay-readonly.pem'\n"
+        ));
+    }
+    // One key, approved by a superuser, alive.
+    let rows = lab.query(
+        "quay",
+        "SELECT k.kid || ' ' || k.service || ' ' || a.approval_type || ' ' || k.expiration_date \
+         FROM servicekey k JOIN servicekeyapproval a ON a.id = k.approval_id",
+    );
+    assert_eq!(
+        rows,
+        [format!("{kid} quay ServiceKeyApprovalType.SUPERUSER 2099-12-31 00:00:00")]
+    );
+
+    // A second run changes nothing.
+    let again = lab.ok("quay-readonly-enable.yml", &[]);
+    for host in HOSTS {
+        assert!(changed(&again, host).contains("changed=0"), "{}", again.stdout);
+    }
+    assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekeyapproval"), ["1"]);
+
+    // Extend moves the date and nothing else.
+    let before = lab.query("quay", "SELECT row_to_json(k)::text FROM servicekey k");
+    lab.ok(
+        "quay-readonly-extend.yml",
+        &["-e", "quay_readonly_expiration=2100-06-30T12:00:00"],
+    );
+    let after = lab.query("quay", "SELECT row_to_json(k)::text FROM servicekey k");
+    let mut expected: Json = serde_json::from_str(&before[0]).unwrap();
+    expected["expiration_date"] = "2100-06-30T12:00:00".into();
+    assert_eq!(serde_json::from_str::<Json>(&after[0]).unwrap(), expected);
+    let again = lab.ok(
+        "quay-readonly-extend.yml",
+        &["-e", "quay_readonly_expiration=2100-06-30T12:00:00"],
+    );
+    assert!(changed(&again, "host1").contains("changed=0"), "{}", again.stdout);
+
+    lab.ok("quay-readonly-disable.yml", &[]);
+    for port in QUAY_PORTS {
+        assert_eq!(info(port)["registry_state"], "normal");
+        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+    }
+    for i in 1..=4 {
+        let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
+        assert!(!config.contains("REGISTRY_STATE"), "{config}");
+        assert!(!lab.bundle(i).join("quay-readonly.pem").exists());
+    }
+}
+
+#[test]
+fn backup_then_restore_into_a_fresh_database_and_bundle() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    let output = lab.ok("quay-backup.yml", &["-e", "quay_backup_name=full"]);
+    let folder = lab.dir.join("backups/full");
+    // The registry is writable again.
+    for port in QUAY_PORTS {
+        assert_eq!(info(port)["registry_state"], "normal", "{}", output.stdout);
+    }
+    let check = Command::new("sha256sum")
+        .args(["--check", "--strict", "MANIFEST.sha256"])
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let manifest = std::fs::read_to_string(folder.join("MANIFEST.sha256")).unwrap();
+    for host in HOSTS {
+        assert!(manifest.contains(&format!("./{host}/config.tar")), "{manifest}");
+        assert!(manifest.contains(&format!("./{host}/run-command.json")), "{manifest}");
+    }
+    assert!(manifest.contains("./quay-backup.sql"));
+
+    // Restore into a new database and new bundle directories.
+    let new_root = "{{ host_root }}/restored";
+    let dsn = "postgresql://quay:quay-secret-pw@127.0.0.1:55433/quay_restored";
+    lab.query("postgres", "DROP DATABASE IF EXISTS quay_restored");
+    let restore = [
+        "-e",
+        &format!("quay_restore_from={}", folder.display()),
+        "-e",
+        &format!("quay_db_uri={dsn}"),
+        "-e",
+        &format!("quay_root={new_root}"),
+    ]
+    .map(|s| s.to_owned());
+    let args: Vec<&str> = restore.iter().map(String::as_str).collect();
+    lab.ok("quay-restore.yml", &args);
+    let rows = "SELECT row_to_json(k)::text FROM servicekey k ORDER BY id";
+    assert_eq!(lab.query("quay_restored", rows), lab.query("quay", rows));
+    let approvals = "SELECT row_to_json(a)::text FROM servicekeyapproval a ORDER BY id";
+    assert_eq!(lab.query("quay_restored", approvals), lab.query("quay", approvals));
+    for i in 1..=4 {
+        let old = lab.bundle(i);
+        let new = lab.root(i).join("restored/config");
+        for name in ["quay-readonly.kid", "quay-readonly.pem"] {
+            assert_eq!(sha256(&old.join(name)), sha256(&new.join(name)), "host{i} {name}");
+        }
+        let config = std::fs::read_to_string(new.join("config.yaml")).unwrap();
+        assert!(config.contains(&format!("DB_URI: \"{dsn}\"")), "{config}");
+        assert_eq!(
+            std::fs::read_to_string(old.join("config.yaml"))
+                .unwrap()
+                .replace("/quay\"", "/quay_restored\""),
+            config
+        );
+    }
+    // A second restore changes nothing.
+    let again = lab.ok("quay-restore.yml", &args);
+    for host in HOSTS {
+        assert!(changed(&again, host).contains("changed=0"), "{}", again.stdout);
+    }
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn a_failed_dump_still_leaves_the_registry_writable() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    // pg_dump cannot write where a directory stands.
+    let dump = lab.dir.join("backups/broken/quay-backup.sql");
+    std::fs::create_dir_all(&dump).unwrap();
+    let output = lab.run("quay-backup.yml", &["-e", "quay_backup_name=broken"]);
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    assert!(output.stdout.contains("TASK [Read-only mode off]"), "{}", output.stdout);
+    for port in QUAY_PORTS {
+        assert_eq!(info(port)["registry_state"], "normal");
+        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+    }
+}
+
+#[test]
+fn geo_replication_runs_one_config_and_restarts_site_by_site() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    for i in 1..=4 {
+        let _ = std::fs::write(lab.dir.join(format!("events/host{i}/log")), "");
+    }
+    // A change of config.yaml that every site must take.
+    let output = lab.ok(
+        "quay-georeplication.yml",
+        &["-e", "quay_hostname=registry.example.test"],
+    );
+    let sums: BTreeSet<String> = (1..=4).map(|i| sha256(&lab.bundle(i).join("config.yaml"))).collect();
+    assert_eq!(sums.len(), 1, "{}", output.stdout);
+    for (i, port) in QUAY_PORTS.into_iter().enumerate() {
+        let expected = if i < 2 { "usstorage" } else { "eustorage" };
+        assert_eq!(info(port)["storage_preference"], expected, "host{}", i + 1);
+    }
+    // Each site was down (stop..start) while no other site was.
+    let mut windows = Vec::new();
+    for i in 1..=4 {
+        let log = std::fs::read_to_string(lab.dir.join(format!("events/host{i}/log"))).unwrap();
+        let events: Vec<(String, String)> = log
+            .lines()
+            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+            .collect();
+        let stop = events.iter().find(|(kind, _)| kind == "stop").map(|e| e.1.clone());
+        let start = events.iter().rfind(|(kind, _)| kind == "start").map(|e| e.1.clone());
+        let (Some(stop), Some(start)) = (stop, start) else {
+            panic!("host{i} did not restart: {log:?}");
+        };
+        windows.push((stop, start, i));
+    }
+    windows.sort();
+    for pair in windows.windows(2) {
+        assert!(pair[0].1 < pair[1].0, "sites down at once: {windows:?}");
+    }
+    lab.ok("quay-deploy.yml", &["-e", "quay_hostname=registry.example.test"]);
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn every_shipped_playbook_validates_against_the_example_inventory() {
+    let mut playbooks: Vec<PathBuf> = std::fs::read_dir(repo_root().join("playbooks"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    playbooks.sort();
+    assert!(playbooks.len() >= 7, "{playbooks:?}");
+    for playbook in playbooks {
+        let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+            .arg("validate")
+            .arg(&playbook)
+            .args(["-i", "inventory/example.yml", "-e", "quay_restore_from=/backups/x"])
+            .current_dir(repo_root())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.ends_with(": ok\n"),
+            "{}: {stdout}{}",
+            playbook.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
