@@ -660,6 +660,7 @@ fn template_test(scratch: &str, extra_args: &str) -> Test {
                         backup: true
 {extra_args}
                       register: config
+                      when: not (skip_config | default(false))
                 "
             ),
         )
@@ -787,12 +788,12 @@ fn template_config_same_on_all_hosts_fails_every_host_when_renderings_differ() {
     fleet().scratch(scratch);
     let test = template_test(scratch, "                        same_on_all_hosts: true").file(
         "sites.yml",
-        "fleet:\n  hosts:\n    host2:\n      site: two\n    host4:\n      site: two\n",
+        "fleet:\n  hosts:\n    host2:\n      site: two\n    host4:\n      site: two\n    host6:\n      site: six\n      skip_config: true\n",
     );
     let inventory = fleet().inventory.display().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
         .args(["run", "play.yml", "-i", &inventory, "-i", "sites.yml"])
-        .args(["--limit", "host1:host2:host3:host4"])
+        .args(["--limit", "host1:host2:host3:host4:host6"])
         .current_dir(test.path())
         .output()
         .unwrap();
@@ -813,6 +814,9 @@ fn template_config_same_on_all_hosts_fails_every_host_when_renderings_differ() {
         assert!(names(&fleet().root(i).join(scratch)).is_empty(), "host{i}");
     }
     assert!(!stdout.contains(DB_PASSWORD));
+    // A host the task skips takes no part.
+    assert!(stdout.contains("skipping: [host6]"), "{stdout}");
+    assert!(names(&fleet().root(6).join(scratch)).is_empty());
 
     // Byte-identical renderings go everywhere.
     let output = run(&test, "host1:host3:host5", &["--output", "json"]);

@@ -72,10 +72,16 @@ impl Runner<'_> {
                 .await;
             return;
         }
+        // Hosts that rendered a file the others disagree with fail here; the rest (hosts
+        // the task skips) go on as usual.
+        let remaining: Vec<String>;
+        let mut targets = targets;
         if across == Across::AgreeFirst {
-            if let Some(reason) = self.disagreement(scope, task, &effective, targets, &hostvars) {
+            if let Some((reason, taking_part)) =
+                self.disagreement(scope, task, &effective, targets, &hostvars)
+            {
                 let started = Instant::now();
-                for host in targets {
+                for host in &taking_part {
                     let result = Ok(Outcome::failed(reason.clone()));
                     self.emit_result(
                         host,
@@ -87,7 +93,12 @@ impl Runner<'_> {
                     );
                     self.record(host, task, &effective, result);
                 }
-                return;
+                remaining = targets
+                    .iter()
+                    .filter(|h| !taking_part.contains(h))
+                    .cloned()
+                    .collect();
+                targets = &remaining;
             }
         }
         let outcomes: Vec<Option<HostOutcome>> = futures::stream::iter(
@@ -181,8 +192,9 @@ impl Runner<'_> {
     }
 
     /// Why the hosts of the batch may not run a task that asks them to agree on what they
-    /// render (`template_config` with `same_on_all_hosts`), if they may not. Every host
-    /// renders it here, every loop item too; hosts it skips take no part.
+    /// render (`template_config` with `same_on_all_hosts`), if they may not, and the hosts
+    /// that took part. Every host renders it here, every loop item too; hosts it skips
+    /// take no part.
     fn disagreement(
         &self,
         scope: &PlayScope<'_>,
@@ -190,7 +202,7 @@ impl Runner<'_> {
         effective: &Inherited,
         targets: &[String],
         hostvars: &Value,
-    ) -> Option<String> {
+    ) -> Option<(String, Vec<String>)> {
         let mut renderings: Vec<(&str, crate::tasks::Rendering)> = Vec::new();
         let mut asked = false;
         for host in targets {
@@ -238,7 +250,14 @@ impl Runner<'_> {
         if !asked {
             return None;
         }
-        crate::tasks::agreement(&renderings)
+        let reason = crate::tasks::agreement(&renderings)?;
+        Some((
+            reason,
+            renderings
+                .iter()
+                .map(|(host, _)| (*host).to_owned())
+                .collect(),
+        ))
     }
 
     /// A task type that runs on every host of the batch at once (`config_bundle`: one
