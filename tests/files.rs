@@ -830,6 +830,47 @@ fn template_config_same_on_all_hosts_fails_every_host_when_renderings_differ() {
     }
 }
 
+#[test]
+fn template_config_same_on_all_hosts_compares_every_loop_item() {
+    let scratch = "template_loop";
+    fleet().scratch(scratch);
+    let play = |template: &str| {
+        Test::new()
+            .file(
+                "play.yml",
+                &format!(
+                    "
+                    - hosts: host5:host6
+                      gather_facts: false
+                      tasks:
+                        - name: looped
+                          template_config:
+                            src: item.j2
+                            dest: '{{{{ host_root }}}}/{scratch}/{{{{ item }}}}'
+                            same_on_all_hosts: true
+                          loop: [a, b]
+                    "
+                ),
+            )
+            .file("templates/item.j2", template)
+    };
+    // Only the second item differs between the hosts: neither item goes anywhere.
+    let differs = play("{{ item }} {{ inventory_hostname if item == 'b' else 'same' }}\n");
+    let output = run(&differs, "host5:host6", &["--output", "json"]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(statuses(&output, "looped"), all(&[5, 6], "failed"));
+    for i in [5, 6] {
+        assert!(names(&fleet().root(i).join(scratch)).is_empty(), "host{i}");
+    }
+    let same = play("{{ item }}\n");
+    let output = run(&same, "host5:host6", &["--output", "json"]);
+    // One result per item and host.
+    assert_eq!(statuses(&output, "looped"), all(&[5, 5, 6, 6], "changed"));
+    for i in [5, 6] {
+        assert_eq!(read(&path(i, scratch, "b")), "b\n");
+    }
+}
+
 /// A tree on a host's disk for `fetch`, with a name holding a newline and a key.
 fn fetch_tree(i: usize, scratch: &str) -> PathBuf {
     let tree = path(i, scratch, "conf");

@@ -213,13 +213,7 @@ impl Runner<'_> {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(index, item)| {
-                            let mut extra = vec![(task.loop_var.as_str(), item.clone())];
-                            if let Some(index_var) = &task.index_var {
-                                extra.push((index_var.as_str(), Json::from(index)));
-                            }
-                            extend(&ctx, &extra)
-                        })
+                        .map(|(index, item)| item_context(task, &ctx, index, item))
                         .collect()
                 }),
             };
@@ -357,11 +351,7 @@ impl Runner<'_> {
         let mut all_skipped = !items.is_empty();
         for (index, item) in items.iter().enumerate() {
             let item_started = Instant::now();
-            let mut extra = vec![(task.loop_var.as_str(), item.clone())];
-            if let Some(index_var) = &task.index_var {
-                extra.push((index_var.as_str(), Json::from(index)));
-            }
-            let item_ctx = extend(ctx, &extra);
+            let item_ctx = item_context(task, ctx, index, item);
             let result = self.attempt(task, effective, host, &item_ctx).await;
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
@@ -631,6 +621,15 @@ impl Runner<'_> {
             };
         self.reporter.emit(&event);
     }
+}
+
+/// A host's context with one loop item (and its index, with `index_var`).
+fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
+    let mut extra = vec![(task.loop_var.as_str(), item.clone())];
+    if let Some(index_var) = &task.index_var {
+        extra.push((index_var.as_str(), Json::from(index)));
+    }
+    extend(ctx, &extra)
 }
 
 fn located(error: &template::TemplateError) -> String {

@@ -101,12 +101,8 @@ impl Args {
         if src.0.is_empty() {
             return Err("`src` lists no files".to_owned());
         }
+        // `dest: /` gives `/NAME`.
         let dir = self.dest.trim_end_matches('/');
-        let dir = if dir.is_empty() && self.dest.starts_with('/') {
-            ""
-        } else {
-            dir
-        };
         let into = |rel: &str| format!("{dir}/{rel}");
         // One plain file: `dest` may be the file itself.
         if let Some(one) = src.single().filter(|s| !is_glob(s)) {
