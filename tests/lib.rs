@@ -7,6 +7,7 @@ mod cli;
 mod drift;
 mod engine;
 mod errors;
+mod files;
 mod inventory;
 mod keys;
 mod podman;

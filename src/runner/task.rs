@@ -13,7 +13,7 @@ use super::{Inherited, PlayScope, Runner};
 use crate::inventory::Vars;
 use crate::playbook::{Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
-use crate::tasks::{Outcome, TaskContext, config_bundle, parse_action};
+use crate::tasks::{Across, Outcome, TaskContext, parse_action};
 use crate::template;
 use crate::transport::{Connection, LocalConnection, TransportError};
 use crate::yaml::{Node, Value as YamlValue};
@@ -63,12 +63,43 @@ impl Runner<'_> {
             hosts
         };
         let forks = self.options.forks.max(1);
-        let is_bundle =
-            matches!(&task.body, TaskBody::Action { kind, .. } if kind == "config_bundle");
-        if is_bundle && task.r#loop.is_none() {
-            self.run_bundle(scope, task, &effective, targets, &hostvars)
+        let across = match &task.body {
+            TaskBody::Action { kind, .. } => crate::tasks::across(kind),
+            _ => Across::EachHost,
+        };
+        if across == Across::Together && task.r#loop.is_none() {
+            self.run_together(scope, task, &effective, targets, &hostvars)
                 .await;
             return;
+        }
+        // Hosts that rendered a file the others disagree with fail here; the rest (hosts
+        // the task skips) go on as usual.
+        let remaining: Vec<String>;
+        let mut targets = targets;
+        if across == Across::AgreeFirst {
+            if let Some((reason, taking_part)) =
+                self.disagreement(scope, task, &effective, targets, &hostvars)
+            {
+                let started = Instant::now();
+                for host in &taking_part {
+                    let result = Ok(Outcome::failed(reason.clone()));
+                    self.emit_result(
+                        host,
+                        &task.display_name(),
+                        &effective,
+                        &result,
+                        None,
+                        started,
+                    );
+                    self.record(host, task, &effective, result);
+                }
+                remaining = targets
+                    .iter()
+                    .filter(|h| !taking_part.contains(h))
+                    .cloned()
+                    .collect();
+                targets = &remaining;
+            }
         }
         let outcomes: Vec<Option<HostOutcome>> = futures::stream::iter(
             targets
@@ -160,9 +191,72 @@ impl Runner<'_> {
         })
     }
 
-    /// A config bundle goes to every host of the batch as one unit, or to none
-    /// (`tasks/config_bundle.rs`).
-    async fn run_bundle(
+    /// Why the hosts of the batch may not run a task that asks them to agree on what they
+    /// render (`template_config` with `same_on_all_hosts`), if they may not, and the hosts
+    /// that took part. Every host renders it here, every loop item too; hosts it skips
+    /// take no part.
+    fn disagreement(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        effective: &Inherited,
+        targets: &[String],
+        hostvars: &Value,
+    ) -> Option<(String, Vec<String>)> {
+        let mut renderings: Vec<(&str, crate::tasks::Rendering)> = Vec::new();
+        let mut asked = false;
+        for host in targets {
+            let ctx = self.context(scope, host, hostvars);
+            let contexts = match &task.r#loop {
+                None => Ok(vec![ctx]),
+                Some(items) => loop_items(items, &ctx).map(|items| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(index, item)| item_context(task, &ctx, index, item))
+                        .collect()
+                }),
+            };
+            let rendered = contexts.and_then(|contexts| {
+                let mut files = Vec::new();
+                for ctx in &contexts {
+                    match self.prepare(task, effective, host, ctx) {
+                        Ok(ready) => {
+                            if let Some(rendering) = ready.action.rendering(ctx) {
+                                asked = true;
+                                files.push(rendering?);
+                            }
+                        }
+                        Err(Ok(outcome)) if outcome.skipped => {}
+                        Err(Ok(outcome)) => {
+                            return Err(outcome.msg.unwrap_or_else(|| "it failed".to_owned()));
+                        }
+                        Err(Err(error)) => return Err(error.to_string()),
+                    }
+                }
+                Ok(files)
+            });
+            match rendered {
+                Ok(files) if files.is_empty() => {}
+                other => renderings.push((host, other)),
+            }
+        }
+        if !asked {
+            return None;
+        }
+        let reason = crate::tasks::agreement(&renderings)?;
+        Some((
+            reason,
+            renderings
+                .iter()
+                .map(|(host, _)| (*host).to_owned())
+                .collect(),
+        ))
+    }
+
+    /// A task type that runs on every host of the batch at once (`config_bundle`: one
+    /// unit on every host, or on none).
+    async fn run_together(
         &self,
         scope: &PlayScope<'_>,
         task: &Task,
@@ -218,21 +312,16 @@ impl Runner<'_> {
             .iter()
             .map(|(host, ctx, ready)| self.task_context(task, effective, host, ctx, ready))
             .collect();
-        let members: Vec<config_bundle::Member<'_>> = readies
+        let members: Vec<(&crate::tasks::Action, &TaskContext<'_>)> = readies
             .iter()
             .zip(&task_contexts)
-            .filter_map(|((_, _, ready), ctx)| match &ready.action {
-                crate::tasks::Action::ConfigBundle(bundle) => {
-                    Some(config_bundle::Member { bundle, ctx })
-                }
-                _ => None,
-            })
+            .map(|((_, _, ready), ctx)| (&ready.action, ctx))
             .collect();
         let results =
-            config_bundle::install(&members, &blockers, &self.interrupted, self.options.forks)
+            crate::tasks::run_together(&members, &blockers, &self.interrupted, self.options.forks)
                 .await;
-        for (member, result) in members.iter().zip(results) {
-            let host = member.ctx.host;
+        for ((_, ctx), result) in members.iter().zip(results) {
+            let host = ctx.host;
             self.emit_result(host, &name, effective, &result, None, started);
             self.record(host, task, effective, result);
         }
@@ -262,11 +351,7 @@ impl Runner<'_> {
         let mut all_skipped = !items.is_empty();
         for (index, item) in items.iter().enumerate() {
             let item_started = Instant::now();
-            let mut extra = vec![(task.loop_var.as_str(), item.clone())];
-            if let Some(index_var) = &task.index_var {
-                extra.push((index_var.as_str(), Json::from(index)));
-            }
-            let item_ctx = extend(ctx, &extra);
+            let item_ctx = item_context(task, ctx, index, item);
             let result = self.attempt(task, effective, host, &item_ctx).await;
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
@@ -536,6 +621,15 @@ impl Runner<'_> {
             };
         self.reporter.emit(&event);
     }
+}
+
+/// A host's context with one loop item (and its index, with `index_var`).
+fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
+    let mut extra = vec![(task.loop_var.as_str(), item.clone())];
+    if let Some(index_var) = &task.index_var {
+        extra.push((index_var.as_str(), Json::from(index)));
+    }
+    extend(ctx, &extra)
 }
 
 fn located(error: &template::TemplateError) -> String {

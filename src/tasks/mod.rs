@@ -4,20 +4,26 @@
 //! file, line and column) and runs against one host through its [`Connection`]. A task
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
+mod args;
 mod assert;
 mod command;
 pub mod config_bundle;
+mod copy_files;
 mod debug;
 mod fail;
+mod fetch;
+mod file_install;
 mod generate_key;
 mod podman;
 mod podman_run;
 mod podman_stop;
 mod postgres;
 mod set_fact;
+mod setfacl;
 mod shell;
 mod sql;
 mod sql_insert;
+mod template_config;
 mod wait_for;
 
 use std::time::Duration;
@@ -83,6 +89,10 @@ task_types! {
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
     "sql" => Sql(sql::Sql);
     "sql_insert" => SqlInsert(sql_insert::SqlInsert);
+    "copy_files" => CopyFiles(copy_files::CopyFiles);
+    "setfacl" => SetFacl(setfacl::SetFacl);
+    "template_config" => TemplateConfig(template_config::TemplateConfig);
+    "fetch" => Fetch(fetch::Fetch);
 }
 
 impl Action {
@@ -97,6 +107,70 @@ impl Action {
                 | Action::WaitFor(_)
         )
     }
+}
+
+/// How a task type runs across the hosts of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Across {
+    /// Each host on its own: most task types.
+    EachHost,
+    /// One call for every host of the batch at once ([`run_together`]): `config_bundle`
+    /// goes to every host or to none.
+    Together,
+    /// Each host on its own, once every host's rendering was compared
+    /// ([`Action::rendering`], [`agreement`]): `template_config` with `same_on_all_hosts`.
+    AgreeFirst,
+}
+
+/// How the task type `kind` runs across the hosts of a batch.
+pub fn across(kind: &str) -> Across {
+    match kind {
+        "config_bundle" => Across::Together,
+        "template_config" => Across::AgreeFirst,
+        _ => Across::EachHost,
+    }
+}
+
+pub use template_config::{Rendering, agreement};
+
+impl Action {
+    /// For [`Across::AgreeFirst`]: the file this host would install, rendered, if the task
+    /// asks every host to agree on it; `None` if it does not ask.
+    pub fn rendering(&self, vars: &minijinja::Value) -> Option<Result<Vec<u8>, String>> {
+        match self {
+            Action::TemplateConfig(task) if task.same_on_all_hosts => Some(task.render(vars)),
+            _ => None,
+        }
+    }
+}
+
+/// Run a task of an [`Across::Together`] type on every host of the batch at once.
+/// `blockers` are hosts of the batch that cannot take part (unreachable, or failed
+/// before this task), with why.
+pub async fn run_together(
+    members: &[(&Action, &TaskContext<'_>)],
+    blockers: &[(String, String)],
+    interrupted: &std::sync::atomic::AtomicBool,
+    forks: usize,
+) -> Vec<Result<Outcome, TransportError>> {
+    let bundles: Vec<config_bundle::Member<'_>> = members
+        .iter()
+        .filter_map(|(action, ctx)| match action {
+            Action::ConfigBundle(bundle) => Some(config_bundle::Member { bundle, ctx }),
+            _ => None,
+        })
+        .collect();
+    if bundles.len() != members.len() {
+        return members
+            .iter()
+            .map(|_| {
+                Ok(Outcome::failed(
+                    "only `config_bundle` runs on every host at once",
+                ))
+            })
+            .collect();
+    }
+    config_bundle::install(&bundles, blockers, interrupted, forks).await
 }
 
 fn action_node(key: &Node, args: &Node) -> Node {

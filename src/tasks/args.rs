@@ -1,0 +1,242 @@
+//! Argument types the file task types share, each checked where it is written: a bad value
+//! is an error with its file, line and column before any host is touched.
+//!
+//! A value that is still a template when the playbook is checked (`mode: "{{ m }}"`) passes
+//! that check and is checked again once rendered, when the task runs.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+use crate::yaml::is_template;
+
+/// A file mode: three or four octal digits, written as a string (`'0640'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mode(String);
+
+impl Mode {
+    /// The permission bits.
+    pub fn bits(&self) -> Result<u32, String> {
+        parse_mode(&self.0)
+    }
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    let octal = (3..=4).contains(&text.len()) && text.chars().all(|c| ('0'..='7').contains(&c));
+    match u32::from_str_radix(text, 8) {
+        Ok(bits) if octal => Ok(bits),
+        _ => Err(format!(
+            "mode `{text}` must be octal digits such as `0640` (quoted in YAML)"
+        )),
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ModeVisitor;
+
+        impl Visitor<'_> for ModeVisitor {
+            type Value = Mode;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mode such as '0640'")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Mode, E> {
+                if !is_template(text) {
+                    parse_mode(text).map_err(E::custom)?;
+                }
+                Ok(Mode(text.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Mode, E> {
+                // YAML reads an unquoted 0640 as a number, and which number depends on the
+                // YAML version: refuse to guess.
+                Err(E::custom(format!(
+                    "mode `{number}` must be octal digits such as `0640` (quoted in YAML)"
+                )))
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Mode, E> {
+                self.visit_i64(number as i64)
+            }
+        }
+
+        deserializer.deserialize_any(ModeVisitor)
+    }
+}
+
+/// A user or group name, or a numeric id (`quay`, `1001`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account(String);
+
+impl Account {
+    pub fn name(&self) -> Result<&str, String> {
+        check_account(&self.0)?;
+        Ok(&self.0)
+    }
+}
+
+pub(super) fn check_account(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a user or group name"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Account {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if !is_template(&name) {
+            check_account(&name).map_err(de::Error::custom)?;
+        }
+        Ok(Account(name))
+    }
+}
+
+/// One string or a list of them (`src: a.conf` or `src: [a.conf, b.conf]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl OneOrMany {
+    /// Whether it was written as one string, not a list.
+    pub fn single(&self) -> Option<&str> {
+        match self.0.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![text.to_owned()]))
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<OneOrMany, E> {
+                self.visit_str(&number.to_string())
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// What a rendered file is checked as before it is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Validate {
+    /// It parses as YAML.
+    Yaml,
+    /// It parses as YAML and passes the checks of Quay's own config validator.
+    Quay,
+}
+
+impl Validate {
+    pub fn check(self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| format!("`{name}` is not UTF-8 text"))?;
+        match self {
+            Validate::Yaml => crate::yaml::load_str(name, text)
+                .map(|_| ())
+                .map_err(|error| format!("`{name}` is not valid YAML: {}", error.headline())),
+            Validate::Quay => crate::quay::validate_config(text)
+                .map_err(|error| format!("`{name}` fails Quay's checks: {error}")),
+        }
+    }
+}
+
+/// Whether a file's contents are secret by its name: private keys.
+pub fn secret_by_name(name: &str) -> bool {
+    name.ends_with(".pem") || name.ends_with(".key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{from_node, from_node_lenient, load_str};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Args {
+        mode: Mode,
+        #[serde(default)]
+        #[allow(dead_code)]
+        owner: Option<Account>,
+        #[serde(default)]
+        src: Option<OneOrMany>,
+    }
+
+    fn parse(text: &str) -> Result<Args, String> {
+        let node = load_str("x.yml", text).unwrap();
+        from_node::<Args>(&node).map_err(|e| format!("{} at {}", e.message, e.span.unwrap()))
+    }
+
+    #[test]
+    fn modes_are_octal_strings() {
+        assert_eq!(parse("mode: '0640'\n").unwrap().mode.bits(), Ok(0o640));
+        assert_eq!(parse("mode: '4755'\n").unwrap().mode.bits(), Ok(0o4755));
+        assert_eq!(parse("mode: '600'\n").unwrap().mode.bits(), Ok(0o600));
+        assert_eq!(
+            parse("mode: '0968'\n").unwrap_err(),
+            "mode `0968` must be octal digits such as `0640` (quoted in YAML) at x.yml:1:7"
+        );
+        assert_eq!(
+            parse("mode: 0640\n").unwrap_err().split(" at ").nth(1),
+            Some("x.yml:1:7")
+        );
+        assert!(parse("mode: '06400'\n").is_err());
+    }
+
+    #[test]
+    fn templates_pass_until_rendered() {
+        let node = load_str("x.yml", "mode: '{{ m }}'\nowner: '{{ o }}'\n").unwrap();
+        let args = from_node_lenient::<Args>(&node).unwrap();
+        assert!(args.mode.bits().is_err());
+    }
+
+    #[test]
+    fn accounts_are_names() {
+        assert!(parse("mode: '0600'\nowner: quay-app\n").is_ok());
+        assert!(parse("mode: '0600'\nowner: 1001\n").is_ok());
+        assert_eq!(
+            parse("mode: '0600'\nowner: 'a b'\n").unwrap_err(),
+            "`a b` is not a user or group name at x.yml:2:8"
+        );
+        assert!(parse("mode: '0600'\nowner: -x\n").is_err());
+    }
+
+    #[test]
+    fn one_or_many() {
+        let one = parse("mode: '0600'\nsrc: a\n").unwrap().src.unwrap();
+        assert_eq!(one.single(), Some("a"));
+        let many = parse("mode: '0600'\nsrc: [a, b]\n").unwrap().src.unwrap();
+        assert_eq!(many.0, ["a", "b"]);
+        assert_eq!(many.single(), None);
+    }
+}

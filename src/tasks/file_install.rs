@@ -1,0 +1,420 @@
+//! Installing files on a host: compare SHA-256 first, send only what differs, replace each
+//! file atomically. `copy_files` and `template_config` are built on it.
+//!
+//! One script does the comparing and the installing: for every file it prints the state
+//! of the target, decides itself whether the contents, the owner or the mode differ, and
+//! installs the new contents from a base64 heredoc when they do. Small files (together up
+//! to [`INLINE_LIMIT`]) travel in that first script, so a run costs one round trip per host
+//! whether or not anything changed. Larger files are sent in a second round trip, only
+//! when their sum differs.
+//!
+//! A new file is written to a temporary file in the target's own directory, created
+//! owner-only (`mktemp`), given its owner and then its mode, and renamed over the target:
+//! readers see the old file or the new one, never a half-written one, and a secret is
+//! never readable by anyone the finished file would not let read it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+use super::{FileDiff, TaskContext};
+use crate::transport::{Script, TransportError, quote};
+
+/// Above this many bytes (over all files of a task), contents wait for a second round trip
+/// and are sent only if the host's copy differs.
+pub const INLINE_LIMIT: usize = 256 * 1024;
+
+/// How much of a replaced file is read back for `--diff`.
+const DIFF_LIMIT: usize = 1024 * 1024;
+
+/// What diffs show instead of a secret file's contents.
+pub const HIDDEN: &str = "(secret contents hidden)\n";
+
+/// Where a file goes on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Exactly this path.
+    Path(String),
+    /// `dest` itself, or `dest/name` if `dest` is a directory on the host.
+    PathOrInto { dest: String, name: String },
+}
+
+/// A file to install.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub target: Target,
+    pub bytes: Vec<u8>,
+    /// Never shown in a diff, never read back, and `0600` when new without a `mode`.
+    pub secret: bool,
+}
+
+/// How every file of a task is installed.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    /// Keep the replaced file beside the new one as `NAME.YYYYMMDDTHHMMSS.bak`.
+    pub backup: bool,
+}
+
+/// What a file needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    None,
+    /// The contents were right; the owner or mode were not.
+    Meta,
+    Contents,
+}
+
+/// One file after the install (or, in check mode, what it would need).
+#[derive(Debug, Clone)]
+pub struct Installed {
+    pub path: String,
+    pub sha256: String,
+    pub change: Change,
+    /// There was no file at the target.
+    pub created: bool,
+    pub backup: Option<String>,
+    /// The contents replaced, for `--diff` (never read for secrets).
+    pub before: Option<Vec<u8>>,
+    pub secret: bool,
+}
+
+impl Installed {
+    /// The diff of a file whose contents change. Secrets are hidden, and secret-looking
+    /// values in config files are masked.
+    pub fn diff(&self, after: &[u8]) -> Option<FileDiff> {
+        if self.change != Change::Contents {
+            return None;
+        }
+        let show = |bytes: &[u8]| {
+            if self.secret {
+                HIDDEN.to_owned()
+            } else {
+                crate::quay::mask_secrets(&String::from_utf8_lossy(bytes))
+            }
+        };
+        Some(FileDiff {
+            path: self.path.clone(),
+            before: show(self.before.as_deref().unwrap_or_default()),
+            after: show(after),
+        })
+    }
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The shell functions every install script starts with. Each file sets `i t d want
+/// wmode wspec wown wgrp newmode backup` and calls `look`, then `fix` or `put`.
+const PRELUDE: &str = r#"set -u
+fail() { printf 'E %s\n' "$i"; exit 1; }
+look() {
+  if [ -L "$t" ]; then kind=link
+  elif [ -f "$t" ]; then kind=file
+  elif [ -e "$t" ]; then kind=other
+  else kind=absent; fi
+  sum=- meta=-
+  if [ $kind = file ]; then
+    sum=$(sha256sum < "$t") || fail
+    sum=${sum%% *}
+    meta=$(stat -c '%a %u %U %g %G' -- "$t") || fail
+  fi
+  printf 'S %s %s %s\n' "$i" $kind $sum
+  act=ok
+  if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
+  set -f; set -- $meta; set +f
+  [ "$wmode" = - ] || [ "$1" = "$wmode" ] || act=meta
+  [ "$wown" = - ] || [ "$2" = "$wown" ] || [ "$3" = "$wown" ] || act=meta
+  [ "$wgrp" = - ] || [ "$4" = "$wgrp" ] || [ "$5" = "$wgrp" ] || act=meta
+}
+fix() {
+  [ "$wspec" = - ] || chown -- "$wspec" "$t" || fail
+  [ "$wmode" = - ] || chmod -- "$wmode" "$t" || fail
+}
+put() {
+  mkdir -p -- "$d" || fail
+  tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
+  drop() { rm -f -- "$tmp"; fail; }
+  base64 -d > "$tmp" || drop
+  [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
+  if [ "$wmode" != - ]; then m=$wmode
+  elif [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop
+  else m=$newmode; fi
+  chmod -- "$m" "$tmp" || drop
+  if [ $backup = 1 ] && [ $kind = file ]; then
+    stamp=$(date +%Y%m%dT%H%M%S)
+    ln -f -- "$t" "$t.$stamp.bak" 2>/dev/null || cp -pf -- "$t" "$t.$stamp.bak" || drop
+    printf 'B %s %s\n' "$i" "$stamp"
+  fi
+  mv -fT -- "$tmp" "$t" || drop
+}
+"#;
+
+/// The directory a path is in, as the shell should see it.
+fn parent(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(0) => "/".to_owned(),
+        Some(index) => trimmed[..index].to_owned(),
+        None => ".".to_owned(),
+    }
+}
+
+/// `owner:group`, `owner` or `:group` for `chown`.
+fn chown_spec(settings: &Settings) -> Option<String> {
+    match (&settings.owner, &settings.group) {
+        (None, None) => None,
+        (Some(owner), None) => Some(owner.clone()),
+        (None, Some(group)) => Some(format!(":{group}")),
+        (Some(owner), Some(group)) => Some(format!("{owner}:{group}")),
+    }
+}
+
+/// The script for `files` (indices into the task's list); contents are included for the
+/// files in `inline`.
+fn script(
+    files: &[(usize, &NewFile)],
+    inline: &dyn Fn(usize) -> bool,
+    settings: &Settings,
+    check: bool,
+    diff: bool,
+) -> String {
+    let dash = |value: Option<String>| value.as_deref().map_or("-".to_owned(), quote);
+    let mut body = String::from(PRELUDE);
+    body.push_str(&format!(
+        "wmode={} wspec={} wown={} wgrp={} backup={}\n",
+        settings.mode.map_or("-".to_owned(), |m| format!("{m:o}")),
+        dash(chown_spec(settings)),
+        dash(settings.owner.clone()),
+        dash(settings.group.clone()),
+        u8::from(settings.backup),
+    ));
+    for &(index, file) in files {
+        body.push_str(&format!(
+            "i={index} want={} newmode={}\n",
+            sha256(&file.bytes),
+            if file.secret { "600" } else { "644" }
+        ));
+        match &file.target {
+            Target::Path(path) => body.push_str(&format!(
+                "t={} d={}\n",
+                quote(path),
+                quote(&parent(path))
+            )),
+            Target::PathOrInto { dest, name } => body.push_str(&format!(
+                "t={} d={}\nif [ -d \"$t\" ]; then d=$t; t=\"$t\"/{}; printf 'T %s\\n' \"$i\"; fi\n",
+                quote(dest),
+                quote(&parent(dest)),
+                quote(name)
+            )),
+        }
+        body.push_str("look\n");
+        if diff && !file.secret {
+            body.push_str(&format!(
+                "if [ $act = contents ] && [ $kind = file ]; then printf 'D %s ' \"$i\"; head -c {DIFF_LIMIT} < \"$t\" | base64 -w0; echo; fi\n"
+            ));
+        }
+        if check {
+        } else if inline(index) {
+            body.push_str(&format!(
+                "if [ $act = meta ]; then fix; fi\n\
+                 if [ $act = contents ]; then put <<'__QUAYSIDE_EOF__'\n{}\n__QUAYSIDE_EOF__\nfi\n",
+                STANDARD.encode(&file.bytes)
+            ));
+        } else {
+            body.push_str(
+                "if [ $act = meta ]; then fix; fi\nif [ $act = contents ]; then act=need; fi\n",
+            );
+        }
+        body.push_str("printf 'R %s %s\\n' \"$i\" $act\n");
+    }
+    body
+}
+
+/// What one script reported, by file index.
+#[derive(Debug, Default)]
+struct Report {
+    kind: BTreeMap<usize, String>,
+    into: BTreeMap<usize, bool>,
+    before: BTreeMap<usize, Vec<u8>>,
+    backup: BTreeMap<usize, String>,
+    action: BTreeMap<usize, String>,
+    failed: Option<usize>,
+}
+
+fn parse(stdout: &str, report: &mut Report) {
+    for line in stdout.lines() {
+        let mut words = line.splitn(3, ' ');
+        let (Some(tag), Some(index)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(index) = index.parse::<usize>() else {
+            continue;
+        };
+        let rest = words.next().unwrap_or_default();
+        match tag {
+            "S" => {
+                report
+                    .kind
+                    .insert(index, rest.split(' ').next().unwrap_or_default().to_owned());
+            }
+            "T" => {
+                report.into.insert(index, true);
+            }
+            "D" => {
+                report
+                    .before
+                    .insert(index, STANDARD.decode(rest.trim()).unwrap_or_default());
+            }
+            "B" => {
+                report.backup.insert(index, rest.trim().to_owned());
+            }
+            "R" => {
+                report.action.insert(index, rest.trim().to_owned());
+            }
+            "E" => report.failed = Some(index),
+            _ => {}
+        }
+    }
+}
+
+/// The path a file went to, as the host resolved it.
+fn path_of(file: &NewFile, into: bool) -> String {
+    match &file.target {
+        Target::Path(path) => path.clone(),
+        Target::PathOrInto { dest, name } if into => {
+            format!("{}/{name}", dest.trim_end_matches('/'))
+        }
+        Target::PathOrInto { dest, .. } => dest.clone(),
+    }
+}
+
+/// A script sent on standard input to `sh -s`: no limit on its size.
+fn on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
+    ctx.script("exec sh -s").stdin(body.into_bytes())
+}
+
+/// Install `files` on the host (in check mode: find out what would change). `Ok(Err)` is a
+/// failure on the host, with its reason.
+pub async fn install(
+    ctx: &TaskContext<'_>,
+    files: &[NewFile],
+    settings: &Settings,
+) -> Result<Result<Vec<Installed>, String>, TransportError> {
+    let indexed: Vec<(usize, &NewFile)> = files.iter().enumerate().collect();
+    // Inline the smallest files first, up to the limit.
+    let mut by_size: Vec<usize> = (0..files.len()).collect();
+    by_size.sort_by_key(|&i| files[i].bytes.len());
+    let mut budget = INLINE_LIMIT;
+    let mut inline = vec![false; files.len()];
+    for i in by_size {
+        if files[i].bytes.len() <= budget {
+            budget -= files[i].bytes.len();
+            inline[i] = true;
+        }
+    }
+    let mut report = Report::default();
+    let first = script(&indexed, &|i| inline[i], settings, ctx.check, ctx.diff);
+    if let Err(reason) = run(ctx, first, files, &mut report).await? {
+        return Ok(Err(reason));
+    }
+    let needed: Vec<(usize, &NewFile)> = indexed
+        .iter()
+        .copied()
+        .filter(|(i, _)| report.action.get(i).map(String::as_str) == Some("need"))
+        .collect();
+    if !needed.is_empty() {
+        let second = script(&needed, &|_| true, settings, false, false);
+        if let Err(reason) = run(ctx, second, files, &mut report).await? {
+            return Ok(Err(reason));
+        }
+    }
+    Ok(Ok(files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let change = match report.action.get(&i).map(String::as_str) {
+                Some("ok") => Change::None,
+                Some("meta") => Change::Meta,
+                _ => Change::Contents,
+            };
+            Installed {
+                path: path_of(file, report.into.contains_key(&i)),
+                sha256: sha256(&file.bytes),
+                change,
+                created: report.kind.get(&i).map(String::as_str) == Some("absent"),
+                backup: report.backup.get(&i).map(|stamp| {
+                    format!(
+                        "{}.{stamp}.bak",
+                        path_of(file, report.into.contains_key(&i))
+                    )
+                }),
+                before: report.before.remove(&i),
+                secret: file.secret,
+            }
+        })
+        .collect()))
+}
+
+async fn run(
+    ctx: &TaskContext<'_>,
+    body: String,
+    files: &[NewFile],
+    report: &mut Report,
+) -> Result<Result<(), String>, TransportError> {
+    let output = ctx.run(on_stdin(ctx, body)).await?;
+    let stdout = output.stdout_lossy();
+    parse(&stdout, report);
+    if output.success() {
+        return Ok(Ok(()));
+    }
+    let reason = output
+        .stderr_lossy()
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("failed")
+        .trim()
+        .to_owned();
+    Ok(Err(
+        match report.failed.and_then(|i| files.get(i).map(|f| (i, f))) {
+            Some((i, file)) => format!(
+                "cannot install `{}`: {reason}",
+                path_of(file, report.into.contains_key(&i))
+            ),
+            None => reason,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents() {
+        assert_eq!(parent("/etc/quay/config.yaml"), "/etc/quay");
+        assert_eq!(parent("/config.yaml"), "/");
+        assert_eq!(parent("config.yaml"), ".");
+        assert_eq!(parent("a/b/"), "a");
+    }
+
+    #[test]
+    fn reports_are_read_by_index() {
+        let mut report = Report::default();
+        parse(
+            "S 0 file abc\nT 1\nS 1 absent -\nD 0 aGk=\nB 0 20250101T000000\nR 0 contents\nR 1 need\nnoise\n",
+            &mut report,
+        );
+        assert_eq!(report.kind[&0], "file");
+        assert_eq!(report.kind[&1], "absent");
+        assert!(report.into[&1]);
+        assert_eq!(report.before[&0], b"hi");
+        assert_eq!(report.backup[&0], "20250101T000000");
+        assert_eq!(report.action[&1], "need");
+    }
+}

@@ -1,0 +1,506 @@
+//! `setfacl`: ACL entries on files and directories of a host, in one round trip: the
+//! script reads each file's ACL with `getfacl`, and calls `setfacl` only where an entry is
+//! missing (or, with `state: absent`, still there).
+//!
+//! Entries are checked on the controller, where they are written. User and group names are
+//! resolved to ids on the host, since `getfacl -n` shows ids. `X` (execute only for
+//! directories and files someone may already execute) is resolved per file the way
+//! `setfacl` resolves it, so that a second run compares like with like.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_json::json;
+
+use super::args::OneOrMany;
+use super::{FileDiff, Outcome, TaskContext, TaskType};
+use crate::transport::{TransportError, quote};
+use crate::yaml::is_template;
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct SetFacl(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// Files or directories on the host; each may be a glob, expanded on the host.
+    path: OneOrMany,
+    /// `user:1001:rw`, `group:quay:r-x`, `mask::r`, `other::-`.
+    entries: Vec<AclEntry>,
+    /// Set the default ACL of directories (what new files in them inherit).
+    #[serde(default)]
+    default: bool,
+    /// Every file and directory under each path too (symbolic links are not followed);
+    /// with `default`, every directory.
+    #[serde(default)]
+    recursive: bool,
+    #[serde(default)]
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    #[default]
+    Present,
+    Absent,
+}
+
+impl TryFrom<Args> for SetFacl {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.entries.is_empty() {
+            return Err("`entries` lists no ACL entries".to_owned());
+        }
+        if args.path.0.is_empty() {
+            return Err("`path` lists no files".to_owned());
+        }
+        for entry in args.entries.iter().filter(|e| !is_template(&e.0)) {
+            entry.parse(args.state)?;
+        }
+        Ok(SetFacl(args))
+    }
+}
+
+/// One ACL entry as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclEntry(String);
+
+/// An entry, checked: `user:1001:rw-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// `user`, `group`, `mask` or `other`.
+    tag: &'static str,
+    /// A name or id; empty for the owner, owning group, mask and other.
+    qualifier: String,
+    /// Three characters, `r`/`w`/`x` or `-` each; the last may be `X`. Empty for `absent`.
+    perms: String,
+}
+
+impl AclEntry {
+    /// The tag, the qualifier and the permissions (if written), checked and normalized.
+    fn shape(&self) -> Result<(&'static str, &str, Option<String>), String> {
+        let text = self.0.as_str();
+        let bad = || format!("ACL entry `{text}` must look like `user:1001:rw`");
+        let parts: Vec<&str> = text.split(':').collect();
+        let (tag, qualifier, perms) = match parts.as_slice() {
+            [tag, qualifier, perms] => (*tag, *qualifier, Some(*perms)),
+            [tag, qualifier] => (*tag, *qualifier, None),
+            _ => return Err(bad()),
+        };
+        let tag = match tag {
+            "user" | "u" => "user",
+            "group" | "g" => "group",
+            "mask" | "m" => "mask",
+            "other" | "o" => "other",
+            _ => return Err(bad()),
+        };
+        if !qualifier.is_empty() {
+            super::args::check_account(qualifier).map_err(|_| bad())?;
+            if tag == "mask" || tag == "other" {
+                return Err(format!(
+                    "ACL entry `{text}`: `{tag}` entries take no user or group"
+                ));
+            }
+        }
+        let perms = perms
+            .map(|p| normalize_perms(p).ok_or_else(bad))
+            .transpose()?;
+        Ok((tag, qualifier, perms))
+    }
+
+    fn parse(&self, state: State) -> Result<Entry, String> {
+        let text = self.0.as_str();
+        let (tag, qualifier, perms) = self.shape()?;
+        let perms = match (state, perms) {
+            (State::Present, Some(perms)) => perms,
+            (State::Present, None) => {
+                return Err(format!(
+                    "ACL entry `{text}` needs permissions, such as `{text}:rw`"
+                ));
+            }
+            (State::Absent, _) if qualifier.is_empty() => {
+                return Err(format!(
+                    "ACL entry `{text}`: only named `user:` and `group:` entries can be absent"
+                ));
+            }
+            (State::Absent, _) => String::new(),
+        };
+        Ok(Entry {
+            tag,
+            qualifier: qualifier.to_owned(),
+            perms,
+        })
+    }
+}
+
+/// `rw` → `rw-`, `rX` → `r-X`, `-` → `---`; `None` if it is not a permission set.
+fn normalize_perms(perms: &str) -> Option<String> {
+    if perms.is_empty() || !perms.chars().all(|c| "rwxX-".contains(c)) {
+        return None;
+    }
+    let count = |c: char| perms.chars().filter(|p| *p == c).count();
+    if count('r') > 1 || count('w') > 1 || count('x') + count('X') > 1 {
+        return None;
+    }
+    let has = |c: char, shown: char| if perms.contains(c) { shown } else { '-' };
+    let exec = if perms.contains('X') {
+        'X'
+    } else {
+        has('x', 'x')
+    };
+    Some(format!("{}{}{exec}", has('r', 'r'), has('w', 'w')))
+}
+
+impl<'de> Deserialize<'de> for AclEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let entry = AclEntry(text);
+        if !is_template(&entry.0) {
+            // The shape here, where the entry is written; what `state` asks of it, once the
+            // whole task is read.
+            entry.shape().map_err(de::Error::custom)?;
+        }
+        Ok(entry)
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.tag, self.qualifier)?;
+        if !self.perms.is_empty() {
+            write!(f, ":{}", self.perms)?;
+        }
+        Ok(())
+    }
+}
+
+/// The part of the script that handles one file (`one FILE`); it also runs inside
+/// `find -exec sh -c`, so it is self-contained.
+fn per_file(entries: &[Entry], default: bool, state: State, check: bool) -> String {
+    let dflag = if default { "-d" } else { "-a" };
+    let mut body = String::from(
+        "set -u\nnl='\n'\n\
+         b64() { printf %s \"$1\" | base64 -w0; }\n\
+         canx() { [ -d \"$1\" ] && return 0; m=$(stat -c %A -- \"$1\") || return 1; case ${m#?} in *[xst]*) return 0;; esac; return 1; }\n\
+         one() {\n  f=$1\n",
+    );
+    if default {
+        body.push_str("  if [ ! -d \"$f\" ]; then echo \"not a directory: $f\" >&2; exit 4; fi\n");
+    }
+    body.push_str(&format!(
+        "  before=$(getfacl -cpEn {dflag} -- \"$f\" </dev/null) || exit 1\n  spec=\n  need=\n"
+    ));
+    for (index, entry) in entries.iter().enumerate() {
+        let qualifier = if entry.qualifier.is_empty() {
+            String::new()
+        } else {
+            format!("$q{index}")
+        };
+        match state {
+            State::Present => {
+                body.push_str(&format!("  p={}\n", quote(&entry.perms)));
+                if entry.perms.ends_with('X') {
+                    body.push_str(
+                        "  if canx \"$f\"; then p=${p%X}x; else p=${p%X}-; fi\n",
+                    );
+                }
+                body.push_str(&format!(
+                    "  e=\"{tag}:{qualifier}:$p\"\n  spec=\"$spec,$e\"\n  case \"$nl$before$nl\" in *\"$nl$e$nl\"*) ;; *) need=1;; esac\n",
+                    tag = entry.tag
+                ));
+            }
+            State::Absent => body.push_str(&format!(
+                "  e=\"{tag}:{qualifier}\"\n  case \"$nl$before\" in *\"$nl$e:\"*) spec=\"$spec,$e\"; need=1;; esac\n",
+                tag = entry.tag
+            )),
+        }
+    }
+    let set = match state {
+        State::Present => "-m",
+        State::Absent => "-x",
+    };
+    let dset = if default { "-d " } else { "" };
+    body.push_str("  if [ -z \"$need\" ]; then printf 'O %s\\n' \"$(b64 \"$f\")\"; return 0; fi\n");
+    if check {
+        body.push_str("  after=-\n");
+    } else {
+        body.push_str(&format!(
+            "  setfacl {dset}{set} \"${{spec#,}}\" -- \"$f\" </dev/null || exit 1\n  after=$(getfacl -cpEn {dflag} -- \"$f\" </dev/null) || exit 1\n  after=$(b64 \"$after\")\n"
+        ));
+    }
+    body.push_str(
+        "  printf 'C %s %s %s\\n' \"$(b64 \"$f\")\" \"$(b64 \"$before\")\" \"$after\"\n}\n",
+    );
+    body
+}
+
+impl SetFacl {
+    fn script(&self, entries: &[Entry], check: bool) -> String {
+        let args = &self.0;
+        let funcs = per_file(entries, args.default, args.state, check);
+        let mut body = String::from("set -u\n");
+        // Names to ids, once: `getfacl -n` shows ids.
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.qualifier.is_empty() {
+                continue;
+            }
+            let database = if entry.tag == "user" {
+                "passwd"
+            } else {
+                "group"
+            };
+            body.push_str(&format!(
+                "q={}\ncase $q in *[!0-9]*) id=$(getent {database} \"$q\" | cut -d: -f3); \
+                 [ -n \"$id\" ] || {{ echo \"no {tag} \\`$q\\` on this host\" >&2; exit 5; }}; q=$id;; esac\n\
+                 q{index}=$q; export q{index}\nprintf 'Q {index} %s\\n' \"$q\"\n",
+                quote(&entry.qualifier),
+                tag = entry.tag,
+            ));
+        }
+        body.push_str(&format!("funcs={}\neval \"$funcs\"\n", quote(&funcs)));
+        let walk = if args.default {
+            "-type d"
+        } else {
+            "\\( -type f -o -type d \\)"
+        };
+        for pattern in &args.path.0 {
+            body.push_str(&format!(
+                "p={}\nfound=\nIFS=\nfor f in $p; do\n  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n  found=1\n  case $f in -*) f=./$f;; esac\n",
+                quote(pattern)
+            ));
+            if args.recursive {
+                body.push_str(&format!(
+                    "  find -P \"$f\" {walk} -exec sh -c \"$funcs\"'\nfor x; do one \"$x\"; done' sh {{}} + || exit 1\n"
+                ));
+            } else {
+                body.push_str("  one \"$f\"\n");
+            }
+            body.push_str(
+                "done\nunset IFS\n[ -n \"$found\" ] || { printf 'M %s\\n' \"$(b64 \"$p\")\"; exit 3; }\n",
+            );
+        }
+        body
+    }
+}
+
+/// What one path came to.
+struct PathResult {
+    path: String,
+    before: String,
+    /// The ACL after the change; `None` in check mode.
+    after: Option<String>,
+}
+
+fn decode(text: &str) -> String {
+    String::from_utf8_lossy(&STANDARD.decode(text.trim()).unwrap_or_default()).into_owned()
+}
+
+/// The ACL `before` would have with `entries` applied: what check mode shows.
+fn predicted(before: &str, entries: &[Entry], state: State) -> String {
+    let key = |line: &str| {
+        let mut parts = line.splitn(3, ':');
+        format!(
+            "{}:{}",
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default()
+        )
+    };
+    let entry_key = |e: &Entry| format!("{}:{}", e.tag, e.qualifier);
+    let mut lines: Vec<String> = before
+        .lines()
+        .filter(|l| !l.is_empty())
+        .filter(|l| !entries.iter().any(|e| entry_key(e) == key(l)))
+        .map(str::to_owned)
+        .collect();
+    if state == State::Present {
+        lines.extend(entries.iter().map(|e| e.to_string().replace('X', "x")));
+    }
+    let rank = |line: &String| match (line.split(':').next(), line.split(':').nth(1)) {
+        (Some("user"), Some("")) => 0,
+        (Some("user"), _) => 1,
+        (Some("group"), Some("")) => 2,
+        (Some("group"), _) => 3,
+        (Some("mask"), _) => 4,
+        _ => 5,
+    };
+    lines.sort_by_key(rank);
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+impl TaskType for SetFacl {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let entries: Vec<Entry> = match args
+            .entries
+            .iter()
+            .map(|e| e.parse(args.state))
+            .collect::<Result<_, _>>()
+        {
+            Ok(entries) => entries,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let output = ctx
+            .run(ctx.script(self.script(&entries, ctx.check)))
+            .await?;
+        let mut results = Vec::new();
+        let mut missing = None;
+        // The entries with names resolved to ids, as `getfacl -n` shows them.
+        let mut resolved = entries.clone();
+        for line in output.stdout_lossy().lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["Q", index, id] => {
+                    if let Some(entry) = index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| resolved.get_mut(i))
+                    {
+                        entry.qualifier = (*id).to_owned();
+                    }
+                }
+                ["O", path] => results.push((decode(path), None)),
+                ["C", path, before, after] => results.push((
+                    decode(path),
+                    Some(PathResult {
+                        path: decode(path),
+                        before: decode(before),
+                        after: (*after != "-").then(|| decode(after)),
+                    }),
+                )),
+                ["M", pattern] => missing = Some(decode(pattern)),
+                _ => {}
+            }
+        }
+        if let Some(pattern) = missing {
+            return Ok(Outcome::failed(format!(
+                "`{pattern}` matches no file on the host"
+            )));
+        }
+        if !output.success() {
+            let stderr = output.stderr_lossy();
+            let reason = stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("failed")
+                .trim();
+            return Ok(Outcome::failed(format!("setfacl failed: {reason}")));
+        }
+        let changed: Vec<&PathResult> = results.iter().filter_map(|(_, c)| c.as_ref()).collect();
+        let mut outcome = if changed.is_empty() {
+            Outcome::ok()
+        } else {
+            Outcome::changed()
+        };
+        if ctx.diff {
+            outcome.diffs = changed
+                .iter()
+                .map(|c| FileDiff {
+                    path: c.path.clone(),
+                    before: c.before.clone(),
+                    after: c
+                        .after
+                        .clone()
+                        .unwrap_or_else(|| predicted(&c.before, &resolved, args.state)),
+                })
+                .collect();
+        }
+        let verb = if ctx.check { "would change" } else { "changed" };
+        let msg = match results.as_slice() {
+            [(path, change)] => match change {
+                Some(_) => format!("ACL of `{path}` {verb}"),
+                None => format!("ACL of `{path}` is as wanted"),
+            },
+            _ => format!("{} paths, {} {verb}", results.len(), changed.len()),
+        };
+        Ok(outcome
+            .with_msg(msg)
+            .with(
+                "paths",
+                results.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+            )
+            .with(
+                "changed_paths",
+                changed.iter().map(|c| c.path.clone()).collect::<Vec<_>>(),
+            )
+            .with(
+                "entries",
+                json!(entries.iter().map(Entry::to_string).collect::<Vec<_>>()),
+            ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str, state: State) -> Result<String, String> {
+        AclEntry(text.to_owned())
+            .parse(state)
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn entries_are_normalized() {
+        assert_eq!(
+            entry("user:1001:rw", State::Present).unwrap(),
+            "user:1001:rw-"
+        );
+        assert_eq!(entry("u:quay:wr", State::Present).unwrap(), "user:quay:rw-");
+        assert_eq!(
+            entry("g:quay:rX", State::Present).unwrap(),
+            "group:quay:r-X"
+        );
+        assert_eq!(entry("mask::r", State::Present).unwrap(), "mask::r--");
+        assert_eq!(entry("o::-", State::Present).unwrap(), "other::---");
+        assert_eq!(entry("user:1001", State::Absent).unwrap(), "user:1001");
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        for bad in [
+            "user:1001:rwz",
+            "owner:1001:rw",
+            "user:a b:rw",
+            "user:1001:rr",
+            "x",
+        ] {
+            assert_eq!(
+                entry(bad, State::Present).unwrap_err(),
+                format!("ACL entry `{bad}` must look like `user:1001:rw`")
+            );
+        }
+        assert_eq!(
+            entry("mask:quay:r", State::Present).unwrap_err(),
+            "ACL entry `mask:quay:r`: `mask` entries take no user or group"
+        );
+        assert_eq!(
+            entry("user:1001", State::Present).unwrap_err(),
+            "ACL entry `user:1001` needs permissions, such as `user:1001:rw`"
+        );
+        assert_eq!(
+            entry("mask::r", State::Absent).unwrap_err(),
+            "ACL entry `mask::r`: only named `user:` and `group:` entries can be absent"
+        );
+    }
+
+    #[test]
+    fn check_mode_predicts_the_acl() {
+        let before = "user::rw-\ngroup::r--\nother::r--\n";
+        let entries = vec![
+            AclEntry("user:1001:rw".into())
+                .parse(State::Present)
+                .unwrap(),
+            AclEntry("mask::r".into()).parse(State::Present).unwrap(),
+        ];
+        assert_eq!(
+            predicted(before, &entries, State::Present),
+            "user::rw-\nuser:1001:rw-\ngroup::r--\nmask::r--\nother::r--\n"
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! `template_config`: a minijinja template from the playbook's `templates/`, rendered with
+//! each host's variables (undefined is an error), checked, and installed like
+//! `copy_files` installs a file (`tasks/file_install.rs`).
+//!
+//! With `same_on_all_hosts: true` the runner renders the file for every host of the batch
+//! first and fails the task on every host, before anything is installed, if any two
+//! renderings differ: the geo-replication rule that every site runs a byte-identical
+//! `config.yaml` (see [`agreement`]).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::args::{Account, Mode, Validate, secret_by_name};
+use super::copy_files::{outcome, playbook_dir};
+use super::file_install::{self, NewFile, Settings, Target, sha256};
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// The template, in `templates/` beside the playbook (or beside the playbook itself).
+    src: String,
+    /// The file on the host.
+    dest: String,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    /// Keep the replaced file beside the new one as `NAME.YYYYMMDDTHHMMSS.bak`.
+    #[serde(default)]
+    backup: bool,
+    /// Check the rendering before it is installed: `yaml`, or `quay` (Quay's own checks).
+    #[serde(default)]
+    validate: Option<Validate>,
+    /// Fail on every host, before anything is installed, if the renderings differ.
+    #[serde(default)]
+    pub(super) same_on_all_hosts: bool,
+    /// Never show the contents in a diff (implied for `.pem` and `.key` files).
+    #[serde(default)]
+    secret: bool,
+}
+
+impl TemplateConfig {
+    /// The file for one host: found, rendered and checked on the controller.
+    pub(super) fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+        let base = playbook_dir(vars);
+        let path = [base.join("templates").join(&self.src), base.join(&self.src)]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                format!(
+                    "template `{}` not found in `templates/` beside the playbook",
+                    self.src
+                )
+            })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read template `{}`: {error}", path.display()))?;
+        let name = path
+            .strip_prefix(&base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        // Named without the file's extension: minijinja would JSON-escape values in a
+        // template whose name ends in `.yaml`.
+        let rendered = crate::template::environment()
+            .render_named_str("template", &text, vars)
+            .map_err(|error| {
+                // The shared renderer names what was undefined; minijinja knows the line.
+                let span = crate::yaml::Span::synthetic(&name);
+                let message = crate::template::render_str(&text, &span, vars)
+                    .err()
+                    .map_or_else(|| error.to_string(), |e| e.message);
+                match error.line() {
+                    Some(line) => format!("{name}:{line}: {message}"),
+                    None => format!("{name}: {message}"),
+                }
+            })?;
+        let bytes = rendered.into_bytes();
+        if let Some(validate) = self.validate {
+            validate.check(file_name(&self.dest), &bytes)?;
+        }
+        Ok(bytes)
+    }
+
+    fn settings(&self) -> Result<Settings, String> {
+        Ok(Settings {
+            mode: self.mode.as_ref().map(Mode::bits).transpose()?,
+            owner: self
+                .owner
+                .as_ref()
+                .map(|o| o.name().map(str::to_owned))
+                .transpose()?,
+            group: self
+                .group
+                .as_ref()
+                .map(|g| g.name().map(str::to_owned))
+                .transpose()?,
+            backup: self.backup,
+        })
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+impl TaskType for TemplateConfig {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        if self.dest.is_empty() || self.dest.ends_with('/') {
+            return Ok(Outcome::failed(format!(
+                "`dest` must name the file, found `{}`",
+                self.dest
+            )));
+        }
+        let prepared = self
+            .settings()
+            .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
+        let (settings, bytes) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let files = [NewFile {
+            target: Target::Path(self.dest.clone()),
+            bytes,
+            secret: self.secret || secret_by_name(&self.dest),
+        }];
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let mut outcome = outcome(ctx, &files, &installed, &self.dest);
+        if let Some(file) = installed.first() {
+            if let Some(backup) = &file.backup {
+                outcome = outcome.with("backup_file", backup.clone());
+            }
+            if !file.secret {
+                outcome = outcome.with("sha256", file.sha256.clone());
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// What one host renders for a task whose hosts must agree: one file per loop item, or why
+/// it could not render them.
+pub type Rendering = Result<Vec<Vec<u8>>, String>;
+
+/// Why the hosts of a batch may not go on with a `same_on_all_hosts` task, if they may not:
+/// a host that could not render it, or renderings that differ. `renderings` holds each
+/// host's renderings in order (several for a loop).
+pub fn agreement(renderings: &[(&str, Rendering)]) -> Option<String> {
+    if let Some((host, Err(reason))) = renderings.iter().find(|(_, r)| r.is_err()) {
+        return Some(format!(
+            "`same_on_all_hosts` is set, but `{host}` cannot render the file: {reason}"
+        ));
+    }
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (host, rendering) in renderings {
+        let Ok(files) = rendering else { continue };
+        let digest = match files.as_slice() {
+            [one] => sha256(one),
+            many => sha256(
+                many.iter()
+                    .map(|f| sha256(f))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .as_bytes(),
+            ),
+        };
+        groups.entry(digest).or_default().push(host);
+    }
+    if groups.len() < 2 {
+        return None;
+    }
+    // The hosts in the order they came, each group named once.
+    let mut order: Vec<(&str, &Vec<&str>)> = groups
+        .iter()
+        .map(|(digest, hosts)| (digest.as_str(), hosts))
+        .collect();
+    order.sort_by_key(|(_, hosts)| {
+        renderings
+            .iter()
+            .position(|(h, _)| hosts.first() == Some(h))
+            .unwrap_or(usize::MAX)
+    });
+    let parts: Vec<String> = order
+        .iter()
+        .map(|(digest, hosts)| {
+            format!(
+                "{} {} {}…",
+                hosts.join(", "),
+                if hosts.len() == 1 {
+                    "renders"
+                } else {
+                    "render"
+                },
+                &digest[..12]
+            )
+        })
+        .collect();
+    Some(format!(
+        "`same_on_all_hosts` is set, but the hosts' renderings differ: {}",
+        parts.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renderings_that_differ_are_named_by_host() {
+        let same = |text: &str| Ok(vec![text.as_bytes().to_vec()]);
+        assert_eq!(
+            agreement(&[("host1", same("a")), ("host2", same("a"))]),
+            None
+        );
+        let a = &sha256(b"a")[..12];
+        let b = &sha256(b"b")[..12];
+        assert_eq!(
+            agreement(&[
+                ("host1", same("a")),
+                ("host2", same("b")),
+                ("host3", same("a"))
+            ])
+            .unwrap(),
+            format!(
+                "`same_on_all_hosts` is set, but the hosts' renderings differ: host1, host3 render {a}…; host2 renders {b}…"
+            )
+        );
+        assert_eq!(
+            agreement(&[("host1", same("a")), ("host2", Err("boom".to_owned()))]).unwrap(),
+            "`same_on_all_hosts` is set, but `host2` cannot render the file: boom"
+        );
+    }
+}
