@@ -12,6 +12,7 @@ mod inventory;
 mod keys;
 mod podman;
 mod progress;
+mod quay;
 mod sql;
 mod ssh;
 mod standin;

@@ -68,7 +68,11 @@ impl Lab {
     /// Run a playbook that must succeed.
     fn ok(&self, playbook: &str, extra: &[&str]) -> Output {
         let output = self.run(playbook, extra);
-        assert_eq!(output.code, 0, "{playbook}:\n{}\n{}", output.stdout, output.stderr);
+        assert_eq!(
+            output.code, 0,
+            "{playbook}:\n{}\n{}",
+            output.stdout, output.stderr
+        );
         output
     }
 
@@ -88,7 +92,11 @@ impl Lab {
             .args(["-U", "postgres", "-d", database, "-c", sql])
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .map(str::to_owned)
@@ -109,7 +117,9 @@ impl Lab {
 /// A bare HTTP/1.0 request to a stand-in: status and body.
 fn http(method: &str, port: u16, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: quay.example.test\r\nContent-Length: 0\r\n\r\n"
@@ -137,6 +147,16 @@ fn sha256(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
+/// The names in a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn changed(output: &Output, host: &str) -> String {
     output.recap(host)
 }
@@ -146,7 +166,10 @@ fn read_only_cycle_enable_extend_disable() {
     let (_turn, lab) = lab();
     lab.reset();
     for port in QUAY_PORTS {
-        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+        assert_eq!(
+            http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
+            2
+        );
     }
 
     lab.ok("quay-readonly-enable.yml", &[]);
@@ -159,7 +182,10 @@ fn read_only_cycle_enable_extend_disable() {
             (405, DENIED.to_owned())
         );
         let bundle = lab.bundle(i + 1);
-        assert_eq!(std::fs::read_to_string(bundle.join("quay-readonly.kid")).unwrap(), kid);
+        assert_eq!(
+            std::fs::read_to_string(bundle.join("quay-readonly.kid")).unwrap(),
+            kid
+        );
         let config = std::fs::read_to_string(bundle.join("config.yaml")).unwrap();
         assert!(config.contains(
             "REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_KID_LOCATION: 'conf/stack/quay-readonly.kid'\nINSTANCE_SERVICE_KEY_LOCATION: 'conf/stack/quay-readonly.pem'\n"
@@ -173,15 +199,24 @@ fn read_only_cycle_enable_extend_disable() {
     );
     assert_eq!(
         rows,
-        [format!("{kid} quay ServiceKeyApprovalType.SUPERUSER 2099-12-31 00:00:00")]
+        [format!(
+            "{kid} quay ServiceKeyApprovalType.SUPERUSER 2099-12-31 00:00:00"
+        )]
     );
 
     // A second run changes nothing.
     let again = lab.ok("quay-readonly-enable.yml", &[]);
     for host in HOSTS {
-        assert!(changed(&again, host).contains("changed=0"), "{}", again.stdout);
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
     }
-    assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekeyapproval"), ["1"]);
+    assert_eq!(
+        lab.query("quay", "SELECT count(*) FROM servicekeyapproval"),
+        ["1"]
+    );
 
     // Extend moves the date and nothing else.
     let before = lab.query("quay", "SELECT row_to_json(k)::text FROM servicekey k");
@@ -197,12 +232,19 @@ fn read_only_cycle_enable_extend_disable() {
         "quay-readonly-extend.yml",
         &["-e", "quay_readonly_expiration=2100-06-30T12:00:00"],
     );
-    assert!(changed(&again, "host1").contains("changed=0"), "{}", again.stdout);
+    assert!(
+        changed(&again, "host1").contains("changed=0"),
+        "{}",
+        again.stdout
+    );
 
     lab.ok("quay-readonly-disable.yml", &[]);
     for port in QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
-        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+        assert_eq!(
+            http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
+            2
+        );
     }
     for i in 1..=4 {
         let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
@@ -226,11 +268,21 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         .current_dir(&folder)
         .output()
         .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     let manifest = std::fs::read_to_string(folder.join("MANIFEST.sha256")).unwrap();
     for host in HOSTS {
-        assert!(manifest.contains(&format!("./{host}/config.tar")), "{manifest}");
-        assert!(manifest.contains(&format!("./{host}/run-command.json")), "{manifest}");
+        assert!(
+            manifest.contains(&format!("./{host}/config.tar")),
+            "{manifest}"
+        );
+        assert!(
+            manifest.contains(&format!("./{host}/run-command.json")),
+            "{manifest}"
+        );
     }
     assert!(manifest.contains("./quay-backup.sql"));
 
@@ -244,7 +296,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         "-e",
         &format!("quay_db_uri={dsn}"),
         "-e",
-        &format!("quay_root={new_root}"),
+        &format!(r#"{{"quay_root": "{new_root}"}}"#),
     ]
     .map(|s| s.to_owned());
     let args: Vec<&str> = restore.iter().map(String::as_str).collect();
@@ -252,17 +304,37 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     let rows = "SELECT row_to_json(k)::text FROM servicekey k ORDER BY id";
     assert_eq!(lab.query("quay_restored", rows), lab.query("quay", rows));
     let approvals = "SELECT row_to_json(a)::text FROM servicekeyapproval a ORDER BY id";
-    assert_eq!(lab.query("quay_restored", approvals), lab.query("quay", approvals));
+    assert_eq!(
+        lab.query("quay_restored", approvals),
+        lab.query("quay", approvals)
+    );
+    let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
     for i in 1..=4 {
-        let old = lab.bundle(i);
+        // The archive holds the bundle as it was during the backup, in read-only mode.
+        let archived = tempfile::tempdir().unwrap();
+        let untar = Command::new("tar")
+            .arg("-xf")
+            .arg(folder.join(format!("host{i}/config.tar")))
+            .arg("-C")
+            .arg(archived.path())
+            .status()
+            .unwrap();
+        assert!(untar.success());
+        assert_eq!(
+            listing(archived.path()),
+            ["config.yaml", "quay-readonly.kid", "quay-readonly.pem"]
+        );
+        assert_eq!(
+            std::fs::read_to_string(archived.path().join("quay-readonly.kid")).unwrap(),
+            kid
+        );
+        // The restored bundle is the registry's normal one, pointing at the new database.
         let new = lab.root(i).join("restored/config");
-        for name in ["quay-readonly.kid", "quay-readonly.pem"] {
-            assert_eq!(sha256(&old.join(name)), sha256(&new.join(name)), "host{i} {name}");
-        }
+        assert_eq!(listing(&new), listing(&lab.bundle(i)), "host{i}");
         let config = std::fs::read_to_string(new.join("config.yaml")).unwrap();
         assert!(config.contains(&format!("DB_URI: \"{dsn}\"")), "{config}");
         assert_eq!(
-            std::fs::read_to_string(old.join("config.yaml"))
+            std::fs::read_to_string(lab.bundle(i).join("config.yaml"))
                 .unwrap()
                 .replace("/quay\"", "/quay_restored\""),
             config
@@ -271,7 +343,11 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     // A second restore changes nothing.
     let again = lab.ok("quay-restore.yml", &args);
     for host in HOSTS {
-        assert!(changed(&again, host).contains("changed=0"), "{}", again.stdout);
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
     }
     lab.ok("quay-deploy.yml", &[]);
 }
@@ -285,10 +361,17 @@ fn a_failed_dump_still_leaves_the_registry_writable() {
     std::fs::create_dir_all(&dump).unwrap();
     let output = lab.run("quay-backup.yml", &["-e", "quay_backup_name=broken"]);
     assert_eq!(output.code, 2, "{}", output.stdout);
-    assert!(output.stdout.contains("TASK [Read-only mode off]"), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("TASK [Read-only mode off]"),
+        "{}",
+        output.stdout
+    );
     for port in QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
-        assert_eq!(http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100, 2);
+        assert_eq!(
+            http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
+            2
+        );
     }
 }
 
@@ -304,7 +387,9 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
         "quay-georeplication.yml",
         &["-e", "quay_hostname=registry.example.test"],
     );
-    let sums: BTreeSet<String> = (1..=4).map(|i| sha256(&lab.bundle(i).join("config.yaml"))).collect();
+    let sums: BTreeSet<String> = (1..=4)
+        .map(|i| sha256(&lab.bundle(i).join("config.yaml")))
+        .collect();
     assert_eq!(sums.len(), 1, "{}", output.stdout);
     for (i, port) in QUAY_PORTS.into_iter().enumerate() {
         let expected = if i < 2 { "usstorage" } else { "eustorage" };
@@ -314,12 +399,23 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
     let mut windows = Vec::new();
     for i in 1..=4 {
         let log = std::fs::read_to_string(lab.dir.join(format!("events/host{i}/log"))).unwrap();
+        // `TIME EVENT NAME port=... pid=... ...`, one line per start, refusal and stop.
         let events: Vec<(String, String)> = log
             .lines()
-            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                let time = words.next()?;
+                Some((words.next()?.to_owned(), time.to_owned()))
+            })
             .collect();
-        let stop = events.iter().find(|(kind, _)| kind == "stop").map(|e| e.1.clone());
-        let start = events.iter().rfind(|(kind, _)| kind == "start").map(|e| e.1.clone());
+        let stop = events
+            .iter()
+            .find(|(kind, _)| kind == "stop")
+            .map(|e| e.1.clone());
+        let start = events
+            .iter()
+            .rfind(|(kind, _)| kind == "start")
+            .map(|e| e.1.clone());
         let (Some(stop), Some(start)) = (stop, start) else {
             panic!("host{i} did not restart: {log:?}");
         };
@@ -329,7 +425,10 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
     for pair in windows.windows(2) {
         assert!(pair[0].1 < pair[1].0, "sites down at once: {windows:?}");
     }
-    lab.ok("quay-deploy.yml", &["-e", "quay_hostname=registry.example.test"]);
+    lab.ok(
+        "quay-deploy.yml",
+        &["-e", "quay_hostname=registry.example.test"],
+    );
     lab.ok("quay-deploy.yml", &[]);
 }
 
@@ -346,7 +445,12 @@ fn every_shipped_playbook_validates_against_the_example_inventory() {
         let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
             .arg("validate")
             .arg(&playbook)
-            .args(["-i", "inventory/example.yml", "-e", "quay_restore_from=/backups/x"])
+            .args([
+                "-i",
+                "inventory/example.yml",
+                "-e",
+                "quay_restore_from=/backups/x",
+            ])
             .current_dir(repo_root())
             .output()
             .unwrap();
