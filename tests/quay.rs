@@ -463,3 +463,70 @@ fn every_shipped_playbook_validates_against_the_example_inventory() {
         );
     }
 }
+
+#[test]
+fn no_secret_reaches_any_output_or_log() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    let scratch = tempfile::tempdir().unwrap();
+    let log = scratch.path().join("run.log");
+    let log_arg = log.display().to_string();
+    let loud = [
+        "-vvv",
+        "--diff",
+        "--output",
+        "json",
+        "--log",
+        log_arg.as_str(),
+    ];
+    let mut outputs = Vec::new();
+    for (playbook, extra) in [
+        ("quay-readonly-enable.yml", vec![]),
+        (
+            "quay-readonly-extend.yml",
+            vec!["-e", "quay_readonly_expiration=2100-01-01T00:00:00"],
+        ),
+        ("quay-readonly-disable.yml", vec![]),
+        ("quay-backup.yml", vec!["-e", "quay_backup_name=secrets"]),
+        ("quay-georeplication.yml", vec![]),
+        (
+            "quay-deploy.yml",
+            vec!["-e", "quay_secret_key=rotated-secret-key-value"],
+        ),
+    ] {
+        let mut args: Vec<&str> = loud.to_vec();
+        args.extend(extra);
+        let output = lab.ok(playbook, &args);
+        outputs.push(format!("{}\n{}", output.stdout, output.stderr));
+        // The same run in check mode, which prints diffs of what would change.
+        let mut check = args.clone();
+        check.push("--check");
+        let output = lab.run(playbook, &check);
+        outputs.push(format!("{}\n{}", output.stdout, output.stderr));
+    }
+    outputs.push(std::fs::read_to_string(&log).unwrap());
+    let pem = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.pem")).unwrap();
+    // Every line of the private key's body, and the secrets of the lab's inventory.
+    let mut secrets: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    secrets.extend([
+        "quay-secret-pw",
+        "lab-secret-key-not-for-production",
+        "rotated-secret-key-value",
+        "lab-database-secret-key-not-for-production",
+        "lab-us-secret-not-for-production",
+    ]);
+    for (index, text) in outputs.iter().enumerate() {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret),
+                "output {index} holds a secret `{secret}`:\n{text}"
+            );
+        }
+    }
+    // The diffs were there, masked.
+    assert!(
+        outputs.iter().any(|o| o.contains("SECRET_KEY: ********")),
+        "{outputs:?}"
+    );
+    lab.ok("quay-deploy.yml", &[]);
+}

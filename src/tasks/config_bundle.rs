@@ -456,18 +456,8 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         })
         .map(|(index, file)| FileDiff {
             path: format!("{}/{}", bundle.dest.trim_end_matches('/'), file.name),
-            before: if file.secret {
-                "(secret contents hidden)\n".to_owned()
-            } else {
-                crate::quay::mask_secrets(&String::from_utf8_lossy(
-                    before.get(&index).map_or(&[][..], |b| b),
-                ))
-            },
-            after: if file.secret {
-                "(secret contents hidden)\n".to_owned()
-            } else {
-                crate::quay::mask_secrets(&String::from_utf8_lossy(&file.bytes))
-            },
+            before: super::diff_text(before.get(&index).map_or(&[][..], |b| b), file.secret),
+            after: super::diff_text(&file.bytes, file.secret),
         })
         .collect();
     Ok(Staged::Ready { digest, diffs })

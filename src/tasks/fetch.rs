@@ -28,7 +28,7 @@ use serde_json::json;
 
 use super::args::secret_by_name;
 use super::copy_files::playbook_dir;
-use super::file_install::{HIDDEN, sha256};
+use super::file_install::sha256;
 use super::{FileDiff, Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
 
@@ -427,13 +427,7 @@ impl Fetch {
             }
             if changed && !same_contents && ctx.diff {
                 let secret = secret_by_name(&remote);
-                let show = |b: &[u8]| {
-                    if secret {
-                        HIDDEN.to_owned()
-                    } else {
-                        crate::quay::mask_secrets(&String::from_utf8_lossy(b))
-                    }
-                };
+                let show = |b: &[u8]| super::diff_text(b, secret);
                 diffs.push(FileDiff {
                     path: local.display().to_string(),
                     before: show(have.as_ref().map_or(&[][..], |(b, _)| b)),

@@ -29,9 +29,6 @@ pub const INLINE_LIMIT: usize = 256 * 1024;
 /// How much of a replaced file is read back for `--diff`.
 const DIFF_LIMIT: usize = 1024 * 1024;
 
-/// What diffs show instead of a secret file's contents.
-pub const HIDDEN: &str = "(secret contents hidden)\n";
-
 /// Where a file goes on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -90,13 +87,7 @@ impl Installed {
         if self.change != Change::Contents {
             return None;
         }
-        let show = |bytes: &[u8]| {
-            if self.secret {
-                HIDDEN.to_owned()
-            } else {
-                crate::quay::mask_secrets(&String::from_utf8_lossy(bytes))
-            }
-        };
+        let show = |bytes: &[u8]| super::diff_text(bytes, self.secret);
         Some(FileDiff {
             path: self.path.clone(),
             before: show(self.before.as_deref().unwrap_or_default()),

@@ -242,6 +242,21 @@ pub struct FileDiff {
     pub after: String,
 }
 
+/// What a diff may show of a file's contents: nothing of a secret (a file marked secret,
+/// or any text holding a private key), nothing of a binary file such as an archive (it may
+/// hold anything), and text with secret-looking values masked.
+pub fn diff_text(bytes: &[u8], secret: bool) -> String {
+    const HIDDEN: &str = "(secret contents hidden)\n";
+    if secret {
+        return HIDDEN.to_owned();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains("PRIVATE KEY-----") => HIDDEN.to_owned(),
+        Ok(text) if !text.contains('\0') => crate::quay::mask_secrets(text),
+        _ => format!("(binary contents, {} bytes)\n", bytes.len()),
+    }
+}
+
 /// What a task did on one host.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -352,6 +367,27 @@ mod tests {
         let node = load_str("t.yml", text).unwrap();
         let (key, args) = &node.as_map().unwrap()[0];
         check_args(&key.key_string(), key, args).map_err(|d| d.headline())
+    }
+
+    #[test]
+    fn diffs_show_no_secret_and_no_binary() {
+        assert_eq!(diff_text(b"a: 1\n", true), "(secret contents hidden)\n");
+        assert_eq!(
+            diff_text(b"x\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", false),
+            "(secret contents hidden)\n"
+        );
+        assert_eq!(diff_text(b"ab\0cd", false), "(binary contents, 5 bytes)\n");
+        assert_eq!(
+            diff_text(&[0xff, 0xfe], false),
+            "(binary contents, 2 bytes)\n"
+        );
+        assert_eq!(
+            diff_text(
+                b"DB_URI: postgresql://quay:pw@db/quay\nSECRET_KEY: abc\n",
+                false
+            ),
+            "DB_URI: postgresql://quay:********@db/quay\nSECRET_KEY: ********\n"
+        );
     }
 
     #[test]
