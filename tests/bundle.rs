@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::Test;
-use crate::common::fleet::fleet;
+use crate::common::fleet::{fleet, run_play as run};
 
 const HOSTS: &str = "host1:host2:host3:host4:host5";
 
@@ -69,30 +69,6 @@ fn chown_r(path: &Path) {
 
 fn live(i: usize, scratch: &str) -> PathBuf {
     fleet().root(i).join(scratch).join("b/config")
-}
-
-fn run(test: &Test, limit: &str, extra: &[&str]) -> crate::common::Output {
-    let inventory = fleet().inventory.display().to_string();
-    let mut args = vec![
-        "run",
-        "play.yml",
-        "-i",
-        inventory.as_str(),
-        "--limit",
-        limit,
-    ];
-    args.extend(extra);
-    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
-        .args(&args)
-        .current_dir(test.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    crate::common::Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 fn assert_untouched(scratch: &str, hosts: std::ops::RangeInclusive<usize>) {

@@ -8,26 +8,8 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::fleet::fleet;
+use crate::common::fleet::{fleet, run_play as run};
 use crate::common::{Output, Test};
-
-/// Run the test's `play.yml` against the fleet.
-fn run(test: &Test, limit: &str, extra: &[&str]) -> Output {
-    let inventory = fleet().inventory.display().to_string();
-    let mut args = vec!["run", "play.yml", "-i", &inventory, "--limit", limit];
-    args.extend(extra);
-    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
-        .args(&args)
-        .current_dir(test.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 /// The statuses of one task's host results under `--output json`, by host.
 fn statuses(output: &Output, task: &str) -> Vec<(String, String)> {

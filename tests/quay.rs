@@ -58,11 +58,7 @@ impl Lab {
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Output::from(output)
     }
 
     /// Run a playbook that must succeed.

@@ -221,16 +221,7 @@ pub async fn install(
         return staged
             .into_iter()
             .zip(&digests)
-            .map(|(s, digest)| {
-                Ok(match s {
-                    Ok(Staged::Same { digest: host }) => outcome(false, digest, &host, Vec::new()),
-                    Ok(Staged::Ready {
-                        digest: host,
-                        diffs,
-                    }) => outcome(true, digest, &host, diffs),
-                    Err(error) => Outcome::failed(error.to_string()),
-                })
-            })
+            .map(|(s, digest)| Ok(staged_outcome(s, digest)))
             .collect();
     }
 
@@ -285,17 +276,17 @@ pub async fn install(
     staged
         .into_iter()
         .zip(&digests)
-        .map(|(s, digest)| {
-            Ok(match s {
-                Ok(Staged::Same { digest: host }) => outcome(false, digest, &host, Vec::new()),
-                Ok(Staged::Ready {
-                    digest: host,
-                    diffs,
-                }) => outcome(true, digest, &host, diffs),
-                Err(error) => Outcome::failed(error.to_string()),
-            })
-        })
+        .map(|(s, digest)| Ok(staged_outcome(s, digest)))
         .collect()
+}
+
+/// What a host reports once its bundle is staged (and swapped, unless in check mode).
+fn staged_outcome(staged: Result<Staged, StageError>, bundle: &str) -> Outcome {
+    match staged {
+        Ok(Staged::Same { digest }) => outcome(false, bundle, &digest, Vec::new()),
+        Ok(Staged::Ready { digest, diffs }) => outcome(true, bundle, &digest, diffs),
+        Err(error) => Outcome::failed(error.to_string()),
+    }
 }
 
 fn outcome(changed: bool, bundle: &str, host: &str, diffs: Vec<FileDiff>) -> Outcome {

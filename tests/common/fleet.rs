@@ -71,3 +71,16 @@ fn chown_quayside(path: &Path) {
         .expect("chown");
     assert!(status.success());
 }
+
+/// Run `play.yml` of `test` on the fleet's hosts that `limit` selects.
+pub fn run_play(test: &super::Test, limit: &str, extra: &[&str]) -> super::Output {
+    let inventory = fleet().inventory.display().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "play.yml", "-i", &inventory, "--limit", limit])
+        .args(extra)
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run quayside");
+    super::Output::from(output)
+}

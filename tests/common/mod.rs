@@ -77,6 +77,12 @@ impl Test {
             .envs(self.env.iter().cloned())
             .output()
             .expect("run quayside");
+        Output::from(output)
+    }
+}
+
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
