@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::diagnostic::Diagnostic;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
-use crate::report::{Human, JsonLines, Progress, Reporter, RunLog, Sink, Tee};
+use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
 use crate::runner::{ConnectSettings, PreparedPlay, RunOptions, Runner, prepare, select_by_tags};
 use crate::settings::Settings;
 
@@ -171,7 +171,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     if let Some(log) = &log {
         reporters.push(Box::new(SharedLog(log.clone())));
     }
-    let reporter = Tee(reporters);
+    let reporter = Planner::new(Tee(reporters));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -122,6 +122,26 @@ impl Human {
                 text
             }
             Event::Warning { message } => format!("[WARNING]: {message}\n"),
+            Event::Plan(plan) => {
+                let mut text = banner("PLAN (check mode: nothing was changed)");
+                for task in &plan.tasks {
+                    let hosts: Vec<&str> = task.hosts.iter().map(String::as_str).collect();
+                    text.push_str(&self.paint(
+                        &format!(
+                            "{} would change {} of {} hosts: {}",
+                            task.task,
+                            hosts.len(),
+                            plan.hosts,
+                            hosts.join(", ")
+                        ),
+                        Status::Changed,
+                    ));
+                    text.push('\n');
+                }
+                text.push_str(&plan.summary());
+                text.push('\n');
+                text
+            }
             Event::Recap { hosts, interrupted } => {
                 let mut text = String::new();
                 if *interrupted {

@@ -4,6 +4,7 @@
 mod human;
 mod json;
 mod log;
+mod plan;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::Serialize;
 pub use human::Human;
 pub use json::JsonLines;
 pub use log::{RunLog, Tee};
+pub use plan::{Plan, Planner};
 pub use progress::Progress;
 
 use crate::tasks::FileDiff;
@@ -63,6 +65,9 @@ pub enum Event {
         /// Where the task was written (`file:line:col`).
         path: String,
         handler: bool,
+        /// The task type (`config_bundle`), for the plan of a check run.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action: Option<String>,
         /// How many hosts the task runs on.
         hosts: usize,
         /// Which hosts, for the live display.
@@ -91,6 +96,8 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// What a `--check` run would change, just before its recap.
+    Plan(Plan),
     Recap {
         hosts: BTreeMap<String, Counts>,
         interrupted: bool,
@@ -143,34 +150,11 @@ impl Reporter for Recorder {
 
 /// A unified diff of one file, as `--diff` shows it.
 pub fn unified_diff(diff: &FileDiff) -> String {
-    let before: Vec<&str> = diff.before.lines().collect();
-    let after: Vec<&str> = diff.after.lines().collect();
-    let mut text = format!("--- before: {}\n+++ after: {}\n", diff.path, diff.path);
-    // A longest-common-subsequence walk: files quayside diffs are small configuration files.
-    let (n, m) = (before.len(), after.len());
-    let mut table = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            table[i][j] = if before[i] == after[j] {
-                table[i + 1][j + 1] + 1
-            } else {
-                table[i + 1][j].max(table[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && before[i] == after[j] {
-            text.push_str(&format!(" {}\n", before[i]));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || table[i][j + 1] >= table[i + 1][j]) {
-            text.push_str(&format!("+{}\n", after[j]));
-            j += 1;
-        } else {
-            text.push_str(&format!("-{}\n", before[i]));
-            i += 1;
-        }
-    }
-    text
+    let before = format!("before: {}", diff.path);
+    let after = format!("after: {}", diff.path);
+    similar::TextDiff::from_lines(&diff.before, &diff.after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&before, &after)
+        .to_string()
 }

@@ -172,7 +172,10 @@ impl Reporter for Progress {
                     }
                 }
             }
-            Event::PlayStart { .. } | Event::Recap { .. } | Event::Warning { .. } => {
+            Event::PlayStart { .. }
+            | Event::Plan(_)
+            | Event::Recap { .. }
+            | Event::Warning { .. } => {
                 self.finish(&mut state);
                 self.print(None, &self.human.render(event));
             }

@@ -27,6 +27,7 @@ impl Runner<'_> {
             task: "Gathering Facts".to_owned(),
             path: scope.prepared.play.span.to_string(),
             handler: false,
+            action: None,
             hosts: hosts.len(),
             host_names: hosts.clone(),
         });

@@ -49,6 +49,10 @@ impl Runner<'_> {
             task: task.display_name(),
             path: task.span.to_string(),
             handler,
+            action: match &task.body {
+                TaskBody::Action { kind, .. } => Some(kind.clone()),
+                _ => None,
+            },
             hosts: if effective.run_once { 1 } else { hosts.len() },
             host_names: if effective.run_once {
                 hosts[..1].to_vec()
