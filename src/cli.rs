@@ -123,6 +123,9 @@ pub struct RunArgs {
     /// Start at the first task with this name, skipping the tasks before it
     #[arg(long = "start-at-task", value_name = "NAME")]
     pub start_at_task: Option<String>,
+    /// Confirm each task before it runs: (y)es, (n)o to skip it, (c)ontinue without asking
+    #[arg(long = "step")]
+    pub step: bool,
     /// Do not write a `.retry` file of the hosts that failed
     #[arg(long = "no-retry-file")]
     pub no_retry_file: bool,

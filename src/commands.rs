@@ -131,6 +131,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
             connect_timeout: Duration::from_secs(args.timeout.max(1)),
         },
         start_at_task: args.start_at_task.clone(),
+        step: args.step,
         ..RunOptions::default()
     };
     let loaded = load(

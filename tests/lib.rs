@@ -10,6 +10,7 @@ mod errors;
 mod files;
 mod inventory;
 mod keys;
+mod plans;
 mod podman;
 mod progress;
 mod quay;

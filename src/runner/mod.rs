@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub connect: ConnectSettings,
     /// `--start-at-task`: tasks before the first one with this name do not run.
     pub start_at_task: Option<String>,
+    /// `--step`: ask before each task.
+    pub step: bool,
 }
 
 impl Default for RunOptions {
@@ -55,6 +57,7 @@ impl Default for RunOptions {
             verbosity: 0,
             connect: ConnectSettings::default(),
             start_at_task: None,
+            step: false,
         }
     }
 }
@@ -220,6 +223,8 @@ pub struct Runner<'a> {
     playbook_dir: String,
     /// Whether `--start-at-task` has reached its task.
     started: AtomicBool,
+    /// `--step` still asks (until answered `c`).
+    stepping: AtomicBool,
 }
 
 /// Why a play stopped early.
@@ -264,6 +269,7 @@ impl<'a> Runner<'a> {
                 .display()
                 .to_string(),
             started: AtomicBool::new(false),
+            stepping: AtomicBool::new(options.step),
         }
     }
 
@@ -641,6 +647,42 @@ impl<'a> Runner<'a> {
             }
         }
         vars
+    }
+
+    /// `--step`: whether the user wants this task to run. Asked on standard error, answered
+    /// on standard input; no answer (end of input) stops the run as an interruption does.
+    fn step_confirms(&self, task: &Task) -> bool {
+        use std::io::{BufRead, Write};
+        if !self.stepping.load(Ordering::SeqCst) || !matches!(task.body, TaskBody::Action { .. }) {
+            return true;
+        }
+        loop {
+            let _ = write!(
+                std::io::stderr(),
+                "Perform task: TASK: {} (N)o/(y)es/(c)ontinue: ",
+                task.display_name()
+            );
+            let mut answer = String::new();
+            let read =
+                tokio::task::block_in_place(|| std::io::stdin().lock().read_line(&mut answer));
+            match (read, answer.trim().to_ascii_lowercase().as_str()) {
+                (Ok(0) | Err(_), _) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\n--step: no answer on standard input; stopping"
+                    );
+                    self.interrupted.store(true, Ordering::SeqCst);
+                    return false;
+                }
+                (_, "y" | "yes") => return true,
+                (_, "n" | "no" | "") => return false,
+                (_, "c" | "continue") => {
+                    self.stepping.store(false, Ordering::SeqCst);
+                    return true;
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it, and

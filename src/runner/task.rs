@@ -41,7 +41,7 @@ impl Runner<'_> {
         inherited: &Inherited,
         handler: bool,
     ) {
-        if !self.task_selected(task, inherited) {
+        if !self.task_selected(task, inherited) || !self.step_confirms(task) {
             return;
         }
         let effective = inherited.with(task);
