@@ -535,3 +535,33 @@ fn no_secret_reaches_any_output_or_log() {
     );
     lab.ok("quay-deploy.yml", &[]);
 }
+
+#[test]
+fn the_readme_example_of_the_read_only_procedure_validates() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("```yaml\n- name: Put Quay into read-only mode")
+        .expect("the example is in the README")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("play.yml"), &readme[start..end]).unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::copy(
+        repo_root().join("templates/config.yaml.j2"),
+        dir.path().join("templates/config.yaml.j2"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["validate", "play.yml", "-i"])
+        .arg(repo_root().join("inventory/example.yml"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "play.yml: 1 play, 6 tasks, 4 hosts: ok\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
