@@ -8,6 +8,7 @@ mod drift;
 mod engine;
 mod errors;
 mod files;
+mod fuzz;
 mod inventory;
 mod keys;
 mod plans;
