@@ -589,3 +589,65 @@ fn a_statement_slower_than_the_timeout_fails_the_task() {
         )
     );
 }
+
+impl Postgres {
+    /// Stop the server, keeping its data; `scripts/postgres up` starts it again.
+    fn stop(&self) {
+        let pg_ctl = glob::glob("/usr/lib/postgresql/*/bin/pg_ctl")
+            .unwrap()
+            .filter_map(Result::ok)
+            .max()
+            .expect("pg_ctl");
+        let status = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(pg_ctl)
+            .args(["stop", "-w", "-m", "fast", "-D"])
+            .arg(self.data.join("data"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_ctl stop");
+    }
+
+    fn start(&self) {
+        let output = Command::new(repo_root().join("scripts/postgres"))
+            .args(["up", "--dir"])
+            .arg(&self.data)
+            .args(["--port", &self.port.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_stopped_database_fails_the_task_cleanly_and_a_rerun_after_restart_succeeds() {
+    let pg = Postgres::up();
+    pg.stop();
+    let output = run(&pg.dsn, INSERT_KEY, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    let result = only_result(&output);
+    assert_eq!(result["status"], "failed");
+    let msg = result["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("Connection refused") || msg.contains("connect"),
+        "{msg}"
+    );
+    assert!(
+        !output.stdout.contains(PASSWORD) && !output.stderr.contains(PASSWORD),
+        "{output:?}"
+    );
+
+    pg.start();
+    // Nothing of the failed run is there; the rerun inserts both rows.
+    assert_eq!(pg.count("servicekey"), "0");
+    assert_eq!(pg.count("servicekeyapproval"), "0");
+    let output = run(&pg.dsn, INSERT_KEY, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(only_result(&output)["status"], "changed");
+    assert_eq!(pg.count("servicekey"), "1");
+    assert_eq!(pg.count("servicekeyapproval"), "1");
+}

@@ -152,6 +152,11 @@ impl Reporter for Recorder {
 pub fn unified_diff(diff: &FileDiff) -> String {
     let before = format!("before: {}", diff.path);
     let after = format!("after: {}", diff.path);
+    if diff.before == diff.after {
+        // What a diff may show is the same on both sides (a hidden secret, a binary size):
+        // say that the file changes, and what stands for it.
+        return format!("--- {before}\n+++ {after}\n {}", diff.after);
+    }
     similar::TextDiff::from_lines(&diff.before, &diff.after)
         .unified_diff()
         .context_radius(3)

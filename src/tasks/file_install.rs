@@ -132,6 +132,9 @@ put() {
   tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
   drop() { rm -f -- "$tmp"; fail; }
   base64 -d > "$tmp" || drop
+  # A connection lost in the middle of the data ends it early: install only what is whole.
+  got=$(sha256sum < "$tmp") || drop
+  [ "${got%% *}" = "$want" ] || drop
   [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
   if [ "$wmode" != - ]; then m=$wmode
   elif [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop
