@@ -7,6 +7,7 @@ mod cli;
 mod drift;
 mod engine;
 mod errors;
+mod faults;
 mod files;
 mod fuzz;
 mod inventory;
