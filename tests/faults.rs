@@ -151,7 +151,7 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
         std::fs::write(dir.join("big.bin"), "old\n").unwrap();
         chown(&dir);
     }
-    let mut child = fleet.run(&test).stdout(Stdio::piped()).spawn().unwrap();
+    let child = fleet.run(&test).stdout(Stdio::piped()).spawn().unwrap();
     // Once host2 has started writing its temporary file, its sshd goes away.
     let dir2 = fleet.root(2).join("faults");
     let deadline = Instant::now() + Duration::from_secs(30);
