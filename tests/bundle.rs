@@ -357,3 +357,64 @@ fn bundles_that_differ_between_hosts_go_nowhere() {
     );
     assert_untouched(scratch, 1..=5);
 }
+
+#[test]
+fn an_archive_whose_members_would_escape_goes_nowhere() {
+    let scratch = "bundle_archive";
+    let test = setup(scratch);
+    // Made with Python's tarfile, which writes any member name it is given.
+    for (name, member, kind, reason) in [
+        (
+            "dotdot",
+            "../escaped",
+            "file",
+            "member `../escaped` would land outside the bundle",
+        ),
+        (
+            "absolute",
+            "/tmp/escaped",
+            "file",
+            "member `/tmp/escaped` would land outside the bundle",
+        ),
+        (
+            "link",
+            "passwd",
+            "link",
+            "member `passwd` is not a plain file or directory (Symlink)",
+        ),
+    ] {
+        let script = format!(
+            "import tarfile, io\n\
+             with tarfile.open('{name}.tar', 'w') as t:\n\
+             \x20   ok = tarfile.TarInfo('config.yaml')\n\
+             \x20   ok.size = 15\n\
+             \x20   t.addfile(ok, io.BytesIO(b'restored: true\\n'))\n\
+             \x20   bad = tarfile.TarInfo('{member}')\n\
+             \x20   if '{kind}' == 'link':\n\
+             \x20       bad.type = tarfile.SYMTYPE\n\
+             \x20       bad.linkname = '/etc/passwd'\n\
+             \x20   t.addfile(bad, io.BytesIO(b''))\n"
+        );
+        let status = Command::new("python3")
+            .args(["-c", &script])
+            .current_dir(test.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let play = format!(
+            "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - name: Restore\n      config_bundle:\n        dest: '{{{{ host_root }}}}/{scratch}/b/config'\n        archive: {name}.tar\n"
+        );
+        std::fs::write(test.path().join("play.yml"), play).unwrap();
+        let output = run(&test, HOSTS, &[]);
+        assert_eq!(output.code, 2, "{output:?}");
+        assert!(
+            output
+                .stdout
+                .contains(&format!("archive `{name}.tar`: {reason}")),
+            "{}",
+            output.stdout
+        );
+        assert_untouched(scratch, 1..=5);
+        assert!(!Path::new("/tmp/escaped").exists());
+    }
+}

@@ -64,7 +64,7 @@ fn fleet() -> Test {
 }
 
 /// Durations, the test's temporary folder and the run id vary; everything else is kept.
-fn filtered(text: &str, dir: &Path) -> String {
+pub fn filtered(text: &str, dir: &Path) -> String {
     let duration = regex::Regex::new(r#""duration_ms":\d+"#).unwrap();
     let text = text.replace(&dir.display().to_string(), "TMP");
     duration
@@ -72,7 +72,7 @@ fn filtered(text: &str, dir: &Path) -> String {
         .into_owned()
 }
 
-fn assert_snapshot(name: &str, got: &str) {
+pub fn assert_snapshot(name: &str, got: &str) {
     let path = repo_root().join("tests/snapshots").join(name);
     if std::env::var_os("QUAYSIDE_UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -565,3 +565,22 @@ fn the_readme_example_of_the_read_only_procedure_validates() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn the_plan_of_read_only_mode_on_a_deployed_registry() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    // The key exists (made by an earlier run), so the plan shows what the bundle and the
+    // containers would do, and nothing else changes between runs.
+    lab.ok("quay-readonly-enable.yml", &[]);
+    lab.ok("quay-readonly-disable.yml", &[]);
+    let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
+    let output = lab.ok(
+        "quay-readonly-enable.yml",
+        &["--check", "--diff", "-f", "1"],
+    );
+    let text = crate::plans::filtered(&output.stdout, &lab.dir).replace(&kid, "KID");
+    crate::plans::assert_snapshot("quay-readonly-enable.check-diff.txt", &text);
+    assert_eq!(info(QUAY_PORTS[0])["registry_state"], "normal");
+    lab.ok("quay-deploy.yml", &[]);
+}
