@@ -489,6 +489,11 @@ async fn swap(member: &Member<'_>) -> Result<(), StageError> {
         quote(&stage),
         quote(&prev)
     );
+    run_step(member, body).await
+}
+
+/// Run one step's script on a member: its first line of standard error when it fails.
+async fn run_step(member: &Member<'_>, body: String) -> Result<(), StageError> {
     let output = member.ctx.run(member.ctx.script(body)).await?;
     if output.success() {
         Ok(())
@@ -504,12 +509,7 @@ async fn rollback(member: &Member<'_>) -> Result<(), StageError> {
         quote(&dest),
         quote(&prev)
     );
-    let output = member.ctx.run(member.ctx.script(body)).await?;
-    if output.success() {
-        Ok(())
-    } else {
-        Err(StageError::Failed(first_line(&output.stderr_lossy())))
-    }
+    run_step(member, body).await
 }
 
 /// Remove the staged directories of every host that staged.

@@ -171,20 +171,12 @@ impl Args {
     }
 
     fn settings(&self) -> Result<Settings, String> {
-        Ok(Settings {
-            mode: self.mode.as_ref().map(Mode::bits).transpose()?,
-            owner: self
-                .owner
-                .as_ref()
-                .map(|o| o.name().map(str::to_owned))
-                .transpose()?,
-            group: self
-                .group
-                .as_ref()
-                .map(|g| g.name().map(str::to_owned))
-                .transpose()?,
-            backup: self.backup,
-        })
+        Settings::from_args(
+            self.mode.as_ref(),
+            self.owner.as_ref(),
+            self.group.as_ref(),
+            self.backup,
+        )
     }
 }
 

@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+use super::args::{Account, Mode};
 use super::{FileDiff, TaskContext};
 use crate::transport::{Script, TransportError, quote};
 
@@ -55,6 +56,25 @@ pub struct Settings {
     pub group: Option<String>,
     /// Keep the replaced file beside the new one as `NAME.YYYYMMDDTHHMMSS.bak`.
     pub backup: bool,
+}
+
+impl Settings {
+    /// The settings of a task's `mode`, `owner`, `group` and `backup` arguments.
+    pub fn from_args(
+        mode: Option<&Mode>,
+        owner: Option<&Account>,
+        group: Option<&Account>,
+        backup: bool,
+    ) -> Result<Settings, String> {
+        let name =
+            |account: Option<&Account>| account.map(|a| a.name().map(str::to_owned)).transpose();
+        Ok(Settings {
+            mode: mode.map(Mode::bits).transpose()?,
+            owner: name(owner)?,
+            group: name(group)?,
+            backup,
+        })
+    }
 }
 
 /// What a file needed.
