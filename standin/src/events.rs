@@ -36,15 +36,20 @@ impl Events {
         &self.name
     }
 
-    /// Appends one line; a log that cannot be written is reported on stderr but does not
-    /// stop the registry.
+    /// Appends one line stamped now; a log that cannot be written is reported on stderr
+    /// but does not stop the registry.
     pub fn record(&self, event: &str, details: &str) {
+        self.record_at(&clock::now_rfc3339(), event, details);
+    }
+
+    /// Appends one line stamped `at` (the start event carries the same instant as the
+    /// `started_at` the registry reports).
+    pub fn record_at(&self, at: &str, event: &str, details: &str) {
         let Some(path) = &self.path else {
             return;
         };
         let mut line = format!(
-            "{} {event} {} port={} pid={}",
-            clock::now_rfc3339(),
+            "{at} {event} {} port={} pid={}",
             self.name,
             self.port,
             std::process::id()

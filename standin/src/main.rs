@@ -124,7 +124,8 @@ fn run(port: &str, events: &Events) -> Result<(), String> {
     });
     let info = &state.info;
     let preference = info.storage_preference.as_deref().unwrap_or("-");
-    events.record(
+    events.record_at(
+        &info.started_at,
         "start",
         &format!(
             "registry_state={} storage_preference={preference}",
