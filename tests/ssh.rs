@@ -209,7 +209,9 @@ fn a_changed_host_key_is_refused() {
     assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
     assert!(
         output.stdout.contains(
-            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"host key verification failed for `host1`"
+            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"host key verification failed for `host1`: \
+             the host's key has CHANGED since it was recorded in known_hosts (a man-in-the-middle, \
+             or a reinstalled host whose old key must be removed from known_hosts)"
         ),
         "{}",
         output.stdout
@@ -419,4 +421,328 @@ fn host_key_checking_is_off_only_when_asked() {
         .env("QUAYSIDE_HOST_KEY_CHECKING", "false")
         .run();
     assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
+}
+
+/// `$PPID` of each task's script on each host: the shell quayside keeps on the host.
+fn parents(fleet: &crate::common::fleet::Fleet, i: usize, scratch: &str) -> Vec<String> {
+    std::fs::read_to_string(fleet.root(i).join(scratch).join("parents"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_task_of_a_run_goes_through_one_shell_per_host() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("one_shell");
+    let record = format!("shell: echo $PPID >> {{{{ host_root }}}}/{scratch}/parents");
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: true
+                  tasks:
+                    - {record}
+                    - {record}
+                - hosts: fleet
+                  serial: 1
+                  gather_facts: false
+                  tasks:
+                    - {record}
+                    - copy_files:
+                        content: hello
+                        dest: '{{{{ host_root }}}}/{scratch}/copied'
+                    - {record}
+                "
+            ),
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--limit",
+            &limit(2),
+        ]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    let host1 = parents(fleet, 1, &scratch);
+    let host2 = parents(fleet, 2, &scratch);
+    // Four scripts, two plays, a file sent between them: one shell (one channel of one
+    // connection) on each host, not a new one per task.
+    assert_eq!(host1.len(), 4, "{host1:?}");
+    assert!(host1.iter().all(|pid| *pid == host1[0]), "{host1:?}");
+    assert_eq!(host2.len(), 4, "{host2:?}");
+    assert!(host2.iter().all(|pid| *pid == host2[0]), "{host2:?}");
+    assert_ne!(host1[0], host2[0]);
+}
+
+#[test]
+fn a_task_past_its_timeout_is_stopped_on_the_host() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("task_timeout");
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  tasks:
+                    - name: Slow on host1
+                      shell: |
+                        if [ {{{{ inventory_hostname }}}} = host1 ]; then sleep 3; fi
+                        touch {{{{ host_root }}}}/{scratch}/marker
+                      timeout: 1
+                    - name: As root, slow on host1
+                      shell: |
+                        if [ {{{{ inventory_hostname }}}} = host2 ]; then sleep 3; fi
+                        touch {{{{ host_root }}}}/{scratch}/root-marker
+                      become: true
+                      timeout: 1
+                "
+            ),
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--limit",
+            &limit(3),
+        ]);
+    let output = test.run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output.stdout.contains(
+            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"`host1` did not answer within 1 s\""
+        ),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(
+            "fatal: [host2]: UNREACHABLE! => {\"msg\":\"`host2` did not answer within 1 s\""
+        ),
+        "{}",
+        output.stdout
+    );
+    // The scripts that overran were stopped, not left to finish after the run: neither
+    // touches its marker once its sleep is over.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!fleet.root(1).join(&scratch).join("marker").exists());
+    assert!(!fleet.root(2).join(&scratch).join("root-marker").exists());
+    assert!(fleet.root(2).join(&scratch).join("marker").exists());
+    assert!(fleet.root(3).join(&scratch).join("root-marker").exists());
+}
+
+#[test]
+fn a_local_task_past_its_timeout_is_stopped_with_what_it_started() {
+    let test = Test::new().file(
+        "play.yml",
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: (sleep 2; touch marker-child) & sleep 2; touch marker
+              args:
+                chdir: '{{ playbook_dir }}'
+              timeout: 1
+        ",
+    );
+    let test = test.args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!test.path().join("marker").exists());
+    assert!(!test.path().join("marker-child").exists());
+}
+
+#[test]
+fn connections_are_opened_to_every_host_at_once() {
+    let fleet = fleet();
+    let _listener = hanging_listener(2297);
+    let hanging: String = (1..=4)
+        .map(|i| format!("    hanging{i}: {{ansible_host: 127.0.0.1, ansible_port: 2297}}\n"))
+        .collect();
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!("all:\n  vars:\n    ansible_user: quayside\n  hosts:\n{hanging}"),
+        )
+        .file(
+            "play.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            "hosts.yml",
+            "-i",
+            fleet.inventory.to_str().unwrap(),
+            "--limit",
+            "hanging*:host1",
+            "--timeout",
+            "2",
+        ]);
+    let started = Instant::now();
+    let output = test.run();
+    let elapsed = started.elapsed();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    for i in 1..=4 {
+        assert!(
+            output
+                .stdout
+                .contains(&format!("fatal: [hanging{i}]: UNREACHABLE!")),
+            "{}",
+            output.stdout
+        );
+    }
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    // Four hosts that each take the whole 2 s connect timeout: one after another that is
+    // 8 s; side by side, 2 s and a little.
+    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
+}
+
+#[test]
+fn host_key_checking_is_turned_off_by_a_config_file_too() {
+    let fleet = fleet();
+    let play = "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n";
+    for (config, code) in [
+        ("[defaults]\nhost_key_checking = False\n", 0),
+        ("host_key_checking = false\n", 0),
+        ("[defaults]\nhost_key_checking = True\n", 3),
+        ("[defaults]\nforks = 5\n", 3),
+    ] {
+        let test = Test::new()
+            .file("empty_known_hosts", "")
+            .file("quayside.cfg", config)
+            .file("play.yml", play);
+        let known = test.path().join("empty_known_hosts");
+        let output = test
+            .args(&[
+                "run",
+                "play.yml",
+                "-i",
+                fleet.inventory.to_str().unwrap(),
+                "-e",
+                &format!(
+                    "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+                    known.display()
+                ),
+            ])
+            .run();
+        assert_eq!(output.code, code, "{config}: {}", output.stdout);
+    }
+}
+
+/// Run quayside with `home` mounted over /root (a mount namespace of its own): the user's
+/// `~/.ssh` is then what the test wrote there.
+fn run_with_home(
+    test: &Test,
+    home: &std::path::Path,
+    env: &[(&str, &str)],
+) -> crate::common::Output {
+    let output = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount --bind \"$0\" /root && exec \"$@\""])
+        .arg(home)
+        .arg(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "play.yml", "-i", "hosts.yml"])
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .envs(env.iter().copied())
+        .output()
+        .expect("unshare");
+    crate::common::Output::from(output)
+}
+
+#[test]
+fn the_users_ssh_config_agent_and_known_hosts_apply() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("user_ssh");
+    let home = tempfile::tempdir().unwrap();
+    let ssh = home.path().join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    std::fs::copy(fleet.known_hosts(), ssh.join("known_hosts")).unwrap();
+    std::fs::copy(fleet.key(), ssh.join("fleet_key")).unwrap();
+    // An alias known only to ~/.ssh/config, which says where, as whom and with what key.
+    std::fs::write(
+        ssh.join("config"),
+        "Host quay-vm\n  HostName 127.0.0.2\n  Port 2201\n  User quayside\n  IdentityFile ~/.ssh/fleet_key\n\
+         Host agent-vm\n  HostName 127.0.0.3\n  Port 2201\n  User quayside\n  IdentityFile none\n",
+    )
+    .unwrap();
+    let test = Test::new()
+        .file("hosts.yml", "all:\n  hosts:\n    quay-vm:\n    agent-vm:\n")
+        .file(
+            "play.yml",
+            &format!(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: touch {}/{scratch}/{{{{ inventory_hostname }}}}\n",
+                fleet.root(1).display()
+            ),
+        );
+    let touched = |host: &str| fleet.root(1).join(&scratch).join(host).exists();
+    // Without an agent, agent-vm has no key to offer.
+    let output = run_with_home(&test, home.path(), &[]);
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert_eq!(
+        output.recap("quay-vm"),
+        "quay-vm : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains("fatal: [agent-vm]: UNREACHABLE!")
+            && output.stdout.contains("Permission denied (publickey)"),
+        "{}",
+        output.stdout
+    );
+    assert!(touched("quay-vm") && !touched("agent-vm"));
+
+    // With the key in an agent, it does.
+    let agent = tempfile::tempdir().unwrap();
+    let socket = agent.path().join("agent.sock");
+    let mut agent_process = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg(fleet.key())
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let output = run_with_home(
+        &test,
+        home.path(),
+        &[("SSH_AUTH_SOCK", socket.to_str().unwrap())],
+    );
+    let _ = agent_process.kill();
+    let _ = agent_process.wait();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    assert!(touched("agent-vm"));
+
+    // The host keys came from ~/.ssh/known_hosts: emptied, they stop both hosts.
+    std::fs::write(ssh.join("known_hosts"), "").unwrap();
+    let output = run_with_home(&test, home.path(), &[]);
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("fatal: [quay-vm]: UNREACHABLE! => {\"msg\":\"host key verification failed for `quay-vm`"),
+        "{}",
+        output.stdout
+    );
 }

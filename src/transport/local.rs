@@ -33,6 +33,23 @@ pub(crate) fn sh_argv(script: &Script) -> Vec<String> {
     argv
 }
 
+/// The process group of a running script: when the script's run ends before the script
+/// does (a timeout, an abandoned run), every process it started is stopped with it.
+/// Forgotten once the script has finished: what it left running in the background is its
+/// own business, and the group's id may be reused.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        let Some(group) = self.0 else { return };
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{group}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// `sudo -n` prints this when it would have to ask for a password.
 pub(crate) fn sudo_wants_password(output: &Output) -> bool {
     output.status != 0
@@ -52,12 +69,17 @@ impl Connection for LocalConnection {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A process group of its own: a Ctrl-C at the terminal is quayside's to
+            // handle (it lets scripts in flight finish), and the whole group can be
+            // stopped when the script overruns its timeout or is abandoned.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| TransportError::Connect {
                 host: self.host.clone(),
                 reason: format!("cannot start `{}`: {error}", argv[0]),
             })?;
+        let mut group = ProcessGroup(child.id());
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let input = script.stdin.clone();
         let feed = tokio::spawn(async move {
@@ -80,6 +102,7 @@ impl Connection for LocalConnection {
                 host: self.host.clone(),
                 reason: error.to_string(),
             })?;
+        group.0 = None;
         let _ = feed.await;
         let output = Output {
             status: output.status.code().unwrap_or(-1),

@@ -7,6 +7,7 @@
 
 mod local;
 pub mod quote;
+mod shell;
 mod ssh;
 
 use std::time::Duration;
@@ -15,7 +16,7 @@ use async_trait::async_trait;
 
 pub use local::LocalConnection;
 pub use quote::quote;
-pub use ssh::{SshConnection, SshOptions};
+pub use ssh::{SshConnection, SshOptions, stop_all_masters};
 
 /// What a task asks a host to run.
 #[derive(Debug, Clone, Default)]

@@ -2,10 +2,16 @@
 //!
 //! [`SshConnection::connect`] starts `ssh -M -N` (the system's OpenSSH client, so the
 //! user's `~/.ssh/config`, `/etc/ssh/ssh_config`, agent and `known_hosts` all apply) with
-//! a control socket in a private directory. Every [`Connection::run`] then opens one
-//! channel over that master through the `openssh` crate's native multiplexing client: no
-//! new `ssh` process, no new TCP connection and no new authentication per script, and no
-//! extra round trip to check the master on the happy path.
+//! a control socket in a private directory. The first [`Connection::run`] opens one channel
+//! over that master through the `openssh` crate's native multiplexing client and starts a
+//! shell on the host in it ([`super::shell`]); every script of the run then goes to that
+//! shell as one request and comes back as one answer: one network round trip per script,
+//! no new channel, no new sshd session, no new `ssh` process. A script that arrives while
+//! the shell is busy with another (two tasks reaching the same host at once), or that
+//! sends more than a mebibyte of input, gets a channel of its own.
+//!
+//! The master runs in a process group of its own, so that a Ctrl-C at the terminal reaches
+//! quayside (which lets the scripts in flight finish) and not the connections under them.
 //!
 //! The master is our own child process rather than one started by
 //! `openssh::SessionBuilder`, because the builder forks it into the background with
@@ -14,20 +20,22 @@
 //! `ssh` would be left behind. Owning the process also lets `ansible_ssh_common_args` go to
 //! `ssh` as command-line words, exactly as Ansible passes them.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::process::Stdio as ProcessStdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use openssh::{ForwardType, Session, Socket, Stdio};
+use openssh::{ChildStderr, ChildStdin, ChildStdout, ForwardType, Session, Socket, Stdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use super::local::{sh_argv, sudo_wants_password};
 use super::quote::quote;
+use super::shell;
 use super::{Connection, Output, Script, TransportError};
 
 /// How to reach one host, from its inventory variables.
@@ -83,9 +91,12 @@ const ALLOWED_FLAGS: &str = "46AaCgKkqvXxYT";
 /// One master connection to one host.
 pub struct SshConnection {
     host: String,
-    session: Session,
+    session: Arc<Session>,
     /// The `ssh -M -N` process; `None` once closed. Dropping it kills it.
     master: Mutex<Option<Child>>,
+    /// The shell on the host that runs the scripts; `None` until the first script, and
+    /// again after one it ran could not be finished.
+    shell: tokio::sync::Mutex<Option<RemoteShell>>,
     /// The private directory holding the control socket and the master's log.
     dir: PathBuf,
     log: PathBuf,
@@ -140,6 +151,8 @@ impl SshConnection {
             .stdout(ProcessStdio::null())
             .stderr(stderr)
             .kill_on_drop(true)
+            // Its own process group: a Ctrl-C at the terminal is quayside's to handle.
+            .process_group(0)
             .arg("-E")
             .arg(&log)
             .arg("-S")
@@ -183,13 +196,17 @@ impl SshConnection {
                 return Err(connect_error(format!("cannot start `ssh`: {error}")));
             }
         };
+        if let Some(pid) = master.id() {
+            live_masters().insert(pid, dir.clone());
+        }
         let mut connection = SshConnection {
             host: host.to_owned(),
-            session: Session::resume_mux(
+            session: Arc::new(Session::resume_mux(
                 socket.clone().into_boxed_path(),
                 Some(log.clone().into()),
-            ),
+            )),
             master: Mutex::new(Some(master)),
+            shell: tokio::sync::Mutex::new(None),
             dir,
             log,
         };
@@ -361,6 +378,9 @@ impl SshConnection {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(mut master) = master else { return };
+        if let Some(pid) = master.id() {
+            live_masters().remove(&pid);
+        }
         // A ProxyJump/ProxyCommand helper is the master's child; if it hangs (a jump host
         // that never answers) it would outlive the master, so it goes first.
         let helpers = master.id().map(children_of).unwrap_or_default();
@@ -379,7 +399,120 @@ impl SshConnection {
         let _ = master.kill().await;
     }
 
-    /// Run one script; `run` adds the timeout around this.
+    /// Run one script in the host's shell, starting the shell first if there is none (or
+    /// the last one was left in the middle of a script). Takes the timeout into account:
+    /// a script that overruns it is stopped on the host.
+    async fn run_in_shell(
+        &self,
+        slot: &mut Option<RemoteShell>,
+        script: &Script,
+    ) -> Result<Output, TransportError> {
+        if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
+            // Whoever sent the last script gave up on it (an interrupted run): it may
+            // still be running, and its answer would be taken for the next one's.
+            self.discard_shell(slot).await;
+        }
+        if slot.is_none() {
+            *slot = Some(self.start_shell().await?);
+        }
+        let Some(shell) = slot.as_mut() else {
+            unreachable!("the shell was just started")
+        };
+        let exchange = shell.exchange(script);
+        let answer = match script.timeout {
+            Some(limit) => match tokio::time::timeout(limit, exchange).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    self.discard_shell(slot).await;
+                    return Err(TransportError::Timeout {
+                        host: self.host.clone(),
+                        seconds: limit.as_secs(),
+                    });
+                }
+            },
+            None => exchange.await,
+        };
+        match answer {
+            Ok(Some(output)) => self.finish(script, output),
+            Ok(None) => {
+                *slot = None;
+                Err(if self.master_alive().await {
+                    self.connect_error(
+                        "the shell on the host ended in the middle of a script".to_owned(),
+                    )
+                } else {
+                    self.lost_without_error()
+                })
+            }
+            Err(error) => {
+                *slot = None;
+                Err(if self.master_alive().await {
+                    TransportError::Lost {
+                        host: self.host.clone(),
+                        reason: format!("cannot talk to the shell on the host: {error}"),
+                    }
+                } else {
+                    self.lost_without_error()
+                })
+            }
+        }
+    }
+
+    /// Open a channel and start a shell in it; the driver goes with the first request.
+    async fn start_shell(&self) -> Result<RemoteShell, TransportError> {
+        let mut command = Session::to_raw_command(Arc::clone(&self.session), "exec sh");
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = match command.spawn().await {
+            Ok(child) => child,
+            Err(error) => return Err(self.channel_failure(&error).await),
+        };
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            child.stdin().take(),
+            child.stdout().take(),
+            child.stderr().take(),
+        ) else {
+            return Err(self.connect_error("the shell's channel has no pipes".to_owned()));
+        };
+        Ok(RemoteShell {
+            _child: child,
+            stdin,
+            stdout,
+            stderr,
+            pid: None,
+            busy: None,
+        })
+    }
+
+    /// Stop whatever the shell was running (an overrun or abandoned script) and forget the
+    /// shell; the next script starts a new one. Best effort: the host may be gone.
+    async fn discard_shell(&self, slot: &mut Option<RemoteShell>) {
+        let Some(shell) = slot.take() else { return };
+        let RemoteShell { pid, busy, .. } = shell;
+        let (Some(pid), Some(become_user)) = (pid, busy) else {
+            return;
+        };
+        // A script run through sudo runs as another user; only root may stop it.
+        let mut stop = Script::new(shell::kill_tree(pid));
+        stop.become_user = become_user.map(|_| "root".to_owned());
+        stop.timeout = Some(Duration::from_secs(5));
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.execute(&stop)).await;
+    }
+
+    /// What both ways of running a script check of its output.
+    fn finish(&self, script: &Script, output: Output) -> Result<Output, TransportError> {
+        if script.become_user.is_some() && sudo_wants_password(&output) {
+            return Err(TransportError::SudoPassword {
+                host: self.host.clone(),
+            });
+        }
+        Ok(output)
+    }
+
+    /// Run one script over a channel of its own (when the shell is busy); `run` adds the
+    /// timeout around this.
     async fn execute(&self, script: &Script) -> Result<Output, TransportError> {
         let argv = sh_argv(script);
         if argv.iter().any(|word| word.contains('\0')) {
@@ -454,17 +587,14 @@ impl SshConnection {
             }
             Err(error) => return Err(self.channel_failure(&error).await),
         };
-        let output = Output {
-            status,
-            stdout,
-            stderr,
-        };
-        if script.become_user.is_some() && sudo_wants_password(&output) {
-            return Err(TransportError::SudoPassword {
-                host: self.host.clone(),
-            });
-        }
-        Ok(output)
+        self.finish(
+            script,
+            Output {
+                status,
+                stdout,
+                stderr,
+            },
+        )
     }
 
     /// The error for a channel that could not be opened or broke.
@@ -506,6 +636,13 @@ impl Connection for SshConnection {
     }
 
     async fn run(&self, script: &Script) -> Result<Output, TransportError> {
+        // Large input (a big file to install) streams through a channel of its own: the
+        // shell would take it whole, in base64, before starting the script.
+        if script.stdin.len() <= SHELL_INPUT_LIMIT {
+            if let Ok(mut shell) = self.shell.try_lock() {
+                return self.run_in_shell(&mut shell, script).await;
+            }
+        }
         match script.timeout {
             // Giving up drops the channel; the master stays usable for the next script.
             Some(limit) => tokio::time::timeout(limit, self.execute(script))
@@ -519,8 +656,100 @@ impl Connection for SshConnection {
     }
 
     async fn close(&self) {
+        // A script abandoned in the middle (an interrupted run) is stopped on the host
+        // rather than left to run on after quayside has gone.
+        if let Ok(mut shell) = self.shell.try_lock() {
+            self.discard_shell(&mut shell).await;
+        }
         self.kill_master().await;
         remove_dir(&self.dir);
+    }
+}
+
+/// The most standard input a script sends through the host's shell; more goes through a
+/// channel of its own.
+const SHELL_INPUT_LIMIT: usize = 1 << 20;
+
+/// The shell on a host that runs its scripts, one at a time.
+struct RemoteShell {
+    /// The channel; dropping it closes the shell's input, and the shell ends.
+    _child: openssh::Child<Arc<Session>>,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    /// The shell's pid on the host, from its first answer.
+    pid: Option<u32>,
+    /// While a script runs: `Some(become_user)` of that script. Still set when the caller
+    /// gave up on it before the answer came.
+    busy: Option<Option<String>>,
+}
+
+impl RemoteShell {
+    /// Send one script and read its answer; `None` when the shell ended first.
+    async fn exchange(&mut self, script: &Script) -> std::io::Result<Option<Output>> {
+        let argv = sh_argv(script);
+        if argv.iter().any(|word| word.contains('\0')) {
+            return Err(std::io::Error::other(
+                "the script or its environment contains a NUL byte, which no command line can carry",
+            ));
+        }
+        let first = self.pid.is_none();
+        let token = shell::new_token();
+        let mut bytes = Vec::new();
+        if first {
+            bytes.extend_from_slice(shell::DRIVER.as_bytes());
+        }
+        bytes.extend(shell::request(&token, &argv, &script.stdin));
+        self.busy = Some(script.become_user.clone());
+
+        let RemoteShell {
+            stdin,
+            stdout,
+            stderr,
+            pid,
+            ..
+        } = self;
+        let write = async {
+            stdin.write_all(&bytes).await?;
+            stdin.flush().await
+        };
+        let mut stderr_pid = None;
+        let (written, stdout, stderr) = tokio::join!(
+            write,
+            shell::read_frame(stdout, &token, first.then_some(pid)),
+            shell::read_frame(stderr, &token, first.then_some(&mut stderr_pid)),
+        );
+        let (Some(stdout), Some(stderr)) = (stdout?, stderr?) else {
+            return Ok(None);
+        };
+        written?;
+        self.busy = None;
+        Ok(Some(Output {
+            status: stdout.status,
+            stdout: stdout.output,
+            stderr: stderr.output,
+        }))
+    }
+}
+
+/// The masters this process started and has not stopped, with their directories.
+fn live_masters() -> std::sync::MutexGuard<'static, HashMap<u32, PathBuf>> {
+    static LIVE: LazyLock<Mutex<HashMap<u32, PathBuf>>> = LazyLock::new(Mutex::default);
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Stop every master connection at once and remove its directory: for a process about to
+/// exit without closing its connections (a second Ctrl-C). Since the masters run in their
+/// own process group, nothing else stops them.
+pub fn stop_all_masters() {
+    let live = std::mem::take(&mut *live_masters());
+    for (pid, dir) in live {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &pid.to_string()])
+            .stdout(ProcessStdio::null())
+            .stderr(ProcessStdio::null())
+            .status();
+        remove_dir(&dir);
     }
 }
 

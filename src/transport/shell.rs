@@ -1,0 +1,334 @@
+//! The remote shell that runs a host's scripts one after another over one SSH channel.
+//!
+//! Opening a channel per script costs the channel's own round trips (open, exec, exit
+//! status) and an sshd session on the host for every task. Instead, each connection keeps
+//! one `sh` running on the host for the whole run and writes each script to it as one
+//! request; the answer comes back on the same channel. A task is then one write and one
+//! read: a single network round trip.
+//!
+//! The protocol, all in POSIX `sh` and `base64` on the host:
+//!
+//! - [`DRIVER`] is written once, before the first request. It defines `quayside_run` and
+//!   prints `quayside-shell PID` on both streams, so that what a login script printed
+//!   before it can be told apart and the shell's pid is known (to stop what it runs).
+//! - A request is one line, `quayside_run TOKEN 0 'argv'...`, or with standard input
+//!   `quayside_run TOKEN 1 'argv'... <<'END'`, the input in base64 and the end line. Every
+//!   word is quoted; the script itself is one of the words, so the shell never parses it.
+//!   The command's standard input is the decoded data or `/dev/null`, never the channel.
+//! - The answer is the command's output, then `\nTOKEN STATUS\n` on standard output and on
+//!   standard error. TOKEN is new for every request and random per run, so output cannot
+//!   end a frame early.
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::quote::quote;
+
+/// What the host's shell is given once, before the first request.
+pub(crate) const DRIVER: &str = r#"quayside_run() {
+    quayside_token=$1 quayside_input=$2
+    shift 2
+    if [ "$quayside_input" = 1 ]; then
+        base64 -d | "$@"
+    else
+        "$@" </dev/null
+    fi
+    quayside_status=$?
+    printf '\n%s %s\n' "$quayside_token" "$quayside_status" >&2
+    printf '\n%s %s\n' "$quayside_token" "$quayside_status"
+}
+printf 'quayside-shell %s\n' "$$"
+printf 'quayside-shell %s\n' "$$" >&2
+"#;
+
+/// The line the driver prints on each stream when it starts.
+const READY: &[u8] = b"quayside-shell ";
+
+/// Base64 characters per line of a request's input.
+const LINE: usize = 4096;
+
+/// A token no output can contain by chance: random for the run, counted per request.
+pub(crate) fn new_token() -> String {
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let run = RUN.get_or_init(|| {
+        RandomState::new().hash_one((std::process::id(), std::time::SystemTime::now()))
+    });
+    format!(
+        "quayside-end-{run:016x}-{}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The request that runs `argv` with `stdin` as its standard input.
+pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
+    let mut text = format!(
+        "quayside_run {token} {}",
+        if stdin.is_empty() { 0 } else { 1 }
+    );
+    for word in argv {
+        text.push(' ');
+        text.push_str(&quote(word));
+    }
+    if stdin.is_empty() {
+        text.push('\n');
+        return text.into_bytes();
+    }
+    // The end line is the token itself, which base64 (no `-`) can never produce.
+    let _ = writeln!(text, " <<'{token}'");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(stdin);
+    let mut bytes = text.into_bytes();
+    bytes.reserve(encoded.len() + encoded.len() / LINE + token.len() + 2);
+    for line in encoded.as_bytes().chunks(LINE) {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(token.as_bytes());
+    bytes.push(b'\n');
+    bytes
+}
+
+/// One stream's part of an answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub output: Vec<u8>,
+    pub status: i32,
+}
+
+/// Read one stream up to the end of `token`'s frame. With `ready`, the driver's ready line
+/// comes first (after whatever a login script printed): it is not output, and the shell's
+/// pid on it goes into `ready` as soon as it arrives, so that a script can be stopped
+/// even when its caller gives up before its answer. `None` when the stream ended before
+/// the frame did: the shell is gone.
+pub(crate) async fn read_frame(
+    stream: &mut (impl AsyncRead + Unpin),
+    token: &str,
+    mut ready: Option<&mut Option<u32>>,
+) -> std::io::Result<Option<Frame>> {
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0; 64 * 1024];
+    // Where the script's output starts: after the ready line, once it has come.
+    let mut start = if ready.is_some() { None } else { Some(0) };
+    loop {
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk[..read]);
+        if start.is_none() {
+            if let Some((pid, rest)) = find_ready(&bytes) {
+                if let Some(slot) = ready.as_deref_mut() {
+                    *slot = pid;
+                }
+                start = Some(rest);
+            }
+        }
+        let Some(start) = start else { continue };
+        if let Some((end, status)) = frame_end(&bytes[start..], token) {
+            return Ok(Some(Frame {
+                output: bytes[start..start + end].to_vec(),
+                status,
+            }));
+        }
+    }
+}
+
+/// Where the output ends and the status, when `bytes` ends with `\nTOKEN STATUS\n`.
+fn frame_end(bytes: &[u8], token: &str) -> Option<(usize, i32)> {
+    let body = bytes.strip_suffix(b"\n")?;
+    let start = body.iter().rposition(|&byte| byte == b'\n')?;
+    let line = std::str::from_utf8(&body[start + 1..]).ok()?;
+    let status = line.strip_prefix(token)?.strip_prefix(' ')?;
+    let status = status.parse().ok()?;
+    Some((start, status))
+}
+
+/// Once the whole ready line has come: the pid on it, and where the script's own output
+/// starts after it.
+fn find_ready(bytes: &[u8]) -> Option<(Option<u32>, usize)> {
+    let mut at = 0;
+    while let Some(n) = bytes[at..].iter().position(|&byte| byte == b'\n') {
+        let end = at + n;
+        if let Some(pid) = bytes[at..end].strip_prefix(READY) {
+            let pid = std::str::from_utf8(pid)
+                .ok()
+                .and_then(|pid| pid.parse().ok());
+            return Some((pid, end + 1));
+        }
+        at = end + 1;
+    }
+    None
+}
+
+/// A script that stops `pid` and every process below it: what a shell was running when
+/// its caller gave up on it.
+pub(crate) fn kill_tree(pid: u32) -> String {
+    format!(
+        r#"all={pid} new={pid}
+while [ -n "$new" ]; do
+    next=
+    for stat in /proc/[0-9]*/stat; do
+        read -r line 2>/dev/null <"$stat" || continue
+        set -- ${{line##*) }}
+        for parent in $new; do
+            [ "$2" = "$parent" ] && next="$next ${{line%% *}}"
+        done
+    done
+    all="$all$next" new=$next
+done
+kill -TERM $all 2>/dev/null
+exit 0
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Stdio;
+
+    use tokio::io::AsyncWriteExt;
+    use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+    use super::*;
+
+    struct Shell {
+        child: Child,
+        stdin: ChildStdin,
+        stdout: ChildStdout,
+        stderr: ChildStderr,
+        pid: Option<u32>,
+    }
+
+    impl Shell {
+        fn start() -> Shell {
+            let mut child = Command::new("sh")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            Shell {
+                stdin: child.stdin.take().unwrap(),
+                stdout: child.stdout.take().unwrap(),
+                stderr: child.stderr.take().unwrap(),
+                child,
+                pid: None,
+            }
+        }
+
+        async fn run(&mut self, argv: &[&str], stdin: &[u8]) -> (Frame, Frame) {
+            let token = new_token();
+            let argv: Vec<String> = argv.iter().map(|word| (*word).to_owned()).collect();
+            let mut bytes = Vec::new();
+            let first = self.pid.is_none();
+            if first {
+                bytes.extend_from_slice(DRIVER.as_bytes());
+            }
+            bytes.extend(request(&token, &argv, stdin));
+            let mut stderr_pid = None;
+            let (written, stdout, stderr) = tokio::join!(
+                self.stdin.write_all(&bytes),
+                read_frame(&mut self.stdout, &token, first.then_some(&mut self.pid)),
+                read_frame(&mut self.stderr, &token, first.then_some(&mut stderr_pid)),
+            );
+            written.unwrap();
+            (stdout.unwrap().unwrap(), stderr.unwrap().unwrap())
+        }
+    }
+
+    #[tokio::test]
+    async fn scripts_run_one_after_another_with_their_output_status_and_input() {
+        let mut shell = Shell::start();
+        let (out, err) = shell
+            .run(
+                &["sh", "-c", "printf 'no newline'; echo oops >&2; exit 3"],
+                b"",
+            )
+            .await;
+        assert_eq!(out.output, b"no newline");
+        assert_eq!(out.status, 3);
+        assert_eq!(shell.pid, shell.child.id());
+        assert_eq!(err.output, b"oops\n");
+        assert_eq!(err.status, 3);
+
+        // Binary input, arriving byte for byte, larger than a request line.
+        let input: Vec<u8> = (0..20_000u32).map(|n| (n % 256) as u8).collect();
+        let (out, _) = shell.run(&["sh", "-c", "cat"], &input).await;
+        assert_eq!(out.output, input);
+        assert_eq!(out.status, 0);
+
+        // Without input, a script reads end of file, not the requests that follow.
+        let (out, _) = shell.run(&["sh", "-c", "cat; echo read"], b"").await;
+        assert_eq!(out.output, b"read\n");
+
+        // Hostile words arrive as written, and nothing runs but the command.
+        let hostile = "a'b\"c $(touch x) `y` ;\n-z\\";
+        let (out, _) = shell
+            .run(&["sh", "-c", "printf '%s' \"$1\"", "sh", hostile], b"")
+            .await;
+        assert_eq!(out.output, hostile.as_bytes());
+
+        // A script's variables and directory do not leak into the next one.
+        shell.run(&["sh", "-c", "cd /; x=1"], b"").await;
+        let (out, _) = shell.run(&["sh", "-c", "echo \"${x-unset}\""], b"").await;
+        assert_eq!(out.output, b"unset\n");
+    }
+
+    #[tokio::test]
+    async fn a_frame_ends_only_at_its_own_token() {
+        let mut shell = Shell::start();
+        // Output that looks like an end line of another request does not end this one.
+        let (out, _) = shell
+            .run(&["sh", "-c", "printf '\\nquayside-end-0-0 0\\nmore'"], b"")
+            .await;
+        assert_eq!(out.output, b"\nquayside-end-0-0 0\nmore");
+    }
+
+    #[test]
+    fn the_ready_line_and_what_came_before_it_are_not_output() {
+        assert_eq!(
+            find_ready(b"motd\nquayside-shell 42\nout"),
+            Some((Some(42), b"motd\nquayside-shell 42\n".len()))
+        );
+        assert_eq!(find_ready(b"motd\nquayside-shell 4"), None);
+    }
+
+    #[test]
+    fn frames_end_with_the_token_and_a_status() {
+        assert_eq!(frame_end(b"out\nT 0\n", "T"), Some((3, 0)));
+        assert_eq!(frame_end(b"\nT 127\n", "T"), Some((0, 127)));
+        assert_eq!(frame_end(b"out\nT 0", "T"), None);
+        assert_eq!(frame_end(b"out\nTT 0\n", "T"), None);
+        assert_eq!(frame_end(b"out\nT x\n", "T"), None);
+    }
+
+    #[tokio::test]
+    async fn kill_tree_stops_a_process_and_its_children() {
+        let child = Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30; echo finished"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        // Let the shell start its sleeps.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let status = Command::new("sh")
+            .args(["-c", &kill_tree(pid)])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+        let output =
+            tokio::time::timeout(std::time::Duration::from_secs(5), child.wait_with_output())
+                .await
+                .expect("the tree stopped")
+                .unwrap();
+        assert!(output.stdout.is_empty());
+    }
+}
