@@ -71,6 +71,8 @@ impl Runner<'_> {
                 duration_ms: started.elapsed().as_millis() as u64,
                 result: None,
                 diffs: Vec::new(),
+                files: Vec::new(),
+                containers: Vec::new(),
                 output: None,
             });
         }))
