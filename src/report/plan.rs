@@ -383,4 +383,91 @@ mod tests {
         assert_eq!(of(&[change(false, false, false)]), None);
         assert_eq!(of(&[]), None);
     }
+
+    fn task_start(path: &str, action: &str) -> Event {
+        Event::TaskStart {
+            task: path.to_owned(),
+            path: path.to_owned(),
+            handler: false,
+            action: Some(action.to_owned()),
+            hosts: 1,
+            host_names: vec!["a".to_owned()],
+        }
+    }
+
+    fn result(status: Status, containers: Vec<ContainerChange>) -> Event {
+        Event::HostResult {
+            host: "a".to_owned(),
+            task: String::new(),
+            status,
+            changed: status == Status::Changed,
+            msg: None,
+            item: None,
+            duration_ms: 0,
+            result: None,
+            diffs: Vec::new(),
+            files: Vec::new(),
+            containers,
+            output: None,
+        }
+    }
+
+    fn change(name: &str, was_running: bool, running: bool, restarted: bool) -> ContainerChange {
+        ContainerChange {
+            name: name.to_owned(),
+            was_running,
+            running,
+            restarted,
+        }
+    }
+
+    /// Regression: the plan counted hosts with a container task, not containers, and
+    /// called a container that would only start a restart.
+    #[test]
+    fn the_plan_counts_containers_and_what_would_happen_to_them() {
+        let mut state = State::default();
+        let events = [
+            Event::PlaybookStart {
+                playbook: "p.yml".to_owned(),
+                check: true,
+            },
+            Event::PlayStart {
+                name: "p".to_owned(),
+                hosts: vec!["a".to_owned()],
+            },
+            task_start("p.yml:1:1", "podman_run"),
+            result(Status::Changed, vec![change("quay", true, true, true)]),
+            task_start("p.yml:2:1", "podman_run"),
+            result(Status::Changed, vec![change("clair", false, true, false)]),
+            task_start("p.yml:3:1", "podman_stop"),
+            result(Status::Changed, vec![change("redis", true, false, false)]),
+            task_start("p.yml:4:1", "podman_run"),
+            result(Status::Ok, vec![change("mirror", true, true, false)]),
+            // A failed task changes nothing to go by.
+            task_start("p.yml:5:1", "podman_run"),
+            result(Status::Failed, vec![change("builder", false, true, false)]),
+        ];
+        for event in &events {
+            assert_eq!(state.observe(event), None);
+        }
+        let plan = state
+            .observe(&Event::Recap {
+                hosts: BTreeMap::new(),
+                interrupted: false,
+            })
+            .unwrap();
+        assert_eq!(
+            plan.summary(),
+            "1 container would restart; 1 container would start; 1 container would stop; \
+             3 of 5 tasks would change something, on 1 of 1 hosts"
+        );
+        assert_eq!(
+            serde_json::to_value(&plan.containers).unwrap(),
+            serde_json::json!([
+                {"host": "a", "name": "clair", "change": "start"},
+                {"host": "a", "name": "quay", "change": "restart"},
+                {"host": "a", "name": "redis", "change": "stop"},
+            ])
+        );
+    }
 }
