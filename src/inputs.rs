@@ -22,6 +22,10 @@ fn read_files() -> std::sync::MutexGuard<'static, BTreeMap<PathBuf, Option<Strin
 /// Note that `path` was read and held `bytes`.
 pub fn record(path: &Path, bytes: &[u8], secret: bool) {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    // A task reads its sources once per host: digest them once.
+    if read_files().contains_key(&path) {
+        return;
+    }
     let digest = (!secret).then(|| hex::encode(Sha256::digest(bytes)));
     read_files().entry(path).or_insert(digest);
 }

@@ -34,6 +34,7 @@ impl Runner<'_> {
         let forks = self.options.forks.max(1);
         futures::stream::iter(hosts.iter().map(|host| async move {
             let started = Instant::now();
+            self.reporter.emit(&Event::HostStart { host: host.clone() });
             let Some(connection) = self.state(host).connection.clone() else {
                 return;
             };
