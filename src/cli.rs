@@ -36,8 +36,13 @@ pub enum Command {
         /// The shell
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff)
-    Man,
+    /// Print the manual pages (roff): quayside(1), then one page for each subcommand with
+    /// all its options (quayside-run(1), ...)
+    Man {
+        /// Print only the page of this subcommand (`run`, `validate`, ...)
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
     /// Make a Quay service key pair (NAME.jwk, NAME.kid, NAME.pem) as Quay's
     /// `tools/generatekeypair.py` does
     Keygen(KeygenArgs),

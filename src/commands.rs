@@ -14,7 +14,9 @@ use crate::diagnostic::Diagnostic;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
-use crate::runner::{ConnectSettings, PreparedPlay, RunOptions, Runner, prepare, select_by_tags};
+use crate::runner::{
+    ConnectSettings, PreparedPlay, RunOptions, Runner, check_start_at_task, prepare, select_by_tags,
+};
 use crate::settings::Settings;
 
 /// Exit codes, as `ansible-playbook` uses them.
@@ -76,6 +78,9 @@ fn load(
     options.skip_tags = select.skip_tags.clone();
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
+    if let Some(name) = &options.start_at_task {
+        check_start_at_task(&playbook, name).map_err(Failure::options)?;
+    }
     let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Failure::parse)?;
@@ -207,7 +212,9 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     if let Some(log) = &log {
         log.finish(code);
     }
-    if !args.no_retry_file {
+    // A check run changed nothing, so it has nothing to retry, and the retry file of the
+    // real run before it is still the one that matters.
+    if !args.no_retry_file && !args.check {
         write_retry_file(&args.playbook, &summary);
     }
     Ok(code)
@@ -253,13 +260,49 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<i
     Ok(exit::OK)
 }
 
-pub fn man(out: &mut dyn Write) -> Result<i32, Failure> {
-    let command = <crate::cli::Cli as clap::CommandFactory>::command();
-    clap_mangen::Man::new(command)
-        .render(out)
-        .map_err(|error| {
+/// The manual: quayside(1) with the list of subcommands, then a page per subcommand with
+/// every option it takes (as `man` shows several pages read from one input, one after the
+/// other); or, given a subcommand's name, only its page.
+pub fn man(only: Option<&str>, out: &mut dyn Write) -> Result<i32, Failure> {
+    let mut root =
+        <crate::cli::Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    // Building names each subcommand as its page is titled (`quayside-run`).
+    root.build();
+    let subcommands: Vec<clap::Command> = root
+        .get_subcommands()
+        .filter(|command| !command.is_hide_set())
+        .cloned()
+        .collect();
+    let pages: Vec<clap::Command> = match only {
+        None => std::iter::once(root.clone()).chain(subcommands).collect(),
+        Some(name) => {
+            let page = subcommands
+                .iter()
+                .find(|command| command.get_name() == name)
+                .cloned();
+            match page {
+                Some(page) => vec![page],
+                None => {
+                    let names: Vec<&str> = subcommands.iter().map(|c| c.get_name()).collect();
+                    let mut message = format!("no subcommand is named `{name}`");
+                    if let Some(suggestion) =
+                        crate::diagnostic::did_you_mean(name, names.iter().copied())
+                    {
+                        message.push_str(&format!(" — did you mean `{suggestion}`?"));
+                    }
+                    return Err(Failure::options(
+                        Diagnostic::new(message)
+                            .with_hint(format!("the subcommands are: {}", names.join(", "))),
+                    ));
+                }
+            }
+        }
+    };
+    for page in pages {
+        clap_mangen::Man::new(page).render(out).map_err(|error| {
             Failure::options(Diagnostic::new(format!("cannot write the manual: {error}")))
         })?;
+    }
     Ok(exit::OK)
 }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod drift;
+pub mod inputs;
 pub mod inventory;
 pub mod keypair;
 pub mod playbook;
@@ -50,7 +51,7 @@ pub fn run_cli() -> i32 {
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
         Command::Keygen(args) => commands::keygen(args, &mut stdout),
         Command::Completions { shell } => commands::completions(*shell, &mut stdout),
-        Command::Man => commands::man(&mut stdout),
+        Command::Man { command } => commands::man(command.as_deref(), &mut stdout),
     };
     match result {
         Ok(code) => code,

@@ -181,3 +181,110 @@ fn step_asks_before_each_task() {
             .contains("--step: no answer on standard input; stopping")
     );
 }
+
+/// The plan's lines, from the banner to the recap.
+fn plan_of(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("PLAN (check mode"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect()
+}
+
+/// Regression: under `serial`, each batch's run of a task was counted as a task of its
+/// own, and a task was listed again for every batch.
+#[test]
+fn a_plan_under_serial_counts_each_task_once() {
+    let test = Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  vars: {ansible_connection: local}\n  hosts:\n    a: {}\n    b: {}\n",
+        )
+        .file("templates/one.j2", "one\n")
+        .file("templates/two.j2", "two\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              serial: 1
+              tasks:
+                - name: One
+                  template_config: {src: one.j2, dest: '{{ playbook_dir }}/{{ inventory_hostname }}/one'}
+                - name: Two
+                  template_config: {src: two.j2, dest: '{{ playbook_dir }}/{{ inventory_hostname }}/two'}
+            ",
+        );
+    for host in ["a", "b"] {
+        std::fs::create_dir(test.path().join(host)).unwrap();
+    }
+    let stdout = run(&test, &["--check"]);
+    assert_eq!(
+        plan_of(&stdout),
+        [
+            "One would change 2 of 2 hosts: a, b",
+            "Two would change 2 of 2 hosts: a, b",
+            "one would change on 2 of 2 hosts; two would change on 2 of 2 hosts; \
+             2 of 2 tasks would change something, on 2 of 2 hosts",
+        ],
+        "{stdout}"
+    );
+    let json = run(&test, &["--check", "--output", "json"]);
+    let plan: serde_json::Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "plan")
+        .unwrap();
+    assert_eq!(plan["tasks_run"], 2);
+    assert_eq!(plan["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(plan["tasks"][1]["hosts"], serde_json::json!(["a", "b"]));
+}
+
+/// Regression: without `--diff` the plan named no file, as it took file names from the
+/// diffs; and it named files by their base name only, so two `config.yaml` in different
+/// folders of one host were one file.
+#[test]
+fn a_plan_names_files_without_diff_and_tells_same_names_apart() {
+    let test = fleet();
+    let stdout = run(&test, &["--check"]);
+    assert!(!stdout.contains("--- before"), "{stdout}");
+    assert_eq!(
+        plan_of(&stdout),
+        [
+            "Render config.yaml would change 2 of 2 hosts: a, b",
+            "config.yaml would change on 2 of 2 hosts; 1 of 4 tasks would change something, on 2 of 2 hosts",
+        ],
+        "{stdout}"
+    );
+
+    let test = Test::new()
+        .file("inventory.yml", "all:\n  hosts:\n    a: {ansible_connection: local}\n")
+        .file("templates/config.yaml.j2", "x: 1\n")
+        .file("templates/other.txt", "x\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - name: Quay's
+                  template_config: {src: config.yaml.j2, dest: '{{ playbook_dir }}/quay/config.yaml'}
+                - name: Clair's
+                  template_config: {src: config.yaml.j2, dest: '{{ playbook_dir }}/clair/config.yaml'}
+                - name: Other
+                  copy_files: {src: templates/other.txt, dest: '{{ playbook_dir }}/other.txt'}
+            ",
+        );
+    std::fs::create_dir(test.path().join("quay")).unwrap();
+    std::fs::create_dir(test.path().join("clair")).unwrap();
+    let stdout = run(&test, &["--check"]);
+    assert_eq!(
+        plan_of(&stdout).last().unwrap(),
+        &"TMP/clair/config.yaml would change on 1 of 1 hosts; \
+          TMP/quay/config.yaml would change on 1 of 1 hosts; \
+          other.txt would change on 1 of 1 hosts; \
+          3 of 3 tasks would change something, on 1 of 1 hosts",
+        "{stdout}"
+    );
+}

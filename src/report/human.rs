@@ -62,7 +62,10 @@ impl Human {
     /// The text an event prints, empty for events that print nothing.
     pub fn render(&self, event: &Event) -> String {
         match event {
-            Event::PlaybookStart { .. } => String::new(),
+            // Ansible prints a loop's items, not a line for the loop as a whole.
+            Event::PlaybookStart { .. } | Event::HostStart { .. } | Event::LoopResult { .. } => {
+                String::new()
+            }
             Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
             Event::TaskStart {
                 task,

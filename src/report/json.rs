@@ -14,6 +14,9 @@ impl JsonLines {
 
 impl Reporter for JsonLines {
     fn emit(&self, event: &Event) {
+        if event.display_only() {
+            return;
+        }
         if let Ok(mut line) = serde_json::to_string(event) {
             line.push('\n');
             self.sink.write(&line);

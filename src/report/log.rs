@@ -1,11 +1,12 @@
 //! `--log FILE`: the run's JSON events appended to a file, framed by a `run_start` line
-//! (run id, user, playbook and its digest, start time) and a `run_end` line (end time, exit
-//! code), so that a change record can be attached to a ticket. Secrets are censored in the
-//! events already; the log adds nothing that was not in them.
+//! (run id, user, the files the playbook was loaded from and their digest, start time) and
+//! a `run_end` line (end time, exit code, every file the run read, templates included, and
+//! their digest), so that a change record can be attached to a ticket. Secrets are
+//! censored in the events already; the log adds nothing that was not in them.
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde_json::json;
@@ -16,34 +17,63 @@ use super::{Event, Reporter};
 pub struct RunLog {
     file: Mutex<std::fs::File>,
     run_id: String,
+    /// The playbook's folder, canonical: files in it are named relative to it.
+    base: PathBuf,
 }
 
 impl RunLog {
     pub fn open(path: &Path, playbook: &Path, argv: &[String]) -> std::io::Result<RunLog> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let digest = std::fs::read(playbook)
-            .map(|bytes| hex::encode(Sha256::digest(&bytes)))
-            .unwrap_or_default();
         let started = chrono::Utc::now();
         let run_id = format!(
             "{}-{}",
             started.format("%Y%m%dT%H%M%S%.3fZ"),
             std::process::id()
         );
+        let base = playbook
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let log = RunLog {
             file: Mutex::new(file),
             run_id,
+            base: std::fs::canonicalize(base).unwrap_or_else(|_| base.to_owned()),
         };
+        let (files, digest) = log.files_read();
         log.write(&json!({
             "event": "run_start",
             "run_id": log.run_id,
             "user": current_user(),
             "playbook": playbook.display().to_string(),
             "playbook_sha256": digest,
+            "files": files,
             "argv": censor_argv(argv),
             "started_at": started.to_rfc3339(),
         }));
         Ok(log)
+    }
+
+    /// The files read so far (everything loaded before the run when it starts; templates
+    /// and copied files too when it ends), and their digest: the SHA-256 of their
+    /// `sha256sum`-style list, `DIGEST  PATH` lines sorted by path, secrets left out.
+    fn files_read(&self) -> (Vec<serde_json::Value>, String) {
+        let mut files: Vec<(String, Option<String>)> = crate::inputs::files()
+            .into_iter()
+            .map(|(path, digest)| {
+                let name = path.strip_prefix(&self.base).unwrap_or(&path);
+                (name.display().to_string(), digest)
+            })
+            .collect();
+        files.sort();
+        let list: String = files
+            .iter()
+            .filter_map(|(name, digest)| Some(format!("{}  {name}\n", digest.as_ref()?)))
+            .collect();
+        let listed = files
+            .into_iter()
+            .map(|(path, sha256)| json!({ "path": path, "sha256": sha256 }))
+            .collect();
+        (listed, hex::encode(Sha256::digest(list.as_bytes())))
     }
 
     fn write(&self, value: &serde_json::Value) {
@@ -52,19 +82,25 @@ impl RunLog {
         let _ = writeln!(file, "{value}");
     }
 
-    /// The closing line, with the run's exit code.
+    /// The closing line, with the run's exit code and every file the run read.
     pub fn finish(&self, exit_code: i32) {
+        let (files, digest) = self.files_read();
         self.write(&json!({
             "event": "run_end",
             "run_id": self.run_id,
             "ended_at": chrono::Utc::now().to_rfc3339(),
             "exit_code": exit_code,
+            "files": files,
+            "files_sha256": digest,
         }));
     }
 }
 
 impl Reporter for RunLog {
     fn emit(&self, event: &Event) {
+        if event.display_only() {
+            return;
+        }
         if let Ok(mut value) = serde_json::to_value(event) {
             if let Some(map) = value.as_object_mut() {
                 map.insert("run_id".into(), self.run_id.clone().into());

@@ -19,7 +19,7 @@ pub use log::{RunLog, Tee};
 pub use plan::{Plan, Planner};
 pub use progress::Progress;
 
-use crate::tasks::FileDiff;
+use crate::tasks::{ContainerChange, FileDiff};
 
 /// The result of one task on one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +74,12 @@ pub enum Event {
         #[serde(skip)]
         host_names: Vec<String>,
     },
+    /// A host begins the task now running: for the live display only (the JSON stream
+    /// and the run log leave it out).
+    HostStart {
+        host: String,
+    },
+    /// The result of a task on one host, or of one item of a loop (`item`).
     HostResult {
         host: String,
         task: String,
@@ -89,9 +95,27 @@ pub enum Event {
         result: Option<serde_json::Value>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         diffs: Vec<FileDiff>,
+        /// The full paths of the files the task changed or would change, with or without
+        /// `--diff` (none under `no_log`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        files: Vec<String>,
+        /// The containers the task manages, and what it does to them (none under `no_log`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        containers: Vec<ContainerChange>,
         /// What the task shows (`debug`).
         #[serde(skip_serializing_if = "Option::is_none")]
         output: Option<serde_json::Value>,
+    },
+    /// A loop is done on one host: every item has reported (as a `host_result` with its
+    /// `item`); this is the task's result there, over all its items.
+    LoopResult {
+        host: String,
+        task: String,
+        status: Status,
+        changed: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        msg: Option<String>,
+        duration_ms: u64,
     },
     Warning {
         message: String,
@@ -138,6 +162,13 @@ impl Sink {
 /// A reporter that keeps events, for tests.
 #[derive(Default)]
 pub struct Recorder(pub Mutex<Vec<Event>>);
+
+impl Event {
+    /// Whether the event is there for the live display only.
+    pub fn display_only(&self) -> bool {
+        matches!(self, Event::HostStart { .. })
+    }
+}
 
 impl Reporter for Recorder {
     fn emit(&self, event: &Event) {

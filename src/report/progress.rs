@@ -1,15 +1,22 @@
 //! The live display on a terminal: a bar per task with hosts done / total, ok / changed /
-//! failed counts, the hosts still running and the elapsed time. Failures (and what `debug`
-//! shows, and diffs) are printed as they happen; when a task ends its bar is replaced by
-//! one summary line, so the final screen reads like a short report.
+//! failed counts, the elapsed time and the hosts that have been running longest. Failures
+//! (and what `debug` shows, and diffs) are printed as they happen; when a task ends its bar
+//! is replaced by one summary line, so the final screen reads like a short report.
+//!
+//! A host is done with a task when its result comes, or, for a loop, when its last item
+//! has run (`loop_result`), with the status of the whole loop.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::{Event, Human, Reporter, Status};
+
+/// How many of the hosts still running the bar names.
+const RUNNING_SHOWN: usize = 3;
 
 pub struct Progress {
     human: Human,
@@ -17,11 +24,17 @@ pub struct Progress {
     state: Mutex<Option<TaskBar>>,
 }
 
+/// The hosts that have started the task and not finished it, with when they started. The
+/// bar reads it each time it draws, so their times go on counting between events.
+type Running = Arc<Mutex<BTreeMap<String, Instant>>>;
+
 struct TaskBar {
     bar: ProgressBar,
     title: String,
     started: Instant,
-    waiting: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    running: Running,
+    done: BTreeSet<String>,
     ok: u32,
     changed: u32,
     failed: u32,
@@ -30,37 +43,82 @@ struct TaskBar {
 }
 
 impl TaskBar {
-    fn message(&self) -> String {
-        let mut message = format!(
+    fn counts(&self) -> String {
+        format!(
             "ok={} changed={} failed={} skipped={} unreachable={}",
             self.ok, self.changed, self.failed, self.skipped, self.unreachable
-        );
-        if !self.waiting.is_empty() && self.waiting.len() <= 3 {
-            let names: Vec<&str> = self.waiting.iter().map(String::as_str).collect();
-            message.push_str(&format!("  waiting for {}", names.join(", ")));
-        } else if !self.waiting.is_empty() {
-            let names: Vec<&str> = self.waiting.iter().take(3).map(String::as_str).collect();
-            message.push_str(&format!(
-                "  waiting for {} and {} more",
-                names.join(", "),
-                self.waiting.len() - 3
-            ));
-        }
-        message
+        )
     }
 
     fn summary(&self) -> String {
         format!(
-            "{}  {} hosts: ok={} changed={} failed={} skipped={} unreachable={} in {:.1}s\n",
+            "{}  {} hosts: {} in {:.1}s\n",
             self.title,
-            self.bar.length().unwrap_or_default(),
-            self.ok,
-            self.changed,
-            self.failed,
-            self.skipped,
-            self.unreachable,
+            self.hosts.len(),
+            self.counts(),
             self.started.elapsed().as_secs_f64()
         )
+    }
+
+    fn start(&mut self, host: &str) {
+        if self.hosts.contains(host) && !self.done.contains(host) {
+            lock(&self.running)
+                .entry(host.to_owned())
+                .or_insert_with(Instant::now);
+        }
+    }
+
+    /// The host's result for the whole task; a second one (a loop's failure to start, then
+    /// its `loop_result`) counts once.
+    fn finish(&mut self, host: &str, status: Status) {
+        if !self.hosts.contains(host) || !self.done.insert(host.to_owned()) {
+            return;
+        }
+        lock(&self.running).remove(host);
+        match status {
+            Status::Ok | Status::Rescued => self.ok += 1,
+            Status::Changed => self.changed += 1,
+            Status::Failed | Status::Ignored => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Unreachable => self.unreachable += 1,
+        }
+        self.bar.inc(1);
+        self.bar.set_message(self.counts());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `  running: host3 12s, host1 8s and 2 more`: the hosts running longest first.
+fn running_text(running: &BTreeMap<String, Instant>, now: Instant) -> String {
+    if running.is_empty() {
+        return String::new();
+    }
+    let mut hosts: Vec<(&String, &Instant)> = running.iter().collect();
+    hosts.sort_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)));
+    let shown: Vec<String> = hosts
+        .iter()
+        .take(RUNNING_SHOWN)
+        .map(|(host, since)| format!("{host} {}", seconds(now.duration_since(**since))))
+        .collect();
+    let mut text = format!("  running: {}", shown.join(", "));
+    if hosts.len() > RUNNING_SHOWN {
+        let _ = write!(text, " and {} more", hosts.len() - RUNNING_SHOWN);
+    }
+    text
+}
+
+/// `7s`, `2m05s`.
+fn seconds(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
     }
 }
 
@@ -95,11 +153,33 @@ impl Progress {
             self.print(None, &task.summary());
         }
     }
+
+    fn bar(&self, title: &str, hosts: usize, running: &Running) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(hosts as u64), ProgressDrawTarget::stdout());
+        let template = if self.color {
+            "{spinner:.cyan} {prefix:.bold} [{bar:24.green/white}] {pos}/{len} {elapsed} {msg}{running}"
+        } else {
+            "{spinner} {prefix} [{bar:24}] {pos}/{len} {elapsed} {msg}{running}"
+        };
+        let running = running.clone();
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> ").with_key(
+                "running",
+                move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+                    let text = running_text(&lock(&running), Instant::now());
+                    let _ = out.write_str(&text);
+                },
+            ));
+        }
+        bar.set_prefix(title.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }
 }
 
 impl Reporter for Progress {
     fn emit(&self, event: &Event) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = lock(&self.state);
         match event {
             Event::TaskStart {
                 task,
@@ -110,33 +190,27 @@ impl Reporter for Progress {
                 self.finish(&mut state);
                 let kind = if *handler { "HANDLER" } else { "TASK" };
                 let title = format!("{kind} [{task}]");
-                let bar = ProgressBar::with_draw_target(
-                    Some(host_names.len() as u64),
-                    ProgressDrawTarget::stdout(),
-                );
-                let template = if self.color {
-                    "{spinner:.cyan} {prefix:.bold} [{bar:24.green/white}] {pos}/{len} {elapsed} {msg}"
-                } else {
-                    "{spinner} {prefix} [{bar:24}] {pos}/{len} {elapsed} {msg}"
-                };
-                if let Ok(style) = ProgressStyle::with_template(template) {
-                    bar.set_style(style.progress_chars("=> "));
-                }
-                bar.set_prefix(title.clone());
-                bar.enable_steady_tick(Duration::from_millis(120));
+                let running = Running::default();
                 let task = TaskBar {
-                    bar,
+                    bar: self.bar(&title, host_names.len(), &running),
                     title,
                     started: Instant::now(),
-                    waiting: host_names.iter().cloned().collect(),
+                    hosts: host_names.iter().cloned().collect(),
+                    running,
+                    done: BTreeSet::new(),
                     ok: 0,
                     changed: 0,
                     failed: 0,
                     skipped: 0,
                     unreachable: 0,
                 };
-                task.bar.set_message(task.message());
+                task.bar.set_message(task.counts());
                 *state = Some(task);
+            }
+            Event::HostStart { host } => {
+                if let Some(task) = state.as_mut() {
+                    task.start(host);
+                }
             }
             Event::HostResult {
                 host,
@@ -154,22 +228,16 @@ impl Reporter for Progress {
                 if loud {
                     self.print(state.as_ref(), &self.human.render(event));
                 }
-                if let Some(task) = state.as_mut() {
-                    // A loop reports every item; the host is done with its last one, which
-                    // the display cannot know, so items only update the counts.
-                    if item.is_none() || task.waiting.contains(host) {
-                        match status {
-                            Status::Ok | Status::Rescued => task.ok += 1,
-                            Status::Changed => task.changed += 1,
-                            Status::Failed | Status::Ignored => task.failed += 1,
-                            Status::Skipped => task.skipped += 1,
-                            Status::Unreachable => task.unreachable += 1,
-                        }
-                        if task.waiting.remove(host) {
-                            task.bar.inc(1);
-                        }
-                        task.bar.set_message(task.message());
+                // An item is not the end of its loop: `loop_result` is.
+                if item.is_none() {
+                    if let Some(task) = state.as_mut() {
+                        task.finish(host, *status);
                     }
+                }
+            }
+            Event::LoopResult { host, status, .. } => {
+                if let Some(task) = state.as_mut() {
+                    task.finish(host, *status);
                 }
             }
             Event::PlayStart { .. }
@@ -181,5 +249,25 @@ impl Reporter for Progress {
             }
             Event::PlaybookStart { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hosts_running_longest_come_first() {
+        let now = Instant::now();
+        let running: BTreeMap<String, Instant> =
+            [("a", 1), ("b", 30), ("c", 5), ("d", 125), ("e", 2)]
+                .into_iter()
+                .map(|(host, ago)| (host.to_owned(), now - Duration::from_secs(ago)))
+                .collect();
+        assert_eq!(
+            running_text(&running, now),
+            "  running: d 2m05s, b 30s, c 5s and 2 more"
+        );
+        assert_eq!(running_text(&BTreeMap::new(), now), "");
     }
 }

@@ -34,6 +34,7 @@ impl Runner<'_> {
         let forks = self.options.forks.max(1);
         futures::stream::iter(hosts.iter().map(|host| async move {
             let started = Instant::now();
+            self.reporter.emit(&Event::HostStart { host: host.clone() });
             let Some(connection) = self.state(host).connection.clone() else {
                 return;
             };
@@ -71,6 +72,8 @@ impl Runner<'_> {
                 duration_ms: started.elapsed().as_millis() as u64,
                 result: None,
                 diffs: Vec::new(),
+                files: Vec::new(),
+                containers: Vec::new(),
                 output: None,
             });
         }))

@@ -156,6 +156,44 @@ pub fn prepare(
     Ok((plays, warnings))
 }
 
+/// `--start-at-task NAME` must name a task of the playbook, checked before anything runs:
+/// a name that matches nothing would otherwise skip every task and look like success.
+/// Handlers are not places to start: nothing before them would notify them.
+pub fn check_start_at_task(playbook: &Playbook, name: &str) -> Result<(), Diagnostic> {
+    fn names<'a>(tasks: &'a [Task], into: &mut Vec<&'a str>) {
+        for task in tasks {
+            into.extend(task.name.as_deref());
+            if let TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } = &task.body
+            {
+                for list in [block, rescue, always] {
+                    names(list, into);
+                }
+            }
+        }
+    }
+    let mut known = Vec::new();
+    for play in &playbook.plays {
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            names(section, &mut known);
+        }
+    }
+    if known.contains(&name) {
+        return Ok(());
+    }
+    let mut message = format!("--start-at-task: no task is named `{name}`");
+    if let Some(suggestion) = crate::diagnostic::did_you_mean(name, known.iter().copied()) {
+        message.push_str(&format!(" — did you mean `{suggestion}`?"));
+    }
+    Err(Diagnostic::new(message).with_hint(format!(
+        "the name must match a task's `name` exactly; `quayside list-tasks {}` lists them",
+        playbook.path.display()
+    )))
+}
+
 /// Per-host state that lasts the whole run.
 #[derive(Default)]
 struct HostState {
@@ -621,6 +659,8 @@ impl<'a> Runner<'a> {
                         duration_ms: 0,
                         result: None,
                         diffs: Vec::new(),
+                        files: Vec::new(),
+                        containers: Vec::new(),
                         output: None,
                     });
                 }

@@ -135,6 +135,9 @@ impl Runner<'_> {
         hostvars: &Value,
     ) -> Option<HostOutcome> {
         let started = Instant::now();
+        self.reporter.emit(&Event::HostStart {
+            host: host.to_owned(),
+        });
         let ctx = self.context(scope, host, hostvars);
         let name = task.display_name();
         let result = match &task.r#loop {
@@ -144,8 +147,22 @@ impl Runner<'_> {
                 result
             }
             Some(items) => {
-                self.run_loop(task, effective, host, &ctx, items, started)
-                    .await
+                let result = self
+                    .run_loop(task, effective, host, &ctx, items, started)
+                    .await;
+                self.reporter.emit(&Event::LoopResult {
+                    host: host.to_owned(),
+                    task: name.clone(),
+                    status: status(&result, effective),
+                    changed: result.as_ref().is_ok_and(|outcome| outcome.changed),
+                    msg: match &result {
+                        _ if effective.no_log => Some(CENSORED.to_owned()),
+                        Ok(outcome) => outcome.msg.clone(),
+                        Err(error) => Some(error.to_string()),
+                    },
+                    duration_ms: started.elapsed().as_millis() as u64,
+                });
+                result
             }
         };
         self.record(host, task, effective, result)
@@ -269,6 +286,9 @@ impl Runner<'_> {
         hostvars: &Value,
     ) {
         let started = Instant::now();
+        for host in targets {
+            self.reporter.emit(&Event::HostStart { host: host.clone() });
+        }
         let name = task.display_name();
         let mut blockers: Vec<(String, String)> = scope
             .batch
@@ -560,34 +580,24 @@ impl Runner<'_> {
         started: Instant,
     ) {
         let duration_ms = started.elapsed().as_millis() as u64;
+        let status = status(result, effective);
         let event =
             match result {
                 Err(error) => Event::HostResult {
                     host: host.to_owned(),
                     task: task.to_owned(),
-                    status: Status::Unreachable,
+                    status,
                     changed: false,
                     msg: Some(error.to_string()),
                     item,
                     duration_ms,
                     result: None,
                     diffs: Vec::new(),
+                    files: Vec::new(),
+                    containers: Vec::new(),
                     output: None,
                 },
                 Ok(outcome) => {
-                    let status = if outcome.failed {
-                        if effective.ignore_errors {
-                            Status::Ignored
-                        } else {
-                            Status::Failed
-                        }
-                    } else if outcome.skipped {
-                        Status::Skipped
-                    } else if outcome.changed {
-                        Status::Changed
-                    } else {
-                        Status::Ok
-                    };
                     let censor = effective.no_log;
                     Event::HostResult {
                     host: host.to_owned(),
@@ -613,6 +623,16 @@ impl Runner<'_> {
                     } else {
                         Vec::new()
                     },
+                    files: if censor {
+                        Vec::new()
+                    } else {
+                        outcome.files.clone()
+                    },
+                    containers: if censor {
+                        Vec::new()
+                    } else {
+                        outcome.containers.clone()
+                    },
                     output: outcome.show.as_ref().map(|show| {
                         if censor {
                             serde_json::json!({ "censored": CENSORED })
@@ -624,6 +644,19 @@ impl Runner<'_> {
                 }
             };
         self.reporter.emit(&event);
+    }
+}
+
+/// The status a result reports: an error reaching the host is `unreachable`, a failure
+/// under `ignore_errors` is `ignored`.
+fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> Status {
+    match result {
+        Err(_) => Status::Unreachable,
+        Ok(outcome) if outcome.failed && effective.ignore_errors => Status::Ignored,
+        Ok(outcome) if outcome.failed => Status::Failed,
+        Ok(outcome) if outcome.skipped => Status::Skipped,
+        Ok(outcome) if outcome.changed => Status::Changed,
+        Ok(_) => Status::Ok,
     }
 }
 

@@ -295,6 +295,7 @@ fn outcome(changed: bool, bundle: &str, host: &str, diffs: Vec<FileDiff>) -> Out
     } else {
         Outcome::ok()
     };
+    outcome.files = diffs.iter().map(|diff| diff.path.clone()).collect();
     outcome.diffs = diffs;
     outcome
         .with("bundle_digest", bundle)
@@ -555,7 +556,7 @@ impl ConfigBundle {
             let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
                 (Some(template), None, None) => {
                     let path = find(&base, template, true)?;
-                    let text = std::fs::read_to_string(&path).map_err(|error| {
+                    let text = crate::inputs::read_to_string(&path).map_err(|error| {
                         format!("cannot read template `{}`: {error}", path.display())
                     })?;
                     let span = crate::yaml::Span::synthetic(&path.display().to_string());
@@ -568,7 +569,8 @@ impl ConfigBundle {
                 }
                 (None, Some(src), None) => {
                     let path = find(&base, src, false)?;
-                    let bytes = std::fs::read(&path)
+                    let name = file.name.as_deref().unwrap_or(file_name(src));
+                    let bytes = crate::inputs::read(&path, is_secret(file.secret, name))
                         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
                     (bytes, file_name(src).to_owned())
                 }
@@ -607,7 +609,7 @@ impl ConfigBundle {
                     ));
                 }
             }
-            let secret = file.secret || name.ends_with(".pem") || name.ends_with(".key");
+            let secret = is_secret(file.secret, &name);
             prepared.push(Prepared {
                 name,
                 mode,
@@ -621,7 +623,7 @@ impl ConfigBundle {
         let archive = match &self.archive {
             Some(name) => {
                 let path = find(&base, name, false)?;
-                let bytes = std::fs::read(&path)
+                let bytes = crate::inputs::read(&path, false)
                     .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
                 check_archive(&bytes).map_err(|reason| format!("archive `{name}`: {reason}"))?;
                 Some(bytes)
@@ -656,6 +658,11 @@ impl ConfigBundle {
         }
         hex::encode(hasher.finalize())
     }
+}
+
+/// A file of the bundle marked `secret`, or a key, is never shown.
+fn is_secret(marked: bool, name: &str) -> bool {
+    marked || name.ends_with(".pem") || name.ends_with(".key")
 }
 
 fn file_name(path: &str) -> &str {

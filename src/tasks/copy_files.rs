@@ -109,8 +109,8 @@ impl Args {
             let path = locate(base, one)?;
             if path.is_file() {
                 let name = file_name(&path)?;
-                let bytes = read(&path)?;
                 let secret = self.secret || secret_by_name(&name);
+                let bytes = read(&path, secret)?;
                 let target = if self.dest.ends_with('/') {
                     Target::Path(into(&name))
                 } else {
@@ -163,7 +163,7 @@ impl Args {
                 let secret = self.secret || secret_by_name(&rel);
                 Ok(NewFile {
                     target: Target::Path(into(&rel)),
-                    bytes: read(&path)?,
+                    bytes: read(&path, secret)?,
                     secret,
                 })
             })
@@ -193,8 +193,9 @@ fn file_name(path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("file name `{}` is not UTF-8", name.to_string_lossy()))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+fn read(path: &Path, secret: bool) -> Result<Vec<u8>, String> {
+    crate::inputs::read(path, secret)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))
 }
 
 /// A source on the controller: absolute, beside the playbook, or in its `files/`.
@@ -301,6 +302,7 @@ pub(super) fn outcome(
     } else {
         Outcome::changed()
     };
+    outcome.files = changed.iter().map(|i| i.path.clone()).collect();
     if ctx.diff {
         outcome.diffs = installed
             .iter()

@@ -453,6 +453,7 @@ impl Fetch {
             Outcome::changed()
         };
         outcome.diffs = diffs;
+        outcome.files = changed_files.clone();
         let verb = if ctx.check { "would change" } else { "changed" };
         let msg = match files.as_slice() {
             [one] if changed_files.is_empty() => {

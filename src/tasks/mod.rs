@@ -242,6 +242,20 @@ pub struct FileDiff {
     pub after: String,
 }
 
+/// What a task that manages a container found and leaves behind (in check mode: would
+/// leave), told whether it changed anything: the plan of a check run follows a container
+/// through every task that touches it, to tell a restart from a start or a stop.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerChange {
+    pub name: String,
+    /// It was running (or paused) when the task looked.
+    pub was_running: bool,
+    /// It runs once the task is done.
+    pub running: bool,
+    /// The task stops it and starts it again (a restart, or a new container in its place).
+    pub restarted: bool,
+}
+
 /// What a diff may show of a file's contents: nothing of a secret (a file marked secret,
 /// or any text holding a private key), nothing of a binary file such as an archive (it may
 /// hold anything), and text with secret-looking values masked.
@@ -269,6 +283,11 @@ pub struct Outcome {
     /// Variables the task sets on the host (`set_fact`).
     pub facts: Vars,
     pub diffs: Vec<FileDiff>,
+    /// The full paths of the files the task changed (in check mode: would change), with or
+    /// without `--diff`.
+    pub files: Vec<String>,
+    /// The containers the task manages, changed or not.
+    pub containers: Vec<ContainerChange>,
     /// What the task shows on the terminal (`debug`), as a JSON object.
     pub show: Option<Map<String, Json>>,
 }

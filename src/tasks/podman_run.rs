@@ -359,6 +359,14 @@ impl TaskType for PodmanRun {
             Some(what) if ctx.check => Outcome::changed().with_msg(format!("would be {what}")),
             Some(what) => Outcome::changed().with_msg(what),
         };
+        let was_running = get("before.exists") == "yes"
+            && matches!(get("before.state").as_str(), "running" | "paused");
+        outcome.containers = vec![super::ContainerChange {
+            name: self.name.clone(),
+            was_running,
+            running: self.state == State::Started,
+            restarted: was_running && matches!(action, "restart" | "recreate"),
+        }];
         outcome.data = Map::from_iter([
             ("container".to_owned(), container),
             ("recreated".to_owned(), Json::Bool(action == "recreate")),

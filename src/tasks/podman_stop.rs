@@ -90,6 +90,12 @@ impl TaskType for PodmanStop {
             _ if before == "absent" => Outcome::ok().with_msg("absent"),
             _ => Outcome::ok().with_msg(format!("already stopped ({before})")),
         };
+        outcome.containers = vec![super::ContainerChange {
+            name: self.name.clone(),
+            was_running: matches!(before.as_str(), "running" | "paused"),
+            running: false,
+            restarted: false,
+        }];
         outcome = outcome.with(
             "container",
             json!({ "name": self.name, "state": after, "state_before": before }),

@@ -397,6 +397,7 @@ impl TaskType for SetFacl {
         } else {
             Outcome::changed()
         };
+        outcome.files = changed.iter().map(|c| c.path.clone()).collect();
         if ctx.diff {
             outcome.diffs = changed
                 .iter()

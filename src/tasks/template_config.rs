@@ -57,7 +57,7 @@ impl TemplateConfig {
                     self.src
                 )
             })?;
-        let text = std::fs::read_to_string(&path)
+        let text = crate::inputs::read_to_string(&path)
             .map_err(|error| format!("cannot read template `{}`: {error}", path.display()))?;
         let name = path
             .strip_prefix(&base)

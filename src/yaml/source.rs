@@ -38,6 +38,7 @@ impl SourceFile {
                 super::MAX_FILE_BYTES / 1024 / 1024
             )));
         }
+        crate::inputs::record(path, &bytes, false);
         let text = String::from_utf8(bytes).map_err(|error| {
             let offset = error.utf8_error().valid_up_to();
             let before = &error.as_bytes()[..offset];

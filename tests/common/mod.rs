@@ -70,9 +70,14 @@ impl Test {
     }
 
     pub fn run(&self) -> Output {
+        self.run_in(self.dir.path())
+    }
+
+    /// Run with this test's arguments in another test's directory.
+    pub fn run_in(&self, dir: &Path) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
             .args(&self.args)
-            .current_dir(self.dir.path())
+            .current_dir(dir)
             .env("NO_COLOR", "1")
             .envs(self.env.iter().cloned())
             .output()
