@@ -347,8 +347,13 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
     let ctx = member.ctx;
     let files = &contents.files;
     let (dest, stage, _) = paths(&bundle.dest);
+    // `made`: the first directory above `dest` that this script creates, so that a check
+    // run can take it away again.
     let mut body = format!(
-        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\nmkdir -p \"$(dirname \"$dest\")\"\n",
+        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\n\
+         made=\nparent=$(dirname \"$dest\")\n\
+         while [ ! -d \"$parent\" ]; do made=$parent; parent=$(dirname \"$parent\"); done\n\
+         mkdir -p \"$(dirname \"$dest\")\"\n",
         quote(&dest),
         quote(&stage)
     );
@@ -408,6 +413,10 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         "printf 'STAGED '; (cd \"$stage\" && {LIST_FILES}) | base64 -w0; echo\n\
          if [ -d \"$dest\" ]; then printf 'LIVE '; (cd \"$dest\" && {LIST_FILES}) | base64 -w0; echo; fi\n"
     ));
+    // A check run changes nothing: not even the directories made to stage beside `dest`.
+    if ctx.check {
+        body.push_str("rm -rf \"$stage\"\nif [ -n \"$made\" ]; then rm -rf \"$made\"; fi\n");
+    }
     let output = ctx.run(script_on_stdin(ctx, body)).await?;
     if !output.success() {
         return Err(StageError::Failed(first_line(&output.stderr_lossy())));
