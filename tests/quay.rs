@@ -1133,3 +1133,60 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
     );
     lab.ok("quay-deploy.yml", &[]);
 }
+
+#[test]
+fn relative_backup_paths_are_refused_before_anything_changes() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    let started: Vec<Json> = QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec();
+    let keys = lab.query("quay", "SELECT count(*) FROM servicekey");
+    for (playbook, argument, message) in [
+        (
+            "quay-backup.yml",
+            "quay_backup_dir=backups",
+            "`quay_backup_dir` must be an absolute path, not `backups`",
+        ),
+        (
+            "quay-restore.yml",
+            "quay_restore_from=backups/first",
+            "`quay_restore_from` must be an absolute path, not `backups/first`",
+        ),
+    ] {
+        let output = lab.run(playbook, &["-e", argument, "--output", "json"]);
+        assert_eq!(output.code, 2, "{}", output.stdout);
+        let failed: Vec<(String, String)> = output
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "host_result" && e["status"] == "failed")
+            .map(|e| {
+                (
+                    e["host"].as_str().unwrap().to_owned(),
+                    e["msg"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = HOSTS
+            .iter()
+            .map(|h| (h.to_string(), message.to_owned()))
+            .collect();
+        assert_eq!(failed, expected, "{playbook}");
+        // Nothing ran after it.
+        let ran: BTreeSet<String> = output
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "task_start")
+            .map(|e| e["task"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ran.len(), 2, "{playbook}: {ran:?}");
+    }
+    assert!(!lab.dir.join("backups/backups").exists());
+    assert!(!repo_root().join("playbooks/backups").exists());
+    assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekey"), keys);
+    assert_eq!(
+        QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec(),
+        started
+    );
+    for playbook in ["quay-backup.retry", "quay-restore.retry"] {
+        let _ = std::fs::remove_file(repo_root().join("playbooks").join(playbook));
+    }
+}
