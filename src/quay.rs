@@ -104,6 +104,39 @@ pub fn validate_config(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The rule of Quay's validator that needs the whole bundle, not only config.yaml: with
+/// `PREFERRED_URL_SCHEME: https` and TLS not terminated in front of Quay
+/// (`EXTERNAL_TLS_TERMINATION` not true), Quay serves TLS itself from `ssl.cert` and
+/// `ssl.key`, which must then be in the bundle. `names` are the bundle's file names.
+pub fn check_tls_files<'a>(
+    text: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let root = yaml::load_str("config.yaml", text).map_err(|d| d.headline())?;
+    let scheme = root.get("PREFERRED_URL_SCHEME").and_then(scalar);
+    let external = root
+        .get("EXTERNAL_TLS_TERMINATION")
+        .and_then(scalar)
+        .and_then(|v| yaml::parse_bool(&v))
+        .unwrap_or(false);
+    if scheme.as_deref() != Some("https") || external {
+        return Ok(());
+    }
+    let names: Vec<&str> = names.into_iter().collect();
+    let missing: Vec<String> = ["ssl.cert", "ssl.key"]
+        .into_iter()
+        .filter(|file| !names.contains(file))
+        .map(|file| format!("`{file}`"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "`PREFERRED_URL_SCHEME` is `https` and `EXTERNAL_TLS_TERMINATION` is not `true`, so Quay serves TLS itself and the bundle needs `ssl.cert` and `ssl.key`; missing: {}",
+        missing.join(", ")
+    ))
+}
+
 fn scalar(node: &Node) -> Option<String> {
     match &node.value {
         Value::Str(s) => Some(s.clone()),
@@ -210,6 +243,79 @@ mod tests {
             validate_config(&format!("{GOOD}FEATURE_STORAGE_REPLICATION: true\n")).unwrap_err(),
             "storage location `default` is LocalStorage, which cannot be used with `FEATURE_STORAGE_REPLICATION`"
         );
+    }
+
+    #[test]
+    fn every_rule_of_quays_validator_has_its_message() {
+        let bad = |from: &str, to: &str| {
+            let text = GOOD.replace(from, to);
+            assert_ne!(text, GOOD, "`{from}` is not in the config");
+            validate_config(&text).unwrap_err()
+        };
+        assert_eq!(
+            bad(
+                "BUILDLOGS_REDIS:\n  host: redis\n",
+                "BUILDLOGS_REDIS:\n  port: 6379\n"
+            ),
+            "`BUILDLOGS_REDIS.host` is missing"
+        );
+        assert_eq!(
+            bad("USER_EVENTS_REDIS:\n  host: redis\n", ""),
+            "`USER_EVENTS_REDIS.host` is missing"
+        );
+        assert_eq!(
+            validate_config(&format!("{GOOD}PREFERRED_URL_SCHEME: ftp\n")).unwrap_err(),
+            "`PREFERRED_URL_SCHEME` must be `http` or `https`, not `ftp`"
+        );
+        assert_eq!(
+            bad(
+                "DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - {storage_path: /datastorage/registry}\n",
+                "DISTRIBUTED_STORAGE_CONFIG: {}\n"
+            ),
+            "`DISTRIBUTED_STORAGE_CONFIG` needs at least one storage location"
+        );
+        assert_eq!(
+            validate_config(&format!(
+                "{GOOD}REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_LOCATION: conf/stack/k.pem\n"
+            ))
+            .unwrap_err(),
+            "`REGISTRY_STATE: readonly` needs `INSTANCE_SERVICE_KEY_KID_LOCATION`"
+        );
+        assert_eq!(
+            validate_config(&format!(
+                "{GOOD}REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_KID_LOCATION: conf/stack/k.kid\n"
+            ))
+            .unwrap_err(),
+            "`REGISTRY_STATE: readonly` needs `INSTANCE_SERVICE_KEY_LOCATION`"
+        );
+        assert_eq!(
+            bad("SERVER_HOSTNAME: quay.example.test\n", ""),
+            "`SERVER_HOSTNAME` is missing"
+        );
+    }
+
+    #[test]
+    fn https_served_by_quay_needs_its_certificate_and_key_in_the_bundle() {
+        let https = format!("{GOOD}PREFERRED_URL_SCHEME: https\n");
+        assert_eq!(validate_config(&https), Ok(()));
+        assert_eq!(
+            check_tls_files(&https, ["config.yaml", "ssl.cert"]).unwrap_err(),
+            "`PREFERRED_URL_SCHEME` is `https` and `EXTERNAL_TLS_TERMINATION` is not `true`, so Quay serves TLS itself and the bundle needs `ssl.cert` and `ssl.key`; missing: `ssl.key`"
+        );
+        assert_eq!(
+            check_tls_files(&https, ["config.yaml"]).unwrap_err(),
+            "`PREFERRED_URL_SCHEME` is `https` and `EXTERNAL_TLS_TERMINATION` is not `true`, so Quay serves TLS itself and the bundle needs `ssl.cert` and `ssl.key`; missing: `ssl.cert`, `ssl.key`"
+        );
+        assert_eq!(
+            check_tls_files(&https, ["config.yaml", "ssl.key", "ssl.cert"]),
+            Ok(())
+        );
+        // TLS ends in front of Quay, or Quay speaks plain HTTP: no files needed.
+        let terminated = format!("{https}EXTERNAL_TLS_TERMINATION: true\n");
+        assert_eq!(check_tls_files(&terminated, ["config.yaml"]), Ok(()));
+        let not_terminated = format!("{https}EXTERNAL_TLS_TERMINATION: false\n");
+        assert!(check_tls_files(&not_terminated, ["config.yaml"]).is_err());
+        assert_eq!(check_tls_files(GOOD, ["config.yaml"]), Ok(()));
     }
 
     #[test]

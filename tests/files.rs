@@ -1007,3 +1007,251 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
     );
     assert!(names(elsewhere.path()).is_empty());
 }
+
+/// A config.yaml that passes Quay's checks; the tests break one rule at a time.
+const GOOD_CONFIG: &str = "SERVER_HOSTNAME: quay.example.test
+DB_URI: postgresql://quay:pw@db.example.test/quay
+BUILDLOGS_REDIS:
+  host: redis
+USER_EVENTS_REDIS:
+  host: redis
+DISTRIBUTED_STORAGE_CONFIG:
+  default:
+    - LocalStorage
+    - {storage_path: /datastorage/registry}
+DISTRIBUTED_STORAGE_PREFERENCE: [default]
+";
+
+/// Run a template of `body` through `template_config` with `validate` on host1: the
+/// failure message (the file must not be there).
+fn refused_rendering(scratch: &str, validate: &str, body: &str) -> String {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: host1
+                  gather_facts: false
+                  tasks:
+                    - name: config
+                      template_config:
+                        src: config.yaml.j2
+                        dest: '{{{{ host_root }}}}/{scratch}/config.yaml'
+                        validate: {validate}
+                "
+            ),
+        )
+        .file("templates/config.yaml.j2", "{{ body }}");
+    let vars = serde_json::json!({ "body": body }).to_string();
+    let output = run(&test, "host1", &["--output", "json", "-e", &vars]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert!(!path(1, scratch, "config.yaml").exists(), "{body}");
+    let event = output
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "host_result")
+        .unwrap();
+    assert_eq!(event["status"], "failed");
+    event["msg"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn template_config_refuses_every_rule_of_quays_validator_and_installs_nothing() {
+    let scratch = "template_rules";
+    fleet().scratch(scratch);
+    let broken = |from: &str, to: &str| {
+        assert!(GOOD_CONFIG.contains(from), "{from}");
+        GOOD_CONFIG.replace(from, to)
+    };
+    let cases = [
+        (
+            broken(
+                "BUILDLOGS_REDIS:\n  host: redis\n",
+                "BUILDLOGS_REDIS: {port: 6379}\n",
+            ),
+            "`BUILDLOGS_REDIS.host` is missing",
+        ),
+        (
+            broken("USER_EVENTS_REDIS:\n  host: redis\n", ""),
+            "`USER_EVENTS_REDIS.host` is missing",
+        ),
+        (
+            format!("{GOOD_CONFIG}PREFERRED_URL_SCHEME: gopher\n"),
+            "`PREFERRED_URL_SCHEME` must be `http` or `https`, not `gopher`",
+        ),
+        (
+            broken(
+                "DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - {storage_path: /datastorage/registry}\nDISTRIBUTED_STORAGE_PREFERENCE: [default]\n",
+                "DISTRIBUTED_STORAGE_CONFIG: {}\n",
+            ),
+            "`DISTRIBUTED_STORAGE_CONFIG` needs at least one storage location",
+        ),
+        (
+            format!("{GOOD_CONFIG}REGISTRY_STATE: readonly\n"),
+            "`REGISTRY_STATE: readonly` needs `INSTANCE_SERVICE_KEY_KID_LOCATION`",
+        ),
+        (
+            format!(
+                "{GOOD_CONFIG}REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_KID_LOCATION: conf/stack/quay-readonly.kid\n"
+            ),
+            "`REGISTRY_STATE: readonly` needs `INSTANCE_SERVICE_KEY_LOCATION`",
+        ),
+    ];
+    for (body, rule) in cases {
+        assert_eq!(
+            refused_rendering(scratch, "quay", &body),
+            format!("`config.yaml` fails Quay's checks: {rule}")
+        );
+    }
+    // `validate: yaml` refuses what does not parse.
+    assert_eq!(
+        refused_rendering(scratch, "yaml", "a: [1, 2\nb: 3\n"),
+        "`config.yaml` is not valid YAML: invalid YAML: error: line 2 column 2: illegal placement of ':' indicator\n --> <input>:2:2\n  |\n1 | a: [1, 2\n2 | b: 3\n  |  ^ illegal placement of ':' indicator\n3 |\n  | at config.yaml:2:2"
+    );
+}
+
+#[test]
+fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
+    let scratch = "bundle_tls";
+    fleet().scratch(scratch);
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - name: bundle
+                  config_bundle:
+                    dest: '{{{{ host_root }}}}/{scratch}/config'
+                    files:
+                      - name: config.yaml
+                        content: '{{{{ body }}}}'
+                        validate: quay
+            "
+        ),
+    );
+    let https = format!("{GOOD_CONFIG}PREFERRED_URL_SCHEME: https\n");
+    let vars = serde_json::json!({ "body": https }).to_string();
+    let missing = |which: &str| {
+        format!(
+            "bundle not installed on any host: staging failed on `host1`: `config.yaml` fails Quay's checks: `PREFERRED_URL_SCHEME` is `https` and `EXTERNAL_TLS_TERMINATION` is not `true`, so Quay serves TLS itself and the bundle needs `ssl.cert` and `ssl.key`; missing: {which}"
+        )
+    };
+    let messages = |output: &Output| -> Vec<String> {
+        output
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "host_result")
+            .map(|e| e["msg"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        messages(&output),
+        [
+            missing("`ssl.cert`, `ssl.key`"),
+            missing("`ssl.cert`, `ssl.key`")
+        ]
+    );
+    for i in 1..=2 {
+        assert!(names(&path(i, scratch, "")).is_empty(), "host{i}");
+    }
+
+    // The certificate and key already in the live bundle count: host2 has both, host1 only
+    // the certificate, so the bundle still goes nowhere.
+    for (i, files) in [(1, &["ssl.cert"][..]), (2, &["ssl.cert", "ssl.key"][..])] {
+        let live = path(i, scratch, "config");
+        std::fs::create_dir_all(&live).unwrap();
+        for name in files {
+            std::fs::write(live.join(name), format!("{name} of host{i}\n")).unwrap();
+        }
+        chown_quayside(&live);
+    }
+    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        messages(&output),
+        [missing("`ssl.key`"), missing("`ssl.key`")]
+    );
+    assert_eq!(names(&path(1, scratch, "config")), ["ssl.cert"]);
+    assert_eq!(names(&path(2, scratch, "config")), ["ssl.cert", "ssl.key"]);
+
+    std::fs::write(path(1, scratch, "config/ssl.key"), "ssl.key of host1\n").unwrap();
+    chown_quayside(&path(1, scratch, "config"));
+    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
+    assert_eq!(output.code, 0, "{output:?}");
+    for i in 1..=2 {
+        assert_eq!(read(&path(i, scratch, "config/config.yaml")), https);
+        assert_eq!(
+            names(&path(i, scratch, "config")),
+            ["config.yaml", "ssl.cert", "ssl.key"]
+        );
+    }
+
+    // TLS ended in front of Quay: no certificate needed.
+    let terminated = format!("{https}EXTERNAL_TLS_TERMINATION: true\n");
+    let vars = serde_json::json!({ "body": terminated }).to_string();
+    let output = run(&test, "host3", &["--output", "json", "-e", &vars]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(read(&path(3, scratch, "config/config.yaml")), terminated);
+}
+
+#[test]
+fn setfacl_recursive_without_default_sets_access_entries_below_and_no_default() {
+    let scratch = "acl_recursive";
+    fleet().scratch(scratch);
+    let data = path(1, scratch, "data");
+    std::fs::create_dir_all(data.join("sub/deeper")).unwrap();
+    for name in ["a.conf", "sub/b.conf", "sub/deeper/c.conf"] {
+        std::fs::write(data.join(name), "x").unwrap();
+        std::fs::set_permissions(data.join(name), std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    // A link inside leads outside: it is not followed.
+    let outside = path(1, scratch, "outside.conf");
+    std::fs::write(&outside, "x").unwrap();
+    std::os::unix::fs::symlink(&outside, data.join("sub/link")).unwrap();
+    chown_quayside(&path(1, scratch, ""));
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - name: acl
+                  setfacl:
+                    path: '{{{{ host_root }}}}/{scratch}/data'
+                    recursive: true
+                    entries: ['user:quayside-app:rX']
+            "
+        ),
+    );
+    let output = run(&test, "host1", &["--output", "json"]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(statuses(&output, "acl"), all(&[1], "changed"));
+    for dir in ["", "sub", "sub/deeper"] {
+        let dir = data.join(dir);
+        assert!(
+            acl(&dir, false).contains(&"user:1002:r-x".to_owned()),
+            "{}: {:?}",
+            dir.display(),
+            acl(&dir, false)
+        );
+        assert!(acl(&dir, true).is_empty(), "{}", dir.display());
+    }
+    for name in ["a.conf", "sub/b.conf", "sub/deeper/c.conf"] {
+        assert!(
+            acl(&data.join(name), false).contains(&"user:1002:r--".to_owned()),
+            "{name}: {:?}",
+            acl(&data.join(name), false)
+        );
+    }
+    assert_eq!(
+        acl(&outside, false),
+        ["user::rw-", "group::r--", "other::r--"]
+    );
+    let again = run(&test, "host1", &["--output", "json"]);
+    assert_eq!(statuses(&again, "acl"), all(&[1], "ok"));
+}

@@ -1,6 +1,7 @@
 //! `generate_key` and `quayside keygen`: Quay's service key pair, byte for byte in layout.
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
 
 use crate::common::Test;
 
@@ -52,7 +53,7 @@ fn generate_key_is_idempotent_and_never_shows_the_private_key() {
             - assert:
                 that:
                   - key.kid | length == 43
-                  - key.pem_path == 'keys/quay-readonly.pem'
+                  - key.pem_path == playbook_dir ~ '/keys/quay-readonly.pem'
                   - (key.jwk | from_json).kid == key.kid
         ",
     );
@@ -86,5 +87,173 @@ fn generate_key_is_idempotent_and_never_shows_the_private_key() {
     assert_eq!(
         std::fs::read_to_string(test.path().join("keys/quay-readonly.pem")).unwrap(),
         pem
+    );
+}
+
+/// The `host_result` events of a run under `--output json`.
+fn results(output: &crate::common::Output) -> Vec<serde_json::Value> {
+    output
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result")
+        .collect()
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const FORCED: &str = "
+    - hosts: localhost
+      gather_facts: false
+      tasks:
+        - name: key
+          generate_key:
+            name: quay-readonly
+            dest: keys
+            force: '{{ force | default(false) }}'
+          register: key
+";
+
+#[test]
+fn generate_key_force_replaces_the_pair_with_a_new_kid() {
+    let test = Test::new().file("play.yml", FORCED);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "play.yml", "-v", "--output", "json"];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_quayside"))
+            .args(&args)
+            .current_dir(test.path())
+            .output()
+            .map(crate::common::Output::from)
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let kid_path = test.path().join("keys/quay-readonly.kid");
+    let pem_path = test.path().join("keys/quay-readonly.pem");
+    let (kid, pem) = (read(&kid_path), read(&pem_path));
+    let forced = run(&["-e", "force=true"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    let result = &results(&forced)[0];
+    assert_eq!(result["status"], "changed", "{forced:?}");
+    let new_kid = read(&kid_path);
+    assert_ne!(new_kid, kid);
+    assert_eq!(new_kid.len(), 43);
+    assert_ne!(read(&pem_path), pem);
+    assert_eq!(result["result"]["kid"], new_kid.as_str());
+    // The jwk on disk is the new key's, and names the new kid.
+    let jwk: serde_json::Value =
+        serde_json::from_str(&read(&test.path().join("keys/quay-readonly.jwk"))).unwrap();
+    assert_eq!(jwk["kid"], new_kid.as_str());
+    assert_eq!(
+        std::fs::metadata(&pem_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(!forced.stdout.contains(pem.lines().nth(1).unwrap()));
+    // Without `force` the new pair stays.
+    let again = run(&[]);
+    assert_eq!(results(&again)[0]["status"], "ok");
+    assert_eq!(read(&kid_path), new_kid);
+}
+
+#[test]
+fn generate_key_in_check_mode_writes_nothing() {
+    let test = Test::new().file("play.yml", FORCED);
+    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "play.yml", "--check", "--output", "json"])
+        .current_dir(test.path())
+        .output()
+        .map(crate::common::Output::from)
+        .unwrap();
+    assert_eq!(output.code, 0, "{output:?}");
+    let result = &results(&output)[0];
+    assert_eq!(result["status"], "changed");
+    let keys = test.path().join("keys");
+    assert_eq!(
+        result["msg"],
+        format!(
+            "would write Writing public key to {0}/quay-readonly.jwk, Writing key ID to {0}/quay-readonly.kid, Writing private key to {0}/quay-readonly.pem",
+            std::fs::canonicalize(test.path())
+                .unwrap()
+                .join("keys")
+                .display()
+        )
+    );
+    assert!(!keys.exists(), "check mode made {}", keys.display());
+}
+
+#[test]
+fn generate_key_dest_is_relative_to_the_playbook_not_the_working_directory() {
+    let test = Test::new().file("site/play.yml", FORCED);
+    let elsewhere = test.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "../site/play.yml", "--output", "json", "-v"])
+        .current_dir(&elsewhere)
+        .output()
+        .map(crate::common::Output::from)
+        .unwrap();
+    assert_eq!(output.code, 0, "{output:?}");
+    let keys = std::fs::canonicalize(test.path())
+        .unwrap()
+        .join("site/keys");
+    assert_eq!(read(&keys.join("quay-readonly.kid")).len(), 43);
+    assert!(!elsewhere.join("keys").exists());
+    let result = &results(&output)[0];
+    assert_eq!(
+        result["result"]["pem_path"],
+        keys.join("quay-readonly.pem").display().to_string()
+    );
+}
+
+#[test]
+fn keygen_writes_into_dir_and_replaces_only_with_force() {
+    let test = Test::new();
+    let keygen = |extra: &[&str]| {
+        let mut args = vec!["keygen", "quay-readonly", "--dir", "deep/keys"];
+        args.extend(extra);
+        Command::new(env!("CARGO_BIN_EXE_quayside"))
+            .args(&args)
+            .current_dir(test.path())
+            .output()
+            .map(crate::common::Output::from)
+            .unwrap()
+    };
+    let first = keygen(&[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        first.stdout,
+        "Writing public key to deep/keys/quay-readonly.jwk\nWriting key ID to deep/keys/quay-readonly.kid\nWriting private key to deep/keys/quay-readonly.pem\n"
+    );
+    let dir = test.path().join("deep/keys");
+    let kid = read(&dir.join("quay-readonly.kid"));
+    let pem = read(&dir.join("quay-readonly.pem"));
+    assert!(!test.path().join("quay-readonly.kid").exists());
+
+    let refused = keygen(&[]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        refused.stderr,
+        "error: a key named `quay-readonly` already exists in `deep/keys`; use `--force` to replace it\n"
+    );
+    assert_eq!(read(&dir.join("quay-readonly.kid")), kid);
+
+    let forced = keygen(&["--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert_eq!(forced.stdout, first.stdout);
+    let new_kid = read(&dir.join("quay-readonly.kid"));
+    assert_ne!(new_kid, kid);
+    assert_ne!(read(&dir.join("quay-readonly.pem")), pem);
+    let jwk: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("quay-readonly.jwk"))).unwrap();
+    assert_eq!(jwk["kid"], new_kid.as_str());
+    assert_eq!(
+        std::fs::metadata(dir.join("quay-readonly.pem"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
     );
 }

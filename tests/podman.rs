@@ -858,3 +858,116 @@ fn over_ssh_the_container_runs_and_wait_for_probes_from_the_host() {
     assert_eq!(events[2]["msg"], "removed");
     assert!(!container.exists());
 }
+
+#[test]
+fn wait_for_waits_its_delay_and_can_wait_for_a_status_other_than_200() {
+    // A Quay taken out of service answers 503: waiting for exactly that succeeds.
+    let unavailable = http_server("503 Service Unavailable");
+    let test = podman_test(&format!(
+        "
+        - wait_for:
+            url: http://127.0.0.1:{unavailable}/health/instance
+            status: 503
+            delay: 1.5
+            timeout: 10
+            sleep: 0.2
+          register: waited
+        "
+    ));
+    let started = Instant::now();
+    let output = run(&test, &[]);
+    let took = started.elapsed();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(took >= Duration::from_millis(1500), "took {took:?}");
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "ok", "{events:?}");
+    assert_eq!(events[0]["result"]["status"], 503);
+    assert!(events[0]["result"]["elapsed"].as_f64().unwrap() >= 1.5);
+
+    // A healthy answer is not the one it waits for.
+    let healthy = http_server("200 OK");
+    let test = podman_test(&format!(
+        "
+        - wait_for:
+            url: http://127.0.0.1:{healthy}/health/instance
+            status: 503
+            timeout: 1
+            sleep: 0.2
+        "
+    ));
+    let output = run(&test, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        results(&output)[0]["msg"],
+        format!(
+            "timed out after 1 s waiting for http://127.0.0.1:{healthy}/health/instance to answer \
+             503: last answer: 200"
+        )
+        .as_str()
+    );
+}
+
+#[test]
+fn changing_the_restart_policy_or_rm_recreates_the_container() {
+    let container = Container::new("policy");
+    let port = free_port();
+    // One directory for every variant, so that only the field under test differs.
+    let test = podman_test("")
+        .file(
+            "always.yml",
+            &playbook(&httpd_task(&container, port, "    restart_policy: always")),
+        )
+        .file(
+            "on-failure.yml",
+            &playbook(&httpd_task(
+                &container,
+                port,
+                "    restart_policy: on-failure",
+            )),
+        )
+        .file(
+            "rm.yml",
+            &playbook(&httpd_task(&container, port, "    rm: true")),
+        )
+        .file("plain.yml", &playbook(&httpd_task(&container, port, "")));
+    let storage = ["-e", "storage=usstorage"];
+    let run = |playbook: &str| run_file(&test, playbook, &storage);
+
+    let output = run("always.yml");
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        container.inspect("{{.HostConfig.RestartPolicy.Name}}"),
+        "always"
+    );
+    let again = run("always.yml");
+    assert_eq!(results(&again)[0]["status"], "ok", "{again:?}");
+    let id = container.inspect("{{.Id}}");
+
+    let output = run("on-failure.yml");
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "changed", "{output:?}");
+    assert_eq!(events[0]["msg"], "recreated: restart_policy changed");
+    assert_eq!(
+        container.inspect("{{.HostConfig.RestartPolicy.Name}}"),
+        "on-failure"
+    );
+    assert_ne!(container.inspect("{{.Id}}"), id);
+
+    // `--rm` cannot go with a restart policy: the policy goes, `rm` comes.
+    let output = run("rm.yml");
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "changed", "{output:?}");
+    assert_eq!(
+        events[0]["msg"],
+        "recreated: rm added, restart_policy removed"
+    );
+    assert_eq!(container.inspect("{{.HostConfig.AutoRemove}}"), "true");
+    assert_eq!(container.inspect("{{.State.Status}}"), "running");
+    let again = run("rm.yml");
+    assert_eq!(results(&again)[0]["status"], "ok", "{again:?}");
+
+    // And back: without `rm`, the container is recreated without it.
+    let output = run("plain.yml");
+    assert_eq!(results(&output)[0]["msg"], "recreated: rm removed");
+    assert_eq!(container.inspect("{{.HostConfig.AutoRemove}}"), "false");
+}

@@ -2,7 +2,7 @@
 //! "VMs" in two regions, a real PostgreSQL with Quay's tables, and podman running the Quay
 //! stand-in image on every host. The tests share the lab and take turns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -99,6 +99,67 @@ impl Lab {
             .collect()
     }
 
+    /// Run a playbook with arguments built at run time.
+    fn run_with(&self, playbook: &str, extra: &[String]) -> Output {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        self.run(playbook, &extra)
+    }
+
+    fn ok_with(&self, playbook: &str, extra: &[String]) -> Output {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        self.ok(playbook, &extra)
+    }
+
+    /// podman as the lab runs it (its own storage, through `CONTAINERS_CONF`).
+    fn podman(&self, args: &[&str]) -> Vec<u8> {
+        let output = Command::new("podman")
+            .args(args)
+            .env("CONTAINERS_CONF", self.dir.join("podman/containers.conf"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    /// Drop a database of the lab's server, even with Quays still connected to it.
+    fn drop_database(&self, name: &str) {
+        self.query(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    }
+
+    /// Empty every stand-in's event log.
+    fn clear_events(&self) {
+        for i in 1..=4 {
+            std::fs::write(self.dir.join(format!("events/host{i}/log")), "").unwrap();
+        }
+    }
+
+    /// Host `i`'s stand-in events since the last `clear_events`: (kind, time).
+    fn events(&self, i: usize) -> Vec<(String, String)> {
+        let log = std::fs::read_to_string(self.dir.join(format!("events/host{i}/log"))).unwrap();
+        // `TIME EVENT NAME port=... pid=... ...`, one line per start, refusal and stop.
+        log.lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                let time = words.next()?;
+                Some((words.next()?.to_owned(), time.to_owned()))
+            })
+            .collect()
+    }
+
+    /// Remove a directory from every host's disk.
+    fn remove_on_hosts(&self, name: &str) {
+        for i in 1..=4 {
+            let _ = std::fs::remove_dir_all(self.root(i).join(name));
+        }
+    }
+
     /// Start from a registry in normal mode with no read-only key.
     fn reset(&self) {
         self.query(
@@ -157,6 +218,74 @@ fn changed(output: &Output, host: &str) -> String {
     output.recap(host)
 }
 
+/// The DSN of database `name` on the lab's server, as the `quay` role.
+fn dsn(name: &str) -> String {
+    format!("postgresql://quay:quay-secret-pw@127.0.0.1:{DB_PORT}/{name}")
+}
+
+/// `quay-restore.yml`'s arguments: restore `folder` into database `database` and the
+/// bundle directories `{{ host_root }}/ROOT/config`.
+fn restore_args(folder: &Path, database: &str, root: &str) -> Vec<String> {
+    vec![
+        "-e".to_owned(),
+        format!("quay_restore_from={}", folder.display()),
+        "-e".to_owned(),
+        format!("quay_db_uri={}", dsn(database)),
+        "-e".to_owned(),
+        format!(r#"{{"quay_root": "{{{{ host_root }}}}/{root}"}}"#),
+    ]
+}
+
+/// A tar archive unpacked into a fresh directory.
+fn unpack(archive: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .arg("-xf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar -xf {}", archive.display());
+    dir
+}
+
+/// The files of a bundle directory: name → (mode bits, contents).
+fn tree(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    listing(dir)
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+            (name, (mode, std::fs::read(&path).unwrap()))
+        })
+        .collect()
+}
+
+/// A backup folder's name for the current UTC second, as quay-backup.yml names it.
+fn utc_name() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H%M%SZ").to_string()
+}
+
+/// The shipped playbooks, `playbooks/*.yml`, sorted: every test that must cover all of them
+/// takes the list from here, so a new playbook cannot be left out.
+fn shipped_playbooks() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("playbooks"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yml"))
+        .collect();
+    names.sort();
+    for expected in ["quay-restore.yml", "fleet-check.yml", "quay-backup.yml"] {
+        assert!(names.iter().any(|n| n == expected), "{names:?}");
+    }
+    names
+}
+
+const ROWS: &str = "SELECT row_to_json(k)::text FROM servicekey k ORDER BY id";
+const APPROVALS: &str = "SELECT row_to_json(a)::text FROM servicekeyapproval a ORDER BY id";
+
 #[test]
 fn read_only_cycle_enable_extend_disable() {
     let (_turn, lab) = lab();
@@ -168,10 +297,12 @@ fn read_only_cycle_enable_extend_disable() {
         );
     }
 
+    lab.clear_events();
     lab.ok("quay-readonly-enable.yml", &[]);
     let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
     for (i, port) in QUAY_PORTS.into_iter().enumerate() {
         assert_eq!(info(port)["registry_state"], "readonly", "host{}", i + 1);
+        assert_eq!(info(port)["kid"], kid.as_str(), "host{}", i + 1);
         assert_eq!(http("GET", port, "/health/instance").0, 200);
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/"),
@@ -187,6 +318,22 @@ fn read_only_cycle_enable_extend_disable() {
             "REGISTRY_STATE: readonly\nINSTANCE_SERVICE_KEY_KID_LOCATION: 'conf/stack/quay-readonly.kid'\nINSTANCE_SERVICE_KEY_LOCATION: 'conf/stack/quay-readonly.pem'\n"
         ));
     }
+    // As the manual does it: every Quay stopped, then every Quay started (no host was
+    // started before the last one stopped).
+    let (mut stops, mut starts) = (Vec::new(), Vec::new());
+    for i in 1..=4 {
+        let events = lab.events(i);
+        let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(kinds, ["stop", "start"], "host{i}");
+        stops.push(events[0].1.clone());
+        starts.push(events[1].1.clone());
+    }
+    let last_stop = stops.iter().max().unwrap();
+    let first_start = starts.iter().min().unwrap();
+    assert!(
+        last_stop < first_start,
+        "a Quay started before every Quay stopped: stops {stops:?}, starts {starts:?}"
+    );
     // One key, approved by a superuser, alive.
     let rows = lab.query(
         "quay",
@@ -245,14 +392,93 @@ fn read_only_cycle_enable_extend_disable() {
     for i in 1..=4 {
         let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
         assert!(!config.contains("REGISTRY_STATE"), "{config}");
-        assert!(!lab.bundle(i).join("quay-readonly.pem").exists());
+        assert!(!config.contains("INSTANCE_SERVICE_KEY"), "{config}");
+        assert_eq!(listing(&lab.bundle(i)), ["config.yaml"], "host{i}");
     }
+    // Without being asked, disable leaves the key's rows alone.
+    assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekey"), ["1"]);
+}
+
+#[test]
+fn disable_deletes_the_read_only_key_by_its_kid_when_asked() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    lab.ok("quay-readonly-enable.yml", &[]);
+    let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
+    // Another key of the same name (an older read-only key, or one made by hand), with its
+    // own approval: it is not the key in quay_keys_dir, and stays.
+    lab.query(
+        "quay",
+        "WITH a AS (INSERT INTO servicekeyapproval (approval_type, approved_date, notes) \
+           VALUES ('ServiceKeyApprovalType.SUPERUSER', now(), 'made by hand') RETURNING id) \
+         INSERT INTO servicekey (name, kid, service, jwk, metadata, created_date, approval_id) \
+           SELECT 'quay-readonly', 'another-kid', 'quay', '{}', '{}', now(), id FROM a",
+    );
+    let output = lab.ok(
+        "quay-readonly-disable.yml",
+        &["-e", "quay_readonly_delete_key=true", "--output", "json"],
+    );
+    let deleted = output
+        .events()
+        .into_iter()
+        .find(|e| {
+            e["event"] == "host_result" && e["task"] == "Delete the read-only key and its approval"
+        })
+        .expect("the delete ran");
+    assert_eq!(deleted["status"], "changed", "{}", output.stdout);
+    assert_eq!(
+        lab.query("quay", "SELECT kid FROM servicekey ORDER BY id"),
+        ["another-kid"]
+    );
+    assert_eq!(
+        lab.query(
+            "quay",
+            "SELECT a.notes FROM servicekeyapproval a JOIN servicekey k ON k.approval_id = a.id"
+        ),
+        ["made by hand"]
+    );
+    assert_eq!(
+        lab.query("quay", "SELECT count(*) FROM servicekeyapproval"),
+        ["1"]
+    );
+    assert_eq!(
+        lab.query(
+            "quay",
+            &format!("SELECT count(*) FROM servicekey WHERE kid = '{kid}'")
+        ),
+        ["0"]
+    );
+    // Nothing left to delete: a second run changes nothing.
+    let again = lab.ok(
+        "quay-readonly-disable.yml",
+        &["-e", "quay_readonly_delete_key=true"],
+    );
+    assert!(
+        changed(&again, "host1").contains("changed=0"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
 fn backup_then_restore_into_a_fresh_database_and_bundle() {
     let (_turn, lab) = lab();
     lab.reset();
+    // Already read-only, so the backup's own "read-only on" changes no bundle and each
+    // host's archive keeps the times its files have. host2's are older: its archive differs
+    // from the others' byte for byte, though it unpacks to the same files.
+    lab.ok("quay-readonly-enable.yml", &[]);
+    let status = Command::new("touch")
+        .args(["-d", "2001-02-03T04:05:06"])
+        .args(
+            listing(&lab.bundle(2))
+                .iter()
+                .map(|n| lab.bundle(2).join(n)),
+        )
+        .arg(lab.bundle(2))
+        .status()
+        .unwrap();
+    assert!(status.success());
     let output = lab.ok("quay-backup.yml", &["-e", "quay_backup_name=full"]);
     let folder = lab.dir.join("backups/full");
     // The registry is writable again.
@@ -271,51 +497,24 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     );
     let manifest = std::fs::read_to_string(folder.join("MANIFEST.sha256")).unwrap();
     for host in HOSTS {
-        assert!(
-            manifest.contains(&format!("./{host}/config.tar")),
-            "{manifest}"
-        );
-        assert!(
-            manifest.contains(&format!("./{host}/run-command.json")),
-            "{manifest}"
-        );
+        for file in ["config.tar", "run-command.txt"] {
+            assert!(
+                manifest.contains(&format!("./{host}/{file}\n")),
+                "{manifest}"
+            );
+        }
     }
-    assert!(manifest.contains("./quay-backup.sql"));
-
-    // Restore into a new database and new bundle directories.
-    let new_root = "{{ host_root }}/restored";
-    let dsn = "postgresql://quay:quay-secret-pw@127.0.0.1:55433/quay_restored";
-    lab.query("postgres", "DROP DATABASE IF EXISTS quay_restored");
-    let restore = [
-        "-e",
-        &format!("quay_restore_from={}", folder.display()),
-        "-e",
-        &format!("quay_db_uri={dsn}"),
-        "-e",
-        &format!(r#"{{"quay_root": "{new_root}"}}"#),
-    ]
-    .map(|s| s.to_owned());
-    let args: Vec<&str> = restore.iter().map(String::as_str).collect();
-    lab.ok("quay-restore.yml", &args);
-    let rows = "SELECT row_to_json(k)::text FROM servicekey k ORDER BY id";
-    assert_eq!(lab.query("quay_restored", rows), lab.query("quay", rows));
-    let approvals = "SELECT row_to_json(a)::text FROM servicekeyapproval a ORDER BY id";
-    assert_eq!(
-        lab.query("quay_restored", approvals),
-        lab.query("quay", approvals)
+    assert!(manifest.contains("./quay-backup.sql\n"));
+    let archive = |i: usize| folder.join(format!("host{i}/config.tar"));
+    assert_ne!(
+        std::fs::read(archive(1)).unwrap(),
+        std::fs::read(archive(2)).unwrap(),
+        "host2's archive should differ from host1's in its times"
     );
     let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
     for i in 1..=4 {
         // The archive holds the bundle as it was during the backup, in read-only mode.
-        let archived = tempfile::tempdir().unwrap();
-        let untar = Command::new("tar")
-            .arg("-xf")
-            .arg(folder.join(format!("host{i}/config.tar")))
-            .arg("-C")
-            .arg(archived.path())
-            .status()
-            .unwrap();
-        assert!(untar.success());
+        let archived = unpack(&archive(i));
         assert_eq!(
             listing(archived.path()),
             ["config.yaml", "quay-readonly.kid", "quay-readonly.pem"]
@@ -324,20 +523,84 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
             std::fs::read_to_string(archived.path().join("quay-readonly.kid")).unwrap(),
             kid
         );
-        // The restored bundle is the registry's normal one, pointing at the new database.
-        let new = lab.root(i).join("restored/config");
-        assert_eq!(listing(&new), listing(&lab.bundle(i)), "host{i}");
-        let config = std::fs::read_to_string(new.join("config.yaml")).unwrap();
-        assert!(config.contains(&format!("DB_URI: \"{dsn}\"")), "{config}");
         assert_eq!(
-            std::fs::read_to_string(lab.bundle(i).join("config.yaml"))
-                .unwrap()
-                .replace("/quay\"", "/quay_restored\""),
-            config
+            tree(archived.path()),
+            tree(unpack(&archive(1)).path()),
+            "host{i}"
+        );
+        // The run command, one argument a line, as the manual's
+        // `podman inspect quay | jq -r '.[0].Config.CreateCommand | .[]'` prints it.
+        let inspect: Json =
+            serde_json::from_slice(&lab.podman(&["inspect", &format!("quay-host{i}")])).unwrap();
+        let words: Vec<&str> = inspect[0]["Config"]["CreateCommand"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(words[..2], ["podman", "run"]);
+        assert!(words.contains(&format!("--name=quay-host{i}").as_str()));
+        assert_eq!(words.last(), Some(&"localhost/quay-standin:latest"));
+        assert_eq!(
+            std::fs::read_to_string(folder.join(format!("host{i}/run-command.txt"))).unwrap(),
+            format!("{}\n", words.join("\n"))
+        );
+    }
+
+    // Restore into a database that does not exist yet and new bundle directories.
+    lab.drop_database("quay_restored");
+    lab.remove_on_hosts("restored");
+    let args = restore_args(&folder, "quay_restored", "restored");
+    lab.ok_with("quay-restore.yml", &args);
+    assert_eq!(lab.query("quay_restored", ROWS), lab.query("quay", ROWS));
+    assert_eq!(
+        lab.query("quay_restored", APPROVALS),
+        lab.query("quay", APPROVALS)
+    );
+    assert_eq!(
+        lab.query(
+            "quay_restored",
+            "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'"
+        ),
+        ["pg_trgm"]
+    );
+    assert_eq!(
+        lab.query(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'quay_restored'"
+        ),
+        ["quay"]
+    );
+    let old_uri = format!("DB_URI: \"{}\"\n", dsn("quay"));
+    let new_uri = format!("DB_URI: \"{}\"\n", dsn("quay_restored"));
+    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+        // Each host's bundle is its archive, file for file and mode for mode; config.yaml
+        // differs in its DB_URI line only.
+        let mut want = tree(unpack(&archive(i)).path());
+        let config = want.get_mut("config.yaml").unwrap();
+        let text = String::from_utf8(config.1.clone()).unwrap();
+        assert!(text.contains(&old_uri), "{text}");
+        config.1 = text.replace(&old_uri, &new_uri).into_bytes();
+        let restored = lab.root(i).join("restored/config");
+        assert_eq!(tree(&restored), want, "host{i}");
+        // Its Quay runs on that bundle and the restored database: read-only, as it was
+        // backed up, with the archived key, which the restored database holds.
+        let started = info(port);
+        assert_eq!(started["registry_state"], "readonly", "host{i}");
+        assert_eq!(started["kid"], kid.as_str(), "host{i}");
+        assert_eq!(
+            started["config_sha256"],
+            sha256(&restored.join("config.yaml")),
+            "host{i}"
+        );
+        assert_eq!(http("GET", port, "/health/instance").0, 200);
+        assert_eq!(
+            http("GET", port, &format!("/keys/services/quay/keys/{kid}")).0,
+            200
         );
     }
     // A second restore changes nothing.
-    let again = lab.ok("quay-restore.yml", &args);
+    let again = lab.ok_with("quay-restore.yml", &args);
     for host in HOSTS {
         assert!(
             changed(&again, host).contains("changed=0"),
@@ -346,6 +609,122 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         );
     }
     lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn restore_loads_an_empty_database_and_refuses_one_that_holds_other_tables() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    lab.ok("quay-readonly-enable.yml", &[]);
+    lab.ok("quay-backup.yml", &["-e", "quay_backup_name=into-existing"]);
+    let folder = lab.dir.join("backups/into-existing");
+    let original = lab.query("quay", ROWS);
+    assert_eq!(original.len(), 1);
+
+    // An empty database made beforehand (by the database's own administrators, say) gets
+    // the dump.
+    lab.drop_database("quay_empty");
+    lab.query("postgres", "CREATE DATABASE quay_empty OWNER quay");
+    lab.remove_on_hosts("restored-empty");
+    lab.ok_with(
+        "quay-restore.yml",
+        &restore_args(&folder, "quay_empty", "restored-empty"),
+    );
+    assert_eq!(lab.query("quay_empty", ROWS), original);
+    assert_eq!(
+        lab.query("quay_empty", APPROVALS),
+        lab.query("quay", APPROVALS)
+    );
+
+    // A database that holds tables of its own is refused before anything changes.
+    lab.drop_database("quay_taken");
+    lab.query("postgres", "CREATE DATABASE quay_taken OWNER quay");
+    lab.query(
+        "quay_taken",
+        "SET ROLE quay; CREATE TABLE servicekey (note text); INSERT INTO servicekey VALUES ('kept')",
+    );
+    lab.remove_on_hosts("restored-taken");
+    let started: Vec<Json> = QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec();
+    let args = restore_args(&folder, "quay_taken", "restored-taken");
+    let refused = lab.run_with("quay-restore.yml", &args);
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    let message = "database `quay_taken` is not empty (1 tables) and this backup was not loaded into it: nothing was loaded and no bundle changed; to drop what `quay` owns there and load the backup, run again with `-e quay_restore_replace_database=true`";
+    for host in HOSTS {
+        assert!(
+            refused.stdout.contains(&format!(
+                "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+            )),
+            "{}",
+            refused.stdout
+        );
+    }
+    assert_eq!(
+        lab.query("quay_taken", "SELECT note FROM servicekey"),
+        ["kept"]
+    );
+    for i in 1..=4 {
+        assert!(!lab.root(i).join("restored-taken").exists(), "host{i}");
+    }
+    assert_eq!(
+        QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec(),
+        started,
+        "a Quay was restarted"
+    );
+
+    // Told to, the restore replaces those tables with the backup's.
+    let mut replace = args.clone();
+    replace.extend([
+        "-e".to_owned(),
+        "quay_restore_replace_database=true".to_owned(),
+    ]);
+    lab.ok_with("quay-restore.yml", &replace);
+    assert_eq!(lab.query("quay_taken", ROWS), original);
+    assert_eq!(
+        lab.query(
+            "quay_taken",
+            "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'"
+        ),
+        ["pg_trgm"]
+    );
+    for port in QUAY_PORTS {
+        assert_eq!(info(port)["registry_state"], "readonly");
+    }
+    // The backup is in now: run again, without the flag, nothing changes.
+    let again = lab.ok_with("quay-restore.yml", &args);
+    for host in HOSTS {
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
+    }
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn a_backup_without_a_name_goes_to_a_folder_named_by_the_utc_time() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    let backups = lab.dir.join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let before: BTreeSet<String> = listing(&backups).into_iter().collect();
+    let earliest = utc_name();
+    lab.ok("quay-backup.yml", &[]);
+    let latest = utc_name();
+    let new: Vec<String> = listing(&backups)
+        .into_iter()
+        .filter(|name| !before.contains(name))
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let name = &new[0];
+    let form = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{6}Z$").unwrap();
+    assert!(form.is_match(name), "{name}");
+    assert!(
+        earliest <= *name && *name <= latest,
+        "{earliest} <= {name} <= {latest}"
+    );
+    assert!(backups.join(name).join("MANIFEST.sha256").is_file());
+    assert!(backups.join(name).join("quay-backup.sql").is_file());
 }
 
 #[test]
@@ -375,9 +754,7 @@ fn a_failed_dump_still_leaves_the_registry_writable() {
 fn geo_replication_runs_one_config_and_restarts_site_by_site() {
     let (_turn, lab) = lab();
     lab.reset();
-    for i in 1..=4 {
-        let _ = std::fs::write(lab.dir.join(format!("events/host{i}/log")), "");
-    }
+    lab.clear_events();
     // A change of config.yaml that every site must take.
     let output = lab.ok(
         "quay-georeplication.yml",
@@ -394,16 +771,7 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
     // Each site was down (stop..start) while no other site was.
     let mut windows = Vec::new();
     for i in 1..=4 {
-        let log = std::fs::read_to_string(lab.dir.join(format!("events/host{i}/log"))).unwrap();
-        // `TIME EVENT NAME port=... pid=... ...`, one line per start, refusal and stop.
-        let events: Vec<(String, String)> = log
-            .lines()
-            .filter_map(|line| {
-                let mut words = line.split_whitespace();
-                let time = words.next()?;
-                Some((words.next()?.to_owned(), time.to_owned()))
-            })
-            .collect();
+        let events = lab.events(i);
         let stop = events
             .iter()
             .find(|(kind, _)| kind == "stop")
@@ -413,7 +781,7 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
             .rfind(|(kind, _)| kind == "start")
             .map(|e| e.1.clone());
         let (Some(stop), Some(start)) = (stop, start) else {
-            panic!("host{i} did not restart: {log:?}");
+            panic!("host{i} did not restart: {events:?}");
         };
         windows.push((stop, start, i));
     }
@@ -429,18 +797,56 @@ fn geo_replication_runs_one_config_and_restarts_site_by_site() {
 }
 
 #[test]
+fn geo_replication_creates_its_database_when_it_is_missing() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    lab.drop_database("quay_geo");
+    let exists = "SELECT count(*) FROM pg_database WHERE datname = 'quay_geo'";
+    assert_eq!(lab.query("postgres", exists), ["0"]);
+    let uri = format!("quay_db_uri={}", dsn("quay_geo"));
+    let output = lab.ok("quay-georeplication.yml", &["-e", &uri]);
+    assert_eq!(lab.query("postgres", exists), ["1"], "{}", output.stdout);
+    assert_eq!(
+        lab.query(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'quay_geo'"
+        ),
+        ["quay"]
+    );
+    assert_eq!(
+        lab.query(
+            "quay_geo",
+            "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'"
+        ),
+        ["pg_trgm"]
+    );
+    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+        let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
+        assert!(
+            config.contains(&format!("DB_URI: \"{}\"\n", dsn("quay_geo"))),
+            "{config}"
+        );
+        assert_eq!(http("GET", port, "/health/instance").0, 200, "host{i}");
+    }
+    let again = lab.ok("quay-georeplication.yml", &["-e", &uri]);
+    for host in HOSTS {
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
+    }
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
 fn every_shipped_playbook_validates_against_the_example_inventory() {
-    let mut playbooks: Vec<PathBuf> = std::fs::read_dir(repo_root().join("playbooks"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    playbooks.sort();
-    assert!(playbooks.len() >= 7, "{playbooks:?}");
+    let playbooks = shipped_playbooks();
+    assert!(playbooks.len() >= 8, "{playbooks:?}");
     for playbook in playbooks {
         let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
             .arg("validate")
-            .arg(&playbook)
+            .arg(format!("playbooks/{playbook}"))
             .args([
                 "-i",
                 "inventory/example.yml",
@@ -453,55 +859,134 @@ fn every_shipped_playbook_validates_against_the_example_inventory() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
             output.status.success() && stdout.ends_with(": ok\n"),
-            "{}: {stdout}{}",
-            playbook.display(),
+            "{playbook}: {stdout}{}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 #[test]
 fn no_secret_reaches_any_output_or_log() {
+    use std::os::unix::fs::PermissionsExt;
     let (_turn, lab) = lab();
     lab.reset();
+    lab.drop_database("quay_secrets");
+    lab.remove_on_hosts("secrets-restored");
+    let _ = std::fs::remove_dir_all(lab.dir.join("backups/secrets"));
     let scratch = tempfile::tempdir().unwrap();
     let log = scratch.path().join("run.log");
-    let log_arg = log.display().to_string();
-    let loud = [
-        "-vvv",
-        "--diff",
-        "--output",
-        "json",
-        "--log",
-        log_arg.as_str(),
+    let loud: Vec<String> = ["-vvv", "--diff", "--output", "json", "--log"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([log.display().to_string()])
+        .collect();
+    let backup = lab.dir.join("backups/secrets");
+    // Every shipped playbook, in an order that makes each one do its work (a new playbook
+    // runs last, with no arguments).
+    let order = [
+        "quay-readonly-enable.yml",
+        "quay-readonly-extend.yml",
+        "quay-readonly-disable.yml",
+        "quay-backup.yml",
+        "quay-restore.yml",
+        "quay-georeplication.yml",
+        "quay-deploy.yml",
+        "fleet-check.yml",
     ];
+    let mut playbooks = shipped_playbooks();
+    playbooks.sort_by_key(|p| order.iter().position(|o| o == p).unwrap_or(order.len()));
     let mut outputs = Vec::new();
-    for (playbook, extra) in [
-        ("quay-readonly-enable.yml", vec![]),
-        (
-            "quay-readonly-extend.yml",
-            vec!["-e", "quay_readonly_expiration=2100-01-01T00:00:00"],
-        ),
-        ("quay-readonly-disable.yml", vec![]),
-        ("quay-backup.yml", vec!["-e", "quay_backup_name=secrets"]),
-        ("quay-georeplication.yml", vec![]),
-        (
-            "quay-deploy.yml",
-            vec!["-e", "quay_secret_key=rotated-secret-key-value"],
-        ),
-    ] {
-        let mut args: Vec<&str> = loud.to_vec();
+    for playbook in &playbooks {
+        let extra: Vec<String> = match playbook.as_str() {
+            "quay-readonly-extend.yml" => vec![
+                "-e".into(),
+                "quay_readonly_expiration=2100-01-01T00:00:00".into(),
+            ],
+            "quay-readonly-disable.yml" => {
+                vec!["-e".into(), "quay_readonly_delete_key=true".into()]
+            }
+            "quay-backup.yml" => vec!["-e".into(), "quay_backup_name=secrets".into()],
+            "quay-restore.yml" => restore_args(&backup, "quay_secrets", "secrets-restored"),
+            "quay-deploy.yml" => vec![
+                "-e".into(),
+                "quay_secret_key=rotated-secret-key-value".into(),
+            ],
+            _ => Vec::new(),
+        };
+        let mut args = loud.clone();
         args.extend(extra);
-        let output = lab.ok(playbook, &args);
-        outputs.push(format!("{}\n{}", output.stdout, output.stderr));
+        let output = lab.ok_with(playbook, &args);
+        outputs.push((
+            playbook.clone(),
+            format!("{}\n{}", output.stdout, output.stderr),
+        ));
         // The same run in check mode, which prints diffs of what would change.
-        let mut check = args.clone();
-        check.push("--check");
-        let output = lab.run(playbook, &check);
-        outputs.push(format!("{}\n{}", output.stdout, output.stderr));
+        args.push("--check".to_owned());
+        let output = lab.run_with(playbook, &args);
+        outputs.push((
+            format!("{playbook} --check"),
+            format!("{}\n{}", output.stdout, output.stderr),
+        ));
     }
-    outputs.push(std::fs::read_to_string(&log).unwrap());
-    let pem = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.pem")).unwrap();
+    // A run that fails writes the hosts to retry: restoring into the lab's own database,
+    // which holds tables.
+    let mut args = loud.clone();
+    args.extend(restore_args(&backup, "quay", "secrets-refused"));
+    let refused = lab.run_with("quay-restore.yml", &args);
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    outputs.push((
+        "refused restore".to_owned(),
+        format!("{}\n{}", refused.stdout, refused.stderr),
+    ));
+    let retry = repo_root().join("playbooks/quay-restore.retry");
+    outputs.push((
+        "retry file".to_owned(),
+        std::fs::read_to_string(&retry).unwrap(),
+    ));
+    std::fs::remove_file(&retry).unwrap();
+    outputs.push(("run log".to_owned(), std::fs::read_to_string(&log).unwrap()));
+    // What the backup wrote beside its archives and dump (which hold secrets by design,
+    // and are the owner's only).
+    for path in files_under(&backup) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "config.tar" || name == "quay-backup.sql" {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        } else {
+            outputs.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    let pem_path = lab.dir.join("keys/quay-readonly.pem");
+    let mode = std::fs::metadata(&pem_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // Nothing is left on the hosts: no archive, no staged bundle.
+    for i in 1..=4 {
+        assert!(!lab.root(i).join("quay/backup").exists(), "host{i}");
+        for dir in ["quay", "secrets-restored"] {
+            for name in listing(&lab.root(i).join(dir)) {
+                assert!(!name.contains("quayside-stage"), "host{i}: {dir}/{name}");
+            }
+        }
+    }
+
+    let pem = std::fs::read_to_string(&pem_path).unwrap();
     // Every line of the private key's body (except those that only spell the public
     // modulus, which the .jwk shows too), and the secrets of the lab's inventory.
     let public = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.jwk"))
@@ -519,18 +1004,27 @@ fn no_secret_reaches_any_output_or_log() {
         "rotated-secret-key-value",
         "lab-database-secret-key-not-for-production",
         "lab-us-secret-not-for-production",
+        "lab-eu-secret-not-for-production",
     ]);
-    for (index, text) in outputs.iter().enumerate() {
+    for (what, text) in &outputs {
         for secret in &secrets {
             assert!(
                 !text.contains(secret),
-                "output {index} holds a secret `{secret}`:\n{text}"
+                "{what} holds a secret `{secret}`:\n{text}"
             );
         }
     }
-    // The diffs were there, masked.
+    // Every playbook ran, and the diffs were there, masked.
+    for playbook in &playbooks {
+        assert!(
+            outputs.iter().any(|(what, _)| what == playbook),
+            "{playbook}"
+        );
+    }
     assert!(
-        outputs.iter().any(|o| o.contains("SECRET_KEY: ********")),
+        outputs
+            .iter()
+            .any(|(_, o)| o.contains("SECRET_KEY: ********")),
         "{outputs:?}"
     );
     lab.ok("quay-deploy.yml", &[]);
@@ -544,8 +1038,16 @@ fn the_readme_example_of_the_read_only_procedure_validates() {
         .expect("the example is in the README")
         + "```yaml\n".len();
     let end = start + readme[start..].find("```\n").unwrap();
+    let example = &readme[start..end];
+    // What makes it the read-only procedure: the template's read-only switch, and each
+    // site's storage preference on its container.
+    assert!(example.contains("quay_readonly: true"), "{example}");
+    assert!(
+        example.contains("QUAY_DISTRIBUTED_STORAGE_PREFERENCE: \"{{ quay_storage_site }}\""),
+        "{example}"
+    );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("play.yml"), &readme[start..end]).unwrap();
+    std::fs::write(dir.path().join("play.yml"), example).unwrap();
     std::fs::create_dir(dir.path().join("templates")).unwrap();
     std::fs::copy(
         repo_root().join("templates/config.yaml.j2"),
@@ -567,20 +1069,124 @@ fn the_readme_example_of_the_read_only_procedure_validates() {
 }
 
 #[test]
-fn the_plan_of_read_only_mode_on_a_deployed_registry() {
+fn every_shipped_playbook_has_a_check_diff_plan() {
     let (_turn, lab) = lab();
     lab.reset();
-    // The key exists (made by an earlier run), so the plan shows what the bundle and the
-    // containers would do, and nothing else changes between runs.
+    // A deployed registry whose read-only key exists (made by an earlier run), and a
+    // backup to restore from.
     lab.ok("quay-readonly-enable.yml", &[]);
     lab.ok("quay-readonly-disable.yml", &[]);
+    lab.ok("quay-backup.yml", &["-e", "quay_backup_name=plan-base"]);
+    let base = lab.dir.join("backups/plan-base");
+    lab.drop_database("quay_plan");
+    lab.remove_on_hosts("plan");
+    // fleet-check.yml's directory and marker, as on a fleet it has not seen.
+    lab.remove_on_hosts("config");
+    let _ = std::fs::remove_dir_all(lab.dir.join("backups/check-only"));
     let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
-    let output = lab.ok(
-        "quay-readonly-enable.yml",
-        &["--check", "--diff", "-f", "1"],
+    let distribution = regex::Regex::new(r"\(([^()]*)\) seen at").unwrap();
+    for playbook in shipped_playbooks() {
+        let extra: Vec<String> = match playbook.as_str() {
+            "quay-readonly-extend.yml" => vec![
+                "-e".into(),
+                "quay_readonly_expiration=2101-01-01T00:00:00".into(),
+            ],
+            "quay-backup.yml" => vec!["-e".into(), "quay_backup_name=check-only".into()],
+            "quay-restore.yml" => restore_args(&base, "quay_plan", "plan"),
+            "quay-deploy.yml" | "quay-georeplication.yml" => {
+                vec!["-e".into(), "quay_hostname=registry.example.test".into()]
+            }
+            _ => Vec::new(),
+        };
+        let mut args: Vec<String> = ["--check", "--diff", "-f", "1"].map(String::from).to_vec();
+        args.extend(extra);
+        let output = lab.run_with(&playbook, &args);
+        assert_eq!(
+            output.code, 0,
+            "{playbook}:\n{}\n{}",
+            output.stdout, output.stderr
+        );
+        let text = crate::plans::filtered(&output.stdout, &lab.dir).replace(&kid, "KID");
+        let text = distribution.replace_all(&text, "(DISTRIBUTION) seen at");
+        let stem = playbook.trim_end_matches(".yml");
+        crate::plans::assert_snapshot(&format!("{stem}.check-diff.txt"), &text);
+    }
+    // Nothing changed: no backup, no database, no bundle, every Quay as it was.
+    assert!(!lab.dir.join("backups/check-only").exists());
+    assert_eq!(
+        lab.query(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'quay_plan'"
+        ),
+        ["0"]
     );
-    let text = crate::plans::filtered(&output.stdout, &lab.dir).replace(&kid, "KID");
-    crate::plans::assert_snapshot("quay-readonly-enable.check-diff.txt", &text);
-    assert_eq!(info(QUAY_PORTS[0])["registry_state"], "normal");
+    for i in 1..=4 {
+        assert!(!lab.root(i).join("plan").exists(), "host{i}");
+        assert_eq!(listing(&lab.bundle(i)), ["config.yaml"], "host{i}");
+    }
+    for port in QUAY_PORTS {
+        assert_eq!(info(port)["registry_state"], "normal");
+    }
+    assert_eq!(
+        lab.query("quay", "SELECT expiration_date::text FROM servicekey"),
+        ["2099-12-31 00:00:00"]
+    );
     lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn relative_backup_paths_are_refused_before_anything_changes() {
+    let (_turn, lab) = lab();
+    lab.reset();
+    let started: Vec<Json> = QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec();
+    let keys = lab.query("quay", "SELECT count(*) FROM servicekey");
+    for (playbook, argument, message) in [
+        (
+            "quay-backup.yml",
+            "quay_backup_dir=backups",
+            "`quay_backup_dir` must be an absolute path, not `backups`",
+        ),
+        (
+            "quay-restore.yml",
+            "quay_restore_from=backups/first",
+            "`quay_restore_from` must be an absolute path, not `backups/first`",
+        ),
+    ] {
+        let output = lab.run(playbook, &["-e", argument, "--output", "json"]);
+        assert_eq!(output.code, 2, "{}", output.stdout);
+        let failed: Vec<(String, String)> = output
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "host_result" && e["status"] == "failed")
+            .map(|e| {
+                (
+                    e["host"].as_str().unwrap().to_owned(),
+                    e["msg"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = HOSTS
+            .iter()
+            .map(|h| (h.to_string(), message.to_owned()))
+            .collect();
+        assert_eq!(failed, expected, "{playbook}");
+        // Nothing ran after it.
+        let ran: BTreeSet<String> = output
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "task_start")
+            .map(|e| e["task"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ran.len(), 2, "{playbook}: {ran:?}");
+    }
+    assert!(!lab.dir.join("backups/backups").exists());
+    assert!(!repo_root().join("playbooks/backups").exists());
+    assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekey"), keys);
+    assert_eq!(
+        QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec(),
+        started
+    );
+    for playbook in ["quay-backup.retry", "quay-restore.retry"] {
+        let _ = std::fs::remove_file(repo_root().join("playbooks").join(playbook));
+    }
 }

@@ -651,3 +651,236 @@ fn a_stopped_database_fails_the_task_cleanly_and_a_rerun_after_restart_succeeds(
     assert_eq!(pg.count("servicekey"), "1");
     assert_eq!(pg.count("servicekeyapproval"), "1");
 }
+
+#[test]
+fn quotes_and_sql_in_values_go_in_as_data() {
+    let db = Postgres::up();
+    let hostile = "x'); DROP TABLE servicekey; --";
+    let notes = r#"it's "quoted" \ $1 $$ ; -- no comment"#;
+    let vars = json!({"hostile": hostile, "notes": notes}).to_string();
+    let tasks = "
+            - sql_insert:
+                dsn: '{{ dsn }}'
+                rows:
+                  - name: approval
+                    table: servicekeyapproval
+                    values:
+                      approval_type: ServiceKeyApprovalType.SUPERUSER
+                      approved_date: {sql: now_utc}
+                      notes: '{{ notes }}'
+                    returning: [id]
+                  - table: servicekey
+                    values:
+                      name: '{{ hostile }}'
+                      kid: '{{ hostile }}'
+                      service: quay
+                      jwk: '{{ hostile }}'
+                      metadata: {json: {}}
+                      created_date: {sql: now_utc}
+                      approval_id: {from: approval, column: id}
+                    unique_by: [kid]
+            - sql:
+                dsn: '{{ dsn }}'
+                statements:
+                  - query: SELECT notes FROM servicekeyapproval WHERE notes = $1
+                    params: ['{{ notes }}']
+                  - query: UPDATE servicekey SET jwk = $1 WHERE kid = $1 AND jwk IS DISTINCT FROM $1
+                    params: ['{{ hostile }}']
+              register: found
+";
+    let output = run(&db.dsn, tasks, &["-e", &vars]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let results = results(&output);
+    assert_eq!(results[0]["status"], "changed");
+    assert_eq!(results[1]["result"]["rows"][0], json!([{ "notes": notes }]));
+    // The table is still there, holding the text as it was written.
+    assert_eq!(
+        db.psql("quay", "SELECT name, kid, jwk FROM servicekey"),
+        format!("{hostile}|{hostile}|{hostile}")
+    );
+    assert_eq!(
+        db.psql("quay", "SELECT notes FROM servicekeyapproval"),
+        notes
+    );
+    // The second insert finds the row by that kid: nothing more goes in.
+    let output = run(&db.dsn, tasks, &["-e", &vars]);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(db.count("servicekey"), "1");
+    assert_eq!(db.count("servicekeyapproval"), "1");
+}
+
+impl Postgres {
+    /// Turn TLS on with a self-signed certificate (its own CA); returns the certificate.
+    fn enable_tls(&self) -> PathBuf {
+        let dir = self.data.parent().unwrap();
+        let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+        let status = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=quay-test-db", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl req");
+        let status = Command::new("chown")
+            .arg("postgres:postgres")
+            .args([&cert, &key])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for setting in [
+            format!("ALTER SYSTEM SET ssl_cert_file = '{}'", cert.display()),
+            format!("ALTER SYSTEM SET ssl_key_file = '{}'", key.display()),
+            "ALTER SYSTEM SET ssl = on".to_owned(),
+            "SELECT pg_reload_conf()".to_owned(),
+        ] {
+            self.psql("postgres", &setting);
+        }
+        for _ in 0..50 {
+            if self.psql("postgres", "SHOW ssl") == "on" {
+                return cert;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server did not turn TLS on");
+    }
+}
+
+#[test]
+fn sslmode_against_a_server_with_tls() {
+    let db = Postgres::up();
+    let cert = db.enable_tls();
+    let probe = "            - sql: {dsn: '{{ dsn }}', statements: ['SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()']}\n";
+    let ssl = |query: &str| {
+        let output = run(&format!("{}?{query}", db.dsn), probe, &[]);
+        assert_eq!(output.code, 0, "{query}: {output:?}");
+        only_result(&output)["result"]["rows"][0][0]["ssl"].clone()
+    };
+    assert_eq!(ssl("sslmode=require"), json!(true));
+    assert_eq!(ssl("sslmode=prefer"), json!(true));
+    assert_eq!(ssl("sslmode=disable"), json!(false));
+    // verify-ca checks the server's certificate against the root given...
+    assert_eq!(
+        ssl(&format!("sslmode=verify-ca&sslrootcert={}", cert.display())),
+        json!(true)
+    );
+    // ...and without one, a self-signed certificate is refused.
+    let output = run(&format!("{}?sslmode=verify-ca", db.dsn), probe, &[]);
+    assert_eq!(output.code, 2, "{output:?}");
+    let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
+    assert!(
+        msg.starts_with(&format!(
+            "cannot connect to `postgresql://quay:********@127.0.0.1:{}/quay?sslmode=verify-ca`: error performing TLS handshake:",
+            db.port
+        )) && msg.contains("certificate verify failed"),
+        "{msg}"
+    );
+    // verify-full also checks the name: the certificate is for `quay-test-db`.
+    let output = run(
+        &format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            db.dsn,
+            cert.display()
+        ),
+        probe,
+        &[],
+    );
+    assert_eq!(output.code, 2, "{output:?}");
+    let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
+    assert!(msg.contains("certificate verify failed"), "{msg}");
+    assert!(!output.stdout.contains(PASSWORD));
+}
+
+/// The program and pid holding the client end of the TCP connection from local `port`.
+fn socket_owner(port: u16) -> Option<(String, u32)> {
+    let output = Command::new("ss")
+        .args(["-Htnp", "state", "established"])
+        .arg(format!("( sport = :{port} )"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let users = regex::Regex::new(r#"users:\(\("([^"]+)",pid=(\d+)"#).unwrap();
+    let found = users.captures(&text)?;
+    Some((found[1].to_owned(), found[2].parse().unwrap()))
+}
+
+/// Process `pid` and its ancestors, up to init.
+fn lineage(mut pid: u32) -> Vec<u32> {
+    let mut chain = Vec::new();
+    while pid > 1 {
+        chain.push(pid);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        pid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0);
+    }
+    chain
+}
+
+/// Run a slow query (through `via`, if given) and return who holds the client end of its
+/// connection, seen from the server while the query runs: the program and its lineage.
+fn who_connects(db: &Postgres, via: Option<&str>) -> (String, Vec<u32>) {
+    let fleet = crate::common::fleet::fleet();
+    let via = via.map(|host| format!("via: {host}")).unwrap_or_default();
+    let play = format!(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - sql:
+                dsn: '{dsn}'
+                {via}
+                statements: ['SELECT 1 AS tunnel_probe FROM pg_sleep(3)']
+        ",
+        dsn = db.dsn
+    );
+    let test = Test::new().file("play.yml", &play);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut owner = None;
+    for _ in 0..100 {
+        let port = db.psql(
+            "postgres",
+            "SELECT client_port FROM pg_stat_activity \
+             WHERE query LIKE '%tunnel_probe%' AND pid <> pg_backend_pid()",
+        );
+        if let Ok(port) = port.parse::<u16>() {
+            owner = socket_owner(port).map(|(program, pid)| (program, lineage(pid)));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(child.wait().unwrap().success());
+    owner.expect("the query was seen on the server")
+}
+
+#[test]
+fn via_connects_from_the_host_not_from_the_controller() {
+    let db = Postgres::up();
+    let fleet = crate::common::fleet::fleet();
+    let sshd: u32 = std::fs::read_to_string(fleet.dir.join("hosts/host1/sshd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Directly, quayside itself is the database's client.
+    let (program, _) = who_connects(&db, None);
+    assert_eq!(program, "quayside");
+    // Through host1, the client is host1's sshd, forwarding the tunnel.
+    let (program, lineage) = who_connects(&db, Some("host1"));
+    assert_eq!(program, "sshd");
+    assert!(
+        lineage.contains(&sshd),
+        "{lineage:?} is not host1's sshd ({sshd})"
+    );
+}

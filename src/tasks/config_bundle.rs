@@ -106,6 +106,8 @@ struct Prepared {
     mode: String,
     bytes: Vec<u8>,
     secret: bool,
+    /// `validate: quay`: also checked against the staged bundle's file names.
+    quay: bool,
 }
 
 /// One host taking part in a bundle.
@@ -346,8 +348,13 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
     let ctx = member.ctx;
     let files = &contents.files;
     let (dest, stage, _) = paths(&bundle.dest);
+    // `made`: the first directory above `dest` that this script creates, so that a check
+    // run can take it away again.
     let mut body = format!(
-        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\nmkdir -p \"$(dirname \"$dest\")\"\n",
+        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\n\
+         made=\nparent=$(dirname \"$dest\")\n\
+         while [ ! -d \"$parent\" ]; do made=$parent; parent=$(dirname \"$parent\"); done\n\
+         mkdir -p \"$(dirname \"$dest\")\"\n",
         quote(&dest),
         quote(&stage)
     );
@@ -407,6 +414,10 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         "printf 'STAGED '; (cd \"$stage\" && {LIST_FILES}) | base64 -w0; echo\n\
          if [ -d \"$dest\" ]; then printf 'LIVE '; (cd \"$dest\" && {LIST_FILES}) | base64 -w0; echo; fi\n"
     ));
+    // A check run changes nothing: not even the directories made to stage beside `dest`.
+    if ctx.check {
+        body.push_str("rm -rf \"$stage\"\nif [ -n \"$made\" ]; then rm -rf \"$made\"; fi\n");
+    }
     let output = ctx.run(script_on_stdin(ctx, body)).await?;
     if !output.success() {
         return Err(StageError::Failed(first_line(&output.stderr_lossy())));
@@ -427,6 +438,17 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         }
     }
     verify(files, &staged)?;
+    // Quay's TLS rule needs the whole bundle: files carried over from the live directory
+    // or unpacked from the archive count too, so it is checked on what was staged.
+    for file in files.iter().filter(|f| f.quay) {
+        crate::quay::check_tls_files(
+            &String::from_utf8_lossy(&file.bytes),
+            staged.keys().map(String::as_str),
+        )
+        .map_err(|error| {
+            StageError::Failed(format!("`{}` fails Quay's checks: {error}", file.name))
+        })?;
+    }
     let digest = bundle_digest(&staged);
     if live
         .as_ref()
@@ -615,6 +637,7 @@ impl ConfigBundle {
                 mode,
                 bytes,
                 secret,
+                quay: file.validate.as_deref() == Some("quay"),
             });
         }
         for entry in &self.acl {
@@ -654,7 +677,7 @@ impl ConfigBundle {
         hasher.update(self.acl.join(",").as_bytes());
         if let Some(archive) = &contents.archive {
             hasher.update([0]);
-            hasher.update(sha256(archive).as_bytes());
+            hasher.update(archive_digest(archive).as_bytes());
         }
         hex::encode(hasher.finalize())
     }
@@ -725,6 +748,44 @@ fn check_acl_entry(entry: &str) -> Result<(), String> {
     }
 }
 
+/// An archive's digest as unpacked: each member's name, kind, mode and contents. Two
+/// archives of the same files made at different times (tar also records mtimes and
+/// owners, which unpacking with `--no-same-owner` does not keep) have the same digest, so
+/// hosts restored from their own backups can agree.
+fn archive_digest(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut members = Vec::new();
+    let mut archive = tar::Archive::new(bytes);
+    if let Ok(entries) = archive.entries() {
+        for mut entry in entries.flatten() {
+            let name: PathBuf = entry
+                .path()
+                .map(|path| {
+                    path.components()
+                        .filter(|part| !matches!(part, std::path::Component::CurDir))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let kind = entry.header().entry_type().as_byte();
+            let mode = entry.header().mode().unwrap_or(0) & 0o7777;
+            let mut contents = Vec::new();
+            let _ = entry.read_to_end(&mut contents);
+            members.push((name, kind, mode, sha256(&contents)));
+        }
+    }
+    members.sort();
+    let mut hasher = Sha256::new();
+    for (name, kind, mode, sum) in members {
+        hasher.update(name.as_os_str().as_encoded_bytes());
+        hasher.update([0, kind]);
+        hasher.update(format!("{mode:o}").as_bytes());
+        hasher.update([0]);
+        hasher.update(sum.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// An archive may hold plain files and directories under `.` only: nothing that would land
 /// outside the staged directory or point elsewhere.
 fn check_archive(bytes: &[u8]) -> Result<(), String> {
@@ -754,4 +815,55 @@ fn check_archive(bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar of `files` as `tar -C DIR -cf - .` makes it, with the given mtime and owner.
+    fn tar_of(files: &[(&str, &str, u32)], mtime: u64, uid: u64) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_mtime(mtime);
+        dir.set_uid(uid);
+        dir.set_size(0);
+        builder
+            .append_data(&mut dir, "./", std::io::empty())
+            .unwrap();
+        for (name, text, mode) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(*mode);
+            header.set_mtime(mtime);
+            header.set_uid(uid);
+            header.set_size(text.len() as u64);
+            builder
+                .append_data(&mut header, format!("./{name}"), text.as_bytes())
+                .unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn archives_of_the_same_files_made_at_different_times_have_one_digest() {
+        let files = [("config.yaml", "A: 1\n", 0o640), ("k.pem", "key", 0o600)];
+        let monday = tar_of(&files, 1_700_000_000, 0);
+        let tuesday = tar_of(&files, 1_700_086_400, 1001);
+        assert_ne!(monday, tuesday);
+        assert_eq!(archive_digest(&monday), archive_digest(&tuesday));
+        let edited = tar_of(
+            &[("config.yaml", "A: 2\n", 0o640), ("k.pem", "key", 0o600)],
+            1_700_000_000,
+            0,
+        );
+        assert_ne!(archive_digest(&monday), archive_digest(&edited));
+        let chmodded = tar_of(
+            &[("config.yaml", "A: 1\n", 0o644), ("k.pem", "key", 0o600)],
+            1_700_000_000,
+            0,
+        );
+        assert_ne!(archive_digest(&monday), archive_digest(&chmodded));
+    }
 }

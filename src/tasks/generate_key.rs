@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::copy_files::playbook_dir;
 use super::{Outcome, TaskContext, TaskType};
 use crate::keypair::{self, KeyFiles, KeyPair};
 use crate::transport::TransportError;
@@ -18,7 +19,8 @@ pub struct GenerateKey {
     /// The key's name: files are `NAME.jwk`, `NAME.kid`, `NAME.pem`.
     #[serde(default = "default_name")]
     name: String,
-    /// The controller directory the files are written to.
+    /// The controller directory the files are written to; a relative one is relative to
+    /// the playbook's directory, as `copy_files`, `template_config` and `fetch` take theirs.
     #[serde(default = "default_dest")]
     dest: String,
     /// Replace an existing key pair.
@@ -46,7 +48,7 @@ impl TaskType for GenerateKey {
             )));
         }
         let _creating = CREATING.lock().await;
-        let dir = PathBuf::from(&self.dest);
+        let dir: PathBuf = playbook_dir(ctx.vars).join(&self.dest);
         let files = KeyFiles::new(&dir, &self.name);
         if files.exist() && !self.force {
             return Ok(match keypair::read_files(&files) {
