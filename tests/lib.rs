@@ -12,6 +12,7 @@ mod files;
 mod fuzz;
 mod inventory;
 mod keys;
+mod limits;
 mod plans;
 mod podman;
 mod progress;

@@ -8,6 +8,7 @@
 //! `config.yaml` (see [`agreement`]).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -48,22 +49,18 @@ impl TemplateConfig {
     /// The file for one host: found, rendered and checked on the controller.
     pub(super) fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
         let base = playbook_dir(vars);
-        let path = [base.join("templates").join(&self.src), base.join(&self.src)]
-            .into_iter()
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                format!(
-                    "template `{}` not found in `templates/` beside the playbook",
-                    self.src
-                )
-            })?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|error| format!("cannot read template `{}`: {error}", path.display()))?;
+        let path = template_path(&base, &self.src).ok_or_else(|| {
+            format!(
+                "template `{}` not found in `templates/` beside the playbook",
+                self.src
+            )
+        })?;
         let name = path
             .strip_prefix(&base)
             .unwrap_or(&path)
             .display()
             .to_string();
+        let text = crate::template::read_file(&path, "template", &name)?;
         // Named without the file's extension: minijinja would JSON-escape values in a
         // template whose name ends in `.yaml`.
         let rendered = crate::template::environment()
@@ -94,6 +91,13 @@ impl TemplateConfig {
             self.backup,
         )
     }
+}
+
+/// Where a `src` is found: in `templates/` beside the playbook, else beside the playbook.
+pub fn template_path(base: &Path, src: &str) -> Option<PathBuf> {
+    [base.join("templates").join(src), base.join(src)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 fn file_name(path: &str) -> &str {
