@@ -10,6 +10,7 @@ mod errors;
 mod faults;
 mod files;
 mod fuzz;
+mod hostile;
 mod inventory;
 mod keys;
 mod limits;
