@@ -276,3 +276,33 @@ fn a_template_that_reads_a_huge_file_is_stopped_at_the_limit() {
         output.stdout
     );
 }
+
+#[test]
+fn a_host_range_that_names_too_many_hosts_is_refused_before_it_is_made() {
+    let test = Test::new()
+        .file("play.yml", PLAY)
+        .file("hosts", "[quay]\nquay[0:99999999].example\n")
+        .file("hosts.yml", "all:\n  hosts:\n    'h[0:999][0:999]':\n")
+        .file("many", &format!("[quay]\n{}", "h[0:999]\n".repeat(200)));
+    let output = refused(&test, &["run", "play.yml", "-i", "hosts"]);
+    assert_eq!(
+        output.stderr,
+        "error: `quay[0:99999999].example` brings the inventory to more than 100000 host names (ranges expanded); quayside reads no larger inventories at hosts:2:1
+ --> hosts:2:1
+  |
+2 | quay[0:99999999].example
+  | ^^^^^^^^^^^^^^^^^^^^^^^^
+"
+    );
+    let output = refused(&test, &["run", "play.yml", "-i", "hosts.yml"]);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: `h[0:999][0:999]` brings the inventory to more than 100000 host names (ranges expanded); quayside reads no larger inventories at hosts.yml:3:5"
+    );
+    // The same range on every line counts every time.
+    let output = refused(&test, &["run", "play.yml", "-i", "many"]);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: `h[0:999]` brings the inventory to more than 100000 host names (ranges expanded); quayside reads no larger inventories at many:102:1"
+    );
+}
