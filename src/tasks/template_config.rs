@@ -60,22 +60,7 @@ impl TemplateConfig {
             .unwrap_or(&path)
             .display()
             .to_string();
-        let text = crate::template::read_file(&path, "template", &name)?;
-        // Named without the file's extension: minijinja would JSON-escape values in a
-        // template whose name ends in `.yaml`.
-        let rendered = crate::template::environment()
-            .render_named_str("template", &text, vars)
-            .map_err(|error| {
-                // The shared renderer names what was undefined; minijinja knows the line.
-                let span = crate::yaml::Span::synthetic(&name);
-                let message = crate::template::render_str(&text, &span, vars)
-                    .err()
-                    .map_or_else(|| error.to_string(), |e| e.message);
-                match error.line() {
-                    Some(line) => format!("{name}:{line}: {message}"),
-                    None => format!("{name}: {message}"),
-                }
-            })?;
+        let rendered = render_file(&path, &name, vars)?;
         let bytes = rendered.into_bytes();
         if let Some(validate) = self.validate {
             validate.check(file_name(&self.dest), &bytes)?;
@@ -91,6 +76,28 @@ impl TemplateConfig {
             self.backup,
         )
     }
+}
+
+/// A template file rendered with `vars` as `template_config` renders it (at most
+/// [`crate::yaml::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
+/// messages call the file.
+pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<String, String> {
+    let text = crate::template::read_file(path, "template", name)?;
+    // Named without the file's extension: minijinja would JSON-escape values in a template
+    // whose name ends in `.yaml`.
+    crate::template::environment()
+        .render_named_str("template", &text, vars)
+        .map_err(|error| {
+            // The shared renderer names what was undefined; minijinja knows the line.
+            let span = crate::yaml::Span::synthetic(name);
+            let message = crate::template::render_str(&text, &span, vars)
+                .err()
+                .map_or_else(|| error.to_string(), |e| e.message);
+            match error.line() {
+                Some(line) => format!("{name}:{line}: {message}"),
+                None => format!("{name}: {message}"),
+            }
+        })
 }
 
 /// Where a `src` is found: in `templates/` beside the playbook, else beside the playbook.

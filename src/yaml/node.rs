@@ -143,7 +143,30 @@ pub const MAX_DEPTH: usize = 64;
 /// The most aliases (`*name`) one file may use.
 const MAX_ALIASES: usize = 10_000;
 
+/// The stack YAML is read on. Reading recurses once per level of nesting, and a debug build
+/// spends some 32 KiB of stack a level: at [`MAX_DEPTH`], more than the 2 MiB a tokio worker
+/// or a test thread has. On a thread of its own with a known stack, the depth limit holds
+/// wherever a file (or a `from_yaml`, or a `validate: yaml`) is read.
+const PARSER_STACK: usize = 16 << 20;
+
 pub(super) fn parse(source: Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("yaml".to_owned())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || parse_here(&source));
+        match reader {
+            Ok(reader) => reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: read on this one.
+            Err(_) => parse_here(&source),
+        }
+    })
+}
+
+fn parse_here(source: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    let source = source.clone();
     if source.text.trim().is_empty() {
         return Ok(Node::new(Span::new(source, 1, 1, 0), Value::Null));
     }
