@@ -88,3 +88,84 @@ fn generate_key_is_idempotent_and_never_shows_the_private_key() {
         pem
     );
 }
+
+/// `quayside keygen` under `umask 000`, traced: the private key's file is created by the
+/// `open(2)` that makes it, with O_CREAT|O_EXCL and mode 0600, written, and renamed into
+/// place; no chmod ever touches it, so there is no moment it is readable by anyone else.
+#[test]
+fn the_private_key_is_created_0600_and_never_chmodded() {
+    let test = Test::new();
+    let trace = test.path().join("trace");
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 000 && exec strace -f -qq -o "$0" -e trace=%file,fchmod "$@""#)
+        .arg(&trace)
+        .args([env!("CARGO_BIN_EXE_quayside"), "keygen", "quay-readonly"])
+        .current_dir(test.path())
+        .output()
+        .expect("strace (scripts/setup installs it)");
+    assert!(output.status.success(), "{output:?}");
+    let trace = std::fs::read_to_string(trace).unwrap();
+    let calls: Vec<&str> = trace
+        .lines()
+        .map(|line| {
+            line.split_once(' ')
+                .map_or(line, |(_pid, call)| call.trim())
+        })
+        .collect();
+    // Every call that creates, changes the mode of or renames the private key or its
+    // temporary file.
+    let syscall = |call: &str| call.split('(').next().unwrap_or("").to_owned();
+    let pem: Vec<&str> = calls
+        .iter()
+        .copied()
+        .filter(|call| call.contains(".pem"))
+        .filter(|call| {
+            let name = syscall(call);
+            name.starts_with("open")
+                || name.starts_with("creat")
+                || name.contains("chmod")
+                || name.starts_with("rename")
+                || name.starts_with("link")
+        })
+        .collect();
+    assert_eq!(pem.len(), 2, "{pem:#?}");
+    let (open, rename) = (pem[0], pem[1]);
+    let temporary = open
+        .strip_prefix("openat(AT_FDCWD, \"")
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(name, _)| name)
+        .unwrap_or_else(|| panic!("{open}"));
+    assert!(temporary.starts_with("./.quay-readonly.pem."), "{open}");
+    let (flags_and_mode, fd) = open.rsplit_once(" = ").unwrap();
+    assert!(
+        flags_and_mode.ends_with(", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600)"),
+        "{open}"
+    );
+    assert_eq!(
+        rename,
+        format!("rename(\"{temporary}\", \"quay-readonly.pem\") = 0")
+    );
+    // Between its creation and its rename, nothing changes its mode through its descriptor.
+    let from = calls.iter().position(|c| *c == open).unwrap();
+    let to = calls.iter().position(|c| *c == rename).unwrap();
+    let fchmod = format!("fchmod({fd},");
+    assert!(
+        calls[from..to]
+            .iter()
+            .all(|call| !call.starts_with(&fchmod)),
+        "{:#?}",
+        &calls[from..to]
+    );
+    // The public halves are made 0644 whatever the umask; the key stays 0600.
+    let mode = |name: &str| {
+        std::fs::metadata(test.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("quay-readonly.pem"), 0o600);
+    assert_eq!(mode("quay-readonly.jwk"), 0o644);
+    assert_eq!(mode("quay-readonly.kid"), 0o644);
+}
