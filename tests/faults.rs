@@ -335,9 +335,6 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
               copy_files:
                 content: '{{ inventory_hostname }}'
                 dest: '{{ host_root }}/many/{{ run }}/{{ inventory_hostname }}'
-            - name: look
-              command: 'true'
-              changed_when: false
         ",
     );
     let fleet_known = std::fs::read_to_string(fleet.dir.join("known_hosts")).unwrap();
@@ -357,11 +354,13 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
     // 160 hosts are aliases of the three sshds, every tenth is slow and every tenth (another)
     // unreachable, spread over the order hosts are connected in. The same inventory with
     // the slow hosts reached directly is the yardstick: what 200 connections cost here.
+    // (The classic key exchange halves what 400 handshakes cost a small machine; what is
+    // tested is the waiting, not the cryptography.)
     let (mut slow, mut unreachable, mut reachable) = (Vec::new(), Vec::new(), Vec::new());
     let mut inventories = [String::new(), String::new()];
     for (index, inventory) in inventories.iter_mut().enumerate() {
         *inventory = format!(
-            "all:\n  vars:\n    ansible_user: quayside\n    ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: \"-o UserKnownHostsFile={}\"\n  hosts:\n",
+            "all:\n  vars:\n    ansible_user: quayside\n    ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: \"-o UserKnownHostsFile={} -o KexAlgorithms=curve25519-sha256\"\n  hosts:\n",
             fleet.dir.join("id_ed25519").display(),
             known.display()
         );
@@ -433,7 +432,7 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
                 count(host, "unreachable"),
                 count(host, "failed")
             ),
-            (2, 1, 0, 0),
+            (1, 1, 0, 0),
             "{host}: {}",
             why(host)
         );
