@@ -1,7 +1,9 @@
 //! Checks of a playbook against its inventory before any host is touched: every template
-//! compiles, and every variable a template reads is set somewhere.
+//! compiles, every variable a template reads is set somewhere, and every template file a
+//! task names can be read (not too large, UTF-8).
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
@@ -60,8 +62,65 @@ pub fn check_templates(
     }
     for task in playbook.all_tasks() {
         check_task(task, &known)?;
+        check_template_files(task, playbook.dir())?;
     }
     Ok(())
+}
+
+/// The template files a task names as written (not through a variable): each must be
+/// readable, at most [`crate::yaml::MAX_FILE_BYTES`] and UTF-8, so that a template that
+/// cannot be read stops the run before any host is touched. A file that is not there is
+/// left to the task, which says so on each host.
+fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
+    let TaskBody::Action { kind, args } = &task.body else {
+        return Ok(());
+    };
+    let named: Vec<(&Node, Option<PathBuf>)> = match kind.as_str() {
+        "template_config" => args
+            .get("src")
+            .and_then(|node| Some((node, node.as_str()?)))
+            .map(|(node, src)| (node, crate::tasks::template_path(dir, src)))
+            .into_iter()
+            .collect(),
+        "config_bundle" => match args.get("files").map(|files| &files.value) {
+            Some(Value::Seq(files)) => files
+                .iter()
+                .filter_map(|file| file.get("template"))
+                .filter_map(|node| Some((node, node.as_str()?)))
+                .map(|(node, name)| (node, bundle_template_path(dir, name)))
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    for (node, path) in named {
+        let (Some(written), Some(path)) = (node.as_str(), path) else {
+            continue;
+        };
+        if crate::yaml::is_template(written) {
+            continue;
+        }
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        template::read_file(&path, "template", &name)
+            .map_err(|message| Diagnostic::at(message, node.span.clone()))?;
+    }
+    Ok(())
+}
+
+/// Where `config_bundle` finds a template (its `find`): as written (absolute, or beside
+/// the playbook), else in `templates/` or `../templates/`.
+fn bundle_template_path(dir: &Path, name: &str) -> Option<PathBuf> {
+    [
+        dir.join(name),
+        dir.join("templates").join(name),
+        dir.join("../templates").join(name),
+    ]
+    .into_iter()
+    .find(|path| path.is_file())
 }
 
 fn check_task(task: &Task, known: &BTreeSet<String>) -> Result<(), Diagnostic> {

@@ -26,6 +26,23 @@ impl From<TemplateError> for crate::diagnostic::Diagnostic {
     }
 }
 
+/// The text of a template (`what`: "template") or of a file a template reads ("file"),
+/// `name` being how messages call it: at most [`crate::yaml::MAX_FILE_BYTES`], and UTF-8
+/// (or an error with the place it stops being so).
+pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
+    use crate::yaml::TextError;
+    crate::yaml::read_text(path).map_err(|error| match error {
+        TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
+        TextError::TooLarge => format!(
+            "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
+            crate::yaml::MAX_FILE_BYTES >> 20
+        ),
+        TextError::NotUtf8 { line, column } => {
+            format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
+        }
+    })
+}
+
 /// The shared environment, built once.
 pub fn environment() -> &'static Environment<'static> {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
@@ -452,7 +469,7 @@ fn mandatory(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// `lookup('file', path)` and `lookup('env', NAME)`, read on the controller.
 fn lookup(kind: &str, argument: &str) -> Result<Value, Error> {
     match kind {
-        "file" => std::fs::read_to_string(argument)
+        "file" => read_file(std::path::Path::new(argument), "file", argument)
             .map(|text| Value::from(text.trim_end_matches('\n').to_owned()))
             .map_err(|error| {
                 Error::new(

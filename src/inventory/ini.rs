@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Inventory, expand_range};
+use super::Inventory;
 use crate::diagnostic::Diagnostic;
 use crate::yaml::{SourceFile, Span};
 
@@ -68,7 +68,8 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                 let Some((name, assignments)) = words.split_first() else {
                     continue;
                 };
-                let names = expand_range(name)
+                let names = inventory
+                    .host_names(name)
                     .map_err(|message| Diagnostic::at(message, span(indent, name.len())))?;
                 let mut vars = super::Vars::new();
                 for assignment in assignments {

@@ -5,7 +5,7 @@ mod ini;
 mod pattern;
 mod yaml;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -33,6 +33,12 @@ pub struct Group {
     pub children: Vec<String>,
 }
 
+/// The most host names the inventories of one run may write, ranges expanded (a name
+/// written twice counts twice): far beyond any fleet quayside runs, and it keeps a line
+/// such as `h[0:99999999]`, or one range on every line of a large file, from costing
+/// minutes and gigabytes.
+pub const MAX_HOST_NAMES: usize = 100_000;
+
 /// Every host and group of a run, in the order they were first written.
 #[derive(Debug, Default, Clone)]
 pub struct Inventory {
@@ -41,6 +47,10 @@ pub struct Inventory {
     /// `localhost` when no inventory names it: it can be targeted by name, with a local
     /// connection, but is not in `all`, as in Ansible.
     pub implicit_localhost: bool,
+    /// `(group, host)` for every host in a group: adding a host is not a walk of the group.
+    membership: HashSet<(String, String)>,
+    /// Host names written so far, against [`MAX_HOST_NAMES`].
+    names_written: usize,
 }
 
 impl Inventory {
@@ -143,10 +153,24 @@ impl Inventory {
 
     pub(crate) fn add_host_to_group(&mut self, host: &str, group: &str) {
         self.host_mut(host);
-        let group = self.group_mut(group);
-        if !group.hosts.iter().any(|h| h == host) {
-            group.hosts.push(host.to_owned());
+        if self.membership.insert((group.to_owned(), host.to_owned())) {
+            self.group_mut(group).hosts.push(host.to_owned());
         }
+    }
+
+    /// The host names a host pattern of an inventory file stands for (`web[01:03]`),
+    /// counted against [`MAX_HOST_NAMES`].
+    pub(crate) fn host_names(&mut self, pattern: &str) -> Result<Vec<String>, String> {
+        let left = MAX_HOST_NAMES - self.names_written;
+        let names = expand_range(pattern, left).map_err(|error| match error {
+            RangeError::Invalid(message) => message,
+            RangeError::TooMany => format!(
+                "`{pattern}` brings the inventory to more than {MAX_HOST_NAMES} host names \
+                 (ranges expanded); quayside reads no larger inventories"
+            ),
+        })?;
+        self.names_written += names.len();
+        Ok(names)
     }
 
     pub(crate) fn add_child(&mut self, parent: &str, child: &str) {
@@ -312,53 +336,80 @@ fn is_vars_file(path: &Path) -> bool {
 
 /// Expand Ansible's host ranges: `web[01:03].example.com` → web01, web02, web03;
 /// `db-[a:c]` → db-a, db-b, db-c.
-pub(crate) fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
-    let (Some(open), Some(close)) = (pattern.find('['), pattern.find(']')) else {
-        return Ok(vec![pattern.to_owned()]);
+/// Why a host pattern has no names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RangeError {
+    Invalid(String),
+    /// More names than allowed.
+    TooMany,
+}
+
+/// Ansible's host ranges: `web[01:03]`, `db-[a:c]`, `h[0:10:2]`; at most `limit` names,
+/// counted before any is made.
+pub(crate) fn expand_range(pattern: &str, limit: usize) -> Result<Vec<String>, RangeError> {
+    let range = match (pattern.find('['), pattern.find(']')) {
+        (Some(open), Some(close)) if open < close => Some((open, close)),
+        _ => None,
     };
-    if close < open {
-        return Ok(vec![pattern.to_owned()]);
-    }
+    let Some((open, close)) = range else {
+        return if limit == 0 {
+            Err(RangeError::TooMany)
+        } else {
+            Ok(vec![pattern.to_owned()])
+        };
+    };
     let (head, body, tail) = (
         &pattern[..open],
         &pattern[open + 1..close],
         &pattern[close + 1..],
     );
+    let invalid = || {
+        RangeError::Invalid(format!(
+            "host range `[{body}]` must look like `[1:3]` or `[a:c]`"
+        ))
+    };
     let mut parts = body.split(':');
     let (Some(start), Some(end)) = (parts.next(), parts.next()) else {
-        return Err(format!(
-            "host range `[{body}]` must look like `[1:3]` or `[a:c]`"
-        ));
+        return Err(invalid());
     };
     let step: usize = match parts.next() {
         Some(step) => step
             .parse()
-            .map_err(|_| format!("bad step in host range `[{body}]`"))?,
+            .map_err(|_| RangeError::Invalid(format!("bad step in host range `[{body}]`")))?,
         None => 1,
     };
-    let mut names = Vec::new();
-    let rest = expand_range(tail)?;
-    if let (Ok(a), Ok(b)) = (start.parse::<u64>(), end.parse::<u64>()) {
+    let step = step.max(1);
+    let values: Vec<String> = if let (Ok(a), Ok(b)) = (start.parse::<u64>(), end.parse::<u64>()) {
+        let count = if b < a { 0 } else { (b - a) / step as u64 + 1 };
+        if count > limit as u64 {
+            return Err(RangeError::TooMany);
+        }
         let width = if start.starts_with('0') {
             start.len()
         } else {
             0
         };
-        for n in (a..=b).step_by(step.max(1)) {
-            for tail in &rest {
-                names.push(format!("{head}{n:0width$}{tail}"));
-            }
-        }
+        (a..=b)
+            .step_by(step)
+            .map(|n| format!("{n:0width$}"))
+            .collect()
     } else if let (Some(a), Some(b)) = (single_char(start), single_char(end)) {
-        for c in (a..=b).step_by(step.max(1)) {
-            for tail in &rest {
-                names.push(format!("{head}{c}{tail}"));
-            }
-        }
+        (a..=b).step_by(step).map(String::from).collect()
     } else {
-        return Err(format!(
-            "host range `[{body}]` must look like `[1:3]` or `[a:c]`"
-        ));
+        return Err(invalid());
+    };
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = expand_range(tail, limit / values.len())?;
+    if values.len().saturating_mul(rest.len()) > limit {
+        return Err(RangeError::TooMany);
+    }
+    let mut names = Vec::with_capacity(values.len() * rest.len());
+    for value in &values {
+        for tail in &rest {
+            names.push(format!("{head}{value}{tail}"));
+        }
     }
     Ok(names)
 }
@@ -376,10 +427,32 @@ mod tests {
     #[test]
     fn ranges_expand_like_ansible() {
         assert_eq!(
-            expand_range("web[01:03].x").unwrap(),
+            expand_range("web[01:03].x", 10).unwrap(),
             ["web01.x", "web02.x", "web03.x"]
         );
-        assert_eq!(expand_range("db-[a:c]").unwrap(), ["db-a", "db-b", "db-c"]);
-        assert_eq!(expand_range("plain").unwrap(), ["plain"]);
+        assert_eq!(
+            expand_range("db-[a:c]", 10).unwrap(),
+            ["db-a", "db-b", "db-c"]
+        );
+        assert_eq!(expand_range("plain", 10).unwrap(), ["plain"]);
+        assert_eq!(
+            expand_range("h[0:10:5]-[a:b]", 6).unwrap(),
+            ["h0-a", "h0-b", "h5-a", "h5-b", "h10-a", "h10-b"]
+        );
+    }
+
+    #[test]
+    fn ranges_are_counted_before_they_are_made() {
+        assert_eq!(expand_range("h[1:3]", 2), Err(RangeError::TooMany));
+        assert_eq!(expand_range("plain", 0), Err(RangeError::TooMany));
+        assert_eq!(
+            expand_range("h[0:99999999999999][0:99999999999999]", MAX_HOST_NAMES),
+            Err(RangeError::TooMany)
+        );
+        assert_eq!(
+            expand_range("h[0:9][0:9][0:9]", 999),
+            Err(RangeError::TooMany)
+        );
+        assert_eq!(expand_range("h[0:9][0:9][0:9]", 1000).unwrap().len(), 1000);
     }
 }

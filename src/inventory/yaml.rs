@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Inventory, expand_range};
+use super::Inventory;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::vars::node_to_vars;
 use crate::yaml::{Node, Value, load_file};
@@ -107,8 +107,9 @@ fn hosts(inventory: &mut Inventory, group: &str, node: &Node) -> Result<(), Diag
     };
     for (name, vars) in entries {
         let pattern = name.key_string();
-        let names =
-            expand_range(&pattern).map_err(|message| Diagnostic::at(message, name.span.clone()))?;
+        let names = inventory
+            .host_names(&pattern)
+            .map_err(|message| Diagnostic::at(message, name.span.clone()))?;
         let vars = node_to_vars(vars)?;
         for host in names {
             inventory.add_host_to_group(&host, group);

@@ -578,12 +578,8 @@ impl ConfigBundle {
             let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
                 (Some(template), None, None) => {
                     let path = find(&base, template, true)?;
-                    let text = crate::inputs::read_to_string(&path).map_err(|error| {
-                        format!("cannot read template `{}`: {error}", path.display())
-                    })?;
-                    let span = crate::yaml::Span::synthetic(&path.display().to_string());
-                    let rendered = crate::template::render_str(&text, &span, ctx.vars)
-                        .map_err(|error| format!("template `{template}`: {}", error.message))?;
+                    let rendered = super::render_file(&path, &path.display().to_string(), ctx.vars)
+                        .map_err(|error| format!("template `{template}`: {error}"))?;
                     (
                         rendered.into_bytes(),
                         file_name(template).trim_end_matches(".j2").to_owned(),

@@ -131,7 +131,7 @@ pub fn across(kind: &str) -> Across {
     }
 }
 
-pub use template_config::{Rendering, agreement};
+pub use template_config::{Rendering, agreement, render_file, template_path};
 
 impl Action {
     /// For [`Across::AgreeFirst`]: the file this host would install, rendered, if the task

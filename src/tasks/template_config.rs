@@ -8,6 +8,7 @@
 //! `config.yaml` (see [`agreement`]).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -48,37 +49,18 @@ impl TemplateConfig {
     /// The file for one host: found, rendered and checked on the controller.
     pub(super) fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
         let base = playbook_dir(vars);
-        let path = [base.join("templates").join(&self.src), base.join(&self.src)]
-            .into_iter()
-            .find(|p| p.is_file())
-            .ok_or_else(|| {
-                format!(
-                    "template `{}` not found in `templates/` beside the playbook",
-                    self.src
-                )
-            })?;
-        let text = crate::inputs::read_to_string(&path)
-            .map_err(|error| format!("cannot read template `{}`: {error}", path.display()))?;
+        let path = template_path(&base, &self.src).ok_or_else(|| {
+            format!(
+                "template `{}` not found in `templates/` beside the playbook",
+                self.src
+            )
+        })?;
         let name = path
             .strip_prefix(&base)
             .unwrap_or(&path)
             .display()
             .to_string();
-        // Named without the file's extension: minijinja would JSON-escape values in a
-        // template whose name ends in `.yaml`.
-        let rendered = crate::template::environment()
-            .render_named_str("template", &text, vars)
-            .map_err(|error| {
-                // The shared renderer names what was undefined; minijinja knows the line.
-                let span = crate::yaml::Span::synthetic(&name);
-                let message = crate::template::render_str(&text, &span, vars)
-                    .err()
-                    .map_or_else(|| error.to_string(), |e| e.message);
-                match error.line() {
-                    Some(line) => format!("{name}:{line}: {message}"),
-                    None => format!("{name}: {message}"),
-                }
-            })?;
+        let rendered = render_file(&path, &name, vars)?;
         let bytes = rendered.into_bytes();
         if let Some(validate) = self.validate {
             validate.check(file_name(&self.dest), &bytes)?;
@@ -94,6 +76,36 @@ impl TemplateConfig {
             self.backup,
         )
     }
+}
+
+/// A template file rendered with `vars` as `template_config` renders it (at most
+/// [`crate::yaml::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
+/// messages call the file.
+pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<String, String> {
+    let text = crate::template::read_file(path, "template", name)?;
+    crate::inputs::record(path, text.as_bytes(), false);
+    // Named without the file's extension: minijinja would JSON-escape values in a template
+    // whose name ends in `.yaml`.
+    crate::template::environment()
+        .render_named_str("template", &text, vars)
+        .map_err(|error| {
+            // The shared renderer names what was undefined; minijinja knows the line.
+            let span = crate::yaml::Span::synthetic(name);
+            let message = crate::template::render_str(&text, &span, vars)
+                .err()
+                .map_or_else(|| error.to_string(), |e| e.message);
+            match error.line() {
+                Some(line) => format!("{name}:{line}: {message}"),
+                None => format!("{name}: {message}"),
+            }
+        })
+}
+
+/// Where a `src` is found: in `templates/` beside the playbook, else beside the playbook.
+pub fn template_path(base: &Path, src: &str) -> Option<PathBuf> {
+    [base.join("templates").join(src), base.join(src)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 fn file_name(path: &str) -> &str {

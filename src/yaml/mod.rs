@@ -15,15 +15,16 @@ mod source;
 
 pub use de::{DeError, from_node, from_node_lenient, is_template, parse_bool};
 pub use node::{Node, Value};
-pub use source::{SourceFile, Span};
+pub use source::{SourceFile, Span, TextError, read_text};
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 
-/// The largest file quayside reads as YAML. Playbooks and inventories are small; a file
-/// larger than this is a mistake, and reading it whole would cost memory for nothing.
+/// The largest file quayside reads as text (YAML, INI, templates). Playbooks, inventories
+/// and templates are small; a file larger than this is a mistake, and reading it whole would
+/// cost memory for nothing.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Read and parse a YAML file.

@@ -4,7 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options, Spanned};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{
+    Budget, DuplicateKeyPolicy, Location, MessageFormatter, Options, Spanned, UserMessageFormatter,
+};
 
 use super::{SourceFile, Span};
 use crate::diagnostic::Diagnostic;
@@ -133,16 +136,48 @@ impl Node {
 /// what an alias bomb would expand to.
 const MAX_NODES: usize = 200_000;
 
+/// The deepest nesting of lists and mappings quayside reads. Real playbooks nest a dozen
+/// levels; the limit keeps a hostile file from exhausting the stack of a recursive reader.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most aliases (`*name`) one file may use.
+const MAX_ALIASES: usize = 10_000;
+
+/// The stack YAML is read on. Reading recurses once per level of nesting, and a debug build
+/// spends some 32 KiB of stack a level: at [`MAX_DEPTH`], more than the 2 MiB a tokio worker
+/// or a test thread has. On a thread of its own with a known stack, the depth limit holds
+/// wherever a file (or a `from_yaml`, or a `validate: yaml`) is read.
+const PARSER_STACK: usize = 16 << 20;
+
 pub(super) fn parse(source: Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("yaml".to_owned())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || parse_here(&source));
+        match reader {
+            Ok(reader) => reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: read on this one.
+            Err(_) => parse_here(&source),
+        }
+    })
+}
+
+fn parse_here(source: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    let source = source.clone();
     if source.text.trim().is_empty() {
         return Ok(Node::new(Span::new(source, 1, 1, 0), Value::Null));
     }
     let mut budget = Budget::default();
     budget.max_nodes = MAX_NODES;
-    budget.max_aliases = 10_000;
-    budget.max_depth = 64;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_depth = MAX_DEPTH;
     let mut options = Options::default();
     options.budget = Some(budget);
+    // Errors are rendered once, by `Diagnostic`, from the location alone.
+    options.with_snippet = false;
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     let raw: RawNode = serde_saphyr::from_str_with_options(&source.text, options)
         .map_err(|error| syntax_error(&source, &error))?;
@@ -156,16 +191,36 @@ pub(super) fn parse(source: Arc<SourceFile>) -> Result<Node, Diagnostic> {
 }
 
 fn syntax_error(source: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic {
-    let message = error.to_string();
-    // The library's own message may end with its position; ours is given by the span.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .trim()
-        .to_owned();
-    let message = format!("invalid YAML: {message}");
-    match error.location() {
+    // The location is where the alias was used; the message is the error underneath.
+    let mut inner = error.without_snippet();
+    while let serde_saphyr::Error::AliasError { error, .. } = inner {
+        inner = error.without_snippet();
+    }
+    let what = match inner {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => format!("lists and mappings nested deeper than {MAX_DEPTH} levels"),
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Nodes { .. },
+            ..
+        } => format!("the document expands to more than {MAX_NODES} values (nested aliases?)"),
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Aliases { .. },
+            ..
+        } => format!("the document uses more than {MAX_ALIASES} aliases"),
+        serde_saphyr::Error::Budget { .. } => {
+            "the document is too large or too complex to read".to_owned()
+        }
+        _ => UserMessageFormatter.format_message(inner).into_owned(),
+    };
+    // The library's text may quote the user's input; keep it on one line.
+    let what: String = what
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let message = format!("invalid YAML: {what}");
+    match error.location().filter(|location| location.line() > 0) {
         Some(location) => Diagnostic::at(message, span_of(source, &location)),
         None => Diagnostic::new(format!("{message} in `{}`", source.name)),
     }

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::MAX_FILE_BYTES;
 use crate::diagnostic::Diagnostic;
 
 /// A file a user wrote, kept whole so that errors can quote the offending line.
@@ -23,36 +24,24 @@ impl SourceFile {
         }
     }
 
-    /// Read a file, refusing files that are too large or not UTF-8 before parsing them.
+    /// Read a playbook, inventory or variables file, refusing files that are too large or
+    /// not UTF-8 before parsing them.
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
         let name = path.display().to_string();
-        let file = std::fs::File::open(path)
-            .map_err(|error| Diagnostic::new(format!("cannot read `{name}`: {error}")))?;
-        let mut bytes = Vec::new();
-        file.take(super::MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|error| Diagnostic::new(format!("cannot read `{name}`: {error}")))?;
-        if bytes.len() as u64 > super::MAX_FILE_BYTES {
-            return Err(Diagnostic::new(format!(
-                "`{name}` is larger than {} MiB; quayside does not read YAML files that large",
-                super::MAX_FILE_BYTES / 1024 / 1024
-            )));
-        }
-        crate::inputs::record(path, &bytes, false);
-        let text = String::from_utf8(bytes).map_err(|error| {
-            let offset = error.utf8_error().valid_up_to();
-            let before = &error.as_bytes()[..offset];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = offset
-                - before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1)
-                + 1;
-            Diagnostic::new(format!(
-                "`{name}` is not valid UTF-8 (at {name}:{line}:{column})"
-            ))
+        let text = read_text(path).map_err(|error| {
+            Diagnostic::new(match error {
+                TextError::Io(error) => format!("cannot read `{name}`: {error}"),
+                TextError::TooLarge => format!(
+                    "`{name}` is larger than {} MiB, the most quayside reads of a playbook, \
+                     inventory or variables file",
+                    MAX_FILE_BYTES >> 20
+                ),
+                TextError::NotUtf8 { line, column } => {
+                    format!("`{name}` is not valid UTF-8 (at {name}:{line}:{column})")
+                }
+            })
         })?;
+        crate::inputs::record(path, text.as_bytes(), false);
         Ok(Arc::new(SourceFile::new(name, text)))
     }
 
@@ -63,6 +52,49 @@ impl SourceFile {
             .nth(line.checked_sub(1)? as usize)
             .map(|l| l.trim_end_matches('\r'))
     }
+}
+
+/// Why a text file a user wrote could not be read.
+#[derive(Debug)]
+pub enum TextError {
+    Io(std::io::Error),
+    /// Larger than [`MAX_FILE_BYTES`].
+    TooLarge,
+    /// The first byte that is not part of valid UTF-8, 1-based.
+    NotUtf8 {
+        line: usize,
+        column: usize,
+    },
+}
+
+/// Read a text file a user wrote (YAML, INI, a template): never more than
+/// [`MAX_FILE_BYTES`] of it, so a huge file (or `/dev/zero`) costs no memory, and UTF-8 or
+/// an error that says where it stops being UTF-8.
+pub fn read_text(path: &Path) -> Result<String, TextError> {
+    let file = std::fs::File::open(path).map_err(TextError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(TextError::Io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(TextError::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let before = &error.as_bytes()[..offset];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        TextError::NotUtf8 {
+            line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+            // In characters, as every other column quayside prints.
+            column: String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1,
+        }
+    })
 }
 
 /// Where a value was written: file, 1-based line and column, and its length in characters
