@@ -4,13 +4,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cli::{
-    DriftArgs, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
+    DriftArgs, DriftOutput, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
 };
 use crate::diagnostic::Diagnostic;
+use crate::interrupt::{Interrupt, grace_period};
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
@@ -76,6 +76,7 @@ fn load(
     options.skip_tags = select.skip_tags.clone();
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
+    crate::tasks::config_bundle::check_playbook(&playbook).map_err(Failure::parse)?;
     let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Failure::parse)?;
@@ -181,26 +182,26 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
                 "cannot start the runtime: {error}"
             )))
         })?;
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let interrupt = Arc::new(Interrupt::new());
     let summary = runtime.block_on(async {
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            // The first Ctrl-C (or SIGTERM) lets tasks in flight finish and stops before the
-            // next task; a second one stops at once.
-            wait_for_signal().await;
-            flag.store(true, Ordering::SeqCst);
-            wait_for_signal().await;
-            std::process::exit(99);
-        });
+        let signals = match Signals::new() {
+            Ok(signals) => signals,
+            Err(error) => {
+                return Err(Failure::options(Diagnostic::new(format!(
+                    "cannot watch for Ctrl-C and SIGTERM: {error}"
+                ))));
+            }
+        };
+        tokio::spawn(handle_signals(signals, interrupt.clone(), grace_period()));
         let runner = Runner::new(
             &loaded.inventory,
             &loaded.playbook,
             &loaded.options,
             &reporter,
-            interrupted.clone(),
+            interrupt.clone(),
         );
-        runner.run(&loaded.plays, &loaded.warnings).await
-    });
+        Ok(runner.run(&loaded.plays, &loaded.warnings).await)
+    })?;
     // Connections close in the background; do not wait for stragglers.
     runtime.shutdown_timeout(Duration::from_millis(200));
     let code = summary.exit_code();
@@ -263,18 +264,58 @@ pub fn man(out: &mut dyn Write) -> Result<i32, Failure> {
     Ok(exit::OK)
 }
 
-async fn wait_for_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+/// Ctrl-C (SIGINT) and SIGTERM, watched from the start of the run so that none is missed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// The first signal stops the run and gives the tasks in flight `grace` to finish; the end
+/// of the grace period, or a second signal, abandons them.
+async fn handle_signals(mut signals: Signals, interrupt: Arc<Interrupt>, grace: Duration) {
+    let say = |text: &str| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    };
+    signals.next().await;
+    interrupt.stop();
+    say(&format!(
+        "\n[quayside] interrupted: no new task starts; the tasks in flight have {} s to \
+         finish (interrupt again to stop them now)",
+        grace.as_secs_f64()
+    ));
+    let second = tokio::select! {
+        () = signals.next() => true,
+        () = tokio::time::sleep(grace) => false,
+    };
+    interrupt.abandon();
+    say(if second {
+        "[quayside] interrupted again: stopping the tasks in flight now"
+    } else {
+        "[quayside] the grace period is over: stopping the tasks in flight"
+    });
+    loop {
+        signals.next().await;
+        say(
+            "[quayside] still stopping: a config bundle swap is finished or rolled back, \
+             and staged bundles are removed, before quayside exits",
+        );
     }
 }
 
@@ -304,11 +345,12 @@ pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Resu
         &args.path,
         &connect,
         args.forks as usize,
+        args.r#become,
     ));
     runtime.shutdown_timeout(Duration::from_millis(200));
     let text = match args.output {
-        Output::Human => crate::drift::render(&report),
-        Output::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
+        DriftOutput::Human => crate::drift::render(&report),
+        DriftOutput::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
     };
     let _ = out.write_all(text.as_bytes());
     Ok(report.exit_code())

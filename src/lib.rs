@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod drift;
+pub mod interrupt;
 pub mod inventory;
 pub mod keypair;
 pub mod playbook;

@@ -148,7 +148,7 @@ impl Reporter for Progress {
             } => {
                 let loud = matches!(
                     status,
-                    Status::Failed | Status::Unreachable | Status::Ignored
+                    Status::Failed | Status::Unreachable | Status::Ignored | Status::Interrupted
                 ) || output.is_some()
                     || !diffs.is_empty();
                 if loud {
@@ -163,7 +163,7 @@ impl Reporter for Progress {
                             Status::Changed => task.changed += 1,
                             Status::Failed | Status::Ignored => task.failed += 1,
                             Status::Skipped => task.skipped += 1,
-                            Status::Unreachable => task.unreachable += 1,
+                            Status::Unreachable | Status::Interrupted => task.unreachable += 1,
                         }
                         if task.waiting.remove(host) {
                             task.bar.inc(1);
@@ -174,6 +174,7 @@ impl Reporter for Progress {
             }
             Event::PlayStart { .. }
             | Event::Plan(_)
+            | Event::Bundle(_)
             | Event::Recap { .. }
             | Event::Warning { .. } => {
                 self.finish(&mut state);

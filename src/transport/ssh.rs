@@ -140,6 +140,10 @@ impl SshConnection {
             .stdout(ProcessStdio::null())
             .stderr(stderr)
             .kill_on_drop(true)
+            // A process group of its own: a Ctrl-C at the terminal signals the whole
+            // foreground group, and the master must outlive it so that quayside can finish
+            // or clean up what runs over it (src/interrupt.rs).
+            .process_group(0)
             .arg("-E")
             .arg(&log)
             .arg("-S")
