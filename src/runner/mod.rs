@@ -330,8 +330,8 @@ impl<'a> Runner<'a> {
             status: Status::Interrupted,
             changed: false,
             msg: Some(
-                "interrupted: quayside stopped waiting for this task; it may or may not have \
-                 finished on the host (files are replaced whole or not at all)"
+                "interrupted: quayside stopped waiting for this task; it may still finish on \
+                 the host, or may not"
                     .to_owned(),
             ),
             item: None,
