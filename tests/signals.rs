@@ -532,3 +532,73 @@ fn interrupts_during_the_swap_let_it_finish_on_every_host() {
         output.stdout
     );
 }
+
+/// `scripts/fleet down` (and every test run's clean-up) reads sshd's pid files while sshd
+/// may remove them at any moment: a file that is gone, empty, unreadable or names another
+/// process means "no live sshd", quietly, and never stops the script.
+#[test]
+fn the_fleet_script_reads_pid_files_that_vanish() {
+    let script = r#"
+source "$FLEET"
+d=$(mktemp -d)
+sleep 60 & sp=$!
+check() { # expected-pid-or-none pidfile config
+  local got
+  if got=$(live_pid "$2" "$3"); then [[ $1 == "$got" ]] || { echo "wanted $1, got $got"; exit 1; }
+  else [[ $1 == none ]] || { echo "wanted $1, got none"; exit 1; }; fi
+}
+echo "$sp" > "$d/pid"; check "$sp" "$d/pid" "sleep 60"
+check none "$d/pid" "another config"
+printf '%s' "$sp" > "$d/pid"; check "$sp" "$d/pid" "sleep 60"
+: > "$d/pid"; check none "$d/pid" "sleep 60"
+echo 999999999 > "$d/pid"; check none "$d/pid" "sleep 60"
+rm "$d/pid"; check none "$d/pid" "sleep 60"
+mkdir "$d/pid"; check none "$d/pid" "sleep 60"; rmdir "$d/pid"
+# sshd writing and removing its pid file while it is read, again and again.
+( while :; do printf '%s\n' "$sp" > "$d/pid.tmp"; mv "$d/pid.tmp" "$d/pid"; rm -f "$d/pid"; done ) & racer=$!
+found=0 gone=0
+for _ in $(seq 300); do
+  if pid=$(live_pid "$d/pid" "sleep 60"); then
+    [[ $pid == "$sp" ]] || { echo "wrong pid '$pid'"; exit 1; }
+    found=$((found + 1))
+  else
+    gone=$((gone + 1))
+  fi
+done
+{ kill "$racer" "$sp" && wait "$racer" "$sp"; } 2>/dev/null || true
+rm -rf "$d"
+echo "found=$((found > 0)) gone=$((gone > 0))"
+"#;
+    let output = Command::new("bash")
+        .args(["-c", script])
+        .env("FLEET", crate::common::repo_root().join("scripts/fleet"))
+        .output()
+        .unwrap();
+    let output = Output::from(output);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(output.stderr, "", "{output:?}");
+    assert_eq!(output.stdout, "found=1 gone=1\n", "{output:?}");
+
+    // A pid file its reader may not open (sshd's, read by a plain user): bash fails the
+    // redirection, which under `set -e` used to end the whole script.
+    let dir = tempfile::tempdir_in(crate::common::repo_root().join("target")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pidfile = dir.path().join("sshd.pid");
+    std::fs::write(&pidfile, format!("{}\n", std::process::id())).unwrap();
+    std::fs::set_permissions(&pidfile, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let output = Command::new("sudo")
+        .args(["-n", "-u", "quayside", "bash", "-c"])
+        .arg(
+            "set -euo pipefail; source \"$1\"; \
+             if live_pid \"$2\" quayside; then echo live; else echo 'not live'; fi",
+        )
+        .arg("bash")
+        .arg(crate::common::repo_root().join("scripts/fleet"))
+        .arg(&pidfile)
+        .output()
+        .unwrap();
+    let output = Output::from(output);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(output.stdout, "not live\n", "{output:?}");
+    assert_eq!(output.stderr, "", "{output:?}");
+}
