@@ -852,7 +852,7 @@ fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
     let fleet = OwnFleet::up("bundle-lost-stage", 2205);
     fleet.prepare();
     let test = lost_play();
-    let slow = slow_command(&test, "cp", "sleep 3\nexec /usr/bin/cp \"$@\"");
+    let slow = slow_command(&test, "cp", "sleep 10\nexec /usr/bin/cp \"$@\"");
     let child = fleet.spawn(&test, &slow);
     wait_for("host1 has staged and host2 stages", || {
         fleet.bundle(1).join("config.quayside-stage").exists()
@@ -906,7 +906,7 @@ fn a_host_lost_during_the_swap_is_reported_as_unknown_and_the_others_roll_back()
     let slow = slow_command(
         &test,
         "mv",
-        "case \"$*\" in *config.prev*) sleep 3;; esac\nexec /usr/bin/mv \"$@\"",
+        "case \"$*\" in *config.prev*) sleep 10;; esac\nexec /usr/bin/mv \"$@\"",
     );
     let child = fleet.spawn(&test, &slow);
     wait_for("host1 has swapped", || {

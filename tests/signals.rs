@@ -478,11 +478,11 @@ fn interrupts_while_staging_remove_every_staged_copy_and_blame_no_host() {
 fn interrupts_during_the_swap_let_it_finish_on_every_host() {
     let scratch = fleet().scratch("sig_swap");
     let test = bundle_play(&scratch);
-    // host3's swap is slow: moving its live bundle aside takes 3 s.
+    // host3's swap is slow: moving its live bundle aside takes 5 s.
     let fakebin = fake_command(
         &test,
         "mv",
-        "case \"$*\" in *config.prev*) sleep 3;; esac\nexec /usr/bin/mv \"$@\"",
+        "case \"$*\" in *config.prev*) sleep 5;; esac\nexec /usr/bin/mv \"$@\"",
     );
     let fake = fake_on(&test, "host3", &fakebin);
     let child = spawn_run(
