@@ -419,8 +419,19 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn interrupts_while_staging_remove_every_staged_copy_and_blame_no_host() {
     let scratch = fleet().scratch("sig_stage");
     let test = bundle_play(&scratch);
-    // host2 stages slowly: its copy of the live directory takes 30 s.
-    let fakebin = fake_command(&test, "cp", "sleep 30\nexec /usr/bin/cp \"$@\"");
+    // host2 stages slowly: its copy of the live directory starts after 4 s, and says so.
+    let marks = test.path().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let marker = marks.join("host2-copied");
+    let fakebin = fake_command(
+        &test,
+        "cp",
+        &format!(
+            "sleep 4\ntouch {}\nexec /usr/bin/cp \"$@\"",
+            marker.display()
+        ),
+    );
     let fake = fake_on(&test, "host2", &fakebin);
     let child = spawn_run(
         &test,
@@ -463,8 +474,9 @@ fn interrupts_while_staging_remove_every_staged_copy_and_blame_no_host() {
         );
     }
     assert_nothing_left(pid);
-    // host2's staging script was stopped: nothing appears later either.
-    std::thread::sleep(Duration::from_secs(2));
+    // host2's staging script was stopped, not left to run on: nothing appears later.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!marker.exists(), "host2's staging script ran on");
     for i in 1..=5 {
         assert_eq!(names_in(&bundle_dir(i, &scratch)), ["config"], "host{i}");
         assert_eq!(

@@ -152,9 +152,9 @@ pub struct HostDigest {
     /// The digest of the bundle this host was given.
     pub bundle: String,
     /// The digest of the live directory (every file under it, with modes, owners and ACLs,
-    /// as `quayside drift` computes it), read on the host after the swap; in check mode,
-    /// what it would be.
-    pub live: String,
+    /// as `quayside drift` computes it), read on the host after the swap (`null` if it
+    /// could not be read back); in check mode, what it would be.
+    pub live: Option<String>,
     pub changed: bool,
 }
 
@@ -172,7 +172,7 @@ impl BundleDigests {
             };
             text.push_str(&format!(
                 "  {host}: {given}live digest {} of `{}`{}\n",
-                digest.live,
+                digest.live.as_deref().unwrap_or("(could not be read back)"),
                 digest.dest,
                 if digest.changed { " (changed)" } else { "" }
             ));
@@ -288,9 +288,9 @@ pub async fn install(
             .collect();
         let left = remove_staged(&holders, None, forks).await;
         if check && first_failure.is_none() && !interrupted {
-            return finished(members, staged, &digests, |staged| match staged {
-                Staged::Same { digest } => (false, digest.clone()),
-                Staged::Ready { digest, .. } => (true, digest.clone()),
+            return finished(members, staged, &digests, |_, staged| match staged {
+                Staged::Same { digest } => (false, Some(digest.clone())),
+                Staged::Ready { digest, .. } => (true, Some(digest.clone())),
             });
         }
         let outcome = match first_failure {
@@ -334,13 +334,11 @@ pub async fn install(
         _ => None,
     });
     let Some((host, reason)) = failed_swap else {
-        let mut swaps = swaps.into_iter();
-        return finished(members, staged, &digests, |staged| {
-            let swapped = swaps.next().flatten();
-            match (staged, swapped) {
-                (Staged::Ready { .. }, Some(Swapped::Done { live: Some(live) })) => (true, live),
-                (Staged::Ready { .. }, _) => (true, "(could not be read back)".to_owned()),
-                (Staged::Same { digest }, _) => (false, digest.clone()),
+        return finished(members, staged, &digests, |index, staged| {
+            match (staged, &swaps[index]) {
+                (Staged::Ready { .. }, Some(Swapped::Done { live })) => (true, live.clone()),
+                (Staged::Ready { .. }, _) => (true, None),
+                (Staged::Same { digest }, _) => (false, Some(digest.clone())),
             }
         });
     };
@@ -385,12 +383,13 @@ pub async fn install(
 }
 
 /// The results of a bundle that went to every host (or, in check mode, would), with its
-/// digests. `host` says for each host's staging whether it changed and its live digest.
+/// digests. `host` says, for each member (by index) and its staging, whether it changed
+/// and its live digest.
 fn finished(
     members: &[Member<'_>],
     staged: Vec<Result<Staged, StageError>>,
     digests: &[String],
-    mut host: impl FnMut(&Staged) -> (bool, String),
+    host: impl Fn(usize, &Staged) -> (bool, Option<String>),
 ) -> Together {
     let same = digests.windows(2).all(|pair| pair[0] == pair[1]);
     let mut report = BundleDigests {
@@ -399,12 +398,12 @@ fn finished(
         hosts: BTreeMap::new(),
     };
     let mut results = Vec::with_capacity(members.len());
-    for ((member, staged), bundle) in members.iter().zip(staged).zip(digests) {
+    for (index, ((member, staged), bundle)) in members.iter().zip(staged).zip(digests).enumerate() {
         let Ok(staged) = staged else {
             results.push(Ok(Outcome::failed("not staged")));
             continue;
         };
-        let (changed, live) = host(&staged);
+        let (changed, live) = host(index, &staged);
         report.hosts.insert(
             member.ctx.host.to_owned(),
             HostDigest {
@@ -418,7 +417,7 @@ fn finished(
             Staged::Ready { diffs, .. } => diffs,
             Staged::Same { .. } => Vec::new(),
         };
-        results.push(Ok(outcome(changed, bundle, &live, diffs)));
+        results.push(Ok(outcome(changed, bundle, live.as_deref(), diffs)));
     }
     Together {
         results,
@@ -435,7 +434,7 @@ fn left_behind(left: &[(String, String)]) -> String {
         .collect()
 }
 
-fn outcome(changed: bool, bundle: &str, host: &str, diffs: Vec<FileDiff>) -> Outcome {
+fn outcome(changed: bool, bundle: &str, host: Option<&str>, diffs: Vec<FileDiff>) -> Outcome {
     let mut outcome = if changed {
         Outcome::changed()
     } else {
@@ -782,11 +781,11 @@ async fn remove_staged(
 /// carries this run's token, and its process group when it leads one (a script run over
 /// ssh does; one run on the controller itself shares quayside's group, so only it is
 /// stopped). Waits up to 5 s for it to end.
-const STOP_STAGING: &str = r#"if read -r pid mark < "$stage.pid" 2>/dev/null && [ "$mark" = "$token" ] &&
-   tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "QUAYSIDE_STAGE=$token"; then
+const STOP_STAGING: &str = r#"if { read -r pid mark < "$stage.pid"; } 2>/dev/null && [ "$mark" = "$token" ] &&
+   { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "QUAYSIDE_STAGE=$token"; then
   stat=$(cat "/proc/$pid/stat" 2>/dev/null) || stat=
   set -f; set -- ${stat##*)}; set +f
-  if [ "${3:-}" = "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null; else kill -TERM "$pid" 2>/dev/null; fi
+  if [ "${3:-}" = "$pid" ]; then kill -s TERM -- "-$pid" 2>/dev/null; else kill -s TERM "$pid" 2>/dev/null; fi
   n=0
   while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 fi
