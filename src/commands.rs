@@ -22,6 +22,7 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const PARSE: i32 = 4;
     pub const OPTIONS: i32 = 5;
+    pub const INTERRUPTED: i32 = 99;
 }
 
 /// An error that ends a command before it runs, with its exit code.
@@ -339,15 +340,32 @@ pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Resu
                 "cannot start the runtime: {error}"
             )))
         })?;
-    let report = runtime.block_on(crate::drift::drift(
-        &inventory,
-        &hosts,
-        &args.path,
-        &connect,
-        args.forks as usize,
-        args.r#become,
-    ));
+    // drift only reads: Ctrl-C or SIGTERM stops it at once. Dropping the reads closes their
+    // connections; the ssh masters, in a process group of their own, would otherwise
+    // outlive quayside.
+    let report = runtime.block_on(async {
+        let mut signals = Signals::new().map_err(|error| {
+            Failure::options(Diagnostic::new(format!(
+                "cannot watch for Ctrl-C and SIGTERM: {error}"
+            )))
+        })?;
+        tokio::select! {
+            report = crate::drift::drift(
+                &inventory,
+                &hosts,
+                &args.path,
+                &connect,
+                args.forks as usize,
+                args.r#become,
+            ) => Ok(Some(report)),
+            () = signals.next() => Ok(None),
+        }
+    });
     runtime.shutdown_timeout(Duration::from_millis(200));
+    let Some(report) = report? else {
+        let _ = writeln!(std::io::stderr(), "[quayside] interrupted: drift stopped");
+        return Ok(exit::INTERRUPTED);
+    };
     let text = match args.output {
         DriftOutput::Human => crate::drift::render(&report),
         DriftOutput::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",

@@ -335,3 +335,46 @@ fn chown(path: &std::path::Path, owner: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The ssh masters run in a process group of their own, so a Ctrl-C at the terminal no
+/// longer ends them with quayside: drift must close them itself when interrupted.
+#[test]
+fn an_interrupted_drift_leaves_no_ssh_behind() {
+    use std::os::unix::process::CommandExt;
+
+    use crate::signals::{leftovers, signal_group, wait_until};
+
+    // A host that accepts TCP and never says a word: the connection hangs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let test = Test::new().file(
+        "hang.yml",
+        &format!(
+            "all:\n  hosts:\n    hang:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"
+        ),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["drift", "-i", "hang.yml", "--path", "/x", "--timeout", "60"])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_until(
+        std::time::Duration::from_secs(10),
+        "ssh is connecting",
+        || !leftovers(pid).is_empty(),
+    );
+    signal_group(&child, "INT");
+    let signalled = std::time::Instant::now();
+    let output = crate::common::Output::from(child.wait_with_output().unwrap());
+    assert_eq!(output.code, 99, "{output:?}");
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(output.stderr, "[quayside] interrupted: drift stopped\n");
+    assert_eq!(output.stdout, "");
+    let left = leftovers(pid);
+    assert!(left.is_empty(), "left behind: {left:#?}");
+    drop(listener);
+}
