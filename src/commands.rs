@@ -306,18 +306,83 @@ async fn handle_signals(mut signals: Signals, interrupt: Arc<Interrupt>, grace: 
         () = tokio::time::sleep(grace) => false,
     };
     interrupt.abandon();
-    say(if second {
-        "[quayside] interrupted again: stopping the tasks in flight now"
-    } else {
-        "[quayside] the grace period is over: stopping the tasks in flight"
-    });
+    let abandoned = std::time::Instant::now();
+    say(&format!(
+        "{} (a config bundle swap that started still finishes; to quit without waiting for \
+         it, interrupt again {} s from now or later)",
+        if second {
+            "[quayside] interrupted again: stopping the tasks in flight now"
+        } else {
+            "[quayside] the grace period is over: stopping the tasks in flight"
+        },
+        QUIT_AFTER.as_secs()
+    ));
+    // A key held down sends many interrupts at once: only a deliberate one, some seconds
+    // later, may leave a swap unfinished.
     loop {
         signals.next().await;
-        say(
-            "[quayside] still stopping: a config bundle swap is finished or rolled back, \
-             and staged bundles are removed, before quayside exits",
-        );
+        if abandoned.elapsed() >= QUIT_AFTER {
+            break;
+        }
+        say("[quayside] still stopping: a config bundle swap that started is finishing");
     }
+    // The way out when a host no longer answers in the middle of a swap: say what may be
+    // left, and take our ssh connections down with us.
+    say(
+        "[quayside] quitting without waiting: a config bundle swap in progress may be left \
+         unfinished; run `quayside drift` to see where each host stands",
+    );
+    kill_children_and_exit();
+}
+
+/// How long after the tasks in flight were abandoned one more interrupt quits at once.
+const QUIT_AFTER: Duration = Duration::from_secs(3);
+
+/// Kill every process quayside started (its ssh masters, in process groups of their own,
+/// would outlive it), remove the masters' control directories, and exit 99.
+fn kill_children_and_exit() -> ! {
+    let me = std::process::id();
+    let mut children = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok());
+            if parent == Some(me) {
+                children.push(pid.to_string());
+            }
+        }
+    }
+    if !children.is_empty() {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&children)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let prefix = format!("quayside-ssh-{me}-");
+    for base in [std::env::temp_dir(), std::path::PathBuf::from("/tmp")] {
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+    std::process::exit(exit::INTERRUPTED)
 }
 
 pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {

@@ -614,3 +614,49 @@ echo "found=$((found > 0)) gone=$((gone > 0))"
     assert_eq!(output.stdout, "not live\n", "{output:?}");
     assert_eq!(output.stderr, "", "{output:?}");
 }
+
+#[test]
+fn an_interrupt_seconds_after_the_second_quits_a_swap_that_hangs_and_takes_ssh_down() {
+    let scratch = fleet().scratch("sig_third");
+    let test = bundle_play(&scratch);
+    // host3's swap hangs (a host that stopped answering, say).
+    let fakebin = fake_command(
+        &test,
+        "mv",
+        "case \"$*\" in *config.prev*) sleep 30;; esac\nexec /usr/bin/mv \"$@\"",
+    );
+    let fake = fake_on(&test, "host3", &fakebin);
+    let mut child = spawn_run(
+        &test,
+        "host1:host2:host3:host4:host5",
+        &[],
+        &["-i", fake.to_str().unwrap()],
+    );
+    wait_until(Duration::from_secs(20), "host1 has swapped", || {
+        bundle_dir(1, &scratch).join("config.prev").exists()
+    });
+    signal_group(&child, "INT");
+    std::thread::sleep(Duration::from_millis(100));
+    signal_group(&child, "INT");
+    // Two interrupts wait for the swap, and so does a third right after them (a key held
+    // down) ...
+    std::thread::sleep(Duration::from_millis(100));
+    signal_group(&child, "INT");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(child.try_wait().unwrap().is_none(), "quit during the swap");
+    // ... one more, seconds later, does not.
+    signal_group(&child, "INT");
+    let signalled = Instant::now();
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 99, "{output:?}");
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+    assert!(
+        output.stderr.contains(
+            "[quayside] quitting without waiting: a config bundle swap in progress may be left \
+             unfinished; run `quayside drift` to see where each host stands"
+        ),
+        "{}",
+        output.stderr
+    );
+    assert_nothing_left(pid);
+}
