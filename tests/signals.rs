@@ -567,7 +567,7 @@ echo 999999999 > "$d/pid"; check none "$d/pid" "sleep 60"
 rm "$d/pid"; check none "$d/pid" "sleep 60"
 mkdir "$d/pid"; check none "$d/pid" "sleep 60"; rmdir "$d/pid"
 # sshd writing and removing its pid file while it is read, again and again.
-( while :; do printf '%s\n' "$sp" > "$d/pid.tmp"; mv "$d/pid.tmp" "$d/pid"; rm -f "$d/pid"; done ) & racer=$!
+( while [ ! -e "$d/stop" ]; do printf '%s\n' "$sp" > "$d/pid.tmp"; mv "$d/pid.tmp" "$d/pid"; rm -f "$d/pid"; done ) & racer=$!
 found=0 gone=0
 for _ in $(seq 300); do
   if pid=$(live_pid "$d/pid" "sleep 60"); then
@@ -577,7 +577,8 @@ for _ in $(seq 300); do
     gone=$((gone + 1))
   fi
 done
-{ kill "$racer" "$sp" && wait "$racer" "$sp"; } 2>/dev/null || true
+touch "$d/stop"; wait "$racer"
+{ kill "$sp" && wait "$sp"; } 2>/dev/null || true
 rm -rf "$d"
 echo "found=$((found > 0)) gone=$((gone > 0))"
 "#;
