@@ -265,27 +265,62 @@ pub fn man(out: &mut dyn Write) -> Result<i32, Failure> {
     Ok(exit::OK)
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM, watched from the start of the run so that none is missed.
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP, watched from the start of the run so that none is
+/// missed.
+///
+/// SIGHUP (the terminal closed) counts as an interrupt too: the ssh masters, in process
+/// groups of their own, do not get it, and quayside must close them rather than die and
+/// leave them connected. Under `nohup` (SIGHUP ignored from the start) it stays ignored.
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
     fn new() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
+        let hangup = if hangup_ignored() {
+            None
+        } else {
+            Some(signal(SignalKind::hangup())?)
+        };
         Ok(Self {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
+            hangup,
         })
     }
 
     async fn next(&mut self) {
+        let hangup = async {
+            match &mut self.hangup {
+                Some(hangup) => {
+                    hangup.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = self.interrupt.recv() => {}
             _ = self.terminate.recv() => {}
+            () = hangup => {}
         }
     }
+}
+
+/// Whether SIGHUP was ignored when quayside started (`nohup`), from `SigIgn` in
+/// /proc/self/status: a mask in hex, SIGHUP its lowest bit.
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                let mask = line.strip_prefix("SigIgn:")?.trim();
+                u64::from_str_radix(mask, 16).ok()
+            })
+        })
+        .is_some_and(|mask| mask & 1 == 1)
 }
 
 /// The first signal stops the run and gives the tasks in flight `grace` to finish; the end

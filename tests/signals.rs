@@ -661,3 +661,57 @@ fn an_interrupt_seconds_after_the_second_quits_a_swap_that_hangs_and_takes_ssh_d
     );
     assert_nothing_left(pid);
 }
+
+#[test]
+fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
+    let scratch = fleet().scratch("sig_hangup");
+    let test = working_play(&scratch, 2);
+    let child = spawn_run(&test, "host1:host2:host3", &[], &[]);
+    wait_until(
+        Duration::from_secs(20),
+        "the task runs on every host",
+        started_everywhere(&scratch),
+    );
+    signal_group(&child, "HUP");
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 99, "{output:?}");
+    assert!(!fleet().root(1).join(&scratch).join("never").exists());
+    assert_nothing_left(pid);
+
+    // `nohup` asks for the run to go on when the terminal goes away.
+    let scratch = fleet().scratch("sig_nohup");
+    let test = working_play(&scratch, 2);
+    let inventory = fleet().inventory.display().to_string();
+    let child = Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_quayside"))
+        .args([
+            "run",
+            "play.yml",
+            "-i",
+            &inventory,
+            "--limit",
+            "host1:host2:host3",
+        ])
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(20),
+        "the task runs on every host",
+        started_everywhere(&scratch),
+    );
+    signal_group(&child, "HUP");
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 0, "{output:?}");
+    for i in HOSTS {
+        assert!(
+            fleet().root(i).join(&scratch).join("never").exists(),
+            "host{i}"
+        );
+    }
+    assert_nothing_left(pid);
+}
