@@ -68,6 +68,15 @@ pub enum Output {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftOutput {
+    /// The report as text: the hosts that differ and how
+    Human,
+    /// The whole report as one JSON object: `path`, `reference`, `hosts` (each host's
+    /// digest and files), `differing`, `unreachable`
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
     /// An inventory file or directory (YAML or INI); may be given more than once.
@@ -174,8 +183,13 @@ pub struct DriftArgs {
     #[arg(long = "path", value_name = "DIR")]
     pub path: String,
     /// How the report is printed
-    #[arg(long = "output", value_enum, default_value_t = Output::Human)]
-    pub output: Output,
+    #[arg(long = "output", value_enum, default_value_t = DriftOutput::Human)]
+    pub output: DriftOutput,
+    /// Read each host's bundle through `sudo` (as root, or `ansible_become_user`), so that
+    /// files the SSH user cannot read are compared too; a host's `ansible_become` does the
+    /// same for that host
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
     /// How many hosts are read at once
     #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub forks: u32,

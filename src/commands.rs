@@ -4,13 +4,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::cli::{
-    DriftArgs, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
+    DriftArgs, DriftOutput, ListHostsArgs, ListTasksArgs, Output, RunArgs, SelectArgs, ValidateArgs,
 };
 use crate::diagnostic::Diagnostic;
+use crate::interrupt::{Interrupt, grace_period};
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
@@ -24,6 +24,7 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const PARSE: i32 = 4;
     pub const OPTIONS: i32 = 5;
+    pub const INTERRUPTED: i32 = 99;
 }
 
 /// An error that ends a command before it runs, with its exit code.
@@ -78,6 +79,7 @@ fn load(
     options.skip_tags = select.skip_tags.clone();
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
+    crate::tasks::config_bundle::check_playbook(&playbook).map_err(Failure::parse)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Failure::options)?;
     }
@@ -186,26 +188,26 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
                 "cannot start the runtime: {error}"
             )))
         })?;
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let interrupt = Arc::new(Interrupt::new());
     let summary = runtime.block_on(async {
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            // The first Ctrl-C (or SIGTERM) lets tasks in flight finish and stops before the
-            // next task; a second one stops at once.
-            wait_for_signal().await;
-            flag.store(true, Ordering::SeqCst);
-            wait_for_signal().await;
-            std::process::exit(99);
-        });
+        let signals = match Signals::new() {
+            Ok(signals) => signals,
+            Err(error) => {
+                return Err(Failure::options(Diagnostic::new(format!(
+                    "cannot watch for Ctrl-C and SIGTERM: {error}"
+                ))));
+            }
+        };
+        tokio::spawn(handle_signals(signals, interrupt.clone(), grace_period()));
         let runner = Runner::new(
             &loaded.inventory,
             &loaded.playbook,
             &loaded.options,
             &reporter,
-            interrupted.clone(),
+            interrupt.clone(),
         );
-        runner.run(&loaded.plays, &loaded.warnings).await
-    });
+        Ok(runner.run(&loaded.plays, &loaded.warnings).await)
+    })?;
     // Connections close in the background; do not wait for stragglers.
     runtime.shutdown_timeout(Duration::from_millis(200));
     let code = summary.exit_code();
@@ -306,19 +308,159 @@ pub fn man(only: Option<&str>, out: &mut dyn Write) -> Result<i32, Failure> {
     Ok(exit::OK)
 }
 
-async fn wait_for_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP, watched from the start of the run so that none is
+/// missed.
+///
+/// SIGHUP (the terminal closed) counts as an interrupt too: the ssh masters, in process
+/// groups of their own, do not get it, and quayside must close them rather than die and
+/// leave them connected. Under `nohup` (SIGHUP ignored from the start) it stays ignored.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hangup = if hangup_ignored() {
+            None
+        } else {
+            Some(signal(SignalKind::hangup())?)
+        };
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup,
+        })
+    }
+
+    async fn next(&mut self) {
+        let hangup = async {
+            match &mut self.hangup {
+                Some(hangup) => {
+                    hangup.recv().await;
+                }
+                None => std::future::pending().await,
             }
         };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            () = hangup => {}
+        }
     }
+}
+
+/// Whether SIGHUP was ignored when quayside started (`nohup`), from `SigIgn` in
+/// /proc/self/status: a mask in hex, SIGHUP its lowest bit.
+fn hangup_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                let mask = line.strip_prefix("SigIgn:")?.trim();
+                u64::from_str_radix(mask, 16).ok()
+            })
+        })
+        .is_some_and(|mask| mask & 1 == 1)
+}
+
+/// The first signal stops the run and gives the tasks in flight `grace` to finish; the end
+/// of the grace period, or a second signal, abandons them.
+async fn handle_signals(mut signals: Signals, interrupt: Arc<Interrupt>, grace: Duration) {
+    let say = |text: &str| {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    };
+    signals.next().await;
+    interrupt.stop();
+    say(&format!(
+        "\n[quayside] interrupted: no new task starts; the tasks in flight have {} s to \
+         finish (interrupt again to stop them now)",
+        grace.as_secs_f64()
+    ));
+    let second = tokio::select! {
+        () = signals.next() => true,
+        () = tokio::time::sleep(grace) => false,
+    };
+    interrupt.abandon();
+    let abandoned = std::time::Instant::now();
+    say(&format!(
+        "{} (a config bundle swap that started still finishes; to quit without waiting for \
+         it, interrupt again {} s from now or later)",
+        if second {
+            "[quayside] interrupted again: stopping the tasks in flight now"
+        } else {
+            "[quayside] the grace period is over: stopping the tasks in flight"
+        },
+        QUIT_AFTER.as_secs()
+    ));
+    // A key held down sends many interrupts at once: only a deliberate one, some seconds
+    // later, may leave a swap unfinished.
+    loop {
+        signals.next().await;
+        if abandoned.elapsed() >= QUIT_AFTER {
+            break;
+        }
+        say("[quayside] still stopping: a config bundle swap that started is finishing");
+    }
+    // The way out when a host no longer answers in the middle of a swap: say what may be
+    // left, and take our ssh connections down with us.
+    say(
+        "[quayside] quitting without waiting: a config bundle swap in progress may be left \
+         unfinished; run `quayside drift` to see where each host stands",
+    );
+    kill_children_and_exit();
+}
+
+/// How long after the tasks in flight were abandoned one more interrupt quits at once.
+const QUIT_AFTER: Duration = Duration::from_secs(3);
+
+/// Kill every process quayside started (its ssh masters, in process groups of their own,
+/// would outlive it), remove the masters' control directories, and exit 99.
+fn kill_children_and_exit() -> ! {
+    let me = std::process::id();
+    let mut children = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok());
+            if parent == Some(me) {
+                children.push(pid.to_string());
+            }
+        }
+    }
+    if !children.is_empty() {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&children)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    let prefix = format!("quayside-ssh-{me}-");
+    for base in [std::env::temp_dir(), std::path::PathBuf::from("/tmp")] {
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+    std::process::exit(exit::INTERRUPTED)
 }
 
 pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {
@@ -341,17 +483,35 @@ pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Resu
                 "cannot start the runtime: {error}"
             )))
         })?;
-    let report = runtime.block_on(crate::drift::drift(
-        &inventory,
-        &hosts,
-        &args.path,
-        &connect,
-        args.forks as usize,
-    ));
+    // drift only reads: Ctrl-C or SIGTERM stops it at once. Dropping the reads closes their
+    // connections; the ssh masters, in a process group of their own, would otherwise
+    // outlive quayside.
+    let report = runtime.block_on(async {
+        let mut signals = Signals::new().map_err(|error| {
+            Failure::options(Diagnostic::new(format!(
+                "cannot watch for Ctrl-C and SIGTERM: {error}"
+            )))
+        })?;
+        tokio::select! {
+            report = crate::drift::drift(
+                &inventory,
+                &hosts,
+                &args.path,
+                &connect,
+                args.forks as usize,
+                args.r#become,
+            ) => Ok(Some(report)),
+            () = signals.next() => Ok(None),
+        }
+    });
     runtime.shutdown_timeout(Duration::from_millis(200));
+    let Some(report) = report? else {
+        let _ = writeln!(std::io::stderr(), "[quayside] interrupted: drift stopped");
+        return Ok(exit::INTERRUPTED);
+    };
     let text = match args.output {
-        Output::Human => crate::drift::render(&report),
-        Output::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
+        DriftOutput::Human => crate::drift::render(&report),
+        DriftOutput::Json => serde_json::to_string(&report).unwrap_or_default() + "\n",
     };
     let _ = out.write_all(text.as_bytes());
     Ok(report.exit_code())

@@ -1,9 +1,13 @@
 //! `quayside drift`: which hosts' live config bundle differs from the others', and how.
 //!
 //! Every host lists the files under the bundle directory with their SHA-256, mode, owner
-//! and ACL in one round trip. The hosts are grouped by a digest over that listing; the
-//! largest group is the reference, and every other host is reported with the files that
-//! differ from it and in what.
+//! and ACL in one round trip (through `sudo` with `--become` or `ansible_become`). The
+//! hosts are grouped by a digest over that listing; the largest group is the reference,
+//! and every other host is reported with the files that differ from it and in what.
+//!
+//! What cannot be compared is never taken for agreement: a host without the directory, a
+//! directory or file the user cannot read, count as differences (exit 2); a host that
+//! cannot be reached is reported apart (exit 3 when nothing differs).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +29,9 @@ pub struct FileState {
     pub owner: String,
     /// The ACL entries beyond the owner/group/other bits, comma separated.
     pub acl: String,
+    /// Why the file's contents could not be read (`sha256` is then empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What one host has under the bundle directory.
@@ -38,7 +45,9 @@ pub struct HostBundle {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Difference {
     pub file: String,
-    /// `contents`, `mode`, `owner`, `acl`, `missing` or `extra`.
+    /// `contents`, `mode`, `owner`, `acl`, `missing`, `extra`, `unreadable` (a file, or
+    /// with `file` empty the directory, that could not be read), or `absent` (no bundle
+    /// directory on the host).
     pub what: String,
     pub expected: String,
     pub found: String,
@@ -50,12 +59,16 @@ pub struct DriftReport {
     /// The digest most hosts have.
     pub reference: Option<String>,
     pub hosts: BTreeMap<String, HostBundle>,
+    /// Hosts that differ from the reference, lack the directory, or hold something that
+    /// could not be read.
     pub differing: BTreeMap<String, Vec<Difference>>,
+    /// Hosts that could not be reached, with why.
     pub unreachable: BTreeMap<String, String>,
 }
 
 impl DriftReport {
-    /// 0 when every host agrees, 2 when some differ, 3 when some could not be read.
+    /// 0 when every host agrees, 2 when some differ (or lack the bundle, or hold a file
+    /// that cannot be read), 3 when none differ but some could not be reached.
     pub fn exit_code(&self) -> i32 {
         if !self.differing.is_empty() {
             2
@@ -67,22 +80,36 @@ impl DriftReport {
     }
 }
 
-/// A host's files, or why they could not be read.
-type Listing = Result<BTreeMap<String, FileState>, String>;
+/// What reading one host gave.
+#[derive(Debug, Clone)]
+enum Listing {
+    Files(BTreeMap<String, FileState>),
+    /// No bundle directory there.
+    Absent(String),
+    /// The host answered, but its directory could not be listed.
+    Unreadable(String),
+    /// The host could not be reached.
+    Unreachable(String),
+}
 
 /// A command that lists the files under the current directory, one record a file:
-/// `sha256 TAB mode:owner:group TAB acl TAB name NUL`. Config bundles use it too.
+/// `sha256 TAB mode:owner:group TAB acl TAB name NUL`, where a file that cannot be read
+/// has `!REASON` for its sha256. Config bundles use it too.
 pub(crate) const LIST_FILES: &str = r#"find . -type f -exec sh -c '
 for f; do
-  sum=$(sha256sum < "$f" | cut -d" " -f1)
+  if sum=$( { sha256sum < "$f"; } 2>&1 ); then sum=${sum%% *}; else sum="!$(printf %s "${sum##*: }" | tr "\t\n" "  ")"; fi
   meta=$(stat -c %a:%U:%G "$f")
   acl=$(getfacl -cpn "$f" 2>/dev/null | sed -e "s/[[:space:]]*#.*//" | grep -v -e "^user::" -e "^group::" -e "^other::" -e "^$" | sort | tr "\n" ",")
   printf "%s\t%s\t%s\t%s\0" "$sum" "$meta" "$acl" "${f#./}"
 done' sh {} +
 "#;
 
+/// Exit 3: no such directory; 4: it cannot be entered.
 fn listing_script(dir: &str) -> String {
-    format!("cd {} || exit 3\n{LIST_FILES}", quote(dir))
+    format!(
+        "dir={}\n[ -d \"$dir\" ] || exit 3\ncd \"$dir\" || exit 4\n{LIST_FILES}",
+        quote(dir)
+    )
 }
 
 pub(crate) fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
@@ -98,13 +125,18 @@ pub(crate) fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
         let mut meta = meta.splitn(2, ':');
         let mode = meta.next().unwrap_or_default().to_owned();
         let owner = meta.next().unwrap_or_default().to_owned();
+        let (sha256, error) = match sha256.strip_prefix('!') {
+            Some(reason) => (String::new(), Some(reason.trim().to_owned())),
+            None => (sha256.to_owned(), None),
+        };
         files.insert(
             name.to_owned(),
             FileState {
-                sha256: sha256.to_owned(),
+                sha256,
                 mode: format!("{mode:0>4}"),
                 owner,
                 acl: acl.trim_end_matches(',').to_owned(),
+                error,
             },
         );
     }
@@ -124,37 +156,23 @@ pub fn bundle_digest(files: &BTreeMap<String, FileState>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Read every host's bundle and compare them.
+/// Read every host's bundle and compare them. `become` reads through `sudo` on every
+/// host; without it, a host's `ansible_become` decides.
 pub async fn drift(
     inventory: &Inventory,
     hosts: &[String],
     path: &str,
     settings: &ConnectSettings,
     forks: usize,
+    r#become: bool,
 ) -> DriftReport {
     let results: Vec<(String, Listing)> =
         futures::stream::iter(hosts.iter().map(|host| async move {
             let vars: Vars = inventory.host_vars(host);
-            let ctx = minijinja::Value::from_serialize(&vars);
-            let dir = match crate::template::render_str(path, &Span::synthetic("--path"), &ctx) {
-                Ok(dir) => dir,
-                Err(error) => return (host.clone(), Err(error.message)),
-            };
-            let connection = match connect(host, &vars, settings).await {
-                Ok(connection) => connection,
-                Err(error) => return (host.clone(), Err(error.to_string())),
-            };
-            let result = match connection.run(&Script::new(listing_script(&dir))).await {
-                Ok(output) if output.success() => Ok(parse_listing(&output.stdout)),
-                Ok(output) if output.status == 3 => Err(format!("`{dir}` does not exist")),
-                Ok(output) => Err(format!(
-                    "listing `{dir}` failed: {}",
-                    output.stderr_lossy().trim()
-                )),
-                Err(error) => Err(error.to_string()),
-            };
-            connection.close().await;
-            (host.clone(), result)
+            (
+                host.clone(),
+                read_host(host, &vars, path, settings, r#become).await,
+            )
         }))
         .buffer_unordered(forks.max(1))
         .collect()
@@ -162,24 +180,97 @@ pub async fn drift(
     compare(path, results, hosts)
 }
 
+async fn read_host(
+    host: &str,
+    vars: &Vars,
+    path: &str,
+    settings: &ConnectSettings,
+    r#become: bool,
+) -> Listing {
+    let ctx = minijinja::Value::from_serialize(vars);
+    let dir = match crate::template::render_str(path, &Span::synthetic("--path"), &ctx) {
+        Ok(dir) => dir,
+        Err(error) => return Listing::Unreachable(error.message),
+    };
+    let connection = match connect(host, vars, settings).await {
+        Ok(connection) => connection,
+        Err(error) => return Listing::Unreachable(error.to_string()),
+    };
+    let become_user = become_user(vars, r#become);
+    let hint = if become_user.is_some() {
+        ""
+    } else {
+        " (try --become)"
+    };
+    let script = Script {
+        become_user,
+        ..Script::new(listing_script(&dir))
+    };
+    let result = match connection.run(&script).await {
+        Ok(output) if output.success() => Listing::Files(parse_listing(&output.stdout)),
+        Ok(output) if output.status == 3 => {
+            Listing::Absent(format!("`{dir}` does not exist or cannot be seen{hint}"))
+        }
+        Ok(output) if output.status == 4 => {
+            Listing::Unreadable(format!("cannot enter `{dir}`{hint}"))
+        }
+        Ok(output) => Listing::Unreadable(format!(
+            "listing `{dir}` failed{hint}: {}",
+            output.stderr_lossy().trim()
+        )),
+        Err(error) => Listing::Unreachable(error.to_string()),
+    };
+    connection.close().await;
+    result
+}
+
+/// The user to read a host's bundle as: `--become`, or the host's `ansible_become`, with
+/// `ansible_become_user` (root by default).
+fn become_user(vars: &Vars, forced: bool) -> Option<String> {
+    let enabled = forced
+        || match vars.get("ansible_become") {
+            Some(serde_json::Value::Bool(enabled)) => *enabled,
+            Some(serde_json::Value::String(text)) => crate::yaml::parse_bool(text).unwrap_or(false),
+            _ => false,
+        };
+    enabled.then(|| match vars.get("ansible_become_user") {
+        Some(serde_json::Value::String(user)) if !user.is_empty() => user.clone(),
+        _ => "root".to_owned(),
+    })
+}
+
 fn compare(path: &str, results: Vec<(String, Listing)>, order: &[String]) -> DriftReport {
     let mut hosts = BTreeMap::new();
     let mut unreachable = BTreeMap::new();
+    let mut differing: BTreeMap<String, Vec<Difference>> = BTreeMap::new();
+    let whole = |what: &str, found: String| Difference {
+        file: String::new(),
+        what: what.to_owned(),
+        expected: "a readable bundle directory".to_owned(),
+        found,
+    };
     for (host, result) in results {
         match result {
-            Ok(files) => {
+            Listing::Files(files) => {
                 let digest = bundle_digest(&files);
                 hosts.insert(host, HostBundle { digest, files });
             }
-            Err(message) => {
+            Listing::Absent(reason) => {
+                differing.insert(host, vec![whole("absent", reason)]);
+            }
+            Listing::Unreadable(reason) => {
+                differing.insert(host, vec![whole("unreadable", reason)]);
+            }
+            Listing::Unreachable(message) => {
                 unreachable.insert(host, message);
             }
         }
     }
-    // The reference is the digest most hosts share; a tie goes to the one the first host
-    // in inventory order has.
+    // The reference is the digest most hosts share, among hosts whose every file could be
+    // read; a tie goes to the one the first host in inventory order has.
+    let readable = |bundle: &HostBundle| bundle.files.values().all(|f| f.error.is_none());
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for bundle in hosts.values() {
+    for bundle in hosts.values().filter(|b| readable(b)) {
         *counts.entry(&bundle.digest).or_default() += 1;
     }
     let first_seen = |digest: &str| {
@@ -195,15 +286,30 @@ fn compare(path: &str, results: Vec<(String, Listing)>, order: &[String]) -> Dri
                 .then_with(|| first_seen(b.0).cmp(&first_seen(a.0)))
         })
         .map(|(digest, _)| (*digest).to_owned());
-    let mut differing = BTreeMap::new();
-    if let Some(reference) = &reference {
-        let model = hosts.values().find(|b| &b.digest == reference).cloned();
-        if let Some(model) = model {
-            for (host, bundle) in &hosts {
-                if &bundle.digest != reference {
-                    differing.insert(host.clone(), differences(&model.files, &bundle.files));
-                }
+    let model = reference
+        .as_ref()
+        .and_then(|reference| hosts.values().find(|b| &b.digest == reference))
+        .map(|b| b.files.clone());
+    for (host, bundle) in &hosts {
+        let mut found = match &model {
+            Some(model) if Some(&bundle.digest) != reference.as_ref() => {
+                differences(model, &bundle.files)
             }
+            _ => Vec::new(),
+        };
+        for (name, file) in &bundle.files {
+            if let Some(error) = &file.error {
+                found.retain(|d| !(d.file == *name && d.what == "contents"));
+                found.push(Difference {
+                    file: name.clone(),
+                    what: "unreadable".to_owned(),
+                    expected: "readable".to_owned(),
+                    found: error.clone(),
+                });
+            }
+        }
+        if !found.is_empty() {
+            differing.insert(host.clone(), found);
         }
     }
     DriftReport {
@@ -253,41 +359,54 @@ fn differences(
 
 /// The report as people read it.
 pub fn render(report: &DriftReport) -> String {
-    let total = report.hosts.len() + report.unreachable.len();
+    let total = report.hosts.len() + report.unreachable.len() + absent_or_unlisted(report);
     let short = |d: &str| d.chars().take(12).collect::<String>();
-    let mut text = String::new();
-    match &report.reference {
-        Some(reference) => text.push_str(&format!(
-            "bundle `{}` on {total} hosts: {} agree on digest {}, {} differ, {} unreadable\n",
+    let agree = report
+        .hosts
+        .iter()
+        .filter(|(host, bundle)| {
+            Some(&bundle.digest) == report.reference.as_ref()
+                && !report.differing.contains_key(*host)
+        })
+        .count();
+    let mut text = match &report.reference {
+        Some(reference) => format!(
+            "bundle `{}` on {total} hosts: {agree} agree on digest {}, {} differ, {} unreachable\n",
             report.path,
-            report.hosts.len() - report.differing.len(),
             short(reference),
             report.differing.len(),
             report.unreachable.len()
-        )),
-        None => text.push_str(&format!(
-            "bundle `{}`: no host could be read\n",
-            report.path
-        )),
-    }
+        ),
+        None => format!(
+            "bundle `{}` on {total} hosts: no two hosts can be compared, {} differ, {} unreachable\n",
+            report.path,
+            report.differing.len(),
+            report.unreachable.len()
+        ),
+    };
     for (host, differences) in &report.differing {
-        let digest = report
-            .hosts
-            .get(host)
-            .map(|b| short(&b.digest))
-            .unwrap_or_default();
-        text.push_str(&format!("{host} (digest {digest}):\n"));
+        match report.hosts.get(host) {
+            Some(bundle) => text.push_str(&format!("{host} (digest {}):\n", short(&bundle.digest))),
+            None => text.push_str(&format!("{host}:\n")),
+        }
         for d in differences {
-            let line = match d.what.as_str() {
-                "missing" => format!("  {}: missing", d.file),
-                "extra" => format!("  {}: not on the other hosts", d.file),
-                "contents" => format!(
+            let line = match (d.what.as_str(), d.file.is_empty()) {
+                ("absent", _) => format!("  no bundle: {}", d.found),
+                ("unreadable", true) => format!("  the bundle cannot be read: {}", d.found),
+                ("unreadable", false) => format!(
+                    "  {}: cannot be read ({}): its contents cannot be compared; \
+                     use --become or set ansible_become",
+                    d.file, d.found
+                ),
+                ("missing", _) => format!("  {}: missing", d.file),
+                ("extra", _) => format!("  {}: not on the other hosts", d.file),
+                ("contents", _) => format!(
                     "  {}: contents differ (sha256 {} here, {} elsewhere)",
                     d.file,
                     short(&d.found),
                     short(&d.expected)
                 ),
-                what => format!(
+                (what, _) => format!(
                     "  {}: {what} `{}` here, `{}` elsewhere",
                     d.file, d.found, d.expected
                 ),
@@ -297,9 +416,18 @@ pub fn render(report: &DriftReport) -> String {
         }
     }
     for (host, reason) in &report.unreachable {
-        text.push_str(&format!("{host}: cannot read: {reason}\n"));
+        text.push_str(&format!("{host}: cannot reach: {reason}\n"));
     }
     text
+}
+
+/// Hosts that answered without a listing: no directory, or one that cannot be read.
+fn absent_or_unlisted(report: &DriftReport) -> usize {
+    report
+        .differing
+        .keys()
+        .filter(|host| !report.hosts.contains_key(*host))
+        .count()
 }
 
 #[cfg(test)]
@@ -312,6 +440,7 @@ mod tests {
             mode: mode.to_owned(),
             owner: "root:root".to_owned(),
             acl: acl.to_owned(),
+            error: None,
         }
     }
 
@@ -326,6 +455,7 @@ mod tests {
                 mode: "0640".into(),
                 owner: "root:quay".into(),
                 acl: "user:1001:rw-".into(),
+                error: None,
             }
         );
         assert!(files.contains_key("name\twith\ttabs\nand newline"));
@@ -340,9 +470,9 @@ mod tests {
         let report = compare(
             "/x",
             vec![
-                ("h1".into(), Ok(bad.clone())),
-                ("h2".into(), Ok(good.clone())),
-                ("h3".into(), Ok(good.clone())),
+                ("h1".into(), Listing::Files(bad.clone())),
+                ("h2".into(), Listing::Files(good.clone())),
+                ("h3".into(), Listing::Files(good.clone())),
             ],
             &order,
         );

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod drift;
 pub mod inputs;
+pub mod interrupt;
 pub mod inventory;
 pub mod keypair;
 pub mod playbook;

@@ -24,7 +24,7 @@ impl Human {
         let code = match status {
             Status::Ok => "32",
             Status::Changed => "33",
-            Status::Failed | Status::Unreachable => "31",
+            Status::Failed | Status::Unreachable | Status::Interrupted => "31",
             Status::Skipped => "36",
             Status::Rescued | Status::Ignored => "35",
         };
@@ -104,14 +104,20 @@ impl Human {
                     Status::Skipped => format!("skipping: [{host}]{item}"),
                     Status::Failed | Status::Ignored => format!("fatal: [{host}]: FAILED!{item}"),
                     Status::Unreachable => format!("fatal: [{host}]: UNREACHABLE!"),
+                    Status::Interrupted => format!("interrupted: [{host}]{item}"),
                 };
                 text.push_str(&self.paint(&line, *status));
                 let detail = match (status, result, msg) {
                     (_, Some(result), _) if self.verbosity >= 1 => Some(pretty(result)),
                     (Status::Failed | Status::Ignored, Some(result), _) => Some(result.to_string()),
-                    (Status::Failed | Status::Ignored | Status::Unreachable, _, Some(msg)) => {
-                        Some(serde_json::json!({ "msg": msg }).to_string())
-                    }
+                    (
+                        Status::Failed
+                        | Status::Ignored
+                        | Status::Unreachable
+                        | Status::Interrupted,
+                        _,
+                        Some(msg),
+                    ) => Some(serde_json::json!({ "msg": msg }).to_string()),
                     _ => output.as_ref().map(pretty),
                 };
                 if let Some(detail) = detail {
@@ -145,16 +151,38 @@ impl Human {
                 text.push('\n');
                 text
             }
-            Event::Recap { hosts, interrupted } => {
+            Event::Bundle(bundle) => {
+                if self.verbosity == 0 {
+                    return String::new();
+                }
+                bundle.render()
+            }
+            Event::Recap {
+                hosts,
+                interrupted,
+                handlers_not_run,
+            } => {
                 let mut text = String::new();
                 if *interrupted {
                     text.push_str(
-                        "\n[ERROR]: interrupted; tasks in flight were given a moment to finish\n",
+                        "\n[ERROR]: interrupted: no task started after the interrupt, tasks in \
+                         flight finished or were given up on, and no handler ran\n",
                     );
+                }
+                for (handler, hosts) in handlers_not_run {
+                    text.push_str(&self.paint(
+                        &format!(
+                            "[WARNING]: handler `{handler}` was notified but did not run on: {}; \
+                             what notified it is in place and a new run will not notify it \
+                             again, so do what it does yourself\n",
+                            hosts.join(", ")
+                        ),
+                        Status::Changed,
+                    ));
                 }
                 text.push_str(&banner("PLAY RECAP"));
                 for (host, c) in hosts {
-                    let host_status = if c.failed > 0 || c.unreachable > 0 {
+                    let host_status = if c.failed > 0 || c.unreachable > 0 || c.interrupted > 0 {
                         Status::Failed
                     } else if c.changed > 0 {
                         Status::Changed
@@ -166,6 +194,11 @@ impl Human {
                         self.paint(&format!("{host:<26}"), host_status),
                         c.ok, c.changed, c.unreachable, c.failed, c.skipped, c.rescued, c.ignored
                     ));
+                    if c.interrupted > 0 {
+                        // After the fixed columns, so that the usual recap reads as Ansible's.
+                        text.truncate(text.trim_end().len());
+                        text.push_str(&format!(" interrupted={}\n", c.interrupted));
+                    }
                 }
                 text
             }

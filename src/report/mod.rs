@@ -32,6 +32,8 @@ pub enum Status {
     Unreachable,
     Rescued,
     Ignored,
+    /// The run was interrupted and gave up waiting for the task on this host.
+    Interrupted,
 }
 
 /// Per-host counts, as Ansible's `PLAY RECAP` shows them. A changed task counts in `ok`
@@ -45,6 +47,13 @@ pub struct Counts {
     pub skipped: u32,
     pub rescued: u32,
     pub ignored: u32,
+    /// Tasks the run gave up on when it was interrupted; shown only when there are any.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interrupted: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Events are made and consumed at once, one at a time: their size does not matter.
@@ -122,9 +131,15 @@ pub enum Event {
     },
     /// What a `--check` run would change, just before its recap.
     Plan(Plan),
+    /// A config bundle's digest, and each host's live bundle digest after the task.
+    Bundle(crate::tasks::config_bundle::BundleDigests),
     Recap {
         hosts: BTreeMap<String, Counts>,
         interrupted: bool,
+        /// After an interrupt: the handlers (or `listen` topics) that were notified and
+        /// did not run, with the hosts that notified them.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        handlers_not_run: BTreeMap<String, Vec<String>>,
     },
 }
 

@@ -454,6 +454,7 @@ mod tests {
             .observe(&Event::Recap {
                 hosts: BTreeMap::new(),
                 interrupted: false,
+                handlers_not_run: BTreeMap::new(),
             })
             .unwrap();
         assert_eq!(

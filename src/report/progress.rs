@@ -80,7 +80,7 @@ impl TaskBar {
             Status::Changed => self.changed += 1,
             Status::Failed | Status::Ignored => self.failed += 1,
             Status::Skipped => self.skipped += 1,
-            Status::Unreachable => self.unreachable += 1,
+            Status::Unreachable | Status::Interrupted => self.unreachable += 1,
         }
         self.bar.inc(1);
         self.bar.set_message(self.counts());
@@ -222,7 +222,7 @@ impl Reporter for Progress {
             } => {
                 let loud = matches!(
                     status,
-                    Status::Failed | Status::Unreachable | Status::Ignored
+                    Status::Failed | Status::Unreachable | Status::Ignored | Status::Interrupted
                 ) || output.is_some()
                     || !diffs.is_empty();
                 if loud {
@@ -242,6 +242,7 @@ impl Reporter for Progress {
             }
             Event::PlayStart { .. }
             | Event::Plan(_)
+            | Event::Bundle(_)
             | Event::Recap { .. }
             | Event::Warning { .. } => {
                 self.finish(&mut state);

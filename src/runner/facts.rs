@@ -2,8 +2,6 @@
 
 use std::time::Instant;
 
-use futures::StreamExt;
-
 use super::{PlayScope, Runner};
 use crate::report::{Event, Status};
 use crate::transport::Script;
@@ -31,54 +29,55 @@ impl Runner<'_> {
             hosts: hosts.len(),
             host_names: hosts.clone(),
         });
-        let forks = self.options.forks.max(1);
-        futures::stream::iter(hosts.iter().map(|host| async move {
-            let started = Instant::now();
-            self.reporter.emit(&Event::HostStart { host: host.clone() });
-            let Some(connection) = self.state(host).connection.clone() else {
-                return;
-            };
-            let result = connection.run(&Script::new(SCRIPT)).await;
-            let status = match result {
-                Ok(output) => {
-                    let mut facts = serde_json::Map::new();
-                    for line in output.stdout_lossy().lines() {
-                        if let Some((key, value)) = line.split_once('=') {
-                            facts.insert(key.to_owned(), value.to_owned().into());
+        let (_, abandoned) = self
+            .each_host(&hosts, |host| async move {
+                let started = Instant::now();
+                self.reporter.emit(&Event::HostStart { host: host.clone() });
+                let Some(connection) = self.state(host).connection.clone() else {
+                    return;
+                };
+                let result = connection.run(&Script::new(SCRIPT)).await;
+                let status = match result {
+                    Ok(output) => {
+                        let mut facts = serde_json::Map::new();
+                        for line in output.stdout_lossy().lines() {
+                            if let Some((key, value)) = line.split_once('=') {
+                                facts.insert(key.to_owned(), value.to_owned().into());
+                            }
                         }
+                        let mut state = self.state(host);
+                        for (key, value) in &facts {
+                            state.facts.insert(format!("ansible_{key}"), value.clone());
+                        }
+                        state.facts.insert("ansible_facts".to_owned(), facts.into());
+                        state.counts.ok += 1;
+                        (Status::Ok, None)
                     }
-                    let mut state = self.state(host);
-                    for (key, value) in &facts {
-                        state.facts.insert(format!("ansible_{key}"), value.clone());
+                    Err(error) => {
+                        let mut state = self.state(host);
+                        state.unreachable = true;
+                        state.counts.unreachable += 1;
+                        (Status::Unreachable, Some(error.to_string()))
                     }
-                    state.facts.insert("ansible_facts".to_owned(), facts.into());
-                    state.counts.ok += 1;
-                    (Status::Ok, None)
-                }
-                Err(error) => {
-                    let mut state = self.state(host);
-                    state.unreachable = true;
-                    state.counts.unreachable += 1;
-                    (Status::Unreachable, Some(error.to_string()))
-                }
-            };
-            self.reporter.emit(&Event::HostResult {
-                host: host.clone(),
-                task: "Gathering Facts".to_owned(),
-                status: status.0,
-                changed: false,
-                msg: status.1,
-                item: None,
-                duration_ms: started.elapsed().as_millis() as u64,
-                result: None,
-                diffs: Vec::new(),
-                files: Vec::new(),
-                containers: Vec::new(),
-                output: None,
-            });
-        }))
-        .buffer_unordered(forks)
-        .collect::<Vec<()>>()
-        .await;
+                };
+                self.reporter.emit(&Event::HostResult {
+                    host: host.clone(),
+                    task: "Gathering Facts".to_owned(),
+                    status: status.0,
+                    changed: false,
+                    msg: status.1,
+                    item: None,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    result: None,
+                    diffs: Vec::new(),
+                    files: Vec::new(),
+                    containers: Vec::new(),
+                    output: None,
+                });
+            })
+            .await;
+        for host in abandoned {
+            self.report_abandoned(host, "Gathering Facts");
+        }
     }
 }

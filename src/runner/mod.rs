@@ -11,6 +11,7 @@ mod facts;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +21,7 @@ pub use connect::{ConnectSettings, connect, is_local};
 pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
+use crate::interrupt::Interrupt;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
@@ -252,7 +254,7 @@ pub struct Runner<'a> {
     playbook: &'a Playbook,
     options: &'a RunOptions,
     reporter: &'a dyn Reporter,
-    interrupted: Arc<AtomicBool>,
+    interrupt: Arc<Interrupt>,
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
     inventory_vars: HashMap<String, Vars>,
@@ -281,7 +283,7 @@ impl<'a> Runner<'a> {
         playbook: &'a Playbook,
         options: &'a RunOptions,
         reporter: &'a dyn Reporter,
-        interrupted: Arc<AtomicBool>,
+        interrupt: Arc<Interrupt>,
     ) -> Self {
         let hosts = inventory
             .hosts
@@ -298,7 +300,7 @@ impl<'a> Runner<'a> {
             playbook,
             options,
             reporter,
-            interrupted,
+            interrupt,
             hosts,
             inventory_vars,
             groups: inventory.group_members(),
@@ -326,7 +328,58 @@ impl<'a> Runner<'a> {
     }
 
     fn is_interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::SeqCst)
+        self.interrupt.is_stopping()
+    }
+
+    /// Run `work` on every host, at most `forks` at once, until every host is done or the
+    /// run abandons its tasks in flight. Returns what the finished hosts gave, and the
+    /// hosts that had not finished (in their order in `hosts`).
+    async fn each_host<'h, T, Fut>(
+        &self,
+        hosts: &'h [String],
+        work: impl Fn(&'h String) -> Fut,
+    ) -> (Vec<T>, Vec<&'h String>)
+    where
+        Fut: Future<Output = T>,
+    {
+        let forks = self.options.forks.max(1);
+        let mut busy: BTreeSet<&String> = hosts.iter().collect();
+        let stream = futures::stream::iter(hosts.iter().map(|host| {
+            let work = work(host);
+            async move { (host, work.await) }
+        }))
+        .buffer_unordered(forks);
+        let mut stream = std::pin::pin!(stream);
+        let mut done = Vec::new();
+        while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
+            busy.remove(host);
+            done.push(value);
+        }
+        let abandoned = hosts.iter().filter(|h| busy.contains(h)).collect();
+        (done, abandoned)
+    }
+
+    /// A host whose task the run gave up on: it is reported and counted as interrupted.
+    fn report_abandoned(&self, host: &str, task: &str) {
+        self.state(host).counts.interrupted += 1;
+        self.reporter.emit(&Event::HostResult {
+            host: host.to_owned(),
+            task: task.to_owned(),
+            status: Status::Interrupted,
+            changed: false,
+            msg: Some(
+                "interrupted: quayside stopped waiting for this task; it may still finish on \
+                 the host, or may not"
+                    .to_owned(),
+            ),
+            item: None,
+            duration_ms: 0,
+            result: None,
+            diffs: Vec::new(),
+            files: Vec::new(),
+            containers: Vec::new(),
+            output: None,
+        });
     }
 
     pub async fn run(&self, plays: &[PreparedPlay], warnings: &[String]) -> RunSummary {
@@ -366,9 +419,24 @@ impl<'a> Runner<'a> {
                 .collect(),
             interrupted: self.is_interrupted(),
         };
+        // Handlers do not run after an interrupt. What notified them (a new config bundle)
+        // is in place, and a rerun would find nothing to change and notify nothing: say
+        // which handlers each host still needs.
+        let mut handlers_not_run: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if summary.interrupted {
+            for host in &touched {
+                for name in &self.state(host).notified {
+                    handlers_not_run
+                        .entry(name.clone())
+                        .or_default()
+                        .push(host.clone());
+                }
+            }
+        }
         self.reporter.emit(&Event::Recap {
             hosts: summary.hosts.clone(),
             interrupted: summary.interrupted,
+            handlers_not_run,
         });
         summary
     }
@@ -418,7 +486,7 @@ impl<'a> Runner<'a> {
     ) -> Option<Stop> {
         let play = &prepared.play;
         let scope = PlayScope { prepared, batch };
-        if play.gather_facts {
+        if play.gather_facts && !self.is_interrupted() {
             self.gather_facts(&scope).await;
         }
         for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
@@ -631,15 +699,16 @@ impl<'a> Runner<'a> {
             })
             .cloned()
             .collect();
-        let forks = self.options.forks.max(1);
-        let results: Vec<_> = futures::stream::iter(pending.into_iter().map(|host| async move {
-            let vars = self.connection_vars(&host);
-            let result = connect::connect(&host, &vars, &self.options.connect).await;
-            (host, result)
-        }))
-        .buffer_unordered(forks)
-        .collect()
-        .await;
+        let (results, abandoned) = self
+            .each_host(&pending, |host| async move {
+                let vars = self.connection_vars(host);
+                let result = connect::connect(host, &vars, &self.options.connect).await;
+                (host.clone(), result)
+            })
+            .await;
+        for host in abandoned {
+            self.report_abandoned(host, "connect");
+        }
         for (host, result) in results {
             match result {
                 Ok(connection) => self.state(&host).connection = Some(connection),
@@ -711,7 +780,7 @@ impl<'a> Runner<'a> {
                         std::io::stderr(),
                         "\n--step: no answer on standard input; stopping"
                     );
-                    self.interrupted.store(true, Ordering::SeqCst);
+                    self.interrupt.stop();
                     return false;
                 }
                 (_, "y" | "yes") => return true,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use minijinja::Value;
 use serde_json::Value as Json;
 
@@ -66,7 +65,6 @@ impl Runner<'_> {
         } else {
             hosts
         };
-        let forks = self.options.forks.max(1);
         let across = match &task.body {
             TaskBody::Action { kind, .. } => crate::tasks::across(kind),
             _ => Across::EachHost,
@@ -105,14 +103,14 @@ impl Runner<'_> {
                 targets = &remaining;
             }
         }
-        let outcomes: Vec<Option<HostOutcome>> = futures::stream::iter(
-            targets
-                .iter()
-                .map(|host| self.run_on_host(scope, task, &effective, host, &hostvars)),
-        )
-        .buffer_unordered(forks)
-        .collect()
-        .await;
+        let (outcomes, abandoned) = self
+            .each_host(targets, |host| {
+                self.run_on_host(scope, task, &effective, host, &hostvars)
+            })
+            .await;
+        for host in abandoned {
+            self.report_abandoned(host, &task.display_name());
+        }
         if effective.run_once {
             if let Some(Some(outcome)) = outcomes.into_iter().next() {
                 for host in &hosts[1..] {
@@ -186,7 +184,9 @@ impl Runner<'_> {
         };
         let registered = outcome.registered();
         let mut state = self.state(host);
-        if outcome.failed {
+        if outcome.interrupted {
+            state.counts.interrupted += 1;
+        } else if outcome.failed {
             if effective.ignore_errors {
                 state.counts.ignored += 1;
             } else {
@@ -341,13 +341,17 @@ impl Runner<'_> {
             .zip(&task_contexts)
             .map(|((_, _, ready), ctx)| (&ready.action, ctx))
             .collect();
-        let results =
-            crate::tasks::run_together(&members, &blockers, &self.interrupted, self.options.forks)
+        let together =
+            crate::tasks::run_together(&members, &blockers, &self.interrupt, self.options.forks)
                 .await;
-        for ((_, ctx), result) in members.iter().zip(results) {
+        for ((_, ctx), result) in members.iter().zip(together.results) {
             let host = ctx.host;
             self.emit_result(host, &name, effective, &result, None, started);
             self.record(host, task, effective, result);
+        }
+        if let Some(mut digests) = together.digests {
+            digests.task = name;
+            self.reporter.emit(&Event::Bundle(digests));
         }
     }
 
@@ -652,6 +656,7 @@ impl Runner<'_> {
 fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> Status {
     match result {
         Err(_) => Status::Unreachable,
+        Ok(outcome) if outcome.interrupted => Status::Interrupted,
         Ok(outcome) if outcome.failed && effective.ignore_errors => Status::Ignored,
         Ok(outcome) if outcome.failed => Status::Failed,
         Ok(outcome) if outcome.skipped => Status::Skipped,

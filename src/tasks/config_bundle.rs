@@ -19,16 +19,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{FileDiff, Outcome, TaskContext, TaskType};
+use super::{FileDiff, Outcome, TaskContext, TaskType, Together};
+use crate::diagnostic::Diagnostic;
 use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
+use crate::interrupt::Interrupt;
+use crate::playbook::{Playbook, Serial, Task, TaskBody};
 use crate::transport::{Script, TransportError, quote};
 
 #[derive(Debug, Deserialize)]
@@ -117,21 +119,74 @@ pub struct Member<'a> {
 }
 
 impl TaskType for ConfigBundle {
-    /// A bundle on its own host only (in a loop): the same two phases, for one host.
+    /// A bundle on its own host only: the same two phases, for one host. The runner gives
+    /// every host of the batch to [`install`] at once; this is for a caller that cannot.
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let member = Member { bundle: self, ctx };
-        let never = AtomicBool::new(false);
+        let never = Interrupt::new();
         install(&[member], &[], &never, 1)
             .await
+            .results
             .into_iter()
             .next()
             .unwrap_or_else(|| Ok(Outcome::failed("no host")))
     }
 }
 
+/// The digests a bundle task reports once it ran: the bundle's own, and each host's live
+/// directory read back after the swap.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleDigests {
+    /// The task's name.
+    pub task: String,
+    /// The bundle's digest (SHA-256 over its sorted file names, modes, ACL and contents),
+    /// when every host was given the same bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    pub hosts: BTreeMap<String, HostDigest>,
+}
+
+/// One host's part in a bundle task.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostDigest {
+    /// The bundle directory on the host.
+    pub dest: String,
+    /// The digest of the bundle this host was given.
+    pub bundle: String,
+    /// The digest of the live directory (every file under it, with modes, owners and ACLs,
+    /// as `quayside drift` computes it), read on the host after the swap (`null` if it
+    /// could not be read back); in check mode, what it would be.
+    pub live: Option<String>,
+    pub changed: bool,
+}
+
+impl BundleDigests {
+    /// The digests as `-v` prints them.
+    pub fn render(&self) -> String {
+        let mut text = match &self.digest {
+            Some(digest) => format!("bundle digest: {digest}\n"),
+            None => "bundle digests (the hosts were given different bundles):\n".to_owned(),
+        };
+        for (host, digest) in &self.hosts {
+            let given = match &self.digest {
+                Some(_) => String::new(),
+                None => format!("bundle {}, ", digest.bundle),
+            };
+            text.push_str(&format!(
+                "  {host}: {given}live digest {} of `{}`{}\n",
+                digest.live.as_deref().unwrap_or("(could not be read back)"),
+                digest.dest,
+                if digest.changed { " (changed)" } else { "" }
+            ));
+        }
+        text
+    }
+}
+
 /// What phase 1 left on one host.
 enum Staged {
-    /// The staged directory equals the live one: nothing to swap.
+    /// The staged directory equals the live one: nothing to swap. `digest` is the live
+    /// directory's.
     Same { digest: String },
     /// Staged and verified, waiting for the swap.
     Ready {
@@ -140,24 +195,35 @@ enum Staged {
     },
 }
 
+/// How a host's swap (phase 2) ended.
+enum Swapped {
+    /// The staged bundle is live; `live` is the digest read back after the rename.
+    Done { live: Option<String> },
+    /// The swap did not happen: the previous bundle is in place.
+    Refused(String),
+    /// The live bundle was moved aside and could not be put back: `DEST` is missing and
+    /// the previous bundle is at `DEST.prev`.
+    Broken(String),
+    /// The connection failed during the swap: it may or may not have happened.
+    Unknown(String),
+}
+
 /// Install a bundle on every member, or on none. `blockers` are hosts of the play that
 /// cannot take part (unreachable or failed before this task): the bundle then goes nowhere.
 pub async fn install(
     members: &[Member<'_>],
     blockers: &[(String, String)],
-    interrupted: &AtomicBool,
+    interrupt: &Interrupt,
     forks: usize,
-) -> Vec<Result<Outcome, TransportError>> {
-    let fail_all = |reason: String| -> Vec<Result<Outcome, TransportError>> {
-        members
-            .iter()
-            .map(|_| Ok(Outcome::failed(reason.clone())))
-            .collect()
+) -> Together {
+    let every = |outcome: Outcome| Together {
+        results: members.iter().map(|_| Ok(outcome.clone())).collect(),
+        digests: None,
     };
     if let Some((host, reason)) = blockers.first() {
-        return fail_all(format!(
+        return every(Outcome::failed(format!(
             "bundle not installed on any host: `{host}` cannot take part ({reason})"
-        ));
+        )));
     }
     // Everything that can fail on the controller fails before any host is touched.
     let mut prepared = Vec::with_capacity(members.len());
@@ -165,10 +231,10 @@ pub async fn install(
         match member.bundle.prepare(member.ctx) {
             Ok(contents) => prepared.push(contents),
             Err(reason) => {
-                return fail_all(format!(
+                return every(Outcome::failed(format!(
                     "bundle not installed on any host: `{}`: {reason}",
                     member.ctx.host
-                ));
+                )));
             }
         }
     }
@@ -179,60 +245,84 @@ pub async fn install(
         .collect();
     if members.iter().any(|m| m.bundle.same_on_all_hosts) {
         if let Some(reason) = differing(members, &digests) {
-            return fail_all(reason);
+            return every(Outcome::failed(reason));
         }
     }
+    if interrupt.is_stopping() {
+        return every(Outcome::interrupted(
+            "bundle not installed on any host: the run was interrupted before staging",
+        ));
+    }
 
-    // Phase 1: stage and verify everywhere.
-    let staged: Vec<Result<Staged, StageError>> = futures::stream::iter(
+    // Phase 1: stage and verify everywhere. Abandoning the run stops the staging on every
+    // host and removes every staged copy.
+    let token = stage_token();
+    let staging = futures::stream::iter(
         members
             .iter()
             .zip(&prepared)
-            .map(|(member, contents)| stage(member, contents)),
+            .map(|(member, contents)| stage(member, contents, &token)),
     )
     .buffered(forks.max(1))
-    .collect()
-    .await;
+    .collect::<Vec<Result<Staged, StageError>>>();
+    let Some(staged) = interrupt.unless_abandoned(staging).await else {
+        let everyone: Vec<&Member<'_>> = members.iter().collect();
+        let left = remove_staged(&everyone, Some(&token), forks).await;
+        return every(Outcome::interrupted(format!(
+            "bundle not installed on any host: the run was interrupted while staging{}",
+            left_behind(&left)
+        )));
+    };
     let first_failure = members.iter().zip(&staged).find_map(|(m, s)| match s {
         Err(error) => Some((m.ctx.host, error.to_string())),
         Ok(_) => None,
     });
-    let abort_reason = match first_failure {
-        Some((host, reason)) => Some(format!(
-            "bundle not installed on any host: staging failed on `{host}`: {reason}"
-        )),
-        None if interrupted.load(Ordering::SeqCst) => Some(
-            "bundle not installed on any host: the run was interrupted before the swap".to_owned(),
-        ),
-        None => None,
-    };
     let check = members.first().is_some_and(|m| m.ctx.check);
-    if let Some(reason) = abort_reason {
-        clean_up(members, &staged, forks).await;
-        return members
+    let interrupted = first_failure.is_none() && interrupt.is_stopping();
+    if first_failure.is_some() || interrupted || check {
+        // Every host that may hold a staged copy: those that staged, and those whose
+        // staging failed part-way (a lost host too: its connection may be back).
+        let holders: Vec<&Member<'_>> = members
             .iter()
-            .zip(staged)
-            .map(|(_, s)| match s {
-                Err(StageError::Transport(error)) => Err(error),
-                _ => Ok(Outcome::failed(reason.clone())),
-            })
+            .zip(&staged)
+            .filter(|(_, s)| !matches!(s, Ok(Staged::Same { .. })))
+            .map(|(member, _)| member)
             .collect();
-    }
-    if check {
-        clean_up(members, &staged, forks).await;
-        return staged
-            .into_iter()
-            .zip(&digests)
-            .map(|(s, digest)| Ok(staged_outcome(s, digest)))
-            .collect();
+        let left = remove_staged(&holders, None, forks).await;
+        if check && first_failure.is_none() && !interrupted {
+            return finished(members, staged, &digests, |_, staged| match staged {
+                Staged::Same { digest } => (false, Some(digest.clone())),
+                Staged::Ready { digest, .. } => (true, Some(digest.clone())),
+            });
+        }
+        let outcome = match first_failure {
+            Some((host, reason)) => Outcome::failed(format!(
+                "bundle not installed on any host: staging failed on `{host}`: {reason}{}",
+                left_behind(&left)
+            )),
+            None => Outcome::interrupted(format!(
+                "bundle not installed on any host: the run was interrupted before the swap{}",
+                left_behind(&left)
+            )),
+        };
+        return Together {
+            results: staged
+                .into_iter()
+                .map(|s| match s {
+                    Err(StageError::Transport(error)) => Err(error),
+                    _ => Ok(outcome.clone()),
+                })
+                .collect(),
+            digests: None,
+        };
     }
 
-    // Phase 2: swap everywhere; roll back everywhere if any swap fails. The swap is not
-    // interrupted once started: it finishes or is rolled back.
-    let swaps: Vec<Option<Result<(), StageError>>> =
+    // Phase 2: swap everywhere; roll back everywhere if any swap fails. Once started, the
+    // swap is not abandoned, even by a second interrupt: it finishes or is rolled back.
+    let swaps: Vec<Option<Swapped>> =
         futures::stream::iter(members.iter().zip(&staged).map(|(member, s)| async move {
             match s {
-                Ok(Staged::Ready { .. }) => Some(swap(member).await),
+                Ok(Staged::Ready { digest, .. }) => Some(swap(member, digest).await),
                 _ => None,
             }
         }))
@@ -240,58 +330,113 @@ pub async fn install(
         .collect()
         .await;
     let failed_swap = members.iter().zip(&swaps).find_map(|(m, s)| match s {
-        Some(Err(error)) => Some((m.ctx.host, error.to_string())),
+        Some(Swapped::Refused(reason) | Swapped::Broken(reason) | Swapped::Unknown(reason)) => {
+            Some((m.ctx.host, reason.clone()))
+        }
         _ => None,
     });
-    if let Some((host, reason)) = failed_swap {
-        let rollbacks: Vec<Option<Result<(), StageError>>> =
-            futures::stream::iter(members.iter().zip(&swaps).map(|(member, s)| async move {
-                match s {
-                    Some(Ok(())) => Some(rollback(member).await),
-                    _ => None,
-                }
-            }))
-            .buffered(forks.max(1))
-            .collect()
-            .await;
-        let mut report = vec![format!("the swap failed on `{host}`: {reason}")];
-        for ((member, s), r) in members.iter().zip(&swaps).zip(&rollbacks) {
-            let what = match (s, r) {
-                (Some(Ok(())), Some(Ok(()))) => {
-                    "swapped, then rolled back to the previous bundle".to_owned()
-                }
-                (Some(Ok(())), Some(Err(error))) => {
-                    format!("swapped, and the rollback FAILED: {error}")
-                }
-                (Some(Err(_)), _) => "swap failed; its previous bundle is in place".to_owned(),
-                (None, _) => "unchanged".to_owned(),
-                (Some(Ok(())), None) => "swapped".to_owned(),
-            };
-            report.push(format!("`{}`: {what}", member.ctx.host));
-        }
-        let reason = report.join("; ");
-        return members
-            .iter()
-            .map(|_| Ok(Outcome::failed(reason.clone())))
-            .collect();
+    let Some((host, reason)) = failed_swap else {
+        return finished(members, staged, &digests, |index, staged| {
+            match (staged, &swaps[index]) {
+                (Staged::Ready { .. }, Some(Swapped::Done { live })) => (true, live.clone()),
+                (Staged::Ready { .. }, _) => (true, None),
+                (Staged::Same { digest }, _) => (false, Some(digest.clone())),
+            }
+        });
+    };
+    let rollbacks: Vec<Option<Result<(), RollbackError>>> =
+        futures::stream::iter(members.iter().zip(&swaps).map(|(member, s)| async move {
+            match s {
+                Some(Swapped::Done { .. }) => Some(rollback(member).await),
+                _ => None,
+            }
+        }))
+        .buffered(forks.max(1))
+        .collect()
+        .await;
+    let mut report = vec![format!("the swap failed on `{host}`: {reason}")];
+    for ((member, s), r) in members.iter().zip(&swaps).zip(&rollbacks) {
+        let (dest, _, prev) = paths(&member.bundle.dest);
+        let what = match (s, r) {
+            (Some(Swapped::Done { .. }), Some(Ok(()))) => {
+                "swapped, then rolled back to the previous bundle".to_owned()
+            }
+            (Some(Swapped::Done { .. }), Some(Err(error))) => {
+                format!("swapped, and the rollback FAILED: {error}")
+            }
+            (Some(Swapped::Refused(_)), _) => {
+                "swap failed; its previous bundle is in place".to_owned()
+            }
+            (Some(Swapped::Broken(_)), _) => format!(
+                "swap failed and `{dest}` could not be put back: it is missing, the previous \
+                 bundle is in `{prev}`"
+            ),
+            (Some(Swapped::Unknown(_)), _) => format!(
+                "the connection failed during its swap: whether `{dest}` holds the new bundle \
+                 or the previous one is unknown: check `{dest}` and `{prev}` on `{}`",
+                member.ctx.host
+            ),
+            (None, _) => "unchanged".to_owned(),
+            (Some(Swapped::Done { .. }), None) => "swapped".to_owned(),
+        };
+        report.push(format!("`{}`: {what}", member.ctx.host));
     }
-    staged
-        .into_iter()
-        .zip(&digests)
-        .map(|(s, digest)| Ok(staged_outcome(s, digest)))
+    every(Outcome::failed(report.join("; ")))
+}
+
+/// The results of a bundle that went to every host (or, in check mode, would), with its
+/// digests. `host` says, for each member (by index) and its staging, whether it changed
+/// and its live digest.
+fn finished(
+    members: &[Member<'_>],
+    staged: Vec<Result<Staged, StageError>>,
+    digests: &[String],
+    host: impl Fn(usize, &Staged) -> (bool, Option<String>),
+) -> Together {
+    let same = digests.windows(2).all(|pair| pair[0] == pair[1]);
+    let mut report = BundleDigests {
+        task: String::new(),
+        digest: same.then(|| digests.first().cloned()).flatten(),
+        hosts: BTreeMap::new(),
+    };
+    let mut results = Vec::with_capacity(members.len());
+    for (index, ((member, staged), bundle)) in members.iter().zip(staged).zip(digests).enumerate() {
+        let Ok(staged) = staged else {
+            results.push(Ok(Outcome::failed("not staged")));
+            continue;
+        };
+        let (changed, live) = host(index, &staged);
+        report.hosts.insert(
+            member.ctx.host.to_owned(),
+            HostDigest {
+                dest: member.bundle.dest.clone(),
+                bundle: bundle.clone(),
+                live: live.clone(),
+                changed,
+            },
+        );
+        let diffs = match staged {
+            Staged::Ready { diffs, .. } => diffs,
+            Staged::Same { .. } => Vec::new(),
+        };
+        results.push(Ok(outcome(changed, bundle, live.as_deref(), diffs)));
+    }
+    Together {
+        results,
+        digests: Some(report),
+    }
+}
+
+/// `; ` and which hosts still hold a staged copy, if any do.
+fn left_behind(left: &[(String, String)]) -> String {
+    left.iter()
+        .map(|(host, reason)| {
+            format!("; the staged copy on `{host}` could not be removed ({reason}): the next run replaces it")
+        })
         .collect()
 }
 
-/// What a host reports once its bundle is staged (and swapped, unless in check mode).
-fn staged_outcome(staged: Result<Staged, StageError>, bundle: &str) -> Outcome {
-    match staged {
-        Ok(Staged::Same { digest }) => outcome(false, bundle, &digest, Vec::new()),
-        Ok(Staged::Ready { digest, diffs }) => outcome(true, bundle, &digest, diffs),
-        Err(error) => Outcome::failed(error.to_string()),
-    }
-}
-
-fn outcome(changed: bool, bundle: &str, host: &str, diffs: Vec<FileDiff>) -> Outcome {
+fn outcome(changed: bool, bundle: &str, host: Option<&str>, diffs: Vec<FileDiff>) -> Outcome {
     let mut outcome = if changed {
         Outcome::changed()
     } else {
@@ -331,6 +476,18 @@ enum StageError {
     Failed(String),
 }
 
+#[derive(Debug, thiserror::Error)]
+enum RollbackError {
+    #[error("{0}; it still has the new bundle")]
+    NotDone(String),
+    #[error(
+        "{0}; `{1}` is missing: the new bundle is in `{1}.quayside-undo`, the previous one in `{1}.prev`"
+    )]
+    Broken(String, String),
+    #[error("{0}; whether it has the new bundle or the previous one is unknown")]
+    Transport(TransportError),
+}
+
 fn paths(dest: &str) -> (String, String, String) {
     let dest = dest.trim_end_matches('/').to_owned();
     let stage = format!("{dest}.quayside-stage");
@@ -338,23 +495,43 @@ fn paths(dest: &str) -> (String, String, String) {
     (dest, stage, prev)
 }
 
+/// The environment variable a staging script carries, so that the clean-up of an abandoned
+/// run can tell that script from any other process.
+const STAGE_TOKEN: &str = "QUAYSIDE_STAGE";
+
+/// A value no other run uses.
+fn stage_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{}:{nanos}", std::process::id()));
+    hex::encode(hasher.finalize())[..24].to_owned()
+}
+
 /// A script sent on standard input to `sh -s`: no limit on its size.
 fn script_on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
     ctx.script("exec sh -s").stdin(body.into_bytes())
 }
 
-async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, StageError> {
+async fn stage(
+    member: &Member<'_>,
+    contents: &Contents,
+    token: &str,
+) -> Result<Staged, StageError> {
     let bundle = member.bundle;
     let ctx = member.ctx;
     let files = &contents.files;
     let (dest, stage, _) = paths(&bundle.dest);
     // `made`: the first directory above `dest` that this script creates, so that a check
-    // run can take it away again.
+    // run can take it away again. The script records its pid beside the staged directory,
+    // so that an abandoned run can stop it before removing what it staged.
     let mut body = format!(
         "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\n\
          made=\nparent=$(dirname \"$dest\")\n\
          while [ ! -d \"$parent\" ]; do made=$parent; parent=$(dirname \"$parent\"); done\n\
-         mkdir -p \"$(dirname \"$dest\")\"\n",
+         mkdir -p \"$(dirname \"$dest\")\"\n\
+         printf '%s %s\\n' \"$$\" \"${STAGE_TOKEN}\" > \"$stage.pid\"\n",
         quote(&dest),
         quote(&stage)
     );
@@ -411,14 +588,17 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         }
     }
     body.push_str(&format!(
-        "printf 'STAGED '; (cd \"$stage\" && {LIST_FILES}) | base64 -w0; echo\n\
+        "rm -f \"$stage.pid\"\n\
+         printf 'STAGED '; (cd \"$stage\" && {LIST_FILES}) | base64 -w0; echo\n\
          if [ -d \"$dest\" ]; then printf 'LIVE '; (cd \"$dest\" && {LIST_FILES}) | base64 -w0; echo; fi\n"
     ));
     // A check run changes nothing: not even the directories made to stage beside `dest`.
     if ctx.check {
         body.push_str("rm -rf \"$stage\"\nif [ -n \"$made\" ]; then rm -rf \"$made\"; fi\n");
     }
-    let output = ctx.run(script_on_stdin(ctx, body)).await?;
+    let mut script = script_on_stdin(ctx, body);
+    script.env.push((STAGE_TOKEN.to_owned(), token.to_owned()));
+    let output = ctx.run(script).await?;
     if !output.success() {
         return Err(StageError::Failed(first_line(&output.stderr_lossy())));
     }
@@ -450,12 +630,9 @@ async fn stage(member: &Member<'_>, contents: &Contents) -> Result<Staged, Stage
         })?;
     }
     let digest = bundle_digest(&staged);
-    if live
-        .as_ref()
-        .is_some_and(|live| bundle_digest(live) == digest)
-    {
+    let live_digest = live.as_ref().map(bundle_digest);
+    if live_digest.as_deref() == Some(digest.as_str()) {
         // Nothing to change on this host: drop the staged copy now.
-        let (_, stage, _) = paths(&bundle.dest);
         ctx.run(ctx.script(format!("rm -rf {}", quote(&stage))))
             .await?;
         return Ok(Staged::Same { digest });
@@ -484,9 +661,13 @@ fn verify(files: &[Prepared], staged: &BTreeMap<String, FileState>) -> Result<()
         match staged.get(&file.name) {
             Some(state) if state.sha256 == want => {}
             Some(state) => {
+                let found = match &state.error {
+                    Some(error) => format!("it cannot be read ({error})"),
+                    None => format!("sha256 {} on the host", state.sha256),
+                };
                 return Err(StageError::Failed(format!(
-                    "staged `{}` does not match: sha256 {} on the host, {} here",
-                    file.name, state.sha256, want
+                    "staged `{}` does not match: {found}, {want} here",
+                    file.name
                 )));
             }
             None => {
@@ -500,56 +681,137 @@ fn verify(files: &[Prepared], staged: &BTreeMap<String, FileState>) -> Result<()
     Ok(())
 }
 
-async fn swap(member: &Member<'_>) -> Result<(), StageError> {
+/// Swap the staged bundle into place on one member: `DEST` becomes `DEST.prev`, the staged
+/// directory becomes `DEST`, and the new `DEST` is listed back.
+async fn swap(member: &Member<'_>, staged_digest: &str) -> Swapped {
     let (dest, stage, prev) = paths(&member.bundle.dest);
+    // Exit 1: nothing changed (the previous bundle is live); exit 2: `DEST` was moved aside
+    // and could not be put back.
     let body = format!(
         "dest={}; stage={}; prev={}\n\
-         fail() {{ rm -rf \"$stage\"; exit 1; }}\n\
-         if [ -e \"$prev\" ]; then rm -rf \"$prev\" || fail; fi\n\
-         if [ -e \"$dest\" ]; then mv \"$dest\" \"$prev\" || fail; fi\n\
-         if ! mv \"$stage\" \"$dest\"; then [ -e \"$prev\" ] && mv \"$prev\" \"$dest\"; fail; fi\n",
+         refuse() {{ rm -rf \"$stage\"; exit 1; }}\n\
+         if [ -e \"$prev\" ]; then rm -rf \"$prev\" || refuse; fi\n\
+         had=no\n\
+         if [ -e \"$dest\" ]; then mv \"$dest\" \"$prev\" || refuse; had=yes; fi\n\
+         if ! mv \"$stage\" \"$dest\"; then\n\
+         \x20 if [ $had = no ] || mv \"$prev\" \"$dest\"; then refuse; fi\n\
+         \x20 exit 2\n\
+         fi\n\
+         printf 'LIVE '; (cd \"$dest\" && {LIST_FILES}) | base64 -w0; echo\n",
         quote(&dest),
         quote(&stage),
         quote(&prev)
     );
-    run_step(member, body).await
-}
-
-/// Run one step's script on a member: its first line of standard error when it fails.
-async fn run_step(member: &Member<'_>, body: String) -> Result<(), StageError> {
-    let output = member.ctx.run(member.ctx.script(body)).await?;
-    if output.success() {
-        Ok(())
-    } else {
-        Err(StageError::Failed(first_line(&output.stderr_lossy())))
+    let ctx = member.ctx;
+    match ctx.run(ctx.script(body)).await {
+        Ok(output) => match output.status {
+            0 => Swapped::Done {
+                live: live_digest(&output.stdout_lossy()),
+            },
+            2 => Swapped::Broken(first_line(&output.stderr_lossy())),
+            _ => Swapped::Refused(first_line(&output.stderr_lossy())),
+        },
+        Err(error) => {
+            // The script may have run to its end on the host, or not. If the host still
+            // answers and its live bundle is the staged one, the swap happened; anything
+            // else stays unknown (the script may still be running there).
+            let list = format!("cd {} && {{ {LIST_FILES}}} | base64 -w0", quote(&dest));
+            match ctx.run(ctx.script(list)).await {
+                Ok(output)
+                    if output.success()
+                        && bundle_digest(&parse_listing(
+                            &STANDARD
+                                .decode(output.stdout_lossy().trim())
+                                .unwrap_or_default(),
+                        )) == staged_digest =>
+                {
+                    Swapped::Done {
+                        live: Some(staged_digest.to_owned()),
+                    }
+                }
+                _ => Swapped::Unknown(error.to_string()),
+            }
+        }
     }
 }
 
-async fn rollback(member: &Member<'_>) -> Result<(), StageError> {
+/// The digest of the `LIVE` listing a script printed.
+fn live_digest(stdout: &str) -> Option<String> {
+    stdout.lines().find_map(|line| {
+        let b64 = line.strip_prefix("LIVE ")?;
+        let listing = STANDARD.decode(b64.trim()).ok()?;
+        Some(bundle_digest(&parse_listing(&listing)))
+    })
+}
+
+/// Put `DEST.prev` back as `DEST` (or remove `DEST` if there was none before the swap), by
+/// renames first, so that a failure half-way leaves a whole bundle in place.
+async fn rollback(member: &Member<'_>) -> Result<(), RollbackError> {
     let (dest, _, prev) = paths(&member.bundle.dest);
     let body = format!(
-        "dest={}; prev={}\nif [ -e \"$prev\" ]; then rm -rf \"$dest\" && mv \"$prev\" \"$dest\"; else rm -rf \"$dest\"; fi\n",
+        "dest={}; prev={}; undo=\"$dest.quayside-undo\"\n\
+         rm -rf \"$undo\" || exit 1\n\
+         mv \"$dest\" \"$undo\" || exit 1\n\
+         if [ -e \"$prev\" ] && ! mv \"$prev\" \"$dest\"; then mv \"$undo\" \"$dest\" && exit 1; exit 2; fi\n\
+         rm -rf \"$undo\"\n",
         quote(&dest),
         quote(&prev)
     );
-    run_step(member, body).await
+    let ctx = member.ctx;
+    match ctx.run(ctx.script(body)).await {
+        Ok(output) if output.success() => Ok(()),
+        Ok(output) if output.status == 2 => Err(RollbackError::Broken(
+            first_line(&output.stderr_lossy()),
+            dest,
+        )),
+        Ok(output) => Err(RollbackError::NotDone(first_line(&output.stderr_lossy()))),
+        Err(error) => Err(RollbackError::Transport(error)),
+    }
 }
 
-/// Remove the staged directories of every host that staged.
-async fn clean_up(members: &[Member<'_>], staged: &[Result<Staged, StageError>], forks: usize) {
-    futures::stream::iter(members.iter().zip(staged).map(|(member, s)| async move {
-        if matches!(s, Ok(Staged::Ready { .. }) | Err(StageError::Failed(_))) {
+/// Remove the staged directory from each of `members`; with `token` (an abandoned run),
+/// first stop the staging script that may still run there. Returns the hosts where it
+/// could not be done, with why.
+async fn remove_staged(
+    members: &[&Member<'_>],
+    token: Option<&str>,
+    forks: usize,
+) -> Vec<(String, String)> {
+    let results: Vec<Option<(String, String)>> =
+        futures::stream::iter(members.iter().map(|member| async move {
             let (_, stage, _) = paths(&member.bundle.dest);
-            let _ = member
-                .ctx
-                .run(member.ctx.script(format!("rm -rf {}", quote(&stage))))
-                .await;
-        }
-    }))
-    .buffer_unordered(forks.max(1))
-    .collect::<Vec<()>>()
-    .await;
+            let mut body = format!("stage={}\n", quote(&stage));
+            if let Some(token) = token {
+                body.push_str(&format!("token={}\n{STOP_STAGING}", quote(token)));
+            }
+            body.push_str("rm -rf \"$stage\" \"$stage.pid\"\n");
+            let ctx = member.ctx;
+            let failure = match ctx.run(ctx.script(body)).await {
+                Ok(output) if output.success() => return None,
+                Ok(output) => first_line(&output.stderr_lossy()),
+                Err(error) => error.to_string(),
+            };
+            Some((ctx.host.to_owned(), failure))
+        }))
+        .buffered(forks.max(1))
+        .collect()
+        .await;
+    results.into_iter().flatten().collect()
 }
+
+/// Stop the staging script recorded in `$stage.pid` if it still runs: only a process that
+/// carries this run's token, and its process group when it leads one (a script run over
+/// ssh does; one run on the controller itself shares quayside's group, so only it is
+/// stopped). Waits up to 5 s for it to end.
+const STOP_STAGING: &str = r#"if { read -r pid mark < "$stage.pid"; } 2>/dev/null && [ "$mark" = "$token" ] &&
+   { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "QUAYSIDE_STAGE=$token"; then
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || stat=
+  set -f; set -- ${stat##*)}; set +f
+  if [ "${3:-}" = "$pid" ]; then kill -s TERM -- "-$pid" 2>/dev/null; else kill -s TERM "$pid" 2>/dev/null; fi
+  n=0
+  while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+fi
+"#;
 
 fn first_line(text: &str) -> String {
     text.lines()
@@ -811,6 +1073,72 @@ fn check_archive(bytes: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Refuse, before the run, what would keep a bundle from going to every host of its play
+/// at once: a play with `serial` (each batch would get the bundle on its own, and a batch
+/// that fails could not undo the batches before it) and `loop` (the task would run host by
+/// host, item by item).
+pub fn check_playbook(playbook: &Playbook) -> Result<(), Diagnostic> {
+    for play in &playbook.plays {
+        let batched = play.serial.iter().any(|step| match step {
+            Serial::Count(n) => *n != 0,
+            Serial::Percent(p) => *p < 100.0,
+        });
+        let mut tasks = Vec::new();
+        for section in [
+            &play.pre_tasks,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ] {
+            flatten(section, &mut tasks);
+        }
+        for task in tasks {
+            if !matches!(&task.body, TaskBody::Action { kind, .. } if kind == "config_bundle") {
+                continue;
+            }
+            if let Some(items) = &task.r#loop {
+                return Err(Diagnostic::at(
+                    "`config_bundle` cannot take `loop`: the loop would install it host by \
+                     host, one item at a time, not on every host at once",
+                    items.span.clone(),
+                )
+                .with_hint(
+                    "list every file in the bundle's `files`; for several directories, write \
+                     one `config_bundle` task for each",
+                ));
+            }
+            if batched {
+                return Err(Diagnostic::at(
+                    "`config_bundle` cannot run in a play with `serial`: each batch of hosts \
+                     would get the bundle on its own, so the hosts would not change all at once",
+                    task.span.clone(),
+                )
+                .with_hint(
+                    "install the bundle in a play of its own without `serial`, then restart \
+                     host by host in a following play with `serial`",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn flatten<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
+    for task in tasks {
+        into.push(task);
+        if let TaskBody::Block {
+            block,
+            rescue,
+            always,
+        } = &task.body
+        {
+            for list in [block, rescue, always] {
+                flatten(list, into);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

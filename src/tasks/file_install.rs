@@ -151,6 +151,8 @@ put() {
   mkdir -p -- "$d" || fail
   tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
   drop() { rm -f -- "$tmp"; fail; }
+  # A script stopped on the host (its run gave up on it) takes its temporary file along.
+  trap 'rm -f -- "$tmp"; exit 143' TERM INT HUP
   base64 -d > "$tmp" || drop
   # A connection lost in the middle of the data ends it early: install only what is whole.
   got=$(sha256sum < "$tmp") || drop
@@ -166,6 +168,7 @@ put() {
     printf 'B %s %s\n' "$i" "$stamp"
   fi
   mv -fT -- "$tmp" "$t" || drop
+  trap - TERM INT HUP
 }
 "#;
 

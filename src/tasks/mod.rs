@@ -144,15 +144,22 @@ impl Action {
     }
 }
 
+/// What a task of an [`Across::Together`] type did: a result per member, and the bundle's
+/// digests when a bundle was installed.
+pub struct Together {
+    pub results: Vec<Result<Outcome, TransportError>>,
+    pub digests: Option<config_bundle::BundleDigests>,
+}
+
 /// Run a task of an [`Across::Together`] type on every host of the batch at once.
 /// `blockers` are hosts of the batch that cannot take part (unreachable, or failed
 /// before this task), with why.
 pub async fn run_together(
     members: &[(&Action, &TaskContext<'_>)],
     blockers: &[(String, String)],
-    interrupted: &std::sync::atomic::AtomicBool,
+    interrupt: &crate::interrupt::Interrupt,
     forks: usize,
-) -> Vec<Result<Outcome, TransportError>> {
+) -> Together {
     let bundles: Vec<config_bundle::Member<'_>> = members
         .iter()
         .filter_map(|(action, ctx)| match action {
@@ -161,16 +168,19 @@ pub async fn run_together(
         })
         .collect();
     if bundles.len() != members.len() {
-        return members
-            .iter()
-            .map(|_| {
-                Ok(Outcome::failed(
-                    "only `config_bundle` runs on every host at once",
-                ))
-            })
-            .collect();
+        return Together {
+            results: members
+                .iter()
+                .map(|_| {
+                    Ok(Outcome::failed(
+                        "only `config_bundle` runs on every host at once",
+                    ))
+                })
+                .collect(),
+            digests: None,
+        };
     }
-    config_bundle::install(&bundles, blockers, interrupted, forks).await
+    config_bundle::install(&bundles, blockers, interrupt, forks).await
 }
 
 fn action_node(key: &Node, args: &Node) -> Node {
@@ -277,6 +287,8 @@ pub struct Outcome {
     pub changed: bool,
     pub failed: bool,
     pub skipped: bool,
+    /// The run was interrupted before the task could do its work on this host.
+    pub interrupted: bool,
     pub msg: Option<String>,
     /// The fields `register` keeps (`rc`, `stdout`, ...), beside `changed` and `failed`.
     pub data: Map<String, Json>,
@@ -307,6 +319,14 @@ impl Outcome {
     pub fn failed(msg: impl Into<String>) -> Self {
         Self {
             failed: true,
+            msg: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn interrupted(msg: impl Into<String>) -> Self {
+        Self {
+            interrupted: true,
             msg: Some(msg.into()),
             ..Self::default()
         }

@@ -151,7 +151,9 @@ impl SshConnection {
             .stdout(ProcessStdio::null())
             .stderr(stderr)
             .kill_on_drop(true)
-            // Its own process group: a Ctrl-C at the terminal is quayside's to handle.
+            // A process group of its own: a Ctrl-C at the terminal signals the whole
+            // foreground group, and the master must outlive it so that quayside can finish
+            // or clean up what runs over it (src/interrupt.rs).
             .process_group(0)
             .arg("-E")
             .arg(&log)
