@@ -48,7 +48,7 @@ fn a_small_ansible_playbook_runs_with_the_same_recap() {
     assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=6 changed=3 unreachable=0 failed=0 skipped=1 rescued=1 ignored=1"
+        "localhost : ok=7 changed=4 unreachable=0 failed=0 skipped=1 rescued=1 ignored=1"
     );
     assert!(
         output
@@ -273,4 +273,199 @@ fn variables_may_be_templates_of_other_variables() {
         .args(&["run", "play.yml"])
         .run();
     assert_eq!(output.code, 0, "{}", output.stdout);
+}
+
+/// Three hosts with a local connection, for tests of the linear strategy.
+const THREE_HOSTS: &str = "
+    all:
+      vars: {ansible_connection: local}
+      hosts:
+        a: {}
+        b: {}
+        c: {}
+";
+
+fn recaps(output: &crate::common::Output, hosts: &[&str]) -> Vec<String> {
+    hosts.iter().map(|h| output.recap(h)).collect()
+}
+
+#[test]
+fn an_ignored_failure_counts_as_ok_changed_and_ignored() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: 'false'
+                  ignore_errors: true
+            ",
+        )
+        .args(&["run", "play.yml"])
+        .run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+#[test]
+fn a_rescue_that_fails_counts_one_rescued_and_one_failed() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - block:
+                    - command: 'false'
+                  rescue:
+                    - debug:
+                        msg: 'rc was {{ ansible_failed_result.rc }}'
+                    - fail:
+                        msg: the rescue failed too
+                  always:
+                    - command: touch always-ran
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=1 ignored=0"
+    );
+    assert!(
+        output.stdout.contains("\"msg\": \"rc was 1\""),
+        "{}",
+        output.stdout
+    );
+    assert!(test.path().join("always-ran").exists());
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
+fn any_errors_fatal_runs_the_rescue_on_every_host_and_carries_on() {
+    let test = Test::new()
+        .file("hosts.yml", THREE_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              any_errors_fatal: true
+              tasks:
+                - block:
+                    - command: 'false'
+                      when: inventory_hostname == 'a'
+                  rescue:
+                    - command: touch rescued-{{ inventory_hostname }}
+                - command: touch after-{{ inventory_hostname }}
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch play2-{{ inventory_hostname }}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    // As ansible-playbook: the hosts `any_errors_fatal` failed were rescued, but they are
+    // out of later plays and the run exits 2.
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    assert_eq!(
+        recaps(&output, &["a", "b", "c"]),
+        [
+            "a : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0",
+            "b : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+            "c : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        ]
+    );
+    for host in ["a", "b", "c"] {
+        assert!(test.path().join(format!("rescued-{host}")).exists());
+        assert!(test.path().join(format!("after-{host}")).exists());
+    }
+    assert!(test.path().join("play2-a").exists());
+    assert!(!test.path().join("play2-b").exists());
+}
+
+#[test]
+fn any_errors_fatal_without_a_rescue_stops_every_host() {
+    let test = Test::new()
+        .file("hosts.yml", THREE_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              any_errors_fatal: true
+              tasks:
+                - command: 'false'
+                  when: inventory_hostname == 'b'
+                - command: touch ran-{{ inventory_hostname }}
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch ran-again
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    assert_eq!(
+        recaps(&output, &["a", "b", "c"]),
+        [
+            "a : ok=0 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+            "b : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+            "c : ok=0 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        ]
+    );
+    let ran: Vec<_> = std::fs::read_dir(test.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n.starts_with("ran"))
+        .collect();
+    assert!(ran.is_empty(), "{ran:?}");
+}
+
+#[test]
+fn a_rescued_failure_does_not_count_towards_max_fail_percentage() {
+    let test = Test::new()
+        .file("hosts.yml", THREE_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              max_fail_percentage: 0
+              tasks:
+                - block:
+                    - command: 'false'
+                      when: inventory_hostname == 'a'
+                  rescue:
+                    - debug: msg=rescued
+                - command: touch after-{{ inventory_hostname }}
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch play2-{{ inventory_hostname }}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    assert_eq!(
+        recaps(&output, &["a", "b", "c"]),
+        [
+            "a : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0",
+            "b : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+            "c : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        ]
+    );
+    for host in ["a", "b", "c"] {
+        assert!(test.path().join(format!("play2-{host}")).exists());
+    }
 }

@@ -171,7 +171,25 @@ impl Runner<'_> {
         let mut state = self.state(host);
         if outcome.failed {
             if effective.ignore_errors {
+                // As Ansible counts an ignored failure: ok, changed if it changed, ignored.
+                state.counts.ok += 1;
                 state.counts.ignored += 1;
+                if outcome.changed {
+                    state.counts.changed += 1;
+                }
+            } else if effective.rescuable {
+                // A `rescue` will run: Ansible counts the failure as rescued at once, and
+                // gives the rescue the failed task and its result.
+                state.failed = true;
+                state.rescue_pending = true;
+                state.counts.rescued += 1;
+                state
+                    .facts
+                    .insert("ansible_failed_result".into(), registered.clone());
+                state.facts.insert(
+                    "ansible_failed_task".into(),
+                    serde_json::json!({ "name": task.display_name() }),
+                );
             } else {
                 state.failed = true;
                 state.counts.failed += 1;
