@@ -443,7 +443,6 @@ impl<'de> Visitor<'de> for RawVisitor {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     fn load(text: &str) -> serde_json::Value {
         crate::yaml::load_str("t.yml", text).unwrap().to_json()
