@@ -24,12 +24,50 @@ fn yaml_syntax_error_points_at_the_spot() {
     .args(&["run", "play.yml"]);
     let output = test.run();
     assert_eq!(output.code, 4, "{output:?}");
-    assert!(
-        output.stderr.starts_with("error: invalid YAML: "),
-        "{}",
-        output.stderr
+    assert_eq!(
+        output.stderr,
+        "error: invalid YAML: unclosed bracket '[' at play.yml:4:17
+ --> play.yml:4:17
+  |
+4 |       register: [x
+  |                 ^
+"
     );
-    assert!(output.stderr.contains("play.yml:"), "{}", output.stderr);
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn yaml_indentation_error_names_the_real_file() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command: touch ran
+             bad: indent
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: invalid YAML: while parsing a block collection, did not find expected '-' indicator at play.yml:4:6"
+    );
+    assert!(!output.stderr.contains("<input>"), "{}", output.stderr);
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn a_bad_extra_vars_file_exits_4() {
+    let test = marker_test("- hosts: localhost\n  tasks:\n    - command: touch ran\n")
+        .file("bad.yml", "a: [1\n")
+        .args(&["run", "play.yml", "-e", "@bad.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: invalid YAML: unclosed bracket '[' at bad.yml:1:4"
+    );
     assert_nothing_ran(&test);
 }
 
@@ -245,13 +283,18 @@ fn yaml_bomb_is_refused_quickly() {
         .args(&["run", "play.yml", "-i", "bomb.yml"]);
     let started = std::time::Instant::now();
     let output = test.run();
+    // Generous: the machine running the tests may be busy; a bomb expanded in full
+    // takes minutes and gigabytes.
     assert!(
-        started.elapsed().as_secs() < 5,
+        started.elapsed().as_secs() < 30,
         "took {:?}",
         started.elapsed()
     );
     assert_eq!(output.code, 4, "{output:?}");
-    assert!(output.stderr.starts_with("error: "), "{}", output.stderr);
+    assert_eq!(
+        output.stderr,
+        "error: `bomb.yml` expands to more than 200000 values (nested aliases?); refusing to read it\n"
+    );
     assert_nothing_ran(&test);
 }
 

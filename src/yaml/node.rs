@@ -155,17 +155,38 @@ pub(super) fn parse(source: Arc<SourceFile>) -> Result<Node, Diagnostic> {
     })
 }
 
+/// One clean message for an error from the parser, at the user's file:line:col (the
+/// parser's own rendering would quote the text again, under a name of its own).
 fn syntax_error(source: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic {
-    let message = error.to_string();
-    // The library's own message may end with its position; ours is given by the span.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .trim()
-        .to_owned();
+    let mut root = error;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = root
+    {
+        root = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = root {
+        use serde_saphyr::budget::BudgetBreach;
+        let what = match breach {
+            BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                format!("expands to more than {MAX_NODES} values (nested aliases?)")
+            }
+            BudgetBreach::Aliases { .. } => "uses more than 10000 aliases".to_owned(),
+            BudgetBreach::Depth { .. } => "nests more than 64 levels deep".to_owned(),
+            _ => "is too large to read".to_owned(),
+        };
+        return Diagnostic::new(format!("`{}` {what}; refusing to read it", source.name));
+    }
+    let rendered = root.render_with_options(serde_saphyr::render_options! {
+        snippets: serde_saphyr::SnippetMode::Off,
+    });
+    static POSITION: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let position = POSITION.get_or_init(|| {
+        regex::Regex::new(r"^(error: )?(line \d+ column \d+: )?|( at line \d+,? column \d+)$")
+            .expect("a valid pattern")
+    });
+    let message = position.replace_all(rendered.lines().next().unwrap_or(&rendered).trim(), "");
     let message = format!("invalid YAML: {message}");
-    match error.location() {
+    match root.location().or_else(|| error.location()) {
         Some(location) => Diagnostic::at(message, span_of(source, &location)),
         None => Diagnostic::new(format!("{message} in `{}`", source.name)),
     }
@@ -209,7 +230,7 @@ fn plain_text<'a>(source: &'a SourceFile, location: &Location) -> Option<&'a str
 /// booleans are only `true`/`false`/`yes`/`no`/`on`/`off` (in three casings), so `y` and
 /// `n` are strings; `0644` is octal; `1_000` is 1000; a float needs a dot (`1e3` is a
 /// string); a date stays the text it is.
-pub(super) fn resolve_plain(text: &str) -> Value {
+pub fn resolve_plain(text: &str) -> Value {
     const TRUE: &[&str] = &[
         "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON",
     ];
@@ -224,6 +245,9 @@ pub(super) fn resolve_plain(text: &str) -> Value {
     }
     if FALSE.contains(&text) {
         return Value::Bool(false);
+    }
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return Value::Str(text.to_owned());
     }
     if let Some(i) = yaml11_int(text) {
         return Value::Int(i);
