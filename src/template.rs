@@ -29,6 +29,71 @@ impl From<TemplateError> for crate::diagnostic::Diagnostic {
     }
 }
 
+/// The name under which a host's context carries the variables whose own templates could
+/// not be rendered, so that an error reading one of them names the real cause and place.
+pub const BROKEN: &str = "__broken_variables";
+
+/// The broken variables of a context, as [`BROKEN`] carries them.
+pub fn broken_value(broken: &std::collections::BTreeMap<String, TemplateError>) -> Value {
+    let entries: serde_json::Map<String, serde_json::Value> = broken
+        .iter()
+        .map(|(name, error)| {
+            (
+                name.clone(),
+                serde_json::json!({
+                    "message": error.message,
+                    "file": error.span.file.name,
+                    "line": error.span.line,
+                    "column": error.span.column,
+                }),
+            )
+        })
+        .collect();
+    Value::from_serialize(&entries)
+}
+
+/// Why `name` is undefined when its own value could not be rendered.
+fn broken_cause(ctx: &Value, name: &str) -> Option<TemplateError> {
+    let entry = ctx.get_attr(BROKEN).ok()?.get_attr(name).ok()?;
+    if entry.is_undefined() {
+        return None;
+    }
+    let text = |key: &str| entry.get_attr(key).ok().map(|v| v.to_string());
+    let number = |key: &str| {
+        entry
+            .get_attr(key)
+            .ok()
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0)
+    };
+    Some(TemplateError {
+        message: text("message")?,
+        span: Span::new(
+            std::sync::Arc::new(crate::yaml::SourceFile::new(
+                text("file").unwrap_or_default(),
+                String::new(),
+            )),
+            number("line"),
+            number("column"),
+            0,
+        ),
+    })
+}
+
+/// Every variable a template reads at its top level, guarded or not.
+pub fn read_variables(text: &str) -> Vec<String> {
+    rewrite::analyse(text, false)
+        .map(|analysis| {
+            analysis
+                .uses
+                .into_iter()
+                .map(|found| found.name)
+                .filter(|name| !analysis.locals.contains(name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The shared environment, built once.
 pub fn environment() -> &'static Environment<'static> {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
@@ -90,8 +155,12 @@ pub fn render_value(
     if let Some(expression) = single_expression(text) {
         let value = eval(expression, span, ctx)?;
         if value.is_undefined() {
+            let missing = missing_variable(expression, true, ctx);
+            if let Some(cause) = missing.as_deref().and_then(|name| broken_cause(ctx, name)) {
+                return Err(cause);
+            }
             return Err(TemplateError {
-                message: match missing_variable(expression, true, ctx) {
+                message: match missing {
                     Some(name) => format!("undefined variable `{name}`"),
                     None => format!("undefined value in `{expression}`"),
                 },
@@ -226,7 +295,11 @@ fn error_text(error: &Error) -> String {
 /// Turn a minijinja error into one that names what was undefined and where.
 fn describe(error: &Error, text: &str, span: &Span, ctx: &Value) -> TemplateError {
     let message = if error.kind() == ErrorKind::UndefinedError {
-        match missing_variable(text, !crate::yaml::is_template(text), ctx) {
+        let missing = missing_variable(text, !crate::yaml::is_template(text), ctx);
+        if let Some(cause) = missing.as_deref().and_then(|name| broken_cause(ctx, name)) {
+            return cause;
+        }
+        match missing {
             Some(name) => format!("undefined variable `{name}`"),
             None => format!("undefined value in `{}`", text.trim()),
         }

@@ -469,3 +469,253 @@ fn a_rescued_failure_does_not_count_towards_max_fail_percentage() {
         assert!(test.path().join(format!("play2-{host}")).exists());
     }
 }
+
+/// The `msg` of every `debug` result, in order, from `--output json`.
+fn shown(output: &crate::common::Output) -> Vec<serde_json::Value> {
+    output
+        .events()
+        .into_iter()
+        .filter_map(|e| e.get("output").and_then(|o| o.get("msg")).cloned())
+        .collect()
+}
+
+fn run_json(playbook: &str, args: &[&str]) -> crate::common::Output {
+    let mut all = vec!["run", "play.yml", "--output", "json"];
+    all.extend(args);
+    Test::new().file("play.yml", playbook).args(&all).run()
+}
+
+#[test]
+fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                x: '{{ nothere }}/a'
+                y: '{{ x }}/b'
+              tasks:
+                - debug:
+                    msg: '{{ x is defined }} {{ x | default(\"dd\") }}'
+                - command: touch \"{{ y }}\"
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    assert!(
+        output.stdout.contains("\"msg\": \"False dd\""),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(
+            r#"fatal: [localhost]: FAILED! => {"changed":false,"failed":true,"msg":"undefined variable `nothere` at play.yml:4:8"}"#
+        ),
+        "{}",
+        output.stdout
+    );
+    let touched: Vec<_> = std::fs::read_dir(test.path())
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter(|n| n != "play.yml" && n != "play.retry")
+        .collect();
+    assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[test]
+fn play_hosts_and_names_are_templates() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - name: 'Play for {{ target }}'
+              hosts: '{{ target }}'
+              gather_facts: false
+              vars: {who: world}
+              tasks:
+                - name: 'Say hi to {{ who }} from {{ inventory_hostname }}'
+                  debug: msg=hi
+                - name: 'Unknown {{ nothing_here }}'
+                  debug: msg=hi
+            ",
+        )
+        .args(&["run", "play.yml", "-e", "target=localhost"])
+        .run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    assert!(
+        output.stdout.contains("PLAY [Play for localhost] "),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("TASK [Say hi to world from localhost] "),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("TASK [Unknown {{ nothing_here }}] "),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn key_value_arguments_keep_templates_with_spaces() {
+    let output = run_json(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug: msg={{ item }}
+              loop: [a, b]
+            - debug: msg=\"{{ ['x', 'y'] | join(' ') }} z\"
+        ",
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(shown(&output), ["a", "b", "x y z"]);
+}
+
+#[test]
+fn guards_that_ansible_accepts_pass_validate_and_run() {
+    let output = run_json(
+        "
+        - hosts: localhost
+          gather_facts: false
+          vars: {d: {a: 1}}
+          tasks:
+            - debug: msg=\"{{ maybe }}\"
+              when: maybe is defined
+            - debug: msg=\"ok {{ other }}\"
+              when: other is defined and other == 'x'
+            - debug: {msg: '{{ nope is undefined }}'}
+            - debug: {msg: \"{{ missing.attr | default('z') }}\"}
+            - debug: {msg: attr-missing}
+              when: missing.attr is not defined
+            - debug: {msg: \"{{ d.b.c | default('y') }}\"}
+            - debug: {var: not_set_anywhere}
+        ",
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        shown(&output),
+        [
+            serde_json::json!(true),
+            serde_json::json!("z"),
+            serde_json::json!("attr-missing"),
+            serde_json::json!("y")
+        ]
+    );
+}
+
+#[test]
+fn a_misspelled_variable_is_still_caught_before_the_run() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars: {quay_root: /srv}
+              tasks:
+                - command: touch ran
+                - debug: msg=\"{{ quay_roto | default('x') }} {{ qauy_root }}\"
+            ",
+        )
+        .args(&["validate", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: undefined variable `qauy_root` at play.yml:6:14"
+    );
+}
+
+#[test]
+fn filters_and_values_as_ansible_shows_them() {
+    let output = run_json(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            d: {b: 2, a: [1, "x"]}
+            s: Hello World
+            nul: ~
+          tasks:
+            - debug: {msg: "{{ '12' | int + 1 }} {{ '3.7' | int }} {{ 'abc' | int }} {{ true | int }}"}
+            - debug: {msg: "{{ 5 | string ~ 'x' }} {{ nul | string }} {{ [1, 'a'] | string }}"}
+            - debug: {msg: "{{ s | lower }} {{ s | upper }} {{ s | replace('o', '0') }}"}
+            - debug: {msg: "{{ d | to_json }}"}
+            - debug: {msg: "{{ d | to_yaml }}"}
+            - debug: {msg: "{{ d | to_nice_json }}"}
+            - debug: {msg: "{{ ('a: 1\nb: [x, yes]' | from_yaml).b }}"}
+            - debug: {msg: "{{ 'quay-01' | regex_replace('^(\\w+)-(\\d+)$', '\\2-\\1') }}"}
+            - debug: {msg: '{{ "quay-01" | regex_replace("^(?P<n>\w+)-(\d+)$", "\g<n>") }}'}
+            - debug: {msg: "[{{ nul }}] {{ nul is none }} {{ nope is undefined }} {{ d.a }}"}
+            - debug: {msg: "{{ 'yes' | bool }} {{ 'y' | bool }} {{ 'off' | bool }} {{ 1 | bool }}"}
+            - debug: {msg: "{{ s.split(' ') | join('+') }} {{ s.startswith('He') }} {{ s.upper() }} {{ d.get('b') }} {{ d.keys() | list }}"}
+        "#,
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    let mut expected: Vec<serde_json::Value> = [
+        "13 3 0 1",
+        "5x None [1, 'a']",
+        "hello world HELLO WORLD Hell0 W0rld",
+        r#"{"b": 2, "a": [1, "x"]}"#,
+        "a: [1, x]\nb: 2\n",
+        "{\n    \"a\": [\n        1,\n        \"x\"\n    ],\n    \"b\": 2\n}",
+        "01-quay",
+        "quay",
+        "[] True True [1, 'x']",
+        "True False False True",
+        "Hello+World True HELLO WORLD 2 ['b', 'a']",
+    ]
+    .map(serde_json::Value::from)
+    .to_vec();
+    // A lone expression keeps its type, as in Ansible.
+    expected.insert(6, serde_json::json!(["x", true]));
+    assert_eq!(shown(&output), expected);
+}
+
+#[test]
+fn yaml_scalars_read_as_ansible_reads_them() {
+    let output = run_json(
+        "
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            a: n
+            b: y
+            c: NO
+            d: on
+            e: 0644
+            f: 017
+            g: 1e3
+            h: 1_000
+            i: 0x1F
+            j: '0644'
+          tasks:
+            - debug:
+                msg: \"{{ [a, b, c, d, e, f, g, h, i, j] | map('string') | join('|') }}\"
+            - debug:
+                msg: '{{ item.n }}'
+              loop: [{n: 1}]
+        ",
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        shown(&output),
+        [
+            serde_json::json!("n|y|False|True|420|15|1e3|1000|31|0644"),
+            serde_json::json!(1)
+        ]
+    );
+}

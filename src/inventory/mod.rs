@@ -23,12 +23,14 @@ pub struct Host {
     pub name: String,
     /// Variables set on the host itself (inventory line, `host_vars/`).
     pub vars: Vars,
+    pub origins: crate::vars::Origins,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Group {
     pub name: String,
     pub vars: Vars,
+    pub origins: crate::vars::Origins,
     pub hosts: Vec<String>,
     pub children: Vec<String>,
 }
@@ -114,13 +116,16 @@ impl Inventory {
                     vec![entry.clone()]
                 };
                 for file in files {
-                    let vars = crate::vars::load_vars_file(&file)?;
-                    let target = if is_group {
-                        &mut self.group_mut(name).vars
+                    let (vars, origins) = crate::vars::load_vars_file_with_origins(&file)?;
+                    let (target, target_origins) = if is_group {
+                        let group = self.group_mut(name);
+                        (&mut group.vars, &mut group.origins)
                     } else {
-                        &mut self.host_mut(name).vars
+                        let host = self.host_mut(name);
+                        (&mut host.vars, &mut host.origins)
                     };
                     target.extend(vars);
+                    target_origins.extend(origins);
                 }
             }
         }
@@ -195,6 +200,7 @@ impl Inventory {
                 Host {
                     name: "localhost".to_owned(),
                     vars,
+                    origins: Default::default(),
                 },
             );
             self.implicit_localhost = true;
@@ -264,6 +270,26 @@ impl Inventory {
             vars.extend(host.vars.clone());
         }
         vars
+    }
+
+    /// Where the value of a host's variable was written, as [`Inventory::host_vars`] picks
+    /// it, when it came from a YAML file.
+    pub fn var_origin(&self, host: &str, name: &str) -> Option<crate::yaml::Span> {
+        if let Some(span) = self.hosts.get(host).and_then(|h| h.origins.get(name)) {
+            return Some(span.clone());
+        }
+        let mut groups: Vec<(usize, String)> = self
+            .groups_of(host)
+            .into_iter()
+            .map(|g| (self.depth(&g, &mut Vec::new()), g))
+            .collect();
+        groups.sort();
+        groups
+            .iter()
+            .rev()
+            .filter_map(|(_, g)| self.groups.get(g))
+            .find(|g| g.vars.contains_key(name))
+            .and_then(|g| g.origins.get(name).cloned())
     }
 
     /// `groups` as Ansible gives it to templates: each group's hosts, with children's.

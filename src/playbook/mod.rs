@@ -65,7 +65,10 @@ pub struct Play {
     pub name: String,
     pub span: Span,
     pub hosts: String,
+    /// Where `hosts` was written, for errors in a templated pattern.
+    pub hosts_span: Span,
     pub vars: Vars,
+    pub var_origins: crate::vars::Origins,
     pub vars_files: Vec<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,

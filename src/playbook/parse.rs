@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::vars::{is_identifier, node_to_vars};
+use crate::vars::{is_identifier, node_to_vars_with_origins};
 use crate::yaml::{self, Node, Value};
 
 const PLAY_KEYWORDS: &[&str] = &[
@@ -162,7 +162,9 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         name: String::new(),
         span: node.span.clone(),
         hosts: String::new(),
+        hosts_span: node.span.clone(),
         vars: Default::default(),
+        var_origins: Default::default(),
         vars_files: Vec::new(),
         r#become: None,
         become_user: None,
@@ -183,6 +185,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "name" => play.name = string(value)?,
             "hosts" => {
                 has_hosts = true;
+                play.hosts_span = value.span.clone();
                 play.hosts = match &value.value {
                     Value::Seq(items) => items
                         .iter()
@@ -192,7 +195,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
                     _ => string(value)?,
                 };
             }
-            "vars" => play.vars = node_to_vars(value)?,
+            "vars" => (play.vars, play.var_origins) = node_to_vars_with_origins(value)?,
             "vars_files" => play.vars_files = list_of_nodes(value),
             "become" => play.r#become = Some(boolean(value)?),
             "become_user" => play.become_user = Some(string(value)?),
@@ -486,7 +489,7 @@ fn merge_args(kind: &str, value: &Node, extra: Option<&Node>) -> Result<Node, Di
 }
 
 fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
-    let words = shell_words::split(text).map_err(|error| {
+    let words = split_args(text).map_err(|error| {
         Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
     })?;
     let mut entries = Vec::new();
@@ -499,10 +502,76 @@ fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
         };
         entries.push((
             Node::new(node.span.clone(), Value::Str(key.to_owned())),
-            Node::new(node.span.clone(), Value::Str(value.to_owned())),
+            Node::new(node.span.clone(), Value::Str(unquote(value).to_owned())),
         ));
     }
     Ok(Node::new(node.span.clone(), Value::Map(entries)))
+}
+
+/// Ansible's `split_args`: words separated by spaces, except inside quotes and inside
+/// `{{ }}`, `{% %}` and `{# #}` (so `msg={{ a | join(' ') }}` is one word). Quotes stay in
+/// the word; [`unquote`] takes them off a value.
+fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote.is_some() => {
+                word.push(c);
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+                continue;
+            }
+            '\'' | '"' if quote == Some(c) => quote = None,
+            '\'' | '"' if quote.is_none() && depth == 0 => quote = Some(c),
+            '{' if matches!(chars.peek(), Some('{' | '%' | '#')) => {
+                depth += 1;
+                word.push(c);
+                word.extend(chars.next());
+                continue;
+            }
+            '}' | '%' | '#' if depth > 0 && chars.peek() == Some(&'}') => {
+                if c == '}' || c == '%' || c == '#' {
+                    depth -= 1;
+                }
+                word.push(c);
+                word.extend(chars.next());
+                continue;
+            }
+            c if c.is_whitespace() && quote.is_none() && depth == 0 => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        word.push(c);
+    }
+    if quote.is_some() {
+        return Err("a quote is not closed");
+    }
+    if depth > 0 {
+        return Err("a `{{` is not closed");
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A value wholly in matching quotes, without them.
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if value.len() >= 2 && value.starts_with(quote) && value.ends_with(quote) {
+            return &value[1..value.len() - 1];
+        }
+    }
+    value
 }
 
 fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
@@ -610,5 +679,23 @@ fn serial(node: &Node) -> Result<Vec<Serial>, Diagnostic> {
     match &node.value {
         Value::Seq(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(node)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_words_keep_templates_whole() {
+        let words = |text: &str| split_args(text).unwrap();
+        assert_eq!(words("msg={{ item }}"), ["msg={{ item }}"]);
+        assert_eq!(
+            words("msg=\"{{ a | join(' ') }} x\" var=y"),
+            ["msg=\"{{ a | join(' ') }} x\"", "var=y"]
+        );
+        assert_eq!(words("a='b c'  d=e"), ["a='b c'", "d=e"]);
+        assert_eq!(unquote("\"{{ maybe }}\""), "{{ maybe }}");
+        assert!(split_args("msg='open").is_err());
     }
 }

@@ -92,9 +92,13 @@ impl RunSummary {
 #[derive(Debug, Clone)]
 pub struct PreparedPlay {
     pub play: Play,
+    /// The play's name with its templates rendered (the host pattern if it has none).
+    pub name: String,
     pub hosts: Vec<String>,
     /// `vars` then `vars_files`, merged.
     pub vars: Vars,
+    /// Where each of `vars` was written.
+    pub origins: crate::vars::Origins,
 }
 
 /// Select each play's hosts and read its `vars_files`: everything that can fail before a
@@ -113,24 +117,10 @@ pub fn prepare(
         None => None,
     };
     let mut plays = Vec::new();
+    let groups = inventory.group_members();
     for play in &playbook.plays {
-        let mut hosts = crate::inventory::select(inventory, &play.hosts)
-            .map_err(|message| Diagnostic::at(message, play.span.clone()))?;
-        if let Some(limit) = &limit {
-            hosts.retain(|h| limit.contains(h));
-        }
-        if hosts.is_empty() {
-            warnings.push(format!(
-                "no hosts matched `{}` for play `{}`; skipping it",
-                play.hosts,
-                if play.name.is_empty() {
-                    &play.hosts
-                } else {
-                    &play.name
-                }
-            ));
-        }
         let mut vars = play.vars.clone();
+        let mut origins = play.var_origins.clone();
         for file in &play.vars_files {
             let mut scope = vars.clone();
             scope.extend(options.extra_vars.clone());
@@ -140,20 +130,51 @@ pub fn prepare(
             })?;
             let name = crate::template::render_str(name, &file.span, &ctx)?;
             let path = playbook.dir().join(&name);
-            let loaded = crate::vars::load_vars_file(&path).map_err(|error| {
-                if path.exists() {
-                    error
-                } else {
-                    Diagnostic::at(format!("vars file `{name}` not found"), file.span.clone())
-                        .with_hint(format!("looked for `{}`", path.display()))
-                }
-            })?;
+            let (loaded, loaded_origins) = crate::vars::load_vars_file_with_origins(&path)
+                .map_err(|error| {
+                    if path.exists() {
+                        error
+                    } else {
+                        Diagnostic::at(format!("vars file `{name}` not found"), file.span.clone())
+                            .with_hint(format!("looked for `{}`", path.display()))
+                    }
+                })?;
             vars.extend(loaded);
+            origins.extend(loaded_origins);
+        }
+        // As Ansible: the host pattern and the play's name are templates over the play's
+        // variables, `--extra-vars` and `groups` (no host's variables yet).
+        let mut scope = vars.clone();
+        scope.extend(options.extra_vars.clone());
+        let mut ctx = scope
+            .iter()
+            .map(|(k, v)| (k.clone(), minijinja::Value::from_serialize(v)))
+            .collect::<BTreeMap<String, minijinja::Value>>();
+        ctx.insert("groups".into(), minijinja::Value::from_serialize(&groups));
+        let ctx = minijinja::Value::from(ctx);
+        let pattern = crate::template::render_str(&play.hosts, &play.hosts_span, &ctx)?;
+        let name = if play.name.is_empty() {
+            pattern.clone()
+        } else {
+            crate::template::render_str(&play.name, &play.span, &ctx)
+                .unwrap_or_else(|_| play.name.clone())
+        };
+        let mut hosts = crate::inventory::select(inventory, &pattern)
+            .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
+        if let Some(limit) = &limit {
+            hosts.retain(|h| limit.contains(h));
+        }
+        if hosts.is_empty() {
+            warnings.push(format!(
+                "no hosts matched `{pattern}` for play `{name}`; skipping it"
+            ));
         }
         plays.push(PreparedPlay {
             play: play.clone(),
+            name,
             hosts,
             vars,
+            origins,
         });
     }
     Ok((plays, warnings))
@@ -239,6 +260,8 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
+    /// The name of the task running now, its templates rendered for the first host.
+    title: Mutex<String>,
 }
 
 /// Why a play stopped early.
@@ -284,6 +307,7 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
+            title: Mutex::new(String::new()),
         }
     }
 
@@ -362,11 +386,7 @@ impl<'a> Runner<'a> {
 
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
-        let name = if play.name.is_empty() {
-            play.hosts.clone()
-        } else {
-            play.name.clone()
-        };
+        let name = prepared.name.clone();
         // Hosts that failed in an earlier play do not take part in later ones.
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {

@@ -33,6 +33,14 @@ struct HostOutcome {
 }
 
 impl Runner<'_> {
+    /// The name of the task running now, as shown.
+    fn title(&self) -> String {
+        self.title
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     pub(super) async fn run_task(
         &self,
         scope: &PlayScope<'_>,
@@ -45,8 +53,22 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
+        let hostvars = self.hostvars(scope);
+        let title = match (&task.name, hosts.first()) {
+            // As Ansible: a task's name is rendered with the first host's variables; one
+            // that cannot be rendered is shown as written.
+            (Some(name), Some(first)) if crate::yaml::is_template(name) => {
+                let ctx = self.context(scope, first, &hostvars);
+                template::render_str(name, &task.span, &ctx).unwrap_or_else(|_| name.clone())
+            }
+            _ => task.display_name(),
+        };
+        *self
+            .title
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = title.clone();
         self.reporter.emit(&Event::TaskStart {
-            task: task.display_name(),
+            task: title,
             path: task.span.to_string(),
             handler,
             action: match &task.body {
@@ -60,7 +82,6 @@ impl Runner<'_> {
                 hosts.to_vec()
             },
         });
-        let hostvars = self.hostvars(scope);
         let targets: &[String] = if effective.run_once {
             &hosts[..1]
         } else {
@@ -87,14 +108,7 @@ impl Runner<'_> {
                 let started = Instant::now();
                 for host in &taking_part {
                     let result = Ok(Outcome::failed(reason.clone()));
-                    self.emit_result(
-                        host,
-                        &task.display_name(),
-                        &effective,
-                        &result,
-                        None,
-                        started,
-                    );
+                    self.emit_result(host, &self.title(), &effective, &result, None, started);
                     self.record(host, task, &effective, result);
                 }
                 remaining = targets
@@ -136,7 +150,7 @@ impl Runner<'_> {
     ) -> Option<HostOutcome> {
         let started = Instant::now();
         let ctx = self.context(scope, host, hostvars);
-        let name = task.display_name();
+        let name = self.title();
         let result = match &task.r#loop {
             None => {
                 let result = self.attempt(task, effective, host, &ctx).await;
@@ -287,7 +301,7 @@ impl Runner<'_> {
         hostvars: &Value,
     ) {
         let started = Instant::now();
-        let name = task.display_name();
+        let name = self.title();
         let mut blockers: Vec<(String, String)> = scope
             .batch
             .iter()
@@ -358,7 +372,7 @@ impl Runner<'_> {
         items: &Node,
         started: Instant,
     ) -> Result<Outcome, TransportError> {
-        let name = task.display_name();
+        let name = self.title();
         let items = match loop_items(items, ctx) {
             Ok(items) => items,
             Err(message) => {
