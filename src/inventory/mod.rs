@@ -21,16 +21,23 @@ pub type Vars = Map<String, Value>;
 #[derive(Debug, Default, Clone)]
 pub struct Host {
     pub name: String,
-    /// Variables set on the host itself (inventory line, `host_vars/`).
+    /// Variables set on the host's inventory line or entry.
     pub vars: Vars,
     pub origins: crate::vars::Origins,
+    /// Variables from `host_vars/HOST`, which win over the inventory's.
+    pub file_vars: Vars,
+    pub file_origins: crate::vars::Origins,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Group {
     pub name: String,
+    /// Variables set in the inventory file (`vars:`, `[group:vars]`).
     pub vars: Vars,
     pub origins: crate::vars::Origins,
+    /// Variables from `group_vars/GROUP`, which win over every inventory-file group's.
+    pub file_vars: Vars,
+    pub file_origins: crate::vars::Origins,
     pub hosts: Vec<String>,
     pub children: Vec<String>,
 }
@@ -118,11 +125,18 @@ impl Inventory {
                 for file in files {
                     let (vars, origins) = crate::vars::load_vars_file_with_origins(&file)?;
                     let (target, target_origins) = if is_group {
-                        let group = self.group_mut(name);
-                        (&mut group.vars, &mut group.origins)
+                        // Nor do `group_vars/` add a group.
+                        let Some(group) = self.groups.get_mut(name) else {
+                            continue;
+                        };
+                        (&mut group.file_vars, &mut group.file_origins)
                     } else {
-                        let host = self.host_mut(name);
-                        (&mut host.vars, &mut host.origins)
+                        // As Ansible: `host_vars/` of a host the inventory does not name
+                        // is ignored; it adds no host.
+                        let Some(host) = self.hosts.get_mut(name) else {
+                            continue;
+                        };
+                        (&mut host.file_vars, &mut host.file_origins)
                     };
                     target.extend(vars);
                     target_origins.extend(origins);
@@ -200,7 +214,7 @@ impl Inventory {
                 Host {
                     name: "localhost".to_owned(),
                     vars,
-                    origins: Default::default(),
+                    ..Host::default()
                 },
             );
             self.implicit_localhost = true;
@@ -251,23 +265,37 @@ impl Inventory {
         depth
     }
 
-    /// A host's inventory variables, lowest to highest precedence: group `all`, parent
-    /// groups, child groups (deeper groups win, then names in order), host variables.
-    pub fn host_vars(&self, host: &str) -> Vars {
+    /// Where a host's inventory variables come from, lowest precedence first, as Ansible
+    /// orders them: the inventory file's group variables (group `all`, parent groups,
+    /// child groups: deeper groups win, then names in order), then `group_vars/` files in
+    /// the same order, the host's own variables in the inventory file, then
+    /// `host_vars/HOST`.
+    fn sources(&self, host: &str) -> Vec<(&Vars, &crate::vars::Origins)> {
         let mut groups: Vec<(usize, String)> = self
             .groups_of(host)
             .into_iter()
             .map(|g| (self.depth(&g, &mut Vec::new()), g))
             .collect();
         groups.sort();
-        let mut vars = Vars::new();
-        for (_, group) in groups {
-            if let Some(group) = self.groups.get(&group) {
-                vars.extend(group.vars.clone());
-            }
-        }
+        let groups: Vec<&Group> = groups
+            .iter()
+            .filter_map(|(_, name)| self.groups.get(name))
+            .collect();
+        let mut sources: Vec<(&Vars, &crate::vars::Origins)> = Vec::new();
+        sources.extend(groups.iter().map(|g| (&g.vars, &g.origins)));
+        sources.extend(groups.iter().map(|g| (&g.file_vars, &g.file_origins)));
         if let Some(host) = self.hosts.get(host) {
-            vars.extend(host.vars.clone());
+            sources.push((&host.vars, &host.origins));
+            sources.push((&host.file_vars, &host.file_origins));
+        }
+        sources
+    }
+
+    /// A host's inventory variables, in Ansible's precedence (see [`Inventory::sources`]).
+    pub fn host_vars(&self, host: &str) -> Vars {
+        let mut vars = Vars::new();
+        for (source, _) in self.sources(host) {
+            vars.extend(source.clone());
         }
         vars
     }
@@ -275,21 +303,11 @@ impl Inventory {
     /// Where the value of a host's variable was written, as [`Inventory::host_vars`] picks
     /// it, when it came from a YAML file.
     pub fn var_origin(&self, host: &str, name: &str) -> Option<crate::yaml::Span> {
-        if let Some(span) = self.hosts.get(host).and_then(|h| h.origins.get(name)) {
-            return Some(span.clone());
-        }
-        let mut groups: Vec<(usize, String)> = self
-            .groups_of(host)
+        self.sources(host)
             .into_iter()
-            .map(|g| (self.depth(&g, &mut Vec::new()), g))
-            .collect();
-        groups.sort();
-        groups
-            .iter()
             .rev()
-            .filter_map(|(_, g)| self.groups.get(g))
-            .find(|g| g.vars.contains_key(name))
-            .and_then(|g| g.origins.get(name).cloned())
+            .find(|(vars, _)| vars.contains_key(name))
+            .and_then(|(_, origins)| origins.get(name).cloned())
     }
 
     /// `groups` as Ansible gives it to templates: each group's hosts, with children's.
