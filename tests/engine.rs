@@ -719,3 +719,65 @@ fn yaml_scalars_read_as_ansible_reads_them() {
         ]
     );
 }
+
+#[test]
+fn a_task_delegated_to_localhost_needs_no_connection_to_its_host() {
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "all:\n  hosts:\n    remote1: {ansible_host: 127.0.0.9, ansible_port: 1}\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch delegated-{{ inventory_hostname }}
+                  delegate_to: localhost
+                - debug: msg=on-the-controller
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    assert!(test.path().join("delegated-remote1").exists());
+    assert_eq!(
+        output.recap("remote1"),
+        "remote1 : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_task_on_the_host_itself_still_needs_it_reachable() {
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "all:\n  hosts:\n    remote1: {ansible_host: 127.0.0.9, ansible_port: 1}\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - debug: msg=before
+                - command: 'true'
+                - command: touch after
+                  delegate_to: localhost
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output.stdout.contains("fatal: [remote1]: UNREACHABLE!"),
+        "{}",
+        output.stdout
+    );
+    assert!(!test.path().join("after").exists());
+    assert_eq!(
+        output.recap("remote1"),
+        "remote1 : ok=1 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

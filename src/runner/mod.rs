@@ -404,7 +404,9 @@ impl<'a> Runner<'a> {
             ..Inherited::default()
         };
         for batch in batches(&hosts, &play.serial) {
-            self.connect_all(&batch).await;
+            if play.gather_facts {
+                self.connect_all(&batch).await;
+            }
             let stop = self.run_batch(prepared, &batch, &inherited).await;
             // Hosts `any_errors_fatal` failed take no part in later plays.
             for host in &batch {

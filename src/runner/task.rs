@@ -87,6 +87,20 @@ impl Runner<'_> {
         } else {
             hosts
         };
+        // Hosts are connected to when a task first needs them: a task delegated to
+        // localhost, or one that runs on the controller (`debug`, `set_fact`...), does not
+        // need its host reachable, as in Ansible.
+        let connected: Vec<String>;
+        let mut targets = targets;
+        if needs_connection(task, &effective) {
+            self.connect_all(targets).await;
+            connected = targets
+                .iter()
+                .filter(|h| !self.state(h).unreachable)
+                .cloned()
+                .collect();
+            targets = &connected;
+        }
         let forks = self.options.forks.max(1);
         let across = match &task.body {
             TaskBody::Action { kind, .. } => crate::tasks::across(kind),
@@ -100,7 +114,6 @@ impl Runner<'_> {
         // Hosts that rendered a file the others disagree with fail here; the rest (hosts
         // the task skips) go on as usual.
         let remaining: Vec<String>;
-        let mut targets = targets;
         if across == Across::AgreeFirst {
             if let Some((reason, taking_part)) =
                 self.disagreement(scope, task, &effective, targets, &hostvars)
@@ -450,6 +463,12 @@ impl Runner<'_> {
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
             Arc::new(LocalConnection::new("localhost"))
+        } else if CONTROLLER_ONLY.contains(&kind.as_str()) {
+            // These task types never touch the host.
+            self.state(host)
+                .connection
+                .clone()
+                .unwrap_or_else(|| Arc::new(LocalConnection::new("localhost")))
         } else {
             self.state(host).connection.clone().ok_or_else(|| {
                 Err(TransportError::Lost {
@@ -656,6 +675,20 @@ impl Runner<'_> {
                 }
             };
         self.reporter.emit(&event);
+    }
+}
+
+/// Task types that run on the controller only, as Ansible's action plugins of the same
+/// names: they need no connection to the host.
+const CONTROLLER_ONLY: &[&str] = &["debug", "set_fact", "assert", "fail"];
+
+/// Whether a task needs a connection to its hosts.
+fn needs_connection(task: &Task, effective: &Inherited) -> bool {
+    match &task.body {
+        TaskBody::Action { kind, .. } => {
+            effective.delegate_to.is_none() && !CONTROLLER_ONLY.contains(&kind.as_str())
+        }
+        _ => false,
     }
 }
 
