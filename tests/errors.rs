@@ -331,3 +331,85 @@ fn bad_option_exits_5() {
         "error: `--extra-vars` expects `key=value`, a JSON or YAML mapping, or `@file`; found `novalue`\n"
     );
 }
+
+#[test]
+fn notify_of_a_handler_that_does_not_exist() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: touch ran
+              notify: restart quay
+          handlers:
+            - name: restart quya
+              debug: {msg: ha}
+        ",
+    )
+    .args(&["validate", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr,
+        "error: the requested handler `restart quay` was not found at play.yml:5:15 — did you mean `restart quya`?
+ --> play.yml:5:15
+  |
+5 |       notify: restart quay
+  |               ^^^^^^^^^^^^
+hint: the play's handlers: `restart quya`
+"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn a_misspelled_keyword_is_named_as_a_keyword() {
+    let test = marker_test(
+        "
+        - hosts: localhost
+          tasks:
+            - command: touch ran
+              whn: false
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: unknown keyword `whn` at play.yml:4:7 — did you mean `when`?"
+    );
+    assert_nothing_ran(&test);
+}
+
+#[test]
+fn unknown_arguments_of_the_general_task_types() {
+    let cases = [
+        (
+            "debug: {msg: hi, mgs: x}",
+            "error: unknown argument `mgs` at play.yml:3:24 — did you mean `msg`?",
+        ),
+        (
+            "assert: {that: [true], fail_mgs: x}",
+            "error: unknown argument `fail_mgs` at play.yml:3:30 — did you mean `fail_msg`?",
+        ),
+        (
+            "fail: {msg: x, mesage: y}",
+            "error: unknown argument `mesage` (expected one of `msg`) at play.yml:3:22",
+        ),
+        (
+            "shell: {cmd: touch ran, chdri: /tmp}",
+            "error: unknown argument `chdri` at play.yml:3:31 — did you mean `chdir`?",
+        ),
+    ];
+    for (task, expected) in cases {
+        let test = marker_test(&format!(
+            "- hosts: localhost\n  tasks:\n    - {task}\n    - command: touch ran\n"
+        ))
+        .args(&["run", "play.yml"]);
+        let output = test.run();
+        assert_eq!(output.code, 4, "{task}: {output:?}");
+        assert_eq!(output.stderr.lines().next().unwrap(), expected, "{task}");
+        assert_nothing_ran(&test);
+    }
+}

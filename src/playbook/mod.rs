@@ -103,6 +103,8 @@ pub struct Task {
     pub label: Option<Node>,
     pub register: Option<String>,
     pub notify: Vec<String>,
+    /// Where each of `notify` was written.
+    pub notify_spans: Vec<Span>,
     pub listen: Vec<String>,
     pub tags: Vec<String>,
     pub run_once: bool,
