@@ -113,6 +113,7 @@ fn build() -> Environment<'static> {
     env.set_formatter(format_value);
     env.add_function(rewrite::CHAIN, chain);
     env.add_filter("int", to_int);
+    env.add_filter("type_debug", type_debug);
     env.add_filter("string", to_string);
     env.add_filter("bool", to_bool);
     env.add_filter("to_json", to_json);
@@ -438,6 +439,23 @@ fn to_int(value: Value, default: Option<i64>, kwargs: Kwargs) -> Result<Value, E
         return Ok(Value::from(f as i64));
     }
     Ok(Value::from(default))
+}
+
+/// Ansible's `type_debug`: the Python type's name.
+fn type_debug(value: Value) -> &'static str {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::Undefined => "AnsibleUndefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
 }
 
 /// Python's `str()`.

@@ -781,3 +781,337 @@ fn a_task_on_the_host_itself_still_needs_it_reachable() {
         "remote1 : ok=1 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+/// The lines of a file the tasks appended to, in phases: consecutive lines with the same
+/// prefix (before `-`) gathered as sorted host lists, since hosts run concurrently.
+fn phases(test: &Test, file: &str) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(test.path().join(file)).unwrap_or_default();
+    let mut phases: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        let (what, host) = line.split_once('-').unwrap();
+        match phases.last_mut() {
+            Some((last, hosts)) if last == what => hosts.push(host.to_owned()),
+            _ => phases.push((what.to_owned(), vec![host.to_owned()])),
+        }
+    }
+    for (_, hosts) in &mut phases {
+        hosts.sort();
+    }
+    phases
+}
+
+fn phase(what: &str, hosts: &[&str]) -> (String, Vec<String>) {
+    (
+        what.to_owned(),
+        hosts.iter().map(|h| h.to_string()).collect(),
+    )
+}
+
+#[test]
+fn handlers_run_in_their_order_on_the_hosts_that_notified_them() {
+    let test = Test::new()
+        .file("hosts.yml", THREE_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: echo x
+                  changed_when: inventory_hostname != 'c'
+                  notify: [second, first]
+                - meta: flush_handlers
+                - shell: echo flushed-{{ inventory_hostname }} >> log
+                - command: echo x
+                  changed_when: inventory_hostname == 'b'
+                  notify: second
+                - shell: echo end-{{ inventory_hostname }} >> log
+                  run_once: true
+              handlers:
+                - name: first
+                  shell: echo first-{{ inventory_hostname }} >> log
+                - name: second
+                  shell: echo second-{{ inventory_hostname }} >> log
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    // As ansible-playbook: handlers in the order they are defined, not notified; only on
+    // the hosts that notified them; `flush_handlers` runs them there and then; `run_once`
+    // runs on the first host only.
+    assert_eq!(
+        phases(&test, "log"),
+        [
+            phase("first", &["a", "b"]),
+            phase("second", &["a", "b"]),
+            phase("flushed", &["a", "b", "c"]),
+            phase("end", &["a"]),
+            phase("second", &["b"]),
+        ]
+    );
+    assert_eq!(
+        recaps(&output, &["a", "b", "c"]),
+        [
+            "a : ok=6 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+            "b : ok=6 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+            "c : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+        ]
+    );
+}
+
+#[test]
+fn run_once_failed_when_and_check_mode_keyword() {
+    let test = Test::new()
+        .file("hosts.yml", THREE_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: echo {{ inventory_hostname }}
+                  run_once: true
+                  register: once
+                - debug: {msg: '{{ inventory_hostname }} {{ once.stdout }}'}
+                - command: echo hi
+                  register: fw
+                  failed_when: \"'hi' in fw.stdout and inventory_hostname == 'b'\"
+                - command: touch cm-{{ inventory_hostname }}
+                  check_mode: true
+                  register: cm
+                - debug: {msg: '{{ cm.skipped | default(false) }} {{ cm.changed }}'}
+                  when: inventory_hostname == 'a'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml", "--output", "json"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{}", output.stdout);
+    let mut messages: Vec<String> = shown(&output)
+        .into_iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    messages[..3].sort();
+    assert_eq!(messages, ["a a", "b a", "c a", "True False"]);
+    assert!(!test.path().join("cm-a").exists());
+    let events = output.events();
+    let recap = &events.last().unwrap()["hosts"];
+    let counts = |host: &str| {
+        let c = &recap[host];
+        [&c["ok"], &c["changed"], &c["failed"], &c["skipped"]].map(|v| v.as_u64().unwrap())
+    };
+    // Figures of ansible-playbook on the same play.
+    assert_eq!(counts("a"), [4, 2, 0, 1]);
+    assert_eq!(counts("b"), [1, 0, 1, 0]);
+    assert_eq!(counts("c"), [2, 1, 0, 2]);
+}
+
+#[test]
+fn nested_blocks_with_loop_control() {
+    let output = run_json(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - name: outer
+              block:
+                - debug: {msg: '{{ thing.n }}-{{ idx }}'}
+                  loop: [{n: 1}, {n: 2}]
+                  loop_control: {loop_var: thing, label: 'L{{ thing.n }}', index_var: idx}
+                - name: inner
+                  block:
+                    - command: 'false'
+                    - debug: {msg: not-reached}
+                  rescue:
+                    - debug: {msg: inner rescue}
+                    - block:
+                        - fail: {msg: deep}
+                      always:
+                        - debug: {msg: deep-always}
+                  always:
+                    - debug: {msg: inner-always}
+              rescue:
+                - debug: {msg: 'outer rescue {{ ansible_failed_result.msg }}'}
+              always:
+                - debug: {msg: outer-always}
+            - debug: {msg: after}
+        ",
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        shown(&output),
+        [
+            "1-0",
+            "2-1",
+            "inner rescue",
+            "deep-always",
+            "inner-always",
+            "outer rescue deep",
+            "outer-always",
+            "after"
+        ]
+    );
+    let items: Vec<String> = output
+        .events()
+        .into_iter()
+        .filter_map(|e| e.get("item").and_then(|i| i.as_str()).map(str::to_owned))
+        .collect();
+    assert_eq!(items, ["L1", "L2"]);
+    let events = output.events();
+    let recap = &events.last().unwrap()["hosts"]["localhost"];
+    assert_eq!(
+        [&recap["ok"], &recap["failed"], &recap["rescued"]].map(|v| v.as_u64().unwrap()),
+        [7, 0, 2]
+    );
+}
+
+#[test]
+fn tags_and_skip_tags_select_tasks_on_run() {
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "play.yml", "-i", "hosts.yml"];
+        all.extend(args);
+        let test = Test::new()
+            .file("hosts.yml", THREE_HOSTS)
+            .file(
+                "play.yml",
+                "
+                - hosts: all
+                  gather_facts: false
+                  tasks:
+                    - shell: echo one-{{ inventory_hostname }} >> log
+                      tags: [one]
+                    - shell: echo two-{{ inventory_hostname }} >> log
+                      tags: [two]
+                    - shell: echo always-{{ inventory_hostname }} >> log
+                      tags: [always]
+                    - shell: echo never-{{ inventory_hostname }} >> log
+                      tags: [never, debugonly]
+                    - shell: echo untagged-{{ inventory_hostname }} >> log
+                ",
+            )
+            .args(&all);
+        assert_eq!(test.run().code, 0);
+        phases(&test, "log")
+            .into_iter()
+            .map(|(what, _)| what)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), ["one", "two", "always", "untagged"]);
+    assert_eq!(run(&["--tags", "two"]), ["two", "always"]);
+    assert_eq!(
+        run(&["--tags", "debugonly,one"]),
+        ["one", "always", "never"]
+    );
+    assert_eq!(run(&["--skip-tags", "one,always"]), ["two", "untagged"]);
+    assert_eq!(run(&["--tags", "untagged"]), ["always", "untagged"]);
+}
+
+#[test]
+fn magic_variables_have_ansibles_values() {
+    let output = Test::new()
+        .file(
+            "hosts.ini",
+            "
+            [us]
+            us1 ansible_connection=local
+            us2 ansible_connection=local
+            [eu]
+            eu1 ansible_connection=local
+            [quay:children]
+            us
+            eu
+            [db]
+            db1 ansible_connection=local
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: quay:!eu1
+              gather_facts: false
+              tasks:
+                - command: 'false'
+                  when: inventory_hostname == 'us2'
+                - debug:
+                    msg: \"{{ group_names }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }} {{ groups['quay'] }} {{ groups.ungrouped }} {{ groups | dictsort | map('first') | list }} {{ hostvars['db1'].inventory_hostname }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
+        .run();
+    assert_eq!(output.code, 2, "{output:?}");
+    assert_eq!(
+        shown(&output),
+        [
+            "['quay', 'us'] ['us1'] ['us1', 'us2'] ['us1', 'us2', 'eu1'] [] ['all', 'db', 'eu', 'quay', 'ungrouped', 'us'] db1"
+        ]
+    );
+}
+
+#[test]
+fn extra_vars_from_a_file_a_yaml_string_and_key_values() {
+    let output = Test::new()
+        .file("vars.yml", "from_file: f\nlist: [1, 2]\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars: {kv: play, num: play}
+              tasks:
+                - debug: {msg: '{{ from_file }} {{ list }} {{ kv }} {{ num }} {{ num | type_debug }} {{ y }}'}
+            ",
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "--output",
+            "json",
+            "-e",
+            "@vars.yml",
+            "-e",
+            "kv=cli num=7",
+            "-e",
+            "{num: 5, y: [1, b]}",
+        ])
+        .run();
+    assert_eq!(output.code, 0, "{output:?}");
+    // As ansible-playbook: later `-e` win; `key=value` values are strings, YAML keeps types.
+    assert_eq!(shown(&output), ["f [1, 2] cli 5 int [1, 'b']"]);
+}
+
+/// `--forks N`: at most N hosts run a task at once. Each host records how many were
+/// running when it started (a lock-protected counter in files), not timings.
+#[test]
+fn forks_limit_how_many_hosts_run_at_once() {
+    let hosts: String = (1..=6)
+        .map(|i| format!("    h{i}: {{ansible_connection: local}}\n"))
+        .collect();
+    let script = "
+        exec 9>lock
+        flock 9; n=$(( $(cat running 2>/dev/null || echo 0) + 1 )); echo $n > running
+        echo $n >> peaks; flock -u 9
+        sleep 0.5
+        flock 9; echo $(( $(cat running) - 1 )) > running; flock -u 9
+    ";
+    let make = |forks: &str| {
+        let test = Test::new()
+            .file("hosts.yml", &format!("all:\n  hosts:\n{hosts}"))
+            .file("step.sh", script)
+            .file(
+                "play.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sh step.sh\n",
+            )
+            .args(&["run", "play.yml", "-i", "hosts.yml", "-f", forks]);
+        let output = test.run();
+        assert_eq!(output.code, 0, "{}", output.stdout);
+        let peaks = std::fs::read_to_string(test.path().join("peaks")).unwrap();
+        let peaks: Vec<u32> = peaks.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(peaks.len(), 6);
+        peaks.into_iter().max().unwrap()
+    };
+    assert_eq!(make("1"), 1);
+    assert!(make("2") <= 2);
+    // With more forks, hosts do run together (how many depends on how busy the machine is).
+    assert!(make("6") >= 2);
+}
