@@ -48,9 +48,6 @@ pub fn check_templates(
     for host in inventory.hosts.keys() {
         known.extend(inventory.host_vars(host).keys().cloned());
     }
-    for play in plays {
-        known.extend(play.vars.keys().cloned());
-    }
     known.extend(options.extra_vars.keys().cloned());
     for task in playbook.all_tasks() {
         known.extend(task.register.iter().cloned());
@@ -64,8 +61,17 @@ pub fn check_templates(
             }
         }
     }
-    let checker = Checker { known, options };
+    // Set anywhere but in a play's `vars` and `vars_files`.
+    let elsewhere = known.clone();
+    for play in plays {
+        known.extend(play.vars.keys().cloned());
+    }
     for prepared in plays {
+        let checker = Checker {
+            broken: broken_play_vars(prepared, &known, &elsewhere),
+            known: known.clone(),
+            options,
+        };
         let play = &prepared.play;
         // A play that selects no host runs nothing: its templates are only compiled.
         let runs = !prepared.hosts.is_empty();
@@ -80,7 +86,74 @@ pub fn check_templates(
 
 struct Checker<'a> {
     known: BTreeSet<String>,
+    /// The play's variables whose values read a variable set nowhere: the name read and
+    /// where the value was written.
+    broken: std::collections::BTreeMap<String, (String, crate::yaml::Span)>,
     options: &'a RunOptions,
+}
+
+/// The play's own variables (`vars`, `vars_files`), set nowhere else, whose templates are
+/// sure to read a variable that is set nowhere (directly or through another such variable).
+fn broken_play_vars(
+    prepared: &PreparedPlay,
+    known: &BTreeSet<String>,
+    elsewhere: &BTreeSet<String>,
+) -> std::collections::BTreeMap<String, (String, crate::yaml::Span)> {
+    fn strings<'v>(value: &'v serde_json::Value, into: &mut Vec<&'v str>) {
+        match value {
+            serde_json::Value::String(s) if crate::yaml::is_template(s) => into.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, into)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, into)),
+            _ => {}
+        }
+    }
+    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::yaml::Span)> =
+        Default::default();
+    for (name, value) in &prepared.vars {
+        let Some(span) = prepared.origins.get(name) else {
+            continue;
+        };
+        if elsewhere.contains(name) {
+            continue;
+        }
+        let mut texts = Vec::new();
+        strings(value, &mut texts);
+        let required: Vec<String> = texts
+            .iter()
+            .flat_map(|text| template::required_variables(text, false))
+            .collect();
+        if !required.is_empty() {
+            reads.insert(name, (required, span.clone()));
+        }
+    }
+    let mut broken = std::collections::BTreeMap::new();
+    // A few rounds settle chains (`y: "{{ x }}"`, `x: "{{ nothere }}"`).
+    for _ in 0..8 {
+        let mut changed = false;
+        for (name, (required, span)) in &reads {
+            if broken.contains_key(*name) {
+                continue;
+            }
+            for read in required {
+                let cause = if let Some(cause) = broken.get(read) {
+                    Some((cause as &(String, crate::yaml::Span)).clone())
+                } else if !known.contains(read) && !read.starts_with("ansible_") {
+                    Some((read.clone(), span.clone()))
+                } else {
+                    None
+                };
+                if let Some(cause) = cause {
+                    broken.insert((*name).to_owned(), cause);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    broken
 }
 
 impl Checker<'_> {
@@ -207,6 +280,13 @@ impl Checker<'_> {
             return Ok(());
         }
         for name in template::required_variables(text, expression) {
+            if let Some((read, span)) = self.broken.get(&name) {
+                return Err(
+                    Diagnostic::at(format!("undefined variable `{read}`"), span.clone()).with_hint(
+                        format!("read by the value of `{name}`, used at {}", node.span),
+                    ),
+                );
+            }
             // Facts gathered from hosts are named `ansible_*`; they exist only at run time.
             if !self.known.contains(&name) && !name.starts_with("ansible_") {
                 return Err(Diagnostic::at(format!("undefined variable `{name}`"), node.span.clone())

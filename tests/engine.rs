@@ -487,6 +487,7 @@ fn run_json(playbook: &str, args: &[&str]) -> crate::common::Output {
 
 #[test]
 fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
+    // In the play's own variables: caught before the run.
     let test = Test::new()
         .file(
             "play.yml",
@@ -504,6 +505,44 @@ fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
         )
         .args(&["run", "play.yml"]);
     let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr,
+        "error: undefined variable `nothere` at play.yml:4:8
+ --> play.yml:4:8
+  |
+4 |     x: '{{ nothere }}/a'
+  |        ^^^^^^^^^^^^^^^^^
+hint: read by the value of `y`, used at play.yml:9:16
+"
+    );
+
+    // In the inventory, where only the run can tell: the host fails before the command,
+    // at the value's place, and a guard sees the variable as undefined.
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "
+            all:
+              hosts:
+                localhost:
+                  ansible_connection: local
+                  x: '{{ nothere }}/a'
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: '{{ x is defined }} {{ x | default(\"dd\") }}'
+                - command: touch \"{{ x }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run();
     assert_eq!(output.code, 2, "{}", output.stdout);
     assert!(
         output.stdout.contains("\"msg\": \"False dd\""),
@@ -512,7 +551,7 @@ fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
     );
     assert!(
         output.stdout.contains(
-            r#"fatal: [localhost]: FAILED! => {"changed":false,"failed":true,"msg":"undefined variable `nothere` at play.yml:4:8"}"#
+            r#"fatal: [localhost]: FAILED! => {"changed":false,"failed":true,"msg":"undefined variable `nothere` at hosts.yml:5:10"}"#
         ),
         "{}",
         output.stdout
@@ -520,7 +559,7 @@ fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
     let touched: Vec<_> = std::fs::read_dir(test.path())
         .unwrap()
         .filter_map(|e| e.unwrap().file_name().into_string().ok())
-        .filter(|n| n != "play.yml" && n != "play.retry")
+        .filter(|n| !["play.yml", "play.retry", "hosts.yml"].contains(&n.as_str()))
         .collect();
     assert!(touched.is_empty(), "{touched:?}");
 }
