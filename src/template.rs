@@ -176,6 +176,12 @@ pub fn render_value(
     render_str(text, span, ctx).map(serde_json::Value::String)
 }
 
+/// A whole template file's text as minijinja should compile it to behave as Jinja does in
+/// Ansible (raw string literals, guarded lookups); line numbers are kept.
+pub fn prepare_template(text: &str) -> std::borrow::Cow<'_, str> {
+    rewrite::prepare(text, false)
+}
+
 /// Render a string template to a string.
 pub fn render_str(text: &str, span: &Span, ctx: &Value) -> Result<String, TemplateError> {
     if !crate::yaml::is_template(text) {

@@ -1154,3 +1154,48 @@ fn forks_limit_how_many_hosts_run_at_once() {
     // With more forks, hosts do run together (how many depends on how busy the machine is).
     assert!(make("6") >= 2);
 }
+
+#[test]
+fn loop_results_are_registered_as_ansible_registers_them() {
+    let output = run_json(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug: {msg: '{{ thing.n }}'}
+              loop: [{n: 1}, {n: 2}]
+              loop_control: {loop_var: thing}
+              register: lp
+            - debug: {msg: \"{{ lp.results | map(attribute='thing') | list }} {{ lp.results[0].keys() | list | sort }}\"}
+            - command: echo {{ item }}
+              loop: [a, b]
+              when: item != 'b'
+              register: lw
+            - debug: {msg: \"{{ lw.results | map(attribute='skipped', default=false) | list }} {{ lw.skipped }}\"}
+            - debug: {msg: '{{ item }}'}
+              loop: []
+              register: empty
+            - debug: {msg: '{{ empty.skipped }} {{ empty.results }}'}
+        ",
+        &[],
+    );
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        shown(&output),
+        [
+            serde_json::json!(1),
+            serde_json::json!(2),
+            serde_json::json!(
+                "[{'n': 1}, {'n': 2}] ['ansible_loop_var', 'changed', 'failed', 'msg', 'thing']"
+            ),
+            serde_json::json!("[False, True] False"),
+            serde_json::json!("True []"),
+        ]
+    );
+    let events = output.events();
+    let recap = &events.last().unwrap()["hosts"]["localhost"];
+    assert_eq!(
+        [&recap["ok"], &recap["changed"], &recap["skipped"]].map(|v| v.as_u64().unwrap()),
+        [5, 1, 1]
+    );
+}

@@ -395,9 +395,19 @@ impl Runner<'_> {
                 return result;
             }
         };
+        if items.is_empty() {
+            let mut outcome = Outcome::skipped("No items in the list");
+            outcome
+                .data
+                .insert("results".into(), Json::Array(Vec::new()));
+            let result = Ok(outcome);
+            self.emit_result(host, &name, effective, &result, None, started);
+            return result;
+        }
         let mut results = Vec::new();
         let mut aggregate = Outcome::ok();
-        let mut all_skipped = !items.is_empty();
+        // As Ansible: an empty loop skips the task.
+        let mut all_skipped = true;
         for (index, item) in items.iter().enumerate() {
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, item);
@@ -417,8 +427,13 @@ impl Runner<'_> {
             aggregate.facts.extend(outcome.facts.clone());
             let mut registered = outcome.registered();
             if let Json::Object(map) = &mut registered {
-                map.insert("item".into(), item.clone());
+                // As Ansible: the item under the loop's variable name, and that name.
                 map.insert(task.loop_var.clone(), item.clone());
+                map.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
+                if let Some(index_var) = &task.index_var {
+                    map.insert(index_var.clone(), Json::from(index));
+                    map.insert("ansible_index_var".into(), Json::from(index_var.clone()));
+                }
             }
             results.push(registered);
         }
@@ -431,6 +446,10 @@ impl Runner<'_> {
         aggregate
             .data
             .insert("results".into(), Json::Array(results));
+        // Ansible registers whether every item was skipped, either way.
+        aggregate
+            .data
+            .insert("skipped".into(), Json::Bool(all_skipped));
         Ok(aggregate)
     }
 
