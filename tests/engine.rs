@@ -1073,7 +1073,7 @@ fn magic_variables_have_ansibles_values() {
                 - command: 'false'
                   when: inventory_hostname == 'us2'
                 - debug:
-                    msg: \"{{ group_names }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }} {{ groups['quay'] }} {{ groups.ungrouped }} {{ groups | dictsort | map('first') | list }} {{ hostvars['db1'].inventory_hostname }}\"
+                    msg: \"{{ group_names }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }} {{ groups['quay'] }} {{ groups.all }} {{ groups.ungrouped }} {{ groups | dictsort | map('first') | list }} {{ hostvars['db1'].inventory_hostname }}\"
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
@@ -1082,7 +1082,7 @@ fn magic_variables_have_ansibles_values() {
     assert_eq!(
         shown(&output),
         [
-            "['quay', 'us'] ['us1'] ['us1', 'us2'] ['us1', 'us2', 'eu1'] [] ['all', 'db', 'eu', 'quay', 'ungrouped', 'us'] db1"
+            "['quay', 'us'] ['us1'] ['us1', 'us2'] ['us1', 'us2', 'eu1'] ['db1', 'us1', 'us2', 'eu1'] [] ['all', 'db', 'eu', 'quay', 'ungrouped', 'us'] db1"
         ]
     );
 }
@@ -1198,4 +1198,27 @@ fn loop_results_are_registered_as_ansible_registers_them() {
         [&recap["ok"], &recap["changed"], &recap["skipped"]].map(|v| v.as_u64().unwrap()),
         [5, 1, 1]
     );
+}
+
+#[test]
+fn an_until_that_never_holds_registers_attempts_as_ansible_does() {
+    let test = Test::new().file(
+        "play.yml",
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - shell: echo x >> tries; wc -l < tries
+              register: c
+              until: false
+              retries: 2
+              delay: 0
+              ignore_errors: true
+            - debug: {msg: '{{ c.attempts }} {{ c.failed }} {{ c.stdout }}'}
+        ",
+    );
+    let output = test.args(&["run", "play.yml", "--output", "json"]).run();
+    assert_eq!(output.code, 0, "{output:?}");
+    // Three runs (the first and two retries); ansible-core registers `attempts: 2`.
+    assert_eq!(shown(&output), ["2 True 3"]);
 }

@@ -50,6 +50,8 @@ pub struct Inventory {
     /// `localhost` when no inventory names it: it can be targeted by name, with a local
     /// connection, but is not in `all`, as in Ansible.
     pub implicit_localhost: bool,
+    /// Hosts written directly under `all` (`all.hosts` lists every host).
+    all_direct: Vec<String>,
 }
 
 impl Inventory {
@@ -205,6 +207,7 @@ impl Inventory {
         for group in top {
             self.add_child("all", &group);
         }
+        self.all_direct = self.group_mut("all").hosts.clone();
         self.group_mut("all").hosts = names;
         if !self.hosts.contains_key("localhost") {
             let mut vars = Vars::new();
@@ -312,17 +315,56 @@ impl Inventory {
 
     /// `groups` as Ansible gives it to templates: each group's hosts, with children's.
     pub fn group_members(&self) -> BTreeMap<String, Vec<String>> {
-        let mut members = BTreeMap::new();
-        for group in self.groups.keys() {
-            let hosts: Vec<String> = self
-                .hosts
-                .keys()
-                .filter(|h| self.groups_of(h).contains(group))
-                .cloned()
-                .collect();
-            members.insert(group.clone(), hosts);
+        self.groups
+            .keys()
+            .map(|group| (group.clone(), self.members_in_order(group)))
+            .collect()
+    }
+
+    /// A group's hosts in Ansible's order: the group's own hosts, then those of its
+    /// children, level by level (so `groups['all']` lists `db1` of a top group before the
+    /// hosts of the groups below `quay`).
+    fn members_in_order(&self, group: &str) -> Vec<String> {
+        let children = |name: &str| -> Vec<String> {
+            let mut kids = self
+                .groups
+                .get(name)
+                .map(|g| g.children.clone())
+                .unwrap_or_default();
+            if name == "all" {
+                // `ungrouped` is the first child of `all`, as Ansible creates it.
+                kids.retain(|k| k != "ungrouped");
+                kids.insert(0, "ungrouped".to_owned());
+            }
+            kids
+        };
+        let mut order = vec![group.to_owned()];
+        let mut level = children(group);
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for name in level {
+                if order.contains(&name) {
+                    continue;
+                }
+                next.extend(children(&name));
+                order.push(name);
+            }
+            level = next;
         }
-        members
+        let mut hosts: Vec<String> = Vec::new();
+        for name in &order {
+            let direct: &[String] = if name == "all" {
+                &self.all_direct
+            } else {
+                self.groups.get(name).map_or(&[], |g| &g.hosts)
+            };
+            for host in direct {
+                if !hosts.contains(host) && !self.is_implicit(host) {
+                    hosts.push(host.clone());
+                }
+            }
+        }
+        hosts
     }
 }
 

@@ -65,6 +65,8 @@ impl Runner<'_> {
             .inventory
             .hosts
             .keys()
+            // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
+            .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
             .map(|h| {
                 let (mut vars, _) = self.host_vars(scope, h);
                 for (name, value) in self.magic(scope, h) {

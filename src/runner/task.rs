@@ -585,6 +585,10 @@ impl Runner<'_> {
                         tokio::time::sleep(Duration::from_secs_f64(task.delay.max(0.0))).await;
                     }
                     Ok(false) => {
+                        // ansible-core reports one attempt fewer than it made when every
+                        // attempt failed (`retries - 1` of `retries + 1`); registered
+                        // results are kept the same as Ansible's.
+                        outcome.data.insert("attempts".into(), (attempt - 1).into());
                         outcome.failed = true;
                         outcome
                             .msg
