@@ -38,6 +38,17 @@ impl Runner<'_> {
     /// `set_fact`, `--extra-vars`. Templates in them are rendered; those that cannot be are
     /// left out and returned beside, as Ansible leaves them undefined.
     pub(super) fn host_vars(&self, scope: &PlayScope<'_>, host: &str) -> (Vars, Broken) {
+        // Within one task every host's variables are computed once (for `hostvars` and
+        // for its own context).
+        if let Some(found) = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .and_then(|snapshot| snapshot.get(host).cloned())
+        {
+            return found;
+        }
         let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
         vars.extend(scope.prepared.vars.clone());
         let facts = self.state(host).facts.clone();
@@ -57,6 +68,29 @@ impl Runner<'_> {
         let magic = self.magic(scope, host);
         let broken = resolve_templates(&mut vars, &magic, &origin);
         (vars, broken)
+    }
+
+    /// Compute every host's variables for the task about to run, and keep them until
+    /// [`Runner::forget_snapshot`].
+    pub(super) fn take_snapshot(&self, scope: &PlayScope<'_>) {
+        self.forget_snapshot();
+        let snapshot: std::collections::HashMap<String, (Vars, Broken)> = self
+            .inventory
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), self.host_vars(scope, h)))
+            .collect();
+        *self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::sync::Arc::new(snapshot));
+    }
+
+    pub(super) fn forget_snapshot(&self) {
+        *self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// `hostvars`: every inventory host's variables, as they stand now.

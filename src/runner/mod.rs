@@ -262,6 +262,8 @@ pub struct Runner<'a> {
     stepping: AtomicBool,
     /// The name of the task running now, its templates rendered for the first host.
     title: Mutex<String>,
+    /// Every host's variables as the task running now sees them.
+    snapshot: Mutex<Option<Arc<HashMap<String, (Vars, context::Broken)>>>>,
 }
 
 /// Why a play stopped early.
@@ -308,6 +310,7 @@ impl<'a> Runner<'a> {
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
             title: Mutex::new(String::new()),
+            snapshot: Mutex::new(None),
         }
     }
 

@@ -53,6 +53,21 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
+        self.take_snapshot(scope);
+        self.run_task_now(scope, task, hosts, &effective, handler)
+            .await;
+        self.forget_snapshot();
+    }
+
+    async fn run_task_now(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        effective: &Inherited,
+        handler: bool,
+    ) {
+        let effective = effective.clone();
         let hostvars = self.hostvars(scope);
         let title = match (&task.name, hosts.first()) {
             // As Ansible: a task's name is rendered with the first host's variables; one
