@@ -32,6 +32,9 @@ pub fn magic_variable_names() -> &'static [&'static str] {
 /// and where the value that reads it was written).
 pub type Broken = BTreeMap<String, crate::template::TemplateError>;
 
+/// Every host's variables (and broken ones) as one task sees them.
+pub type Snapshot = std::collections::HashMap<String, (Vars, Broken)>;
+
 impl Runner<'_> {
     /// A host's variables, lowest precedence first: inventory (group `all`, parent
     /// groups, child groups, host), play `vars`, `vars_files`, registered values and
@@ -74,7 +77,7 @@ impl Runner<'_> {
     /// [`Runner::forget_snapshot`].
     pub(super) fn take_snapshot(&self, scope: &PlayScope<'_>) {
         self.forget_snapshot();
-        let snapshot: std::collections::HashMap<String, (Vars, Broken)> = self
+        let snapshot: Snapshot = self
             .inventory
             .hosts
             .keys()

@@ -263,7 +263,7 @@ pub struct Runner<'a> {
     /// The name of the task running now, its templates rendered for the first host.
     title: Mutex<String>,
     /// Every host's variables as the task running now sees them.
-    snapshot: Mutex<Option<Arc<HashMap<String, (Vars, context::Broken)>>>>,
+    snapshot: Mutex<Option<Arc<context::Snapshot>>>,
 }
 
 /// Why a play stopped early.
