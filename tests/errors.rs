@@ -413,3 +413,23 @@ fn unknown_arguments_of_the_general_task_types() {
         assert_nothing_ran(&test);
     }
 }
+
+#[test]
+fn an_undefined_variable_in_the_host_pattern() {
+    let test = marker_test(
+        "
+        - name: Deploy
+          hosts: '{{ target }}'
+          tasks:
+            - command: touch ran
+        ",
+    )
+    .args(&["run", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: undefined variable `target` at play.yml:2:10"
+    );
+    assert_nothing_ran(&test);
+}
