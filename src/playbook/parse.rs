@@ -645,9 +645,7 @@ fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
                 continue;
             }
             '}' | '%' | '#' if depth > 0 && chars.peek() == Some(&'}') => {
-                if c == '}' || c == '%' || c == '#' {
-                    depth -= 1;
-                }
+                depth -= 1;
                 word.push(c);
                 word.extend(chars.next());
                 continue;
