@@ -1,6 +1,12 @@
 //! Checks of a playbook against its inventory before any host is touched: every template
-//! compiles, every variable a template reads is set somewhere, and every template file a
-//! task names can be read (not too large, UTF-8).
+//! compiles, every variable a task is certain to read is set somewhere, and every template
+//! file a task names can be read (not too large, UTF-8).
+//!
+//! The check must never reject a playbook Ansible would run. A variable is only required
+//! where Ansible is sure to read it: not under `default` or an `is defined` test, not on
+//! one side of `and`/`or` or an `if`, and not in a task that a `when`, a loop that may be
+//! empty, a `rescue`, a handler or the tag selection may keep from running. Whatever this
+//! leaves out is still caught at run time, with its place.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,7 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskBody};
-use crate::runner::{PreparedPlay, RunOptions, magic_variable_names};
+use crate::runner::{PreparedPlay, RunOptions, magic_variable_names, select_by_tags};
 use crate::template;
 use crate::yaml::{Node, Value};
 
@@ -44,9 +50,6 @@ pub fn check_templates(
     for host in inventory.hosts.keys() {
         known.extend(inventory.host_vars(host).keys().cloned());
     }
-    for play in plays {
-        known.extend(play.vars.keys().cloned());
-    }
     known.extend(options.extra_vars.keys().cloned());
     for task in playbook.all_tasks() {
         known.extend(task.register.iter().cloned());
@@ -60,8 +63,28 @@ pub fn check_templates(
             }
         }
     }
+    // Set anywhere but in a play's `vars` and `vars_files`.
+    let elsewhere = known.clone();
+    for play in plays {
+        known.extend(play.vars.keys().cloned());
+    }
+    for prepared in plays {
+        let checker = Checker {
+            broken: broken_play_vars(prepared, &known, &elsewhere),
+            known: known.clone(),
+            options,
+        };
+        let play = &prepared.play;
+        // A play that selects no host runs nothing: its templates are only compiled. With
+        // `--start-at-task`, any task may be one that does not run.
+        let runs = !prepared.hosts.is_empty() && options.start_at_task.is_none();
+        let tags: BTreeSet<String> = play.tags.iter().cloned().collect();
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            checker.tasks(section, runs, &tags)?;
+        }
+        checker.tasks(&play.handlers, false, &tags)?;
+    }
     for task in playbook.all_tasks() {
-        check_task(task, &known)?;
         check_template_files(task, playbook.dir())?;
     }
     Ok(())
@@ -123,125 +146,224 @@ fn bundle_template_path(dir: &Path, name: &str) -> Option<PathBuf> {
     .find(|path| path.is_file())
 }
 
-fn check_task(task: &Task, known: &BTreeSet<String>) -> Result<(), Diagnostic> {
-    let expressions = task
-        .when
-        .iter()
-        .chain(task.changed_when.iter().flatten())
-        .chain(task.failed_when.iter().flatten())
-        .chain(task.until.iter().flatten());
-    for node in expressions {
-        if let Value::Str(text) = &node.value {
-            let expression = !crate::yaml::is_template(text);
-            check_text(text, expression, node, known)?;
+struct Checker<'a> {
+    known: BTreeSet<String>,
+    /// The play's variables whose values read a variable set nowhere: the name read and
+    /// where the value was written.
+    broken: std::collections::BTreeMap<String, (String, crate::yaml::Span)>,
+    options: &'a RunOptions,
+}
+
+/// The play's own variables (`vars`, `vars_files`), set nowhere else, whose templates are
+/// sure to read a variable that is set nowhere (directly or through another such variable).
+fn broken_play_vars(
+    prepared: &PreparedPlay,
+    known: &BTreeSet<String>,
+    elsewhere: &BTreeSet<String>,
+) -> std::collections::BTreeMap<String, (String, crate::yaml::Span)> {
+    fn strings<'v>(value: &'v serde_json::Value, into: &mut Vec<&'v str>) {
+        match value {
+            serde_json::Value::String(s) if crate::yaml::is_template(s) => into.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, into)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| strings(v, into)),
+            _ => {}
         }
     }
-    let templated = task
-        .r#loop
-        .iter()
-        .chain(task.label.iter())
-        .chain(task.environment.iter());
-    for node in templated {
-        check_node(node, known)?;
+    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::yaml::Span)> =
+        Default::default();
+    for (name, value) in &prepared.vars {
+        let Some(span) = prepared.origins.get(name) else {
+            continue;
+        };
+        if elsewhere.contains(name) {
+            continue;
+        }
+        let mut texts = Vec::new();
+        strings(value, &mut texts);
+        let required: Vec<String> = texts
+            .iter()
+            .flat_map(|text| template::required_variables(text, false))
+            .collect();
+        if !required.is_empty() {
+            reads.insert(name, (required, span.clone()));
+        }
     }
-    if let TaskBody::Action { kind, args } = &task.body {
-        if kind == "assert" {
-            // `that` holds bare expressions; its messages are templates.
-            for (key, value) in args.as_map().unwrap_or_default() {
-                if key.as_str() == Some("that") {
-                    for item in as_list(value) {
-                        if let Value::Str(text) = &item.value {
-                            check_text(text, !crate::yaml::is_template(text), item, known)?;
-                        }
-                    }
+    let mut broken = std::collections::BTreeMap::new();
+    // A few rounds settle chains (`y: "{{ x }}"`, `x: "{{ nothere }}"`).
+    for _ in 0..8 {
+        let mut changed = false;
+        for (name, (required, span)) in &reads {
+            if broken.contains_key(*name) {
+                continue;
+            }
+            for read in required {
+                let cause = if let Some(cause) = broken.get(read) {
+                    Some((cause as &(String, crate::yaml::Span)).clone())
+                } else if !known.contains(read) && !read.starts_with("ansible_") {
+                    Some((read.clone(), span.clone()))
                 } else {
-                    check_node(value, known)?;
+                    None
+                };
+                if let Some(cause) = cause {
+                    broken.insert((*name).to_owned(), cause);
+                    changed = true;
+                    break;
                 }
             }
-        } else if kind == "debug" {
-            for (key, value) in args.as_map().unwrap_or_default() {
-                match (&value.value, key.as_str()) {
-                    (Value::Str(text), Some("var")) => check_text(text, true, value, known)?,
-                    _ => check_node(value, known)?,
-                }
-            }
-        } else {
-            check_node(args, known)?;
+        }
+        if !changed {
+            break;
         }
     }
-    Ok(())
+    broken
+}
+
+impl Checker<'_> {
+    /// `certain`: the tasks run whenever the play runs (no `when` above them, not a
+    /// `rescue` or a handler).
+    fn tasks(
+        &self,
+        tasks: &[Task],
+        certain: bool,
+        tags: &BTreeSet<String>,
+    ) -> Result<(), Diagnostic> {
+        for task in tasks {
+            let mut tags = tags.clone();
+            tags.extend(task.tags.iter().cloned());
+            let selected = select_by_tags(&tags, &self.options.tags, &self.options.skip_tags);
+            self.task(task, certain && selected, &tags)?;
+        }
+        Ok(())
+    }
+
+    fn task(&self, task: &Task, certain: bool, tags: &BTreeSet<String>) -> Result<(), Diagnostic> {
+        // A failure under `ignore_errors` does not stop the run: Ansible runs such a task
+        // even when its variables are missing.
+        let mut certain = certain && !task.ignore_errors;
+        // Conditions are read in order; after one that may be false, nothing is sure.
+        for condition in &task.when {
+            self.expression(condition, certain)?;
+            certain &= matches!(condition.value, Value::Bool(true));
+        }
+        if let Some(items) = &task.r#loop {
+            self.node(items, certain)?;
+            // The task's arguments are read once per item: an empty loop reads none.
+            certain &= matches!(&items.value, Value::Seq(list) if !list.is_empty());
+        }
+        for node in task.label.iter().chain(task.environment.iter()) {
+            self.node(node, certain)?;
+        }
+        match &task.body {
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                self.tasks(block, certain, tags)?;
+                self.tasks(rescue, false, tags)?;
+                self.tasks(always, certain, tags)?;
+            }
+            TaskBody::Action { kind, args } => self.args(kind, args, certain)?,
+            TaskBody::Meta(_) => {}
+        }
+        let after = task
+            .changed_when
+            .iter()
+            .chain(task.failed_when.iter())
+            .chain(task.until.iter())
+            .flatten();
+        for node in after {
+            self.expression(node, certain)?;
+        }
+        Ok(())
+    }
+
+    fn args(&self, kind: &str, args: &Node, certain: bool) -> Result<(), Diagnostic> {
+        match kind {
+            "assert" => {
+                for (key, value) in args.as_map().unwrap_or_default() {
+                    if key.as_str() == Some("that") {
+                        // Each condition is read only if the ones before it held.
+                        for (index, item) in as_list(value).into_iter().enumerate() {
+                            self.expression(item, certain && index == 0)?;
+                        }
+                    } else {
+                        self.node(value, certain)?;
+                    }
+                }
+                Ok(())
+            }
+            "debug" => {
+                for (key, value) in args.as_map().unwrap_or_default() {
+                    match (&value.value, key.as_str()) {
+                        // `debug: var=x` shows an undefined variable as such: never an error.
+                        (Value::Str(_), Some("var")) => self.expression(value, false)?,
+                        _ => self.node(value, certain)?,
+                    }
+                }
+                Ok(())
+            }
+            _ => self.node(args, certain),
+        }
+    }
+
+    /// A bare expression (`when`, `failed_when`, `assert.that`), or a template there.
+    fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
+        match &node.value {
+            Value::Str(text) => self.text(text, !crate::yaml::is_template(text), node, certain),
+            _ => Ok(()),
+        }
+    }
+
+    fn node(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
+        match &node.value {
+            Value::Str(text) if crate::yaml::is_template(text) => {
+                self.text(text, false, node, certain)
+            }
+            Value::Seq(items) => items.iter().try_for_each(|item| self.node(item, certain)),
+            Value::Map(entries) => entries
+                .iter()
+                .try_for_each(|(k, v)| self.node(k, certain).and_then(|_| self.node(v, certain))),
+            _ => Ok(()),
+        }
+    }
+
+    fn text(
+        &self,
+        text: &str,
+        expression: bool,
+        node: &Node,
+        certain: bool,
+    ) -> Result<(), Diagnostic> {
+        if let Some(error) = template::syntax_error(text, expression, &node.span) {
+            return Err(error.into());
+        }
+        if !certain {
+            return Ok(());
+        }
+        for name in template::required_variables(text, expression) {
+            if let Some((read, span)) = self.broken.get(&name) {
+                return Err(
+                    Diagnostic::at(format!("undefined variable `{read}`"), span.clone()).with_hint(
+                        format!("read by the value of `{name}`, used at {}", node.span),
+                    ),
+                );
+            }
+            // Facts gathered from hosts are named `ansible_*`; they exist only at run time.
+            if !self.known.contains(&name) && !name.starts_with("ansible_") {
+                return Err(Diagnostic::at(format!("undefined variable `{name}`"), node.span.clone())
+                    .with_hint(
+                        "set it in the inventory, the play's `vars` or `vars_files`, with `register`, `set_fact` or `--extra-vars`",
+                    ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn as_list(node: &Node) -> Vec<&Node> {
     match &node.value {
         Value::Seq(items) => items.iter().collect(),
         _ => vec![node],
-    }
-}
-
-fn check_node(node: &Node, known: &BTreeSet<String>) -> Result<(), Diagnostic> {
-    match &node.value {
-        Value::Str(text) if crate::yaml::is_template(text) => check_text(text, false, node, known),
-        Value::Seq(items) => items.iter().try_for_each(|item| check_node(item, known)),
-        Value::Map(entries) => entries
-            .iter()
-            .try_for_each(|(k, v)| check_node(k, known).and_then(|_| check_node(v, known))),
-        _ => Ok(()),
-    }
-}
-
-fn check_text(
-    text: &str,
-    expression: bool,
-    node: &Node,
-    known: &BTreeSet<String>,
-) -> Result<(), Diagnostic> {
-    if let Some(error) = template::syntax_error(text, expression, &node.span) {
-        return Err(error.into());
-    }
-    for name in template::referenced_variables(text, expression) {
-        // Facts gathered from hosts are named `ansible_*`; they exist only at run time.
-        if !known.contains(&name) && !name.starts_with("ansible_") && !guarded(text, &name) {
-            return Err(Diagnostic::at(format!("undefined variable `{name}`"), node.span.clone())
-                .with_hint(
-                    "set it in the inventory, the play's `vars` or `vars_files`, with `register`, `set_fact` or `--extra-vars`",
-                ));
-        }
-    }
-    Ok(())
-}
-
-/// Whether every use of `name` in `text` is guarded: `name | default(...)`,
-/// `name is defined`, `name is not defined`. Such a variable may be left unset.
-fn guarded(text: &str, name: &str) -> bool {
-    let pattern = format!(
-        r"(^|[^\w.]){}\b(\s*(\|\s*(default|d)\b|is\s+(not\s+)?defined\b))?",
-        regex::escape(name)
-    );
-    let Ok(uses) = regex::Regex::new(&pattern) else {
-        return false;
-    };
-    let mut any = false;
-    for found in uses.captures_iter(text) {
-        any = true;
-        if found.get(2).is_none() {
-            return false;
-        }
-    }
-    any
-}
-
-#[cfg(test)]
-mod tests {
-    use super::guarded;
-
-    #[test]
-    fn a_variable_with_a_default_may_be_unset() {
-        assert!(guarded("{{ a | default('x') }}", "a"));
-        assert!(guarded("{{ (a|d({})) is changed }}", "a"));
-        assert!(!guarded("a is defined and a.b", "a"));
-        assert!(guarded("a is not defined", "a"));
-        assert!(!guarded("{{ a }} {{ a | default(1) }}", "a"));
-        assert!(!guarded("{{ b.a }} {{ a }}", "a"));
     }
 }

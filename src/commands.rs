@@ -53,7 +53,13 @@ impl Failure {
 fn extra_vars(select: &SelectArgs) -> Result<Vars, Failure> {
     let mut vars = Vars::new();
     for arg in &select.extra_vars {
-        vars.extend(crate::vars::parse_extra_vars(arg).map_err(Failure::options)?);
+        // A vars file that cannot be read is a bad input file (4), not a bad option (5).
+        let failure = if arg.starts_with('@') {
+            Failure::parse
+        } else {
+            Failure::options
+        };
+        vars.extend(crate::vars::parse_extra_vars(arg).map_err(failure)?);
     }
     Ok(vars)
 }

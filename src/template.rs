@@ -3,6 +3,9 @@
 //! Undefined is strict: a variable that does not exist is an error that names it and the
 //! place of the YAML value it was used in, never an empty string.
 
+mod python;
+mod rewrite;
+
 use std::sync::OnceLock;
 
 use base64::Engine;
@@ -43,6 +46,71 @@ pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<Strin
     })
 }
 
+/// The name under which a host's context carries the variables whose own templates could
+/// not be rendered, so that an error reading one of them names the real cause and place.
+pub const BROKEN: &str = "__broken_variables";
+
+/// The broken variables of a context, as [`BROKEN`] carries them.
+pub fn broken_value(broken: &std::collections::BTreeMap<String, TemplateError>) -> Value {
+    let entries: serde_json::Map<String, serde_json::Value> = broken
+        .iter()
+        .map(|(name, error)| {
+            (
+                name.clone(),
+                serde_json::json!({
+                    "message": error.message,
+                    "file": error.span.file.name,
+                    "line": error.span.line,
+                    "column": error.span.column,
+                }),
+            )
+        })
+        .collect();
+    Value::from_serialize(&entries)
+}
+
+/// Why `name` is undefined when its own value could not be rendered.
+fn broken_cause(ctx: &Value, name: &str) -> Option<TemplateError> {
+    let entry = ctx.get_attr(BROKEN).ok()?.get_attr(name).ok()?;
+    if entry.is_undefined() {
+        return None;
+    }
+    let text = |key: &str| entry.get_attr(key).ok().map(|v| v.to_string());
+    let number = |key: &str| {
+        entry
+            .get_attr(key)
+            .ok()
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0)
+    };
+    Some(TemplateError {
+        message: text("message")?,
+        span: Span::new(
+            std::sync::Arc::new(crate::yaml::SourceFile::new(
+                text("file").unwrap_or_default(),
+                String::new(),
+            )),
+            number("line"),
+            number("column"),
+            0,
+        ),
+    })
+}
+
+/// Every variable a template reads at its top level, guarded or not.
+pub fn read_variables(text: &str) -> Vec<String> {
+    rewrite::analyse(text, false)
+        .map(|analysis| {
+            analysis
+                .uses
+                .into_iter()
+                .map(|found| found.name)
+                .filter(|name| !analysis.locals.contains(name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The shared environment, built once.
 pub fn environment() -> &'static Environment<'static> {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
@@ -57,12 +125,19 @@ fn build() -> Environment<'static> {
     // As Ansible's template module: a block tag's own line ending is dropped.
     env.set_trim_blocks(true);
     env.set_recursion_limit(200);
+    // Python's string methods (`.split()`, `.startswith()`, `.items()`, `.get()`...).
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(format_value);
+    env.add_function(rewrite::CHAIN, chain);
+    env.add_filter("int", to_int);
+    env.add_filter("type_debug", type_debug);
+    env.add_filter("string", to_string);
     env.add_filter("bool", to_bool);
     env.add_filter("to_json", to_json);
     env.add_filter("to_nice_json", to_nice_json);
     env.add_filter("from_json", from_json);
     env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_yaml);
+    env.add_filter("to_nice_yaml", to_nice_yaml);
     env.add_filter("from_yaml", from_yaml);
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
@@ -98,8 +173,12 @@ pub fn render_value(
     if let Some(expression) = single_expression(text) {
         let value = eval(expression, span, ctx)?;
         if value.is_undefined() {
+            let missing = missing_variable(expression, true, ctx);
+            if let Some(cause) = missing.as_deref().and_then(|name| broken_cause(ctx, name)) {
+                return Err(cause);
+            }
             return Err(TemplateError {
-                message: match missing_variable(expression, ctx) {
+                message: match missing {
                     Some(name) => format!("undefined variable `{name}`"),
                     None => format!("undefined value in `{expression}`"),
                 },
@@ -114,21 +193,28 @@ pub fn render_value(
     render_str(text, span, ctx).map(serde_json::Value::String)
 }
 
+/// A whole template file's text as minijinja should compile it to behave as Jinja does in
+/// Ansible (raw string literals, guarded lookups); line numbers are kept.
+pub fn prepare_template(text: &str) -> std::borrow::Cow<'_, str> {
+    rewrite::prepare(text, false)
+}
+
 /// Render a string template to a string.
 pub fn render_str(text: &str, span: &Span, ctx: &Value) -> Result<String, TemplateError> {
     if !crate::yaml::is_template(text) {
         return Ok(text.to_owned());
     }
     environment()
-        .render_str(text, ctx)
+        .render_str(&rewrite::prepare(text, false), ctx)
         .map_err(|error| describe(&error, text, span, ctx))
 }
 
 /// Evaluate a bare expression (`when`, `failed_when`, `assert.that`).
 pub fn eval(expression: &str, span: &Span, ctx: &Value) -> Result<Value, TemplateError> {
     let env = environment();
+    let prepared = rewrite::prepare(expression, true);
     let compiled = env
-        .compile_expression(expression)
+        .compile_expression(&prepared)
         .map_err(|error| describe(&error, expression, span, ctx))?;
     compiled
         .eval(ctx)
@@ -189,29 +275,22 @@ pub fn render_node(node: &Node, ctx: &Value) -> Result<Node, TemplateError> {
     Ok(Node::new(node.span.clone(), value))
 }
 
-/// The variables a template or expression reads at its top level, to check them before a run.
-pub fn referenced_variables(text: &str, expression: bool) -> Vec<String> {
-    let env = environment();
-    let mut names: Vec<String> = if expression {
-        env.compile_expression(text)
-            .map(|e| e.undeclared_variables(false).into_iter().collect())
-            .unwrap_or_default()
-    } else {
-        env.template_from_str(text)
-            .map(|t| t.undeclared_variables(false).into_iter().collect())
-            .unwrap_or_default()
-    };
-    names.sort();
-    names
+/// The variables a template or expression reads on every path without a guard
+/// (`default`, `is defined`), to check before a run that each is set somewhere.
+pub fn required_variables(text: &str, expression: bool) -> Vec<String> {
+    rewrite::analyse(text, expression)
+        .map(|analysis| analysis.required())
+        .unwrap_or_default()
 }
 
 /// A template or expression that does not compile, for checking before a run.
 pub fn syntax_error(text: &str, expression: bool, span: &Span) -> Option<TemplateError> {
     let env = environment();
+    let prepared = rewrite::prepare(text, expression);
     let result = if expression {
-        env.compile_expression(text).map(|_| ())
+        env.compile_expression(&prepared).map(|_| ())
     } else {
-        env.template_from_str(text).map(|_| ())
+        env.template_from_str(&prepared).map(|_| ())
     };
     result.err().map(|error| TemplateError {
         message: format!("template error: {}", error_text(&error)),
@@ -240,7 +319,11 @@ fn error_text(error: &Error) -> String {
 /// Turn a minijinja error into one that names what was undefined and where.
 fn describe(error: &Error, text: &str, span: &Span, ctx: &Value) -> TemplateError {
     let message = if error.kind() == ErrorKind::UndefinedError {
-        match missing_variable(text, ctx) {
+        let missing = missing_variable(text, !crate::yaml::is_template(text), ctx);
+        if let Some(cause) = missing.as_deref().and_then(|name| broken_cause(ctx, name)) {
+            return cause;
+        }
+        match missing {
             Some(name) => format!("undefined variable `{name}`"),
             None => format!("undefined value in `{}`", text.trim()),
         }
@@ -254,20 +337,8 @@ fn describe(error: &Error, text: &str, span: &Span, ctx: &Value) -> TemplateErro
 }
 
 /// The first variable (or `a.b` attribute path) the text reads that the context lacks.
-fn missing_variable(text: &str, ctx: &Value) -> Option<String> {
+fn missing_variable(text: &str, expression: bool, ctx: &Value) -> Option<String> {
     let env = environment();
-    let names = |nested: bool| -> Vec<String> {
-        let mut names: Vec<String> = env
-            .template_from_str(text)
-            .map(|t| t.undeclared_variables(nested).into_iter().collect())
-            .or_else(|_| {
-                env.compile_expression(text)
-                    .map(|e| e.undeclared_variables(nested).into_iter().collect())
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    };
     let lookup = |path: &str| -> bool {
         let mut value = ctx.clone();
         for part in path.split('.') {
@@ -278,10 +349,30 @@ fn missing_variable(text: &str, ctx: &Value) -> Option<String> {
         }
         true
     };
-    names(false)
-        .into_iter()
-        .find(|name| !lookup(name))
-        .or_else(|| names(true).into_iter().find(|name| !lookup(name)))
+    let read: Vec<String> = rewrite::analyse(text, expression)
+        .map(|analysis| {
+            analysis
+                .uses
+                .into_iter()
+                .filter(|found| !found.guarded && !analysis.locals.contains(&found.name))
+                .map(|found| found.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(name) = read.into_iter().find(|name| !lookup(name)) {
+        return Some(name);
+    }
+    let mut paths: Vec<String> = if expression {
+        env.compile_expression(text)
+            .map(|e| e.undeclared_variables(true).into_iter().collect())
+            .unwrap_or_default()
+    } else {
+        env.template_from_str(text)
+            .map(|t| t.undeclared_variables(true).into_iter().collect())
+            .unwrap_or_default()
+    };
+    paths.sort();
+    paths.into_iter().find(|path| !lookup(path))
 }
 
 pub fn to_json_value(value: &Value) -> Result<serde_json::Value, String> {
@@ -292,21 +383,136 @@ fn json_of(value: &Value) -> Result<serde_json::Value, Error> {
     to_json_value(value).map_err(|message| Error::new(ErrorKind::InvalidOperation, message))
 }
 
-fn to_bool(value: Value) -> bool {
-    match value.as_str() {
-        Some(s) => crate::yaml::parse_bool(s).unwrap_or(false),
-        None => value.is_true(),
+/// How a value is printed inside a template: as Jinja in Ansible prints it — an undefined
+/// value is an error, `None` is empty, lists and mappings as Python writes them.
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    use minijinja::value::ValueKind;
+    if value.is_undefined() {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    match value.kind() {
+        ValueKind::None => Ok(()),
+        ValueKind::Seq | ValueKind::Map => {
+            let text = python::repr(&json_of(value)?);
+            out.write_str(&text)
+                .map_err(|error| Error::new(ErrorKind::WriteFailure, error.to_string()))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
-fn to_json(value: Value) -> Result<String, Error> {
-    serde_json::to_string(&json_of(&value)?)
-        .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
+/// `__chain(value, key, ...)`: a lookup that stays undefined when any step is missing, as
+/// Ansible's undefined values do under `default` and `is defined`.
+fn chain(base: Value, keys: minijinja::value::Rest<Value>) -> Value {
+    let mut value = base;
+    for key in keys.iter() {
+        if value.is_undefined() || value.is_none() {
+            return Value::UNDEFINED;
+        }
+        value = match value.get_item(key) {
+            Ok(next) => next,
+            Err(_) => return Value::UNDEFINED,
+        };
+    }
+    value
 }
 
-fn to_nice_json(value: Value) -> Result<String, Error> {
-    serde_json::to_string_pretty(&json_of(&value)?)
-        .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
+/// Ansible's `int`: a number, a numeric string (`'3.7'` is 3), else `default` (0).
+fn to_int(value: Value, default: Option<i64>, kwargs: Kwargs) -> Result<Value, Error> {
+    let base: Option<u32> = kwargs.get("base")?;
+    let default: i64 = kwargs
+        .get::<Option<i64>>("default")?
+        .or(default)
+        .unwrap_or(0);
+    kwargs.assert_all_used()?;
+    if value.is_undefined() {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    if let Some(b) = value.as_str().map(str::trim) {
+        let parsed = match base {
+            Some(radix) if radix != 10 => {
+                let digits = b
+                    .trim_start_matches("0x")
+                    .trim_start_matches("0o")
+                    .trim_start_matches("0b");
+                i64::from_str_radix(digits, radix).ok()
+            }
+            _ => b.replace('_', "").parse::<i64>().ok().or_else(|| {
+                b.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f as i64)
+            }),
+        };
+        return Ok(Value::from(parsed.unwrap_or(default)));
+    }
+    if let Ok(b) = bool::try_from(value.clone()) {
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            return Ok(Value::from(i64::from(b)));
+        }
+    }
+    if let Ok(i) = i64::try_from(value.clone()) {
+        return Ok(Value::from(i));
+    }
+    if let Ok(f) = f64::try_from(value.clone()) {
+        return Ok(Value::from(f as i64));
+    }
+    Ok(Value::from(default))
+}
+
+/// Ansible's `type_debug`: the Python type's name.
+fn type_debug(value: Value) -> &'static str {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::Undefined => "AnsibleUndefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if value.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+/// Python's `str()`.
+fn to_string(value: Value) -> Result<String, Error> {
+    if value.is_undefined() {
+        return Err(Error::from(ErrorKind::UndefinedError));
+    }
+    Ok(match value.as_str() {
+        Some(s) => s.to_owned(),
+        None => python::str(&json_of(&value)?),
+    })
+}
+
+/// Ansible's `bool`: `yes`, `on`, `true`, `1` (any case) and the number 1 are true.
+fn to_bool(value: Value) -> bool {
+    match value.as_str() {
+        Some(s) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "on" | "true" | "1"),
+        None if value.kind() == minijinja::value::ValueKind::Bool => value.is_true(),
+        None => i64::try_from(value).is_ok_and(|i| i == 1),
+    }
+}
+
+/// `json.dumps`, as Ansible's `to_json`: `{"b": 2, "a": 1}`.
+fn to_json(value: Value) -> Result<String, Error> {
+    Ok(python::json(&json_of(&value)?, None, false))
+}
+
+/// As Ansible's `to_nice_json`: indented by 4, keys sorted.
+fn to_nice_json(value: Value, indent: Option<usize>) -> Result<String, Error> {
+    Ok(python::json(
+        &json_of(&value)?,
+        Some(indent.unwrap_or(4)),
+        true,
+    ))
 }
 
 fn from_json(text: &str) -> Result<Value, Error> {
@@ -315,9 +521,18 @@ fn from_json(text: &str) -> Result<Value, Error> {
     Ok(Value::from_serialize(&value))
 }
 
-fn to_yaml(value: Value) -> Result<String, Error> {
-    serde_saphyr::to_string(&json_of(&value)?)
-        .map_err(|error| Error::new(ErrorKind::InvalidOperation, error.to_string()))
+/// As Ansible's `to_yaml`: PyYAML with `default_flow_style=None`, keys sorted.
+fn to_yaml(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    kwargs.assert_all_used()?;
+    Ok(python::yaml(&json_of(&value)?, true, indent.unwrap_or(2)))
+}
+
+/// As Ansible's `to_nice_yaml`: block style, indented by 4.
+fn to_nice_yaml(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    kwargs.assert_all_used()?;
+    Ok(python::yaml(&json_of(&value)?, false, indent.unwrap_or(4)))
 }
 
 fn from_yaml(text: &str) -> Result<Value, Error> {
@@ -359,13 +574,48 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, Error> {
         .map_err(|error| Error::new(ErrorKind::InvalidOperation, format!("bad regex: {error}")))
 }
 
-/// Python's `\1` back-references become `${1}`, as Ansible playbooks write them.
+/// Python's `re.sub` replacement syntax (`\1`, `\g<1>`, `\g<name>`, `\\`, `\n`), as
+/// Ansible playbooks write it, in the regex crate's (`${1}`, a literal `$` as `$$`).
+fn python_replacement(replacement: &str) -> String {
+    let mut out = String::with_capacity(replacement.len() + 8);
+    let mut chars = replacement.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.next() {
+                Some(d @ '0'..='9') => {
+                    let mut group = String::from(d);
+                    if let Some(&e @ '0'..='9') = chars.peek() {
+                        group.push(e);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') if chars.peek() == Some(&'<') => {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('\\') => out.push('\\'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn regex_replace(text: &str, pattern: &str, replacement: Option<&str>) -> Result<String, Error> {
     let regex = compile_regex(pattern)?;
-    let backref = regex::Regex::new(r"\\(\d+)")
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-    let replacement = backref.replace_all(replacement.unwrap_or(""), "$${$1}");
-    Ok(regex.replace_all(text, replacement.as_ref()).into_owned())
+    let replacement = python_replacement(replacement.unwrap_or(""));
+    Ok(regex.replace_all(text, replacement.as_str()).into_owned())
 }
 
 fn regex_search(text: &str, pattern: &str) -> Result<Value, Error> {
@@ -491,7 +741,7 @@ mod tests {
 
     fn ctx() -> Value {
         Value::from_serialize(
-            serde_json::json!({"name": "quay", "ports": [80, 443], "flag": "yes"}),
+            serde_json::json!({"name": "quay", "ports": [80, 443], "flag": "yes", "d": {"a": 1}}),
         )
     }
 
@@ -555,13 +805,27 @@ mod tests {
             "c.pem|a/b"
         );
         assert_eq!(r("{{ 'abc' | hash('sha256') }}").len(), 64);
+        assert_eq!(r(r"{{ 'x-1' | regex_replace('x-(\d)', 'y\1') }}"), "y1");
         assert_eq!(
-            r("{{ 'x-1' | regex_replace('x-(\\\\d)', 'y\\\\1') }}"),
-            "y1"
+            r(r"{{ 'quay-01' | regex_replace('^(?P<n>\w+)-(\d+)$', '\2-\g<n> $') }}"),
+            "01-quay $"
+        );
+        assert_eq!(
+            r("{{ 'abc' | int }} {{ '3.7' | int }} {{ none }}|{{ [none, 'x'] }}"),
+            "0 3 |[None, 'x']"
+        );
+        assert_eq!(r("{{ {'b': 2, 'a': 1} | to_json }}"), r#"{"b": 2, "a": 1}"#);
+        assert_eq!(
+            r("{{ d.b.c | default('y') }} {{ missing.attr is defined }}"),
+            "y False"
+        );
+        assert_eq!(
+            r("{{ 'a,b'.split(',') | join('+') }} {{ 'ab'.startswith('a') }}"),
+            "a+b True"
         );
         assert_eq!(r("{{ 'hi' | b64encode | b64decode }}"), "hi");
         assert_eq!(r("{{ undefined_thing | default('d') }}"), "d");
-        assert_eq!(r("{{ ports | to_json }}"), "[80,443]");
+        assert_eq!(r("{{ ports | to_json }}"), "[80, 443]");
         assert_eq!(r("{{ ('{\"a\": 1}' | from_json).a }}"), "1");
         assert_eq!(r("{{ nothing is defined }}"), "False");
     }

@@ -8,10 +8,19 @@ use crate::diagnostic::Diagnostic;
 use crate::inventory::Vars;
 use crate::yaml::{self, Node, Value as YamlValue};
 
+/// Where each variable's value was written, for errors in templates inside it.
+pub type Origins = std::collections::BTreeMap<String, crate::yaml::Span>;
+
 /// A mapping node as variables. Keys must be valid variable names, as in Ansible.
 pub fn node_to_vars(node: &Node) -> Result<Vars, Diagnostic> {
+    node_to_vars_with_origins(node).map(|(vars, _)| vars)
+}
+
+/// [`node_to_vars`], with where each value was written.
+pub fn node_to_vars_with_origins(node: &Node) -> Result<(Vars, Origins), Diagnostic> {
+    let mut origins = Origins::new();
     match &node.value {
-        YamlValue::Null => Ok(Vars::new()),
+        YamlValue::Null => Ok((Vars::new(), origins)),
         YamlValue::Map(entries) => {
             let mut vars = Vars::new();
             for (key, value) in entries {
@@ -22,9 +31,10 @@ pub fn node_to_vars(node: &Node) -> Result<Vars, Diagnostic> {
                         key.span.clone(),
                     ));
                 }
+                origins.insert(name.clone(), value.span.clone());
                 vars.insert(name, value.to_json());
             }
-            Ok(vars)
+            Ok((vars, origins))
         }
         _ => Err(Diagnostic::at(
             format!(
@@ -44,6 +54,11 @@ pub fn is_identifier(name: &str) -> bool {
 
 pub fn load_vars_file(path: &Path) -> Result<Vars, Diagnostic> {
     node_to_vars(&yaml::load_file(path)?)
+}
+
+/// [`load_vars_file`], with where each value was written.
+pub fn load_vars_file_with_origins(path: &Path) -> Result<(Vars, Origins), Diagnostic> {
+    node_to_vars_with_origins(&yaml::load_file(path)?)
 }
 
 /// One `-e/--extra-vars` value: `key=value ...`, a JSON or YAML mapping, or `@file`.

@@ -123,3 +123,134 @@ fn variable_precedence() {
         )]
     );
 }
+
+fn messages(output: &crate::common::Output) -> Vec<serde_json::Value> {
+    output
+        .events()
+        .into_iter()
+        .filter_map(|e| e.get("output").and_then(|o| o.get("msg")).cloned())
+        .collect()
+}
+
+/// As Ansible: every `group_vars/` file wins over every group variable written in the
+/// inventory file (even a deeper group's), and `host_vars/` over the host's line.
+#[test]
+fn group_vars_files_win_over_the_inventory_files_group_variables() {
+    let output = Test::new()
+        .file(
+            "hosts.ini",
+            "
+            [us]
+            us1 ansible_connection=local v_h=line v_i=line
+
+            [eu]
+            us1
+
+            [quay:children]
+            us
+
+            [quay:vars]
+            v_a=quay_ini
+            v_b=quay_ini
+
+            [us:vars]
+            v_c=us_ini
+            v_d=us_ini
+            ",
+        )
+        .file("group_vars/all.yml", "v_c: all_file\nv_e: all_file\n")
+        .file(
+            "group_vars/quay/main.yml",
+            "v_d: quay_file\nv_f: quay_file\n",
+        )
+        .file("group_vars/us.yml", "v_f: us_file\n")
+        .file("group_vars/eu.yml", "v_g: eu_file\n")
+        .file("host_vars/us1.yml", "v_i: host_file\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: us1
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: \"{{ [v_a, v_b, v_c, v_d, v_e, v_f, v_g, v_h, v_i] | join(',') }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
+        .run();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        messages(&output),
+        [serde_json::json!(
+            "quay_ini,quay_ini,all_file,quay_file,all_file,us_file,eu_file,line,host_file"
+        )]
+    );
+}
+
+#[test]
+fn host_vars_of_a_host_not_in_the_inventory_add_no_host() {
+    let test = Test::new()
+        .file("hosts.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("host_vars/ghost.yml", "x: 1\n")
+        .file("group_vars/dbservers.yml", "x: 1\n");
+    let listed = hosts(&test, "all", &[]);
+    assert_eq!(listed, ["w1"]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["list-hosts", "dbservers", "-i", "hosts.ini"])
+        .current_dir(test.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("hosts (0)"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// INI values are Python literals when they are one, as Ansible reads them.
+#[test]
+fn ini_values_and_group_vars_sections() {
+    let output = Test::new()
+        .file(
+            "hosts.ini",
+            "
+            h1 ansible_connection=local a=\"two words\" b=1.5 c=yes d=True e='[1, 2]' f=007
+            [g]
+            h1
+            [g:vars]
+            ga = spaced value
+            gb=\"quoted\"
+            gc=42
+            gd=false
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: h1
+              gather_facts: false
+              tasks:
+                - debug:
+                    msg: \"{{ [a, b, c, d, e, f, ga, gb, gc, gd] }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
+        .run();
+    assert_eq!(output.code, 0, "{output:?}");
+    assert_eq!(
+        messages(&output),
+        [serde_json::json!([
+            "two words",
+            1.5,
+            "yes",
+            true,
+            [1, 2],
+            "007",
+            "spaced value",
+            "quoted",
+            42,
+            "false"
+        ])]
+    );
+}

@@ -116,13 +116,43 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
 }
 
 /// INI values are text; Ansible reads numbers and booleans out of them.
+/// A value as Ansible reads it from an INI inventory: a Python literal when it is one
+/// (`42`, `1.5`, `True`, `None`, `[1, 2]`), else the text (`false`, `007`, `yes`).
 fn ini_value(value: &str) -> Value {
-    if let Ok(i) = value.parse::<i64>() {
-        return i.into();
-    }
     match value {
-        "True" | "true" => true.into(),
-        "False" | "false" => false.into(),
-        _ => value.to_owned().into(),
+        "True" => return true.into(),
+        "False" => return false.into(),
+        "None" => return Value::Null,
+        _ => {}
     }
+    static INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let int = INT
+        .get_or_init(|| regex::Regex::new(r"^[-+]?(0|[1-9](_?[0-9])*)$").expect("a valid pattern"));
+    if int.is_match(value) {
+        if let Ok(i) = value.replace('_', "").parse::<i64>() {
+            return i.into();
+        }
+    }
+    static FLOAT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let float = FLOAT.get_or_init(|| {
+        regex::Regex::new(r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+)$")
+            .expect("a valid pattern")
+    });
+    if float.is_match(value) {
+        if let Some(f) = value
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            return Value::Number(f);
+        }
+    }
+    if (value.starts_with('[') && value.ends_with(']'))
+        || (value.starts_with('{') && value.ends_with('}'))
+    {
+        if let Ok(node) = crate::yaml::load_str("inventory value", value) {
+            return node.to_json();
+        }
+    }
+    value.to_owned().into()
 }

@@ -21,14 +21,23 @@ pub type Vars = Map<String, Value>;
 #[derive(Debug, Default, Clone)]
 pub struct Host {
     pub name: String,
-    /// Variables set on the host itself (inventory line, `host_vars/`).
+    /// Variables set on the host's inventory line or entry.
     pub vars: Vars,
+    pub origins: crate::vars::Origins,
+    /// Variables from `host_vars/HOST`, which win over the inventory's.
+    pub file_vars: Vars,
+    pub file_origins: crate::vars::Origins,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Group {
     pub name: String,
+    /// Variables set in the inventory file (`vars:`, `[group:vars]`).
     pub vars: Vars,
+    pub origins: crate::vars::Origins,
+    /// Variables from `group_vars/GROUP`, which win over every inventory-file group's.
+    pub file_vars: Vars,
+    pub file_origins: crate::vars::Origins,
     pub hosts: Vec<String>,
     pub children: Vec<String>,
 }
@@ -51,6 +60,8 @@ pub struct Inventory {
     membership: HashSet<(String, String)>,
     /// Host names written so far, against [`MAX_HOST_NAMES`].
     names_written: usize,
+    /// Hosts written directly under `all` (`all.hosts` lists every host).
+    all_direct: Vec<String>,
 }
 
 impl Inventory {
@@ -124,13 +135,23 @@ impl Inventory {
                     vec![entry.clone()]
                 };
                 for file in files {
-                    let vars = crate::vars::load_vars_file(&file)?;
-                    let target = if is_group {
-                        &mut self.group_mut(name).vars
+                    let (vars, origins) = crate::vars::load_vars_file_with_origins(&file)?;
+                    let (target, target_origins) = if is_group {
+                        // Nor do `group_vars/` add a group.
+                        let Some(group) = self.groups.get_mut(name) else {
+                            continue;
+                        };
+                        (&mut group.file_vars, &mut group.file_origins)
                     } else {
-                        &mut self.host_mut(name).vars
+                        // As Ansible: `host_vars/` of a host the inventory does not name
+                        // is ignored; it adds no host.
+                        let Some(host) = self.hosts.get_mut(name) else {
+                            continue;
+                        };
+                        (&mut host.file_vars, &mut host.file_origins)
                     };
                     target.extend(vars);
+                    target_origins.extend(origins);
                 }
             }
         }
@@ -210,6 +231,7 @@ impl Inventory {
         for group in top {
             self.add_child("all", &group);
         }
+        self.all_direct = self.group_mut("all").hosts.clone();
         self.group_mut("all").hosts = names;
         if !self.hosts.contains_key("localhost") {
             let mut vars = Vars::new();
@@ -219,6 +241,7 @@ impl Inventory {
                 Host {
                     name: "localhost".to_owned(),
                     vars,
+                    ..Host::default()
                 },
             );
             self.implicit_localhost = true;
@@ -269,40 +292,103 @@ impl Inventory {
         depth
     }
 
-    /// A host's inventory variables, lowest to highest precedence: group `all`, parent
-    /// groups, child groups (deeper groups win, then names in order), host variables.
-    pub fn host_vars(&self, host: &str) -> Vars {
+    /// Where a host's inventory variables come from, lowest precedence first, as Ansible
+    /// orders them: the inventory file's group variables (group `all`, parent groups,
+    /// child groups: deeper groups win, then names in order), then `group_vars/` files in
+    /// the same order, the host's own variables in the inventory file, then
+    /// `host_vars/HOST`.
+    fn sources(&self, host: &str) -> Vec<(&Vars, &crate::vars::Origins)> {
         let mut groups: Vec<(usize, String)> = self
             .groups_of(host)
             .into_iter()
             .map(|g| (self.depth(&g, &mut Vec::new()), g))
             .collect();
         groups.sort();
-        let mut vars = Vars::new();
-        for (_, group) in groups {
-            if let Some(group) = self.groups.get(&group) {
-                vars.extend(group.vars.clone());
-            }
-        }
+        let groups: Vec<&Group> = groups
+            .iter()
+            .filter_map(|(_, name)| self.groups.get(name))
+            .collect();
+        let mut sources: Vec<(&Vars, &crate::vars::Origins)> = Vec::new();
+        sources.extend(groups.iter().map(|g| (&g.vars, &g.origins)));
+        sources.extend(groups.iter().map(|g| (&g.file_vars, &g.file_origins)));
         if let Some(host) = self.hosts.get(host) {
-            vars.extend(host.vars.clone());
+            sources.push((&host.vars, &host.origins));
+            sources.push((&host.file_vars, &host.file_origins));
+        }
+        sources
+    }
+
+    /// A host's inventory variables, in Ansible's precedence (see [`Inventory::sources`]).
+    pub fn host_vars(&self, host: &str) -> Vars {
+        let mut vars = Vars::new();
+        for (source, _) in self.sources(host) {
+            vars.extend(source.clone());
         }
         vars
     }
 
+    /// Where the value of a host's variable was written, as [`Inventory::host_vars`] picks
+    /// it, when it came from a YAML file.
+    pub fn var_origin(&self, host: &str, name: &str) -> Option<crate::yaml::Span> {
+        self.sources(host)
+            .into_iter()
+            .rev()
+            .find(|(vars, _)| vars.contains_key(name))
+            .and_then(|(_, origins)| origins.get(name).cloned())
+    }
+
     /// `groups` as Ansible gives it to templates: each group's hosts, with children's.
     pub fn group_members(&self) -> BTreeMap<String, Vec<String>> {
-        let mut members = BTreeMap::new();
-        for group in self.groups.keys() {
-            let hosts: Vec<String> = self
-                .hosts
-                .keys()
-                .filter(|h| self.groups_of(h).contains(group))
-                .cloned()
-                .collect();
-            members.insert(group.clone(), hosts);
+        self.groups
+            .keys()
+            .map(|group| (group.clone(), self.members_in_order(group)))
+            .collect()
+    }
+
+    /// A group's hosts in Ansible's order: the group's own hosts, then those of its
+    /// children, level by level (so `groups['all']` lists `db1` of a top group before the
+    /// hosts of the groups below `quay`).
+    fn members_in_order(&self, group: &str) -> Vec<String> {
+        let children = |name: &str| -> Vec<String> {
+            let mut kids = self
+                .groups
+                .get(name)
+                .map(|g| g.children.clone())
+                .unwrap_or_default();
+            if name == "all" {
+                // `ungrouped` is the first child of `all`, as Ansible creates it.
+                kids.retain(|k| k != "ungrouped");
+                kids.insert(0, "ungrouped".to_owned());
+            }
+            kids
+        };
+        let mut order = vec![group.to_owned()];
+        let mut level = children(group);
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for name in level {
+                if order.contains(&name) {
+                    continue;
+                }
+                next.extend(children(&name));
+                order.push(name);
+            }
+            level = next;
         }
-        members
+        let mut hosts: Vec<String> = Vec::new();
+        for name in &order {
+            let direct: &[String] = if name == "all" {
+                &self.all_direct
+            } else {
+                self.groups.get(name).map_or(&[], |g| &g.hosts)
+            };
+            for host in direct {
+                if !hosts.contains(host) && !self.is_implicit(host) {
+                    hosts.push(host.clone());
+                }
+            }
+        }
+        hosts
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::Inventory;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::vars::node_to_vars;
+use crate::vars::node_to_vars_with_origins;
 use crate::yaml::{Node, Value, load_file};
 
 const GROUP_KEYS: [&str; 3] = ["hosts", "vars", "children"];
@@ -61,8 +61,10 @@ fn group(inventory: &mut Inventory, name: &str, body: &Node) -> Result<(), Diagn
         match key.as_str() {
             Some("hosts") => hosts(inventory, name, value)?,
             Some("vars") => {
-                let vars = node_to_vars(value)?;
-                inventory.group_mut(name).vars.extend(vars);
+                let (vars, origins) = node_to_vars_with_origins(value)?;
+                let group = inventory.group_mut(name);
+                group.vars.extend(vars);
+                group.origins.extend(origins);
             }
             Some("children") => match &value.value {
                 Value::Null => {}
@@ -110,10 +112,12 @@ fn hosts(inventory: &mut Inventory, group: &str, node: &Node) -> Result<(), Diag
         let names = inventory
             .host_names(&pattern)
             .map_err(|message| Diagnostic::at(message, name.span.clone()))?;
-        let vars = node_to_vars(vars)?;
+        let (vars, origins) = node_to_vars_with_origins(vars)?;
         for host in names {
             inventory.add_host_to_group(&host, group);
-            inventory.host_mut(&host).vars.extend(vars.clone());
+            let host = inventory.host_mut(&host);
+            host.vars.extend(vars.clone());
+            host.origins.extend(origins.clone());
         }
     }
     Ok(())

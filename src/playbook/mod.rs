@@ -65,7 +65,10 @@ pub struct Play {
     pub name: String,
     pub span: Span,
     pub hosts: String,
+    /// Where `hosts` was written, for errors in a templated pattern.
+    pub hosts_span: Span,
     pub vars: Vars,
+    pub var_origins: crate::vars::Origins,
     pub vars_files: Vec<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
@@ -100,6 +103,8 @@ pub struct Task {
     pub label: Option<Node>,
     pub register: Option<String>,
     pub notify: Vec<String>,
+    /// Where each of `notify` was written.
+    pub notify_spans: Vec<Span>,
     pub listen: Vec<String>,
     pub tags: Vec<String>,
     pub run_once: bool,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::vars::{is_identifier, node_to_vars};
+use crate::vars::{is_identifier, node_to_vars_with_origins};
 use crate::yaml::{self, Node, Value};
 
 const PLAY_KEYWORDS: &[&str] = &[
@@ -162,7 +162,9 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         name: String::new(),
         span: node.span.clone(),
         hosts: String::new(),
+        hosts_span: node.span.clone(),
         vars: Default::default(),
+        var_origins: Default::default(),
         vars_files: Vec::new(),
         r#become: None,
         become_user: None,
@@ -183,6 +185,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "name" => play.name = string(value)?,
             "hosts" => {
                 has_hosts = true;
+                play.hosts_span = value.span.clone();
                 play.hosts = match &value.value {
                     Value::Seq(items) => items
                         .iter()
@@ -192,7 +195,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
                     _ => string(value)?,
                 };
             }
-            "vars" => play.vars = node_to_vars(value)?,
+            "vars" => (play.vars, play.var_origins) = node_to_vars_with_origins(value)?,
             "vars_files" => play.vars_files = list_of_nodes(value),
             "become" => play.r#become = Some(boolean(value)?),
             "become_user" => play.become_user = Some(string(value)?),
@@ -220,7 +223,74 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     if !has_hosts {
         return Err(Diagnostic::at("a play needs `hosts`", node.span.clone()));
     }
+    check_notified_handlers(&play)?;
     Ok(play)
+}
+
+/// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
+fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
+    let mut handlers: Vec<&Task> = Vec::new();
+    collect_tasks(&play.handlers, &mut handlers);
+    let names: Vec<&str> = handlers
+        .iter()
+        .flat_map(|h| h.name.iter().chain(h.listen.iter()))
+        .map(String::as_str)
+        .collect();
+    let mut tasks: Vec<&Task> = Vec::new();
+    for section in [
+        &play.pre_tasks,
+        &play.tasks,
+        &play.post_tasks,
+        &play.handlers,
+    ] {
+        collect_tasks(section, &mut tasks);
+    }
+    for task in tasks {
+        for (index, notified) in task.notify.iter().enumerate() {
+            if names.contains(&notified.as_str()) {
+                continue;
+            }
+            let mut message = format!("the requested handler `{notified}` was not found");
+            if let Some(suggestion) = did_you_mean(notified, names.iter().copied()) {
+                message.push_str(&format!(" — did you mean `{suggestion}`?"));
+            }
+            let span = task
+                .notify_spans
+                .get(index)
+                .cloned()
+                .unwrap_or_else(|| task.span.clone());
+            let hint = if names.is_empty() {
+                "the play has no handlers".to_owned()
+            } else {
+                format!(
+                    "the play's handlers: {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Diagnostic::at(message, span).with_hint(hint));
+        }
+    }
+    Ok(())
+}
+
+fn collect_tasks<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
+    for task in tasks {
+        into.push(task);
+        if let TaskBody::Block {
+            block,
+            rescue,
+            always,
+        } = &task.body
+        {
+            collect_tasks(block, into);
+            collect_tasks(rescue, into);
+            collect_tasks(always, into);
+        }
+    }
 }
 
 fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
@@ -255,6 +325,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         label: None,
         register: None,
         notify: Vec::new(),
+        notify_spans: Vec::new(),
         listen: Vec::new(),
         tags: Vec::new(),
         run_once: false,
@@ -298,7 +369,13 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 }
                 task.register = Some(name);
             }
-            "notify" => task.notify = string_list(value)?,
+            "notify" => {
+                task.notify = string_list(value)?;
+                task.notify_spans = match &value.value {
+                    Value::Seq(items) => items.iter().map(|item| item.span.clone()).collect(),
+                    _ => vec![value.span.clone(); task.notify.len()],
+                };
+            }
             "listen" if handler => task.listen = string_list(value)?,
             "tags" => task.tags = string_list(value)?,
             "run_once" => task.run_once = boolean(value)?,
@@ -395,6 +472,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         };
         return Ok(task);
     }
+    // A key that is neither a keyword nor a task type, beside a task type: a misspelled
+    // keyword (`whn: x`), not a second task type.
+    if actions.len() > 1 {
+        if let Some((key, _)) = actions
+            .iter()
+            .find(|(key, _)| !is_task_type(&key.key_string()))
+        {
+            return Err(unknown_word(key, true));
+        }
+    }
     let (key, value) = match actions.as_slice() {
         [] => {
             return Err(Diagnostic::at(
@@ -433,28 +520,54 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         });
         return Ok(task);
     }
-    let kind = ACTION_PREFIXES
-        .iter()
-        .find_map(|prefix| word.strip_prefix(prefix))
-        .filter(|short| crate::tasks::TASK_TYPES.contains(short))
-        .unwrap_or(&word)
-        .to_owned();
+    let kind = short_task_type(&word).unwrap_or(&word).to_owned();
     if !crate::tasks::TASK_TYPES.contains(&kind.as_str()) {
-        let keywords_and_types = crate::tasks::TASK_TYPES
-            .iter()
-            .chain(TASK_KEYWORDS)
-            .copied()
-            .collect::<Vec<_>>();
-        let mut message = format!("unknown task type `{word}`");
-        if let Some(suggestion) = did_you_mean(&word, keywords_and_types) {
-            message.push_str(&format!(" — did you mean `{suggestion}`?"));
-        }
-        return Err(Diagnostic::at(message, key.span.clone()));
+        return Err(unknown_word(key, false));
     }
     let args = merge_args(&kind, value, extra_args)?;
     crate::tasks::check_args(&kind, key, &args)?;
     task.body = TaskBody::Action { kind, args };
     Ok(task)
+}
+
+/// A task type's own name, from its name or an Ansible collection name for it.
+fn short_task_type(word: &str) -> Option<&str> {
+    if crate::tasks::TASK_TYPES.contains(&word) {
+        return Some(word);
+    }
+    ACTION_PREFIXES
+        .iter()
+        .find_map(|prefix| word.strip_prefix(prefix))
+        .filter(|short| crate::tasks::TASK_TYPES.contains(short))
+}
+
+fn is_task_type(word: &str) -> bool {
+    word == "meta" || short_task_type(word).is_some()
+}
+
+/// A key of a task that quayside does not know: a misspelled keyword or task type, with the
+/// nearest of either. `beside_a_type`: the task has a task type already, so the key is
+/// taken for a keyword unless it looks like a task type.
+fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
+    let word = key.key_string();
+    let candidates = crate::tasks::TASK_TYPES
+        .iter()
+        .chain(TASK_KEYWORDS)
+        .copied()
+        .collect::<Vec<_>>();
+    let suggestion = did_you_mean(&word, candidates);
+    let keyword = match suggestion {
+        Some(s) => TASK_KEYWORDS.contains(&s),
+        None => beside_a_type,
+    };
+    let mut message = format!(
+        "unknown {} `{word}`",
+        if keyword { "keyword" } else { "task type" }
+    );
+    if let Some(suggestion) = suggestion {
+        message.push_str(&format!(" — did you mean `{suggestion}`?"));
+    }
+    Diagnostic::at(message, key.span.clone())
 }
 
 /// The arguments of a task type: its value, with `args:` merged in, and a free-form string
@@ -486,7 +599,7 @@ fn merge_args(kind: &str, value: &Node, extra: Option<&Node>) -> Result<Node, Di
 }
 
 fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
-    let words = shell_words::split(text).map_err(|error| {
+    let words = split_args(text).map_err(|error| {
         Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
     })?;
     let mut entries = Vec::new();
@@ -499,10 +612,74 @@ fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
         };
         entries.push((
             Node::new(node.span.clone(), Value::Str(key.to_owned())),
-            Node::new(node.span.clone(), Value::Str(value.to_owned())),
+            Node::new(node.span.clone(), Value::Str(unquote(value).to_owned())),
         ));
     }
     Ok(Node::new(node.span.clone(), Value::Map(entries)))
+}
+
+/// Ansible's `split_args`: words separated by spaces, except inside quotes and inside
+/// `{{ }}`, `{% %}` and `{# #}` (so `msg={{ a | join(' ') }}` is one word). Quotes stay in
+/// the word; [`unquote`] takes them off a value.
+fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote.is_some() => {
+                word.push(c);
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+                continue;
+            }
+            '\'' | '"' if quote == Some(c) => quote = None,
+            '\'' | '"' if quote.is_none() && depth == 0 => quote = Some(c),
+            '{' if matches!(chars.peek(), Some('{' | '%' | '#')) => {
+                depth += 1;
+                word.push(c);
+                word.extend(chars.next());
+                continue;
+            }
+            '}' | '%' | '#' if depth > 0 && chars.peek() == Some(&'}') => {
+                depth -= 1;
+                word.push(c);
+                word.extend(chars.next());
+                continue;
+            }
+            c if c.is_whitespace() && quote.is_none() && depth == 0 => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        word.push(c);
+    }
+    if quote.is_some() {
+        return Err("a quote is not closed");
+    }
+    if depth > 0 {
+        return Err("a `{{` is not closed");
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A value wholly in matching quotes, without them.
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if value.len() >= 2 && value.starts_with(quote) && value.ends_with(quote) {
+            return &value[1..value.len() - 1];
+        }
+    }
+    value
 }
 
 fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
@@ -610,5 +787,23 @@ fn serial(node: &Node) -> Result<Vec<Serial>, Diagnostic> {
     match &node.value {
         Value::Seq(items) => items.iter().map(one).collect(),
         _ => Ok(vec![one(node)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_words_keep_templates_whole() {
+        let words = |text: &str| split_args(text).unwrap();
+        assert_eq!(words("msg={{ item }}"), ["msg={{ item }}"]);
+        assert_eq!(
+            words("msg=\"{{ a | join(' ') }} x\" var=y"),
+            ["msg=\"{{ a | join(' ') }} x\"", "var=y"]
+        );
+        assert_eq!(words("a='b c'  d=e"), ["a='b c'", "d=e"]);
+        assert_eq!(unquote("\"{{ maybe }}\""), "{{ maybe }}");
+        assert!(split_args("msg='open").is_err());
     }
 }

@@ -28,17 +28,72 @@ pub fn magic_variable_names() -> &'static [&'static str] {
     ]
 }
 
+/// Variables whose templates could not be rendered, each with why (the undefined variable
+/// and where the value that reads it was written).
+pub type Broken = BTreeMap<String, crate::template::TemplateError>;
+
+/// Every host's variables (and broken ones) as one task sees them.
+pub type Snapshot = std::collections::HashMap<String, (Vars, Broken)>;
+
 impl Runner<'_> {
     /// A host's variables, lowest precedence first: inventory (group `all`, parent
     /// groups, child groups, host), play `vars`, `vars_files`, registered values and
-    /// `set_fact`, `--extra-vars`.
-    pub(super) fn host_vars(&self, scope: &PlayScope<'_>, host: &str) -> Vars {
+    /// `set_fact`, `--extra-vars`. Templates in them are rendered; those that cannot be are
+    /// left out and returned beside, as Ansible leaves them undefined.
+    pub(super) fn host_vars(&self, scope: &PlayScope<'_>, host: &str) -> (Vars, Broken) {
+        // Within one task every host's variables are computed once (for `hostvars` and
+        // for its own context).
+        if let Some(found) = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .and_then(|snapshot| snapshot.get(host).cloned())
+        {
+            return found;
+        }
         let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
         vars.extend(scope.prepared.vars.clone());
-        vars.extend(self.state(host).facts.clone());
+        let facts = self.state(host).facts.clone();
+        vars.extend(facts.clone());
         vars.extend(self.options.extra_vars.clone());
-        resolve_templates(&mut vars, host, &self.playbook_dir);
-        vars
+        let origin = |name: &str| -> Option<crate::yaml::Span> {
+            if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {
+                return None;
+            }
+            scope
+                .prepared
+                .origins
+                .get(name)
+                .cloned()
+                .or_else(|| self.inventory.var_origin(host, name))
+        };
+        let magic = self.magic(scope, host);
+        let broken = resolve_templates(&mut vars, &magic, &origin);
+        (vars, broken)
+    }
+
+    /// Compute every host's variables for the task about to run, and keep them until
+    /// [`Runner::forget_snapshot`].
+    pub(super) fn take_snapshot(&self, scope: &PlayScope<'_>) {
+        self.forget_snapshot();
+        let snapshot: Snapshot = self
+            .inventory
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), self.host_vars(scope, h)))
+            .collect();
+        *self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::sync::Arc::new(snapshot));
+    }
+
+    pub(super) fn forget_snapshot(&self) {
+        *self
+            .snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// `hostvars`: every inventory host's variables, as they stand now.
@@ -47,18 +102,28 @@ impl Runner<'_> {
             .inventory
             .hosts
             .keys()
-            .map(|h| (h.as_str(), self.host_vars(scope, h)))
+            // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
+            .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
+            .map(|h| {
+                let (mut vars, _) = self.host_vars(scope, h);
+                for (name, value) in self.magic(scope, h) {
+                    if matches!(
+                        name,
+                        "inventory_hostname" | "inventory_hostname_short" | "group_names"
+                    ) {
+                        if let Ok(value) = crate::template::to_json_value(&value) {
+                            vars.insert(name.to_owned(), value);
+                        }
+                    }
+                }
+                (h.as_str(), vars)
+            })
             .collect();
         Value::from_serialize(&all)
     }
 
-    /// The full template context of one host for one task.
-    pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, hostvars: &Value) -> Value {
-        let vars = self.host_vars(scope, host);
-        let mut ctx: BTreeMap<String, Value> = vars
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
-            .collect();
+    /// Ansible's magic variables for one host (all but `hostvars`).
+    fn magic(&self, scope: &PlayScope<'_>, host: &str) -> Vec<(&'static str, Value)> {
         let group_names: Vec<&str> = self
             .groups
             .iter()
@@ -66,7 +131,7 @@ impl Runner<'_> {
             .map(|(name, _)| name.as_str())
             .collect();
         let play_hosts = self.active(&scope.prepared.hosts);
-        let magic: [(&str, Value); 12] = [
+        vec![
             ("inventory_hostname", Value::from(host)),
             (
                 "inventory_hostname_short",
@@ -74,7 +139,6 @@ impl Runner<'_> {
             ),
             ("group_names", Value::from_serialize(&group_names)),
             ("groups", Value::from_serialize(&self.groups)),
-            ("hostvars", hostvars.clone()),
             ("ansible_play_hosts", Value::from_serialize(&play_hosts)),
             (
                 "ansible_play_hosts_all",
@@ -85,53 +149,130 @@ impl Runner<'_> {
             ("ansible_check_mode", Value::from(self.options.check)),
             ("ansible_diff_mode", Value::from(self.options.diff)),
             ("ansible_verbosity", Value::from(self.options.verbosity)),
-        ];
-        for (name, value) in magic {
+        ]
+    }
+
+    /// The full template context of one host for one task.
+    pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, hostvars: &Value) -> Value {
+        let (vars, broken) = self.host_vars(scope, host);
+        let mut ctx: BTreeMap<String, Value> = vars
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
+            .collect();
+        for (name, value) in self.magic(scope, host) {
             ctx.insert(name.to_owned(), value);
+        }
+        ctx.insert("hostvars".to_owned(), hostvars.clone());
+        if !broken.is_empty() {
+            ctx.insert(
+                crate::template::BROKEN.to_owned(),
+                crate::template::broken_value(&broken),
+            );
         }
         Value::from(ctx)
     }
 }
 
 /// Variables whose values are templates (`bundle_dir: "{{ quay_root }}/config"`) are
-/// rendered against the others, as Ansible does when they are used. A value that cannot be
-/// rendered is left as written; `validate` reports the undefined names in variables.
-fn resolve_templates(vars: &mut Vars, host: &str, playbook_dir: &str) {
-    // Templates may refer to templates: a few passes settle any sane chain, and a cycle
-    // stops here instead of looping.
-    for _ in 0..8 {
-        let pending: Vec<String> = vars
+/// rendered against the others and the magic variables, as Ansible does when they are
+/// used. A value that reads an undefined variable is left out (it is undefined, as in
+/// Ansible) and returned with the error, placed at the value itself; a value that reads
+/// such a variable inherits its error.
+fn resolve_templates(
+    vars: &mut Vars,
+    magic: &[(&'static str, Value)],
+    origin: &dyn Fn(&str) -> Option<crate::yaml::Span>,
+) -> Broken {
+    let mut broken = Broken::new();
+    let mut pending: Vec<String> = vars
+        .iter()
+        .filter(|(_, v)| has_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    while !pending.is_empty() {
+        // A value waits for the templated values it reads; a cycle waits forever.
+        let ready: Vec<String> = pending
             .iter()
-            .filter(|(_, v)| has_template(v))
-            .map(|(k, _)| k.clone())
+            .filter(|name| {
+                vars.get(*name).is_none_or(|value| {
+                    reads(value)
+                        .iter()
+                        .all(|read| read == *name || !pending.contains(read))
+                })
+            })
+            .cloned()
             .collect();
-        if pending.is_empty() {
-            return;
+        let (ready, stuck) = if ready.is_empty() {
+            (Vec::new(), std::mem::take(&mut pending))
+        } else {
+            (ready, Vec::new())
+        };
+        for name in stuck {
+            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            vars.remove(&name);
+            broken.insert(
+                name.clone(),
+                crate::template::TemplateError {
+                    message: format!("variable `{name}` is defined in terms of itself"),
+                    span,
+                },
+            );
         }
+        if ready.is_empty() {
+            break;
+        }
+        pending.retain(|name| !ready.contains(name));
         let mut scope: BTreeMap<&str, Value> = vars
             .iter()
+            .filter(|(k, _)| !pending.contains(k))
             .map(|(k, v)| (k.as_str(), Value::from_serialize(v)))
             .collect();
-        scope.insert("inventory_hostname", Value::from(host));
-        scope.insert(
-            "inventory_hostname_short",
-            Value::from(host.split('.').next().unwrap_or(host)),
-        );
-        scope.insert("playbook_dir", Value::from(playbook_dir));
+        for (name, value) in magic {
+            scope.insert(name, value.clone());
+        }
         let scope = Value::from(scope);
-        let mut progressed = false;
-        for name in pending {
+        let mut rendered: Vec<(
+            String,
+            Result<serde_json::Value, crate::template::TemplateError>,
+        )> = Vec::new();
+        for name in ready {
             let Some(value) = vars.get(&name) else {
                 continue;
             };
-            if let Some(rendered) = render_json(value, &scope) {
-                progressed |= rendered != *value;
-                vars.insert(name, rendered);
+            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            rendered.push((name, render_json(value, &span, &scope)));
+        }
+        for (name, result) in rendered {
+            match result {
+                Ok(value) => {
+                    vars.insert(name, value);
+                }
+                Err(error) => {
+                    vars.remove(&name);
+                    // A value that reads a broken variable fails for the same reason.
+                    let cause = error
+                        .message
+                        .strip_prefix("undefined variable `")
+                        .and_then(|rest| rest.strip_suffix('`'))
+                        .and_then(|read| broken.get(read))
+                        .cloned();
+                    broken.insert(name, cause.unwrap_or(error));
+                }
             }
         }
-        if !progressed {
-            return;
+    }
+    broken
+}
+
+/// The variables a value's templates read.
+fn reads(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) if crate::yaml::is_template(s) => {
+            crate::template::read_variables(s)
         }
+        serde_json::Value::Array(items) => items.iter().flat_map(reads).collect(),
+        serde_json::Value::Object(map) => map.values().flat_map(reads).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -144,22 +285,25 @@ fn has_template(value: &serde_json::Value) -> bool {
     }
 }
 
-fn render_json(value: &serde_json::Value, scope: &Value) -> Option<serde_json::Value> {
-    let span = crate::yaml::Span::synthetic("variable");
-    Some(match value {
+fn render_json(
+    value: &serde_json::Value,
+    span: &crate::yaml::Span,
+    scope: &Value,
+) -> Result<serde_json::Value, crate::template::TemplateError> {
+    Ok(match value {
         serde_json::Value::String(s) if crate::yaml::is_template(s) => {
-            crate::template::render_value(s, &span, scope).ok()?
+            crate::template::render_value(s, span, scope)?
         }
         serde_json::Value::Array(items) => serde_json::Value::Array(
             items
                 .iter()
-                .map(|v| render_json(v, scope))
-                .collect::<Option<_>>()?,
+                .map(|v| render_json(v, span, scope))
+                .collect::<Result<_, _>>()?,
         ),
         serde_json::Value::Object(map) => serde_json::Value::Object(
             map.iter()
-                .map(|(k, v)| Some((k.clone(), render_json(v, scope)?)))
-                .collect::<Option<_>>()?,
+                .map(|(k, v)| Ok((k.clone(), render_json(v, span, scope)?)))
+                .collect::<Result<_, crate::template::TemplateError>>()?,
         ),
         other => other.clone(),
     })

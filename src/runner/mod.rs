@@ -68,6 +68,9 @@ impl Default for RunOptions {
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
     pub hosts: BTreeMap<String, Counts>,
+    /// Hosts that ended the run failed: those with a failure no `rescue` caught, and those
+    /// `any_errors_fatal` failed (their recap shows no failure of their own, as in Ansible).
+    pub failed_hosts: BTreeSet<String>,
     pub interrupted: bool,
 }
 
@@ -77,7 +80,7 @@ impl RunSummary {
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
-        } else if self.hosts.values().any(|c| c.failed > 0) {
+        } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
             2
         } else if self.hosts.values().any(|c| c.unreachable > 0) {
             3
@@ -91,9 +94,13 @@ impl RunSummary {
 #[derive(Debug, Clone)]
 pub struct PreparedPlay {
     pub play: Play,
+    /// The play's name with its templates rendered (the host pattern if it has none).
+    pub name: String,
     pub hosts: Vec<String>,
     /// `vars` then `vars_files`, merged.
     pub vars: Vars,
+    /// Where each of `vars` was written.
+    pub origins: crate::vars::Origins,
 }
 
 /// Select each play's hosts and read its `vars_files`: everything that can fail before a
@@ -112,24 +119,10 @@ pub fn prepare(
         None => None,
     };
     let mut plays = Vec::new();
+    let groups = inventory.group_members();
     for play in &playbook.plays {
-        let mut hosts = crate::inventory::select(inventory, &play.hosts)
-            .map_err(|message| Diagnostic::at(message, play.span.clone()))?;
-        if let Some(limit) = &limit {
-            hosts.retain(|h| limit.contains(h));
-        }
-        if hosts.is_empty() {
-            warnings.push(format!(
-                "no hosts matched `{}` for play `{}`; skipping it",
-                play.hosts,
-                if play.name.is_empty() {
-                    &play.hosts
-                } else {
-                    &play.name
-                }
-            ));
-        }
         let mut vars = play.vars.clone();
+        let mut origins = play.var_origins.clone();
         for file in &play.vars_files {
             let mut scope = vars.clone();
             scope.extend(options.extra_vars.clone());
@@ -139,20 +132,51 @@ pub fn prepare(
             })?;
             let name = crate::template::render_str(name, &file.span, &ctx)?;
             let path = playbook.dir().join(&name);
-            let loaded = crate::vars::load_vars_file(&path).map_err(|error| {
-                if path.exists() {
-                    error
-                } else {
-                    Diagnostic::at(format!("vars file `{name}` not found"), file.span.clone())
-                        .with_hint(format!("looked for `{}`", path.display()))
-                }
-            })?;
+            let (loaded, loaded_origins) = crate::vars::load_vars_file_with_origins(&path)
+                .map_err(|error| {
+                    if path.exists() {
+                        error
+                    } else {
+                        Diagnostic::at(format!("vars file `{name}` not found"), file.span.clone())
+                            .with_hint(format!("looked for `{}`", path.display()))
+                    }
+                })?;
             vars.extend(loaded);
+            origins.extend(loaded_origins);
+        }
+        // As Ansible: the host pattern and the play's name are templates over the play's
+        // variables, `--extra-vars` and `groups` (no host's variables yet).
+        let mut scope = vars.clone();
+        scope.extend(options.extra_vars.clone());
+        let mut ctx = scope
+            .iter()
+            .map(|(k, v)| (k.clone(), minijinja::Value::from_serialize(v)))
+            .collect::<BTreeMap<String, minijinja::Value>>();
+        ctx.insert("groups".into(), minijinja::Value::from_serialize(&groups));
+        let ctx = minijinja::Value::from(ctx);
+        let pattern = crate::template::render_str(&play.hosts, &play.hosts_span, &ctx)?;
+        let name = if play.name.is_empty() {
+            pattern.clone()
+        } else {
+            crate::template::render_str(&play.name, &play.span, &ctx)
+                .unwrap_or_else(|_| play.name.clone())
+        };
+        let mut hosts = crate::inventory::select(inventory, &pattern)
+            .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
+        if let Some(limit) = &limit {
+            hosts.retain(|h| limit.contains(h));
+        }
+        if hosts.is_empty() {
+            warnings.push(format!(
+                "no hosts matched `{pattern}` for play `{name}`; skipping it"
+            ));
         }
         plays.push(PreparedPlay {
             play: play.clone(),
+            name,
             hosts,
             vars,
+            origins,
         });
     }
     Ok((plays, warnings))
@@ -201,7 +225,15 @@ pub fn check_start_at_task(playbook: &Playbook, name: &str) -> Result<(), Diagno
 struct HostState {
     /// Registered results, `set_fact` values and gathered facts.
     facts: Vars,
+    /// The host runs no further task of the list it is in (a `rescue` or `always` may
+    /// still run for it).
     failed: bool,
+    /// It failed where a `rescue` will run: that failure is counted as `rescued`, and does
+    /// not count towards `max_fail_percentage`.
+    rescue_pending: bool,
+    /// `any_errors_fatal` (or a failed `run_once` task) failed it: it may still run the
+    /// `rescue` and the rest of this play, but no later play, and the run exits 2.
+    fatal: bool,
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
@@ -229,6 +261,9 @@ struct Inherited {
     check_mode: Option<bool>,
     run_once: bool,
     delegate_to: Option<String>,
+    /// Inside the `block` of a block that has a `rescue` (at any depth): a failure here is
+    /// rescued, as Ansible counts it.
+    rescuable: bool,
 }
 
 impl Inherited {
@@ -265,6 +300,10 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
+    /// The name of the task running now, its templates rendered for the first host.
+    title: Mutex<String>,
+    /// Every host's variables as the task running now sees them.
+    snapshot: Mutex<Option<Arc<context::Snapshot>>>,
 }
 
 /// Why a play stopped early.
@@ -310,6 +349,8 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
+            title: Mutex::new(String::new()),
+            snapshot: Mutex::new(None),
         }
     }
 
@@ -412,10 +453,21 @@ impl<'a> Runner<'a> {
                 connection.close().await;
             }
         }
+        // As Ansible's recap: hosts of a batch that never started (after a failed batch)
+        // are not listed.
+        touched.retain(|h| self.state(h).counts != Counts::default());
         let summary = RunSummary {
             hosts: touched
                 .iter()
                 .map(|h| (h.clone(), self.state(h).counts))
+                .collect(),
+            failed_hosts: touched
+                .iter()
+                .filter(|h| {
+                    let state = self.state(h);
+                    (state.failed || state.fatal) && !state.unreachable
+                })
+                .cloned()
                 .collect(),
             interrupted: self.is_interrupted(),
         };
@@ -443,11 +495,7 @@ impl<'a> Runner<'a> {
 
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
-        let name = if play.name.is_empty() {
-            play.hosts.clone()
-        } else {
-            play.name.clone()
-        };
+        let name = prepared.name.clone();
         // Hosts that failed in an earlier play do not take part in later ones.
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {
@@ -465,13 +513,27 @@ impl<'a> Runner<'a> {
             ..Inherited::default()
         };
         for batch in batches(&hosts, &play.serial) {
-            self.connect_all(&batch).await;
+            if play.gather_facts {
+                self.connect_all(&batch).await;
+            }
             let stop = self.run_batch(prepared, &batch, &inherited).await;
+            // Hosts `any_errors_fatal` failed take no part in later plays.
+            for host in &batch {
+                let mut state = self.state(host);
+                state.failed |= state.fatal;
+            }
             if stop.is_some() {
                 return stop;
             }
-            if self.active(&batch).is_empty() {
-                // Every host of the batch failed: the rest of the play would fail the same way.
+            let lost = batch
+                .iter()
+                .filter(|h| {
+                    let state = self.state(h);
+                    state.failed || state.unreachable
+                })
+                .count();
+            if lost == batch.len() {
+                // Every host of the batch failed: Ansible ends the playbook there.
                 return Some(Stop::Abort);
             }
         }
@@ -521,7 +583,7 @@ impl<'a> Runner<'a> {
             match &task.body {
                 TaskBody::Action { .. } => {
                     self.run_task(scope, task, &active, inherited, false).await;
-                    if let Some(stop) = self.check_failures(scope) {
+                    if let Some(stop) = self.after_task(scope, &inherited.with(task), &active) {
                         return Some(stop);
                     }
                 }
@@ -530,54 +592,10 @@ impl<'a> Runner<'a> {
                     rescue,
                     always,
                 } => {
-                    let inner = inherited.with(task);
-                    let stop = Box::pin(self.run_list(scope, block, &active, &inner)).await;
-                    if stop == Some(Stop::Interrupted) {
-                        return stop;
-                    }
-                    let failed: Vec<String> = active
-                        .iter()
-                        .filter(|h| {
-                            let state = self.state(h);
-                            state.failed && !state.unreachable
-                        })
-                        .cloned()
-                        .collect();
-                    if !rescue.is_empty() && !failed.is_empty() {
-                        for host in &failed {
-                            self.state(host).failed = false;
-                        }
-                        Box::pin(self.run_list(scope, rescue, &failed, &inner)).await;
-                        for host in &failed {
-                            let mut state = self.state(host);
-                            if !state.failed && !state.unreachable {
-                                state.counts.failed = state.counts.failed.saturating_sub(1);
-                                state.counts.rescued += 1;
-                            }
-                        }
-                    }
-                    if !always.is_empty() {
-                        // `always` runs on hosts that failed in the block too; they stay
-                        // failed afterwards.
-                        let still_failed: Vec<String> = active
-                            .iter()
-                            .filter(|h| self.state(h).failed)
-                            .cloned()
-                            .collect();
-                        for host in &still_failed {
-                            self.state(host).failed = false;
-                        }
-                        let reachable: Vec<String> = active
-                            .iter()
-                            .filter(|h| !self.state(h).unreachable)
-                            .cloned()
-                            .collect();
-                        Box::pin(self.run_list(scope, always, &reachable, &inner)).await;
-                        for host in &still_failed {
-                            self.state(host).failed = true;
-                        }
-                    }
-                    if let Some(stop) = stop.or_else(|| self.check_failures(scope)) {
+                    if let Some(stop) = self
+                        .run_block(scope, task, (block, rescue, always), &active, inherited)
+                        .await
+                    {
                         return Some(stop);
                     }
                 }
@@ -604,24 +622,111 @@ impl<'a> Runner<'a> {
         None
     }
 
-    /// `any_errors_fatal` and `max_fail_percentage`, checked after every task.
-    fn check_failures(&self, scope: &PlayScope<'_>) -> Option<Stop> {
+    /// A `block` with its `rescue` and `always`, as Ansible runs them: hosts that fail in
+    /// the block run the rescue (their failure was counted as rescued); every host that
+    /// started the block runs `always`, and hosts still failed afterwards stay failed.
+    async fn run_block(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        (block, rescue, always): (&[Task], &[Task], &[Task]),
+        active: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let inner = inherited.with(task);
+        let mut in_block = inner.clone();
+        in_block.rescuable |= !rescue.is_empty();
+        if let Some(stop) = Box::pin(self.run_list(scope, block, active, &in_block)).await {
+            return Some(stop);
+        }
+        if !rescue.is_empty() {
+            let failed: Vec<String> = active
+                .iter()
+                .filter(|h| {
+                    let state = self.state(h);
+                    state.failed && !state.unreachable
+                })
+                .cloned()
+                .collect();
+            for host in &failed {
+                let mut state = self.state(host);
+                state.failed = false;
+                state.rescue_pending = false;
+            }
+            if !failed.is_empty() {
+                if let Some(stop) = Box::pin(self.run_list(scope, rescue, &failed, &inner)).await {
+                    return Some(stop);
+                }
+            }
+        }
+        if !always.is_empty() {
+            // `always` runs on hosts that failed in the block too; they stay failed
+            // afterwards.
+            let still_failed: Vec<String> = active
+                .iter()
+                .filter(|h| self.state(h).failed)
+                .cloned()
+                .collect();
+            for host in &still_failed {
+                self.state(host).failed = false;
+            }
+            let reachable: Vec<String> = active
+                .iter()
+                .filter(|h| !self.state(h).unreachable)
+                .cloned()
+                .collect();
+            let stop = Box::pin(self.run_list(scope, always, &reachable, &inner)).await;
+            for host in &still_failed {
+                self.state(host).failed = true;
+            }
+            if stop.is_some() {
+                return stop;
+            }
+        }
+        None
+    }
+
+    /// After a task ran on `hosts`: `any_errors_fatal` (and a failed `run_once` task) fails
+    /// every other host of the batch, as Ansible does (hosts in a block with a `rescue` run
+    /// it); `max_fail_percentage` ends the playbook when too many hosts failed for good.
+    fn after_task(
+        &self,
+        scope: &PlayScope<'_>,
+        effective: &Inherited,
+        hosts: &[String],
+    ) -> Option<Stop> {
         let play = &scope.prepared.play;
-        let failed = scope
-            .batch
+        let failed_now: Vec<&String> = hosts
             .iter()
             .filter(|h| {
                 let state = self.state(h);
                 state.failed || state.unreachable
             })
-            .count();
-        if failed == 0 {
+            .collect();
+        if failed_now.is_empty() {
             return None;
         }
-        if play.any_errors_fatal {
-            return Some(Stop::Abort);
+        if (play.any_errors_fatal || effective.run_once) && !effective.ignore_errors {
+            for host in scope.batch {
+                if failed_now.contains(&host) {
+                    continue;
+                }
+                let mut state = self.state(host);
+                if !state.unreachable {
+                    state.failed = true;
+                    state.fatal = true;
+                }
+            }
         }
         if let Some(limit) = play.max_fail_percentage {
+            let failed = scope
+                .batch
+                .iter()
+                .filter(|h| {
+                    let state = self.state(h);
+                    (state.failed && !state.rescue_pending) || state.fatal
+                })
+                .count();
             let percent = failed as f64 * 100.0 / scope.batch.len() as f64;
             if percent > limit {
                 return Some(Stop::Abort);
@@ -682,7 +787,7 @@ impl<'a> Runner<'a> {
                 }
                 TaskBody::Meta(_) => {}
             }
-            if let Some(stop) = self.check_failures(scope) {
+            if let Some(stop) = self.after_task(scope, &inner, &notified) {
                 return Some(stop);
             }
         }

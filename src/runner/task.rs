@@ -32,6 +32,14 @@ struct HostOutcome {
 }
 
 impl Runner<'_> {
+    /// The name of the task running now, as shown.
+    fn title(&self) -> String {
+        self.title
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     pub(super) async fn run_task(
         &self,
         scope: &PlayScope<'_>,
@@ -44,8 +52,37 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
+        self.take_snapshot(scope);
+        self.run_task_now(scope, task, hosts, &effective, handler)
+            .await;
+        self.forget_snapshot();
+    }
+
+    async fn run_task_now(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        effective: &Inherited,
+        handler: bool,
+    ) {
+        let effective = effective.clone();
+        let hostvars = self.hostvars(scope);
+        let title = match (&task.name, hosts.first()) {
+            // As Ansible: a task's name is rendered with the first host's variables; one
+            // that cannot be rendered is shown as written.
+            (Some(name), Some(first)) if crate::yaml::is_template(name) => {
+                let ctx = self.context(scope, first, &hostvars);
+                template::render_str(name, &task.span, &ctx).unwrap_or_else(|_| name.clone())
+            }
+            _ => task.display_name(),
+        };
+        *self
+            .title
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = title.clone();
         self.reporter.emit(&Event::TaskStart {
-            task: task.display_name(),
+            task: title,
             path: task.span.to_string(),
             handler,
             action: match &task.body {
@@ -59,12 +96,25 @@ impl Runner<'_> {
                 hosts.to_vec()
             },
         });
-        let hostvars = self.hostvars(scope);
         let targets: &[String] = if effective.run_once {
             &hosts[..1]
         } else {
             hosts
         };
+        // Hosts are connected to when a task first needs them: a task delegated to
+        // localhost, or one that runs on the controller (`debug`, `set_fact`...), does not
+        // need its host reachable, as in Ansible.
+        let connected: Vec<String>;
+        let mut targets = targets;
+        if needs_connection(task, &effective) {
+            self.connect_all(targets).await;
+            connected = targets
+                .iter()
+                .filter(|h| !self.state(h).unreachable)
+                .cloned()
+                .collect();
+            targets = &connected;
+        }
         let across = match &task.body {
             TaskBody::Action { kind, .. } => crate::tasks::across(kind),
             _ => Across::EachHost,
@@ -77,7 +127,6 @@ impl Runner<'_> {
         // Hosts that rendered a file the others disagree with fail here; the rest (hosts
         // the task skips) go on as usual.
         let remaining: Vec<String>;
-        let mut targets = targets;
         if across == Across::AgreeFirst {
             if let Some((reason, taking_part)) =
                 self.disagreement(scope, task, &effective, targets, &hostvars)
@@ -85,14 +134,7 @@ impl Runner<'_> {
                 let started = Instant::now();
                 for host in &taking_part {
                     let result = Ok(Outcome::failed(reason.clone()));
-                    self.emit_result(
-                        host,
-                        &task.display_name(),
-                        &effective,
-                        &result,
-                        None,
-                        started,
-                    );
+                    self.emit_result(host, &self.title(), &effective, &result, None, started);
                     self.record(host, task, &effective, result);
                 }
                 remaining = targets
@@ -137,7 +179,7 @@ impl Runner<'_> {
             host: host.to_owned(),
         });
         let ctx = self.context(scope, host, hostvars);
-        let name = task.display_name();
+        let name = self.title();
         let result = match &task.r#loop {
             None => {
                 let result = self.attempt(task, effective, host, &ctx).await;
@@ -188,7 +230,25 @@ impl Runner<'_> {
             state.counts.interrupted += 1;
         } else if outcome.failed {
             if effective.ignore_errors {
+                // As Ansible counts an ignored failure: ok, changed if it changed, ignored.
+                state.counts.ok += 1;
                 state.counts.ignored += 1;
+                if outcome.changed {
+                    state.counts.changed += 1;
+                }
+            } else if effective.rescuable {
+                // A `rescue` will run: Ansible counts the failure as rescued at once, and
+                // gives the rescue the failed task and its result.
+                state.failed = true;
+                state.rescue_pending = true;
+                state.counts.rescued += 1;
+                state
+                    .facts
+                    .insert("ansible_failed_result".into(), registered.clone());
+                state.facts.insert(
+                    "ansible_failed_task".into(),
+                    serde_json::json!({ "name": task.display_name() }),
+                );
             } else {
                 state.failed = true;
                 state.counts.failed += 1;
@@ -289,7 +349,7 @@ impl Runner<'_> {
         for host in targets {
             self.reporter.emit(&Event::HostStart { host: host.clone() });
         }
-        let name = task.display_name();
+        let name = self.title();
         let mut blockers: Vec<(String, String)> = scope
             .batch
             .iter()
@@ -364,7 +424,7 @@ impl Runner<'_> {
         items: &Node,
         started: Instant,
     ) -> Result<Outcome, TransportError> {
-        let name = task.display_name();
+        let name = self.title();
         let items = match loop_items(items, ctx) {
             Ok(items) => items,
             Err(message) => {
@@ -374,9 +434,19 @@ impl Runner<'_> {
                 return result;
             }
         };
+        if items.is_empty() {
+            let mut outcome = Outcome::skipped("No items in the list");
+            outcome
+                .data
+                .insert("results".into(), Json::Array(Vec::new()));
+            let result = Ok(outcome);
+            self.emit_result(host, &name, effective, &result, None, started);
+            return result;
+        }
         let mut results = Vec::new();
         let mut aggregate = Outcome::ok();
-        let mut all_skipped = !items.is_empty();
+        // As Ansible: an empty loop skips the task.
+        let mut all_skipped = true;
         for (index, item) in items.iter().enumerate() {
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, item);
@@ -396,8 +466,13 @@ impl Runner<'_> {
             aggregate.facts.extend(outcome.facts.clone());
             let mut registered = outcome.registered();
             if let Json::Object(map) = &mut registered {
-                map.insert("item".into(), item.clone());
+                // As Ansible: the item under the loop's variable name, and that name.
                 map.insert(task.loop_var.clone(), item.clone());
+                map.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
+                if let Some(index_var) = &task.index_var {
+                    map.insert(index_var.clone(), Json::from(index));
+                    map.insert("ansible_index_var".into(), Json::from(index_var.clone()));
+                }
             }
             results.push(registered);
         }
@@ -410,6 +485,10 @@ impl Runner<'_> {
         aggregate
             .data
             .insert("results".into(), Json::Array(results));
+        // Ansible registers whether every item was skipped, either way.
+        aggregate
+            .data
+            .insert("skipped".into(), Json::Bool(all_skipped));
         Ok(aggregate)
     }
 
@@ -442,6 +521,12 @@ impl Runner<'_> {
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
             Arc::new(LocalConnection::new("localhost"))
+        } else if CONTROLLER_ONLY.contains(&kind.as_str()) {
+            // These task types never touch the host.
+            self.state(host)
+                .connection
+                .clone()
+                .unwrap_or_else(|| Arc::new(LocalConnection::new("localhost")))
         } else {
             self.state(host).connection.clone().ok_or_else(|| {
                 Err(TransportError::Lost {
@@ -539,6 +624,10 @@ impl Runner<'_> {
                         tokio::time::sleep(Duration::from_secs_f64(task.delay.max(0.0))).await;
                     }
                     Ok(false) => {
+                        // ansible-core reports one attempt fewer than it made when every
+                        // attempt failed (`retries - 1` of `retries + 1`); registered
+                        // results are kept the same as Ansible's.
+                        outcome.data.insert("attempts".into(), (attempt - 1).into());
                         outcome.failed = true;
                         outcome
                             .msg
@@ -662,6 +751,20 @@ fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> St
         Ok(outcome) if outcome.skipped => Status::Skipped,
         Ok(outcome) if outcome.changed => Status::Changed,
         Ok(_) => Status::Ok,
+    }
+}
+
+/// Task types that run on the controller only, as Ansible's action plugins of the same
+/// names: they need no connection to the host.
+const CONTROLLER_ONLY: &[&str] = &["debug", "set_fact", "assert", "fail"];
+
+/// Whether a task needs a connection to its hosts.
+fn needs_connection(task: &Task, effective: &Inherited) -> bool {
+    match &task.body {
+        TaskBody::Action { kind, .. } => {
+            effective.delegate_to.is_none() && !CONTROLLER_ONLY.contains(&kind.as_str())
+        }
+        _ => false,
     }
 }
 

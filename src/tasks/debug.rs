@@ -28,6 +28,9 @@ impl TaskType for Debug {
             (Some(_), Some(_)) => Ok(Outcome::failed("`debug` takes `msg` or `var`, not both")),
             (_, Some(var)) => {
                 let value = match template::eval(var, ctx.span, ctx.vars) {
+                    Ok(value) if value.is_undefined() => {
+                        serde_json::Value::String("VARIABLE IS NOT DEFINED!".to_owned())
+                    }
                     Ok(value) => template::to_json_value(&value).unwrap_or_default(),
                     Err(error) => serde_json::Value::String(format!(
                         "VARIABLE IS NOT DEFINED! ({})",

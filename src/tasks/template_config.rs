@@ -87,7 +87,7 @@ pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<S
     // Named without the file's extension: minijinja would JSON-escape values in a template
     // whose name ends in `.yaml`.
     crate::template::environment()
-        .render_named_str("template", &text, vars)
+        .render_named_str("template", &crate::template::prepare_template(&text), vars)
         .map_err(|error| {
             // The shared renderer names what was undefined; minijinja knows the line.
             let span = crate::yaml::Span::synthetic(name);

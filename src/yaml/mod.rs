@@ -14,7 +14,7 @@ mod node;
 mod source;
 
 pub use de::{DeError, from_node, from_node_lenient, is_template, parse_bool};
-pub use node::{Node, Value};
+pub use node::{Node, Value, resolve_plain};
 pub use source::{SourceFile, Span, TextError, read_text};
 
 use std::path::Path;

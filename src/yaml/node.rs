@@ -190,6 +190,8 @@ fn parse_here(source: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
     })
 }
 
+/// One clean message for an error from the parser, at the user's file:line:col (the
+/// parser's own rendering would quote the text again, under a name of its own).
 fn syntax_error(source: &Arc<SourceFile>, error: &serde_saphyr::Error) -> Diagnostic {
     // The location is where the alias was used; the message is the error underneath.
     let mut inner = error.without_snippet();
@@ -235,6 +237,131 @@ fn span_of(source: &Arc<SourceFile>, location: &Location) -> Span {
     )
 }
 
+/// The text of a plain (unquoted, untagged, single-line) scalar as written, or `None` for
+/// anything else.
+fn plain_text<'a>(source: &'a SourceFile, location: &Location) -> Option<&'a str> {
+    let span = location.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    let text = source.text.get(start..start.checked_add(len)?)?;
+    let first = text.chars().next()?;
+    if matches!(first, '\'' | '"' | '|' | '>' | '!' | '&' | '*' | '[' | '{') || text.contains('\n')
+    {
+        return None;
+    }
+    // A tag (`!!str 017`) is written before the scalar, perhaps with an anchor between.
+    let line_start = source.text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let tagged = source.text[line_start..start]
+        .split_whitespace()
+        .rev()
+        .take(2)
+        .any(|word| word.starts_with('!'));
+    if tagged {
+        return None;
+    }
+    Some(text.trim_end())
+}
+
+/// A plain scalar read as PyYAML's `SafeLoader` (YAML 1.1) reads it, as Ansible does:
+/// booleans are only `true`/`false`/`yes`/`no`/`on`/`off` (in three casings), so `y` and
+/// `n` are strings; `0644` is octal; `1_000` is 1000; a float needs a dot (`1e3` is a
+/// string); a date stays the text it is.
+pub fn resolve_plain(text: &str) -> Value {
+    const TRUE: &[&str] = &[
+        "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON",
+    ];
+    const FALSE: &[&str] = &[
+        "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF",
+    ];
+    if matches!(text, "" | "~" | "null" | "Null" | "NULL") {
+        return Value::Null;
+    }
+    if TRUE.contains(&text) {
+        return Value::Bool(true);
+    }
+    if FALSE.contains(&text) {
+        return Value::Bool(false);
+    }
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return Value::Str(text.to_owned());
+    }
+    if let Some(i) = yaml11_int(text) {
+        return Value::Int(i);
+    }
+    if let Some(f) = yaml11_float(text) {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_owned())
+}
+
+fn yaml11_int(text: &str) -> Option<i64> {
+    static INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = INT.get_or_init(|| {
+        regex::Regex::new(
+            r"^([-+]?)(?:0b([01_]+)|0x([0-9a-fA-F_]+)|0([0-7_]+)|(0|[1-9][0-9_]*)|([1-9][0-9_]*(?::[0-5]?[0-9])+))$",
+        )
+        .expect("a valid pattern")
+    });
+    let caps = re.captures(text)?;
+    let digits = |i: usize| caps.get(i).map(|m| m.as_str().replace('_', ""));
+    let magnitude = if let Some(d) = digits(2) {
+        i64::from_str_radix(&d, 2).ok()?
+    } else if let Some(d) = digits(3) {
+        i64::from_str_radix(&d, 16).ok()?
+    } else if let Some(d) = digits(4) {
+        if d.is_empty() {
+            0
+        } else {
+            i64::from_str_radix(&d, 8).ok()?
+        }
+    } else if let Some(d) = digits(5) {
+        d.parse().ok()?
+    } else {
+        let d = digits(6)?;
+        d.split(':')
+            .try_fold(0i64, |acc, part| Some(acc * 60 + part.parse::<i64>().ok()?))?
+    };
+    Some(if &caps[1] == "-" {
+        -magnitude
+    } else {
+        magnitude
+    })
+}
+
+fn yaml11_float(text: &str) -> Option<f64> {
+    static FLOAT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = FLOAT.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .expect("a valid pattern")
+    });
+    if !re.is_match(text) {
+        return None;
+    }
+    let cleaned = text.replace('_', "");
+    let (sign, rest) = match cleaned.strip_prefix('-') {
+        Some(rest) => (-1.0, rest.to_owned()),
+        None => (1.0, cleaned.trim_start_matches('+').to_owned()),
+    };
+    let lower = rest.to_ascii_lowercase();
+    if lower == ".inf" {
+        return Some(sign * f64::INFINITY);
+    }
+    if lower == ".nan" {
+        return Some(f64::NAN);
+    }
+    if rest.contains(':') {
+        let (whole, fraction) = rest.split_once('.').unwrap_or((&rest, ""));
+        let base = whole.split(':').try_fold(0f64, |acc, part| {
+            Some(acc * 60.0 + part.parse::<f64>().ok()?)
+        })?;
+        let fraction: f64 = format!("0.{fraction}").parse().unwrap_or(0.0);
+        return Some(sign * (base + fraction));
+    }
+    rest.parse::<f64>().ok().map(|f| sign * f)
+}
+
 /// What `serde-saphyr` hands back: values with their locations, before the file is attached.
 struct RawNode(Spanned<RawValue>);
 
@@ -254,8 +381,14 @@ impl RawNode {
     fn into_node(self, source: &Arc<SourceFile>, budget: &mut usize) -> Option<Node> {
         *budget = budget.checked_sub(1)?;
         let span = span_of(source, &self.0.referenced);
+        let plain = plain_text(source, &self.0.defined);
         let value = match self.0.value {
             RawValue::Null => Value::Null,
+            RawValue::Bool(_) | RawValue::Int(_) | RawValue::Float(_) | RawValue::Str(_)
+                if plain.is_some() =>
+            {
+                resolve_plain(plain.unwrap_or_default())
+            }
             RawValue::Bool(b) => Value::Bool(b),
             RawValue::Int(i) => Value::Int(i),
             RawValue::Float(f) => Value::Float(f),
@@ -365,5 +498,64 @@ impl<'de> Visitor<'de> for RawVisitor {
             entries.push((key, value));
         }
         Ok(RawValue::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    fn load(text: &str) -> serde_json::Value {
+        crate::yaml::load_str("t.yml", text).unwrap().to_json()
+    }
+
+    #[test]
+    fn plain_scalars_read_as_pyyaml_reads_them() {
+        let list = load(
+            "[n, y, Y, NO, on, oN, 0o17, 017, 08, 00, -0, 0b101, 1_000, 0x1F, 0x_1F, +12, 1e3, \
+             1.0e3, 1.0e+3, .5, 1., 190:20:30, ~, Null, nUll, 2001-12-14, '017', \"yes\", -017]",
+        );
+        assert_eq!(
+            list,
+            serde_json::json!([
+                "n",
+                "y",
+                "Y",
+                false,
+                true,
+                "oN",
+                "0o17",
+                15,
+                "08",
+                0,
+                0,
+                5,
+                1000,
+                31,
+                31,
+                12,
+                "1e3",
+                "1.0e3",
+                1000.0,
+                0.5,
+                1.0,
+                685230,
+                null,
+                null,
+                "nUll",
+                "2001-12-14",
+                "017",
+                "yes",
+                -15
+            ])
+        );
+    }
+
+    #[test]
+    fn keys_anchors_and_block_scalars_too() {
+        let map = load("n: 1\ny: &a 017\nz: *a\nw: |\n  yes\nv: !!str 017\nu: &b yes\nt: *b\n");
+        assert_eq!(
+            map,
+            serde_json::json!({"n": 1, "y": 15, "z": 15, "w": "yes\n", "v": "017", "u": true, "t": true})
+        );
     }
 }

@@ -1,0 +1,443 @@
+//! Template text made to behave as in Ansible before minijinja compiles it, and the
+//! variables a template reads, for checks before a run.
+//!
+//! Two differences from minijinja are bridged by rewriting the text:
+//! - Ansible leaves backslashes in string literals as written (`'\1'` is a backslash and a
+//!   one, as `regex_replace` wants it); minijinja would read `\1` as an octal escape.
+//! - In Ansible an undefined value may be looked into (`d.b.c | default('y')`,
+//!   `missing.attr is defined`): the lookup stays undefined. minijinja's strict mode stops
+//!   at the second lookup, so a guarded lookup chain becomes `__chain(d, 'b', 'c')`.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use minijinja::machinery::{Token, WhitespaceConfig, ast, parse, parse_expr, tokenize};
+use minijinja::syntax::SyntaxConfig;
+
+/// The name of the function guarded lookup chains are rewritten into.
+pub const CHAIN: &str = "__chain";
+
+/// The text minijinja compiles for a template (or a bare expression) as Ansible writes it.
+pub fn prepare(text: &str, expression: bool) -> Cow<'_, str> {
+    let text = if text.contains('\\') {
+        raw_strings(text, expression)
+    } else {
+        Cow::Borrowed(text)
+    };
+    if !(text.contains("default")
+        || text.contains("defined")
+        || text.contains("d(")
+        || text.contains("if"))
+    {
+        return text;
+    }
+    let Some(analysis) = analyse(&text, expression) else {
+        return text;
+    };
+    if analysis.edits.is_empty() {
+        return text;
+    }
+    let mut edits = analysis.edits;
+    edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut out = text.into_owned();
+    let mut limit = out.len();
+    for (start, end, replacement) in edits {
+        // Nested guards inside an already rewritten chain are left as they are.
+        if end > limit {
+            continue;
+        }
+        out.replace_range(start..end, &replacement);
+        limit = start;
+    }
+    Cow::Owned(out)
+}
+
+/// Re-escape string literals so that minijinja reads back exactly the characters written.
+fn raw_strings(text: &str, expression: bool) -> Cow<'_, str> {
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for token in tokenize(text, expression, SyntaxConfig, WhitespaceConfig::default()) {
+        let Ok((token, span)) = token else {
+            return Cow::Borrowed(text);
+        };
+        if !matches!(token, Token::Str(_) | Token::String(_)) {
+            continue;
+        }
+        let (start, end) = (span.start_offset as usize, span.end_offset as usize);
+        let Some(literal) = text.get(start..end) else {
+            return Cow::Borrowed(text);
+        };
+        if !literal.contains('\\') || literal.len() < 2 {
+            continue;
+        }
+        let quote = literal.chars().next().unwrap_or('"');
+        let body = &literal[1..literal.len() - 1];
+        let mut escaped = String::with_capacity(literal.len() * 2);
+        escaped.push(quote);
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                escaped.push_str("\\\\");
+                match chars.next() {
+                    Some(next) if next == quote || next == '\\' => {
+                        escaped.push('\\');
+                        escaped.push(next);
+                    }
+                    Some(next) => escaped.push(next),
+                    None => {}
+                }
+            } else {
+                escaped.push(c);
+            }
+        }
+        escaped.push(quote);
+        edits.push((start, end, escaped));
+    }
+    if edits.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for (start, end, replacement) in edits.into_iter().rev() {
+        out.replace_range(start..end, &replacement);
+    }
+    Cow::Owned(out)
+}
+
+/// A variable a template reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    pub name: String,
+    /// Read under `default` or a `defined` / `undefined` test: it may be unset.
+    pub guarded: bool,
+    /// Read only on some paths (`a and b`, `x if c else y`, inside `{% if %}` or a loop).
+    pub conditional: bool,
+}
+
+/// The variables a template reads at its top level, and the guarded chains to rewrite.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub uses: Vec<Use>,
+    /// Names the template sets itself (`{% set %}`, loop targets, macro arguments).
+    pub locals: BTreeSet<String>,
+    edits: Vec<(usize, usize, String)>,
+}
+
+impl Analysis {
+    /// Variables read on every path, without a guard: they must be set.
+    pub fn required(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for found in &self.uses {
+            if !found.guarded
+                && !found.conditional
+                && !self.locals.contains(&found.name)
+                && !names.contains(&found.name)
+            {
+                names.push(found.name.clone());
+            }
+        }
+        names
+    }
+}
+
+/// Parse a template (or expression) and walk it; `None` when it does not parse.
+pub fn analyse(text: &str, expression: bool) -> Option<Analysis> {
+    let mut walk = Walk {
+        source: text,
+        analysis: Analysis::default(),
+    };
+    if expression {
+        let expr = parse_expr(text).ok()?;
+        walk.expr(&expr, false);
+    } else {
+        let stmt = parse(
+            text,
+            "<template>",
+            SyntaxConfig,
+            WhitespaceConfig::default(),
+        )
+        .ok()?;
+        walk.stmt(&stmt, false);
+    }
+    Some(walk.analysis)
+}
+
+struct Walk<'s> {
+    source: &'s str,
+    analysis: Analysis,
+}
+
+impl Walk<'_> {
+    fn text(&self, span: minijinja::machinery::Span) -> &str {
+        self.source
+            .get(span.start_offset as usize..span.end_offset as usize)
+            .unwrap_or("")
+    }
+
+    fn use_var(&mut self, name: &str, guarded: bool, conditional: bool) {
+        self.analysis.uses.push(Use {
+            name: name.to_owned(),
+            guarded,
+            conditional,
+        });
+    }
+
+    fn local(&mut self, target: &ast::Expr<'_>) {
+        match target {
+            ast::Expr::Var(var) => {
+                self.analysis.locals.insert(var.id.to_owned());
+            }
+            ast::Expr::List(list) => list.items.iter().for_each(|item| self.local(item)),
+            _ => {}
+        }
+    }
+
+    fn body(&mut self, stmts: &[ast::Stmt<'_>]) {
+        for stmt in stmts {
+            self.stmt(stmt, true);
+        }
+    }
+
+    fn stmt(&mut self, stmt: &ast::Stmt<'_>, cond: bool) {
+        match stmt {
+            ast::Stmt::Template(t) => t.children.iter().for_each(|s| self.stmt(s, cond)),
+            ast::Stmt::EmitExpr(e) => self.expr(&e.expr, cond),
+            ast::Stmt::ForLoop(f) => {
+                self.expr(&f.iter, cond);
+                self.local(&f.target);
+                self.analysis.locals.insert("loop".to_owned());
+                if let Some(filter) = &f.filter_expr {
+                    self.expr(filter, true);
+                }
+                self.body(&f.body);
+                self.body(&f.else_body);
+            }
+            ast::Stmt::IfCond(i) => {
+                self.expr(&i.expr, cond);
+                self.body(&i.true_body);
+                self.body(&i.false_body);
+            }
+            ast::Stmt::WithBlock(w) => {
+                for (target, value) in &w.assignments {
+                    self.expr(value, cond);
+                    self.local(target);
+                }
+                w.body.iter().for_each(|s| self.stmt(s, cond));
+            }
+            ast::Stmt::Set(s) => {
+                self.expr(&s.expr, cond);
+                self.local(&s.target);
+            }
+            ast::Stmt::SetBlock(s) => {
+                self.local(&s.target);
+                if let Some(filter) = &s.filter {
+                    self.expr(filter, cond);
+                }
+                s.body.iter().for_each(|st| self.stmt(st, cond));
+            }
+            ast::Stmt::AutoEscape(a) => a.body.iter().for_each(|s| self.stmt(s, cond)),
+            ast::Stmt::FilterBlock(f) => {
+                self.expr(&f.filter, cond);
+                f.body.iter().for_each(|s| self.stmt(s, cond));
+            }
+            ast::Stmt::Macro(m) => {
+                self.analysis.locals.insert(m.name.to_owned());
+                m.args.iter().for_each(|arg| self.local(arg));
+                m.defaults.iter().for_each(|d| self.expr(d, true));
+                self.body(&m.body);
+            }
+            ast::Stmt::CallBlock(c) => {
+                self.call(&c.call, cond);
+                self.body(&c.macro_decl.body);
+            }
+            ast::Stmt::Do(d) => self.call(&d.call, cond),
+            _ => {}
+        }
+    }
+
+    fn call(&mut self, call: &ast::Call<'_>, cond: bool) {
+        self.expr(&call.expr, cond);
+        self.args(&call.args, cond);
+    }
+
+    fn args(&mut self, args: &[ast::CallArg<'_>], cond: bool) {
+        for arg in args {
+            match arg {
+                ast::CallArg::Pos(e)
+                | ast::CallArg::Kwarg(_, e)
+                | ast::CallArg::PosSplat(e)
+                | ast::CallArg::KwargSplat(e) => self.expr(e, cond),
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &ast::Expr<'_>, cond: bool) {
+        match expr {
+            ast::Expr::Var(var) => self.use_var(var.id, false, cond),
+            ast::Expr::Const(_) => {}
+            ast::Expr::Slice(s) => {
+                self.expr(&s.expr, cond);
+                for part in [&s.start, &s.stop, &s.step].into_iter().flatten() {
+                    self.expr(part, cond);
+                }
+            }
+            ast::Expr::UnaryOp(u) => self.expr(&u.expr, cond),
+            ast::Expr::BinOp(b) => {
+                self.expr(&b.left, cond);
+                let short_circuit = matches!(b.op, ast::BinOpKind::ScAnd | ast::BinOpKind::ScOr);
+                self.expr(&b.right, cond || short_circuit);
+            }
+            ast::Expr::Compare(c) => {
+                self.expr(&c.expr, cond);
+                c.ops.iter().for_each(|op| self.expr(&op.expr, cond));
+            }
+            ast::Expr::IfExpr(i) => {
+                self.expr(&i.test_expr, cond);
+                self.expr(&i.true_expr, true);
+                match &i.false_expr {
+                    Some(other) => self.expr(other, true),
+                    None => {
+                        // Jinja's `x if c` without `else` prints nothing when `c` is false.
+                        let end = i.span().end_offset as usize;
+                        self.analysis
+                            .edits
+                            .push((end, end, " else none".to_owned()));
+                    }
+                }
+            }
+            ast::Expr::Filter(f) => {
+                let guard = matches!(f.name, "default" | "d");
+                if let Some(inner) = &f.expr {
+                    if guard {
+                        self.guarded(inner, cond);
+                    } else {
+                        self.expr(inner, cond);
+                    }
+                }
+                self.args(&f.args, cond || guard);
+            }
+            ast::Expr::Test(t) => {
+                if matches!(t.name, "defined" | "undefined") {
+                    self.guarded(&t.expr, cond);
+                } else {
+                    self.expr(&t.expr, cond);
+                }
+                self.args(&t.args, cond);
+            }
+            ast::Expr::GetAttr(g) => self.expr(&g.expr, cond),
+            ast::Expr::GetItem(g) => {
+                self.expr(&g.expr, cond);
+                self.expr(&g.subscript_expr, cond);
+            }
+            ast::Expr::Call(c) => self.call(c, cond),
+            ast::Expr::List(l) => l.items.iter().for_each(|item| self.expr(item, cond)),
+            ast::Expr::Map(m) => {
+                m.keys.iter().for_each(|k| self.expr(k, cond));
+                m.values.iter().for_each(|v| self.expr(v, cond));
+            }
+        }
+    }
+
+    /// An expression under `default` or `is defined`: its variable may be unset, and a
+    /// lookup chain in it is rewritten to stay undefined instead of failing.
+    fn guarded(&mut self, expr: &ast::Expr<'_>, cond: bool) {
+        let mut keys: Vec<String> = Vec::new();
+        let mut subscripts: Vec<&ast::Expr<'_>> = Vec::new();
+        let mut base = expr;
+        loop {
+            match base {
+                ast::Expr::GetAttr(g) => {
+                    keys.push(format!("'{}'", g.name));
+                    base = &g.expr;
+                }
+                ast::Expr::GetItem(g) if !matches!(g.subscript_expr, ast::Expr::Slice(_)) => {
+                    keys.push(self.text(g.subscript_expr.span()).to_owned());
+                    subscripts.push(&g.subscript_expr);
+                    base = &g.expr;
+                }
+                _ => break,
+            }
+        }
+        match base {
+            ast::Expr::Var(var) => self.use_var(var.id, true, cond),
+            other => self.expr(other, cond),
+        }
+        for subscript in subscripts {
+            self.expr(subscript, cond);
+        }
+        if keys.is_empty() || keys.iter().any(String::is_empty) {
+            return;
+        }
+        let base_span = base.span();
+        let base_text = self.text(base_span).to_owned();
+        if base_text.is_empty() {
+            return;
+        }
+        keys.reverse();
+        let replacement = format!("{CHAIN}(({base_text}), {})", keys.join(", "));
+        self.analysis.edits.push((
+            base_span.start_offset as usize,
+            expr.span().end_offset as usize,
+            replacement,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backslashes_in_literals_stay_as_written() {
+        assert_eq!(prepare(r"{{ 'a\1' }}", false), r"{{ 'a\\1' }}");
+        assert_eq!(prepare(r#"{{ "q\"x" }}"#, false), r#"{{ "q\\\"x" }}"#);
+        assert_eq!(prepare(r"{{ x }} \1", false), r"{{ x }} \1");
+    }
+
+    #[test]
+    fn guarded_chains_are_rewritten() {
+        assert_eq!(
+            prepare("{{ d.b.c | default('y') }}", false),
+            "{{ __chain((d), 'b', 'c') | default('y') }}"
+        );
+        assert_eq!(
+            prepare("missing['a'].b is not defined", true),
+            "__chain((missing), 'a', 'b') is not defined"
+        );
+        assert_eq!(prepare("x | default(1)", true), "x | default(1)");
+        assert_eq!(
+            prepare("a{{ 'x' if c }}b", false),
+            "a{{ 'x' if c else none }}b"
+        );
+    }
+
+    #[test]
+    fn required_variables_skip_guards_and_branches() {
+        let required = |text: &str, expression: bool| analyse(text, expression).unwrap().required();
+        assert_eq!(
+            required("maybe is defined and maybe == 'x'", true),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            required("{{ nope is undefined }}", false),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            required("{{ missing.attr | default('z') }}", false),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            required("{{ typo }}/{{ a if b else c }}", false),
+            ["typo", "b"]
+        );
+        assert_eq!(
+            required(
+                "{% set x = 1 %}{{ x }}{% for i in items %}{{ i }}{{ y }}{% endfor %}",
+                false
+            ),
+            ["items"]
+        );
+        assert_eq!(
+            required("{{ a | default(b) }}", false),
+            Vec::<String>::new()
+        );
+    }
+}
