@@ -746,3 +746,42 @@ fn the_users_ssh_config_agent_and_known_hosts_apply() {
         output.stdout
     );
 }
+
+#[test]
+fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "
+            all:
+              hosts:
+                behind-proxy:
+                  ansible_host: 127.0.0.2
+                  ansible_ssh_common_args: >-
+                    -o 'ProxyCommand=sh -c \"sleep 60; true\" quayside-hung-proxy'
+            ",
+        )
+        .file(
+            "play.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml", "--timeout", "1"]);
+    let output = test.run();
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("fatal: [behind-proxy]: UNREACHABLE! => {\"msg\":\"cannot connect to `behind-proxy`: no answer within 1 s"),
+        "{}",
+        output.stdout
+    );
+    let left = Command::new("pgrep")
+        .args(["-f", "quayside-hung-proxy"])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the proxy command outlived its connection: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

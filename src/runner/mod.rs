@@ -447,12 +447,12 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
-        for host in &touched {
-            let connection = self.state(host).connection.take();
-            if let Some(connection) = connection {
-                connection.close().await;
-            }
-        }
+        // Every host at once: closing may first stop a script an interrupt gave up on.
+        let connections: Vec<_> = touched
+            .iter()
+            .filter_map(|host| self.state(host).connection.take())
+            .collect();
+        futures::future::join_all(connections.iter().map(|connection| connection.close())).await;
         // As Ansible's recap: hosts of a batch that never started (after a failed batch)
         // are not listed.
         touched.retain(|h| self.state(h).counts != Counts::default());

@@ -152,7 +152,7 @@ put() {
   tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
   drop() { rm -f -- "$tmp"; fail; }
   # A script stopped on the host (its run gave up on it) takes its temporary file along.
-  trap 'rm -f -- "$tmp"; exit 143' TERM INT HUP
+  trap 'rm -f -- "$tmp"; exit 143' TERM INT HUP PIPE
   base64 -d > "$tmp" || drop
   # A connection lost in the middle of the data ends it early: install only what is whole.
   got=$(sha256sum < "$tmp") || drop
@@ -168,7 +168,7 @@ put() {
     printf 'B %s %s\n' "$i" "$stamp"
   fi
   mv -fT -- "$tmp" "$t" || drop
-  trap - TERM INT HUP
+  trap - TERM INT HUP PIPE
 }
 "#;
 

@@ -877,8 +877,15 @@ fn remove_dir(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The pids of the processes whose parent is `parent`, from /proc.
+/// The pids of the processes whose parent is `parent`, from /proc: its own list of
+/// children where the kernel keeps one (a read of one file), else a look at every process.
 fn children_of(parent: u32) -> Vec<u32> {
+    if let Ok(list) = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")) {
+        return list
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .collect();
+    }
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
