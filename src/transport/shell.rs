@@ -110,15 +110,14 @@ pub(crate) async fn read_frame(
     mut ready: Option<&mut Option<u32>>,
 ) -> std::io::Result<Option<Frame>> {
     let mut bytes = Vec::new();
-    let mut chunk = vec![0; 64 * 1024];
     // Where the script's output starts: after the ready line, once it has come.
     let mut start = if ready.is_some() { None } else { Some(0) };
     loop {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
+        // Most answers are a line or two: grow with what comes, not ahead of it.
+        bytes.reserve(4096.max(bytes.len() / 2));
+        if stream.read_buf(&mut bytes).await? == 0 {
             return Ok(None);
         }
-        bytes.extend_from_slice(&chunk[..read]);
         if start.is_none() {
             if let Some((pid, rest)) = find_ready(&bytes) {
                 if let Some(slot) = ready.as_deref_mut() {
