@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::Test;
-use crate::common::fleet::{fleet, run_play as run};
+use crate::common::fleet::{OwnFleet, fleet, run_play as run};
 
 const HOSTS: &str = "host1:host2:host3:host4:host5";
 
@@ -702,29 +702,7 @@ fn names_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A fleet of four hosts on a port of its own: killing one of its sshds disturbs no other
-/// test.
-struct OwnFleet {
-    dir: PathBuf,
-}
-
 impl OwnFleet {
-    fn up(name: &str, port: u16) -> OwnFleet {
-        let dir = crate::common::repo_root().join("target").join(name);
-        let status = Command::new(crate::common::repo_root().join("scripts/fleet"))
-            .args(["up", "4", "--port", &port.to_string(), "--dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        OwnFleet { dir }
-    }
-
-    fn root(&self, i: usize) -> PathBuf {
-        self.dir.join(format!("hosts/host{i}/root"))
-    }
-
     /// The bundle directory's parent on host `i`, with `config/config.yaml` = `old: true`.
     fn bundle(&self, i: usize) -> PathBuf {
         self.root(i).join("lost/b")
@@ -760,53 +738,6 @@ impl OwnFleet {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
-    }
-
-    /// Kill host `i`'s sshd and the sshd of every session it serves, as a lost network
-    /// drops them; the commands those sessions run live on.
-    fn kill_sshd(&self, i: usize) {
-        let pid: u32 = std::fs::read_to_string(self.dir.join(format!("hosts/host{i}/sshd.pid")))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        for victim in descendants(pid).into_iter().chain([pid]) {
-            let comm = std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap_or_default();
-            if comm.trim() == "sshd" || comm.trim().starts_with("sshd-") {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &victim.to_string()])
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
-        }
-    }
-}
-
-/// Every process below `pid`, deepest first.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-        if rest.split_whitespace().nth(1) == Some(&pid.to_string()) {
-            children.extend(descendants(child));
-            children.push(child);
-        }
-    }
-    children
-}
-
-impl Drop for OwnFleet {
-    fn drop(&mut self) {
-        let _ = Command::new(crate::common::repo_root().join("scripts/fleet"))
-            .args(["down", "--dir"])
-            .arg(&self.dir)
-            .output();
     }
 }
 
@@ -849,7 +780,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
-    let fleet = OwnFleet::up("bundle-lost-stage", 2205);
+    let fleet = OwnFleet::up("bundle-lost-stage", 2205, 4);
     fleet.prepare();
     let test = lost_play();
     let slow = slow_command(&test, "cp", "sleep 10\nexec /usr/bin/cp \"$@\"");
@@ -900,7 +831,7 @@ fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
 
 #[test]
 fn a_host_lost_during_the_swap_is_reported_as_unknown_and_the_others_roll_back() {
-    let fleet = OwnFleet::up("bundle-lost-swap", 2206);
+    let fleet = OwnFleet::up("bundle-lost-swap", 2206, 4);
     fleet.prepare();
     let test = lost_play();
     let slow = slow_command(

@@ -3,99 +3,13 @@
 //! is left with half a file.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{Output, Test, repo_root};
-
-struct Fleet {
-    dir: PathBuf,
-}
-
-impl Fleet {
-    /// `hosts` hosts on a port of their own: killing one disturbs no other test.
-    fn up(name: &str, port: u16, hosts: usize) -> Fleet {
-        let dir = repo_root().join("target").join(name);
-        let status = Command::new(repo_root().join("scripts/fleet"))
-            .args([
-                "up",
-                &hosts.to_string(),
-                "--port",
-                &port.to_string(),
-                "--dir",
-            ])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Fleet { dir }
-    }
-
-    fn root(&self, i: usize) -> PathBuf {
-        self.dir.join(format!("hosts/host{i}/root"))
-    }
-
-    fn run(&self, test: &Test) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_quayside"));
-        command
-            .args(["run", "play.yml", "-i"])
-            .arg(self.dir.join("inventory.yml"))
-            .current_dir(test.path())
-            .env("NO_COLOR", "1");
-        command
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        let _ = Command::new(repo_root().join("scripts/fleet"))
-            .args(["down", "--dir"])
-            .arg(&self.dir)
-            .output();
-    }
-}
-
-/// Every process below `pid`, deepest first.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-        if rest.split_whitespace().nth(1) == Some(&pid.to_string()) {
-            children.extend(descendants(child));
-            children.push(child);
-        }
-    }
-    children
-}
-
-/// Kill host `i`'s sshd and the sshd of every session it serves, as a lost network drops
-/// them: the commands those sessions run live on and see their input end.
-fn kill_sshd(fleet: &Fleet, i: usize) {
-    let pid: u32 = std::fs::read_to_string(fleet.dir.join(format!("hosts/host{i}/sshd.pid")))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    for victim in descendants(pid).into_iter().chain([pid]) {
-        let comm = std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap_or_default();
-        if comm.trim() == "sshd" || comm.trim().starts_with("sshd-") {
-            // A session's sshd may be gone already.
-            let _ = Command::new("kill")
-                .args(["-KILL", &victim.to_string()])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
+use crate::common::fleet::OwnFleet as Fleet;
+use crate::common::{Output, Test};
 
 fn temp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -172,7 +86,7 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
         let output = Output::from(child.wait_with_output().unwrap());
         panic!("host2 never started writing:\n{}", output.stdout);
     }
-    kill_sshd(&fleet, 2);
+    fleet.kill_sshd(2);
     let output = Output::from(child.wait_with_output().unwrap());
     assert_eq!(output.code, 3, "{}", output.stdout);
     assert!(

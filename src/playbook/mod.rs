@@ -29,35 +29,43 @@ impl Playbook {
 
     /// Every task of every play, blocks flattened, handlers included.
     pub fn all_tasks(&self) -> Vec<&Task> {
+        self.plays.iter().flat_map(Play::all_tasks).collect()
+    }
+}
+
+impl Play {
+    /// Every task of the play, blocks flattened, handlers included.
+    pub fn all_tasks(&self) -> Vec<&Task> {
         let mut tasks = Vec::new();
-        for play in &self.plays {
-            for section in [
-                &play.pre_tasks,
-                &play.tasks,
-                &play.post_tasks,
-                &play.handlers,
-            ] {
-                collect(section, &mut tasks);
-            }
+        for section in [
+            &self.pre_tasks,
+            &self.tasks,
+            &self.post_tasks,
+            &self.handlers,
+        ] {
+            tasks.extend(flatten(section));
         }
         tasks
     }
 }
 
-fn collect<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
+/// `tasks` and, depth first, the tasks of their blocks, rescues and always sections.
+pub fn flatten(tasks: &[Task]) -> Vec<&Task> {
+    let mut all = Vec::new();
     for task in tasks {
-        into.push(task);
+        all.push(task);
         if let TaskBody::Block {
             block,
             rescue,
             always,
         } = &task.body
         {
-            collect(block, into);
-            collect(rescue, into);
-            collect(always, into);
+            for list in [block, rescue, always] {
+                all.extend(flatten(list));
+            }
         }
     }
+    all
 }
 
 #[derive(Debug, Clone)]

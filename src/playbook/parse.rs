@@ -229,23 +229,13 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
 
 /// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
 fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
-    let mut handlers: Vec<&Task> = Vec::new();
-    collect_tasks(&play.handlers, &mut handlers);
+    let handlers = super::flatten(&play.handlers);
     let names: Vec<&str> = handlers
         .iter()
         .flat_map(|h| h.name.iter().chain(h.listen.iter()))
         .map(String::as_str)
         .collect();
-    let mut tasks: Vec<&Task> = Vec::new();
-    for section in [
-        &play.pre_tasks,
-        &play.tasks,
-        &play.post_tasks,
-        &play.handlers,
-    ] {
-        collect_tasks(section, &mut tasks);
-    }
-    for task in tasks {
+    for task in play.all_tasks() {
         for (index, notified) in task.notify.iter().enumerate() {
             if names.contains(&notified.as_str()) {
                 continue;
@@ -275,22 +265,6 @@ fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
-}
-
-fn collect_tasks<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
-    for task in tasks {
-        into.push(task);
-        if let TaskBody::Block {
-            block,
-            rescue,
-            always,
-        } = &task.body
-        {
-            collect_tasks(block, into);
-            collect_tasks(rescue, into);
-            collect_tasks(always, into);
-        }
-    }
 }
 
 fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {

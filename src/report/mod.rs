@@ -143,6 +143,34 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// A host's result that carries only a status and a message: a host that could not
+    /// be reached, a task given up on, an error before the task could say more.
+    pub fn bare_result(
+        host: &str,
+        task: &str,
+        status: Status,
+        msg: Option<String>,
+        item: Option<String>,
+        duration_ms: u64,
+    ) -> Event {
+        Event::HostResult {
+            host: host.to_owned(),
+            task: task.to_owned(),
+            status,
+            changed: false,
+            msg,
+            item,
+            duration_ms,
+            result: None,
+            diffs: Vec::new(),
+            files: Vec::new(),
+            containers: Vec::new(),
+            output: None,
+        }
+    }
+}
+
 /// The text that replaces anything a task marked `no_log`.
 pub const CENSORED: &str = "<censored>";
 

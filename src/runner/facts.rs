@@ -60,20 +60,14 @@ impl Runner<'_> {
                         (Status::Unreachable, Some(error.to_string()))
                     }
                 };
-                self.reporter.emit(&Event::HostResult {
-                    host: host.clone(),
-                    task: "Gathering Facts".to_owned(),
-                    status: status.0,
-                    changed: false,
-                    msg: status.1,
-                    item: None,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    result: None,
-                    diffs: Vec::new(),
-                    files: Vec::new(),
-                    containers: Vec::new(),
-                    output: None,
-                });
+                self.reporter.emit(&Event::bare_result(
+                    host,
+                    "Gathering Facts",
+                    status.0,
+                    status.1,
+                    None,
+                    started.elapsed().as_millis() as u64,
+                ));
             })
             .await;
         for host in abandoned {

@@ -186,27 +186,13 @@ pub fn prepare(
 /// a name that matches nothing would otherwise skip every task and look like success.
 /// Handlers are not places to start: nothing before them would notify them.
 pub fn check_start_at_task(playbook: &Playbook, name: &str) -> Result<(), Diagnostic> {
-    fn names<'a>(tasks: &'a [Task], into: &mut Vec<&'a str>) {
-        for task in tasks {
-            into.extend(task.name.as_deref());
-            if let TaskBody::Block {
-                block,
-                rescue,
-                always,
-            } = &task.body
-            {
-                for list in [block, rescue, always] {
-                    names(list, into);
-                }
-            }
-        }
-    }
-    let mut known = Vec::new();
-    for play in &playbook.plays {
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            names(section, &mut known);
-        }
-    }
+    let known: Vec<&str> = playbook
+        .plays
+        .iter()
+        .flat_map(|play| [&play.pre_tasks, &play.tasks, &play.post_tasks])
+        .flat_map(|section| crate::playbook::flatten(section))
+        .filter_map(|task| task.name.as_deref())
+        .collect();
     if known.contains(&name) {
         return Ok(());
     }
@@ -403,24 +389,18 @@ impl<'a> Runner<'a> {
     /// A host whose task the run gave up on: it is reported and counted as interrupted.
     fn report_abandoned(&self, host: &str, task: &str) {
         self.state(host).counts.interrupted += 1;
-        self.reporter.emit(&Event::HostResult {
-            host: host.to_owned(),
-            task: task.to_owned(),
-            status: Status::Interrupted,
-            changed: false,
-            msg: Some(
+        self.reporter.emit(&Event::bare_result(
+            host,
+            task,
+            Status::Interrupted,
+            Some(
                 "interrupted: quayside stopped waiting for this task; it may still finish on \
                  the host, or may not"
                     .to_owned(),
             ),
-            item: None,
-            duration_ms: 0,
-            result: None,
-            diffs: Vec::new(),
-            files: Vec::new(),
-            containers: Vec::new(),
-            output: None,
-        });
+            None,
+            0,
+        ));
     }
 
     pub async fn run(&self, plays: &[PreparedPlay], warnings: &[String]) -> RunSummary {
@@ -823,20 +803,14 @@ impl<'a> Runner<'a> {
                         state.unreachable = true;
                         state.counts.unreachable += 1;
                     }
-                    self.reporter.emit(&Event::HostResult {
-                        host: host.clone(),
-                        task: "connect".to_owned(),
-                        status: Status::Unreachable,
-                        changed: false,
-                        msg: Some(error.to_string()),
-                        item: None,
-                        duration_ms: 0,
-                        result: None,
-                        diffs: Vec::new(),
-                        files: Vec::new(),
-                        containers: Vec::new(),
-                        output: None,
-                    });
+                    self.reporter.emit(&Event::bare_result(
+                        &host,
+                        "connect",
+                        Status::Unreachable,
+                        Some(error.to_string()),
+                        None,
+                        0,
+                    ));
                 }
             }
         }

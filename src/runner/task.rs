@@ -676,20 +676,14 @@ impl Runner<'_> {
         let status = status(result, effective);
         let event =
             match result {
-                Err(error) => Event::HostResult {
-                    host: host.to_owned(),
-                    task: task.to_owned(),
+                Err(error) => Event::bare_result(
+                    host,
+                    task,
                     status,
-                    changed: false,
-                    msg: Some(error.to_string()),
+                    Some(error.to_string()),
                     item,
                     duration_ms,
-                    result: None,
-                    diffs: Vec::new(),
-                    files: Vec::new(),
-                    containers: Vec::new(),
-                    output: None,
-                },
+                ),
                 Ok(outcome) => {
                     let censor = effective.no_log;
                     Event::HostResult {

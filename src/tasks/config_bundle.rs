@@ -30,7 +30,7 @@ use super::{FileDiff, Outcome, TaskContext, TaskType, Together};
 use crate::diagnostic::Diagnostic;
 use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::interrupt::Interrupt;
-use crate::playbook::{Playbook, Serial, Task, TaskBody};
+use crate::playbook::{Playbook, Serial, TaskBody};
 use crate::transport::{Script, TransportError, quote};
 
 #[derive(Debug, Deserialize)]
@@ -1085,16 +1085,7 @@ pub fn check_playbook(playbook: &Playbook) -> Result<(), Diagnostic> {
             Serial::Count(n) => *n != 0,
             Serial::Percent(p) => *p < 100.0,
         });
-        let mut tasks = Vec::new();
-        for section in [
-            &play.pre_tasks,
-            &play.tasks,
-            &play.post_tasks,
-            &play.handlers,
-        ] {
-            flatten(section, &mut tasks);
-        }
-        for task in tasks {
+        for task in play.all_tasks() {
             if !matches!(&task.body, TaskBody::Action { kind, .. } if kind == "config_bundle") {
                 continue;
             }
@@ -1123,22 +1114,6 @@ pub fn check_playbook(playbook: &Playbook) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
-}
-
-fn flatten<'a>(tasks: &'a [Task], into: &mut Vec<&'a Task>) {
-    for task in tasks {
-        into.push(task);
-        if let TaskBody::Block {
-            block,
-            rescue,
-            always,
-        } = &task.body
-        {
-            for list in [block, rescue, always] {
-                flatten(list, into);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -84,3 +84,94 @@ pub fn run_play(test: &super::Test, limit: &str, extra: &[&str]) -> super::Outpu
         .expect("run quayside");
     super::Output::from(output)
 }
+
+/// A fleet on a port of its own, for tests that kill or slow its hosts: what they do to it
+/// disturbs no other test. Taken down when dropped.
+pub struct OwnFleet {
+    pub dir: PathBuf,
+}
+
+impl OwnFleet {
+    /// `hosts` hosts in `target/NAME`, listening on `port`.
+    pub fn up(name: &str, port: u16, hosts: usize) -> OwnFleet {
+        let dir = repo_root().join("target").join(name);
+        let status = Command::new(repo_root().join("scripts/fleet"))
+            .args([
+                "up",
+                &hosts.to_string(),
+                "--port",
+                &port.to_string(),
+                "--dir",
+            ])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/fleet up failed");
+        OwnFleet { dir }
+    }
+
+    /// The directory that stands for host `i`'s disk (1-based).
+    pub fn root(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("hosts/host{i}/root"))
+    }
+
+    /// `quayside run play.yml` in `test`'s directory against this fleet.
+    pub fn run(&self, test: &super::Test) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quayside"));
+        command
+            .args(["run", "play.yml", "-i"])
+            .arg(self.dir.join("inventory.yml"))
+            .current_dir(test.path())
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Kill host `i`'s sshd and the sshd of every session it serves, as a lost network
+    /// drops them: the commands those sessions run live on and see their input end.
+    pub fn kill_sshd(&self, i: usize) {
+        let pid: u32 = std::fs::read_to_string(self.dir.join(format!("hosts/host{i}/sshd.pid")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        for victim in descendants(pid).into_iter().chain([pid]) {
+            let comm = std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap_or_default();
+            if comm.trim() == "sshd" || comm.trim().starts_with("sshd-") {
+                // A session's sshd may be gone already.
+                let _ = Command::new("kill")
+                    .args(["-KILL", &victim.to_string()])
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+impl Drop for OwnFleet {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/fleet"))
+            .args(["down", "--dir"])
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+/// Every process below `pid`, deepest first.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+        if rest.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            children.extend(descendants(child));
+            children.push(child);
+        }
+    }
+    children
+}
