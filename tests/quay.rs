@@ -869,6 +869,31 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
         assert_eq!(storage_tree(&storage), before[i - 1], "host{i}");
     }
 
+    // A storage directory lost on one host after the restore (moved aside, with what its
+    // Quay wrote since) comes back by itself, and that host's Quay is restarted onto it: a
+    // running container still holds the directory it was started with.
+    let storage = lab.root(1).join("restored-storage/storage");
+    let aside = lab.root(1).join("restored-storage/storage.aside");
+    std::fs::rename(&storage, &aside).unwrap();
+    std::fs::write(aside.join("written-since"), "").unwrap();
+    let output = lab.ok_with("quay-restore.yml", &args);
+    assert!(
+        changed(&output, "host1").contains("changed=3"),
+        "{}",
+        output.stdout
+    );
+    for host in ["host2", "host3", "host4"] {
+        assert!(
+            changed(&output, host).contains("changed=0"),
+            "{}",
+            output.stdout
+        );
+    }
+    assert_eq!(storage_tree(&storage), before[0]);
+    let seen = lab.podman(&["exec", "quay-host1", "ls", "/datastorage"]);
+    assert_eq!(String::from_utf8_lossy(&seen), "registry\n");
+    std::fs::remove_dir_all(&aside).unwrap();
+
     // Quay (uid 1001, in its container) writes into the restored storage, as a push would.
     lab.podman(&[
         "exec",
