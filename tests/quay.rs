@@ -505,6 +505,8 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         }
     }
     assert!(manifest.contains("./quay-backup.sql\n"));
+    // The lab's storage is S3: object storage is not copied (the README says what to do).
+    assert!(!manifest.contains("storage.tar"), "{manifest}");
     let archive = |i: usize| folder.join(format!("host{i}/config.tar"));
     assert_ne!(
         std::fs::read(archive(1)).unwrap(),
@@ -608,6 +610,468 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
             again.stdout
         );
     }
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+/// Extra variables that give the lab one LocalStorage location instead of its two S3 ones
+/// (LocalStorage cannot be replicated, and each site then prefers it).
+const LOCAL_STORAGE: &str = r#"{"quay_storage": [{"name": "local", "driver": "LocalStorage", "params": {"storage_path": "/datastorage/registry"}}], "quay_storage_replication": false, "quay_storage_site": "local"}"#;
+
+/// `-e LOCAL_STORAGE` followed by `extra`.
+fn local_storage(extra: &[&str]) -> Vec<String> {
+    ["-e", LOCAL_STORAGE]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// One file or directory of a storage tree as Quay would need it back: owner, group, mode,
+/// ACL (`getfacl -cpn`, sorted) and, for a file, its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    acl: Vec<String>,
+    contents: Option<Vec<u8>>,
+}
+
+fn acl(path: &Path) -> Vec<String> {
+    let output = Command::new("getfacl")
+        .args(["-cpn", "--"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "getfacl {}", path.display());
+    let mut lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Everything under `dir` (itself as `.`), without following links.
+fn storage_tree(dir: &Path) -> BTreeMap<String, Stored> {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(dir: &Path, name: &str, found: &mut BTreeMap<String, Stored>) {
+        let path = if name == "." {
+            dir.to_path_buf()
+        } else {
+            dir.join(name)
+        };
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let contents = meta.is_file().then(|| std::fs::read(&path).unwrap());
+        found.insert(
+            name.to_owned(),
+            Stored {
+                uid: meta.uid(),
+                gid: meta.gid(),
+                mode: meta.mode(),
+                acl: acl(&path),
+                contents,
+            },
+        );
+        if meta.is_dir() {
+            for child in listing(&path) {
+                let child = if name == "." {
+                    child
+                } else {
+                    format!("{name}/{child}")
+                };
+                walk(dir, &child, found);
+            }
+        }
+    }
+    let mut found = BTreeMap::new();
+    walk(dir, ".", &mut found);
+    found
+}
+
+/// A blob as Quay (uid 1001) leaves it in its storage: directories and file owned by 1001,
+/// with modes and ACL entries of their own so that a restore that loses them shows.
+fn put_blob(storage: &Path, name: &str, contents: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = storage.join(name);
+    let mut dir = storage.to_path_buf();
+    for part in Path::new(name).parent().unwrap().components() {
+        dir.push(part);
+        let _ = std::fs::create_dir(&dir);
+        std::os::unix::fs::chown(&dir, Some(1001), Some(1001)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).unwrap();
+    }
+    std::fs::write(&path, contents).unwrap();
+    std::os::unix::fs::chown(&path, Some(1001), Some(1001)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let status = Command::new("setfacl")
+        .args(["-m", "group:1002:r", "--"])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Bytes no text decoder would pass through unchanged.
+fn binary_blob(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ 0x80)
+        .collect()
+}
+
+impl Lab {
+    /// Host `i`'s storage directory (`quay_root/storage`, mounted as /datastorage).
+    fn storage(&self, i: usize) -> PathBuf {
+        self.root(i).join("quay/storage")
+    }
+
+    /// The lab on LocalStorage with a blob on host1 and one on host3 (host2 and host4 keep
+    /// empty storage), backed up as `name`: the backup folder.
+    fn local_storage_backup(&self, name: &str) -> PathBuf {
+        self.reset();
+        self.ok_with("quay-deploy.yml", &local_storage(&[]));
+        for i in 1..=4 {
+            let _ = std::fs::remove_dir_all(self.storage(i).join("registry"));
+        }
+        put_blob(
+            &self.storage(1),
+            "registry/sha256/ab/ab5f0e1c",
+            &binary_blob(1, 70_000),
+        );
+        put_blob(
+            &self.storage(3),
+            "registry/sha256/cd/cd0a9b2e",
+            &binary_blob(3, 1_000),
+        );
+        let _ = std::fs::remove_dir_all(self.dir.join("backups").join(name));
+        self.ok_with(
+            "quay-backup.yml",
+            &local_storage(&["-e", &format!("quay_backup_name={name}")]),
+        );
+        self.dir.join("backups").join(name)
+    }
+
+    /// Each Quay's start time, to tell that none was restarted.
+    fn started(&self) -> Vec<Json> {
+        QUAY_PORTS.map(|p| info(p)["started_at"].clone()).to_vec()
+    }
+}
+
+/// The source of the directory a Quay container has mounted at `target`.
+fn mount_source(lab: &Lab, container: &str, target: &str) -> String {
+    let inspect: Json = serde_json::from_slice(&lab.podman(&["inspect", container])).unwrap();
+    inspect[0]["Mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["Destination"] == target)
+        .and_then(|m| m["Source"].as_str())
+        .unwrap_or_else(|| panic!("{container} mounts nothing at {target}"))
+        .to_owned()
+}
+
+/// A backup's MANIFEST.sha256 written again for what the folder now holds, as
+/// quay-backup.yml writes it (a tampered archive then passes the manifest check).
+fn rewrite_manifest(folder: &Path) {
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            "find . -type f ! -name MANIFEST.sha256 | LC_ALL=C sort | xargs -d '\\n' sha256sum > MANIFEST.sha256",
+        ])
+        .current_dir(folder)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn backup_and_restore_carry_local_storage_byte_for_byte() {
+    let (_turn, lab) = lab();
+    let folder = lab.local_storage_backup("local-storage");
+    let before: Vec<BTreeMap<String, Stored>> =
+        (1..=4).map(|i| storage_tree(&lab.storage(i))).collect();
+    // What the backup is to carry: the blobs with their owner, mode and ACL, and the
+    // directory's own `user:1001:rwx` (quay-start.yml).
+    let blob = &before[0]["registry/sha256/ab/ab5f0e1c"];
+    assert_eq!(
+        (blob.uid, blob.gid, blob.mode & 0o7777),
+        (1001, 1001, 0o640)
+    );
+    assert!(blob.acl.contains(&"group:1002:r--".to_owned()), "{blob:?}");
+    assert_eq!(blob.contents.as_deref(), Some(&binary_blob(1, 70_000)[..]));
+    assert_eq!(before[1].keys().collect::<Vec<_>>(), ["."]);
+    for tree in &before {
+        assert!(
+            tree["."].acl.contains(&"user:1001:rwx".to_owned()),
+            "{tree:?}"
+        );
+    }
+
+    // The manifest lists every host's storage archive with its SHA-256, and they check.
+    let manifest = std::fs::read_to_string(folder.join("MANIFEST.sha256")).unwrap();
+    for i in 1..=4 {
+        let archive = folder.join(format!("host{i}/storage.tar"));
+        assert!(
+            manifest.contains(&format!("{}  ./host{i}/storage.tar\n", sha256(&archive))),
+            "{manifest}"
+        );
+        // The blobs may be private images: the archive is the owner's only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", archive.display());
+    }
+    let check = Command::new("sha256sum")
+        .args(["--check", "--strict", "MANIFEST.sha256"])
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    // Restore into a new database and new install directories.
+    lab.drop_database("quay_storage");
+    lab.remove_on_hosts("restored-storage");
+    let args = restore_args(&folder, "quay_storage", "restored-storage");
+    let output = lab.ok_with("quay-restore.yml", &args);
+    for i in 1..=4 {
+        let restored = lab.root(i).join("restored-storage");
+        assert_eq!(
+            storage_tree(&restored.join("storage")),
+            before[i - 1],
+            "host{i}: {}",
+            output.stdout
+        );
+        // Nothing staged is left beside it.
+        assert_eq!(listing(&restored), ["config", "storage"], "host{i}");
+        // Its Quay runs on the restored storage.
+        assert_eq!(
+            mount_source(lab, &format!("quay-host{i}"), "/datastorage"),
+            restored.join("storage").display().to_string()
+        );
+        assert_eq!(http("GET", QUAY_PORTS[i - 1], "/health/instance").0, 200);
+    }
+
+    // A second restore changes nothing.
+    let again = lab.ok_with("quay-restore.yml", &args);
+    for host in HOSTS {
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
+    }
+    for i in 1..=4 {
+        let storage = lab.root(i).join("restored-storage/storage");
+        assert_eq!(storage_tree(&storage), before[i - 1], "host{i}");
+    }
+
+    // A storage directory lost on one host after the restore (moved aside, with what its
+    // Quay wrote since) comes back by itself, and that host's Quay is restarted onto it: a
+    // running container still holds the directory it was started with.
+    let storage = lab.root(1).join("restored-storage/storage");
+    let aside = lab.root(1).join("restored-storage/storage.aside");
+    std::fs::rename(&storage, &aside).unwrap();
+    std::fs::write(aside.join("written-since"), "").unwrap();
+    let output = lab.ok_with("quay-restore.yml", &args);
+    assert!(
+        changed(&output, "host1").contains("changed=3"),
+        "{}",
+        output.stdout
+    );
+    for host in ["host2", "host3", "host4"] {
+        assert!(
+            changed(&output, host).contains("changed=0"),
+            "{}",
+            output.stdout
+        );
+    }
+    assert_eq!(storage_tree(&storage), before[0]);
+    let seen = lab.podman(&["exec", "quay-host1", "ls", "/datastorage"]);
+    assert_eq!(String::from_utf8_lossy(&seen), "registry\n");
+    std::fs::remove_dir_all(&aside).unwrap();
+
+    // Quay (uid 1001, in its container) writes into the restored storage, as a push would.
+    lab.podman(&[
+        "exec",
+        "quay-host1",
+        "sh",
+        "-c",
+        "mkdir /datastorage/registry/sha256/ef && echo pushed > /datastorage/registry/sha256/ab/new",
+    ]);
+    use std::os::unix::fs::MetadataExt;
+    let written = lab
+        .root(1)
+        .join("restored-storage/storage/registry/sha256/ab/new");
+    assert_eq!(std::fs::metadata(&written).unwrap().uid(), 1001);
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+#[test]
+fn restore_refuses_a_storage_directory_that_holds_other_files() {
+    let (_turn, lab) = lab();
+    let folder = lab.local_storage_backup("local-occupied");
+    let before: Vec<BTreeMap<String, Stored>> =
+        (1..=4).map(|i| storage_tree(&lab.storage(i))).collect();
+    lab.drop_database("quay_occupied");
+    lab.remove_on_hosts("restored-occupied");
+    // host3's storage holds a file of its own; host4's is there, empty (as quay-deploy.yml
+    // leaves it): that one may take the backup.
+    let occupied = lab.root(3).join("restored-occupied/storage");
+    std::fs::create_dir_all(occupied.join("registry")).unwrap();
+    std::fs::write(occupied.join("registry/other"), "not from this backup").unwrap();
+    let empty = lab.root(4).join("restored-occupied/storage");
+    std::fs::create_dir_all(&empty).unwrap();
+    let occupied_before = storage_tree(&occupied);
+    let started = lab.started();
+
+    let args = restore_args(&folder, "quay_occupied", "restored-occupied");
+    let refused = lab.run_with("quay-restore.yml", &args);
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    let message = format!(
+        "nothing was restored: files that are not this backup's are in `{}` on `host3`; move them aside, or restore into another `quay_root`",
+        occupied.display()
+    );
+    for host in HOSTS {
+        assert!(
+            refused.stdout.contains(&format!(
+                "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+            )),
+            "{}",
+            refused.stdout
+        );
+    }
+    // Nothing changed: no install directory made, nothing staged or left behind, no
+    // database, no Quay restarted.
+    for i in [1, 2] {
+        assert!(!lab.root(i).join("restored-occupied").exists(), "host{i}");
+    }
+    assert_eq!(storage_tree(&occupied), occupied_before);
+    assert_eq!(listing(&lab.root(3).join("restored-occupied")), ["storage"]);
+    assert_eq!(listing(&lab.root(4).join("restored-occupied")), ["storage"]);
+    assert!(listing(&empty).is_empty());
+    assert_eq!(
+        lab.query(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'quay_occupied'"
+        ),
+        ["0"]
+    );
+    assert_eq!(lab.started(), started, "a Quay was restarted");
+
+    // Moved aside, the directory takes the backup; so does the empty one.
+    std::fs::remove_dir_all(occupied.join("registry")).unwrap();
+    lab.ok_with("quay-restore.yml", &args);
+    for i in 1..=4 {
+        let storage = lab.root(i).join("restored-occupied/storage");
+        assert_eq!(storage_tree(&storage), before[i - 1], "host{i}");
+    }
+    let _ = std::fs::remove_file(repo_root().join("playbooks/quay-restore.retry"));
+    lab.ok("quay-deploy.yml", &[]);
+}
+
+/// A tar archive of `(name, kind, link target)` members, the names written as they are
+/// (the `tar` crate itself refuses to write `..` or absolute names).
+fn raw_tar(members: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, kind, link) in members {
+        let mut header = tar::Header::new_gnu();
+        let gnu = header.as_gnu_mut().unwrap();
+        gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+        gnu.linkname[..link.len()].copy_from_slice(link.as_bytes());
+        header.set_entry_type(*kind);
+        header.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
+        let data: &[u8] = if kind.is_file() { b"escaped\n" } else { b"" };
+        header.set_size(data.len() as u64);
+        header.set_cksum();
+        builder.append(&header, data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn restore_refuses_storage_archives_that_are_not_a_plain_tree_of_files() {
+    use tar::EntryType;
+    let (_turn, lab) = lab();
+    let good = lab.local_storage_backup("local-good");
+    let escaped = lab.dir.join("escaped");
+    let escaped_name = escaped.display().to_string();
+    let bad = lab.dir.join("backups/local-bad");
+    let cases: Vec<(Vec<u8>, String)> = vec![
+        (
+            raw_tar(&[
+                ("./", EntryType::Directory, ""),
+                ("./registry/../../escaped", EntryType::Regular, ""),
+            ]),
+            "member `./registry/../../escaped` would land outside the storage directory".to_owned(),
+        ),
+        (
+            raw_tar(&[(&escaped_name, EntryType::Regular, "")]),
+            format!("member `{escaped_name}` would land outside the storage directory"),
+        ),
+        (
+            raw_tar(&[
+                ("./registry", EntryType::Symlink, "/etc"),
+                ("./registry/passwd", EntryType::Regular, ""),
+            ]),
+            "member `./registry -> /etc` is not a plain file or directory".to_owned(),
+        ),
+        (
+            raw_tar(&[("./fifo", EntryType::Fifo, "")]),
+            "member `./fifo` is not a plain file or directory".to_owned(),
+        ),
+        (
+            b"not an archive\n".repeat(100),
+            "it cannot be read as a tar archive".to_owned(),
+        ),
+    ];
+    let started = lab.started();
+    for (archive, reason) in cases {
+        let _ = std::fs::remove_dir_all(&bad);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&good)
+            .arg(&bad)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::write(bad.join("host2/storage.tar"), &archive).unwrap();
+        rewrite_manifest(&bad);
+        lab.drop_database("quay_bad");
+        lab.remove_on_hosts("restored-bad");
+        let output = lab.run_with(
+            "quay-restore.yml",
+            &restore_args(&bad, "quay_bad", "restored-bad"),
+        );
+        assert_eq!(output.code, 2, "{reason}: {}", output.stdout);
+        let message = format!("`host2/storage.tar`: {reason}: nothing was restored");
+        for host in HOSTS {
+            assert!(
+                output.stdout.contains(&format!(
+                    "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+                )),
+                "{reason}: {}",
+                output.stdout
+            );
+        }
+        for i in 1..=4 {
+            assert!(!lab.root(i).join("restored-bad").exists(), "host{i}");
+            assert!(!lab.root(i).join("escaped").exists(), "host{i}");
+        }
+        assert!(!escaped.exists());
+        assert_eq!(
+            lab.query(
+                "postgres",
+                "SELECT count(*) FROM pg_database WHERE datname = 'quay_bad'"
+            ),
+            ["0"]
+        );
+    }
+    assert_eq!(lab.started(), started, "a Quay was restarted");
+    let _ = std::fs::remove_file(repo_root().join("playbooks/quay-restore.retry"));
     lab.ok("quay-deploy.yml", &[]);
 }
 
