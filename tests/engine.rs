@@ -638,6 +638,8 @@ fn guards_that_ansible_accepts_pass_validate_and_run() {
               when: missing.attr is not defined
             - debug: {msg: \"{{ d.b.c | default('y') }}\"}
             - debug: {var: not_set_anywhere}
+            - debug: {msg: \"{{ (unset | default({})).a | default(1) }}\"}
+            - debug: {msg: \"{{ ((unset | default({})).a) | default(2) }}\"}
         ",
         &[],
     );
@@ -648,7 +650,9 @@ fn guards_that_ansible_accepts_pass_validate_and_run() {
             serde_json::json!(true),
             serde_json::json!("z"),
             serde_json::json!("attr-missing"),
-            serde_json::json!("y")
+            serde_json::json!("y"),
+            serde_json::json!(1),
+            serde_json::json!(2)
         ]
     );
 }

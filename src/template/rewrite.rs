@@ -356,13 +356,17 @@ impl Walk<'_> {
                 _ => break,
             }
         }
-        match base {
-            ast::Expr::Var(var) => self.use_var(var.id, true, cond),
-            other => self.expr(other, cond),
-        }
         for subscript in subscripts {
             self.expr(subscript, cond);
         }
+        // Only a chain that starts at a variable can start undefined; any other start (a
+        // filter, a call, a literal) is a value, and looking into it already stays
+        // undefined where a key is missing.
+        let ast::Expr::Var(var) = base else {
+            self.expr(base, cond);
+            return;
+        };
+        self.use_var(var.id, true, cond);
         if keys.is_empty() || keys.iter().any(String::is_empty) {
             return;
         }
@@ -403,6 +407,11 @@ mod tests {
             "__chain((missing), 'a', 'b') is not defined"
         );
         assert_eq!(prepare("x | default(1)", true), "x | default(1)");
+        // A chain that starts at a value, not a variable, is left alone.
+        assert_eq!(
+            prepare("{{ (x | default({})).a | default(1) }}", false),
+            "{{ (x | default({})).a | default(1) }}"
+        );
         assert_eq!(
             prepare("a{{ 'x' if c }}b", false),
             "a{{ 'x' if c else none }}b"
