@@ -148,7 +148,7 @@ fix() {
   [ "$wmode" = - ] || chmod -- "$wmode" "$t" || fail
 }
 put() {
-  mkdir -p -- "$d" || fail
+  [ -d "$d" ] || mkdir -p -- "$d" || fail
   tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
   drop() { rm -f -- "$tmp"; fail; }
   # A script stopped on the host (its run gave up on it) takes its temporary file along.

@@ -9,8 +9,6 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_json::json;
@@ -186,7 +184,6 @@ fn per_file(entries: &[Entry], default: bool, state: State, check: bool) -> Stri
     let dflag = if default { "-d" } else { "-a" };
     let mut body = String::from(
         "set -u\nnl='\n'\n\
-         b64() { printf %s \"$1\" | base64 -w0; }\n\
          canx() { [ -d \"$1\" ] && return 0; m=$(stat -c %A -- \"$1\") || return 1; case ${m#?} in *[xst]*) return 0;; esac; return 1; }\n\
          one() {\n  f=$1\n",
     );
@@ -226,17 +223,16 @@ fn per_file(entries: &[Entry], default: bool, state: State, check: bool) -> Stri
         State::Absent => "-x",
     };
     let dset = if default { "-d " } else { "" };
-    body.push_str("  if [ -z \"$need\" ]; then printf 'O %s\\n' \"$(b64 \"$f\")\"; return 0; fi\n");
+    // Records of NUL-terminated fields: names and ACLs may hold any other byte.
+    body.push_str("  if [ -z \"$need\" ]; then printf 'O\\0%s\\0' \"$f\"; return 0; fi\n");
     if check {
-        body.push_str("  after=-\n");
+        body.push_str("  printf 'P\\0%s\\0%s\\0' \"$f\" \"$before\"\n}\n");
     } else {
         body.push_str(&format!(
-            "  setfacl {dset}{set} \"${{spec#,}}\" -- \"$f\" </dev/null || exit 1\n  after=$(getfacl -cpEn {dflag} -- \"$f\" </dev/null) || exit 1\n  after=$(b64 \"$after\")\n"
+            "  setfacl {dset}{set} \"${{spec#,}}\" -- \"$f\" </dev/null || exit 1\n  after=$(getfacl -cpEn {dflag} -- \"$f\" </dev/null) || exit 1\n\
+             printf 'C\\0%s\\0%s\\0%s\\0' \"$f\" \"$before\" \"$after\"\n}}\n"
         ));
     }
-    body.push_str(
-        "  printf 'C %s %s %s\\n' \"$(b64 \"$f\")\" \"$(b64 \"$before\")\" \"$after\"\n}\n",
-    );
     body
 }
 
@@ -258,7 +254,7 @@ impl SetFacl {
             body.push_str(&format!(
                 "q={}\ncase $q in *[!0-9]*) id=$(getent {database} \"$q\" | cut -d: -f3); \
                  [ -n \"$id\" ] || {{ echo \"no {tag} \\`$q\\` on this host\" >&2; exit 5; }}; q=$id;; esac\n\
-                 q{index}=$q; export q{index}\nprintf 'Q {index} %s\\n' \"$q\"\n",
+                 q{index}=$q; export q{index}\nprintf 'Q\\0%s\\0%s\\0' {index} \"$q\"\n",
                 quote(&entry.qualifier),
                 tag = entry.tag,
             ));
@@ -282,7 +278,7 @@ impl SetFacl {
                 body.push_str("  one \"$f\"\n");
             }
             body.push_str(
-                "done\nunset IFS\n[ -n \"$found\" ] || { printf 'M %s\\n' \"$(b64 \"$p\")\"; exit 3; }\n",
+                "done\nunset IFS\n[ -n \"$found\" ] || { printf 'M\\0%s\\0' \"$p\"; exit 3; }\n",
             );
         }
         body
@@ -297,8 +293,12 @@ struct PathResult {
     after: Option<String>,
 }
 
-fn decode(text: &str) -> String {
-    String::from_utf8_lossy(&STANDARD.decode(text.trim()).unwrap_or_default()).into_owned()
+/// An ACL as getfacl prints it, with the last line ending that `$(...)` took off.
+fn acl_text(mut text: String) -> String {
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
 }
 
 /// The ACL `before` would have with `entries` applied: what check mode shows.
@@ -352,29 +352,38 @@ impl TaskType for SetFacl {
         let mut missing = None;
         // The entries with names resolved to ids, as `getfacl -n` shows them.
         let mut resolved = entries.clone();
-        for line in output.stdout_lossy().lines() {
-            let words: Vec<&str> = line.split(' ').collect();
-            match words.as_slice() {
-                ["Q", index, id] => {
+        let stdout = output.stdout_lossy();
+        let mut fields = stdout.split('\0');
+        let mut next = || fields.next().unwrap_or_default().to_owned();
+        loop {
+            match next().as_str() {
+                "Q" => {
+                    let (index, id) = (next(), next());
                     if let Some(entry) = index
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| resolved.get_mut(i))
                     {
-                        entry.qualifier = (*id).to_owned();
+                        entry.qualifier = id;
                     }
                 }
-                ["O", path] => results.push((decode(path), None)),
-                ["C", path, before, after] => results.push((
-                    decode(path),
-                    Some(PathResult {
-                        path: decode(path),
-                        before: decode(before),
-                        after: (*after != "-").then(|| decode(after)),
-                    }),
-                )),
-                ["M", pattern] => missing = Some(decode(pattern)),
-                _ => {}
+                "O" => results.push((next(), None)),
+                kind @ ("C" | "P") => {
+                    let path = next();
+                    let before = acl_text(next());
+                    let after = (kind == "C").then(|| acl_text(next()));
+                    results.push((
+                        path.clone(),
+                        Some(PathResult {
+                            path,
+                            before,
+                            after,
+                        }),
+                    ));
+                }
+                "M" => missing = Some(next()),
+                // The end of the output (or of what a failed script managed to say).
+                _ => break,
             }
         }
         if let Some(pattern) = missing {

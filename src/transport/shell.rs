@@ -12,9 +12,10 @@
 //!   prints `quayside-shell PID` on both streams, so that what a login script printed
 //!   before it can be told apart and the shell's pid is known (to stop what it runs).
 //! - A request is one line, `quayside_run TOKEN 0 'argv'...`, or with standard input
-//!   `quayside_run TOKEN 1 'argv'... <<'END'`, the input in base64 and the end line. Every
-//!   word is quoted; the script itself is one of the words, so the shell never parses it.
-//!   The command's standard input is the decoded data or `/dev/null`, never the channel.
+//!   `quayside_run TOKEN 1 'argv'... <<'TOKEN'`, the input in base64 and the end line
+//!   (mode 2: the input as it is, when it is text that ends its last line). Every word is
+//!   quoted; the script itself is one of the words, so the shell never parses it. The
+//!   command's standard input is the data or `/dev/null`, never the channel.
 //! - The answer is the command's output, then `\nTOKEN STATUS\n` on standard output and on
 //!   standard error. TOKEN is new for every request and random per run, so output cannot
 //!   end a frame early.
@@ -32,11 +33,11 @@ use super::quote::quote;
 pub(crate) const DRIVER: &str = r#"quayside_run() {
     quayside_token=$1 quayside_input=$2
     shift 2
-    if [ "$quayside_input" = 1 ]; then
-        base64 -d | "$@"
-    else
-        "$@" </dev/null
-    fi
+    case $quayside_input in
+        0) "$@" </dev/null ;;
+        1) base64 -d | "$@" ;;
+        *) "$@" ;;
+    esac
     quayside_status=$?
     printf '\n%s %s\n' "$quayside_token" "$quayside_status" >&2
     printf '\n%s %s\n' "$quayside_token" "$quayside_status"
@@ -66,10 +67,19 @@ pub(crate) fn new_token() -> String {
 
 /// The request that runs `argv` with `stdin` as its standard input.
 pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
-    let mut text = format!(
-        "quayside_run {token} {}",
-        if stdin.is_empty() { 0 } else { 1 }
-    );
+    // Text that ends its last line, holds no NUL and no line that is the token (a script,
+    // say) goes as it is; anything else in base64.
+    let raw = stdin.ends_with(b"\n")
+        && !stdin.contains(&0)
+        && !stdin
+            .split(|&byte| byte == b'\n')
+            .any(|line| line == token.as_bytes());
+    let mode = match (stdin.is_empty(), raw) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) => 2,
+    };
+    let mut text = format!("quayside_run {token} {mode}");
     for word in argv {
         text.push(' ');
         text.push_str(&quote(word));
@@ -78,8 +88,16 @@ pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
         text.push('\n');
         return text.into_bytes();
     }
-    // The end line is the token itself, which base64 (no `-`) can never produce.
+    // The end line is the token itself, which base64 (no `-`) can never produce, and raw
+    // input was checked not to hold.
     let _ = writeln!(text, " <<'{token}'");
+    if raw {
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(stdin);
+        bytes.extend_from_slice(token.as_bytes());
+        bytes.push(b'\n');
+        return bytes;
+    }
     let encoded = base64::engine::general_purpose::STANDARD.encode(stdin);
     let mut bytes = text.into_bytes();
     bytes.reserve(encoded.len() + encoded.len() / LINE + token.len() + 2);
@@ -260,6 +278,25 @@ mod tests {
         let (out, _) = shell.run(&["sh", "-c", "cat"], &input).await;
         assert_eq!(out.output, input);
         assert_eq!(out.status, 0);
+
+        // Text goes as it is, backslashes, quotes and all; text without its last line
+        // ending, or holding a line that could end the request, goes in base64.
+        for input in [
+            &b"a script \\ with 'quotes' and $(no expansion)\n\nEOF\n"[..],
+            b"no last line ending",
+            b"\n",
+        ] {
+            let (out, _) = shell.run(&["sh", "-c", "cat"], input).await;
+            assert_eq!(out.output, input);
+        }
+        let token = new_token();
+        assert!(request(&token, &[], b"x\n").ends_with(format!("x\n{token}\n").as_bytes()));
+        let tricky = format!("{token}\n");
+        assert!(
+            String::from_utf8(request(&token, &[], tricky.as_bytes()))
+                .unwrap()
+                .starts_with(&format!("quayside_run {token} 1"))
+        );
 
         // Without input, a script reads end of file, not the requests that follow.
         let (out, _) = shell.run(&["sh", "-c", "cat; echo read"], b"").await;
