@@ -414,13 +414,11 @@ impl SshConnection {
             // still be running, and its answer would be taken for the next one's.
             self.discard_shell(slot).await;
         }
-        if slot.is_none() {
-            *slot = Some(self.start_shell().await?);
-        }
-        let Some(shell) = slot.as_mut() else {
-            unreachable!("the shell was just started")
+        let shell = match slot.take() {
+            Some(shell) => shell,
+            None => self.start_shell().await?,
         };
-        let exchange = shell.exchange(script);
+        let exchange = slot.insert(shell).exchange(script);
         let answer = match script.timeout {
             Some(limit) => match tokio::time::timeout(limit, exchange).await {
                 Ok(answer) => answer,
@@ -439,9 +437,10 @@ impl SshConnection {
             Ok(None) => {
                 *slot = None;
                 Err(if self.master_alive().await {
-                    self.connect_error(
-                        "the shell on the host ended in the middle of a script".to_owned(),
-                    )
+                    TransportError::Lost {
+                        host: self.host.clone(),
+                        reason: "the shell on the host ended in the middle of a script".to_owned(),
+                    }
                 } else {
                     self.lost_without_error()
                 })
