@@ -373,53 +373,44 @@ fn forks_1_and_50_give_the_same_results() {
     assert_eq!(recaps[0], recaps[1]);
 }
 
-#[test]
-fn host_key_checking_is_off_only_when_asked() {
-    let fleet = fleet();
-    let test = Test::new().file("empty_known_hosts", "").file(
+/// `play.yml` (one command on host1) with a `known_hosts` that knows no host, a
+/// `quayside.cfg` when `config` is given, and `env`.
+fn run_with_no_known_hosts(config: Option<&str>, env: &[(&str, &str)]) -> crate::common::Output {
+    let mut test = Test::new().file("empty_known_hosts", "").file(
         "play.yml",
         "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     );
+    if let Some(config) = config {
+        test = test.file("quayside.cfg", config);
+    }
     let known = test.path().join("empty_known_hosts");
-    let args = [
-        "run".to_owned(),
-        "play.yml".to_owned(),
-        "-i".to_owned(),
-        fleet.inventory.display().to_string(),
-        "-e".to_owned(),
-        format!(
+    let mut test = test.args(&[
+        "run",
+        "play.yml",
+        "-i",
+        fleet().inventory.to_str().unwrap(),
+        "-e",
+        &format!(
             "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
             known.display()
         ),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let test = test.args(&args);
-    let strict = test.run();
+    ]);
+    for (key, value) in env {
+        test = test.env(key, value);
+    }
+    test.run()
+}
+
+#[test]
+fn host_key_checking_is_off_only_when_asked() {
+    let strict = run_with_no_known_hosts(None, &[]);
     assert_eq!(strict.code, 3, "{}", strict.stdout);
     assert!(
         strict.stdout.contains("host key verification failed"),
         "{}",
         strict.stdout
     );
-    let relaxed = Test::new().file("empty_known_hosts", "").file(
-        "play.yml",
-        "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
-    );
-    let known = relaxed.path().join("empty_known_hosts");
-    let relaxed = relaxed
-        .args(&[
-            "run",
-            "play.yml",
-            "-i",
-            fleet.inventory.to_str().unwrap(),
-            "-e",
-            &format!(
-                "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
-                known.display()
-            ),
-        ])
-        .env("QUAYSIDE_HOST_KEY_CHECKING", "false")
-        .run();
+    let relaxed = run_with_no_known_hosts(None, &[("QUAYSIDE_HOST_KEY_CHECKING", "false")]);
     assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
 }
 
@@ -613,32 +604,13 @@ fn connections_are_opened_to_every_host_at_once() {
 
 #[test]
 fn host_key_checking_is_turned_off_by_a_config_file_too() {
-    let fleet = fleet();
-    let play = "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n";
     for (config, code) in [
         ("[defaults]\nhost_key_checking = False\n", 0),
         ("host_key_checking = false\n", 0),
         ("[defaults]\nhost_key_checking = True\n", 3),
         ("[defaults]\nforks = 5\n", 3),
     ] {
-        let test = Test::new()
-            .file("empty_known_hosts", "")
-            .file("quayside.cfg", config)
-            .file("play.yml", play);
-        let known = test.path().join("empty_known_hosts");
-        let output = test
-            .args(&[
-                "run",
-                "play.yml",
-                "-i",
-                fleet.inventory.to_str().unwrap(),
-                "-e",
-                &format!(
-                    "ansible_ssh_common_args='-o UserKnownHostsFile={}'",
-                    known.display()
-                ),
-            ])
-            .run();
+        let output = run_with_no_known_hosts(Some(config), &[]);
         assert_eq!(output.code, code, "{config}: {}", output.stdout);
     }
 }
