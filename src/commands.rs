@@ -425,47 +425,7 @@ const QUIT_AFTER: Duration = Duration::from_secs(3);
 /// Kill every process quayside started (its ssh masters, in process groups of their own,
 /// would outlive it), remove the masters' control directories, and exit 99.
 fn kill_children_and_exit() -> ! {
-    let me = std::process::id();
-    let mut children = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-            let parent = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|ppid| ppid.parse::<u32>().ok());
-            if parent == Some(me) {
-                children.push(pid.to_string());
-            }
-        }
-    }
-    if !children.is_empty() {
-        let _ = std::process::Command::new("kill")
-            .arg("-KILL")
-            .args(&children)
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-    let prefix = format!("quayside-ssh-{me}-");
-    for base in [std::env::temp_dir(), std::path::PathBuf::from("/tmp")] {
-        if let Ok(entries) = std::fs::read_dir(&base) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-    }
+    crate::transport::stop_all_children();
     std::process::exit(exit::INTERRUPTED)
 }
 

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 
 pub use local::LocalConnection;
 pub use quote::quote;
-pub use ssh::{SshConnection, SshOptions, stop_all_masters};
+pub use ssh::{SshConnection, SshOptions};
 
 /// What a task asks a host to run.
 #[derive(Debug, Clone, Default)]
@@ -118,4 +118,19 @@ pub trait Connection: Send + Sync {
 
     /// Close the connection at the end of the run.
     async fn close(&self) {}
+}
+
+/// Kill every process this one started (ssh masters and local scripts run in process
+/// groups of their own, so nothing else would) and remove the ssh control directories:
+/// for a process about to exit without closing its connections.
+pub fn stop_all_children() {
+    let children = ssh::children_of(std::process::id());
+    if !children.is_empty() {
+        let _ = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(children.iter().map(u32::to_string))
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    ssh::remove_control_dirs();
 }

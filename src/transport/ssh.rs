@@ -20,12 +20,11 @@
 //! `ssh` would be left behind. Owning the process also lets `ansible_ssh_common_args` go to
 //! `ssh` as command-line words, exactly as Ansible passes them.
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::process::Stdio as ProcessStdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -198,9 +197,6 @@ impl SshConnection {
                 return Err(connect_error(format!("cannot start `ssh`: {error}")));
             }
         };
-        if let Some(pid) = master.id() {
-            live_masters().insert(pid, dir.clone());
-        }
         let mut connection = SshConnection {
             host: host.to_owned(),
             session: Arc::new(Session::resume_mux(
@@ -380,9 +376,6 @@ impl SshConnection {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(mut master) = master else { return };
-        if let Some(pid) = master.id() {
-            live_masters().remove(&pid);
-        }
         // A ProxyJump/ProxyCommand helper is the master's child; if it hangs (a jump host
         // that never answers) it would outlive the master, so it goes first.
         let helpers = master.id().map(children_of).unwrap_or_default();
@@ -733,27 +726,6 @@ impl RemoteShell {
     }
 }
 
-/// The masters this process started and has not stopped, with their directories.
-fn live_masters() -> std::sync::MutexGuard<'static, HashMap<u32, PathBuf>> {
-    static LIVE: LazyLock<Mutex<HashMap<u32, PathBuf>>> = LazyLock::new(Mutex::default);
-    LIVE.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Stop every master connection at once and remove its directory: for a process about to
-/// exit without closing its connections (a second Ctrl-C). Since the masters run in their
-/// own process group, nothing else stops them.
-pub fn stop_all_masters() {
-    let live = std::mem::take(&mut *live_masters());
-    for (pid, dir) in live {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &pid.to_string()])
-            .stdout(ProcessStdio::null())
-            .stderr(ProcessStdio::null())
-            .status();
-        remove_dir(&dir);
-    }
-}
-
 impl Drop for SshConnection {
     fn drop(&mut self) {
         // The master child is killed by its own drop (kill_on_drop); only the directory
@@ -855,13 +827,10 @@ fn control_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut base = std::env::temp_dir();
-    if base.as_os_str().len() > 48 {
-        base = PathBuf::from("/tmp");
-    }
+    let base = control_base();
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = base.join(format!("quayside-ssh-{}-{n}", std::process::id()));
+        let dir = base.join(format!("{}{n}", control_prefix()));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             // Left over by an earlier process with the same pid.
@@ -871,17 +840,55 @@ fn control_dir() -> std::io::Result<PathBuf> {
     }
 }
 
+/// Where control directories go: the temporary directory, unless its path is too long.
+fn control_base() -> PathBuf {
+    let base = std::env::temp_dir();
+    if base.as_os_str().len() > 48 {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    }
+}
+
+/// How this process's control directories are named: `quayside-ssh-PID-N`.
+fn control_prefix() -> String {
+    format!("quayside-ssh-{}-", std::process::id())
+}
+
+/// Remove every control directory this process made: for a process about to exit without
+/// closing its connections.
+pub(super) fn remove_control_dirs() {
+    let prefix = control_prefix();
+    if let Ok(entries) = std::fs::read_dir(control_base()) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                remove_dir(&entry.path());
+            }
+        }
+    }
+}
+
 fn remove_dir(dir: &Path) {
     // Best effort: a leftover directory in /tmp is harmless.
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The pids of the processes whose parent is `parent`, from /proc: its own list of
-/// children where the kernel keeps one (a read of one file), else a look at every process.
-fn children_of(parent: u32) -> Vec<u32> {
-    if let Ok(list) = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")) {
-        return list
-            .split_whitespace()
+/// The pids of the processes whose parent is `parent`, from /proc: the lists of children
+/// the kernel keeps for each of its threads where it keeps them (a read of a file a
+/// thread), else a look at every process.
+pub(super) fn children_of(parent: u32) -> Vec<u32> {
+    let lists: Option<Vec<String>> = std::fs::read_dir(format!("/proc/{parent}/task"))
+        .ok()
+        .and_then(|threads| {
+            threads
+                .flatten()
+                .map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
+                .collect()
+        });
+    if let Some(lists) = lists {
+        return lists
+            .iter()
+            .flat_map(|list| list.split_whitespace())
             .filter_map(|pid| pid.parse().ok())
             .collect();
     }
