@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -15,27 +15,45 @@ use serde_json::Value as Json;
 use crate::common::{Output, repo_root};
 
 const HOSTS: [&str; 4] = ["host1", "host2", "host3", "host4"];
-/// The lab's fixed ports (scripts/quay-lab and inventory/lab.yml).
-const DB_PORT: u16 = 55433;
-const QUAY_PORTS: [u16; 4] = [18081, 18082, 18083, 18084];
+/// The lab's ports, as its `up` chose them (`DIR/ports`, written by scripts/quay-lab).
+static DB_PORT: LazyLock<u16> = LazyLock::new(|| the_lab().port("postgres"));
+static QUAY_PORTS: LazyLock<[u16; 4]> =
+    LazyLock::new(|| [1, 2, 3, 4].map(|i| the_lab().port(&format!("host{i}"))));
 const DENIED: &str = r#"{"errors":[{"code":"DENIED","message":"System is currently read-only. Pulls will succeed but all write operations are currently suspended.","detail":{},"is_readonly":true}]}"#;
 
-struct Lab {
-    dir: PathBuf,
+pub(crate) struct Lab {
+    pub(crate) dir: PathBuf,
+    /// `DIR/ports`: what each port is for (`fleet`, `postgres`, `host1`..) and the port.
+    ports: BTreeMap<String, u16>,
+    /// `DIR/containers`: host `i`'s container is the `i`th.
+    containers: Vec<String>,
 }
 
 /// The lab, brought up once, and held by one test at a time.
 fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
-    static LAB: OnceLock<Lab> = OnceLock::new();
     static TURN: Mutex<()> = Mutex::new(());
     let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let lab = LAB.get_or_init(|| {
+    (turn, the_lab())
+}
+
+/// The lab the tests share, brought up the first time it is asked for.
+fn the_lab() -> &'static Lab {
+    static LAB: OnceLock<Lab> = OnceLock::new();
+    LAB.get_or_init(|| {
         let dir = std::env::var_os("QUAYSIDE_TEST_LAB_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join("target/quay-lab"));
+        Lab::up(&dir, &[])
+    })
+}
+
+impl Lab {
+    /// `scripts/quay-lab up --dir DIR ARGS...`, which must succeed.
+    pub(crate) fn up(dir: &Path, args: &[&str]) -> Lab {
         let output = Command::new(repo_root().join("scripts/quay-lab"))
             .args(["up", "--dir"])
-            .arg(&dir)
+            .arg(dir)
+            .args(args)
             .output()
             .expect("run scripts/quay-lab");
         assert!(
@@ -43,12 +61,36 @@ fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
             "scripts/quay-lab up failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        Lab { dir }
-    });
-    (turn, lab)
-}
+        let ports = std::fs::read_to_string(dir.join("ports"))
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let (role, port) = line.split_once('=').unwrap();
+                (role.to_owned(), port.parse().unwrap())
+            })
+            .collect();
+        let containers = std::fs::read_to_string(dir.join("containers"))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        Lab {
+            dir: dir.to_owned(),
+            ports,
+            containers,
+        }
+    }
 
-impl Lab {
+    /// The port the lab gave to `role` (`fleet`, `postgres`, `host1`..`host4`).
+    pub(crate) fn port(&self, role: &str) -> u16 {
+        self.ports[role]
+    }
+
+    /// Host `i`'s container (1-based).
+    pub(crate) fn container(&self, i: usize) -> &str {
+        &self.containers[i - 1]
+    }
+
     fn run(&self, playbook: &str, extra: &[&str]) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
             .args(["run", &format!("playbooks/{playbook}"), "-i"])
@@ -193,7 +235,7 @@ fn http(method: &str, port: u16, path: &str) -> (u16, String) {
     (status, body.to_owned())
 }
 
-fn info(port: u16) -> Json {
+pub(crate) fn info(port: u16) -> Json {
     let (status, body) = http("GET", port, "/standin/info");
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
@@ -220,7 +262,10 @@ fn changed(output: &Output, host: &str) -> String {
 
 /// The DSN of database `name` on the lab's server, as the `quay` role.
 fn dsn(name: &str) -> String {
-    format!("postgresql://quay:quay-secret-pw@127.0.0.1:{DB_PORT}/{name}")
+    format!(
+        "postgresql://quay:quay-secret-pw@127.0.0.1:{}/{name}",
+        *DB_PORT
+    )
 }
 
 /// `quay-restore.yml`'s arguments: restore `folder` into database `database` and the
@@ -290,7 +335,7 @@ const APPROVALS: &str = "SELECT row_to_json(a)::text FROM servicekeyapproval a O
 fn read_only_cycle_enable_extend_disable() {
     let (_turn, lab) = lab();
     lab.reset();
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
             2
@@ -382,7 +427,7 @@ fn read_only_cycle_enable_extend_disable() {
     );
 
     lab.ok("quay-readonly-disable.yml", &[]);
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
@@ -482,7 +527,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     let output = lab.ok("quay-backup.yml", &["-e", "quay_backup_name=full"]);
     let folder = lab.dir.join("backups/full");
     // The registry is writable again.
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal", "{}", output.stdout);
     }
     let check = Command::new("sha256sum")
@@ -533,7 +578,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         // The run command, one argument a line, as the manual's
         // `podman inspect quay | jq -r '.[0].Config.CreateCommand | .[]'` prints it.
         let inspect: Json =
-            serde_json::from_slice(&lab.podman(&["inspect", &format!("quay-host{i}")])).unwrap();
+            serde_json::from_slice(&lab.podman(&["inspect", lab.container(i)])).unwrap();
         let words: Vec<&str> = inspect[0]["Config"]["CreateCommand"]
             .as_array()
             .unwrap()
@@ -541,7 +586,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
             .map(|w| w.as_str().unwrap())
             .collect();
         assert_eq!(words[..2], ["podman", "run"]);
-        assert!(words.contains(&format!("--name=quay-host{i}").as_str()));
+        assert!(words.contains(&format!("--name={}", lab.container(i)).as_str()));
         assert_eq!(words.last(), Some(&"localhost/quay-standin:latest"));
         assert_eq!(
             std::fs::read_to_string(folder.join(format!("host{i}/run-command.txt"))).unwrap(),
@@ -575,7 +620,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     );
     let old_uri = format!("DB_URI: \"{}\"\n", dsn("quay"));
     let new_uri = format!("DB_URI: \"{}\"\n", dsn("quay_restored"));
-    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+    for (i, port) in (1..=4).zip(*QUAY_PORTS) {
         // Each host's bundle is its archive, file for file and mode for mode; config.yaml
         // differs in its DB_URI line only.
         let mut want = tree(unpack(&archive(i)).path());
@@ -849,7 +894,7 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
         assert_eq!(listing(&restored), ["config", "storage"], "host{i}");
         // Its Quay runs on the restored storage.
         assert_eq!(
-            mount_source(lab, &format!("quay-host{i}"), "/datastorage"),
+            mount_source(lab, lab.container(i), "/datastorage"),
             restored.join("storage").display().to_string()
         );
         assert_eq!(http("GET", QUAY_PORTS[i - 1], "/health/instance").0, 200);
@@ -890,14 +935,14 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
         );
     }
     assert_eq!(storage_tree(&storage), before[0]);
-    let seen = lab.podman(&["exec", "quay-host1", "ls", "/datastorage"]);
+    let seen = lab.podman(&["exec", lab.container(1), "ls", "/datastorage"]);
     assert_eq!(String::from_utf8_lossy(&seen), "registry\n");
     std::fs::remove_dir_all(&aside).unwrap();
 
     // Quay (uid 1001, in its container) writes into the restored storage, as a push would.
     lab.podman(&[
         "exec",
-        "quay-host1",
+        lab.container(1),
         "sh",
         "-c",
         "mkdir /datastorage/registry/sha256/ef && echo pushed > /datastorage/registry/sha256/ab/new",
@@ -1150,7 +1195,7 @@ fn restore_loads_an_empty_database_and_refuses_one_that_holds_other_tables() {
         ),
         ["pg_trgm"]
     );
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "readonly");
     }
     // The backup is in now: run again, without the flag, nothing changes.
@@ -1205,7 +1250,7 @@ fn a_failed_dump_still_leaves_the_registry_writable() {
         "{}",
         output.stdout
     );
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
@@ -1284,7 +1329,7 @@ fn geo_replication_creates_its_database_when_it_is_missing() {
         ),
         ["pg_trgm"]
     );
-    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+    for (i, port) in (1..=4).zip(*QUAY_PORTS) {
         let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
         assert!(
             config.contains(&format!("DB_URI: \"{}\"\n", dsn("quay_geo"))),
@@ -1570,7 +1615,9 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
             "{playbook}:\n{}\n{}",
             output.stdout, output.stderr
         );
-        let text = crate::plans::filtered(&output.stdout, &lab.dir).replace(&kid, "KID");
+        let text = crate::plans::filtered(&output.stdout, &lab.dir)
+            .replace(&kid, "KID")
+            .replace(&format!("127.0.0.1:{}/", *DB_PORT), "127.0.0.1:DB_PORT/");
         let text = distribution.replace_all(&text, "(DISTRIBUTION) seen at");
         let stem = playbook.trim_end_matches(".yml");
         crate::plans::assert_snapshot(&format!("{stem}.check-diff.txt"), &text);
@@ -1588,7 +1635,7 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
         assert!(!lab.root(i).join("plan").exists(), "host{i}");
         assert_eq!(listing(&lab.bundle(i)), ["config.yaml"], "host{i}");
     }
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
     }
     assert_eq!(
