@@ -2,12 +2,13 @@
 //! "VMs" in two regions, a real PostgreSQL with Quay's tables, and podman running the Quay
 //! stand-in image on every host. The tests share the lab and take turns.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{LazyLock, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -15,36 +16,142 @@ use serde_json::Value as Json;
 use crate::common::{Output, repo_root};
 
 const HOSTS: [&str; 4] = ["host1", "host2", "host3", "host4"];
-/// The lab's ports, as its `up` chose them (`DIR/ports`, written by scripts/quay-lab).
-static DB_PORT: LazyLock<u16> = LazyLock::new(|| the_lab().port("postgres"));
-static QUAY_PORTS: LazyLock<[u16; 4]> =
-    LazyLock::new(|| [1, 2, 3, 4].map(|i| the_lab().port(&format!("host{i}"))));
+/// The ports of the lab the test holds, as its `up` chose them (`DIR/ports`, written by
+/// scripts/quay-lab).
+static DB_PORT: HeldLab<u16> = HeldLab(|lab| &lab.db_port);
+static QUAY_PORTS: HeldLab<[u16; 4]> = HeldLab(|lab| &lab.quay_ports);
 const DENIED: &str = r#"{"errors":[{"code":"DENIED","message":"System is currently read-only. Pulls will succeed but all write operations are currently suspended.","detail":{},"is_readonly":true}]}"#;
 
 pub(crate) struct Lab {
     pub(crate) dir: PathBuf,
     /// `DIR/ports`: what each port is for (`fleet`, `postgres`, `host1`..) and the port.
     ports: BTreeMap<String, u16>,
+    db_port: u16,
+    quay_ports: [u16; 4],
     /// `DIR/containers`: host `i`'s container is the `i`th.
     containers: Vec<String>,
 }
 
-/// The lab, brought up once, and held by one test at a time.
-fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
-    static TURN: Mutex<()> = Mutex::new(());
-    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    (turn, the_lab())
+/// The labs the tests share: `QUAYSIDE_TEST_LABS` of them (2 unless set), in
+/// `QUAYSIDE_TEST_LAB_DIR` (target/quay-lab unless set), then `DIR-2`, ...; each brought up
+/// the first time no lab before it is free. A test holds one lab at a time and has it to
+/// itself; what the tests check is each lab's own (ports, database, containers, disks).
+struct Pool {
+    free: Mutex<Vec<bool>>,
+    freed: Condvar,
+    labs: Vec<(PathBuf, OnceLock<Lab>)>,
 }
 
-/// The lab the tests share, brought up the first time it is asked for.
-fn the_lab() -> &'static Lab {
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    LAB.get_or_init(|| {
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
         let dir = std::env::var_os("QUAYSIDE_TEST_LAB_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join("target/quay-lab"));
-        Lab::up(&dir, &[])
+        let count: usize = std::env::var("QUAYSIDE_TEST_LABS")
+            .map(|n| n.parse().expect("QUAYSIDE_TEST_LABS is a number"))
+            .unwrap_or(2)
+            .max(1);
+        let labs = (1..=count)
+            .map(|i| {
+                let dir = match i {
+                    1 => dir.clone(),
+                    _ => PathBuf::from(format!("{}-{i}", dir.display())),
+                };
+                (dir, OnceLock::new())
+            })
+            .collect();
+        Pool {
+            free: Mutex::new(vec![true; count]),
+            freed: Condvar::new(),
+            labs,
+        }
     })
+}
+
+thread_local! {
+    /// The lab this test's thread holds.
+    static HELD: Cell<Option<&'static Lab>> = const { Cell::new(None) };
+}
+
+/// A value of the lab the test holds (its ports), read as `*DB_PORT` or `QUAY_PORTS[0]`.
+struct HeldLab<T: 'static>(fn(&'static Lab) -> &'static T);
+
+impl<T> std::ops::Deref for HeldLab<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        let lab = HELD
+            .get()
+            .expect("the lab's ports are read by the test that holds the lab (`lab()`)");
+        (self.0)(lab)
+    }
+}
+
+/// A test's hold on labs, given back when dropped.
+struct Turn(Vec<usize>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        HELD.set(None);
+        let pool = pool();
+        let mut free = pool
+            .free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &i in &self.0 {
+            free[i] = true;
+        }
+        pool.freed.notify_all();
+    }
+}
+
+/// A lab to this test alone, the first that is free.
+fn lab() -> (Turn, &'static Lab) {
+    let pool = pool();
+    let mut free = pool
+        .free
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let i = loop {
+        if let Some(i) = free.iter().position(|&f| f) {
+            break i;
+        }
+        free = pool
+            .freed
+            .wait(free)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    };
+    free[i] = false;
+    drop(free);
+    let turn = Turn(vec![i]);
+    let (dir, lab) = &pool.labs[i];
+    let lab = lab.get_or_init(|| Lab::up(dir, &[]));
+    HELD.set(Some(lab));
+    (turn, lab)
+}
+
+/// A lab while no other test holds any: for what the labs share (the retry files beside
+/// the playbooks).
+fn lab_alone() -> (Turn, &'static Lab) {
+    let pool = pool();
+    let mut free = pool
+        .free
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    while !free.iter().all(|&f| f) {
+        free = pool
+            .freed
+            .wait(free)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    free.iter_mut().for_each(|f| *f = false);
+    drop(free);
+    let turn = Turn((0..pool.labs.len()).collect());
+    let (dir, lab) = &pool.labs[0];
+    let lab = lab.get_or_init(|| Lab::up(dir, &[]));
+    HELD.set(Some(lab));
+    (turn, lab)
 }
 
 impl Lab {
@@ -74,8 +181,11 @@ impl Lab {
             .lines()
             .map(str::to_owned)
             .collect();
+        let port = |ports: &BTreeMap<String, u16>, role: &str| ports[role];
         Lab {
             dir: dir.to_owned(),
+            db_port: port(&ports, "postgres"),
+            quay_ports: [1, 2, 3, 4].map(|i| port(&ports, &format!("host{i}"))),
             ports,
             containers,
         }
@@ -1391,7 +1501,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn no_secret_reaches_any_output_or_log() {
     use std::os::unix::fs::PermissionsExt;
-    let (_turn, lab) = lab();
+    let (_turn, lab) = lab_alone();
     lab.reset();
     lab.drop_database("quay_secrets");
     lab.remove_on_hosts("secrets-restored");
