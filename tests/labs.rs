@@ -276,3 +276,34 @@ fn bad_lab_and_fleet_arguments_are_refused_before_anything_starts() {
     assert!(!dir.exists());
     assert!(sshds_under(&dir).is_empty());
 }
+
+#[test]
+fn up_again_on_another_port_is_refused_and_the_fleet_keeps_its_own() {
+    let fleet = OwnFleet::up("labs-again", 1);
+    let path = fleet.dir.display().to_string();
+    let other = (fleet.port + 1).to_string();
+    let output = script("fleet", &["up", "1", "--dir", &path, "--port", &other]);
+    assert_eq!(
+        (output.code, output.stderr),
+        (
+            1,
+            format!(
+                "fleet: the fleet in {path} runs on port {}, not {other}; run `down` first\n",
+                fleet.port
+            )
+        )
+    );
+    assert!(listening("127.0.0.2", fleet.port));
+    assert!(!listening("127.0.0.2", fleet.port + 1));
+    assert_eq!(
+        std::fs::read_to_string(fleet.dir.join("port")).unwrap(),
+        format!("{}\n", fleet.port)
+    );
+    // `auto` keeps the port it has.
+    let output = script("fleet", &["up", "1", "--dir", &path, "--port", "auto"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_eq!(
+        std::fs::read_to_string(fleet.dir.join("port")).unwrap(),
+        format!("{}\n", fleet.port)
+    );
+}
