@@ -91,7 +91,7 @@ pub fn check_templates(
 }
 
 /// The template files a task names as written (not through a variable): each must be
-/// readable, at most [`crate::yaml::MAX_FILE_BYTES`] and UTF-8, so that a template that
+/// readable, at most [`crate::source::MAX_FILE_BYTES`] and UTF-8, so that a template that
 /// cannot be read stops the run before any host is touched. A file that is not there is
 /// left to the task, which says so on each host.
 fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
@@ -150,7 +150,7 @@ struct Checker<'a> {
     known: BTreeSet<String>,
     /// The play's variables whose values read a variable set nowhere: the name read and
     /// where the value was written.
-    broken: std::collections::BTreeMap<String, (String, crate::yaml::Span)>,
+    broken: std::collections::BTreeMap<String, (String, crate::source::Span)>,
     options: &'a RunOptions,
 }
 
@@ -160,7 +160,7 @@ fn broken_play_vars(
     prepared: &PreparedPlay,
     known: &BTreeSet<String>,
     elsewhere: &BTreeSet<String>,
-) -> std::collections::BTreeMap<String, (String, crate::yaml::Span)> {
+) -> std::collections::BTreeMap<String, (String, crate::source::Span)> {
     fn strings<'v>(value: &'v serde_json::Value, into: &mut Vec<&'v str>) {
         match value {
             serde_json::Value::String(s) if crate::yaml::is_template(s) => into.push(s),
@@ -169,7 +169,7 @@ fn broken_play_vars(
             _ => {}
         }
     }
-    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::yaml::Span)> =
+    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::source::Span)> =
         Default::default();
     for (name, value) in &prepared.vars {
         let Some(span) = prepared.origins.get(name) else {
@@ -198,7 +198,7 @@ fn broken_play_vars(
             }
             for read in required {
                 let cause = if let Some(cause) = broken.get(read) {
-                    Some((cause as &(String, crate::yaml::Span)).clone())
+                    Some((cause as &(String, crate::source::Span)).clone())
                 } else if !known.contains(read) && !read.starts_with("ansible_") {
                     Some((read.clone(), span.clone()))
                 } else {

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 pub use parse::{TASK_KEYWORDS, parse_playbook};
 
-use crate::inventory::Vars;
-use crate::yaml::{Node, Span};
+use crate::source::Span;
+use crate::vars::Vars;
+use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
 pub struct Playbook {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 
 use super::{PlayScope, Runner};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 
 /// Variables quayside sets itself; they cannot be overridden.
 pub fn magic_variable_names() -> &'static [&'static str] {
@@ -57,7 +57,7 @@ impl Runner<'_> {
         let facts = self.state(host).facts.clone();
         vars.extend(facts.clone());
         vars.extend(self.options.extra_vars.clone());
-        let origin = |name: &str| -> Option<crate::yaml::Span> {
+        let origin = |name: &str| -> Option<crate::source::Span> {
             if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {
                 return None;
             }
@@ -181,7 +181,7 @@ impl Runner<'_> {
 fn resolve_templates(
     vars: &mut Vars,
     magic: &[(&'static str, Value)],
-    origin: &dyn Fn(&str) -> Option<crate::yaml::Span>,
+    origin: &dyn Fn(&str) -> Option<crate::source::Span>,
 ) -> Broken {
     let mut broken = Broken::new();
     let mut pending: Vec<String> = vars
@@ -208,7 +208,7 @@ fn resolve_templates(
             (ready, Vec::new())
         };
         for name in stuck {
-            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            let span = origin(&name).unwrap_or_else(|| crate::source::Span::synthetic("variables"));
             vars.remove(&name);
             broken.insert(
                 name.clone(),
@@ -239,7 +239,7 @@ fn resolve_templates(
             let Some(value) = vars.get(&name) else {
                 continue;
             };
-            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            let span = origin(&name).unwrap_or_else(|| crate::source::Span::synthetic("variables"));
             rendered.push((name, render_json(value, &span, &scope)));
         }
         for (name, result) in rendered {
@@ -287,7 +287,7 @@ fn has_template(value: &serde_json::Value) -> bool {
 
 fn render_json(
     value: &serde_json::Value,
-    span: &crate::yaml::Span,
+    span: &crate::source::Span,
     scope: &Value,
 ) -> Result<serde_json::Value, crate::template::TemplateError> {
     Ok(match value {

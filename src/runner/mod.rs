@@ -22,10 +22,11 @@ pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
+use crate::vars::Vars;
 use crate::yaml::Node;
 
 /// Everything from the command line that shapes a run.
@@ -826,7 +827,7 @@ impl<'a> Runner<'a> {
                 if crate::yaml::is_template(text) {
                     if let Ok(rendered) = crate::template::render_str(
                         text,
-                        &crate::yaml::Span::synthetic("inventory"),
+                        &crate::source::Span::synthetic("inventory"),
                         &ctx,
                     ) {
                         *text = rendered;

@@ -9,12 +9,12 @@ use serde_json::Value as Json;
 
 use super::context::extend;
 use super::{Inherited, PlayScope, Runner};
-use crate::inventory::Vars;
 use crate::playbook::{Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
 use crate::tasks::{Across, Outcome, TaskContext, parse_action};
 use crate::template;
 use crate::transport::{Connection, LocalConnection, TransportError};
+use crate::vars::Vars;
 use crate::yaml::{Node, Value as YamlValue};
 
 /// A task rendered for one host, with what it needs to run there.

@@ -17,7 +17,6 @@ mod generate_key;
 mod podman;
 mod podman_run;
 mod podman_stop;
-mod postgres;
 mod set_fact;
 mod setfacl;
 mod shell;
@@ -32,9 +31,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::Diagnostic;
-use crate::inventory::Vars;
+use crate::source::Span;
 use crate::transport::{Connection, Output, Script, TransportError};
-use crate::yaml::{Node, Span, Value, from_node, from_node_lenient};
+use crate::vars::Vars;
+use crate::yaml::{Node, Value, from_node, from_node_lenient};
 
 /// What one task type does on one host.
 #[allow(async_fn_in_trait)]
@@ -93,20 +93,6 @@ task_types! {
     "setfacl" => SetFacl(setfacl::SetFacl);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
-}
-
-impl Action {
-    /// Whether the task type changes nothing on a host and so runs in check mode as usual.
-    pub fn is_read_only(&self) -> bool {
-        matches!(
-            self,
-            Action::Debug(_)
-                | Action::SetFact(_)
-                | Action::Assert(_)
-                | Action::Fail(_)
-                | Action::WaitFor(_)
-        )
-    }
 }
 
 /// How a task type runs across the hosts of a batch.

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 
 use super::{Outcome, TaskContext, TaskType};
-use crate::inventory::Vars;
 use crate::transport::TransportError;
+use crate::vars::Vars;
 
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]

@@ -79,7 +79,7 @@ impl TemplateConfig {
 }
 
 /// A template file rendered with `vars` as `template_config` renders it (at most
-/// [`crate::yaml::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
+/// [`crate::source::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
 /// messages call the file.
 pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
@@ -90,7 +90,7 @@ pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<S
         .render_named_str("template", &crate::template::prepare_template(&text), vars)
         .map_err(|error| {
             // The shared renderer names what was undefined; minijinja knows the line.
-            let span = crate::yaml::Span::synthetic(name);
+            let span = crate::source::Span::synthetic(name);
             let message = crate::template::render_str(&text, &span, vars)
                 .err()
                 .map_or_else(|| error.to_string(), |e| e.message);
