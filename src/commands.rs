@@ -86,7 +86,7 @@ fn load(
     options.skip_tags = select.skip_tags.clone();
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
-    crate::tasks::config_bundle::check_playbook(&playbook).map_err(Failure::parse)?;
+    crate::check::check_placements(&playbook).map_err(Failure::parse)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Failure::options)?;
     }

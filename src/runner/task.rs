@@ -11,7 +11,7 @@ use super::context::extend;
 use super::{Inherited, PlayScope, Runner};
 use crate::playbook::{Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
-use crate::tasks::{Across, Outcome, TaskContext, parse_action};
+use crate::tasks::{Across, Outcome, TaskContext, TaskKind, parse_action};
 use crate::template;
 use crate::transport::{Connection, LocalConnection, TransportError};
 use crate::vars::Vars;
@@ -86,7 +86,7 @@ impl Runner<'_> {
             path: task.span.to_string(),
             handler,
             action: match &task.body {
-                TaskBody::Action { kind, .. } => Some(kind.clone()),
+                TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
                 _ => None,
             },
             hosts: if effective.run_once { 1 } else { hosts.len() },
@@ -115,10 +115,7 @@ impl Runner<'_> {
                 .collect();
             targets = &connected;
         }
-        let across = match &task.body {
-            TaskBody::Action { kind, .. } => crate::tasks::across(kind),
-            _ => Across::EachHost,
-        };
+        let across = task.kind().map_or(Across::EachHost, TaskKind::across);
         if across == Across::Together && task.r#loop.is_none() {
             self.run_together(scope, task, &effective, targets, &hostvars)
                 .await;
@@ -517,11 +514,11 @@ impl Runner<'_> {
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
-        let action = parse_action(kind, &task.span, &rendered)
+        let action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
             Arc::new(LocalConnection::new("localhost"))
-        } else if CONTROLLER_ONLY.contains(&kind.as_str()) {
+        } else if kind.on_controller() {
             // These task types never touch the host.
             self.state(host)
                 .connection
@@ -748,18 +745,10 @@ fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> St
     }
 }
 
-/// Task types that run on the controller only, as Ansible's action plugins of the same
-/// names: they need no connection to the host.
-const CONTROLLER_ONLY: &[&str] = &["debug", "set_fact", "assert", "fail"];
-
 /// Whether a task needs a connection to its hosts.
 fn needs_connection(task: &Task, effective: &Inherited) -> bool {
-    match &task.body {
-        TaskBody::Action { kind, .. } => {
-            effective.delegate_to.is_none() && !CONTROLLER_ONLY.contains(&kind.as_str())
-        }
-        _ => false,
-    }
+    task.kind()
+        .is_some_and(|kind| effective.delegate_to.is_none() && !kind.on_controller())
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).
