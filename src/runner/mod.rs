@@ -287,10 +287,6 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
-    /// The name of the task running now, its templates rendered for the first host.
-    title: Mutex<String>,
-    /// Every host's variables as the task running now sees them.
-    snapshot: Mutex<Option<Arc<context::Snapshot>>>,
 }
 
 /// Why a play stopped early.
@@ -336,8 +332,6 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
-            title: Mutex::new(String::new()),
-            snapshot: Mutex::new(None),
         }
     }
 
