@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod keypair;
 pub mod playbook;
 pub mod quay;
+pub mod quay_schema;
 pub mod report;
 pub mod runner;
 pub mod settings;
