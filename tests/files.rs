@@ -1101,7 +1101,7 @@ fn template_config_refuses_every_rule_of_quays_validator_and_installs_nothing() 
         ),
         (
             broken("autorollback: true", "autorollback: 1"),
-            "`DB_CONNECTION_ARGS.autorollback` must be a boolean, not a number at config.yaml:5:21",
+            "`DB_CONNECTION_ARGS.autorollback` must be a boolean, not a number at config.yaml:5:22",
         ),
         (
             broken("AUTHENTICATION_TYPE: Database\n", ""),
