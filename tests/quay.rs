@@ -955,6 +955,69 @@ fn rewrite_manifest(folder: &Path) {
     assert!(status.success());
 }
 
+/// A backup of a config.yaml as quayside's template wrote it before it followed Quay's
+/// schema (`DB_CONNECTION_ARGS: {}`, which Quay's schema refuses and which turned
+/// autorollback off) is restored with Quay's defaults for both arguments.
+#[test]
+fn restore_gives_an_old_config_quays_connection_defaults() {
+    const CURRENT: &str = "DB_CONNECTION_ARGS:\n  autorollback: true\n  threadlocals: true\n";
+    const OLD: &str = "DB_CONNECTION_ARGS: {}\n";
+    let (_turn, lab) = lab();
+    lab.reset();
+    lab.ok("quay-backup.yml", &["-e", "quay_backup_name=old-template"]);
+    let folder = lab.dir.join("backups/old-template");
+    let mut archived = Vec::new();
+    for i in 1..=4 {
+        let archive = folder.join(format!("host{i}/config.tar"));
+        let files = unpack(&archive);
+        let config = files.path().join("config.yaml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains(CURRENT), "{text}");
+        let old = text.replace(CURRENT, OLD);
+        std::fs::write(&config, &old).unwrap();
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(files.path())
+            .arg("-cf")
+            .arg(&archive)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        archived.push(old);
+    }
+    rewrite_manifest(&folder);
+
+    lab.drop_database("quay_old_template");
+    lab.remove_on_hosts("old-template");
+    let args = restore_args(&folder, "quay_old_template", "old-template");
+    lab.ok_with("quay-restore.yml", &args);
+    let old_uri = format!("DB_URI: \"{}\"\n", dsn("quay"));
+    let new_uri = format!("DB_URI: \"{}\"\n", dsn("quay_old_template"));
+    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+        let restored =
+            std::fs::read_to_string(lab.root(i).join("old-template/config/config.yaml")).unwrap();
+        assert_eq!(
+            restored,
+            archived[i - 1]
+                .replace(&old_uri, &new_uri)
+                .replace(OLD, CURRENT),
+            "host{i}"
+        );
+        assert_eq!(http("GET", port, "/health/instance").0, 200, "host{i}");
+    }
+    let again = lab.ok_with("quay-restore.yml", &args);
+    for host in HOSTS {
+        assert!(
+            changed(&again, host).contains("changed=0"),
+            "{}",
+            again.stdout
+        );
+    }
+    lab.ok("quay-deploy.yml", &[]);
+    lab.drop_database("quay_old_template");
+}
+
 #[test]
 fn backup_and_restore_carry_local_storage_byte_for_byte() {
     let (_turn, lab) = lab();
@@ -1834,6 +1897,7 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
     lab.remove_on_hosts("config");
     let _ = std::fs::remove_dir_all(lab.dir.join("backups/check-only"));
     let kid = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
+    let keys = lab.query("quay", ROWS);
     let distribution = regex::Regex::new(r"\(([^()]*)\) seen at").unwrap();
     for playbook in shipped_playbooks() {
         let extra: Vec<String> = match playbook.as_str() {
@@ -1877,10 +1941,9 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
     for port in QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
     }
-    assert_eq!(
-        lab.query("quay", "SELECT expiration_date::text FROM servicekey"),
-        ["2099-12-31 00:00:00"]
-    );
+    assert_eq!(lab.query("quay", ROWS), keys);
+    // The key disable expired, and the fresh one the backup's read-only phase made.
+    assert_eq!(keys.len(), 2, "{keys:?}");
     lab.ok("quay-deploy.yml", &[]);
 }
 
