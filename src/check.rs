@@ -9,7 +9,7 @@
 //! leaves out is still caught at run time, with its place.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
@@ -56,11 +56,7 @@ pub fn check_templates(
         known.insert(task.loop_var.clone());
         known.extend(task.index_var.iter().cloned());
         if let TaskBody::Action { kind, args } = &task.body {
-            if kind == "set_fact" {
-                if let Some(entries) = args.as_map() {
-                    known.extend(entries.iter().map(|(k, _)| k.key_string()));
-                }
-            }
+            known.extend(kind.sets_variables(args));
         }
     }
     // Set anywhere but in a play's `vars` and `vars_files`.
@@ -91,32 +87,14 @@ pub fn check_templates(
 }
 
 /// The template files a task names as written (not through a variable): each must be
-/// readable, at most [`crate::yaml::MAX_FILE_BYTES`] and UTF-8, so that a template that
+/// readable, at most [`crate::source::MAX_FILE_BYTES`] and UTF-8, so that a template that
 /// cannot be read stops the run before any host is touched. A file that is not there is
 /// left to the task, which says so on each host.
 fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
     let TaskBody::Action { kind, args } = &task.body else {
         return Ok(());
     };
-    let named: Vec<(&Node, Option<PathBuf>)> = match kind.as_str() {
-        "template_config" => args
-            .get("src")
-            .and_then(|node| Some((node, node.as_str()?)))
-            .map(|(node, src)| (node, crate::tasks::template_path(dir, src)))
-            .into_iter()
-            .collect(),
-        "config_bundle" => match args.get("files").map(|files| &files.value) {
-            Some(Value::Seq(files)) => files
-                .iter()
-                .filter_map(|file| file.get("template"))
-                .filter_map(|node| Some((node, node.as_str()?)))
-                .map(|(node, name)| (node, bundle_template_path(dir, name)))
-                .collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    for (node, path) in named {
+    for (node, path) in kind.template_files(args, dir) {
         let (Some(written), Some(path)) = (node.as_str(), path) else {
             continue;
         };
@@ -134,23 +112,24 @@ fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Where `config_bundle` finds a template (its `find`): as written (absolute, or beside
-/// the playbook), else in `templates/` or `../templates/`.
-fn bundle_template_path(dir: &Path, name: &str) -> Option<PathBuf> {
-    [
-        dir.join(name),
-        dir.join("templates").join(name),
-        dir.join("../templates").join(name),
-    ]
-    .into_iter()
-    .find(|path| path.is_file())
+/// Refuse, before the run, a task placed where its task type cannot do what it promises
+/// ([`crate::tasks::TaskType::check_placement`]): `config_bundle` under `serial`, say.
+pub fn check_placements(playbook: &Playbook) -> Result<(), Diagnostic> {
+    for play in &playbook.plays {
+        for task in play.all_tasks() {
+            if let Some(kind) = task.kind() {
+                kind.check_placement(task, play)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Checker<'a> {
     known: BTreeSet<String>,
     /// The play's variables whose values read a variable set nowhere: the name read and
     /// where the value was written.
-    broken: std::collections::BTreeMap<String, (String, crate::yaml::Span)>,
+    broken: std::collections::BTreeMap<String, (String, crate::source::Span)>,
     options: &'a RunOptions,
 }
 
@@ -160,7 +139,7 @@ fn broken_play_vars(
     prepared: &PreparedPlay,
     known: &BTreeSet<String>,
     elsewhere: &BTreeSet<String>,
-) -> std::collections::BTreeMap<String, (String, crate::yaml::Span)> {
+) -> std::collections::BTreeMap<String, (String, crate::source::Span)> {
     fn strings<'v>(value: &'v serde_json::Value, into: &mut Vec<&'v str>) {
         match value {
             serde_json::Value::String(s) if crate::yaml::is_template(s) => into.push(s),
@@ -169,7 +148,7 @@ fn broken_play_vars(
             _ => {}
         }
     }
-    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::yaml::Span)> =
+    let mut reads: std::collections::BTreeMap<&str, (Vec<String>, crate::source::Span)> =
         Default::default();
     for (name, value) in &prepared.vars {
         let Some(span) = prepared.origins.get(name) else {
@@ -198,7 +177,7 @@ fn broken_play_vars(
             }
             for read in required {
                 let cause = if let Some(cause) = broken.get(read) {
-                    Some((cause as &(String, crate::yaml::Span)).clone())
+                    Some((cause as &(String, crate::source::Span)).clone())
                 } else if !known.contains(read) && !read.starts_with("ansible_") {
                     Some((read.clone(), span.clone()))
                 } else {
@@ -216,6 +195,16 @@ fn broken_play_vars(
         }
     }
     broken
+}
+
+impl crate::tasks::ArgReads for Checker<'_> {
+    fn node(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
+        Checker::node(self, node, certain)
+    }
+
+    fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
+        Checker::expression(self, node, certain)
+    }
 }
 
 impl Checker<'_> {
@@ -263,7 +252,7 @@ impl Checker<'_> {
                 self.tasks(rescue, false, tags)?;
                 self.tasks(always, certain, tags)?;
             }
-            TaskBody::Action { kind, args } => self.args(kind, args, certain)?,
+            TaskBody::Action { kind, args } => kind.read_args(args, certain, self)?,
             TaskBody::Meta(_) => {}
         }
         let after = task
@@ -276,35 +265,6 @@ impl Checker<'_> {
             self.expression(node, certain)?;
         }
         Ok(())
-    }
-
-    fn args(&self, kind: &str, args: &Node, certain: bool) -> Result<(), Diagnostic> {
-        match kind {
-            "assert" => {
-                for (key, value) in args.as_map().unwrap_or_default() {
-                    if key.as_str() == Some("that") {
-                        // Each condition is read only if the ones before it held.
-                        for (index, item) in as_list(value).into_iter().enumerate() {
-                            self.expression(item, certain && index == 0)?;
-                        }
-                    } else {
-                        self.node(value, certain)?;
-                    }
-                }
-                Ok(())
-            }
-            "debug" => {
-                for (key, value) in args.as_map().unwrap_or_default() {
-                    match (&value.value, key.as_str()) {
-                        // `debug: var=x` shows an undefined variable as such: never an error.
-                        (Value::Str(_), Some("var")) => self.expression(value, false)?,
-                        _ => self.node(value, certain)?,
-                    }
-                }
-                Ok(())
-            }
-            _ => self.node(args, certain),
-        }
     }
 
     /// A bare expression (`when`, `failed_when`, `assert.that`), or a template there.
@@ -358,12 +318,5 @@ impl Checker<'_> {
             }
         }
         Ok(())
-    }
-}
-
-fn as_list(node: &Node) -> Vec<&Node> {
-    match &node.value {
-        Value::Seq(items) => items.iter().collect(),
-        _ => vec![node],
     }
 }

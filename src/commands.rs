@@ -11,13 +11,14 @@ use crate::cli::{
 };
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::{Interrupt, grace_period};
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
 use crate::runner::{
     ConnectSettings, PreparedPlay, RunOptions, Runner, check_start_at_task, prepare, select_by_tags,
 };
 use crate::settings::Settings;
+use crate::vars::Vars;
 
 /// Exit codes, as `ansible-playbook` uses them.
 pub mod exit {
@@ -85,7 +86,7 @@ fn load(
     options.skip_tags = select.skip_tags.clone();
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
-    crate::tasks::config_bundle::check_playbook(&playbook).map_err(Failure::parse)?;
+    crate::check::check_placements(&playbook).map_err(Failure::parse)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Failure::options)?;
     }

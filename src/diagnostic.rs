@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::yaml::Span;
+use crate::source::{ReadError, Span};
 
 /// An error in a user's input: a message, where it was written, and an optional hint.
 ///
@@ -53,6 +53,12 @@ impl Diagnostic {
             Some(span) => format!("{} in `{}`", self.message, span.file.name),
             None => self.message.clone(),
         }
+    }
+}
+
+impl From<ReadError> for Diagnostic {
+    fn from(error: ReadError) -> Self {
+        Diagnostic::new(error.to_string())
     }
 }
 

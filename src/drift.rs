@@ -15,10 +15,11 @@ use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::runner::{ConnectSettings, connect};
+use crate::source::Span;
 use crate::transport::{Script, quote};
-use crate::yaml::Span;
+use crate::vars::Vars;
 
 /// One file of a bundle as a host has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,7 +13,8 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use sha2::Digest;
 
-use crate::yaml::{Node, Span, Value as YamlValue};
+use crate::source::Span;
+use crate::yaml::{Node, Value as YamlValue};
 
 /// A template that failed, and where it was written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,15 +31,15 @@ impl From<TemplateError> for crate::diagnostic::Diagnostic {
 }
 
 /// The text of a template (`what`: "template") or of a file a template reads ("file"),
-/// `name` being how messages call it: at most [`crate::yaml::MAX_FILE_BYTES`], and UTF-8
+/// `name` being how messages call it: at most [`crate::source::MAX_FILE_BYTES`], and UTF-8
 /// (or an error with the place it stops being so).
 pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
-    use crate::yaml::TextError;
-    crate::yaml::read_text(path).map_err(|error| match error {
+    use crate::source::TextError;
+    crate::source::read_text(path).map_err(|error| match error {
         TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
         TextError::TooLarge => format!(
             "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
-            crate::yaml::MAX_FILE_BYTES >> 20
+            crate::source::MAX_FILE_BYTES >> 20
         ),
         TextError::NotUtf8 { line, column } => {
             format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
@@ -86,7 +87,7 @@ fn broken_cause(ctx: &Value, name: &str) -> Option<TemplateError> {
     Some(TemplateError {
         message: text("message")?,
         span: Span::new(
-            std::sync::Arc::new(crate::yaml::SourceFile::new(
+            std::sync::Arc::new(crate::source::SourceFile::new(
                 text("file").unwrap_or_default(),
                 String::new(),
             )),

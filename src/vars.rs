@@ -5,11 +5,14 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::inventory::Vars;
 use crate::yaml::{self, Node, Value as YamlValue};
 
+/// Variables: a name and a JSON value, as Ansible keeps them, in the order they were
+/// written.
+pub type Vars = serde_json::Map<String, Value>;
+
 /// Where each variable's value was written, for errors in templates inside it.
-pub type Origins = std::collections::BTreeMap<String, crate::yaml::Span>;
+pub type Origins = std::collections::BTreeMap<String, crate::source::Span>;
 
 /// A mapping node as variables. Keys must be valid variable names, as in Ansible.
 pub fn node_to_vars(node: &Node) -> Result<Vars, Diagnostic> {

@@ -5,8 +5,7 @@ use crate::common::Test;
 #[test]
 fn every_subcommand_has_help() {
     for command in ["run", "validate", "list-hosts", "list-tasks"] {
-        let output = Test::new().args(&[command, "--help"]).run();
-        assert_eq!(output.code, 0, "{command}");
+        let output = Test::new().args(&[command, "--help"]).run().success();
         assert!(
             output.stdout.contains("Usage: quayside"),
             "{command}: {}",
@@ -31,8 +30,7 @@ fn validate_checks_without_running() {
             "- hosts: all\n  tasks:\n    - command: touch ran\n",
         )
         .args(&["validate", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     assert_eq!(output.stdout, "play.yml: 1 play, 1 task, 1 host: ok\n");
     assert!(!test.path().join("ran").exists());
 }
@@ -57,8 +55,8 @@ fn list_tasks_shows_tags() {
             ",
         )
         .args(&["list-tasks", "play.yml", "--tags", "b"])
-        .run();
-    assert_eq!(output.code, 0);
+        .run()
+        .success();
     assert_eq!(
         output.stdout,
         "\nplaybook: play.yml\n\n  play #1 (all): Demo\tTAGS: [quay]\n    tasks:\n      two\tTAGS: [b, quay]\n"
@@ -68,8 +66,7 @@ fn list_tasks_shows_tags() {
 #[test]
 fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish"] {
-        let output = Test::new().args(&["completions", shell]).run();
-        assert_eq!(output.code, 0);
+        let output = Test::new().args(&["completions", shell]).run().success();
         assert!(output.stdout.contains("quayside"), "{shell}");
         assert!(output.stdout.contains("start-at-task"), "{shell}");
     }
@@ -192,8 +189,7 @@ fn start_at_task_names_a_task_or_nothing_runs() {
             "--log",
             "run.log",
         ]);
-    let output = test.run();
-    assert_eq!(output.code, 5, "{output:?}");
+    let output = test.run().status(5);
     assert_eq!(output.stdout, "");
     assert_eq!(
         output.stderr,
@@ -235,8 +231,7 @@ fn start_at_task_names_a_task_or_nothing_runs() {
             ",
         )
         .args(&["run", "play.yml", "--start-at-task", "inner"]);
-    let output = block.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    block.run().success();
     assert!(!block.path().join("first").exists());
     assert!(block.path().join("inner").exists());
 }
@@ -330,8 +325,7 @@ fn run_log_retry_file_and_start_at_task() {
             "-e",
             "secret=hunter2",
         ]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = test.run().status(2);
     let dir = test.path();
     assert!(!dir.join("first-good").exists());
     assert!(dir.join("second-good").exists());

@@ -146,8 +146,7 @@ fn drift_finds_an_owner_change() {
         &fleet.root(4).join(&scratch).join("config/config.yaml"),
         "quayside-app:quayside",
     );
-    let output = drift_in(&scratch, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = drift_in(&scratch, &[]).status(2);
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert!(lines[1].starts_with("host4 (digest "), "{}", output.stdout);
     assert_eq!(
@@ -176,8 +175,7 @@ fn a_file_the_user_cannot_read_is_never_taken_for_agreement() {
         chown(&dir, "quayside:quayside");
         chown(&dir.join("secret.pem"), "root:root");
     }
-    let output = drift_in(&scratch, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = drift_in(&scratch, &[]).status(2);
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert!(
         lines[0].ends_with("on 5 hosts: no two hosts can be compared, 5 differ, 0 unreachable"),
@@ -252,8 +250,7 @@ fn a_host_without_the_bundle_is_drift_and_an_unreachable_host_exits_3() {
         write_bundle(&fleet.root(i).join(&scratch).join("config"));
     }
     std::fs::remove_dir_all(fleet.root(5).join(&scratch).join("config")).unwrap();
-    let output = drift_in(&scratch, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = drift_in(&scratch, &[]).status(2);
     let root5 = fleet.root(5).join(&scratch).join("config");
     assert_eq!(
         output.stdout.lines().skip(1).collect::<Vec<_>>(),
@@ -291,8 +288,8 @@ fn a_host_without_the_bundle_is_drift_and_an_unreachable_host_exits_3() {
             "--path",
             &path,
         ])
-        .run();
-    assert_eq!(output.code, 3, "{output:?}");
+        .run()
+        .status(3);
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert!(
         lines[0].contains("on 6 hosts: 5 agree on digest")
@@ -310,8 +307,7 @@ fn a_host_without_the_bundle_is_drift_and_an_unreachable_host_exits_3() {
 
 #[test]
 fn drift_help_says_json_is_one_report() {
-    let output = Test::new().args(&["drift", "--help"]).run();
-    assert_eq!(output.code, 0);
+    let output = Test::new().args(&["drift", "--help"]).run().success();
     assert!(
         output
             .stdout
@@ -369,8 +365,7 @@ fn an_interrupted_drift_leaves_no_ssh_behind() {
     );
     signal_group(&child, "INT");
     let signalled = std::time::Instant::now();
-    let output = crate::common::Output::from(child.wait_with_output().unwrap());
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = crate::common::Output::from(child.wait_with_output().unwrap()).status(99);
     assert!(signalled.elapsed() < std::time::Duration::from_secs(3));
     assert_eq!(output.stderr, "[quayside] interrupted: drift stopped\n");
     assert_eq!(output.stdout, "");

@@ -44,8 +44,7 @@ fn a_small_ansible_playbook_runs_with_the_same_recap() {
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=7 changed=4 unreachable=0 failed=0 skipped=1 rescued=1 ignored=1"
@@ -78,8 +77,7 @@ fn a_failed_host_exits_2_and_stops_there() {
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2);
+    let output = test.run().status(2);
     assert!(!test.path().join("ran").exists());
     assert_eq!(
         output.recap("localhost"),
@@ -103,8 +101,7 @@ fn check_mode_changes_nothing() {
             ",
         )
         .args(&["run", "play.yml", "--check"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     assert!(!test.path().join("ran").exists());
     assert_eq!(
         output.recap("localhost"),
@@ -131,8 +128,7 @@ fn json_events_and_no_log() {
             ",
         )
         .args(&["run", "play.yml", "--output", "json", "-v"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     assert!(!output.stdout.contains("hunter2"), "{}", output.stdout);
     let events = output.events();
     let kinds: Vec<&str> = events
@@ -194,8 +190,7 @@ fn serial_and_max_fail_percentage() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = test.run().status(2);
     // The first batch (a, b) lost half its hosts: the play stops before c and d.
     assert!(!test.path().join("done.txt").exists(), "{}", output.stdout);
 }
@@ -220,8 +215,7 @@ fn until_retries_and_changed_when() {
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+    let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -255,7 +249,7 @@ fn forks_do_not_change_results() {
 
 #[test]
 fn variables_may_be_templates_of_other_variables() {
-    let output = Test::new()
+    Test::new()
         .file(
             "play.yml",
             "
@@ -271,8 +265,8 @@ fn variables_may_be_templates_of_other_variables() {
             ",
         )
         .args(&["run", "play.yml"])
-        .run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+        .run()
+        .success();
 }
 
 /// Three hosts with a local connection, for tests of the linear strategy.
@@ -303,8 +297,8 @@ fn an_ignored_failure_counts_as_ok_changed_and_ignored() {
             ",
         )
         .args(&["run", "play.yml"])
-        .run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+        .run()
+        .success();
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
@@ -333,8 +327,7 @@ fn a_rescue_that_fails_counts_one_rescued_and_one_failed() {
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = test.run().status(2);
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=1 ignored=0"
@@ -375,7 +368,7 @@ fn any_errors_fatal_runs_the_rescue_on_every_host_and_carries_on() {
     let output = test.run();
     // As ansible-playbook: the hosts `any_errors_fatal` failed were rescued, but they are
     // out of later plays and the run exits 2.
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = output.status(2);
     assert_eq!(
         recaps(&output, &["a", "b", "c"]),
         [
@@ -413,8 +406,7 @@ fn any_errors_fatal_without_a_rescue_stops_every_host() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = test.run().status(2);
     assert_eq!(
         recaps(&output, &["a", "b", "c"]),
         [
@@ -455,8 +447,7 @@ fn a_rescued_failure_does_not_count_towards_max_fail_percentage() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+    let output = test.run().success();
     assert_eq!(
         recaps(&output, &["a", "b", "c"]),
         [
@@ -504,8 +495,7 @@ fn an_undefined_variable_inside_a_variable_names_it_and_where_the_value_is() {
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr,
         "error: undefined variable `nothere` at play.yml:4:8
@@ -542,8 +532,7 @@ hint: read by the value of `y`, used at play.yml:9:16
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = test.run().status(2);
     assert!(
         output.stdout.contains("\"msg\": \"False dd\""),
         "{}",
@@ -582,8 +571,8 @@ fn play_hosts_and_names_are_templates() {
             ",
         )
         .args(&["run", "play.yml", "-e", "target=localhost"])
-        .run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+        .run()
+        .success();
     assert!(
         output.stdout.contains("PLAY [Play for localhost] "),
         "{}",
@@ -615,8 +604,8 @@ fn key_value_arguments_keep_templates_with_spaces() {
             - debug: msg=\"{{ ['x', 'y'] | join(' ') }} z\"
         ",
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     assert_eq!(shown(&output), ["a", "b", "x y z"]);
 }
 
@@ -642,8 +631,8 @@ fn guards_that_ansible_accepts_pass_validate_and_run() {
             - debug: {msg: \"{{ ((unset | default({})).a) | default(2) }}\"}
         ",
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     assert_eq!(
         shown(&output),
         [
@@ -672,8 +661,7 @@ fn a_misspelled_variable_is_still_caught_before_the_run() {
             ",
         )
         .args(&["validate", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr.lines().next().unwrap(),
         "error: undefined variable `qauy_root` at play.yml:6:14"
@@ -705,8 +693,7 @@ fn filters_and_values_as_ansible_shows_them() {
             - debug: {msg: "{{ s.split(' ') | join('+') }} {{ s.startswith('He') }} {{ s.upper() }} {{ d.get('b') }} {{ d.keys() | list }}"}
         "#,
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    ).success();
     let mut expected: Vec<serde_json::Value> = [
         "13 3 0 1",
         "5x None [1, 'a']",
@@ -752,8 +739,8 @@ fn yaml_scalars_read_as_ansible_reads_them() {
               loop: [{n: 1}]
         ",
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     assert_eq!(
         shown(&output),
         [
@@ -782,8 +769,7 @@ fn a_task_delegated_to_localhost_needs_no_connection_to_its_host() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    let output = test.run().success();
     assert!(test.path().join("delegated-remote1").exists());
     assert_eq!(
         output.recap("remote1"),
@@ -811,8 +797,7 @@ fn a_task_on_the_host_itself_still_needs_it_reachable() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = test.run().status(3);
     assert!(
         output.stdout.contains("fatal: [remote1]: UNREACHABLE!"),
         "{}",
@@ -878,8 +863,7 @@ fn handlers_run_in_their_order_on_the_hosts_that_notified_them() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+    let output = test.run().success();
     // As ansible-playbook: handlers in the order they are defined, not notified; only on
     // the hosts that notified them; `flush_handlers` runs them there and then; `run_once`
     // runs on the first host only.
@@ -928,8 +912,7 @@ fn run_once_failed_when_and_check_mode_keyword() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml", "--output", "json"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = test.run().status(2);
     let mut messages: Vec<String> = shown(&output)
         .into_iter()
         .map(|m| m.as_str().unwrap().to_owned())
@@ -980,8 +963,8 @@ fn nested_blocks_with_loop_control() {
             - debug: {msg: after}
         ",
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     assert_eq!(
         shown(&output),
         [
@@ -1081,8 +1064,7 @@ fn magic_variables_have_ansibles_values() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
-        .run();
-    assert_eq!(output.code, 2, "{output:?}");
+        .run().status(2);
     assert_eq!(
         shown(&output),
         [
@@ -1117,8 +1099,7 @@ fn extra_vars_from_a_file_a_yaml_string_and_key_values() {
             "-e",
             "{num: 5, y: [1, b]}",
         ])
-        .run();
-    assert_eq!(output.code, 0, "{output:?}");
+        .run().success();
     // As ansible-playbook: later `-e` win; `key=value` values are strings, YAML keeps types.
     assert_eq!(shown(&output), ["f [1, 2] cli 5 int [1, 'b']"]);
 }
@@ -1146,8 +1127,7 @@ fn forks_limit_how_many_hosts_run_at_once() {
                 "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sh step.sh\n",
             )
             .args(&["run", "play.yml", "-i", "hosts.yml", "-f", forks]);
-        let output = test.run();
-        assert_eq!(output.code, 0, "{}", output.stdout);
+        test.run().success();
         let peaks = std::fs::read_to_string(test.path().join("peaks")).unwrap();
         let peaks: Vec<u32> = peaks.lines().map(|l| l.parse().unwrap()).collect();
         assert_eq!(peaks.len(), 6);
@@ -1182,8 +1162,7 @@ fn loop_results_are_registered_as_ansible_registers_them() {
             - debug: {msg: '{{ empty.skipped }} {{ empty.results }}'}
         ",
         &[],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    ).success();
     assert_eq!(
         shown(&output),
         [
@@ -1221,8 +1200,10 @@ fn an_until_that_never_holds_registers_attempts_as_ansible_does() {
             - debug: {msg: '{{ c.attempts }} {{ c.failed }} {{ c.stdout }}'}
         ",
     );
-    let output = test.args(&["run", "play.yml", "--output", "json"]).run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test
+        .args(&["run", "play.yml", "--output", "json"])
+        .run()
+        .success();
     // Three runs (the first and two retries); ansible-core registers `attempts: 2`.
     assert_eq!(shown(&output), ["2 True 3"]);
 }

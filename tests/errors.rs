@@ -11,6 +11,15 @@ fn assert_nothing_ran(test: &Test) {
     assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
+/// What a playbook that must be refused before anything runs gives: exit `code`, `error`
+/// as the first line of standard error, and no task ran.
+#[track_caller]
+fn refuses(test: &Test, code: i32, error: &str) {
+    let output = test.run().status(code);
+    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
+    assert_nothing_ran(test);
+}
+
 #[test]
 fn yaml_syntax_error_points_at_the_spot() {
     let test = marker_test(
@@ -22,8 +31,7 @@ fn yaml_syntax_error_points_at_the_spot() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr,
         "error: invalid YAML: unclosed bracket '[' at play.yml:4:17
@@ -47,8 +55,7 @@ fn yaml_indentation_error_names_the_real_file() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr.lines().next().unwrap(),
         "error: invalid YAML: while parsing a block collection, did not find expected '-' indicator at play.yml:4:6"
@@ -62,13 +69,11 @@ fn a_bad_extra_vars_file_exits_4() {
     let test = marker_test("- hosts: localhost\n  tasks:\n    - command: touch ran\n")
         .file("bad.yml", "a: [1\n")
         .args(&["run", "play.yml", "-e", "@bad.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: invalid YAML: unclosed bracket '[' at bad.yml:1:4"
+    refuses(
+        &test,
+        4,
+        "error: invalid YAML: unclosed bracket '[' at bad.yml:1:4",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -83,8 +88,7 @@ fn unknown_task_type_suggests_the_right_one() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr,
         "error: unknown task type `comand` at play.yml:5:7 — did you mean `command`?
@@ -109,13 +113,11 @@ fn unknown_argument_is_named_with_its_place() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: unknown argument `chdri` at play.yml:5:9 — did you mean `chdir`?"
+    refuses(
+        &test,
+        4,
+        "error: unknown argument `chdri` at play.yml:5:9 — did you mean `chdir`?",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -129,13 +131,11 @@ fn two_task_types_in_one_task() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: a task has exactly one task type, found `command` and `shell` at play.yml:4:7"
+    refuses(
+        &test,
+        4,
+        "error: a task has exactly one task type, found `command` and `shell` at play.yml:4:7",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -149,13 +149,11 @@ fn wrong_type_for_serial() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: expected a number of hosts or a percentage such as `30%`, found `many` at play.yml:2:11"
+    refuses(
+        &test,
+        4,
+        "error: expected a number of hosts or a percentage such as `30%`, found `many` at play.yml:2:11",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -171,13 +169,11 @@ fn undefined_variable_is_caught_before_anything_runs() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: undefined variable `quay_rot` at play.yml:6:16"
+    refuses(
+        &test,
+        4,
+        "error: undefined variable `quay_rot` at play.yml:6:16",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -193,8 +189,7 @@ fn undefined_variable_at_run_time_fails_the_host_with_its_place() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = test.run().status(2);
     assert!(
         output
             .stdout
@@ -215,8 +210,7 @@ fn pattern_matching_nothing_warns_and_runs_nothing() {
     )
     .file("hosts.ini", "[db]\ndb1 ansible_connection=local\n")
     .args(&["run", "play.yml", "-i", "hosts.ini"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     assert!(
         output.stdout.contains(
             "[WARNING]: no hosts matched `webservers` for play `webservers`; skipping it"
@@ -239,13 +233,11 @@ fn missing_vars_file() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: vars file `vars/quay.yml` not found at play.yml:3:7"
+    refuses(
+        &test,
+        4,
+        "error: vars file `vars/quay.yml` not found at play.yml:3:7",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -256,8 +248,7 @@ fn missing_inventory_file() {
         "-i",
         "nowhere.yml",
     ]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr,
         "error: cannot read inventory `nowhere.yml`: No such file or directory (os error 2)\n"
@@ -290,7 +281,7 @@ fn yaml_bomb_is_refused_quickly() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = output.status(4);
     assert_eq!(
         output.stderr,
         "error: invalid YAML: the document expands to more than 200000 values (nested aliases?) at bomb.yml:6:10\n \
@@ -310,8 +301,7 @@ fn duplicate_keys_are_an_error() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4);
+    let output = test.run().status(4);
     assert!(output.stderr.contains("duplicate"), "{}", output.stderr);
     assert!(output.stderr.contains("play.yml:2:"), "{}", output.stderr);
     assert_nothing_ran(&test);
@@ -319,14 +309,18 @@ fn duplicate_keys_are_an_error() {
 
 #[test]
 fn bad_option_exits_5() {
-    let output = Test::new().args(&["run", "play.yml", "--forks", "0"]).run();
-    assert_eq!(output.code, 5);
-    let output = Test::new().args(&["run", "play.yml", "--frobnicate"]).run();
-    assert_eq!(output.code, 5);
+    Test::new()
+        .args(&["run", "play.yml", "--forks", "0"])
+        .run()
+        .status(5);
+    Test::new()
+        .args(&["run", "play.yml", "--frobnicate"])
+        .run()
+        .status(5);
     let output = Test::new()
         .args(&["run", "play.yml", "-e", "novalue"])
-        .run();
-    assert_eq!(output.code, 5);
+        .run()
+        .status(5);
     assert_eq!(
         output.stderr,
         "error: `--extra-vars` expects `key=value`, a JSON or YAML mapping, or `@file`; found `novalue`\n"
@@ -348,8 +342,7 @@ fn notify_of_a_handler_that_does_not_exist() {
         ",
     )
     .args(&["validate", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert_eq!(
         output.stderr,
         "error: the requested handler `restart quay` was not found at play.yml:5:15 — did you mean `restart quya`?
@@ -374,13 +367,11 @@ fn a_misspelled_keyword_is_named_as_a_keyword() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: unknown keyword `whn` at play.yml:4:7 — did you mean `when`?"
+    refuses(
+        &test,
+        4,
+        "error: unknown keyword `whn` at play.yml:4:7 — did you mean `when`?",
     );
-    assert_nothing_ran(&test);
 }
 
 #[test]
@@ -408,8 +399,7 @@ fn unknown_arguments_of_the_general_task_types() {
             "- hosts: localhost\n  tasks:\n    - {task}\n    - command: touch ran\n"
         ))
         .args(&["run", "play.yml"]);
-        let output = test.run();
-        assert_eq!(output.code, 4, "{task}: {output:?}");
+        let output = test.run().status(4);
         assert_eq!(output.stderr.lines().next().unwrap(), expected, "{task}");
         assert_nothing_ran(&test);
     }
@@ -426,11 +416,9 @@ fn an_undefined_variable_in_the_host_pattern() {
         ",
     )
     .args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
-    assert_eq!(
-        output.stderr.lines().next().unwrap(),
-        "error: undefined variable `target` at play.yml:2:10"
+    refuses(
+        &test,
+        4,
+        "error: undefined variable `target` at play.yml:2:10",
     );
-    assert_nothing_ran(&test);
 }

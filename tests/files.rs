@@ -164,8 +164,7 @@ fn copy_files_sends_what_differs_and_a_second_run_changes_nothing() {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(bits)).unwrap();
         chown_quayside(&path(i, scratch, "etc"));
     }
-    let output = run(&test, "host1:host2:host3", &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host1:host2:host3", &["--output", "json"]).success();
     assert_eq!(statuses(&output, "conf"), all(&[1, 2, 3], "changed"));
     for i in 1..=3 {
         let file = |name: &str| path(i, scratch, name);
@@ -236,8 +235,8 @@ fn copy_files_in_check_mode_changes_nothing() {
         &test,
         "host1:host2",
         &["--check", "--diff", "--output", "json"],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     assert_eq!(statuses(&output, "conf"), all(&[1, 2], "changed"));
     assert_eq!(statuses(&output, "key"), all(&[1, 2], "changed"));
     for i in 1..=2 {
@@ -316,8 +315,7 @@ fn copy_files_names_arrive_as_written() {
     for name in names_ {
         test = test.file(&format!("odd/{name}"), name);
     }
-    let output = run(&test, "host1", &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test, "host1", &[]).success();
     let dir = path(1, scratch, "$(touch pwned); x");
     let mut expected: Vec<String> = names_.iter().map(|n| n.to_string()).collect();
     expected.sort();
@@ -360,8 +358,7 @@ fn copy_files_sends_a_large_file_only_when_it_differs() {
         .file("files/small.txt", "small\n");
     std::fs::write(test.path().join("files/large.txt"), &large).unwrap();
     std::fs::write(path(6, scratch, "large.txt"), &large).unwrap();
-    let output = run(&test, "host5:host6", &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host5:host6", &["--output", "json"]).success();
     assert_eq!(statuses(&output, "large"), all(&[5, 6], "changed"));
     for i in [5, 6] {
         assert_eq!(read(&path(i, scratch, "large.txt")), large);
@@ -385,8 +382,7 @@ fn refused(scratch: &str, playbook: &str) -> String {
         .file("play.yml", &playbook.replace("{{ scratch }}", scratch))
         .file("templates/t.j2", "x: 1\n")
         .file("files/f.txt", "f\n");
-    let output = run(&test, "fleet", &[]);
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = run(&test, "fleet", &[]).status(4);
     for i in 1..=6 {
         assert!(names(&fleet().root(i).join(scratch)).is_empty(), "host{i}");
     }
@@ -514,8 +510,7 @@ fn setfacl_sets_entries_once_and_removes_them() {
         assert!(acl(&path(i, scratch, "data"), true).is_empty());
     }
 
-    let output = run(&present, "host1:host2", &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&present, "host1:host2", &["--output", "json"]).success();
     assert_eq!(statuses(&output, "acl"), all(&[1, 2], "changed"));
     assert_eq!(statuses(&output, "default"), all(&[1, 2], "changed"));
     let with = [
@@ -596,8 +591,7 @@ fn setfacl_on_a_missing_path_or_user_fails_and_changes_nothing() {
         ),
     ] {
         let test = Test::new().file("play.yml", &play(user));
-        let output = run(&test, "host1", &[]);
-        assert_eq!(output.code, 2, "{output:?}");
+        let output = run(&test, "host1", &[]).status(2);
         assert!(output.stdout.contains(&message), "{}", output.stdout);
         assert_eq!(
             acl(&path(1, scratch, "f"), false),
@@ -683,8 +677,7 @@ fn template_config_renders_checks_and_installs() {
     assert!(check.stdout.contains("-old: config"), "{}", check.stdout);
     assert_hidden(&check, &[DB_PASSWORD]);
 
-    let output = run(&test, "host1:host2", &["--diff", "-v", "--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host1:host2", &["--diff", "-v", "--output", "json"]).success();
     assert_eq!(statuses(&output, "config"), all(&[1, 2], "changed"));
     assert_hidden(&output, &[DB_PASSWORD]);
     for i in 1..=2 {
@@ -756,8 +749,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
             ),
         )
         .file("templates/broken.j2", "a: 1\nb: {{ nowhere }}\n");
-    let output = run(&undefined, "host3", &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&undefined, "host3", &[]).status(2);
     assert!(
         output
             .stdout
@@ -805,8 +797,7 @@ fn template_config_same_on_all_hosts_fails_every_host_when_renderings_differ() {
     assert!(names(&fleet().root(6).join(scratch)).is_empty());
 
     // Byte-identical renderings go everywhere.
-    let output = run(&test, "host1:host3:host5", &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host1:host3:host5", &["--output", "json"]).success();
     assert_eq!(statuses(&output, "config"), all(&[1, 3, 5], "changed"));
     for i in [1, 3, 5] {
         assert_eq!(
@@ -842,8 +833,7 @@ fn template_config_same_on_all_hosts_compares_every_loop_item() {
     };
     // Only the second item differs between the hosts: neither item goes anywhere.
     let differs = play("{{ item }} {{ inventory_hostname if item == 'b' else 'same' }}\n");
-    let output = run(&differs, "host5:host6", &["--output", "json"]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&differs, "host5:host6", &["--output", "json"]).status(2);
     assert_eq!(statuses(&output, "looped"), all(&[5, 6], "failed"));
     for i in [5, 6] {
         assert!(names(&fleet().root(i).join(scratch)).is_empty(), "host{i}");
@@ -911,8 +901,7 @@ fn fetch_copies_trees_to_the_controller_once() {
     assert_eq!(statuses(&check, "fetch"), all(&[1, 2], "changed"));
     assert!(!test.path().join("backups").exists());
 
-    let output = run(&test, "host1:host2", &["--diff", "--output", "json", "-v"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host1:host2", &["--diff", "--output", "json", "-v"]).success();
     assert_eq!(statuses(&output, "fetch"), all(&[1, 2], "changed"));
     assert_hidden(&output, &["very-secret"]);
     for i in 1..=2 {
@@ -956,8 +945,7 @@ fn fetch_copies_trees_to_the_controller_once() {
         ("conf/sub/", "line\nbreak", "newline\n"),
     ] {
         let single = fetch_test(scratch, src);
-        let output = run(&single, "host2", &[]);
-        assert_eq!(output.code, 0, "{output:?}");
+        run(&single, "host2", &[]).success();
         assert_eq!(read(&fetched(&single, 2, local)), text);
         assert_eq!(
             names(&single.path().join("backups/host2")).len(),
@@ -976,8 +964,7 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
     let tree4 = fetch_tree(4, scratch);
     std::os::unix::fs::symlink("/etc/passwd", tree4.join("passwd")).unwrap();
     let test = fetch_test(scratch, "conf");
-    let output = run(&test, "host3:host4", &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, "host3:host4", &[]).status(2);
     assert!(
         output.stdout.contains(
             "fatal: [host3]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"nothing fetched: `sub/..etc` is a symbolic link (to `../../../../../../etc`); fetch does not follow links\"}"
@@ -1000,8 +987,7 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
     let elsewhere = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), good.path().join("backups/host5")).unwrap();
     fetch_tree(5, scratch);
-    let output = run(&good, "host5", &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&good, "host5", &[]).status(2);
     assert!(
         output
             .stdout
@@ -1052,8 +1038,7 @@ fn refused_rendering(scratch: &str, validate: &str, body: &str) -> String {
         )
         .file("templates/config.yaml.j2", "{{ body }}");
     let vars = serde_json::json!({ "body": body }).to_string();
-    let output = run(&test, "host1", &["--output", "json", "-e", &vars]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, "host1", &["--output", "json", "-e", &vars]).status(2);
     assert!(!path(1, scratch, "config.yaml").exists(), "{body}");
     let event = output
         .events()
@@ -1185,8 +1170,7 @@ fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
             .map(|e| e["msg"].as_str().unwrap().to_owned())
             .collect()
     };
-    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]).status(2);
     assert_eq!(
         messages(&output),
         [
@@ -1208,8 +1192,7 @@ fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
         }
         chown_quayside(&live);
     }
-    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]).status(2);
     assert_eq!(
         messages(&output),
         [missing("`ssl.key`"), missing("`ssl.key`")]
@@ -1219,8 +1202,7 @@ fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
 
     std::fs::write(path(1, scratch, "config/ssl.key"), "ssl.key of host1\n").unwrap();
     chown_quayside(&path(1, scratch, "config"));
-    let output = run(&test, "host1:host2", &["--output", "json", "-e", &vars]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test, "host1:host2", &["--output", "json", "-e", &vars]).success();
     for i in 1..=2 {
         assert_eq!(read(&path(i, scratch, "config/config.yaml")), https);
         assert_eq!(
@@ -1232,8 +1214,7 @@ fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
     // TLS ended in front of Quay: no certificate needed.
     let terminated = format!("{https}EXTERNAL_TLS_TERMINATION: true\n");
     let vars = serde_json::json!({ "body": terminated }).to_string();
-    let output = run(&test, "host3", &["--output", "json", "-e", &vars]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test, "host3", &["--output", "json", "-e", &vars]).success();
     assert_eq!(read(&path(3, scratch, "config/config.yaml")), terminated);
 }
 
@@ -1267,8 +1248,7 @@ fn setfacl_recursive_without_default_sets_access_entries_below_and_no_default() 
             "
         ),
     );
-    let output = run(&test, "host1", &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, "host1", &["--output", "json"]).success();
     assert_eq!(statuses(&output, "acl"), all(&[1], "changed"));
     for dir in ["", "sub", "sub/deeper"] {
         let dir = data.join(dir);

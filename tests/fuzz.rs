@@ -26,7 +26,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use quayside::inventory::Inventory;
 use quayside::playbook::parse_playbook;
-use quayside::yaml::{Span, load_str};
+use quayside::source::Span;
+use quayside::yaml::load_str;
 
 use crate::common::repo_root;
 

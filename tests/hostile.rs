@@ -155,8 +155,7 @@ fn template_config_writes_to_hostile_destinations() {
                 "
             )),
         );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test).success();
     for i in HOSTS {
         let dir = host_dir(i, &scratch);
         assert_eq!(entries(&dir), sorted_names());
@@ -189,8 +188,7 @@ fn config_bundle_takes_hostile_directory_and_file_names() {
         ))
     };
     let test = Test::new().file("play.yml", &bundle(&format!("files: {files}")));
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test).success();
     for i in HOSTS {
         let dir = host_dir(i, &scratch).join(dest);
         assert_eq!(entries(&dir), sorted_names());
@@ -209,8 +207,7 @@ fn config_bundle_takes_hostile_directory_and_file_names() {
         );
     }
     let remove = Test::new().file("play.yml", &bundle(&format!("absent: {}", names_yaml())));
-    let output = run(&remove);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&remove).success();
     for i in HOSTS {
         assert_eq!(
             entries(&host_dir(i, &scratch).join(dest)),
@@ -267,8 +264,7 @@ fn command_guards_and_stdin_take_hostile_paths() {
             "
         )),
     );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test).success();
     for i in HOSTS {
         for name in NAMES {
             let dir = host_dir(i, &scratch).join(name);
@@ -344,8 +340,7 @@ fn wait_for_probes_hostile_hosts_and_urls_literally() {
             "
         )),
     );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test).success();
     for i in HOSTS {
         let host = format!("host{i}");
         let probes = results(&output, "host", &host);
@@ -427,8 +422,7 @@ fn setfacl_sets_entries_on_every_hostile_name() {
             .unwrap()
         )),
     );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test).success();
     for i in HOSTS {
         let host = format!("host{i}");
         // The list finds every entry already set by the loop.
@@ -497,8 +491,7 @@ fn fetch_brings_back_hostile_names() {
             "
         )),
     );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test).success();
     for i in HOSTS {
         for root in [
             test.path().join(format!("tree/host{i}")),
@@ -529,8 +522,7 @@ fn podman_stop_refuses_hostile_container_names_before_any_command() {
             ",
         ),
     );
-    let output = run(&test);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test).success();
     for i in HOSTS {
         let stops = results(&output, "stop", &format!("host{i}"));
         assert_eq!(stops.len(), NAMES.len());

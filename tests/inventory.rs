@@ -109,8 +109,7 @@ fn variable_precedence() {
             ",
         )
         .args(&["run", "play.yml", "-i", "inventory", "-e", "v_extra=extra", "--output", "json"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     let shown: Vec<_> = output
         .events()
         .into_iter()
@@ -177,8 +176,8 @@ fn group_vars_files_win_over_the_inventory_files_group_variables() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
-        .run();
-    assert_eq!(output.code, 0, "{output:?}");
+        .run()
+        .success();
     assert_eq!(
         messages(&output),
         [serde_json::json!(
@@ -236,8 +235,8 @@ fn ini_values_and_group_vars_sections() {
             ",
         )
         .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
-        .run();
-    assert_eq!(output.code, 0, "{output:?}");
+        .run()
+        .success();
     assert_eq!(
         messages(&output),
         [serde_json::json!([

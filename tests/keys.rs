@@ -10,8 +10,7 @@ use crate::common::fleet::{fleet, run_play};
 #[test]
 fn keygen_prints_what_quays_script_prints() {
     let test = Test::new().args(&["keygen", "quay-readonly"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = test.run().success();
     assert_eq!(
         output.stdout,
         "Writing public key to quay-readonly.jwk\nWriting key ID to quay-readonly.kid\nWriting private key to quay-readonly.pem\n"
@@ -167,8 +166,8 @@ fn generate_key_in_check_mode_writes_nothing() {
         .current_dir(test.path())
         .output()
         .map(crate::common::Output::from)
-        .unwrap();
-    assert_eq!(output.code, 0, "{output:?}");
+        .unwrap()
+        .success();
     let result = &results(&output)[0];
     assert_eq!(result["status"], "changed");
     let keys = test.path().join("keys");
@@ -195,8 +194,8 @@ fn generate_key_dest_is_relative_to_the_playbook_not_the_working_directory() {
         .current_dir(&elsewhere)
         .output()
         .map(crate::common::Output::from)
-        .unwrap();
-    assert_eq!(output.code, 0, "{output:?}");
+        .unwrap()
+        .success();
     let keys = std::fs::canonicalize(test.path())
         .unwrap()
         .join("site/keys");
@@ -388,7 +387,7 @@ fn a_key_sent_to_a_host_is_created_owner_only_before_it_is_written() {
         .unwrap();
     assert!(stopped.success());
     let _ = strace.wait();
-    assert_eq!(output.code, 0, "{output:?}");
+    output.status(0);
     let target = dir.join("quay-readonly.pem");
     let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);

@@ -252,8 +252,7 @@ fn changing_an_env_value_recreates_the_container() {
             .contains(&"QUAY_DISTRIBUTED_STORAGE_PREFERENCE=usstorage".to_owned())
     );
 
-    let output = run(&test, &["-e", "storage=eustorage"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, &["-e", "storage=eustorage"]).success();
     let events = results(&output);
     assert_eq!(events[0]["status"], "changed", "{events:?}");
     assert_eq!(
@@ -282,8 +281,7 @@ fn restart_true_restarts_an_unchanged_container() {
     let id = container.inspect("{{.Id}}");
     let started = container.inspect("{{.State.StartedAt}}");
 
-    let output = run_file(&test, "restart.yml", &["-e", "storage=usstorage"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run_file(&test, "restart.yml", &["-e", "storage=usstorage"]).success();
     let events = results(&output);
     assert_eq!(events[0]["status"], "changed", "{events:?}");
     assert_eq!(events[0]["msg"], "restarted");
@@ -328,8 +326,7 @@ fn podman_stop_stops_then_is_ok_then_removes() {
         ",
         name = container.0
     ));
-    let output = run(&stop, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&stop, &[]).success();
     let events = results(&output);
     assert_eq!(events[0]["status"], "changed", "{events:?}");
     assert_eq!(events[0]["msg"], "stopped");
@@ -452,7 +449,7 @@ fn wait_for_a_closed_port_fails_with_the_last_error() {
     let started = Instant::now();
     let output = run(&test, &[]);
     let took = started.elapsed();
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = output.status(2);
     assert!(took < Duration::from_millis(3500), "took {took:?}");
     assert!(took >= Duration::from_secs(2), "took {took:?}");
     let events = results(&output);
@@ -477,8 +474,7 @@ fn wait_for_a_url_fails_with_the_last_answer() {
           register: waited
         "
     ));
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, &[]).status(2);
     let events = results(&output);
     assert_eq!(
         events[0]["msg"],
@@ -535,8 +531,7 @@ fn wait_for_works_without_curl_through_python3_or_bash() {
            environment: {{PATH: '{bare}'}}\n  ignore_errors: true\n"
     ));
     let test = test.file("play.yml", &playbook(&tasks));
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, &[]).success();
     let summary: Vec<(String, String)> = results(&output)
         .iter()
         .map(|event| {
@@ -622,8 +617,7 @@ fn hostile_values_arrive_literally() {
             marker = marker.display(),
         )),
     );
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, &[]).success();
     let events = results(&output);
     assert_eq!(events[0]["status"], "changed", "{events:?}");
     assert!(
@@ -668,8 +662,7 @@ fn check_mode_changes_nothing() {
             name = container.0,
         )),
     );
-    let output = run_file(&test, "check.yml", &["--check", "-e", "storage=usstorage"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run_file(&test, "check.yml", &["--check", "-e", "storage=usstorage"]).success();
     let events = results(&output);
     assert_eq!(events[0]["status"], "changed", "{events:?}");
     assert_eq!(events[0]["msg"], "would be created and started");
@@ -728,8 +721,7 @@ fn bad_arguments_are_named_and_change_nothing() {
         ",
         name = container.0
     ));
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, &[]).success();
     let messages: Vec<String> = results(&output)
         .iter()
         .map(|event| event["msg"].as_str().unwrap().to_owned())
@@ -787,8 +779,7 @@ fn a_host_without_podman_is_named() {
             "
         )),
     );
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, &[]).status(2);
     assert_eq!(
         results(&output)[0]["msg"],
         "`podman` is not installed on `localhost`"
@@ -846,8 +837,8 @@ fn over_ssh_the_container_runs_and_wait_for_probes_from_the_host() {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_eq!(output.code, 0, "{output:?}");
+    }
+    .success();
     let events = results(&output);
     let statuses: Vec<&str> = events
         .iter()
@@ -877,7 +868,7 @@ fn wait_for_waits_its_delay_and_can_wait_for_a_status_other_than_200() {
     let started = Instant::now();
     let output = run(&test, &[]);
     let took = started.elapsed();
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = output.status(0);
     assert!(took >= Duration::from_millis(1500), "took {took:?}");
     let events = results(&output);
     assert_eq!(events[0]["status"], "ok", "{events:?}");
@@ -895,8 +886,7 @@ fn wait_for_waits_its_delay_and_can_wait_for_a_status_other_than_200() {
             sleep: 0.2
         "
     ));
-    let output = run(&test, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, &[]).status(2);
     assert_eq!(
         results(&output)[0]["msg"],
         format!(
@@ -933,8 +923,7 @@ fn changing_the_restart_policy_or_rm_recreates_the_container() {
     let storage = ["-e", "storage=usstorage"];
     let run = |playbook: &str| run_file(&test, playbook, &storage);
 
-    let output = run("always.yml");
-    assert_eq!(output.code, 0, "{output:?}");
+    run("always.yml").success();
     assert_eq!(
         container.inspect("{{.HostConfig.RestartPolicy.Name}}"),
         "always"

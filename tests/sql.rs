@@ -199,8 +199,7 @@ const INSERT_KEY: &str = "
 #[test]
 fn sql_insert_adds_the_read_only_key_and_its_approval_once() {
     let db = Postgres::up();
-    let output = run(&db.dsn, INSERT_KEY, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, INSERT_KEY, &[]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "changed");
     let approval_id: i64 = db
@@ -248,8 +247,7 @@ fn sql_insert_adds_the_read_only_key_and_its_approval_once() {
     );
 
     // Again: the key exists, so neither row is inserted.
-    let output = run(&db.dsn, INSERT_KEY, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, INSERT_KEY, &[]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "ok");
     assert_eq!(
@@ -274,8 +272,7 @@ fn a_failing_row_leaves_neither_row_behind() {
     let db = Postgres::up();
     // The key misses `jwk`, which is NOT NULL: the approval before it must go too.
     let missing_jwk = INSERT_KEY.replace("jwk: '{{ readonly_jwk }}'", "rotation_duration: 60");
-    let output = run(&db.dsn, &missing_jwk, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&db.dsn, &missing_jwk, &[]).status(2);
     let result = only_result(&output);
     assert_eq!(result["status"], "failed");
     assert_eq!(
@@ -286,8 +283,7 @@ fn a_failing_row_leaves_neither_row_behind() {
     assert_eq!(db.count("servicekey"), "0");
 
     let bad_column = INSERT_KEY.replace("service: quay", "servce: quay");
-    let output = run(&db.dsn, &bad_column, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&db.dsn, &bad_column, &[]).status(2);
     assert_eq!(
         only_result(&output)["msg"],
         "row 2 (`servicekey`): ERROR: column \"servce\" of relation \"servicekey\" does not exist"
@@ -297,8 +293,7 @@ fn a_failing_row_leaves_neither_row_behind() {
 
     // A value that does not fit its column is caught before anything is sent.
     let bad_date = INSERT_KEY.replace("'{{ readonly_expires }}'", "next tuesday");
-    let output = run(&db.dsn, &bad_date, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&db.dsn, &bad_date, &[]).status(2);
     assert_eq!(
         only_result(&output)["msg"],
         "row 2 (`servicekey`): `values.expiration_date`: `next tuesday` is not an ISO 8601 timestamp (the parameter has type `timestamp`)"
@@ -310,8 +305,7 @@ fn a_failing_row_leaves_neither_row_behind() {
 #[test]
 fn check_mode_inserts_nothing() {
     let db = Postgres::up();
-    let output = run(&db.dsn, INSERT_KEY, &["--check"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, INSERT_KEY, &["--check"]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "changed");
     assert_eq!(result["msg"], "would insert 2 of 2 rows");
@@ -326,8 +320,7 @@ fn check_mode_inserts_nothing() {
                     params: [ServiceKeyApprovalType.AUTOMATIC, '2030-01-01 00:00:00']
                   - SELECT approval_type, approved_date FROM servicekeyapproval
 ";
-    let output = run(&db.dsn, insert_and_read, &["--check"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, insert_and_read, &["--check"]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "changed");
     // The SELECT saw the insert inside the transaction that was then rolled back.
@@ -358,8 +351,7 @@ fn sql_update_changes_exactly_the_one_row() {
                     params: ['{{ readonly_expires }}', kid-a]
               register: extended
 ";
-    let output = run(&db.dsn, update, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, update, &[]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "changed");
     assert_eq!(result["result"]["rowcount"], 1);
@@ -383,8 +375,7 @@ fn sql_update_changes_exactly_the_one_row() {
         "WHERE kid = $2",
         "WHERE kid = $2 AND expiration_date IS DISTINCT FROM $1",
     );
-    let output = run(&db.dsn, &idempotent, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, &idempotent, &[]).success();
     let result = only_result(&output);
     assert_eq!(result["status"], "ok");
     assert_eq!(result["result"]["rowcount"], 0);
@@ -407,8 +398,7 @@ fn create_database_and_extension_are_ok_when_present() {
                 statements:
                   - CREATE DATABASE quay_restore OWNER quay
 ";
-    let output = run(&admin, create, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&admin, create, &[]).success();
     assert_eq!(only_result(&output)["status"], "changed");
     assert_eq!(
         db.psql(
@@ -417,8 +407,7 @@ fn create_database_and_extension_are_ok_when_present() {
         ),
         "quay_restore"
     );
-    let output = run(&admin, create, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&admin, create, &[]).success();
     assert_eq!(only_result(&output)["status"], "ok");
 
     let extension = "
@@ -429,8 +418,7 @@ fn create_database_and_extension_are_ok_when_present() {
 ";
     // Missing in the new database, then present.
     let restore = db.dsn_for("postgres", "quay_restore");
-    let output = run(&restore, extension, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&restore, extension, &[]).success();
     assert_eq!(only_result(&output)["status"], "changed");
     assert_eq!(
         db.psql(
@@ -442,8 +430,7 @@ fn create_database_and_extension_are_ok_when_present() {
     let output = run(&restore, extension, &[]);
     assert_eq!(only_result(&output)["status"], "ok");
     // Quay's own database has it from the schema, and its owner may ask again.
-    let output = run(&db.dsn, extension, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, extension, &[]).success();
     assert_eq!(only_result(&output)["status"], "ok");
 
     // In check mode a missing database is reported, not created.
@@ -467,8 +454,7 @@ fn a_wrong_password_fails_with_the_password_masked() {
         INSERT_KEY,
         "            - sql: {dsn: '{{ dsn }}', statements: [SELECT 1]}\n",
     ] {
-        let output = run(&wrong, task, &[]);
-        assert_eq!(output.code, 2, "{output:?}");
+        let output = run(&wrong, task, &[]).status(2);
         assert_eq!(
             only_result(&output)["msg"],
             format!(
@@ -485,8 +471,7 @@ fn a_wrong_password_fails_with_the_password_masked() {
     let nowhere = db
         .dsn
         .replace(&db.port.to_string(), &free_port().to_string());
-    let output = run(&nowhere, INSERT_KEY, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&nowhere, INSERT_KEY, &[]).status(2);
     let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
     assert!(
         msg.starts_with("cannot connect to `postgresql://quay:********@127.0.0.1:")
@@ -501,8 +486,7 @@ fn a_wrong_password_fails_with_the_password_masked() {
 fn sslmode_is_honoured() {
     let db = Postgres::up();
     let select = "            - sql: {dsn: '{{ dsn }}', statements: [SELECT 1 AS one]}\n";
-    let output = run(&format!("{}?sslmode=require", db.dsn), select, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&format!("{}?sslmode=require", db.dsn), select, &[]).status(2);
     assert_eq!(
         only_result(&output)["msg"],
         format!(
@@ -511,8 +495,7 @@ fn sslmode_is_honoured() {
         )
     );
     for mode in ["disable", "prefer"] {
-        let output = run(&format!("{}?sslmode={mode}", db.dsn), select, &[]);
-        assert_eq!(output.code, 0, "{mode}: {output:?}");
+        let output = run(&format!("{}?sslmode={mode}", db.dsn), select, &[]).success();
         assert_eq!(
             only_result(&output)["result"]["rows"],
             json!([[{"one": 1}]])
@@ -553,8 +536,8 @@ fn via_tunnels_through_a_fleet_host() {
             "--output",
             "json",
         ])
-        .run();
-    assert_eq!(output.code, 2, "{output:?}");
+        .run()
+        .status(2);
     let results = results(&output);
     assert_eq!(results[0]["status"], "ok", "{output:?}");
     assert_eq!(results[1]["status"], "ok", "{output:?}");
@@ -580,7 +563,7 @@ fn a_statement_slower_than_the_timeout_fails_the_task() {
     let started = std::time::Instant::now();
     let output = run(&db.dsn, task, &[]);
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = output.status(2);
     assert_eq!(
         only_result(&output)["msg"],
         format!(
@@ -627,8 +610,7 @@ impl Postgres {
 fn a_stopped_database_fails_the_task_cleanly_and_a_rerun_after_restart_succeeds() {
     let pg = Postgres::up();
     pg.stop();
-    let output = run(&pg.dsn, INSERT_KEY, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&pg.dsn, INSERT_KEY, &[]).status(2);
     let result = only_result(&output);
     assert_eq!(result["status"], "failed");
     let msg = result["msg"].as_str().unwrap();
@@ -645,8 +627,7 @@ fn a_stopped_database_fails_the_task_cleanly_and_a_rerun_after_restart_succeeds(
     // Nothing of the failed run is there; the rerun inserts both rows.
     assert_eq!(pg.count("servicekey"), "0");
     assert_eq!(pg.count("servicekeyapproval"), "0");
-    let output = run(&pg.dsn, INSERT_KEY, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&pg.dsn, INSERT_KEY, &[]).success();
     assert_eq!(only_result(&output)["status"], "changed");
     assert_eq!(pg.count("servicekey"), "1");
     assert_eq!(pg.count("servicekeyapproval"), "1");
@@ -688,8 +669,7 @@ fn quotes_and_sql_in_values_go_in_as_data() {
                     params: ['{{ hostile }}']
               register: found
 ";
-    let output = run(&db.dsn, tasks, &["-e", &vars]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&db.dsn, tasks, &["-e", &vars]).success();
     let results = results(&output);
     assert_eq!(results[0]["status"], "changed");
     assert_eq!(results[1]["result"]["rows"][0], json!([{ "notes": notes }]));
@@ -703,8 +683,7 @@ fn quotes_and_sql_in_values_go_in_as_data() {
         notes
     );
     // The second insert finds the row by that kid: nothing more goes in.
-    let output = run(&db.dsn, tasks, &["-e", &vars]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&db.dsn, tasks, &["-e", &vars]).success();
     assert_eq!(db.count("servicekey"), "1");
     assert_eq!(db.count("servicekeyapproval"), "1");
 }
@@ -756,8 +735,7 @@ fn sslmode_against_a_server_with_tls() {
     let cert = db.enable_tls();
     let probe = "            - sql: {dsn: '{{ dsn }}', statements: ['SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()']}\n";
     let ssl = |query: &str| {
-        let output = run(&format!("{}?{query}", db.dsn), probe, &[]);
-        assert_eq!(output.code, 0, "{query}: {output:?}");
+        let output = run(&format!("{}?{query}", db.dsn), probe, &[]).success();
         only_result(&output)["result"]["rows"][0][0]["ssl"].clone()
     };
     assert_eq!(ssl("sslmode=require"), json!(true));
@@ -769,8 +747,7 @@ fn sslmode_against_a_server_with_tls() {
         json!(true)
     );
     // ...and without one, a self-signed certificate is refused.
-    let output = run(&format!("{}?sslmode=verify-ca", db.dsn), probe, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&format!("{}?sslmode=verify-ca", db.dsn), probe, &[]).status(2);
     let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
     assert!(
         msg.starts_with(&format!(
@@ -788,8 +765,8 @@ fn sslmode_against_a_server_with_tls() {
         ),
         probe,
         &[],
-    );
-    assert_eq!(output.code, 2, "{output:?}");
+    )
+    .status(2);
     let msg = only_result(&output)["msg"].as_str().unwrap().to_owned();
     assert!(msg.contains("certificate verify failed"), "{msg}");
     assert!(!output.stdout.contains(PASSWORD));

@@ -47,8 +47,7 @@ fn a_playbook_runs_on_three_hosts_over_ssh() {
             "--limit",
             &limit(3),
         ]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    let output = test.run().success();
     for i in 1..=3 {
         let who = std::fs::read_to_string(fleet.root(i).join(&scratch).join("who")).unwrap();
         assert_eq!(who, format!("host{i} quayside\n"));
@@ -149,7 +148,7 @@ fn down_and_hanging_hosts_are_unreachable_and_the_others_finish() {
     let started = Instant::now();
     let output = test.run();
     let elapsed = started.elapsed();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = output.status(3);
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
     for host in ["down", "hanging"] {
         assert_eq!(
@@ -205,8 +204,7 @@ fn a_changed_host_key_is_refused() {
             known_path.display()
         ),
     ]);
-    let output = test.run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = test.run().status(3);
     assert!(
         output.stdout.contains(
             "fatal: [host1]: UNREACHABLE! => {\"msg\":\"host key verification failed for `host1`: \
@@ -222,7 +220,7 @@ fn a_changed_host_key_is_refused() {
 #[test]
 fn become_runs_as_another_user() {
     let fleet = fleet();
-    let output = Test::new()
+    Test::new()
         .file(
             "play.yml",
             "
@@ -246,8 +244,8 @@ fn become_runs_as_another_user() {
             ",
         )
         .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()])
-        .run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+        .run()
+        .success();
 }
 
 #[test]
@@ -275,8 +273,8 @@ fn sudo_that_wants_a_password_fails_the_host_clearly() {
             "--timeout",
             "5",
         ])
-        .run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+        .run()
+        .status(3);
     assert!(
         output.stdout.contains(
             "`sudo` on `host1` wants a password; quayside runs `sudo -n` and never types one"
@@ -312,8 +310,7 @@ fn hostile_names_arrive_as_written() {
             ),
         )
         .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    test.run().success();
     let dir = fleet.root(1).join(&scratch);
     for (i, name) in names.iter().enumerate() {
         assert!(dir.join(name).exists(), "{name:?} missing");
@@ -362,8 +359,8 @@ fn forks_1_and_50_give_the_same_results() {
                 "-f",
                 forks,
             ])
-            .run();
-        assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+            .run()
+            .success();
         recaps.push(
             (1..=HOSTS)
                 .map(|i| output.recap(&format!("host{i}")))
@@ -458,8 +455,7 @@ fn every_task_of_a_run_goes_through_one_shell_per_host() {
             "--limit",
             &limit(2),
         ]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    test.run().success();
     let host1 = parents(fleet, 1, &scratch);
     let host2 = parents(fleet, 2, &scratch);
     // Four scripts, two plays, a file sent between them: one shell (one channel of one
@@ -505,8 +501,7 @@ fn a_task_past_its_timeout_is_stopped_on_the_host() {
             "--limit",
             &limit(3),
         ]);
-    let output = test.run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = test.run().status(3);
     assert!(
         output.stdout.contains(
             "fatal: [host1]: UNREACHABLE! => {\"msg\":\"`host1` did not answer within 1 s\""
@@ -545,8 +540,7 @@ fn a_local_task_past_its_timeout_is_stopped_with_what_it_started() {
         ",
     );
     let test = test.args(&["run", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    test.run().status(3);
     std::thread::sleep(Duration::from_secs(2));
     assert!(!test.path().join("marker").exists());
     assert!(!test.path().join("marker-child").exists());
@@ -583,7 +577,7 @@ fn connections_are_opened_to_every_host_at_once() {
     let started = Instant::now();
     let output = test.run();
     let elapsed = started.elapsed();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = output.status(3);
     for i in 1..=4 {
         assert!(
             output
@@ -611,7 +605,7 @@ fn host_key_checking_is_turned_off_by_a_config_file_too() {
         ("[defaults]\nforks = 5\n", 3),
     ] {
         let output = run_with_no_known_hosts(Some(config), &[]);
-        assert_eq!(output.code, code, "{config}: {}", output.stdout);
+        output.status(code);
     }
 }
 
@@ -663,8 +657,7 @@ fn the_users_ssh_config_agent_and_known_hosts_apply() {
         );
     let touched = |host: &str| fleet.root(1).join(&scratch).join(host).exists();
     // Without an agent, agent-vm has no key to offer.
-    let output = run_with_home(&test, home.path(), &[]);
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = run_with_home(&test, home.path(), &[]).status(3);
     assert_eq!(
         output.recap("quay-vm"),
         "quay-vm : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -703,13 +696,12 @@ fn the_users_ssh_config_agent_and_known_hosts_apply() {
     );
     let _ = agent_process.kill();
     let _ = agent_process.wait();
-    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    output.status(0);
     assert!(touched("agent-vm"));
 
     // The host keys came from ~/.ssh/known_hosts: emptied, they stop both hosts.
     std::fs::write(ssh.join("known_hosts"), "").unwrap();
-    let output = run_with_home(&test, home.path(), &[]);
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = run_with_home(&test, home.path(), &[]).status(3);
     assert!(
         output
             .stdout
@@ -738,8 +730,7 @@ fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
             "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml", "--timeout", "1"]);
-    let output = test.run();
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = test.run().status(3);
     assert!(
         output
             .stdout

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Inventory;
 use crate::diagnostic::Diagnostic;
-use crate::yaml::{SourceFile, Span};
+use crate::source::{SourceFile, Span};
 
 enum Section {
     Hosts(String),

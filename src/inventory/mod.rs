@@ -9,14 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
 
 use crate::diagnostic::Diagnostic;
+use crate::vars::Vars;
 
 pub use pattern::select;
-
-/// Variables: a name and a JSON value, as Ansible keeps them.
-pub type Vars = Map<String, Value>;
 
 #[derive(Debug, Default, Clone)]
 pub struct Host {
@@ -329,7 +326,7 @@ impl Inventory {
 
     /// Where the value of a host's variable was written, as [`Inventory::host_vars`] picks
     /// it, when it came from a YAML file.
-    pub fn var_origin(&self, host: &str, name: &str) -> Option<crate::yaml::Span> {
+    pub fn var_origin(&self, host: &str, name: &str) -> Option<crate::source::Span> {
         self.sources(host)
             .into_iter()
             .rev()

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 
 pub use parse::{TASK_KEYWORDS, parse_playbook};
 
-use crate::inventory::Vars;
-use crate::yaml::{Node, Span};
+use crate::source::Span;
+use crate::tasks::TaskKind;
+use crate::vars::Vars;
+use crate::yaml::Node;
 
 #[derive(Debug, Clone)]
 pub struct Playbook {
@@ -133,8 +135,8 @@ pub struct Task {
 
 #[derive(Debug, Clone)]
 pub enum TaskBody {
-    /// One typed task: its type's name and its arguments, rendered per host at run time.
-    Action { kind: String, args: Node },
+    /// One typed task: its type and its arguments, rendered per host at run time.
+    Action { kind: TaskKind, args: Node },
     Block {
         block: Vec<Task>,
         rescue: Vec<Task>,
@@ -153,13 +155,21 @@ pub enum Meta {
 }
 
 impl Task {
+    /// Its task type, if it is a typed task (not a block or a `meta`).
+    pub fn kind(&self) -> Option<TaskKind> {
+        match &self.body {
+            TaskBody::Action { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
     /// The name shown in output: the task's `name`, or its type and arguments.
     pub fn display_name(&self) -> String {
         if let Some(name) = &self.name {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { kind, .. } => kind.clone(),
+            TaskBody::Action { kind, .. } => kind.name().to_owned(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
         }

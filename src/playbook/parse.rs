@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::tasks::TaskKind;
 use crate::vars::{is_identifier, node_to_vars_with_origins};
 use crate::yaml::{self, Node, Value};
 
@@ -494,25 +495,23 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         });
         return Ok(task);
     }
-    let kind = short_task_type(&word).unwrap_or(&word).to_owned();
-    if !crate::tasks::TASK_TYPES.contains(&kind.as_str()) {
+    let Some(kind) = short_task_type(&word) else {
         return Err(unknown_word(key, false));
-    }
-    let args = merge_args(&kind, value, extra_args)?;
-    crate::tasks::check_args(&kind, key, &args)?;
+    };
+    let args = merge_args(kind, value, extra_args)?;
+    crate::tasks::check_args(kind, key, &args)?;
     task.body = TaskBody::Action { kind, args };
     Ok(task)
 }
 
 /// A task type's own name, from its name or an Ansible collection name for it.
-fn short_task_type(word: &str) -> Option<&str> {
-    if crate::tasks::TASK_TYPES.contains(&word) {
-        return Some(word);
-    }
-    ACTION_PREFIXES
-        .iter()
-        .find_map(|prefix| word.strip_prefix(prefix))
-        .filter(|short| crate::tasks::TASK_TYPES.contains(short))
+fn short_task_type(word: &str) -> Option<TaskKind> {
+    TaskKind::from_name(word).or_else(|| {
+        ACTION_PREFIXES
+            .iter()
+            .find_map(|prefix| word.strip_prefix(prefix))
+            .and_then(TaskKind::from_name)
+    })
 }
 
 fn is_task_type(word: &str) -> bool {
@@ -524,10 +523,10 @@ fn is_task_type(word: &str) -> bool {
 /// taken for a keyword unless it looks like a task type.
 fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
     let word = key.key_string();
-    let candidates = crate::tasks::TASK_TYPES
+    let candidates = TaskKind::ALL
         .iter()
-        .chain(TASK_KEYWORDS)
-        .copied()
+        .map(|kind| kind.name())
+        .chain(TASK_KEYWORDS.iter().copied())
         .collect::<Vec<_>>();
     let suggestion = did_you_mean(&word, candidates);
     let keyword = match suggestion {
@@ -546,8 +545,8 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
 
 /// The arguments of a task type: its value, with `args:` merged in, and a free-form string
 /// (`command: ls -l`) turned into the task type's free-form argument.
-fn merge_args(kind: &str, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
-    let mut args = match (&value.value, crate::tasks::free_form_argument(kind)) {
+fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
+    let mut args = match (&value.value, kind.free_form()) {
         (Value::Str(_), Some(argument)) => Node::new(
             value.span.clone(),
             Value::Map(vec![(

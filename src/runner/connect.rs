@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::inventory::Vars;
 use crate::transport::{Connection, LocalConnection, SshConnection, SshOptions, TransportError};
+use crate::vars::Vars;
 
 /// Settings for every connection of a run.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 
 use super::{PlayScope, Runner};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 
 /// Variables quayside sets itself; they cannot be overridden.
 pub fn magic_variable_names() -> &'static [&'static str] {
@@ -32,8 +32,13 @@ pub fn magic_variable_names() -> &'static [&'static str] {
 /// and where the value that reads it was written).
 pub type Broken = BTreeMap<String, crate::template::TemplateError>;
 
-/// Every host's variables (and broken ones) as one task sees them.
-pub type Snapshot = std::collections::HashMap<String, (Vars, Broken)>;
+/// What lives as long as one task: its name as shown, and every host's variables (and
+/// broken ones) and `hostvars`, computed once when the task starts, as the task sees them.
+pub(super) struct TaskRun {
+    pub title: String,
+    per_host: std::collections::HashMap<String, (Vars, Broken)>,
+    hostvars: Value,
+}
 
 impl Runner<'_> {
     /// A host's variables, lowest precedence first: inventory (group `all`, parent
@@ -41,23 +46,12 @@ impl Runner<'_> {
     /// `set_fact`, `--extra-vars`. Templates in them are rendered; those that cannot be are
     /// left out and returned beside, as Ansible leaves them undefined.
     pub(super) fn host_vars(&self, scope: &PlayScope<'_>, host: &str) -> (Vars, Broken) {
-        // Within one task every host's variables are computed once (for `hostvars` and
-        // for its own context).
-        if let Some(found) = self
-            .snapshot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-            .and_then(|snapshot| snapshot.get(host).cloned())
-        {
-            return found;
-        }
         let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
         vars.extend(scope.prepared.vars.clone());
         let facts = self.state(host).facts.clone();
         vars.extend(facts.clone());
         vars.extend(self.options.extra_vars.clone());
-        let origin = |name: &str| -> Option<crate::yaml::Span> {
+        let origin = |name: &str| -> Option<crate::source::Span> {
             if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {
                 return None;
             }
@@ -73,31 +67,16 @@ impl Runner<'_> {
         (vars, broken)
     }
 
-    /// Compute every host's variables for the task about to run, and keep them until
-    /// [`Runner::forget_snapshot`].
-    pub(super) fn take_snapshot(&self, scope: &PlayScope<'_>) {
-        self.forget_snapshot();
-        let snapshot: Snapshot = self
+    /// Every host's variables for the task about to start, computed once (for `hostvars`
+    /// and for each host's own context); its title is set once it is rendered.
+    pub(super) fn task_run(&self, scope: &PlayScope<'_>) -> TaskRun {
+        let per_host: std::collections::HashMap<String, (Vars, Broken)> = self
             .inventory
             .hosts
             .keys()
             .map(|h| (h.clone(), self.host_vars(scope, h)))
             .collect();
-        *self
-            .snapshot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(std::sync::Arc::new(snapshot));
-    }
-
-    pub(super) fn forget_snapshot(&self) {
-        *self
-            .snapshot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-    }
-
-    /// `hostvars`: every inventory host's variables, as they stand now.
-    pub(super) fn hostvars(&self, scope: &PlayScope<'_>) -> Value {
+        // `hostvars`: every inventory host's variables, as they stand now.
         let all: BTreeMap<&str, Vars> = self
             .inventory
             .hosts
@@ -105,7 +84,10 @@ impl Runner<'_> {
             // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
             .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
             .map(|h| {
-                let (mut vars, _) = self.host_vars(scope, h);
+                let mut vars = per_host
+                    .get(h)
+                    .map(|(vars, _)| vars.clone())
+                    .unwrap_or_default();
                 for (name, value) in self.magic(scope, h) {
                     if matches!(
                         name,
@@ -119,7 +101,11 @@ impl Runner<'_> {
                 (h.as_str(), vars)
             })
             .collect();
-        Value::from_serialize(&all)
+        TaskRun {
+            title: String::new(),
+            hostvars: Value::from_serialize(&all),
+            per_host,
+        }
     }
 
     /// Ansible's magic variables for one host (all but `hostvars`).
@@ -153,8 +139,11 @@ impl Runner<'_> {
     }
 
     /// The full template context of one host for one task.
-    pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, hostvars: &Value) -> Value {
-        let (vars, broken) = self.host_vars(scope, host);
+    pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, run: &TaskRun) -> Value {
+        let (vars, broken) = match run.per_host.get(host) {
+            Some(found) => found.clone(),
+            None => self.host_vars(scope, host),
+        };
         let mut ctx: BTreeMap<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
@@ -162,7 +151,7 @@ impl Runner<'_> {
         for (name, value) in self.magic(scope, host) {
             ctx.insert(name.to_owned(), value);
         }
-        ctx.insert("hostvars".to_owned(), hostvars.clone());
+        ctx.insert("hostvars".to_owned(), run.hostvars.clone());
         if !broken.is_empty() {
             ctx.insert(
                 crate::template::BROKEN.to_owned(),
@@ -181,7 +170,7 @@ impl Runner<'_> {
 fn resolve_templates(
     vars: &mut Vars,
     magic: &[(&'static str, Value)],
-    origin: &dyn Fn(&str) -> Option<crate::yaml::Span>,
+    origin: &dyn Fn(&str) -> Option<crate::source::Span>,
 ) -> Broken {
     let mut broken = Broken::new();
     let mut pending: Vec<String> = vars
@@ -208,7 +197,7 @@ fn resolve_templates(
             (ready, Vec::new())
         };
         for name in stuck {
-            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            let span = origin(&name).unwrap_or_else(|| crate::source::Span::synthetic("variables"));
             vars.remove(&name);
             broken.insert(
                 name.clone(),
@@ -239,7 +228,7 @@ fn resolve_templates(
             let Some(value) = vars.get(&name) else {
                 continue;
             };
-            let span = origin(&name).unwrap_or_else(|| crate::yaml::Span::synthetic("variables"));
+            let span = origin(&name).unwrap_or_else(|| crate::source::Span::synthetic("variables"));
             rendered.push((name, render_json(value, &span, &scope)));
         }
         for (name, result) in rendered {
@@ -287,7 +276,7 @@ fn has_template(value: &serde_json::Value) -> bool {
 
 fn render_json(
     value: &serde_json::Value,
-    span: &crate::yaml::Span,
+    span: &crate::source::Span,
     scope: &Value,
 ) -> Result<serde_json::Value, crate::template::TemplateError> {
     Ok(match value {

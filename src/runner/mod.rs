@@ -22,10 +22,11 @@ pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
+use crate::vars::Vars;
 use crate::yaml::Node;
 
 /// Everything from the command line that shapes a run.
@@ -286,10 +287,6 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
-    /// The name of the task running now, its templates rendered for the first host.
-    title: Mutex<String>,
-    /// Every host's variables as the task running now sees them.
-    snapshot: Mutex<Option<Arc<context::Snapshot>>>,
 }
 
 /// Why a play stopped early.
@@ -335,8 +332,6 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
-            title: Mutex::new(String::new()),
-            snapshot: Mutex::new(None),
         }
     }
 
@@ -826,7 +821,7 @@ impl<'a> Runner<'a> {
                 if crate::yaml::is_template(text) {
                     if let Ok(rendered) = crate::template::render_str(
                         text,
-                        &crate::yaml::Span::synthetic("inventory"),
+                        &crate::source::Span::synthetic("inventory"),
                         &ctx,
                     ) {
                         *text = rendered;

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 use serde_json::Value as Json;
 
-use super::context::extend;
+use super::context::{TaskRun, extend};
 use super::{Inherited, PlayScope, Runner};
-use crate::inventory::Vars;
 use crate::playbook::{Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
-use crate::tasks::{Across, Outcome, TaskContext, parse_action};
+use crate::tasks::{Across, Outcome, TaskContext, TaskKind, parse_action};
 use crate::template;
 use crate::transport::{Connection, LocalConnection, TransportError};
+use crate::vars::Vars;
 use crate::yaml::{Node, Value as YamlValue};
 
 /// A task rendered for one host, with what it needs to run there.
@@ -32,14 +32,6 @@ struct HostOutcome {
 }
 
 impl Runner<'_> {
-    /// The name of the task running now, as shown.
-    fn title(&self) -> String {
-        self.title
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
     pub(super) async fn run_task(
         &self,
         scope: &PlayScope<'_>,
@@ -52,10 +44,8 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
-        self.take_snapshot(scope);
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
-        self.forget_snapshot();
     }
 
     async fn run_task_now(
@@ -67,26 +57,23 @@ impl Runner<'_> {
         handler: bool,
     ) {
         let effective = effective.clone();
-        let hostvars = self.hostvars(scope);
-        let title = match (&task.name, hosts.first()) {
+        let mut run = self.task_run(scope);
+        run.title = match (&task.name, hosts.first()) {
             // As Ansible: a task's name is rendered with the first host's variables; one
             // that cannot be rendered is shown as written.
             (Some(name), Some(first)) if crate::yaml::is_template(name) => {
-                let ctx = self.context(scope, first, &hostvars);
+                let ctx = self.context(scope, first, &run);
                 template::render_str(name, &task.span, &ctx).unwrap_or_else(|_| name.clone())
             }
             _ => task.display_name(),
         };
-        *self
-            .title
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = title.clone();
+        let run = run;
         self.reporter.emit(&Event::TaskStart {
-            task: title,
+            task: run.title.clone(),
             path: task.span.to_string(),
             handler,
             action: match &task.body {
-                TaskBody::Action { kind, .. } => Some(kind.clone()),
+                TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
                 _ => None,
             },
             hosts: if effective.run_once { 1 } else { hosts.len() },
@@ -115,12 +102,9 @@ impl Runner<'_> {
                 .collect();
             targets = &connected;
         }
-        let across = match &task.body {
-            TaskBody::Action { kind, .. } => crate::tasks::across(kind),
-            _ => Across::EachHost,
-        };
+        let across = task.kind().map_or(Across::EachHost, TaskKind::across);
         if across == Across::Together && task.r#loop.is_none() {
-            self.run_together(scope, task, &effective, targets, &hostvars)
+            self.run_together(scope, task, &effective, targets, &run)
                 .await;
             return;
         }
@@ -129,12 +113,12 @@ impl Runner<'_> {
         let remaining: Vec<String>;
         if across == Across::AgreeFirst {
             if let Some((reason, taking_part)) =
-                self.disagreement(scope, task, &effective, targets, &hostvars)
+                self.disagreement(scope, task, &effective, targets, &run)
             {
                 let started = Instant::now();
                 for host in &taking_part {
                     let result = Ok(Outcome::failed(reason.clone()));
-                    self.emit_result(host, &self.title(), &effective, &result, None, started);
+                    self.emit_result(host, &run.title, &effective, &result, None, started);
                     self.record(host, task, &effective, result);
                 }
                 remaining = targets
@@ -147,7 +131,7 @@ impl Runner<'_> {
         }
         let (outcomes, abandoned) = self
             .each_host(targets, |host| {
-                self.run_on_host(scope, task, &effective, host, &hostvars)
+                self.run_on_host(scope, task, &effective, host, &run)
             })
             .await;
         for host in abandoned {
@@ -172,23 +156,23 @@ impl Runner<'_> {
         task: &Task,
         effective: &Inherited,
         host: &str,
-        hostvars: &Value,
+        run: &TaskRun,
     ) -> Option<HostOutcome> {
         let started = Instant::now();
         self.reporter.emit(&Event::HostStart {
             host: host.to_owned(),
         });
-        let ctx = self.context(scope, host, hostvars);
-        let name = self.title();
+        let ctx = self.context(scope, host, run);
+        let name = run.title.clone();
         let result = match &task.r#loop {
             None => {
                 let result = self.attempt(task, effective, host, &ctx).await;
                 self.emit_result(host, &name, effective, &result, None, started);
                 result
             }
-            Some(items) => {
+            Some(_) => {
                 let result = self
-                    .run_loop(task, effective, host, &ctx, items, started)
+                    .run_loop(task, effective, host, &ctx, started, run)
                     .await;
                 self.reporter.emit(&Event::LoopResult {
                     host: host.to_owned(),
@@ -282,12 +266,12 @@ impl Runner<'_> {
         task: &Task,
         effective: &Inherited,
         targets: &[String],
-        hostvars: &Value,
+        run: &TaskRun,
     ) -> Option<(String, Vec<String>)> {
         let mut renderings: Vec<(&str, crate::tasks::Rendering)> = Vec::new();
         let mut asked = false;
         for host in targets {
-            let ctx = self.context(scope, host, hostvars);
+            let ctx = self.context(scope, host, run);
             let contexts = match &task.r#loop {
                 None => Ok(vec![ctx]),
                 Some(items) => loop_items(items, &ctx).map(|items| {
@@ -343,13 +327,13 @@ impl Runner<'_> {
         task: &Task,
         effective: &Inherited,
         targets: &[String],
-        hostvars: &Value,
+        run: &TaskRun,
     ) {
         let started = Instant::now();
         for host in targets {
             self.reporter.emit(&Event::HostStart { host: host.clone() });
         }
-        let name = self.title();
+        let name = run.title.clone();
         let mut blockers: Vec<(String, String)> = scope
             .batch
             .iter()
@@ -367,7 +351,7 @@ impl Runner<'_> {
             .collect();
         let contexts: Vec<Value> = targets
             .iter()
-            .map(|host| self.context(scope, host, hostvars))
+            .map(|host| self.context(scope, host, run))
             .collect();
         let mut readies = Vec::new();
         for (host, ctx) in targets.iter().zip(&contexts) {
@@ -421,10 +405,14 @@ impl Runner<'_> {
         effective: &Inherited,
         host: &str,
         ctx: &Value,
-        items: &Node,
         started: Instant,
+        run: &TaskRun,
     ) -> Result<Outcome, TransportError> {
-        let name = self.title();
+        let name = run.title.clone();
+        let Some(items) = &task.r#loop else {
+            // Only called for a task with a loop.
+            return Ok(Outcome::ok());
+        };
         let items = match loop_items(items, ctx) {
             Ok(items) => items,
             Err(message) => {
@@ -517,11 +505,11 @@ impl Runner<'_> {
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
-        let action = parse_action(kind, &task.span, &rendered)
+        let action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
             Arc::new(LocalConnection::new("localhost"))
-        } else if CONTROLLER_ONLY.contains(&kind.as_str()) {
+        } else if kind.on_controller() {
             // These task types never touch the host.
             self.state(host)
                 .connection
@@ -748,18 +736,10 @@ fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> St
     }
 }
 
-/// Task types that run on the controller only, as Ansible's action plugins of the same
-/// names: they need no connection to the host.
-const CONTROLLER_ONLY: &[&str] = &["debug", "set_fact", "assert", "fail"];
-
 /// Whether a task needs a connection to its hosts.
 fn needs_connection(task: &Task, effective: &Inherited) -> bool {
-    match &task.body {
-        TaskBody::Action { kind, .. } => {
-            effective.delegate_to.is_none() && !CONTROLLER_ONLY.contains(&kind.as_str())
-        }
-        _ => false,
-    }
+    task.kind()
+        .is_some_and(|kind| effective.delegate_to.is_none() && !kind.on_controller())
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).

@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, TaskContext, TaskType};
+use super::{ArgReads, Outcome, TaskContext, TaskType};
+use crate::diagnostic::Diagnostic;
 use crate::template;
 use crate::transport::TransportError;
 use crate::yaml::{Node, Value};
@@ -27,6 +28,26 @@ enum OneOrMany {
 }
 
 impl TaskType for Assert {
+    const ON_CONTROLLER: bool = true;
+
+    fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {
+        for (key, value) in args.as_map().unwrap_or_default() {
+            if key.as_str() == Some("that") {
+                // Each condition is read only if the ones before it held.
+                let conditions = match &value.value {
+                    Value::Seq(items) => items.iter().collect(),
+                    _ => vec![value],
+                };
+                for (index, condition) in conditions.into_iter().enumerate() {
+                    reads.expression(condition, certain && index == 0)?;
+                }
+            } else {
+                reads.node(value, certain)?;
+            }
+        }
+        Ok(())
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let conditions = match &self.that {
             OneOrMany::Many(items) => items.clone(),

@@ -28,6 +28,8 @@ pub struct Command {
 }
 
 impl TaskType for Command {
+    const FREE_FORM: Option<&'static str> = Some("cmd");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let argv = match (&self.cmd, &self.argv) {
             (Some(cmd), None) => match shell_words::split(cmd) {

@@ -26,12 +26,14 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{FileDiff, Outcome, TaskContext, TaskType, Together};
+use super::controller_files::Look;
+use super::{Across, FileDiff, Outcome, TaskContext, TaskType, Together};
 use crate::diagnostic::Diagnostic;
 use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::interrupt::Interrupt;
-use crate::playbook::{Playbook, Serial, TaskBody};
+use crate::playbook::{Play, Serial, Task};
 use crate::transport::{Script, TransportError, quote};
+use crate::yaml::{Node, Value as YamlValue};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +121,23 @@ pub struct Member<'a> {
 }
 
 impl TaskType for ConfigBundle {
+    const ACROSS: Across = Across::Together;
+
+    fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        match args.get("files").map(|files| &files.value) {
+            Some(YamlValue::Seq(files)) => files
+                .iter()
+                .filter_map(|file| file.get("template"))
+                .filter_map(|node| Some((node, find(dir, node.as_str()?, true).ok())))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn check_placement(task: &Task, play: &Play) -> Result<(), Diagnostic> {
+        check_placement(task, play)
+    }
+
     /// A bundle on its own host only: the same two phases, for one host. The runner gives
     /// every host of the batch to [`install`] at once; this is for a caller that cannot.
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
@@ -950,23 +969,11 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// A controller path: absolute, or beside the playbook (templates also in `templates/`).
+/// A controller path, by the one rule of [`super::controller_files`].
 fn find(base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
-    let direct = base.join(name);
-    if Path::new(name).is_absolute() || direct.exists() {
-        return Ok(direct);
-    }
-    for folder in if template {
-        ["templates", "../templates"]
-    } else {
-        ["files", "../files"]
-    } {
-        let candidate = base.join(folder).join(name);
-        if candidate.exists() {
-            return Ok(candidate);
-        }
-    }
-    Err(format!("`{name}` not found beside the playbook"))
+    let look = if template { Look::Template } else { Look::File };
+    super::controller_files::find(base, name, look)
+        .ok_or_else(|| format!("`{name}` not found beside the playbook"))
 }
 
 fn check_mode_text(mode: &str) -> Result<(), String> {
@@ -1079,39 +1086,32 @@ fn check_archive(bytes: &[u8]) -> Result<(), String> {
 /// at once: a play with `serial` (each batch would get the bundle on its own, and a batch
 /// that fails could not undo the batches before it) and `loop` (the task would run host by
 /// host, item by item).
-pub fn check_playbook(playbook: &Playbook) -> Result<(), Diagnostic> {
-    for play in &playbook.plays {
-        let batched = play.serial.iter().any(|step| match step {
-            Serial::Count(n) => *n != 0,
-            Serial::Percent(p) => *p < 100.0,
-        });
-        for task in play.all_tasks() {
-            if !matches!(&task.body, TaskBody::Action { kind, .. } if kind == "config_bundle") {
-                continue;
-            }
-            if let Some(items) = &task.r#loop {
-                return Err(Diagnostic::at(
-                    "`config_bundle` cannot take `loop`: the loop would install it host by \
-                     host, one item at a time, not on every host at once",
-                    items.span.clone(),
-                )
-                .with_hint(
-                    "list every file in the bundle's `files`; for several directories, write \
-                     one `config_bundle` task for each",
-                ));
-            }
-            if batched {
-                return Err(Diagnostic::at(
-                    "`config_bundle` cannot run in a play with `serial`: each batch of hosts \
-                     would get the bundle on its own, so the hosts would not change all at once",
-                    task.span.clone(),
-                )
-                .with_hint(
-                    "install the bundle in a play of its own without `serial`, then restart \
-                     host by host in a following play with `serial`",
-                ));
-            }
-        }
+fn check_placement(task: &Task, play: &Play) -> Result<(), Diagnostic> {
+    let batched = play.serial.iter().any(|step| match step {
+        Serial::Count(n) => *n != 0,
+        Serial::Percent(p) => *p < 100.0,
+    });
+    if let Some(items) = &task.r#loop {
+        return Err(Diagnostic::at(
+            "`config_bundle` cannot take `loop`: the loop would install it host by \
+             host, one item at a time, not on every host at once",
+            items.span.clone(),
+        )
+        .with_hint(
+            "list every file in the bundle's `files`; for several directories, write \
+             one `config_bundle` task for each",
+        ));
+    }
+    if batched {
+        return Err(Diagnostic::at(
+            "`config_bundle` cannot run in a play with `serial`: each batch of hosts \
+             would get the bundle on its own, so the hosts would not change all at once",
+            task.span.clone(),
+        )
+        .with_hint(
+            "install the bundle in a play of its own without `serial`, then restart \
+             host by host in a following play with `serial`",
+        ));
     }
     Ok(())
 }

@@ -2,9 +2,11 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, TaskContext, TaskType};
+use super::{ArgReads, Outcome, TaskContext, TaskType};
+use crate::diagnostic::Diagnostic;
 use crate::template;
 use crate::transport::TransportError;
+use crate::yaml::{Node, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,19 @@ pub struct Debug {
 }
 
 impl TaskType for Debug {
+    const ON_CONTROLLER: bool = true;
+
+    fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {
+        for (key, value) in args.as_map().unwrap_or_default() {
+            match (&value.value, key.as_str()) {
+                // `debug: var=x` shows an undefined variable as such: never an error.
+                (Value::Str(_), Some("var")) => reads.expression(value, false)?,
+                _ => reads.node(value, certain)?,
+            }
+        }
+        Ok(())
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         if ctx.verbosity < self.verbosity {
             return Ok(Outcome::skipped("verbosity threshold not met"));

@@ -17,6 +17,9 @@ fn default_message() -> String {
 }
 
 impl TaskType for Fail {
+    const FREE_FORM: Option<&'static str> = Some("msg");
+    const ON_CONTROLLER: bool = true;
+
     async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         Ok(Outcome::failed(self.msg.clone()))
     }

@@ -8,6 +8,7 @@ mod args;
 mod assert;
 mod command;
 pub mod config_bundle;
+mod controller_files;
 mod copy_files;
 mod debug;
 mod fail;
@@ -17,7 +18,6 @@ mod generate_key;
 mod podman;
 mod podman_run;
 mod podman_stop;
-mod postgres;
 mod set_fact;
 mod setfacl;
 mod shell;
@@ -26,40 +26,171 @@ mod sql_insert;
 mod template_config;
 mod wait_for;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::Diagnostic;
-use crate::inventory::Vars;
+use crate::playbook::{Play, Task};
+use crate::source::Span;
 use crate::transport::{Connection, Output, Script, TransportError};
-use crate::yaml::{Node, Span, Value, from_node, from_node_lenient};
+use crate::vars::Vars;
+use crate::yaml::{Node, Value, from_node, from_node_lenient};
 
-/// What one task type does on one host.
+/// Everything the engine knows of one task type: how it runs on a host, and its
+/// properties, each a default that a task type overrides in its own file. Adding a task
+/// type is one file and one line in [`task_types!`].
 #[allow(async_fn_in_trait)]
 pub trait TaskType {
+    /// The argument a free-form string value stands for (`command: ls -l` is
+    /// `command: {cmd: ls -l}`).
+    const FREE_FORM: Option<&'static str> = None;
+
+    /// It runs on the controller only, as Ansible's action plugins of the same names
+    /// (`debug`, `set_fact`...): it needs no connection to its host.
+    const ON_CONTROLLER: bool = false;
+
+    /// How it runs across the hosts of a batch.
+    const ACROSS: Across = Across::EachHost;
+
+    /// The variables it sets, read from its arguments as written, for the check before
+    /// the run that every variable a task reads is set somewhere.
+    fn sets_variables(_args: &Node) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The template files its arguments name as written, each with where it is found
+    /// from the playbook's folder `dir`, so that one that cannot be read stops the run
+    /// before any host is touched.
+    fn template_files<'n>(_args: &'n Node, _dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        Vec::new()
+    }
+
+    /// How the check before the run reads its arguments: by default every template in
+    /// them is read whenever the task runs.
+    fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {
+        reads.node(args, certain)
+    }
+
+    /// Checks of where the task stands in its play (a keyword or play setting the task
+    /// type cannot honour), before the run.
+    fn check_placement(_task: &Task, _play: &Play) -> Result<(), Diagnostic> {
+        Ok(())
+    }
+
+    /// Run on one host (in check mode: only look).
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError>;
 }
 
-/// The single list of task types: the name a playbook uses, the Rust type, and the argument
-/// a free-form string fills (`command: ls -l` is `command: {cmd: ls -l}`).
+/// What the check before the run offers a task type to read its arguments with
+/// ([`TaskType::read_args`]). `certain`: the value is read whenever the task runs, so a
+/// variable set nowhere is an error before the run.
+pub trait ArgReads {
+    /// Every template in a value.
+    fn node(&self, node: &Node, certain: bool) -> Result<(), Diagnostic>;
+    /// A bare expression (`assert.that`), or a template there.
+    fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic>;
+}
+
+/// The single list of task types: the name a playbook uses, its [`TaskKind`] variant and
+/// its Rust type. Everything else about a task type is in its own file.
 macro_rules! task_types {
-    ($($name:literal => $variant:ident($ty:ty) $(, free_form = $free:literal)?;)*) => {
+    ($($name:literal => $variant:ident($ty:ty);)*) => {
         /// A task type with its arguments rendered for one host.
         #[derive(Debug, Deserialize)]
         pub enum Action {
             $(#[serde(rename = $name)] $variant($ty),)*
         }
 
-        /// The names of every task type, as playbooks write them.
-        pub const TASK_TYPES: &[&str] = &[$($name),*];
+        /// A task type, as the playbook names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum TaskKind {
+            $($variant,)*
+        }
 
-        /// The argument a free-form string value stands for, if the task type has one.
-        pub fn free_form_argument(kind: &str) -> Option<&'static str> {
-            match kind {
-                $($name => task_types!(@free $($free)?),)*
-                _ => None,
+        impl TaskKind {
+            /// Every task type, in the order of [`task_types!`].
+            pub const ALL: &[TaskKind] = &[$(TaskKind::$variant),*];
+
+            /// The name playbooks write.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(TaskKind::$variant => $name,)*
+                }
+            }
+
+            /// The task type a playbook's name (the short one) stands for.
+            pub fn from_name(name: &str) -> Option<TaskKind> {
+                match name {
+                    $($name => Some(TaskKind::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// [`TaskType::FREE_FORM`].
+            pub fn free_form(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::FREE_FORM,)*
+                }
+            }
+
+            /// [`TaskType::ON_CONTROLLER`].
+            pub fn on_controller(self) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::ON_CONTROLLER,)*
+                }
+            }
+
+            /// [`TaskType::ACROSS`].
+            pub fn across(self) -> Across {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::ACROSS,)*
+                }
+            }
+
+            /// [`TaskType::sets_variables`].
+            pub fn sets_variables(self, args: &Node) -> Vec<String> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::sets_variables(args),)*
+                }
+            }
+
+            /// [`TaskType::template_files`].
+            pub fn template_files<'n>(
+                self,
+                args: &'n Node,
+                dir: &Path,
+            ) -> Vec<(&'n Node, Option<PathBuf>)> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::template_files(args, dir),)*
+                }
+            }
+
+            /// [`TaskType::read_args`].
+            pub fn read_args(
+                self,
+                args: &Node,
+                certain: bool,
+                reads: &dyn ArgReads,
+            ) -> Result<(), Diagnostic> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::read_args(args, certain, reads),)*
+                }
+            }
+
+            /// [`TaskType::check_placement`].
+            pub fn check_placement(self, task: &Task, play: &Play) -> Result<(), Diagnostic> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::check_placement(task, play),)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for TaskKind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
             }
         }
 
@@ -71,17 +202,15 @@ macro_rules! task_types {
             }
         }
     };
-    (@free $free:literal) => { Some($free) };
-    (@free) => { None };
 }
 
 task_types! {
-    "command" => Command(command::Command), free_form = "cmd";
-    "shell" => Shell(shell::Shell), free_form = "cmd";
+    "command" => Command(command::Command);
+    "shell" => Shell(shell::Shell);
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "assert" => Assert(assert::Assert);
-    "fail" => Fail(fail::Fail), free_form = "msg";
+    "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "wait_for" => WaitFor(wait_for::WaitFor);
@@ -95,20 +224,6 @@ task_types! {
     "fetch" => Fetch(fetch::Fetch);
 }
 
-impl Action {
-    /// Whether the task type changes nothing on a host and so runs in check mode as usual.
-    pub fn is_read_only(&self) -> bool {
-        matches!(
-            self,
-            Action::Debug(_)
-                | Action::SetFact(_)
-                | Action::Assert(_)
-                | Action::Fail(_)
-                | Action::WaitFor(_)
-        )
-    }
-}
-
 /// How a task type runs across the hosts of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Across {
@@ -120,15 +235,6 @@ pub enum Across {
     /// Each host on its own, once every host's rendering was compared
     /// ([`Action::rendering`], [`agreement`]): `template_config` with `same_on_all_hosts`.
     AgreeFirst,
-}
-
-/// How the task type `kind` runs across the hosts of a batch.
-pub fn across(kind: &str) -> Across {
-    match kind {
-        "config_bundle" => Across::Together,
-        "template_config" => Across::AgreeFirst,
-        _ => Across::EachHost,
-    }
 }
 
 pub use template_config::{Rendering, agreement, render_file, template_path};
@@ -195,16 +301,16 @@ fn action_node(key: &Node, args: &Node) -> Node {
 
 /// Check a task's arguments before the run: known names, required ones present, literal
 /// values of the right type. Templates are checked after rendering, per host.
-pub fn check_args(kind: &str, key: &Node, args: &Node) -> Result<(), Diagnostic> {
-    let key = Node::new(key.span.clone(), Value::Str(kind.to_owned()));
+pub fn check_args(kind: TaskKind, key: &Node, args: &Node) -> Result<(), Diagnostic> {
+    let key = Node::new(key.span.clone(), Value::Str(kind.name().to_owned()));
     from_node_lenient::<Action>(&action_node(&key, args))
         .map(|_| ())
         .map_err(Diagnostic::from)
 }
 
 /// Read a task's rendered arguments.
-pub fn parse_action(kind: &str, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
-    let key = Node::new(span.clone(), Value::Str(kind.to_owned()));
+pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
+    let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));
     from_node::<Action>(&action_node(&key, args)).map_err(Diagnostic::from)
 }
 
@@ -405,7 +511,8 @@ mod tests {
     fn check(text: &str) -> Result<(), String> {
         let node = load_str("t.yml", text).unwrap();
         let (key, args) = &node.as_map().unwrap()[0];
-        check_args(&key.key_string(), key, args).map_err(|d| d.headline())
+        let kind = TaskKind::from_name(&key.key_string()).expect("a task type");
+        check_args(kind, key, args).map_err(|d| d.headline())
     }
 
     #[test]
@@ -431,8 +538,10 @@ mod tests {
 
     #[test]
     fn task_type_list_matches_the_enum() {
-        for name in TASK_TYPES {
-            let free = free_form_argument(name);
+        for kind in TaskKind::ALL {
+            let name = kind.name();
+            assert_eq!(TaskKind::from_name(name), Some(*kind));
+            let free = kind.free_form();
             let args = match free {
                 Some(arg) => format!("{name}:\n  {arg}: x\n"),
                 None => format!("{name}: {{}}\n"),

@@ -3,14 +3,25 @@
 use serde::Deserialize;
 
 use super::{Outcome, TaskContext, TaskType};
-use crate::inventory::Vars;
 use crate::transport::TransportError;
+use crate::vars::Vars;
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
 pub struct SetFact(Vars);
 
 impl TaskType for SetFact {
+    const ON_CONTROLLER: bool = true;
+
+    fn sets_variables(args: &Node) -> Vec<String> {
+        args.as_map()
+            .unwrap_or_default()
+            .iter()
+            .map(|(key, _)| key.key_string())
+            .collect()
+    }
+
     async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let mut facts = self.0.clone();
         // Accepted for Ansible compatibility; facts live for the run only.

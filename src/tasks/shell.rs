@@ -40,6 +40,8 @@ impl Guards for Shell {
 }
 
 impl TaskType for Shell {
+    const FREE_FORM: Option<&'static str> = Some("cmd");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let body = match &self.executable {
             Some(shell) => format!("exec {} -c {}", quote(shell), quote(&self.cmd)),

@@ -52,8 +52,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use tokio_postgres::error::DbError;
 
-use super::postgres::{self, Bindable, Dsn, Session, SqlError};
 use super::{Outcome, TaskContext, TaskType};
+use crate::postgres::{self, Bindable, Dsn, Session, SqlError};
 use crate::transport::TransportError;
 
 #[derive(Debug, Deserialize)]

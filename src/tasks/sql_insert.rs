@@ -73,8 +73,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use tokio_postgres::types::Type;
 
-use super::postgres::{self, Bindable, Dsn, SqlError};
 use super::{Outcome, TaskContext, TaskType};
+use crate::postgres::{self, Bindable, Dsn, SqlError};
 use crate::transport::TransportError;
 
 #[derive(Debug, Deserialize)]

@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::args::{Account, Mode, Validate, secret_by_name};
+use super::controller_files::Look;
 use super::copy_files::{outcome, playbook_dir};
 use super::file_install::{self, NewFile, Settings, Target, sha256};
-use super::{Outcome, TaskContext, TaskType};
+use super::{Across, Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +81,7 @@ impl TemplateConfig {
 }
 
 /// A template file rendered with `vars` as `template_config` renders it (at most
-/// [`crate::yaml::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
+/// [`crate::source::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
 /// messages call the file.
 pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
@@ -90,7 +92,7 @@ pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<S
         .render_named_str("template", &crate::template::prepare_template(&text), vars)
         .map_err(|error| {
             // The shared renderer names what was undefined; minijinja knows the line.
-            let span = crate::yaml::Span::synthetic(name);
+            let span = crate::source::Span::synthetic(name);
             let message = crate::template::render_str(&text, &span, vars)
                 .err()
                 .map_or_else(|| error.to_string(), |e| e.message);
@@ -103,9 +105,7 @@ pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<S
 
 /// Where a `src` is found: in `templates/` beside the playbook, else beside the playbook.
 pub fn template_path(base: &Path, src: &str) -> Option<PathBuf> {
-    [base.join("templates").join(src), base.join(src)]
-        .into_iter()
-        .find(|p| p.is_file())
+    super::controller_files::find(base, src, Look::Template)
 }
 
 fn file_name(path: &str) -> &str {
@@ -113,6 +113,15 @@ fn file_name(path: &str) -> &str {
 }
 
 impl TaskType for TemplateConfig {
+    const ACROSS: Across = Across::AgreeFirst;
+
+    fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        args.get("src")
+            .and_then(|node| Some((node, template_path(dir, node.as_str()?))))
+            .into_iter()
+            .collect()
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         if self.dest.is_empty() || self.dest.ends_with('/') {
             return Ok(Outcome::failed(format!(

@@ -8,8 +8,9 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::{Node, Span, Value};
+use super::{Node, Value};
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::Span;
 
 /// A value that did not fit the type asked for, and where it was written.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,21 +11,15 @@
 
 mod de;
 mod node;
-mod source;
 
 pub use de::{DeError, from_node, from_node_lenient, is_template, parse_bool};
 pub use node::{Node, Value, resolve_plain};
-pub use source::{SourceFile, Span, TextError, read_text};
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
-
-/// The largest file quayside reads as text (YAML, INI, templates). Playbooks, inventories
-/// and templates are small; a file larger than this is a mistake, and reading it whole would
-/// cost memory for nothing.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+use crate::source::SourceFile;
 
 /// Read and parse a YAML file.
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {

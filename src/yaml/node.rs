@@ -9,8 +9,8 @@ use serde_saphyr::{
     Budget, DuplicateKeyPolicy, Location, MessageFormatter, Options, Spanned, UserMessageFormatter,
 };
 
-use super::{SourceFile, Span};
 use crate::diagnostic::Diagnostic;
+use crate::source::{SourceFile, Span};
 
 /// One YAML value and where it was written.
 #[derive(Clone, Debug, PartialEq)]

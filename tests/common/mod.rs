@@ -21,6 +21,53 @@ pub struct Output {
 }
 
 impl Output {
+    /// The run must have exited with `code`; when it did not, the message shows all it
+    /// printed.
+    #[track_caller]
+    pub fn status(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The run must have exited with 0.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.status(0)
+    }
+
+    /// Standard error must hold `text`.
+    #[track_caller]
+    pub fn stderr_contains(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Standard output must hold `text`.
+    #[track_caller]
+    pub fn stdout_contains(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Standard error must be exactly `text`.
+    #[track_caller]
+    pub fn stderr_is(self, text: &str) -> Self {
+        assert_eq!(self.stderr, text);
+        self
+    }
+
     /// JSON events printed under `--output json`.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.stdout

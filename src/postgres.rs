@@ -1,6 +1,6 @@
-//! What `sql` and `sql_insert` share: reading a DSN (and masking its password), connecting
-//! from the controller with the TLS that `sslmode` asks for, binding YAML values as typed
-//! parameters, and reading result rows back as JSON.
+//! The PostgreSQL client of the `sql` and `sql_insert` task types: reading a DSN (and
+//! masking its password), connecting from the controller with the TLS that `sslmode` asks
+//! for, binding YAML values as typed parameters, and reading result rows back as JSON.
 //!
 //! The DSN is a URL as Quay's `DB_URI` writes it,
 //! `postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require` (`postgres://` and

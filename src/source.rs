@@ -1,12 +1,16 @@
-//! Source files and positions in them.
+//! The files a user wrote and positions in them: [`SourceFile`], [`Span`], and reading
+//! text files within [`MAX_FILE_BYTES`]. It depends on nothing else in the crate, so that
+//! diagnostics, the YAML reader, the INI inventory and templates can all point into it.
 
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::MAX_FILE_BYTES;
-use crate::diagnostic::Diagnostic;
+/// The largest file quayside reads as text (YAML, INI, templates). Playbooks, inventories
+/// and templates are small; a file larger than this is a mistake, and reading it whole would
+/// cost memory for nothing.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A file a user wrote, kept whole so that errors can quote the offending line.
 #[derive(Debug, PartialEq, Eq)]
@@ -26,20 +30,11 @@ impl SourceFile {
 
     /// Read a playbook, inventory or variables file, refusing files that are too large or
     /// not UTF-8 before parsing them.
-    pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+    pub fn read(path: &Path) -> Result<Arc<SourceFile>, ReadError> {
         let name = path.display().to_string();
-        let text = read_text(path).map_err(|error| {
-            Diagnostic::new(match error {
-                TextError::Io(error) => format!("cannot read `{name}`: {error}"),
-                TextError::TooLarge => format!(
-                    "`{name}` is larger than {} MiB, the most quayside reads of a playbook, \
-                     inventory or variables file",
-                    MAX_FILE_BYTES >> 20
-                ),
-                TextError::NotUtf8 { line, column } => {
-                    format!("`{name}` is not valid UTF-8 (at {name}:{line}:{column})")
-                }
-            })
+        let text = read_text(path).map_err(|error| ReadError {
+            name: name.clone(),
+            error,
         })?;
         crate::inputs::record(path, text.as_bytes(), false);
         Ok(Arc::new(SourceFile::new(name, text)))
@@ -51,6 +46,31 @@ impl SourceFile {
             .lines()
             .nth(line.checked_sub(1)? as usize)
             .map(|l| l.trim_end_matches('\r'))
+    }
+}
+
+/// A playbook, inventory or variables file that could not be read, and why.
+#[derive(Debug)]
+pub struct ReadError {
+    pub name: String,
+    pub error: TextError,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.name;
+        match &self.error {
+            TextError::Io(error) => write!(f, "cannot read `{name}`: {error}"),
+            TextError::TooLarge => write!(
+                f,
+                "`{name}` is larger than {} MiB, the most quayside reads of a playbook, \
+                 inventory or variables file",
+                MAX_FILE_BYTES >> 20
+            ),
+            TextError::NotUtf8 { line, column } => {
+                write!(f, "`{name}` is not valid UTF-8 (at {name}:{line}:{column})")
+            }
+        }
     }
 }
 
