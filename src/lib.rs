@@ -13,6 +13,7 @@ pub mod keypair;
 pub mod playbook;
 pub mod postgres;
 pub mod quay;
+pub mod quay_schema;
 pub mod report;
 pub mod runner;
 pub mod settings;

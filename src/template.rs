@@ -155,6 +155,8 @@ fn build() -> Environment<'static> {
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
+    // Ansible's `exists`: a path on the controller, as `lookup('file', ...)` reads it.
+    env.add_test("exists", |path: &str| std::path::Path::new(path).exists());
     env.add_test("succeeded", |result: Value| !result_flag(&result, "failed"));
     env.add_test("success", |result: Value| !result_flag(&result, "failed"));
     env.add_function("lookup", lookup);
@@ -775,6 +777,27 @@ mod tests {
         assert_eq!(test("{{ r is changed }}"), serde_json::json!(true));
         assert_eq!(test("{{ r is failed }}"), serde_json::json!(false));
         assert_eq!(test("{{ r is succeeded }}"), serde_json::json!(true));
+    }
+
+    #[test]
+    fn exists_tests_a_path_on_the_controller() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("quay-readonly.kid");
+        std::fs::write(&file, "kid").unwrap();
+        let ctx = Value::from_serialize(serde_json::json!({"dir": dir.path()}));
+        let test = |text: &str| render_value(text, &span(), &ctx).unwrap();
+        assert_eq!(
+            test("{{ (dir ~ '/quay-readonly.kid') is exists }}"),
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            test("{{ (dir ~ '/other.kid') is exists }}"),
+            serde_json::json!(false)
+        );
+        assert_eq!(
+            test("{{ (dir ~ '/other.kid') is not exists }}"),
+            serde_json::json!(true)
+        );
     }
 
     #[test]
