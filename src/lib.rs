@@ -21,6 +21,7 @@ pub mod tasks;
 pub mod template;
 pub mod transport;
 pub mod vars;
+pub mod vault;
 pub mod yaml;
 
 use std::io::Write;
