@@ -8,6 +8,9 @@ pub struct Settings {
     /// Check SSH host keys (the default). Turned off only by `QUAYSIDE_HOST_KEY_CHECKING=false`
     /// or `host_key_checking = false` in a config file.
     pub host_key_checking: bool,
+    /// The default vault password file: ANSIBLE_VAULT_PASSWORD_FILE, or
+    /// `vault_password_file` in the config file (relative to the file).
+    pub vault_password_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -15,6 +18,7 @@ impl Settings {
     pub fn load() -> Settings {
         let mut settings = Settings {
             host_key_checking: true,
+            vault_password_file: None,
         };
         let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".quayside.cfg"));
         for path in [Some(PathBuf::from("quayside.cfg")), home]
@@ -23,6 +27,9 @@ impl Settings {
         {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 settings.apply_file(&text);
+                if let (Some(file), Some(dir)) = (&settings.vault_password_file, path.parent()) {
+                    settings.vault_password_file = Some(dir.join(file));
+                }
                 break;
             }
         }
@@ -30,6 +37,11 @@ impl Settings {
             if let Some(enabled) = crate::yaml::parse_bool(&value) {
                 settings.host_key_checking = enabled;
             }
+        }
+        if let Some(file) =
+            std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE").filter(|f| !f.is_empty())
+        {
+            settings.vault_password_file = Some(PathBuf::from(file));
         }
         settings
     }
@@ -40,6 +52,9 @@ impl Settings {
             let Some((key, value)) = line.split_once('=') else {
                 continue;
             };
+            if key.trim() == "vault_password_file" && !value.trim().is_empty() {
+                self.vault_password_file = Some(PathBuf::from(value.trim()));
+            }
             if key.trim() == "host_key_checking" {
                 if let Some(enabled) = crate::yaml::parse_bool(value.trim()) {
                     self.host_key_checking = enabled;

@@ -170,9 +170,13 @@ pub fn decrypt(text: &str, passwords: &[Password]) -> Result<Vec<u8>, VaultError
         if pad == 0
             || pad > 16
             || pad > plain.len()
-            || !plain[plain.len() - pad..].iter().all(|&b| b as usize == pad)
+            || !plain[plain.len() - pad..]
+                .iter()
+                .all(|&b| b as usize == pad)
         {
-            return Err(VaultError::Format("bad padding after decryption".to_owned()));
+            return Err(VaultError::Format(
+                "bad padding after decryption".to_owned(),
+            ));
         }
         plain.truncate(plain.len() - pad);
         return Ok(plain);
@@ -224,8 +228,7 @@ fn passwords() -> Vec<Password> {
     PASSWORDS.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-const NO_PASSWORD_HINT: &str =
-    "give the password with --vault-password-file FILE, --vault-id [LABEL@]SOURCE or --ask-vault-pass";
+const NO_PASSWORD_HINT: &str = "give the password with --vault-password-file FILE, --vault-id [LABEL@]SOURCE or --ask-vault-pass";
 
 /// Read a file a user wrote; decrypt it if it is vaulted, and mark it secret so that no
 /// error quotes its lines.
@@ -490,7 +493,10 @@ mod tests {
         assert_eq!(decrypt(FROM_ANSIBLE, &right).unwrap(), b"hunter2");
         assert_eq!(decrypt(FROM_ANSIBLE_LABELLED, &right).unwrap(), b"hunter2");
         let labelled = [password("dev", "nope"), password("prod", "correct horse")];
-        assert_eq!(decrypt(FROM_ANSIBLE_LABELLED, &labelled).unwrap(), b"hunter2");
+        assert_eq!(
+            decrypt(FROM_ANSIBLE_LABELLED, &labelled).unwrap(),
+            b"hunter2"
+        );
         assert_eq!(
             decrypt(FROM_ANSIBLE, &[password("default", "wrong")]),
             Err(VaultError::WrongPassword)

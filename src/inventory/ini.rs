@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Inventory;
 use crate::diagnostic::Diagnostic;
-use crate::source::{SourceFile, Span};
+use crate::source::Span;
 
 enum Section {
     Hosts(String),
@@ -16,7 +16,15 @@ enum Section {
 }
 
 pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
-    let source = SourceFile::read(path)?;
+    let source = crate::vault::read_source(path)?;
+    // Every value of an inventory vaulted whole is one of the run's secrets.
+    let ini_value = |text: &str| {
+        let value = ini_value(text);
+        if source.secret {
+            crate::vault::register_json(&value);
+        }
+        value
+    };
     let mut section = Section::Hosts("ungrouped".to_owned());
     for (index, raw) in source.text.lines().enumerate() {
         let line = raw.trim();
