@@ -357,7 +357,13 @@ fn is_executable(metadata: &std::fs::Metadata) -> bool {
 }
 
 fn run_script(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    let output = std::process::Command::new(path)
+    // A relative path is a file here, not a command looked up in PATH.
+    let program = if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    };
+    let output = std::process::Command::new(program)
         .stdin(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::piped())
         .output()

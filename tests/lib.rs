@@ -22,3 +22,4 @@ mod signals;
 mod sql;
 mod ssh;
 mod standin;
+mod vault;

@@ -1,0 +1,363 @@
+//! Ansible Vault: files encrypted whole and inline `!vault` values, the password options,
+//! and decrypted values kept out of every output. The encrypted fixtures were made with
+//! `ansible-vault` of ansible-core 2.19.14 (tests/fixtures/vault/README.md); each expected
+//! result is ansible-core 2.19.14's on the same case, except where a test says otherwise.
+
+use crate::common::Test;
+
+const PASSWORD: &str = "correct horse\n";
+const GV_ALL: &str = include_str!("fixtures/vault/gv_all.yml");
+const PROD_VARS: &str = include_str!("fixtures/vault/prod_vars.yml");
+const INV_YML: &str = include_str!("fixtures/vault/inv.yml");
+const INV_INI: &str = include_str!("fixtures/vault/inv.ini");
+const INLINE: &str = include_str!("fixtures/vault/inline.txt");
+
+/// A test directory with the password in `pw` and the vaulted fixtures beside it. Written
+/// as they are (the builder's `file` would unindent them).
+fn vault_test() -> Test {
+    let test = Test::new();
+    for (name, text) in [
+        ("pw", PASSWORD),
+        ("wrong", "not the password\n"),
+        ("gv_all.yml", GV_ALL),
+        ("prod_vars.yml", PROD_VARS),
+        ("inv.yml", INV_YML),
+        ("inv.ini", INV_INI),
+    ] {
+        std::fs::write(test.path().join(name), text).unwrap();
+    }
+    test
+}
+
+/// A playbook on localhost whose `vars:` hold `secret: !vault |` (at line 5, the tag at
+/// column 13), then `tasks`. The first task leaves a mark, to show whether anything ran.
+fn inline_play(test: &Test, tasks: &str) {
+    let mut play = String::from(
+        "- hosts: localhost\n  gather_facts: false\n  vars:\n    plain: hello\n    secret: !vault |\n",
+    );
+    play.push_str(INLINE);
+    play.push_str("  tasks:\n    - name: mark\n      command: touch ran\n");
+    play.push_str(tasks);
+    std::fs::write(test.path().join("play.yml"), play).unwrap();
+}
+
+#[track_caller]
+fn assert_hidden(texts: &[&str], secret: &str) {
+    for text in texts {
+        assert!(!text.contains(secret), "{secret:?} shown in:\n{text}");
+    }
+}
+
+#[test]
+fn inline_vault_value_is_decrypted_and_never_shown() {
+    // ansible-core 2.19.14: ok=3 changed=2 (the mark and the file), exit 0; it prints the
+    // decrypted value in the debug output, quayside does not.
+    let test = vault_test();
+    inline_play(
+        &test,
+        "    - name: show\n      debug:\n        msg: 'the secret is {{ secret }}'\n\
+         \x20   - name: write\n      template_config:\n        src: conf.j2\n        dest: '{{ playbook_dir }}/out/conf'\n",
+    );
+    std::fs::create_dir(test.path().join("templates")).unwrap();
+    std::fs::create_dir(test.path().join("out")).unwrap();
+    std::fs::write(
+        test.path().join("templates/conf.j2"),
+        "plain={{ plain }}\nconn={{ secret }}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "play.yml", "--vault-password-file", "pw"];
+        args.extend(extra);
+        Test::new().args(&args).run_in(test.path())
+    };
+    let first = run(&["--diff", "-vvv", "--log", "run.log"]).success();
+    assert_eq!(
+        first.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    // Decrypted right: the file holds the value.
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("out/conf")).unwrap(),
+        "plain=hello\nconn=hunter2-inline\n"
+    );
+    assert!(
+        first.stdout.contains("the secret is ********"),
+        "{}",
+        first.stdout
+    );
+    assert!(first.stdout.contains("+conn=********"), "{}", first.stdout);
+    let log = std::fs::read_to_string(test.path().join("run.log")).unwrap();
+    assert_hidden(&[&first.stdout, &first.stderr, &log], "hunter2-inline");
+    // JSON output, and a second run: nothing changes but the mark.
+    std::fs::remove_file(test.path().join("run.log")).unwrap();
+    let again = run(&["--output", "json", "-vvv", "--diff"]).success();
+    assert_hidden(&[&again.stdout, &again.stderr], "hunter2-inline");
+    let changed: Vec<_> = again
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result" && e["changed"] == true)
+        .map(|e| e["task"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(changed, ["mark"]);
+}
+
+#[test]
+fn inline_vault_without_password_stops_before_any_host() {
+    // ansible-core 2.19.14 fails the task that uses the value ("Attempting to decrypt but
+    // no vault secrets found", Origin: play.yml:5:13, exit 2) after running the tasks
+    // before it; quayside refuses the run before any host, pointing at the same place.
+    let test = vault_test().args(&["run", "play.yml"]);
+    inline_play(&test, "    - debug:\n        msg: '{{ secret }}'\n");
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr,
+        "error: a `!vault` value: no vault password was given at play.yml:5:13
+ --> play.yml:5:13
+  |
+5 |     secret: !vault |
+  |             ^^^^^^
+hint: give the password with --vault-password-file FILE, --vault-id [LABEL@]SOURCE or --ask-vault-pass
+"
+    );
+    assert!(!test.path().join("ran").exists(), "a task ran");
+    // `validate` says the same.
+    let validate = Test::new()
+        .args(&["validate", "play.yml"])
+        .run_in(test.path());
+    assert_eq!(validate.status(4).stderr, output.stderr);
+}
+
+#[test]
+fn wrong_password_names_the_file_and_nothing_runs() {
+    // ansible-core 2.19.14: "Decryption failed (no vault secrets were found that could
+    // decrypt)", Origin: the file (exit 1; quayside's 4 is its code for an input it cannot
+    // use).
+    let test = vault_test().args(&["run", "play.yml", "--vault-password-file", "wrong"]);
+    inline_play(&test, "");
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: a `!vault` value: no vault password given could decrypt it (wrong password?) at play.yml:5:13"
+    );
+    assert!(!test.path().join("ran").exists(), "a task ran");
+
+    let whole = vault_test()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars_files: [gv_all.yml]
+              tasks:
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml", "--vault-password-file", "wrong"]);
+    let output = whole.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: `./gv_all.yml` is encrypted with Ansible Vault and no vault password given could \
+         decrypt it (wrong password?) at ./gv_all.yml:1:1"
+    );
+    assert!(!whole.path().join("ran").exists(), "a task ran");
+    let none = Test::new().args(&["run", "play.yml"]).run_in(whole.path());
+    assert_eq!(
+        none.status(4).stderr.lines().next().unwrap(),
+        "error: `./gv_all.yml` is encrypted with Ansible Vault and no vault password was given at ./gv_all.yml:1:1"
+    );
+    assert!(!whole.path().join("ran").exists(), "a task ran");
+}
+
+/// A play on every host that shows the variables the vaulted files give.
+const SHOW: &str = "
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - name: show
+          debug:
+            msg: 'token={{ token }} db={{ db_password }}'
+          register: shown
+        - name: check
+          assert:
+            that:
+              - token in ['tok-web1-xyz', 'tok-ini-abc']
+              - db_password == 's3cr3t-db'
+    ";
+
+#[test]
+fn vaulted_inventories_group_vars_and_extra_vars_files() {
+    // ansible-core 2.19.14 on each: ok=2, exit 0 (and the values printed; here masked).
+    let test = vault_test().file("play.yml", SHOW);
+    std::fs::create_dir(test.path().join("group_vars")).unwrap();
+    std::fs::write(test.path().join("group_vars/all.yml"), GV_ALL).unwrap();
+    for args in [
+        // An INI inventory (1.1) and group_vars/all beside it, both vaulted whole.
+        &["-i", "inv.ini", "--vault-password-file", "pw"][..],
+        // A YAML inventory in format 1.2 (label `prod`) by its vault id.
+        &["-i", "inv.yml", "--vault-id", "prod@pw"],
+    ] {
+        let output = Test::new()
+            .args(&[&["run", "play.yml"], args].concat())
+            .run_in(test.path())
+            .success();
+        assert_eq!(
+            output.recap("web1"),
+            "web1 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        assert!(
+            output.stdout.contains("token=******** db=********"),
+            "{}",
+            output.stdout
+        );
+        assert_hidden(&[&output.stdout, &output.stderr], "s3cr3t-db");
+        assert_hidden(&[&output.stdout], "tok-");
+    }
+    // `-e @file` vaulted whole, in format 1.2, with a wrong default password given first.
+    let extra = vault_test()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - assert:
+                    that: api_token == 'tok-prod-777'
+            ",
+        )
+        .args(&[
+            "run",
+            "play.yml",
+            "-e",
+            "@prod_vars.yml",
+            "--vault-id",
+            "wrong",
+            "--vault-id",
+            "prod@pw",
+            "-v",
+        ]);
+    let output = extra.run().success();
+    assert_hidden(&[&output.stdout, &output.stderr], "tok-prod-777");
+}
+
+#[test]
+fn passwords_from_a_script_the_environment_and_the_config_file() {
+    // ansible-core 2.19.14: an executable password file is run and its output is the
+    // password; ANSIBLE_VAULT_PASSWORD_FILE gives one; each run ok=2 exit 0.
+    let test = vault_test().file("play.yml", SHOW);
+    std::fs::create_dir(test.path().join("group_vars")).unwrap();
+    std::fs::write(test.path().join("group_vars/all.yml"), GV_ALL).unwrap();
+    let script = test.path().join("pw.sh");
+    std::fs::write(&script, "#!/bin/sh\necho 'correct horse'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ok = "web1 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0";
+    let script_run = Test::new()
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            "inv.ini",
+            "--vault-password-file",
+            "pw.sh",
+        ])
+        .run_in(test.path())
+        .success();
+    assert_eq!(script_run.recap("web1"), ok);
+    let env_run = Test::new()
+        .args(&["run", "play.yml", "-i", "inv.ini"])
+        .env("ANSIBLE_VAULT_PASSWORD_FILE", "pw.sh")
+        .run_in(test.path())
+        .success();
+    assert_eq!(env_run.recap("web1"), ok);
+    // `vault_password_file` in the config file.
+    std::fs::write(
+        test.path().join("quayside.cfg"),
+        "[defaults]\nvault_password_file = pw\n",
+    )
+    .unwrap();
+    let cfg_run = Test::new()
+        .args(&["run", "play.yml", "-i", "inv.ini"])
+        .run_in(test.path())
+        .success();
+    assert_eq!(cfg_run.recap("web1"), ok);
+}
+
+#[test]
+fn bad_password_sources_are_refused_before_anything_runs() {
+    let test = vault_test();
+    inline_play(&test, "");
+    let script = test.path().join("bad.sh");
+    std::fs::write(&script, "#!/bin/sh\necho oops >&2\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(test.path().join("empty"), "\n").unwrap();
+    // ansible-core 2.19.14 refuses each (exit 1): "Vault password script bad.sh returned
+    // non-zero (3)", "Invalid vault password was provided from file (empty)", and a prompt
+    // with no terminal ends in "EOFError"; quayside exits 5, its code for a bad option.
+    for (args, error) in [
+        (
+            &["--vault-password-file", "bad.sh"][..],
+            "error: the vault password script `bad.sh` failed (exit status: 3)",
+        ),
+        (
+            &["--vault-password-file", "empty"],
+            "error: the vault password from `empty` is empty",
+        ),
+        (
+            &["--vault-id", "dev@missing"],
+            "error: cannot read the vault password file `missing`: No such file or directory (os error 2)",
+        ),
+    ] {
+        let output = Test::new()
+            .args(&[&["run", "play.yml"], args].concat())
+            .run_in(test.path())
+            .status(5);
+        assert_eq!(output.stderr.lines().next().unwrap(), error);
+        assert!(!test.path().join("ran").exists(), "a task ran");
+    }
+    // --ask-vault-pass with no terminal to ask on (a new session has none).
+    let output = std::process::Command::new("setsid")
+        .args([
+            env!("CARGO_BIN_EXE_quayside"),
+            "run",
+            "play.yml",
+            "--ask-vault-pass",
+        ])
+        .current_dir(test.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run setsid");
+    assert_eq!(output.status.code(), Some(5));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .next()
+            .unwrap(),
+        "error: --ask-vault-pass needs a terminal to ask on, and there is none; use \
+         --vault-password-file or --vault-id LABEL@FILE"
+    );
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
+
+#[test]
+fn a_vaulted_file_is_never_quoted_in_an_error() {
+    // A vaulted inventory whose plaintext is not an inventory: the error points at the
+    // line, without showing it.
+    let test = vault_test()
+        .file("play.yml", "- hosts: all\n  tasks: []\n")
+        .args(&[
+            "run",
+            "play.yml",
+            "-i",
+            "gv_all.yml",
+            "--vault-password-file",
+            "pw",
+        ]);
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr,
+        "error: group `db_password` must be a mapping with `hosts`, `vars` or `children`, \
+         found a string at gv_all.yml:1:14\n"
+    );
+    assert_hidden(&[&output.stdout], "s3cr3t-db");
+}
