@@ -58,7 +58,7 @@ pub enum VaultError {
 impl std::fmt::Display for VaultError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            VaultError::Format(what) => write!(f, "not a vault quayside can read: {what}"),
+            VaultError::Format(what) => write!(f, "not vault encrypted data: {what}"),
             VaultError::NoPassword => f.write_str("no vault password was given"),
             VaultError::WrongPassword => {
                 f.write_str("no vault password given could decrypt it (wrong password?)")
@@ -327,7 +327,7 @@ impl PasswordSource {
                 ))
             })?;
             if is_executable(&metadata) {
-                run_script(&path)?
+                run_script(&path, &self.label)?
             } else {
                 let bytes = crate::inputs::read(&path, true).map_err(|error| {
                     Diagnostic::new(format!(
@@ -356,16 +356,27 @@ fn is_executable(metadata: &std::fs::Metadata) -> bool {
     metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
 }
 
-fn run_script(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+/// Run a password script. A client script (`NAME-client`, `NAME-client.EXT`) is asked
+/// for the password of a vault id with `--vault-id LABEL`, and exits 2 when it has none, as
+/// in Ansible.
+fn run_script(path: &Path, label: &str) -> Result<Vec<u8>, Diagnostic> {
+    let client = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .is_some_and(|stem| stem.ends_with("-client"));
     // A relative path is a file here, not a command looked up in PATH.
     let program = if path.is_relative() {
         Path::new(".").join(path)
     } else {
         path.to_owned()
     };
-    let output = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    if client {
+        command.args(["--vault-id", label]);
+    }
+    let output = command
         .stdin(std::process::Stdio::inherit())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
         .output()
         .map_err(|error| {
             Diagnostic::new(format!(
@@ -373,6 +384,12 @@ fn run_script(path: &Path) -> Result<Vec<u8>, Diagnostic> {
                 path.display()
             ))
         })?;
+    if client && output.status.code() == Some(2) {
+        return Err(Diagnostic::new(format!(
+            "the vault password client script `{}` has no password for the vault id `{label}`",
+            path.display()
+        )));
+    }
     if !output.status.success() {
         return Err(Diagnostic::new(format!(
             "the vault password script `{}` failed ({})",
@@ -400,7 +417,7 @@ fn prompt(label: &str) -> Result<Vec<u8>, Diagnostic> {
         ));
     }
     rpassword::prompt_password(question)
-        .map(String::into_bytes)
+        .map(|answer| answer.trim().as_bytes().to_vec())
         .map_err(|error| Diagnostic::new(format!("cannot read the vault password: {error}")))
 }
 

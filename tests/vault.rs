@@ -297,7 +297,8 @@ fn bad_password_sources_are_refused_before_anything_runs() {
     for (args, error) in [
         (
             &["--vault-password-file", "bad.sh"][..],
-            "error: the vault password script `bad.sh` failed (exit status: 3)",
+            // The script's own standard error comes first, as in Ansible.
+            "oops\nerror: the vault password script `bad.sh` failed (exit status: 3)",
         ),
         (
             &["--vault-password-file", "empty"],
@@ -312,7 +313,7 @@ fn bad_password_sources_are_refused_before_anything_runs() {
             .args(&[&["run", "play.yml"], args].concat())
             .run_in(test.path())
             .status(5);
-        assert_eq!(output.stderr.lines().next().unwrap(), error);
+        assert_eq!(output.stderr, format!("{error}\n"));
         assert!(!test.path().join("ran").exists(), "a task ran");
     }
     // --ask-vault-pass with no terminal to ask on (a new session has none).
@@ -360,4 +361,91 @@ fn a_vaulted_file_is_never_quoted_in_an_error() {
          found a string at gv_all.yml:1:14\n"
     );
     assert_hidden(&[&output.stdout], "s3cr3t-db");
+}
+
+#[test]
+fn a_client_script_is_asked_for_the_vault_id() {
+    // ansible-core 2.19.14: a password script named `*-client` is run with `--vault-id
+    // LABEL`; ok=1 for `prod`, and for `dev` (exit 2) "did not find a secret for
+    // vault-id=dev" (exit 1; quayside 5).
+    let test = vault_test().file(
+        "play.yml",
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - assert:
+                that: api_token == 'tok-prod-777'
+        ",
+    );
+    let script = test.path().join("pw-client.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n[ \"$1 $2\" = \"--vault-id prod\" ] || exit 2\necho 'correct horse'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |id: &str| {
+        Test::new()
+            .args(&["run", "play.yml", "-e", "@prod_vars.yml", "--vault-id", id])
+            .run_in(test.path())
+    };
+    let ok = run("prod@pw-client.sh").success();
+    assert_eq!(
+        ok.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let refused = run("dev@pw-client.sh").status(5);
+    assert_eq!(
+        refused.stderr,
+        "error: the vault password client script `pw-client.sh` has no password for the vault id `dev`\n"
+    );
+}
+
+#[test]
+fn a_vault_tag_on_something_else_is_refused_at_the_tag() {
+    // ansible-core 2.19.14: "The '!vault' tag requires a string value." at 4:8, exit 4,
+    // nothing run. A string that is not vaulted text fails the task using it there (exit
+    // 2: "Input is not vault encrypted data"); quayside refuses it before any host.
+    let test = vault_test()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                x: !vault {a: 1}
+              tasks:
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml", "--vault-password-file", "pw"]);
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: the `!vault` tag requires a string value (the vaulted text) at play.yml:4:8"
+    );
+    assert!(!test.path().join("ran").exists(), "a task ran");
+    let text = vault_test()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                x: !vault |
+                  not a vault
+              tasks:
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml", "--vault-password-file", "pw"]);
+    let output = text.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: a `!vault` value: not vault encrypted data: the first line is not \
+         `$ANSIBLE_VAULT;1.1;AES256` at play.yml:4:8"
+    );
+    assert!(!text.path().join("ran").exists(), "a task ran");
 }

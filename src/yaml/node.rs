@@ -415,13 +415,13 @@ impl RawNode {
         let span = span_of(source, &self.0.referenced);
         let Tagged(raw, tag) = self.0.value;
         if tag.as_deref() == Some(VAULT_TAG) {
+            let at = tag_span(source, &self.0.referenced).unwrap_or(span.clone());
             let RawValue::Str(text) = raw else {
                 return Err(Diagnostic::at(
-                    "a `!vault` value must be the vaulted text (a string)",
-                    span,
+                    "the `!vault` tag requires a string value (the vaulted text)",
+                    at,
                 ));
             };
-            let at = tag_span(source, &self.0.referenced).unwrap_or(span.clone());
             let plain = crate::vault::decrypt_inline(&text, &at)?;
             return Ok(Some(Node::new(span, Value::Str(plain))));
         }
