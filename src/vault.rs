@@ -440,7 +440,9 @@ pub fn register_secret(value: &str) {
     };
     add(value);
     let escaped = serde_json::to_string(value).unwrap_or_default();
-    add(escaped.trim_matches('"'));
+    if let Some(inner) = escaped.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
+        add(inner);
+    }
     if value.contains('\n') {
         for line in value.lines() {
             if line.trim().chars().count() >= 6 {
@@ -458,14 +460,32 @@ pub fn register_secret(value: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// Every string value in a decrypted document is a secret.
+/// Every value in a decrypted document is a secret, but for the connection settings
+/// (`ansible_host`, `ansible_user`, `ansible_connection`, ...): masking `local` or a user
+/// name everywhere would hide more than it protects. Their passwords and keys are secrets.
 pub fn register_json(value: &serde_json::Value) {
     match value {
         serde_json::Value::String(s) => register_secret(s),
         serde_json::Value::Array(items) => items.iter().for_each(register_json),
-        serde_json::Value::Object(map) => map.values().for_each(register_json),
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                register_var(key, value);
+            }
+        }
         serde_json::Value::Number(n) => register_secret(&n.to_string()),
         _ => {}
+    }
+}
+
+/// [`register_json`] for the value of a variable named `key`.
+pub fn register_var(key: &str, value: &serde_json::Value) {
+    let lower = key.to_ascii_lowercase();
+    let setting = lower.starts_with("ansible_")
+        && !["pass", "secret", "key", "token"]
+            .iter()
+            .any(|word| lower.contains(word));
+    if !setting {
+        register_json(value);
     }
 }
 
@@ -557,5 +577,23 @@ mod tests {
             let error = decrypt(text, &[password("default", "pw")]).unwrap_err();
             assert!(error.to_string().contains(what), "{error}");
         }
+    }
+
+    #[test]
+    fn secrets_are_masked_but_not_connection_settings() {
+        register_var("db_password", &serde_json::json!("unit-pw-1"));
+        register_var("ansible_become_password", &serde_json::json!("unit-pw-2"));
+        register_var("ansible_user", &serde_json::json!("unit-user"));
+        register_json(&serde_json::json!({"all": {"vars": {"nested": ["unit-pw-3"], "n": 1}}}));
+        register_secret("unit-multi\nline \"quoted\"");
+        assert_eq!(
+            mask("unit-pw-1 unit-pw-2 unit-user unit-pw-3 ok=1"),
+            "******** ******** unit-user ******** ok=1"
+        );
+        // The JSON-escaped form of a secret, and a long line of a multi-line one.
+        assert_eq!(
+            mask(r#"{"msg": "unit-multi\nline \"quoted\""} line "quoted""#),
+            r#"{"msg": "********"} ********"#
+        );
     }
 }

@@ -18,10 +18,10 @@ enum Section {
 pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
     let source = crate::vault::read_source(path)?;
     // Every value of an inventory vaulted whole is one of the run's secrets.
-    let ini_value = |text: &str| {
+    let ini_value = |key: &str, text: &str| {
         let value = ini_value(text);
         if source.secret {
-            crate::vault::register_json(&value);
+            crate::vault::register_var(key, &value);
         }
         value
     };
@@ -90,7 +90,7 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                             span(column, assignment.len()),
                         ));
                     };
-                    vars.insert(key.to_owned(), ini_value(value));
+                    vars.insert(key.to_owned(), ini_value(key, value));
                 }
                 for host in names {
                     inventory.add_host_to_group(&host, group);
@@ -112,7 +112,7 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                 inventory
                     .group_mut(group)
                     .vars
-                    .insert(key.trim().to_owned(), ini_value(&value));
+                    .insert(key.trim().to_owned(), ini_value(key.trim(), &value));
             }
             Section::Children(group) => {
                 let child = line.split_whitespace().next().unwrap_or(line);
