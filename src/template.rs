@@ -157,6 +157,13 @@ fn build() -> Environment<'static> {
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
     env.add_test("succeeded", |result: Value| !result_flag(&result, "failed"));
     env.add_test("success", |result: Value| !result_flag(&result, "failed"));
+    // Ansible Vault's tests.
+    env.add_test("vault_encrypted", |value: Value| {
+        value.as_str().is_some_and(crate::vault::is_vault_value)
+    });
+    env.add_test("vaulted_file", |path: String| {
+        crate::vault::is_vaulted_file(std::path::Path::new(&path))
+    });
     env.add_function("lookup", lookup);
     env
 }

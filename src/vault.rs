@@ -278,7 +278,33 @@ pub fn decrypt_inline(text: &str, span: &Span) -> Result<String, Diagnostic> {
         )
     })?;
     register_secret(&value);
+    INLINE
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(value.clone());
     Ok(value)
+}
+
+/// The texts of the run's inline `!vault` values, for the `vault_encrypted` test.
+static INLINE: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Ansible's `vault_encrypted` test: whether a value is (the text of) an inline `!vault`
+/// value. quayside decrypts when it reads, so any value equal to one is.
+pub fn is_vault_value(value: &str) -> bool {
+    INLINE
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|text| text == value)
+}
+
+/// Ansible's `vaulted_file` test: whether the file at `path` is vaulted whole.
+pub fn is_vaulted_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; HEADER.len()];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut start))
+        .is_ok_and(|()| start == HEADER.as_bytes())
 }
 
 // ---- where passwords come from -------------------------------------------------------

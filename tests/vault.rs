@@ -449,3 +449,37 @@ fn a_vault_tag_on_something_else_is_refused_at_the_tag() {
     );
     assert!(!text.path().join("ran").exists(), "a task ran");
 }
+
+#[test]
+fn vaulted_values_are_strings_and_the_vault_tests() {
+    // ansible-core 2.19.14: ok=2 exit 0 on the same play (a vaulted value is used as the
+    // string it holds; `vault_encrypted` is true for an inline value and false for one from
+    // a file vaulted whole; `vaulted_file` reads the file's header).
+    let test = vault_test().args(&["run", "play.yml", "--vault-password-file", "pw"]);
+    inline_play(
+        &test,
+        "    - assert:
+        that:
+          - secret == 'hunter2-inline'
+          - secret | length == 14
+          - secret | upper == 'HUNTER2-INLINE'
+          - secret.split('-') == ['hunter2', 'inline']
+          - secret is vault_encrypted
+          - plain is not vault_encrypted
+          - db_password is not vault_encrypted
+          - \"'gv_all.yml' is vaulted_file\"
+          - \"'play.yml' is not vaulted_file\"
+",
+    );
+    let play = std::fs::read_to_string(test.path().join("play.yml")).unwrap();
+    std::fs::write(
+        test.path().join("play.yml"),
+        play.replace("  vars:\n", "  vars_files: [gv_all.yml]\n  vars:\n"),
+    )
+    .unwrap();
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
