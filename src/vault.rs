@@ -261,6 +261,23 @@ pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     Ok(Arc::new(file))
 }
 
+/// The contents of a controller file a task sends or reads (`copy_files`, a bundle's
+/// `src`, a template, `lookup('file')`), decrypted if it is vaulted whole, as Ansible does;
+/// `true` when it was (its contents are then secret).
+pub fn open_bytes(bytes: Vec<u8>, name: &str) -> Result<(Vec<u8>, bool), String> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if !bytes[start..].starts_with(HEADER.as_bytes()) {
+        return Ok((bytes, false));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    decrypt(&text, &passwords())
+        .map(|plain| (plain, true))
+        .map_err(|error| format!("`{name}` is encrypted with Ansible Vault and {error}"))
+}
+
 /// Decrypt an inline `!vault` value written at `span`; the value becomes one of the
 /// run's secrets.
 pub fn decrypt_inline(text: &str, span: &Span) -> Result<String, Diagnostic> {

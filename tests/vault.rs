@@ -483,3 +483,74 @@ fn vaulted_values_are_strings_and_the_vault_tests() {
         "localhost : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn vaulted_files_sent_templated_and_looked_up_are_decrypted_and_hidden() {
+    // ansible-core 2.19.14 with `copy`, `template` and `lookup('file')` on the same
+    // vaulted files: ok=3 changed=2 exit 0, the files hold the plaintext (and its --diff
+    // shows it; quayside's does not).
+    let test = vault_test().file(
+        "play.yml",
+        "
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            plain: hello
+          tasks:
+            - copy_files: {src: token.txt, dest: '{{ playbook_dir }}/out/token.txt'}
+            - template_config: {src: app.conf.j2, dest: '{{ playbook_dir }}/out/app.conf'}
+            - assert:
+                that: lookup('file', 'files/token.txt') == 'file-secret-42'
+        ",
+    );
+    for dir in ["files", "templates", "out"] {
+        std::fs::create_dir(test.path().join(dir)).unwrap();
+    }
+    std::fs::write(
+        test.path().join("files/token.txt"),
+        include_str!("fixtures/vault/token.txt"),
+    )
+    .unwrap();
+    std::fs::write(
+        test.path().join("templates/app.conf.j2"),
+        include_str!("fixtures/vault/app.conf.j2"),
+    )
+    .unwrap();
+    let output = Test::new()
+        .args(&[
+            "run",
+            "play.yml",
+            "--vault-password-file",
+            "pw",
+            "--diff",
+            "-vvv",
+        ])
+        .run_in(test.path())
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let read = |name: &str| std::fs::read_to_string(test.path().join("out").join(name)).unwrap();
+    assert_eq!(read("token.txt"), "file-secret-42\n");
+    assert_eq!(read("app.conf"), "user=hello\nkey=tmpl-secret-99\n");
+    assert!(
+        output.stdout.contains("(secret contents hidden)"),
+        "{}",
+        output.stdout
+    );
+    assert_hidden(&[&output.stdout, &output.stderr], "file-secret-42");
+    assert_hidden(&[&output.stdout, &output.stderr], "tmpl-secret-99");
+    // Without the password: refused before any host, naming the template.
+    let refused = Test::new()
+        .args(&["run", "play.yml"])
+        .run_in(test.path())
+        .status(4);
+    assert!(
+        refused
+            .stderr
+            .contains("is encrypted with Ansible Vault and no vault password was given"),
+        "{}",
+        refused.stderr
+    );
+}
