@@ -554,3 +554,42 @@ fn vaulted_files_sent_templated_and_looked_up_are_decrypted_and_hidden() {
         refused.stderr
     );
 }
+
+#[test]
+fn ask_vault_pass_prompts_on_the_terminal_without_echo() {
+    // On a terminal (`script` gives the run one): "Vault password: ", the password read
+    // without echo, then the run (ansible-core 2.19.14 prompts the same way: ok=1 exit 0).
+    use std::io::{Read, Write};
+    let test = vault_test();
+    inline_play(&test, "    - debug:\n        msg: '{{ secret }}'\n");
+    let command = format!(
+        "{} run play.yml --ask-vault-pass --output json",
+        env!("CARGO_BIN_EXE_quayside")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(test.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("Vault password: ") {
+        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no prompt in {seen:?}");
+        seen.push(byte[0]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"correct horse\n").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let transcript = String::from_utf8_lossy(&seen);
+    assert!(
+        transcript.contains(r#""recap","hosts":{"localhost":{"ok":2"#),
+        "{transcript}"
+    );
+    assert_hidden(&[&transcript], "correct horse");
+    assert_hidden(&[&transcript], "hunter2-inline");
+}
