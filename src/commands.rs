@@ -599,14 +599,15 @@ fn list_section(
     }
 }
 
-/// Load the vault passwords before any file is read: `--vault-id`s, then
-/// `--vault-password-file`s, then the default file of the environment or config, then
-/// `--ask-vault-pass`.
+/// Load the vault passwords before any file is read, in Ansible's order: the configured
+/// vault ids and `--vault-id`s, then `--vault-password-file`s, then the default file of
+/// the environment or config, then `--ask-vault-pass`.
 pub fn load_vault_passwords(args: &VaultArgs, settings: &Settings) -> Result<(), Failure> {
     use crate::vault::PasswordSource;
-    let mut sources: Vec<PasswordSource> = args
-        .vault_id
+    let mut sources: Vec<PasswordSource> = settings
+        .vault_identity_list
         .iter()
+        .chain(&args.vault_id)
         .map(|id| PasswordSource::from_vault_id(id))
         .collect();
     sources.extend(

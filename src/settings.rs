@@ -11,6 +11,9 @@ pub struct Settings {
     /// The default vault password file: ANSIBLE_VAULT_PASSWORD_FILE, or
     /// `vault_password_file` in the config file (relative to the file).
     pub vault_password_file: Option<PathBuf>,
+    /// Vault ids tried before those of `--vault-id`: ANSIBLE_VAULT_IDENTITY_LIST, or
+    /// `vault_identity_list` in the config file (comma separated).
+    pub vault_identity_list: Vec<String>,
 }
 
 impl Settings {
@@ -19,6 +22,7 @@ impl Settings {
         let mut settings = Settings {
             host_key_checking: true,
             vault_password_file: None,
+            vault_identity_list: Vec::new(),
         };
         let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".quayside.cfg"));
         for path in [Some(PathBuf::from("quayside.cfg")), home]
@@ -43,6 +47,9 @@ impl Settings {
         {
             settings.vault_password_file = Some(PathBuf::from(file));
         }
+        if let Ok(list) = std::env::var("ANSIBLE_VAULT_IDENTITY_LIST") {
+            settings.vault_identity_list = comma_list(&list);
+        }
         settings
     }
 
@@ -55,6 +62,9 @@ impl Settings {
             if key.trim() == "vault_password_file" && !value.trim().is_empty() {
                 self.vault_password_file = Some(PathBuf::from(value.trim()));
             }
+            if key.trim() == "vault_identity_list" {
+                self.vault_identity_list = comma_list(value);
+            }
             if key.trim() == "host_key_checking" {
                 if let Some(enabled) = crate::yaml::parse_bool(value.trim()) {
                     self.host_key_checking = enabled;
@@ -62,4 +72,13 @@ impl Settings {
             }
         }
     }
+}
+
+/// A list setting: comma separated, blanks dropped.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -364,7 +364,7 @@ fn a_vaulted_file_is_never_quoted_in_an_error() {
 }
 
 #[test]
-fn a_client_script_is_asked_for_the_vault_id() {
+fn a_client_script_is_asked_for_the_vault_id_and_identity_lists() {
     // ansible-core 2.19.14: a password script named `*-client` is run with `--vault-id
     // LABEL`; ok=1 for `prod`, and for `dev` (exit 2) "did not find a secret for
     // vault-id=dev" (exit 1; quayside 5).
@@ -391,6 +391,16 @@ fn a_client_script_is_asked_for_the_vault_id() {
             .args(&["run", "play.yml", "-e", "@prod_vars.yml", "--vault-id", id])
             .run_in(test.path())
     };
+    // ANSIBLE_VAULT_IDENTITY_LIST: vault ids tried in order (ansible-core 2.19.14: ok=1).
+    let listed = Test::new()
+        .args(&["run", "play.yml", "-e", "@prod_vars.yml"])
+        .env("ANSIBLE_VAULT_IDENTITY_LIST", "dev@wrong, prod@pw")
+        .run_in(test.path())
+        .success();
+    assert_eq!(
+        listed.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
     let ok = run("prod@pw-client.sh").success();
     assert_eq!(
         ok.recap("localhost"),
