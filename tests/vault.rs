@@ -590,6 +590,9 @@ fn ask_vault_pass_prompts_on_the_terminal_without_echo() {
         assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no prompt in {seen:?}");
         seen.push(byte[0]);
     }
+    // The prompt is written just before echo is turned off: type as a person would, a
+    // moment after it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"correct horse\n").unwrap();
     stdout.read_to_end(&mut seen).unwrap();
