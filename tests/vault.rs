@@ -606,3 +606,29 @@ fn ask_vault_pass_prompts_on_the_terminal_without_echo() {
     assert_hidden(&[&transcript], "correct horse");
     assert_hidden(&[&transcript], "hunter2-inline");
 }
+
+#[test]
+fn a_playbook_vaulted_whole_runs_and_only_its_vars_are_hidden() {
+    // ansible-core 2.19.14: ok=1 exit 0, "playbook-secret-1 localhost" shown.
+    let test = vault_test().args(&["run", "play.yml", "--vault-password-file", "pw"]);
+    std::fs::write(
+        test.path().join("play.yml"),
+        include_str!("fixtures/vault/play.yml"),
+    )
+    .unwrap();
+    let output = test.run().success();
+    assert!(
+        output.stdout.contains("TASK [show all]"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(r#""msg": "******** localhost""#),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

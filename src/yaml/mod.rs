@@ -21,16 +21,10 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
-/// Read and parse a YAML file, decrypting it first if it is vaulted whole (then every value
-/// in it is one of the run's secrets).
+/// Read and parse a YAML file, decrypting it first if it is vaulted whole (its
+/// `SourceFile` is then `secret`, and variables read from it are secrets).
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
-    let source = crate::vault::read_source(path)?;
-    let secret = source.secret;
-    let node = parse(source)?;
-    if secret {
-        crate::vault::register_json(&node.to_json());
-    }
-    Ok(node)
+    parse(crate::vault::read_source(path)?)
 }
 
 /// Parse YAML text that did not come from a file (extra vars given on the command line).
