@@ -498,7 +498,8 @@ fn vaulted_values_are_strings_and_the_vault_tests() {
 fn vaulted_files_sent_templated_and_looked_up_are_decrypted_and_hidden() {
     // ansible-core 2.19.14 with `copy`, `template` and `lookup('file')` on the same
     // vaulted files: ok=3 changed=2 exit 0, the files hold the plaintext (and its --diff
-    // shows it; quayside's does not).
+    // shows it; quayside's does not). `config_bundle` (no Ansible equivalent) does the
+    // same with the same files.
     let test = vault_test().file(
         "play.yml",
         "
@@ -511,6 +512,9 @@ fn vaulted_files_sent_templated_and_looked_up_are_decrypted_and_hidden() {
             - template_config: {src: app.conf.j2, dest: '{{ playbook_dir }}/out/app.conf'}
             - assert:
                 that: lookup('file', 'files/token.txt') == 'file-secret-42'
+            - config_bundle:
+                dest: '{{ playbook_dir }}/out/bundle'
+                files: [{src: token.txt}, {template: app.conf.j2}]
         ",
     );
     for dir in ["files", "templates", "out"] {
@@ -539,11 +543,16 @@ fn vaulted_files_sent_templated_and_looked_up_are_decrypted_and_hidden() {
         .success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     let read = |name: &str| std::fs::read_to_string(test.path().join("out").join(name)).unwrap();
-    assert_eq!(read("token.txt"), "file-secret-42\n");
-    assert_eq!(read("app.conf"), "user=hello\nkey=tmpl-secret-99\n");
+    for dir in ["", "bundle/"] {
+        assert_eq!(read(&format!("{dir}token.txt")), "file-secret-42\n");
+        assert_eq!(
+            read(&format!("{dir}app.conf")),
+            "user=hello\nkey=tmpl-secret-99\n"
+        );
+    }
     assert!(
         output.stdout.contains("(secret contents hidden)"),
         "{}",
