@@ -641,3 +641,34 @@ fn a_playbook_vaulted_whole_runs_and_only_its_vars_are_hidden() {
         "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn list_hosts_list_tasks_and_validate_take_the_vault_options() {
+    // ansible-core 2.19.14: `ansible all -i inv.ini --list-hosts --vault-password-file pw`
+    // lists web1.
+    let test = vault_test();
+    std::fs::write(
+        test.path().join("play.yml"),
+        include_str!("fixtures/vault/play.yml"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| Test::new().args(args).run_in(test.path());
+    let hosts = run(&[
+        "list-hosts",
+        "all",
+        "-i",
+        "inv.ini",
+        "--vault-password-file",
+        "pw",
+    ]);
+    assert_eq!(hosts.success().stdout, "  hosts (1):\n    web1\n");
+    let refused = run(&["list-hosts", "all", "-i", "inv.ini"]).status(4);
+    assert_eq!(
+        refused.stderr.lines().next().unwrap(),
+        "error: `inv.ini` is encrypted with Ansible Vault and no vault password was given at inv.ini:1:1"
+    );
+    let tasks = run(&["list-tasks", "play.yml", "--vault-id", "pw"]).success();
+    assert!(tasks.stdout.contains("show all"), "{}", tasks.stdout);
+    let valid = run(&["validate", "play.yml", "--vault-password-file", "pw"]).success();
+    assert_eq!(valid.stdout, "play.yml: 1 play, 1 task, 1 host: ok\n");
+}
