@@ -110,7 +110,7 @@ pub struct VaultArgs {
         value_name = "FILE"
     )]
     pub vault_password_file: Vec<PathBuf>,
-    /// Ask for the vault password on the terminal
+    /// Ask for the vault password on the terminal (without one, read it from standard input)
     #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
     pub ask_vault_pass: bool,
     /// A vault password with its label: `LABEL@FILE`, `LABEL@prompt`, or a FILE; repeatable

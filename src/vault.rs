@@ -447,21 +447,30 @@ fn run_script(path: &Path, label: &str) -> Result<Vec<u8>, Diagnostic> {
     Ok(secret)
 }
 
+/// Ask for a password on the terminal, without echo. With no terminal, read a line of
+/// standard input instead (`echo PASSWORD | quayside run --ask-vault-pass ...`), as
+/// Ansible does; nothing there is an error.
 fn prompt(label: &str) -> Result<Vec<u8>, Diagnostic> {
     let question = if label == "default" {
         "Vault password: ".to_owned()
     } else {
         format!("Vault password ({label}): ")
     };
-    if std::fs::File::open("/dev/tty").is_err() {
+    let answer = if std::fs::File::open("/dev/tty").is_ok() {
+        rpassword::prompt_password(question)
+    } else {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line).map(|_| line)
+    }
+    .map_err(|error| Diagnostic::new(format!("cannot read the vault password: {error}")))?;
+    let answer = answer.trim();
+    if answer.is_empty() {
         return Err(Diagnostic::new(
-            "--ask-vault-pass needs a terminal to ask on, and there is none; \
+            "--ask-vault-pass found no terminal to ask on and no password on standard input; \
              use --vault-password-file or --vault-id LABEL@FILE",
         ));
     }
-    rpassword::prompt_password(question)
-        .map(|answer| answer.trim().as_bytes().to_vec())
-        .map_err(|error| Diagnostic::new(format!("cannot read the vault password: {error}")))
+    Ok(answer.as_bytes().to_vec())
 }
 
 // ---- the run's secrets ---------------------------------------------------------------
