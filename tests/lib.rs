@@ -23,3 +23,4 @@ mod signals;
 mod sql;
 mod ssh;
 mod standin;
+mod vault;
