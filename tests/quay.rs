@@ -584,7 +584,7 @@ fn read_only_cycle_enable_extend_disable() {
     };
     assert_eq!(expired(&kid), ["t"]);
     assert_eq!(lab.query("quay", "SELECT count(*) FROM servicekey"), ["1"]);
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(
             http("GET", port, &format!("/keys/services/quay/keys/{kid}")).0,
             403
@@ -603,7 +603,7 @@ fn read_only_cycle_enable_extend_disable() {
     lab.ok("quay-readonly-enable.yml", &[]);
     let fresh = std::fs::read_to_string(lab.dir.join("keys/quay-readonly.kid")).unwrap();
     assert_ne!(fresh, kid);
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["kid"], fresh.as_str());
         assert_eq!(http("GET", port, "/health/instance").0, 200);
     }
@@ -742,7 +742,7 @@ fn enable_refuses_an_expiration_date_quay_would_soon_reject_before_anything_chan
         assert_eq!(tree(&lab.bundle(i)), bundles[i - 1], "host{i}");
         assert!(lab.events(i).is_empty(), "host{i}: {:?}", lab.events(i));
     }
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
     }
 }
@@ -1175,7 +1175,7 @@ fn restore_gives_an_old_config_quays_connection_defaults() {
     lab.ok_with("quay-restore.yml", &args);
     let old_uri = format!("DB_URI: \"{}\"\n", dsn("quay"));
     let new_uri = format!("DB_URI: \"{}\"\n", dsn("quay_old_template"));
-    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+    for (i, port) in (1..=4).zip(*QUAY_PORTS) {
         let restored =
             std::fs::read_to_string(lab.root(i).join("old-template/config/config.yaml")).unwrap();
         assert_eq!(
@@ -1696,9 +1696,9 @@ fn geo_replication_switches_the_database_with_no_two_sites_apart() {
     let (_turn, lab) = lab();
     lab.reset();
     lab.drop_database("quay_switch");
-    let old = format!("127.0.0.1:{DB_PORT}/quay");
-    let new = format!("127.0.0.1:{DB_PORT}/quay_switch");
-    for port in QUAY_PORTS {
+    let old = format!("127.0.0.1:{}/quay", *DB_PORT);
+    let new = format!("127.0.0.1:{}/quay_switch", *DB_PORT);
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["database"], old.as_str(), "port {port}");
     }
     lab.clear_events();
@@ -1707,10 +1707,12 @@ fn geo_replication_switches_the_database_with_no_two_sites_apart() {
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
         let done = Arc::clone(&done);
+        // The lab's ports are the test thread's to read: the watcher gets a copy.
+        let ports = *QUAY_PORTS;
         std::thread::spawn(move || {
             let mut rounds: Vec<Vec<Option<String>>> = Vec::new();
             while !done.load(Ordering::SeqCst) {
-                rounds.push(QUAY_PORTS.into_iter().map(serving).collect());
+                rounds.push(ports.into_iter().map(serving).collect());
                 std::thread::sleep(Duration::from_millis(20));
             }
             rounds
@@ -1737,7 +1739,7 @@ fn geo_replication_switches_the_database_with_no_two_sites_apart() {
         rounds.iter().any(|round| round.iter().all(Option::is_none)),
         "the watcher never saw every site stopped"
     );
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["database"], new.as_str(), "port {port}");
         assert_eq!(http("GET", port, "/health/instance").0, 200);
     }
@@ -1785,7 +1787,7 @@ fn geo_replication_switches_the_database_with_no_two_sites_apart() {
         .collect();
     assert_eq!((stops.len(), starts.len()), (4, 4), "{stops:?} {starts:?}");
     assert!(stops.iter().max() < starts.iter().min());
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["database"], old.as_str(), "port {port}");
     }
     lab.ok("quay-deploy.yml", &[]);
