@@ -679,6 +679,12 @@ enum RollbackError {
     Transport(TransportError),
 }
 
+/// Where a check run stages: apart from `DEST.quayside-stage`, so that it changes nothing,
+/// not even a staged copy an earlier run left there.
+fn check_stage(stage: &str) -> String {
+    format!("{stage}-check")
+}
+
 fn paths(dest: &str) -> (String, String, String) {
     let dest = dest.trim_end_matches('/').to_owned();
     let stage = format!("{dest}.quayside-stage");
@@ -714,18 +720,24 @@ async fn stage(
     let bundle = member.bundle;
     let ctx = member.ctx;
     let files = &contents.files;
-    let (dest, stage, prev) = paths(real);
+    let (dest, leftover, prev) = paths(real);
+    let stage = if ctx.check {
+        check_stage(&leftover)
+    } else {
+        leftover.clone()
+    };
     // `made`: the first directory above `dest` that this script creates, so that a check
     // run can take it away again. The script records its pid beside the staged directory,
     // so that an abandoned run can stop it before removing what it staged.
     let mut body = format!(
-        "set -e\ndest={}\nstage={}\nprev={}\numask 077\n{}{LEFTOVERS}rm -rf \"$stage\"\n\
+        "set -e\ndest={}\nstage={}\nleftover={}\nprev={}\numask 077\n{}{LEFTOVERS}rm -rf \"$stage\"\n\
          made=\nparent=$(dirname \"$dest\")\n\
          while [ ! -d \"$parent\" ]; do made=$parent; parent=$(dirname \"$parent\"); done\n\
          mkdir -p \"$(dirname \"$dest\")\"\n\
          printf '%s %s\\n' \"$$\" \"${STAGE_TOKEN}\" > \"$stage.pid\"\n",
         quote(&dest),
         quote(&stage),
+        quote(&leftover),
         quote(&prev),
         if ctx.check { "check=yes\n" } else { "check=\n" },
     );
@@ -818,8 +830,12 @@ async fn stage(
     let mut notes = Vec::new();
     for line in output.stdout_lossy().lines() {
         match line {
+            "LEFT_STAGE" if ctx.check => notes.push(format!(
+                "`{leftover}` is a staged copy left by an earlier run that did not finish (no \
+                 live bundle uses it): a run removes it"
+            )),
             "LEFT_STAGE" => notes.push(format!(
-                "removed `{stage}`, a staged copy left by an earlier run that did not finish \
+                "removed `{leftover}`, a staged copy left by an earlier run that did not finish \
                  (no live bundle used it)"
             )),
             "LEFT_HALF" => notes.push(format!(
@@ -1017,6 +1033,11 @@ async fn remove_staged(
     let results: Vec<Option<(String, String)>> =
         futures::stream::iter(members.iter().map(|(member, real)| async move {
             let (_, stage, _) = paths(real);
+            let stage = if member.ctx.check {
+                check_stage(&stage)
+            } else {
+                stage
+            };
             let mut body = format!("stage={}\n", quote(&stage));
             if let Some(token) = token {
                 body.push_str(&format!("token={}\n{STOP_STAGING}", quote(token)));
@@ -1054,17 +1075,18 @@ fi
 
 /// What a run that was killed (SIGKILL, the OOM killer, a lost controller) may have left
 /// beside `dest`, found and cleared before staging, each said on standard output:
-/// a staged copy (`LEFT_STAGE`, removed by the `rm -rf` that follows), a swap or rollback
+/// a staged copy (`LEFT_STAGE`), a swap or rollback
 /// cut between its renames, with `dest` missing and the previous bundle in `prev`
 /// (`LEFT_HALF`: put back; a check run stages from `prev` instead and changes nothing),
 /// and a rollback's `dest.quayside-undo` (`LEFT_UNDO`). A staged copy whose staging
 /// script still runs (another run, now) is not touched: the staging fails.
 const LEFTOVERS: &str = r#"from=$dest
-if [ -e "$stage" ] || [ -L "$stage" ]; then
-  if { read -r pid mark < "$stage.pid"; } 2>/dev/null && kill -0 "$pid" 2>/dev/null &&
+if [ -e "$leftover" ] || [ -L "$leftover" ]; then
+  if { read -r pid mark < "$leftover.pid"; } 2>/dev/null && kill -0 "$pid" 2>/dev/null &&
      { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -q "^QUAYSIDE_STAGE="; then
-    echo "another quayside run is staging into \`$stage\` now (pid $pid)" >&2; exit 1
+    echo "another quayside run is staging into \`$leftover\` now (pid $pid)" >&2; exit 1
   fi
+  [ -n "$check" ] || rm -rf "$leftover" "$leftover.pid"
   echo LEFT_STAGE
 fi
 if [ ! -e "$dest" ] && [ ! -L "$dest" ] && [ -d "$prev" ]; then
