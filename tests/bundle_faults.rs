@@ -219,6 +219,27 @@ fn signal_host(fleet: &OwnFleet, i: usize, which: &str) {
     }
 }
 
+/// The output of `child`, killed if it has not ended within `limit`.
+fn finish_within(child: Child, limit: Duration) -> Output {
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watched = done.clone();
+    let watchdog = std::thread::spawn(move || {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if watched.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal(pid, "KILL");
+    });
+    let output = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = watchdog.join();
+    Output::from(output)
+}
+
 /// The ssh processes a run killed with SIGKILL left behind (their masters): found by the
 /// fleet's directory on their command line, ended by pid.
 fn end_orphaned_ssh(fleet: &OwnFleet) {
@@ -629,7 +650,8 @@ fn a_frozen_host_while_staging_and_a_second_interrupt_end_the_run_within_seconds
     std::thread::sleep(Duration::from_millis(300));
     signal(child.id(), "INT");
     let interrupted = Instant::now();
-    let output = Output::from(child.wait_with_output().unwrap());
+    // Before the fix this waited for a third Ctrl-C: stopped after 30 s, it fails here.
+    let output = finish_within(child, Duration::from_secs(30));
     let took = interrupted.elapsed();
     signal_host(&fleet, 2, "CONT");
     assert_eq!(output.code, 99, "{output:?}");
