@@ -449,6 +449,31 @@ fn a_symlinked_dest_is_staged_and_swapped_where_it_points() {
             "new: true\n"
         );
     }
+    // A run killed between host3's two renames left its link pointing at nothing and the
+    // bundle in `release-1.prev`: the next run puts it back, says so, and installs.
+    for i in 1..=2 {
+        let link = parent(&fleet, name, i).join("config");
+        std::fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink("release-1", &link).unwrap();
+    }
+    let b3 = parent(&fleet, name, 3);
+    std::fs::remove_dir_all(b3.join("release-1.prev")).unwrap();
+    std::fs::rename(b3.join("release-1"), b3.join("release-1.prev")).unwrap();
+    std::fs::write(b3.join("release-1.prev/config.yaml"), "old: true\n").unwrap();
+    let output = run(&fleet, &test, &[]);
+    assert_eq!(output.code, 0, "{output:?}");
+    let real3 = b3.join("release-1").display().to_string();
+    assert!(
+        output.stdout.contains(&format!(
+            "[WARNING]: host3: `{real3}` was missing and `{real3}.prev` held the previous bundle"
+        )),
+        "{}",
+        output.stdout
+    );
+    for i in 1..=3 {
+        assert_new(&fleet, name, i);
+    }
+    assert_eq!(names_in(&b3), ["config", "release-1", "release-1.prev"]);
 }
 
 #[test]
@@ -715,6 +740,18 @@ fn a_run_killed_while_staging_leaves_a_staged_copy_the_next_run_clears_and_names
     for i in 1..=3 {
         assert_old(&fleet, name, i);
     }
+    // `drift` finds what was left, and says the live bundles agree.
+    let drifted = drift(&fleet, &test, name);
+    assert_eq!(drifted.code, 0, "{drifted:?}");
+    assert!(
+        drifted.stdout.contains(&format!(
+            "host1: left by a config_bundle run that did not finish: `{}`, a staged copy; the \
+             next `quayside run` of the bundle clears it\n",
+            host1.join("config.quayside-stage").display()
+        )),
+        "{}",
+        drifted.stdout
+    );
     // The next run finds the staged copy a dead run left, removes it, says so, and installs
     // the bundle everywhere.
     let output = run(&fleet, &test, &[]);
@@ -768,11 +805,24 @@ fn a_swap_cut_short_by_a_killed_run_is_put_back_by_the_next_run() {
     for i in 1..=3 {
         chown_r(&fleet.root(i).join(name));
     }
-    let drifted = drift(&fleet, &test_dir(), name);
-    assert_eq!(drifted.code, 2, "{drifted:?}");
     let test = bundle_play(name, "");
     let dest2 = b2.join("config").display().to_string();
     let dest3 = b3.join("config").display().to_string();
+    let drifted = drift(&fleet, &test, name);
+    assert_eq!(drifted.code, 2, "{drifted:?}");
+    for line in [
+        format!(
+            "host2: left by a config_bundle run that did not finish: `{dest2}.prev` with no \
+             bundle directory beside it: a swap or rollback cut short; the next `quayside run` \
+             of the bundle clears it\n"
+        ),
+        format!(
+            "host3: left by a config_bundle run that did not finish: `{dest3}.quayside-undo`, a \
+             rollback's copy of the new bundle; the next `quayside run` of the bundle clears it\n"
+        ),
+    ] {
+        assert!(drifted.stdout.contains(&line), "{}", drifted.stdout);
+    }
     // A check run says what it finds and changes nothing.
     let output = run(&fleet, &test, &["--check"]);
     assert_eq!(output.code, 0, "{output:?}");
@@ -837,9 +887,4 @@ fn a_swap_cut_short_by_a_killed_run_is_put_back_by_the_next_run() {
     );
     let drifted = drift(&fleet, &test, name);
     assert_eq!(drifted.code, 0, "{drifted:?}");
-}
-
-/// A directory to run `drift` in.
-fn test_dir() -> Test {
-    Test::new()
 }

@@ -562,12 +562,19 @@ struct Located {
 }
 
 /// Find, on a member's host, the directory its `dest` names and the machine it is on.
-/// Changes nothing.
+/// Changes nothing. A `dest` that links to nothing is refused, unless what it links to
+/// was moved to `.prev` by a swap that a killed run cut short: staging puts it back.
 async fn locate(member: &Member<'_>) -> Result<Located, StageError> {
     let dest = member.bundle.dest.trim_end_matches('/');
     let body = format!(
         r#"dest={}
 b64() {{ printf '%s' "$1" | base64 -w0; }}
+if [ -L "$dest" ] && [ ! -e "$dest" ]; then
+  target=$(readlink "$dest")
+  case $target in /*) ;; *) target=${{dest%/*}}/$target ;; esac
+  if [ -d "$target.prev" ] && [ ! -e "$target" ] && [ ! -L "$target" ]; then dest=$target
+  else printf 'DANGLING %s\n' "$(b64 "$dest")"; exit 0; fi
+fi
 if [ -L "$dest" ] && [ ! -d "$dest" ]; then printf 'LINK %s\n' "$(b64 "$(readlink "$dest")")"; exit 0; fi
 if [ -e "$dest" ] && [ ! -d "$dest" ]; then echo NOTDIR; exit 0; fi
 base=$dest; rest=
