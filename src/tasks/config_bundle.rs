@@ -2,7 +2,10 @@
 //! installed as one unit on every host of the play, or on none.
 //!
 //! Quay's geo-replicated and read-only setups break when one VM runs a different config
-//! bundle than the others. A bundle therefore goes in two phases:
+//! bundle than the others. A bundle therefore goes in two phases, after each host has said
+//! where `dest` really is (symbolic links resolved: `config -> release-1` is staged and
+//! swapped as `release-1`) and on which machine (boot id, device and inode): two inventory
+//! names for one directory on one machine are refused before anything changes.
 //!
 //! 1. **Stage**, on every host at once: copy the live directory to `DIR.quayside-stage`
 //!    (files the bundle does not name are carried over), write the bundle's files into it
@@ -16,6 +19,10 @@
 //! If any host of the play fails, is unreachable, or the run is interrupted before the swap,
 //! the staged directories are removed and no live bundle changes; the task fails on every
 //! host with the reason of the one that failed.
+//!
+//! What a killed run left (a staged copy, `DIR` moved to `DIR.prev` by a swap cut short, a
+//! rollback's `DIR.quayside-undo`) is found and cleared by the next run before it stages,
+//! and said in a warning for the host.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
