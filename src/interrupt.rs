@@ -160,6 +160,20 @@ mod tests {
         assert_eq!(parse_grace("inf"), None);
     }
 
+    #[test]
+    fn what_an_abandoned_run_waits_for_is_what_is_under_way() {
+        let interrupt = Interrupt::new();
+        assert_eq!(interrupt.pending(), Pending::Nothing);
+        let staging = interrupt.staging();
+        assert_eq!(interrupt.pending(), Pending::Staging);
+        let swapping = interrupt.swapping();
+        assert_eq!(interrupt.pending(), Pending::Swap);
+        drop(staging);
+        assert_eq!(interrupt.pending(), Pending::Swap);
+        drop(swapping);
+        assert_eq!(interrupt.pending(), Pending::Nothing);
+    }
+
     #[tokio::test]
     async fn abandoning_ends_the_work_in_flight() {
         let interrupt = Interrupt::new();
