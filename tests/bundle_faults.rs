@@ -699,9 +699,9 @@ fn a_frozen_host_while_staging_and_a_second_interrupt_end_the_run_within_seconds
         .unwrap_or_else(|| panic!("{}", output.stdout));
     assert!(
         line.contains(
-            "bundle not installed on any host: the run was interrupted while staging, before \
-             any swap: no live bundle changed; the staged copy on `host2` could not be removed \
-             (no answer within 5 s): the next run replaces it"
+            "bundle not installed on any host: the run was interrupted while staging; the \
+             staged copy on `host2` could not be removed (no answer within 5 s): the next run \
+             replaces it"
         ),
         "{line}"
     );

@@ -324,8 +324,7 @@ pub async fn install(
         let left = remove_staged(&everyone, Some(&token), forks).await;
         drop(staging_now);
         return every(Outcome::interrupted(format!(
-            "bundle not installed on any host: the run was interrupted while staging, before \
-             any swap: no live bundle changed{}",
+            "bundle not installed on any host: the run was interrupted while staging{}",
             left_behind(&left)
         )));
     };
