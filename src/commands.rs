@@ -11,7 +11,7 @@ use crate::cli::{
     ValidateArgs, VaultArgs,
 };
 use crate::diagnostic::Diagnostic;
-use crate::interrupt::{Interrupt, grace_period};
+use crate::interrupt::{Interrupt, Pending, grace_period};
 use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
@@ -393,16 +393,26 @@ async fn handle_signals(mut signals: Signals, interrupt: Arc<Interrupt>, grace: 
     };
     interrupt.abandon();
     let abandoned = std::time::Instant::now();
-    say(&format!(
-        "{} (a config bundle swap that started still finishes; to quit without waiting for \
-         it, interrupt again {} s from now or later)",
-        if second {
-            "[quayside] interrupted again: stopping the tasks in flight now"
-        } else {
-            "[quayside] the grace period is over: stopping the tasks in flight"
-        },
-        QUIT_AFTER.as_secs()
-    ));
+    // Only what is really under way is named: a swap that never started is not spoken of.
+    let waiting = match interrupt.pending() {
+        Pending::Swap => "a config bundle swap that started still finishes",
+        Pending::Staging => "the staged copies of a config bundle are being removed",
+        Pending::Nothing => "",
+    };
+    let headline = if second {
+        "[quayside] interrupted again: stopping the tasks in flight now"
+    } else {
+        "[quayside] the grace period is over: stopping the tasks in flight"
+    };
+    if waiting.is_empty() {
+        say(headline);
+    } else {
+        say(&format!(
+            "{headline} ({waiting}; to quit without waiting for it, interrupt again {} s from \
+             now or later)",
+            QUIT_AFTER.as_secs()
+        ));
+    }
     // A key held down sends many interrupts at once: only a deliberate one, some seconds
     // later, may leave a swap unfinished.
     loop {
@@ -410,14 +420,29 @@ async fn handle_signals(mut signals: Signals, interrupt: Arc<Interrupt>, grace: 
         if abandoned.elapsed() >= QUIT_AFTER {
             break;
         }
-        say("[quayside] still stopping: a config bundle swap that started is finishing");
+        match interrupt.pending() {
+            Pending::Swap => {
+                say("[quayside] still stopping: a config bundle swap that started is finishing");
+            }
+            Pending::Staging => say(
+                "[quayside] still stopping: the staged copies of a config bundle are being removed",
+            ),
+            Pending::Nothing => say("[quayside] still stopping"),
+        }
     }
     // The way out when a host no longer answers in the middle of a swap: say what may be
     // left, and take our ssh connections down with us.
-    say(
-        "[quayside] quitting without waiting: a config bundle swap in progress may be left \
-         unfinished; run `quayside drift` to see where each host stands",
-    );
+    say(match interrupt.pending() {
+        Pending::Swap => {
+            "[quayside] quitting without waiting: a config bundle swap in progress may be left \
+             unfinished; run `quayside drift` to see where each host stands"
+        }
+        Pending::Staging => {
+            "[quayside] quitting without waiting: staged copies of a config bundle may be left \
+             on the hosts (no live bundle changed; the next run of the bundle removes them)"
+        }
+        Pending::Nothing => "[quayside] quitting without waiting",
+    });
     kill_children_and_exit();
 }
 

@@ -3,6 +3,7 @@
 mod common;
 
 mod bundle;
+mod bundle_faults;
 mod cli;
 mod drift;
 mod engine;

@@ -255,6 +255,9 @@ impl Action {
 pub struct Together {
     pub results: Vec<Result<Outcome, TransportError>>,
     pub digests: Option<config_bundle::BundleDigests>,
+    /// What the task found and repaired on a host, said whatever the results (a staged
+    /// copy left by a run that was killed, removed), as `HOST: what`.
+    pub warnings: Vec<String>,
 }
 
 /// Run a task of an [`Across::Together`] type on every host of the batch at once.
@@ -284,6 +287,7 @@ pub async fn run_together(
                 })
                 .collect(),
             digests: None,
+            warnings: Vec::new(),
         };
     }
     config_bundle::install(&bundles, blockers, interrupt, forks).await
