@@ -84,6 +84,10 @@ fn load(
     options.limit = select.limit.clone();
     options.tags = select.tags.clone();
     options.skip_tags = select.skip_tags.clone();
+    if let Some(limit) = &options.limit {
+        crate::inventory::check_pattern(limit)
+            .map_err(|message| Failure::options(Diagnostic::new(format!("--limit: {message}"))))?;
+    }
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
     crate::check::check_placements(&playbook).map_err(Failure::parse)?;

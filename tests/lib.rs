@@ -5,6 +5,7 @@ mod common;
 mod bundle;
 mod cli;
 mod drift;
+mod edges;
 mod engine;
 mod errors;
 mod faults;
