@@ -49,3 +49,48 @@ fn a_bad_limit_regex_is_a_bad_option_and_runs_nothing() {
     );
     assert!(!test.path().join("wrote").exists());
 }
+
+#[test]
+fn a_yaml_error_on_a_huge_line_shows_a_bounded_excerpt_around_its_column() {
+    // 200 KB of flow sequence on one line, then words where none may be.
+    let items: Vec<String> = (0..30_000).map(|i| format!("x{i}")).collect();
+    let line = format!("    - debug: [{}] trailing", items.join(", "));
+    assert!(line.len() > 200_000);
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!("- hosts: localhost\n  tasks:\n{line}\n"),
+        )
+        .args(&["validate", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 4, "{output:?}");
+    assert!(
+        output.stderr.len() < 1_000,
+        "{} bytes: {}",
+        output.stderr.len(),
+        &output.stderr[..2_000.min(output.stderr.len())]
+    );
+    let lines: Vec<&str> = output.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("error: invalid YAML: "),
+        "{}",
+        output.stderr
+    );
+    let at = lines[0].rsplit_once(" at play.yml:3:").unwrap().1;
+    let column: usize = at.parse().unwrap();
+    // The source line is cut around the column, and the marker points at the same text.
+    let shown = lines[3].strip_prefix("3 | ").unwrap();
+    let marker = lines[4].strip_prefix("  | ").unwrap();
+    assert!(shown.chars().count() <= 130, "{shown}");
+    let offset = marker.find('^').unwrap();
+    let expected = line.chars().nth(column - 1).unwrap();
+    assert_eq!(
+        shown.chars().nth(offset),
+        Some(expected),
+        "{}",
+        output.stderr
+    );
+    assert!(column > 200_000, "{}", output.stderr);
+    assert!(shown.starts_with("...x"), "{shown}");
+    assert!(shown.ends_with("x29999] trailing"), "{shown}");
+}
