@@ -94,9 +94,9 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 /// The most characters of a source line an error shows.
-const EXCERPT_CHARS: usize = 120;
+const EXCERPT_CHARS: usize = 200;
 /// How many of them come before the column, when the line is cut.
-const EXCERPT_BEFORE: usize = 40;
+const EXCERPT_BEFORE: usize = 80;
 
 /// The part of `line` an error shows, and where the 0-based character `column` is in it:
 /// the whole line when it is short, else [`EXCERPT_CHARS`] characters around the column,
@@ -152,22 +152,22 @@ mod tests {
     #[test]
     fn a_long_line_is_shown_around_its_column() {
         assert_eq!(excerpt("short", 2), ("short".into(), 2));
-        let line: String = (0..300)
+        let line: String = (0..500)
             .map(|i| char::from(b'a' + (i % 26) as u8))
             .collect();
-        let (shown, column) = excerpt(&line, 200);
+        let (shown, column) = excerpt(&line, 300);
         assert_eq!(shown.chars().count(), 3 + EXCERPT_CHARS + 3);
         assert!(
             shown.starts_with("...") && shown.ends_with("..."),
             "{shown}"
         );
-        assert_eq!(shown.chars().nth(column), line.chars().nth(200));
+        assert_eq!(shown.chars().nth(column), line.chars().nth(300));
         assert_eq!(column, 3 + EXCERPT_BEFORE);
         // At either end, the window stays inside the line.
         let (shown, column) = excerpt(&line, 0);
         assert_eq!((shown.chars().count(), column), (EXCERPT_CHARS + 3, 0));
-        let (shown, column) = excerpt(&line, 299);
+        let (shown, column) = excerpt(&line, 499);
         assert!(!shown.ends_with("..."), "{shown}");
-        assert_eq!(shown.chars().nth(column), line.chars().nth(299));
+        assert_eq!(shown.chars().nth(column), line.chars().nth(499));
     }
 }

@@ -35,16 +35,19 @@ impl From<TemplateError> for crate::diagnostic::Diagnostic {
 /// (or an error with the place it stops being so).
 pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
     use crate::source::TextError;
-    crate::source::read_text(path).map_err(|error| match error {
-        TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
-        TextError::TooLarge => format!(
-            "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
-            crate::source::MAX_FILE_BYTES >> 20
-        ),
-        TextError::NotUtf8 { line, column } => {
-            format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
-        }
-    })
+    crate::inputs::regular_file(path)
+        .map_err(TextError::Io)
+        .and_then(|()| crate::source::read_text(path))
+        .map_err(|error| match error {
+            TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
+            TextError::TooLarge => format!(
+                "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
+                crate::source::MAX_FILE_BYTES >> 20
+            ),
+            TextError::NotUtf8 { line, column } => {
+                format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
+            }
+        })
 }
 
 /// The name under which a host's context carries the variables whose own templates could
