@@ -31,6 +31,10 @@ use crate::cli::{Cli, Command};
 
 /// Run the command line; returns the process exit code.
 pub fn run_cli() -> i32 {
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some(transport::watchdog::ARGUMENT) {
+        return transport::watchdog::watch(args.next().as_deref());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -737,3 +737,83 @@ fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
     }
     assert_nothing_left(pid);
 }
+
+/// The processes whose command line contains all of `words`.
+fn processes_with(words: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if words.iter().all(|word| cmdline.contains(word)) {
+            found.push(format!("process {name}: {cmdline}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn sigkill_takes_the_ssh_masters_and_their_control_directories_down_with_quayside() {
+    let scratch = fleet().scratch("sig_kill");
+    let test = working_play(&scratch, 30);
+    let mut child = spawn_run(&test, "host1:host2:host3", &[], &[]);
+    wait_until(
+        Duration::from_secs(20),
+        "the task runs on every host",
+        started_everywhere(&scratch),
+    );
+    let pid = child.id();
+    // What must go: three masters and their directories, and the watchdog.
+    let before = leftovers(pid);
+    assert_eq!(
+        before.iter().filter(|l| l.starts_with("process ")).count(),
+        3,
+        "{before:#?}"
+    );
+    assert_eq!(
+        before
+            .iter()
+            .filter(|l| l.starts_with("directory "))
+            .count(),
+        3,
+        "{before:#?}"
+    );
+    let pid_word = format!(" {pid} ");
+    let watchdog = ["__quayside-ssh-watchdog", pid_word.as_str()];
+    assert_eq!(processes_with(&watchdog).len(), 1, "no watchdog");
+    // As the OOM killer or `timeout -s KILL`: quayside alone, and nothing it can catch.
+    let status = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert_nothing_left(pid);
+    wait_until(Duration::from_secs(3), "the watchdog exits", || {
+        processes_with(&watchdog).is_empty()
+    });
+}
+
+#[test]
+fn a_run_clears_the_control_directories_of_a_quayside_that_is_gone() {
+    // As a run killed together with its watchdog leaves them: a pid no process has.
+    let dead = 4_000_000 + std::process::id() % 100_000;
+    assert!(!Path::new(&format!("/proc/{dead}")).exists());
+    let stale = std::env::temp_dir().join(format!("quayside-ssh-{dead}-0"));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("log"), "").unwrap();
+    let scratch = fleet().scratch("sig_stale");
+    let test = working_play(&scratch, 0);
+    let child = spawn_run(&test, "host1", &[], &[]);
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(!stale.exists(), "{} is still there", stale.display());
+    assert_nothing_left(pid);
+}
