@@ -97,6 +97,14 @@ fn load(
     let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Failure::parse)?;
+    // Values of variables whose names say secret are masked wherever a diff shows them.
+    for host in inventory.hosts.keys() {
+        crate::secrets::remember_variables(&inventory.host_vars(host));
+    }
+    for play in &plays {
+        crate::secrets::remember_variables(&play.vars);
+    }
+    crate::secrets::remember_variables(&options.extra_vars);
     Ok(Loaded {
         playbook,
         inventory,

@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod quay;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod settings;
 pub mod source;
 pub mod tasks;

@@ -206,3 +206,139 @@ fn a_named_pipe_read_by_lookup_or_copied_fails_the_host_at_once_instead_of_hangi
         assert!(!test.path().join("wrote").exists());
     }
 }
+
+/// Secrets in every form a Quay config writes them; `SERVER_HOSTNAME` sits just above the
+/// block scalar, so that its change shows the block as context.
+const SECRET_CONFIG: &str = "\
+SERVER_HOSTNAME: {{ hostname }}
+SECRET_KEY: |
+  block-Secret-1
+DB_URI: postgresql://quay:uri-Secret-2@db:5432/quay
+LDAP_ADMIN_PASSWD: ldap-Secret-3
+SECURITY_SCANNER_V4_PSK: psk-Secret-4
+BUILDLOGS_REDIS: {host: redis, password: flow-Secret-5, port: 6379}
+DB_CONNECTION_ARGS:
+  conninfo: host=db password=libpq-Secret-6\\ abc dbname=quay
+GITHUB_LOGIN_CONFIG:
+  CLIENT_ID: visible-id
+  CLIENT_SECRET: nested-Secret-7
+DATABASE_SECRET_KEY: >-
+  folded-Secret-8
+EXTRA_NOTE: {{ quay_admin_password }}
+";
+
+const SECRETS: [&str; 9] = [
+    "block-Secret-1",
+    "uri-Secret-2",
+    "ldap-Secret-3",
+    "psk-Secret-4",
+    "flow-Secret-5",
+    "libpq-Secret-6",
+    "abc",
+    "nested-Secret-7",
+    "folded-Secret-8",
+];
+
+#[test]
+fn diffs_mask_secrets_by_what_they_are_in_human_json_and_log_output() {
+    use crate::common::fleet::{fleet, run_play};
+    let scratch = fleet().scratch("edges_secrets");
+    let test = Test::new()
+        .file("templates/config.yaml.j2", SECRET_CONFIG)
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  vars:
+                    quay_admin_password: var-Secret-9
+                  tasks:
+                    - name: Config
+                      template_config:
+                        src: config.yaml.j2
+                        dest: '{{{{ host_root }}}}/{scratch}/config.yaml'
+                "
+            ),
+        );
+    let shows = |output: &Output, log: &str, when: &str| {
+        for text in [&output.stdout, &output.stderr, &log.to_owned()] {
+            for secret in SECRETS.iter().chain(&["var-Secret-9"]) {
+                // `abc` is the part of the libpq password after its escaped space.
+                if *secret == "abc" {
+                    assert!(
+                        !text.contains("\\ abc"),
+                        "{when}: `{secret}` shows:\n{text}"
+                    );
+                } else {
+                    assert!(!text.contains(secret), "{when}: `{secret}` shows:\n{text}");
+                }
+            }
+        }
+    };
+    for (round, hostname) in ["quay-a.example.test", "quay-b.example.test"]
+        .iter()
+        .enumerate()
+    {
+        let vars = format!("hostname={hostname}");
+        let human = run_play(&test, "host1", &["--diff", "--check", "-e", &vars]);
+        assert_eq!(human.code, 0, "{human:?}");
+        if round == 0 {
+            assert!(human.stdout.contains("+SECRET_KEY: |"), "{}", human.stdout);
+        }
+        shows(&human, "", &format!("round {round}, human"));
+        let log = test.path().join(format!("run{round}.log"));
+        let json = run_play(
+            &test,
+            "host1",
+            &[
+                "--diff",
+                "--output",
+                "json",
+                "--log",
+                log.to_str().unwrap(),
+                "-e",
+                &vars,
+            ],
+        );
+        assert_eq!(json.code, 0, "{json:?}");
+        let log = std::fs::read_to_string(&log).unwrap();
+        shows(&json, &log, &format!("round {round}, json and log"));
+        let diff = json
+            .events()
+            .into_iter()
+            .find(|e| e["event"] == "host_result" && e["task"] == "Config")
+            .unwrap()["diffs"][0]["after"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            diff,
+            SECRET_CONFIG
+                .replace("{{ hostname }}", hostname)
+                .replace("{{ quay_admin_password }}", "********")
+                .replace("block-Secret-1", "********")
+                .replace("uri-Secret-2", "********")
+                .replace("ldap-Secret-3", "********")
+                .replace("psk-Secret-4", "********")
+                .replace("flow-Secret-5", "********")
+                .replace("libpq-Secret-6\\ abc", "********")
+                .replace("nested-Secret-7", "********")
+                .replace("folded-Secret-8", "********")
+        );
+        if round == 1 {
+            // The unrelated change shows the block scalar below it as context, masked.
+            assert!(
+                human.stdout.contains(
+                    "-SERVER_HOSTNAME: quay-a.example.test\n+SERVER_HOSTNAME: quay-b.example.test\n SECRET_KEY: |\n   ********\n"
+                ),
+                "{}",
+                human.stdout
+            );
+        }
+    }
+    // The file on the host holds the real values.
+    let written =
+        std::fs::read_to_string(fleet().root(1).join(&scratch).join("config.yaml")).unwrap();
+    assert!(written.contains("ldap-Secret-3") && written.contains("var-Secret-9"));
+}
