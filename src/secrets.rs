@@ -368,9 +368,9 @@ fn value_end(line: &str, start: usize, after_equals: bool, in_flow: bool) -> usi
                 b'}' | b']' if in_flow => return k,
                 _ => {}
             }
-        } else if in_flow && matches!(c, b',' | b'}' | b']') {
-            return k;
-        } else if c == b'#' && k > start && matches!(bytes[k - 1], b' ' | b'\t') {
+        } else if (in_flow && matches!(c, b',' | b'}' | b']'))
+            || (c == b'#' && k > start && matches!(bytes[k - 1], b' ' | b'\t'))
+        {
             return k;
         }
         k += 1;

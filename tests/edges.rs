@@ -342,3 +342,100 @@ fn diffs_mask_secrets_by_what_they_are_in_human_json_and_log_output() {
         std::fs::read_to_string(fleet().root(1).join(&scratch).join("config.yaml")).unwrap();
     assert!(written.contains("ldap-Secret-3") && written.contains("var-Secret-9"));
 }
+
+/// A play that writes `wrote`, then renders `templates/config.j2`; `guard` goes on the
+/// template task.
+fn template_play(template: &str, guard: &str) -> Test {
+    Test::new().file("templates/config.j2", template).file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                known: 1
+              tasks:
+                - name: Write
+                  shell: touch wrote
+                - name: Config
+                  template_config:
+                    src: config.j2
+                    dest: '{{{{ playbook_dir }}}}/config.yaml'
+                  {guard}
+            "
+        ),
+    )
+}
+
+#[test]
+fn template_files_that_do_not_compile_or_read_an_unset_variable_are_refused_before_the_run() {
+    let cases = [
+        (
+            "a: {{ known }}\nb: {% if %}\n",
+            "error: template error: syntax error: unexpected end of block at templates/config.j2:2:10
+ --> templates/config.j2:2:10
+  |
+2 | b: {% if %}
+  |          ^
+hint: the template of the task at play.yml:10:14
+",
+        ),
+        (
+            "a: {{ known }}\nb: {{ known | nosuchfilter }}\n",
+            "error: template error: no filter named `nosuchfilter` at templates/config.j2:2:15
+ --> templates/config.j2:2:15
+  |
+2 | b: {{ known | nosuchfilter }}
+  |               ^
+hint: the template of the task at play.yml:10:14
+",
+        ),
+        (
+            "a: {{ known }}\nb: {{ known | default(2) }} {{ missing_var }}\n",
+            "error: undefined variable `missing_var` at templates/config.j2:2:32
+ --> templates/config.j2:2:32
+  |
+2 | b: {{ known | default(2) }} {{ missing_var }}
+  |                                ^^^^^^^^^^^
+hint: read by the template of the task at play.yml:10:14; set it in the inventory, the play's `vars` or `vars_files`, with `register`, `set_fact` or `--extra-vars`
+",
+        ),
+    ];
+    for (template, expected) in cases {
+        for command in ["validate", "run"] {
+            let test = template_play(template, "").args(&[command, "play.yml"]);
+            let output = test.run();
+            assert_eq!(output.code, 4, "{command}: {output:?}");
+            assert_eq!(output.stderr, expected, "{command}");
+            assert!(!test.path().join("wrote").exists(), "{command}");
+            assert!(!test.path().join("config.yaml").exists(), "{command}");
+        }
+    }
+}
+
+#[test]
+fn a_template_file_variable_that_may_not_be_read_is_checked_at_run_time_with_its_column() {
+    let template = "a: {{ known }}\n{% if known == 1 %}b: {{ missing_var }}{% endif %}\n";
+    // Read under an `if`: Ansible might not read it, so it is not refused before the run.
+    let test = template_play(template, "").args(&["validate", "play.yml"]);
+    let output = test.run();
+    assert_eq!(output.code, 0, "{output:?}");
+    let test = template_play(template, "").args(&["run", "play.yml", "--output", "json"]);
+    let output = test.run();
+    assert_eq!(output.code, 2, "{output:?}");
+    let failed = output
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "host_result" && e["task"] == "Config")
+        .unwrap();
+    assert_eq!(
+        failed["msg"],
+        "templates/config.j2:2:26: undefined variable `missing_var`"
+    );
+    assert!(!test.path().join("config.yaml").exists());
+    // Under `ignore_errors` or a `when`, a sure read is not refused either.
+    for guard in ["ignore_errors: true", "when: known == 1"] {
+        let test = template_play("b: {{ missing_var }}\n", guard).args(&["validate", "play.yml"]);
+        assert_eq!(test.run().code, 0, "{guard}");
+    }
+}
