@@ -14,7 +14,7 @@
 //! - the values of the run's variables whose names say secret ([`remember_variables`]), so
 //!   that `DB_PASS: "{{ db_password }}"`, rendered, is masked under any key name.
 //!
-//! Masked values read `********`; quotes and keys stay, so the diff still says which
+//! Masked values read `********` (quotes and all); keys stay, so the diff still says which
 //! setting changed.
 
 use std::collections::BTreeSet;
@@ -301,18 +301,11 @@ fn mask_line(line: &str) -> (String, bool) {
             i = end.max(j);
             continue;
         }
-        let (open, close) = match value.as_bytes()[0] {
-            quote @ (b'"' | b'\'')
-                if value.len() >= 2 && value.as_bytes()[value.len() - 1] == quote =>
-            {
-                (1, 1)
-            }
-            _ => (0, 0),
-        };
-        if &value[open..value.len() - close] != MASK {
-            out.push_str(&line[copied..v + open]);
+        // A quoted value is masked with its quotes, as the diffs always showed it.
+        if value != MASK {
+            out.push_str(&line[copied..v]);
             out.push_str(MASK);
-            copied = v + value.len() - close;
+            copied = v + value.len();
         }
         i = (v + value.len()).max(j);
     }
@@ -493,7 +486,7 @@ DB_URI: postgresql://quay:********@db:5432/quay
 LDAP_ADMIN_PASSWD: ********
 SECURITY_SCANNER_V4_PSK: ********
 BUILDLOGS_REDIS: {host: redis, password: ********, port: 6379}
-\"DATABASE_SECRET_KEY\": \"********\"
+\"DATABASE_SECRET_KEY\": ********
 SECRET_KEY: |
   ********
   ********
@@ -518,11 +511,11 @@ FEATURE_MAILING: true
         );
         assert_eq!(
             masked("dsn = \"host=db password='it''s x' user=q\"\n"),
-            "dsn = \"host=db password='********' user=q\"\n"
+            "dsn = \"host=db password=******** user=q\"\n"
         );
         assert_eq!(
             masked("export DB_PASSWORD=hunter22\nPGPASSWORD='a b'\n"),
-            "export DB_PASSWORD=********\nPGPASSWORD='********'\n"
+            "export DB_PASSWORD=********\nPGPASSWORD=********\n"
         );
         assert_eq!(
             masked("url: https://h/api?user=u&token=t0k3n&x=1\n"),
@@ -530,7 +523,7 @@ FEATURE_MAILING: true
         );
         assert_eq!(
             masked("{\"password\":\"json-pw\",\"user\":\"u\"}"),
-            "{\"password\":\"********\",\"user\":\"u\"}"
+            "{\"password\":********,\"user\":\"u\"}"
         );
     }
 
