@@ -85,6 +85,10 @@ fn load(
     options.limit = select.limit.clone();
     options.tags = select.tags.clone();
     options.skip_tags = select.skip_tags.clone();
+    if let Some(limit) = &options.limit {
+        crate::inventory::check_pattern(limit)
+            .map_err(|message| Failure::options(Diagnostic::new(format!("--limit: {message}"))))?;
+    }
     let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
     crate::check::check_placements(&playbook).map_err(Failure::parse)?;
@@ -94,6 +98,14 @@ fn load(
     let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Failure::parse)?;
+    // Values of variables whose names say secret are masked wherever a diff shows them.
+    for host in inventory.hosts.keys() {
+        crate::secrets::remember_variables(&inventory.host_vars(host));
+    }
+    for play in &plays {
+        crate::secrets::remember_variables(&play.vars);
+    }
+    crate::secrets::remember_variables(&options.extra_vars);
     Ok(Loaded {
         playbook,
         inventory,

@@ -6,6 +6,7 @@ mod bundle;
 mod bundle_faults;
 mod cli;
 mod drift;
+mod edges;
 mod engine;
 mod errors;
 mod faults;

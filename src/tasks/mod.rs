@@ -386,7 +386,7 @@ pub fn diff_text(bytes: &[u8], secret: bool) -> String {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if text.contains("PRIVATE KEY-----") => HIDDEN.to_owned(),
-        Ok(text) if !text.contains('\0') => crate::quay::mask_secrets(text),
+        Ok(text) if !text.contains('\0') => crate::secrets::mask_text(text),
         _ => format!("(binary contents, {} bytes)\n", bytes.len()),
     }
 }

@@ -827,6 +827,7 @@ fn control_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    super::watchdog::ensure_started();
     let base = control_base();
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -852,13 +853,45 @@ fn control_base() -> PathBuf {
 
 /// How this process's control directories are named: `quayside-ssh-PID-N`.
 fn control_prefix() -> String {
-    format!("quayside-ssh-{}-", std::process::id())
+    control_prefix_of(std::process::id())
+}
+
+/// How the control directories of process `pid` are named.
+pub(super) fn control_prefix_of(pid: u32) -> String {
+    format!("quayside-ssh-{pid}-")
 }
 
 /// Remove every control directory this process made: for a process about to exit without
 /// closing its connections.
 pub(super) fn remove_control_dirs() {
-    let prefix = control_prefix();
+    remove_control_dirs_of(std::process::id());
+}
+
+/// Remove the control directories of quayside processes that are gone: a run killed before
+/// its watchdog could clear them (the watchdog killed too). Other users' directories are
+/// not ours to remove, and removing them fails.
+pub(super) fn remove_dead_control_dirs() {
+    let Ok(entries) = std::fs::read_dir(control_base()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("quayside-ssh-"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                remove_dir(&entry.path());
+            }
+        }
+    }
+}
+
+/// Remove every control directory process `pid` made.
+pub(super) fn remove_control_dirs_of(pid: u32) {
+    let prefix = control_prefix_of(pid);
     if let Ok(entries) = std::fs::read_dir(control_base()) {
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
