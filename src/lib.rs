@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod keypair;
 pub mod playbook;
 pub mod postgres;
+pub mod preflight;
 pub mod quay;
 pub mod quay_schema;
 pub mod report;
