@@ -13,27 +13,13 @@ use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::bundle_listing::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::inventory::Inventory;
-use crate::runner::{ConnectSettings, connect};
+use crate::runner::{ConnectSettings, connect, connection_vars};
 use crate::source::Span;
 use crate::transport::{Script, quote};
 use crate::vars::Vars;
-
-/// One file of a bundle as a host has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileState {
-    pub sha256: String,
-    /// Octal permission bits, owner and group: `640:root:quay`.
-    pub mode: String,
-    pub owner: String,
-    /// The ACL entries beyond the owner/group/other bits, comma separated.
-    pub acl: String,
-    /// Why the file's contents could not be read (`sha256` is then empty).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// What one host has under the bundle directory.
 #[derive(Debug, Clone, Serialize)]
@@ -99,18 +85,6 @@ enum Listing {
     Unreachable(String),
 }
 
-/// A command that lists the files under the current directory, one record a file:
-/// `sha256 TAB mode:owner:group TAB acl TAB name NUL`, where a file that cannot be read
-/// has `!REASON` for its sha256. Config bundles use it too.
-pub(crate) const LIST_FILES: &str = r#"find . -type f -exec sh -c '
-for f; do
-  if sum=$( { sha256sum < "$f"; } 2>&1 ); then sum=${sum%% *}; else sum="!$(printf %s "${sum##*: }" | tr "\t\n" "  ")"; fi
-  meta=$(stat -c %a:%U:%G "$f")
-  acl=$(getfacl -cpn "$f" 2>/dev/null | sed -e "s/[[:space:]]*#.*//" | grep -v -e "^user::" -e "^group::" -e "^other::" -e "^$" | sort | tr "\n" ",")
-  printf "%s\t%s\t%s\t%s\0" "$sum" "$meta" "$acl" "${f#./}"
-done' sh {} +
-"#;
-
 /// Exit 3: no such directory; 4: it cannot be entered. What a bundle run that did not
 /// finish left beside the directory (where a symbolic link to it points) goes to standard
 /// error first, a `QUAYSIDE_LEFTOVER` line each.
@@ -148,50 +122,6 @@ fn leftovers(stderr: &str) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
-    let mut files = BTreeMap::new();
-    for record in stdout.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let text = String::from_utf8_lossy(record);
-        let mut fields = text.splitn(4, '\t');
-        let (Some(sha256), Some(meta), Some(acl), Some(name)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let mut meta = meta.splitn(2, ':');
-        let mode = meta.next().unwrap_or_default().to_owned();
-        let owner = meta.next().unwrap_or_default().to_owned();
-        let (sha256, error) = match sha256.strip_prefix('!') {
-            Some(reason) => (String::new(), Some(reason.trim().to_owned())),
-            None => (sha256.to_owned(), None),
-        };
-        files.insert(
-            name.to_owned(),
-            FileState {
-                sha256,
-                mode: format!("{mode:0>4}"),
-                owner,
-                acl: acl.trim_end_matches(',').to_owned(),
-                error,
-            },
-        );
-    }
-    files
-}
-
-/// The digest of a bundle: SHA-256 over its sorted file names, modes, owners, ACLs and
-/// contents.
-pub fn bundle_digest(files: &BTreeMap<String, FileState>) -> String {
-    let mut hasher = Sha256::new();
-    for (name, file) in files {
-        for part in [name, &file.mode, &file.owner, &file.acl, &file.sha256] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-    }
-    hex::encode(hasher.finalize())
-}
-
 /// Read every host's bundle and compare them. `become` reads through `sudo` on every
 /// host; without it, a host's `ansible_become` decides.
 pub async fn drift(
@@ -204,7 +134,7 @@ pub async fn drift(
 ) -> DriftReport {
     let results: Vec<(String, (Listing, Vec<String>))> =
         futures::stream::iter(hosts.iter().map(|host| async move {
-            let vars: Vars = inventory.host_vars(host);
+            let vars: Vars = connection_vars(&inventory.host_vars(host), &Vars::new());
             (
                 host.clone(),
                 read_host(host, &vars, path, settings, r#become).await,
@@ -244,7 +174,9 @@ async fn read_host(
         Ok(connection) => connection,
         Err(error) => return (Listing::Unreachable(error.to_string()), Vec::new()),
     };
-    let become_user = become_user(vars, r#become);
+    let become_user = crate::runner::become_user(r#become.then_some(true), None, |name| {
+        vars.get(name).cloned()
+    });
     let hint = if become_user.is_some() {
         ""
     } else {
@@ -281,21 +213,6 @@ async fn read_host(
     };
     connection.close().await;
     (result, left)
-}
-
-/// The user to read a host's bundle as: `--become`, or the host's `ansible_become`, with
-/// `ansible_become_user` (root by default).
-fn become_user(vars: &Vars, forced: bool) -> Option<String> {
-    let enabled = forced
-        || match vars.get("ansible_become") {
-            Some(serde_json::Value::Bool(enabled)) => *enabled,
-            Some(serde_json::Value::String(text)) => crate::yaml::parse_bool(text).unwrap_or(false),
-            _ => false,
-        };
-    enabled.then(|| match vars.get("ansible_become_user") {
-        Some(serde_json::Value::String(user)) if !user.is_empty() => user.clone(),
-        _ => "root".to_owned(),
-    })
 }
 
 fn compare(path: &str, results: Vec<(String, Listing)>, order: &[String]) -> DriftReport {

@@ -1,6 +1,7 @@
 //! quayside runs Ansible-style YAML playbooks of typed tasks across an SSH inventory of
 //! hosts, with first-class task types for operating Red Hat Quay on plain VMs.
 
+pub mod bundle_listing;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -23,6 +23,55 @@ impl Default for ConnectSettings {
     }
 }
 
+/// A host's variables as its connection is opened with them (by `run` and `drift` alike):
+/// its inventory variables with `-e` over them, and templates in them
+/// (`ansible_host: "{{ inventory_hostname }}.example.test"`) rendered against the others.
+/// A template that cannot be rendered stays as written, for the connection to refuse.
+pub fn connection_vars(inventory_vars: &Vars, extra_vars: &Vars) -> Vars {
+    let mut vars = inventory_vars.clone();
+    vars.extend(extra_vars.clone());
+    let ctx = minijinja::Value::from_serialize(&vars);
+    for value in vars.values_mut() {
+        if let serde_json::Value::String(text) = value {
+            if crate::yaml::is_template(text) {
+                if let Ok(rendered) = crate::template::render_str(
+                    text,
+                    &crate::source::Span::synthetic("inventory"),
+                    &ctx,
+                ) {
+                    *text = rendered;
+                }
+            }
+        }
+    }
+    vars
+}
+
+/// Whom a host's scripts run as, for `run` and `drift` alike: with privilege escalation
+/// (`become` on the task or `--become`, else the host's `ansible_become`), its
+/// `become_user` (the task's, else the host's `ansible_become_user`, else root); without,
+/// `None`. `var` reads one of the host's variables.
+pub fn become_user(
+    r#become: Option<bool>,
+    user: Option<String>,
+    var: impl Fn(&str) -> Option<serde_json::Value>,
+) -> Option<String> {
+    let enabled = r#become.unwrap_or_else(|| match var("ansible_become") {
+        Some(serde_json::Value::Bool(enabled)) => enabled,
+        Some(serde_json::Value::String(text)) => crate::yaml::parse_bool(&text).unwrap_or(false),
+        _ => false,
+    });
+    enabled.then(|| {
+        user.or_else(|| match var("ansible_become_user")? {
+            serde_json::Value::String(user) if user.is_empty() => None,
+            serde_json::Value::String(user) => Some(user),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .unwrap_or_else(|| "root".to_owned())
+    })
+}
+
 fn text(vars: &Vars, key: &str) -> Option<String> {
     match vars.get(key)? {
         serde_json::Value::String(s) => Some(s.clone()),

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
-pub use connect::{ConnectSettings, connect, is_local};
+pub use connect::{ConnectSettings, become_user, connect, connection_vars, is_local};
 pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
@@ -813,23 +813,8 @@ impl<'a> Runner<'a> {
 
     /// The variables that say how to reach a host, with templates in them rendered.
     fn connection_vars(&self, host: &str) -> Vars {
-        let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
-        vars.extend(self.options.extra_vars.clone());
-        let ctx = minijinja::Value::from_serialize(&vars);
-        for value in vars.values_mut() {
-            if let serde_json::Value::String(text) = value {
-                if crate::yaml::is_template(text) {
-                    if let Ok(rendered) = crate::template::render_str(
-                        text,
-                        &crate::source::Span::synthetic("inventory"),
-                        &ctx,
-                    ) {
-                        *text = rendered;
-                    }
-                }
-            }
-        }
-        vars
+        let inventory_vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
+        connect::connection_vars(&inventory_vars, &self.options.extra_vars)
     }
 
     /// `--step`: whether the user wants this task to run. Asked on standard error, answered

@@ -634,23 +634,11 @@ impl Runner<'_> {
     /// The user tasks run as: `become` from the task, its blocks, the play, or the
     /// inventory (`ansible_become`, `ansible_become_user`).
     fn become_user(&self, effective: &Inherited, ctx: &Value) -> Option<String> {
-        let var = |name: &str| {
+        super::connect::become_user(effective.r#become, effective.become_user.clone(), |name| {
             ctx.get_attr(name)
                 .ok()
                 .filter(|v| !v.is_undefined() && !v.is_none())
-        };
-        let enabled = effective.r#become.unwrap_or_else(|| {
-            var("ansible_become").is_some_and(|v| match v.as_str() {
-                Some(s) => crate::yaml::parse_bool(s).unwrap_or(false),
-                None => v.is_true(),
-            })
-        });
-        enabled.then(|| {
-            effective
-                .become_user
-                .clone()
-                .or_else(|| var("ansible_become_user").map(|v| v.to_string()))
-                .unwrap_or_else(|| "root".to_owned())
+                .and_then(|v| template::to_json_value(&v).ok())
         })
     }
 

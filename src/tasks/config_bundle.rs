@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 
 use super::controller_files::Look;
 use super::{Across, FileDiff, Outcome, TaskContext, TaskType, Together};
+use crate::bundle_listing::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::diagnostic::Diagnostic;
-use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::interrupt::Interrupt;
 use crate::playbook::{Play, Serial, Task, TaskBody};
 use crate::transport::{Script, TransportError, quote};
