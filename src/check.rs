@@ -58,6 +58,16 @@ pub fn check_templates(
         if let TaskBody::Action { kind, args } = &task.body {
             known.extend(kind.sets_variables(args));
         }
+        known.extend(task.vars.keys().cloned());
+        if let Some(role) = &task.role {
+            for vars in [&role.defaults, &role.vars, &role.params, &role.magic()] {
+                known.extend(vars.keys().cloned());
+            }
+        }
+    }
+    for play in &playbook.plays {
+        known.extend(play.role_defaults.keys().cloned());
+        known.extend(play.role_vars.keys().cloned());
     }
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
@@ -75,7 +85,7 @@ pub fn check_templates(
         // `--start-at-task`, any task may be one that does not run.
         let runs = !prepared.hosts.is_empty() && options.start_at_task.is_none();
         let tags: BTreeSet<String> = play.tags.iter().cloned().collect();
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             checker.tasks(section, runs, &tags)?;
         }
         checker.tasks(&play.handlers, false, &tags)?;
@@ -94,7 +104,17 @@ fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
     let TaskBody::Action { kind, args } = &task.body else {
         return Ok(());
     };
-    for (node, path) in kind.template_files(args, dir) {
+    // A role's task finds its templates in the role first.
+    let mut files = kind.template_files(args, dir);
+    if let Some(role) = &task.role {
+        for ((_, path), (_, in_role)) in files.iter_mut().zip(kind.template_files(args, &role.path))
+        {
+            if in_role.is_some() {
+                *path = in_role;
+            }
+        }
+    }
+    for (node, path) in files {
         let (Some(written), Some(path)) = (node.as_str(), path) else {
             continue;
         };

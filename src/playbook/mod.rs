@@ -4,10 +4,12 @@
 //! task type and argument is known, every template compiles.
 
 mod parse;
+mod roles;
 
 use std::path::{Path, PathBuf};
 
 pub use parse::{TASK_KEYWORDS, parse_playbook};
+pub use roles::{Role, role_search_path};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;
@@ -41,6 +43,7 @@ impl Play {
         let mut tasks = Vec::new();
         for section in [
             &self.pre_tasks,
+            &self.roles,
             &self.tasks,
             &self.post_tasks,
             &self.handlers,
@@ -89,6 +92,14 @@ pub struct Play {
     pub tags: Vec<String>,
     pub environment: Option<Node>,
     pub pre_tasks: Vec<Task>,
+    /// `roles:`, each a block of its dependencies and its tasks; they run after
+    /// `pre_tasks` (and their handlers), before `tasks`.
+    pub roles: Vec<Task>,
+    /// The defaults of the play's public roles (`roles:`, `import_role`, `include_role`
+    /// with `public`): every task of the play sees them, below the inventory.
+    pub role_defaults: Vars,
+    /// Their `vars/`: every task of the play sees them, above `vars_files`.
+    pub role_vars: Vars,
     pub tasks: Vec<Task>,
     pub post_tasks: Vec<Task>,
     pub handlers: Vec<Task>,
@@ -131,6 +142,11 @@ pub struct Task {
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
     pub timeout: Option<u64>,
+    /// The task's (or block's) own `vars:`; a block's pass down to its tasks.
+    pub vars: Vars,
+    pub var_origins: crate::vars::Origins,
+    /// The role the task belongs to: its defaults, vars and parameters apply to it.
+    pub role: Option<std::sync::Arc<Role>>,
 }
 
 #[derive(Debug, Clone)]

@@ -27,6 +27,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "post_tasks",
     "handlers",
     "strategy",
+    "roles",
 ];
 
 /// Keywords a task (or block) may carry beside its one task type.
@@ -59,6 +60,9 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "rescue",
     "always",
     "import_tasks",
+    "import_role",
+    "include_role",
+    "vars",
 ];
 
 /// Collections whose modules are quayside's built-in task types under another name.
@@ -67,7 +71,15 @@ const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quays
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let root = yaml::load_file(path)?;
-    let plays = play_list(&root, Origin { dir, depth: 0 })?;
+    let plays = play_list(
+        &root,
+        Origin {
+            dir,
+            depth: 0,
+            play_dir: dir,
+            roles: None,
+        },
+    )?;
     Ok(Playbook {
         path: path.to_owned(),
         plays,
@@ -77,9 +89,13 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
 /// The folder of the file being read (paths in `import_tasks` and `import_playbook` are
 /// relative to it) and how deep in imports it is.
 #[derive(Clone, Copy)]
-struct Origin<'a> {
-    dir: &'a Path,
-    depth: usize,
+pub(super) struct Origin<'a> {
+    pub dir: &'a Path,
+    pub depth: usize,
+    /// The folder of the playbook the play is written in: where `roles/` is looked for.
+    pub play_dir: &'a Path,
+    /// The roles the play being read has placed so far.
+    pub roles: Option<&'a super::roles::PlayRolesCell>,
 }
 
 /// Imports nest at most this deep: deeper is taken for a file importing itself.
@@ -139,6 +155,8 @@ fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<
         Origin {
             dir,
             depth: origin.depth + 1,
+            play_dir: dir,
+            roles: None,
         },
     )
 }
@@ -176,10 +194,36 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         tags: Vec::new(),
         environment: None,
         pre_tasks: Vec::new(),
+        roles: Vec::new(),
+        role_defaults: Default::default(),
+        role_vars: Default::default(),
         tasks: Vec::new(),
         post_tasks: Vec::new(),
         handlers: Vec::new(),
     };
+    let state = super::roles::PlayRolesCell::default();
+    let origin = Origin {
+        play_dir: origin.dir,
+        roles: Some(&state),
+        ..origin
+    };
+    // `roles:` are read first, as Ansible places them before `tasks` wherever written.
+    if let Some(value) = node.get("roles") {
+        match &value.value {
+            Value::Null => {}
+            Value::Seq(items) => {
+                for item in items {
+                    play.roles.extend(super::roles::role_entry(item, origin)?);
+                }
+            }
+            _ => {
+                return Err(Diagnostic::at(
+                    format!("`roles` must be a list of roles, found {}", value.kind()),
+                    value.span.clone(),
+                ));
+            }
+        }
+    }
     let mut has_hosts = false;
     for (key, value) in entries {
         match key.as_str().unwrap_or_default() {
@@ -218,12 +262,20 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "tasks" => play.tasks = task_list(value, false, origin)?,
             "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
             "handlers" => play.handlers = task_list(value, true, origin)?,
+            "roles" => {}
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
     }
     if !has_hosts {
         return Err(Diagnostic::at("a play needs `hosts`", node.span.clone()));
     }
+    // As Ansible: the roles' handlers come before the play's own.
+    let roles = state.into_inner();
+    let mut handlers = roles.handlers;
+    handlers.append(&mut play.handlers);
+    play.handlers = handlers;
+    play.role_defaults = roles.defaults;
+    play.role_vars = roles.vars;
     check_notified_handlers(&play)?;
     Ok(play)
 }
@@ -268,7 +320,11 @@ fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
+pub(super) fn task_list(
+    node: &Node,
+    handlers: bool,
+    origin: Origin<'_>,
+) -> Result<Vec<Task>, Diagnostic> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => items
@@ -282,16 +338,11 @@ fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task
     }
 }
 
-fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
-    let Some(entries) = node.as_map() else {
-        return Err(Diagnostic::at(
-            format!("a task must be a mapping, found {}", node.kind()),
-            node.span.clone(),
-        ));
-    };
-    let mut task = Task {
+/// A task with no type and every keyword at its default.
+pub(super) fn new_task(span: crate::source::Span) -> Task {
+    Task {
         name: None,
-        span: node.span.clone(),
+        span,
         body: TaskBody::Meta(Meta::Noop),
         when: Vec::new(),
         r#loop: None,
@@ -317,7 +368,21 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         r#become: None,
         become_user: None,
         timeout: None,
+        vars: Default::default(),
+        var_origins: Default::default(),
+        role: None,
+    }
+}
+
+fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!("a task must be a mapping, found {}", node.kind()),
+            node.span.clone(),
+        ));
     };
+    let mut task = new_task(node.span.clone());
+    let mut role_use: Option<(&Node, &Node)> = None;
     let mut actions: Vec<(&Node, &Node)> = Vec::new();
     let mut extra_args: Option<&Node> = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
@@ -381,6 +446,11 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "rescue" => rescue = Some(task_list(value, handler, origin)?),
             "always" => always = Some(task_list(value, handler, origin)?),
             "import_tasks" => imported = Some(value),
+            "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
+            "import_role"
+            | "include_role"
+            | "ansible.builtin.import_role"
+            | "ansible.builtin.include_role" => role_use = Some((key, value)),
             "include_tasks" => {
                 return Err(Diagnostic::at(
                     "`include_tasks` is not supported; `import_tasks` reads the file when the playbook is loaded",
@@ -389,6 +459,48 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             _ => actions.push((key, value)),
         }
+    }
+    if let Some((key, value)) = role_use {
+        let word = key.key_string();
+        if let Some((other, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{word}` cannot also have a task type (`{}`)",
+                    other.key_string()
+                ),
+                other.span.clone(),
+            ));
+        }
+        if imported.is_some() || block.is_some() || rescue.is_some() || always.is_some() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{word}` cannot be combined with `block`, `rescue`, `always` or `import_tasks`"
+                ),
+                node.span.clone(),
+            ));
+        }
+        if let Some(items) = &task.r#loop {
+            return Err(Diagnostic::at(
+                format!(
+                    "`loop` on `{word}` is not supported: the role is placed once, when the playbook is loaded"
+                ),
+                items.span.clone(),
+            ));
+        }
+        if handler {
+            return Err(Diagnostic::at(
+                format!("`{word}` as a handler is not supported"),
+                key.span.clone(),
+            ));
+        }
+        let (role, allow_duplicates) = super::roles::role_task_args(&word, value)?;
+        let blocks = super::roles::load_role_with(role, allow_duplicates, origin)?;
+        task.body = TaskBody::Block {
+            block: blocks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        };
+        return Ok(task);
     }
     if let Some(value) = imported {
         // A static import is a block of the file's tasks: the keywords on it apply to each.
@@ -415,6 +527,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             Origin {
                 dir,
                 depth: origin.depth + 1,
+                ..origin
             },
         )?;
         task.body = TaskBody::Block {
@@ -682,7 +795,7 @@ fn expected(node: &Node, what: &str) -> Diagnostic {
     Diagnostic::at(format!("expected {what}, found {found}"), node.span.clone())
 }
 
-fn string(node: &Node) -> Result<String, Diagnostic> {
+pub(super) fn string(node: &Node) -> Result<String, Diagnostic> {
     match &node.value {
         Value::Str(s) => Ok(s.clone()),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(node.key_string()),
@@ -690,7 +803,7 @@ fn string(node: &Node) -> Result<String, Diagnostic> {
     }
 }
 
-fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
+pub(super) fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => items.iter().map(string).collect(),
@@ -703,7 +816,7 @@ fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
     }
 }
 
-fn list_of_nodes(node: &Node) -> Vec<Node> {
+pub(super) fn list_of_nodes(node: &Node) -> Vec<Node> {
     match &node.value {
         Value::Seq(items) => items.clone(),
         Value::Null => Vec::new(),
@@ -711,11 +824,11 @@ fn list_of_nodes(node: &Node) -> Vec<Node> {
     }
 }
 
-fn conditions(node: &Node) -> Vec<Node> {
+pub(super) fn conditions(node: &Node) -> Vec<Node> {
     list_of_nodes(node)
 }
 
-fn boolean(node: &Node) -> Result<bool, Diagnostic> {
+pub(super) fn boolean(node: &Node) -> Result<bool, Diagnostic> {
     match &node.value {
         Value::Bool(b) => Ok(*b),
         Value::Str(s) => yaml::parse_bool(s).ok_or_else(|| expected(node, "`true` or `false`")),

@@ -251,6 +251,11 @@ struct Inherited {
     /// Inside the `block` of a block that has a `rescue` (at any depth): a failure here is
     /// rescued, as Ansible counts it.
     rescuable: bool,
+    /// The role the task belongs to (the innermost).
+    role: Option<Arc<crate::playbook::Role>>,
+    /// Block and task `vars:`, outer first.
+    vars: Vars,
+    var_origins: crate::vars::Origins,
 }
 
 impl Inherited {
@@ -266,6 +271,11 @@ impl Inherited {
         next.check_mode = task.check_mode.or(next.check_mode);
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
+        if let Some(role) = &task.role {
+            next.role = Some(role.clone());
+        }
+        next.vars.extend(task.vars.clone());
+        next.var_origins.extend(task.var_origins.clone());
         next
     }
 }
@@ -526,11 +536,20 @@ impl<'a> Runner<'a> {
         if play.gather_facts && !self.is_interrupted() {
             self.gather_facts(&scope).await;
         }
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            match self.run_list(&scope, section, batch, inherited).await {
-                Some(Stop::EndPlay) => return None,
-                Some(stop) => return Some(stop),
-                None => {}
+        // As Ansible: handlers run after `pre_tasks`, after `roles` and `tasks` together,
+        // and after `post_tasks`.
+        let sections: [&[&[Task]]; 3] = [
+            &[&play.pre_tasks],
+            &[&play.roles, &play.tasks],
+            &[&play.post_tasks],
+        ];
+        for section in sections {
+            for list in section {
+                match self.run_list(&scope, list, batch, inherited).await {
+                    Some(Stop::EndPlay) => return None,
+                    Some(stop) => return Some(stop),
+                    None => {}
+                }
             }
             if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
                 return Some(stop);

@@ -57,7 +57,7 @@ impl Runner<'_> {
         handler: bool,
     ) {
         let effective = effective.clone();
-        let mut run = self.task_run(scope);
+        let mut run = self.task_run(scope, &effective);
         run.title = match (&task.name, hosts.first()) {
             // As Ansible: a task's name is rendered with the first host's variables; one
             // that cannot be rendered is shown as written.
@@ -67,6 +67,10 @@ impl Runner<'_> {
             }
             _ => task.display_name(),
         };
+        // As Ansible: a role's task is shown as `role : task`.
+        if let Some(role) = &effective.role {
+            run.title = format!("{} : {}", role.name, run.title);
+        }
         let run = run;
         self.reporter.emit(&Event::TaskStart {
             task: run.title.clone(),

@@ -128,7 +128,7 @@ impl TaskType for ConfigBundle {
             Some(YamlValue::Seq(files)) => files
                 .iter()
                 .filter_map(|file| file.get("template"))
-                .filter_map(|node| Some((node, find(dir, node.as_str()?, true).ok())))
+                .filter_map(|node| Some((node, find(None, dir, node.as_str()?, true).ok())))
                 .collect(),
             _ => Vec::new(),
         }
@@ -853,12 +853,13 @@ impl ConfigBundle {
             .ok()
             .and_then(|v| v.as_str().map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."));
+        let role = super::controller_files::role_dir(ctx.vars);
         check_mode_text(&self.mode)?;
         let mut prepared = Vec::new();
         for file in &self.files {
             let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
                 (Some(template), None, None) => {
-                    let path = find(&base, template, true)?;
+                    let path = find(role.as_deref(), &base, template, true)?;
                     let rendered = super::render_file(&path, &path.display().to_string(), ctx.vars)
                         .map_err(|error| format!("template `{template}`: {error}"))?;
                     (
@@ -867,7 +868,7 @@ impl ConfigBundle {
                     )
                 }
                 (None, Some(src), None) => {
-                    let path = find(&base, src, false)?;
+                    let path = find(role.as_deref(), &base, src, false)?;
                     let name = file.name.as_deref().unwrap_or(file_name(src));
                     let bytes = crate::inputs::read(&path, is_secret(file.secret, name))
                         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
@@ -922,7 +923,7 @@ impl ConfigBundle {
         }
         let archive = match &self.archive {
             Some(name) => {
-                let path = find(&base, name, false)?;
+                let path = find(role.as_deref(), &base, name, false)?;
                 let bytes = crate::inputs::read(&path, false)
                     .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
                 check_archive(&bytes).map_err(|reason| format!("archive `{name}`: {reason}"))?;
@@ -970,9 +971,9 @@ fn file_name(path: &str) -> &str {
 }
 
 /// A controller path, by the one rule of [`super::controller_files`].
-fn find(base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
+fn find(role: Option<&Path>, base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
     let look = if template { Look::Template } else { Look::File };
-    super::controller_files::find(base, name, look)
+    super::controller_files::find_with_role(role, base, name, look)
         .ok_or_else(|| format!("`{name}` not found beside the playbook"))
 }
 
