@@ -273,6 +273,13 @@ impl Checker<'_> {
                 self.tasks(always, certain, tags)?;
             }
             TaskBody::Action { kind, args } => kind.read_args(args, certain, self)?,
+            TaskBody::Include(include) => {
+                // Included per host and item: nothing in it is sure to run.
+                self.node(&include.file, certain)?;
+                if let Some(tasks) = &include.tasks {
+                    self.tasks(tasks, false, tags)?;
+                }
+            }
             TaskBody::Meta(_) => {}
         }
         let after = task

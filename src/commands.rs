@@ -555,7 +555,7 @@ pub fn list_tasks(args: &ListTasksArgs, out: &mut dyn Write) -> Result<i32, Fail
             play.tags.join(", ")
         );
         let inherited: BTreeSet<String> = play.tags.iter().cloned().collect();
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             list_section(section, &inherited, args, &mut text);
         }
     }
@@ -583,7 +583,7 @@ fn list_section(
                 }
             }
             TaskBody::Meta(_) => {}
-            TaskBody::Action { .. } => {
+            TaskBody::Action { .. } | TaskBody::Include(_) => {
                 if select_by_tags(&tags, &args.tags, &args.skip_tags) {
                     let own: Vec<&str> = tags.iter().map(String::as_str).collect();
                     let _ = writeln!(

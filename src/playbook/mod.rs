@@ -8,7 +8,7 @@ mod roles;
 
 use std::path::{Path, PathBuf};
 
-pub use parse::{TASK_KEYWORDS, parse_playbook};
+pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
 pub use roles::{Role, role_search_path};
 
 use crate::source::Span;
@@ -59,6 +59,9 @@ pub fn flatten(tasks: &[Task]) -> Vec<&Task> {
     let mut all = Vec::new();
     for task in tasks {
         all.push(task);
+        if let TaskBody::Include(include) = &task.body {
+            all.extend(flatten(include.tasks.as_deref().unwrap_or_default()));
+        }
         if let TaskBody::Block {
             block,
             rescue,
@@ -160,6 +163,29 @@ pub enum TaskBody {
     },
     /// `meta: flush_handlers` (and the other `meta` actions quayside knows).
     Meta(Meta),
+    /// `include_tasks` / `include_role`: decided per host when the task is reached.
+    Include(Box<Include>),
+}
+
+/// A dynamic include. Its `when` and `loop` decide, per host and item, whether the tasks
+/// are included; hosts that include the same file with the same item run them together.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The file (`include_tasks`, perhaps a template) or the role's name (`include_role`).
+    pub file: Node,
+    /// The folder of the file the include is written in: a relative file is found there
+    /// first, then beside the playbook.
+    pub dir: PathBuf,
+    /// The folder of the playbook.
+    pub play_dir: PathBuf,
+    /// The tasks, when they could be read at load (a role, a file named without a
+    /// template).
+    pub tasks: Option<Vec<Task>>,
+    /// `include_role`: the role (with its dependencies), and whether its defaults and vars
+    /// are seen by the play's later tasks once it ran (`public`).
+    pub role: Option<(Vec<std::sync::Arc<Role>>, bool)>,
+    /// `apply`: keywords for every included task (a block carrying them).
+    pub apply: Option<Task>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +214,10 @@ impl Task {
             TaskBody::Action { kind, .. } => kind.name().to_owned(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
+            TaskBody::Include(include) => match &include.role {
+                Some(_) => format!("include_role : {}", include.file.key_string()),
+                None => "include_tasks".to_owned(),
+            },
         }
     }
 }

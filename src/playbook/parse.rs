@@ -62,8 +62,84 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "import_tasks",
     "import_role",
     "include_role",
+    "include_tasks",
     "vars",
 ];
+
+/// Where an included file is: beside the file that includes it, else beside the playbook.
+pub fn include_path(name: &str, dir: &Path, play_dir: &Path) -> Option<std::path::PathBuf> {
+    [dir.join(name), play_dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The tasks of a file `include_tasks` names.
+fn included_tasks(path: &Path, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
+    if origin.depth >= MAX_IMPORT_DEPTH {
+        return Err(Diagnostic::new(format!(
+            "includes nest more than {MAX_IMPORT_DEPTH} deep: does `{}` include itself?",
+            path.display()
+        )));
+    }
+    let root = yaml::load_file(path)?;
+    task_list(
+        &root,
+        false,
+        Origin {
+            dir: path.parent().unwrap_or(Path::new(".")),
+            depth: origin.depth + 1,
+            ..origin
+        },
+    )
+}
+
+/// The tasks of a file an `include_tasks` names only when it runs (a template), read then.
+pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Diagnostic> {
+    let state = super::roles::PlayRolesCell::default();
+    included_tasks(
+        path,
+        Origin {
+            dir: play_dir,
+            depth: 0,
+            play_dir,
+            roles: Some(&state),
+        },
+    )
+}
+
+/// `apply:` of an include: task keywords, read as a block that carries them.
+fn apply_keywords(node: &Node, origin: Origin<'_>) -> Result<Task, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!(
+                "`apply` must be a mapping of task keywords, found {}",
+                node.kind()
+            ),
+            node.span.clone(),
+        ));
+    };
+    let mut entries = entries.to_vec();
+    for (key, _) in &entries {
+        if matches!(
+            key.as_str(),
+            Some("block" | "rescue" | "always" | "loop" | "with_items" | "register" | "name")
+        ) {
+            return Err(Diagnostic::at(
+                format!("`{}` cannot be applied to included tasks", key.key_string()),
+                key.span.clone(),
+            ));
+        }
+    }
+    entries.push((
+        Node::new(node.span.clone(), Value::Str("block".into())),
+        Node::new(node.span.clone(), Value::Seq(Vec::new())),
+    ));
+    parse_task(
+        &Node::new(node.span.clone(), Value::Map(entries)),
+        false,
+        origin,
+    )
+}
 
 /// Collections whose modules are quayside's built-in task types under another name.
 const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quayside."];
@@ -383,6 +459,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     };
     let mut task = new_task(node.span.clone());
     let mut role_use: Option<(&Node, &Node)> = None;
+    let mut included: Option<(&Node, &Node)> = None;
     let mut actions: Vec<(&Node, &Node)> = Vec::new();
     let mut extra_args: Option<&Node> = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
@@ -451,12 +528,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             | "include_role"
             | "ansible.builtin.import_role"
             | "ansible.builtin.include_role" => role_use = Some((key, value)),
-            "include_tasks" => {
-                return Err(Diagnostic::at(
-                    "`include_tasks` is not supported; `import_tasks` reads the file when the playbook is loaded",
-                    key.span.clone(),
-                ));
-            }
+            "include_tasks" | "ansible.builtin.include_tasks" => included = Some((key, value)),
             _ => actions.push((key, value)),
         }
     }
@@ -479,27 +551,124 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 node.span.clone(),
             ));
         }
-        if let Some(items) = &task.r#loop {
-            return Err(Diagnostic::at(
-                format!(
-                    "`loop` on `{word}` is not supported: the role is placed once, when the playbook is loaded"
-                ),
-                items.span.clone(),
-            ));
-        }
         if handler {
             return Err(Diagnostic::at(
                 format!("`{word}` as a handler is not supported"),
                 key.span.clone(),
             ));
         }
-        let (role, allow_duplicates) = super::roles::role_task_args(&word, value)?;
-        let blocks = super::roles::load_role_with(role, allow_duplicates, origin)?;
+        let include = word.ends_with("include_role");
+        let (mut role, allow_duplicates, apply) = super::roles::role_task_args(&word, value)?;
+        if !include {
+            if let Some(items) = &task.r#loop {
+                return Err(Diagnostic::at(
+                    "`import_role` cannot have `loop`: it is read when the playbook is loaded; use `include_role`",
+                    items.span.clone(),
+                ));
+            }
+        }
+        let public = role.public;
+        if include {
+            // An included role's defaults and vars reach the play once it ran, if public.
+            role.public = false;
+        }
+        let name = Node::new(role.name_span.clone(), Value::Str(role.name.clone()));
+        // As Ansible: an imported or included role runs each time unless told otherwise.
+        let blocks = super::roles::load_role_with(role, allow_duplicates.or(Some(true)), origin)?;
+        if include {
+            let roles = blocks.iter().filter_map(|b| b.role.clone()).collect();
+            task.body = TaskBody::Include(Box::new(super::Include {
+                file: name,
+                dir: origin.dir.to_owned(),
+                play_dir: origin.play_dir.to_owned(),
+                tasks: Some(blocks),
+                role: Some((roles, public)),
+                apply: apply.map(|a| apply_keywords(a, origin)).transpose()?,
+            }));
+            return Ok(task);
+        }
         task.body = TaskBody::Block {
             block: blocks,
             rescue: Vec::new(),
             always: Vec::new(),
         };
+        return Ok(task);
+    }
+    if let Some((key, value)) = included {
+        if let Some((other, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`include_tasks` cannot also have a task type (`{}`)",
+                    other.key_string()
+                ),
+                other.span.clone(),
+            ));
+        }
+        if imported.is_some() || block.is_some() || rescue.is_some() || always.is_some() {
+            return Err(Diagnostic::at(
+                "`include_tasks` cannot be combined with `block`, `rescue`, `always` or `import_tasks`",
+                node.span.clone(),
+            ));
+        }
+        if handler {
+            return Err(Diagnostic::at(
+                "`include_tasks` as a handler is not supported",
+                key.span.clone(),
+            ));
+        }
+        let (file, apply) = match &value.value {
+            Value::Map(entries) => {
+                let mut file = None;
+                let mut apply = None;
+                for (k, v) in entries {
+                    match k.key_string().as_str() {
+                        "file" | "_raw_params" => file = Some(v.clone()),
+                        "apply" => apply = Some(apply_keywords(v, origin)?),
+                        other => {
+                            return Err(Diagnostic::at(
+                                format!(
+                                    "`include_tasks` takes no `{other}` (it takes `file` and `apply`)"
+                                ),
+                                k.span.clone(),
+                            ));
+                        }
+                    }
+                }
+                let Some(file) = file else {
+                    return Err(Diagnostic::at(
+                        "`include_tasks` needs `file`",
+                        value.span.clone(),
+                    ));
+                };
+                (file, apply)
+            }
+            _ => (value.clone(), None),
+        };
+        let name = string(&file)?;
+        // A file named without a template is read now: its mistakes stop the run before
+        // any host is touched.
+        let tasks = if crate::yaml::is_template(&name) {
+            None
+        } else {
+            let path = include_path(&name, origin.dir, origin.play_dir).ok_or_else(|| {
+                Diagnostic::at(
+                    format!(
+                        "cannot include `{name}`: no such file `{}`",
+                        origin.dir.join(&name).display()
+                    ),
+                    file.span.clone(),
+                )
+            })?;
+            Some(included_tasks(&path, origin)?)
+        };
+        task.body = TaskBody::Include(Box::new(super::Include {
+            file,
+            dir: origin.dir.to_owned(),
+            play_dir: origin.play_dir.to_owned(),
+            tasks,
+            role: None,
+            apply,
+        }));
         return Ok(task);
     }
     if let Some(value) = imported {

@@ -239,10 +239,11 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
 }
 
 /// `import_role` / `include_role`: `name` and the `*_from` files, `public`, `allow_duplicates`.
+#[allow(clippy::type_complexity)]
 pub(super) fn role_task_args<'n>(
     word: &str,
     value: &'n Node,
-) -> Result<(RoleUse<'n>, Option<bool>), Diagnostic> {
+) -> Result<(RoleUse<'n>, Option<bool>, Option<&'n Node>), Diagnostic> {
     let Some(entries) = value.as_map() else {
         return Err(Diagnostic::at(
             format!(
@@ -260,6 +261,7 @@ pub(super) fn role_task_args<'n>(
         "handlers_from",
         "public",
         "allow_duplicates",
+        "apply",
     ];
     let mut role = RoleUse {
         name: String::new(),
@@ -271,6 +273,7 @@ pub(super) fn role_task_args<'n>(
         public: word.ends_with("import_role"),
     };
     let mut allow_duplicates = None;
+    let mut apply = None;
     let mut named = false;
     for (key, arg) in entries {
         match key.key_string().as_str() {
@@ -285,6 +288,7 @@ pub(super) fn role_task_args<'n>(
             "handlers_from" => role.from.handlers = Some(arg),
             "public" => role.public = boolean(arg)?,
             "allow_duplicates" => allow_duplicates = Some(boolean(arg)?),
+            "apply" if word.ends_with("include_role") => apply = Some(arg),
             other => {
                 let mut message = format!("`{word}` takes no `{other}`");
                 if let Some(s) = crate::diagnostic::did_you_mean(other, KEYS.iter().copied()) {
@@ -308,7 +312,7 @@ pub(super) fn role_task_args<'n>(
             role.name_span.clone(),
         ));
     }
-    Ok((role, allow_duplicates))
+    Ok((role, allow_duplicates, apply))
 }
 
 /// A role's file in `folder`: `main` (or the `*_from` name), as `.yml`, `.yaml`, `.json`

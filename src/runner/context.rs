@@ -55,13 +55,24 @@ impl Runner<'_> {
     ) -> (Vars, Broken) {
         let play = &scope.prepared.play;
         let role = task.role.as_deref();
+        let included = self
+            .included_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut vars = play.role_defaults.clone();
+        for public in &included {
+            vars.extend(public.defaults.clone());
+        }
         if let Some(role) = role {
             vars.extend(role.defaults.clone());
         }
         vars.extend(self.inventory_vars.get(host).cloned().unwrap_or_default());
         vars.extend(scope.prepared.vars.clone());
         vars.extend(play.role_vars.clone());
+        for public in &included {
+            vars.extend(public.vars.clone());
+        }
         if let Some(role) = role {
             vars.extend(role.vars.clone());
             vars.extend(role.magic());

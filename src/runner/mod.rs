@@ -8,6 +8,7 @@
 mod connect;
 mod context;
 mod facts;
+mod include;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -297,6 +298,9 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
+    /// Public roles `include_role` ran in the current play: their defaults and vars are
+    /// seen by the play's tasks from then on.
+    included_roles: Mutex<Vec<Arc<crate::playbook::Role>>>,
 }
 
 /// Why a play stopped early.
@@ -342,6 +346,7 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
+            included_roles: Mutex::new(Vec::new()),
         }
     }
 
@@ -490,6 +495,10 @@ impl<'a> Runner<'a> {
         for host in &hosts {
             self.state(host).ended = false;
         }
+        self.included_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let inherited = Inherited {
             tags: play.tags.iter().cloned().collect(),
             r#become: play.r#become,
@@ -589,6 +598,13 @@ impl<'a> Runner<'a> {
                     if let Some(stop) = self
                         .run_block(scope, task, (block, rescue, always), &active, inherited)
                         .await
+                    {
+                        return Some(stop);
+                    }
+                }
+                TaskBody::Include(include) => {
+                    if let Some(stop) =
+                        Box::pin(self.run_include(scope, task, include, &active, inherited)).await
                     {
                         return Some(stop);
                     }
@@ -779,7 +795,7 @@ impl<'a> Runner<'a> {
                     ))
                     .await;
                 }
-                TaskBody::Meta(_) => {}
+                TaskBody::Meta(_) | TaskBody::Include(_) => {}
             }
             if let Some(stop) = self.after_task(scope, &inner, &notified) {
                 return Some(stop);

@@ -26,7 +26,7 @@ struct Ready {
 }
 
 /// What a task left on one host, for `run_once` to hand to the others.
-struct HostOutcome {
+pub(super) struct HostOutcome {
     registered: Json,
     facts: Vars,
 }
@@ -198,7 +198,7 @@ impl Runner<'_> {
 
     /// What a task's result does to the host: counts, failure, notified handlers,
     /// registered values and facts.
-    fn record(
+    pub(super) fn record(
         &self,
         host: &str,
         task: &Task,
@@ -655,7 +655,7 @@ impl Runner<'_> {
         })
     }
 
-    fn emit_result(
+    pub(super) fn emit_result(
         &self,
         host: &str,
         task: &str,
@@ -747,7 +747,7 @@ fn needs_connection(task: &Task, effective: &Inherited) -> bool {
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).
-fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
+pub(super) fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
     let mut extra = vec![(task.loop_var.as_str(), item.clone())];
     if let Some(index_var) = &task.index_var {
         extra.push((index_var.as_str(), Json::from(index)));
@@ -755,7 +755,7 @@ fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
     extend(ctx, &extra)
 }
 
-fn located(error: &template::TemplateError) -> String {
+pub(super) fn located(error: &template::TemplateError) -> String {
     format!("{} at {}", error.message, error.span)
 }
 
@@ -768,7 +768,7 @@ fn all_hold(conditions: &[Node], ctx: &Value) -> Result<bool, String> {
     Ok(true)
 }
 
-fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
+pub(super) fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
     let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
     match rendered.to_json() {
         Json::Array(items) => Ok(items),
@@ -785,7 +785,7 @@ fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
     }
 }
 
-fn label_text(label: &Node, ctx: &Value) -> String {
+pub(super) fn label_text(label: &Node, ctx: &Value) -> String {
     match template::render_node(label, ctx) {
         Ok(node) => match node.to_json() {
             Json::String(s) => s,
