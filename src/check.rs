@@ -56,7 +56,9 @@ pub fn check_templates(
         known.insert(task.loop_var.clone());
         known.extend(task.index_var.iter().cloned());
         if let TaskBody::Action { kind, args } = &task.body {
-            known.extend(kind.sets_variables(args));
+            let mut dirs: Vec<&Path> = task.role.iter().map(|r| r.path.as_path()).collect();
+            dirs.push(playbook.dir());
+            known.extend(kind.sets_variables(args, &dirs));
         }
         known.extend(task.vars.keys().cloned());
         if let Some(role) = &task.role {

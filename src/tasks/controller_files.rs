@@ -9,11 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// What a task looks for: a template (in `templates/`) or a file (in `files/`).
+/// What a task looks for: a template (in `templates/`), a file (in `files/`) or a
+/// variables file (in `vars/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Look {
     Template,
     File,
+    Vars,
 }
 
 /// The path of `name` seen from the playbook's folder `base`, if there is such a file.
@@ -29,6 +31,7 @@ pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) 
     let folder = match look {
         Look::Template => "templates",
         Look::File => "files",
+        Look::Vars => "vars",
     };
     let in_role = role
         .into_iter()
