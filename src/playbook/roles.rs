@@ -46,6 +46,8 @@ impl Role {
 #[derive(Default)]
 pub(super) struct PlayRoles {
     seen: Vec<(PathBuf, serde_json::Value)>,
+    /// The roles being read now, outermost first: one among them again is a loop.
+    loading: Vec<(PathBuf, String)>,
     pub handlers: Vec<Task>,
     pub defaults: Vars,
     pub vars: Vars,
@@ -386,7 +388,10 @@ pub(super) fn load_role_with(
             "looked in {}",
             places
                 .iter()
-                .map(|p| format!("`{}`", p.display()))
+                .map(|p| match p.as_os_str().is_empty() {
+                    true => "`.`".to_owned(),
+                    false => format!("`{}`", p.display()),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
@@ -431,6 +436,24 @@ pub(super) fn load_role_with(
         }
     }
     let key_path = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    {
+        let state = state.borrow();
+        if let Some(at) = state.loading.iter().position(|(p, _)| *p == key_path) {
+            let chain: Vec<&str> = state.loading[at..]
+                .iter()
+                .map(|(_, name)| name.as_str())
+                .chain([role.name.as_str()])
+                .collect();
+            return Err(Diagnostic::at(
+                format!(
+                    "a recursion loop was detected with the roles: {}",
+                    chain.join(" → ")
+                ),
+                role.name_span.clone(),
+            )
+            .with_hint("a role cannot depend on itself, nor on a role that depends on it"));
+        }
+    }
     let from_name = |node: Option<&Node>| node.and_then(Node::as_str).unwrap_or("main").to_owned();
     let key = serde_json::json!({
         "params": role.params,
@@ -444,15 +467,32 @@ pub(super) fn load_role_with(
         if !allow && state.seen.contains(&(key_path.clone(), key.clone())) {
             return Ok(Vec::new());
         }
-        state.seen.push((key_path, key));
+        state.seen.push((key_path.clone(), key));
     }
+    state
+        .borrow_mut()
+        .loading
+        .push((key_path, role.name.clone()));
+    let loaded = load_parts(role, path, &dependencies, state, origin);
+    state.borrow_mut().loading.pop();
+    loaded
+}
+
+/// A role's dependencies, then its own block, once it is known not to be placed already.
+fn load_parts(
+    role: RoleUse<'_>,
+    path: PathBuf,
+    dependencies: &[Node],
+    state: &PlayRolesCell,
+    origin: Origin<'_>,
+) -> Result<Vec<Task>, Diagnostic> {
     let inner = Origin {
         dir: origin.dir,
         depth: origin.depth + 1,
         ..origin
     };
     let mut blocks = Vec::new();
-    for dependency in &dependencies {
+    for dependency in dependencies {
         blocks.extend(role_entry(dependency, inner)?);
     }
     let (defaults, mut origins) = match role_file(&path, "defaults", role.from.defaults)? {

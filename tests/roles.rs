@@ -1,0 +1,475 @@
+//! Ansible roles (`roles:`, `import_role`, `include_role`), dynamic includes
+//! (`include_tasks`), `include_vars` and task and block `vars:`. Every expected output
+//! here is what ansible-core 2.19.14 prints for the same files (host order aside where
+//! Ansible's own is not fixed). Localhost only: no fleet needed.
+
+use crate::common::Test;
+
+const INVENTORY: &str = "
+    all:
+      hosts:
+        h1: {ansible_connection: local, b: inventory, c: inventory}
+";
+
+/// Two hosts, each naming a different file to include.
+const TWO_HOSTS: &str = "
+    all:
+      hosts:
+        h1: {ansible_connection: local, f: inc}
+        h2: {ansible_connection: local, f: other}
+";
+
+/// The lines of the human output, blank lines left out.
+fn lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| !l.trim().is_empty()).collect()
+}
+
+fn role_web() -> Test {
+    Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file(
+            "roles/web/tasks/main.yml",
+            r#"
+            - name: show
+              debug:
+                msg: "d={{ d }} v={{ v }} p={{ p | default('none') }} rn={{ role_name }} rp={{ role_path | basename }}"
+              changed_when: true
+              notify: restart web
+            "#,
+        )
+        .file(
+            "roles/web/defaults/main.yml",
+            "d: web-default\nv: web-default-v\nboth: default\n",
+        )
+        .file("roles/web/vars/main.yml", "v: web-vars\nboth: rolevars\n")
+        .file(
+            "roles/web/handlers/main.yml",
+            "- name: restart web\n  debug: msg=\"handler {{ v }}\"\n",
+        )
+        .file("roles/web/meta/main.yml", "dependencies:\n  - base\n")
+        .file(
+            "roles/base/tasks/main.yml",
+            "- debug: msg=\"base {{ role_name }}\"\n",
+        )
+}
+
+#[test]
+fn roles_run_once_per_parameters_with_dependencies_and_handlers() {
+    // Expected from ansible-core 2.19.14: the dependency runs once, `web` again only with
+    // other parameters, the play's tasks see the roles' defaults and vars, the handler
+    // runs once, shown as `role : name`.
+    let output = role_web()
+        .file(
+            "play.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              vars:
+                v: playvars
+              roles:
+                - web
+                - role: web
+                  p: 1
+                - web
+              tasks:
+                - debug: msg="after {{ d }} {{ v }} {{ both }}"
+            "#,
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        lines(&output.stdout),
+        [
+            "PLAY [all] *********************************************************************",
+            "TASK [base : debug] ************************************************************",
+            "ok: [h1] => {",
+            "    \"msg\": \"base base\"",
+            "}",
+            "TASK [web : show] **************************************************************",
+            "changed: [h1] => {",
+            "    \"msg\": \"d=web-default v=web-vars p=none rn=web rp=web\"",
+            "}",
+            "TASK [web : show] **************************************************************",
+            "changed: [h1] => {",
+            "    \"msg\": \"d=web-default v=web-vars p=1 rn=web rp=web\"",
+            "}",
+            "TASK [debug] *******************************************************************",
+            "ok: [h1] => {",
+            "    \"msg\": \"after web-default web-vars rolevars\"",
+            "}",
+            "RUNNING HANDLER [web : restart web] ********************************************",
+            "ok: [h1] => {",
+            "    \"msg\": \"handler web-vars\"",
+            "}",
+            "PLAY RECAP *********************************************************************",
+            "h1                         : ok=5    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ",
+        ]
+    );
+}
+
+#[test]
+fn variables_take_ansibles_precedence_through_roles_blocks_and_tasks() {
+    // Expected from ansible-core 2.19.14 (`-e h=extra`): role defaults < inventory < play
+    // vars < role vars < block vars < task vars < set_fact < role parameters < extra vars.
+    let output = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("roles/p/defaults/main.yml", "a: defaults\nb: defaults\n")
+        .file(
+            "roles/p/vars/main.yml",
+            "c: rolevars\nd: rolevars\nf: rolevars\n",
+        )
+        .file(
+            "roles/p/tasks/main.yml",
+            r#"
+            - block:
+                - debug:
+                    msg: "a={{ a }} b={{ b }} c={{ c }} d={{ d }} e={{ e }} f={{ f }} g={{ g }} h={{ h }}"
+                  vars:
+                    e: task
+              vars:
+                d: block
+                e: block
+            "#,
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              vars:
+                c: play
+              pre_tasks:
+                - set_fact: {f: set_fact, g: set_fact}
+              roles:
+                - role: p
+                  g: param
+                  h: param
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml", "-e", "h=extra"])
+        .run()
+        .success()
+        .stdout_contains(
+            "\"msg\": \"a=defaults b=inventory c=rolevars d=block e=task f=set_fact g=param h=extra\"",
+        );
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn import_role_runs_each_time_and_include_role_is_private_unless_public() {
+    // Expected from ansible-core 2.19.14.
+    let output = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("roles/q/defaults/main.yml", "qd: q-default\n")
+        .file("roles/q/tasks/main.yml", "- debug: msg=\"q {{ qd }}\"\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - import_role: {name: q}
+                - import_role: {name: q}
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - include_role: {name: q}
+                - debug: msg=\"{{ qd | default('private') }}\"
+                - include_role: {name: q, public: true}
+                - debug: msg=\"{{ qd | default('private') }}\"
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    let text = lines(&output.stdout).join("\n");
+    assert_eq!(text.matches("TASK [q : debug]").count(), 4, "{text}");
+    assert_eq!(text.matches("included: q for h1").count(), 2, "{text}");
+    let shown: Vec<&str> = lines(&output.stdout)
+        .into_iter()
+        .filter(|l| l.contains("\"msg\": \"private\"") || l.contains("\"msg\": \"q-default\""))
+        .collect();
+    assert_eq!(
+        shown,
+        ["    \"msg\": \"private\"", "    \"msg\": \"q-default\""]
+    );
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn include_tasks_per_host_file_loop_when_and_vars() {
+    // Expected from ansible-core 2.19.14 (the order of the two hosts' files and of hosts
+    // within a task is not fixed there; it is here).
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "inc.yml",
+            "- debug: msg=\"inc {{ item | default('none') }} {{ v | default('nov') }}\"\n",
+        )
+        .file(
+            "other.yml",
+            "- debug: msg=\"other {{ v | default('nov') }}\"\n",
+        )
+        .file("roles/q/tasks/main.yml", "- debug: msg=\"q {{ item }}\"\n")
+        .file(
+            "play.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - include_tasks: inc.yml
+                - name: named include
+                  include_tasks: "{{ f }}.yml"
+                  vars: {v: 1}
+                - include_tasks:
+                    file: inc.yml
+                  loop: [a, b]
+                - include_tasks: inc.yml
+                  when: inventory_hostname == 'h1'
+                - include_role: {name: q}
+                  loop: [1, 2]
+                - include_tasks: inc.yml
+                  when: false
+            "#,
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"]);
+    let output = test.run().success();
+    let dir = std::fs::canonicalize(test.path()).unwrap();
+    let inc = dir.join("inc.yml").display().to_string();
+    let other = dir.join("other.yml").display().to_string();
+    let text = output.stdout.clone();
+    for line in [
+        format!("included: {inc} for h1, h2\n"),
+        format!("included: {inc} for h1\n"),
+        format!("included: {other} for h2\n"),
+        format!("included: {inc} for h1, h2 => (item=a)\n"),
+        format!("included: {inc} for h1, h2 => (item=b)\n"),
+        "included: q for h1, h2 => (item=1)\n".to_owned(),
+        "included: q for h1, h2 => (item=2)\n".to_owned(),
+        "skipping: [h2]\n".to_owned(),
+        "\"msg\": \"inc none 1\"".to_owned(),
+        "\"msg\": \"other 1\"".to_owned(),
+        "\"msg\": \"inc b nov\"".to_owned(),
+        "\"msg\": \"q 2\"".to_owned(),
+    ] {
+        assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    }
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=14 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("h2"),
+        "h2 : ok=12 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn include_vars_from_the_playbook_and_the_roles_vars_folder() {
+    // Expected from ansible-core 2.19.14: include_vars wins over task vars; a file's
+    // templates are read when used; a role's `vars/` is searched first.
+    let output = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("vars/common.yml", "a: 1\nb: \"{{ a }}-b\"\n")
+        .file("roles/r/vars/extra.yml", "rv: in-role\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- include_vars: extra.yml\n- debug: msg=\"{{ rv }}\"\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - include_vars: common.yml
+                - debug: msg=\"{{ a }} {{ b }}\"
+                - include_vars:
+                    file: vars/common.yml
+                    name: common
+                - debug: var=common
+                - name: task vars lose to include_vars
+                  debug: msg=\"{{ a }}\"
+                  vars: {a: task}
+                - import_role: {name: r}
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"1 1-b\"")
+        .stdout_contains("\"common\": {\n        \"a\": 1,\n        \"b\": \"1-b\"\n    }")
+        .stdout_contains("TASK [task vars lose to include_vars] ******************************************\nok: [h1] => {\n    \"msg\": 1\n}")
+        .stdout_contains("TASK [r : include_vars]")
+        .stdout_contains("\"msg\": \"in-role\"");
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_roles_templates_are_found_in_the_role_first() {
+    let test = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("templates/t.j2", "from the playbook\n")
+        .file("roles/r/templates/t.j2", "from the role {{ role_name }}\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- template_config: {src: t.j2, dest: \"{{ playbook_dir }}/out.txt\"}\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              roles: [r]
+              tasks:
+                - template_config: {src: t.j2, dest: \"{{ playbook_dir }}/out2.txt\"}
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"]);
+    test.run().success();
+    let read = |name: &str| std::fs::read_to_string(test.path().join(name)).unwrap();
+    assert_eq!(read("out.txt"), "from the role r\n");
+    assert_eq!(read("out2.txt"), "from the playbook\n");
+}
+
+#[test]
+fn roles_are_found_through_ansible_roles_path() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(elsewhere.path().join("far/tasks")).unwrap();
+    std::fs::write(
+        elsewhere.path().join("far/tasks/main.yml"),
+        "- debug: msg=\"far away\"\n",
+    )
+    .unwrap();
+    Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file(
+            "play.yml",
+            "- hosts: all\n  gather_facts: false\n  roles: [far]\n",
+        )
+        .env(
+            "ANSIBLE_ROLES_PATH",
+            &format!("/nonexistent:{}", elsewhere.path().display()),
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success()
+        .stdout_contains("TASK [far : debug]")
+        .stdout_contains("\"msg\": \"far away\"");
+}
+
+/// A playbook that must be refused before anything runs: exit 4, `error` as the first
+/// line of standard error, and the role's `touch ran` never ran.
+#[track_caller]
+fn refused(play: &str, extra: &[(&str, &str)], error: &str) {
+    let mut test = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("roles/r/tasks/main.yml", "- command: touch ran\n")
+        .file("play.yml", play);
+    for (name, text) in extra {
+        test = test.file(name, text);
+    }
+    let test = test.args(&["run", "-i", "hosts.yml", "play.yml"]);
+    let output = test.run().status(4);
+    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
+
+#[test]
+fn a_role_that_is_nowhere_is_refused_with_where_it_was_looked_for() {
+    let play = "
+        - hosts: all
+          gather_facts: false
+          roles:
+            - r
+            - nosuch
+    ";
+    refused(
+        play,
+        &[],
+        "error: the role `nosuch` was not found at play.yml:5:7",
+    );
+}
+
+#[test]
+fn role_mistakes_are_refused_at_their_place() {
+    refused(
+        "- hosts: all\n  roles:\n    - r\n    - role: r\n      delegate_to: x\n",
+        &[],
+        "error: `delegate_to` on a role is not supported at play.yml:5:7",
+    );
+    refused(
+        "- hosts: all\n  roles:\n    - r\n    - {vars: {a: 1}}\n",
+        &[],
+        "error: a role entry needs `role` (the role's name) at play.yml:4:7",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - import_role: {name: r}\n    - include_role:\n        name: r\n        tasks_form: x\n",
+        &[],
+        "error: `include_role` takes no `tasks_form` at play.yml:6:9 — did you mean `tasks_from`?",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - import_role: {name: r}\n      loop: [1]\n",
+        &[],
+        "error: `import_role` cannot have `loop`: it is read when the playbook is loaded; use `include_role` at play.yml:4:13",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - import_role: {name: r, tasks_from: other}\n",
+        &[],
+        "error: the role has no `tasks/other` (looked in `roles/r/tasks`) at play.yml:3:42",
+    );
+    refused(
+        "- hosts: all\n  roles: [r, m]\n",
+        &[("roles/m/meta/main.yml", "dependencies: []\nbogus: 1\n")],
+        "error: `bogus` in a role's meta/main.yml is not supported (quayside reads `dependencies`, `allow_duplicates` and `galaxy_info`) at roles/m/meta/main.yml:2:1",
+    );
+    refused(
+        "- hosts: all\n  roles: [r, m]\n",
+        &[("roles/m/meta/main.yml", "dependencies: [m]\n")],
+        "error: a recursion loop was detected with the roles: m → m at roles/m/meta/main.yml:1:16",
+    );
+    refused(
+        "- hosts: all\n  roles: [r, m]\n",
+        &[("roles/m/tasks/main.yml", "- debug: {msg: x, bogus: 1}\n")],
+        "error: unknown argument `bogus` (expected one of `msg`, `var`, `verbosity`) at roles/m/tasks/main.yml:1:19",
+    );
+}
+
+#[test]
+fn include_and_vars_mistakes_are_refused_at_their_place() {
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - include_tasks: nosuch.yml\n",
+        &[],
+        "error: cannot include `nosuch.yml`: no such file `nosuch.yml` at play.yml:4:22",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - include_tasks: {file: x.yml, bogus: 1}\n",
+        &[("x.yml", "[]\n")],
+        "error: `include_tasks` takes no `bogus` (it takes `file` and `apply`) at play.yml:4:36",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - include_tasks: x.yml\n",
+        &[("x.yml", "- debug: {msg: x, bogus: 1}\n")],
+        "error: unknown argument `bogus` (expected one of `msg`, `var`, `verbosity`) at x.yml:1:19",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - debug: msg=x\n      vars: [a]\n",
+        &[],
+        "error: variables must be a mapping of names to values, found a list at play.yml:5:13",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - include_vars: {file: x.yml, dir: y}\n",
+        &[],
+        "error: unknown argument `dir` (expected one of `file`, `name`) at play.yml:4:35",
+    );
+}
