@@ -191,7 +191,7 @@ pub fn check_start_at_task(playbook: &Playbook, name: &str) -> Result<(), Diagno
     let known: Vec<&str> = playbook
         .plays
         .iter()
-        .flat_map(|play| [&play.pre_tasks, &play.tasks, &play.post_tasks])
+        .flat_map(|play| [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks])
         .flat_map(|section| crate::playbook::flatten(section))
         .filter_map(|task| task.name.as_deref())
         .collect();
