@@ -583,7 +583,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 play_dir: origin.play_dir.to_owned(),
                 tasks: Some(blocks),
                 role: Some((roles, public)),
-                apply: apply.map(|a| apply_keywords(a, origin)).transpose()?,
+                apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
             }));
             return Ok(task);
         }
@@ -616,6 +616,14 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 key.span.clone(),
             ));
         }
+        let owned;
+        let value = match &value.value {
+            Value::Str(text) if text.trim_start().starts_with("file=") => {
+                owned = key_value_args(text, value)?;
+                &owned
+            }
+            _ => value,
+        };
         let (file, apply) = match &value.value {
             Value::Map(entries) => {
                 let mut file = None;
@@ -853,7 +861,7 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
     Ok(args)
 }
 
-fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
+pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
     let words = split_args(text).map_err(|error| {
         Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
     })?;

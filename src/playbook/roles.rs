@@ -89,23 +89,23 @@ fn find_role(name: &str, play_dir: &Path) -> Result<PathBuf, Vec<PathBuf>> {
 }
 
 /// One use of a role: from `roles:`, a dependency, or `import_role`/`include_role`.
-pub(super) struct RoleUse<'n> {
+pub(super) struct RoleUse {
     pub name: String,
     pub name_span: Span,
     pub vars: Vars,
     pub var_origins: Origins,
     pub params: Vars,
-    pub from: From<'n>,
+    pub from: From,
     pub public: bool,
 }
 
 /// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`.
-#[derive(Default, Clone, Copy)]
-pub(super) struct From<'n> {
-    pub tasks: Option<&'n Node>,
-    pub vars: Option<&'n Node>,
-    pub defaults: Option<&'n Node>,
-    pub handlers: Option<&'n Node>,
+#[derive(Default, Clone)]
+pub(super) struct From {
+    pub tasks: Option<Node>,
+    pub vars: Option<Node>,
+    pub defaults: Option<Node>,
+    pub handlers: Option<Node>,
 }
 
 /// Keywords a `roles:` entry (or a dependency) may carry; any other key is a parameter of
@@ -241,11 +241,19 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
 }
 
 /// `import_role` / `include_role`: `name` and the `*_from` files, `public`, `allow_duplicates`.
-#[allow(clippy::type_complexity)]
-pub(super) fn role_task_args<'n>(
+pub(super) fn role_task_args(
     word: &str,
-    value: &'n Node,
-) -> Result<(RoleUse<'n>, Option<bool>, Option<&'n Node>), Diagnostic> {
+    value: &Node,
+) -> Result<(RoleUse, Option<bool>, Option<Node>), Diagnostic> {
+    // Ansible's `import_role: name=x tasks_from=y` form.
+    let owned;
+    let value: &Node = match &value.value {
+        Value::Str(text) if text.contains('=') => {
+            owned = super::parse::key_value_args(text, value)?;
+            &owned
+        }
+        _ => value,
+    };
     let Some(entries) = value.as_map() else {
         return Err(Diagnostic::at(
             format!(
@@ -284,13 +292,13 @@ pub(super) fn role_task_args<'n>(
                 role.name_span = arg.span.clone();
                 named = true;
             }
-            "tasks_from" => role.from.tasks = Some(arg),
-            "vars_from" => role.from.vars = Some(arg),
-            "defaults_from" => role.from.defaults = Some(arg),
-            "handlers_from" => role.from.handlers = Some(arg),
+            "tasks_from" => role.from.tasks = Some(arg.clone()),
+            "vars_from" => role.from.vars = Some(arg.clone()),
+            "defaults_from" => role.from.defaults = Some(arg.clone()),
+            "handlers_from" => role.from.handlers = Some(arg.clone()),
             "public" => role.public = boolean(arg)?,
             "allow_duplicates" => allow_duplicates = Some(boolean(arg)?),
-            "apply" if word.ends_with("include_role") => apply = Some(arg),
+            "apply" if word.ends_with("include_role") => apply = Some(arg.clone()),
             other => {
                 let mut message = format!("`{word}` takes no `{other}`");
                 if let Some(s) = crate::diagnostic::did_you_mean(other, KEYS.iter().copied()) {
@@ -324,6 +332,19 @@ fn role_file(
     folder: &str,
     from: Option<&Node>,
 ) -> Result<Option<PathBuf>, Diagnostic> {
+    Ok(role_files(role_dir, folder, from, false)?
+        .into_iter()
+        .next())
+}
+
+/// [`role_file`], or for `defaults/` and `vars/` a folder of that name: its files, in the
+/// order of their names, as Ansible merges them.
+fn role_files(
+    role_dir: &Path,
+    folder: &str,
+    from: Option<&Node>,
+    folders: bool,
+) -> Result<Vec<PathBuf>, Diagnostic> {
     let base = role_dir.join(folder);
     let name = match from {
         Some(node) => string(node)?,
@@ -335,8 +356,24 @@ fn role_file(
         base.join(format!("{name}.json")),
         base.join(&name),
     ];
-    if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
-        return Ok(Some(found));
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(vec![found.clone()]);
+    }
+    let dir = base.join(&name);
+    if folders && dir.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|error| Diagnostic::new(format!("cannot read `{}`: {error}", dir.display())))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yml" | "yaml" | "json")
+                    )
+            })
+            .collect();
+        files.sort();
+        return Ok(files);
     }
     match from {
         Some(node) => Err(Diagnostic::at(
@@ -346,8 +383,24 @@ fn role_file(
             ),
             node.span.clone(),
         )),
-        None => Ok(None),
+        None => Ok(Vec::new()),
     }
+}
+
+/// The variables of a role's `defaults/` or `vars/`, with where each was written.
+fn role_vars(
+    role_dir: &Path,
+    folder: &str,
+    from: Option<&Node>,
+) -> Result<(Vars, Origins), Diagnostic> {
+    let mut vars = Vars::new();
+    let mut origins = Origins::new();
+    for file in role_files(role_dir, folder, from, true)? {
+        let (more, more_origins) = crate::vars::load_vars_file_with_origins(&file)?;
+        vars.extend(more);
+        origins.extend(more_origins);
+    }
+    Ok((vars, origins))
 }
 
 /// Roles nest (dependencies, imports inside roles) at most this deep.
@@ -355,12 +408,12 @@ const MAX_ROLE_DEPTH: usize = 16;
 
 /// The blocks a use of a role places: its dependencies, then its own tasks. Empty when the
 /// play already has this role with the same parameters and it does not allow duplicates.
-pub(super) fn load_role(role: RoleUse<'_>, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
+pub(super) fn load_role(role: RoleUse, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
     load_role_with(role, None, origin)
 }
 
 pub(super) fn load_role_with(
-    role: RoleUse<'_>,
+    role: RoleUse,
     allow_duplicates: Option<bool>,
     origin: Origin<'_>,
 ) -> Result<Vec<Task>, Diagnostic> {
@@ -458,9 +511,9 @@ pub(super) fn load_role_with(
     let key = serde_json::json!({
         "params": role.params,
         "vars": role.vars,
-        "tasks": from_name(role.from.tasks),
-        "vars_from": from_name(role.from.vars),
-        "defaults": from_name(role.from.defaults),
+        "tasks": from_name(role.from.tasks.as_ref()),
+        "vars_from": from_name(role.from.vars.as_ref()),
+        "defaults": from_name(role.from.defaults.as_ref()),
     });
     {
         let mut state = state.borrow_mut();
@@ -480,7 +533,7 @@ pub(super) fn load_role_with(
 
 /// A role's dependencies, then its own block, once it is known not to be placed already.
 fn load_parts(
-    role: RoleUse<'_>,
+    role: RoleUse,
     path: PathBuf,
     dependencies: &[Node],
     state: &PlayRolesCell,
@@ -495,14 +548,8 @@ fn load_parts(
     for dependency in dependencies {
         blocks.extend(role_entry(dependency, inner)?);
     }
-    let (defaults, mut origins) = match role_file(&path, "defaults", role.from.defaults)? {
-        Some(file) => crate::vars::load_vars_file_with_origins(&file)?,
-        None => Default::default(),
-    };
-    let (mut vars, vars_origins) = match role_file(&path, "vars", role.from.vars)? {
-        Some(file) => crate::vars::load_vars_file_with_origins(&file)?,
-        None => Default::default(),
-    };
+    let (defaults, mut origins) = role_vars(&path, "defaults", role.from.defaults.as_ref())?;
+    let (mut vars, vars_origins) = role_vars(&path, "vars", role.from.vars.as_ref())?;
     origins.extend(vars_origins);
     vars.extend(role.vars);
     origins.extend(role.var_origins);
@@ -530,7 +577,7 @@ fn load_parts(
             ..origin
         }
     }
-    let mut tasks = match role_file(&path, "tasks", role.from.tasks)? {
+    let mut tasks = match role_file(&path, "tasks", role.from.tasks.as_ref())? {
         Some(file) => {
             let root = yaml::load_file(&file)?;
             task_list(&root, false, file_origin(&file, origin))?
@@ -538,7 +585,7 @@ fn load_parts(
         None => Vec::new(),
     };
     set_role(&mut tasks, &loaded);
-    if let Some(file) = role_file(&path, "handlers", role.from.handlers)? {
+    if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
         let mut handlers = task_list(&root, true, file_origin(&file, origin))?;
         set_role(&mut handlers, &loaded);

@@ -55,6 +55,7 @@ impl Runner<'_> {
     ) -> (Vars, Broken) {
         let play = &scope.prepared.play;
         let role = task.role.as_deref();
+        let roles = &task.roles;
         let included = self
             .included_roles
             .lock()
@@ -64,7 +65,7 @@ impl Runner<'_> {
         for public in &included {
             vars.extend(public.defaults.clone());
         }
-        if let Some(role) = role {
+        for role in roles {
             vars.extend(role.defaults.clone());
         }
         vars.extend(self.inventory_vars.get(host).cloned().unwrap_or_default());
@@ -73,14 +74,16 @@ impl Runner<'_> {
         for public in &included {
             vars.extend(public.vars.clone());
         }
-        if let Some(role) = role {
+        for role in roles {
             vars.extend(role.vars.clone());
+        }
+        if let Some(role) = role {
             vars.extend(role.magic());
         }
         vars.extend(task.vars.clone());
         let facts = self.state(host).facts.clone();
         vars.extend(facts.clone());
-        if let Some(role) = role {
+        for role in roles {
             vars.extend(role.params.clone());
         }
         vars.extend(self.options.extra_vars.clone());
@@ -90,7 +93,7 @@ impl Runner<'_> {
             }
             task.var_origins
                 .get(name)
-                .or_else(|| role.and_then(|role| role.origins.get(name)))
+                .or_else(|| roles.iter().rev().find_map(|role| role.origins.get(name)))
                 .or_else(|| scope.prepared.origins.get(name))
                 .cloned()
                 .or_else(|| self.inventory.var_origin(host, name))

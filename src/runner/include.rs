@@ -178,7 +178,7 @@ impl Runner<'_> {
         base.vars.extend(task.vars.clone());
         base.var_origins.extend(task.var_origins.clone());
         if let Some(role) = &task.role {
-            base.role = Some(role.clone());
+            base.enter(role);
         }
         if let Some(apply) = &include.apply {
             base = base.with(apply);

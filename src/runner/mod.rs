@@ -254,12 +254,23 @@ struct Inherited {
     rescuable: bool,
     /// The role the task belongs to (the innermost).
     role: Option<Arc<crate::playbook::Role>>,
+    /// The roles it is in, outermost first (a role imported inside another's tasks sees
+    /// that role's defaults, vars and parameters below its own, as in Ansible).
+    roles: Vec<Arc<crate::playbook::Role>>,
     /// Block and task `vars:`, outer first.
     vars: Vars,
     var_origins: crate::vars::Origins,
 }
 
 impl Inherited {
+    /// Now inside `role` (a no-op when already in it).
+    fn enter(&mut self, role: &Arc<crate::playbook::Role>) {
+        if !self.roles.iter().any(|r| Arc::ptr_eq(r, role)) {
+            self.roles.push(role.clone());
+        }
+        self.role = Some(role.clone());
+    }
+
     fn with(&self, task: &Task) -> Inherited {
         let mut next = self.clone();
         next.when.extend(task.when.iter().cloned());
@@ -273,7 +284,7 @@ impl Inherited {
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
         if let Some(role) = &task.role {
-            next.role = Some(role.clone());
+            next.enter(role);
         }
         next.vars.extend(task.vars.clone());
         next.var_origins.extend(task.var_origins.clone());
