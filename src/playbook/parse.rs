@@ -107,6 +107,31 @@ pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Dia
     )
 }
 
+/// An include's arguments with `args:` merged in; a bare string is the `free` argument.
+fn with_args(value: &Node, free: Option<&str>, extra: &Node) -> Result<Node, Diagnostic> {
+    let mut entries = match (&value.value, free) {
+        (Value::Map(entries), _) => entries.clone(),
+        (Value::Null, _) => Vec::new(),
+        (Value::Str(text), _) if text.contains('=') => key_value_args(text, value)?
+            .as_map()
+            .unwrap_or_default()
+            .to_vec(),
+        (Value::Str(_), Some(free)) => vec![(
+            Node::new(value.span.clone(), Value::Str(free.to_owned())),
+            value.clone(),
+        )],
+        _ => return Err(expected(value, "a mapping")),
+    };
+    let Some(more) = extra.as_map() else {
+        return Err(Diagnostic::at(
+            "`args` must be a mapping",
+            extra.span.clone(),
+        ));
+    };
+    entries.extend(more.iter().cloned());
+    Ok(Node::new(value.span.clone(), Value::Map(entries)))
+}
+
 /// `apply:` of an include: task keywords, read as a block that carries them.
 fn apply_keywords(node: &Node, origin: Origin<'_>) -> Result<Task, Diagnostic> {
     let Some(entries) = node.as_map() else {
@@ -551,13 +576,21 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 node.span.clone(),
             ));
         }
-        if handler {
+        let include = word.ends_with("include_role");
+        if handler && !include {
             return Err(Diagnostic::at(
-                format!("`{word}` as a handler is not supported"),
+                format!("`{word}` as a handler is not supported; `include_role` is"),
                 key.span.clone(),
             ));
         }
-        let include = word.ends_with("include_role");
+        let merged;
+        let value = match extra_args {
+            Some(extra) => {
+                merged = with_args(value, None, extra)?;
+                &merged
+            }
+            None => value,
+        };
         let (mut role, allow_duplicates, apply) = super::roles::role_task_args(&word, value)?;
         if !include {
             if let Some(items) = &task.r#loop {
@@ -594,7 +627,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         };
         return Ok(task);
     }
-    if let Some((key, value)) = included {
+    if let Some((_, value)) = included {
         if let Some((other, _)) = actions.first() {
             return Err(Diagnostic::at(
                 format!(
@@ -610,12 +643,14 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 node.span.clone(),
             ));
         }
-        if handler {
-            return Err(Diagnostic::at(
-                "`include_tasks` as a handler is not supported",
-                key.span.clone(),
-            ));
-        }
+        let merged;
+        let value = match extra_args {
+            Some(extra) => {
+                merged = with_args(value, Some("file"), extra)?;
+                &merged
+            }
+            None => value,
+        };
         let owned;
         let value = match &value.value {
             Value::Str(text) if text.trim_start().starts_with("file=") => {
@@ -654,20 +689,14 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         };
         let name = string(&file)?;
         // A file named without a template is read now: its mistakes stop the run before
-        // any host is touched.
-        let tasks = if crate::yaml::is_template(&name) {
-            None
-        } else {
-            let path = include_path(&name, origin.dir, origin.play_dir).ok_or_else(|| {
-                Diagnostic::at(
-                    format!(
-                        "cannot include `{name}`: no such file `{}`",
-                        origin.dir.join(&name).display()
-                    ),
-                    file.span.clone(),
-                )
-            })?;
-            Some(included_tasks(&path, origin)?)
+        // any host is touched. One that is not there fails the hosts that include it, as
+        // in Ansible (a `when` or an empty loop may keep it from being included at all).
+        let tasks = match crate::yaml::is_template(&name) {
+            true => None,
+            false => match include_path(&name, origin.dir, origin.play_dir) {
+                Some(path) => Some(included_tasks(&path, origin)?),
+                None => None,
+            },
         };
         task.body = TaskBody::Include(Box::new(super::Include {
             file,

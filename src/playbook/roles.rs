@@ -551,13 +551,15 @@ fn load_parts(
     let (defaults, mut origins) = role_vars(&path, "defaults", role.from.defaults.as_ref())?;
     let (mut vars, vars_origins) = role_vars(&path, "vars", role.from.vars.as_ref())?;
     origins.extend(vars_origins);
-    vars.extend(role.vars);
-    origins.extend(role.var_origins);
+    // As Ansible: the play sees a public role's defaults and `vars/`, not the `vars:` of
+    // its use.
     if role.public {
         let mut state = state.borrow_mut();
         state.defaults.extend(defaults.clone());
         state.vars.extend(vars.clone());
     }
+    vars.extend(role.vars);
+    origins.extend(role.var_origins);
     let name = Path::new(&role.name)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

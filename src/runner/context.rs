@@ -25,6 +25,7 @@ pub fn magic_variable_names() -> &'static [&'static str] {
         "ansible_verbosity",
         "ansible_facts",
         "omit",
+        "vars",
     ]
 }
 
@@ -184,6 +185,8 @@ impl Runner<'_> {
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
             .collect();
+        // Ansible's `vars`: every variable the task sees, by name (`vars[name]`).
+        ctx.insert("vars".to_owned(), Value::from_serialize(&vars));
         for (name, value) in self.magic(scope, host) {
             ctx.insert(name.to_owned(), value);
         }

@@ -50,7 +50,7 @@ impl Runner<'_> {
         self.reporter.emit(&Event::TaskStart {
             task: title.clone(),
             path: task.span.to_string(),
-            handler: false,
+            handler: effective.handler,
             action: None,
             hosts: active.len(),
             host_names: active.to_vec(),

@@ -254,6 +254,9 @@ struct Inherited {
     rescuable: bool,
     /// The role the task belongs to (the innermost).
     role: Option<Arc<crate::playbook::Role>>,
+    /// Running as a handler (or included by one): shown as `RUNNING HANDLER`, and run when
+    /// notified whatever `--tags` select, as in Ansible.
+    handler: bool,
     /// The roles it is in, outermost first (a role imported inside another's tasks sees
     /// that role's defaults, vars and parameters below its own, as in Ansible).
     roles: Vec<Arc<crate::playbook::Role>>,
@@ -764,6 +767,9 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        let mut as_handler = inherited.clone();
+        as_handler.handler = true;
+        let inherited = &as_handler;
         for handler in &scope.prepared.play.handlers {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
@@ -797,16 +803,16 @@ impl<'a> Runner<'a> {
                     self.run_task(scope, handler, &notified, inherited, true)
                         .await
                 }
-                TaskBody::Block { .. } => {
+                TaskBody::Block { .. } | TaskBody::Include(_) => {
                     Box::pin(self.run_list(
                         scope,
                         std::slice::from_ref(handler),
                         &notified,
-                        &inner,
+                        inherited,
                     ))
                     .await;
                 }
-                TaskBody::Meta(_) | TaskBody::Include(_) => {}
+                TaskBody::Meta(_) => {}
             }
             if let Some(stop) = self.after_task(scope, &inner, &notified) {
                 return Some(stop);
@@ -917,6 +923,9 @@ impl<'a> Runner<'a> {
     /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it, and
     /// `--start-at-task` has been reached.
     fn task_selected(&self, task: &Task, inherited: &Inherited) -> bool {
+        if inherited.handler {
+            return true;
+        }
         if let Some(start) = &self.options.start_at_task {
             if !self.started.load(Ordering::SeqCst) {
                 if task.name.as_deref() != Some(start.as_str()) {

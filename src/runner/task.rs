@@ -44,6 +44,7 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
+        let handler = handler || inherited.handler;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }

@@ -477,6 +477,11 @@ impl Outcome {
         map.insert("failed".into(), self.failed.into());
         if self.skipped {
             map.insert("skipped".into(), true.into());
+            // As Ansible registers a skipped task: why, under `skip_reason`.
+            if let Some(msg) = &self.msg {
+                map.entry("skip_reason")
+                    .or_insert_with(|| msg.clone().into());
+            }
         }
         if let Some(msg) = &self.msg {
             map.entry("msg").or_insert_with(|| msg.clone().into());
