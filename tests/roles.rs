@@ -109,6 +109,64 @@ fn roles_run_once_per_parameters_with_dependencies_and_handlers() {
 }
 
 #[test]
+fn when_and_tags_on_a_role_apply_to_its_tasks() {
+    // Expected from ansible-core 2.19.14, recap for recap, with each tag selection.
+    let make = |args: &[&str]| {
+        let mut all = vec!["run", "-i", "hosts.yml", "play.yml"];
+        all.extend(args);
+        Test::new()
+            .file("hosts.yml", TWO_HOSTS)
+            .file(
+                "roles/a/tasks/main.yml",
+                "- debug: msg=\"a {{ x | default(0) }}\"\n",
+            )
+            .file(
+                "roles/b/tasks/main.yml",
+                "- debug: msg=b1\n- debug: msg=b2\n  tags: [inner]\n",
+            )
+            .file(
+                "play.yml",
+                "
+                - hosts: all
+                  gather_facts: false
+                  roles:
+                    - role: a
+                      when: inventory_hostname == 'h1'
+                    - role: b
+                      tags: [btag]
+                    - role: a
+                      x: 2
+                      tags: [atag]
+                ",
+            )
+            .args(&all)
+            .run()
+            .success()
+    };
+    let recaps = |output: &crate::common::Output| (output.recap("h1"), output.recap("h2"));
+    let line = |host: &str, ok: u32, skipped: u32| {
+        format!(
+            "{host} : ok={ok} changed=0 unreachable=0 failed=0 skipped={skipped} rescued=0 ignored=0"
+        )
+    };
+    assert_eq!(recaps(&make(&[])), (line("h1", 4, 0), line("h2", 3, 1)));
+    assert_eq!(
+        recaps(&make(&["--tags", "btag"])),
+        (line("h1", 2, 0), line("h2", 2, 0))
+    );
+    assert_eq!(
+        recaps(&make(&["--tags", "inner"])),
+        (line("h1", 1, 0), line("h2", 1, 0))
+    );
+    assert_eq!(
+        recaps(&make(&["--skip-tags", "btag"])),
+        (line("h1", 2, 0), line("h2", 1, 1))
+    );
+    let output = make(&["--tags", "atag"]).stdout_contains("\"msg\": \"a 2\"");
+    assert_eq!(recaps(&output), (line("h1", 1, 0), line("h2", 1, 0)));
+}
+
+#[test]
 fn variables_take_ansibles_precedence_through_roles_blocks_and_tasks() {
     // Expected from ansible-core 2.19.14 (`-e h=extra`): role defaults < inventory < play
     // vars < role vars < block vars < task vars < set_fact < role parameters < extra vars.
