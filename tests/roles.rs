@@ -458,9 +458,11 @@ fn a_roles_templates_are_found_in_the_role_first() {
         .file("hosts.yml", INVENTORY)
         .file("templates/t.j2", "from the playbook\n")
         .file("roles/r/templates/t.j2", "from the role {{ role_name }}\n")
+        .file("files/f.txt", "file of the playbook\n")
+        .file("roles/r/files/f.txt", "file of the role\n")
         .file(
             "roles/r/tasks/main.yml",
-            "- template_config: {src: t.j2, dest: \"{{ playbook_dir }}/out.txt\"}\n",
+            "- template_config: {src: t.j2, dest: \"{{ playbook_dir }}/out.txt\"}\n- copy_files: {src: f.txt, dest: \"{{ playbook_dir }}/f-out.txt\"}\n",
         )
         .file(
             "play.yml",
@@ -470,6 +472,7 @@ fn a_roles_templates_are_found_in_the_role_first() {
               roles: [r]
               tasks:
                 - template_config: {src: t.j2, dest: \"{{ playbook_dir }}/out2.txt\"}
+                - copy_files: {src: f.txt, dest: \"{{ playbook_dir }}/f-out2.txt\"}
             ",
         )
         .args(&["run", "-i", "hosts.yml", "play.yml"]);
@@ -477,6 +480,8 @@ fn a_roles_templates_are_found_in_the_role_first() {
     let read = |name: &str| std::fs::read_to_string(test.path().join(name)).unwrap();
     assert_eq!(read("out.txt"), "from the role r\n");
     assert_eq!(read("out2.txt"), "from the playbook\n");
+    assert_eq!(read("f-out.txt"), "file of the role\n");
+    assert_eq!(read("f-out2.txt"), "file of the playbook\n");
 }
 
 #[test]
@@ -564,6 +569,16 @@ fn role_mistakes_are_refused_at_their_place() {
         "- hosts: all\n  tasks:\n    - import_role: {name: r, tasks_from: other}\n",
         &[],
         "error: the role has no `tasks/other` (looked in `roles/r/tasks`) at play.yml:3:42",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - import_role: {name: r, tasks_from: ../../../x.yml}\n",
+        &[("x.yml", "- command: touch ran\n")],
+        "error: `tasks_from: ../../../x.yml` is not inside the role's `tasks/` at play.yml:3:42",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - include_role: {name: r, vars_from: \"{{ x }}\"}\n",
+        &[],
+        "error: a templated `vars_from` is not supported: the role is read when the playbook is loaded at play.yml:3:42",
     );
     refused(
         "- hosts: all\n  roles: [r, m]\n",

@@ -350,6 +350,33 @@ fn role_files(
         Some(node) => string(node)?,
         None => "main".to_owned(),
     };
+    if let Some(node) = from {
+        if yaml::is_template(&name) {
+            return Err(Diagnostic::at(
+                format!(
+                    "a templated `{folder}_from` is not supported: the role is read when the playbook is loaded"
+                ),
+                node.span.clone(),
+            ));
+        }
+        // As Ansible: the file must be the role's own.
+        let mut depth = 0i32;
+        let mut outside = Path::new(&name).is_absolute();
+        for part in Path::new(&name).components() {
+            match part {
+                std::path::Component::ParentDir => depth -= 1,
+                std::path::Component::Normal(_) => depth += 1,
+                _ => {}
+            }
+            outside |= depth < 0;
+        }
+        if outside {
+            return Err(Diagnostic::at(
+                format!("`{folder}_from: {name}` is not inside the role's `{folder}/`"),
+                node.span.clone(),
+            ));
+        }
+    }
     let candidates = [
         base.join(format!("{name}.yml")),
         base.join(format!("{name}.yaml")),
