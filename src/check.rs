@@ -71,6 +71,12 @@ pub fn check_templates(
         known.extend(play.role_defaults.keys().cloned());
         known.extend(play.role_vars.keys().cloned());
     }
+    // A file or role included under a template is read only when it runs: the variables
+    // it sets are not known before, so none is required.
+    let dynamic = playbook
+        .all_tasks()
+        .iter()
+        .any(|task| matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none()));
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
     for play in plays {
@@ -81,6 +87,7 @@ pub fn check_templates(
             broken: broken_play_vars(prepared, &known, &elsewhere),
             known: known.clone(),
             options,
+            dynamic,
         };
         let play = &prepared.play;
         // A play that selects no host runs nothing: its templates are only compiled. With
@@ -153,6 +160,8 @@ struct Checker<'a> {
     /// where the value was written.
     broken: std::collections::BTreeMap<String, (String, crate::source::Span)>,
     options: &'a RunOptions,
+    /// The playbook includes files read only at run time: no variable is required.
+    dynamic: bool,
 }
 
 /// The play's own variables (`vars`, `vars_files`), set nowhere else, whose templates are
@@ -327,7 +336,7 @@ impl Checker<'_> {
         if let Some(error) = template::syntax_error(text, expression, &node.span) {
             return Err(error.into());
         }
-        if !certain {
+        if !certain || self.dynamic {
             return Ok(());
         }
         for name in template::required_variables(text, expression) {

@@ -374,6 +374,82 @@ fn include_vars_from_the_playbook_and_the_roles_vars_folder() {
 }
 
 #[test]
+fn include_role_with_a_templated_name_is_read_per_host_when_it_runs() {
+    // Expected from ansible-core 2.19.14, line for line: each host includes its own role,
+    // a templated `tasks_from` too, and the included role's handler runs.
+    let output = Test::new()
+        .file(
+            "hosts.yml",
+            "
+            all:
+              hosts:
+                h1: {ansible_connection: local, which: x}
+                h2: {ansible_connection: local, which: y}
+            ",
+        )
+        .file(
+            "roles/x/tasks/main.yml",
+            "- debug: msg=\"role x on {{ inventory_hostname }}\"\n  changed_when: true\n  notify: hx\n",
+        )
+        .file(
+            "roles/x/handlers/main.yml",
+            "- name: hx\n  debug: msg=\"handler of x\"\n",
+        )
+        .file("roles/y/tasks/main.yml", "- debug: msg=\"role y {{ item }}\"\n")
+        .file("roles/y/tasks/other.yml", "- debug: msg=\"other y\"\n")
+        .file(
+            "play.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - include_role:
+                    name: "{{ which }}"
+                  loop: [1]
+                - include_role:
+                    name: y
+                    tasks_from: "{{ 'other' }}"
+            "#,
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        lines(&output.stdout),
+        [
+            "PLAY [all] *********************************************************************",
+            "TASK [include_role : {{ which }}] **********************************************",
+            "included: x for h1 => (item=1)",
+            "included: y for h2 => (item=1)",
+            "TASK [x : debug] ***************************************************************",
+            "changed: [h1] => {",
+            "    \"msg\": \"role x on h1\"",
+            "}",
+            "TASK [y : debug] ***************************************************************",
+            "ok: [h2] => {",
+            "    \"msg\": \"role y 1\"",
+            "}",
+            "TASK [include_role : y] ********************************************************",
+            "included: y for h1, h2",
+            "TASK [y : debug] ***************************************************************",
+            "ok: [h1] => {",
+            "    \"msg\": \"other y\"",
+            "}",
+            "ok: [h2] => {",
+            "    \"msg\": \"other y\"",
+            "}",
+            "RUNNING HANDLER [x : hx] *******************************************************",
+            "ok: [h1] => {",
+            "    \"msg\": \"handler of x\"",
+            "}",
+            "PLAY RECAP *********************************************************************",
+            "h1                         : ok=5    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ",
+            "h2                         : ok=4    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ",
+        ]
+    );
+}
+
+#[test]
 fn an_include_of_a_missing_file_fails_the_hosts_that_reach_it() {
     // Expected from ansible-core 2.19.14: a skipped include of a missing file (registered
     // as skipped, with its reason) is no error; one that is reached fails the host (exit 2).
@@ -576,9 +652,9 @@ fn role_mistakes_are_refused_at_their_place() {
         "error: `tasks_from: ../../../x.yml` is not inside the role's `tasks/` at play.yml:3:42",
     );
     refused(
-        "- hosts: all\n  tasks:\n    - include_role: {name: r, vars_from: \"{{ x }}\"}\n",
+        "- hosts: all\n  tasks:\n    - import_role: {name: r, vars_from: \"{{ x }}\"}\n",
         &[],
-        "error: a templated `vars_from` is not supported: the role is read when the playbook is loaded at play.yml:3:42",
+        "error: a templated `vars_from` is not supported: the role is read when the playbook is loaded at play.yml:3:41",
     );
     refused(
         "- hosts: all\n  roles: [r, m]\n",

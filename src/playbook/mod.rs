@@ -9,7 +9,7 @@ mod roles;
 use std::path::{Path, PathBuf};
 
 pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
-pub use roles::{Role, role_search_path};
+pub use roles::{Role, load_role_at_run, role_search_path};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;
@@ -184,6 +184,9 @@ pub struct Include {
     /// `include_role`: the role (with its dependencies), and whether its defaults and vars
     /// are seen by the play's later tasks once it ran (`public`).
     pub role: Option<(Vec<std::sync::Arc<Role>>, bool)>,
+    /// `include_role` whose name or `*_from` is a template: its arguments, rendered and
+    /// read for each host and item when it runs.
+    pub role_args: Option<Node>,
     /// `apply`: keywords for every included task (a block carrying them).
     pub apply: Option<Task>,
 }

@@ -591,7 +591,21 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             None => value,
         };
-        let (mut role, allow_duplicates, apply) = super::roles::role_task_args(&word, value)?;
+        if include && super::roles::is_dynamic(value) {
+            let (role, _, apply) = super::roles::role_task_args(&word, value, true)?;
+            task.body = TaskBody::Include(Box::new(super::Include {
+                file: Node::new(role.name_span.clone(), Value::Str(role.name.clone())),
+                dir: origin.dir.to_owned(),
+                play_dir: origin.play_dir.to_owned(),
+                tasks: None,
+                role: Some((Vec::new(), role.public)),
+                role_args: Some(value.clone()),
+                apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+            }));
+            return Ok(task);
+        }
+        let (mut role, allow_duplicates, apply) =
+            super::roles::role_task_args(&word, value, false)?;
         if !include {
             if let Some(items) = &task.r#loop {
                 return Err(Diagnostic::at(
@@ -616,6 +630,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 play_dir: origin.play_dir.to_owned(),
                 tasks: Some(blocks),
                 role: Some((roles, public)),
+                role_args: None,
                 apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
             }));
             return Ok(task);
@@ -704,6 +719,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             play_dir: origin.play_dir.to_owned(),
             tasks,
             role: None,
+            role_args: None,
             apply,
         }));
         return Ok(task);

@@ -244,6 +244,7 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
 pub(super) fn role_task_args(
     word: &str,
     value: &Node,
+    templates: bool,
 ) -> Result<(RoleUse, Option<bool>, Option<Node>), Diagnostic> {
     // Ansible's `import_role: name=x tasks_from=y` form.
     let owned;
@@ -314,7 +315,7 @@ pub(super) fn role_task_args(
             value.span.clone(),
         ));
     }
-    if yaml::is_template(&role.name) {
+    if !templates && yaml::is_template(&role.name) {
         return Err(Diagnostic::at(
             format!(
                 "a templated role name is not supported: `{word}` is resolved when the playbook is loaded"
@@ -323,6 +324,50 @@ pub(super) fn role_task_args(
         ));
     }
     Ok((role, allow_duplicates, apply))
+}
+
+/// Whether an `include_role`'s name or `*_from` files are templates: then it is read when
+/// it runs, for each host and item.
+pub(super) fn is_dynamic(value: &Node) -> bool {
+    let owned;
+    let value = match &value.value {
+        Value::Str(text) if text.contains('=') => match super::parse::key_value_args(text, value) {
+            Ok(node) => {
+                owned = node;
+                &owned
+            }
+            Err(_) => return false,
+        },
+        _ => value,
+    };
+    value.as_map().unwrap_or_default().iter().any(|(key, arg)| {
+        matches!(
+            key.as_str(),
+            Some("name" | "tasks_from" | "vars_from" | "defaults_from" | "handlers_from")
+        ) && arg.as_str().is_some_and(yaml::is_template)
+    })
+}
+
+/// An `include_role` whose arguments were rendered when it ran: the role's blocks, the
+/// roles in them (for `public`) and its handlers.
+#[allow(clippy::type_complexity)]
+pub fn load_role_at_run(
+    args: &Node,
+    dir: &Path,
+    play_dir: &Path,
+) -> Result<(Vec<Task>, Vec<Arc<Role>>, Vec<Task>), Diagnostic> {
+    let state = PlayRolesCell::default();
+    let origin = Origin {
+        dir,
+        depth: 0,
+        play_dir,
+        roles: Some(&state),
+    };
+    let (mut role, allow_duplicates, _) = role_task_args("include_role", args, false)?;
+    role.public = false;
+    let blocks = load_role_with(role, allow_duplicates.or(Some(true)), origin)?;
+    let roles = blocks.iter().filter_map(|b| b.role.clone()).collect();
+    Ok((blocks, roles, state.into_inner().handlers))
 }
 
 /// A role's file in `folder`: `main` (or the `*_from` name), as `.yml`, `.yaml`, `.json`

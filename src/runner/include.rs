@@ -19,6 +19,8 @@ struct Group {
     /// The file as shown (`included: FILE for ...`) and read.
     shown: String,
     path: Option<PathBuf>,
+    /// `include_role` with templates: its arguments rendered for these hosts.
+    role_args: Option<crate::yaml::Node>,
     item: Option<(usize, Json, String)>,
     hosts: Vec<String>,
 }
@@ -105,7 +107,22 @@ impl Runner<'_> {
                     Some((index, value)) => item_context(task, &ctx, *index, value),
                     None => ctx.clone(),
                 };
-                let (shown, path) = if include.role.is_some() {
+                let mut role_args = None;
+                let (shown, path) = if let Some(args) = &include.role_args {
+                    let rendered = match template::render_node(args, &item_ctx) {
+                        Ok(node) => node,
+                        Err(error) => {
+                            fail(located(&error));
+                            continue;
+                        }
+                    };
+                    let shown = match rendered.get("name") {
+                        Some(name) => name.key_string(),
+                        None => rendered.key_string(),
+                    };
+                    role_args = Some(rendered);
+                    (shown, None)
+                } else if include.role.is_some() {
                     (include.file.key_string(), None)
                 } else {
                     let name = match template::render_node(&include.file, &item_ctx) {
@@ -140,14 +157,17 @@ impl Runner<'_> {
                     (index, value, label)
                 });
                 let key = item.as_ref().map(|(_, value, _)| value);
-                match groups
-                    .iter_mut()
-                    .find(|g| g.shown == shown && g.item.as_ref().map(|(_, v, _)| v) == key)
-                {
+                let args_key = role_args.as_ref().map(|a| a.to_json());
+                match groups.iter_mut().find(|g| {
+                    g.shown == shown
+                        && g.item.as_ref().map(|(_, v, _)| v) == key
+                        && g.role_args.as_ref().map(|a| a.to_json()) == args_key
+                }) {
                     Some(group) => group.hosts.push(host.clone()),
                     None => groups.push(Group {
                         shown,
                         path,
+                        role_args,
                         item,
                         hosts: vec![host.clone()],
                     }),
@@ -191,6 +211,40 @@ impl Runner<'_> {
             let loaded;
             let tasks: &[Task] = match (&include.tasks, &group.path) {
                 (Some(tasks), _) => tasks,
+                (None, None) if group.role_args.is_some() => {
+                    let args = group.role_args.as_ref().expect("checked");
+                    match crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir) {
+                        Ok((blocks, roles, handlers)) => {
+                            if matches!(include.role, Some((_, true))) {
+                                self.included_roles
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .extend(roles);
+                            }
+                            self.dynamic_handlers
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .extend(handlers);
+                            loaded = blocks;
+                            &loaded
+                        }
+                        Err(diagnostic) => {
+                            for host in &hosts {
+                                let result = Ok(Outcome::failed(diagnostic.headline()));
+                                self.emit_result(
+                                    host,
+                                    &title,
+                                    &effective,
+                                    &result,
+                                    None,
+                                    Instant::now(),
+                                );
+                                self.record(host, task, &effective, result);
+                            }
+                            continue;
+                        }
+                    }
+                }
                 (None, Some(path)) => {
                     match crate::playbook::load_included_file(path, &include.play_dir) {
                         Ok(tasks) => {

@@ -315,6 +315,9 @@ pub struct Runner<'a> {
     /// Public roles `include_role` ran in the current play: their defaults and vars are
     /// seen by the play's tasks from then on.
     included_roles: Mutex<Vec<Arc<crate::playbook::Role>>>,
+    /// Handlers of roles `include_role` read when it ran (a templated name), in the
+    /// current play: they follow the play's own.
+    dynamic_handlers: Mutex<Vec<Task>>,
 }
 
 /// Why a play stopped early.
@@ -361,6 +364,7 @@ impl<'a> Runner<'a> {
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
             included_roles: Mutex::new(Vec::new()),
+            dynamic_handlers: Mutex::new(Vec::new()),
         }
     }
 
@@ -510,6 +514,10 @@ impl<'a> Runner<'a> {
             self.state(host).ended = false;
         }
         self.included_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.dynamic_handlers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
@@ -770,7 +778,12 @@ impl<'a> Runner<'a> {
         let mut as_handler = inherited.clone();
         as_handler.handler = true;
         let inherited = &as_handler;
-        for handler in &scope.prepared.play.handlers {
+        let dynamic = self
+            .dynamic_handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for handler in scope.prepared.play.handlers.iter().chain(dynamic.iter()) {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
