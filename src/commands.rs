@@ -589,7 +589,11 @@ fn list_section(
                     let _ = writeln!(
                         text,
                         "      {}\tTAGS: [{}]",
-                        task.display_name(),
+                        // As Ansible lists them: a named task of a role as `role : name`.
+                        match (&task.role, &task.name) {
+                            (Some(role), Some(name)) => format!("{} : {name}", role.name),
+                            _ => task.display_name(),
+                        },
                         own.join(", ")
                     );
                 }

@@ -18,7 +18,8 @@ use crate::yaml::{self, Node, Value};
 #[derive(Debug)]
 pub struct Role {
     pub name: String,
-    /// The role's folder; `role_path`, and where its templates and files are found first.
+    /// The role's folder, absolute; `role_path`, and where its templates and files are
+    /// found first.
     pub path: PathBuf,
     /// `defaults/main.yml` (or `defaults_from`): below every other variable.
     pub defaults: Vars,
@@ -34,8 +35,7 @@ impl Role {
     pub fn magic(&self) -> Vars {
         let mut vars = Vars::new();
         vars.insert("role_name".into(), self.name.clone().into());
-        let path = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
-        vars.insert("role_path".into(), path.display().to_string().into());
+        vars.insert("role_path".into(), self.path.display().to_string().into());
         vars.insert("ansible_role_name".into(), self.name.clone().into());
         vars
     }
@@ -638,7 +638,7 @@ fn load_parts(
         .unwrap_or_else(|| role.name.clone());
     let loaded = Arc::new(Role {
         name,
-        path: path.clone(),
+        path: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
         defaults,
         vars,
         params: role.params,
