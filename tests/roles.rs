@@ -167,6 +167,39 @@ fn when_and_tags_on_a_role_apply_to_its_tasks() {
 }
 
 #[test]
+fn a_roles_handler_answers_to_role_colon_name_and_runs_once() {
+    // Expected from ansible-core 2.19.14 (the handler runs once for both notifications).
+    let output = role_web()
+        .file(
+            "play.yml",
+            r#"
+            - hosts: all
+              gather_facts: false
+              roles: [web]
+              tasks:
+                - command: 'true'
+                  notify: "web : restart web"
+                - debug: msg=x
+                  changed_when: true
+                  notify: restart web
+            "#,
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    let text = output.stdout.clone();
+    assert_eq!(
+        text.matches("RUNNING HANDLER [web : restart web]").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=5 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn variables_take_ansibles_precedence_through_roles_blocks_and_tasks() {
     // Expected from ansible-core 2.19.14 (`-e h=extra`): role defaults < inventory < play
     // vars < role vars < block vars < task vars < set_fact < role parameters < extra vars.

@@ -200,6 +200,17 @@ pub enum Meta {
 }
 
 impl Task {
+    /// The names a handler answers to: its `name`, `role : name` for a role's handler (as
+    /// Ansible allows), and its `listen` topics.
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.name.iter().cloned().collect();
+        if let (Some(role), Some(name)) = (&self.role, &self.name) {
+            names.push(format!("{} : {name}", role.name));
+        }
+        names.extend(self.listen.iter().cloned());
+        names
+    }
+
     /// Its task type, if it is a typed task (not a block or a `meta`).
     pub fn kind(&self) -> Option<TaskKind> {
         match &self.body {

@@ -384,11 +384,8 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
 /// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
 fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     let handlers = super::flatten(&play.handlers);
-    let names: Vec<&str> = handlers
-        .iter()
-        .flat_map(|h| h.name.iter().chain(h.listen.iter()))
-        .map(String::as_str)
-        .collect();
+    let owned: Vec<String> = handlers.iter().flat_map(|h| h.handler_names()).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for task in play.all_tasks() {
         for (index, notified) in task.notify.iter().enumerate() {
             if names.contains(&notified.as_str()) {

@@ -787,12 +787,8 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
-            let names: Vec<&str> = handler
-                .name
-                .iter()
-                .chain(handler.listen.iter())
-                .map(String::as_str)
-                .collect();
+            let owned = handler.handler_names();
+            let names: Vec<&str> = owned.iter().map(String::as_str).collect();
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
