@@ -200,6 +200,45 @@ fn a_roles_handler_answers_to_role_colon_name_and_runs_once() {
 }
 
 #[test]
+fn end_role_ends_this_use_of_the_role_for_the_hosts_it_holds_for() {
+    // Expected from ansible-core 2.19.14.
+    let output = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "roles/e/tasks/main.yml",
+            "
+            - debug: msg=start
+            - meta: end_role
+              when: inventory_hostname == 'h1'
+            - debug: msg=\"after end_role\"
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              roles: [e]
+              tasks:
+                - import_role: {name: e}
+                - debug: msg=\"play goes on\"
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(output.stdout.matches("after end_role").count(), 2);
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("h2"),
+        "h2 : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn variables_take_ansibles_precedence_through_roles_blocks_and_tasks() {
     // Expected from ansible-core 2.19.14 (`-e h=extra`): role defaults < inventory < play
     // vars < role vars < block vars < task vars < set_fact < role parameters < extra vars.
@@ -688,6 +727,16 @@ fn role_mistakes_are_refused_at_their_place() {
         "- hosts: all\n  tasks:\n    - import_role: {name: r, vars_from: \"{{ x }}\"}\n",
         &[],
         "error: a templated `vars_from` is not supported: the role is read when the playbook is loaded at play.yml:3:41",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  tasks:\n    - meta: end_role\n",
+        &[],
+        "error: `meta: end_role` can only run inside a role at play.yml:4:7",
+    );
+    refused(
+        "- hosts: all\n  roles: [r]\n  handlers:\n    - name: h\n      meta: end_role\n",
+        &[],
+        "error: `meta: end_role` cannot run from a handler at play.yml:5:13",
     );
     refused(
         "- hosts: all\n  roles: [r, m]\n",

@@ -196,6 +196,8 @@ pub enum Meta {
     FlushHandlers,
     EndPlay,
     EndHost,
+    /// `meta: end_role`: the hosts that reach it run no more of this use of the role.
+    EndRole,
     Noop,
 }
 

@@ -378,6 +378,14 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     play.role_defaults = roles.defaults;
     play.role_vars = roles.vars;
     check_notified_handlers(&play)?;
+    for task in play.all_tasks() {
+        if matches!(task.body, TaskBody::Meta(Meta::EndRole)) && task.role.is_none() {
+            return Err(Diagnostic::at(
+                "`meta: end_role` can only run inside a role",
+                task.span.clone(),
+            ));
+        }
+    }
     Ok(play)
 }
 
@@ -815,11 +823,18 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "flush_handlers" => Meta::FlushHandlers,
             "end_play" => Meta::EndPlay,
             "end_host" => Meta::EndHost,
+            "end_role" if handler => {
+                return Err(Diagnostic::at(
+                    "`meta: end_role` cannot run from a handler",
+                    value.span.clone(),
+                ));
+            }
+            "end_role" => Meta::EndRole,
             "noop" => Meta::Noop,
             _ => {
                 return Err(Diagnostic::at(
                     format!(
-                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host` or `noop`)"
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host`, `end_role` or `noop`)"
                     ),
                     value.span.clone(),
                 ));

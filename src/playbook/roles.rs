@@ -684,6 +684,11 @@ fn set_role(tasks: &mut [Task], role: &Arc<Role>) {
             continue;
         }
         task.role = Some(role.clone());
+        if let TaskBody::Include(include) = &mut task.body {
+            if let Some(tasks) = &mut include.tasks {
+                set_role(tasks, role);
+            }
+        }
         if let TaskBody::Block {
             block,
             rescue,

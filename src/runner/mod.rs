@@ -225,6 +225,8 @@ struct HostState {
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
+    /// `meta: end_role`: the uses of roles (by address) the host runs no more of.
+    ended_roles: Vec<usize>,
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
@@ -601,9 +603,25 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
-            let active = self.active(hosts);
+            let mut active = self.active(hosts);
             if active.is_empty() {
                 return None;
+            }
+            // Hosts that ended this use of the role (`meta: end_role`) skip the rest of it.
+            let in_roles: Vec<usize> = inherited
+                .roles
+                .iter()
+                .chain(task.role.iter())
+                .map(|role| Arc::as_ptr(role) as usize)
+                .collect();
+            if !in_roles.is_empty() {
+                active.retain(|h| {
+                    let state = self.state(h);
+                    !in_roles.iter().any(|r| state.ended_roles.contains(r))
+                });
+                if active.is_empty() {
+                    continue;
+                }
             }
             match &task.body {
                 TaskBody::Action { .. } => {
@@ -648,16 +666,74 @@ impl<'a> Runner<'a> {
                         }
                     }
                 }
+                TaskBody::Meta(Meta::EndRole) => {
+                    if self.task_selected(task, inherited) {
+                        self.end_role(scope, task, &active, inherited);
+                    }
+                }
                 TaskBody::Meta(Meta::Noop) => {}
             }
         }
         None
     }
 
+    /// `meta: end_role` on the hosts its `when` holds for.
+    fn end_role(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) {
+        let effective = inherited.with(task);
+        let Some(role) = &effective.role else {
+            return;
+        };
+        let role = Arc::as_ptr(role) as usize;
+        let run = self.task_run(scope, &effective);
+        for host in hosts {
+            let ctx = self.context(scope, host, &run);
+            let holds = effective
+                .when
+                .iter()
+                .all(|condition| crate::template::eval_condition(condition, &ctx) == Ok(true));
+            if holds {
+                self.state(host).ended_roles.push(role);
+            }
+        }
+    }
+
     /// A `block` with its `rescue` and `always`, as Ansible runs them: hosts that fail in
     /// the block run the rescue (their failure was counted as rescued); every host that
     /// started the block runs `always`, and hosts still failed afterwards stay failed.
     async fn run_block(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        (block, rescue, always): (&[Task], &[Task], &[Task]),
+        active: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let stop = self
+            .run_block_inner(scope, task, (block, rescue, always), active, inherited)
+            .await;
+        // Leaving a use of a role: `meta: end_role` in it no longer applies.
+        if let Some(role) = &task.role {
+            let entered = inherited
+                .role
+                .as_ref()
+                .is_none_or(|outer| !Arc::ptr_eq(outer, role));
+            if entered {
+                let role = Arc::as_ptr(role) as usize;
+                for host in active {
+                    self.state(host).ended_roles.retain(|r| *r != role);
+                }
+            }
+        }
+        stop
+    }
+
+    async fn run_block_inner(
         &self,
         scope: &PlayScope<'_>,
         task: &Task,
