@@ -200,6 +200,47 @@ fn a_roles_handler_answers_to_role_colon_name_and_runs_once() {
 }
 
 #[test]
+fn include_vars_are_above_set_fact_and_import_vars_below() {
+    // Expected from ansible-core 2.19.14: `vars:` on import_role are task vars (set_fact
+    // wins); on include_role and include_tasks they are include parameters (they win).
+    let output = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("roles/v/tasks/main.yml", "- debug: msg=\"x={{ x }}\"\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - set_fact: {x: fact}
+                - import_role: {name: v}
+                  vars: {x: import}
+                - include_role: {name: v}
+                  vars: {x: include}
+                - include_tasks: roles/v/tasks/main.yml
+                  vars: {x: include_tasks}
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success();
+    let shown: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"msg\": \"x="))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "\"msg\": \"x=fact\"",
+            "\"msg\": \"x=include\"",
+            "\"msg\": \"x=include_tasks\""
+        ]
+    );
+}
+
+#[test]
 fn end_role_ends_this_use_of_the_role_for_the_hosts_it_holds_for() {
     // Expected from ansible-core 2.19.14.
     let output = Test::new()

@@ -87,6 +87,7 @@ impl Runner<'_> {
         for role in roles {
             vars.extend(role.params.clone());
         }
+        vars.extend(task.params.clone());
         vars.extend(self.options.extra_vars.clone());
         let origin = |name: &str| -> Option<crate::source::Span> {
             if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {

@@ -195,7 +195,7 @@ impl Runner<'_> {
         // The included tasks do not take the include's own `when` and tags: only its
         // `vars`, its loop item, and what `apply` gives them.
         let mut base = inherited.clone();
-        base.vars.extend(task.vars.clone());
+        base.params.extend(task.vars.clone());
         base.var_origins.extend(task.var_origins.clone());
         if let Some(role) = &task.role {
             base.enter(role);
@@ -272,9 +272,9 @@ impl Runner<'_> {
             };
             let mut inner = base.clone();
             if let Some((index, value, _)) = &group.item {
-                inner.vars.insert(task.loop_var.clone(), value.clone());
+                inner.params.insert(task.loop_var.clone(), value.clone());
                 if let Some(index_var) = &task.index_var {
-                    inner.vars.insert(index_var.clone(), Json::from(*index));
+                    inner.params.insert(index_var.clone(), Json::from(*index));
                 }
             }
             if let Some(stop) = self.run_list(scope, tasks, &hosts, &inner).await {

@@ -264,6 +264,9 @@ struct Inherited {
     roles: Vec<Arc<crate::playbook::Role>>,
     /// Block and task `vars:`, outer first.
     vars: Vars,
+    /// The `vars:` of the includes (`include_tasks`, `include_role`) the task is in: above
+    /// `set_fact`, as Ansible's include parameters.
+    params: Vars,
     var_origins: crate::vars::Origins,
 }
 
