@@ -241,6 +241,45 @@ fn include_vars_are_above_set_fact_and_import_vars_below() {
 }
 
 #[test]
+fn key_value_forms_subfolders_and_a_folder_of_defaults() {
+    // Expected from ansible-core 2.19.14: `defaults/main/` files merge in name order.
+    let output = Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file("roles/d/defaults/main/00.yml", "a: 1\nb: 1\n")
+        .file("roles/d/defaults/main/01.yml", "b: 2\n")
+        .file(
+            "roles/d/tasks/main.yml",
+            "- debug: msg=\"a={{ a }} b={{ b }}\"\n",
+        )
+        .file(
+            "roles/d/tasks/sub/entry.yml",
+            "- debug: msg=\"sub {{ b }}\"\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - import_role: name=d
+                - include_role: name=d tasks_from=sub/entry
+                - include_tasks: file=roles/d/tasks/sub/entry.yml
+                  vars: {b: 3}
+            ",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"a=1 b=2\"")
+        .stdout_contains("\"msg\": \"sub 2\"")
+        .stdout_contains("\"msg\": \"sub 3\"");
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn end_role_ends_this_use_of_the_role_for_the_hosts_it_holds_for() {
     // Expected from ansible-core 2.19.14.
     let output = Test::new()
