@@ -245,15 +245,15 @@ fn key_value_forms_subfolders_and_a_folder_of_defaults() {
     // Expected from ansible-core 2.19.14: `defaults/main/` files merge in name order.
     let output = Test::new()
         .file("hosts.yml", INVENTORY)
-        .file("roles/d/defaults/main/00.yml", "a: 1\nb: 1\n")
-        .file("roles/d/defaults/main/01.yml", "b: 2\n")
+        .file("roles/d/defaults/main/00.yml", "da: 1\ndb: 1\n")
+        .file("roles/d/defaults/main/01.yml", "db: 2\n")
         .file(
             "roles/d/tasks/main.yml",
-            "- debug: msg=\"a={{ a }} b={{ b }}\"\n",
+            "- debug: msg=\"a={{ da }} b={{ db }}\"\n",
         )
         .file(
             "roles/d/tasks/sub/entry.yml",
-            "- debug: msg=\"sub {{ b }}\"\n",
+            "- debug: msg=\"sub {{ db }}\"\n",
         )
         .file(
             "play.yml",
@@ -264,7 +264,7 @@ fn key_value_forms_subfolders_and_a_folder_of_defaults() {
                 - import_role: name=d
                 - include_role: name=d tasks_from=sub/entry
                 - include_tasks: file=roles/d/tasks/sub/entry.yml
-                  vars: {b: 3}
+                  vars: {db: 3}
             ",
         )
         .args(&["run", "-i", "hosts.yml", "play.yml"])
