@@ -53,11 +53,24 @@ pub(super) struct PlayRoles {
     pub vars: Vars,
 }
 
-/// `roles_path`: `ANSIBLE_ROLES_PATH` (colon-separated) or Ansible's default.
+/// `roles_path` from the settings (ansible.cfg), when they name one: see [`set_roles_path`].
+static ROLES_PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The `roles_path` of the settings (colon-separated, as in ansible.cfg), set once before
+/// playbooks are read. `ANSIBLE_ROLES_PATH` still wins over it, as in Ansible.
+pub fn set_roles_path(text: &str) {
+    let _ = ROLES_PATH.set(text.to_owned());
+}
+
+/// `roles_path`: `ANSIBLE_ROLES_PATH` (colon-separated), else the settings' (see
+/// [`set_roles_path`]), else Ansible's default.
 pub fn role_search_path() -> Vec<PathBuf> {
-    let text = std::env::var("ANSIBLE_ROLES_PATH").unwrap_or_else(|_| {
-        "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".to_owned()
-    });
+    let text = std::env::var("ANSIBLE_ROLES_PATH")
+        .ok()
+        .or_else(|| ROLES_PATH.get().cloned())
+        .unwrap_or_else(|| {
+            "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".to_owned()
+        });
     let home = std::env::var("HOME").unwrap_or_default();
     text.split(':')
         .filter(|p| !p.is_empty())
