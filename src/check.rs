@@ -57,9 +57,27 @@ pub fn check_templates(
         known.insert(task.loop_var.clone());
         known.extend(task.index_var.iter().cloned());
         if let TaskBody::Action { kind, args } = &task.body {
-            known.extend(kind.sets_variables(args));
+            let mut dirs: Vec<&Path> = task.role.iter().map(|r| r.path.as_path()).collect();
+            dirs.push(playbook.dir());
+            known.extend(kind.sets_variables(args, &dirs));
+        }
+        known.extend(task.vars.keys().cloned());
+        if let Some(role) = &task.role {
+            for vars in [&role.defaults, &role.vars, &role.params, &role.magic()] {
+                known.extend(vars.keys().cloned());
+            }
         }
     }
+    for play in &playbook.plays {
+        known.extend(play.role_defaults.keys().cloned());
+        known.extend(play.role_vars.keys().cloned());
+    }
+    // A file or role included under a template is read only when it runs: the variables
+    // it sets are not known before, so none is required.
+    let dynamic = playbook
+        .all_tasks()
+        .iter()
+        .any(|task| matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none()));
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
     for play in plays {
@@ -71,13 +89,14 @@ pub fn check_templates(
             known: known.clone(),
             options,
             dir: playbook.dir(),
+            dynamic,
         };
         let play = &prepared.play;
         // A play that selects no host runs nothing: its templates are only compiled. With
         // `--start-at-task`, any task may be one that does not run.
         let runs = !prepared.hosts.is_empty() && options.start_at_task.is_none();
         let tags: BTreeSet<String> = play.tags.iter().cloned().collect();
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             checker.tasks(section, runs, &tags)?;
         }
         checker.tasks(&play.handlers, false, &tags)?;
@@ -88,15 +107,26 @@ pub fn check_templates(
 /// The template files a task names as written (not through a variable), each read: it
 /// must be a regular file, at most [`crate::source::MAX_FILE_BYTES`] and UTF-8, so that a
 /// template that cannot be read stops the run before any host is touched. A file that is
-/// not there is left to the task, which says so on each host. Returns each file's name
-/// (relative to the playbook's folder), its text, and the node that names it.
+/// not there is left to the task, which says so on each host. A role's task finds its
+/// templates in the role first. Returns each file's name (relative to the playbook's
+/// folder), its text, and the node that names it.
 fn template_files<'n>(
+    task: &Task,
     kind: TaskKind,
     args: &'n Node,
     dir: &Path,
 ) -> Result<Vec<(String, String, &'n Node)>, Diagnostic> {
+    let mut found = kind.template_files(args, dir);
+    if let Some(role) = &task.role {
+        for ((_, path), (_, in_role)) in found.iter_mut().zip(kind.template_files(args, &role.path))
+        {
+            if in_role.is_some() {
+                *path = in_role;
+            }
+        }
+    }
     let mut files = Vec::new();
-    for (node, path) in kind.template_files(args, dir) {
+    for (node, path) in found {
         let (Some(written), Some(path)) = (node.as_str(), path) else {
             continue;
         };
@@ -136,6 +166,8 @@ struct Checker<'a> {
     options: &'a RunOptions,
     /// The playbook's folder, where template files are found.
     dir: &'a Path,
+    /// The playbook includes files read only at run time: no variable is required.
+    dynamic: bool,
 }
 
 /// The play's own variables (`vars`, `vars_files`), set nowhere else, whose templates are
@@ -259,8 +291,15 @@ impl Checker<'_> {
             }
             TaskBody::Action { kind, args } => {
                 kind.read_args(args, certain, self)?;
-                for (name, text, node) in template_files(*kind, args, self.dir)? {
+                for (name, text, node) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain)?;
+                }
+            }
+            TaskBody::Include(include) => {
+                // Included per host and item: nothing in it is sure to run.
+                self.node(&include.file, certain)?;
+                if let Some(tasks) = &include.tasks {
+                    self.tasks(tasks, false, tags)?;
                 }
             }
             TaskBody::Meta(_) => {}
@@ -349,7 +388,7 @@ impl Checker<'_> {
         if let Some(error) = template::syntax_error(text, expression, &node.span) {
             return Err(error.into());
         }
-        if !certain {
+        if !certain || self.dynamic {
             return Ok(());
         }
         for name in template::required_variables(text, expression) {

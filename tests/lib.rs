@@ -21,6 +21,7 @@ mod plans;
 mod podman;
 mod progress;
 mod quay;
+mod roles;
 mod signals;
 mod sql;
 mod ssh;

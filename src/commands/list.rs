@@ -44,7 +44,7 @@ pub fn list_tasks(args: &ListTasksArgs, out: &mut dyn Write) -> Result<i32, Fail
             play.tags.join(", ")
         );
         let inherited: BTreeSet<String> = play.tags.iter().cloned().collect();
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             list_section(section, &inherited, args, &mut text);
         }
     }
@@ -72,13 +72,17 @@ fn list_section(
                 }
             }
             TaskBody::Meta(_) => {}
-            TaskBody::Action { .. } => {
+            TaskBody::Action { .. } | TaskBody::Include(_) => {
                 if select_by_tags(&tags, &args.tags, &args.skip_tags) {
                     let own: Vec<&str> = tags.iter().map(String::as_str).collect();
                     let _ = writeln!(
                         text,
                         "      {}\tTAGS: [{}]",
-                        task.display_name(),
+                        // As Ansible lists them: a named task of a role as `role : name`.
+                        match (&task.role, &task.name) {
+                            (Some(role), Some(name)) => format!("{} : {name}", role.name),
+                            _ => task.display_name(),
+                        },
                         own.join(", ")
                     );
                 }

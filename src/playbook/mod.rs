@@ -4,10 +4,12 @@
 //! task type and argument is known, every template compiles.
 
 mod parse;
+mod roles;
 
 use std::path::{Path, PathBuf};
 
-pub use parse::{TASK_KEYWORDS, parse_playbook};
+pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
+pub use roles::{Role, load_role_at_run, role_search_path, set_roles_path};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;
@@ -41,6 +43,7 @@ impl Play {
         let mut tasks = Vec::new();
         for section in [
             &self.pre_tasks,
+            &self.roles,
             &self.tasks,
             &self.post_tasks,
             &self.handlers,
@@ -56,6 +59,9 @@ pub fn flatten(tasks: &[Task]) -> Vec<&Task> {
     let mut all = Vec::new();
     for task in tasks {
         all.push(task);
+        if let TaskBody::Include(include) = &task.body {
+            all.extend(flatten(include.tasks.as_deref().unwrap_or_default()));
+        }
         if let TaskBody::Block {
             block,
             rescue,
@@ -89,6 +95,14 @@ pub struct Play {
     pub tags: Vec<String>,
     pub environment: Option<Node>,
     pub pre_tasks: Vec<Task>,
+    /// `roles:`, each a block of its dependencies and its tasks; they run after
+    /// `pre_tasks` (and their handlers), before `tasks`.
+    pub roles: Vec<Task>,
+    /// The defaults of the play's public roles (`roles:`, `import_role`, `include_role`
+    /// with `public`): every task of the play sees them, below the inventory.
+    pub role_defaults: Vars,
+    /// Their `vars/`: every task of the play sees them, above `vars_files`.
+    pub role_vars: Vars,
     pub tasks: Vec<Task>,
     pub post_tasks: Vec<Task>,
     pub handlers: Vec<Task>,
@@ -131,6 +145,11 @@ pub struct Task {
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
     pub timeout: Option<u64>,
+    /// The task's (or block's) own `vars:`; a block's pass down to its tasks.
+    pub vars: Vars,
+    pub var_origins: crate::vars::Origins,
+    /// The role the task belongs to: its defaults, vars and parameters apply to it.
+    pub role: Option<std::sync::Arc<Role>>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +163,32 @@ pub enum TaskBody {
     },
     /// `meta: flush_handlers` (and the other `meta` actions quayside knows).
     Meta(Meta),
+    /// `include_tasks` / `include_role`: decided per host when the task is reached.
+    Include(Box<Include>),
+}
+
+/// A dynamic include. Its `when` and `loop` decide, per host and item, whether the tasks
+/// are included; hosts that include the same file with the same item run them together.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The file (`include_tasks`, perhaps a template) or the role's name (`include_role`).
+    pub file: Node,
+    /// The folder of the file the include is written in: a relative file is found there
+    /// first, then beside the playbook.
+    pub dir: PathBuf,
+    /// The folder of the playbook.
+    pub play_dir: PathBuf,
+    /// The tasks, when they could be read at load (a role, a file named without a
+    /// template).
+    pub tasks: Option<Vec<Task>>,
+    /// `include_role`: the role (with its dependencies), and whether its defaults and vars
+    /// are seen by the play's later tasks once it ran (`public`).
+    pub role: Option<(Vec<std::sync::Arc<Role>>, bool)>,
+    /// `include_role` whose name or `*_from` is a template: its arguments, rendered and
+    /// read for each host and item when it runs.
+    pub role_args: Option<Node>,
+    /// `apply`: keywords for every included task (a block carrying them).
+    pub apply: Option<Task>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,10 +196,23 @@ pub enum Meta {
     FlushHandlers,
     EndPlay,
     EndHost,
+    /// `meta: end_role`: the hosts that reach it run no more of this use of the role.
+    EndRole,
     Noop,
 }
 
 impl Task {
+    /// The names a handler answers to: its `name`, `role : name` for a role's handler (as
+    /// Ansible allows), and its `listen` topics.
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.name.iter().cloned().collect();
+        if let (Some(role), Some(name)) = (&self.role, &self.name) {
+            names.push(format!("{} : {name}", role.name));
+        }
+        names.extend(self.listen.iter().cloned());
+        names
+    }
+
     /// Its task type, if it is a typed task (not a block or a `meta`).
     pub fn kind(&self) -> Option<TaskKind> {
         match &self.body {
@@ -172,6 +230,10 @@ impl Task {
             TaskBody::Action { kind, .. } => kind.name().to_owned(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
+            TaskBody::Include(include) => match &include.role {
+                Some(_) => format!("include_role : {}", include.file.key_string()),
+                None => "include_tasks".to_owned(),
+            },
         }
     }
 }

@@ -27,6 +27,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "post_tasks",
     "handlers",
     "strategy",
+    "roles",
 ];
 
 /// Keywords a task (or block) may carry beside its one task type.
@@ -59,7 +60,111 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "rescue",
     "always",
     "import_tasks",
+    "import_role",
+    "include_role",
+    "include_tasks",
+    "vars",
 ];
+
+/// Where an included file is: beside the file that includes it, else beside the playbook.
+pub fn include_path(name: &str, dir: &Path, play_dir: &Path) -> Option<std::path::PathBuf> {
+    [dir.join(name), play_dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The tasks of a file `include_tasks` names.
+fn included_tasks(path: &Path, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
+    if origin.depth >= MAX_IMPORT_DEPTH {
+        return Err(Diagnostic::new(format!(
+            "includes nest more than {MAX_IMPORT_DEPTH} deep: does `{}` include itself?",
+            path.display()
+        )));
+    }
+    let root = yaml::load_file(path)?;
+    task_list(
+        &root,
+        false,
+        Origin {
+            dir: path.parent().unwrap_or(Path::new(".")),
+            depth: origin.depth + 1,
+            ..origin
+        },
+    )
+}
+
+/// The tasks of a file an `include_tasks` names only when it runs (a template), read then.
+pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Diagnostic> {
+    let state = super::roles::PlayRolesCell::default();
+    included_tasks(
+        path,
+        Origin {
+            dir: play_dir,
+            depth: 0,
+            play_dir,
+            roles: Some(&state),
+        },
+    )
+}
+
+/// An include's arguments with `args:` merged in; a bare string is the `free` argument.
+fn with_args(value: &Node, free: Option<&str>, extra: &Node) -> Result<Node, Diagnostic> {
+    let mut entries = match (&value.value, free) {
+        (Value::Map(entries), _) => entries.clone(),
+        (Value::Null, _) => Vec::new(),
+        (Value::Str(text), _) if text.contains('=') => key_value_args(text, value)?
+            .as_map()
+            .unwrap_or_default()
+            .to_vec(),
+        (Value::Str(_), Some(free)) => vec![(
+            Node::new(value.span.clone(), Value::Str(free.to_owned())),
+            value.clone(),
+        )],
+        _ => return Err(expected(value, "a mapping")),
+    };
+    let Some(more) = extra.as_map() else {
+        return Err(Diagnostic::at(
+            "`args` must be a mapping",
+            extra.span.clone(),
+        ));
+    };
+    entries.extend(more.iter().cloned());
+    Ok(Node::new(value.span.clone(), Value::Map(entries)))
+}
+
+/// `apply:` of an include: task keywords, read as a block that carries them.
+fn apply_keywords(node: &Node, origin: Origin<'_>) -> Result<Task, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!(
+                "`apply` must be a mapping of task keywords, found {}",
+                node.kind()
+            ),
+            node.span.clone(),
+        ));
+    };
+    let mut entries = entries.to_vec();
+    for (key, _) in &entries {
+        if matches!(
+            key.as_str(),
+            Some("block" | "rescue" | "always" | "loop" | "with_items" | "register" | "name")
+        ) {
+            return Err(Diagnostic::at(
+                format!("`{}` cannot be applied to included tasks", key.key_string()),
+                key.span.clone(),
+            ));
+        }
+    }
+    entries.push((
+        Node::new(node.span.clone(), Value::Str("block".into())),
+        Node::new(node.span.clone(), Value::Seq(Vec::new())),
+    ));
+    parse_task(
+        &Node::new(node.span.clone(), Value::Map(entries)),
+        false,
+        origin,
+    )
+}
 
 /// Collections whose modules are quayside's built-in task types under another name.
 const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quayside."];
@@ -67,7 +172,15 @@ const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quays
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let root = yaml::load_file(path)?;
-    let plays = play_list(&root, Origin { dir, depth: 0 })?;
+    let plays = play_list(
+        &root,
+        Origin {
+            dir,
+            depth: 0,
+            play_dir: dir,
+            roles: None,
+        },
+    )?;
     Ok(Playbook {
         path: path.to_owned(),
         plays,
@@ -77,9 +190,13 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
 /// The folder of the file being read (paths in `import_tasks` and `import_playbook` are
 /// relative to it) and how deep in imports it is.
 #[derive(Clone, Copy)]
-struct Origin<'a> {
-    dir: &'a Path,
-    depth: usize,
+pub(super) struct Origin<'a> {
+    pub dir: &'a Path,
+    pub depth: usize,
+    /// The folder of the playbook the play is written in: where `roles/` is looked for.
+    pub play_dir: &'a Path,
+    /// The roles the play being read has placed so far.
+    pub roles: Option<&'a super::roles::PlayRolesCell>,
 }
 
 /// Imports nest at most this deep: deeper is taken for a file importing itself.
@@ -139,6 +256,8 @@ fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<
         Origin {
             dir,
             depth: origin.depth + 1,
+            play_dir: dir,
+            roles: None,
         },
     )
 }
@@ -176,10 +295,36 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         tags: Vec::new(),
         environment: None,
         pre_tasks: Vec::new(),
+        roles: Vec::new(),
+        role_defaults: Default::default(),
+        role_vars: Default::default(),
         tasks: Vec::new(),
         post_tasks: Vec::new(),
         handlers: Vec::new(),
     };
+    let state = super::roles::PlayRolesCell::default();
+    let origin = Origin {
+        play_dir: origin.dir,
+        roles: Some(&state),
+        ..origin
+    };
+    // `roles:` are read first, as Ansible places them before `tasks` wherever written.
+    if let Some(value) = node.get("roles") {
+        match &value.value {
+            Value::Null => {}
+            Value::Seq(items) => {
+                for item in items {
+                    play.roles.extend(super::roles::role_entry(item, origin)?);
+                }
+            }
+            _ => {
+                return Err(Diagnostic::at(
+                    format!("`roles` must be a list of roles, found {}", value.kind()),
+                    value.span.clone(),
+                ));
+            }
+        }
+    }
     let mut has_hosts = false;
     for (key, value) in entries {
         match key.as_str().unwrap_or_default() {
@@ -218,24 +363,37 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "tasks" => play.tasks = task_list(value, false, origin)?,
             "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
             "handlers" => play.handlers = task_list(value, true, origin)?,
+            "roles" => {}
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
     }
     if !has_hosts {
         return Err(Diagnostic::at("a play needs `hosts`", node.span.clone()));
     }
+    // As Ansible: the roles' handlers come before the play's own.
+    let roles = state.into_inner();
+    let mut handlers = roles.handlers;
+    handlers.append(&mut play.handlers);
+    play.handlers = handlers;
+    play.role_defaults = roles.defaults;
+    play.role_vars = roles.vars;
     check_notified_handlers(&play)?;
+    for task in play.all_tasks() {
+        if matches!(task.body, TaskBody::Meta(Meta::EndRole)) && task.role.is_none() {
+            return Err(Diagnostic::at(
+                "`meta: end_role` can only run inside a role",
+                task.span.clone(),
+            ));
+        }
+    }
     Ok(play)
 }
 
 /// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
 fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     let handlers = super::flatten(&play.handlers);
-    let names: Vec<&str> = handlers
-        .iter()
-        .flat_map(|h| h.name.iter().chain(h.listen.iter()))
-        .map(String::as_str)
-        .collect();
+    let owned: Vec<String> = handlers.iter().flat_map(|h| h.handler_names()).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for task in play.all_tasks() {
         for (index, notified) in task.notify.iter().enumerate() {
             if names.contains(&notified.as_str()) {
@@ -268,7 +426,11 @@ fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task>, Diagnostic> {
+pub(super) fn task_list(
+    node: &Node,
+    handlers: bool,
+    origin: Origin<'_>,
+) -> Result<Vec<Task>, Diagnostic> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => items
@@ -282,16 +444,11 @@ fn task_list(node: &Node, handlers: bool, origin: Origin<'_>) -> Result<Vec<Task
     }
 }
 
-fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
-    let Some(entries) = node.as_map() else {
-        return Err(Diagnostic::at(
-            format!("a task must be a mapping, found {}", node.kind()),
-            node.span.clone(),
-        ));
-    };
-    let mut task = Task {
+/// A task with no type and every keyword at its default.
+pub(super) fn new_task(span: crate::source::Span) -> Task {
+    Task {
         name: None,
-        span: node.span.clone(),
+        span,
         body: TaskBody::Meta(Meta::Noop),
         when: Vec::new(),
         r#loop: None,
@@ -317,7 +474,22 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         r#become: None,
         become_user: None,
         timeout: None,
+        vars: Default::default(),
+        var_origins: Default::default(),
+        role: None,
+    }
+}
+
+fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
+    let Some(entries) = node.as_map() else {
+        return Err(Diagnostic::at(
+            format!("a task must be a mapping, found {}", node.kind()),
+            node.span.clone(),
+        ));
     };
+    let mut task = new_task(node.span.clone());
+    let mut role_use: Option<(&Node, &Node)> = None;
+    let mut included: Option<(&Node, &Node)> = None;
     let mut actions: Vec<(&Node, &Node)> = Vec::new();
     let mut extra_args: Option<&Node> = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
@@ -381,14 +553,181 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "rescue" => rescue = Some(task_list(value, handler, origin)?),
             "always" => always = Some(task_list(value, handler, origin)?),
             "import_tasks" => imported = Some(value),
-            "include_tasks" => {
-                return Err(Diagnostic::at(
-                    "`include_tasks` is not supported; `import_tasks` reads the file when the playbook is loaded",
-                    key.span.clone(),
-                ));
-            }
+            "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
+            "import_role"
+            | "include_role"
+            | "ansible.builtin.import_role"
+            | "ansible.builtin.include_role" => role_use = Some((key, value)),
+            "include_tasks" | "ansible.builtin.include_tasks" => included = Some((key, value)),
             _ => actions.push((key, value)),
         }
+    }
+    if let Some((key, value)) = role_use {
+        let word = key.key_string();
+        if let Some((other, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{word}` cannot also have a task type (`{}`)",
+                    other.key_string()
+                ),
+                other.span.clone(),
+            ));
+        }
+        if imported.is_some() || block.is_some() || rescue.is_some() || always.is_some() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{word}` cannot be combined with `block`, `rescue`, `always` or `import_tasks`"
+                ),
+                node.span.clone(),
+            ));
+        }
+        let include = word.ends_with("include_role");
+        if handler && !include {
+            return Err(Diagnostic::at(
+                format!("`{word}` as a handler is not supported; `include_role` is"),
+                key.span.clone(),
+            ));
+        }
+        let merged;
+        let value = match extra_args {
+            Some(extra) => {
+                merged = with_args(value, None, extra)?;
+                &merged
+            }
+            None => value,
+        };
+        if include && super::roles::is_dynamic(value) {
+            let (role, _, apply) = super::roles::role_task_args(&word, value, true)?;
+            task.body = TaskBody::Include(Box::new(super::Include {
+                file: Node::new(role.name_span.clone(), Value::Str(role.name.clone())),
+                dir: origin.dir.to_owned(),
+                play_dir: origin.play_dir.to_owned(),
+                tasks: None,
+                role: Some((Vec::new(), role.public)),
+                role_args: Some(value.clone()),
+                apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+            }));
+            return Ok(task);
+        }
+        let (mut role, allow_duplicates, apply) =
+            super::roles::role_task_args(&word, value, false)?;
+        if !include {
+            if let Some(items) = &task.r#loop {
+                return Err(Diagnostic::at(
+                    "`import_role` cannot have `loop`: it is read when the playbook is loaded; use `include_role`",
+                    items.span.clone(),
+                ));
+            }
+        }
+        let public = role.public;
+        if include {
+            // An included role's defaults and vars reach the play once it ran, if public.
+            role.public = false;
+        }
+        let name = Node::new(role.name_span.clone(), Value::Str(role.name.clone()));
+        // As Ansible: an imported or included role runs each time unless told otherwise.
+        let blocks = super::roles::load_role_with(role, allow_duplicates.or(Some(true)), origin)?;
+        if include {
+            let roles = blocks.iter().filter_map(|b| b.role.clone()).collect();
+            task.body = TaskBody::Include(Box::new(super::Include {
+                file: name,
+                dir: origin.dir.to_owned(),
+                play_dir: origin.play_dir.to_owned(),
+                tasks: Some(blocks),
+                role: Some((roles, public)),
+                role_args: None,
+                apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+            }));
+            return Ok(task);
+        }
+        task.body = TaskBody::Block {
+            block: blocks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+        };
+        return Ok(task);
+    }
+    if let Some((_, value)) = included {
+        if let Some((other, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`include_tasks` cannot also have a task type (`{}`)",
+                    other.key_string()
+                ),
+                other.span.clone(),
+            ));
+        }
+        if imported.is_some() || block.is_some() || rescue.is_some() || always.is_some() {
+            return Err(Diagnostic::at(
+                "`include_tasks` cannot be combined with `block`, `rescue`, `always` or `import_tasks`",
+                node.span.clone(),
+            ));
+        }
+        let merged;
+        let value = match extra_args {
+            Some(extra) => {
+                merged = with_args(value, Some("file"), extra)?;
+                &merged
+            }
+            None => value,
+        };
+        let owned;
+        let value = match &value.value {
+            Value::Str(text) if text.trim_start().starts_with("file=") => {
+                owned = key_value_args(text, value)?;
+                &owned
+            }
+            _ => value,
+        };
+        let (file, apply) = match &value.value {
+            Value::Map(entries) => {
+                let mut file = None;
+                let mut apply = None;
+                for (k, v) in entries {
+                    match k.key_string().as_str() {
+                        "file" | "_raw_params" => file = Some(v.clone()),
+                        "apply" => apply = Some(apply_keywords(v, origin)?),
+                        other => {
+                            return Err(Diagnostic::at(
+                                format!(
+                                    "`include_tasks` takes no `{other}` (it takes `file` and `apply`)"
+                                ),
+                                k.span.clone(),
+                            ));
+                        }
+                    }
+                }
+                let Some(file) = file else {
+                    return Err(Diagnostic::at(
+                        "`include_tasks` needs `file`",
+                        value.span.clone(),
+                    ));
+                };
+                (file, apply)
+            }
+            _ => (value.clone(), None),
+        };
+        let name = string(&file)?;
+        // A file named without a template is read now: its mistakes stop the run before
+        // any host is touched. One that is not there fails the hosts that include it, as
+        // in Ansible (a `when` or an empty loop may keep it from being included at all).
+        let tasks = match crate::yaml::is_template(&name) {
+            true => None,
+            false => match include_path(&name, origin.dir, origin.play_dir) {
+                Some(path) => Some(included_tasks(&path, origin)?),
+                None => None,
+            },
+        };
+        task.body = TaskBody::Include(Box::new(super::Include {
+            file,
+            dir: origin.dir.to_owned(),
+            play_dir: origin.play_dir.to_owned(),
+            tasks,
+            role: None,
+            role_args: None,
+            apply,
+        }));
+        return Ok(task);
     }
     if let Some(value) = imported {
         // A static import is a block of the file's tasks: the keywords on it apply to each.
@@ -415,6 +754,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             Origin {
                 dir,
                 depth: origin.depth + 1,
+                ..origin
             },
         )?;
         task.body = TaskBody::Block {
@@ -483,11 +823,18 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "flush_handlers" => Meta::FlushHandlers,
             "end_play" => Meta::EndPlay,
             "end_host" => Meta::EndHost,
+            "end_role" if handler => {
+                return Err(Diagnostic::at(
+                    "`meta: end_role` cannot run from a handler",
+                    value.span.clone(),
+                ));
+            }
+            "end_role" => Meta::EndRole,
             "noop" => Meta::Noop,
             _ => {
                 return Err(Diagnostic::at(
                     format!(
-                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host` or `noop`)"
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host`, `end_role` or `noop`)"
                     ),
                     value.span.clone(),
                 ));
@@ -571,7 +918,7 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
     Ok(args)
 }
 
-fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
+pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
     let words = split_args(text).map_err(|error| {
         Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
     })?;
@@ -682,7 +1029,7 @@ fn expected(node: &Node, what: &str) -> Diagnostic {
     Diagnostic::at(format!("expected {what}, found {found}"), node.span.clone())
 }
 
-fn string(node: &Node) -> Result<String, Diagnostic> {
+pub(super) fn string(node: &Node) -> Result<String, Diagnostic> {
     match &node.value {
         Value::Str(s) => Ok(s.clone()),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(node.key_string()),
@@ -690,7 +1037,7 @@ fn string(node: &Node) -> Result<String, Diagnostic> {
     }
 }
 
-fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
+pub(super) fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => items.iter().map(string).collect(),
@@ -703,7 +1050,7 @@ fn string_list(node: &Node) -> Result<Vec<String>, Diagnostic> {
     }
 }
 
-fn list_of_nodes(node: &Node) -> Vec<Node> {
+pub(super) fn list_of_nodes(node: &Node) -> Vec<Node> {
     match &node.value {
         Value::Seq(items) => items.clone(),
         Value::Null => Vec::new(),
@@ -711,11 +1058,11 @@ fn list_of_nodes(node: &Node) -> Vec<Node> {
     }
 }
 
-fn conditions(node: &Node) -> Vec<Node> {
+pub(super) fn conditions(node: &Node) -> Vec<Node> {
     list_of_nodes(node)
 }
 
-fn boolean(node: &Node) -> Result<bool, Diagnostic> {
+pub(super) fn boolean(node: &Node) -> Result<bool, Diagnostic> {
     match &node.value {
         Value::Bool(b) => Ok(*b),
         Value::Str(s) => yaml::parse_bool(s).ok_or_else(|| expected(node, "`true` or `false`")),

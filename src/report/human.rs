@@ -130,6 +130,16 @@ impl Human {
                 }
                 text
             }
+            Event::Included {
+                file, hosts, item, ..
+            } => {
+                let item = item
+                    .as_ref()
+                    .map(|i| format!(" => (item={i})"))
+                    .unwrap_or_default();
+                let line = format!("included: {file} for {}{item}", hosts.join(", "));
+                format!("{}\n", self.paint(&line, Status::Ok))
+            }
             Event::Warning { message } => format!("[WARNING]: {message}\n"),
             Event::Plan(plan) => {
                 let mut text = banner("PLAN (check mode: nothing was changed)");

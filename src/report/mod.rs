@@ -115,6 +115,15 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         output: Option<serde_json::Value>,
     },
+    /// `include_tasks` / `include_role` included `file` (a path, or a role's name) for
+    /// `hosts` (with one loop `item`); each of them counts it as ok.
+    Included {
+        task: String,
+        file: String,
+        hosts: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        item: Option<String>,
+    },
     /// A loop is done on one host: every item has reported (as a `host_result` with its
     /// `item`); this is the task's result there, over all its items.
     LoopResult {

@@ -241,6 +241,13 @@ impl Reporter for Progress {
                     task.finish(host, *status);
                 }
             }
+            Event::Included { hosts, .. } => {
+                if let Some(task) = state.as_mut() {
+                    for host in hosts {
+                        task.finish(host, Status::Ok);
+                    }
+                }
+            }
             Event::PlayStart { .. }
             | Event::Plan(_)
             | Event::Bundle(_)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use minijinja::Value;
 
-use super::{PlayScope, Runner};
+use super::{Inherited, PlayScope, Runner};
 use crate::vars::Vars;
 
 /// Variables quayside sets itself; they cannot be overridden.
@@ -25,6 +25,7 @@ pub fn magic_variable_names() -> &'static [&'static str] {
         "ansible_verbosity",
         "ansible_facts",
         "omit",
+        "vars",
     ]
 }
 
@@ -41,24 +42,61 @@ pub(super) struct TaskRun {
 }
 
 impl Runner<'_> {
-    /// A host's variables, lowest precedence first: inventory (group `all`, parent
-    /// groups, child groups, host), play `vars`, `vars_files`, registered values and
-    /// `set_fact`, `--extra-vars`. Templates in them are rendered; those that cannot be are
-    /// left out and returned beside, as Ansible leaves them undefined.
-    pub(super) fn host_vars(&self, scope: &PlayScope<'_>, host: &str) -> (Vars, Broken) {
-        let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
+    /// A host's variables, lowest precedence first, as Ansible orders them: role defaults
+    /// (the play's public roles', then the task's role's), inventory (group `all`, parent
+    /// groups, child groups, host), play `vars`, `vars_files`, the public roles' `vars/`,
+    /// the task's role's `vars/`, block and task `vars:`, registered values and `set_fact`,
+    /// role parameters, `--extra-vars`. Templates in them are rendered; those that cannot
+    /// be are left out and returned beside, as Ansible leaves them undefined.
+    pub(super) fn host_vars(
+        &self,
+        scope: &PlayScope<'_>,
+        host: &str,
+        task: &Inherited,
+    ) -> (Vars, Broken) {
+        let play = &scope.prepared.play;
+        let role = task.role.as_deref();
+        let roles = &task.roles;
+        let included = self
+            .included_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut vars = play.role_defaults.clone();
+        for public in &included {
+            vars.extend(public.defaults.clone());
+        }
+        for role in roles {
+            vars.extend(role.defaults.clone());
+        }
+        vars.extend(self.inventory_vars.get(host).cloned().unwrap_or_default());
         vars.extend(scope.prepared.vars.clone());
+        vars.extend(play.role_vars.clone());
+        for public in &included {
+            vars.extend(public.vars.clone());
+        }
+        for role in roles {
+            vars.extend(role.vars.clone());
+        }
+        if let Some(role) = role {
+            vars.extend(role.magic());
+        }
+        vars.extend(task.vars.clone());
         let facts = self.state(host).facts.clone();
         vars.extend(facts.clone());
+        for role in roles {
+            vars.extend(role.params.clone());
+        }
+        vars.extend(task.params.clone());
         vars.extend(self.options.extra_vars.clone());
         let origin = |name: &str| -> Option<crate::source::Span> {
             if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {
                 return None;
             }
-            scope
-                .prepared
-                .origins
+            task.var_origins
                 .get(name)
+                .or_else(|| roles.iter().rev().find_map(|role| role.origins.get(name)))
+                .or_else(|| scope.prepared.origins.get(name))
                 .cloned()
                 .or_else(|| self.inventory.var_origin(host, name))
         };
@@ -69,12 +107,12 @@ impl Runner<'_> {
 
     /// Every host's variables for the task about to start, computed once (for `hostvars`
     /// and for each host's own context); its title is set once it is rendered.
-    pub(super) fn task_run(&self, scope: &PlayScope<'_>) -> TaskRun {
+    pub(super) fn task_run(&self, scope: &PlayScope<'_>, task: &Inherited) -> TaskRun {
         let per_host: std::collections::HashMap<String, (Vars, Broken)> = self
             .inventory
             .hosts
             .keys()
-            .map(|h| (h.clone(), self.host_vars(scope, h)))
+            .map(|h| (h.clone(), self.host_vars(scope, h, task)))
             .collect();
         // `hostvars`: every inventory host's variables, as they stand now.
         let all: BTreeMap<&str, Vars> = self
@@ -142,12 +180,14 @@ impl Runner<'_> {
     pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, run: &TaskRun) -> Value {
         let (vars, broken) = match run.per_host.get(host) {
             Some(found) => found.clone(),
-            None => self.host_vars(scope, host),
+            None => self.host_vars(scope, host, &Inherited::default()),
         };
         let mut ctx: BTreeMap<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
             .collect();
+        // Ansible's `vars`: every variable the task sees, by name (`vars[name]`).
+        ctx.insert("vars".to_owned(), Value::from_serialize(&vars));
         for (name, value) in self.magic(scope, host) {
             ctx.insert(name.to_owned(), value);
         }

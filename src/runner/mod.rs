@@ -8,6 +8,7 @@
 mod connect;
 mod context;
 mod facts;
+mod include;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -190,7 +191,7 @@ pub fn check_start_at_task(playbook: &Playbook, name: &str) -> Result<(), Diagno
     let known: Vec<&str> = playbook
         .plays
         .iter()
-        .flat_map(|play| [&play.pre_tasks, &play.tasks, &play.post_tasks])
+        .flat_map(|play| [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks])
         .flat_map(|section| crate::playbook::flatten(section))
         .filter_map(|task| task.name.as_deref())
         .collect();
@@ -224,6 +225,8 @@ struct HostState {
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
+    /// `meta: end_role`: the uses of roles (by address) the host runs no more of.
+    ended_roles: Vec<usize>,
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
@@ -251,9 +254,31 @@ struct Inherited {
     /// Inside the `block` of a block that has a `rescue` (at any depth): a failure here is
     /// rescued, as Ansible counts it.
     rescuable: bool,
+    /// The role the task belongs to (the innermost).
+    role: Option<Arc<crate::playbook::Role>>,
+    /// Running as a handler (or included by one): shown as `RUNNING HANDLER`, and run when
+    /// notified whatever `--tags` select, as in Ansible.
+    handler: bool,
+    /// The roles it is in, outermost first (a role imported inside another's tasks sees
+    /// that role's defaults, vars and parameters below its own, as in Ansible).
+    roles: Vec<Arc<crate::playbook::Role>>,
+    /// Block and task `vars:`, outer first.
+    vars: Vars,
+    /// The `vars:` of the includes (`include_tasks`, `include_role`) the task is in: above
+    /// `set_fact`, as Ansible's include parameters.
+    params: Vars,
+    var_origins: crate::vars::Origins,
 }
 
 impl Inherited {
+    /// Now inside `role` (a no-op when already in it).
+    fn enter(&mut self, role: &Arc<crate::playbook::Role>) {
+        if !self.roles.iter().any(|r| Arc::ptr_eq(r, role)) {
+            self.roles.push(role.clone());
+        }
+        self.role = Some(role.clone());
+    }
+
     fn with(&self, task: &Task) -> Inherited {
         let mut next = self.clone();
         next.when.extend(task.when.iter().cloned());
@@ -266,6 +291,11 @@ impl Inherited {
         next.check_mode = task.check_mode.or(next.check_mode);
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
+        if let Some(role) = &task.role {
+            next.enter(role);
+        }
+        next.vars.extend(task.vars.clone());
+        next.var_origins.extend(task.var_origins.clone());
         next
     }
 }
@@ -287,6 +317,12 @@ pub struct Runner<'a> {
     started: AtomicBool,
     /// `--step` still asks (until answered `c`).
     stepping: AtomicBool,
+    /// Public roles `include_role` ran in the current play: their defaults and vars are
+    /// seen by the play's tasks from then on.
+    included_roles: Mutex<Vec<Arc<crate::playbook::Role>>>,
+    /// Handlers of roles `include_role` read when it ran (a templated name), in the
+    /// current play: they follow the play's own.
+    dynamic_handlers: Mutex<Vec<Task>>,
 }
 
 /// Why a play stopped early.
@@ -332,6 +368,8 @@ impl<'a> Runner<'a> {
                 .to_string(),
             started: AtomicBool::new(false),
             stepping: AtomicBool::new(options.step),
+            included_roles: Mutex::new(Vec::new()),
+            dynamic_handlers: Mutex::new(Vec::new()),
         }
     }
 
@@ -480,6 +518,14 @@ impl<'a> Runner<'a> {
         for host in &hosts {
             self.state(host).ended = false;
         }
+        self.included_roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.dynamic_handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let inherited = Inherited {
             tags: play.tags.iter().cloned().collect(),
             r#become: play.r#become,
@@ -526,11 +572,20 @@ impl<'a> Runner<'a> {
         if play.gather_facts && !self.is_interrupted() {
             self.gather_facts(&scope).await;
         }
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            match self.run_list(&scope, section, batch, inherited).await {
-                Some(Stop::EndPlay) => return None,
-                Some(stop) => return Some(stop),
-                None => {}
+        // As Ansible: handlers run after `pre_tasks`, after `roles` and `tasks` together,
+        // and after `post_tasks`.
+        let sections: [&[&[Task]]; 3] = [
+            &[&play.pre_tasks],
+            &[&play.roles, &play.tasks],
+            &[&play.post_tasks],
+        ];
+        for section in sections {
+            for list in section {
+                match self.run_list(&scope, list, batch, inherited).await {
+                    Some(Stop::EndPlay) => return None,
+                    Some(stop) => return Some(stop),
+                    None => {}
+                }
             }
             if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
                 return Some(stop);
@@ -551,9 +606,25 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
-            let active = self.active(hosts);
+            let mut active = self.active(hosts);
             if active.is_empty() {
                 return None;
+            }
+            // Hosts that ended this use of the role (`meta: end_role`) skip the rest of it.
+            let in_roles: Vec<usize> = inherited
+                .roles
+                .iter()
+                .chain(task.role.iter())
+                .map(|role| Arc::as_ptr(role) as usize)
+                .collect();
+            if !in_roles.is_empty() {
+                active.retain(|h| {
+                    let state = self.state(h);
+                    !in_roles.iter().any(|r| state.ended_roles.contains(r))
+                });
+                if active.is_empty() {
+                    continue;
+                }
             }
             match &task.body {
                 TaskBody::Action { .. } => {
@@ -570,6 +641,13 @@ impl<'a> Runner<'a> {
                     if let Some(stop) = self
                         .run_block(scope, task, (block, rescue, always), &active, inherited)
                         .await
+                    {
+                        return Some(stop);
+                    }
+                }
+                TaskBody::Include(include) => {
+                    if let Some(stop) =
+                        Box::pin(self.run_include(scope, task, include, &active, inherited)).await
                     {
                         return Some(stop);
                     }
@@ -591,16 +669,74 @@ impl<'a> Runner<'a> {
                         }
                     }
                 }
+                TaskBody::Meta(Meta::EndRole) => {
+                    if self.task_selected(task, inherited) {
+                        self.end_role(scope, task, &active, inherited);
+                    }
+                }
                 TaskBody::Meta(Meta::Noop) => {}
             }
         }
         None
     }
 
+    /// `meta: end_role` on the hosts its `when` holds for.
+    fn end_role(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) {
+        let effective = inherited.with(task);
+        let Some(role) = &effective.role else {
+            return;
+        };
+        let role = Arc::as_ptr(role) as usize;
+        let run = self.task_run(scope, &effective);
+        for host in hosts {
+            let ctx = self.context(scope, host, &run);
+            let holds = effective
+                .when
+                .iter()
+                .all(|condition| crate::template::eval_condition(condition, &ctx) == Ok(true));
+            if holds {
+                self.state(host).ended_roles.push(role);
+            }
+        }
+    }
+
     /// A `block` with its `rescue` and `always`, as Ansible runs them: hosts that fail in
     /// the block run the rescue (their failure was counted as rescued); every host that
     /// started the block runs `always`, and hosts still failed afterwards stay failed.
     async fn run_block(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        (block, rescue, always): (&[Task], &[Task], &[Task]),
+        active: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let stop = self
+            .run_block_inner(scope, task, (block, rescue, always), active, inherited)
+            .await;
+        // Leaving a use of a role: `meta: end_role` in it no longer applies.
+        if let Some(role) = &task.role {
+            let entered = inherited
+                .role
+                .as_ref()
+                .is_none_or(|outer| !Arc::ptr_eq(outer, role));
+            if entered {
+                let role = Arc::as_ptr(role) as usize;
+                for host in active {
+                    self.state(host).ended_roles.retain(|r| *r != role);
+                }
+            }
+        }
+        stop
+    }
+
+    async fn run_block_inner(
         &self,
         scope: &PlayScope<'_>,
         task: &Task,
@@ -718,16 +854,20 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
-        for handler in &scope.prepared.play.handlers {
+        let mut as_handler = inherited.clone();
+        as_handler.handler = true;
+        let inherited = &as_handler;
+        let dynamic = self
+            .dynamic_handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for handler in scope.prepared.play.handlers.iter().chain(dynamic.iter()) {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
-            let names: Vec<&str> = handler
-                .name
-                .iter()
-                .chain(handler.listen.iter())
-                .map(String::as_str)
-                .collect();
+            let owned = handler.handler_names();
+            let names: Vec<&str> = owned.iter().map(String::as_str).collect();
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
@@ -751,12 +891,12 @@ impl<'a> Runner<'a> {
                     self.run_task(scope, handler, &notified, inherited, true)
                         .await
                 }
-                TaskBody::Block { .. } => {
+                TaskBody::Block { .. } | TaskBody::Include(_) => {
                     Box::pin(self.run_list(
                         scope,
                         std::slice::from_ref(handler),
                         &notified,
-                        &inner,
+                        inherited,
                     ))
                     .await;
                 }
@@ -856,6 +996,9 @@ impl<'a> Runner<'a> {
     /// Whether `--tags` / `--skip-tags` select a task, as Ansible decides it, and
     /// `--start-at-task` has been reached.
     fn task_selected(&self, task: &Task, inherited: &Inherited) -> bool {
+        if inherited.handler {
+            return true;
+        }
         if let Some(start) = &self.options.start_at_task {
             if !self.started.load(Ordering::SeqCst) {
                 if task.name.as_deref() != Some(start.as_str()) {

@@ -26,7 +26,7 @@ struct Ready {
 }
 
 /// What a task left on one host, for `run_once` to hand to the others.
-struct HostOutcome {
+pub(super) struct HostOutcome {
     registered: Json,
     facts: Vars,
 }
@@ -44,6 +44,7 @@ impl Runner<'_> {
             return;
         }
         let effective = inherited.with(task);
+        let handler = handler || inherited.handler;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }
@@ -57,7 +58,7 @@ impl Runner<'_> {
         handler: bool,
     ) {
         let effective = effective.clone();
-        let mut run = self.task_run(scope);
+        let mut run = self.task_run(scope, &effective);
         run.title = match (&task.name, hosts.first()) {
             // As Ansible: a task's name is rendered with the first host's variables; one
             // that cannot be rendered is shown as written.
@@ -67,6 +68,10 @@ impl Runner<'_> {
             }
             _ => task.display_name(),
         };
+        // As Ansible: a role's task is shown as `role : task`.
+        if let Some(role) = &effective.role {
+            run.title = format!("{} : {}", role.name, run.title);
+        }
         let run = run;
         self.reporter.emit(&Event::TaskStart {
             task: run.title.clone(),
@@ -194,7 +199,7 @@ impl Runner<'_> {
 
     /// What a task's result does to the host: counts, failure, notified handlers,
     /// registered values and facts.
-    fn record(
+    pub(super) fn record(
         &self,
         host: &str,
         task: &Task,
@@ -642,7 +647,7 @@ impl Runner<'_> {
         })
     }
 
-    fn emit_result(
+    pub(super) fn emit_result(
         &self,
         host: &str,
         task: &str,
@@ -734,7 +739,7 @@ fn needs_connection(task: &Task, effective: &Inherited) -> bool {
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).
-fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
+pub(super) fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
     let mut extra = vec![(task.loop_var.as_str(), item.clone())];
     if let Some(index_var) = &task.index_var {
         extra.push((index_var.as_str(), Json::from(index)));
@@ -742,7 +747,7 @@ fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
     extend(ctx, &extra)
 }
 
-fn located(error: &template::TemplateError) -> String {
+pub(super) fn located(error: &template::TemplateError) -> String {
     format!("{} at {}", error.message, error.span)
 }
 
@@ -755,7 +760,7 @@ fn all_hold(conditions: &[Node], ctx: &Value) -> Result<bool, String> {
     Ok(true)
 }
 
-fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
+pub(super) fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
     let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
     match rendered.to_json() {
         Json::Array(items) => Ok(items),
@@ -772,7 +777,7 @@ fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
     }
 }
 
-fn label_text(label: &Node, ctx: &Value) -> String {
+pub(super) fn label_text(label: &Node, ctx: &Value) -> String {
     match template::render_node(label, ctx) {
         Ok(node) => match node.to_json() {
             Json::String(s) => s,

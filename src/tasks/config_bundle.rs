@@ -135,7 +135,7 @@ impl TaskType for ConfigBundle {
             Some(Value::Seq(files)) => files
                 .iter()
                 .filter_map(|file| file.get("template"))
-                .filter_map(|node| Some((node, find(dir, node.as_str()?, true).ok())))
+                .filter_map(|node| Some((node, find(None, dir, node.as_str()?, true).ok())))
                 .collect(),
             _ => Vec::new(),
         }
@@ -1150,6 +1150,7 @@ impl ConfigBundle {
             .ok()
             .and_then(|v| v.as_str().map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."));
+        let role = super::controller_files::role_dir(ctx.vars);
         check_mode_text(&self.mode)?;
         check_dest(&self.dest)?;
         for name in &self.absent {
@@ -1161,7 +1162,7 @@ impl ConfigBundle {
             let mut vaulted = false;
             let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
                 (Some(template), None, None) => {
-                    let path = find(&base, template, true)?;
+                    let path = find(role.as_deref(), &base, template, true)?;
                     let rendered = super::render_file(&path, &path.display().to_string(), ctx.vars)
                         .map_err(|error| format!("template `{template}`: {error}"))?;
                     (
@@ -1170,7 +1171,7 @@ impl ConfigBundle {
                     )
                 }
                 (None, Some(src), None) => {
-                    let path = find(&base, src, false)?;
+                    let path = find(role.as_deref(), &base, src, false)?;
                     let name = file.name.as_deref().unwrap_or(file_name(src));
                     let bytes = crate::inputs::read(&path, is_secret(file.secret, name))
                         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
@@ -1219,7 +1220,7 @@ impl ConfigBundle {
         }
         let archive = match &self.archive {
             Some(name) => {
-                let path = find(&base, name, false)?;
+                let path = find(role.as_deref(), &base, name, false)?;
                 let bytes = crate::inputs::read(&path, false)
                     .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
                 check_archive(&bytes).map_err(|reason| format!("archive `{name}`: {reason}"))?;
@@ -1267,9 +1268,9 @@ fn file_name(path: &str) -> &str {
 }
 
 /// A controller path, by the one rule of [`super::controller_files`].
-fn find(base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
+fn find(role: Option<&Path>, base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
     let look = if template { Look::Template } else { Look::File };
-    super::controller_files::find(base, name, look)
+    super::controller_files::find_with_role(role, base, name, look)
         .ok_or_else(|| format!("`{name}` not found beside the playbook"))
 }
 

@@ -5,33 +5,53 @@
 //! `NAME` beside the playbook; then the same folder beside the playbook's parent, for the
 //! layout quayside ships (`playbooks/` beside `templates/`). An absolute name is taken as
 //! it is. A directory of that name is passed over; anything else is found (a named pipe,
-//! a device), so that reading it says what it is rather than that nothing is there.
+//! a device), so that reading it says what it is rather than that nothing is there. A
+//! role's task looks in its role first: `ROLE/templates/NAME` (or `ROLE/files/NAME`), then
+//! `ROLE/NAME`.
 
 use std::path::{Path, PathBuf};
 
-/// What a task looks for: a template (in `templates/`) or a file (in `files/`).
+/// What a task looks for: a template (in `templates/`), a file (in `files/`) or a
+/// variables file (in `vars/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Look {
     Template,
     File,
+    Vars,
 }
 
 /// The path of `name` seen from the playbook's folder `base`, if there is such a file.
 pub fn find(base: &Path, name: &str, look: Look) -> Option<PathBuf> {
+    find_with_role(None, base, name, look)
+}
+
+/// [`find`] for a task of the role in `role` (its `role_path`): the role's folders first.
+pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) -> Option<PathBuf> {
     if Path::new(name).is_absolute() {
         return Some(PathBuf::from(name));
     }
     let folder = match look {
         Look::Template => "templates",
         Look::File => "files",
+        Look::Vars => "vars",
     };
-    [
-        base.join(folder).join(name),
-        base.join(name),
-        base.join("..").join(folder).join(name),
-    ]
-    .into_iter()
-    .find(|path| path.exists() && !path.is_dir())
+    let in_role = role
+        .into_iter()
+        .flat_map(|role| [role.join(folder).join(name), role.join(name)]);
+    in_role
+        .chain([
+            base.join(folder).join(name),
+            base.join(name),
+            base.join("..").join(folder).join(name),
+        ])
+        .find(|path| path.exists() && !path.is_dir())
+}
+
+/// The role folder of the task whose variables are `vars` (its `role_path`), if any.
+pub fn role_dir(vars: &minijinja::Value) -> Option<PathBuf> {
+    vars.get_attr("role_path")
+        .ok()
+        .and_then(|v| v.as_str().map(PathBuf::from))
 }
 
 #[cfg(test)]
@@ -60,5 +80,17 @@ mod tests {
         std::fs::create_dir_all(base.join("files/b")).unwrap();
         assert_eq!(find(&base, "b", Look::File), None);
         assert_eq!(find(&base, "/etc/x", Look::File), Some("/etc/x".into()));
+        // A role's own templates come first.
+        let role = dir.path().join("roles/web");
+        std::fs::create_dir_all(role.join("templates")).unwrap();
+        assert_eq!(
+            find_with_role(Some(&role), &base, "a.j2", Look::Template),
+            Some(base.join("templates/a.j2"))
+        );
+        std::fs::write(role.join("templates/a.j2"), "role").unwrap();
+        assert_eq!(
+            find_with_role(Some(&role), &base, "a.j2", Look::Template),
+            Some(role.join("templates/a.j2"))
+        );
     }
 }

@@ -68,6 +68,17 @@ impl TryFrom<Args> for CopyFiles {
 
 impl Args {
     /// Every file to send, read on the controller.
+    /// [`Self::files`] for a task whose variables are `vars`: a role's task finds its
+    /// sources in the role (`files/NAME`, `NAME`) first, then beside the playbook.
+    fn files_for(&self, vars: &minijinja::Value) -> Result<Vec<NewFile>, String> {
+        if let Some(role) = super::controller_files::role_dir(vars) {
+            if let Ok(files) = self.files(&role) {
+                return Ok(files);
+            }
+        }
+        self.files(&playbook_dir(vars))
+    }
+
     fn files(&self, base: &Path) -> Result<Vec<NewFile>, String> {
         let files = match (&self.src, &self.content) {
             (None, Some(content)) => {
@@ -277,7 +288,7 @@ impl TaskType for CopyFiles {
         let args = &self.0;
         let prepared = args
             .settings()
-            .and_then(|settings| Ok((settings, args.files(&playbook_dir(ctx.vars))?)));
+            .and_then(|settings| Ok((settings, args.files_for(ctx.vars)?)));
         let (settings, files) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),

@@ -15,6 +15,7 @@ mod fail;
 mod fetch;
 mod file_install;
 mod generate_key;
+mod include_vars;
 mod podman;
 mod podman_run;
 mod podman_stop;
@@ -55,9 +56,10 @@ pub trait TaskType {
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
 
-    /// The variables it sets, read from its arguments as written, for the check before
-    /// the run that every variable a task reads is set somewhere.
-    fn sets_variables(_args: &Node) -> Vec<String> {
+    /// The variables it sets, read from its arguments as written (files it names found
+    /// from `dirs`, the task's role first), for the check before the run that every
+    /// variable a task reads is set somewhere.
+    fn sets_variables(_args: &Node, _dirs: &[&Path]) -> Vec<String> {
         Vec::new()
     }
 
@@ -151,9 +153,9 @@ macro_rules! task_types {
             }
 
             /// [`TaskType::sets_variables`].
-            pub fn sets_variables(self, args: &Node) -> Vec<String> {
+            pub fn sets_variables(self, args: &Node, dirs: &[&Path]) -> Vec<String> {
                 match self {
-                    $(TaskKind::$variant => <$ty as TaskType>::sets_variables(args),)*
+                    $(TaskKind::$variant => <$ty as TaskType>::sets_variables(args, dirs),)*
                 }
             }
 
@@ -209,6 +211,7 @@ task_types! {
     "shell" => Shell(shell::Shell);
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
+    "include_vars" => IncludeVars(include_vars::IncludeVars);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
@@ -478,6 +481,11 @@ impl Outcome {
         map.insert("failed".into(), self.failed.into());
         if self.skipped {
             map.insert("skipped".into(), true.into());
+            // As Ansible registers a skipped task: why, under `skip_reason`.
+            if let Some(msg) = &self.msg {
+                map.entry("skip_reason")
+                    .or_insert_with(|| msg.clone().into());
+            }
         }
         if let Some(msg) = &self.msg {
             map.entry("msg").or_insert_with(|| msg.clone().into());

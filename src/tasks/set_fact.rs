@@ -14,7 +14,7 @@ pub struct SetFact(Vars);
 impl TaskType for SetFact {
     const ON_CONTROLLER: bool = true;
 
-    fn sets_variables(args: &Node) -> Vec<String> {
+    fn sets_variables(args: &Node, _dirs: &[&std::path::Path]) -> Vec<String> {
         args.as_map()
             .unwrap_or_default()
             .iter()

@@ -51,7 +51,14 @@ impl TemplateConfig {
     /// The file for one host: found, rendered and checked on the controller.
     pub(super) fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
         let base = playbook_dir(vars);
-        let path = template_path(&base, &self.src).ok_or_else(|| {
+        let role = super::controller_files::role_dir(vars);
+        let path = super::controller_files::find_with_role(
+            role.as_deref(),
+            &base,
+            &self.src,
+            Look::Template,
+        )
+        .ok_or_else(|| {
             format!(
                 "template `{}` not found in `templates/` beside the playbook",
                 self.src
