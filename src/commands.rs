@@ -15,7 +15,7 @@ use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskBody, parse_playbook};
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
 use crate::runner::{
-    ConnectSettings, PreparedPlay, RunOptions, Runner, check_start_at_task, prepare, select_by_tags,
+    PreparedPlay, RunOptions, Runner, check_start_at_task, prepare, select_by_tags,
 };
 use crate::settings::Settings;
 use crate::vars::Vars;
@@ -76,7 +76,7 @@ struct Loaded {
 
 fn load(
     playbook: &std::path::Path,
-    inventory: &[std::path::PathBuf],
+    (inventory, rules): (&[std::path::PathBuf], &crate::inventory::DirRules),
     select: &SelectArgs,
     mut options: RunOptions,
 ) -> Result<Loaded, Failure> {
@@ -84,13 +84,15 @@ fn load(
     options.limit = select.limit.clone();
     options.tags = select.tags.clone();
     options.skip_tags = select.skip_tags.clone();
-    let inventory = Inventory::load(inventory).map_err(Failure::parse)?;
+    let inventory = Inventory::load_with(inventory, rules).map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
     crate::check::check_placements(&playbook).map_err(Failure::parse)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Failure::options)?;
     }
-    let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
+    let (plays, prepared) = prepare(&playbook, &inventory, &options).map_err(Failure::parse)?;
+    let mut warnings = inventory.warnings.clone();
+    warnings.extend(prepared);
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Failure::parse)?;
     Ok(Loaded {
@@ -102,10 +104,17 @@ fn load(
     })
 }
 
-pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+pub fn validate(
+    args: &ValidateArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
     let loaded = load(
         &args.playbook,
-        &args.inventory.inventory,
+        (
+            &settings.inventory_sources(&args.inventory.inventory),
+            &settings.inventory_dirs,
+        ),
         &args.select,
         RunOptions::default(),
     )?;
@@ -138,19 +147,21 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     let options = RunOptions {
         check: args.check,
         diff: args.diff,
-        forks: args.forks as usize,
+        forks: settings.forks(args.forks),
         verbosity: args.verbose,
-        connect: ConnectSettings {
-            host_key_checking: settings.host_key_checking,
-            connect_timeout: Duration::from_secs(args.timeout.max(1)),
-        },
+        connect: settings.connect(args.timeout),
         start_at_task: args.start_at_task.clone(),
         step: args.step,
+        r#become: settings.r#become,
+        become_user: settings.become_user.clone(),
         ..RunOptions::default()
     };
     let loaded = load(
         &args.playbook,
-        &args.inventory.inventory,
+        (
+            &settings.inventory_sources(&args.inventory.inventory),
+            &settings.inventory_dirs,
+        ),
         &args.select,
         options,
     )?;
@@ -223,7 +234,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     }
     // A check run changed nothing, so it has nothing to retry, and the retry file of the
     // real run before it is still the one that matters.
-    if !args.no_retry_file && !args.check {
+    if !args.no_retry_file && !args.check && settings.retry_files_enabled != Some(false) {
         write_retry_file(&args.playbook, &summary);
     }
     Ok(code)
@@ -431,17 +442,21 @@ fn kill_children_and_exit() -> ! {
 }
 
 pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {
-    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+    let inventory = Inventory::load_with(
+        &settings.inventory_sources(&args.inventory.inventory),
+        &settings.inventory_dirs,
+    )
+    .map_err(Failure::parse)?;
+    for warning in &inventory.warnings {
+        let _ = writeln!(out, "[WARNING]: {warning}");
+    }
     let hosts = crate::inventory::select(&inventory, &args.limit)
         .map_err(|message| Failure::options(Diagnostic::new(message)))?;
     if hosts.is_empty() {
         let _ = writeln!(out, "[WARNING]: no hosts matched `{}`", args.limit);
         return Ok(exit::OK);
     }
-    let connect = ConnectSettings {
-        host_key_checking: settings.host_key_checking,
-        connect_timeout: Duration::from_secs(args.timeout.max(1)),
-    };
+    let connect = settings.connect(args.timeout);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -465,7 +480,7 @@ pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Resu
                 &hosts,
                 &args.path,
                 &connect,
-                args.forks as usize,
+                settings.forks(args.forks),
                 args.r#become,
             ) => Ok(Some(report)),
             () = signals.next() => Ok(None),
@@ -523,8 +538,19 @@ pub fn keygen(args: &crate::cli::KeygenArgs, out: &mut dyn Write) -> Result<i32,
     Ok(exit::OK)
 }
 
-pub fn list_hosts(args: &ListHostsArgs, out: &mut dyn Write) -> Result<i32, Failure> {
-    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+pub fn list_hosts(
+    args: &ListHostsArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
+    let inventory = Inventory::load_with(
+        &settings.inventory_sources(&args.inventory.inventory),
+        &settings.inventory_dirs,
+    )
+    .map_err(Failure::parse)?;
+    for warning in &inventory.warnings {
+        let _ = writeln!(out, "[WARNING]: {warning}");
+    }
     let mut hosts = crate::inventory::select(&inventory, &args.pattern)
         .map_err(|message| Failure::options(Diagnostic::new(message)))?;
     if let Some(limit) = &args.limit {

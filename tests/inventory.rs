@@ -253,3 +253,70 @@ fn ini_values_and_group_vars_sections() {
         ])]
     );
 }
+
+/// An inventory directory as Ansible reads it: every file in name order, directories under
+/// it too; hidden names, `group_vars/`, `host_vars/` and INVENTORY_IGNORE_EXTS endings
+/// (`.swp`, `.rst`, `~`, ...) passed over; a file no format reads is a warning and the
+/// others still count. Expected from ansible-core 2.19.14: the same hosts (w1, w2), exit 0,
+/// a warning naming `inv/b`; ANSIBLE_INVENTORY_IGNORE_REGEX passes `b` over silently;
+/// ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED stops the run before any task ("Completely
+/// failed to parse inventory source", exit 1 there; 4 with the place here).
+#[test]
+fn inventory_directories_skip_and_warn_as_ansible() {
+    let test = Test::new()
+        .file(
+            "q.yml",
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .file("inv/a.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("inv/b", "[web\nbad\n")
+        .file("inv/c.swp", "garbage [[[\n")
+        .file("inv/notes.rst", "[[[\n")
+        .file("inv/hosts~", "[[[\n")
+        .file("inv/.hidden", "[[[\n")
+        .file("inv/sub/d.ini", "[web]\nw2 ansible_connection=local\n")
+        .file("inv/group_vars/web.yml", "greeting: hi\n")
+        .args(&["run", "q.yml", "-i", "inv"]);
+    let output = test.run().success();
+    assert_eq!(
+        output
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>(),
+        [
+            "[WARNING]: Unable to parse inv/b as an inventory source: a section header must end \
+          with `]` at inv/b:1:1"
+        ]
+    );
+    assert!(
+        output
+            .recap("w1")
+            .contains("ok=1 changed=0 unreachable=0 failed=0")
+    );
+    assert!(
+        output
+            .recap("w2")
+            .contains("ok=1 changed=0 unreachable=0 failed=0")
+    );
+
+    let output = test
+        .env("ANSIBLE_INVENTORY_IGNORE_REGEX", "^b$")
+        .run()
+        .success();
+    assert!(!output.stdout.contains("[WARNING]"), "{}", output.stdout);
+
+    let output = Test::new()
+        .file("inv/a.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("inv/b", "[web\nbad\n")
+        .file(
+            "q.yml",
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .env("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
+        .args(&["run", "q.yml", "-i", "inv"])
+        .run()
+        .status(4)
+        .stderr_contains("a section header must end with `]` at inv/b:1:1");
+    assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
+}

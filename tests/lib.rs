@@ -2,6 +2,7 @@
 
 mod common;
 
+mod ansible_cfg;
 mod bundle;
 mod cli;
 mod drift;

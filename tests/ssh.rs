@@ -371,14 +371,14 @@ fn forks_1_and_50_give_the_same_results() {
 }
 
 /// `play.yml` (one command on host1) with a `known_hosts` that knows no host, a
-/// `quayside.cfg` when `config` is given, and `env`.
+/// `ansible.cfg` when `config` is given, and `env`.
 fn run_with_no_known_hosts(config: Option<&str>, env: &[(&str, &str)]) -> crate::common::Output {
     let mut test = Test::new().file("empty_known_hosts", "").file(
         "play.yml",
         "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     );
     if let Some(config) = config {
-        test = test.file("quayside.cfg", config);
+        test = test.file("ansible.cfg", config);
     }
     let known = test.path().join("empty_known_hosts");
     let mut test = test.args(&[
@@ -408,6 +408,8 @@ fn host_key_checking_is_off_only_when_asked() {
         strict.stdout
     );
     let relaxed = run_with_no_known_hosts(None, &[("QUAYSIDE_HOST_KEY_CHECKING", "false")]);
+    assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
+    let relaxed = run_with_no_known_hosts(None, &[("ANSIBLE_HOST_KEY_CHECKING", "False")]);
     assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
 }
 
@@ -600,13 +602,56 @@ fn connections_are_opened_to_every_host_at_once() {
 fn host_key_checking_is_turned_off_by_a_config_file_too() {
     for (config, code) in [
         ("[defaults]\nhost_key_checking = False\n", 0),
-        ("host_key_checking = false\n", 0),
         ("[defaults]\nhost_key_checking = True\n", 3),
         ("[defaults]\nforks = 5\n", 3),
     ] {
         let output = run_with_no_known_hosts(Some(config), &[]);
         output.status(code);
     }
+    // The variable wins over the file, as in Ansible.
+    let output = run_with_no_known_hosts(
+        Some("[defaults]\nhost_key_checking = False\n"),
+        &[("ANSIBLE_HOST_KEY_CHECKING", "true")],
+    );
+    output.status(3);
+}
+
+/// ansible.cfg's `remote_user` is the SSH user of a host that sets no `ansible_user`,
+/// `ansible_user` wins over it, and `[ssh_connection] ssh_args` reach ssh (here the
+/// `known_hosts` to check against, which the inventory does not name). Expected from
+/// ansible-core 2.19.14: the same precedence (`remote_user` is the lowest).
+#[test]
+fn remote_user_and_ssh_args_come_from_ansible_cfg() {
+    let fleet = fleet();
+    let inventory = |user: &str| {
+        format!(
+            "all:\n  hosts:\n    host1:\n      ansible_host: 127.0.0.2\n      ansible_port: 2201\n      \
+             ansible_ssh_private_key_file: {}\n{user}",
+            fleet.dir.join("id_ed25519").display()
+        )
+    };
+    let config = format!(
+        "[defaults]\nremote_user = quayside ; the fleet's user\n[ssh_connection]\n\
+         ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={}\n",
+        fleet.known_hosts().display()
+    );
+    let play = "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: id -un\n      register: who\n    - debug: var=who.stdout\n";
+    Test::new()
+        .file("ansible.cfg", &config)
+        .file("hosts.yml", &inventory(""))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"who.stdout\": \"quayside\"");
+    Test::new()
+        .file("ansible.cfg", &config)
+        .file("hosts.yml", &inventory("      ansible_user: nosuchuser\n"))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .status(3)
+        .stdout_contains("UNREACHABLE");
 }
 
 /// Run quayside with `home` mounted over /root (a mount namespace of its own): the user's

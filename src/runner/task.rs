@@ -628,25 +628,29 @@ impl Runner<'_> {
         Ok(outcome)
     }
 
-    /// The user tasks run as: `become` from the task, its blocks, the play, or the
-    /// inventory (`ansible_become`, `ansible_become_user`).
+    /// The user tasks run as: `become` from the task, its blocks, the play, the
+    /// inventory (`ansible_become`, `ansible_become_user`), or ansible.cfg.
     fn become_user(&self, effective: &Inherited, ctx: &Value) -> Option<String> {
         let var = |name: &str| {
             ctx.get_attr(name)
                 .ok()
                 .filter(|v| !v.is_undefined() && !v.is_none())
         };
-        let enabled = effective.r#become.unwrap_or_else(|| {
-            var("ansible_become").is_some_and(|v| match v.as_str() {
-                Some(s) => crate::yaml::parse_bool(s).unwrap_or(false),
-                None => v.is_true(),
-            })
-        });
+        let enabled = effective
+            .r#become
+            .unwrap_or_else(|| match var("ansible_become") {
+                Some(v) => match v.as_str() {
+                    Some(s) => crate::yaml::parse_bool(s).unwrap_or(false),
+                    None => v.is_true(),
+                },
+                None => self.options.r#become,
+            });
         enabled.then(|| {
             effective
                 .become_user
                 .clone()
                 .or_else(|| var("ansible_become_user").map(|v| v.to_string()))
+                .or_else(|| self.options.become_user.clone())
                 .unwrap_or_else(|| "root".to_owned())
         })
     }
