@@ -84,7 +84,14 @@ fn load(
     options.limit = select.limit.clone();
     options.tags = select.tags.clone();
     options.skip_tags = select.skip_tags.clone();
-    let inventory = Inventory::load_with(inventory, rules).map_err(Failure::parse)?;
+    let mut inventory = Inventory::load_with(inventory, rules).map_err(Failure::parse)?;
+    let playbook_dir = playbook
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    inventory
+        .load_playbook_vars_dirs(playbook_dir)
+        .map_err(Failure::parse)?;
     let playbook = parse_playbook(playbook).map_err(Failure::parse)?;
     crate::check::check_placements(&playbook).map_err(Failure::parse)?;
     if let Some(name) = &options.start_at_task {

@@ -320,3 +320,70 @@ fn inventory_directories_skip_and_warn_as_ansible() {
         .stderr_contains("a section header must end with `]` at inv/b:1:1");
     assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
 }
+
+/// `group_vars/` and `host_vars/` beside the playbook, in Ansible's precedence: inventory
+/// `group_vars/all` < playbook `group_vars/all` < inventory `group_vars/web` < playbook
+/// `group_vars/web` < inventory `host_vars` < playbook `host_vars`; a playbook
+/// `host_vars/` file of a host the inventory does not name adds no host. Expected from
+/// ansible-core 2.19.14 on the same files: "pb_all inv_web pb_web inv_w1 pb_w1" and
+/// "pb_all inv_web pb_web inv_web -".
+#[test]
+fn group_vars_and_host_vars_beside_the_playbook() {
+    let test = Test::new()
+        .file(
+            "inv/hosts.ini",
+            "[web]\nw1 ansible_connection=local\nw2 ansible_connection=local\n",
+        )
+        .file(
+            "inv/group_vars/all.yml",
+            "a: inv_all\nb: inv_all\nc: inv_all\nd: inv_all\n",
+        )
+        .file("inv/group_vars/web.yml", "b: inv_web\nc: inv_web\nd: inv_web\n")
+        .file("inv/host_vars/w1.yml", "d: inv_w1\ne: inv_w1\n")
+        .file("play/group_vars/all.yml", "a: pb_all\nb: pb_all\n")
+        .file("play/group_vars/web.yml", "c: pb_web\n")
+        .file("play/host_vars/w1.yml", "e: pb_w1\n")
+        .file("play/host_vars/w9.yml", "e: pb_nohost\n")
+        .file(
+            "play/p.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{{ [a, b, c, d, e | default('-')] | join(' ') }}\"\n",
+        );
+    let output = test
+        .args(&["run", "play/p.yml", "-i", "inv/hosts.ini"])
+        .run()
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("ok: [w1] => {\n    \"msg\": \"pb_all inv_web pb_web inv_w1 pb_w1\"\n}")
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok: [w2] => {\n    \"msg\": \"pb_all inv_web pb_web inv_web -\"\n}")
+    );
+    assert!(!output.stdout.contains("w9"), "{}", output.stdout);
+}
+
+/// A bad file in the playbook's `group_vars/` stops the run before any task, at its place.
+#[test]
+fn a_bad_group_vars_file_beside_the_playbook_is_refused_at_its_place() {
+    let output = Test::new()
+        .file("hosts.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("play/group_vars/web.yml", "a: 1\n- b\n")
+        .file(
+            "play/p.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .args(&["run", "play/p.yml", "-i", "hosts.ini"])
+        .run()
+        .status(4);
+    assert!(
+        output
+            .stderr
+            .contains("invalid YAML: while parsing a block mapping, did not find expected key at play/group_vars/web.yml:2:3"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
+}

@@ -24,6 +24,10 @@ pub struct Host {
     /// Variables from `host_vars/HOST`, which win over the inventory's.
     pub file_vars: Vars,
     pub file_origins: crate::vars::Origins,
+    /// Variables from `host_vars/HOST` beside the playbook, which win over those beside
+    /// the inventory.
+    pub playbook_vars: Vars,
+    pub playbook_origins: crate::vars::Origins,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,6 +39,10 @@ pub struct Group {
     /// Variables from `group_vars/GROUP`, which win over every inventory-file group's.
     pub file_vars: Vars,
     pub file_origins: crate::vars::Origins,
+    /// Variables from `group_vars/GROUP` beside the playbook, which win over the same
+    /// group's beside the inventory.
+    pub playbook_vars: Vars,
+    pub playbook_origins: crate::vars::Origins,
     pub hosts: Vec<String>,
     pub children: Vec<String>,
 }
@@ -185,9 +193,20 @@ impl Inventory {
         }
     }
 
+    /// `group_vars/` and `host_vars/` beside the inventory, in `dir`.
+    pub fn load_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+        self.load_vars_dirs_as(dir, false)
+    }
+
+    /// `group_vars/` and `host_vars/` beside the playbook, in `dir`: each group's win over
+    /// the same group's beside the inventory, and host_vars over host_vars, as in Ansible.
+    pub fn load_playbook_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+        self.load_vars_dirs_as(dir, true)
+    }
+
     /// `group_vars/` and `host_vars/` in `dir`, each entry a file (`NAME`, `NAME.yml`,
     /// `NAME.yaml`, `NAME.json`) or a folder of such files.
-    pub fn load_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+    fn load_vars_dirs_as(&mut self, dir: &Path, playbook: bool) -> Result<(), Diagnostic> {
         for (kind, is_group) in [("group_vars", true), ("host_vars", false)] {
             let folder = dir.join(kind);
             if !folder.is_dir() {
@@ -219,14 +238,22 @@ impl Inventory {
                         let Some(group) = self.groups.get_mut(name) else {
                             continue;
                         };
-                        (&mut group.file_vars, &mut group.file_origins)
+                        if playbook {
+                            (&mut group.playbook_vars, &mut group.playbook_origins)
+                        } else {
+                            (&mut group.file_vars, &mut group.file_origins)
+                        }
                     } else {
                         // As Ansible: `host_vars/` of a host the inventory does not name
                         // is ignored; it adds no host.
                         let Some(host) = self.hosts.get_mut(name) else {
                             continue;
                         };
-                        (&mut host.file_vars, &mut host.file_origins)
+                        if playbook {
+                            (&mut host.playbook_vars, &mut host.playbook_origins)
+                        } else {
+                            (&mut host.file_vars, &mut host.file_origins)
+                        }
                     };
                     target.extend(vars);
                     target_origins.extend(origins);
@@ -373,8 +400,9 @@ impl Inventory {
     /// Where a host's inventory variables come from, lowest precedence first, as Ansible
     /// orders them: the inventory file's group variables (group `all`, parent groups,
     /// child groups: deeper groups win, then names in order), then `group_vars/` files in
-    /// the same order, the host's own variables in the inventory file, then
-    /// `host_vars/HOST`.
+    /// the same order (for each group, beside the inventory then beside the playbook), the
+    /// host's own variables in the inventory file, then `host_vars/HOST` beside the
+    /// inventory, then beside the playbook.
     fn sources(&self, host: &str) -> Vec<(&Vars, &crate::vars::Origins)> {
         let mut groups: Vec<(usize, String)> = self
             .groups_of(host)
@@ -388,10 +416,14 @@ impl Inventory {
             .collect();
         let mut sources: Vec<(&Vars, &crate::vars::Origins)> = Vec::new();
         sources.extend(groups.iter().map(|g| (&g.vars, &g.origins)));
-        sources.extend(groups.iter().map(|g| (&g.file_vars, &g.file_origins)));
+        for group in &groups {
+            sources.push((&group.file_vars, &group.file_origins));
+            sources.push((&group.playbook_vars, &group.playbook_origins));
+        }
         if let Some(host) = self.hosts.get(host) {
             sources.push((&host.vars, &host.origins));
             sources.push((&host.file_vars, &host.file_origins));
+            sources.push((&host.playbook_vars, &host.playbook_origins));
         }
         sources
     }
