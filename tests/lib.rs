@@ -8,6 +8,7 @@ mod cli;
 mod drift;
 mod engine;
 mod errors;
+mod facts;
 mod faults;
 mod files;
 mod fuzz;

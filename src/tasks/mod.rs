@@ -20,6 +20,7 @@ mod podman_run;
 mod podman_stop;
 mod set_fact;
 mod setfacl;
+pub mod setup;
 mod shell;
 mod sql;
 mod sql_insert;
@@ -209,6 +210,7 @@ task_types! {
     "shell" => Shell(shell::Shell);
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
+    "setup" => Setup(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
