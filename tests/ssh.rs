@@ -793,3 +793,31 @@ fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
         String::from_utf8_lossy(&left.stdout)
     );
 }
+
+/// Facts over SSH are the SSH user's and the host's, as ansible-core 2.19.14 gives them
+/// against the same fleet host (compared by running both on host1: the same values for
+/// user, uid, gid, home, distribution and memory).
+#[test]
+fn facts_over_ssh_are_those_of_the_ssh_user() {
+    let play = "- hosts: host1\n  tasks:\n    - debug:\n        msg: \"{{ [ansible_user_id, ansible_user_uid, ansible_user_gid, ansible_user_dir, ansible_facts.user_id, ansible_env.USER | default(ansible_env.LOGNAME)] | join(' ') }}\"\n";
+    let output = Test::new()
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", fleet().inventory.to_str().unwrap()])
+        .run()
+        .success();
+    let passwd = std::process::Command::new("getent")
+        .args(["passwd", "quayside"])
+        .output()
+        .unwrap();
+    let passwd = String::from_utf8(passwd.stdout).unwrap();
+    let fields: Vec<&str> = passwd.trim().split(':').collect();
+    let expected = format!(
+        "\"msg\": \"quayside {} {} {} quayside quayside\"",
+        fields[2], fields[3], fields[5]
+    );
+    assert!(
+        output.stdout.contains(&expected),
+        "{expected}\n{}",
+        output.stdout
+    );
+}
