@@ -11,6 +11,7 @@ mod errors;
 mod facts;
 mod faults;
 mod files;
+mod filters;
 mod fuzz;
 mod hostile;
 mod inventory;
