@@ -180,3 +180,45 @@ fn settings_quayside_does_not_use_are_named() {
         .status(5)
         .stderr_contains("quayside cannot ask for a become password");
 }
+
+/// `[privilege_escalation] become` and `become_user` apply where no task, block, play or
+/// inventory variable says; a task's `become: false` wins. ansible-core 2.19.14 applies
+/// them the same way (its module then cannot run as `nobody`, who cannot read its Python).
+#[test]
+fn become_from_ansible_cfg_applies_where_nothing_else_says() {
+    let output = Test::new()
+        .file(
+            "ansible.cfg",
+            "[privilege_escalation]\nbecome = true\nbecome_user = nobody\n",
+        )
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: id -un
+                  register: who
+                - command: id -un
+                  become: false
+                  register: me
+                - debug:
+                    msg: \"{{ who.stdout }} {{ me.stdout }}\"
+            ",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8(me.stdout).unwrap();
+    assert!(
+        output
+            .stdout
+            .contains(&format!("\"msg\": \"nobody {}\"", me.trim())),
+        "{}",
+        output.stdout
+    );
+}
