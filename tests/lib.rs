@@ -16,6 +16,7 @@ mod fuzz;
 mod hostile;
 mod inventory;
 mod keys;
+mod labs;
 mod limits;
 mod plans;
 mod podman;
