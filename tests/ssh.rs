@@ -634,8 +634,9 @@ fn remote_user_and_ssh_args_come_from_ansible_cfg() {
     let fleet = fleet();
     let inventory = |user: &str| {
         format!(
-            "all:\n  hosts:\n    host1:\n      ansible_host: 127.0.0.2\n      ansible_port: 2201\n      \
+            "all:\n  hosts:\n    host1:\n      ansible_host: 127.0.0.2\n      ansible_port: {}\n      \
              ansible_ssh_private_key_file: {}\n{user}",
+            fleet.port,
             fleet.dir.join("id_ed25519").display()
         )
     };
