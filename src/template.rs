@@ -4,6 +4,7 @@
 //! place of the YAML value it was used in, never an empty string.
 
 mod ansible;
+mod crypt;
 mod python;
 mod rewrite;
 
@@ -152,6 +153,7 @@ fn build() -> Environment<'static> {
     env.add_filter("urlsplit", urlsplit);
     // Ansible's tests on registered results: `when: bundle is changed`.
     ansible::register(&mut env);
+    env.add_filter("password_hash", crypt::password_hash);
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));

@@ -207,3 +207,41 @@ fn lookups_and_arguments_quayside_does_not_have_fail_at_their_place() {
             .stdout_contains(&format!("{message} at p.yml:5:14"));
     }
 }
+
+/// `password_hash('sha512', salt, rounds=N)`. ansible-core 2.19.14 needs passlib for it
+/// (not in the comparison virtualenv: "passlib must be installed"); passlib's
+/// sha512_crypt is the algorithm of Python's `crypt.crypt`, which gives these values
+/// (`crypt.crypt('pässword', '$6$rounds=10000$abcdefgh')`, and with 5000 rounds, which
+/// the hash then does not name). Without a salt a random one is made, 16 characters.
+#[test]
+fn password_hash_is_sha512_crypt() {
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - debug:
+                msg:
+                  - "{{ 'pässword' | password_hash('sha512', 'abcdefgh', rounds=10000) }}"
+                  - "{{ 'Hello world!' | password_hash('sha512', 'saltstring', rounds=5000) }}"
+                  - "{{ ('x' | password_hash(rounds=1000)).split('$')[3] | length }}"
+    "#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains(
+            "\"$6$rounds=10000$abcdefgh$KP8CIbjL7geqs/y5OdJVQBBmNqAqCoNbfh8kYfsdUrGLudgOSFLfiSegivK7fSHPwr/Gby2kXoq3dFLdmN8ee/\",\n        \
+             \"$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\",\n        \
+             16\n",
+        );
+    Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ 'x' | password_hash('md5') }}\"\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2)
+        .stdout_contains("password_hash: `md5` is not supported (use sha512) at p.yml:5:14");
+}
