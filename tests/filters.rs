@@ -245,3 +245,33 @@ fn password_hash_is_sha512_crypt() {
         .status(2)
         .stdout_contains("password_hash: `md5` is not supported (use sha512) at p.yml:5:14");
 }
+
+/// `lookup('community.general.random_string', ...)` as the collection documents it
+/// (the collection is not in the comparison virtualenv): `length` characters (8 by
+/// default) from the enabled sets, or `override_all`; `query` gives a list. An unknown
+/// option fails the task.
+#[test]
+fn random_string_lookup() {
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact:
+                a: "{{ lookup('community.general.random_string', length=40, special=false, upper=false) }}"
+                b: "{{ query('community.general.random_string', override_all='xy', length=6) }}"
+                c: "{{ lookup('community.general.random_string') }}"
+            - debug:
+                msg: "{{ [a | length, a is match('^[a-z0-9]+$'), b | length, b[0] is match('^[xy]{6}$'), c | length] }}"
+            - debug:
+                msg: "{{ lookup('community.general.random_string', size=3) }}"
+    "#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2)
+        .stdout_contains(
+            "\"msg\": [\n        40,\n        true,\n        1,\n        true,\n        8\n    ]",
+        )
+        .stdout_contains("unknown keyword argument 'size' at p.yml:13:");
+}

@@ -361,8 +361,12 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
 /// list with `wantlist=true`.
 fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let values = if is_random_string(kind) {
+        vec![random_string(&terms, &kwargs)?]
+    } else {
+        lookup_values(kind, &terms)?
+    };
     kwargs.assert_all_used()?;
-    let values = lookup_values(kind, &terms)?;
     if wantlist {
         return Ok(Value::from(values));
     }
@@ -380,6 +384,74 @@ fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Erro
 
 /// `query(kind, term, ...)` (also `q`): always a list.
 fn query(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let values = if is_random_string(kind) {
+        vec![random_string(&terms, &kwargs)?]
+    } else {
+        lookup_values(kind, &terms)?
+    };
     kwargs.assert_all_used()?;
-    Ok(Value::from(lookup_values(kind, &terms)?))
+    Ok(Value::from(values))
+}
+
+fn is_random_string(kind: &str) -> bool {
+    matches!(kind, "community.general.random_string" | "random_string")
+}
+
+/// `community.general.random_string`: `length` (8) characters drawn from the enabled
+/// sets (`upper`, `lower`, `numbers`, `special`, all on), or from `override_all`.
+fn random_string(terms: &[String], kwargs: &Kwargs) -> Result<Value, Error> {
+    if !terms.is_empty() {
+        return Err(invalid(
+            "lookup('community.general.random_string') takes no terms",
+        ));
+    }
+    let length = kwargs.get::<Option<usize>>("length")?.unwrap_or(8);
+    let set = |name: &str| -> Result<bool, Error> {
+        Ok(kwargs.get::<Option<bool>>(name)?.unwrap_or(true))
+    };
+    let mut chars: Vec<char> = match kwargs.get::<Option<String>>("override_all")? {
+        Some(all) => all.chars().collect(),
+        None => {
+            let mut chars = Vec::new();
+            if set("upper")? {
+                chars.extend('A'..='Z');
+            }
+            if set("lower")? {
+                chars.extend('a'..='z');
+            }
+            if set("numbers")? {
+                chars.extend('0'..='9');
+            }
+            if set("special")? {
+                chars.extend("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".chars());
+            }
+            chars
+        }
+    };
+    chars.dedup();
+    if chars.is_empty() || chars.len() > 256 {
+        return Err(invalid(
+            "random_string: from 1 to 256 characters to draw from are needed",
+        ));
+    }
+    let mut out = String::with_capacity(length);
+    let mut bytes = [0u8; 64];
+    let limit = 256 - 256 % chars.len();
+    while out.chars().count() < length {
+        random_bytes(&mut bytes)?;
+        for byte in bytes {
+            // Rejection keeps every character equally likely.
+            if (byte as usize) < limit && out.chars().count() < length {
+                out.push(chars[byte as usize % chars.len()]);
+            }
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn random_bytes(bytes: &mut [u8]) -> Result<(), Error> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(bytes))
+        .map_err(|error| invalid(format!("no random bytes: {error}")))
 }
