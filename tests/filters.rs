@@ -273,5 +273,5 @@ fn random_string_lookup() {
         .stdout_contains(
             "\"msg\": [\n        40,\n        true,\n        1,\n        true,\n        8\n    ]",
         )
-        .stdout_contains("unknown keyword argument 'size' at p.yml:13:");
+        .stdout_contains("unknown keyword argument 'size' at p.yml:11:14");
 }
