@@ -28,8 +28,12 @@ pub struct Settings {
     pub roles_path: Vec<PathBuf>,
     /// `[defaults] collections_path` / `ANSIBLE_COLLECTIONS_PATH`.
     pub collections_path: Vec<PathBuf>,
-    /// `[defaults] vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE`.
+    /// `[defaults] vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE` (relative to the
+    /// config file).
     pub vault_password_file: Option<PathBuf>,
+    /// Vault ids tried before those of `--vault-id`: `[defaults] vault_identity_list` /
+    /// `ANSIBLE_VAULT_IDENTITY_LIST` (comma separated).
+    pub vault_identity_list: Vec<String>,
     /// `[defaults] remote_user` / `ANSIBLE_REMOTE_USER`: the SSH user when a host sets no
     /// `ansible_user`.
     pub remote_user: Option<String>,
@@ -67,6 +71,7 @@ impl Default for Settings {
                 "~/.ansible/collections:/usr/share/ansible/collections",
             ),
             vault_password_file: None,
+            vault_identity_list: Vec::new(),
             remote_user: None,
             forks: None,
             host_key_checking: true,
@@ -152,6 +157,13 @@ const DEFS: &[Def] = &[
         env: &["ANSIBLE_VAULT_PASSWORD_FILE"],
         name: "DEFAULT_VAULT_PASSWORD_FILE",
         kind: Kind::Path,
+    },
+    Def {
+        section: "defaults",
+        keys: &["vault_identity_list"],
+        env: &["ANSIBLE_VAULT_IDENTITY_LIST"],
+        name: "DEFAULT_VAULT_IDENTITY_LIST",
+        kind: Kind::List,
     },
     Def {
         section: "defaults",
@@ -593,7 +605,9 @@ impl Settings {
                     .filter(|w| !w.is_empty())
                     .map(str::to_owned)
                     .collect();
-                if def.name == "INVENTORY_IGNORE_EXTS" {
+                if def.name == "DEFAULT_VAULT_IDENTITY_LIST" {
+                    self.vault_identity_list = words;
+                } else if def.name == "INVENTORY_IGNORE_EXTS" {
                     self.inventory_dirs.ignore_extensions = words;
                 } else {
                     self.inventory_dirs.ignore_patterns = words

@@ -26,3 +26,4 @@ mod signals;
 mod sql;
 mod ssh;
 mod standin;
+mod vault;
