@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
 use crate::playbook::{Playbook, Task, TaskBody};
 use crate::runner::{PreparedPlay, RunOptions, magic_variable_names, select_by_tags};
+use crate::tasks::TaskKind;
 use crate::template;
 use crate::yaml::{Node, Value};
 
@@ -71,6 +72,7 @@ pub fn check_templates(
             broken: broken_play_vars(prepared, &known, &elsewhere),
             known: known.clone(),
             options,
+            dir: playbook.dir(),
         };
         let play = &prepared.play;
         // A play that selects no host runs nothing: its templates are only compiled. With
@@ -82,20 +84,20 @@ pub fn check_templates(
         }
         checker.tasks(&play.handlers, false, &tags)?;
     }
-    for task in playbook.all_tasks() {
-        check_template_files(task, playbook.dir())?;
-    }
     Ok(())
 }
 
-/// The template files a task names as written (not through a variable): each must be
-/// readable, at most [`crate::source::MAX_FILE_BYTES`] and UTF-8, so that a template that
-/// cannot be read stops the run before any host is touched. A file that is not there is
-/// left to the task, which says so on each host.
-fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
-    let TaskBody::Action { kind, args } = &task.body else {
-        return Ok(());
-    };
+/// The template files a task names as written (not through a variable), each read: it
+/// must be a regular file, at most [`crate::source::MAX_FILE_BYTES`] and UTF-8, so that a
+/// template that cannot be read stops the run before any host is touched. A file that is
+/// not there is left to the task, which says so on each host. Returns each file's name
+/// (relative to the playbook's folder), its text, and the node that names it.
+fn template_files<'n>(
+    kind: TaskKind,
+    args: &'n Node,
+    dir: &Path,
+) -> Result<Vec<(String, String, &'n Node)>, Diagnostic> {
+    let mut files = Vec::new();
     for (node, path) in kind.template_files(args, dir) {
         let (Some(written), Some(path)) = (node.as_str(), path) else {
             continue;
@@ -108,10 +110,11 @@ fn check_template_files(task: &Task, dir: &Path) -> Result<(), Diagnostic> {
             .unwrap_or(&path)
             .display()
             .to_string();
-        template::read_file(&path, "template", &name)
+        let text = template::read_file(&path, "template", &name)
             .map_err(|message| Diagnostic::at(message, node.span.clone()))?;
+        files.push((name, text, node));
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Refuse, before the run, a task placed where its task type cannot do what it promises
@@ -133,6 +136,8 @@ struct Checker<'a> {
     /// where the value was written.
     broken: std::collections::BTreeMap<String, (String, crate::source::Span)>,
     options: &'a RunOptions,
+    /// The playbook's folder, where template files are found.
+    dir: &'a Path,
 }
 
 /// The play's own variables (`vars`, `vars_files`), set nowhere else, whose templates are
@@ -254,7 +259,12 @@ impl Checker<'_> {
                 self.tasks(rescue, false, tags)?;
                 self.tasks(always, certain, tags)?;
             }
-            TaskBody::Action { kind, args } => kind.read_args(args, certain, self)?,
+            TaskBody::Action { kind, args } => {
+                kind.read_args(args, certain, self)?;
+                for (name, text, node) in template_files(*kind, args, self.dir)? {
+                    self.template_file(&name, &text, node, certain)?;
+                }
+            }
             TaskBody::Meta(_) => {}
         }
         let after = task
@@ -265,6 +275,47 @@ impl Checker<'_> {
             .flatten();
         for node in after {
             self.expression(node, certain)?;
+        }
+        Ok(())
+    }
+
+    /// A template file a task renders: it must compile, and (in a task sure to run) every
+    /// variable it is sure to read must be set somewhere. Errors point into the file.
+    fn template_file(
+        &self,
+        name: &str,
+        text: &str,
+        node: &Node,
+        certain: bool,
+    ) -> Result<(), Diagnostic> {
+        let file = std::sync::Arc::new(crate::source::SourceFile::new(name, text.to_owned()));
+        let at = |line: u32, column: u32, length: usize| {
+            crate::source::Span::new(file.clone(), line, column, length as u32)
+        };
+        let used = format!("the template of the task at {}", node.span);
+        if let Some((message, line, column)) = template::file_syntax_error(text) {
+            return Err(Diagnostic::at(message, at(line, column, 1)).with_hint(used.clone()));
+        }
+        if !certain {
+            return Ok(());
+        }
+        for (variable, line, column) in template::file_required_variables(text) {
+            if let Some((read, span)) = self.broken.get(&variable) {
+                return Err(
+                    Diagnostic::at(format!("undefined variable `{read}`"), span.clone()).with_hint(
+                        format!("read by the value of `{variable}`, used at {name}:{line}:{column} in {used}"),
+                    ),
+                );
+            }
+            if !self.known.contains(&variable) && !variable.starts_with("ansible_") {
+                return Err(Diagnostic::at(
+                    format!("undefined variable `{variable}`"),
+                    at(line, column, variable.chars().count()),
+                )
+                .with_hint(format!(
+                    "read by {used}; set it in the inventory, the play's `vars` or `vars_files`, with `register`, `set_fact` or `--extra-vars`"
+                )));
+            }
         }
         Ok(())
     }

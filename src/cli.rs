@@ -1,4 +1,4 @@
-//! The command line, as clap reads it. Commands live in `commands.rs`.
+//! The command line, as clap reads it. Commands live in `commands/`.
 
 use std::path::PathBuf;
 

@@ -65,6 +65,12 @@ pub struct DriftReport {
     pub differing: BTreeMap<String, Vec<Difference>>,
     /// Hosts that could not be reached, with why.
     pub unreachable: BTreeMap<String, String>,
+    /// What a `config_bundle` run that did not finish (killed with SIGKILL, say) left beside
+    /// the directory on each host: a staged copy, a rollback's `.quayside-undo`, or the
+    /// previous bundle in `.prev` with the directory missing. The next run of the bundle
+    /// clears them; they do not change the exit code.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub leftovers: BTreeMap<String, Vec<String>>,
 }
 
 impl DriftReport {
@@ -105,12 +111,41 @@ for f; do
 done' sh {} +
 "#;
 
-/// Exit 3: no such directory; 4: it cannot be entered.
+/// Exit 3: no such directory; 4: it cannot be entered. What a bundle run that did not
+/// finish left beside the directory (where a symbolic link to it points) goes to standard
+/// error first, a `QUAYSIDE_LEFTOVER` line each.
 fn listing_script(dir: &str) -> String {
     format!(
-        "dir={}\n[ -d \"$dir\" ] || exit 3\ncd \"$dir\" || exit 4\n{LIST_FILES}",
+        "dir={}\n{LEFTOVERS}[ -d \"$dir\" ] || exit 3\ncd \"$dir\" || exit 4\n{LIST_FILES}",
         quote(dir)
     )
+}
+
+const LEFTOVERS: &str = r#"real=$dir
+if [ -d "$dir" ]; then real=$(cd -P -- "$dir" 2>/dev/null && pwd -P) || real=$dir; fi
+for left in "$real.quayside-stage" "$real.quayside-undo"; do
+  if [ -e "$left" ] || [ -L "$left" ]; then printf 'QUAYSIDE_LEFTOVER %s\n' "$left" >&2; fi
+done
+if [ ! -e "$dir" ] && [ ! -L "$dir" ] && [ -d "$dir.prev" ]; then
+  printf 'QUAYSIDE_LEFTOVER %s\n' "$dir.prev" >&2
+fi
+"#;
+
+/// What [`LEFTOVERS`] found, said as the report says it.
+fn leftovers(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("QUAYSIDE_LEFTOVER "))
+        .map(|path| {
+            if path.ends_with(".quayside-stage") {
+                format!("`{path}`, a staged copy")
+            } else if path.ends_with(".quayside-undo") {
+                format!("`{path}`, a rollback's copy of the new bundle")
+            } else {
+                format!("`{path}` with no bundle directory beside it: a swap or rollback cut short")
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn parse_listing(stdout: &[u8]) -> BTreeMap<String, FileState> {
@@ -167,7 +202,7 @@ pub async fn drift(
     forks: usize,
     r#become: bool,
 ) -> DriftReport {
-    let results: Vec<(String, Listing)> =
+    let results: Vec<(String, (Listing, Vec<String>))> =
         futures::stream::iter(hosts.iter().map(|host| async move {
             let vars: Vars = inventory.host_vars(host);
             (
@@ -178,7 +213,19 @@ pub async fn drift(
         .buffer_unordered(forks.max(1))
         .collect()
         .await;
-    compare(path, results, hosts)
+    let mut left = BTreeMap::new();
+    let results = results
+        .into_iter()
+        .map(|(host, (listing, found))| {
+            if !found.is_empty() {
+                left.insert(host.clone(), found);
+            }
+            (host, listing)
+        })
+        .collect();
+    let mut report = compare(path, results, hosts);
+    report.leftovers = left;
+    report
 }
 
 async fn read_host(
@@ -187,15 +234,15 @@ async fn read_host(
     path: &str,
     settings: &ConnectSettings,
     r#become: bool,
-) -> Listing {
+) -> (Listing, Vec<String>) {
     let ctx = minijinja::Value::from_serialize(vars);
     let dir = match crate::template::render_str(path, &Span::synthetic("--path"), &ctx) {
         Ok(dir) => dir,
-        Err(error) => return Listing::Unreachable(error.message),
+        Err(error) => return (Listing::Unreachable(error.message), Vec::new()),
     };
     let connection = match connect(host, vars, settings).await {
         Ok(connection) => connection,
-        Err(error) => return Listing::Unreachable(error.to_string()),
+        Err(error) => return (Listing::Unreachable(error.to_string()), Vec::new()),
     };
     let become_user = become_user(vars, r#become);
     let hint = if become_user.is_some() {
@@ -207,7 +254,12 @@ async fn read_host(
         become_user,
         ..Script::new(listing_script(&dir))
     };
-    let result = match connection.run(&script).await {
+    let output = connection.run(&script).await;
+    let left = match &output {
+        Ok(output) => leftovers(&output.stderr_lossy()),
+        Err(_) => Vec::new(),
+    };
+    let result = match output {
         Ok(output) if output.success() => Listing::Files(parse_listing(&output.stdout)),
         Ok(output) if output.status == 3 => {
             Listing::Absent(format!("`{dir}` does not exist or cannot be seen{hint}"))
@@ -217,12 +269,18 @@ async fn read_host(
         }
         Ok(output) => Listing::Unreadable(format!(
             "listing `{dir}` failed{hint}: {}",
-            output.stderr_lossy().trim()
+            output
+                .stderr_lossy()
+                .lines()
+                .filter(|line| !line.starts_with("QUAYSIDE_LEFTOVER "))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
         )),
         Err(error) => Listing::Unreachable(error.to_string()),
     };
     connection.close().await;
-    result
+    (result, left)
 }
 
 /// The user to read a host's bundle as: `--become`, or the host's `ansible_become`, with
@@ -319,6 +377,7 @@ fn compare(path: &str, results: Vec<(String, Listing)>, order: &[String]) -> Dri
         hosts,
         differing,
         unreachable,
+        leftovers: BTreeMap::new(),
     }
 }
 
@@ -418,6 +477,14 @@ pub fn render(report: &DriftReport) -> String {
     }
     for (host, reason) in &report.unreachable {
         text.push_str(&format!("{host}: cannot reach: {reason}\n"));
+    }
+    for (host, found) in &report.leftovers {
+        for what in found {
+            text.push_str(&format!(
+                "{host}: left by a config_bundle run that did not finish: {what}; the next \
+                 `quayside run` of the bundle clears it\n"
+            ));
+        }
     }
     text
 }

@@ -30,15 +30,40 @@ pub fn record(path: &Path, bytes: &[u8], secret: bool) {
     read_files().entry(path).or_insert(digest);
 }
 
-/// `std::fs::read`, noted.
+/// An error unless `path` is a regular file (or a link to one). Files read during a run
+/// must be: opening a named pipe waits for a writer, and reading a device or a socket may
+/// never end, and a task stuck in such a read cannot be stopped (not even by SIGTERM).
+pub fn regular_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path)?.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file"),
+    ))
+}
+
+/// `std::fs::read` of a regular file, noted.
 pub fn read(path: &Path, secret: bool) -> std::io::Result<Vec<u8>> {
+    regular_file(path)?;
     let bytes = std::fs::read(path)?;
     record(path, &bytes, secret);
     Ok(bytes)
 }
 
-/// `std::fs::read_to_string`, noted.
+/// `std::fs::read_to_string` of a regular file, noted.
 pub fn read_to_string(path: &Path) -> std::io::Result<String> {
+    regular_file(path)?;
     let text = std::fs::read_to_string(path)?;
     record(path, text.as_bytes(), false);
     Ok(text)

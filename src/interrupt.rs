@@ -12,7 +12,7 @@
 //! the terminal (which signals the whole foreground process group) reaches quayside only,
 //! and quayside decides what happens to each connection.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -42,6 +42,32 @@ fn parse_grace(text: &str) -> Option<Duration> {
 pub struct Interrupt {
     stopping: AtomicBool,
     abandoned: watch::Sender<bool>,
+    /// Config bundles being staged (their staged copies are removed when abandoned).
+    staging: AtomicUsize,
+    /// Config bundle swaps in progress (finished or rolled back, even when abandoned).
+    swapping: AtomicUsize,
+}
+
+/// What an abandoned run still waits for, so that the messages at a second and third
+/// interrupt say what is really going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Nothing that must be finished.
+    Nothing,
+    /// Staged copies of a config bundle are being removed (no live bundle changed).
+    Staging,
+    /// A config bundle swap has started: it is finished or rolled back.
+    Swap,
+}
+
+/// Marks a config bundle phase as in progress while it lives.
+#[derive(Debug)]
+pub struct InProgress<'a>(&'a AtomicUsize);
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Default for Interrupt {
@@ -55,6 +81,31 @@ impl Interrupt {
         Self {
             stopping: AtomicBool::new(false),
             abandoned: watch::Sender::new(false),
+            staging: AtomicUsize::new(0),
+            swapping: AtomicUsize::new(0),
+        }
+    }
+
+    /// A config bundle is being staged (or its staged copies removed) until the guard drops.
+    pub fn staging(&self) -> InProgress<'_> {
+        self.staging.fetch_add(1, Ordering::SeqCst);
+        InProgress(&self.staging)
+    }
+
+    /// A config bundle swap is in progress until the guard drops.
+    pub fn swapping(&self) -> InProgress<'_> {
+        self.swapping.fetch_add(1, Ordering::SeqCst);
+        InProgress(&self.swapping)
+    }
+
+    /// What the run still finishes once abandoned.
+    pub fn pending(&self) -> Pending {
+        if self.swapping.load(Ordering::SeqCst) > 0 {
+            Pending::Swap
+        } else if self.staging.load(Ordering::SeqCst) > 0 {
+            Pending::Staging
+        } else {
+            Pending::Nothing
         }
     }
 
@@ -107,6 +158,20 @@ mod tests {
         assert_eq!(parse_grace("-1"), None);
         assert_eq!(parse_grace("soon"), None);
         assert_eq!(parse_grace("inf"), None);
+    }
+
+    #[test]
+    fn what_an_abandoned_run_waits_for_is_what_is_under_way() {
+        let interrupt = Interrupt::new();
+        assert_eq!(interrupt.pending(), Pending::Nothing);
+        let staging = interrupt.staging();
+        assert_eq!(interrupt.pending(), Pending::Staging);
+        let swapping = interrupt.swapping();
+        assert_eq!(interrupt.pending(), Pending::Swap);
+        drop(staging);
+        assert_eq!(interrupt.pending(), Pending::Swap);
+        drop(swapping);
+        assert_eq!(interrupt.pending(), Pending::Nothing);
     }
 
     #[tokio::test]

@@ -12,10 +12,12 @@ pub mod inventory;
 pub mod keypair;
 pub mod playbook;
 pub mod postgres;
+pub mod preflight;
 pub mod quay;
 pub mod quay_schema;
 pub mod report;
 pub mod runner;
+pub mod secrets;
 pub mod settings;
 pub mod source;
 pub mod tasks;
@@ -33,6 +35,10 @@ use crate::cli::{Cli, Command};
 
 /// Run the command line; returns the process exit code.
 pub fn run_cli() -> i32 {
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some(transport::watchdog::ARGUMENT) {
+        return transport::watchdog::watch(args.next().as_deref());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

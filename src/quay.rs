@@ -1,5 +1,5 @@
-//! What quayside knows of Quay itself: the checks of Quay's config validator, and which
-//! parts of a config are secrets.
+//! What quayside knows of Quay itself: the checks of Quay's config validator. Which parts
+//! of a config are secrets is in `crate::secrets`.
 
 use crate::yaml::{self, Node, Value};
 
@@ -145,55 +145,6 @@ fn valid_hostname(name: &str) -> bool {
         })
 }
 
-/// Hide the secrets of a config file in text shown to people (diffs): the password in a
-/// URI (`postgresql://user:PASSWORD@host`) and the values of keys that name a secret.
-pub fn mask_secrets(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        out.push_str(&mask_line(line));
-    }
-    out
-}
-
-fn mask_line(line: &str) -> String {
-    let masked = mask_uri_password(line);
-    let trimmed = masked.trim_start();
-    if let Some((key, value)) = trimmed.split_once(':') {
-        let upper = key.trim().trim_matches(['"', '\'']).to_ascii_uppercase();
-        let secret = ["PASSWORD", "SECRET", "TOKEN", "PRIVATE"]
-            .iter()
-            .any(|s| upper.contains(s))
-            || upper.ends_with("_KEY")
-            || upper == "KEY";
-        if secret && !value.trim().is_empty() && !upper.contains(' ') {
-            let indent = &masked[..masked.len() - trimmed.len()];
-            let newline = if masked.ends_with('\n') { "\n" } else { "" };
-            return format!("{indent}{}: ********{newline}", key.trim_end());
-        }
-    }
-    masked
-}
-
-fn mask_uri_password(line: &str) -> String {
-    let Some(scheme) = line.find("://") else {
-        return line.to_owned();
-    };
-    let rest = &line[scheme + 3..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-        .unwrap_or(rest.len());
-    let authority = &rest[..end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:********{}",
-            &line[..scheme + 3],
-            &authority[..colon],
-            &rest[at..]
-        ),
-        _ => line.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,16 +258,5 @@ mod tests {
         let not_terminated = format!("{https}EXTERNAL_TLS_TERMINATION: false\n");
         assert!(check_tls_files(&not_terminated, ["config.yaml"]).is_err());
         assert_eq!(check_tls_files(GOOD, ["config.yaml"]), Ok(()));
-    }
-
-    #[test]
-    fn secrets_are_masked() {
-        assert_eq!(
-            mask_secrets(
-                "DB_URI: postgresql://quay:s3cret@db:5432/quay\nSECRET_KEY: abc\nSERVER_HOSTNAME: q\n"
-            ),
-            "DB_URI: postgresql://quay:********@db:5432/quay\nSECRET_KEY: ********\nSERVER_HOSTNAME: q\n"
-        );
-        assert_eq!(mask_secrets("  password: hunter2"), "  password: ********");
     }
 }

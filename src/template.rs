@@ -52,16 +52,19 @@ pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<Strin
 
 fn read_plain_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
     use crate::source::TextError;
-    crate::source::read_text(path).map_err(|error| match error {
-        TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
-        TextError::TooLarge => format!(
-            "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
-            crate::source::MAX_FILE_BYTES >> 20
-        ),
-        TextError::NotUtf8 { line, column } => {
-            format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
-        }
-    })
+    crate::inputs::regular_file(path)
+        .map_err(TextError::Io)
+        .and_then(|()| crate::source::read_text(path))
+        .map_err(|error| match error {
+            TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
+            TextError::TooLarge => format!(
+                "{what} `{name}` is larger than {} MiB, the most quayside reads of a {what}",
+                crate::source::MAX_FILE_BYTES >> 20
+            ),
+            TextError::NotUtf8 { line, column } => {
+                format!("{what} `{name}` is not valid UTF-8 (at {name}:{line}:{column})")
+            }
+        })
 }
 
 /// The name under which a host's context carries the variables whose own templates could
@@ -322,6 +325,101 @@ pub fn syntax_error(text: &str, expression: bool, span: &Span) -> Option<Templat
         message: format!("template error: {}", error_text(&error)),
         span: span.clone(),
     })
+}
+
+/// A template file's text that does not compile: the message, and the 1-based line and
+/// column of the error in the file.
+///
+/// As in Jinja, a filter or test that does not exist is an error of the template, not of
+/// the render that reaches it.
+pub fn file_syntax_error(text: &str) -> Option<(String, u32, u32)> {
+    let prepared = prepare_template(text);
+    if let Err(error) = environment().template_from_str(&prepared) {
+        let (line, column) = error_position(&prepared, &error).unwrap_or((1, 1));
+        return Some((
+            format!("template error: {}", error_text(&error)),
+            line,
+            column,
+        ));
+    }
+    let analysis = rewrite::analyse(text, false)?;
+    let env = environment();
+    let unknown = |probe: String, kind: ErrorKind| {
+        env.compile_expression(&probe)
+            .and_then(|expression| expression.eval(()))
+            .is_err_and(|error| error.kind() == kind)
+    };
+    for (name, (line, column)) in &analysis.filters {
+        if unknown(format!("none | {name}"), ErrorKind::UnknownFilter) {
+            return Some((
+                format!("template error: no filter named `{name}`"),
+                *line,
+                *column,
+            ));
+        }
+    }
+    for (name, (line, column)) in &analysis.tests {
+        if unknown(format!("none is {name}"), ErrorKind::UnknownTest) {
+            return Some((
+                format!("template error: no test named `{name}`"),
+                *line,
+                *column,
+            ));
+        }
+    }
+    None
+}
+
+/// The variables a template file reads on every path without a guard, each with the
+/// 1-based line and column of its first such read.
+pub fn file_required_variables(text: &str) -> Vec<(String, u32, u32)> {
+    rewrite::analyse(text, false)
+        .map(|analysis| {
+            analysis
+                .required_uses()
+                .into_iter()
+                .map(|found| (found.name.clone(), found.line, found.column))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where a template file's text fails to render with `error`, 1-based line and column: at
+/// the first read of the undefined variable `variable` when there is one, else where
+/// minijinja says.
+pub fn file_error_position(
+    text: &str,
+    error: &Error,
+    variable: Option<&str>,
+) -> Option<(u32, u32)> {
+    if let Some(name) = variable {
+        let first = rewrite::analyse(text, false).and_then(|analysis| {
+            analysis
+                .uses
+                .iter()
+                .find(|found| found.name == name)
+                .map(|found| (found.line, found.column))
+        });
+        if first.is_some() {
+            return first;
+        }
+    }
+    error_position(&prepare_template(text), error)
+}
+
+/// The 1-based line and column of a minijinja error in the text it was compiled from.
+fn error_position(text: &str, error: &Error) -> Option<(u32, u32)> {
+    match error.range().filter(|range| range.start <= text.len()) {
+        Some(range) => {
+            let before = text.get(..range.start)?;
+            let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+            Some((
+                before.matches('\n').count() as u32 + 1,
+                before[line_start..].chars().count() as u32 + 1,
+            ))
+        }
+        None => Some((error.line()? as u32, 1)),
+    }
 }
 
 fn single_expression(text: &str) -> Option<&str> {

@@ -734,30 +734,47 @@ fn template_config_installs_nothing_that_fails_its_checks() {
         rendered("normal", "one")
     );
 
-    let undefined = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "
-                - hosts: host3
-                  gather_facts: false
-                  tasks:
-                    - template_config:
-                        src: broken.j2
-                        dest: '{{{{ host_root }}}}/{scratch}/broken'
-                "
-            ),
-        )
-        .file("templates/broken.j2", "a: 1\nb: {{ nowhere }}\n");
-    let output = run(&undefined, "host3", &[]).status(2);
-    assert!(
-        output
-            .stdout
-            .contains("\"msg\":\"templates/broken.j2:2: undefined variable `nowhere`\""),
-        "{}",
-        output.stdout
-    );
-    assert!(names(&fleet().root(3).join(scratch)).is_empty());
+    // A variable the template is sure to read and that is set nowhere stops the run
+    // before it starts; one that may not be read fails the host, with its place.
+    for guard in ["", "ignore_errors: true"] {
+        let undefined = Test::new()
+            .file(
+                "play.yml",
+                &format!(
+                    "
+                    - hosts: host3
+                      gather_facts: false
+                      tasks:
+                        - template_config:
+                            src: broken.j2
+                            dest: '{{{{ host_root }}}}/{scratch}/broken'
+                          {guard}
+                    "
+                ),
+            )
+            .file("templates/broken.j2", "a: 1\nb: {{ nowhere }}\n");
+        let output = run(&undefined, "host3", &[]);
+        if guard.is_empty() {
+            assert_eq!(output.code, 4, "{output:?}");
+            assert!(
+                output.stderr.starts_with(
+                    "error: undefined variable `nowhere` at templates/broken.j2:2:7\n"
+                ),
+                "{}",
+                output.stderr
+            );
+        } else {
+            assert_eq!(output.code, 0, "{output:?}");
+            assert!(
+                output
+                    .stdout
+                    .contains("\"msg\":\"templates/broken.j2:2:7: undefined variable `nowhere`\""),
+                "{}",
+                output.stdout
+            );
+        }
+        assert!(names(&fleet().root(3).join(scratch)).is_empty());
+    }
 }
 
 #[test]

@@ -4,8 +4,10 @@ mod common;
 
 mod ansible_cfg;
 mod bundle;
+mod bundle_faults;
 mod cli;
 mod drift;
+mod edges;
 mod engine;
 mod errors;
 mod facts;

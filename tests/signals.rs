@@ -737,3 +737,252 @@ fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
     }
     assert_nothing_left(pid);
 }
+
+/// The processes whose command line contains all of `words`.
+fn processes_with(words: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if words.iter().all(|word| cmdline.contains(word)) {
+            found.push(format!("process {name}: {cmdline}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn sigkill_takes_the_ssh_masters_and_their_control_directories_down_with_quayside() {
+    let scratch = fleet().scratch("sig_kill");
+    let test = working_play(&scratch, 30);
+    let mut child = spawn_run(&test, "host1:host2:host3", &[], &[]);
+    wait_until(
+        Duration::from_secs(20),
+        "the task runs on every host",
+        started_everywhere(&scratch),
+    );
+    let pid = child.id();
+    // What must go: three masters and their directories, and the watchdog.
+    let before = leftovers(pid);
+    assert_eq!(
+        before.iter().filter(|l| l.starts_with("process ")).count(),
+        3,
+        "{before:#?}"
+    );
+    assert_eq!(
+        before
+            .iter()
+            .filter(|l| l.starts_with("directory "))
+            .count(),
+        3,
+        "{before:#?}"
+    );
+    let pid_word = format!(" {pid} ");
+    let watchdog = ["__quayside-ssh-watchdog", pid_word.as_str()];
+    assert_eq!(processes_with(&watchdog).len(), 1, "no watchdog");
+    // As the OOM killer or `timeout -s KILL`: quayside alone, and nothing it can catch.
+    let status = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert_nothing_left(pid);
+    wait_until(Duration::from_secs(3), "the watchdog exits", || {
+        processes_with(&watchdog).is_empty()
+    });
+}
+
+#[test]
+fn a_run_clears_the_control_directories_of_a_quayside_that_is_gone() {
+    // As a run killed together with its watchdog leaves them: a pid no process has.
+    let dead = 4_000_000 + std::process::id() % 100_000;
+    assert!(!Path::new(&format!("/proc/{dead}")).exists());
+    let stale = std::env::temp_dir().join(format!("quayside-ssh-{dead}-0"));
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("log"), "").unwrap();
+    let scratch = fleet().scratch("sig_stale");
+    let test = working_play(&scratch, 0);
+    let child = spawn_run(&test, "host1", &[], &[]);
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 0, "{output:?}");
+    assert!(!stale.exists(), "{} is still there", stale.display());
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn after_an_interrupt_no_batch_play_rescue_or_always_section_starts() {
+    let scratch = fleet().scratch("sig_nothing_after");
+    let touch = |name: &str| format!("touch {{{{ host_root }}}}/{scratch}/{name}");
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: host1:host2:host3
+              serial: 1
+              gather_facts: false
+              tasks:
+                - block:
+                    - name: Work
+                      shell: {}; sleep 2; {}
+                    - name: After the work
+                      shell: {}
+                  rescue:
+                    - shell: {}
+                  always:
+                    - shell: {}
+            - hosts: host4
+              gather_facts: false
+              tasks:
+                - shell: {}
+            ",
+            touch("started"),
+            touch("finished"),
+            touch("after"),
+            touch("rescued"),
+            touch("always"),
+            touch("second_play"),
+        ),
+    );
+    let child = spawn_run(&test, "host1:host2:host3:host4", &[], &[]);
+    wait_until(Duration::from_secs(20), "host1 works", || {
+        fleet().root(1).join(&scratch).join("started").exists()
+    });
+    signal_group(&child, "INT");
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 99, "{output:?}");
+    // The task in flight finished in its grace period ...
+    assert!(fleet().root(1).join(&scratch).join("finished").exists());
+    assert!(
+        output.stdout.contains("changed: [host1]\n"),
+        "{}",
+        output.stdout
+    );
+    // ... and nothing started after the signal: not the rest of the block, its rescue or
+    // always section, the next batch, or the next play.
+    for i in 1..=4 {
+        let root = fleet().root(i).join(&scratch);
+        for name in ["after", "rescued", "always", "second_play"] {
+            assert!(!root.join(name).exists(), "host{i} ran `{name}`");
+        }
+        if i > 1 {
+            assert!(!root.join("started").exists(), "host{i}'s batch started");
+        }
+    }
+    assert!(!output.stdout.contains("host4"), "{}", output.stdout);
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn a_task_given_up_on_on_the_controller_is_killed_with_everything_it_started() {
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            "all:\n  hosts:\n    here: {ansible_connection: local}\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: here
+              gather_facts: false
+              tasks:
+                - name: Start a worker and wait for it
+                  shell: sh -c 'echo $$ > {{ playbook_dir }}/worker.pid; exec sleep 300' & wait
+                - name: Never starts
+                  shell: touch never
+            ",
+        );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quayside"));
+    command
+        .args(["run", "play.yml", "-i", "hosts.yml"])
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .env("QUAYSIDE_INTERRUPT_GRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let child = command.spawn().unwrap();
+    let pid_file = test.path().join("worker.pid");
+    wait_until(Duration::from_secs(20), "the worker starts", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|text| text.ends_with('\n'))
+    });
+    let worker = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(Path::new(&format!("/proc/{worker}")).exists());
+    // The terminal's Ctrl-C reaches quayside's group only: the script's group is its own,
+    // and quayside must stop it when the grace period is over.
+    signal_group(&child, "INT");
+    let started = Instant::now();
+    let (output, pid) = finish(child);
+    assert_eq!(output.code, 99, "{output:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        output.stdout.contains("interrupted: [here]"),
+        "{}",
+        output.stdout
+    );
+    wait_until(Duration::from_secs(3), "the worker is killed", || {
+        !Path::new(&format!("/proc/{worker}")).exists()
+            || std::fs::read_to_string(format!("/proc/{worker}/stat"))
+                .is_ok_and(|stat| stat.contains(") Z "))
+    });
+    assert!(!test.path().join("never").exists());
+    assert_nothing_left(pid);
+}
+
+#[test]
+fn an_interrupt_while_a_host_is_still_connecting_leaves_no_ssh_behind() {
+    // A port that accepts TCP and never says a word: ssh waits for its banner.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "all:\n  hosts:\n    silent: {{ansible_host: 127.0.0.1, ansible_port: {port}}}\n"
+            ),
+        )
+        .file(
+            "play.yml",
+            "- hosts: silent\n  gather_facts: false\n  tasks:\n    - shell: 'true'\n",
+        );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quayside"));
+    command
+        .args(["run", "play.yml", "-i", "hosts.yml", "--timeout", "60"])
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .env("QUAYSIDE_INTERRUPT_GRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let child = command.spawn().unwrap();
+    let pid = child.id();
+    wait_until(Duration::from_secs(10), "ssh is connecting", || {
+        leftovers(pid).iter().any(|l| l.starts_with("process "))
+    });
+    signal_group(&child, "INT");
+    let started = Instant::now();
+    let (output, _) = finish(child);
+    assert_eq!(output.code, 99, "{output:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_nothing_left(pid);
+    drop(silent);
+}

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use crate::diagnostic::Diagnostic;
 use crate::vars::Vars;
 
-pub use pattern::select;
+pub use pattern::{check_syntax as check_pattern, select};
 
 #[derive(Debug, Default, Clone)]
 pub struct Host {

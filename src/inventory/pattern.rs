@@ -39,6 +39,30 @@ pub fn select(inventory: &Inventory, pattern: &str) -> Result<Vec<String>, Strin
         .collect())
 }
 
+/// Check what in `pattern` can be wrong without an inventory: each regular expression
+/// (`~...`) and glob compiles. For `--limit`, whose mistakes are bad options (exit 5), not a
+/// bad playbook or inventory.
+pub fn check_syntax(pattern: &str) -> Result<(), String> {
+    for term in split_terms(pattern) {
+        let term = term.trim_start_matches(['&', '!']);
+        if let Some(expression) = term.strip_prefix('~') {
+            compile_regex(term, expression)?;
+        } else if !term.starts_with('@') && term.contains(['*', '?', '[']) {
+            compile_glob(term)?;
+        }
+    }
+    Ok(())
+}
+
+fn compile_regex(term: &str, expression: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(expression)
+        .map_err(|error| format!("bad regular expression in host pattern `{term}`: {error}"))
+}
+
+fn compile_glob(term: &str) -> Result<glob::Pattern, String> {
+    glob::Pattern::new(term).map_err(|error| format!("bad glob in host pattern `{term}`: {error}"))
+}
+
 /// Every host but the implicit `localhost`.
 fn explicit_hosts(inventory: &Inventory) -> impl Iterator<Item = &String> {
     inventory.hosts.keys().filter(|h| !inventory.is_implicit(h))
@@ -75,8 +99,7 @@ fn matching(inventory: &Inventory, term: &str) -> Result<BTreeSet<String>, Strin
             .collect()
     };
     if let Some(expression) = term.strip_prefix('~') {
-        let regex = regex::Regex::new(expression)
-            .map_err(|error| format!("bad regular expression in host pattern `{term}`: {error}"))?;
+        let regex = compile_regex(term, expression)?;
         return Ok(names_matching(
             inventory,
             |name| regex.is_match(name),
@@ -90,8 +113,7 @@ fn matching(inventory: &Inventory, term: &str) -> Result<BTreeSet<String>, Strin
         return Ok(BTreeSet::from([term.to_owned()]));
     }
     if term.contains(['*', '?', '[']) {
-        let glob = glob::Pattern::new(term)
-            .map_err(|error| format!("bad glob in host pattern `{term}`: {error}"))?;
+        let glob = compile_glob(term)?;
         return Ok(names_matching(
             inventory,
             |name| glob.matches(name),
@@ -151,5 +173,20 @@ mod tests {
         assert_eq!(s("~^(eu|db)1$"), "eu1,db1");
         assert_eq!(s("nothing"), "");
         assert_eq!(s("!db"), "us2,eu1");
+    }
+
+    #[test]
+    fn bad_expressions_and_globs_are_found_without_an_inventory() {
+        assert_eq!(check_syntax("us*:~^(eu|db)1$:!db:@hosts.retry"), Ok(()));
+        let error = check_syntax("us:!~(eu").unwrap_err();
+        assert!(
+            error.starts_with("bad regular expression in host pattern `~(eu`: "),
+            "{error}"
+        );
+        let error = check_syntax("&web[").unwrap_err();
+        assert!(
+            error.starts_with("bad glob in host pattern `web[`: "),
+            "{error}"
+        );
     }
 }

@@ -388,6 +388,9 @@ impl Runner<'_> {
         let together =
             crate::tasks::run_together(&members, &blockers, &self.interrupt, self.options.forks)
                 .await;
+        for message in together.warnings {
+            self.reporter.emit(&Event::Warning { message });
+        }
         for ((_, ctx), result) in members.iter().zip(together.results) {
             let host = ctx.host;
             self.emit_result(host, &name, effective, &result, None, started);

@@ -2,7 +2,10 @@
 //! installed as one unit on every host of the play, or on none.
 //!
 //! Quay's geo-replicated and read-only setups break when one VM runs a different config
-//! bundle than the others. A bundle therefore goes in two phases:
+//! bundle than the others. A bundle therefore goes in two phases, after each host has said
+//! where `dest` really is (symbolic links resolved: `config -> release-1` is staged and
+//! swapped as `release-1`) and on which machine (boot id, device and inode): two inventory
+//! names for one directory on one machine are refused before anything changes.
 //!
 //! 1. **Stage**, on every host at once: copy the live directory to `DIR.quayside-stage`
 //!    (files the bundle does not name are carried over), write the bundle's files into it
@@ -16,6 +19,10 @@
 //! If any host of the play fails, is unreachable, or the run is interrupted before the swap,
 //! the staged directories are removed and no live bundle changes; the task fails on every
 //! host with the reason of the one that failed.
+//!
+//! What a killed run left (a staged copy, `DIR` moved to `DIR.prev` by a swap cut short, a
+//! rollback's `DIR.quayside-undo`) is found and cleared by the next run before it stages,
+//! and said in a warning for the host.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,9 +38,9 @@ use super::{Across, FileDiff, Outcome, TaskContext, TaskType, Together};
 use crate::diagnostic::Diagnostic;
 use crate::drift::{FileState, LIST_FILES, bundle_digest, parse_listing};
 use crate::interrupt::Interrupt;
-use crate::playbook::{Play, Serial, Task};
+use crate::playbook::{Play, Serial, Task, TaskBody};
 use crate::transport::{Script, TransportError, quote};
-use crate::yaml::{Node, Value as YamlValue};
+use crate::yaml::{Node, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,7 +132,7 @@ impl TaskType for ConfigBundle {
 
     fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
         match args.get("files").map(|files| &files.value) {
-            Some(YamlValue::Seq(files)) => files
+            Some(Value::Seq(files)) => files
                 .iter()
                 .filter_map(|file| file.get("template"))
                 .filter_map(|node| Some((node, find(dir, node.as_str()?, true).ok())))
@@ -238,6 +245,7 @@ pub async fn install(
     let every = |outcome: Outcome| Together {
         results: members.iter().map(|_| Ok(outcome.clone())).collect(),
         digests: None,
+        warnings: Vec::new(),
     };
     if let Some((host, reason)) = blockers.first() {
         return every(Outcome::failed(format!(
@@ -273,25 +281,86 @@ pub async fn install(
         ));
     }
 
+    // Phase 0: where each host's bundle really is (a symlinked `dest` resolved), and on
+    // which machine. Two names in the inventory for one machine would race on one
+    // directory: refused before anything changes.
+    let locating = futures::stream::iter(members.iter().map(locate))
+        .buffered(forks.max(1))
+        .collect::<Vec<Result<Located, StageError>>>();
+    let Some(located) = interrupt.unless_abandoned(locating).await else {
+        return every(Outcome::interrupted(
+            "bundle not installed on any host: the run was interrupted before staging",
+        ));
+    };
+    if let Some((host, error)) = members
+        .iter()
+        .zip(&located)
+        .find_map(|(m, l)| l.as_ref().err().map(|e| (m.ctx.host, e.to_string())))
+    {
+        let outcome = Outcome::failed(format!(
+            "bundle not installed on any host: `{host}` cannot take part: {error}"
+        ));
+        return Together {
+            results: located
+                .into_iter()
+                .map(|l| match l {
+                    Err(StageError::Transport(error)) => Err(error),
+                    _ => Ok(outcome.clone()),
+                })
+                .collect(),
+            digests: None,
+            warnings: Vec::new(),
+        };
+    }
+    let located: Vec<Located> = located.into_iter().flatten().collect();
+    if let Some(reason) = same_machine(members, &located) {
+        return every(Outcome::failed(reason));
+    }
+    let reals: Vec<&str> = located.iter().map(|l| l.real.as_str()).collect();
+    if interrupt.is_stopping() {
+        return every(Outcome::interrupted(
+            "bundle not installed on any host: the run was interrupted before staging",
+        ));
+    }
+
     // Phase 1: stage and verify everywhere. Abandoning the run stops the staging on every
     // host and removes every staged copy.
+    let staging_now = interrupt.staging();
     let token = stage_token();
     let staging = futures::stream::iter(
         members
             .iter()
             .zip(&prepared)
-            .map(|(member, contents)| stage(member, contents, &token)),
+            .zip(&reals)
+            .map(|((member, contents), real)| stage(member, real, contents, &token)),
     )
     .buffered(forks.max(1))
-    .collect::<Vec<Result<Staged, StageError>>>();
+    .collect::<Vec<Result<(Staged, Vec<String>), StageError>>>();
     let Some(staged) = interrupt.unless_abandoned(staging).await else {
-        let everyone: Vec<&Member<'_>> = members.iter().collect();
+        let everyone: Vec<(&Member<'_>, &str)> =
+            members.iter().zip(reals.iter().copied()).collect();
         let left = remove_staged(&everyone, Some(&token), forks).await;
+        drop(staging_now);
         return every(Outcome::interrupted(format!(
             "bundle not installed on any host: the run was interrupted while staging{}",
             left_behind(&left)
         )));
     };
+    let mut warnings = Vec::new();
+    let staged: Vec<Result<Staged, StageError>> = members
+        .iter()
+        .zip(staged)
+        .map(|(member, result)| {
+            result.map(|(staged, notes)| {
+                warnings.extend(
+                    notes
+                        .into_iter()
+                        .map(|n| format!("{}: {n}", member.ctx.host)),
+                );
+                staged
+            })
+        })
+        .collect();
     let first_failure = members.iter().zip(&staged).find_map(|(m, s)| match s {
         Err(error) => Some((m.ctx.host, error.to_string())),
         Ok(_) => None,
@@ -301,18 +370,22 @@ pub async fn install(
     if first_failure.is_some() || interrupted || check {
         // Every host that may hold a staged copy: those that staged, and those whose
         // staging failed part-way (a lost host too: its connection may be back).
-        let holders: Vec<&Member<'_>> = members
+        let holders: Vec<(&Member<'_>, &str)> = members
             .iter()
+            .zip(reals.iter().copied())
             .zip(&staged)
             .filter(|(_, s)| !matches!(s, Ok(Staged::Same { .. })))
-            .map(|(member, _)| member)
+            .map(|(holder, _)| holder)
             .collect();
         let left = remove_staged(&holders, None, forks).await;
+        drop(staging_now);
         if check && first_failure.is_none() && !interrupted {
-            return finished(members, staged, &digests, |_, staged| match staged {
+            let mut together = finished(members, staged, &digests, |_, staged| match staged {
                 Staged::Same { digest } => (false, Some(digest.clone())),
                 Staged::Ready { digest, .. } => (true, Some(digest.clone())),
             });
+            together.warnings = warnings;
+            return together;
         }
         let outcome = match first_failure {
             Some((host, reason)) => Outcome::failed(format!(
@@ -333,18 +406,23 @@ pub async fn install(
                 })
                 .collect(),
             digests: None,
+            warnings,
         };
     }
+    drop(staging_now);
 
     // Phase 2: swap everywhere; roll back everywhere if any swap fails. Once started, the
     // swap is not abandoned, even by a second interrupt: it finishes or is rolled back.
+    let swapping_now = interrupt.swapping();
     let swaps: Vec<Option<Swapped>> =
-        futures::stream::iter(members.iter().zip(&staged).map(|(member, s)| async move {
-            match s {
-                Ok(Staged::Ready { digest, .. }) => Some(swap(member, digest).await),
-                _ => None,
-            }
-        }))
+        futures::stream::iter(members.iter().zip(&reals).zip(&staged).map(
+            |((member, real), s)| async move {
+                match s {
+                    Ok(Staged::Ready { digest, .. }) => Some(swap(member, real, digest).await),
+                    _ => None,
+                }
+            },
+        ))
         .buffered(forks.max(1))
         .collect()
         .await;
@@ -355,27 +433,33 @@ pub async fn install(
         _ => None,
     });
     let Some((host, reason)) = failed_swap else {
-        return finished(members, staged, &digests, |index, staged| {
+        drop(swapping_now);
+        let mut together = finished(members, staged, &digests, |index, staged| {
             match (staged, &swaps[index]) {
                 (Staged::Ready { .. }, Some(Swapped::Done { live })) => (true, live.clone()),
                 (Staged::Ready { .. }, _) => (true, None),
                 (Staged::Same { digest }, _) => (false, Some(digest.clone())),
             }
         });
+        together.warnings = warnings;
+        return together;
     };
     let rollbacks: Vec<Option<Result<(), RollbackError>>> =
-        futures::stream::iter(members.iter().zip(&swaps).map(|(member, s)| async move {
-            match s {
-                Some(Swapped::Done { .. }) => Some(rollback(member).await),
-                _ => None,
-            }
-        }))
+        futures::stream::iter(members.iter().zip(&reals).zip(&swaps).map(
+            |((member, real), s)| async move {
+                match s {
+                    Some(Swapped::Done { .. }) => Some(rollback(member, real).await),
+                    _ => None,
+                }
+            },
+        ))
         .buffered(forks.max(1))
         .collect()
         .await;
+    drop(swapping_now);
     let mut report = vec![format!("the swap failed on `{host}`: {reason}")];
-    for ((member, s), r) in members.iter().zip(&swaps).zip(&rollbacks) {
-        let (dest, _, prev) = paths(&member.bundle.dest);
+    for (((member, real), s), r) in members.iter().zip(&reals).zip(&swaps).zip(&rollbacks) {
+        let (dest, _, prev) = paths(real);
         let what = match (s, r) {
             (Some(Swapped::Done { .. }), Some(Ok(()))) => {
                 "swapped, then rolled back to the previous bundle".to_owned()
@@ -400,7 +484,9 @@ pub async fn install(
         };
         report.push(format!("`{}`: {what}", member.ctx.host));
     }
-    every(Outcome::failed(report.join("; ")))
+    let mut together = every(Outcome::failed(report.join("; ")));
+    together.warnings = warnings;
+    together
 }
 
 /// The results of a bundle that went to every host (or, in check mode, would), with its
@@ -443,6 +529,7 @@ fn finished(
     Together {
         results,
         digests: Some(report),
+        warnings: Vec::new(),
     }
 }
 
@@ -487,6 +574,122 @@ fn differing(members: &[Member<'_>], digests: &[String]) -> Option<String> {
     })
 }
 
+/// Where a member's bundle directory really is.
+struct Located {
+    /// `dest` with every symbolic link resolved: the directory that is staged beside,
+    /// swapped and rolled back (`config -> release-1` swaps `release-1`, and the link
+    /// keeps pointing at the new bundle).
+    real: String,
+    /// The machine and directory it reaches: the boot id, the device and inode of the
+    /// deepest existing directory on the way to `dest`, and the rest of the path.
+    identity: String,
+}
+
+/// Find, on a member's host, the directory its `dest` names and the machine it is on.
+/// Changes nothing. A `dest` that links to nothing is refused, unless what it links to
+/// was moved to `.prev` by a swap that a killed run cut short: staging puts it back.
+async fn locate(member: &Member<'_>) -> Result<Located, StageError> {
+    let dest = member.bundle.dest.trim_end_matches('/');
+    let body = format!(
+        r#"dest={}
+b64() {{ printf '%s' "$1" | base64 -w0; }}
+if [ -L "$dest" ] && [ ! -e "$dest" ]; then
+  target=$(readlink "$dest")
+  case $target in /*) ;; *) target=${{dest%/*}}/$target ;; esac
+  if [ -d "$target.prev" ] && [ ! -e "$target" ] && [ ! -L "$target" ]; then dest=$target
+  else printf 'DANGLING %s\n' "$(b64 "$dest")"; exit 0; fi
+fi
+if [ -L "$dest" ] && [ ! -d "$dest" ]; then printf 'LINK %s\n' "$(b64 "$(readlink "$dest")")"; exit 0; fi
+if [ -e "$dest" ] && [ ! -d "$dest" ]; then echo NOTDIR; exit 0; fi
+base=$dest; rest=
+while [ ! -d "$base" ]; do
+  if [ -L "$base" ]; then printf 'DANGLING %s\n' "$(b64 "$base")"; exit 0; fi
+  rest=/${{base##*/}}$rest; base=${{base%/*}}; [ -n "$base" ] || base=/
+done
+real=$(cd -P -- "$base" && pwd -P) || exit 1
+[ "$real" != / ] || real=
+id=$(stat -L -c %d:%i -- "$base") || exit 1
+boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || uname -n)
+printf 'REAL %s\nID %s %s %s\n' "$(b64 "$real$rest")" "$boot" "$id" "$(b64 "$rest")"
+"#,
+        quote(dest)
+    );
+    let ctx = member.ctx;
+    let output = ctx.run(ctx.script(body)).await?;
+    if !output.success() {
+        return Err(StageError::Failed(format!(
+            "cannot find `{dest}`: {}",
+            first_line(&output.stderr_lossy())
+        )));
+    }
+    let stdout = output.stdout_lossy();
+    let decode = |b64: &str| {
+        String::from_utf8_lossy(&STANDARD.decode(b64.trim()).unwrap_or_default()).into_owned()
+    };
+    let mut real = None;
+    let mut identity = None;
+    for line in stdout.lines() {
+        if let Some(target) = line.strip_prefix("LINK ") {
+            return Err(StageError::Failed(format!(
+                "`dest` `{dest}` is a symbolic link to `{}`, which is not a directory",
+                decode(target)
+            )));
+        } else if line == "NOTDIR" {
+            return Err(StageError::Failed(format!(
+                "`dest` `{dest}` exists and is not a directory"
+            )));
+        } else if let Some(link) = line.strip_prefix("DANGLING ") {
+            return Err(StageError::Failed(format!(
+                "`dest` `{dest}` goes through `{}`, a symbolic link to nothing",
+                decode(link)
+            )));
+        } else if let Some(b64) = line.strip_prefix("REAL ") {
+            real = Some(decode(b64));
+        } else if let Some(id) = line.strip_prefix("ID ") {
+            identity = Some(id.trim().to_owned());
+        }
+    }
+    match (real, identity) {
+        (Some(real), Some(identity)) if real.starts_with('/') && real.len() > 1 => {
+            Ok(Located { real, identity })
+        }
+        _ => Err(StageError::Failed(format!(
+            "cannot find `{dest}`: the host's answer could not be read"
+        ))),
+    }
+}
+
+/// Why the bundle cannot go anywhere when two members reach one directory on one machine
+/// (`host1` and `host1-by-ip`): both would stage and swap the same directory at once.
+fn same_machine(members: &[Member<'_>], located: &[Located]) -> Option<String> {
+    let mut seen: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, place) in located.iter().enumerate() {
+        seen.entry(place.identity.as_str()).or_default().push(index);
+    }
+    let clashes: Vec<String> = seen
+        .values()
+        .filter(|indexes| indexes.len() > 1)
+        .map(|indexes| {
+            let names: Vec<String> = indexes
+                .iter()
+                .map(|&i| format!("`{}`", members[i].ctx.host))
+                .collect();
+            format!(
+                "{} reach the same directory `{}` on one machine",
+                names.join(" and "),
+                located[indexes[0]].real
+            )
+        })
+        .collect();
+    (!clashes.is_empty()).then(|| {
+        format!(
+            "bundle not installed on any host: {}: each machine takes a bundle once (keep one \
+             of its names in the play, with `--limit` or in the inventory)",
+            clashes.join("; ")
+        )
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 enum StageError {
     #[error(transparent)]
@@ -505,6 +708,12 @@ enum RollbackError {
     Broken(String, String),
     #[error("{0}; whether it has the new bundle or the previous one is unknown")]
     Transport(TransportError),
+}
+
+/// Where a check run stages: apart from `DEST.quayside-stage`, so that it changes nothing,
+/// not even a staged copy an earlier run left there.
+fn check_stage(stage: &str) -> String {
+    format!("{stage}-check")
 }
 
 fn paths(dest: &str) -> (String, String, String) {
@@ -535,24 +744,33 @@ fn script_on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
 
 async fn stage(
     member: &Member<'_>,
+    real: &str,
     contents: &Contents,
     token: &str,
-) -> Result<Staged, StageError> {
+) -> Result<(Staged, Vec<String>), StageError> {
     let bundle = member.bundle;
     let ctx = member.ctx;
     let files = &contents.files;
-    let (dest, stage, _) = paths(&bundle.dest);
+    let (dest, leftover, prev) = paths(real);
+    let stage = if ctx.check {
+        check_stage(&leftover)
+    } else {
+        leftover.clone()
+    };
     // `made`: the first directory above `dest` that this script creates, so that a check
     // run can take it away again. The script records its pid beside the staged directory,
     // so that an abandoned run can stop it before removing what it staged.
     let mut body = format!(
-        "set -e\ndest={}\nstage={}\numask 077\nrm -rf \"$stage\"\n\
+        "set -e\ndest={}\nstage={}\nleftover={}\nprev={}\numask 077\n{}{LEFTOVERS}rm -rf \"$stage\"\n\
          made=\nparent=$(dirname \"$dest\")\n\
          while [ ! -d \"$parent\" ]; do made=$parent; parent=$(dirname \"$parent\"); done\n\
          mkdir -p \"$(dirname \"$dest\")\"\n\
          printf '%s %s\\n' \"$$\" \"${STAGE_TOKEN}\" > \"$stage.pid\"\n",
         quote(&dest),
-        quote(&stage)
+        quote(&stage),
+        quote(&leftover),
+        quote(&prev),
+        if ctx.check { "check=yes\n" } else { "check=\n" },
     );
     match &contents.archive {
         Some(archive) => body.push_str(&format!(
@@ -560,14 +778,16 @@ async fn stage(
              base64 -d <<'__QUAYSIDE_EOF__' | tar -x -p --no-same-owner -f - -C \"$stage\"\n{}\n__QUAYSIDE_EOF__\n",
             STANDARD.encode(archive)
         )),
+        // `$from` is `$dest`, or in a check run the previous bundle a killed swap left.
         None => body.push_str(
-            "if [ -d \"$dest\" ]; then cp -a \"$dest\" \"$stage\"; else mkdir \"$stage\"; chmod 0755 \"$stage\"; fi\n",
+            "if [ -d \"$from\" ]; then cp -a \"$from\" \"$stage\"; else mkdir \"$stage\"; chmod 0755 \"$stage\"; fi\n",
         ),
     }
     for file in files {
         let target = format!("\"$stage\"/{}", quote(&file.name));
+        // `rm` first: a `.quayside-new` carried over from the live directory may be a link.
         body.push_str(&format!(
-            "base64 -d > \"$stage/.quayside-new\" <<'__QUAYSIDE_EOF__'\n{}\n__QUAYSIDE_EOF__\n",
+            "rm -rf \"$stage/.quayside-new\"\nbase64 -d > \"$stage/.quayside-new\" <<'__QUAYSIDE_EOF__'\n{}\n__QUAYSIDE_EOF__\n",
             STANDARD.encode(&file.bytes)
         ));
         body.push_str(&format!(
@@ -587,7 +807,21 @@ async fn stage(
         }
         body.push_str(&format!("mv -f \"$stage/.quayside-new\" {target}\n"));
     }
+    // Each name was checked to stay under `dest` (no `..`, not absolute); a directory on
+    // its way that is a symbolic link (carried over from the live directory) could still
+    // lead out, so it is refused on the host.
     for name in &bundle.absent {
+        let parts: Vec<&str> = name.split('/').collect();
+        for depth in 1..parts.len() {
+            let through = parts[..depth].join("/");
+            body.push_str(&format!(
+                "if [ -L \"$stage\"/{through} ]; then echo {} >&2; exit 1; fi\n",
+                quote(&format!(
+                    "`absent` entry `{name}` goes through `{through}`, a symbolic link: refused"
+                )),
+                through = quote(&through),
+            ));
+        }
         body.push_str(&format!("rm -f \"$stage\"/{}\n", quote(name)));
     }
     // As the manual's `setfacl -m user:1001:rw $QUAY/config/*`: every file of the bundle.
@@ -624,7 +858,34 @@ async fn stage(
     let mut staged = BTreeMap::new();
     let mut live = None;
     let mut before: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    let mut notes = Vec::new();
     for line in output.stdout_lossy().lines() {
+        match line {
+            "LEFT_STAGE" if ctx.check => notes.push(format!(
+                "`{leftover}` is a staged copy left by an earlier run that did not finish (no \
+                 live bundle uses it): a run removes it"
+            )),
+            "LEFT_STAGE" => notes.push(format!(
+                "removed `{leftover}`, a staged copy left by an earlier run that did not finish \
+                 (no live bundle used it)"
+            )),
+            "LEFT_HALF" => notes.push(format!(
+                "`{dest}` was missing and `{prev}` held the previous bundle (a swap or rollback \
+                 cut short by a run that was killed): put `{prev}` back as `{dest}` before staging"
+            )),
+            "LEFT_HALF_CHECK" => notes.push(format!(
+                "`{dest}` is missing and `{prev}` holds the previous bundle (a swap or rollback \
+                 cut short by a run that was killed): a run puts `{prev}` back as `{dest}` \
+                 before staging"
+            )),
+            "LEFT_UNDO" if ctx.check => notes.push(format!(
+                "`{dest}.quayside-undo` was left by a rollback that did not finish: a run removes it"
+            )),
+            "LEFT_UNDO" => notes.push(format!(
+                "removed `{dest}.quayside-undo`, left by a rollback that did not finish"
+            )),
+            _ => {}
+        }
         let decode = |b64: &str| STANDARD.decode(b64.trim()).unwrap_or_default();
         if let Some(b64) = line.strip_prefix("STAGED ") {
             staged = parse_listing(&decode(b64));
@@ -654,7 +915,7 @@ async fn stage(
         // Nothing to change on this host: drop the staged copy now.
         ctx.run(ctx.script(format!("rm -rf {}", quote(&stage))))
             .await?;
-        return Ok(Staged::Same { digest });
+        return Ok((Staged::Same { digest }, notes));
     }
     let live = live.unwrap_or_default();
     let diffs = files
@@ -670,7 +931,7 @@ async fn stage(
             after: super::diff_text(&file.bytes, file.secret),
         })
         .collect();
-    Ok(Staged::Ready { digest, diffs })
+    Ok((Staged::Ready { digest, diffs }, notes))
 }
 
 /// Every file the bundle sets must be in the staged directory exactly as sent.
@@ -702,8 +963,8 @@ fn verify(files: &[Prepared], staged: &BTreeMap<String, FileState>) -> Result<()
 
 /// Swap the staged bundle into place on one member: `DEST` becomes `DEST.prev`, the staged
 /// directory becomes `DEST`, and the new `DEST` is listed back.
-async fn swap(member: &Member<'_>, staged_digest: &str) -> Swapped {
-    let (dest, stage, prev) = paths(&member.bundle.dest);
+async fn swap(member: &Member<'_>, real: &str, staged_digest: &str) -> Swapped {
+    let (dest, stage, prev) = paths(real);
     // Exit 1: nothing changed (the previous bundle is live); exit 2: `DEST` was moved aside
     // and could not be put back.
     let body = format!(
@@ -765,8 +1026,8 @@ fn live_digest(stdout: &str) -> Option<String> {
 
 /// Put `DEST.prev` back as `DEST` (or remove `DEST` if there was none before the swap), by
 /// renames first, so that a failure half-way leaves a whole bundle in place.
-async fn rollback(member: &Member<'_>) -> Result<(), RollbackError> {
-    let (dest, _, prev) = paths(&member.bundle.dest);
+async fn rollback(member: &Member<'_>, real: &str) -> Result<(), RollbackError> {
+    let (dest, _, prev) = paths(real);
     let body = format!(
         "dest={}; prev={}; undo=\"$dest.quayside-undo\"\n\
          rm -rf \"$undo\" || exit 1\n\
@@ -788,27 +1049,38 @@ async fn rollback(member: &Member<'_>) -> Result<(), RollbackError> {
     }
 }
 
-/// Remove the staged directory from each of `members`; with `token` (an abandoned run),
-/// first stop the staging script that may still run there. Returns the hosts where it
-/// could not be done, with why.
+/// How long removing a staged copy may take on one host: a host that froze (or whose
+/// network did) is given up on, and named, rather than holding the run up.
+const REMOVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Remove the staged directory from each of `members` (with the directory each stages
+/// beside); with `token` (an abandoned run), first stop the staging script that may still
+/// run there. Returns the hosts where it could not be done, with why.
 async fn remove_staged(
-    members: &[&Member<'_>],
+    members: &[(&Member<'_>, &str)],
     token: Option<&str>,
     forks: usize,
 ) -> Vec<(String, String)> {
     let results: Vec<Option<(String, String)>> =
-        futures::stream::iter(members.iter().map(|member| async move {
-            let (_, stage, _) = paths(&member.bundle.dest);
+        futures::stream::iter(members.iter().map(|(member, real)| async move {
+            let (_, stage, _) = paths(real);
+            let stage = if member.ctx.check {
+                check_stage(&stage)
+            } else {
+                stage
+            };
             let mut body = format!("stage={}\n", quote(&stage));
             if let Some(token) = token {
                 body.push_str(&format!("token={}\n{STOP_STAGING}", quote(token)));
             }
             body.push_str("rm -rf \"$stage\" \"$stage.pid\"\n");
             let ctx = member.ctx;
-            let failure = match ctx.run(ctx.script(body)).await {
-                Ok(output) if output.success() => return None,
-                Ok(output) => first_line(&output.stderr_lossy()),
-                Err(error) => error.to_string(),
+            let failure = match tokio::time::timeout(REMOVE_LIMIT, ctx.run(ctx.script(body))).await
+            {
+                Ok(Ok(output)) if output.success() => return None,
+                Ok(Ok(output)) => first_line(&output.stderr_lossy()),
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => format!("no answer within {} s", REMOVE_LIMIT.as_secs()),
             };
             Some((ctx.host.to_owned(), failure))
         }))
@@ -821,14 +1093,39 @@ async fn remove_staged(
 /// Stop the staging script recorded in `$stage.pid` if it still runs: only a process that
 /// carries this run's token, and its process group when it leads one (a script run over
 /// ssh does; one run on the controller itself shares quayside's group, so only it is
-/// stopped). Waits up to 5 s for it to end.
+/// stopped). Waits up to 3 s for it to end.
 const STOP_STAGING: &str = r#"if { read -r pid mark < "$stage.pid"; } 2>/dev/null && [ "$mark" = "$token" ] &&
    { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "QUAYSIDE_STAGE=$token"; then
   stat=$(cat "/proc/$pid/stat" 2>/dev/null) || stat=
   set -f; set -- ${stat##*)}; set +f
   if [ "${3:-}" = "$pid" ]; then kill -s TERM -- "-$pid" 2>/dev/null; else kill -s TERM "$pid" 2>/dev/null; fi
   n=0
-  while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+  while kill -0 "$pid" 2>/dev/null && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+fi
+"#;
+
+/// What a run that was killed (SIGKILL, the OOM killer, a lost controller) may have left
+/// beside `dest`, found and cleared before staging, each said on standard output:
+/// a staged copy (`LEFT_STAGE`), a swap or rollback
+/// cut between its renames, with `dest` missing and the previous bundle in `prev`
+/// (`LEFT_HALF`: put back; a check run stages from `prev` instead and changes nothing),
+/// and a rollback's `dest.quayside-undo` (`LEFT_UNDO`). A staged copy whose staging
+/// script still runs (another run, now) is not touched: the staging fails.
+const LEFTOVERS: &str = r#"from=$dest
+if [ -e "$leftover" ] || [ -L "$leftover" ]; then
+  if { read -r pid mark < "$leftover.pid"; } 2>/dev/null && kill -0 "$pid" 2>/dev/null &&
+     { tr '\0' '\n' < "/proc/$pid/environ"; } 2>/dev/null | grep -q "^QUAYSIDE_STAGE="; then
+    echo "another quayside run is staging into \`$leftover\` now (pid $pid)" >&2; exit 1
+  fi
+  [ -n "$check" ] || rm -rf "$leftover" "$leftover.pid"
+  echo LEFT_STAGE
+fi
+if [ ! -e "$dest" ] && [ ! -L "$dest" ] && [ -d "$prev" ]; then
+  if [ -n "$check" ]; then from=$prev; echo LEFT_HALF_CHECK; else mv "$prev" "$dest"; echo LEFT_HALF; fi
+fi
+if [ -e "$dest.quayside-undo" ] || [ -L "$dest.quayside-undo" ]; then
+  [ -n "$check" ] || rm -rf "$dest.quayside-undo"
+  echo LEFT_UNDO
 fi
 "#;
 
@@ -854,6 +1151,10 @@ impl ConfigBundle {
             .and_then(|v| v.as_str().map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("."));
         check_mode_text(&self.mode)?;
+        check_dest(&self.dest)?;
+        for name in &self.absent {
+            check_absent(name)?;
+        }
         let mut prepared = Vec::new();
         for file in &self.files {
             // A `src` vaulted whole is decrypted, and secret.
@@ -886,16 +1187,7 @@ impl ConfigBundle {
                 }
             };
             let name = file.name.clone().unwrap_or(default_name);
-            if name.is_empty()
-                || name.contains('/')
-                || name == "."
-                || name == ".."
-                || name.starts_with(".quayside")
-            {
-                return Err(format!(
-                    "a bundle file needs a plain `name`, found `{name}`"
-                ));
-            }
+            check_file_name(&name)?;
             let mode = file.mode.clone().unwrap_or_else(|| self.mode.clone());
             check_mode_text(&mode)?;
             match file.validate.as_deref() {
@@ -979,6 +1271,70 @@ fn find(base: &Path, name: &str, template: bool) -> Result<PathBuf, String> {
     let look = if template { Look::Template } else { Look::File };
     super::controller_files::find(base, name, look)
         .ok_or_else(|| format!("`{name}` not found beside the playbook"))
+}
+
+/// A bundle file's name: one plain name in the bundle directory.
+fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.contains('/')
+        || name == "."
+        || name == ".."
+        || name.starts_with(".quayside")
+    {
+        return Err(format!(
+            "a bundle file needs a plain `name`, found `{name}`"
+        ));
+    }
+    Ok(())
+}
+
+/// An `absent` entry names a file under `dest`: relative, without `.` or `..` parts, and
+/// not one of quayside's own files. Anything else would remove a file outside the bundle.
+fn check_absent(name: &str) -> Result<(), String> {
+    let parts: Vec<&str> = name.split('/').collect();
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.starts_with('/') {
+        Some("it is absolute")
+    } else if parts.contains(&"..") {
+        Some("`..` would lead out of it")
+    } else if parts.iter().any(|part| part.is_empty() || *part == ".") {
+        Some("it has an empty or `.` part")
+    } else if parts[0].starts_with(".quayside") {
+        Some("`.quayside` names are quayside's own")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(format!(
+            "`absent` entry `{name}` must name a file under `dest`: {reason}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `dest` is an absolute directory, not `/`, without `.` or `..` parts: the staged copy,
+/// `.prev` and the renames all sit beside it.
+fn check_dest(dest: &str) -> Result<(), String> {
+    let trimmed = dest.trim_end_matches('/');
+    let reason = if !dest.starts_with('/') {
+        Some("it must be absolute")
+    } else if trimmed.is_empty() {
+        Some("`/` cannot be swapped")
+    } else if trimmed[1..]
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        Some("it has an empty, `.` or `..` part")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(format!(
+            "`dest` `{dest}` is not a bundle directory: {reason}"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_mode_text(mode: &str) -> Result<(), String> {
@@ -1107,6 +1463,20 @@ fn check_placement(task: &Task, play: &Play) -> Result<(), Diagnostic> {
              one `config_bundle` task for each",
         ));
     }
+    if task.run_once {
+        return Err(Diagnostic::at(
+            "`config_bundle` cannot take `run_once`: the bundle would go to one host of \
+             the play and not the others",
+            task.span.clone(),
+        )
+        .with_hint(
+            "to install the bundle on one host, make a play for that host alone \
+             (`hosts:` or `--limit`)",
+        ));
+    }
+    if let TaskBody::Action { args, .. } = &task.body {
+        check_paths(args)?;
+    }
     if batched {
         return Err(Diagnostic::at(
             "`config_bundle` cannot run in a play with `serial`: each batch of hosts \
@@ -1121,9 +1491,80 @@ fn check_placement(task: &Task, play: &Play) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// The paths a bundle takes that are written out (not templates), checked before the run
+/// at their place: `dest`, each file's `name` and each `absent` entry. Templated ones are
+/// checked once rendered, before anything is staged.
+fn check_paths(args: &Node) -> Result<(), Diagnostic> {
+    let literal = |node: &Node| {
+        node.as_str()
+            .filter(|text| !crate::yaml::is_template(text))
+            .map(str::to_owned)
+    };
+    let at = |reason: String, node: &Node| Diagnostic::at(reason, node.span.clone());
+    if let Some(dest) = args.get("dest") {
+        if let Some(text) = literal(dest) {
+            check_dest(&text).map_err(|reason| at(reason, dest))?;
+        }
+    }
+    if let Some(Value::Seq(entries)) = args.get("absent").map(|node| &node.value) {
+        for entry in entries {
+            if let Some(text) = literal(entry) {
+                check_absent(&text).map_err(|reason| at(reason, entry))?;
+            }
+        }
+    }
+    if let Some(Value::Seq(files)) = args.get("files").map(|node| &node.value) {
+        for name in files.iter().filter_map(|file| file.get("name")) {
+            if let Some(text) = literal(name) {
+                check_file_name(&text).map_err(|reason| at(reason, name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absent_entries_and_dest_stay_where_they_must() {
+        for good in ["old.yaml", "extra_ca_certs/old.crt", ".hidden"] {
+            assert_eq!(check_absent(good), Ok(()), "{good}");
+        }
+        for (bad, reason) in [
+            ("../../precious.txt", "`..` would lead out of it"),
+            ("a/../../b", "`..` would lead out of it"),
+            ("/etc/passwd", "it is absolute"),
+            ("", "it is empty"),
+            ("a//b", "it has an empty or `.` part"),
+            (".", "it has an empty or `.` part"),
+            (".quayside-new", "`.quayside` names are quayside's own"),
+        ] {
+            assert_eq!(
+                check_absent(bad),
+                Err(format!(
+                    "`absent` entry `{bad}` must name a file under `dest`: {reason}"
+                )),
+                "{bad}"
+            );
+        }
+        assert_eq!(check_dest("/srv/quay/config/"), Ok(()));
+        for (bad, reason) in [
+            ("config", "it must be absolute"),
+            ("/", "`/` cannot be swapped"),
+            ("/srv/../etc", "it has an empty, `.` or `..` part"),
+            ("/srv//config", "it has an empty, `.` or `..` part"),
+        ] {
+            assert_eq!(
+                check_dest(bad),
+                Err(format!(
+                    "`dest` `{bad}` is not a bundle directory: {reason}"
+                )),
+                "{bad}"
+            );
+        }
+    }
 
     /// A tar of `files` as `tar -C DIR -cf - .` makes it, with the given mtime and owner.
     fn tar_of(files: &[(&str, &str, u32)], mtime: u64, uid: u64) -> Vec<u8> {

@@ -4,7 +4,8 @@
 //! As Ansible looks in a playbook's folder: `templates/NAME` (or `files/NAME`) first, then
 //! `NAME` beside the playbook; then the same folder beside the playbook's parent, for the
 //! layout quayside ships (`playbooks/` beside `templates/`). An absolute name is taken as
-//! it is. Only a file matches: a directory of that name is passed over.
+//! it is. A directory of that name is passed over; anything else is found (a named pipe,
+//! a device), so that reading it says what it is rather than that nothing is there.
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +31,7 @@ pub fn find(base: &Path, name: &str, look: Look) -> Option<PathBuf> {
         base.join("..").join(folder).join(name),
     ]
     .into_iter()
-    .find(|path| path.is_file())
+    .find(|path| path.exists() && !path.is_dir())
 }
 
 #[cfg(test)]

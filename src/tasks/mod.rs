@@ -257,6 +257,9 @@ impl Action {
 pub struct Together {
     pub results: Vec<Result<Outcome, TransportError>>,
     pub digests: Option<config_bundle::BundleDigests>,
+    /// What the task found and repaired on a host, said whatever the results (a staged
+    /// copy left by a run that was killed, removed), as `HOST: what`.
+    pub warnings: Vec<String>,
 }
 
 /// Run a task of an [`Across::Together`] type on every host of the batch at once.
@@ -286,6 +289,7 @@ pub async fn run_together(
                 })
                 .collect(),
             digests: None,
+            warnings: Vec::new(),
         };
     }
     config_bundle::install(&bundles, blockers, interrupt, forks).await
@@ -384,7 +388,7 @@ pub fn diff_text(bytes: &[u8], secret: bool) -> String {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if text.contains("PRIVATE KEY-----") => HIDDEN.to_owned(),
-        Ok(text) if !text.contains('\0') => crate::quay::mask_secrets(text),
+        Ok(text) if !text.contains('\0') => crate::secrets::mask_text(text),
         _ => format!("(binary contents, {} bytes)\n", bytes.len()),
     }
 }

@@ -91,13 +91,18 @@ pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<S
     crate::template::environment()
         .render_named_str("template", &crate::template::prepare_template(&text), vars)
         .map_err(|error| {
-            // The shared renderer names what was undefined; minijinja knows the line.
+            // The shared renderer names what was undefined; the file's own analysis (or
+            // minijinja) knows where.
             let span = crate::source::Span::synthetic(name);
             let message = crate::template::render_str(&text, &span, vars)
                 .err()
                 .map_or_else(|| error.to_string(), |e| e.message);
-            match error.line() {
-                Some(line) => format!("{name}:{line}: {message}"),
+            let variable = message
+                .strip_prefix("undefined variable `")
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(name, _)| name.split('.').next().unwrap_or(name));
+            match crate::template::file_error_position(&text, &error, variable) {
+                Some((line, column)) => format!("{name}:{line}:{column}: {message}"),
                 None => format!("{name}: {message}"),
             }
         })

@@ -110,6 +110,9 @@ pub struct Use {
     pub guarded: bool,
     /// Read only on some paths (`a and b`, `x if c else y`, inside `{% if %}` or a loop).
     pub conditional: bool,
+    /// Where it is first read in the text, 1-based line and column (in characters).
+    pub line: u32,
+    pub column: u32,
 }
 
 /// The variables a template reads at its top level, and the guarded chains to rewrite.
@@ -118,23 +121,35 @@ pub struct Analysis {
     pub uses: Vec<Use>,
     /// Names the template sets itself (`{% set %}`, loop targets, macro arguments).
     pub locals: BTreeSet<String>,
+    /// The filters and tests it applies, each with the place of its first use (where the
+    /// expression it applies to starts).
+    pub filters: std::collections::BTreeMap<String, (u32, u32)>,
+    pub tests: std::collections::BTreeMap<String, (u32, u32)>,
     edits: Vec<(usize, usize, String)>,
 }
 
 impl Analysis {
     /// Variables read on every path, without a guard: they must be set.
     pub fn required(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
+        self.required_uses()
+            .into_iter()
+            .map(|found| found.name.clone())
+            .collect()
+    }
+
+    /// The first read of each variable [`Analysis::required`] names, with its place.
+    pub fn required_uses(&self) -> Vec<&Use> {
+        let mut first: Vec<&Use> = Vec::new();
         for found in &self.uses {
             if !found.guarded
                 && !found.conditional
                 && !self.locals.contains(&found.name)
-                && !names.contains(&found.name)
+                && !first.iter().any(|seen| seen.name == found.name)
             {
-                names.push(found.name.clone());
+                first.push(found);
             }
         }
-        names
+        first
     }
 }
 
@@ -172,11 +187,31 @@ impl Walk<'_> {
             .unwrap_or("")
     }
 
-    fn use_var(&mut self, name: &str, guarded: bool, conditional: bool) {
+    /// A span's 1-based line and column in characters (minijinja counts bytes from 0).
+    fn position(&self, span: minijinja::machinery::Span) -> (u32, u32) {
+        let start = (span.start_offset as usize).min(self.source.len());
+        let before = self.source.get(..start).unwrap_or("");
+        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        (
+            before.matches('\n').count() as u32 + 1,
+            before[line_start..].chars().count() as u32 + 1,
+        )
+    }
+
+    fn use_var(
+        &mut self,
+        name: &str,
+        guarded: bool,
+        conditional: bool,
+        span: minijinja::machinery::Span,
+    ) {
+        let (line, column) = self.position(span);
         self.analysis.uses.push(Use {
             name: name.to_owned(),
             guarded,
             conditional,
+            line,
+            column,
         });
     }
 
@@ -271,7 +306,7 @@ impl Walk<'_> {
 
     fn expr(&mut self, expr: &ast::Expr<'_>, cond: bool) {
         match expr {
-            ast::Expr::Var(var) => self.use_var(var.id, false, cond),
+            ast::Expr::Var(var) => self.use_var(var.id, false, cond, var.span()),
             ast::Expr::Const(_) => {}
             ast::Expr::Slice(s) => {
                 self.expr(&s.expr, cond);
@@ -304,6 +339,8 @@ impl Walk<'_> {
                 }
             }
             ast::Expr::Filter(f) => {
+                let at = self.position(f.span());
+                self.analysis.filters.entry(f.name.to_owned()).or_insert(at);
                 let guard = matches!(f.name, "default" | "d");
                 if let Some(inner) = &f.expr {
                     if guard {
@@ -315,6 +352,8 @@ impl Walk<'_> {
                 self.args(&f.args, cond || guard);
             }
             ast::Expr::Test(t) => {
+                let at = self.position(t.span());
+                self.analysis.tests.entry(t.name.to_owned()).or_insert(at);
                 if matches!(t.name, "defined" | "undefined") {
                     self.guarded(&t.expr, cond);
                 } else {
@@ -366,7 +405,7 @@ impl Walk<'_> {
             self.expr(base, cond);
             return;
         };
-        self.use_var(var.id, true, cond);
+        self.use_var(var.id, true, cond, var.span());
         if keys.is_empty() || keys.iter().any(String::is_empty) {
             return;
         }

@@ -9,6 +9,7 @@ mod local;
 pub mod quote;
 mod shell;
 mod ssh;
+pub mod watchdog;
 
 use std::time::Duration;
 

@@ -23,15 +23,26 @@
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::process::Stdio as ProcessStdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use openssh::{ChildStderr, ChildStdin, ChildStdout, ForwardType, Session, Socket, Stdio};
+use openssh::{ForwardType, Session, Socket, Stdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
+mod args;
+mod control;
+mod remote;
+
+pub(super) use control::{
+    children_of, control_prefix_of, remove_control_dirs, remove_control_dirs_of,
+    remove_dead_control_dirs,
+};
+
+use self::args::parse_common_args;
+use self::control::{control_dir, remove_dir};
+use self::remote::{RemoteShell, SHELL_INPUT_LIMIT};
 use super::local::{sh_argv, sudo_wants_password};
 use super::quote::quote;
 use super::shell;
@@ -77,15 +88,6 @@ impl Default for SshOptions {
         }
     }
 }
-
-/// `ssh` options that take a value, as in `-J bastion` or `-Jbastion`.
-const OPTIONS_WITH_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
-/// `ssh` options that take a value and may appear in `ansible_ssh_common_args`; the others
-/// (`-E`, `-S`, `-O`, `-W`, port forwardings, ...) would fight with how the master is run.
-const ALLOWED_WITH_VALUE: &str = "bcFiJlmop";
-/// `ssh` flags that may appear in `ansible_ssh_common_args`; they do not change how the
-/// master is run (`-t`, `-f`, `-M`, `-s`, ... would).
-const ALLOWED_FLAGS: &str = "46AaCgKkqvXxYT";
 
 /// One master connection to one host.
 pub struct SshConnection {
@@ -660,257 +662,12 @@ impl Connection for SshConnection {
     }
 }
 
-/// The most standard input a script sends through the host's shell; more goes through a
-/// channel of its own.
-const SHELL_INPUT_LIMIT: usize = 1 << 20;
-
-/// The shell on a host that runs its scripts, one at a time.
-struct RemoteShell {
-    /// The channel; dropping it closes the shell's input, and the shell ends.
-    _child: openssh::Child<Arc<Session>>,
-    stdin: ChildStdin,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
-    /// The shell's pid on the host, from its first answer.
-    pid: Option<u32>,
-    /// While a script runs: `Some(become_user)` of that script. Still set when the caller
-    /// gave up on it before the answer came.
-    busy: Option<Option<String>>,
-}
-
-impl RemoteShell {
-    /// Send one script and read its answer; `None` when the shell ended first.
-    async fn exchange(&mut self, script: &Script) -> std::io::Result<Option<Output>> {
-        let argv = sh_argv(script);
-        if argv.iter().any(|word| word.contains('\0')) {
-            return Err(std::io::Error::other(
-                "the script or its environment contains a NUL byte, which no command line can carry",
-            ));
-        }
-        let first = self.pid.is_none();
-        let token = shell::new_token();
-        let mut bytes = Vec::new();
-        if first {
-            bytes.extend_from_slice(shell::DRIVER.as_bytes());
-        }
-        bytes.extend(shell::request(&token, &argv, &script.stdin));
-        self.busy = Some(script.become_user.clone());
-
-        let RemoteShell {
-            stdin,
-            stdout,
-            stderr,
-            pid,
-            ..
-        } = self;
-        let write = async {
-            stdin.write_all(&bytes).await?;
-            stdin.flush().await
-        };
-        let mut stderr_pid = None;
-        let (written, stdout, stderr) = tokio::join!(
-            write,
-            shell::read_frame(stdout, &token, first.then_some(pid)),
-            shell::read_frame(stderr, &token, first.then_some(&mut stderr_pid)),
-        );
-        let (Some(stdout), Some(stderr)) = (stdout?, stderr?) else {
-            return Ok(None);
-        };
-        written?;
-        self.busy = None;
-        Ok(Some(Output {
-            status: stdout.status,
-            stdout: stdout.output,
-            stderr: stderr.output,
-        }))
-    }
-}
-
 impl Drop for SshConnection {
     fn drop(&mut self) {
         // The master child is killed by its own drop (kill_on_drop); only the directory
         // needs removing.
         remove_dir(&self.dir);
     }
-}
-
-/// `ansible_ssh_common_args` checked word by word.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct CommonArgs {
-    words: Vec<String>,
-    sets_host_key_checking: bool,
-}
-
-/// Check `ansible_ssh_common_args` and keep them as `ssh` words: `-o Option=value` (or
-/// `-oOption=value`, `-o "Option value"`), options with a value such as `-J`, `-i`, `-p`,
-/// `-l`, `-F`, and flags such as `-C` or `-4`. Anything else is refused with the words
-/// that were not understood, rather than handed to `ssh` to guess at.
-fn parse_common_args(args: &[String]) -> Result<CommonArgs, String> {
-    let unsafe_text = |word: &str| word.contains(['\n', '\r', '\0']);
-    let mut parsed = CommonArgs::default();
-    let mut refused = Vec::new();
-    let mut words = args.iter();
-    while let Some(word) = words.next() {
-        let letters = match word.strip_prefix('-') {
-            Some(letters) if !letters.is_empty() && !unsafe_text(word) => letters,
-            _ => {
-                refused.push(word.clone());
-                continue;
-            }
-        };
-        // A cluster of flags (`-4C`), possibly ending in an option whose value is attached
-        // (`-Cp2222`, `-oBatchMode=yes`) or is the next word (`-C -p 2222`).
-        let mut understood = true;
-        for (at, letter) in letters.char_indices() {
-            if OPTIONS_WITH_VALUE.contains(letter) {
-                let attached = &letters[at + letter.len_utf8()..];
-                let value = if attached.is_empty() {
-                    words.next().cloned()
-                } else {
-                    Some(attached.to_owned())
-                };
-                let Some(value) = value else {
-                    understood = false;
-                    break;
-                };
-                if !ALLOWED_WITH_VALUE.contains(letter) || unsafe_text(&value) {
-                    refused.push(if attached.is_empty() {
-                        format!("{word} {value}")
-                    } else {
-                        word.clone()
-                    });
-                    break;
-                }
-                let name = value.split(['=', ' ', '\t']).next().unwrap_or_default();
-                if letter == 'o' && name.eq_ignore_ascii_case("StrictHostKeyChecking") {
-                    parsed.sets_host_key_checking = true;
-                }
-                if at > 0 {
-                    parsed.words.push(format!("-{}", &letters[..at]));
-                }
-                parsed.words.push(format!("-{letter}"));
-                parsed.words.push(value);
-                break;
-            }
-            if !ALLOWED_FLAGS.contains(letter) {
-                understood = false;
-                break;
-            }
-            if at + letter.len_utf8() == letters.len() {
-                parsed.words.push(word.clone());
-            }
-        }
-        if !understood {
-            refused.push(word.clone());
-        }
-    }
-    if refused.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(format!(
-            "ansible_ssh_common_args (or _extra_args): cannot use {}; quayside understands `-o Option=value`, \
-             `-J`, `-i`, `-p`, `-l`, `-F`, `-b`, `-c`, `-m` with a value, and the flags \
-             -4 -6 -A -a -C -g -K -k -q -v -X -x -Y -T",
-            refused
-                .iter()
-                .map(|word| format!("`{word}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    }
-}
-
-/// A new private (0700) directory for one master's control socket and log.
-///
-/// Unix socket paths are limited to about 100 bytes, so a long `TMPDIR` is not used.
-fn control_dir() -> std::io::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let base = control_base();
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = base.join(format!("{}{n}", control_prefix()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            // Left over by an earlier process with the same pid.
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(error),
-        }
-    }
-}
-
-/// Where control directories go: the temporary directory, unless its path is too long.
-fn control_base() -> PathBuf {
-    let base = std::env::temp_dir();
-    if base.as_os_str().len() > 48 {
-        PathBuf::from("/tmp")
-    } else {
-        base
-    }
-}
-
-/// How this process's control directories are named: `quayside-ssh-PID-N`.
-fn control_prefix() -> String {
-    format!("quayside-ssh-{}-", std::process::id())
-}
-
-/// Remove every control directory this process made: for a process about to exit without
-/// closing its connections.
-pub(super) fn remove_control_dirs() {
-    let prefix = control_prefix();
-    if let Ok(entries) = std::fs::read_dir(control_base()) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                remove_dir(&entry.path());
-            }
-        }
-    }
-}
-
-fn remove_dir(dir: &Path) {
-    // Best effort: a leftover directory in /tmp is harmless.
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// The pids of the processes whose parent is `parent`, from /proc: the lists of children
-/// the kernel keeps for each of its threads where it keeps them (a read of a file a
-/// thread), else a look at every process.
-pub(super) fn children_of(parent: u32) -> Vec<u32> {
-    let lists: Option<Vec<String>> = std::fs::read_dir(format!("/proc/{parent}/task"))
-        .ok()
-        .and_then(|threads| {
-            threads
-                .flatten()
-                .map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
-                .collect()
-        });
-    if let Some(lists) = lists {
-        return lists
-            .iter()
-            .flat_map(|list| list.split_whitespace())
-            .filter_map(|pid| pid.parse().ok())
-            .collect();
-    }
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            // `pid (comm) state ppid ...`; comm may contain spaces and parentheses.
-            let ppid: u32 = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            (ppid == parent).then_some(pid)
-        })
-        .collect()
 }
 
 fn free_local_port() -> std::io::Result<u16> {
@@ -967,51 +724,6 @@ fn describe(error: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn words(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| (*arg).to_owned()).collect()
-    }
-
-    #[test]
-    fn common_args_pass_through_as_ssh_words() {
-        let parsed = parse_common_args(&words(&[
-            "-o",
-            "UserKnownHostsFile=/tmp/known hosts",
-            "-oStrictHostKeyChecking=accept-new",
-            "-J",
-            "bastion",
-            "-Cp2222",
-            "-4",
-        ]))
-        .expect("understood");
-        assert_eq!(
-            parsed.words,
-            words(&[
-                "-o",
-                "UserKnownHostsFile=/tmp/known hosts",
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-J",
-                "bastion",
-                "-C",
-                "-p",
-                "2222",
-                "-4",
-            ])
-        );
-        assert!(parsed.sets_host_key_checking);
-    }
-
-    #[test]
-    fn common_args_refuse_what_they_do_not_understand() {
-        let error = parse_common_args(&words(&["-o", "User=x", "somehost", "-f", "-S", "/x"]))
-            .expect_err("refused");
-        assert!(error.contains("`somehost`"), "{error}");
-        assert!(error.contains("`-f`"), "{error}");
-        assert!(error.contains("`-S /x`"), "{error}");
-        assert!(parse_common_args(&words(&["-o"])).is_err());
-        assert!(parse_common_args(&words(&["-o", "ProxyCommand=a\nb"])).is_err());
-    }
 
     #[test]
     fn ssh_failures_are_summarized_on_one_line() {
