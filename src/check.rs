@@ -25,6 +25,8 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "dict",
     "namespace",
     "lookup",
+    "query",
+    "q",
     "debug",
     "cycler",
     "joiner",

@@ -93,7 +93,8 @@ pub enum DriftOutput {
 
 #[derive(Debug, Args)]
 pub struct InventoryArgs {
-    /// An inventory file or directory (YAML or INI); may be given more than once.
+    /// An inventory file or directory (YAML or INI); may be given more than once. Without
+    /// it, ansible.cfg's `inventory` or ANSIBLE_INVENTORY.
     /// Without one, only `localhost` is known
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventory: Vec<PathBuf>,
@@ -150,9 +151,9 @@ pub struct RunArgs {
     /// Show the before and after of every file a task changes
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
-    /// How many hosts a task runs on at once
-    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
-    pub forks: u32,
+    /// How many hosts a task runs on at once (50 unless ansible.cfg or ANSIBLE_FORKS says)
+    #[arg(short = 'f', long = "forks", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
     /// How results are printed
     #[arg(long = "output", value_enum, default_value_t = Output::Human)]
     pub output: Output,
@@ -162,9 +163,9 @@ pub struct RunArgs {
     /// No live display: one line a result
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Seconds to wait for an SSH connection
-    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
-    pub timeout: u64,
+    /// Seconds to wait for an SSH connection (10 unless ansible.cfg or ANSIBLE_TIMEOUT says)
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// Append the run's JSON events (with run id, user, playbook digest, start and end
     /// times) to this file, secrets censored
     #[arg(long = "log", value_name = "FILE")]
@@ -231,12 +232,12 @@ pub struct DriftArgs {
     /// same for that host
     #[arg(short = 'b', long = "become")]
     pub r#become: bool,
-    /// How many hosts are read at once
-    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
-    pub forks: u32,
-    /// Seconds to wait for an SSH connection
-    #[arg(long = "timeout", value_name = "SECONDS", default_value_t = 10)]
-    pub timeout: u64,
+    /// How many hosts are read at once (50 unless ansible.cfg or ANSIBLE_FORKS says)
+    #[arg(short = 'f', long = "forks", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
+    /// Seconds to wait for an SSH connection (10 unless ansible.cfg or ANSIBLE_TIMEOUT says)
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -53,7 +53,25 @@ pub fn run_cli() -> i32 {
             return code;
         }
     };
-    let settings = settings::Settings::load();
+    let settings = match settings::Settings::load() {
+        Ok(settings) => settings,
+        Err(diagnostic) => {
+            let _ = writeln!(std::io::stderr(), "{diagnostic}");
+            return commands::exit::OPTIONS;
+        }
+    };
+    // Roles are looked for where ansible.cfg (or ANSIBLE_ROLES_PATH) says.
+    playbook::set_roles_path(
+        &settings
+            .roles_path
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":"),
+    );
+    for warning in &settings.warnings {
+        let _ = writeln!(std::io::stderr(), "[WARNING]: {warning}");
+    }
     let mut stdout = std::io::stdout();
     if let Some(args) = cli.command.vault() {
         if let Err(failure) = commands::load_vault_passwords(args, &settings) {
@@ -63,8 +81,8 @@ pub fn run_cli() -> i32 {
     }
     let result = match &cli.command {
         Command::Run(args) => commands::run(args, &settings),
-        Command::Validate(args) => commands::validate(args, &mut stdout),
-        Command::ListHosts(args) => commands::list_hosts(args, &mut stdout),
+        Command::Validate(args) => commands::validate(args, &settings, &mut stdout),
+        Command::ListHosts(args) => commands::list_hosts(args, &settings, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
         Command::Keygen(args) => commands::keygen(args, &mut stdout),

@@ -48,7 +48,7 @@ pub struct Ready {
 /// can refuse the run. The first problem found is returned with its place.
 pub fn load(
     playbook: &std::path::Path,
-    inventory: &[std::path::PathBuf],
+    (inventory, rules): (&[std::path::PathBuf], &crate::inventory::DirRules),
     select: &SelectArgs,
     mut options: RunOptions,
 ) -> Result<Ready, Refusal> {
@@ -60,13 +60,23 @@ pub fn load(
         crate::inventory::check_pattern(limit)
             .map_err(|message| Refusal::Option(Diagnostic::new(format!("--limit: {message}"))))?;
     }
-    let inventory = Inventory::load(inventory).map_err(Refusal::Input)?;
+    let mut inventory = Inventory::load_with(inventory, rules).map_err(Refusal::Input)?;
+    // group_vars/ and host_vars/ beside the playbook, over those beside the inventory.
+    let playbook_dir = playbook
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    inventory
+        .load_playbook_vars_dirs(playbook_dir)
+        .map_err(Refusal::Input)?;
     let playbook = parse_playbook(playbook).map_err(Refusal::Input)?;
     crate::check::check_placements(&playbook).map_err(Refusal::Input)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Refusal::Option)?;
     }
-    let (plays, warnings) = prepare(&playbook, &inventory, &options).map_err(Refusal::Input)?;
+    let (plays, prepared) = prepare(&playbook, &inventory, &options).map_err(Refusal::Input)?;
+    let mut warnings = inventory.warnings.clone();
+    warnings.extend(prepared);
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Refusal::Input)?;
     // Values of variables whose names say secret are masked wherever a diff shows them.

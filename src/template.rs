@@ -3,6 +3,8 @@
 //! Undefined is strict: a variable that does not exist is an error that names it and the
 //! place of the YAML value it was used in, never an empty string.
 
+mod ansible;
+mod crypt;
 mod python;
 mod rewrite;
 
@@ -163,13 +165,13 @@ fn build() -> Environment<'static> {
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
     env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
     env.add_filter("hash", hash);
     env.add_filter("quote", shell_quote);
-    env.add_filter("combine", combine);
     env.add_filter("mandatory", mandatory);
     env.add_filter("urlsplit", urlsplit);
     // Ansible's tests on registered results: `when: bundle is changed`.
+    ansible::register(&mut env);
+    env.add_filter("password_hash", crypt::password_hash);
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
@@ -184,7 +186,6 @@ fn build() -> Environment<'static> {
     env.add_test("vaulted_file", |path: String| {
         crate::vault::is_vaulted_file(std::path::Path::new(&path))
     });
-    env.add_function("lookup", lookup);
     env
 }
 
@@ -741,13 +742,6 @@ fn regex_replace(text: &str, pattern: &str, replacement: Option<&str>) -> Result
     Ok(regex.replace_all(text, replacement.as_str()).into_owned())
 }
 
-fn regex_search(text: &str, pattern: &str) -> Result<Value, Error> {
-    let regex = compile_regex(pattern)?;
-    Ok(regex
-        .find(text)
-        .map_or(Value::from(()), |m| Value::from(m.as_str())))
-}
-
 fn hash(text: &str, algorithm: Option<&str>) -> Result<String, Error> {
     match algorithm.unwrap_or("sha1") {
         "sha256" => Ok(hex::encode(sha2::Sha256::digest(text.as_bytes()))),
@@ -763,21 +757,6 @@ fn hash(text: &str, algorithm: Option<&str>) -> Result<String, Error> {
 
 fn shell_quote(text: &str) -> String {
     crate::transport::quote(text)
-}
-
-fn combine(base: Value, other: Value) -> Result<Value, Error> {
-    let mut base = json_of(&base)?;
-    let other = json_of(&other)?;
-    match (base.as_object_mut(), other) {
-        (Some(map), serde_json::Value::Object(other)) => {
-            map.extend(other);
-            Ok(Value::from_serialize(&base))
-        }
-        _ => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "combine: both values must be mappings",
-        )),
-    }
 }
 
 fn result_flag(result: &Value, flag: &str) -> bool {
@@ -837,25 +816,6 @@ fn mandatory(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
         ));
     }
     Ok(value)
-}
-
-/// `lookup('file', path)` and `lookup('env', NAME)`, read on the controller.
-fn lookup(kind: &str, argument: &str) -> Result<Value, Error> {
-    match kind {
-        "file" => read_file(std::path::Path::new(argument), "file", argument)
-            .map(|text| Value::from(text.trim_end_matches('\n').to_owned()))
-            .map_err(|error| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("lookup('file', '{argument}'): {error}"),
-                )
-            }),
-        "env" => Ok(Value::from(std::env::var(argument).unwrap_or_default())),
-        other => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("lookup: `{other}` is not supported (use `file` or `env`)"),
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -253,3 +253,137 @@ fn ini_values_and_group_vars_sections() {
         ])]
     );
 }
+
+/// An inventory directory as Ansible reads it: every file in name order, directories under
+/// it too; hidden names, `group_vars/`, `host_vars/` and INVENTORY_IGNORE_EXTS endings
+/// (`.swp`, `.rst`, `~`, ...) passed over; a file no format reads is a warning and the
+/// others still count. Expected from ansible-core 2.19.14: the same hosts (w1, w2), exit 0,
+/// a warning naming `inv/b`; ANSIBLE_INVENTORY_IGNORE_REGEX passes `b` over silently;
+/// ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED stops the run before any task ("Completely
+/// failed to parse inventory source", exit 1 there; 4 with the place here).
+#[test]
+fn inventory_directories_skip_and_warn_as_ansible() {
+    let test = Test::new()
+        .file(
+            "q.yml",
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .file("inv/a.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("inv/b", "[web\nbad\n")
+        .file("inv/c.swp", "garbage [[[\n")
+        .file("inv/notes.rst", "[[[\n")
+        .file("inv/hosts~", "[[[\n")
+        .file("inv/.hidden", "[[[\n")
+        .file("inv/sub/d.ini", "[web]\nw2 ansible_connection=local\n")
+        .file("inv/group_vars/web.yml", "greeting: hi\n")
+        .args(&["run", "q.yml", "-i", "inv"]);
+    let output = test.run().success();
+    assert_eq!(
+        output
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("[WARNING]"))
+            .collect::<Vec<_>>(),
+        [
+            "[WARNING]: Unable to parse inv/b as an inventory source: a section header must end \
+          with `]` at inv/b:1:1"
+        ]
+    );
+    assert!(
+        output
+            .recap("w1")
+            .contains("ok=1 changed=0 unreachable=0 failed=0")
+    );
+    assert!(
+        output
+            .recap("w2")
+            .contains("ok=1 changed=0 unreachable=0 failed=0")
+    );
+
+    let output = test
+        .env("ANSIBLE_INVENTORY_IGNORE_REGEX", "^b$")
+        .run()
+        .success();
+    assert!(!output.stdout.contains("[WARNING]"), "{}", output.stdout);
+
+    let output = Test::new()
+        .file("inv/a.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("inv/b", "[web\nbad\n")
+        .file(
+            "q.yml",
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .env("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
+        .args(&["run", "q.yml", "-i", "inv"])
+        .run()
+        .status(4)
+        .stderr_contains("a section header must end with `]` at inv/b:1:1");
+    assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
+}
+
+/// `group_vars/` and `host_vars/` beside the playbook, in Ansible's precedence: inventory
+/// `group_vars/all` < playbook `group_vars/all` < inventory `group_vars/web` < playbook
+/// `group_vars/web` < inventory `host_vars` < playbook `host_vars`; a playbook
+/// `host_vars/` file of a host the inventory does not name adds no host. Expected from
+/// ansible-core 2.19.14 on the same files: "pb_all inv_web pb_web inv_w1 pb_w1" and
+/// "pb_all inv_web pb_web inv_web -".
+#[test]
+fn group_vars_and_host_vars_beside_the_playbook() {
+    let test = Test::new()
+        .file(
+            "inv/hosts.ini",
+            "[web]\nw1 ansible_connection=local\nw2 ansible_connection=local\n",
+        )
+        .file(
+            "inv/group_vars/all.yml",
+            "a: inv_all\nb: inv_all\nc: inv_all\nd: inv_all\n",
+        )
+        .file("inv/group_vars/web.yml", "b: inv_web\nc: inv_web\nd: inv_web\n")
+        .file("inv/host_vars/w1.yml", "d: inv_w1\ne: inv_w1\n")
+        .file("play/group_vars/all.yml", "a: pb_all\nb: pb_all\n")
+        .file("play/group_vars/web.yml", "c: pb_web\n")
+        .file("play/host_vars/w1.yml", "e: pb_w1\n")
+        .file("play/host_vars/w9.yml", "e: pb_nohost\n")
+        .file(
+            "play/p.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{{ [a, b, c, d, e | default('-')] | join(' ') }}\"\n",
+        );
+    let output = test
+        .args(&["run", "play/p.yml", "-i", "inv/hosts.ini"])
+        .run()
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("ok: [w1] => {\n    \"msg\": \"pb_all inv_web pb_web inv_w1 pb_w1\"\n}")
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok: [w2] => {\n    \"msg\": \"pb_all inv_web pb_web inv_web -\"\n}")
+    );
+    assert!(!output.stdout.contains("w9"), "{}", output.stdout);
+}
+
+/// A bad file in the playbook's `group_vars/` stops the run before any task, at its place.
+#[test]
+fn a_bad_group_vars_file_beside_the_playbook_is_refused_at_its_place() {
+    let output = Test::new()
+        .file("hosts.ini", "[web]\nw1 ansible_connection=local\n")
+        .file("play/group_vars/web.yml", "a: 1\n- b\n")
+        .file(
+            "play/p.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        )
+        .args(&["run", "play/p.yml", "-i", "hosts.ini"])
+        .run()
+        .status(4);
+    assert!(
+        output
+            .stderr
+            .contains("invalid YAML: while parsing a block mapping, did not find expected key at play/group_vars/web.yml:2:3"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
+}

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod ansible_cfg;
 mod bundle;
 mod bundle_faults;
 mod cli;
@@ -9,8 +10,10 @@ mod drift;
 mod edges;
 mod engine;
 mod errors;
+mod facts;
 mod faults;
 mod files;
+mod filters;
 mod fuzz;
 mod hostile;
 mod inventory;

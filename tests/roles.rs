@@ -738,6 +738,30 @@ fn roles_are_found_through_ansible_roles_path() {
         .stdout_contains("\"msg\": \"far away\"");
 }
 
+#[test]
+fn roles_are_found_through_ansible_cfg_roles_path() {
+    // Expected from ansible-core 2.19.14: `roles_path` in ./ansible.cfg, relative to it.
+    Test::new()
+        .file("hosts.yml", INVENTORY)
+        .file(
+            "ansible.cfg",
+            "[defaults]\nroles_path = /nonexistent:shelf\n",
+        )
+        .file(
+            "shelf/near/tasks/main.yml",
+            "- debug: msg=\"on the shelf\"\n",
+        )
+        .file(
+            "play.yml",
+            "- hosts: all\n  gather_facts: false\n  roles: [near]\n",
+        )
+        .args(&["run", "-i", "hosts.yml", "play.yml"])
+        .run()
+        .success()
+        .stdout_contains("TASK [near : debug]")
+        .stdout_contains("\"msg\": \"on the shelf\"");
+}
+
 /// A playbook that must be refused before anything runs: exit 4, `error` as the first
 /// line of standard error, and the role's `touch ran` never ran.
 #[track_caller]

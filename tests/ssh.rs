@@ -375,14 +375,14 @@ fn forks_1_and_50_give_the_same_results() {
 }
 
 /// `play.yml` (one command on host1) with a `known_hosts` that knows no host, a
-/// `quayside.cfg` when `config` is given, and `env`.
+/// `ansible.cfg` when `config` is given, and `env`.
 fn run_with_no_known_hosts(config: Option<&str>, env: &[(&str, &str)]) -> crate::common::Output {
     let mut test = Test::new().file("empty_known_hosts", "").file(
         "play.yml",
         "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     );
     if let Some(config) = config {
-        test = test.file("quayside.cfg", config);
+        test = test.file("ansible.cfg", config);
     }
     let known = test.path().join("empty_known_hosts");
     let mut test = test.args(&[
@@ -412,6 +412,8 @@ fn host_key_checking_is_off_only_when_asked() {
         strict.stdout
     );
     let relaxed = run_with_no_known_hosts(None, &[("QUAYSIDE_HOST_KEY_CHECKING", "false")]);
+    assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
+    let relaxed = run_with_no_known_hosts(None, &[("ANSIBLE_HOST_KEY_CHECKING", "False")]);
     assert_eq!(relaxed.code, 0, "{}", relaxed.stdout);
 }
 
@@ -609,13 +611,57 @@ fn connections_are_opened_to_every_host_at_once() {
 fn host_key_checking_is_turned_off_by_a_config_file_too() {
     for (config, code) in [
         ("[defaults]\nhost_key_checking = False\n", 0),
-        ("host_key_checking = false\n", 0),
         ("[defaults]\nhost_key_checking = True\n", 3),
         ("[defaults]\nforks = 5\n", 3),
     ] {
         let output = run_with_no_known_hosts(Some(config), &[]);
         output.status(code);
     }
+    // The variable wins over the file, as in Ansible.
+    let output = run_with_no_known_hosts(
+        Some("[defaults]\nhost_key_checking = False\n"),
+        &[("ANSIBLE_HOST_KEY_CHECKING", "true")],
+    );
+    output.status(3);
+}
+
+/// ansible.cfg's `remote_user` is the SSH user of a host that sets no `ansible_user`,
+/// `ansible_user` wins over it, and `[ssh_connection] ssh_args` reach ssh (here the
+/// `known_hosts` to check against, which the inventory does not name). Expected from
+/// ansible-core 2.19.14: the same precedence (`remote_user` is the lowest).
+#[test]
+fn remote_user_and_ssh_args_come_from_ansible_cfg() {
+    let fleet = fleet();
+    let inventory = |user: &str| {
+        format!(
+            "all:\n  hosts:\n    host1:\n      ansible_host: 127.0.0.2\n      ansible_port: {}\n      \
+             ansible_ssh_private_key_file: {}\n{user}",
+            fleet.port,
+            fleet.dir.join("id_ed25519").display()
+        )
+    };
+    let config = format!(
+        "[defaults]\nremote_user = quayside ; the fleet's user\n[ssh_connection]\n\
+         ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={}\n",
+        fleet.known_hosts().display()
+    );
+    let play = "- hosts: host1\n  gather_facts: false\n  tasks:\n    - command: id -un\n      register: who\n    - debug: var=who.stdout\n";
+    Test::new()
+        .file("ansible.cfg", &config)
+        .file("hosts.yml", &inventory(""))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"who.stdout\": \"quayside\"");
+    Test::new()
+        .file("ansible.cfg", &config)
+        .file("hosts.yml", &inventory("      ansible_user: nosuchuser\n"))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .status(3)
+        .stdout_contains("UNREACHABLE");
 }
 
 /// Run quayside with `home` mounted over /root (a mount namespace of its own): the user's
@@ -758,5 +804,33 @@ fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
         left.stdout.is_empty(),
         "the proxy command outlived its connection: {}",
         String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+/// Facts over SSH are the SSH user's and the host's, as ansible-core 2.19.14 gives them
+/// against the same fleet host (compared by running both on host1: the same values for
+/// user, uid, gid, home, distribution and memory).
+#[test]
+fn facts_over_ssh_are_those_of_the_ssh_user() {
+    let play = "- hosts: host1\n  tasks:\n    - debug:\n        msg: \"{{ [ansible_user_id, ansible_user_uid, ansible_user_gid, ansible_user_dir, ansible_facts.user_id, ansible_env.USER | default(ansible_env.LOGNAME)] | join(' ') }}\"\n";
+    let output = Test::new()
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", fleet().inventory.to_str().unwrap()])
+        .run()
+        .success();
+    let passwd = std::process::Command::new("getent")
+        .args(["passwd", "quayside"])
+        .output()
+        .unwrap();
+    let passwd = String::from_utf8(passwd.stdout).unwrap();
+    let fields: Vec<&str> = passwd.trim().split(':').collect();
+    let expected = format!(
+        "\"msg\": \"quayside {} {} {} quayside quayside\"",
+        fields[2], fields[3], fields[5]
+    );
+    assert!(
+        output.stdout.contains(&expected),
+        "{expected}\n{}",
+        output.stdout
     );
 }

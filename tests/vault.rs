@@ -271,7 +271,7 @@ fn passwords_from_a_script_the_environment_and_the_config_file() {
     assert_eq!(env_run.recap("web1"), ok);
     // `vault_password_file` in the config file.
     std::fs::write(
-        test.path().join("quayside.cfg"),
+        test.path().join("ansible.cfg"),
         "[defaults]\nvault_password_file = pw\n",
     )
     .unwrap();

@@ -8,21 +8,24 @@ use super::{Failure, exit};
 use crate::cli::{DriftArgs, DriftOutput};
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
-use crate::runner::ConnectSettings;
 use crate::settings::Settings;
 
 pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Result<i32, Failure> {
-    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+    let inventory = Inventory::load_with(
+        &settings.inventory_sources(&args.inventory.inventory),
+        &settings.inventory_dirs,
+    )
+    .map_err(Failure::parse)?;
+    for warning in &inventory.warnings {
+        let _ = writeln!(out, "[WARNING]: {warning}");
+    }
     let hosts = crate::inventory::select(&inventory, &args.limit)
         .map_err(|message| Failure::options(Diagnostic::new(message)))?;
     if hosts.is_empty() {
         let _ = writeln!(out, "[WARNING]: no hosts matched `{}`", args.limit);
         return Ok(exit::OK);
     }
-    let connect = ConnectSettings {
-        host_key_checking: settings.host_key_checking,
-        connect_timeout: Duration::from_secs(args.timeout.max(1)),
-    };
+    let connect = settings.connect(args.timeout);
     let runtime = super::runtime()?;
     // drift only reads: Ctrl-C or SIGTERM stops it at once. Dropping the reads closes their
     // connections; the ssh masters, in a process group of their own, would otherwise
@@ -39,7 +42,7 @@ pub fn drift(args: &DriftArgs, settings: &Settings, out: &mut dyn Write) -> Resu
                 &hosts,
                 &args.path,
                 &connect,
-                args.forks as usize,
+                settings.forks(args.forks),
                 args.r#become,
             ) => Ok(Some(report)),
             () = signals.next() => Ok(None),

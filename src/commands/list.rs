@@ -11,9 +11,21 @@ use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
 use crate::playbook::{Task, TaskBody, parse_playbook};
 use crate::runner::select_by_tags;
+use crate::settings::Settings;
 
-pub fn list_hosts(args: &ListHostsArgs, out: &mut dyn Write) -> Result<i32, Failure> {
-    let inventory = Inventory::load(&args.inventory.inventory).map_err(Failure::parse)?;
+pub fn list_hosts(
+    args: &ListHostsArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
+    let inventory = Inventory::load_with(
+        &settings.inventory_sources(&args.inventory.inventory),
+        &settings.inventory_dirs,
+    )
+    .map_err(Failure::parse)?;
+    for warning in &inventory.warnings {
+        let _ = writeln!(out, "[WARNING]: {warning}");
+    }
     let mut hosts = crate::inventory::select(&inventory, &args.pattern)
         .map_err(|message| Failure::options(Diagnostic::new(message)))?;
     if let Some(limit) = &args.limit {

@@ -12,26 +12,28 @@ use crate::diagnostic::Diagnostic;
 use crate::interrupt::{Interrupt, grace_period};
 use crate::preflight;
 use crate::report::{Human, JsonLines, Planner, Progress, Reporter, RunLog, Sink, Tee};
-use crate::runner::{ConnectSettings, RunOptions, Runner};
+use crate::runner::{RunOptions, Runner};
 use crate::settings::Settings;
 
 pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     let options = RunOptions {
         check: args.check,
         diff: args.diff,
-        forks: args.forks as usize,
+        forks: settings.forks(args.forks),
         verbosity: args.verbose,
-        connect: ConnectSettings {
-            host_key_checking: settings.host_key_checking,
-            connect_timeout: Duration::from_secs(args.timeout.max(1)),
-        },
+        connect: settings.connect(args.timeout),
         start_at_task: args.start_at_task.clone(),
         step: args.step,
+        r#become: settings.r#become,
+        become_user: settings.become_user.clone(),
         ..RunOptions::default()
     };
     let loaded = preflight::load(
         &args.playbook,
-        &args.inventory.inventory,
+        (
+            &settings.inventory_sources(&args.inventory.inventory),
+            &settings.inventory_dirs,
+        ),
         &args.select,
         options,
     )?;
@@ -97,7 +99,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     }
     // A check run changed nothing, so it has nothing to retry, and the retry file of the
     // real run before it is still the one that matters.
-    if !args.no_retry_file && !args.check {
+    if !args.no_retry_file && !args.check && settings.retry_files_enabled != Some(false) {
         write_retry_file(&args.playbook, &summary);
     }
     Ok(code)

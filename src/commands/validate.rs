@@ -7,11 +7,19 @@ use super::{Failure, exit};
 use crate::cli::ValidateArgs;
 use crate::preflight;
 use crate::runner::RunOptions;
+use crate::settings::Settings;
 
-pub fn validate(args: &ValidateArgs, out: &mut dyn Write) -> Result<i32, Failure> {
+pub fn validate(
+    args: &ValidateArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<i32, Failure> {
     let loaded = preflight::load(
         &args.playbook,
-        &args.inventory.inventory,
+        (
+            &settings.inventory_sources(&args.inventory.inventory),
+            &settings.inventory_dirs,
+        ),
         &args.select,
         RunOptions::default(),
     )?;

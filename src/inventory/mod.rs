@@ -24,6 +24,10 @@ pub struct Host {
     /// Variables from `host_vars/HOST`, which win over the inventory's.
     pub file_vars: Vars,
     pub file_origins: crate::vars::Origins,
+    /// Variables from `host_vars/HOST` beside the playbook, which win over those beside
+    /// the inventory.
+    pub playbook_vars: Vars,
+    pub playbook_origins: crate::vars::Origins,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,6 +39,10 @@ pub struct Group {
     /// Variables from `group_vars/GROUP`, which win over every inventory-file group's.
     pub file_vars: Vars,
     pub file_origins: crate::vars::Origins,
+    /// Variables from `group_vars/GROUP` beside the playbook, which win over the same
+    /// group's beside the inventory.
+    pub playbook_vars: Vars,
+    pub playbook_origins: crate::vars::Origins,
     pub hosts: Vec<String>,
     pub children: Vec<String>,
 }
@@ -59,11 +67,67 @@ pub struct Inventory {
     names_written: usize,
     /// Hosts written directly under `all` (`all.hosts` lists every host).
     all_direct: Vec<String>,
+    /// Files of an inventory directory that no inventory format could read, each with why,
+    /// to be shown as warnings (as Ansible does) rather than refuse the run.
+    pub warnings: Vec<String>,
+}
+
+/// Which files of an inventory directory are read, as Ansible's INVENTORY_IGNORE_EXTS,
+/// INVENTORY_IGNORE_PATTERNS and INVENTORY_ANY_UNPARSED_IS_FAILED decide.
+#[derive(Debug, Clone)]
+pub struct DirRules {
+    /// Name endings passed over (Ansible's default: `.pyc .pyo .swp .bak ~ .rpm .md .txt
+    /// .rst .orig .cfg .retry`).
+    pub ignore_extensions: Vec<String>,
+    /// Regular expressions: a name any of them finds is passed over.
+    pub ignore_patterns: Vec<regex::Regex>,
+    /// A file no format can read refuses the run instead of being a warning.
+    pub any_unparsed_is_failed: bool,
+}
+
+/// Ansible's INVENTORY_IGNORE_EXTS by default.
+pub const DEFAULT_IGNORE_EXTENSIONS: &[&str] = &[
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+
+impl Default for DirRules {
+    fn default() -> Self {
+        DirRules {
+            ignore_extensions: DEFAULT_IGNORE_EXTENSIONS
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
+            ignore_patterns: Vec::new(),
+            any_unparsed_is_failed: false,
+        }
+    }
+}
+
+impl DirRules {
+    /// Whether a directory entry is passed over: hidden names, `group_vars`, `host_vars`
+    /// and `vars_plugins` always, then the configured endings and patterns.
+    fn ignores(&self, name: &str) -> bool {
+        name.starts_with('.')
+            || matches!(name, "group_vars" | "host_vars" | "vars_plugins")
+            || self
+                .ignore_extensions
+                .iter()
+                .any(|e| name.ends_with(e.as_str()))
+            || self.ignore_patterns.iter().any(|p| p.is_match(name))
+    }
 }
 
 impl Inventory {
-    /// Read every inventory source given with `-i`: files, or directories of files.
+    /// Read every inventory source given with `-i`: files, or directories of files, with
+    /// Ansible's default rules for directories.
     pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
+        Self::load_with(sources, &DirRules::default())
+    }
+
+    /// Read every inventory source: a file given by name must be readable; in a directory
+    /// (and the directories under it), files the rules ignore are passed over and a file
+    /// no format can read is a warning, as in Ansible.
+    pub fn load_with(sources: &[PathBuf], rules: &DirRules) -> Result<Inventory, Diagnostic> {
         let mut inventory = Inventory::default();
         inventory.group_mut("all");
         inventory.group_mut("ungrouped");
@@ -75,11 +139,7 @@ impl Inventory {
                 ))
             })?;
             if metadata.is_dir() {
-                let mut files = read_dir_sorted(source)?;
-                files.retain(|path| is_inventory_file(path));
-                for file in files {
-                    inventory.load_file(&file)?;
-                }
+                inventory.load_dir(source, rules)?;
                 inventory.load_vars_dirs(source)?;
             } else {
                 inventory.load_file(source)?;
@@ -95,6 +155,35 @@ impl Inventory {
         Ok(inventory)
     }
 
+    /// Every entry of an inventory directory the rules do not ignore, in name order;
+    /// directories under it are read the same way.
+    fn load_dir(&mut self, dir: &Path, rules: &DirRules) -> Result<(), Diagnostic> {
+        for path in read_dir_sorted(dir)? {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if rules.ignores(name) {
+                continue;
+            }
+            if path.is_dir() {
+                self.load_dir(&path, rules)?;
+                continue;
+            }
+            // A file that fails leaves nothing of itself behind.
+            let mut attempt = self.clone();
+            match attempt.load_file(&path) {
+                Ok(()) => *self = attempt,
+                Err(error) if !rules.any_unparsed_is_failed => {
+                    self.warnings.push(format!(
+                        "Unable to parse {} as an inventory source: {}",
+                        path.display(),
+                        error.headline()
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
     fn load_file(&mut self, path: &Path) -> Result<(), Diagnostic> {
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if matches!(extension, "yml" | "yaml" | "json") {
@@ -104,9 +193,20 @@ impl Inventory {
         }
     }
 
+    /// `group_vars/` and `host_vars/` beside the inventory, in `dir`.
+    pub fn load_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+        self.load_vars_dirs_as(dir, false)
+    }
+
+    /// `group_vars/` and `host_vars/` beside the playbook, in `dir`: each group's win over
+    /// the same group's beside the inventory, and host_vars over host_vars, as in Ansible.
+    pub fn load_playbook_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+        self.load_vars_dirs_as(dir, true)
+    }
+
     /// `group_vars/` and `host_vars/` in `dir`, each entry a file (`NAME`, `NAME.yml`,
     /// `NAME.yaml`, `NAME.json`) or a folder of such files.
-    pub fn load_vars_dirs(&mut self, dir: &Path) -> Result<(), Diagnostic> {
+    fn load_vars_dirs_as(&mut self, dir: &Path, playbook: bool) -> Result<(), Diagnostic> {
         for (kind, is_group) in [("group_vars", true), ("host_vars", false)] {
             let folder = dir.join(kind);
             if !folder.is_dir() {
@@ -138,14 +238,22 @@ impl Inventory {
                         let Some(group) = self.groups.get_mut(name) else {
                             continue;
                         };
-                        (&mut group.file_vars, &mut group.file_origins)
+                        if playbook {
+                            (&mut group.playbook_vars, &mut group.playbook_origins)
+                        } else {
+                            (&mut group.file_vars, &mut group.file_origins)
+                        }
                     } else {
                         // As Ansible: `host_vars/` of a host the inventory does not name
                         // is ignored; it adds no host.
                         let Some(host) = self.hosts.get_mut(name) else {
                             continue;
                         };
-                        (&mut host.file_vars, &mut host.file_origins)
+                        if playbook {
+                            (&mut host.playbook_vars, &mut host.playbook_origins)
+                        } else {
+                            (&mut host.file_vars, &mut host.file_origins)
+                        }
                     };
                     target.extend(vars);
                     target_origins.extend(origins);
@@ -292,8 +400,9 @@ impl Inventory {
     /// Where a host's inventory variables come from, lowest precedence first, as Ansible
     /// orders them: the inventory file's group variables (group `all`, parent groups,
     /// child groups: deeper groups win, then names in order), then `group_vars/` files in
-    /// the same order, the host's own variables in the inventory file, then
-    /// `host_vars/HOST`.
+    /// the same order (for each group, beside the inventory then beside the playbook), the
+    /// host's own variables in the inventory file, then `host_vars/HOST` beside the
+    /// inventory, then beside the playbook.
     fn sources(&self, host: &str) -> Vec<(&Vars, &crate::vars::Origins)> {
         let mut groups: Vec<(usize, String)> = self
             .groups_of(host)
@@ -307,10 +416,14 @@ impl Inventory {
             .collect();
         let mut sources: Vec<(&Vars, &crate::vars::Origins)> = Vec::new();
         sources.extend(groups.iter().map(|g| (&g.vars, &g.origins)));
-        sources.extend(groups.iter().map(|g| (&g.file_vars, &g.file_origins)));
+        for group in &groups {
+            sources.push((&group.file_vars, &group.file_origins));
+            sources.push((&group.playbook_vars, &group.playbook_origins));
+        }
         if let Some(host) = self.hosts.get(host) {
             sources.push((&host.vars, &host.origins));
             sources.push((&host.file_vars, &host.file_origins));
+            sources.push((&host.playbook_vars, &host.playbook_origins));
         }
         sources
     }
@@ -395,18 +508,6 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     Ok(paths)
-}
-
-/// Files in an inventory directory that are inventory sources (Ansible skips the same).
-fn is_inventory_file(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    path.is_file()
-        && !name.starts_with('.')
-        && !name.ends_with('~')
-        && !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("retry" | "pyc" | "pyo" | "orig" | "bak" | "cfg" | "md" | "txt" | "j2")
-        )
 }
 
 fn is_vars_file(path: &Path) -> bool {

@@ -92,6 +92,8 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
     pub gather_facts: bool,
+    /// `gather_subset`: which facts `gather_facts` gathers.
+    pub gather_subset: crate::tasks::setup::Subsets,
     pub tags: Vec<String>,
     pub environment: Option<Node>,
     pub pre_tasks: Vec<Task>,

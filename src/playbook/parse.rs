@@ -20,6 +20,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "max_fail_percentage",
     "any_errors_fatal",
     "gather_facts",
+    "gather_subset",
     "tags",
     "environment",
     "pre_tasks",
@@ -292,6 +293,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         max_fail_percentage: None,
         any_errors_fatal: false,
         gather_facts: true,
+        gather_subset: crate::tasks::setup::Subsets::default(),
         tags: Vec::new(),
         environment: None,
         pre_tasks: Vec::new(),
@@ -349,6 +351,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,
             "gather_facts" => play.gather_facts = boolean(value)?,
+            "gather_subset" => play.gather_subset = yaml::from_node(value)?,
             "tags" => play.tags = string_list(value)?,
             "environment" => play.environment = Some(value.clone()),
             "strategy" => {

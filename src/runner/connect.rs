@@ -12,6 +12,10 @@ use crate::vars::Vars;
 pub struct ConnectSettings {
     pub host_key_checking: bool,
     pub connect_timeout: Duration,
+    /// ansible.cfg's `remote_user`: the user when a host sets no `ansible_user`.
+    pub remote_user: Option<String>,
+    /// ansible.cfg's `[ssh_connection] ssh_args`, before the host's own SSH arguments.
+    pub ssh_args: Vec<String>,
 }
 
 impl Default for ConnectSettings {
@@ -19,6 +23,8 @@ impl Default for ConnectSettings {
         Self {
             host_key_checking: true,
             connect_timeout: Duration::from_secs(10),
+            remote_user: None,
+            ssh_args: Vec::new(),
         }
     }
 }
@@ -121,10 +127,11 @@ pub async fn connect(
             reason: format!("cannot split `ansible_ssh_common_args`: {error}"),
         })?
         .concat();
+    let common_args = [settings.ssh_args.clone(), common_args].concat();
     let options = SshOptions {
         address: text(vars, "ansible_host").unwrap_or_else(|| host.to_owned()),
         port,
-        user: text(vars, "ansible_user"),
+        user: text(vars, "ansible_user").or_else(|| settings.remote_user.clone()),
         private_key_file: text(vars, "ansible_ssh_private_key_file")
             .or_else(|| text(vars, "ansible_private_key_file"))
             .map(PathBuf::from),

@@ -1,19 +1,10 @@
-//! `gather_facts`: a few facts about each host, in one round trip.
+//! `gather_facts`: each host's facts as ansible-core's setup module names them, in one
+//! round trip (the `setup` task type gathers them: src/tasks/setup.rs).
 
 use std::time::Instant;
 
 use super::{PlayScope, Runner};
 use crate::report::{Event, Status};
-use crate::transport::Script;
-
-const SCRIPT: &str = r#"printf 'hostname=%s\n' "$(uname -n)"
-printf 'fqdn=%s\n' "$(hostname -f 2>/dev/null || uname -n)"
-printf 'user_id=%s\n' "$(id -un)"
-printf 'system=%s\n' "$(uname -s)"
-printf 'kernel=%s\n' "$(uname -r)"
-printf 'architecture=%s\n' "$(uname -m)"
-if [ -r /etc/os-release ]; then . /etc/os-release; printf 'distribution=%s\ndistribution_version=%s\n' "${ID:-}" "${VERSION_ID:-}"; fi
-"#;
 
 impl Runner<'_> {
     pub(super) async fn gather_facts(&self, scope: &PlayScope<'_>) {
@@ -36,20 +27,12 @@ impl Runner<'_> {
                 let Some(connection) = self.state(host).connection.clone() else {
                     return;
                 };
-                let result = connection.run(&Script::new(SCRIPT)).await;
+                let subsets = &scope.prepared.play.gather_subset;
+                let result = crate::tasks::setup::gather(connection.as_ref(), subsets).await;
                 let status = match result {
-                    Ok(output) => {
-                        let mut facts = serde_json::Map::new();
-                        for line in output.stdout_lossy().lines() {
-                            if let Some((key, value)) = line.split_once('=') {
-                                facts.insert(key.to_owned(), value.to_owned().into());
-                            }
-                        }
+                    Ok(facts) => {
                         let mut state = self.state(host);
-                        for (key, value) in &facts {
-                            state.facts.insert(format!("ansible_{key}"), value.clone());
-                        }
-                        state.facts.insert("ansible_facts".to_owned(), facts.into());
+                        state.facts.extend(crate::tasks::setup::as_variables(facts));
                         state.counts.ok += 1;
                         (Status::Ok, None)
                     }

@@ -46,6 +46,11 @@ pub struct RunOptions {
     pub start_at_task: Option<String>,
     /// `--step`: ask before each task.
     pub step: bool,
+    /// ansible.cfg's `[privilege_escalation] become`: `become` where no task, block, play
+    /// or inventory variable says.
+    pub r#become: bool,
+    /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
+    pub become_user: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -62,6 +67,8 @@ impl Default for RunOptions {
             connect: ConnectSettings::default(),
             start_at_task: None,
             step: false,
+            r#become: false,
+            become_user: None,
         }
     }
 }

@@ -636,14 +636,24 @@ impl Runner<'_> {
         Ok(outcome)
     }
 
-    /// The user tasks run as: `become` from the task, its blocks, the play, or the
-    /// inventory (`ansible_become`, `ansible_become_user`).
+    /// The user tasks run as: `become` from the task, its blocks, the play, the
+    /// inventory (`ansible_become`, `ansible_become_user`), or ansible.cfg.
     fn become_user(&self, effective: &Inherited, ctx: &Value) -> Option<String> {
         super::connect::become_user(effective.r#become, effective.become_user.clone(), |name| {
             ctx.get_attr(name)
                 .ok()
                 .filter(|v| !v.is_undefined() && !v.is_none())
                 .and_then(|v| template::to_json_value(&v).ok())
+                // Below the inventory: ansible.cfg's `[privilege_escalation]`.
+                .or_else(|| match name {
+                    "ansible_become" => Some(serde_json::Value::Bool(self.options.r#become)),
+                    "ansible_become_user" => self
+                        .options
+                        .become_user
+                        .clone()
+                        .map(serde_json::Value::String),
+                    _ => None,
+                })
         })
     }
 

@@ -21,6 +21,7 @@ mod podman_run;
 mod podman_stop;
 mod set_fact;
 mod setfacl;
+pub mod setup;
 mod shell;
 mod sql;
 mod sql_insert;
@@ -212,6 +213,7 @@ task_types! {
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "include_vars" => IncludeVars(include_vars::IncludeVars);
+    "setup" => Setup(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);

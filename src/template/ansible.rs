@@ -1,0 +1,457 @@
+//! Ansible's filters, tests and lookups beyond Jinja's own, as ansible-core 2.19 defines
+//! them: regular expressions (`regex_search` with groups, `regex_escape`, the `match`,
+//! `search` and `regex` tests), `ternary`, the set filters (`union`, `intersect`,
+//! `difference`, `symmetric_difference`), `urlencode`, `dict2items`/`items2dict`,
+//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`).
+
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind};
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_escape", regex_escape);
+    env.add_filter("ternary", ternary);
+    env.add_filter("union", union);
+    env.add_filter("intersect", intersect);
+    env.add_filter("difference", difference);
+    env.add_filter("symmetric_difference", symmetric_difference);
+    env.add_filter("urlencode", urlencode);
+    env.add_filter("dict2items", dict2items);
+    env.add_filter("items2dict", items2dict);
+    env.add_filter("combine", combine);
+    env.add_test("match", |value: &str, pattern: &str, kwargs: Kwargs| {
+        regex_test(value, pattern, kwargs, true)
+    });
+    env.add_test("search", |value: &str, pattern: &str, kwargs: Kwargs| {
+        regex_test(value, pattern, kwargs, false)
+    });
+    env.add_test("regex", |value: &str, pattern: &str, kwargs: Kwargs| {
+        let anchored = kwargs.get::<Option<&str>>("match_type")? == Some("match");
+        regex_test(value, pattern, kwargs, anchored)
+    });
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}
+
+/// A Python regular expression with Ansible's `ignorecase` and `multiline` flags.
+fn regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignorecase)
+        .multi_line(multiline)
+        .build()
+        .map_err(|error| invalid(format!("bad regex: {error}")))
+}
+
+fn regex_test(value: &str, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
+    // Python's re.match: only a match at the start counts.
+    let pattern = if anchored {
+        format!(r"\A(?:{pattern})")
+    } else {
+        pattern.to_owned()
+    };
+    let regex = regex(&pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    Ok(regex.is_match(value))
+}
+
+/// `regex_search(pattern)`: the first match or None; with `'\\1'`, `'\\g<name>'`
+/// arguments, the list of those groups of the first match.
+fn regex_search(
+    value: &str,
+    pattern: &str,
+    groups: Rest<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let regex = regex(pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    let Some(captures) = regex.captures(value) else {
+        return Ok(Value::from(()));
+    };
+    if groups.is_empty() {
+        return Ok(Value::from(captures.get(0).map_or("", |m| m.as_str())));
+    }
+    let mut out = Vec::new();
+    for group in groups.iter() {
+        let found = if let Some(name) = group.strip_prefix("\\g<").and_then(|g| g.strip_suffix('>'))
+        {
+            match name.parse::<usize>() {
+                Ok(number) => captures.get(number),
+                Err(_) => captures.name(name),
+            }
+        } else if let Some(number) = group.strip_prefix('\\') {
+            let number: usize = number
+                .parse()
+                .map_err(|_| invalid(format!("regex_search: unknown argument `{group}`")))?;
+            captures.get(number)
+        } else {
+            return Err(invalid(format!("regex_search: unknown argument `{group}`")));
+        };
+        out.push(found.map_or(Value::from(()), |m| Value::from(m.as_str())));
+    }
+    Ok(Value::from(out))
+}
+
+/// Python's `re.escape`.
+fn regex_escape(value: &str, re_type: Option<&str>) -> Result<String, Error> {
+    if !matches!(re_type, None | Some("python")) {
+        return Err(invalid(
+            "regex_escape: only `python` regular expressions are supported",
+        ));
+    }
+    let mut out = String::with_capacity(value.len() * 2);
+    for c in value.chars() {
+        if "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn ternary(value: Value, yes: Value, no: Value, none: Option<Value>) -> Value {
+    match none {
+        Some(none) if value.is_none() => none,
+        _ if value.is_true() => yes,
+        _ => no,
+    }
+}
+
+fn items(value: &Value, filter: &str) -> Result<Vec<Value>, Error> {
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Iterable => Ok(value.try_iter()?.collect()),
+        _ => Err(invalid(format!(
+            "{filter}: expected a list, found {}",
+            value.kind()
+        ))),
+    }
+}
+
+/// Order kept, each value once (ansible's `unique` on the way out of the set filters).
+fn unique(values: impl IntoIterator<Item = Value>) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    Value::from(out)
+}
+
+fn union(a: Value, b: Value) -> Result<Value, Error> {
+    let (a, b) = (items(&a, "union")?, items(&b, "union")?);
+    Ok(unique(a.into_iter().chain(b)))
+}
+
+fn intersect(a: Value, b: Value) -> Result<Value, Error> {
+    let (a, b) = (items(&a, "intersect")?, items(&b, "intersect")?);
+    Ok(unique(a.into_iter().filter(|x| b.contains(x))))
+}
+
+fn difference(a: Value, b: Value) -> Result<Value, Error> {
+    let (a, b) = (items(&a, "difference")?, items(&b, "difference")?);
+    Ok(unique(a.into_iter().filter(|x| !b.contains(x))))
+}
+
+fn symmetric_difference(a: Value, b: Value) -> Result<Value, Error> {
+    let (a, b) = (
+        items(&a, "symmetric_difference")?,
+        items(&b, "symmetric_difference")?,
+    );
+    let left: Vec<Value> = a.iter().filter(|x| !b.contains(x)).cloned().collect();
+    let right: Vec<Value> = b.iter().filter(|x| !a.contains(x)).cloned().collect();
+    Ok(unique(left.into_iter().chain(right)))
+}
+
+/// Python's `urllib.parse.quote` with Jinja's choice of safe characters.
+fn quote(text: &str, for_query: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if !for_query => out.push('/'),
+            b' ' if for_query => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// Jinja's `urlencode`: a string quoted for a URL path; a mapping (or list of pairs) as a
+/// query string.
+fn urlencode(value: Value) -> Result<String, Error> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    match value.kind() {
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            for key in value.try_iter()? {
+                let item = value.get_item(&key)?;
+                parts.push(format!(
+                    "{}={}",
+                    quote(&text(&key), true),
+                    quote(&text(&item), true)
+                ));
+            }
+            Ok(parts.join("&"))
+        }
+        ValueKind::Seq => {
+            let mut parts = Vec::new();
+            for pair in value.try_iter()? {
+                let (k, v) = (pair.get_item_by_index(0)?, pair.get_item_by_index(1)?);
+                parts.push(format!(
+                    "{}={}",
+                    quote(&text(&k), true),
+                    quote(&text(&v), true)
+                ));
+            }
+            Ok(parts.join("&"))
+        }
+        _ => Ok(quote(&text(&value), false)),
+    }
+}
+
+fn names(kwargs: &Kwargs) -> Result<(String, String), Error> {
+    let key = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
+    kwargs.assert_all_used()?;
+    Ok((key, value))
+}
+
+fn dict2items(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key_name, value_name) = names(&kwargs)?;
+    if value.kind() != ValueKind::Map {
+        return Err(invalid(format!(
+            "dict2items requires a dictionary, got {}",
+            value.kind()
+        )));
+    }
+    let mut out = Vec::new();
+    for key in value.try_iter()? {
+        let item = value.get_item(&key)?;
+        out.push(Value::from_iter([
+            (key_name.clone(), key),
+            (value_name.clone(), item),
+        ]));
+    }
+    Ok(Value::from(out))
+}
+
+fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key_name, value_name) = names(&kwargs)?;
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for item in items(&value, "items2dict")? {
+        let key = item.get_attr(&key_name)?;
+        let val = item.get_attr(&value_name)?;
+        if key.is_undefined() || val.is_undefined() {
+            return Err(invalid(format!(
+                "items2dict: each item needs `{key_name}` and `{value_name}`"
+            )));
+        }
+        let key = key.as_str().map_or_else(|| key.to_string(), str::to_owned);
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = val,
+            None => out.push((key, val)),
+        }
+    }
+    Ok(Value::from_iter(out))
+}
+
+fn merge(base: &mut serde_json::Value, other: serde_json::Value, recursive: bool) {
+    match (base, other) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(other)) => {
+            for (key, value) in other {
+                match base.get_mut(&key) {
+                    Some(existing) if recursive && existing.is_object() && value.is_object() => {
+                        merge(existing, value, true)
+                    }
+                    _ => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, other) => *base = other,
+    }
+}
+
+/// `combine`: later mappings win; `recursive=true` merges nested mappings. Lists are
+/// replaced (`list_merge` other than `replace` is refused).
+fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
+    if let Some(mode) = kwargs.get::<Option<&str>>("list_merge")? {
+        if mode != "replace" {
+            return Err(invalid(format!(
+                "combine: list_merge `{mode}` is not supported (only `replace`)"
+            )));
+        }
+    }
+    kwargs.assert_all_used()?;
+    let mut merged = super::json_of(&base)?;
+    if !merged.is_object() {
+        return Err(invalid("combine: both values must be mappings"));
+    }
+    // `combine([a, b])` as well as `combine(a, b)`.
+    let mut all = Vec::new();
+    for other in others.iter() {
+        match other.kind() {
+            ValueKind::Seq => all.extend(other.try_iter()?),
+            _ => all.push(other.clone()),
+        }
+    }
+    for other in all {
+        let other = super::json_of(&other)?;
+        if !other.is_object() {
+            return Err(invalid("combine: both values must be mappings"));
+        }
+        merge(&mut merged, other, recursive);
+    }
+    Ok(Value::from_serialize(&merged))
+}
+
+/// One lookup's values, as a list (what `query` returns).
+fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
+    let kind = kind.strip_prefix("ansible.builtin.").unwrap_or(kind);
+    let mut out = Vec::new();
+    for term in terms {
+        let value = match kind {
+            "file" => super::read_file(std::path::Path::new(term), "file", term)
+                .map(|text| text.trim_end_matches('\n').to_owned())
+                .map_err(|error| invalid(format!("lookup('file', '{term}'): {error}")))?,
+            "env" => std::env::var(term).unwrap_or_default(),
+            "pipe" => {
+                let output = std::process::Command::new("sh")
+                    .args(["-c", term])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .map_err(|error| invalid(format!("lookup('pipe', '{term}'): {error}")))?;
+                if !output.status.success() {
+                    return Err(invalid(format!(
+                        "lookup('pipe', '{term}'): the command exited with {}",
+                        output.status.code().unwrap_or(-1)
+                    )));
+                }
+                String::from_utf8_lossy(&output.stdout)
+                    .trim_end()
+                    .to_owned()
+            }
+            other => {
+                return Err(invalid(format!(
+                    "lookup: `{other}` is not supported (use `file`, `env` or `pipe`)"
+                )));
+            }
+        };
+        out.push(Value::from(value));
+    }
+    Ok(out)
+}
+
+/// `lookup(kind, term, ...)`: the values joined with `,` (one value as it is), or the
+/// list with `wantlist=true`.
+fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let values = if is_random_string(kind) {
+        vec![random_string(&terms, &kwargs)?]
+    } else {
+        lookup_values(kind, &terms)?
+    };
+    kwargs.assert_all_used()?;
+    if wantlist {
+        return Ok(Value::from(values));
+    }
+    Ok(match values.len() {
+        1 => values.into_iter().next().unwrap_or_default(),
+        _ => Value::from(
+            values
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    })
+}
+
+/// `query(kind, term, ...)` (also `q`): always a list.
+fn query(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let values = if is_random_string(kind) {
+        vec![random_string(&terms, &kwargs)?]
+    } else {
+        lookup_values(kind, &terms)?
+    };
+    kwargs.assert_all_used()?;
+    Ok(Value::from(values))
+}
+
+fn is_random_string(kind: &str) -> bool {
+    matches!(kind, "community.general.random_string" | "random_string")
+}
+
+/// `community.general.random_string`: `length` (8) characters drawn from the enabled
+/// sets (`upper`, `lower`, `numbers`, `special`, all on), or from `override_all`.
+fn random_string(terms: &[String], kwargs: &Kwargs) -> Result<Value, Error> {
+    if !terms.is_empty() {
+        return Err(invalid(
+            "lookup('community.general.random_string') takes no terms",
+        ));
+    }
+    let length = kwargs.get::<Option<usize>>("length")?.unwrap_or(8);
+    let set = |name: &str| -> Result<bool, Error> {
+        Ok(kwargs.get::<Option<bool>>(name)?.unwrap_or(true))
+    };
+    let mut chars: Vec<char> = match kwargs.get::<Option<String>>("override_all")? {
+        Some(all) => all.chars().collect(),
+        None => {
+            let mut chars = Vec::new();
+            if set("upper")? {
+                chars.extend('A'..='Z');
+            }
+            if set("lower")? {
+                chars.extend('a'..='z');
+            }
+            if set("numbers")? {
+                chars.extend('0'..='9');
+            }
+            if set("special")? {
+                chars.extend("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".chars());
+            }
+            chars
+        }
+    };
+    chars.dedup();
+    if chars.is_empty() || chars.len() > 256 {
+        return Err(invalid(
+            "random_string: from 1 to 256 characters to draw from are needed",
+        ));
+    }
+    let mut out = String::with_capacity(length);
+    let mut bytes = [0u8; 64];
+    let limit = 256 - 256 % chars.len();
+    while out.chars().count() < length {
+        random_bytes(&mut bytes)?;
+        for byte in bytes {
+            // Rejection keeps every character equally likely.
+            if (byte as usize) < limit && out.chars().count() < length {
+                out.push(chars[byte as usize % chars.len()]);
+            }
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn random_bytes(bytes: &mut [u8]) -> Result<(), Error> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(bytes))
+        .map_err(|error| invalid(format!("no random bytes: {error}")))
+}
