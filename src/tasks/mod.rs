@@ -13,6 +13,7 @@ mod copy_files;
 mod debug;
 mod fail;
 mod fetch;
+mod file;
 mod file_install;
 mod generate_key;
 mod podman;
@@ -21,8 +22,10 @@ mod podman_stop;
 mod set_fact;
 mod setfacl;
 mod shell;
+mod slurp;
 mod sql;
 mod sql_insert;
+mod stat;
 mod template_config;
 mod wait_for;
 
@@ -222,6 +225,9 @@ task_types! {
     "setfacl" => SetFacl(setfacl::SetFacl);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
+    "file" => File(file::File);
+    "stat" => Stat(stat::Stat);
+    "slurp" => Slurp(slurp::Slurp);
 }
 
 /// How a task type runs across the hosts of a batch.
