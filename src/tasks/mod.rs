@@ -9,6 +9,7 @@ mod assert;
 mod command;
 pub mod config_bundle;
 mod controller_files;
+mod copy;
 mod copy_files;
 mod debug;
 mod fail;
@@ -228,6 +229,7 @@ task_types! {
     "file" => File(file::File);
     "stat" => Stat(stat::Stat);
     "slurp" => Slurp(slurp::Slurp);
+    "copy" => Copy(copy::Copy);
 }
 
 /// How a task type runs across the hosts of a batch.
