@@ -27,6 +27,7 @@ mod slurp;
 mod sql;
 mod sql_insert;
 mod stat;
+mod template;
 mod template_config;
 mod wait_for;
 
@@ -230,6 +231,7 @@ task_types! {
     "stat" => Stat(stat::Stat);
     "slurp" => Slurp(slurp::Slurp);
     "copy" => Copy(copy::Copy);
+    "template" => Template(template::Template);
 }
 
 /// How a task type runs across the hosts of a batch.

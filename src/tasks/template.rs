@@ -1,0 +1,162 @@
+//! `template` (Ansible's `ansible.builtin.template`): a Jinja template from the
+//! controller, rendered with the host's variables, installed on the host. Rendering is
+//! `template_config`'s (`render_file`: the one minijinja environment, found by the one
+//! controller-file rule) and installing is `copy`'s (`file_install.rs`), so a fix in one is
+//! a fix in all three; this file adds Ansible's arguments (`newline_sequence`,
+//! `trim_blocks`, `lstrip_blocks`, `force`, `validate`, `backup`) and Ansible's result.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::args::{Account, Mode, secret_by_name};
+use super::copy::{ansible_settings, failure_outcome, file_outcome};
+use super::copy_files::playbook_dir;
+use super::file_install::{self, NewFile, Target};
+use super::template_config::{render_file_in, template_path};
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+use crate::yaml::Node;
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Template(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The template, in `templates/` beside the playbook (or beside the playbook itself).
+    src: String,
+    /// The file on the host (into it, if it is a directory there).
+    dest: String,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    #[serde(default)]
+    backup: bool,
+    #[serde(default = "yes")]
+    force: bool,
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    newline_sequence: Option<String>,
+    #[serde(default = "yes")]
+    trim_blocks: bool,
+    #[serde(default)]
+    lstrip_blocks: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TryFrom<Args> for Template {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.dest.is_empty() {
+            return Err("`dest` is empty".to_owned());
+        }
+        if let Some(sequence) = &args.newline_sequence {
+            if !matches!(sequence.as_str(), "\n" | "\r\n" | "\r") {
+                return Err(format!(
+                    "newline_sequence must be one of `\\n`, `\\r\\n` or `\\r`, found {sequence:?}"
+                ));
+            }
+        }
+        if let Some(validate) = &args.validate {
+            if !crate::yaml::is_template(validate) && !validate.contains("%s") {
+                return Err(format!("validate must contain %s: {validate}"));
+            }
+        }
+        Ok(Template(args))
+    }
+}
+
+impl Template {
+    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+        let args = &self.0;
+        let base = playbook_dir(vars);
+        let path = template_path(&base, &args.src).ok_or_else(|| {
+            format!(
+                "Could not find or access '{}' in `templates/` beside the playbook",
+                args.src
+            )
+        })?;
+        let name = path
+            .strip_prefix(&base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let standard = crate::template::environment();
+        let rendered = if args.trim_blocks && !args.lstrip_blocks {
+            render_file_in(standard, &path, &name, vars)?
+        } else {
+            let mut env = standard.clone();
+            env.set_trim_blocks(args.trim_blocks);
+            env.set_lstrip_blocks(args.lstrip_blocks);
+            render_file_in(&env, &path, &name, vars)?
+        };
+        Ok(match args.newline_sequence.as_deref() {
+            Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
+            _ => rendered,
+        }
+        .into_bytes())
+    }
+}
+
+impl TaskType for Template {
+    fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        args.get("src")
+            .and_then(|node| Some((node, template_path(dir, node.as_str()?))))
+            .into_iter()
+            .collect()
+    }
+
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let prepared = ansible_settings(
+            args.mode.as_ref(),
+            args.owner.as_ref(),
+            args.group.as_ref(),
+            args.backup,
+            args.force,
+            args.validate.as_deref(),
+        )
+        .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
+        let (settings, bytes) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let name = args
+            .src
+            .rsplit('/')
+            .next()
+            .unwrap_or(&args.src)
+            .to_owned();
+        let target = if args.dest.ends_with('/') {
+            Target::Path(format!("{}{name}", args.dest))
+        } else {
+            Target::PathOrInto {
+                dest: args.dest.clone(),
+                name,
+            }
+        };
+        let files = [NewFile {
+            target,
+            bytes,
+            secret: secret_by_name(&args.dest),
+        }];
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(failure) => return Ok(failure_outcome(failure)),
+        };
+        match (files.first(), installed.first()) {
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one)),
+            _ => Ok(Outcome::failed("nothing was installed")),
+        }
+    }
+}
