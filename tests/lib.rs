@@ -14,6 +14,7 @@ mod hostile;
 mod inventory;
 mod keys;
 mod limits;
+mod modules_files;
 mod plans;
 mod podman;
 mod progress;

@@ -256,7 +256,13 @@ fn symbolic(text: &str) -> Option<Vec<Clause>> {
                     'x' => bits |= 0o111 & rwx_mask,
                     'X' => conditional_x |= 0o111 & rwx_mask,
                     's' => bits |= who & 0o6000,
-                    't' => bits |= if users.contains(['o', 'a']) { 0o1000 } else { 0 },
+                    't' => {
+                        bits |= if users.contains(['o', 'a']) {
+                            0o1000
+                        } else {
+                            0
+                        }
+                    }
                     _ => return None,
                 }
             }
@@ -296,11 +302,14 @@ impl<'de> Deserialize<'de> for FileMode {
             }
 
             fn visit_i64<E: de::Error>(self, number: i64) -> Result<FileMode, E> {
-                // YAML 1.1 reads an unquoted 0640 as octal and YAML 1.2 as decimal: refuse
-                // to guess.
-                Err(E::custom(format!(
-                    "mode `{number}` must be quoted octal digits such as `'0640'`"
-                )))
+                // The YAML reader takes an unquoted 0640 as octal, as Ansible's YAML 1.1
+                // does, and Ansible takes a number as the mode's bits.
+                match u32::try_from(number) {
+                    Ok(bits) if bits <= 0o7777 => Ok(FileMode(format!("{bits:o}"))),
+                    _ => Err(E::custom(format!(
+                        "mode `{number}` is not a file mode: write octal digits in quotes, such as `'0640'`"
+                    ))),
+                }
             }
 
             fn visit_u64<E: de::Error>(self, number: u64) -> Result<FileMode, E> {
@@ -386,9 +395,24 @@ mod tests {
         assert_eq!(
             clauses,
             [
-                Clause { op: '=', who: 0o4700, bits: 0o700, conditional_x: 0 },
-                Clause { op: '+', who: 0o2070, bits: 0o040, conditional_x: 0o010 },
-                Clause { op: '=', who: 0o1007, bits: 0, conditional_x: 0 },
+                Clause {
+                    op: '=',
+                    who: 0o4700,
+                    bits: 0o700,
+                    conditional_x: 0
+                },
+                Clause {
+                    op: '+',
+                    who: 0o2070,
+                    bits: 0o040,
+                    conditional_x: 0o010
+                },
+                Clause {
+                    op: '=',
+                    who: 0o1007,
+                    bits: 0,
+                    conditional_x: 0
+                },
             ]
         );
         assert!(parse_file_mode("0968").is_err());

@@ -213,8 +213,9 @@ link|hard)
   case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
   if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
   if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
-    fail "src file does not exist, use \"force=yes\" if you really want to create the link: $full"
+    fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
   fi
+  what=symlink; [ $st = link ] || what="hard link"
   ok=0
   if [ $st = link ]; then
     [ $prev = link ] && [ "$(readlink -- "$p")" = "$src" ] && ok=1
@@ -224,10 +225,10 @@ link|hard)
   if [ $ok = 0 ]; then
     case $prev in
     absent) ;;
-    link) [ $st = link ] || [ $force = 1 ] || fail "refusing to convert from link to hard link for $p" ;;
-    directory) [ $force = 1 ] || fail "refusing to convert from directory to $st for $p"
+    link) [ $st = link ] || [ $force = 1 ] || fail "refusing to convert from link to $what for $p" ;;
+    directory) [ $force = 1 ] || fail "refusing to convert from directory to $what for $p"
       [ -z "$(ls -A -- "$p")" ] || fail "the directory $p is not empty, refusing to convert it" ;;
-    *) [ $force = 1 ] || fail "refusing to convert from $prev to $st for $p" ;;
+    *) [ $force = 1 ] || fail "refusing to convert from $prev to $what for $p" ;;
     esac
     ch=1
     if [ $check = 0 ]; then
@@ -334,7 +335,7 @@ impl TaskType for File {
                 stderr.lines().next().unwrap_or("failed").to_owned()
             });
             return Ok(Outcome::failed(reason)
-                .with(key, args.path.clone())
+                .with("path", args.path.clone())
                 .with("state", prev));
         }
         let mut outcome = if changed {

@@ -131,12 +131,7 @@ impl TaskType for Template {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
-        let name = args
-            .src
-            .rsplit('/')
-            .next()
-            .unwrap_or(&args.src)
-            .to_owned();
+        let name = args.src.rsplit('/').next().unwrap_or(&args.src).to_owned();
         let target = if args.dest.ends_with('/') {
             Target::Path(format!("{}{name}", args.dest))
         } else {

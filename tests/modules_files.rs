@@ -1,0 +1,404 @@
+//! Ansible's file modules built in (`file`, `copy`, `template`, `stat`, `slurp`), run on
+//! localhost: the same results, registered values and files afterwards as ansible-core
+//! 2.19.14 gives for the same playbook; second runs that change nothing; check mode; bad
+//! arguments refused where they are written, before anything runs.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use crate::common::Test;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A test whose playbook gets the test's folder as `dir`.
+fn play(playbook: &str) -> Test {
+    let test = Test::new().file("play.yml", playbook);
+    let dir = test.path().display().to_string();
+    test.args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+}
+
+fn rerun(test: &Test, extra: &[&str]) -> crate::common::Output {
+    let dir = test.path().display().to_string();
+    let mut args = vec!["run", "play.yml"];
+    args.extend_from_slice(extra);
+    let dir_var = format!("dir={dir}");
+    args.extend_from_slice(&["-e", &dir_var]);
+    Test::new().args(&args).run_in(test.path())
+}
+
+// Expected from ansible-core 2.19.14: the same tasks give these results, and every value
+// asserted here is the one ansible-playbook registered (an unquoted 0750 is octal there
+// too).
+const FILE_STATES: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: "{{ dir }}/d", state: directory, mode: 0750}
+      register: r1
+    - assert:
+        that:
+          - r1.changed and r1.path == dir ~ '/d' and r1.state == 'directory'
+          - r1.mode == '0750' and r1.owner == 'root' and r1.uid == 0 and r1.group == 'root'
+    - ansible.builtin.file: {path: "{{ dir }}/d", state: directory, mode: 'u=rwx,g=rx,o='}
+      register: r2
+    - assert: {that: [not r2.changed, r2.mode == '0750']}
+    - ansible.legacy.file: {dest: "{{ dir }}/d/f", state: touch}
+      register: r3
+    - assert: {that: [r3.changed, r3.dest == dir ~ '/d/f', r3.state == 'file', r3.size == 0, r3.mode == '0644']}
+    - file: {name: "{{ dir }}/d/f", mode: 'g+w'}
+      register: r4
+    - assert: {that: [r4.changed, r4.mode == '0664', r4.path == dir ~ '/d/f']}
+    - file: {path: "{{ dir }}/d/l", state: link, src: "{{ dir }}/d/f"}
+      register: r5
+    - assert: {that: [r5.changed, r5.state == 'link', r5.src == dir ~ '/d/f', r5.mode == '0777']}
+    - file: {path: "{{ dir }}/d/missing", state: file}
+      register: r6
+      ignore_errors: true
+    - assert:
+        that:
+          - r6.failed and r6.state == 'absent'
+          - r6.msg == 'file (' ~ dir ~ '/d/missing) is absent, cannot continue'
+    - file: {path: "{{ dir }}/d/l", state: absent}
+      register: r7
+    - assert: {that: [r7.changed, r7.state == 'absent']}
+    - file: {path: "{{ dir }}/d/l", state: absent}
+      register: r8
+    - assert: {that: [not r8.changed]}
+    - file: {path: "{{ dir }}/d", state: file}
+      register: r9
+      ignore_errors: true
+    - assert: {that: ["r9.msg == 'file (' ~ dir ~ '/d) is directory, cannot continue'"]}
+    - file: {path: "{{ dir }}/d/f", state: link, src: "{{ dir }}/d"}
+      register: r10
+      ignore_errors: true
+    - assert: {that: ["r10.msg == 'refusing to convert from file to symlink for ' ~ dir ~ '/d/f'"]}
+"#;
+
+#[test]
+fn file_states_register_what_ansible_registers() {
+    let test = play(FILE_STATES);
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=20 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3"
+    );
+    let dir = test.path().join("d");
+    assert_eq!(mode(&dir), 0o750);
+    assert_eq!(mode(&dir.join("f")), 0o664);
+    assert!(!dir.join("l").exists());
+}
+
+#[test]
+fn file_creates_parents_with_the_mode_and_recurses_symbolically() {
+    // Expected from ansible-core 2.19.14: `u=rwX,g=rX,o=` gives directories (and a file
+    // some one could execute) 0750 and other files 0640; the second run is ok.
+    let test = Test::new()
+        .file("r/f", "")
+        .file("r/a/g", "")
+        .file("r/a/b/h", "")
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - file: {path: "{{ dir }}/r", state: directory, recurse: true, mode: 'u=rwX,g=rX,o='}
+                - file: {path: "{{ dir }}/new/a/b", state: directory, mode: '0700'}
+            "#,
+        );
+    std::fs::set_permissions(test.path().join("r/f"), PermissionsExt::from_mode(0o755)).unwrap();
+    let output = rerun(&test, &[]).success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let root = test.path();
+    for (path, bits) in [
+        ("r", 0o750),
+        ("r/f", 0o750),
+        ("r/a", 0o750),
+        ("r/a/b", 0o750),
+        ("r/a/g", 0o640),
+        ("r/a/b/h", 0o640),
+        ("new", 0o700),
+        ("new/a", 0o700),
+        ("new/a/b", 0o700),
+    ] {
+        assert_eq!(mode(&root.join(path)), bits, "{path}");
+    }
+    let again = rerun(&test, &[]).success();
+    assert_eq!(
+        again.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+const COPY: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {src: a.txt, dest: "{{ dir }}/out/", mode: '0640'}
+      register: c1
+    - assert:
+        that:
+          - c1.changed and c1.dest == dir ~ '/out/a.txt' and c1.state == 'file'
+          - c1.checksum == 'f572d396fae9206628714fb2ce00f72e94f2258f'
+          - c1.md5sum == 'b1946ac92492d2347c6235b4d2611184'
+          - c1.size == 6 and c1.mode == '0640' and c1.owner == 'root'
+    - ansible.builtin.copy: {src: a.txt, dest: "{{ dir }}/out/", mode: '0640'}
+      register: c2
+    - assert: {that: [not c2.changed, c2.path == dir ~ '/out/a.txt', c2.md5sum is not defined]}
+    - copy: {content: "new\n", dest: "{{ dir }}/out/a.txt", force: false}
+      register: c3
+    - assert: {that: [not c3.changed]}
+    - copy: {content: "new\n", dest: "{{ dir }}/out/a.txt", backup: true}
+      register: c4
+    - assert:
+        that:
+          - c4.changed and c4.checksum == '389cc6b7ae5a659383eab5dfc253764eccf84732'
+          - c4.backup_file.startswith(dir ~ '/out/a.txt.') and c4.backup_file.endswith('~')
+    - copy: {src: tree, dest: "{{ dir }}/out/"}
+      register: c5
+    - assert: {that: [c5.changed, c5.dest == dir ~ '/out/']}
+    - copy: {src: tree/, dest: "{{ dir }}/out2"}
+      register: c6
+    - assert: {that: [c6.changed, c6.dest == dir ~ '/out2/']}
+    - copy:
+        content: "a: [\n"
+        dest: "{{ dir }}/out/v.json"
+        validate: "python3 -c 'import sys, json; json.load(open(sys.argv[1]))' %s"
+      register: c7
+      ignore_errors: true
+    - assert:
+        that:
+          - c7.failed and c7.msg == 'failed to validate' and c7.exit_status == 1
+          - "'JSONDecodeError' in c7.stderr"
+"#;
+
+#[test]
+fn copy_registers_and_installs_what_ansible_does() {
+    // Expected from ansible-core 2.19.14: ok=14 changed=4 ignored=1 for these tasks, the
+    // same sums and files.
+    let test = play(COPY)
+        .file("files/a.txt", "hello\n")
+        .file("files/tree/x", "x\n")
+        .file("files/tree/sub/y", "y\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=14 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    let root = test.path();
+    assert_eq!(read(&root.join("out/a.txt")), "new\n");
+    assert_eq!(mode(&root.join("out/a.txt")), 0o640);
+    assert_eq!(read(&root.join("out/tree/sub/y")), "y\n");
+    assert_eq!(read(&root.join("out2/sub/y")), "y\n");
+    assert_eq!(read(&root.join("out2/x")), "x\n");
+    // The refused file was never installed, and no temporary file stayed behind.
+    let mut names: Vec<String> = std::fs::read_dir(root.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names[0], "a.txt");
+    assert!(names[1].starts_with("a.txt.") && names[1].ends_with('~'));
+    assert_eq!(read(&root.join("out").join(&names[1])), "hello\n");
+    assert_eq!(names[2], "tree");
+}
+
+#[test]
+fn template_renders_byte_for_byte_as_ansible() {
+    // Expected from ansible-core 2.19.14: these four files, byte for byte, and a template
+    // put into a directory keeps its own name.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars: {who: quay, items: [a, b]}
+          tasks:
+            - template: {src: conf.j2, dest: "{{ dir }}/out/c.conf", mode: '0600'}
+              register: t1
+            - assert: {that: [t1.changed, t1.checksum == '064ac10fb2215fe9d292336bd9612d1b127fe7f6', t1.size == 26]}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/c.conf", mode: '0600'}
+              register: t2
+            - assert: {that: [not t2.changed]}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/crlf.conf", newline_sequence: "\r\n"}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/notrim.conf", trim_blocks: false}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/"}
+              register: t3
+            - assert: {that: ["t3.dest == dir ~ '/out/conf.j2'"]}
+        "#,
+    )
+    .file(
+        "templates/conf.j2",
+        "name={{ who }}\n{% for i in items %}\n  - {{ i }}\n{% endfor %}\nend\n",
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let out = test.path().join("out");
+    assert_eq!(read(&out.join("c.conf")), "name=quay\n  - a\n  - b\nend\n");
+    assert_eq!(mode(&out.join("c.conf")), 0o600);
+    assert_eq!(
+        read(&out.join("crlf.conf")),
+        "name=quay\r\n  - a\r\n  - b\r\nend\r\n"
+    );
+    assert_eq!(
+        read(&out.join("notrim.conf")),
+        "name=quay\n\n  - a\n\n  - b\n\nend\n"
+    );
+    assert_eq!(read(&out.join("conf.j2")), read(&out.join("c.conf")));
+}
+
+#[test]
+fn stat_and_slurp_register_ansibles_keys() {
+    // Expected from ansible-core 2.19.14: a missing path is `{exists: false}` only; sha1 is
+    // the default checksum; slurp gives base64 and fails on a missing file with this
+    // message.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - stat: {path: "{{ dir }}/a.txt"}
+              register: s1
+            - assert:
+                that:
+                  - s1.stat.exists and s1.stat.isreg and not s1.stat.isdir and not s1.stat.islnk
+                  - s1.stat.checksum == 'f572d396fae9206628714fb2ce00f72e94f2258f'
+                  - s1.stat.mode == '0640' and s1.stat.size == 6 and s1.stat.pw_name == 'root'
+                  - s1.stat.rusr and s1.stat.rgrp and not s1.stat.roth and s1.stat.readable
+                  - s1.stat.path == dir ~ '/a.txt'
+            - ansible.builtin.stat: {path: "{{ dir }}/a.txt", checksum_algorithm: sha256, get_mime: false}
+              register: s2
+            - assert: {that: ["s2.stat.checksum == '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03'"]}
+            - stat: {path: "{{ dir }}/nope"}
+              register: s3
+            - assert: {that: ["s3.stat == {'exists': false}"]}
+            - file: {path: "{{ dir }}/l", state: link, src: a.txt}
+            - stat: {path: "{{ dir }}/l"}
+              register: s4
+            - assert: {that: [s4.stat.islnk, s4.stat.lnk_target == 'a.txt', s4.stat.lnk_source == dir ~ '/a.txt', s4.stat.checksum is not defined]}
+            - stat: {path: "{{ dir }}/l", follow: true}
+              register: s5
+            - assert: {that: [s5.stat.isreg, not s5.stat.islnk]}
+            - slurp: {src: "{{ dir }}/a.txt"}
+              register: c
+            - assert: {that: [c.content == 'aGVsbG8K', c.encoding == 'base64', "c.content | b64decode == 'hello\n'"]}
+            - slurp: {path: "{{ dir }}/nope"}
+              register: gone
+              ignore_errors: true
+            - assert: {that: ["gone.msg == 'File not found: ' ~ dir ~ '/nope'"]}
+        "#,
+    )
+    .file("a.txt", "hello\n");
+    std::fs::set_permissions(test.path().join("a.txt"), PermissionsExt::from_mode(0o640)).unwrap();
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=15 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+#[test]
+fn check_mode_changes_nothing_and_says_what_would() {
+    let playbook = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/d", state: directory, mode: '0700'}
+            - file: {path: "{{ dir }}/a.txt", mode: 'a+x'}
+            - file: {path: "{{ dir }}/gone", state: absent}
+            - copy: {content: "x\n", dest: "{{ dir }}/d/c"}
+            - template: {src: t.j2, dest: "{{ dir }}/a.txt"}
+        "#;
+    let test = play(playbook)
+        .file("a.txt", "hello\n")
+        .file("gone", "")
+        .file("templates/t.j2", "new\n");
+    std::fs::set_permissions(test.path().join("a.txt"), PermissionsExt::from_mode(0o644)).unwrap();
+    let before = std::fs::metadata(test.path().join("a.txt"))
+        .unwrap()
+        .ctime();
+    let output = rerun(&test, &["--check"]).success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let root = test.path();
+    assert!(!root.join("d").exists());
+    assert!(root.join("gone").exists());
+    assert_eq!(read(&root.join("a.txt")), "hello\n");
+    assert_eq!(mode(&root.join("a.txt")), 0o644);
+    assert_eq!(
+        std::fs::metadata(root.join("a.txt")).unwrap().ctime(),
+        before
+    );
+}
+
+fn refused(module: &str, error: &str) {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
+            ),
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run().status(4);
+    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
+
+#[test]
+fn bad_arguments_are_refused_where_written_before_anything_runs() {
+    refused(
+        "file: {path: /tmp/x, state: bogus}",
+        "error: unknown value `bogus` (expected one of `file`, `directory`, `touch`, `absent`, `link`, `hard`) at play.yml:5:35",
+    );
+    refused(
+        "file: {path: /tmp/x, mode: 'u=rq'}",
+        "error: mode `u=rq` must be octal digits such as `0640` or symbolic such as `u=rw,g=r` at play.yml:5:34",
+    );
+    refused(
+        "file: {path: /tmp/x, mode: 99999}",
+        "error: mode `99999` is not a file mode: write octal digits in quotes, such as `'0640'` at play.yml:5:34",
+    );
+    refused(
+        "file: {path: /tmp/x, state: link}",
+        "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
+    );
+    refused(
+        "copy: {content: x, dest: /tmp/y, remote_src: true}",
+        "error: unknown argument `remote_src` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`) at play.yml:5:40",
+    );
+    refused(
+        "copy: {content: x, dest: /tmp/y, validate: visudo -c}",
+        "error: validate must contain %s: visudo -c at play.yml:5:7",
+    );
+    refused(
+        "template: {src: t.j2, dest: /tmp/y, block_start_string: '[%'}",
+        "error: unknown argument `block_start_string` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`) at play.yml:5:43",
+    );
+    refused(
+        "stat: {path: /x, get_mime: true}",
+        "error: `get_mime: true` is not supported: `stat` returns no `mimetype` at play.yml:5:7",
+    );
+    refused(
+        "slurp: {src: /x, encoding: utf8}",
+        "error: unknown argument `encoding` (expected one of `path`, `src`) at play.yml:5:24",
+    );
+}
