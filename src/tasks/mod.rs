@@ -6,6 +6,7 @@
 
 mod args;
 mod assert;
+mod blockinfile;
 mod command;
 pub mod config_bundle;
 mod controller_files;
@@ -15,11 +16,14 @@ mod debug;
 mod fail;
 mod fetch;
 mod file;
+mod file_edit;
 mod file_install;
 mod generate_key;
+mod lineinfile;
 mod podman;
 mod podman_run;
 mod podman_stop;
+mod replace;
 mod set_fact;
 mod setfacl;
 mod shell;
@@ -232,6 +236,9 @@ task_types! {
     "slurp" => Slurp(slurp::Slurp);
     "copy" => Copy(copy::Copy);
     "template" => Template(template::Template);
+    "lineinfile" => LineInFile(lineinfile::LineInFile);
+    "blockinfile" => BlockInFile(blockinfile::BlockInFile);
+    "replace" => Replace(replace::Replace);
 }
 
 /// How a task type runs across the hosts of a batch.
