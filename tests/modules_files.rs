@@ -1,4 +1,5 @@
-//! Ansible's file modules built in (`file`, `copy`, `template`, `stat`, `slurp`), run on
+//! Ansible's file modules built in (`file`, `copy`, `template`, `stat`, `slurp`,
+//! `lineinfile`, `blockinfile`, `replace`), run on
 //! localhost: the same results, registered values and files afterwards as ansible-core
 //! 2.19.14 gives for the same playbook; second runs that change nothing; check mode; bad
 //! arguments refused where they are written, before anything runs.
@@ -398,7 +399,144 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `get_mime: true` is not supported: `stat` returns no `mimetype` at play.yml:5:7",
     );
     refused(
+        "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",
+        "error: parameters are mutually exclusive: regexp|search_string at play.yml:5:7",
+    );
+    refused(
+        "lineinfile: {path: /x, regexp: 'a('}",
+        "error: line is required with state=present at play.yml:5:7",
+    );
+    refused(
+        "replace: {path: /x, regexp: 'a(', replace: b}",
+        "error: `a(` is not a valid regular expression: unclosed group at play.yml:5:7",
+    );
+    refused(
+        "blockinfile: {path: /x, block: b, marker_start: x}",
+        "error: unknown argument `marker_start` (expected one of `dest`, `destfile`, `name`, `path`, `state`, `marker`, `block`, `content`, `insertafter`, `insertbefore`, `create`, `marker_begin`, `marker_end`, `append_newline`, `prepend_newline`, `backup`, `mode`, `owner`, `group`, `validate`) at play.yml:5:41",
+    );
+    refused(
         "slurp: {src: /x, encoding: utf8}",
         "error: unknown argument `encoding` (expected one of `path`, `src`) at play.yml:5:24",
+    );
+}
+
+const EDITS: &str = r##"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - copy: {dest: "{{ dir }}/f.conf", content: "# conf\nListen 80\n#Port 22\nUser quay\nend"}
+    - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^Listen ', line: 'Listen 8080'}
+      register: l1
+    - assert: {that: [l1.changed, l1.msg == 'line replaced', l1.backup == '']}
+    - ansible.builtin.lineinfile: {path: "{{ dir }}/f.conf", regexp: '^Listen ', line: 'Listen 8080'}
+      register: l2
+    - assert: {that: [not l2.changed, l2.msg == '']}
+    - lineinfile: {path: "{{ dir }}/f.conf", line: 'Added at end'}
+    - lineinfile: {dest: "{{ dir }}/f.conf", line: 'After port', insertafter: '^#Port'}
+    - lineinfile: {path: "{{ dir }}/f.conf", line: 'first', insertbefore: BOF}
+    - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^User (\w+)', line: 'Owner \1', backrefs: true}
+    - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^Nothing (\w+)', line: 'X \1', backrefs: true}
+      register: l3
+    - assert: {that: [not l3.changed]}
+    - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^#', state: absent}
+      register: l4
+    - assert: {that: [l4.changed, l4.found == 2, "l4.msg == '2 line(s) removed'"]}
+    - lineinfile: {path: "{{ dir }}/missing.conf", line: x}
+      register: l5
+      ignore_errors: true
+    - assert: {that: ["l5.msg == 'Destination ' ~ dir ~ '/missing.conf does not exist !'", l5.rc == 257]}
+    - lineinfile: {path: "{{ dir }}/sub/new.conf", line: x, create: true}
+      register: l6
+    - assert: {that: [l6.changed, l6.msg == 'line added']}
+    - blockinfile:
+        path: "{{ dir }}/f.conf"
+        block: |
+          a=1
+          b=2
+      register: b1
+    - assert: {that: [b1.changed, b1.msg == 'Block inserted']}
+    - blockinfile:
+        path: "{{ dir }}/f.conf"
+        block: |
+          a=1
+          b=2
+    - blockinfile:
+        path: "{{ dir }}/f.conf"
+        marker: "// {mark} quay"
+        insertbefore: '^Listen'
+        block: "x=1"
+    - blockinfile: {path: "{{ dir }}/f.conf", block: "a=3"}
+    - blockinfile:
+        path: "{{ dir }}/f.conf"
+        marker: "// {mark} quay"
+        state: absent
+      register: b3
+    - assert: {that: [b3.changed, b3.msg == 'Block removed']}
+    - replace: {path: "{{ dir }}/f.conf", regexp: '^(a)=(\d)$', replace: '\1 := \2'}
+      register: r1
+    - assert: {that: [r1.changed, r1.msg == '1 replacements made', r1.rc == 0]}
+    - replace: {path: "{{ dir }}/f.conf", regexp: '^(a)=(\d)$', replace: '\1 := \2'}
+      register: r2
+    - assert: {that: [not r2.changed, r2.msg == '']}
+    - replace: {path: "{{ dir }}/f.conf", regexp: 'o', replace: '0', after: 'Listen', before: 'Owner'}
+    - replace: {path: "{{ dir }}/nope", regexp: 'o'}
+      register: r3
+      ignore_errors: true
+    - assert: {that: ["r3.msg == 'Path ' ~ dir ~ '/nope does not exist !'"]}
+"##;
+
+#[test]
+fn lineinfile_blockinfile_and_replace_edit_as_ansible() {
+    // Expected from ansible-core 2.19.14 (the same tasks with 9 `debug` for these 11
+    // asserts): ok=29 changed=14 ignored=2, these messages, and this file byte for byte.
+    let test = play(EDITS);
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=31 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert_eq!(
+        read(&test.path().join("f.conf")),
+        "first\nListen 8080\nAfter p0rt\nOwner quay\nend\nAdded at end\n\
+         # BEGIN ANSIBLE MANAGED BLOCK\na := 3\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert_eq!(read(&test.path().join("sub/new.conf")), "x\n");
+}
+
+#[test]
+fn edits_in_check_mode_change_nothing_and_a_second_run_is_ok() {
+    let playbook = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^port=', line: port=8443}
+            - blockinfile: {path: "{{ dir }}/f.conf", block: "tls=on"}
+            - replace: {path: "{{ dir }}/f.conf", regexp: 'quay', replace: 'QUAY'}
+            - lineinfile: {path: "{{ dir }}/f.conf", line: x, mode: '0600'}
+        "#;
+    let test = play(playbook).file("f.conf", "port=80\nname=quay\nx\n");
+    std::fs::set_permissions(test.path().join("f.conf"), PermissionsExt::from_mode(0o644)).unwrap();
+    let check = rerun(&test, &["--check", "--diff"]).success();
+    assert_eq!(
+        check.recap("localhost"),
+        "localhost : ok=4 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(check.stdout.contains("+port=8443"), "{}", check.stdout);
+    assert_eq!(read(&test.path().join("f.conf")), "port=80\nname=quay\nx\n");
+    assert_eq!(mode(&test.path().join("f.conf")), 0o644);
+    let run = rerun(&test, &[]).success();
+    assert_eq!(
+        run.recap("localhost"),
+        "localhost : ok=4 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("f.conf")),
+        "port=8443\nname=QUAY\nx\n# BEGIN ANSIBLE MANAGED BLOCK\ntls=on\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert_eq!(mode(&test.path().join("f.conf")), 0o600);
+    let again = rerun(&test, &[]).success();
+    assert_eq!(
+        again.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }

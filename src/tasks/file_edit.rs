@@ -188,7 +188,16 @@ pub fn regex(pattern: &str, multi_line: bool) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(pattern)
         .multi_line(multi_line)
         .build()
-        .map_err(|error| format!("`{pattern}` is not a valid regular expression: {error}"))
+        .map_err(|error| {
+            // The regex crate draws the pattern over several lines; its last says why.
+            let text = error.to_string();
+            let why = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            format!("`{pattern}` is not a valid regular expression: {why}")
+        })
 }
 
 /// Check a pattern where it is written, unless it is still a template.
