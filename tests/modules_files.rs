@@ -540,3 +540,78 @@ fn edits_in_check_mode_change_nothing_and_a_second_run_is_ok() {
         "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+/// The same playbook as ansible-core 2.19.14 ran on this fleet (scripts: see the test):
+/// what it left on the hosts' disks is what this test expects.
+fn fleet_play(scratch: &str) -> String {
+    format!(
+        r#"
+        - hosts: fleet
+          gather_facts: false
+          vars:
+            base: "{{{{ host_root }}}}/{scratch}"
+            port: 8443
+          tasks:
+            - ansible.builtin.file: {{path: "{{{{ base }}}}/etc/quay", state: directory, mode: 'u=rwx,g=rx,o='}}
+            - ansible.builtin.copy: {{src: a.txt, dest: "{{{{ base }}}}/etc/quay/", mode: '0640'}}
+            - ansible.builtin.template: {{src: conf.j2, dest: "{{{{ base }}}}/etc/quay/conf.yaml", mode: '0600'}}
+            - ansible.builtin.lineinfile: {{path: "{{{{ base }}}}/etc/quay/a.txt", regexp: '^port=', line: 'port={{{{ port }}}}'}}
+            - ansible.builtin.blockinfile: {{path: "{{{{ base }}}}/etc/quay/a.txt", block: "tls=on"}}
+            - ansible.builtin.replace: {{path: "{{{{ base }}}}/etc/quay/a.txt", regexp: 'quay', replace: 'QUAY'}}
+            - ansible.builtin.file: {{path: "{{{{ base }}}}/current", state: link, src: etc/quay}}
+            - ansible.builtin.stat: {{path: "{{{{ base }}}}/etc/quay/conf.yaml"}}
+              register: conf
+            - ansible.builtin.slurp: {{src: "{{{{ base }}}}/etc/quay/conf.yaml"}}
+              register: text
+            - ansible.builtin.assert:
+                that:
+                  - conf.stat.exists and conf.stat.mode == '0600' and conf.stat.pw_name == 'quayside'
+                  - text.content | b64decode == 'host: ' ~ inventory_hostname ~ '\n'
+        "#
+    )
+}
+
+#[test]
+fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
+    use crate::common::fleet::{fleet, run_play};
+    // Expected from ansible-core 2.19.14 on the same hosts and playbook: ok=10 changed=7 per
+    // host, then ok=10 changed=0; these files, modes and owners (the SSH user's).
+    let scratch = "ansible_file_modules";
+    fleet().scratch(scratch);
+    let test = Test::new()
+        .file("play.yml", &fleet_play(scratch))
+        .file("files/a.txt", "name=quay\nport=80\n")
+        .file("templates/conf.j2", "host: {{ inventory_hostname }}\n");
+    let output = run_play(&test, "host1:host2", &[]).success();
+    for host in ["host1", "host2"] {
+        assert_eq!(
+            output.recap(host),
+            format!("{host} : ok=10 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+    }
+    for i in 1..=2 {
+        let base = fleet().root(i).join(scratch);
+        let quay = base.join("etc/quay");
+        assert_eq!(mode(&quay), 0o750);
+        assert_eq!(
+            read(&quay.join("a.txt")),
+            "name=QUAY\nport=8443\n# BEGIN ANSIBLE MANAGED BLOCK\ntls=on\n# END ANSIBLE MANAGED BLOCK\n"
+        );
+        assert_eq!(mode(&quay.join("a.txt")), 0o640);
+        assert_eq!(read(&quay.join("conf.yaml")), format!("host: host{i}\n"));
+        assert_eq!(mode(&quay.join("conf.yaml")), 0o600);
+        assert_eq!(
+            std::fs::read_link(base.join("current")).unwrap(),
+            Path::new("etc/quay")
+        );
+        let owner = std::fs::metadata(quay.join("conf.yaml")).unwrap().uid();
+        assert_eq!(owner, std::fs::metadata(&base).unwrap().uid());
+    }
+    let again = run_play(&test, "host1:host2", &[]).success();
+    for host in ["host1", "host2"] {
+        assert_eq!(
+            again.recap(host),
+            format!("{host} : ok=10 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+    }
+}
