@@ -586,7 +586,9 @@ fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
     for host in ["host1", "host2"] {
         assert_eq!(
             output.recap(host),
-            format!("{host} : ok=10 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+            format!(
+                "{host} : ok=10 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+            )
         );
     }
     for i in 1..=2 {
@@ -611,7 +613,44 @@ fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
     for host in ["host1", "host2"] {
         assert_eq!(
             again.recap(host),
-            format!("{host} : ok=10 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+            format!(
+                "{host} : ok=10 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+            )
         );
     }
+}
+
+#[test]
+fn tempfile_makes_an_owner_only_file_or_directory_and_is_skipped_in_check_mode() {
+    // Expected from ansible-core 2.19.14: 0600 files, 0700 directories, `PREFIX` + eight
+    // characters + `SUFFIX`; in check mode the task is skipped.
+    let playbook = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - tempfile: {path: "{{ dir }}"}
+              register: t1
+            - ansible.builtin.tempfile: {state: directory, suffix: .build, prefix: quay., path: "{{ dir }}"}
+              register: t2
+            - assert:
+                that:
+                  - t1.changed and t1.state == 'file' and t1.mode == '0600' and t1.size == 0
+                  - t1.path | regex_search('/ansible[.][A-Za-z0-9]{8}$')
+                  - t2.state == 'directory' and t2.mode == '0700'
+                  - t2.path | regex_search('/quay[.][A-Za-z0-9]{8}[.]build$')
+              when: not ansible_check_mode
+        "#;
+    let test = play(playbook);
+    let check = rerun(&test, &["--check"]).success();
+    assert_eq!(
+        check.recap("localhost"),
+        "localhost : ok=0 changed=0 unreachable=0 failed=0 skipped=3 rescued=0 ignored=0"
+    );
+    assert_eq!(std::fs::read_dir(test.path()).unwrap().count(), 1);
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(std::fs::read_dir(test.path()).unwrap().count(), 3);
 }

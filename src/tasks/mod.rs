@@ -31,6 +31,7 @@ mod slurp;
 mod sql;
 mod sql_insert;
 mod stat;
+mod tempfile;
 mod template;
 mod template_config;
 mod wait_for;
@@ -239,6 +240,7 @@ task_types! {
     "lineinfile" => LineInFile(lineinfile::LineInFile);
     "blockinfile" => BlockInFile(blockinfile::BlockInFile);
     "replace" => Replace(replace::Replace);
+    "tempfile" => TempFile(tempfile::TempFile);
 }
 
 /// How a task type runs across the hosts of a batch.
