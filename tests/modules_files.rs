@@ -654,3 +654,80 @@ fn tempfile_makes_an_owner_only_file_or_directory_and_is_skipped_in_check_mode()
     );
     assert_eq!(std::fs::read_dir(test.path()).unwrap().count(), 3);
 }
+
+#[test]
+fn find_chooses_what_ansible_chooses() {
+    // Expected from ansible-core 2.19.14 on this tree: the same paths, counts, skipped
+    // paths, checksum and messages (Ansible also warns of the skipped path).
+    let test = Test::new()
+        .file("t/a.conf", "a\n")
+        .file("t/b.yaml", "bb\n")
+        .file("t/sub/c.conf", "c\n")
+        .file("t/sub/deep/d.conf", "d\n")
+        .file("t/.hid/h.conf", "h\n")
+        .file("t/.x.conf", "x\n")
+        .file("t/big.conf", &"0".repeat(20000));
+    std::os::unix::fs::symlink("a.conf", test.path().join("t/l.conf")).unwrap();
+    let old = std::process::Command::new("touch")
+        .args(["-d", "3 days ago"])
+        .arg(test.path().join("t/a.conf"))
+        .status()
+        .unwrap();
+    assert!(old.success());
+    let test = test.file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            t: "{{ dir }}/t"
+          tasks:
+            - find: {paths: "{{ t }}"}
+              register: f1
+            - find: {paths: "{{ t }}", patterns: '*.conf', recurse: true}
+              register: f2
+            - ansible.builtin.find:
+                paths: ["{{ t }}", "{{ dir }}/nope"]
+                patterns: '*.conf,*.yaml'
+                excludes: 'b*'
+                hidden: true
+                recurse: true
+                depth: 2
+                file_type: any
+              register: f3
+            - find: {paths: "{{ t }}", age: 2d, size: '-1k', get_checksum: true}
+              register: f4
+            - find: {paths: "{{ t }}", patterns: '^[ab]\.', use_regex: true}
+              register: f5
+            - find: {paths: "{{ t }}", file_type: link}
+              register: f6
+            - find: {paths: "{{ t }}", size: 10k, file_type: directory, recurse: true}
+              register: f7
+            - assert:
+                that:
+                  - f1.matched == 3 and f1.examined == 7 and f1.msg == 'All paths examined'
+                  - f1.files | map(attribute='path') | map('replace', t, '') | sort | list == ['/a.conf', '/b.yaml', '/big.conf']
+                  - f2.matched == 5 and f2.examined == 11
+                  - f2.files | map(attribute='path') | map('replace', t, '') | sort | list == ['/.hid/h.conf', '/a.conf', '/big.conf', '/sub/c.conf', '/sub/deep/d.conf']
+                  - f3.files | map(attribute='path') | map('replace', t, '') | sort | list == ['/.hid/h.conf', '/.x.conf', '/a.conf', '/l.conf', '/sub/c.conf']
+                  - >-
+                    f3.skipped_paths[dir ~ '/nope'] == "'" ~ dir ~ "/nope' is not a directory"
+                  - f3.msg == 'Not all paths examined, check warnings for details'
+                  - f4.files | length == 1 and f4.files[0].path == t ~ '/a.conf'
+                  - f4.files[0].checksum == '3f786850e387550fdab836ed7e6dc881de23001b'
+                  - f4.files[0].isreg and not f4.files[0].isdir
+                  - f5.files | map(attribute='path') | map('replace', t, '') | sort | list == ['/a.conf', '/b.yaml']
+                  - f6.files | length == 1 and f6.files[0].islnk
+                  - f7.files | map(attribute='path') | map('replace', t, '') | sort | list == ['/sub', '/sub/deep']
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -18,6 +18,7 @@ mod fetch;
 mod file;
 mod file_edit;
 mod file_install;
+mod find;
 mod generate_key;
 mod lineinfile;
 mod podman;
@@ -241,6 +242,7 @@ task_types! {
     "blockinfile" => BlockInFile(blockinfile::BlockInFile);
     "replace" => Replace(replace::Replace);
     "tempfile" => TempFile(tempfile::TempFile);
+    "find" => Find(find::Find);
 }
 
 /// How a task type runs across the hosts of a batch.
