@@ -780,7 +780,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
-    let fleet = OwnFleet::up("bundle-lost-stage", 2205, 4);
+    let fleet = OwnFleet::up("bundle-lost-stage", 4);
     fleet.prepare();
     let test = lost_play();
     let slow = slow_command(&test, "cp", "sleep 10\nexec /usr/bin/cp \"$@\"");
@@ -831,7 +831,7 @@ fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
 
 #[test]
 fn a_host_lost_during_the_swap_is_reported_as_unknown_and_the_others_roll_back() {
-    let fleet = OwnFleet::up("bundle-lost-swap", 2206, 4);
+    let fleet = OwnFleet::up("bundle-lost-swap", 4);
     fleet.prepare();
     let test = lost_play();
     let slow = slow_command(

@@ -49,7 +49,7 @@ fn big_file() -> Vec<u8> {
 fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish() {
     // One host of ten, as the issue puts it.
     const HOSTS: usize = 10;
-    let fleet = Fleet::up("faults-fleet", 2203, HOSTS);
+    let fleet = Fleet::up("faults-fleet", HOSTS);
     let test = Test::new().file(
         "play.yml",
         "
@@ -131,7 +131,7 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
 
 #[test]
 fn a_full_disk_fails_the_write_and_keeps_the_old_file() {
-    let fleet = Fleet::up("faults-fleet-disk", 2204, 1);
+    let fleet = Fleet::up("faults-fleet-disk", 1);
     let dir = fleet.root(1).join("full");
     let _ = Command::new("umount").arg(&dir).status();
     std::fs::create_dir_all(&dir).unwrap();
@@ -225,11 +225,10 @@ fn run_many(test: &Test, inventory: &str, run: &str) -> (Output, Duration) {
 
 #[test]
 fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest() {
-    const PORT: u16 = 2205;
     const SSHDS: usize = 3;
     const SLOW: usize = 20;
     const DELAY: Duration = Duration::from_secs(8);
-    let fleet = Fleet::up("faults-fleet-many", PORT, SSHDS);
+    let fleet = Fleet::up("faults-fleet-many", SSHDS);
     for i in 1..=SSHDS {
         let dir = fleet.root(i).join("many");
         let _ = std::fs::remove_dir_all(&dir);
@@ -237,7 +236,7 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
         chown(&dir);
     }
     // The slow hosts reach host1 through the proxy; its key is known at the proxy's address.
-    let (proxy, arrivals) = slow_proxy(SocketAddr::from(([127, 0, 0, 2], PORT)), DELAY);
+    let (proxy, arrivals) = slow_proxy(SocketAddr::from(([127, 0, 0, 2], fleet.port)), DELAY);
     let refused = refusing_port();
     let test = Test::new().file(
         "play.yml",
@@ -254,7 +253,7 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
     let fleet_known = std::fs::read_to_string(fleet.dir.join("known_hosts")).unwrap();
     let host1_key = fleet_known
         .lines()
-        .find(|l| l.starts_with(&format!("[127.0.0.2]:{PORT} ")))
+        .find(|l| l.starts_with(&format!("[127.0.0.2]:{} ", fleet.port)))
         .unwrap()
         .split_once(' ')
         .unwrap()
@@ -281,12 +280,12 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
         for n in 1..=200 {
             let host = format!("h{n:03}");
             let (address, port, root) = match (n % 10, index) {
-                (3, 0) => ("127.0.0.2".to_owned(), PORT, fleet.root(1)),
+                (3, 0) => ("127.0.0.2".to_owned(), fleet.port, fleet.root(1)),
                 (3, _) => ("127.0.0.1".to_owned(), proxy, fleet.root(1)),
                 (7, _) => ("127.0.0.1".to_owned(), refused, fleet.root(1)),
                 _ => {
                     let i = n % SSHDS + 1;
-                    (format!("127.0.0.{}", i + 1), PORT, fleet.root(i))
+                    (format!("127.0.0.{}", i + 1), fleet.port, fleet.root(i))
                 }
             };
             inventory.push_str(&format!(

@@ -13,6 +13,7 @@ mod fuzz;
 mod hostile;
 mod inventory;
 mod keys;
+mod labs;
 mod limits;
 mod modules_files;
 mod plans;

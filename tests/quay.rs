@@ -2,12 +2,13 @@
 //! "VMs" in two regions, a real PostgreSQL with Quay's tables, and podman running the Quay
 //! stand-in image on every host. The tests share the lab and take turns.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -15,27 +16,151 @@ use serde_json::Value as Json;
 use crate::common::{Output, repo_root};
 
 const HOSTS: [&str; 4] = ["host1", "host2", "host3", "host4"];
-/// The lab's fixed ports (scripts/quay-lab and inventory/lab.yml).
-const DB_PORT: u16 = 55433;
-const QUAY_PORTS: [u16; 4] = [18081, 18082, 18083, 18084];
+/// The ports of the lab the test holds, as its `up` chose them (`DIR/ports`, written by
+/// scripts/quay-lab).
+static DB_PORT: HeldLab<u16> = HeldLab(|lab| &lab.db_port);
+static QUAY_PORTS: HeldLab<[u16; 4]> = HeldLab(|lab| &lab.quay_ports);
 const DENIED: &str = r#"{"errors":[{"code":"DENIED","message":"System is currently read-only. Pulls will succeed but all write operations are currently suspended.","detail":{},"is_readonly":true}]}"#;
 
-struct Lab {
-    dir: PathBuf,
+pub(crate) struct Lab {
+    pub(crate) dir: PathBuf,
+    /// `DIR/ports`: what each port is for (`fleet`, `postgres`, `host1`..) and the port.
+    ports: BTreeMap<String, u16>,
+    db_port: u16,
+    quay_ports: [u16; 4],
+    /// `DIR/containers`: host `i`'s container is the `i`th.
+    containers: Vec<String>,
 }
 
-/// The lab, brought up once, and held by one test at a time.
-fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    static TURN: Mutex<()> = Mutex::new(());
-    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let lab = LAB.get_or_init(|| {
+/// The labs the tests share: `QUAYSIDE_TEST_LABS` of them (2 unless set), in
+/// `QUAYSIDE_TEST_LAB_DIR` (target/quay-lab unless set), then `DIR-2`, ...; each brought up
+/// the first time no lab before it is free. A test holds one lab at a time and has it to
+/// itself; what the tests check is each lab's own (ports, database, containers, disks).
+struct Pool {
+    free: Mutex<Vec<bool>>,
+    freed: Condvar,
+    labs: Vec<(PathBuf, OnceLock<Lab>)>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
         let dir = std::env::var_os("QUAYSIDE_TEST_LAB_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo_root().join("target/quay-lab"));
+        let count: usize = std::env::var("QUAYSIDE_TEST_LABS")
+            .map(|n| n.parse().expect("QUAYSIDE_TEST_LABS is a number"))
+            .unwrap_or(2)
+            .max(1);
+        let labs = (1..=count)
+            .map(|i| {
+                let dir = match i {
+                    1 => dir.clone(),
+                    _ => PathBuf::from(format!("{}-{i}", dir.display())),
+                };
+                (dir, OnceLock::new())
+            })
+            .collect();
+        Pool {
+            free: Mutex::new(vec![true; count]),
+            freed: Condvar::new(),
+            labs,
+        }
+    })
+}
+
+thread_local! {
+    /// The lab this test's thread holds.
+    static HELD: Cell<Option<&'static Lab>> = const { Cell::new(None) };
+}
+
+/// A value of the lab the test holds (its ports), read as `*DB_PORT` or `QUAY_PORTS[0]`.
+struct HeldLab<T: 'static>(fn(&'static Lab) -> &'static T);
+
+impl<T> std::ops::Deref for HeldLab<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        let lab = HELD
+            .get()
+            .expect("the lab's ports are read by the test that holds the lab (`lab()`)");
+        (self.0)(lab)
+    }
+}
+
+/// A test's hold on labs, given back when dropped.
+struct Turn(Vec<usize>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        HELD.set(None);
+        let pool = pool();
+        let mut free = pool
+            .free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &i in &self.0 {
+            free[i] = true;
+        }
+        pool.freed.notify_all();
+    }
+}
+
+/// A lab to this test alone, the first that is free.
+fn lab() -> (Turn, &'static Lab) {
+    let pool = pool();
+    let mut free = pool
+        .free
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let i = loop {
+        if let Some(i) = free.iter().position(|&f| f) {
+            break i;
+        }
+        free = pool
+            .freed
+            .wait(free)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    };
+    free[i] = false;
+    drop(free);
+    let turn = Turn(vec![i]);
+    let (dir, lab) = &pool.labs[i];
+    let lab = lab.get_or_init(|| Lab::up(dir, &[]));
+    HELD.set(Some(lab));
+    (turn, lab)
+}
+
+/// A lab while no other test holds any: for what the labs share (the retry files beside
+/// the playbooks).
+fn lab_alone() -> (Turn, &'static Lab) {
+    let pool = pool();
+    let mut free = pool
+        .free
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    while !free.iter().all(|&f| f) {
+        free = pool
+            .freed
+            .wait(free)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+    free.iter_mut().for_each(|f| *f = false);
+    drop(free);
+    let turn = Turn((0..pool.labs.len()).collect());
+    let (dir, lab) = &pool.labs[0];
+    let lab = lab.get_or_init(|| Lab::up(dir, &[]));
+    HELD.set(Some(lab));
+    (turn, lab)
+}
+
+impl Lab {
+    /// `scripts/quay-lab up --dir DIR ARGS...`, which must succeed.
+    pub(crate) fn up(dir: &Path, args: &[&str]) -> Lab {
         let output = Command::new(repo_root().join("scripts/quay-lab"))
             .args(["up", "--dir"])
-            .arg(&dir)
+            .arg(dir)
+            .args(args)
             .output()
             .expect("run scripts/quay-lab");
         assert!(
@@ -43,12 +168,39 @@ fn lab() -> (MutexGuard<'static, ()>, &'static Lab) {
             "scripts/quay-lab up failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        Lab { dir }
-    });
-    (turn, lab)
-}
+        let ports = std::fs::read_to_string(dir.join("ports"))
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let (role, port) = line.split_once('=').unwrap();
+                (role.to_owned(), port.parse().unwrap())
+            })
+            .collect();
+        let containers = std::fs::read_to_string(dir.join("containers"))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let port = |ports: &BTreeMap<String, u16>, role: &str| ports[role];
+        Lab {
+            dir: dir.to_owned(),
+            db_port: port(&ports, "postgres"),
+            quay_ports: [1, 2, 3, 4].map(|i| port(&ports, &format!("host{i}"))),
+            ports,
+            containers,
+        }
+    }
 
-impl Lab {
+    /// The port the lab gave to `role` (`fleet`, `postgres`, `host1`..`host4`).
+    pub(crate) fn port(&self, role: &str) -> u16 {
+        self.ports[role]
+    }
+
+    /// Host `i`'s container (1-based).
+    pub(crate) fn container(&self, i: usize) -> &str {
+        &self.containers[i - 1]
+    }
+
     fn run(&self, playbook: &str, extra: &[&str]) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_quayside"))
             .args(["run", &format!("playbooks/{playbook}"), "-i"])
@@ -193,7 +345,7 @@ fn http(method: &str, port: u16, path: &str) -> (u16, String) {
     (status, body.to_owned())
 }
 
-fn info(port: u16) -> Json {
+pub(crate) fn info(port: u16) -> Json {
     let (status, body) = http("GET", port, "/standin/info");
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
@@ -220,7 +372,10 @@ fn changed(output: &Output, host: &str) -> String {
 
 /// The DSN of database `name` on the lab's server, as the `quay` role.
 fn dsn(name: &str) -> String {
-    format!("postgresql://quay:quay-secret-pw@127.0.0.1:{DB_PORT}/{name}")
+    format!(
+        "postgresql://quay:quay-secret-pw@127.0.0.1:{}/{name}",
+        *DB_PORT
+    )
 }
 
 /// `quay-restore.yml`'s arguments: restore `folder` into database `database` and the
@@ -290,7 +445,7 @@ const APPROVALS: &str = "SELECT row_to_json(a)::text FROM servicekeyapproval a O
 fn read_only_cycle_enable_extend_disable() {
     let (_turn, lab) = lab();
     lab.reset();
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
             2
@@ -382,7 +537,7 @@ fn read_only_cycle_enable_extend_disable() {
     );
 
     lab.ok("quay-readonly-disable.yml", &[]);
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
@@ -482,7 +637,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     let output = lab.ok("quay-backup.yml", &["-e", "quay_backup_name=full"]);
     let folder = lab.dir.join("backups/full");
     // The registry is writable again.
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal", "{}", output.stdout);
     }
     let check = Command::new("sha256sum")
@@ -533,7 +688,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
         // The run command, one argument a line, as the manual's
         // `podman inspect quay | jq -r '.[0].Config.CreateCommand | .[]'` prints it.
         let inspect: Json =
-            serde_json::from_slice(&lab.podman(&["inspect", &format!("quay-host{i}")])).unwrap();
+            serde_json::from_slice(&lab.podman(&["inspect", lab.container(i)])).unwrap();
         let words: Vec<&str> = inspect[0]["Config"]["CreateCommand"]
             .as_array()
             .unwrap()
@@ -541,7 +696,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
             .map(|w| w.as_str().unwrap())
             .collect();
         assert_eq!(words[..2], ["podman", "run"]);
-        assert!(words.contains(&format!("--name=quay-host{i}").as_str()));
+        assert!(words.contains(&format!("--name={}", lab.container(i)).as_str()));
         assert_eq!(words.last(), Some(&"localhost/quay-standin:latest"));
         assert_eq!(
             std::fs::read_to_string(folder.join(format!("host{i}/run-command.txt"))).unwrap(),
@@ -575,7 +730,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     );
     let old_uri = format!("DB_URI: \"{}\"\n", dsn("quay"));
     let new_uri = format!("DB_URI: \"{}\"\n", dsn("quay_restored"));
-    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+    for (i, port) in (1..=4).zip(*QUAY_PORTS) {
         // Each host's bundle is its archive, file for file and mode for mode; config.yaml
         // differs in its DB_URI line only.
         let mut want = tree(unpack(&archive(i)).path());
@@ -849,7 +1004,7 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
         assert_eq!(listing(&restored), ["config", "storage"], "host{i}");
         // Its Quay runs on the restored storage.
         assert_eq!(
-            mount_source(lab, &format!("quay-host{i}"), "/datastorage"),
+            mount_source(lab, lab.container(i), "/datastorage"),
             restored.join("storage").display().to_string()
         );
         assert_eq!(http("GET", QUAY_PORTS[i - 1], "/health/instance").0, 200);
@@ -890,14 +1045,14 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
         );
     }
     assert_eq!(storage_tree(&storage), before[0]);
-    let seen = lab.podman(&["exec", "quay-host1", "ls", "/datastorage"]);
+    let seen = lab.podman(&["exec", lab.container(1), "ls", "/datastorage"]);
     assert_eq!(String::from_utf8_lossy(&seen), "registry\n");
     std::fs::remove_dir_all(&aside).unwrap();
 
     // Quay (uid 1001, in its container) writes into the restored storage, as a push would.
     lab.podman(&[
         "exec",
-        "quay-host1",
+        lab.container(1),
         "sh",
         "-c",
         "mkdir /datastorage/registry/sha256/ef && echo pushed > /datastorage/registry/sha256/ab/new",
@@ -1150,7 +1305,7 @@ fn restore_loads_an_empty_database_and_refuses_one_that_holds_other_tables() {
         ),
         ["pg_trgm"]
     );
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "readonly");
     }
     // The backup is in now: run again, without the flag, nothing changes.
@@ -1205,7 +1360,7 @@ fn a_failed_dump_still_leaves_the_registry_writable() {
         "{}",
         output.stdout
     );
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
         assert_eq!(
             http("PUT", port, "/v2/library/busybox/blobs/uploads/").0 / 100,
@@ -1284,7 +1439,7 @@ fn geo_replication_creates_its_database_when_it_is_missing() {
         ),
         ["pg_trgm"]
     );
-    for (i, port) in (1..=4).zip(QUAY_PORTS) {
+    for (i, port) in (1..=4).zip(*QUAY_PORTS) {
         let config = std::fs::read_to_string(lab.bundle(i).join("config.yaml")).unwrap();
         assert!(
             config.contains(&format!("DB_URI: \"{}\"\n", dsn("quay_geo"))),
@@ -1346,7 +1501,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn no_secret_reaches_any_output_or_log() {
     use std::os::unix::fs::PermissionsExt;
-    let (_turn, lab) = lab();
+    let (_turn, lab) = lab_alone();
     lab.reset();
     lab.drop_database("quay_secrets");
     lab.remove_on_hosts("secrets-restored");
@@ -1570,7 +1725,9 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
             "{playbook}:\n{}\n{}",
             output.stdout, output.stderr
         );
-        let text = crate::plans::filtered(&output.stdout, &lab.dir).replace(&kid, "KID");
+        let text = crate::plans::filtered(&output.stdout, &lab.dir)
+            .replace(&kid, "KID")
+            .replace(&format!("127.0.0.1:{}/", *DB_PORT), "127.0.0.1:DB_PORT/");
         let text = distribution.replace_all(&text, "(DISTRIBUTION) seen at");
         let stem = playbook.trim_end_matches(".yml");
         crate::plans::assert_snapshot(&format!("{stem}.check-diff.txt"), &text);
@@ -1588,7 +1745,7 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
         assert!(!lab.root(i).join("plan").exists(), "host{i}");
         assert_eq!(listing(&lab.bundle(i)), ["config.yaml"], "host{i}");
     }
-    for port in QUAY_PORTS {
+    for port in *QUAY_PORTS {
         assert_eq!(info(port)["registry_state"], "normal");
     }
     assert_eq!(

@@ -63,8 +63,9 @@ fn a_playbook_runs_on_three_hosts_over_ssh() {
     }
 }
 
-/// Kills the hanging listener when the test ends, however it ends.
-struct Listener(Child);
+/// Kills the hanging listener when the test ends, however it ends. The port is the
+/// kernel's choice, so that test runs side by side do not collide.
+struct Listener(Child, u16);
 
 impl Drop for Listener {
     fn drop(&mut self) {
@@ -73,25 +74,24 @@ impl Drop for Listener {
     }
 }
 
-fn hanging_listener(port: u16) -> Listener {
+fn hanging_listener() -> Listener {
     let child = Command::new("python3")
         .args([
             "-c",
-            &format!(
-                "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', {port}))\ns.listen(64)\nprint('ready', flush=True)\ntime.sleep(120)"
-            ),
+            "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', 0))\ns.listen(64)\nprint('ready', s.getsockname()[1], flush=True)\ntime.sleep(120)",
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3");
-    let mut listener = Listener(child);
+    let mut listener = Listener(child, 0);
     let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(listener.0.stdout.as_mut().unwrap()),
         &mut line,
     )
     .unwrap();
-    assert_eq!(line.trim(), "ready");
+    let port = line.trim().strip_prefix("ready ").expect("ready PORT");
+    listener.1 = port.parse().unwrap();
     listener
 }
 
@@ -99,7 +99,7 @@ fn hanging_listener(port: u16) -> Listener {
 fn down_and_hanging_hosts_are_unreachable_and_the_others_finish() {
     let fleet = fleet();
     let scratch = fleet.scratch("unreachable");
-    let _listener = hanging_listener(2298);
+    let listener = hanging_listener();
     let test = Test::new()
         .file(
             "bad.yml",
@@ -116,10 +116,11 @@ fn down_and_hanging_hosts_are_unreachable_and_the_others_finish() {
                       ansible_port: 2299
                     hanging:
                       ansible_host: 127.0.0.1
-                      ansible_port: 2298
+                      ansible_port: {port}
                 ",
                 key = fleet.key().display(),
-                known = fleet.known_hosts().display()
+                known = fleet.known_hosts().display(),
+                port = listener.1,
             ),
         )
         .file(
@@ -180,7 +181,10 @@ fn a_changed_host_key_is_refused() {
         .unwrap()
         .1;
     let test = Test::new()
-        .file("known_hosts", &format!("[127.0.0.2]:2201 {host2_key}\n"))
+        .file(
+            "known_hosts",
+            &format!("[127.0.0.2]:{} {host2_key}\n", fleet.port),
+        )
         .file(
             "play.yml",
             &format!(
@@ -549,9 +553,14 @@ fn a_local_task_past_its_timeout_is_stopped_with_what_it_started() {
 #[test]
 fn connections_are_opened_to_every_host_at_once() {
     let fleet = fleet();
-    let _listener = hanging_listener(2297);
+    let listener = hanging_listener();
     let hanging: String = (1..=4)
-        .map(|i| format!("    hanging{i}: {{ansible_host: 127.0.0.1, ansible_port: 2297}}\n"))
+        .map(|i| {
+            format!(
+                "    hanging{i}: {{ansible_host: 127.0.0.1, ansible_port: {}}}\n",
+                listener.1
+            )
+        })
         .collect();
     let test = Test::new()
         .file(
@@ -642,8 +651,11 @@ fn the_users_ssh_config_agent_and_known_hosts_apply() {
     // An alias known only to ~/.ssh/config, which says where, as whom and with what key.
     std::fs::write(
         ssh.join("config"),
-        "Host quay-vm\n  HostName 127.0.0.2\n  Port 2201\n  User quayside\n  IdentityFile ~/.ssh/fleet_key\n\
-         Host agent-vm\n  HostName 127.0.0.3\n  Port 2201\n  User quayside\n  IdentityFile none\n",
+        format!(
+            "Host quay-vm\n  HostName 127.0.0.2\n  Port {port}\n  User quayside\n  IdentityFile ~/.ssh/fleet_key\n\
+             Host agent-vm\n  HostName 127.0.0.3\n  Port {port}\n  User quayside\n  IdentityFile none\n",
+            port = fleet.port
+        ),
     )
     .unwrap();
     let test = Test::new()

@@ -12,6 +12,8 @@ use super::repo_root;
 pub struct Fleet {
     pub dir: PathBuf,
     pub inventory: PathBuf,
+    /// The port its hosts listen on (`DIR/port`; `scripts/fleet --port auto` chose it).
+    pub port: u16,
 }
 
 /// How many hosts the test fleet has.
@@ -26,14 +28,19 @@ pub fn fleet() -> &'static Fleet {
         let inventory = dir.join("inventory.yml");
         if std::env::var_os("QUAYSIDE_TEST_FLEET_DIR").is_none() || !inventory.exists() {
             let status = Command::new(repo_root().join("scripts/fleet"))
-                .args(["up", &HOSTS.to_string(), "--port", "2201", "--dir"])
+                .args(["up", &HOSTS.to_string(), "--port", "auto", "--dir"])
                 .arg(&dir)
                 .stdout(std::process::Stdio::null())
                 .status()
                 .expect("run scripts/fleet");
             assert!(status.success(), "scripts/fleet up failed");
         }
-        Fleet { dir, inventory }
+        let port = port_of(&dir);
+        Fleet {
+            dir,
+            inventory,
+            port,
+        }
     })
 }
 
@@ -63,6 +70,13 @@ impl Fleet {
     }
 }
 
+/// The port of the fleet in `dir`, as `scripts/fleet up` wrote it.
+fn port_of(dir: &Path) -> u16 {
+    let port = std::fs::read_to_string(dir.join("port"))
+        .unwrap_or_else(|e| panic!("{}/port: {e}", dir.display()));
+    port.trim().parse().unwrap()
+}
+
 fn chown_quayside(path: &Path) {
     let status = Command::new("chown")
         .args(["quayside:quayside"])
@@ -89,26 +103,23 @@ pub fn run_play(test: &super::Test, limit: &str, extra: &[&str]) -> super::Outpu
 /// disturbs no other test. Taken down when dropped.
 pub struct OwnFleet {
     pub dir: PathBuf,
+    /// The port its hosts listen on, a free one `scripts/fleet --port auto` chose.
+    pub port: u16,
 }
 
 impl OwnFleet {
-    /// `hosts` hosts in `target/NAME`, listening on `port`.
-    pub fn up(name: &str, port: u16, hosts: usize) -> OwnFleet {
+    /// `hosts` hosts in `target/NAME`.
+    pub fn up(name: &str, hosts: usize) -> OwnFleet {
         let dir = repo_root().join("target").join(name);
         let status = Command::new(repo_root().join("scripts/fleet"))
-            .args([
-                "up",
-                &hosts.to_string(),
-                "--port",
-                &port.to_string(),
-                "--dir",
-            ])
+            .args(["up", &hosts.to_string(), "--port", "auto", "--dir"])
             .arg(&dir)
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
         assert!(status.success(), "scripts/fleet up failed");
-        OwnFleet { dir }
+        let port = port_of(&dir);
+        OwnFleet { dir, port }
     }
 
     /// The directory that stands for host `i`'s disk (1-based).
