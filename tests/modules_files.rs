@@ -383,8 +383,8 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
     );
     refused(
-        "copy: {content: x, dest: /tmp/y, remote_src: true}",
-        "error: unknown argument `remote_src` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`) at play.yml:5:40",
+        "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`) at play.yml:5:40",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, validate: visudo -c}",
@@ -730,4 +730,40 @@ fn find_chooses_what_ansible_chooses() {
         output.recap("localhost"),
         "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+}
+
+#[test]
+fn copy_with_remote_src_copies_a_file_on_the_host() {
+    // Expected from ansible-core 2.19.14: into a directory under the source's name, the
+    // same checksum, md5sum and mode, then ok; a missing source fails with this message.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: "{{ dir }}/src.txt", dest: "{{ dir }}/out/", remote_src: true, mode: '0600'}
+              register: c1
+            - copy: {src: "{{ dir }}/src.txt", dest: "{{ dir }}/out/", remote_src: true, mode: '0600'}
+              register: c2
+            - copy: {src: "{{ dir }}/nope", dest: "{{ dir }}/x", remote_src: true}
+              register: c3
+              ignore_errors: true
+            - assert:
+                that:
+                  - c1.changed and c1.dest == dir ~ '/out/src.txt' and c1.src == dir ~ '/src.txt'
+                  - c1.checksum == 'f572d396fae9206628714fb2ce00f72e94f2258f'
+                  - c1.md5sum == 'b1946ac92492d2347c6235b4d2611184' and c1.mode == '0600'
+                  - not c2.changed
+                  - c3.msg == 'Source ' ~ dir ~ '/nope not found'
+        "#,
+    )
+    .file("src.txt", "hello\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(read(&test.path().join("out/src.txt")), "hello\n");
+    assert_eq!(mode(&test.path().join("out/src.txt")), 0o600);
+    assert!(!test.path().join("x").exists());
 }

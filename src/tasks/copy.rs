@@ -41,6 +41,9 @@ pub struct Args {
     /// A command on the host that must accept the new file (`%s`) before it is installed.
     #[serde(default)]
     validate: Option<String>,
+    /// `src` is a file on the host, not on the controller.
+    #[serde(default)]
+    remote_src: bool,
 }
 
 fn yes() -> bool {
@@ -53,6 +56,9 @@ impl TryFrom<Args> for Copy {
     fn try_from(args: Args) -> Result<Self, String> {
         if args.src.is_some() == args.content.is_some() {
             return Err("copy needs exactly one of `src` or `content`".to_owned());
+        }
+        if args.remote_src && args.content.is_some() {
+            return Err("`remote_src` goes with `src`, not `content`".to_owned());
         }
         if args.dest.is_empty() {
             return Err("`dest` is empty".to_owned());
@@ -128,9 +134,66 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
     outcome
 }
 
+impl Copy {
+    /// `remote_src`: one file on the host, read in one round trip and installed as any
+    /// other file (a directory is not supported yet, and says so).
+    async fn from_the_host(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let Some(src) = args.src.as_deref() else {
+            return Ok(Outcome::failed("`remote_src` needs `src`"));
+        };
+        let bytes = match super::file_edit::read_bytes(ctx, src).await? {
+            Ok(super::file_edit::Raw::File(bytes)) => bytes,
+            Ok(super::file_edit::Raw::Directory) => {
+                return Ok(Outcome::failed(format!(
+                    "`remote_src` with a directory (`{src}`) is not supported yet"
+                )));
+            }
+            Ok(_) => return Ok(Outcome::failed(format!("Source {src} not found"))),
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let settings = match ansible_settings(
+            args.mode.as_ref(),
+            args.owner.as_ref(),
+            args.group.as_ref(),
+            args.backup,
+            args.force,
+            args.validate.as_deref(),
+        ) {
+            Ok(settings) => settings,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+        let target = if args.dest.ends_with('/') {
+            super::file_install::Target::Path(format!("{}{name}", args.dest))
+        } else {
+            super::file_install::Target::PathOrInto {
+                dest: args.dest.clone(),
+                name: name.to_owned(),
+            }
+        };
+        let files = [NewFile {
+            target,
+            bytes,
+            secret: super::args::secret_by_name(&args.dest) || super::args::secret_by_name(src),
+        }];
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(failure) => return Ok(failure_outcome(failure)),
+        };
+        match (files.first(), installed.first()) {
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one).with("src", src)),
+            _ => Ok(Outcome::failed("nothing was installed")),
+        }
+    }
+}
+
 impl TaskType for Copy {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
+        if args.remote_src {
+            return self.from_the_host(ctx).await;
+        }
         let base = playbook_dir(ctx.vars);
         let sources =
             copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone());

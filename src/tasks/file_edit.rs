@@ -23,11 +23,37 @@ pub enum Found {
     Other,
 }
 
-/// Read `path` on the host. `Ok(Err)`: it could not be read, with why.
+/// Read `path` on the host as text. `Ok(Err)`: it could not be read, with why.
 pub async fn read(
     ctx: &TaskContext<'_>,
     path: &str,
 ) -> Result<Result<Found, String>, TransportError> {
+    Ok(match read_bytes(ctx, path).await? {
+        Ok(Raw::File(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Found::File(text)),
+            Err(_) => Err(format!("`{path}` is not UTF-8 text")),
+        },
+        Ok(Raw::Absent) => Ok(Found::Absent),
+        Ok(Raw::Directory) => Ok(Found::Directory),
+        Ok(Raw::Other) => Ok(Found::Other),
+        Err(reason) => Err(reason),
+    })
+}
+
+/// What was at a path, its contents as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Raw {
+    File(Vec<u8>),
+    Absent,
+    Directory,
+    Other,
+}
+
+/// Read `path` on the host. `Ok(Err)`: it could not be read, with why.
+pub async fn read_bytes(
+    ctx: &TaskContext<'_>,
+    path: &str,
+) -> Result<Result<Raw, String>, TransportError> {
     let text = format!(
         r#"p={}
 if [ -d "$p" ]; then echo D
@@ -48,18 +74,14 @@ else echo N; fi
     }
     let line = stdout.lines().next().unwrap_or_default();
     Ok(Ok(match line {
-        "D" => Found::Directory,
-        "O" => Found::Other,
-        "N" => Found::Absent,
+        "D" => Raw::Directory,
+        "O" => Raw::Other,
+        "N" => Raw::Absent,
         _ => {
             let encoded = line.strip_prefix("F ").unwrap_or_default().trim();
-            let bytes = match STANDARD.decode(encoded) {
-                Ok(bytes) => bytes,
+            match STANDARD.decode(encoded) {
+                Ok(bytes) => Raw::File(bytes),
                 Err(error) => return Ok(Err(format!("cannot read `{path}`: {error}"))),
-            };
-            match String::from_utf8(bytes) {
-                Ok(text) => Found::File(text),
-                Err(_) => return Ok(Err(format!("`{path}` is not UTF-8 text"))),
             }
         }
     }))
