@@ -137,7 +137,7 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
 impl Copy {
     /// `remote_src`: one file on the host, read in one round trip and installed as any
     /// other file (a directory is not supported yet, and says so).
-    async fn from_the_host(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+    async fn copy_on_the_host(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let Some(src) = args.src.as_deref() else {
             return Ok(Outcome::failed("`remote_src` needs `src`"));
@@ -192,7 +192,7 @@ impl TaskType for Copy {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if args.remote_src {
-            return self.from_the_host(ctx).await;
+            return self.copy_on_the_host(ctx).await;
         }
         let base = playbook_dir(ctx.vars);
         let sources =
