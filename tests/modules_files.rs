@@ -767,3 +767,29 @@ fn copy_with_remote_src_copies_a_file_on_the_host() {
     assert_eq!(mode(&test.path().join("out/src.txt")), 0o600);
     assert!(!test.path().join("x").exists());
 }
+
+#[test]
+fn copy_and_lineinfile_take_symbolic_modes_as_ansible() {
+    // Expected from ansible-core 2.19.14: ok=5 changed=4; a new file starts from 0644, an
+    // existing one from its own mode.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {content: "a\n", dest: "{{ dir }}/a", mode: 'u=rw,g=r,o='}
+            - copy: {content: "a\n", dest: "{{ dir }}/b", mode: 'g+w'}
+            - copy: {content: "a\n", dest: "{{ dir }}/a", mode: 'u=rw,g=r,o='}
+            - copy: {content: "b\n", dest: "{{ dir }}/b", mode: 'a+x'}
+            - lineinfile: {path: "{{ dir }}/a", line: x, mode: 'o+r'}
+        "#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("a")), 0o644);
+    assert_eq!(mode(&test.path().join("b")), 0o775);
+    assert_eq!(read(&test.path().join("a")), "a\nx\n");
+}

@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::args::{Account, Mode};
+use super::args::{Account, FileMode, ModeSpec};
 use super::copy_files::{self, playbook_dir};
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
 use super::{Outcome, TaskContext, TaskType};
@@ -28,7 +28,7 @@ pub struct Args {
     content: Option<String>,
     dest: String,
     #[serde(default)]
-    mode: Option<Mode>,
+    mode: Option<FileMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
@@ -74,14 +74,19 @@ impl TryFrom<Args> for Copy {
 
 /// The install settings of Ansible's file-writing modules (`copy`, `template`).
 pub(super) fn ansible_settings(
-    mode: Option<&Mode>,
+    mode: Option<&FileMode>,
     owner: Option<&Account>,
     group: Option<&Account>,
     backup: bool,
     force: bool,
     validate: Option<&str>,
 ) -> Result<Settings, String> {
-    let mut settings = Settings::from_args(mode, owner, group, backup)?;
+    let mut settings = Settings::from_args(None, owner, group, backup)?;
+    match mode.map(FileMode::spec).transpose()? {
+        Some(ModeSpec::Octal(bits)) => settings.mode = Some(bits),
+        Some(ModeSpec::Symbolic(clauses)) => settings.symbolic = Some(clauses),
+        None => {}
+    }
     settings.keep_existing = !force;
     settings.validate = validate.map(file_install::validate_command).transpose()?;
     settings.ansible_names = true;

@@ -7,7 +7,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::args::{Account, Mode};
+use super::args::{Account, FileMode};
 use super::copy::{ansible_settings, failure_outcome};
 use super::file_install::{self, Change, NewFile, Target};
 use super::{Outcome, TaskContext};
@@ -90,7 +90,7 @@ else echo N; fi
 /// The arguments every editing module takes for the file it writes.
 #[derive(Debug, Clone, Copy)]
 pub struct Attributes<'a> {
-    pub mode: Option<&'a Mode>,
+    pub mode: Option<&'a FileMode>,
     pub owner: Option<&'a Account>,
     pub group: Option<&'a Account>,
     pub backup: bool,

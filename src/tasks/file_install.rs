@@ -66,6 +66,8 @@ pub struct Settings {
     pub ansible_names: bool,
     /// Report each file's mode, owners, size and SHA-1 after the install ([`Meta`]).
     pub report_meta: bool,
+    /// A symbolic mode (`u=rw,g=r`), worked out from each file's mode (instead of `mode`).
+    pub symbolic: Option<Vec<super::args::Clause>>,
 }
 
 impl Settings {
@@ -188,6 +190,7 @@ look() {
   if [ $keep = 1 ] && [ $kind != absent ]; then return 0; fi
   if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
   set -f; set -- $meta; set +f
+  [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
   [ "$wmode" = - ] || [ "$1" = "$wmode" ] || act=meta
   [ "$wown" = - ] || [ "$2" = "$wown" ] || [ "$3" = "$wown" ] || act=meta
   [ "$wgrp" = - ] || [ "$4" = "$wgrp" ] || [ "$5" = "$wgrp" ] || act=meta
@@ -211,7 +214,10 @@ put() {
       printf 'V %s %s %s\n' "$i" $? "$(printf '%s' "$verr" | base64 -w0)"; rm -f -- "$tmp"; exit 1; }
   fi
   [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
-  if [ "$wmode" != - ]; then m=$wmode
+  if [ $sym = 1 ]; then
+    if [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop; else m=$newmode; fi
+    m=$(wantmode "$m" 0)
+  elif [ "$wmode" != - ]; then m=$wmode
   elif [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop
   else m=$newmode; fi
   chmod -- "$m" "$tmp" || drop
@@ -265,6 +271,15 @@ fn script(
 ) -> String {
     let dash = |value: Option<String>| value.as_deref().map_or("-".to_owned(), quote);
     let mut body = String::from(PRELUDE);
+    match &settings.symbolic {
+        Some(clauses) => {
+            body.push_str("sym=1\n");
+            body.push_str(&super::file::wantmode_function(Some(
+                &super::args::ModeSpec::Symbolic(clauses.clone()),
+            )));
+        }
+        None => body.push_str("sym=0\n"),
+    }
     match &settings.validate {
         Some(command) => body.push_str(&format!("validate=1\nvalidate() {{ {command}; }}\n")),
         None => body.push_str("validate=0\n"),

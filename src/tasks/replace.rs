@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::args::{Account, Mode};
+use super::args::{Account, FileMode};
 use super::file_edit::{self, Attributes, Found};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
@@ -29,7 +29,7 @@ pub struct Args {
     #[serde(default)]
     backup: bool,
     #[serde(default)]
-    mode: Option<Mode>,
+    mode: Option<FileMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]

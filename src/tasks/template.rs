@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::args::{Account, Mode, secret_by_name};
+use super::args::{Account, FileMode, secret_by_name};
 use super::copy::{ansible_settings, failure_outcome, file_outcome};
 use super::copy_files::playbook_dir;
 use super::file_install::{self, NewFile, Target};
@@ -30,7 +30,7 @@ pub struct Args {
     /// The file on the host (into it, if it is a directory there).
     dest: String,
     #[serde(default)]
-    mode: Option<Mode>,
+    mode: Option<FileMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
