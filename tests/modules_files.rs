@@ -793,3 +793,30 @@ fn copy_and_lineinfile_take_symbolic_modes_as_ansible() {
     assert_eq!(mode(&test.path().join("b")), 0o775);
     assert_eq!(read(&test.path().join("a")), "a\nx\n");
 }
+
+#[test]
+fn template_sees_ansibles_template_variables() {
+    // Expected from ansible-core 2.19.14: these values for this template.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: m.j2, dest: "{{ dir }}/out.txt"}
+        "#,
+    )
+    .file(
+        "templates/m.j2",
+        "# {{ ansible_managed }}\npath={{ template_path }}\nfull={{ template_fullpath }}\ndest={{ template_destpath }}\nuid={{ template_uid }}\n",
+    );
+    test.run().success();
+    let dir = std::fs::canonicalize(test.path()).unwrap();
+    assert_eq!(
+        read(&test.path().join("out.txt")),
+        format!(
+            "# Ansible managed\npath=m.j2\nfull={}/templates/m.j2\ndest={}/out.txt\nuid=root\n",
+            dir.display(),
+            test.path().display()
+        )
+    );
+}

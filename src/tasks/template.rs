@@ -91,6 +91,7 @@ impl Template {
             .unwrap_or(&path)
             .display()
             .to_string();
+        let vars = &template_vars(vars, &args.src, &path, &args.dest);
         let standard = crate::template::environment();
         let rendered = if args.trim_blocks && !args.lstrip_blocks {
             render_file_in(standard, &path, &name, vars)?
@@ -106,6 +107,41 @@ impl Template {
         }
         .into_bytes())
     }
+}
+
+/// The host's variables with the ones Ansible's `template` adds: `ansible_managed`,
+/// `template_host`, `template_path`, `template_fullpath`, `template_destpath`,
+/// `template_uid`.
+fn template_vars(vars: &minijinja::Value, src: &str, path: &Path, dest: &str) -> minijinja::Value {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let uid = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map(|m| m.uid()).ok()
+    };
+    let owner = uid.map(|uid| user_name(uid).unwrap_or_else(|| uid.to_string()));
+    minijinja::context! {
+        ansible_managed => "Ansible managed",
+        template_host => host,
+        template_path => src,
+        template_fullpath => full.display().to_string(),
+        template_destpath => dest,
+        template_uid => owner,
+        ..vars.clone()
+    }
+}
+
+/// A user's name on the controller, from `/etc/passwd`.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
 }
 
 impl TaskType for Template {
