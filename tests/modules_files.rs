@@ -379,6 +379,10 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: mode `99999` is not a file mode: write octal digits in quotes, such as `'0640'` at play.yml:5:34",
     );
     refused(
+        "file: {path: /tmp/x, state: touch, modification_time: yesterday}",
+        "error: time `yesterday` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS) at play.yml:5:7",
+    );
+    refused(
         "file: {path: /tmp/x, state: link}",
         "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
     );
@@ -818,5 +822,47 @@ fn template_sees_ansibles_template_variables() {
             dir.display(),
             test.path().display()
         )
+    );
+}
+
+#[test]
+fn touch_keeps_or_sets_times_as_ansible() {
+    // Expected from ansible-core 2.19.14: changed, ok, changed, ok, changed, changed; the
+    // file's modification time is the one given.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/tm", state: touch, modification_time: preserve, access_time: preserve}
+            - file: {path: "{{ dir }}/tm", state: touch, modification_time: preserve, access_time: preserve}
+            - file: {path: "{{ dir }}/tm", state: file, modification_time: '202401021530.45'}
+            - file: {path: "{{ dir }}/tm", state: file, modification_time: '202401021530.45'}
+            - file: {path: "{{ dir }}/tm", state: touch, modification_time: '202401021530.45', access_time: '202401021530.45'}
+            - file: {path: "{{ dir }}/tm", state: touch, access_time: now, modification_time: preserve}
+        "#,
+    );
+    let output = rerun(&test, &["--output", "json"]).success();
+    let statuses: Vec<String> = output
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result")
+        .map(|e| e["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["changed", "ok", "changed", "ok", "changed", "changed"]
+    );
+    let when = std::process::Command::new("date")
+        .args(["-d", "2024-01-02 15:30:45", "+%s"])
+        .output()
+        .unwrap();
+    let when: i64 = String::from_utf8_lossy(&when.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(test.path().join("tm")).unwrap().mtime(),
+        when
     );
 }

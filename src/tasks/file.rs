@@ -40,6 +40,38 @@ pub struct Args {
     /// not exist.
     #[serde(default)]
     force: bool,
+    /// `preserve`, `now` or `YYYYMMDDHHMM.SS` (Ansible's default format).
+    #[serde(default)]
+    access_time: Option<String>,
+    #[serde(default)]
+    modification_time: Option<String>,
+}
+
+/// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
+fn time_arg(text: &str) -> Result<String, String> {
+    if text == "preserve" || text == "now" {
+        return Ok(text.to_owned());
+    }
+    let digits = text.len() == 15
+        && text.as_bytes()[12] == b'.'
+        && text
+            .chars()
+            .enumerate()
+            .all(|(i, c)| i == 12 || c.is_ascii_digit());
+    if !digits {
+        return Err(format!(
+            "time `{text}` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS)"
+        ));
+    }
+    Ok(format!(
+        "{}-{}-{} {}:{}:{}",
+        &text[0..4],
+        &text[4..6],
+        &text[6..8],
+        &text[8..10],
+        &text[10..12],
+        &text[13..15]
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -82,6 +114,20 @@ impl TryFrom<Args> for File {
         }
         if args.recurse && args.state != Some(State::Directory) {
             return Err("`recurse` goes only with `state: directory`".to_owned());
+        }
+        for time in [&args.access_time, &args.modification_time]
+            .into_iter()
+            .flatten()
+            .filter(|t| !crate::yaml::is_template(t))
+        {
+            time_arg(time)?;
+        }
+        let timed = args.access_time.is_some() || args.modification_time.is_some();
+        if timed && matches!(args.state, Some(State::Absent | State::Link | State::Hard)) {
+            return Err(
+                "`access_time` and `modification_time` go with `file`, `directory` or `touch`"
+                    .to_owned(),
+            );
         }
         if linking && args.mode.is_some() {
             return Err("`mode` with `state: link` or `state: hard` is not supported".to_owned());
@@ -174,6 +220,20 @@ kind() {
   elif [ -e "$1" ]; then echo other
   else echo absent; fi
 }
+settimes() {
+  for w in a m; do
+    if [ $w = a ]; then v=$atime f=%X; else v=$mtime f=%Y; fi
+    case $v in
+    preserve) ;;
+    now) ch=1; [ $check = 1 ] || touch -$w -- "$1" || fail "cannot touch $1" ;;
+    *) want=$(date -d "$v" +%s) || fail "invalid time $v"
+      have=$(stat -L -c $f -- "$1") || fail "cannot read $1"
+      if [ "$have" != "$want" ]; then
+        ch=1; [ $check = 1 ] || touch -$w -d "$v" -- "$1" || fail "cannot touch $1"
+      fi ;;
+    esac
+  done
+}
 mkd() {
   [ -d "$1" ] && return 0
   mkd "$(dirname -- "$1")"
@@ -196,18 +256,18 @@ absent)
 directory)
   case $seen in
   absent) mkd "$p" ;;
-  directory) attrs "$p"; [ $recurse = 0 ] || walk "$p" ;;
+  directory) attrs "$p"; settimes "$p"; [ $recurse = 0 ] || walk "$p" ;;
   *) fail "$p already exists as a $seen" ;;
   esac ;;
 file)
   case $seen in
-  file) attrs "$p" ;;
+  file) attrs "$p"; settimes "$p" ;;
   *) fail "file ($p) is $seen, cannot continue" ;;
   esac ;;
 touch)
   case $seen in
-  absent) ch=1; if [ $check = 0 ]; then : >> "$p" || fail "cannot create $p"; attrs "$p"; fi ;;
-  *) ch=1; [ $check = 1 ] || touch -- "$p" || fail "cannot touch $p"; attrs "$p" ;;
+  absent) ch=1; if [ $check = 0 ]; then : >> "$p" || fail "cannot create $p"; attrs "$p"; settimes "$p"; fi ;;
+  *) attrs "$p"; settimes "$p" ;;
   esac ;;
 link|hard)
   case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
@@ -257,7 +317,21 @@ impl File {
                 None => "-".to_owned(),
             })
         };
+        // `touch` sets both times to now unless told otherwise; other states keep them.
+        let default = if args.state == Some(State::Touch) {
+            "now"
+        } else {
+            "preserve"
+        };
+        let time = |value: &Option<String>| -> Result<String, String> {
+            Ok(quote(&time_arg(value.as_deref().unwrap_or(default))?))
+        };
         let mut text = format!(
+            "atime={} mtime={}\n",
+            time(&args.access_time)?,
+            time(&args.modification_time)?
+        );
+        text.push_str(&format!(
             "p={} st={} src={} force={} recurse={} check={} wown={} wgrp={} hasmode={}\n",
             quote(&args.path),
             args.state.map_or("", State::name),
@@ -268,7 +342,7 @@ impl File {
             name(&args.owner)?,
             name(&args.group)?,
             u8::from(mode.is_some()),
-        );
+        ));
         text.push_str(&wantmode_function(mode.as_ref()));
         text.push_str(ATTRS);
         text.push_str(SCRIPT);
