@@ -558,10 +558,11 @@ fn fleet_play(scratch: &str) -> String {
           tasks:
             - ansible.builtin.file: {{path: "{{{{ base }}}}/etc/quay", state: directory, mode: 'u=rwx,g=rx,o='}}
             - ansible.builtin.copy: {{src: a.txt, dest: "{{{{ base }}}}/etc/quay/", mode: '0640'}}
+            - ansible.builtin.copy: {{content: "name=quay\nport=80\n", dest: "{{{{ base }}}}/etc/quay/edit.conf", force: false, mode: '0640'}}
             - ansible.builtin.template: {{src: conf.j2, dest: "{{{{ base }}}}/etc/quay/conf.yaml", mode: '0600'}}
-            - ansible.builtin.lineinfile: {{path: "{{{{ base }}}}/etc/quay/a.txt", regexp: '^port=', line: 'port={{{{ port }}}}'}}
-            - ansible.builtin.blockinfile: {{path: "{{{{ base }}}}/etc/quay/a.txt", block: "tls=on"}}
-            - ansible.builtin.replace: {{path: "{{{{ base }}}}/etc/quay/a.txt", regexp: 'quay', replace: 'QUAY'}}
+            - ansible.builtin.lineinfile: {{path: "{{{{ base }}}}/etc/quay/edit.conf", regexp: '^port=', line: 'port={{{{ port }}}}'}}
+            - ansible.builtin.blockinfile: {{path: "{{{{ base }}}}/etc/quay/edit.conf", block: "tls=on"}}
+            - ansible.builtin.replace: {{path: "{{{{ base }}}}/etc/quay/edit.conf", regexp: 'quay', replace: 'QUAY'}}
             - ansible.builtin.file: {{path: "{{{{ base }}}}/current", state: link, src: etc/quay}}
             - ansible.builtin.stat: {{path: "{{{{ base }}}}/etc/quay/conf.yaml"}}
               register: conf
@@ -569,8 +570,9 @@ fn fleet_play(scratch: &str) -> String {
               register: text
             - ansible.builtin.assert:
                 that:
-                  - conf.stat.exists and conf.stat.mode == '0600' and conf.stat.pw_name == 'quayside'
-                  - text.content | b64decode == 'host: ' ~ inventory_hostname ~ '\n'
+                  - conf.stat.exists and conf.stat.mode == '0600' and conf.stat.pw_name == (owner_name | default('quayside'))
+                  - >-
+                    (text.content | b64decode | trim) == 'host: ' ~ inventory_hostname
         "#
     )
 }
@@ -578,8 +580,8 @@ fn fleet_play(scratch: &str) -> String {
 #[test]
 fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
     use crate::common::fleet::{fleet, run_play};
-    // Expected from ansible-core 2.19.14 on the same hosts and playbook: ok=10 changed=7 per
-    // host, then ok=10 changed=0; these files, modes and owners (the SSH user's).
+    // Expected from ansible-core 2.19.14 on the same hosts and playbook: ok=11 changed=8 per
+    // host, then ok=11 changed=0; these files, modes and owners (the SSH user's).
     let scratch = "ansible_file_modules";
     fleet().scratch(scratch);
     let test = Test::new()
@@ -599,11 +601,13 @@ fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
         let base = fleet().root(i).join(scratch);
         let quay = base.join("etc/quay");
         assert_eq!(mode(&quay), 0o750);
+        assert_eq!(read(&quay.join("a.txt")), "name=quay\nport=80\n");
+        assert_eq!(mode(&quay.join("a.txt")), 0o640);
         assert_eq!(
-            read(&quay.join("a.txt")),
+            read(&quay.join("edit.conf")),
             "name=QUAY\nport=8443\n# BEGIN ANSIBLE MANAGED BLOCK\ntls=on\n# END ANSIBLE MANAGED BLOCK\n"
         );
-        assert_eq!(mode(&quay.join("a.txt")), 0o640);
+        assert_eq!(mode(&quay.join("edit.conf")), 0o640);
         assert_eq!(read(&quay.join("conf.yaml")), format!("host: host{i}\n"));
         assert_eq!(mode(&quay.join("conf.yaml")), 0o600);
         assert_eq!(
