@@ -593,7 +593,7 @@ fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
         assert_eq!(
             output.recap(host),
             format!(
-                "{host} : ok=10 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+                "{host} : ok=11 changed=8 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
             )
         );
     }
@@ -622,7 +622,7 @@ fn file_modules_on_the_fleet_leave_what_ansible_leaves() {
         assert_eq!(
             again.recap(host),
             format!(
-                "{host} : ok=10 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+                "{host} : ok=11 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
             )
         );
     }
