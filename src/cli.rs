@@ -48,6 +48,20 @@ pub enum Command {
     Keygen(KeygenArgs),
 }
 
+impl Command {
+    /// The vault password options of a command that reads playbooks or inventories.
+    pub fn vault(&self) -> Option<&VaultArgs> {
+        match self {
+            Command::Run(args) => Some(&args.vault),
+            Command::Validate(args) => Some(&args.vault),
+            Command::ListHosts(args) => Some(&args.vault),
+            Command::ListTasks(args) => Some(&args.vault),
+            Command::Drift(args) => Some(&args.vault),
+            Command::Completions { .. } | Command::Man { .. } | Command::Keygen(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// The key's name, such as `quay-readonly`
@@ -85,6 +99,25 @@ pub struct InventoryArgs {
     pub inventory: Vec<PathBuf>,
 }
 
+/// Where the passwords of Ansible Vault files and `!vault` values come from.
+#[derive(Debug, Args, Default)]
+pub struct VaultArgs {
+    /// A file holding a vault password, or an executable that prints it; repeatable
+    /// (also ANSIBLE_VAULT_PASSWORD_FILE, or `vault_password_file` in the config file)
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Ask for the vault password on the terminal (without one, read it from standard input)
+    #[arg(short = 'J', long = "ask-vault-pass", alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
+    /// A vault password with its label: `LABEL@FILE`, `LABEL@prompt`, or a FILE; repeatable
+    #[arg(long = "vault-id", value_name = "[LABEL@]SOURCE")]
+    pub vault_id: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct SelectArgs {
     /// Further limit the hosts to those matching this pattern
@@ -109,6 +142,8 @@ pub struct RunArgs {
     pub inventory: InventoryArgs,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// Change nothing; report what would change
     #[arg(short = 'C', long = "check")]
     pub check: bool,
@@ -153,6 +188,8 @@ pub struct ValidateArgs {
     pub inventory: InventoryArgs,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }
 
 #[derive(Debug, Args)]
@@ -164,12 +201,16 @@ pub struct ListHostsArgs {
     /// Further limit the hosts to those matching this pattern
     #[arg(short = 'l', long = "limit", value_name = "PATTERN")]
     pub limit: Option<String>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// The hosts to compare
     #[arg(
         short = 'l',
@@ -208,4 +249,6 @@ pub struct ListTasksArgs {
     /// Leave out tasks with these tags
     #[arg(long = "skip-tags", value_delimiter = ',')]
     pub skip_tags: Vec<String>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }

@@ -65,7 +65,7 @@ impl From<ReadError> for Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error: {}", self.headline())?;
-        if let Some(span) = self.span.as_ref().filter(|s| s.line > 0) {
+        if let Some(span) = self.span.as_ref().filter(|s| s.line > 0 && !s.file.secret) {
             if let Some(line) = span.file.line(span.line) {
                 let number = span.line.to_string();
                 let pad = " ".repeat(number.len());

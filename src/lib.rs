@@ -13,6 +13,7 @@ pub mod keypair;
 pub mod playbook;
 pub mod postgres;
 pub mod quay;
+pub mod quay_schema;
 pub mod report;
 pub mod runner;
 pub mod settings;
@@ -21,6 +22,7 @@ pub mod tasks;
 pub mod template;
 pub mod transport;
 pub mod vars;
+pub mod vault;
 pub mod yaml;
 
 use std::io::Write;
@@ -46,6 +48,12 @@ pub fn run_cli() -> i32 {
     };
     let settings = settings::Settings::load();
     let mut stdout = std::io::stdout();
+    if let Some(args) = cli.command.vault() {
+        if let Err(failure) = commands::load_vault_passwords(args, &settings) {
+            let _ = writeln!(std::io::stderr(), "{}", failure.diagnostic);
+            return failure.code;
+        }
+    }
     let result = match &cli.command {
         Command::Run(args) => commands::run(args, &settings),
         Command::Validate(args) => commands::validate(args, &mut stdout),
@@ -60,7 +68,8 @@ pub fn run_cli() -> i32 {
         Ok(code) => code,
         Err(failure) => {
             let _ = stdout.flush();
-            let _ = writeln!(std::io::stderr(), "{}", failure.diagnostic);
+            let text = vault::mask(&failure.diagnostic.to_string());
+            let _ = writeln!(std::io::stderr(), "{text}");
             failure.code
         }
     }

@@ -4,45 +4,26 @@
 use crate::yaml::{self, Node, Value};
 
 /// Check a rendered `config.yaml` as Quay's own validator would, before it is installed:
-/// the keys it requires, and the values it accepts.
+/// first the rules of Quay's `CONFIG_SCHEMA` ([`crate::quay_schema`]), then what Quay's
+/// config validator adds (a valid host name, storage locations that exist).
 pub fn validate_config(text: &str) -> Result<(), String> {
     let root = yaml::load_str("config.yaml", text).map_err(|d| d.headline())?;
     if root.as_map().is_none() {
         return Err("config.yaml must be a mapping".to_owned());
     }
+    crate::quay_schema::check(&root)?;
     let text_of = |key: &str| root.get(key).and_then(scalar);
-    let hostname = text_of("SERVER_HOSTNAME").ok_or("`SERVER_HOSTNAME` is missing")?;
-    if !valid_hostname(&hostname) {
-        return Err(format!(
-            "`SERVER_HOSTNAME` `{hostname}` is not a valid host name"
-        ));
+    if let Some(hostname) = text_of("SERVER_HOSTNAME") {
+        if !valid_hostname(&hostname) {
+            return Err(format!(
+                "`SERVER_HOSTNAME` `{hostname}` is not a valid host name"
+            ));
+        }
     }
     if text_of("DB_URI").is_none_or(|uri| uri.is_empty()) {
-        return Err("`DB_URI` is missing".to_owned());
-    }
-    for redis in ["BUILDLOGS_REDIS", "USER_EVENTS_REDIS"] {
-        if root
-            .get(redis)
-            .and_then(|r| r.get("host"))
-            .and_then(scalar)
-            .is_none()
-        {
-            return Err(format!("`{redis}.host` is missing"));
-        }
-    }
-    if let Some(scheme) = text_of("PREFERRED_URL_SCHEME") {
-        if scheme != "http" && scheme != "https" {
-            return Err(format!(
-                "`PREFERRED_URL_SCHEME` must be `http` or `https`, not `{scheme}`"
-            ));
-        }
+        return Err("`DB_URI` is empty".to_owned());
     }
     if let Some(state) = text_of("REGISTRY_STATE") {
-        if state != "normal" && state != "readonly" {
-            return Err(format!(
-                "`REGISTRY_STATE` must be `normal` or `readonly`, not `{state}`"
-            ));
-        }
         if state == "readonly" {
             for key in [
                 "INSTANCE_SERVICE_KEY_KID_LOCATION",
@@ -217,7 +198,7 @@ fn mask_uri_password(line: &str) -> String {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "SERVER_HOSTNAME: quay.example.test\nDB_URI: postgresql://quay:pw@db/quay\nBUILDLOGS_REDIS:\n  host: redis\nUSER_EVENTS_REDIS:\n  host: redis\nDISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - {storage_path: /datastorage/registry}\nDISTRIBUTED_STORAGE_PREFERENCE: [default]\n";
+    const GOOD: &str = "SERVER_HOSTNAME: quay.example.test\nPREFERRED_URL_SCHEME: http\nAUTHENTICATION_TYPE: Database\nDB_URI: postgresql://quay:pw@db/quay\nBUILDLOGS_REDIS:\n  host: redis\nUSER_EVENTS_REDIS:\n  host: redis\nDEFAULT_TAG_EXPIRATION: 2w\nTAG_EXPIRATION_OPTIONS: [2w]\nDISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - {storage_path: /datastorage/registry}\nDISTRIBUTED_STORAGE_PREFERENCE: [default]\n";
 
     #[test]
     fn quay_config_checks() {
@@ -229,11 +210,15 @@ mod tests {
         );
         assert_eq!(
             bad("DB_URI: postgresql://quay:pw@db/quay\n", ""),
-            "`DB_URI` is missing"
+            "`DB_URI` is missing: Quay's schema requires it at config.yaml:1:1"
+        );
+        assert_eq!(
+            bad("DB_URI: postgresql://quay:pw@db/quay\n", "DB_URI: ''\n"),
+            "`DB_URI` is empty"
         );
         assert_eq!(
             validate_config(&format!("{GOOD}REGISTRY_STATE: readonyl\n")).unwrap_err(),
-            "`REGISTRY_STATE` must be `normal` or `readonly`, not `readonyl`"
+            "`REGISTRY_STATE` must be one of `normal`, `readonly`, not `readonyl` at config.yaml:16:1"
         );
         assert_eq!(
             bad("PREFERENCE: [default]", "PREFERENCE: [usstorage]"),
@@ -257,15 +242,18 @@ mod tests {
                 "BUILDLOGS_REDIS:\n  host: redis\n",
                 "BUILDLOGS_REDIS:\n  port: 6379\n"
             ),
-            "`BUILDLOGS_REDIS.host` is missing"
+            "`BUILDLOGS_REDIS.host` is missing: Quay's schema requires it whenever `BUILDLOGS_REDIS` is present at config.yaml:5:1"
         );
         assert_eq!(
             bad("USER_EVENTS_REDIS:\n  host: redis\n", ""),
-            "`USER_EVENTS_REDIS.host` is missing"
+            "`USER_EVENTS_REDIS` is missing: Quay's schema requires it at config.yaml:1:1"
         );
         assert_eq!(
-            validate_config(&format!("{GOOD}PREFERRED_URL_SCHEME: ftp\n")).unwrap_err(),
-            "`PREFERRED_URL_SCHEME` must be `http` or `https`, not `ftp`"
+            bad(
+                "PREFERRED_URL_SCHEME: http\n",
+                "PREFERRED_URL_SCHEME: ftp\n"
+            ),
+            "`PREFERRED_URL_SCHEME` must be one of `http`, `https`, not `ftp` at config.yaml:2:1"
         );
         assert_eq!(
             bad(
@@ -290,13 +278,16 @@ mod tests {
         );
         assert_eq!(
             bad("SERVER_HOSTNAME: quay.example.test\n", ""),
-            "`SERVER_HOSTNAME` is missing"
+            "`SERVER_HOSTNAME` is missing: Quay's schema requires it at config.yaml:1:1"
         );
     }
 
     #[test]
     fn https_served_by_quay_needs_its_certificate_and_key_in_the_bundle() {
-        let https = format!("{GOOD}PREFERRED_URL_SCHEME: https\n");
+        let https = GOOD.replace(
+            "PREFERRED_URL_SCHEME: http\n",
+            "PREFERRED_URL_SCHEME: https\n",
+        );
         assert_eq!(validate_config(&https), Ok(()));
         assert_eq!(
             check_tls_files(&https, ["config.yaml", "ssl.cert"]).unwrap_err(),

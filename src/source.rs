@@ -18,6 +18,8 @@ pub struct SourceFile {
     /// The path as the user gave it (relative paths stay relative in messages).
     pub name: String,
     pub text: String,
+    /// Decrypted from a vault: errors never quote its lines.
+    pub secret: bool,
 }
 
 impl SourceFile {
@@ -25,6 +27,7 @@ impl SourceFile {
         Self {
             name: name.into(),
             text,
+            secret: false,
         }
     }
 

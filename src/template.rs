@@ -33,7 +33,22 @@ impl From<TemplateError> for crate::diagnostic::Diagnostic {
 /// The text of a template (`what`: "template") or of a file a template reads ("file"),
 /// `name` being how messages call it: at most [`crate::source::MAX_FILE_BYTES`], and UTF-8
 /// (or an error with the place it stops being so).
+///
+/// A file vaulted whole is decrypted, as Ansible does, and its text becomes one of the
+/// run's secrets (a `lookup('file')` value, the literal lines of a template).
 pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
+    let text = read_plain_file(path, what, name)?;
+    if !crate::vault::is_vaulted(&text) {
+        return Ok(text);
+    }
+    let (plain, _) = crate::vault::open_bytes(text.into_bytes(), name)?;
+    let plain = String::from_utf8(plain)
+        .map_err(|_| format!("{what} `{name}` decrypts to text that is not UTF-8"))?;
+    crate::vault::register_secret(&plain);
+    Ok(plain)
+}
+
+fn read_plain_file(path: &std::path::Path, what: &str, name: &str) -> Result<String, String> {
     use crate::source::TextError;
     crate::source::read_text(path).map_err(|error| match error {
         TextError::Io(error) => format!("cannot read {what} `{name}`: {error}"),
@@ -155,8 +170,17 @@ fn build() -> Environment<'static> {
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
+    // Ansible's `exists`: a path on the controller, as `lookup('file', ...)` reads it.
+    env.add_test("exists", |path: &str| std::path::Path::new(path).exists());
     env.add_test("succeeded", |result: Value| !result_flag(&result, "failed"));
     env.add_test("success", |result: Value| !result_flag(&result, "failed"));
+    // Ansible Vault's tests.
+    env.add_test("vault_encrypted", |value: Value| {
+        value.as_str().is_some_and(crate::vault::is_vault_value)
+    });
+    env.add_test("vaulted_file", |path: String| {
+        crate::vault::is_vaulted_file(std::path::Path::new(&path))
+    });
     env.add_function("lookup", lookup);
     env
 }
@@ -775,6 +799,27 @@ mod tests {
         assert_eq!(test("{{ r is changed }}"), serde_json::json!(true));
         assert_eq!(test("{{ r is failed }}"), serde_json::json!(false));
         assert_eq!(test("{{ r is succeeded }}"), serde_json::json!(true));
+    }
+
+    #[test]
+    fn exists_tests_a_path_on_the_controller() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("quay-readonly.kid");
+        std::fs::write(&file, "kid").unwrap();
+        let ctx = Value::from_serialize(serde_json::json!({"dir": dir.path()}));
+        let test = |text: &str| render_value(text, &span(), &ctx).unwrap();
+        assert_eq!(
+            test("{{ (dir ~ '/quay-readonly.kid') is exists }}"),
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            test("{{ (dir ~ '/other.kid') is exists }}"),
+            serde_json::json!(false)
+        );
+        assert_eq!(
+            test("{{ (dir ~ '/other.kid') is not exists }}"),
+            serde_json::json!(true)
+        );
     }
 
     #[test]

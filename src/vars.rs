@@ -35,7 +35,12 @@ pub fn node_to_vars_with_origins(node: &Node) -> Result<(Vars, Origins), Diagnos
                     ));
                 }
                 origins.insert(name.clone(), value.span.clone());
-                vars.insert(name, value.to_json());
+                let value = value.to_json();
+                // The variables of a file vaulted whole are the run's secrets.
+                if key.span.file.secret {
+                    crate::vault::register_var(&name, &value);
+                }
+                vars.insert(name, value);
             }
             Ok((vars, origins))
         }

@@ -613,6 +613,10 @@ DISTRIBUTED_STORAGE_CONFIG:
 DISTRIBUTED_STORAGE_PREFERENCE: [default]
 REGISTRY_STATE: {{ registry_state | default('normal') }}
 SITE: {{ site | default('one') }}
+PREFERRED_URL_SCHEME: http
+AUTHENTICATION_TYPE: Database
+DEFAULT_TAG_EXPIRATION: 2w
+TAG_EXPIRATION_OPTIONS: [2w]
 ";
 
 fn template_test(scratch: &str, extra_args: &str) -> Test {
@@ -719,7 +723,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(
         stdout.contains(
-            "fatal: [host2]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"`config.yaml` fails Quay's checks: `REGISTRY_STATE` must be `normal` or `readonly`, not `readonyl`\"}"
+            "fatal: [host2]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"`config.yaml` fails Quay's checks: `REGISTRY_STATE` must be one of `normal`, `readonly`, not `readonyl` at config.yaml:12:1\"}"
         ),
         "{stdout}"
     );
@@ -996,11 +1000,16 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
 
 /// A config.yaml that passes Quay's checks; the tests break one rule at a time.
 const GOOD_CONFIG: &str = "SERVER_HOSTNAME: quay.example.test
+PREFERRED_URL_SCHEME: http
+AUTHENTICATION_TYPE: Database
 DB_URI: postgresql://quay:pw@db.example.test/quay
+DB_CONNECTION_ARGS: {autorollback: true, threadlocals: true}
 BUILDLOGS_REDIS:
   host: redis
 USER_EVENTS_REDIS:
   host: redis
+DEFAULT_TAG_EXPIRATION: 2w
+TAG_EXPIRATION_OPTIONS: [2w]
 DISTRIBUTED_STORAGE_CONFIG:
   default:
     - LocalStorage
@@ -1054,20 +1063,46 @@ fn template_config_refuses_every_rule_of_quays_validator_and_installs_nothing() 
                 "BUILDLOGS_REDIS:\n  host: redis\n",
                 "BUILDLOGS_REDIS: {port: 6379}\n",
             ),
-            "`BUILDLOGS_REDIS.host` is missing",
+            "`BUILDLOGS_REDIS.host` is missing: Quay's schema requires it whenever `BUILDLOGS_REDIS` is present at config.yaml:6:1",
         ),
         (
             broken("USER_EVENTS_REDIS:\n  host: redis\n", ""),
-            "`USER_EVENTS_REDIS.host` is missing",
+            "`USER_EVENTS_REDIS` is missing: Quay's schema requires it at config.yaml:1:1",
         ),
         (
-            format!("{GOOD_CONFIG}PREFERRED_URL_SCHEME: gopher\n"),
-            "`PREFERRED_URL_SCHEME` must be `http` or `https`, not `gopher`",
+            broken(
+                "PREFERRED_URL_SCHEME: http\n",
+                "PREFERRED_URL_SCHEME: gopher\n",
+            ),
+            "`PREFERRED_URL_SCHEME` must be one of `http`, `https`, not `gopher` at config.yaml:2:1",
+        ),
+        (
+            // What templates/config.yaml.j2 wrote before: Quay's schema requires both.
+            broken(
+                "DB_CONNECTION_ARGS: {autorollback: true, threadlocals: true}\n",
+                "DB_CONNECTION_ARGS: {}\n",
+            ),
+            "`DB_CONNECTION_ARGS.threadlocals` is missing: Quay's schema requires it whenever `DB_CONNECTION_ARGS` is present at config.yaml:5:1",
+        ),
+        (
+            broken("autorollback: true", "autorollback: 1"),
+            "`DB_CONNECTION_ARGS.autorollback` must be a boolean, not a number at config.yaml:5:22",
+        ),
+        (
+            broken("AUTHENTICATION_TYPE: Database\n", ""),
+            "`AUTHENTICATION_TYPE` is missing: Quay's schema requires it at config.yaml:1:1",
+        ),
+        (
+            broken(
+                "DEFAULT_TAG_EXPIRATION: 2w\n",
+                "DEFAULT_TAG_EXPIRATION: 2 weeks\n",
+            ),
+            "`DEFAULT_TAG_EXPIRATION` `2 weeks` does not match `^[0-9]+(w|m|d|h|s)$` (a whole number and one of the units w, m, d, h, s) at config.yaml:10:1",
         ),
         (
             broken(
                 "DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - {storage_path: /datastorage/registry}\nDISTRIBUTED_STORAGE_PREFERENCE: [default]\n",
-                "DISTRIBUTED_STORAGE_CONFIG: {}\n",
+                "DISTRIBUTED_STORAGE_CONFIG: {}\nDISTRIBUTED_STORAGE_PREFERENCE: []\n",
             ),
             "`DISTRIBUTED_STORAGE_CONFIG` needs at least one storage location",
         ),
@@ -1117,7 +1152,10 @@ fn config_bundle_with_https_served_by_quay_needs_its_certificate_and_key() {
             "
         ),
     );
-    let https = format!("{GOOD_CONFIG}PREFERRED_URL_SCHEME: https\n");
+    let https = GOOD_CONFIG.replace(
+        "PREFERRED_URL_SCHEME: http\n",
+        "PREFERRED_URL_SCHEME: https\n",
+    );
     let vars = serde_json::json!({ "body": https }).to_string();
     let missing = |which: &str| {
         format!(

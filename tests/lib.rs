@@ -24,3 +24,4 @@ mod signals;
 mod sql;
 mod ssh;
 mod standin;
+mod vault;

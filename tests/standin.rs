@@ -387,6 +387,8 @@ fn standin_writable_is_healthy_accepts_pushes_and_records_start_and_stop() {
             "name": "test",
             "port": 18901,
             "kid": null,
+            // Without the credentials of `DB_URI`.
+            "database": format!("127.0.0.1:{}/quay", postgres.port),
         })
     );
     let uid = podman(&["exec", &container.name, "id", "-u"]);
@@ -414,7 +416,8 @@ fn standin_writable_is_healthy_accepts_pushes_and_records_start_and_stop() {
             "port=18901",
             "pid=1",
             "registry_state=normal",
-            "storage_preference=eustorage"
+            "storage_preference=eustorage",
+            format!("database=127.0.0.1:{}/quay", postgres.port).as_str(),
         ]
     );
     assert_eq!(start[0], started_at);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Inventory;
 use crate::diagnostic::Diagnostic;
-use crate::source::{SourceFile, Span};
+use crate::source::Span;
 
 enum Section {
     Hosts(String),
@@ -16,7 +16,15 @@ enum Section {
 }
 
 pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
-    let source = SourceFile::read(path)?;
+    let source = crate::vault::read_source(path)?;
+    // Every value of an inventory vaulted whole is one of the run's secrets.
+    let ini_value = |key: &str, text: &str| {
+        let value = ini_value(text);
+        if source.secret {
+            crate::vault::register_var(key, &value);
+        }
+        value
+    };
     let mut section = Section::Hosts("ungrouped".to_owned());
     for (index, raw) in source.text.lines().enumerate() {
         let line = raw.trim();
@@ -82,7 +90,7 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                             span(column, assignment.len()),
                         ));
                     };
-                    vars.insert(key.to_owned(), ini_value(value));
+                    vars.insert(key.to_owned(), ini_value(key, value));
                 }
                 for host in names {
                     inventory.add_host_to_group(&host, group);
@@ -104,7 +112,7 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                 inventory
                     .group_mut(group)
                     .vars
-                    .insert(key.trim().to_owned(), ini_value(&value));
+                    .insert(key.trim().to_owned(), ini_value(key.trim(), &value));
             }
             Section::Children(group) => {
                 let child = line.split_whitespace().next().unwrap_or(line);

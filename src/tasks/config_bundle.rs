@@ -856,6 +856,8 @@ impl ConfigBundle {
         check_mode_text(&self.mode)?;
         let mut prepared = Vec::new();
         for file in &self.files {
+            // A `src` vaulted whole is decrypted, and secret.
+            let mut vaulted = false;
             let (bytes, default_name) = match (&file.template, &file.src, &file.content) {
                 (Some(template), None, None) => {
                     let path = find(&base, template, true)?;
@@ -871,6 +873,9 @@ impl ConfigBundle {
                     let name = file.name.as_deref().unwrap_or(file_name(src));
                     let bytes = crate::inputs::read(&path, is_secret(file.secret, name))
                         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+                    let (bytes, was_vaulted) =
+                        crate::vault::open_bytes(bytes, &path.display().to_string())?;
+                    vaulted = was_vaulted;
                     (bytes, file_name(src).to_owned())
                 }
                 (None, None, Some(content)) => (content.clone().into_bytes(), String::new()),
@@ -908,7 +913,7 @@ impl ConfigBundle {
                     ));
                 }
             }
-            let secret = is_secret(file.secret, &name);
+            let secret = vaulted || is_secret(file.secret, &name);
             prepared.push(Prepared {
                 name,
                 mode,

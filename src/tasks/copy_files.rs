@@ -125,7 +125,8 @@ impl Args {
             if path.is_file() {
                 let name = file_name(&path)?;
                 let secret = self.secret || secret_by_name(&name);
-                let bytes = read(&path, secret)?;
+                let (bytes, vaulted) = read(&path, secret)?;
+                let secret = secret || vaulted;
                 let target = if self.dest.ends_with('/') {
                     Target::Path(into(&name))
                 } else {
@@ -176,10 +177,11 @@ impl Args {
             .into_iter()
             .map(|(rel, path)| {
                 let secret = self.secret || secret_by_name(&rel);
+                let (bytes, vaulted) = read(&path, secret)?;
                 Ok(NewFile {
                     target: Target::Path(into(&rel)),
-                    bytes: read(&path, secret)?,
-                    secret,
+                    bytes,
+                    secret: secret || vaulted,
                 })
             })
             .collect()
@@ -208,9 +210,11 @@ fn file_name(path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("file name `{}` is not UTF-8", name.to_string_lossy()))
 }
 
-fn read(path: &Path, secret: bool) -> Result<Vec<u8>, String> {
-    crate::inputs::read(path, secret)
-        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+/// A file's contents, decrypted if it is vaulted whole (and then secret: `true`).
+fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
+    let bytes = crate::inputs::read(path, secret)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    crate::vault::open_bytes(bytes, &path.display().to_string())
 }
 
 /// A source on the controller: absolute, beside the playbook, or in its `files/`.

@@ -21,10 +21,10 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceFile;
 
-/// Read and parse a YAML file.
+/// Read and parse a YAML file, decrypting it first if it is vaulted whole (its
+/// `SourceFile` is then `secret`, and variables read from it are secrets).
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
-    let source = SourceFile::read(path)?;
-    parse(source)
+    parse(crate::vault::read_source(path)?)
 }
 
 /// Parse YAML text that did not come from a file (extra vars given on the command line).

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{
-    Budget, DuplicateKeyPolicy, Location, MessageFormatter, Options, Spanned, UserMessageFormatter,
+    Budget, DuplicateKeyPolicy, Location, MessageFormatter, Options, Spanned, Tagged,
+    UserMessageFormatter,
 };
 
 use crate::diagnostic::Diagnostic;
@@ -182,7 +183,7 @@ fn parse_here(source: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
     let raw: RawNode = serde_saphyr::from_str_with_options(&source.text, options)
         .map_err(|error| syntax_error(&source, &error))?;
     let mut budget = MAX_NODES;
-    raw.into_node(&source, &mut budget).ok_or_else(|| {
+    raw.into_node(&source, &mut budget)?.ok_or_else(|| {
         Diagnostic::new(format!(
             "`{}` expands to more than {MAX_NODES} values (nested aliases?); refusing to read it",
             source.name
@@ -235,6 +236,25 @@ fn span_of(source: &Arc<SourceFile>, location: &Location) -> Span {
         location.column() as u32,
         location.span().len() as u32,
     )
+}
+
+/// Where the `!vault` tag of a value starting at `location` is written (Ansible points
+/// there too).
+fn tag_span(source: &Arc<SourceFile>, location: &Location) -> Option<Span> {
+    let start = usize::try_from(location.span().byte_offset()?).ok()?;
+    let at = source.text.get(..start)?.rfind(VAULT_TAG)?;
+    let before = &source.text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    Some(Span::new(
+        source.clone(),
+        line as u32,
+        column as u32,
+        VAULT_TAG.len() as u32,
+    ))
 }
 
 /// The text of a plain (unquoted, untagged, single-line) scalar as written, or `None` for
@@ -362,8 +382,12 @@ fn yaml11_float(text: &str) -> Option<f64> {
     rest.parse::<f64>().ok().map(|f| sign * f)
 }
 
-/// What `serde-saphyr` hands back: values with their locations, before the file is attached.
-struct RawNode(Spanned<RawValue>);
+/// What `serde-saphyr` hands back: values with their locations and tags, before the file is
+/// attached.
+struct RawNode(Spanned<Tagged<RawValue>>);
+
+/// The tag of an inline Ansible Vault value.
+const VAULT_TAG: &str = "!vault";
 
 enum RawValue {
     Null,
@@ -376,13 +400,33 @@ enum RawValue {
 }
 
 impl RawNode {
-    /// Attach the file to every location. `budget` counts nodes down: aliases are expanded by
-    /// the parser, so the count of the finished tree is what bounds memory.
-    fn into_node(self, source: &Arc<SourceFile>, budget: &mut usize) -> Option<Node> {
-        *budget = budget.checked_sub(1)?;
+    /// Attach the file to every location, and decrypt `!vault` values. `budget` counts nodes
+    /// down: aliases are expanded by the parser, so the count of the finished tree is what
+    /// bounds memory (`Ok(None)` when it runs out).
+    fn into_node(
+        self,
+        source: &Arc<SourceFile>,
+        budget: &mut usize,
+    ) -> Result<Option<Node>, Diagnostic> {
+        let Some(left) = budget.checked_sub(1) else {
+            return Ok(None);
+        };
+        *budget = left;
         let span = span_of(source, &self.0.referenced);
+        let Tagged(raw, tag) = self.0.value;
+        if tag.as_deref() == Some(VAULT_TAG) {
+            let at = tag_span(source, &self.0.referenced).unwrap_or(span.clone());
+            let RawValue::Str(text) = raw else {
+                return Err(Diagnostic::at(
+                    "the `!vault` tag requires a string value (the vaulted text)",
+                    at,
+                ));
+            };
+            let plain = crate::vault::decrypt_inline(&text, &at)?;
+            return Ok(Some(Node::new(span, Value::Str(plain))));
+        }
         let plain = plain_text(source, &self.0.defined);
-        let value = match self.0.value {
+        let value = match raw {
             RawValue::Null => Value::Null,
             RawValue::Bool(_) | RawValue::Int(_) | RawValue::Float(_) | RawValue::Str(_)
                 if plain.is_some() =>
@@ -393,28 +437,36 @@ impl RawNode {
             RawValue::Int(i) => Value::Int(i),
             RawValue::Float(f) => Value::Float(f),
             RawValue::Str(s) => Value::Str(s),
-            RawValue::Seq(items) => Value::Seq(
-                items
-                    .into_iter()
-                    .map(|item| item.into_node(source, budget))
-                    .collect::<Option<_>>()?,
-            ),
-            RawValue::Map(entries) => Value::Map(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| {
-                        Some((k.into_node(source, budget)?, v.into_node(source, budget)?))
-                    })
-                    .collect::<Option<_>>()?,
-            ),
+            RawValue::Seq(items) => {
+                let mut nodes = Vec::with_capacity(items.len());
+                for item in items {
+                    let Some(node) = item.into_node(source, budget)? else {
+                        return Ok(None);
+                    };
+                    nodes.push(node);
+                }
+                Value::Seq(nodes)
+            }
+            RawValue::Map(entries) => {
+                let mut pairs = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let (Some(k), Some(v)) =
+                        (k.into_node(source, budget)?, v.into_node(source, budget)?)
+                    else {
+                        return Ok(None);
+                    };
+                    pairs.push((k, v));
+                }
+                Value::Map(pairs)
+            }
         };
-        Some(Node::new(span, value))
+        Ok(Some(Node::new(span, value)))
     }
 }
 
 impl<'de> Deserialize<'de> for RawNode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Spanned::<RawValue>::deserialize(deserializer).map(RawNode)
+        Spanned::<Tagged<RawValue>>::deserialize(deserializer).map(RawNode)
     }
 }
 

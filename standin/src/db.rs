@@ -55,6 +55,22 @@ impl Database {
         Ok(Database(config))
     }
 
+    /// Which database this is, without credentials: `HOST:PORT/NAME`.
+    pub fn name(&self) -> String {
+        let host = match self.0.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".to_owned(),
+        };
+        let port = self.0.get_ports().first().copied().unwrap_or(5432);
+        let name = self
+            .0
+            .get_dbname()
+            .or(self.0.get_user())
+            .unwrap_or_default();
+        format!("{host}:{port}/{name}")
+    }
+
     fn connect(&self) -> Result<Client, postgres::Error> {
         self.0.connect(NoTls)
     }

@@ -3,7 +3,7 @@
 //! registry was down. A line reads
 //!
 //! ```text
-//! 2024-05-01T12:34:56.789Z start vm port=18081 pid=1 registry_state=normal storage_preference=usstorage
+//! 2024-05-01T12:34:56.789Z start vm port=18081 pid=1 registry_state=normal storage_preference=usstorage database=db:5432/quay
 //! ```
 //!
 //! with the event (`start` once it listens, `refused`, `stop`), the instance name

@@ -42,6 +42,8 @@ struct Info {
     port: u16,
     /// The kid file's content, byte for byte (read-only mode only).
     kid: Option<String>,
+    /// The database `DB_URI` names, without credentials: `HOST:PORT/NAME`.
+    database: String,
 }
 
 struct State {
@@ -119,6 +121,7 @@ fn run(port: &str, events: &Events) -> Result<(), String> {
             name: events.name().to_owned(),
             port,
             kid,
+            database: database.name(),
         },
         database,
     });
@@ -128,8 +131,8 @@ fn run(port: &str, events: &Events) -> Result<(), String> {
         &info.started_at,
         "start",
         &format!(
-            "registry_state={} storage_preference={preference}",
-            info.registry_state
+            "registry_state={} storage_preference={preference} database={}",
+            info.registry_state, info.database
         ),
     );
     println!(
