@@ -20,6 +20,7 @@ mod inventory;
 mod keys;
 mod labs;
 mod limits;
+mod modules_files;
 mod plans;
 mod podman;
 mod progress;

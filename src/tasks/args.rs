@@ -176,6 +176,151 @@ pub fn secret_by_name(name: &str) -> bool {
     name.ends_with(".pem") || name.ends_with(".key")
 }
 
+/// A mode as Ansible's file modules take it: octal digits (`'0640'`) or symbolic
+/// (`u=rw,g=r,o=`, `g+w`, `a-x`, `u+rwX`), as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMode(String);
+
+/// One clause of a symbolic mode, ready for the host's shell arithmetic: the bits an
+/// operator touches, and the execute bits `X` adds (on a directory, or a file that some
+/// one may already execute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clause {
+    pub op: char,
+    /// The bits of the users the clause names (for `=`, the bits it clears first).
+    pub who: u32,
+    pub bits: u32,
+    pub conditional_x: u32,
+}
+
+/// What a mode asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeSpec {
+    Octal(u32),
+    Symbolic(Vec<Clause>),
+}
+
+impl FileMode {
+    pub fn spec(&self) -> Result<ModeSpec, String> {
+        parse_file_mode(&self.0)
+    }
+}
+
+fn parse_file_mode(text: &str) -> Result<ModeSpec, String> {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+        return match u32::from_str_radix(text, 8) {
+            Ok(bits) if text.len() <= 5 && bits <= 0o7777 => Ok(ModeSpec::Octal(bits)),
+            _ => Err(format!(
+                "mode `{text}` must be octal digits such as `0640` or symbolic such as `u=rw,g=r`"
+            )),
+        };
+    }
+    symbolic(text).map(ModeSpec::Symbolic).ok_or_else(|| {
+        format!("mode `{text}` must be octal digits such as `0640` or symbolic such as `u=rw,g=r`")
+    })
+}
+
+/// `[ugoa]*([-+=][rwxXst]*)+`, comma separated, as Ansible reads it: no users is `a`, and
+/// the umask plays no part.
+fn symbolic(text: &str) -> Option<Vec<Clause>> {
+    let mut clauses = Vec::new();
+    for part in text.split(',') {
+        let users_end = part.find(['+', '-', '='])?;
+        let users = &part[..users_end];
+        if !users.chars().all(|c| "ugoa".contains(c)) {
+            return None;
+        }
+        let users = if users.is_empty() { "a" } else { users };
+        let mut who = 0;
+        let mut rwx_mask = 0;
+        for user in users.chars() {
+            let (mask, rwx) = match user {
+                'u' => (0o4700, 0o700),
+                'g' => (0o2070, 0o070),
+                'o' => (0o0007, 0o007),
+                _ => (0o6777, 0o777),
+            };
+            who |= mask;
+            rwx_mask |= rwx;
+        }
+        let mut rest = &part[users_end..];
+        while let Some(op) = rest.chars().next() {
+            let tail = &rest[1..];
+            let end = tail.find(['+', '-', '=']).unwrap_or(tail.len());
+            let perms = &tail[..end];
+            let (mut bits, mut conditional_x) = (0, 0);
+            for perm in perms.chars() {
+                match perm {
+                    'r' => bits |= 0o444 & rwx_mask,
+                    'w' => bits |= 0o222 & rwx_mask,
+                    'x' => bits |= 0o111 & rwx_mask,
+                    'X' => conditional_x |= 0o111 & rwx_mask,
+                    's' => bits |= who & 0o6000,
+                    't' => {
+                        bits |= if users.contains(['o', 'a']) {
+                            0o1000
+                        } else {
+                            0
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            let who = if users.contains(['o', 'a']) {
+                who | 0o1000
+            } else {
+                who
+            };
+            clauses.push(Clause {
+                op,
+                who,
+                bits,
+                conditional_x,
+            });
+            rest = &tail[end..];
+        }
+    }
+    Some(clauses)
+}
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FileModeVisitor;
+
+        impl Visitor<'_> for FileModeVisitor {
+            type Value = FileMode;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mode such as '0640' or 'u=rw,g=r'")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<FileMode, E> {
+                if !is_template(text) {
+                    parse_file_mode(text).map_err(E::custom)?;
+                }
+                Ok(FileMode(text.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<FileMode, E> {
+                // The YAML reader takes an unquoted 0640 as octal, as Ansible's YAML 1.1
+                // does, and Ansible takes a number as the mode's bits.
+                match u32::try_from(number) {
+                    Ok(bits) if bits <= 0o7777 => Ok(FileMode(format!("{bits:o}"))),
+                    _ => Err(E::custom(format!(
+                        "mode `{number}` is not a file mode: write octal digits in quotes, such as `'0640'`"
+                    ))),
+                }
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<FileMode, E> {
+                self.visit_i64(number as i64)
+            }
+        }
+
+        deserializer.deserialize_any(FileModeVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +383,42 @@ mod tests {
         let many = parse("mode: '0600'\nsrc: [a, b]\n").unwrap().src.unwrap();
         assert_eq!(many.0, ["a", "b"]);
         assert_eq!(many.single(), None);
+    }
+
+    #[test]
+    fn file_modes_are_octal_or_symbolic() {
+        assert_eq!(parse_file_mode("0750"), Ok(ModeSpec::Octal(0o750)));
+        assert_eq!(parse_file_mode("644"), Ok(ModeSpec::Octal(0o644)));
+        let Ok(ModeSpec::Symbolic(clauses)) = parse_file_mode("u=rwx,g+rX,o=") else {
+            panic!("symbolic")
+        };
+        assert_eq!(
+            clauses,
+            [
+                Clause {
+                    op: '=',
+                    who: 0o4700,
+                    bits: 0o700,
+                    conditional_x: 0
+                },
+                Clause {
+                    op: '+',
+                    who: 0o2070,
+                    bits: 0o040,
+                    conditional_x: 0o010
+                },
+                Clause {
+                    op: '=',
+                    who: 0o1007,
+                    bits: 0,
+                    conditional_x: 0
+                },
+            ]
+        );
+        assert!(parse_file_mode("0968").is_err());
+        assert!(parse_file_mode("u=rq").is_err());
+        assert!(parse_file_mode("z+r").is_err());
+        assert!(parse_file_mode("rw").is_err());
+        assert!(parse_file_mode("").is_err());
     }
 }

@@ -67,10 +67,25 @@ impl TryFrom<Args> for CopyFiles {
 }
 
 impl Args {
+    /// The sources of Ansible's `copy` (`src` or `content`, and `dest`), read as
+    /// `copy_files` reads them: one way of finding and naming the files for both.
+    pub(super) fn sources_of(src: Option<String>, content: Option<String>, dest: String) -> Args {
+        Args {
+            src: src.map(|one| OneOrMany(vec![one])),
+            content,
+            dest,
+            mode: None,
+            owner: None,
+            group: None,
+            backup: false,
+            secret: false,
+        }
+    }
+
     /// Every file to send, read on the controller.
     /// [`Self::files`] for a task whose variables are `vars`: a role's task finds its
     /// sources in the role (`files/NAME`, `NAME`) first, then beside the playbook.
-    fn files_for(&self, vars: &minijinja::Value) -> Result<Vec<NewFile>, String> {
+    pub(super) fn files_for(&self, vars: &minijinja::Value) -> Result<Vec<NewFile>, String> {
         if let Some(role) = super::controller_files::role_dir(vars) {
             if let Ok(files) = self.files(&role) {
                 return Ok(files);
@@ -79,7 +94,7 @@ impl Args {
         self.files(&playbook_dir(vars))
     }
 
-    fn files(&self, base: &Path) -> Result<Vec<NewFile>, String> {
+    pub(super) fn files(&self, base: &Path) -> Result<Vec<NewFile>, String> {
         let files = match (&self.src, &self.content) {
             (None, Some(content)) => {
                 if self.dest.ends_with('/') {
@@ -214,7 +229,7 @@ fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
 }
 
 /// A source on the controller: absolute, beside the playbook, or in its `files/`.
-fn locate(base: &Path, name: &str) -> Result<PathBuf, String> {
+pub(super) fn locate(base: &Path, name: &str) -> Result<PathBuf, String> {
     let trimmed = if name.len() > 1 {
         name.trim_end_matches('/')
     } else {

@@ -54,8 +54,20 @@ pub struct Settings {
     pub mode: Option<u32>,
     pub owner: Option<String>,
     pub group: Option<String>,
-    /// Keep the replaced file beside the new one as `NAME.YYYYMMDDTHHMMSS.bak`.
+    /// Keep the replaced file beside the new one as `NAME.YYYYMMDDTHHMMSS.bak` (or, with
+    /// `ansible_names`, Ansible's `NAME.PID.YYYY-MM-DD@HH:MM:SS~`).
     pub backup: bool,
+    /// Leave a file that is already there as it is (Ansible's `force: false`).
+    pub keep_existing: bool,
+    /// A command (Ansible's `validate`, `%s` standing for the new file) that must succeed
+    /// on the new contents before they replace the file.
+    pub validate: Option<String>,
+    /// Backups named as Ansible names them.
+    pub ansible_names: bool,
+    /// Report each file's mode, owners, size and SHA-1 after the install ([`Meta`]).
+    pub report_meta: bool,
+    /// A symbolic mode (`u=rw,g=r`), worked out from each file's mode (instead of `mode`).
+    pub symbolic: Option<Vec<super::args::Clause>>,
 }
 
 impl Settings {
@@ -73,8 +85,45 @@ impl Settings {
             owner: name(owner)?,
             group: name(group)?,
             backup,
+            ..Settings::default()
         })
     }
+}
+
+/// A validate command as a shell command line: each word quoted, `%s` the new file.
+pub fn validate_command(command: &str) -> Result<String, String> {
+    if !command.contains("%s") {
+        return Err(format!("validate must contain %s: {command}"));
+    }
+    let words = shell_words::split(command)
+        .map_err(|error| format!("cannot read validate command `{command}`: {error}"))?;
+    Ok(words
+        .iter()
+        .map(|word| {
+            word.split("%s")
+                .map(quote)
+                .collect::<Vec<_>>()
+                .join("\"$tmp\"")
+        })
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// A file's attributes after an install, as the host reported them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// `mode uid user gid group size`, as `stat` prints them.
+    pub attrs: String,
+    pub sha1: String,
+    /// Only for new contents.
+    pub md5: Option<String>,
+}
+
+/// Why a validate command refused the new contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub status: i32,
+    pub stderr: String,
 }
 
 /// What a file needed.
@@ -98,6 +147,7 @@ pub struct Installed {
     /// The contents replaced, for `--diff` (never read for secrets).
     pub before: Option<Vec<u8>>,
     pub secret: bool,
+    pub meta: Option<Meta>,
 }
 
 impl Installed {
@@ -137,8 +187,10 @@ look() {
   fi
   printf 'S %s %s %s\n' "$i" $kind $sum
   act=ok
+  if [ $keep = 1 ] && [ $kind != absent ]; then return 0; fi
   if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
   set -f; set -- $meta; set +f
+  [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
   [ "$wmode" = - ] || [ "$1" = "$wmode" ] || act=meta
   [ "$wown" = - ] || [ "$2" = "$wown" ] || [ "$3" = "$wown" ] || act=meta
   [ "$wgrp" = - ] || [ "$4" = "$wgrp" ] || [ "$5" = "$wgrp" ] || act=meta
@@ -157,18 +209,34 @@ put() {
   # A connection lost in the middle of the data ends it early: install only what is whole.
   got=$(sha256sum < "$tmp") || drop
   [ "${got%% *}" = "$want" ] || drop
+  if [ $validate = 1 ]; then
+    verr=$(validate 2>&1 >/dev/null) || {
+      printf 'V %s %s %s\n' "$i" $? "$(printf '%s' "$verr" | base64 -w0)"; rm -f -- "$tmp"; exit 1; }
+  fi
   [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
-  if [ "$wmode" != - ]; then m=$wmode
+  if [ $sym = 1 ]; then
+    if [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop; else m=$newmode; fi
+    m=$(wantmode "$m" 0)
+  elif [ "$wmode" != - ]; then m=$wmode
   elif [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop
   else m=$newmode; fi
   chmod -- "$m" "$tmp" || drop
   if [ $backup = 1 ] && [ $kind = file ]; then
-    stamp=$(date +%Y%m%dT%H%M%S)
-    ln -f -- "$t" "$t.$stamp.bak" 2>/dev/null || cp -pf -- "$t" "$t.$stamp.bak" || drop
+    if [ $ansible_names = 1 ]; then stamp=.$$.$(date +%Y-%m-%d@%H:%M:%S)~
+    else stamp=.$(date +%Y%m%dT%H%M%S).bak; fi
+    ln -f -- "$t" "$t$stamp" 2>/dev/null || cp -pf -- "$t" "$t$stamp" || drop
     printf 'B %s %s\n' "$i" "$stamp"
   fi
   mv -fT -- "$tmp" "$t" || drop
   trap - TERM INT HUP PIPE
+}
+meta() {
+  [ $report_meta = 1 ] && [ -f "$t" ] || return 0
+  m=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
+  h=$(sha1sum < "$t") || fail
+  printf 'M %s %s %s' "$i" "${h%% *}" "$m"
+  if [ $act = contents ] && [ $check = 0 ]; then h=$(md5sum < "$t") && printf ' %s' "${h%% *}"; fi
+  echo
 }
 "#;
 
@@ -203,6 +271,26 @@ fn script(
 ) -> String {
     let dash = |value: Option<String>| value.as_deref().map_or("-".to_owned(), quote);
     let mut body = String::from(PRELUDE);
+    match &settings.symbolic {
+        Some(clauses) => {
+            body.push_str("sym=1\n");
+            body.push_str(&super::file::wantmode_function(Some(
+                &super::args::ModeSpec::Symbolic(clauses.clone()),
+            )));
+        }
+        None => body.push_str("sym=0\n"),
+    }
+    match &settings.validate {
+        Some(command) => body.push_str(&format!("validate=1\nvalidate() {{ {command}; }}\n")),
+        None => body.push_str("validate=0\n"),
+    }
+    body.push_str(&format!(
+        "keep={} ansible_names={} report_meta={} check={}\n",
+        u8::from(settings.keep_existing),
+        u8::from(settings.ansible_names),
+        u8::from(settings.report_meta),
+        u8::from(check),
+    ));
     body.push_str(&format!(
         "wmode={} wspec={} wown={} wgrp={} backup={}\n",
         settings.mode.map_or("-".to_owned(), |m| format!("{m:o}")),
@@ -248,7 +336,7 @@ fn script(
                 "if [ $act = meta ]; then fix; fi\nif [ $act = contents ]; then act=need; fi\n",
             );
         }
-        body.push_str("printf 'R %s %s\\n' \"$i\" $act\n");
+        body.push_str("printf 'R %s %s\\n' \"$i\" $act\nmeta\n");
     }
     body
 }
@@ -261,6 +349,8 @@ struct Report {
     before: BTreeMap<usize, Vec<u8>>,
     backup: BTreeMap<usize, String>,
     action: BTreeMap<usize, String>,
+    meta: BTreeMap<usize, Meta>,
+    invalid: Option<(usize, Invalid)>,
     failed: Option<usize>,
 }
 
@@ -294,6 +384,34 @@ fn parse(stdout: &str, report: &mut Report) {
             "R" => {
                 report.action.insert(index, rest.trim().to_owned());
             }
+            "M" => {
+                let mut words = rest.splitn(2, ' ');
+                let sha1 = words.next().unwrap_or_default().to_owned();
+                let mut attrs: Vec<&str> = words.next().unwrap_or_default().split(' ').collect();
+                let md5 = (attrs.len() > 6).then(|| attrs.pop().unwrap_or_default().to_owned());
+                report.meta.insert(
+                    index,
+                    Meta {
+                        attrs: attrs.join(" "),
+                        sha1,
+                        md5,
+                    },
+                );
+            }
+            "V" => {
+                let mut words = rest.splitn(2, ' ');
+                let status = words.next().unwrap_or_default().parse().unwrap_or(1);
+                let stderr = STANDARD
+                    .decode(words.next().unwrap_or_default().trim())
+                    .unwrap_or_default();
+                report.invalid = Some((
+                    index,
+                    Invalid {
+                        status,
+                        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                    },
+                ));
+            }
             "E" => report.failed = Some(index),
             _ => {}
         }
@@ -322,7 +440,7 @@ pub async fn install(
     ctx: &TaskContext<'_>,
     files: &[NewFile],
     settings: &Settings,
-) -> Result<Result<Vec<Installed>, String>, TransportError> {
+) -> Result<Result<Vec<Installed>, Failure>, TransportError> {
     let indexed: Vec<(usize, &NewFile)> = files.iter().enumerate().collect();
     // Inline the smallest files first, up to the limit.
     let mut by_size: Vec<usize> = (0..files.len()).collect();
@@ -365,12 +483,11 @@ pub async fn install(
                 sha256: sha256(&file.bytes),
                 change,
                 created: report.kind.get(&i).map(String::as_str) == Some("absent"),
-                backup: report.backup.get(&i).map(|stamp| {
-                    format!(
-                        "{}.{stamp}.bak",
-                        path_of(file, report.into.contains_key(&i))
-                    )
-                }),
+                backup: report
+                    .backup
+                    .get(&i)
+                    .map(|stamp| format!("{}{stamp}", path_of(file, report.into.contains_key(&i)))),
+                meta: report.meta.remove(&i),
                 before: report.before.remove(&i),
                 secret: file.secret,
             }
@@ -378,17 +495,46 @@ pub async fn install(
         .collect()))
 }
 
+/// Why an install failed on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    /// The validate command refused the new contents.
+    pub invalid: Option<Invalid>,
+}
+
+impl From<Failure> for String {
+    fn from(failure: Failure) -> String {
+        failure.reason
+    }
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Failure {
+        Failure {
+            reason,
+            invalid: None,
+        }
+    }
+}
+
 async fn run(
     ctx: &TaskContext<'_>,
     body: String,
     files: &[NewFile],
     report: &mut Report,
-) -> Result<Result<(), String>, TransportError> {
+) -> Result<Result<(), Failure>, TransportError> {
     let output = ctx.run(on_stdin(ctx, body)).await?;
     let stdout = output.stdout_lossy();
     parse(&stdout, report);
     if output.success() {
         return Ok(Ok(()));
+    }
+    if let Some((_, invalid)) = report.invalid.take() {
+        return Ok(Err(Failure {
+            reason: "failed to validate".to_owned(),
+            invalid: Some(invalid),
+        }));
     }
     let reason = output
         .stderr_lossy()
@@ -397,7 +543,7 @@ async fn run(
         .unwrap_or("failed")
         .trim()
         .to_owned();
-    Ok(Err(
+    Ok(Err(Failure::from(
         match report.failed.and_then(|i| files.get(i).map(|f| (i, f))) {
             Some((i, file)) => format!(
                 "cannot install `{}`: {reason}",
@@ -405,7 +551,7 @@ async fn run(
             ),
             None => reason,
         },
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -424,14 +570,14 @@ mod tests {
     fn reports_are_read_by_index() {
         let mut report = Report::default();
         parse(
-            "S 0 file abc\nT 1\nS 1 absent -\nD 0 aGk=\nB 0 20250101T000000\nR 0 contents\nR 1 need\nnoise\n",
+            "S 0 file abc\nT 1\nS 1 absent -\nD 0 aGk=\nB 0 .20250101T000000.bak\nR 0 contents\nR 1 need\nnoise\n",
             &mut report,
         );
         assert_eq!(report.kind[&0], "file");
         assert_eq!(report.kind[&1], "absent");
         assert!(report.into[&1]);
         assert_eq!(report.before[&0], b"hi");
-        assert_eq!(report.backup[&0], "20250101T000000");
+        assert_eq!(report.backup[&0], ".20250101T000000.bak");
         assert_eq!(report.action[&1], "need");
     }
 }

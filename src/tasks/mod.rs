@@ -6,25 +6,36 @@
 
 mod args;
 mod assert;
+mod blockinfile;
 mod command;
 pub mod config_bundle;
 mod controller_files;
+mod copy;
 mod copy_files;
 mod debug;
 mod fail;
 mod fetch;
+mod file;
+mod file_edit;
 mod file_install;
+mod find;
 mod generate_key;
 mod include_vars;
+mod lineinfile;
 mod podman;
 mod podman_run;
 mod podman_stop;
+mod replace;
 mod set_fact;
 mod setfacl;
 pub mod setup;
 mod shell;
+mod slurp;
 mod sql;
 mod sql_insert;
+mod stat;
+mod tempfile;
+mod template;
 mod template_config;
 mod wait_for;
 
@@ -227,6 +238,16 @@ task_types! {
     "setfacl" => SetFacl(setfacl::SetFacl);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
+    "file" => File(file::File);
+    "stat" => Stat(stat::Stat);
+    "slurp" => Slurp(slurp::Slurp);
+    "copy" => Copy(copy::Copy);
+    "template" => Template(template::Template);
+    "lineinfile" => LineInFile(lineinfile::LineInFile);
+    "blockinfile" => BlockInFile(blockinfile::BlockInFile);
+    "replace" => Replace(replace::Replace);
+    "tempfile" => TempFile(tempfile::TempFile);
+    "find" => Find(find::Find);
 }
 
 /// How a task type runs across the hosts of a batch.

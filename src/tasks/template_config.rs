@@ -91,12 +91,22 @@ impl TemplateConfig {
 /// [`crate::source::MAX_FILE_BYTES`], UTF-8, undefined variables an error); `name` is how
 /// messages call the file.
 pub fn render_file(path: &Path, name: &str, vars: &minijinja::Value) -> Result<String, String> {
+    render_file_in(crate::template::environment(), path, name, vars)
+}
+
+/// [`render_file`] in an environment of other whitespace settings (Ansible's `template`
+/// with `trim_blocks: false` or `lstrip_blocks: true`).
+pub fn render_file_in(
+    env: &minijinja::Environment<'_>,
+    path: &Path,
+    name: &str,
+    vars: &minijinja::Value,
+) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
     crate::inputs::record(path, text.as_bytes(), false);
     // Named without the file's extension: minijinja would JSON-escape values in a template
     // whose name ends in `.yaml`.
-    crate::template::environment()
-        .render_named_str("template", &crate::template::prepare_template(&text), vars)
+    env.render_named_str("template", &crate::template::prepare_template(&text), vars)
         .map_err(|error| {
             // The shared renderer names what was undefined; the file's own analysis (or
             // minijinja) knows where.

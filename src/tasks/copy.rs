@@ -1,0 +1,258 @@
+//! `copy` (Ansible's `ansible.builtin.copy`): a file or directory from the controller, or
+//! inline `content`, to the host. The files are found, named and installed as `copy_files`
+//! does it (`copy_files.rs`, `file_install.rs`: SHA-256 compared on the host, sent only when
+//! it differs, replaced atomically), so a fix in one is a fix in both; what this file adds
+//! is Ansible's arguments (`force`, `validate`, `backup` named as Ansible names it) and
+//! what `register` gets (`dest`, `checksum`, `md5sum`, `size`, `mode`, `owner`...).
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::args::{Account, FileMode, ModeSpec};
+use super::copy_files::{self, playbook_dir};
+use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Copy(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// A file or directory on the controller (in `files/` or beside the playbook).
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    dest: String,
+    #[serde(default)]
+    mode: Option<FileMode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    #[serde(default)]
+    backup: bool,
+    /// `false`: a file already at `dest` is left as it is.
+    #[serde(default = "yes")]
+    force: bool,
+    /// A command on the host that must accept the new file (`%s`) before it is installed.
+    #[serde(default)]
+    validate: Option<String>,
+    /// `src` is a file on the host, not on the controller.
+    #[serde(default)]
+    remote_src: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TryFrom<Args> for Copy {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.src.is_some() == args.content.is_some() {
+            return Err("copy needs exactly one of `src` or `content`".to_owned());
+        }
+        if args.remote_src && args.content.is_some() {
+            return Err("`remote_src` goes with `src`, not `content`".to_owned());
+        }
+        if args.dest.is_empty() {
+            return Err("`dest` is empty".to_owned());
+        }
+        if let Some(validate) = &args.validate {
+            if !crate::yaml::is_template(validate) && !validate.contains("%s") {
+                return Err(format!("validate must contain %s: {validate}"));
+            }
+        }
+        Ok(Copy(args))
+    }
+}
+
+/// The install settings of Ansible's file-writing modules (`copy`, `template`).
+pub(super) fn ansible_settings(
+    mode: Option<&FileMode>,
+    owner: Option<&Account>,
+    group: Option<&Account>,
+    backup: bool,
+    force: bool,
+    validate: Option<&str>,
+) -> Result<Settings, String> {
+    let mut settings = Settings::from_args(None, owner, group, backup)?;
+    match mode.map(FileMode::spec).transpose()? {
+        Some(ModeSpec::Octal(bits)) => settings.mode = Some(bits),
+        Some(ModeSpec::Symbolic(clauses)) => settings.symbolic = Some(clauses),
+        None => {}
+    }
+    settings.keep_existing = !force;
+    settings.validate = validate.map(file_install::validate_command).transpose()?;
+    settings.ansible_names = true;
+    settings.report_meta = true;
+    Ok(settings)
+}
+
+/// What Ansible registers for one file it wrote (or left alone): `dest`, `checksum`,
+/// `size`, `state`, `mode`, owners, `md5sum` when it changed, `backup_file`.
+pub(super) fn file_outcome(ctx: &TaskContext<'_>, file: &NewFile, one: &Installed) -> Outcome {
+    let mut outcome = if one.change == Change::None {
+        Outcome::ok()
+    } else {
+        Outcome::changed()
+    };
+    if one.change != Change::None {
+        outcome.files = vec![one.path.clone()];
+    }
+    if ctx.diff {
+        outcome.diffs = one.diff(&file.bytes).into_iter().collect();
+    }
+    outcome = outcome.with("dest", one.path.clone());
+    if let Some(meta) = &one.meta {
+        if one.change == Change::None {
+            outcome = outcome.with("path", one.path.clone());
+        }
+        outcome = outcome.with("checksum", meta.sha1.clone());
+        if let Some(md5) = &meta.md5 {
+            outcome = outcome.with("md5sum", md5.clone());
+        }
+        outcome = super::file::attributes(outcome, &meta.attrs).with("state", "file");
+    }
+    if let Some(backup) = &one.backup {
+        outcome = outcome.with("backup_file", backup.clone());
+    }
+    outcome
+}
+
+/// A failed install as Ansible reports it: a refused validation keeps its exit status and
+/// standard error.
+pub(super) fn failure_outcome(failure: Failure) -> Outcome {
+    let mut outcome = Outcome::failed(failure.reason);
+    if let Some(invalid) = failure.invalid {
+        let stderr = invalid.stderr;
+        outcome = outcome
+            .with("exit_status", invalid.status)
+            .with("stderr_lines", stderr.lines().collect::<Vec<_>>())
+            .with("stderr", stderr);
+    }
+    outcome
+}
+
+impl Copy {
+    /// `remote_src`: one file on the host, read in one round trip and installed as any
+    /// other file (a directory is not supported yet, and says so).
+    async fn copy_on_the_host(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let Some(src) = args.src.as_deref() else {
+            return Ok(Outcome::failed("`remote_src` needs `src`"));
+        };
+        let bytes = match super::file_edit::read_bytes(ctx, src).await? {
+            Ok(super::file_edit::Raw::File(bytes)) => bytes,
+            Ok(super::file_edit::Raw::Directory) => {
+                return Ok(Outcome::failed(format!(
+                    "`remote_src` with a directory (`{src}`) is not supported yet"
+                )));
+            }
+            Ok(_) => return Ok(Outcome::failed(format!("Source {src} not found"))),
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let settings = match ansible_settings(
+            args.mode.as_ref(),
+            args.owner.as_ref(),
+            args.group.as_ref(),
+            args.backup,
+            args.force,
+            args.validate.as_deref(),
+        ) {
+            Ok(settings) => settings,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+        let target = if args.dest.ends_with('/') {
+            super::file_install::Target::Path(format!("{}{name}", args.dest))
+        } else {
+            super::file_install::Target::PathOrInto {
+                dest: args.dest.clone(),
+                name: name.to_owned(),
+            }
+        };
+        let files = [NewFile {
+            target,
+            bytes,
+            secret: super::args::secret_by_name(&args.dest) || super::args::secret_by_name(src),
+        }];
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(failure) => return Ok(failure_outcome(failure)),
+        };
+        match (files.first(), installed.first()) {
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one).with("src", src)),
+            _ => Ok(Outcome::failed("nothing was installed")),
+        }
+    }
+}
+
+impl TaskType for Copy {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        if args.remote_src {
+            return self.copy_on_the_host(ctx).await;
+        }
+        let sources =
+            copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone());
+        // A role's task finds its sources in the role first, then beside the playbook.
+        let base = super::controller_files::role_dir(ctx.vars)
+            .filter(|role| sources.files(role).is_ok())
+            .unwrap_or_else(|| playbook_dir(ctx.vars));
+        let prepared = ansible_settings(
+            args.mode.as_ref(),
+            args.owner.as_ref(),
+            args.group.as_ref(),
+            args.backup,
+            args.force,
+            args.validate.as_deref(),
+        )
+        .and_then(|settings| Ok((settings, sources.files(&base)?)));
+        let (settings, files) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(failure) => return Ok(failure_outcome(failure)),
+        };
+        // One file from `content` or a `src` file: Ansible's single-file result.
+        let one_file = args.content.is_some()
+            || args
+                .src
+                .as_deref()
+                .and_then(|src| copy_files::locate(&base, src).ok())
+                .is_some_and(|path| path.is_file());
+        if let ([file], [one], true) = (files.as_slice(), installed.as_slice(), one_file) {
+            return Ok(file_outcome(ctx, file, one));
+        }
+        let mut outcome = copy_files::outcome(ctx, &files, &installed, &args.dest);
+        outcome.msg = None;
+        let dest = if args.dest.ends_with('/') {
+            args.dest.clone()
+        } else {
+            format!("{}/", args.dest)
+        };
+        let mut data = serde_json::Map::new();
+        data.insert("dest".into(), dest.into());
+        if let Some(src) = &args.src {
+            let path = copy_files::locate(&base, src)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| src.clone());
+            let path = if src.ends_with('/') && !path.ends_with('/') {
+                format!("{path}/")
+            } else {
+                path
+            };
+            data.insert("src".into(), Json::from(path));
+        }
+        outcome.data = data;
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,446 @@
+//! `file` (Ansible's `ansible.builtin.file`): a path's state on the host — `file`,
+//! `directory`, `touch`, `absent`, `link`, `hard` — with its owner, group and mode (octal or
+//! symbolic), `recurse` for a directory's contents, in one round trip per host.
+//!
+//! The host's script looks and acts in one go (in check mode it only looks) and reports
+//! the path's kind before, every change, and its attributes after, which `register` gets
+//! under Ansible's names (`path` or `dest`, `state`, `mode`, `owner`, `group`, `uid`,
+//! `gid`, `size`, `src`).
+
+use serde::Deserialize;
+
+use super::args::{Account, FileMode, ModeSpec};
+use super::{FileDiff, Outcome, TaskContext, TaskType};
+use crate::transport::{TransportError, quote};
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct File(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    #[serde(alias = "dest", alias = "name")]
+    path: String,
+    #[serde(default)]
+    state: Option<State>,
+    /// The link's target (`link`, `hard`).
+    #[serde(default)]
+    src: Option<String>,
+    #[serde(default)]
+    mode: Option<FileMode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    /// With `directory`: owner, group and mode for everything under it too.
+    #[serde(default)]
+    recurse: bool,
+    /// With `link` and `hard`: replace a file in the way, and link to a `src` that does
+    /// not exist.
+    #[serde(default)]
+    force: bool,
+    /// `preserve`, `now` or `YYYYMMDDHHMM.SS` (Ansible's default format).
+    #[serde(default)]
+    access_time: Option<String>,
+    #[serde(default)]
+    modification_time: Option<String>,
+}
+
+/// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
+fn time_arg(text: &str) -> Result<String, String> {
+    if text == "preserve" || text == "now" {
+        return Ok(text.to_owned());
+    }
+    let digits = text.len() == 15
+        && text.as_bytes()[12] == b'.'
+        && text
+            .chars()
+            .enumerate()
+            .all(|(i, c)| i == 12 || c.is_ascii_digit());
+    if !digits {
+        return Err(format!(
+            "time `{text}` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS)"
+        ));
+    }
+    Ok(format!(
+        "{}-{}-{} {}:{}:{}",
+        &text[0..4],
+        &text[4..6],
+        &text[6..8],
+        &text[8..10],
+        &text[10..12],
+        &text[13..15]
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    File,
+    Directory,
+    Touch,
+    Absent,
+    Link,
+    Hard,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::File => "file",
+            State::Directory => "directory",
+            State::Touch => "touch",
+            State::Absent => "absent",
+            State::Link => "link",
+            State::Hard => "hard",
+        }
+    }
+}
+
+impl TryFrom<Args> for File {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.path.is_empty() {
+            return Err("`path` is empty".to_owned());
+        }
+        let linking = matches!(args.state, Some(State::Link | State::Hard));
+        if linking && args.src.is_none() {
+            return Err("`src` is required with `state: link` or `state: hard`".to_owned());
+        }
+        if !linking && args.src.is_some() {
+            return Err("`src` goes only with `state: link` or `state: hard`".to_owned());
+        }
+        if args.recurse && args.state != Some(State::Directory) {
+            return Err("`recurse` goes only with `state: directory`".to_owned());
+        }
+        for time in [&args.access_time, &args.modification_time]
+            .into_iter()
+            .flatten()
+            .filter(|t| !crate::yaml::is_template(t))
+        {
+            time_arg(time)?;
+        }
+        let timed = args.access_time.is_some() || args.modification_time.is_some();
+        if timed && matches!(args.state, Some(State::Absent | State::Link | State::Hard)) {
+            return Err(
+                "`access_time` and `modification_time` go with `file`, `directory` or `touch`"
+                    .to_owned(),
+            );
+        }
+        if linking && args.mode.is_some() {
+            return Err("`mode` with `state: link` or `state: hard` is not supported".to_owned());
+        }
+        Ok(File(args))
+    }
+}
+
+/// The shell function `wantmode CURRENT ISDIR` that prints the mode (octal digits, as
+/// `stat -c %a` prints them) a file with mode `CURRENT` must have, in the host's shell
+/// arithmetic: symbolic modes are worked out as Ansible does (no users is `a`, no umask).
+pub(super) fn wantmode_function(mode: Option<&ModeSpec>) -> String {
+    let body = match mode {
+        None => "printf '%o' $((0$1))".to_owned(),
+        Some(ModeSpec::Octal(bits)) => format!("printf '%o' {bits}"),
+        Some(ModeSpec::Symbolic(clauses)) => {
+            let mut body = String::from("m=$((0$1))\n");
+            for clause in clauses {
+                body.push_str(&format!(
+                    "  a={}\n  if [ \"$2\" = 1 ] || [ $((m & 73)) -ne 0 ]; then a=$((a | {})); fi\n",
+                    clause.bits, clause.conditional_x
+                ));
+                body.push_str(match clause.op {
+                    '+' => "  m=$((m | a))\n",
+                    '-' => "  m=$((m & ~a))\n",
+                    _ => "",
+                });
+                if clause.op == '=' {
+                    body.push_str(&format!("  m=$(((m & ~{}) | a))\n", clause.who));
+                }
+            }
+            body.push_str("  printf '%o' $m");
+            body
+        }
+    };
+    format!("wantmode() {{\n  {body}\n}}\n")
+}
+
+/// Shell functions for owner, group and mode: `attrs PATH` (links are followed unless
+/// `$nofollow` is 1) sets `ch=1` when anything differs and, unless `$check` is 1, fixes it.
+pub(super) const ATTRS: &str = r#"attrs() {
+  t=$1
+  d=0; [ -d "$t" ] && d=1
+  if [ "$nofollow" = 1 ]; then meta=$(stat -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"
+  else meta=$(stat -L -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"; fi
+  set -f; set -- $meta; set +f
+  if [ "$wown" != - ] && [ "$2" != "$wown" ] && [ "$3" != "$wown" ]; then
+    ch=1
+    if [ $check = 0 ]; then
+      if [ "$nofollow" = 1 ]; then chown -h -- "$wown" "$t" || fail "chown failed: $t"
+      else chown -- "$wown" "$t" || fail "chown failed: $t"; fi
+    fi
+  fi
+  if [ "$wgrp" != - ] && [ "$4" != "$wgrp" ] && [ "$5" != "$wgrp" ]; then
+    ch=1
+    if [ $check = 0 ]; then
+      if [ "$nofollow" = 1 ]; then chgrp -h -- "$wgrp" "$t" || fail "chgrp failed: $t"
+      else chgrp -- "$wgrp" "$t" || fail "chgrp failed: $t"; fi
+    fi
+  fi
+  if [ $hasmode = 1 ] && [ "$nofollow" != 1 ]; then
+    # chown may have cleared set-id bits: read the mode again.
+    [ $check = 1 ] || cur=$(stat -L -c %a -- "$t") || fail "cannot read $t"
+    [ $check = 0 ] || cur=$1
+    w=$(wantmode "$cur" $d)
+    if [ "$w" != "$cur" ]; then
+      ch=1
+      [ $check = 1 ] || chmod -- "$w" "$t" || fail "chmod failed: $t"
+    fi
+  fi
+}
+walk() {
+  local f
+  for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -L "$f" ] && continue
+    [ -e "$f" ] || continue
+    attrs "$f"
+    [ -d "$f" ] && walk "$f"
+  done
+  return 0
+}
+"#;
+
+const SCRIPT: &str = r#"set -u
+fail() { printf 'E %s\n' "$1"; exit 1; }
+kind() {
+  if [ -L "$1" ]; then echo link
+  elif [ -d "$1" ]; then echo directory
+  elif [ -f "$1" ]; then echo file
+  elif [ -e "$1" ]; then echo other
+  else echo absent; fi
+}
+settimes() {
+  for w in a m; do
+    if [ $w = a ]; then v=$atime f=%X; else v=$mtime f=%Y; fi
+    case $v in
+    preserve) ;;
+    now) ch=1; [ $check = 1 ] || touch -$w -- "$1" || fail "cannot touch $1" ;;
+    *) want=$(date -d "$v" +%s) || fail "invalid time $v"
+      have=$(stat -L -c $f -- "$1") || fail "cannot read $1"
+      if [ "$have" != "$want" ]; then
+        ch=1; [ $check = 1 ] || touch -$w -d "$v" -- "$1" || fail "cannot touch $1"
+      fi ;;
+    esac
+  done
+}
+mkd() {
+  [ -d "$1" ] && return 0
+  mkd "$(dirname -- "$1")"
+  if [ $check = 0 ]; then mkdir -- "$1" || fail "cannot create directory $1"; attrs "$1"; fi
+  ch=1
+}
+ch=0 nofollow=0
+prev=$(kind "$p")
+printf 'K %s\n' "$prev"
+# With links followed (file, directory, touch): what the link leads to.
+seen=$prev
+if [ $prev = link ] && [ -e "$p" ]; then
+  if [ -d "$p" ]; then seen=directory; elif [ -f "$p" ]; then seen=file; else seen=other; fi
+fi
+[ -n "$st" ] || if [ $prev = absent ]; then st=file; else st=$seen; fi
+[ $st = other ] && st=file
+case $st in
+absent)
+  if [ $prev != absent ]; then ch=1; [ $check = 1 ] || rm -rf -- "$p" || fail "cannot remove $p"; fi ;;
+directory)
+  case $seen in
+  absent) mkd "$p" ;;
+  directory) attrs "$p"; settimes "$p"; [ $recurse = 0 ] || walk "$p" ;;
+  *) fail "$p already exists as a $seen" ;;
+  esac ;;
+file)
+  case $seen in
+  file) attrs "$p"; settimes "$p" ;;
+  *) fail "file ($p) is $seen, cannot continue" ;;
+  esac ;;
+touch)
+  case $seen in
+  absent) ch=1; if [ $check = 0 ]; then : >> "$p" || fail "cannot create $p"; attrs "$p"; settimes "$p"; fi ;;
+  *) attrs "$p"; settimes "$p" ;;
+  esac ;;
+link|hard)
+  case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
+  if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
+  if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
+    fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
+  fi
+  what=symlink; [ $st = link ] || what="hard link"
+  ok=0
+  if [ $st = link ]; then
+    [ $prev = link ] && [ "$(readlink -- "$p")" = "$src" ] && ok=1
+  else
+    [ $prev = file ] && [ "$p" -ef "$src" ] && ok=1
+  fi
+  if [ $ok = 0 ]; then
+    case $prev in
+    absent) ;;
+    link) [ $st = link ] || [ $force = 1 ] || fail "refusing to convert from link to $what for $p" ;;
+    directory) [ $force = 1 ] || fail "refusing to convert from directory to $what for $p"
+      [ -z "$(ls -A -- "$p")" ] || fail "the directory $p is not empty, refusing to convert it" ;;
+    *) [ $force = 1 ] || fail "refusing to convert from $prev to $what for $p" ;;
+    esac
+    ch=1
+    if [ $check = 0 ]; then
+      [ $prev = directory ] && { rmdir -- "$p" || fail "cannot remove $p"; }
+      if [ $st = link ]; then ln -sfn -- "$src" "$p" || fail "cannot link $p"
+      else ln -f -- "$src" "$p" || fail "cannot link $p"; fi
+    fi
+  fi
+  [ $st = link ] && nofollow=1
+  if [ $check = 0 ] || [ $ok = 1 ]; then attrs "$p"; fi ;;
+esac
+printf 'C %s %s\n' $ch $st
+if [ $st != absent ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
+  if [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
+  else stat -L -c 'A %a %u %U %g %G %s' -- "$p"; fi
+fi
+"#;
+
+impl File {
+    fn script(&self, check: bool) -> Result<String, String> {
+        let args = &self.0;
+        let mode = args.mode.as_ref().map(FileMode::spec).transpose()?;
+        let name = |account: &Option<Account>| -> Result<String, String> {
+            Ok(match account {
+                Some(account) => quote(account.name()?),
+                None => "-".to_owned(),
+            })
+        };
+        // `touch` sets both times to now unless told otherwise; other states keep them.
+        let default = if args.state == Some(State::Touch) {
+            "now"
+        } else {
+            "preserve"
+        };
+        let time = |value: &Option<String>| -> Result<String, String> {
+            Ok(quote(&time_arg(value.as_deref().unwrap_or(default))?))
+        };
+        let mut text = format!(
+            "atime={} mtime={}\n",
+            time(&args.access_time)?,
+            time(&args.modification_time)?
+        );
+        text.push_str(&format!(
+            "p={} st={} src={} force={} recurse={} check={} wown={} wgrp={} hasmode={}\n",
+            quote(&args.path),
+            args.state.map_or("", State::name),
+            quote(args.src.as_deref().unwrap_or_default()),
+            u8::from(args.force),
+            u8::from(args.recurse),
+            u8::from(check),
+            name(&args.owner)?,
+            name(&args.group)?,
+            u8::from(mode.is_some()),
+        ));
+        text.push_str(&wantmode_function(mode.as_ref()));
+        text.push_str(ATTRS);
+        text.push_str(SCRIPT);
+        Ok(text)
+    }
+}
+
+/// `A mode uid user gid group size` as Ansible registers a path's attributes.
+pub(super) fn attributes(outcome: Outcome, line: &str) -> Outcome {
+    let words: Vec<&str> = line.split(' ').collect();
+    let [mode, uid, user, gid, group, size] = words.as_slice() else {
+        return outcome;
+    };
+    let number = |text: &str| text.parse::<u64>().unwrap_or_default();
+    outcome
+        .with("mode", format!("{:0>4}", mode))
+        .with("uid", number(uid))
+        .with("owner", *user)
+        .with("gid", number(gid))
+        .with("group", *group)
+        .with("size", number(size))
+}
+
+impl TaskType for File {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let text = match self.script(ctx.check) {
+            Ok(text) => text,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let output = ctx.run(ctx.script("exec sh -s").stdin(text)).await?;
+        let stdout = output.stdout_lossy();
+        let mut prev = "absent".to_owned();
+        let mut changed = false;
+        let mut state = args.state.map_or("file", State::name).to_owned();
+        let mut attrs = None;
+        let mut error = None;
+        for line in stdout.lines() {
+            if let Some(rest) = line.strip_prefix("K ") {
+                prev = rest.to_owned();
+            } else if let Some(rest) = line.strip_prefix("C ") {
+                let mut words = rest.splitn(2, ' ');
+                changed = words.next() == Some("1");
+                state = words.next().unwrap_or_default().to_owned();
+            } else if let Some(rest) = line.strip_prefix("A ") {
+                attrs = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("E ") {
+                error = Some(rest.to_owned());
+            }
+        }
+        let state = if state == "touch" {
+            "file".to_owned()
+        } else {
+            state
+        };
+        // Links, hard links and touched files name the path `dest`, as Ansible does.
+        let key = match args.state {
+            Some(State::Link | State::Hard | State::Touch) => "dest",
+            _ => "path",
+        };
+        if !output.success() || error.is_some() {
+            let reason = error.unwrap_or_else(|| {
+                let stderr = output.stderr_lossy();
+                stderr.lines().next().unwrap_or("failed").to_owned()
+            });
+            return Ok(Outcome::failed(reason)
+                .with("path", args.path.clone())
+                .with("state", prev));
+        }
+        let mut outcome = if changed {
+            Outcome::changed()
+        } else {
+            Outcome::ok()
+        };
+        if changed {
+            outcome.files = vec![args.path.clone()];
+            if ctx.diff && prev != state {
+                outcome.diffs = vec![FileDiff {
+                    path: args.path.clone(),
+                    before: format!("state: {prev}\n"),
+                    after: format!("state: {state}\n"),
+                }];
+            }
+        }
+        outcome = outcome.with(key, args.path.clone());
+        if let Some(src) = &args.src {
+            outcome = outcome.with("src", src.clone());
+        }
+        // In check mode a path that would be created has no attributes yet.
+        let state = if attrs.is_none() && state != "absent" {
+            prev
+        } else {
+            state
+        };
+        outcome = outcome.with("state", state);
+        if let Some(line) = attrs {
+            outcome = attributes(outcome, &line);
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,244 @@
+//! Editing a file in place on the host, for Ansible's `lineinfile`, `blockinfile` and
+//! `replace`: the file is read in one round trip, edited on the controller (Ansible's own
+//! rules, in each module's file), and installed as `copy` installs a file
+//! (`file_install.rs`: compared by SHA-256, replaced atomically, owner, group, mode, backup
+//! and validate). A file that needs no change and no attribute costs one round trip.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::args::{Account, FileMode};
+use super::copy::{ansible_settings, failure_outcome};
+use super::file_install::{self, Change, NewFile, Target};
+use super::{Outcome, TaskContext};
+use crate::transport::{TransportError, quote};
+
+/// What was at the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    File(String),
+    Absent,
+    Directory,
+    /// Not a regular file (a device, a socket...).
+    Other,
+}
+
+/// Read `path` on the host as text. `Ok(Err)`: it could not be read, with why.
+pub async fn read(
+    ctx: &TaskContext<'_>,
+    path: &str,
+) -> Result<Result<Found, String>, TransportError> {
+    Ok(match read_bytes(ctx, path).await? {
+        Ok(Raw::File(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Found::File(text)),
+            Err(_) => Err(format!("`{path}` is not UTF-8 text")),
+        },
+        Ok(Raw::Absent) => Ok(Found::Absent),
+        Ok(Raw::Directory) => Ok(Found::Directory),
+        Ok(Raw::Other) => Ok(Found::Other),
+        Err(reason) => Err(reason),
+    })
+}
+
+/// What was at a path, its contents as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Raw {
+    File(Vec<u8>),
+    Absent,
+    Directory,
+    Other,
+}
+
+/// Read `path` on the host. `Ok(Err)`: it could not be read, with why.
+pub async fn read_bytes(
+    ctx: &TaskContext<'_>,
+    path: &str,
+) -> Result<Result<Raw, String>, TransportError> {
+    let text = format!(
+        r#"p={}
+if [ -d "$p" ]; then echo D
+elif [ -f "$p" ]; then printf 'F '; base64 -w0 < "$p" || exit 1; echo
+elif [ -e "$p" ]; then echo O
+else echo N; fi
+"#,
+        quote(path)
+    );
+    let output = ctx.run(ctx.script(text)).await?;
+    let stdout = output.stdout_lossy();
+    if !output.success() {
+        let stderr = output.stderr_lossy();
+        return Ok(Err(format!(
+            "cannot read `{path}`: {}",
+            stderr.lines().next().unwrap_or("failed")
+        )));
+    }
+    let line = stdout.lines().next().unwrap_or_default();
+    Ok(Ok(match line {
+        "D" => Raw::Directory,
+        "O" => Raw::Other,
+        "N" => Raw::Absent,
+        _ => {
+            let encoded = line.strip_prefix("F ").unwrap_or_default().trim();
+            match STANDARD.decode(encoded) {
+                Ok(bytes) => Raw::File(bytes),
+                Err(error) => return Ok(Err(format!("cannot read `{path}`: {error}"))),
+            }
+        }
+    }))
+}
+
+/// The arguments every editing module takes for the file it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Attributes<'a> {
+    pub mode: Option<&'a FileMode>,
+    pub owner: Option<&'a Account>,
+    pub group: Option<&'a Account>,
+    pub backup: bool,
+    pub validate: Option<&'a str>,
+}
+
+impl Attributes<'_> {
+    fn any(&self) -> bool {
+        self.mode.is_some() || self.owner.is_some() || self.group.is_some()
+    }
+}
+
+/// Write `after` to `path` if it differs from `before` (or owner, group or mode differ),
+/// with the module's message for a change of contents. The outcome carries Ansible's
+/// `msg`, `changed`, the backup under `backup_key`, and the diff.
+pub async fn write(
+    ctx: &TaskContext<'_>,
+    path: &str,
+    before: Option<&str>,
+    after: &str,
+    attributes: Attributes<'_>,
+    message: &str,
+    backup_key: &str,
+) -> Result<Outcome, TransportError> {
+    let differs = before != Some(after);
+    if !differs && !attributes.any() {
+        let mut outcome = Outcome::ok().with("msg", "");
+        if !backup_key.is_empty() {
+            outcome = outcome.with(backup_key, "");
+        }
+        return Ok(outcome);
+    }
+    let settings = match ansible_settings(
+        attributes.mode,
+        attributes.owner,
+        attributes.group,
+        attributes.backup,
+        true,
+        attributes.validate,
+    ) {
+        Ok(settings) => settings,
+        Err(reason) => return Ok(Outcome::failed(reason)),
+    };
+    let files = [NewFile {
+        target: Target::Path(path.to_owned()),
+        bytes: after.as_bytes().to_vec(),
+        secret: super::args::secret_by_name(path),
+    }];
+    let installed = match file_install::install(ctx, &files, &settings).await? {
+        Ok(installed) => installed,
+        Err(failure) => return Ok(failure_outcome(failure)),
+    };
+    let Some(one) = installed.first() else {
+        return Ok(Outcome::failed("nothing was installed"));
+    };
+    let (mut outcome, msg) = match one.change {
+        Change::None => (Outcome::ok(), ""),
+        Change::Meta => (
+            Outcome::changed(),
+            "ownership, perms or SE linux context changed",
+        ),
+        Change::Contents => (Outcome::changed(), message),
+    };
+    if one.change != Change::None {
+        outcome.files = vec![one.path.clone()];
+    }
+    if ctx.diff {
+        outcome.diffs = one.diff(after.as_bytes()).into_iter().collect();
+    }
+    outcome = outcome.with("msg", msg);
+    if !backup_key.is_empty() {
+        outcome = outcome.with(backup_key, one.backup.clone().unwrap_or_default());
+    }
+    Ok(outcome)
+}
+
+/// A Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) as the `regex` crate
+/// writes it (`${1}`, `${name}`, a newline; `$` itself doubled).
+pub fn python_replacement(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut group = d.to_string();
+                    if let Some(e) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(e);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') if chars.peek() == Some(&'<') => {
+                    chars.next();
+                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
+                    out.push_str(&format!("${{{name}}}"));
+                }
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('\\') => out.push('\\'),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A regular expression as written, or why it is not one.
+pub fn regex(pattern: &str, multi_line: bool) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .multi_line(multi_line)
+        .build()
+        .map_err(|error| {
+            // The regex crate draws the pattern over several lines; its last says why.
+            let text = error.to_string();
+            let why = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            format!("`{pattern}` is not a valid regular expression: {why}")
+        })
+}
+
+/// Check a pattern where it is written, unless it is still a template.
+pub fn check_regex(pattern: Option<&str>) -> Result<(), String> {
+    match pattern {
+        Some(pattern) if !crate::yaml::is_template(pattern) => regex(pattern, false).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_replacements_read_as_regex_crate_ones() {
+        assert_eq!(python_replacement(r"\1 := \2"), "${1} := ${2}");
+        assert_eq!(python_replacement(r"\g<name>-\g<1>"), "${name}-${1}");
+        assert_eq!(python_replacement(r"cost $5\n"), "cost $$5\n");
+        assert_eq!(python_replacement(r"a\\b"), r"a\b");
+    }
+}

@@ -1,0 +1,436 @@
+//! `find` (Ansible's `ansible.builtin.find`): the files under `paths` on the host that match
+//! by name (shell patterns, or regular expressions matched at the start with `use_regex`),
+//! type, age and size, with Ansible's `files` (each with `stat`'s keys), `matched`,
+//! `examined` and `skipped_paths`. One round trip: the host lists every entry with its
+//! attributes (`find -printf`), the controller chooses by Ansible's rules.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+use super::args::OneOrMany;
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::{TransportError, quote};
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Find(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    #[serde(alias = "name", alias = "path")]
+    paths: OneOrMany,
+    #[serde(default, alias = "pattern")]
+    patterns: Option<OneOrMany>,
+    #[serde(default, alias = "exclude")]
+    excludes: Option<OneOrMany>,
+    #[serde(default)]
+    file_type: FileType,
+    #[serde(default)]
+    recurse: bool,
+    #[serde(default)]
+    hidden: bool,
+    #[serde(default)]
+    follow: bool,
+    #[serde(default)]
+    get_checksum: bool,
+    #[serde(default)]
+    use_regex: bool,
+    /// `2d`, `-1w`: at least (or, negative, at most) this old.
+    #[serde(default)]
+    age: Option<String>,
+    #[serde(default)]
+    age_stamp: Stamp,
+    /// `10k`, `-1m`: at least (or, negative, at most) this big.
+    #[serde(default)]
+    size: Option<String>,
+    #[serde(default)]
+    depth: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileType {
+    #[default]
+    File,
+    Directory,
+    Link,
+    Any,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stamp {
+    Atime,
+    Ctime,
+    #[default]
+    Mtime,
+}
+
+/// Ansible splits a pattern written with commas (`'*.conf,*.yaml'`) into several.
+fn split(list: &Option<OneOrMany>) -> Vec<String> {
+    list.iter()
+        .flat_map(|many| many.0.iter())
+        .flat_map(|item| item.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+/// `2d` as seconds, `10k` as bytes: a number and a unit from `units`.
+fn amount(text: &str, units: &[(char, f64)], what: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let (number, factor) = match text.chars().last() {
+        Some(c) if c.is_ascii_alphabetic() => {
+            let factor = units
+                .iter()
+                .find(|(u, _)| *u == c.to_ascii_lowercase())
+                .map(|(_, f)| *f)
+                .ok_or_else(|| format!("failed to process {what}: `{text}`"))?;
+            (&text[..text.len() - 1], factor)
+        }
+        _ => (text, 1.0),
+    };
+    number
+        .parse::<f64>()
+        .map(|n| n * factor)
+        .map_err(|_| format!("failed to process {what}: `{text}`"))
+}
+
+const AGE_UNITS: &[(char, f64)] = &[
+    ('s', 1.0),
+    ('m', 60.0),
+    ('h', 3600.0),
+    ('d', 86400.0),
+    ('w', 604800.0),
+];
+const SIZE_UNITS: &[(char, f64)] = &[
+    ('b', 1.0),
+    ('k', 1024.0),
+    ('m', 1048576.0),
+    ('g', 1073741824.0),
+    ('t', 1099511627776.0),
+];
+
+impl TryFrom<Args> for Find {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.paths.0.is_empty() {
+            return Err("`paths` lists no path".to_owned());
+        }
+        fn literal(text: &Option<String>) -> Option<&str> {
+            text.as_deref().filter(|t| !crate::yaml::is_template(t))
+        }
+        if let Some(age) = literal(&args.age) {
+            amount(age, AGE_UNITS, "age")?;
+        }
+        if let Some(size) = literal(&args.size) {
+            amount(size, SIZE_UNITS, "size")?;
+        }
+        if args.use_regex {
+            for pattern in split(&args.patterns).iter().chain(&split(&args.excludes)) {
+                if !crate::yaml::is_template(pattern) {
+                    super::file_edit::regex(pattern, false)?;
+                }
+            }
+        }
+        Ok(Find(args))
+    }
+}
+
+/// One entry the host listed.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    kind: char,
+    depth: u32,
+    path: String,
+    stat: Map<String, Json>,
+    mtime: f64,
+    atime: f64,
+    ctime: f64,
+    size: u64,
+}
+
+fn entry(record: &str) -> Option<Entry> {
+    let fields: Vec<&str> = record.splitn(15, '\t').collect();
+    let [
+        kind,
+        mode,
+        uid,
+        gid,
+        user,
+        group,
+        size,
+        inode,
+        dev,
+        nlink,
+        atime,
+        mtime,
+        ctime,
+        depth,
+        path,
+    ] = fields.as_slice()
+    else {
+        return None;
+    };
+    let kind = kind.chars().next()?;
+    let bits = u32::from_str_radix(mode, 8).ok()?;
+    let int = |text: &str| text.parse::<u64>().unwrap_or_default();
+    let float = |text: &str| text.parse::<f64>().unwrap_or_default();
+    let number = |value: f64| serde_json::Number::from_f64(value).map_or(Json::Null, Json::Number);
+    let flag = |bit: u32| Json::Bool(bits & bit != 0);
+    let mut stat = Map::new();
+    let entries: Vec<(&str, Json)> = vec![
+        ("path", (*path).into()),
+        ("mode", format!("{bits:04o}").into()),
+        ("isdir", (kind == 'd').into()),
+        ("ischr", (kind == 'c').into()),
+        ("isblk", (kind == 'b').into()),
+        ("isreg", (kind == 'f').into()),
+        ("isfifo", (kind == 'p').into()),
+        ("islnk", (kind == 'l').into()),
+        ("issock", (kind == 's').into()),
+        ("uid", int(uid).into()),
+        ("gid", int(gid).into()),
+        ("size", int(size).into()),
+        ("inode", int(inode).into()),
+        ("dev", int(dev).into()),
+        ("nlink", int(nlink).into()),
+        ("atime", number(float(atime))),
+        ("mtime", number(float(mtime))),
+        ("ctime", number(float(ctime))),
+        ("gr_name", (*group).into()),
+        ("pw_name", (*user).into()),
+        ("wusr", flag(0o200)),
+        ("rusr", flag(0o400)),
+        ("xusr", flag(0o100)),
+        ("wgrp", flag(0o020)),
+        ("rgrp", flag(0o040)),
+        ("xgrp", flag(0o010)),
+        ("woth", flag(0o002)),
+        ("roth", flag(0o004)),
+        ("xoth", flag(0o001)),
+        ("isuid", flag(0o4000)),
+        ("isgid", flag(0o2000)),
+    ];
+    for (key, value) in entries {
+        stat.insert(key.into(), value);
+    }
+    Some(Entry {
+        kind,
+        depth: depth.parse().ok()?,
+        path: (*path).to_owned(),
+        stat,
+        mtime: float(mtime),
+        atime: float(atime),
+        ctime: float(ctime),
+        size: int(size),
+    })
+}
+
+/// Ansible's `pfilter`: no patterns and no excludes take everything; excludes without
+/// patterns take nothing.
+fn name_matches(name: &str, patterns: &[String], excludes: &[String], regex: bool) -> bool {
+    if patterns.is_empty() && excludes.is_empty() {
+        return true;
+    }
+    let hit = |pattern: &String| {
+        if regex {
+            super::file_edit::regex(pattern, false)
+                .ok()
+                .and_then(|re| re.find(name))
+                .is_some_and(|m| m.start() == 0)
+        } else {
+            glob::Pattern::new(pattern).is_ok_and(|p| {
+                p.matches_with(
+                    name,
+                    glob::MatchOptions {
+                        case_sensitive: true,
+                        require_literal_separator: false,
+                        require_literal_leading_dot: false,
+                    },
+                )
+            })
+        }
+    };
+    patterns.iter().any(hit) && !excludes.iter().any(hit)
+}
+
+impl Find {
+    /// Every record ends in a NUL: `N\tNOW`, `S\tINDEX` (a path that is not a directory),
+    /// `E\t` and an entry's fields, `H\tSHA1\tPATH`.
+    fn script(&self) -> String {
+        let args = &self.0;
+        let max = if args.recurse {
+            args.depth.map(|d| format!("-maxdepth {}", d + 1))
+        } else {
+            Some("-maxdepth 1".to_owned())
+        };
+        let max = max.unwrap_or_default();
+        let follow = if args.follow { "-L " } else { "" };
+        let mut text = String::from("printf 'N\\t%s\\0' \"$(date +%s)\"\n");
+        for (index, path) in args.paths.0.iter().enumerate() {
+            text.push_str(&format!(
+                "p={}\nif [ -d \"$p\" ]; then\n  find {follow}\"$p\" -mindepth 1 {max} -printf 'E\\t%y\\t%m\\t%U\\t%G\\t%u\\t%g\\t%s\\t%i\\t%D\\t%n\\t%A@\\t%T@\\t%C@\\t%d\\t%p\\0' 2>/dev/null\n",
+                quote(path),
+            ));
+            if args.get_checksum {
+                text.push_str(&format!(
+                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$(sha1sum < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
+                ));
+            }
+            text.push_str(&format!("else printf 'S\\t{index}\\0'; fi\n"));
+        }
+        text
+    }
+
+    fn choose(&self, stdout: &str) -> Result<Outcome, String> {
+        let args = &self.0;
+        let patterns = split(&args.patterns);
+        let excludes = split(&args.excludes);
+        let age = args
+            .age
+            .as_deref()
+            .map(|a| amount(a, AGE_UNITS, "age"))
+            .transpose()?;
+        let size = args
+            .size
+            .as_deref()
+            .map(|s| amount(s, SIZE_UNITS, "size"))
+            .transpose()?;
+        let mut now = 0.0;
+        let mut entries = Vec::new();
+        let mut skipped = Map::new();
+        let mut checksums: BTreeMap<String, String> = BTreeMap::new();
+        for record in stdout.split('\0') {
+            let Some((tag, rest)) = record.split_once('\t') else {
+                continue;
+            };
+            match tag {
+                "N" => now = rest.trim().parse::<f64>().unwrap_or_default(),
+                "S" => {
+                    if let Some(path) = rest.parse::<usize>().ok().and_then(|i| args.paths.0.get(i))
+                    {
+                        skipped.insert(path.clone(), format!("'{path}' is not a directory").into());
+                    }
+                }
+                "H" => {
+                    if let Some((sum, path)) = rest.split_once('\t') {
+                        checksums.insert(path.to_owned(), sum.to_owned());
+                    }
+                }
+                "E" => entries.extend(entry(rest)),
+                _ => {}
+            }
+        }
+        let examined = entries.len();
+        let mut files = Vec::new();
+        for entry in entries {
+            if let (true, Some(depth)) = (args.recurse, args.depth) {
+                if entry.depth > depth {
+                    continue;
+                }
+            }
+            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            if name.starts_with('.') && !args.hidden {
+                continue;
+            }
+            let kind_ok = match args.file_type {
+                FileType::Any => true,
+                FileType::File => entry.kind == 'f',
+                FileType::Directory => entry.kind == 'd',
+                FileType::Link => entry.kind == 'l',
+            };
+            if !kind_ok || !name_matches(name, &patterns, &excludes, args.use_regex) {
+                continue;
+            }
+            if let Some(age) = age {
+                let stamp = match args.age_stamp {
+                    Stamp::Mtime => entry.mtime,
+                    Stamp::Atime => entry.atime,
+                    Stamp::Ctime => entry.ctime,
+                };
+                let old = now - stamp;
+                if (age >= 0.0 && old < age) || (age < 0.0 && old > age.abs()) {
+                    continue;
+                }
+            }
+            // As Ansible: size chooses among files (`file`, `any`), not directories or links.
+            let sized = matches!(args.file_type, FileType::File | FileType::Any);
+            if let (Some(size), true) = (size, sized) {
+                let bytes = entry.size as f64;
+                if (size >= 0.0 && bytes < size) || (size < 0.0 && bytes > size.abs()) {
+                    continue;
+                }
+            }
+            let mut stat = entry.stat;
+            if entry.kind == 'f' {
+                if let Some(sum) = checksums.get(&entry.path) {
+                    stat.insert("checksum".into(), sum.clone().into());
+                }
+            }
+            files.push(Json::Object(stat));
+        }
+        let msg = if skipped.is_empty() {
+            "All paths examined"
+        } else {
+            "Not all paths examined, check warnings for details"
+        };
+        Ok(Outcome::ok()
+            .with("files", Json::Array(files.clone()))
+            .with("matched", files.len())
+            .with("examined", examined)
+            .with("skipped_paths", Json::Object(skipped))
+            .with("msg", msg))
+    }
+}
+
+impl TaskType for Find {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let output = ctx.run(ctx.script(self.script())).await?;
+        let stdout = output.stdout_lossy();
+        if !output.success() {
+            let stderr = output.stderr_lossy();
+            return Ok(Outcome::failed(
+                stderr.lines().next().unwrap_or("find failed").to_owned(),
+            ));
+        }
+        match self.choose(&stdout) {
+            Ok(outcome) => Ok(outcome),
+            Err(reason) => Ok(Outcome::failed(reason)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_as_ansibles_pfilter() {
+        let p = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(name_matches("a.conf", &[], &[], false));
+        assert!(name_matches("a.conf", &p(&["*.conf"]), &[], false));
+        assert!(!name_matches("a.conf", &p(&["*.yaml"]), &[], false));
+        assert!(!name_matches(
+            "a.conf",
+            &p(&["*.conf"]),
+            &p(&["a.*"]),
+            false
+        ));
+        assert!(!name_matches("a.conf", &[], &p(&["b.*"]), false));
+        assert!(name_matches("a.conf", &p(&["a"]), &[], true));
+        assert!(!name_matches("xa.conf", &p(&["a"]), &[], true));
+    }
+
+    #[test]
+    fn ages_and_sizes_read_as_ansible_writes_them() {
+        assert_eq!(amount("2d", AGE_UNITS, "age"), Ok(172800.0));
+        assert_eq!(amount("-1w", AGE_UNITS, "age"), Ok(-604800.0));
+        assert_eq!(amount("10k", SIZE_UNITS, "size"), Ok(10240.0));
+        assert_eq!(amount("12", SIZE_UNITS, "size"), Ok(12.0));
+        assert!(amount("3x", SIZE_UNITS, "size").is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! `replace` (Ansible's `ansible.builtin.replace`): every match of a regular expression
+//! (multi-line: `^` and `$` at each line) replaced, in the whole file or in the section
+//! `after` and `before` mark out, by Ansible's rules; read and written as `file_edit.rs`
+//! does.
+
+use serde::Deserialize;
+
+use super::args::{Account, FileMode};
+use super::file_edit::{self, Attributes, Found};
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Replace(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    #[serde(alias = "dest", alias = "destfile", alias = "name")]
+    path: String,
+    regexp: String,
+    #[serde(default)]
+    replace: String,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
+    backup: bool,
+    #[serde(default)]
+    mode: Option<FileMode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    #[serde(default)]
+    validate: Option<String>,
+}
+
+impl TryFrom<Args> for Replace {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        file_edit::check_regex(Some(&args.regexp))?;
+        file_edit::check_regex(args.after.as_deref())?;
+        file_edit::check_regex(args.before.as_deref())?;
+        Ok(Replace(args))
+    }
+}
+
+impl Args {
+    /// The file after the replacements, and how many were made.
+    fn edit(&self, text: &str) -> Result<(String, usize), String> {
+        let pattern = match (&self.after, &self.before) {
+            (Some(after), Some(before)) => Some(format!("(?s){after}(?P<subsection>.*?){before}")),
+            (Some(after), None) => Some(format!("(?s){after}(?P<subsection>.*)")),
+            (None, Some(before)) => Some(format!("(?s)(?P<subsection>.*){before}")),
+            (None, None) => None,
+        };
+        let (start, end) = match pattern {
+            Some(pattern) => {
+                let section = file_edit::regex(&pattern, false)?;
+                match section
+                    .captures(text)
+                    .and_then(|captures| captures.name("subsection"))
+                {
+                    Some(found) => (found.start(), found.end()),
+                    None => (0, text.len()),
+                }
+            }
+            None => (0, text.len()),
+        };
+        let re = file_edit::regex(&self.regexp, true)?;
+        let section = &text[start..end];
+        let count = re.find_iter(section).count();
+        let replaced = re.replace_all(section, file_edit::python_replacement(&self.replace));
+        Ok((
+            format!("{}{replaced}{}", &text[..start], &text[end..]),
+            count,
+        ))
+    }
+}
+
+impl TaskType for Replace {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let attributes = Attributes {
+            mode: args.mode.as_ref(),
+            owner: args.owner.as_ref(),
+            group: args.group.as_ref(),
+            backup: args.backup,
+            validate: args.validate.as_deref(),
+        };
+        let before = match file_edit::read(ctx, &args.path).await? {
+            Ok(Found::File(text)) => text,
+            Ok(Found::Directory | Found::Other) => {
+                return Ok(
+                    Outcome::failed(format!("Path {} is a directory !", args.path)).with("rc", 256),
+                );
+            }
+            Ok(Found::Absent) => {
+                return Ok(
+                    Outcome::failed(format!("Path {} does not exist !", args.path)).with("rc", 257),
+                );
+            }
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let (after, count) = match args.edit(&before) {
+            Ok(result) => result,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let message = format!("{count} replacements made");
+        let outcome = file_edit::write(
+            ctx,
+            &args.path,
+            Some(&before),
+            &after,
+            attributes,
+            &message,
+            "",
+        )
+        .await?;
+        Ok(outcome.with("rc", 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{from_node, load_str};
+
+    fn args(text: &str) -> Args {
+        from_node::<Args>(&load_str("x.yml", text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn replacements_as_python_makes_them() {
+        let file = "a=1\nb=2\na=3\n";
+        let (text, count) = args("path: f\nregexp: '^(a)=(\\d)$'\nreplace: '\\1 := \\2'\n")
+            .edit(file)
+            .unwrap();
+        assert_eq!((text.as_str(), count), ("a := 1\nb=2\na := 3\n", 2));
+        let (text, count) =
+            args("path: f\nregexp: '='\nreplace: ':'\nafter: 'a=1'\nbefore: 'a=3'\n")
+                .edit(file)
+                .unwrap();
+        assert_eq!((text.as_str(), count), ("a=1\nb:2\na=3\n", 1));
+    }
+}

@@ -1,0 +1,48 @@
+//! `slurp` (Ansible's `ansible.builtin.slurp`): a file on the host, registered as base64
+//! `content` with `encoding: base64` and `source`, as Ansible returns it.
+
+use serde::Deserialize;
+
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::{TransportError, quote};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slurp {
+    #[serde(alias = "path")]
+    src: String,
+}
+
+impl TaskType for Slurp {
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let text = format!(
+            r#"p={}
+if [ -d "$p" ]; then echo "E source is a directory and must be a file: $p"; exit 0; fi
+if [ ! -e "$p" ]; then echo "E File not found: $p"; exit 0; fi
+if [ ! -r "$p" ]; then echo "E file is not readable: $p"; exit 0; fi
+printf 'C '; base64 -w0 < "$p" || exit 1; echo
+"#,
+            quote(&self.src)
+        );
+        let output = ctx.run(ctx.script(text)).await?;
+        let stdout = output.stdout_lossy();
+        if let Some(reason) = stdout.lines().find_map(|l| l.strip_prefix("E ")) {
+            return Ok(Outcome::failed(reason.to_owned()));
+        }
+        let content = stdout.lines().find_map(|l| l.strip_prefix("C "));
+        match content {
+            Some(content) if output.success() => Ok(Outcome::ok()
+                .with("content", content.to_owned())
+                .with("encoding", "base64")
+                .with("source", self.src.clone())),
+            _ => {
+                let stderr = output.stderr_lossy();
+                Ok(Outcome::failed(format!(
+                    "cannot read `{}`: {}",
+                    self.src,
+                    stderr.lines().next().unwrap_or("failed")
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! `template` (Ansible's `ansible.builtin.template`): a Jinja template from the
+//! controller, rendered with the host's variables, installed on the host. Rendering is
+//! `template_config`'s (`render_file`: the one minijinja environment, found by the one
+//! controller-file rule) and installing is `copy`'s (`file_install.rs`), so a fix in one is
+//! a fix in all three; this file adds Ansible's arguments (`newline_sequence`,
+//! `trim_blocks`, `lstrip_blocks`, `force`, `validate`, `backup`) and Ansible's result.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::args::{Account, FileMode, secret_by_name};
+use super::copy::{ansible_settings, failure_outcome, file_outcome};
+use super::copy_files::playbook_dir;
+use super::file_install::{self, NewFile, Target};
+use super::template_config::{render_file_in, template_path};
+use super::{Outcome, TaskContext, TaskType};
+use crate::transport::TransportError;
+use crate::yaml::Node;
+
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Template(Args);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The template, in `templates/` beside the playbook (or beside the playbook itself).
+    src: String,
+    /// The file on the host (into it, if it is a directory there).
+    dest: String,
+    #[serde(default)]
+    mode: Option<FileMode>,
+    #[serde(default)]
+    owner: Option<Account>,
+    #[serde(default)]
+    group: Option<Account>,
+    #[serde(default)]
+    backup: bool,
+    #[serde(default = "yes")]
+    force: bool,
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    newline_sequence: Option<String>,
+    #[serde(default = "yes")]
+    trim_blocks: bool,
+    #[serde(default)]
+    lstrip_blocks: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TryFrom<Args> for Template {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.dest.is_empty() {
+            return Err("`dest` is empty".to_owned());
+        }
+        if let Some(sequence) = &args.newline_sequence {
+            if !matches!(sequence.as_str(), "\n" | "\r\n" | "\r") {
+                return Err(format!(
+                    "newline_sequence must be one of `\\n`, `\\r\\n` or `\\r`, found {sequence:?}"
+                ));
+            }
+        }
+        if let Some(validate) = &args.validate {
+            if !crate::yaml::is_template(validate) && !validate.contains("%s") {
+                return Err(format!("validate must contain %s: {validate}"));
+            }
+        }
+        Ok(Template(args))
+    }
+}
+
+impl Template {
+    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+        let args = &self.0;
+        let base = playbook_dir(vars);
+        // A role's task finds its template in the role first.
+        let role = super::controller_files::role_dir(vars);
+        let path = super::controller_files::find_with_role(
+            role.as_deref(),
+            &base,
+            &args.src,
+            super::controller_files::Look::Template,
+        )
+        .ok_or_else(|| {
+            format!(
+                "Could not find or access '{}' in `templates/` beside the playbook",
+                args.src
+            )
+        })?;
+        let name = path
+            .strip_prefix(&base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let vars = &template_vars(vars, &args.src, &path, &args.dest);
+        let standard = crate::template::environment();
+        let rendered = if args.trim_blocks && !args.lstrip_blocks {
+            render_file_in(standard, &path, &name, vars)?
+        } else {
+            let mut env = standard.clone();
+            env.set_trim_blocks(args.trim_blocks);
+            env.set_lstrip_blocks(args.lstrip_blocks);
+            render_file_in(&env, &path, &name, vars)?
+        };
+        Ok(match args.newline_sequence.as_deref() {
+            Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
+            _ => rendered,
+        }
+        .into_bytes())
+    }
+}
+
+/// The host's variables with the ones Ansible's `template` adds: `ansible_managed`,
+/// `template_host`, `template_path`, `template_fullpath`, `template_destpath`,
+/// `template_uid`.
+fn template_vars(vars: &minijinja::Value, src: &str, path: &Path, dest: &str) -> minijinja::Value {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned());
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let uid = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map(|m| m.uid()).ok()
+    };
+    let owner = uid.map(|uid| user_name(uid).unwrap_or_else(|| uid.to_string()));
+    minijinja::context! {
+        ansible_managed => "Ansible managed",
+        template_host => host,
+        template_path => src,
+        template_fullpath => full.display().to_string(),
+        template_destpath => dest,
+        template_uid => owner,
+        ..vars.clone()
+    }
+}
+
+/// A user's name on the controller, from `/etc/passwd`.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
+}
+
+impl TaskType for Template {
+    fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        args.get("src")
+            .and_then(|node| Some((node, template_path(dir, node.as_str()?))))
+            .into_iter()
+            .collect()
+    }
+
+    async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let args = &self.0;
+        let prepared = ansible_settings(
+            args.mode.as_ref(),
+            args.owner.as_ref(),
+            args.group.as_ref(),
+            args.backup,
+            args.force,
+            args.validate.as_deref(),
+        )
+        .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
+        let (settings, bytes) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => return Ok(Outcome::failed(reason)),
+        };
+        let name = args.src.rsplit('/').next().unwrap_or(&args.src).to_owned();
+        let target = if args.dest.ends_with('/') {
+            Target::Path(format!("{}{name}", args.dest))
+        } else {
+            Target::PathOrInto {
+                dest: args.dest.clone(),
+                name,
+            }
+        };
+        let files = [NewFile {
+            target,
+            bytes,
+            secret: secret_by_name(&args.dest),
+        }];
+        let installed = match file_install::install(ctx, &files, &settings).await? {
+            Ok(installed) => installed,
+            Err(failure) => return Ok(failure_outcome(failure)),
+        };
+        match (files.first(), installed.first()) {
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one)),
+            _ => Ok(Outcome::failed("nothing was installed")),
+        }
+    }
+}
