@@ -181,7 +181,7 @@ fn invalid_utf8_is_refused_with_its_place() {
         )
         .file(
             "bundle.yml",
-            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - config_bundle:\n        dest: bundle\n        files:\n          - template: latin1.j2\n",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - config_bundle:\n        dest: /nonexistent/quayside-bundle\n        files:\n          - template: latin1.j2\n",
         );
     let latin1 = |text: &str| {
         text.bytes()
