@@ -791,14 +791,15 @@ fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
     let output = test.run().status(3);
     // Whichever gives up first, quayside's own timer or ssh's ConnectTimeout (the same
     // second; on a loaded machine either may fire first), the host is unreachable.
-    let unreachable = "fatal: [behind-proxy]: UNREACHABLE! => {\"msg\":\"cannot connect to `behind-proxy`: ";
+    let unreachable =
+        "fatal: [behind-proxy]: UNREACHABLE! => {\"msg\":\"cannot connect to `behind-proxy`: ";
     assert!(
         output
             .stdout
             .contains(&format!("{unreachable}no answer within 1 s"))
-            || output
-                .stdout
-                .contains(&format!("{unreachable}Connection timed out during banner exchange")),
+            || output.stdout.contains(&format!(
+                "{unreachable}Connection timed out during banner exchange"
+            )),
         "{}",
         output.stdout
     );
