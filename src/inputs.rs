@@ -61,14 +61,6 @@ pub fn read(path: &Path, secret: bool) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// `std::fs::read_to_string` of a regular file, noted.
-pub fn read_to_string(path: &Path) -> std::io::Result<String> {
-    regular_file(path)?;
-    let text = std::fs::read_to_string(path)?;
-    record(path, text.as_bytes(), false);
-    Ok(text)
-}
-
 /// Every file read so far, by canonical path, with its SHA-256 (`None` for a secret).
 pub fn files() -> BTreeMap<PathBuf, Option<String>> {
     read_files().clone()

@@ -1,31 +1,31 @@
 //! quayside runs Ansible-style YAML playbooks of typed tasks across an SSH inventory of
 //! hosts, with first-class task types for operating Red Hat Quay on plain VMs.
 
-pub mod bundle_listing;
-pub mod check;
-pub mod cli;
-pub mod commands;
-pub mod diagnostic;
-pub mod drift;
-pub mod inputs;
-pub mod interrupt;
+pub(crate) mod bundle_listing;
+pub(crate) mod check;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod diagnostic;
+pub(crate) mod drift;
+pub(crate) mod inputs;
+pub(crate) mod interrupt;
 pub mod inventory;
-pub mod keypair;
+pub(crate) mod keypair;
 pub mod playbook;
-pub mod postgres;
-pub mod preflight;
-pub mod quay;
-pub mod quay_schema;
-pub mod report;
-pub mod runner;
-pub mod secrets;
-pub mod settings;
+pub(crate) mod postgres;
+pub(crate) mod preflight;
+pub(crate) mod quay;
+pub(crate) mod quay_schema;
+pub(crate) mod report;
+pub(crate) mod runner;
+pub(crate) mod secrets;
+pub(crate) mod settings;
 pub mod source;
 pub mod tasks;
 pub mod template;
-pub mod transport;
-pub mod vars;
-pub mod vault;
+pub(crate) mod transport;
+pub(crate) mod vars;
+pub(crate) mod vault;
 pub mod yaml;
 
 use std::io::Write;

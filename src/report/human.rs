@@ -26,7 +26,7 @@ impl Human {
             Status::Changed => "33",
             Status::Failed | Status::Unreachable | Status::Interrupted => "31",
             Status::Skipped => "36",
-            Status::Rescued | Status::Ignored => "35",
+            Status::Ignored => "35",
         };
         format!("\x1b[{code}m{text}\x1b[0m")
     }
@@ -99,7 +99,7 @@ impl Human {
                     .map(|i| format!(" => (item={i})"))
                     .unwrap_or_default();
                 let line = match status {
-                    Status::Ok | Status::Rescued => format!("ok: [{host}]{item}"),
+                    Status::Ok => format!("ok: [{host}]{item}"),
                     Status::Changed => format!("changed: [{host}]{item}"),
                     Status::Skipped => format!("skipping: [{host}]{item}"),
                     Status::Failed | Status::Ignored => format!("fatal: [{host}]: FAILED!{item}"),

@@ -30,7 +30,6 @@ pub enum Status {
     Failed,
     Skipped,
     Unreachable,
-    Rescued,
     Ignored,
     /// The run was interrupted and gave up waiting for the task on this host.
     Interrupted,
@@ -213,23 +212,10 @@ impl Sink {
     }
 }
 
-/// A reporter that keeps events, for tests.
-#[derive(Default)]
-pub struct Recorder(pub Mutex<Vec<Event>>);
-
 impl Event {
     /// Whether the event is there for the live display only.
     pub fn display_only(&self) -> bool {
         matches!(self, Event::HostStart { .. })
-    }
-}
-
-impl Reporter for Recorder {
-    fn emit(&self, event: &Event) {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(event.clone());
     }
 }
 

@@ -76,7 +76,7 @@ impl TaskBar {
         }
         lock(&self.running).remove(host);
         match status {
-            Status::Ok | Status::Rescued => self.ok += 1,
+            Status::Ok => self.ok += 1,
             Status::Changed => self.changed += 1,
             Status::Failed | Status::Ignored => self.failed += 1,
             Status::Skipped => self.skipped += 1,

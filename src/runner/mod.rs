@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
-pub use connect::{ConnectSettings, become_user, connect, connection_vars, is_local};
+pub use connect::{ConnectSettings, become_user, connect, connection_vars};
 pub use context::magic_variable_names;
 
 use crate::diagnostic::Diagnostic;
