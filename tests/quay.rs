@@ -370,6 +370,18 @@ fn changed(output: &Output, host: &str) -> String {
     output.recap(host)
 }
 
+/// A run that changed nothing on any VM of the lab: what a second run must be.
+#[track_caller]
+fn assert_changes_nothing(output: &Output) {
+    for host in HOSTS {
+        assert!(
+            changed(output, host).contains("changed=0"),
+            "{host}: {}",
+            output.stdout
+        );
+    }
+}
+
 /// The DSN of database `name` on the lab's server, as the `quay` role.
 fn dsn(name: &str) -> String {
     format!(
@@ -527,13 +539,7 @@ fn read_only_cycle_enable_extend_disable() {
 
     // A second run changes nothing.
     let again = lab.ok("quay-readonly-enable.yml", &[]);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     assert_eq!(
         lab.query("quay", "SELECT count(*) FROM servicekeyapproval"),
         ["1"]
@@ -591,13 +597,7 @@ fn read_only_cycle_enable_extend_disable() {
         );
     }
     let again = lab.ok("quay-readonly-disable.yml", &[]);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
 
     // Enabling again makes a fresh key: the expired one would keep Quay from starting.
     lab.ok("quay-readonly-enable.yml", &[]);
@@ -954,13 +954,7 @@ fn backup_then_restore_into_a_fresh_database_and_bundle() {
     }
     // A second restore changes nothing.
     let again = lab.ok_with("quay-restore.yml", &args);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     lab.ok("quay-deploy.yml", &[]);
 }
 
@@ -1188,13 +1182,7 @@ fn restore_gives_an_old_config_quays_connection_defaults() {
         assert_eq!(http("GET", port, "/health/instance").0, 200, "host{i}");
     }
     let again = lab.ok_with("quay-restore.yml", &args);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     lab.ok("quay-deploy.yml", &[]);
     lab.drop_database("quay_old_template");
 }
@@ -1271,13 +1259,7 @@ fn backup_and_restore_carry_local_storage_byte_for_byte() {
 
     // A second restore changes nothing.
     let again = lab.ok_with("quay-restore.yml", &args);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     for i in 1..=4 {
         let storage = lab.root(i).join("restored-storage/storage");
         assert_eq!(storage_tree(&storage), before[i - 1], "host{i}");
@@ -1570,13 +1552,7 @@ fn restore_loads_an_empty_database_and_refuses_one_that_holds_other_tables() {
     }
     // The backup is in now: run again, without the flag, nothing changes.
     let again = lab.ok_with("quay-restore.yml", &args);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     lab.ok("quay-deploy.yml", &[]);
 }
 
@@ -1826,13 +1802,7 @@ fn geo_replication_creates_its_database_when_it_is_missing() {
         assert_eq!(http("GET", port, "/health/instance").0, 200, "host{i}");
     }
     let again = lab.ok("quay-georeplication.yml", &["-e", &uri]);
-    for host in HOSTS {
-        assert!(
-            changed(&again, host).contains("changed=0"),
-            "{}",
-            again.stdout
-        );
-    }
+    assert_changes_nothing(&again);
     lab.ok("quay-deploy.yml", &[]);
 }
 
