@@ -101,8 +101,7 @@ fn a_bundle_goes_to_every_host_and_a_second_run_changes_nothing() {
     assert_eq!(first.code, 0, "{first:?}");
     std::fs::remove_file(fleet().root(5).join(scratch).join("restarted")).unwrap();
 
-    let output = run(&test, HOSTS, &["--output", "json"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&test, HOSTS, &["--output", "json"]).success();
     let results: Vec<serde_json::Value> = output
         .events()
         .into_iter()
@@ -235,8 +234,7 @@ fn a_host_that_cannot_stage_keeps_every_bundle_as_it_was() {
         .status()
         .unwrap();
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let output = run(&test, HOSTS, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, HOSTS, &[]).status(2);
     assert_untouched(scratch, 1..=5);
     for i in 1..=5 {
         assert!(
@@ -302,8 +300,7 @@ fn a_failed_swap_rolls_every_host_back() {
         .arg(&stuck)
         .status()
         .unwrap();
-    let output = run(&test, HOSTS, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, HOSTS, &[]).status(2);
     for i in 1..=5 {
         let live = live(i, scratch);
         assert_eq!(
@@ -463,8 +460,7 @@ fn an_archive_whose_members_would_escape_goes_nowhere() {
             "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - name: Restore\n      config_bundle:\n        dest: '{{{{ host_root }}}}/{scratch}/b/config'\n        archive: {name}.tar\n"
         );
         std::fs::write(test.path().join("play.yml"), play).unwrap();
-        let output = run(&test, HOSTS, &[]);
-        assert_eq!(output.code, 2, "{output:?}");
+        let output = run(&test, HOSTS, &[]).status(2);
         assert!(
             output
                 .stdout
@@ -496,8 +492,7 @@ fn config_bundle_under_serial_or_in_a_loop_is_refused_before_anything_runs() {
             ",
         )
         .args(&["validate", "play.yml"]);
-    let output = serial.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = serial.run().status(4);
     assert_eq!(
         output.stderr,
         "error: `config_bundle` cannot run in a play with `serial`: each batch of hosts would \
@@ -528,8 +523,7 @@ in a following play with `serial`
             ",
         )
         .args(&["run", "play.yml"]);
-    let output = looped.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = looped.run().status(4);
     assert_eq!(
         output.stderr.lines().next().unwrap(),
         "error: `config_bundle` cannot take `loop`: the loop would install it host by host, \
@@ -552,7 +546,7 @@ one item at a time, not on every host at once at play.yml:11:17"
         "quay-deploy.yml",
         "quay-restore.yml",
     ] {
-        let output = Test::new()
+        Test::new()
             .args(&[
                 "validate",
                 crate::common::repo_root()
@@ -568,8 +562,8 @@ one item at a time, not on every host at once at play.yml:11:17"
                 "-e",
                 "quay_restore_from=/nonexistent",
             ])
-            .run();
-        assert_eq!(output.code, 0, "{playbook}: {output:?}");
+            .run()
+            .success();
     }
 }
 
@@ -605,8 +599,7 @@ fn a_bundle_owned_by_another_user_needs_become_and_gets_the_owner() {
     };
     // The SSH user may not give files away: staging fails on every host, nothing changes.
     let test = Test::new().file("play.yml", &play(false));
-    let output = run(&test, "host1:host2:host3", &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, "host1:host2:host3", &[]).status(2);
     assert!(
         output.stdout.contains(
             "\"msg\":\"bundle not installed on any host: staging failed on `host1`: chown: "
@@ -624,8 +617,7 @@ fn a_bundle_owned_by_another_user_needs_become_and_gets_the_owner() {
     }
     // Through sudo the bundle goes in, owned as asked; the next run changes nothing.
     let test = Test::new().file("play.yml", &play(true));
-    let output = run(&test, "host1:host2:host3", &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&test, "host1:host2:host3", &[]).success();
     let uid = |name: &str| -> u32 {
         let out = Command::new("id").args(["-u", name]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -676,8 +668,7 @@ fn a_staged_file_that_differs_from_the_controllers_goes_nowhere() {
         ),
     )
     .unwrap();
-    let output = run(&test, HOSTS, &["-i", "bad.yml"]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&test, HOSTS, &["-i", "bad.yml"]).status(2);
     let sent = hex::encode(Sha256::digest(b"greeting: hello\nstate: normal\n"));
     let staged = hex::encode(Sha256::digest(b"greeting: heLLo\nstate: normaL\n"));
     for i in 1..=5 {
@@ -790,8 +781,7 @@ fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
             && fleet.bundle(2).join("config.quayside-stage.pid").exists()
     });
     fleet.kill_sshd(2);
-    let output = crate::common::Output::from(child.wait_with_output().unwrap());
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = crate::common::Output::from(child.wait_with_output().unwrap()).status(2);
     assert!(
         output.stdout.contains(
             "fatal: [host2]: UNREACHABLE! => {\"msg\":\"lost the connection to `host2`: "
@@ -844,8 +834,7 @@ fn a_host_lost_during_the_swap_is_reported_as_unknown_and_the_others_roll_back()
         fleet.bundle(1).join("config.prev").exists()
     });
     fleet.kill_sshd(2);
-    let output = crate::common::Output::from(child.wait_with_output().unwrap());
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = crate::common::Output::from(child.wait_with_output().unwrap()).status(2);
     let line = output
         .stdout
         .lines()

@@ -319,8 +319,7 @@ fn one_machine_under_two_names_is_refused_before_anything_changes() {
     .unwrap();
     let real = parent(&fleet, name, 1).join("config").display().to_string();
     for check in [&["--check"][..], &[]] {
-        let output = run(&fleet, &test, &[&["-i", "twins.yml"], check].concat());
-        assert_eq!(output.code, 2, "{output:?}");
+        let output = run(&fleet, &test, &[&["-i", "twins.yml"], check].concat()).status(2);
         for host in ["host1", "host2", "host3", "host1-by-ip", "host1-by-link"] {
             let line = output
                 .stdout
@@ -343,12 +342,12 @@ fn one_machine_under_two_names_is_refused_before_anything_changes() {
         }
     }
     // Without the second names, the same play installs the bundle.
-    let output = run(
+    run(
         &fleet,
         &test,
         &["-i", "twins.yml", "--limit", "host1:host2:host3"],
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     for i in 1..=3 {
         assert_new(&fleet, name, i);
     }
@@ -377,8 +376,7 @@ fn a_symlinked_dest_is_staged_and_swapped_where_it_points() {
         .arg(&host3)
         .status()
         .unwrap();
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&fleet, &test, &[]).status(2);
     assert!(
         output
             .stdout
@@ -401,8 +399,7 @@ fn a_symlinked_dest_is_staged_and_swapped_where_it_points() {
     // Once host3 can stage, every host gets the bundle where its link points, the link
     // stays, and the previous bundle is a real copy beside it.
     chown_r(&host3);
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    run(&fleet, &test, &[]).success();
     for i in 1..=3 {
         let b = parent(&fleet, name, i);
         assert_eq!(
@@ -426,8 +423,7 @@ fn a_symlinked_dest_is_staged_and_swapped_where_it_points() {
         std::fs::remove_file(&link).unwrap();
         std::os::unix::fs::symlink(target, &link).unwrap();
     }
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&fleet, &test, &[]).status(2);
     let dest1 = parent(&fleet, name, 1).join("config").display().to_string();
     assert!(
         output.stdout.contains(&format!(
@@ -460,8 +456,7 @@ fn a_symlinked_dest_is_staged_and_swapped_where_it_points() {
     std::fs::remove_dir_all(b3.join("release-1.prev")).unwrap();
     std::fs::rename(b3.join("release-1"), b3.join("release-1.prev")).unwrap();
     std::fs::write(b3.join("release-1.prev/config.yaml"), "old: true\n").unwrap();
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&fleet, &test, &[]).success();
     let real3 = b3.join("release-1").display().to_string();
     assert!(
         output.stdout.contains(&format!(
@@ -495,8 +490,10 @@ fn absent_paths_that_would_leave_the_bundle_are_refused() {
         ",
     );
     for command in ["validate", "run"] {
-        let output = Test::new().args(&[command, "play.yml"]).run_in(play.path());
-        assert_eq!(output.code, 4, "{output:?}");
+        let output = Test::new()
+            .args(&[command, "play.yml"])
+            .run_in(play.path())
+            .status(4);
         assert_eq!(
             output.stderr,
             "error: `absent` entry `../../precious.txt` must name a file under `dest`: `..` \
@@ -524,8 +521,8 @@ would lead out of it at play.yml:10:28
             ",
         )
         .args(&["validate", "play.yml"])
-        .run();
-    assert_eq!(output.code, 4, "{output:?}");
+        .run()
+        .status(4);
     assert!(
         output.stderr.starts_with(
             "error: `dest` `config` is not a bundle directory: it must be absolute at play.yml:5:15\n"
@@ -567,8 +564,8 @@ would lead out of it at play.yml:10:28
             &fleet,
             &test,
             &[&["-e", "stale=../../precious.txt"], check].concat(),
-        );
-        assert_eq!(output.code, 2, "{output:?}");
+        )
+        .status(2);
         assert!(
             output.stdout.contains(
                 "bundle not installed on any host: `host1`: `absent` entry `../../precious.txt` \
@@ -587,8 +584,7 @@ would lead out of it at play.yml:10:28
         )
         .unwrap();
     }
-    let output = run(&fleet, &test, &["-e", "stale=certs/precious.txt"]);
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = run(&fleet, &test, &["-e", "stale=certs/precious.txt"]).status(2);
     assert!(
         output.stdout.contains(
             "bundle not installed on any host: staging failed on `host1`: `absent` entry \
@@ -630,8 +626,10 @@ fn run_once_on_a_config_bundle_is_refused_before_anything_runs() {
         ",
     );
     for command in ["validate", "run"] {
-        let output = Test::new().args(&[command, "play.yml"]).run_in(test.path());
-        assert_eq!(output.code, 4, "{output:?}");
+        let output = Test::new()
+            .args(&[command, "play.yml"])
+            .run_in(test.path())
+            .status(4);
         assert_eq!(
             output.stderr,
             "error: `config_bundle` cannot take `run_once`: the bundle would go to one host of \
@@ -679,7 +677,7 @@ fn a_frozen_host_while_staging_and_a_second_interrupt_end_the_run_within_seconds
     let output = finish_within(child, Duration::from_secs(30));
     let took = interrupted.elapsed();
     signal_host(&fleet, 2, "CONT");
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     // Removing the staged copies is bounded (5 s on the host that does not answer).
     assert!(took < Duration::from_secs(12), "took {took:?}: {output:?}");
     assert!(
@@ -754,8 +752,7 @@ fn a_run_killed_while_staging_leaves_a_staged_copy_the_next_run_clears_and_names
     );
     // The next run finds the staged copy a dead run left, removes it, says so, and installs
     // the bundle everywhere.
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&fleet, &test, &[]).success();
     // host1 and host3 had staged; host2's staging ran on to its end after the kill.
     for i in 1..=3 {
         let stage = parent(&fleet, name, i)
@@ -824,8 +821,7 @@ fn a_swap_cut_short_by_a_killed_run_is_put_back_by_the_next_run() {
         assert!(drifted.stdout.contains(&line), "{}", drifted.stdout);
     }
     // A check run says what it finds and changes nothing.
-    let output = run(&fleet, &test, &["--check"]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&fleet, &test, &["--check"]).success();
     assert!(
         output.stdout.contains(&format!(
             "[WARNING]: host2: `{dest2}` is missing and `{dest2}.prev` holds the previous bundle \
@@ -856,8 +852,7 @@ fn a_swap_cut_short_by_a_killed_run_is_put_back_by_the_next_run() {
     assert_eq!(names_in(&b3), ["config", "config.quayside-undo"]);
     // The run puts host2's previous bundle back (its `ssl.cert` is carried over), clears
     // what was left, and installs the bundle on every host.
-    let output = run(&fleet, &test, &[]);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = run(&fleet, &test, &[]).success();
     for warning in [
         format!(
             "[WARNING]: host2: removed `{dest2}.quayside-stage`, a staged copy left by an \

@@ -21,8 +21,7 @@ fn a_bad_limit_regex_is_a_bad_option_and_runs_nothing() {
         let test = Test::new()
             .file("play.yml", WRITING_PLAY)
             .args(&[command, "play.yml", "--limit", "~web(["]);
-        let output = test.run();
-        assert_eq!(output.code, 5, "{command}: {output:?}");
+        let output = test.run().status(5);
         assert!(
             output
                 .stderr
@@ -41,8 +40,7 @@ fn a_bad_limit_regex_is_a_bad_option_and_runs_nothing() {
         "-e",
         "x=1",
     ]);
-    let output = test.run();
-    assert_eq!(output.code, 5, "{output:?}");
+    let output = test.run().status(5);
     assert!(
         output
             .stderr
@@ -65,8 +63,7 @@ fn a_yaml_error_on_a_huge_line_shows_a_bounded_excerpt_around_its_column() {
             &format!("- hosts: localhost\n  tasks:\n{line}\n"),
         )
         .args(&["validate", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 4, "{output:?}");
+    let output = test.run().status(4);
     assert!(
         output.stderr.len() < 1_000,
         "{} bytes: {}",
@@ -151,8 +148,8 @@ fn a_named_pipe_read_by_lookup_or_copied_fails_the_host_at_once_instead_of_hangi
         test.path(),
         &["run", "play.yml", "--output", "json"],
         Duration::from_secs(20),
-    );
-    assert_eq!(output.code, 0, "{output:?}");
+    )
+    .success();
     let events = output.events();
     let message = |task: &str| -> String {
         events
@@ -193,8 +190,8 @@ fn a_named_pipe_read_by_lookup_or_copied_fails_the_host_at_once_instead_of_hangi
     );
     mkfifo(&test.path().join("pipe"));
     for command in ["validate", "run"] {
-        let output = run_within(test.path(), &[command, "play.yml"], Duration::from_secs(20));
-        assert_eq!(output.code, 4, "{output:?}");
+        let output =
+            run_within(test.path(), &[command, "play.yml"], Duration::from_secs(20)).status(4);
         assert!(
             output.stderr.starts_with(
                 "error: cannot read template `pipe`: it is a named pipe (FIFO), not a regular \
@@ -404,8 +401,7 @@ hint: read by the template of the task at play.yml:10:14; set it in the inventor
     for (template, expected) in cases {
         for command in ["validate", "run"] {
             let test = template_play(template, "").args(&[command, "play.yml"]);
-            let output = test.run();
-            assert_eq!(output.code, 4, "{command}: {output:?}");
+            let output = test.run().status(4);
             assert_eq!(output.stderr, expected, "{command}");
             assert!(!test.path().join("wrote").exists(), "{command}");
             assert!(!test.path().join("config.yaml").exists(), "{command}");
@@ -418,11 +414,9 @@ fn a_template_file_variable_that_may_not_be_read_is_checked_at_run_time_with_its
     let template = "a: {{ known }}\n{% if known == 1 %}b: {{ missing_var }}{% endif %}\n";
     // Read under an `if`: Ansible might not read it, so it is not refused before the run.
     let test = template_play(template, "").args(&["validate", "play.yml"]);
-    let output = test.run();
-    assert_eq!(output.code, 0, "{output:?}");
+    test.run().success();
     let test = template_play(template, "").args(&["run", "play.yml", "--output", "json"]);
-    let output = test.run();
-    assert_eq!(output.code, 2, "{output:?}");
+    let output = test.run().status(2);
     let failed = output
         .events()
         .into_iter()

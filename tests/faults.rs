@@ -87,8 +87,7 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
         panic!("host2 never started writing:\n{}", output.stdout);
     }
     fleet.kill_sshd(2);
-    let output = Output::from(child.wait_with_output().unwrap());
-    assert_eq!(output.code, 3, "{}", output.stdout);
+    let output = Output::from(child.wait_with_output().unwrap()).status(3);
     assert!(
         output.recap("host2").contains("unreachable=1"),
         "{}",
@@ -159,7 +158,7 @@ fn a_full_disk_fails_the_write_and_keeps_the_old_file() {
     let old = std::fs::read_to_string(dir.join("config.yaml"));
     let leftovers = temp_files(&dir);
     let _ = Command::new("umount").arg(&dir).status();
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = output.status(2);
     assert!(
         output.stdout.contains("fatal: [host1]"),
         "{}",
@@ -316,7 +315,7 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
     assert_eq!(direct.code, 3, "{}{}", direct.stdout, direct.stderr);
     assert!(arrivals.lock().unwrap().is_empty());
     let (output, elapsed) = run_many(&test, "slow.yml", "slow");
-    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let output = output.status(3);
     let events = output.events();
     let recap = events.iter().find(|e| e["event"] == "recap").unwrap();
     let why = |host: &str| {

@@ -755,7 +755,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
             .file("templates/broken.j2", "a: 1\nb: {{ nowhere }}\n");
         let output = run(&undefined, "host3", &[]);
         if guard.is_empty() {
-            assert_eq!(output.code, 4, "{output:?}");
+            let output = output.status(4);
             assert!(
                 output.stderr.starts_with(
                     "error: undefined variable `nowhere` at templates/broken.j2:2:7\n"
@@ -764,7 +764,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
                 output.stderr
             );
         } else {
-            assert_eq!(output.code, 0, "{output:?}");
+            let output = output.status(0);
             assert!(
                 output
                     .stdout

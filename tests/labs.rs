@@ -20,13 +20,12 @@ fn script(name: &str, args: &[&str]) -> Output {
 }
 
 fn lab_down(dir: &Path) {
-    let output = script("quay-lab", &["down", "--dir", &dir.display().to_string()]);
-    assert_eq!(output.code, 0, "{}", output.stderr);
+    script("quay-lab", &["down", "--dir", &dir.display().to_string()]).success();
 }
 
 /// `quayside run playbooks/PLAYBOOK` against a lab, which must succeed.
 fn run_on(lab: &Lab, playbook: &str) -> Output {
-    let output = Output::from(
+    Output::from(
         Command::new(env!("CARGO_BIN_EXE_quayside"))
             .args(["run", &format!("playbooks/{playbook}"), "-i"])
             .arg(lab.dir.join("inventory"))
@@ -34,9 +33,8 @@ fn run_on(lab: &Lab, playbook: &str) -> Output {
             .env("NO_COLOR", "1")
             .output()
             .unwrap(),
-    );
-    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
-    output
+    )
+    .success()
 }
 
 /// The registry state a lab's Quay reports on `port`.
@@ -148,8 +146,7 @@ fn two_labs_and_a_fleet_side_by_side_each_run_their_own_playbook() {
             - shell: echo side by side > {{ host_root }}/side-by-side
         ",
     );
-    let output = Output::from(fleet.run(&test).output().unwrap());
-    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
+    Output::from(fleet.run(&test).output().unwrap()).success();
     for i in 1..=2 {
         assert_eq!(
             std::fs::read_to_string(fleet.root(i).join("side-by-side")).unwrap(),
@@ -210,8 +207,8 @@ fn a_taken_lab_port_stops_up_before_anything_starts() {
             "--first-port",
             &first,
         ],
-    );
-    assert_eq!(output.code, 1);
+    )
+    .status(1);
     assert_eq!(
         output.stderr,
         format!(
@@ -243,8 +240,8 @@ fn a_taken_fleet_port_stops_up_before_anything_starts() {
             "--port",
             &taken.to_string(),
         ],
-    );
-    assert_eq!(output.code, 1);
+    )
+    .status(1);
     assert_eq!(
         output.stderr,
         format!(
@@ -300,8 +297,7 @@ fn up_again_on_another_port_is_refused_and_the_fleet_keeps_its_own() {
         format!("{}\n", fleet.port)
     );
     // `auto` keeps the port it has.
-    let output = script("fleet", &["up", "1", "--dir", &path, "--port", "auto"]);
-    assert_eq!(output.code, 0, "{}", output.stderr);
+    script("fleet", &["up", "1", "--dir", &path, "--port", "auto"]).success();
     assert_eq!(
         std::fs::read_to_string(fleet.dir.join("port")).unwrap(),
         format!("{}\n", fleet.port)

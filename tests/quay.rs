@@ -215,13 +215,7 @@ impl Lab {
 
     /// Run a playbook that must succeed.
     fn ok(&self, playbook: &str, extra: &[&str]) -> Output {
-        let output = self.run(playbook, extra);
-        assert_eq!(
-            output.code, 0,
-            "{playbook}:\n{}\n{}",
-            output.stdout, output.stderr
-        );
-        output
+        self.run(playbook, extra).success()
     }
 
     /// Host `i`'s disk (1-based).
@@ -697,11 +691,12 @@ fn enable_refuses_an_expiration_date_quay_would_soon_reject_before_anything_chan
         .format("%Y-%m-%dT%H:%M:%S")
         .to_string();
     for shown in ["2001-01-01T00:00:00", soon.as_str()] {
-        let output = lab.run(
-            "quay-readonly-enable.yml",
-            &["-e", &format!("quay_readonly_expiration={shown}")],
-        );
-        assert_eq!(output.code, 2, "{}", output.stdout);
+        let output = lab
+            .run(
+                "quay-readonly-enable.yml",
+                &["-e", &format!("quay_readonly_expiration={shown}")],
+            )
+            .status(2);
         assert!(
             output.stdout.contains(&format!(
                 "`quay_readonly_expiration` {shown} (UTC) is less than 3600 seconds away: Quay \
@@ -714,16 +709,17 @@ fn enable_refuses_an_expiration_date_quay_would_soon_reject_before_anything_chan
         );
     }
     // The margin is the inventory's to choose.
-    let output = lab.run(
-        "quay-readonly-enable.yml",
-        &[
-            "-e",
-            "quay_readonly_expiration=2099-12-31T00:00:00",
-            "-e",
-            "quay_readonly_min_validity=4000000000",
-        ],
-    );
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = lab
+        .run(
+            "quay-readonly-enable.yml",
+            &[
+                "-e",
+                "quay_readonly_expiration=2099-12-31T00:00:00",
+                "-e",
+                "quay_readonly_min_validity=4000000000",
+            ],
+        )
+        .status(2);
     assert!(
         output
             .stdout
@@ -1438,11 +1434,12 @@ fn restore_refuses_storage_archives_that_are_not_a_plain_tree_of_files() {
         rewrite_manifest(&bad);
         lab.drop_database("quay_bad");
         lab.remove_on_hosts("restored-bad");
-        let output = lab.run_with(
-            "quay-restore.yml",
-            &restore_args(&bad, "quay_bad", "restored-bad"),
-        );
-        assert_eq!(output.code, 2, "{reason}: {}", output.stdout);
+        let output = lab
+            .run_with(
+                "quay-restore.yml",
+                &restore_args(&bad, "quay_bad", "restored-bad"),
+            )
+            .status(2);
         let message = format!("`host2/storage.tar`: {reason}: nothing was restored");
         for host in HOSTS {
             assert!(
@@ -1589,8 +1586,9 @@ fn a_failed_dump_still_leaves_the_registry_writable() {
     // pg_dump cannot write where a directory stands.
     let dump = lab.dir.join("backups/broken/quay-backup.sql");
     std::fs::create_dir_all(&dump).unwrap();
-    let output = lab.run("quay-backup.yml", &["-e", "quay_backup_name=broken"]);
-    assert_eq!(output.code, 2, "{}", output.stdout);
+    let output = lab
+        .run("quay-backup.yml", &["-e", "quay_backup_name=broken"])
+        .status(2);
     assert!(
         output.stdout.contains("TASK [Read-only mode off]"),
         "{}",
@@ -1698,7 +1696,7 @@ fn geo_replication_switches_the_database_with_no_two_sites_apart() {
     let output = lab.run("quay-georeplication.yml", &["-e", &uri]);
     done.store(true, Ordering::SeqCst);
     let rounds = watcher.join().unwrap();
-    assert_eq!(output.code, 0, "{}", output.stdout);
+    output.status(0);
 
     // In no round did two sites serve different databases.
     for round in &rounds {
@@ -2068,12 +2066,7 @@ fn every_shipped_playbook_has_a_check_diff_plan() {
         };
         let mut args: Vec<String> = ["--check", "--diff", "-f", "1"].map(String::from).to_vec();
         args.extend(extra);
-        let output = lab.run_with(&playbook, &args);
-        assert_eq!(
-            output.code, 0,
-            "{playbook}:\n{}\n{}",
-            output.stdout, output.stderr
-        );
+        let output = lab.run_with(&playbook, &args).success();
         let text = crate::plans::filtered(&output.stdout, &lab.dir)
             .replace(&kid, "KID")
             .replace(&format!("127.0.0.1:{}/", *DB_PORT), "127.0.0.1:DB_PORT/");
@@ -2121,8 +2114,9 @@ fn relative_backup_paths_are_refused_before_anything_changes() {
             "`quay_restore_from` must be an absolute path, not `backups/first`",
         ),
     ] {
-        let output = lab.run(playbook, &["-e", argument, "--output", "json"]);
-        assert_eq!(output.code, 2, "{}", output.stdout);
+        let output = lab
+            .run(playbook, &["-e", argument, "--output", "json"])
+            .status(2);
         let failed: Vec<(String, String)> = output
             .events()
             .into_iter()

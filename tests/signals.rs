@@ -164,7 +164,7 @@ fn sigint_to_the_process_group_lets_tasks_in_flight_finish_and_starts_nothing_mo
     );
     signal_group(&child, "INT");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     // The ssh masters did not get the terminal's signal: the task in flight finished on
     // every host, over its connection.
     assert!(!output.stdout.contains("UNREACHABLE"), "{}", output.stdout);
@@ -228,7 +228,7 @@ fn tasks_still_running_after_the_grace_period_are_given_up() {
     signal_group(&child, "TERM");
     let (output, pid) = finish(child);
     let took = signalled.elapsed();
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert!(
         took < Duration::from_secs(6),
         "took {took:?} after the signal"
@@ -335,7 +335,7 @@ fn a_second_interrupt_stops_at_once_and_leaves_no_half_file_and_no_ssh() {
     signal_group(&child, "INT");
     let (output, pid) = finish(child);
     let took = signalled.elapsed();
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert!(
         took < Duration::from_secs(2),
         "took {took:?} after the second signal"
@@ -474,7 +474,7 @@ fn interrupts_while_staging_remove_every_staged_copy_and_blame_no_host() {
     let signalled = Instant::now();
     signal_group(&child, "INT");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert!(
         signalled.elapsed() < Duration::from_secs(8),
         "took {:?}",
@@ -538,7 +538,7 @@ fn interrupts_during_the_swap_let_it_finish_on_every_host() {
     std::thread::sleep(Duration::from_millis(100));
     signal_group(&child, "INT");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert_nothing_left(pid);
     // Every host ends with the new bundle: the swap was finished, not left half-done.
     for i in 1..=5 {
@@ -609,8 +609,7 @@ echo "found=$((found > 0)) gone=$((gone > 0))"
         .env("FLEET", crate::common::repo_root().join("scripts/fleet"))
         .output()
         .unwrap();
-    let output = Output::from(output);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = Output::from(output).success();
     assert_eq!(output.stderr, "", "{output:?}");
     assert_eq!(output.stdout, "found=1 gone=1\n", "{output:?}");
 
@@ -632,8 +631,7 @@ echo "found=$((found > 0)) gone=$((gone > 0))"
         .arg(&pidfile)
         .output()
         .unwrap();
-    let output = Output::from(output);
-    assert_eq!(output.code, 0, "{output:?}");
+    let output = Output::from(output).success();
     assert_eq!(output.stdout, "not live\n", "{output:?}");
     assert_eq!(output.stderr, "", "{output:?}");
 }
@@ -671,7 +669,7 @@ fn an_interrupt_seconds_after_the_second_quits_a_swap_that_hangs_and_takes_ssh_d
     signal_group(&child, "INT");
     let signalled = Instant::now();
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert!(signalled.elapsed() < Duration::from_secs(2));
     assert!(
         output.stderr.contains(
@@ -696,7 +694,7 @@ fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
     );
     signal_group(&child, "HUP");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    output.status(99);
     assert!(!fleet().root(1).join(&scratch).join("never").exists());
     assert_nothing_left(pid);
 
@@ -728,7 +726,7 @@ fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
     );
     signal_group(&child, "HUP");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 0, "{output:?}");
+    output.status(0);
     for i in HOSTS {
         assert!(
             fleet().root(i).join(&scratch).join("never").exists(),
@@ -813,7 +811,7 @@ fn a_run_clears_the_control_directories_of_a_quayside_that_is_gone() {
     let test = working_play(&scratch, 0);
     let child = spawn_run(&test, "host1", &[], &[]);
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 0, "{output:?}");
+    output.status(0);
     assert!(!stale.exists(), "{} is still there", stale.display());
     assert_nothing_left(pid);
 }
@@ -858,7 +856,7 @@ fn after_an_interrupt_no_batch_play_rescue_or_always_section_starts() {
     });
     signal_group(&child, "INT");
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     // The task in flight finished in its grace period ...
     assert!(fleet().root(1).join(&scratch).join("finished").exists());
     assert!(
@@ -924,7 +922,7 @@ fn a_task_given_up_on_on_the_controller_is_killed_with_everything_it_started() {
     signal_group(&child, "INT");
     let started = Instant::now();
     let (output, pid) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    let output = output.status(99);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "{:?}",
@@ -977,7 +975,7 @@ fn an_interrupt_while_a_host_is_still_connecting_leaves_no_ssh_behind() {
     signal_group(&child, "INT");
     let started = Instant::now();
     let (output, _) = finish(child);
-    assert_eq!(output.code, 99, "{output:?}");
+    output.status(99);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "{:?}",
