@@ -294,7 +294,7 @@ impl Checker<'_> {
             TaskBody::Action { kind, args } => {
                 kind.read_args(args, certain, self)?;
                 for (name, text, node) in template_files(task, *kind, args, self.dir)? {
-                    self.template_file(&name, &text, node, certain)?;
+                    self.template_file(&name, &text, node, certain, kind.template_variables())?;
                 }
             }
             TaskBody::Include(include) => {
@@ -326,6 +326,7 @@ impl Checker<'_> {
         text: &str,
         node: &Node,
         certain: bool,
+        provided: &[&str],
     ) -> Result<(), Diagnostic> {
         let file = std::sync::Arc::new(crate::source::SourceFile::new(name, text.to_owned()));
         let at = |line: u32, column: u32, length: usize| {
@@ -346,7 +347,10 @@ impl Checker<'_> {
                     ),
                 );
             }
-            if !self.known.contains(&variable) && !variable.starts_with("ansible_") {
+            if !self.known.contains(&variable)
+                && !provided.contains(&variable.as_str())
+                && !variable.starts_with("ansible_")
+            {
                 return Err(Diagnostic::at(
                     format!("undefined variable `{variable}`"),
                     at(line, column, variable.chars().count()),

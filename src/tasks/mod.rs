@@ -68,6 +68,10 @@ pub trait TaskType {
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
 
+    /// Variables its template files see beside the host's (`template`'s `template_path`...),
+    /// so that the check before the run does not take them for undefined.
+    const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
+
     /// The variables it sets, read from its arguments as written (files it names found
     /// from `dirs`, the task's role first), for the check before the run that every
     /// variable a task reads is set somewhere.
@@ -154,6 +158,13 @@ macro_rules! task_types {
             pub fn on_controller(self) -> bool {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::ON_CONTROLLER,)*
+                }
+            }
+
+            /// [`TaskType::TEMPLATE_VARIABLES`].
+            pub fn template_variables(self) -> &'static [&'static str] {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::TEMPLATE_VARIABLES,)*
                 }
             }
 

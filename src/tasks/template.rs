@@ -153,6 +153,15 @@ fn user_name(uid: u32) -> Option<String> {
 }
 
 impl TaskType for Template {
+    const TEMPLATE_VARIABLES: &'static [&'static str] = &[
+        "ansible_managed",
+        "template_host",
+        "template_path",
+        "template_fullpath",
+        "template_destpath",
+        "template_uid",
+    ];
+
     fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
         args.get("src")
             .and_then(|node| Some((node, template_path(dir, node.as_str()?))))
