@@ -18,6 +18,7 @@ mod fuzz;
 mod hostile;
 mod inventory;
 mod keys;
+mod keywords;
 mod labs;
 mod limits;
 mod modules_files;

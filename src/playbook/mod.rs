@@ -203,6 +203,35 @@ pub enum Meta {
     Noop,
 }
 
+/// The handlers (indices into `handlers`) a notification runs, as Ansible resolves it: the
+/// last handler loaded under that name (or `role : name`), and every handler listening on
+/// it as a topic (one per handler name, the last loaded).
+pub fn notified_handlers(notification: &str, handlers: &[&Task]) -> Vec<usize> {
+    let mut found = Vec::new();
+    if let Some(index) = handlers.iter().rposition(|h| {
+        h.name.as_deref() == Some(notification)
+            || matches!((&h.role, &h.name), (Some(role), Some(name)) if format!("{} : {name}", role.name) == notification)
+    }) {
+        found.push(index);
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (index, handler) in handlers.iter().enumerate().rev() {
+        if !handler.listen.iter().any(|topic| topic == notification) {
+            continue;
+        }
+        if let Some(name) = handler.name.as_deref() {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+        }
+        if !found.contains(&index) {
+            found.push(index);
+        }
+    }
+    found
+}
+
 impl Task {
     /// The names a handler answers to: its `name`, `role : name` for a role's handler (as
     /// Ansible allows), and its `listen` topics.

@@ -660,7 +660,9 @@ impl<'a> Runner<'a> {
                     }
                 }
                 TaskBody::Meta(Meta::FlushHandlers) => {
-                    if let Some(stop) = self.flush_handlers(scope, &active, inherited).await {
+                    // As Ansible: only the hosts its `when` holds for run their handlers now.
+                    let flushing = self.when_holds(scope, task, &active, inherited);
+                    if let Some(stop) = self.flush_handlers(scope, &flushing, inherited).await {
                         return Some(stop);
                     }
                 }
@@ -700,17 +702,32 @@ impl<'a> Runner<'a> {
             return;
         };
         let role = Arc::as_ptr(role) as usize;
-        let run = self.task_run(scope, &effective);
-        for host in hosts {
-            let ctx = self.context(scope, host, &run);
-            let holds = effective
-                .when
-                .iter()
-                .all(|condition| crate::template::eval_condition(condition, &ctx) == Ok(true));
-            if holds {
-                self.state(host).ended_roles.push(role);
-            }
+        for host in self.when_holds(scope, task, hosts, inherited) {
+            self.state(&host).ended_roles.push(role);
         }
+    }
+
+    /// The hosts a `meta` task's `when` (with its blocks' and roles') holds for.
+    fn when_holds(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Vec<String> {
+        let effective = inherited.with(task);
+        let run = self.task_run(scope, &effective);
+        hosts
+            .iter()
+            .filter(|host| {
+                let ctx = self.context(scope, host, &run);
+                effective
+                    .when
+                    .iter()
+                    .all(|condition| crate::template::eval_condition(condition, &ctx) == Ok(true))
+            })
+            .cloned()
+            .collect()
     }
 
     /// A `block` with its `rescue` and `always`, as Ansible runs them: hosts that fail in
@@ -869,21 +886,32 @@ impl<'a> Runner<'a> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for handler in scope.prepared.play.handlers.iter().chain(dynamic.iter()) {
+        let handlers: Vec<&Task> = scope
+            .prepared
+            .play
+            .handlers
+            .iter()
+            .chain(dynamic.iter())
+            .collect();
+        // A notification stays pending until the last handler it runs has been looked at:
+        // every handler listening on a topic runs, each once, in the order written.
+        let targets = |name: &str| crate::playbook::notified_handlers(name, &handlers);
+        for (index, handler) in handlers.iter().copied().enumerate() {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
-            let owned = handler.handler_names();
-            let names: Vec<&str> = owned.iter().map(String::as_str).collect();
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
                 .filter(|h| {
                     let mut state = self.state(h);
-                    let hit = names.iter().any(|n| state.notified.contains(*n));
-                    if hit {
-                        for name in &names {
-                            state.notified.remove(*name);
+                    let mut hit = false;
+                    let pending: Vec<String> = state.notified.iter().cloned().collect();
+                    for name in pending {
+                        let runs = targets(&name);
+                        hit |= runs.contains(&index);
+                        if !runs.is_empty() && runs.iter().all(|run| *run <= index) {
+                            state.notified.remove(&name);
                         }
                     }
                     hit
