@@ -366,8 +366,9 @@ fn any_errors_fatal_runs_the_rescue_on_every_host_and_carries_on() {
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
     let output = test.run();
-    // As ansible-playbook: the hosts `any_errors_fatal` failed were rescued, but they are
-    // out of later plays and the run exits 2.
+    // Expected from ansible-core 2.19.14 (checked again for issue 18: it exits 2, not 0):
+    // the hosts `any_errors_fatal` failed were rescued, but they are out of later plays and
+    // the run exits 2.
     let output = output.status(2);
     assert_eq!(
         recaps(&output, &["a", "b", "c"]),
