@@ -92,3 +92,75 @@ fn flush_handlers_runs_them_only_where_its_when_holds() {
     assert!(!test.path().join("late-a").exists());
     assert!(!test.path().join("early-b").exists());
 }
+
+#[test]
+fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
+    let fleet = crate::common::fleet::fleet();
+    let scratch = fleet.scratch("play_user");
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    host1:
+                      ansible_host: 127.0.0.2
+                      ansible_port: {port}
+                      host_root: {root}
+                ",
+                root = fleet.root(1).display(),
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display(),
+                port = fleet.port,
+            ),
+        )
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  user: quayside
+                  tasks:
+                    - shell: id -un > {{{{ host_root }}}}/{scratch}/who
+                - hosts: fleet
+                  gather_facts: false
+                  remote_user: nobody-here
+                  tasks:
+                    - command: touch {{{{ host_root }}}}/{scratch}/second
+                "
+            ),
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: the first play runs as `quayside`; the second
+    // play's user cannot log in, so the host is unreachable there (ansible-core exits 4,
+    // quayside 3 for unreachable, as README's exit codes say).
+    let output = test.run().status(3);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=1 changed=1 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join("who")).unwrap();
+    assert_eq!(who, "quayside\n");
+    assert!(!fleet.root(1).join(&scratch).join("second").exists());
+}
+
+#[test]
+fn a_templated_play_user_is_refused_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: all\n  user: '{{ who }}'\n  tasks:\n    - command: touch ran\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:2:9")
+        .stderr_contains("a templated `user` is not supported; write the user name");
+    assert!(!test.path().join("ran").exists());
+}

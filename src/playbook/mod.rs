@@ -88,6 +88,8 @@ pub struct Play {
     pub vars_files: Vec<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
+    /// `remote_user` (or its alias `user`): the SSH user when a host sets no `ansible_user`.
+    pub remote_user: Option<String>,
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,

@@ -16,6 +16,8 @@ const PLAY_KEYWORDS: &[&str] = &[
     "vars_files",
     "become",
     "become_user",
+    "remote_user",
+    "user",
     "serial",
     "max_fail_percentage",
     "any_errors_fatal",
@@ -289,6 +291,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         vars_files: Vec::new(),
         r#become: None,
         become_user: None,
+        remote_user: None,
         serial: Vec::new(),
         max_fail_percentage: None,
         any_errors_fatal: false,
@@ -347,6 +350,19 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "vars_files" => play.vars_files = list_of_nodes(value),
             "become" => play.r#become = Some(boolean(value)?),
             "become_user" => play.become_user = Some(string(value)?),
+            "remote_user" | "user" => {
+                let user = string(value)?;
+                if crate::yaml::is_template(&user) {
+                    return Err(Diagnostic::at(
+                        format!(
+                            "a templated `{}` is not supported; write the user name",
+                            key.key_string()
+                        ),
+                        value.span.clone(),
+                    ));
+                }
+                play.remote_user = Some(user);
+            }
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,

@@ -237,6 +237,9 @@ struct HostState {
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
+    /// The play's `remote_user` the connection was opened with: a play with another one
+    /// opens it again.
+    connected_as: Option<String>,
 }
 
 impl HostState {
@@ -330,6 +333,8 @@ pub struct Runner<'a> {
     /// Handlers of roles `include_role` read when it ran (a templated name), in the
     /// current play: they follow the play's own.
     dynamic_handlers: Mutex<Vec<Task>>,
+    /// The running play's `remote_user`.
+    remote_user: Mutex<Option<String>>,
 }
 
 /// Why a play stopped early.
@@ -377,6 +382,7 @@ impl<'a> Runner<'a> {
             stepping: AtomicBool::new(options.step),
             included_roles: Mutex::new(Vec::new()),
             dynamic_handlers: Mutex::new(Vec::new()),
+            remote_user: Mutex::new(None),
         }
     }
 
@@ -533,6 +539,8 @@ impl<'a> Runner<'a> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        play.remote_user
+            .clone_into(&mut self.remote_user.lock().unwrap_or_else(|e| e.into_inner()));
         let inherited = Inherited {
             tags: play.tags.iter().cloned().collect(),
             r#become: play.r#become,
@@ -946,18 +954,33 @@ impl<'a> Runner<'a> {
 
     /// Open a connection to every host of the batch that has none yet, concurrently.
     async fn connect_all(&self, batch: &[String]) {
+        let remote_user = self
+            .remote_user
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let pending: Vec<String> = batch
             .iter()
             .filter(|h| {
-                let state = self.state(h);
+                let mut state = self.state(h);
+                if state.connection.is_some() && state.connected_as != remote_user {
+                    state.connection = None;
+                }
                 state.connection.is_none() && !state.unreachable
             })
             .cloned()
             .collect();
+        // As Ansible: the host's `ansible_user`, else the play's `remote_user`, else
+        // ansible.cfg's.
+        let mut settings = self.options.connect.clone();
+        if remote_user.is_some() {
+            settings.remote_user = remote_user.clone();
+        }
+        let settings = &settings;
         let (results, abandoned) = self
             .each_host(&pending, |host| async move {
                 let vars = self.connection_vars(host);
-                let result = connect::connect(host, &vars, &self.options.connect).await;
+                let result = connect::connect(host, &vars, settings).await;
                 (host.clone(), result)
             })
             .await;
@@ -966,7 +989,11 @@ impl<'a> Runner<'a> {
         }
         for (host, result) in results {
             match result {
-                Ok(connection) => self.state(&host).connection = Some(connection),
+                Ok(connection) => {
+                    let mut state = self.state(&host);
+                    state.connection = Some(connection);
+                    state.connected_as = remote_user.clone();
+                }
                 Err(error) => {
                     {
                         let mut state = self.state(&host);
