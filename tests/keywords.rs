@@ -164,3 +164,109 @@ fn a_templated_play_user_is_refused_where_it_is_written() {
         .stderr_contains("a templated `user` is not supported; write the user name");
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn with_dict_sequence_together_fileglob_and_extended_loops_give_ansibles_items() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file("files/a.conf", "")
+        .file("files/b.conf", "")
+        .file("files/c.txt", "")
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              vars:
+                users: {alice: 1, bob: 2}
+              tasks:
+                - debug: msg=\"{{ item.key }}={{ item.value }}\"
+                  with_dict: '{{ users }}'
+                - debug: msg=\"{{ item }}\"
+                  with_sequence: start=1 end=7 stride=3 format=web%02d
+                - debug: msg=\"{{ item }}\"
+                  with_sequence: count=2
+                - debug: msg=\"{{ item.0 }}-{{ item.1 }}\"
+                  with_together:
+                    - [x, y, z]
+                    - [1, 2]
+                - debug: msg=\"{{ item | basename }}\"
+                  with_fileglob: '*.conf'
+                - debug: msg=\"{{ ansible_loop.index }}/{{ ansible_loop.length }} {{ ansible_loop.first }} {{ ansible_loop.last }} {{ ansible_loop.revindex }} {{ ansible_loop.previtem | default('-') }} {{ ansible_loop.nextitem | default('-') }}\"
+                  loop: [p, q, r]
+                  loop_control:
+                    extended: true
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    let output = test.run().success();
+    let messages: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("\"msg\": \""))
+        .map(|line| line.trim_end_matches('"'))
+        .collect();
+    // Expected from ansible-core 2.19.14 (which lists the fileglob matches in directory
+    // order; quayside sorts them).
+    assert_eq!(
+        messages,
+        [
+            "alice=1",
+            "bob=2",
+            "web01",
+            "web04",
+            "web07",
+            "1",
+            "2",
+            "x-1",
+            "y-2",
+            "z-",
+            "a.conf",
+            "b.conf",
+            "1/3 True False 3 - q",
+            "2/3 False False 2 p r",
+            "3/3 False True 1 q -",
+        ]
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=6 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn two_loop_keywords_on_one_task_are_refused_where_written() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: all\n  tasks:\n    - command: touch ran\n      loop: [1]\n      with_dict: {a: 1}\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:5:7")
+        .stderr_contains("`with_dict` cannot be combined with `loop`: a task has one loop");
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
+fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: a\n  gather_facts: false\n  tasks:\n    - command: touch ran-{{ item }}\n      with_sequence: start=5 end=1\n    - command: touch ran-{{ item }}\n      ignore_errors: true\n      with_dict: [1, 2]\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: the task fails (exit 2), nothing runs.
+    test.run().status(2).stdout_contains(
+        "`with_sequence`: to count from 5 to 1, `stride` must be negative at play.yml:5:22",
+    );
+    assert!(
+        std::fs::read_dir(test.path())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with("ran"))
+    );
+}

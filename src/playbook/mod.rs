@@ -126,6 +126,10 @@ pub struct Task {
     pub body: TaskBody,
     pub when: Vec<Node>,
     pub r#loop: Option<Node>,
+    /// Which loop keyword gave `r#loop`: how its value becomes the items.
+    pub loop_form: LoopForm,
+    /// `loop_control.extended`: the item's context has `ansible_loop`.
+    pub loop_extended: bool,
     pub loop_var: String,
     pub index_var: Option<String>,
     pub label: Option<Node>,
@@ -232,6 +236,22 @@ pub fn notified_handlers(notification: &str, handlers: &[&Task]) -> Vec<usize> {
         }
     }
     found
+}
+
+/// The loop keywords, as Ansible turns each one's value into the items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoopForm {
+    /// `loop` and `with_items`: a list.
+    #[default]
+    Items,
+    /// `with_dict`: a mapping, one `{key, value}` item per entry.
+    Dict,
+    /// `with_sequence`: `start=1 end=5 stride=1 format=%d` (or `count=N`), numbers as text.
+    Sequence,
+    /// `with_together`: lists zipped, the shorter ones padded with null.
+    Together,
+    /// `with_fileglob`: the controller files the patterns match.
+    Fileglob,
 }
 
 impl Task {

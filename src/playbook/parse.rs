@@ -39,6 +39,10 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "when",
     "loop",
     "with_items",
+    "with_dict",
+    "with_sequence",
+    "with_together",
+    "with_fileglob",
     "loop_control",
     "register",
     "notify",
@@ -471,6 +475,8 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         body: TaskBody::Meta(Meta::Noop),
         when: Vec::new(),
         r#loop: None,
+        loop_form: super::LoopForm::Items,
+        loop_extended: false,
         loop_var: "item".to_owned(),
         index_var: None,
         label: None,
@@ -513,6 +519,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     let mut extra_args: Option<&Node> = None;
     let (mut block, mut rescue, mut always) = (None, None, None);
     let mut imported = None;
+    let mut loop_key: Option<String> = None;
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -523,7 +530,24 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         match word {
             "name" => task.name = Some(string(value)?),
             "when" => task.when = conditions(value),
-            "loop" | "with_items" => task.r#loop = Some(value.clone()),
+            "loop" | "with_items" | "with_dict" | "with_sequence" | "with_together"
+            | "with_fileglob" => {
+                if let Some(other) = &loop_key {
+                    return Err(Diagnostic::at(
+                        format!("`{word}` cannot be combined with `{other}`: a task has one loop"),
+                        key.span.clone(),
+                    ));
+                }
+                loop_key = Some(word.to_owned());
+                task.loop_form = match word {
+                    "with_dict" => super::LoopForm::Dict,
+                    "with_sequence" => super::LoopForm::Sequence,
+                    "with_together" => super::LoopForm::Together,
+                    "with_fileglob" => super::LoopForm::Fileglob,
+                    _ => super::LoopForm::Items,
+                };
+                task.r#loop = Some(value.clone());
+            }
             "loop_control" => loop_control(&mut task, value)?,
             "register" => {
                 let name = string(value)?;
@@ -1022,7 +1046,7 @@ fn unquote(value: &str) -> &str {
 }
 
 fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
-    const KEYS: &[&str] = &["loop_var", "index_var", "label"];
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "extended"];
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             "`loop_control` must be a mapping",
@@ -1034,6 +1058,7 @@ fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
             "loop_var" => task.loop_var = string(value)?,
             "index_var" => task.index_var = Some(string(value)?),
             "label" => task.label = Some(value.clone()),
+            "extended" => task.loop_extended = boolean(value)?,
             _ => return Err(unknown_key(key, "`loop_control` key", KEYS)),
         }
     }

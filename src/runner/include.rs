@@ -88,7 +88,7 @@ impl Runner<'_> {
             }
             let items: Vec<Option<(usize, Json)>> = match &task.r#loop {
                 None => vec![None],
-                Some(node) => match loop_items(node, &ctx) {
+                Some(_) => match loop_items(task, &ctx) {
                     Ok(items) => items.into_iter().enumerate().map(Some).collect(),
                     Err(message) => {
                         fail(message);
@@ -102,9 +102,10 @@ impl Runner<'_> {
                 self.record(host, task, &effective, result);
                 continue;
             }
+            let values: Vec<Json> = items.iter().flatten().map(|(_, v)| v.clone()).collect();
             for item in items {
                 let item_ctx = match &item {
-                    Some((index, value)) => item_context(task, &ctx, *index, value),
+                    Some((index, _)) => item_context(task, &ctx, *index, &values),
                     None => ctx.clone(),
                 };
                 let mut role_args = None;

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::context::{TaskRun, extend};
 use super::{Inherited, PlayScope, Runner};
-use crate::playbook::{Task, TaskBody};
+use crate::playbook::{LoopForm, Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
 use crate::tasks::{Across, Outcome, TaskContext, TaskKind, parse_action};
 use crate::template;
@@ -279,11 +279,9 @@ impl Runner<'_> {
             let ctx = self.context(scope, host, run);
             let contexts = match &task.r#loop {
                 None => Ok(vec![ctx]),
-                Some(items) => loop_items(items, &ctx).map(|items| {
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(index, item)| item_context(task, &ctx, index, item))
+                Some(_) => loop_items(task, &ctx).map(|items| {
+                    (0..items.len())
+                        .map(|index| item_context(task, &ctx, index, &items))
                         .collect()
                 }),
             };
@@ -417,11 +415,11 @@ impl Runner<'_> {
         run: &TaskRun,
     ) -> Result<Outcome, TransportError> {
         let name = run.title.clone();
-        let Some(items) = &task.r#loop else {
+        if task.r#loop.is_none() {
             // Only called for a task with a loop.
             return Ok(Outcome::ok());
-        };
-        let items = match loop_items(items, ctx) {
+        }
+        let items = match loop_items(task, ctx) {
             Ok(items) => items,
             Err(message) => {
                 let outcome = Outcome::failed(message);
@@ -445,7 +443,7 @@ impl Runner<'_> {
         let mut all_skipped = true;
         for (index, item) in items.iter().enumerate() {
             let item_started = Instant::now();
-            let item_ctx = item_context(task, ctx, index, item);
+            let item_ctx = item_context(task, ctx, index, &items);
             let result = self.attempt(task, effective, host, &item_ctx).await;
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
@@ -749,10 +747,34 @@ fn needs_connection(task: &Task, effective: &Inherited) -> bool {
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).
-pub(super) fn item_context(task: &Task, ctx: &Value, index: usize, item: &Json) -> Value {
-    let mut extra = vec![(task.loop_var.as_str(), item.clone())];
+/// With `loop_control.extended`, `ansible_loop` too, as Ansible: `index` (from 1),
+/// `index0`, `revindex`, `revindex0`, `first`, `last`, `length`, `allitems`, and `previtem`
+/// / `nextitem` where there is one.
+pub(super) fn item_context(task: &Task, ctx: &Value, index: usize, items: &[Json]) -> Value {
+    let item = items.get(index).cloned().unwrap_or(Json::Null);
+    let mut extra = vec![(task.loop_var.as_str(), item)];
     if let Some(index_var) = &task.index_var {
         extra.push((index_var.as_str(), Json::from(index)));
+    }
+    if task.loop_extended {
+        let length = items.len();
+        let mut ansible_loop = serde_json::json!({
+            "index": index + 1,
+            "index0": index,
+            "revindex": length - index,
+            "revindex0": length - index - 1,
+            "first": index == 0,
+            "last": index + 1 == length,
+            "length": length,
+            "allitems": items,
+        });
+        if index > 0 {
+            ansible_loop["previtem"] = items[index - 1].clone();
+        }
+        if index + 1 < length {
+            ansible_loop["nextitem"] = items[index + 1].clone();
+        }
+        extra.push(("ansible_loop", ansible_loop));
     }
     extend(ctx, &extra)
 }
@@ -770,21 +792,242 @@ fn all_hold(conditions: &[Node], ctx: &Value) -> Result<bool, String> {
     Ok(true)
 }
 
-pub(super) fn loop_items(node: &Node, ctx: &Value) -> Result<Vec<Json>, String> {
+pub(super) fn loop_items(task: &Task, ctx: &Value) -> Result<Vec<Json>, String> {
+    let Some(node) = &task.r#loop else {
+        return Ok(Vec::new());
+    };
     let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
-    match rendered.to_json() {
-        Json::Array(items) => Ok(items),
-        Json::Null => Ok(Vec::new()),
-        other => Err(format!(
-            "`loop` must be a list, found {} at {}",
-            match other {
-                Json::Object(_) => "a mapping",
-                Json::String(_) => "a string",
-                _ => "a scalar",
-            },
-            node.span
-        )),
+    let kind = |value: &Json| match value {
+        Json::Object(_) => "a mapping",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        _ => "a scalar",
+    };
+    let value = rendered.to_json();
+    match task.loop_form {
+        LoopForm::Items => match value {
+            Json::Array(items) => Ok(items),
+            Json::Null => Ok(Vec::new()),
+            other => Err(format!(
+                "`loop` must be a list, found {} at {}",
+                kind(&other),
+                node.span
+            )),
+        },
+        LoopForm::Dict => match value {
+            Json::Object(map) => Ok(map
+                .into_iter()
+                .map(|(key, value)| serde_json::json!({"key": key, "value": value}))
+                .collect()),
+            Json::Null => Ok(Vec::new()),
+            other => Err(format!(
+                "`with_dict` expects a mapping, found {} at {}",
+                kind(&other),
+                node.span
+            )),
+        },
+        LoopForm::Together => {
+            let Json::Array(lists) = value else {
+                return Err(format!(
+                    "`with_together` expects a list of lists, found {} at {}",
+                    kind(&value),
+                    node.span
+                ));
+            };
+            let lists: Vec<Vec<Json>> = lists
+                .into_iter()
+                .map(|list| match list {
+                    Json::Array(items) => Ok(items),
+                    other => Err(format!(
+                        "`with_together` expects a list of lists, found {} in it at {}",
+                        kind(&other),
+                        node.span
+                    )),
+                })
+                .collect::<Result<_, _>>()?;
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..longest)
+                .map(|i| {
+                    Json::Array(
+                        lists
+                            .iter()
+                            .map(|list| list.get(i).cloned().unwrap_or(Json::Null))
+                            .collect(),
+                    )
+                })
+                .collect())
+        }
+        LoopForm::Sequence => match value {
+            Json::String(text) => sequence(&text).map_err(|e| format!("{e} at {}", node.span)),
+            other => Err(format!(
+                "`with_sequence` expects `start=N end=N` (or `count=N`), found {} at {}",
+                kind(&other),
+                node.span
+            )),
+        },
+        LoopForm::Fileglob => {
+            let patterns = match value {
+                Json::String(text) => vec![text],
+                Json::Array(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        Json::String(text) => Ok(text),
+                        other => Err(format!(
+                            "`with_fileglob` expects patterns, found {} at {}",
+                            kind(&other),
+                            node.span
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+                other => {
+                    return Err(format!(
+                        "`with_fileglob` expects patterns, found {} at {}",
+                        kind(&other),
+                        node.span
+                    ));
+                }
+            };
+            let base = ctx
+                .get_attr("playbook_dir")
+                .ok()
+                .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+                .unwrap_or_default();
+            let role = crate::tasks::controller_files::role_dir(ctx);
+            let mut files = Vec::new();
+            for pattern in patterns {
+                let found = crate::tasks::controller_files::glob(role.as_deref(), &base, &pattern)
+                    .map_err(|e| format!("{e} at {}", node.span))?;
+                files.extend(
+                    found
+                        .into_iter()
+                        .map(|p| Json::from(p.display().to_string())),
+                );
+            }
+            Ok(files)
+        }
     }
+}
+
+/// `with_sequence`'s terms, as Ansible's `sequence` lookup reads them: `start=`, `end=`
+/// (or `count=`), `stride=`, `format=` (one `%d`, `%0Nd`, `%x` or `%o`), or the short
+/// form `[start-]end[/stride][:format]`.
+fn sequence(text: &str) -> Result<Vec<Json>, String> {
+    let (mut start, mut end, mut count, mut stride, mut format) =
+        (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_owned());
+    let number = |name: &str, value: &str| {
+        let value = value.trim();
+        let parsed = if let Some(hex) = value.strip_prefix("0x") {
+            i64::from_str_radix(hex, 16)
+        } else {
+            value.parse::<i64>()
+        };
+        parsed.map_err(|_| format!("`with_sequence`: `{name}` must be a number, found `{value}`"))
+    };
+    let text = text.trim();
+    if text.contains('=') {
+        for word in text.split_whitespace() {
+            let Some((key, value)) = word.split_once('=') else {
+                return Err(format!("`with_sequence`: `{word}` is not `key=value`"));
+            };
+            match key {
+                "start" => start = number(key, value)?,
+                "end" => end = Some(number(key, value)?),
+                "count" => count = Some(number(key, value)?),
+                "stride" => stride = number(key, value)?,
+                "format" => format = value.to_owned(),
+                _ => {
+                    return Err(format!(
+                        "`with_sequence`: unknown key `{key}` (expected start, end, count, stride or format)"
+                    ));
+                }
+            }
+        }
+    } else {
+        let (rest, fmt) = match text.split_once(':') {
+            Some((rest, fmt)) => (rest, Some(fmt)),
+            None => (text, None),
+        };
+        let (rest, step) = match rest.split_once('/') {
+            Some((rest, step)) => (rest, Some(step)),
+            None => (rest, None),
+        };
+        match rest.split_once('-') {
+            Some((from, to)) => {
+                start = number("start", from)?;
+                end = Some(number("end", to)?);
+            }
+            None => end = Some(number("end", rest)?),
+        }
+        if let Some(step) = step {
+            stride = number("stride", step)?;
+        }
+        if let Some(fmt) = fmt {
+            format = fmt.to_owned();
+        }
+    }
+    let end = match (end, count) {
+        (Some(_), Some(_)) => {
+            return Err("`with_sequence`: `count` and `end` cannot both be given".to_owned());
+        }
+        (None, None) => return Err("`with_sequence`: `end` or `count` is required".to_owned()),
+        (Some(end), None) => end,
+        (None, Some(0)) => return Ok(Vec::new()),
+        (None, Some(count)) => start + (count - 1) * stride,
+    };
+    if stride == 0 {
+        return Err("`with_sequence`: `stride` cannot be 0".to_owned());
+    }
+    if (stride > 0 && end < start) || (stride < 0 && end > start) {
+        return Err(format!(
+            "`with_sequence`: to count from {start} to {end}, `stride` must be {}",
+            if stride > 0 { "negative" } else { "positive" }
+        ));
+    }
+    let (before, spec, after) = printf_spec(&format)?;
+    let mut items = Vec::new();
+    let mut value = start;
+    while (stride > 0 && value <= end) || (stride < 0 && value >= end) {
+        let digits = match spec.1 {
+            'x' => format!("{value:x}"),
+            'o' => format!("{value:o}"),
+            _ => value.to_string(),
+        };
+        let padded = if spec.0.starts_with('0') {
+            let width: usize = spec.0.parse().unwrap_or(0);
+            format!("{digits:0>width$}")
+        } else {
+            let width: usize = spec.0.parse().unwrap_or(0);
+            format!("{digits:>width$}")
+        };
+        items.push(Json::from(format!("{before}{padded}{after}")));
+        value += stride;
+    }
+    Ok(items)
+}
+
+/// A `format` with one integer conversion: the text before it, (width, conversion), after.
+fn printf_spec(format: &str) -> Result<(String, (String, char), String), String> {
+    let refuse = || {
+        format!(
+            "`with_sequence`: `format` needs one `%d` (or `%0Nd`, `%x`, `%o`), found `{format}`"
+        )
+    };
+    let at = format.find('%').ok_or_else(refuse)?;
+    let rest = &format[at + 1..];
+    let width: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let conversion = rest[width.len()..].chars().next().ok_or_else(refuse)?;
+    if !matches!(conversion, 'd' | 'i' | 'x' | 'o') {
+        return Err(refuse());
+    }
+    let after = &rest[width.len() + 1..];
+    if after.contains('%') {
+        return Err(refuse());
+    }
+    Ok((
+        format[..at].to_owned(),
+        (width, conversion),
+        after.to_owned(),
+    ))
 }
 
 pub(super) fn label_text(label: &Node, ctx: &Value) -> String {

@@ -47,6 +47,35 @@ pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) 
         .find(|path| path.exists() && !path.is_dir())
 }
 
+/// `with_fileglob`: the files (not folders) `pattern` matches, sorted. A relative pattern is
+/// looked for in the folders [`find_with_role`] looks in for a file (`files/` first); the
+/// first folder with a match gives them all, as Ansible's `fileglob`.
+pub fn glob(role: Option<&Path>, base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let candidates: Vec<PathBuf> = if Path::new(pattern).is_absolute() {
+        vec![PathBuf::from(pattern)]
+    } else {
+        role.into_iter()
+            .flat_map(|role| [role.join("files").join(pattern), role.join(pattern)])
+            .chain([
+                base.join("files").join(pattern),
+                base.join(pattern),
+                base.join("..").join("files").join(pattern),
+            ])
+            .collect()
+    };
+    for candidate in candidates {
+        let text = candidate.to_string_lossy();
+        let paths = ::glob::glob(&text)
+            .map_err(|e| format!("`with_fileglob`: bad pattern `{pattern}`: {}", e.msg))?;
+        let mut files: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();
+        if !files.is_empty() {
+            files.sort();
+            return Ok(files);
+        }
+    }
+    Ok(Vec::new())
+}
+
 /// The role folder of the task whose variables are `vars` (its `role_path`), if any.
 pub fn role_dir(vars: &minijinja::Value) -> Option<PathBuf> {
     vars.get_attr("role_path")

@@ -9,7 +9,7 @@ mod assert;
 mod blockinfile;
 mod command;
 pub mod config_bundle;
-mod controller_files;
+pub(crate) mod controller_files;
 mod copy;
 mod copy_files;
 mod debug;
