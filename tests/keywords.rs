@@ -270,3 +270,61 @@ fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
             .all(|e| !e.file_name().to_string_lossy().starts_with("ran"))
     );
 }
+
+#[test]
+fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              vars:
+                tries: 2
+                pause: 0
+              tasks:
+                - shell: echo x >> count; wc -l < count
+                  register: r
+                  until: r.stdout | int >= 99
+                  retries: '{{ tries }}'
+                  delay: '{{ pause }}'
+                  ignore_errors: true
+                - debug: msg=\"attempts={{ r.attempts }}\"
+                - command: touch ran
+                  until: true
+                  retries: \"{{ 'many' }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: three runs, `attempts` 2, then the task whose
+    // `retries` is not a number fails without running; exit 2.
+    let output = test
+        .run()
+        .status(2)
+        .stdout_contains("attempts=2")
+        .stdout_contains("`retries` must be a number at play.yml:16:16");
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1"
+    );
+    let count = std::fs::read_to_string(test.path().join("count")).unwrap();
+    assert_eq!(count.lines().count(), 3);
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
+fn a_literal_retries_that_is_not_a_number_is_refused_before_the_run() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: all\n  tasks:\n    - command: touch ran\n      until: true\n      retries: many\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:5:16")
+        .stderr_contains("expected a whole number, found `many`");
+    assert!(!test.path().join("ran").exists());
+}

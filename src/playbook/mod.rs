@@ -145,9 +145,10 @@ pub struct Task {
     pub ignore_errors: bool,
     pub changed_when: Option<Vec<Node>>,
     pub failed_when: Option<Vec<Node>>,
-    pub retries: Option<u32>,
+    /// `retries` and `delay`: a number, or a template rendered when the task runs.
+    pub retries: Option<Node>,
     pub until: Option<Vec<Node>>,
-    pub delay: f64,
+    pub delay: Option<Node>,
     pub check_mode: Option<bool>,
     pub environment: Option<Node>,
     pub r#become: Option<bool>,

@@ -493,7 +493,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         failed_when: None,
         retries: None,
         until: None,
-        delay: 5.0,
+        delay: None,
         check_mode: None,
         environment: None,
         r#become: None,
@@ -583,9 +583,19 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "ignore_errors" => task.ignore_errors = boolean(value)?,
             "changed_when" => task.changed_when = Some(conditions(value)),
             "failed_when" => task.failed_when = Some(conditions(value)),
-            "retries" => task.retries = Some(count(value)? as u32),
+            "retries" => {
+                if !is_template_node(value) {
+                    count(value)?;
+                }
+                task.retries = Some(value.clone());
+            }
             "until" => task.until = Some(conditions(value)),
-            "delay" => task.delay = number(value)?,
+            "delay" => {
+                if !is_template_node(value) {
+                    number(value)?;
+                }
+                task.delay = Some(value.clone());
+            }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
@@ -1113,6 +1123,10 @@ pub(super) fn boolean(node: &Node) -> Result<bool, Diagnostic> {
         Value::Int(i @ (0 | 1)) => Ok(*i == 1),
         _ => Err(expected(node, "`true` or `false`")),
     }
+}
+
+fn is_template_node(node: &Node) -> bool {
+    matches!(&node.value, Value::Str(s) if yaml::is_template(s))
 }
 
 fn number(node: &Node) -> Result<f64, Diagnostic> {

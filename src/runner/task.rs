@@ -577,9 +577,31 @@ impl Runner<'_> {
         };
         let action = &ready.action;
         let task_ctx = self.task_context(task, effective, host, ctx, &ready);
-        let attempts = match &task.until {
-            Some(_) => task.retries.unwrap_or(3) + 1,
-            None => 1,
+        let (attempts, delay) = match &task.until {
+            Some(_) => {
+                let retries = match &task.retries {
+                    Some(node) => match rendered_number(node, ctx, "retries") {
+                        Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+                        Ok(_) => {
+                            return Ok(Outcome::failed(format!(
+                                "`retries` must be a whole number at {}",
+                                node.span
+                            )));
+                        }
+                        Err(message) => return Ok(Outcome::failed(message)),
+                    },
+                    None => 3,
+                };
+                let delay = match &task.delay {
+                    Some(node) => match rendered_number(node, ctx, "delay") {
+                        Ok(n) => n.max(0.0),
+                        Err(message) => return Ok(Outcome::failed(message)),
+                    },
+                    None => 5.0,
+                };
+                (retries + 1, delay)
+            }
+            None => (1, 0.0),
         };
         let mut outcome = Outcome::ok();
         for attempt in 1..=attempts {
@@ -615,7 +637,7 @@ impl Runner<'_> {
                 match all_hold(conditions, &result_ctx) {
                     Ok(true) => break,
                     Ok(false) if attempt < attempts => {
-                        tokio::time::sleep(Duration::from_secs_f64(task.delay.max(0.0))).await;
+                        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                     }
                     Ok(false) => {
                         // ansible-core reports one attempt fewer than it made when every
@@ -906,6 +928,17 @@ pub(super) fn loop_items(task: &Task, ctx: &Value) -> Result<Vec<Json>, String> 
             Ok(files)
         }
     }
+}
+
+/// `retries` or `delay` rendered (a number as written, or a template) to a number.
+fn rendered_number(node: &Node, ctx: &Value, what: &str) -> Result<f64, String> {
+    let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
+    let number = match rendered.to_json() {
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    number.ok_or_else(|| format!("`{what}` must be a number at {}", node.span))
 }
 
 /// `with_sequence`'s terms, as Ansible's `sequence` lookup reads them: `start=`, `end=`
