@@ -328,3 +328,81 @@ fn a_literal_retries_that_is_not_a_number_is_refused_before_the_run() {
         .stderr_contains("expected a whole number, found `many`");
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn local_action_runs_its_task_type_on_the_controller() {
+    let fleet = crate::common::fleet::fleet();
+    let controller_user = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - local_action: command id -un
+                  register: local
+                  changed_when: false
+                - local_action:
+                    module: shell
+                    cmd: echo {{ inventory_hostname }} > local-map
+                - command: id -un
+                  register: remote
+                  changed_when: false
+                - debug: msg=\"local={{ local.stdout }} remote={{ remote.stdout }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()]);
+    // Expected from ansible-core 2.19.14 (compared on local-connection hosts): both forms
+    // run on the controller, as `delegate_to: localhost`.
+    let output = test
+        .run()
+        .success()
+        .stdout_contains(&format!("local={} remote=quayside", controller_user.trim()));
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("local-map")).unwrap(),
+        "host1\n"
+    );
+}
+
+#[test]
+fn local_action_with_a_task_type_or_delegate_to_beside_it_is_refused() {
+    for (play, at, message) in [
+        (
+            "- hosts: all\n  tasks:\n    - local_action: command touch ran\n      command: touch ran\n",
+            "play.yml:4:7",
+            "`local_action` cannot also have a task type (`command`): it names its own",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - local_action: command touch ran\n      delegate_to: localhost\n",
+            "play.yml:4:7",
+            "`local_action` runs on localhost already; it cannot have `delegate_to` too",
+        ),
+        (
+            "- hosts: all\n  tasks:\n    - local_action: {cmd: touch ran}\n",
+            "play.yml:3:21",
+            "`local_action` as a mapping needs `module` (the task type)",
+        ),
+    ] {
+        let test = Test::new()
+            .file("hosts.yml", TWO_HOSTS)
+            .file("play.yml", play)
+            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        test.run()
+            .status(4)
+            .stderr_contains(at)
+            .stderr_contains(message);
+        assert!(!test.path().join("ran").exists());
+    }
+}

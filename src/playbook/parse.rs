@@ -50,6 +50,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "tags",
     "run_once",
     "delegate_to",
+    "local_action",
     "no_log",
     "ignore_errors",
     "changed_when",
@@ -520,6 +521,8 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     let (mut block, mut rescue, mut always) = (None, None, None);
     let mut imported = None;
     let mut loop_key: Option<String> = None;
+    let mut local_action: Option<(&Node, &Node)> = None;
+    let mut delegate_key: Option<&Node> = None;
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -569,7 +572,9 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "listen" if handler => task.listen = string_list(value)?,
             "tags" => task.tags = string_list(value)?,
             "run_once" => task.run_once = boolean(value)?,
+            "local_action" => local_action = Some((key, value)),
             "delegate_to" => {
+                delegate_key = Some(key);
                 let target = string(value)?;
                 if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
                     return Err(Diagnostic::at(
@@ -614,6 +619,28 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "include_tasks" | "ansible.builtin.include_tasks" => included = Some((key, value)),
             _ => actions.push((key, value)),
         }
+    }
+    // `local_action: TYPE ARGS` is that task type delegated to localhost, as in Ansible.
+    let local_owned;
+    if let Some((_, value)) = local_action {
+        if let Some((other, _)) = actions.first() {
+            return Err(Diagnostic::at(
+                format!(
+                    "`local_action` cannot also have a task type (`{}`): it names its own",
+                    other.key_string()
+                ),
+                other.span.clone(),
+            ));
+        }
+        if let Some(other) = delegate_key {
+            return Err(Diagnostic::at(
+                "`local_action` runs on localhost already; it cannot have `delegate_to` too",
+                other.span.clone(),
+            ));
+        }
+        local_owned = local_action_parts(value)?;
+        actions.push((&local_owned.0, &local_owned.1));
+        task.delegate_to = Some("localhost".to_owned());
     }
     if let Some((key, value)) = role_use {
         let word = key.key_string();
@@ -902,6 +929,50 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     crate::tasks::check_args(kind, key, &args)?;
     task.body = TaskBody::Action { kind, args };
     Ok(task)
+}
+
+/// The task type (as a key) and arguments of `local_action`: `TYPE ARGS` as one string, or
+/// a mapping with `module: TYPE` and the arguments beside it.
+fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
+    match &value.value {
+        Value::Str(text) => {
+            let text = text.trim_start();
+            let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+            if word.is_empty() {
+                return Err(Diagnostic::at(
+                    "`local_action` needs a task type, such as `command touch done`",
+                    value.span.clone(),
+                ));
+            }
+            let args = match rest.trim() {
+                "" => Value::Null,
+                rest => Value::Str(rest.to_owned()),
+            };
+            Ok((
+                Node::new(value.span.clone(), Value::Str(word.to_owned())),
+                Node::new(value.span.clone(), args),
+            ))
+        }
+        Value::Map(entries) => {
+            let mut module = None;
+            let mut args = Vec::new();
+            for (key, arg) in entries {
+                if key.as_str() == Some("module") {
+                    module = Some(Node::new(arg.span.clone(), Value::Str(string(arg)?)));
+                } else {
+                    args.push((key.clone(), arg.clone()));
+                }
+            }
+            let Some(module) = module else {
+                return Err(Diagnostic::at(
+                    "`local_action` as a mapping needs `module` (the task type)",
+                    value.span.clone(),
+                ));
+            };
+            Ok((module, Node::new(value.span.clone(), Value::Map(args))))
+        }
+        _ => Err(expected(value, "a task type with its arguments")),
+    }
 }
 
 /// A task type's own name, from its name or an Ansible collection name for it.
