@@ -256,19 +256,36 @@ fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
         .file("hosts.yml", TWO_HOSTS)
         .file(
             "play.yml",
-            "- hosts: a\n  gather_facts: false\n  tasks:\n    - command: touch ran-{{ item }}\n      with_sequence: start=5 end=1\n    - command: touch ran-{{ item }}\n      ignore_errors: true\n      with_dict: [1, 2]\n",
+            "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: touch ran-{{ item }}
+                  ignore_errors: true
+                  with_dict: [1, 2]
+                - command: touch ran-{{ item }}
+                  with_sequence: start=5 end=1
+            ",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    // Expected from ansible-core 2.19.14: the task fails (exit 2), nothing runs.
-    test.run().status(2).stdout_contains(
-        "`with_sequence`: to count from 5 to 1, `stride` must be negative at play.yml:5:22",
+    // Expected from ansible-core 2.19.14: both tasks fail without running anything (the
+    // first ignored), exit 2.
+    let output = test
+        .run()
+        .status(2)
+        .stdout_contains("`with_dict` expects a mapping, found a list at play.yml:6:18")
+        .stdout_contains(
+            "`with_sequence`: to count from 5 to 1, `stride` must be negative at play.yml:8:22",
+        );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1"
     );
-    assert!(
-        std::fs::read_dir(test.path())
-            .unwrap()
-            .flatten()
-            .all(|e| !e.file_name().to_string_lossy().starts_with("ran"))
-    );
+    let ran = std::fs::read_dir(test.path())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("ran"));
+    assert!(!ran);
 }
 
 #[test]
