@@ -423,3 +423,57 @@ fn local_action_with_a_task_type_or_delegate_to_beside_it_is_refused() {
         assert!(!test.path().join("ran").exists());
     }
 }
+
+#[test]
+fn end_host_ends_only_the_hosts_its_when_holds_for() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - meta: end_host
+                  when: inventory_hostname == 'a'
+                - command: touch still-{{ inventory_hostname }}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `a` ends there, `b` carries on.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(test.path().join("still-b").exists());
+    assert!(!test.path().join("still-a").exists());
+}
+
+#[test]
+fn end_play_reads_its_when_for_the_first_host_as_ansible() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - meta: end_play
+                  when: inventory_hostname == 'b'
+                - command: touch one-{{ inventory_hostname }}
+                - meta: end_play
+                  when: inventory_hostname == 'a'
+                - command: touch two-{{ inventory_hostname }}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `end_play` runs once, its `when` read for the
+    // first host (`a`): the first does not end the play, the second does, for both hosts.
+    test.run().success();
+    for host in ["a", "b"] {
+        assert!(test.path().join(format!("one-{host}")).exists());
+        assert!(!test.path().join(format!("two-{host}")).exists());
+    }
+}

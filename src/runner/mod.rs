@@ -675,14 +675,20 @@ impl<'a> Runner<'a> {
                     }
                 }
                 TaskBody::Meta(Meta::EndPlay) => {
-                    if self.task_selected(task, inherited) {
+                    // As ansible-core's linear strategy: `end_play` runs once, its `when`
+                    // read for the first host that reaches it.
+                    if self.task_selected(task, inherited)
+                        && !self
+                            .when_holds(scope, task, &active[..1], inherited)
+                            .is_empty()
+                    {
                         return Some(Stop::EndPlay);
                     }
                 }
                 TaskBody::Meta(Meta::EndHost) => {
                     if self.task_selected(task, inherited) {
-                        for host in &active {
-                            self.state(host).ended = true;
+                        for host in self.when_holds(scope, task, &active, inherited) {
+                            self.state(&host).ended = true;
                         }
                     }
                 }
