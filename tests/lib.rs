@@ -21,6 +21,7 @@ mod keys;
 mod labs;
 mod limits;
 mod modules_files;
+mod modules_system;
 mod plans;
 mod podman;
 mod progress;

@@ -20,6 +20,7 @@ mod file_edit;
 mod file_install;
 mod find;
 mod generate_key;
+mod group;
 mod include_vars;
 mod lineinfile;
 mod podman;
@@ -259,6 +260,7 @@ task_types! {
     "replace" => Replace(replace::Replace);
     "tempfile" => TempFile(tempfile::TempFile);
     "find" => Find(find::Find);
+    "group" => Group(group::Group);
 }
 
 /// How a task type runs across the hosts of a batch.
