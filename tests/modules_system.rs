@@ -103,3 +103,119 @@ fn group_arguments_are_refused_where_written() {
         "error: invalid value: integer `-1`, expected u32 at play.yml:5:29",
     );
 }
+
+// Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook
+// registered for the same task (a new account registers `create_home` and `system`, an
+// existing one `append` and `move_home`; the password is never registered; check mode on
+// a new account registers `changed` alone; removal registers what `userdel` said).
+const USERS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19ug}
+    - user: {name: qs19u, uid: 47301, group: qs19ug, groups: [adm, audio], shell: /bin/sh, comment: QS user, home: /home/qs19u, password: '$6$salt$hash'}
+      register: r1
+    - assert:
+        that:
+          - r1.changed and r1.uid == 47301 and r1.name == 'qs19u' and r1.state == 'present'
+          - r1.groups == 'adm,audio' and r1.shell == '/bin/sh' and r1.comment == 'QS user'
+          - r1.home == '/home/qs19u' and r1.create_home and not r1.system
+          - r1.password == 'NOT_LOGGING_PASSWORD' and r1.append is not defined
+    - ansible.builtin.user: {name: qs19u, uid: 47301, group: qs19ug, groups: 'adm,audio', shell: /bin/sh, comment: QS user, home: /home/qs19u, password: '$6$salt$hash'}
+      register: r2
+    - assert: {that: [not r2.changed, not r2.append, not r2.move_home, r2.system is not defined]}
+    - user: {name: qs19u, groups: [video], append: true, shell: /bin/bash}
+      register: r3
+    - assert: {that: [r3.changed, r3.append, r3.groups == 'video', r3.shell == '/bin/bash']}
+    - user: {name: qs19u, groups: [video]}
+      check_mode: true
+      register: r4
+    - assert: {that: [r4.changed, r4.groups == 'video']}
+    - user: {name: qs19n, uid: 47302}
+      check_mode: true
+      register: r5
+    - assert: {that: [r5.changed, r5.name is not defined]}
+    - user: {name: qs19s, system: true, create_home: false}
+      register: r6
+    - assert: {that: [r6.changed, r6.system, r6.uid < 1000, not r6.create_home]}
+    - user: {name: qs19v, group: qs19nosuch}
+      register: r7
+      ignore_errors: true
+    - assert: {that: [r7.failed, "r7.msg == 'Group qs19nosuch does not exist'"]}
+    - user: {name: qs19v, uid: 0}
+      register: r8
+      ignore_errors: true
+    - assert: {that: [r8.failed, r8.rc == 4, r8.name == 'qs19v', r8.msg is search('UID 0 is not unique')]}
+"#;
+
+const USERS_GONE: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - user: {name: qs19u, state: absent, remove: true}
+      register: r1
+    - assert: {that: [r1.changed, r1.remove, not r1.force, r1.state == 'absent', r1.stderr is defined]}
+    - user: {name: qs19u, state: absent}
+      register: r2
+    - assert: {that: [not r2.changed, r2.name == 'qs19u', r2.stderr is not defined]}
+    - user: {name: qs19s, state: absent}
+    - group: {name: qs19ug, state: absent}
+"#;
+
+fn remove_accounts() {
+    for user in ["qs19u", "qs19s", "qs19n", "qs19v"] {
+        let _ = std::process::Command::new("userdel")
+            .args(["-r", user])
+            .output();
+    }
+    let _ = std::process::Command::new("groupdel")
+        .arg("qs19ug")
+        .output();
+}
+
+#[test]
+fn user_creates_changes_and_removes_as_ansible() {
+    let test = Test::new()
+        .file("play.yml", USERS)
+        .file("gone.yml", USERS_GONE)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    let shadow = getent("shadow", "qs19u");
+    let ids = std::process::Command::new("id")
+        .args(["-Gn", "qs19u"])
+        .output()
+        .unwrap();
+    let home = std::path::Path::new("/home/qs19u").is_dir();
+    if output.code != 0 {
+        remove_accounts();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=17 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert_eq!(shadow.unwrap().split(':').nth(1), Some("$6$salt$hash"));
+    assert_eq!(
+        String::from_utf8_lossy(&ids.stdout).trim(),
+        "qs19ug adm audio video"
+    );
+    assert!(home, "the home directory was not made");
+    assert!(!output.stdout.contains("$6$salt"), "the hash was shown");
+    let gone = Test::new().args(&["run", "gone.yml"]).run_in(test.path());
+    remove_accounts();
+    gone.success();
+    assert!(!std::path::Path::new("/home/qs19u").exists());
+    assert_eq!(getent("passwd", "qs19u"), None);
+}
+
+#[test]
+fn user_arguments_are_refused_where_written() {
+    refused(
+        "user: {name: x, move_home: true}",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`) at play.yml:5:23",
+    );
+    refused(
+        "user: {name: 'bad name'}",
+        "error: `bad name` is not a user or group name at play.yml:5:20",
+    );
+}

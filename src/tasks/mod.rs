@@ -38,6 +38,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod template_config;
+mod user;
 mod wait_for;
 
 use std::path::{Path, PathBuf};
@@ -261,6 +262,7 @@ task_types! {
     "tempfile" => TempFile(tempfile::TempFile);
     "find" => Find(find::Find);
     "group" => Group(group::Group);
+    "user" => User(user::User);
 }
 
 /// How a task type runs across the hosts of a batch.
