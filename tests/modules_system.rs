@@ -219,3 +219,87 @@ fn user_arguments_are_refused_where_written() {
         "error: `bad name` is not a user or group name at play.yml:5:20",
     );
 }
+
+// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=17
+// changed=1 skipped=1 ignored=4), each value asserted is the one ansible-playbook registered, and
+// the failures' messages are Ansible's.
+const WAITS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wait_for: timeout=1
+      register: a
+    - assert:
+        that:
+          - not a.changed and a.elapsed == 1 and a.state == 'started'
+          - a.path is none and a.port is none and a.search_regex is none
+          - a.match_groups == [] and a.match_groupdict == {}
+    - copy: {dest: "{{ dir }}/wf.txt", content: "ready port=8080\n"}
+    - ansible.builtin.wait_for: {path: "{{ dir }}/wf.txt", search_regex: "port=(?P<p>\\d+)$", timeout: 2}
+      register: b
+    - assert:
+        that:
+          - b.state == 'file' and b.path == dir ~ '/wf.txt' and b.elapsed == 0
+          - b.match_groups == ['8080'] and b.match_groupdict.p == '8080' and b.match_groupdict | length == 1
+          - b.mode == '0644' and b.size == 16 and b.owner == 'root'
+    - wait_for: {path: "{{ dir }}/nope", state: absent}
+      register: c
+    - assert: {that: [c.state == 'absent', c.match_groups | length == 0]}
+    - wait_for: {path: "{{ dir }}/wf.txt", state: absent, timeout: 1}
+      register: d
+      ignore_errors: true
+    - assert: {that: [d.failed, "d.msg == 'Timeout when waiting for ' ~ dir ~ '/wf.txt to be absent.'", d.elapsed == 1]}
+    - wait_for: {path: "{{ dir }}/wf.txt", search_regex: nomatch, timeout: 1}
+      register: e
+      ignore_errors: true
+    - assert: {that: ["e.msg == 'Timeout when waiting for search string nomatch in ' ~ dir ~ '/wf.txt'"]}
+    - wait_for: {path: "{{ dir }}/nope", timeout: 1, sleep: 1}
+      register: f
+      ignore_errors: true
+    - assert: {that: ["f.msg == 'Timeout when waiting for file ' ~ dir ~ '/nope'"]}
+    - wait_for: {port: 1, state: stopped, timeout: 1}
+      register: g
+    - assert: {that: [g.state == 'stopped', g.port == 1, g.path is none]}
+    - wait_for: {port: "{{ open }}", state: drained, timeout: 1, msg: custom says no}
+      register: h
+      when: false
+    - wait_for: {port: "{{ open }}", state: stopped, timeout: 1, msg: custom says no}
+      register: i
+      ignore_errors: true
+    - assert: {that: [i.failed, i.msg == 'custom says no']}
+"#;
+
+/// A test of `playbook` with its folder as `dir` and `open` a port that accepts.
+fn wait_play(playbook: &str, open: &str) -> Test {
+    let test = Test::new().file("play.yml", playbook);
+    let dir = test.path().display().to_string();
+    test.args(&[
+        "run",
+        "play.yml",
+        "-e",
+        &format!("dir={dir}"),
+        "-e",
+        &format!("open={open}"),
+    ])
+}
+
+#[test]
+fn wait_for_takes_ansibles_forms() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port().to_string();
+    // `drained` is not built: refused where written, before anything runs.
+    let test = wait_play(&WAITS.replace("      when: false\n", ""), &open);
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap_or_default(),
+        "error: unknown value `drained` (expected one of `started`, `present`, `stopped`, `absent`) at play.yml:37:45"
+    );
+    assert!(!test.path().join("wf.txt").exists());
+    let test = wait_play(&WAITS.replace("state: drained", "state: stopped"), &open);
+    let output = test.run().success();
+    drop(listener);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=17 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=4"
+    );
+}
