@@ -303,3 +303,56 @@ fn wait_for_takes_ansibles_forms() {
         "localhost : ok=17 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=4"
     );
 }
+
+// Expected from ansible-core 2.19.14 with stdin not a terminal: the same registered
+// values (`stdout` as Python prints the duration; a prompt without a time goes on at once
+// with Ansible's warning), recap ok=6 changed=0.
+const PAUSES: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - pause: {seconds: 1}
+      register: a
+    - assert:
+        that:
+          - not a.changed and a.delta == 1 and a.rc == 0 and a.echo
+          - a.stdout == 'Paused for 1.0 seconds' and a.user_input == '' and a.stderr == ''
+          - a.start is match('\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$') and a.stop > a.start
+    - ansible.builtin.pause: {prompt: Continue?}
+      register: b
+    - assert:
+        that:
+          - b.delta == 0 and b.stdout == 'Paused for 0.0 minutes' and b.user_input == ''
+          - b.warnings == ['Not waiting for response to prompt as stdin is not interactive']
+    - pause: {seconds: 1, minutes: 1}
+      register: c
+      ignore_errors: true
+    - assert: {that: [c.failed, "c.msg == 'parameters are mutually exclusive: minutes|seconds'"]}
+"#;
+
+#[test]
+fn pause_waits_and_goes_on_without_a_terminal_as_ansible() {
+    let started = std::time::Instant::now();
+    let output = Test::new()
+        .file("play.yml", PAUSES)
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+#[test]
+fn pause_arguments_are_refused_where_written() {
+    refused(
+        "pause: {seconds: 1, echo: false, timeout: 3}",
+        "error: unknown argument `timeout` (expected one of `seconds`, `minutes`, `prompt`, `echo`) at play.yml:5:40",
+    );
+    refused(
+        "pause: {seconds: soon}",
+        "error: expected u64, found string \"soon\" at play.yml:5:24",
+    );
+}

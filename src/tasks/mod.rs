@@ -23,6 +23,7 @@ mod generate_key;
 mod group;
 mod include_vars;
 mod lineinfile;
+mod pause;
 mod podman;
 mod podman_run;
 mod podman_stop;
@@ -263,6 +264,7 @@ task_types! {
     "find" => Find(find::Find);
     "group" => Group(group::Group);
     "user" => User(user::User);
+    "pause" => Pause(pause::Pause);
 }
 
 /// How a task type runs across the hosts of a batch.
