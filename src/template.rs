@@ -700,7 +700,7 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, Error> {
 
 /// Python's `re.sub` replacement syntax (`\1`, `\g<1>`, `\g<name>`, `\\`, `\n`), as
 /// Ansible playbooks write it, in the regex crate's (`${1}`, a literal `$` as `$$`).
-fn python_replacement(replacement: &str) -> String {
+pub(crate) fn python_replacement(replacement: &str) -> String {
     let mut out = String::with_capacity(replacement.len() + 8);
     let mut chars = replacement.chars().peekable();
     while let Some(c) = chars.next() {

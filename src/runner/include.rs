@@ -203,6 +203,14 @@ impl Runner<'_> {
         if let Some(apply) = &include.apply {
             base = base.with(apply);
         }
+        // A file or role that cannot be read fails the hosts that reach it.
+        let fail_hosts = |hosts: &[String], diagnostic: &crate::diagnostic::Diagnostic| {
+            for host in hosts {
+                let result = Ok(Outcome::failed(diagnostic.headline()));
+                self.emit_result(host, &title, &effective, &result, None, Instant::now());
+                self.record(host, task, &effective, result);
+            }
+        };
         for group in groups {
             let hosts = self.active(&group.hosts);
             if hosts.is_empty() {
@@ -229,18 +237,7 @@ impl Runner<'_> {
                             &loaded
                         }
                         Err(diagnostic) => {
-                            for host in &hosts {
-                                let result = Ok(Outcome::failed(diagnostic.headline()));
-                                self.emit_result(
-                                    host,
-                                    &title,
-                                    &effective,
-                                    &result,
-                                    None,
-                                    Instant::now(),
-                                );
-                                self.record(host, task, &effective, result);
-                            }
+                            fail_hosts(&hosts, &diagnostic);
                             continue;
                         }
                     }
@@ -252,18 +249,7 @@ impl Runner<'_> {
                             &loaded
                         }
                         Err(diagnostic) => {
-                            for host in &hosts {
-                                let result = Ok(Outcome::failed(diagnostic.headline()));
-                                self.emit_result(
-                                    host,
-                                    &title,
-                                    &effective,
-                                    &result,
-                                    None,
-                                    Instant::now(),
-                                );
-                                self.record(host, task, &effective, result);
-                            }
+                            fail_hosts(&hosts, &diagnostic);
                             continue;
                         }
                     }

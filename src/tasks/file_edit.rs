@@ -168,44 +168,9 @@ pub async fn write(
 }
 
 /// A Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) as the `regex` crate
-/// writes it (`${1}`, `${name}`, a newline; `$` itself doubled).
-pub fn python_replacement(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '$' => out.push_str("$$"),
-            '\\' => match chars.next() {
-                Some(d) if d.is_ascii_digit() => {
-                    let mut group = d.to_string();
-                    if let Some(e) = chars.peek().copied().filter(char::is_ascii_digit) {
-                        group.push(e);
-                        chars.next();
-                    }
-                    out.push_str(&format!("${{{group}}}"));
-                }
-                Some('g') if chars.peek() == Some(&'<') => {
-                    chars.next();
-                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
-                    out.push_str(&format!("${{{name}}}"));
-                }
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('\\') => out.push('\\'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push('\\'),
-            },
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// writes it: the one translation `regex_replace` uses too.
+pub(crate) use crate::template::python_replacement;
 
-/// A regular expression as written, or why it is not one.
 pub fn regex(pattern: &str, multi_line: bool) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(pattern)
         .multi_line(multi_line)

@@ -1,9 +1,8 @@
 //! `password_hash`: SHA-512 crypt (`$6$`), as ansible-core computes it through passlib
-//! (Ulrich Drepper's specification), on the sha2 crate.
+//! (Ulrich Drepper's specification), on RustCrypto's `sha-crypt`.
 
 use minijinja::value::Kwargs;
 use minijinja::{Error, ErrorKind};
-use sha2::{Digest, Sha512};
 
 const ITOA64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -64,108 +63,21 @@ fn random_salt() -> Result<String, Error> {
         .collect())
 }
 
-/// SHA-512 crypt of `password` with `salt` (at most 16 characters) and `rounds`.
+/// SHA-512 crypt of `password` with `salt` (at most 16 characters) and `rounds`, as
+/// crypt(3) writes it: `$6$[rounds=N$]SALT$HASH` (`rounds=` left out for the default 5000).
+/// The hash itself is RustCrypto's `sha-crypt`.
 pub fn sha512_crypt(password: &[u8], salt: &str, rounds: u32) -> String {
-    let s = salt.as_bytes();
-    let p = password;
-    let b = Sha512::new()
-        .chain_update(p)
-        .chain_update(s)
-        .chain_update(p)
-        .finalize();
-    let mut a = Sha512::new().chain_update(p).chain_update(s);
-    let mut left = p.len();
-    while left > 64 {
-        a.update(b);
-        left -= 64;
-    }
-    a.update(&b[..left]);
-    let mut n = p.len();
-    while n > 0 {
-        if n & 1 == 1 {
-            a.update(b);
-        } else {
-            a.update(p);
-        }
-        n >>= 1;
-    }
-    let a = a.finalize();
-    let mut dp = Sha512::new();
-    for _ in 0..p.len() {
-        dp.update(p);
-    }
-    let dp = dp.finalize();
-    let p_bytes: Vec<u8> = dp.iter().cycle().take(p.len()).copied().collect();
-    let mut ds = Sha512::new();
-    for _ in 0..16 + a[0] as usize {
-        ds.update(s);
-    }
-    let ds = ds.finalize();
-    let s_bytes: Vec<u8> = ds.iter().cycle().take(s.len()).copied().collect();
-    let mut c = a.to_vec();
-    for i in 0..rounds {
-        let mut h = Sha512::new();
-        if i % 2 == 1 {
-            h.update(&p_bytes);
-        } else {
-            h.update(&c);
-        }
-        if i % 3 != 0 {
-            h.update(&s_bytes);
-        }
-        if i % 7 != 0 {
-            h.update(&p_bytes);
-        }
-        if i % 2 == 1 {
-            h.update(&c);
-        } else {
-            h.update(&p_bytes);
-        }
-        c = h.finalize().to_vec();
-    }
-    const ORDER: [(usize, usize, usize); 21] = [
-        (0, 21, 42),
-        (22, 43, 1),
-        (44, 2, 23),
-        (3, 24, 45),
-        (25, 46, 4),
-        (47, 5, 26),
-        (6, 27, 48),
-        (28, 49, 7),
-        (50, 8, 29),
-        (9, 30, 51),
-        (31, 52, 10),
-        (53, 11, 32),
-        (12, 33, 54),
-        (34, 55, 13),
-        (56, 14, 35),
-        (15, 36, 57),
-        (37, 58, 16),
-        (59, 17, 38),
-        (18, 39, 60),
-        (40, 61, 19),
-        (62, 20, 41),
-    ];
+    let params = sha_crypt::Sha512Params::new(rounds as usize)
+        .expect("rounds are checked to be in range before");
+    let hash = sha_crypt::sha512_crypt_b64(password, salt.as_bytes(), &params)
+        .expect("rounds are checked to be in range before");
     let mut out = String::from("$6$");
     if rounds != 5000 {
         out.push_str(&format!("rounds={rounds}$"));
     }
     out.push_str(salt);
     out.push('$');
-    let mut push = |w: u32, n: usize| {
-        let mut w = w;
-        for _ in 0..n {
-            out.push(ITOA64[(w & 0x3f) as usize] as char);
-            w >>= 6;
-        }
-    };
-    for (x, y, z) in ORDER {
-        push(
-            (u32::from(c[x]) << 16) | (u32::from(c[y]) << 8) | u32::from(c[z]),
-            4,
-        );
-    }
-    push(u32::from(c[63]), 2);
+    out.push_str(&hash);
     out
 }
 
