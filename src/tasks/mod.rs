@@ -20,8 +20,10 @@ mod file_edit;
 mod file_install;
 mod find;
 mod generate_key;
+mod group;
 mod include_vars;
 mod lineinfile;
+mod pause;
 mod podman;
 mod podman_run;
 mod podman_stop;
@@ -37,6 +39,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod template_config;
+mod user;
 mod wait_for;
 
 use std::path::{Path, PathBuf};
@@ -259,6 +262,9 @@ task_types! {
     "replace" => Replace(replace::Replace);
     "tempfile" => TempFile(tempfile::TempFile);
     "find" => Find(find::Find);
+    "group" => Group(group::Group);
+    "user" => User(user::User);
+    "pause" => Pause(pause::Pause);
 }
 
 /// How a task type runs across the hosts of a batch.

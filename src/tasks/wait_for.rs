@@ -1,5 +1,11 @@
 //! `wait_for`: wait until a TCP port accepts connections or a URL answers with the expected
 //! status, probing from the host itself (as Ansible's `wait_for` does), in one round trip.
+//! Ansible's forms work too: `port` with `state: stopped` (until nothing accepts), `path`
+//! with `state: present`/`started` (until the file is there, holding `search_regex` if
+//! given) or `absent`/`stopped`, the sleep-only `wait_for: timeout=N`, and `msg`; the result
+//! registers Ansible's `elapsed` (whole seconds), `state`, `path`, `port`, `search_regex`,
+//! `match_groups` and `match_groupdict`. `state: drained` and `search_regex` on a port are
+//! not built: refused.
 //!
 //! The whole loop runs in one `sh` script on the host, with what is there:
 //! - a port is probed with bash's `/dev/tcp` (bash is essential on Debian and RHEL; `sh` is
@@ -15,6 +21,7 @@
 //! script probes from the controller.
 
 use serde::Deserialize;
+use serde_json::Value as Json;
 
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
@@ -28,6 +35,18 @@ pub struct WaitFor {
     host: Option<String>,
     #[serde(default)]
     port: Option<u16>,
+    /// A file to wait for (Ansible's `path`), or to wait to be gone.
+    #[serde(default)]
+    path: Option<String>,
+    /// A regular expression the file at `path` must match (multi-line, as Ansible's).
+    #[serde(default)]
+    search_regex: Option<String>,
+    /// `started`/`present` (the default) or `stopped`/`absent`.
+    #[serde(default)]
+    state: WaitState,
+    /// The failure's message instead of the one that says what timed out.
+    #[serde(default)]
+    msg: Option<String>,
     /// An `http://` or `https://` URL that must answer `status`.
     #[serde(default)]
     url: Option<String>,
@@ -51,6 +70,32 @@ pub struct WaitFor {
     validate_certs: bool,
 }
 
+/// Ansible's `state`: what `port` or `path` must come to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaitState {
+    #[default]
+    Started,
+    Present,
+    Stopped,
+    Absent,
+}
+
+impl WaitState {
+    fn name(self) -> &'static str {
+        match self {
+            WaitState::Started => "started",
+            WaitState::Present => "present",
+            WaitState::Stopped => "stopped",
+            WaitState::Absent => "absent",
+        }
+    }
+
+    fn gone(self) -> bool {
+        matches!(self, WaitState::Stopped | WaitState::Absent)
+    }
+}
+
 fn default_timeout() -> u64 {
     300
 }
@@ -69,8 +114,28 @@ fn default_true() -> bool {
 
 /// What to probe, checked.
 enum Target {
-    Port { host: String, port: u16 },
-    Url { url: Url, status: u16 },
+    Port {
+        host: String,
+        port: u16,
+    },
+    /// Until nothing accepts connections on the port.
+    PortStopped {
+        host: String,
+        port: u16,
+    },
+    Url {
+        url: Url,
+        status: u16,
+    },
+    File {
+        path: String,
+        regex: Option<regex::Regex>,
+    },
+    FileAbsent {
+        path: String,
+    },
+    /// Neither a port, a path nor a URL: sleep `timeout` seconds.
+    Sleep,
 }
 
 /// The parts of an `http(s)://` URL the probes need.
@@ -152,6 +217,49 @@ impl Url {
 
 impl WaitFor {
     fn target(&self) -> Result<Target, String> {
+        if let Some(path) = &self.path {
+            if self.port.is_some() {
+                return Err("port and path parameter can not both be passed to wait_for".to_owned());
+            }
+            if self.url.is_some() || self.host.is_some() || self.status.is_some() {
+                return Err("`path` goes without `url`, `host` or `status`".to_owned());
+            }
+            if self.state.gone() {
+                if self.search_regex.is_some() {
+                    return Err("`search_regex` goes with `state: present` or `started`".to_owned());
+                }
+                return Ok(Target::FileAbsent { path: path.clone() });
+            }
+            let regex = match &self.search_regex {
+                Some(pattern) => Some(
+                    regex::RegexBuilder::new(pattern)
+                        .multi_line(true)
+                        .build()
+                        .map_err(|e| format!("invalid `search_regex` `{pattern}`: {e}"))?,
+                ),
+                None => None,
+            };
+            return Ok(Target::File {
+                path: path.clone(),
+                regex,
+            });
+        }
+        if self.search_regex.is_some() {
+            return Err("`search_regex` is built for `path` only, not yet for `port`".to_owned());
+        }
+        if self.url.is_none() && self.port.is_none() && self.host.is_none() && self.status.is_none()
+        {
+            return Ok(Target::Sleep);
+        }
+        if self.state.gone() {
+            return match (self.port, &self.url) {
+                (Some(port), None) => Ok(Target::PortStopped {
+                    host: self.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned()),
+                    port,
+                }),
+                _ => Err("`state: stopped` or `absent` goes with `port` or `path`".to_owned()),
+            };
+        }
         match (&self.url, self.port) {
             (Some(_), Some(_)) => Err("`wait_for` takes `port` or `url`, not both".to_owned()),
             (None, None) => Err("`wait_for` needs `port` or `url`".to_owned()),
@@ -188,7 +296,36 @@ impl WaitFor {
 
     fn script(&self, target: &Target) -> String {
         let mut script = String::from("set -u\n");
-        let vars: Vec<(&str, String)> = match target {
+        let none = |kind: &str| {
+            vec![
+                ("kind", kind.to_owned()),
+                ("host", String::new()),
+                ("port", String::new()),
+                ("url", String::new()),
+                ("scheme", String::new()),
+                ("path", String::new()),
+                ("authority", String::new()),
+                ("expect", String::new()),
+            ]
+        };
+        let mut vars: Vec<(&str, String)> = match target {
+            Target::Sleep => none("sleep"),
+            Target::File { path, .. } => {
+                let mut vars = none("file");
+                vars[5].1 = path.clone();
+                vars
+            }
+            Target::FileAbsent { path } => {
+                let mut vars = none("nofile");
+                vars[5].1 = path.clone();
+                vars
+            }
+            Target::PortStopped { host, port } => {
+                let mut vars = none("tcpstop");
+                vars[1].1 = host.clone();
+                vars[2].1 = port.to_string();
+                vars
+            }
             Target::Port { host, port } => vec![
                 ("kind", "tcp".to_owned()),
                 ("host", host.clone()),
@@ -213,6 +350,15 @@ impl WaitFor {
                 ("expect", status.to_string()),
             ],
         };
+        vars.push((
+            "regex",
+            match target {
+                Target::File { regex: Some(_), .. } => {
+                    format!("(?m){}", self.search_regex.as_deref().unwrap_or(""))
+                }
+                _ => String::new(),
+            },
+        ));
         for (name, value) in vars {
             script.push_str(&format!("{name}={}\n", quote(&value)));
         }
@@ -356,7 +502,10 @@ EOF
     return 1
 }
 
-if [ $kind = tcp ] && [ $tcp_tool = none ]; then
+if [ $kind = file ] && [ -n "$regex" ] && ! printf 'x\n' | grep -Pq 'x' 2>/dev/null; then
+    echo result=unsupported; echo 'error=no `grep -P` on the host to search files with'; exit 0
+fi
+if { [ $kind = tcp ] || [ $kind = tcpstop ]; } && [ $tcp_tool = none ]; then
     echo result=unsupported; echo 'error=no `bash` or `python3` on the host to probe a port with'; exit 0
 fi
 if [ $kind = http ] && [ $http_tool = none ]; then
@@ -371,17 +520,42 @@ deadline=$(( start + timeout_ms ))
 attempts=0
 code=
 err=
+found=
+if [ $kind = sleep ]; then
+    sleep "$(secs $timeout_ms)"
+    echo result=ok
+    echo "elapsed_ms=$(( $(now_ms) - start ))"
+    exit 0
+fi
+# probe_file: 0 when $path is there (holding $regex, whose first match goes to $found as
+# base64), or when it is gone for `nofile`.
+probe_file() {
+    if [ $kind = nofile ]; then
+        [ -e "$path" ] || [ -L "$path" ] || return 0
+        err="still there"
+        return 1
+    fi
+    [ -e "$path" ] || { err="no such file"; return 1; }
+    [ -n "$regex" ] || return 0
+    if grep -Pzq -- "$regex" "$path" 2>/dev/null; then
+        found=$(grep -Pzo -- "$regex" "$path" 2>/dev/null | head -zn1 | tr -d '\000' | base64 | tr -d '\n')
+        return 0
+    fi
+    err="no match"
+    return 1
+}
 while :; do
     attempts=$(( attempts + 1 ))
     left=$(( deadline - $(now_ms) ))
     limit=$(( (left + 999) / 1000 ))
     [ $limit -gt $connect ] && limit=$connect
     [ $limit -lt 1 ] && limit=1
-    if [ $kind = tcp ]; then
-        probe_tcp $limit && { result=ok; break; }
-    else
-        probe_http $limit && { result=ok; break; }
-    fi
+    case $kind in
+        tcp) probe_tcp $limit && { result=ok; break; } ;;
+        tcpstop) probe_tcp $limit || { result=ok; break; }; err="still accepting connections" ;;
+        file|nofile) probe_file && { result=ok; break; } ;;
+        *) probe_http $limit && { result=ok; break; } ;;
+    esac
     left=$(( deadline - $(now_ms) ))
     [ $left -le 0 ] && { result=timeout; break; }
     nap=$sleep_ms
@@ -393,6 +567,11 @@ echo "attempts=$attempts"
 echo "elapsed_ms=$(( $(now_ms) - start ))"
 echo "code=$code"
 echo "error=$(first_line "$err")"
+if [ $kind = file ] && [ $result = ok ]; then
+    echo "found=$found"
+    [ -d "$path" ] && echo ftype=directory || echo ftype=file
+    stat -L -c 'A %a %u %U %g %G %s' -- "$path"
+fi
 "#;
 
 impl TaskType for WaitFor {
@@ -413,10 +592,10 @@ impl TaskType for WaitFor {
             Some(os) => os.to_lowercase(),
             None => get("error").to_owned(),
         };
-        let elapsed = get("elapsed_ms").parse::<u64>().unwrap_or(0) as f64 / 1000.0;
+        let elapsed_ms = get("elapsed_ms").parse::<u64>().unwrap_or(0);
         let mut outcome = match get("result") {
             "ok" => Outcome::ok(),
-            "timeout" => Outcome::failed(match &target {
+            "timeout" => Outcome::failed(self.msg.clone().unwrap_or_else(|| match &target {
                 Target::Port { host, port } => format!(
                     "timed out after {} s waiting for {host}:{port}: {error}",
                     self.timeout
@@ -425,7 +604,25 @@ impl TaskType for WaitFor {
                     "timed out after {} s waiting for {} to answer {status}: {error}",
                     self.timeout, url.shown
                 ),
-            }),
+                // Ansible's messages for Ansible's forms.
+                Target::PortStopped { host, port } => {
+                    format!("Timeout when waiting for {host}:{port} to stop.")
+                }
+                Target::File { path, regex: None } => {
+                    format!("Timeout when waiting for file {path}")
+                }
+                Target::File {
+                    path,
+                    regex: Some(_),
+                } => format!(
+                    "Timeout when waiting for search string {} in {path}",
+                    self.search_regex.as_deref().unwrap_or("")
+                ),
+                Target::FileAbsent { path } => {
+                    format!("Timeout when waiting for {path} to be absent.")
+                }
+                Target::Sleep => "timed out".to_owned(),
+            })),
             "unsupported" => Outcome::failed(format!("cannot wait on `{}`: {error}", ctx.host)),
             _ => {
                 let stderr = output.stderr_lossy();
@@ -436,17 +633,91 @@ impl TaskType for WaitFor {
                 )));
             }
         };
-        outcome = outcome
-            .with("elapsed", elapsed)
-            .with("attempts", get("attempts").parse::<u64>().unwrap_or(0));
-        if let Target::Url { .. } = target {
-            outcome = outcome.with("status", get("code").parse::<u16>().ok());
-        }
+        // Ansible's `elapsed` is in whole seconds; a `url` (quayside's own) keeps the
+        // milliseconds.
+        outcome = match target {
+            Target::Url { .. } => outcome.with("elapsed", elapsed_ms as f64 / 1000.0),
+            _ => outcome.with("elapsed", elapsed_ms / 1000),
+        };
         if outcome.failed {
-            outcome = outcome.with("last_error", error);
+            if !matches!(target, Target::Sleep) {
+                outcome = outcome
+                    .with("attempts", get("attempts").parse::<u64>().unwrap_or(0))
+                    .with("last_error", error);
+            }
+            if let Target::Url { .. } = target {
+                outcome = outcome.with("status", get("code").parse::<u16>().ok());
+            }
+            return Ok(outcome);
+        }
+        if let Target::Url { .. } = target {
+            return Ok(outcome
+                .with("attempts", get("attempts").parse::<u64>().unwrap_or(0))
+                .with("status", get("code").parse::<u16>().ok()));
+        }
+        let (groups, named) = match (&target, get("found")) {
+            (
+                Target::File {
+                    regex: Some(regex), ..
+                },
+                found,
+            ) => match_groups(regex, found),
+            _ => (Vec::new(), serde_json::Map::new()),
+        };
+        outcome = outcome
+            .with("state", self.state.name())
+            .with("path", self.path.clone())
+            .with("port", self.port)
+            .with("search_regex", self.search_regex.clone())
+            .with("match_groups", groups)
+            .with("match_groupdict", named);
+        if let Target::File { .. } = target {
+            // As Ansible: the file's attributes, and its kind as `state`.
+            outcome = outcome.with("state", get("ftype").to_owned());
+            if let Some(line) = output
+                .stdout_lossy()
+                .lines()
+                .find_map(|l| l.strip_prefix("A "))
+            {
+                outcome = super::file::attributes(outcome, line);
+            }
+        }
+        if !matches!(target, Target::Sleep) {
+            outcome = outcome.with("attempts", get("attempts").parse::<u64>().unwrap_or(0));
         }
         Ok(outcome)
     }
+}
+
+/// Ansible's `match_groups` and `match_groupdict` of the first match, found on the host
+/// and sent back as base64.
+fn match_groups(regex: &regex::Regex, found: &str) -> (Vec<Json>, serde_json::Map<String, Json>) {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(found)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let Some(captures) = regex.captures(&text) else {
+        return (Vec::new(), serde_json::Map::new());
+    };
+    let groups = captures
+        .iter()
+        .skip(1)
+        .map(|m| m.map_or(Json::Null, |m| Json::from(m.as_str())))
+        .collect();
+    let named = regex
+        .capture_names()
+        .flatten()
+        .map(|name| {
+            (
+                name.to_owned(),
+                captures
+                    .name(name)
+                    .map_or(Json::Null, |m| Json::from(m.as_str())),
+            )
+        })
+        .collect();
+    (groups, named)
 }
 
 #[cfg(test)]

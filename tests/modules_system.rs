@@ -1,0 +1,358 @@
+//! Ansible's system modules built in (`group`, ...), run on localhost (as root): the same
+//! results and registered values as ansible-core 2.19.14 gives for the same playbook;
+//! second runs that change nothing; check mode; bad arguments refused where they are
+//! written, before anything runs. Names are unique per test and removed after.
+
+use crate::common::Test;
+
+fn getent(database: &str, name: &str) -> Option<String> {
+    let output = std::process::Command::new("getent")
+        .args([database, name])
+        .output()
+        .unwrap();
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn refused(module: &str, error: &str) {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
+            ),
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run().status(4);
+    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
+
+// Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook
+// registered for the same task (check mode keeps the group's gid; removing in check mode
+// registers `changed` alone; a taken gid fails with groupadd's message and the name).
+const GROUPS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19grp, gid: 47191}
+      register: r1
+    - assert: {that: [r1.changed, r1.gid == 47191, r1.name == 'qs19grp', r1.state == 'present', not r1.system]}
+    - ansible.builtin.group: {name: qs19grp, gid: 47191}
+      register: r2
+    - assert: {that: [not r2.changed, r2.gid == 47191]}
+    - group: {name: qs19grp, gid: 47192}
+      check_mode: true
+      register: r3
+    - assert: {that: [r3.changed, r3.gid == 47191]}
+    - group: {name: qs19sys, system: true}
+      register: r4
+    - assert: {that: [r4.changed, r4.system, r4.gid < 1000]}
+    - group: {name: qs19grp, state: absent}
+      check_mode: true
+      register: r5
+    - assert: {that: [r5.changed, r5.name is not defined]}
+    - group: {name: qs19x, gid: 47191}
+      register: r6
+      ignore_errors: true
+    - assert:
+        that:
+          - r6.failed and not r6.changed and r6.name == 'qs19x'
+          - >-
+            r6.msg | trim == "groupadd: GID '47191' already exists" and r6.msg | length == 37
+    - group: {name: qs19sys, state: absent}
+      register: r7
+    - assert: {that: [r7.changed, r7.state == 'absent', r7.gid is not defined]}
+    - group: {name: qs19sys, state: absent}
+      register: r8
+    - assert: {that: [not r8.changed]}
+"#;
+
+#[test]
+fn group_creates_changes_and_removes_as_ansible() {
+    let test = Test::new()
+        .file("play.yml", GROUPS)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    for name in ["qs19grp", "qs19sys", "qs19x"] {
+        let _ = std::process::Command::new("groupdel").arg(name).output();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=16 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(getent("group", "qs19sys"), None);
+    assert_eq!(getent("group", "qs19x"), None);
+}
+
+#[test]
+fn group_arguments_are_refused_where_written() {
+    refused(
+        "group: {name: x, non_unique: true}",
+        "error: unknown argument `non_unique` (expected one of `name`, `gid`, `state`, `system`) at play.yml:5:24",
+    );
+    refused(
+        "group: {name: x, state: gone}",
+        "error: unknown value `gone` (expected one of `present`, `absent`) at play.yml:5:31",
+    );
+    refused(
+        "group: {name: x, gid: -1}",
+        "error: invalid value: integer `-1`, expected u32 at play.yml:5:29",
+    );
+}
+
+// Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook
+// registered for the same task (a new account registers `create_home` and `system`, an
+// existing one `append` and `move_home`; the password is never registered; check mode on
+// a new account registers `changed` alone; removal registers what `userdel` said).
+const USERS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19ug}
+    - user: {name: qs19u, uid: 47301, group: qs19ug, groups: [adm, audio], shell: /bin/sh, comment: QS user, home: /home/qs19u, password: '$6$salt$hash'}
+      register: r1
+    - assert:
+        that:
+          - r1.changed and r1.uid == 47301 and r1.name == 'qs19u' and r1.state == 'present'
+          - r1.groups == 'adm,audio' and r1.shell == '/bin/sh' and r1.comment == 'QS user'
+          - r1.home == '/home/qs19u' and r1.create_home and not r1.system
+          - r1.password == 'NOT_LOGGING_PASSWORD' and r1.append is not defined
+    - ansible.builtin.user: {name: qs19u, uid: 47301, group: qs19ug, groups: 'adm,audio', shell: /bin/sh, comment: QS user, home: /home/qs19u, password: '$6$salt$hash'}
+      register: r2
+    - assert: {that: [not r2.changed, not r2.append, not r2.move_home, r2.system is not defined]}
+    - user: {name: qs19u, groups: [video], append: true, shell: /bin/bash}
+      register: r3
+    - assert: {that: [r3.changed, r3.append, r3.groups == 'video', r3.shell == '/bin/bash']}
+    - user: {name: qs19u, groups: [video]}
+      check_mode: true
+      register: r4
+    - assert: {that: [r4.changed, r4.groups == 'video']}
+    - user: {name: qs19n, uid: 47302}
+      check_mode: true
+      register: r5
+    - assert: {that: [r5.changed, r5.name is not defined]}
+    - user: {name: qs19s, system: true, create_home: false}
+      register: r6
+    - assert: {that: [r6.changed, r6.system, r6.uid < 1000, not r6.create_home]}
+    - user: {name: qs19v, group: qs19nosuch}
+      register: r7
+      ignore_errors: true
+    - assert: {that: [r7.failed, "r7.msg == 'Group qs19nosuch does not exist'"]}
+    - user: {name: qs19v, uid: 0}
+      register: r8
+      ignore_errors: true
+    - assert: {that: [r8.failed, r8.rc == 4, r8.name == 'qs19v', r8.msg is search('UID 0 is not unique')]}
+"#;
+
+const USERS_GONE: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - user: {name: qs19u, state: absent, remove: true}
+      register: r1
+    - assert: {that: [r1.changed, r1.remove, not r1.force, r1.state == 'absent', r1.stderr is defined]}
+    - user: {name: qs19u, state: absent}
+      register: r2
+    - assert: {that: [not r2.changed, r2.name == 'qs19u', r2.stderr is not defined]}
+    - user: {name: qs19s, state: absent}
+    - group: {name: qs19ug, state: absent}
+"#;
+
+fn remove_accounts() {
+    for user in ["qs19u", "qs19s", "qs19n", "qs19v"] {
+        let _ = std::process::Command::new("userdel")
+            .args(["-r", user])
+            .output();
+    }
+    let _ = std::process::Command::new("groupdel")
+        .arg("qs19ug")
+        .output();
+}
+
+#[test]
+fn user_creates_changes_and_removes_as_ansible() {
+    let test = Test::new()
+        .file("play.yml", USERS)
+        .file("gone.yml", USERS_GONE)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    let shadow = getent("shadow", "qs19u");
+    let ids = std::process::Command::new("id")
+        .args(["-Gn", "qs19u"])
+        .output()
+        .unwrap();
+    let home = std::path::Path::new("/home/qs19u").is_dir();
+    if output.code != 0 {
+        remove_accounts();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=17 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert_eq!(shadow.unwrap().split(':').nth(1), Some("$6$salt$hash"));
+    assert_eq!(
+        String::from_utf8_lossy(&ids.stdout).trim(),
+        "qs19ug adm audio video"
+    );
+    assert!(home, "the home directory was not made");
+    assert!(!output.stdout.contains("$6$salt"), "the hash was shown");
+    let gone = Test::new().args(&["run", "gone.yml"]).run_in(test.path());
+    remove_accounts();
+    gone.success();
+    assert!(!std::path::Path::new("/home/qs19u").exists());
+    assert_eq!(getent("passwd", "qs19u"), None);
+}
+
+#[test]
+fn user_arguments_are_refused_where_written() {
+    refused(
+        "user: {name: x, move_home: true}",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`) at play.yml:5:23",
+    );
+    refused(
+        "user: {name: 'bad name'}",
+        "error: `bad name` is not a user or group name at play.yml:5:20",
+    );
+}
+
+// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=17
+// changed=1 skipped=1 ignored=4), each value asserted is the one ansible-playbook registered, and
+// the failures' messages are Ansible's.
+const WAITS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wait_for: timeout=1
+      register: a
+    - assert:
+        that:
+          - not a.changed and a.elapsed == 1 and a.state == 'started'
+          - a.path is none and a.port is none and a.search_regex is none
+          - a.match_groups == [] and a.match_groupdict == {}
+    - copy: {dest: "{{ dir }}/wf.txt", content: "ready port=8080\n"}
+    - ansible.builtin.wait_for: {path: "{{ dir }}/wf.txt", search_regex: "port=(?P<p>\\d+)$", timeout: 2}
+      register: b
+    - assert:
+        that:
+          - b.state == 'file' and b.path == dir ~ '/wf.txt' and b.elapsed == 0
+          - b.match_groups == ['8080'] and b.match_groupdict.p == '8080' and b.match_groupdict | length == 1
+          - b.mode == '0644' and b.size == 16 and b.owner == 'root'
+    - wait_for: {path: "{{ dir }}/nope", state: absent}
+      register: c
+    - assert: {that: [c.state == 'absent', c.match_groups | length == 0]}
+    - wait_for: {path: "{{ dir }}/wf.txt", state: absent, timeout: 1}
+      register: d
+      ignore_errors: true
+    - assert: {that: [d.failed, "d.msg == 'Timeout when waiting for ' ~ dir ~ '/wf.txt to be absent.'", d.elapsed == 1]}
+    - wait_for: {path: "{{ dir }}/wf.txt", search_regex: nomatch, timeout: 1}
+      register: e
+      ignore_errors: true
+    - assert: {that: ["e.msg == 'Timeout when waiting for search string nomatch in ' ~ dir ~ '/wf.txt'"]}
+    - wait_for: {path: "{{ dir }}/nope", timeout: 1, sleep: 1}
+      register: f
+      ignore_errors: true
+    - assert: {that: ["f.msg == 'Timeout when waiting for file ' ~ dir ~ '/nope'"]}
+    - wait_for: {port: 1, state: stopped, timeout: 1}
+      register: g
+    - assert: {that: [g.state == 'stopped', g.port == 1, g.path is none]}
+    - wait_for: {port: "{{ open }}", state: drained, timeout: 1, msg: custom says no}
+      register: h
+      when: false
+    - wait_for: {port: "{{ open }}", state: stopped, timeout: 1, msg: custom says no}
+      register: i
+      ignore_errors: true
+    - assert: {that: [i.failed, i.msg == 'custom says no']}
+"#;
+
+/// A test of `playbook` with its folder as `dir` and `open` a port that accepts.
+fn wait_play(playbook: &str, open: &str) -> Test {
+    let test = Test::new().file("play.yml", playbook);
+    let dir = test.path().display().to_string();
+    test.args(&[
+        "run",
+        "play.yml",
+        "-e",
+        &format!("dir={dir}"),
+        "-e",
+        &format!("open={open}"),
+    ])
+}
+
+#[test]
+fn wait_for_takes_ansibles_forms() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port().to_string();
+    // `drained` is not built: refused where written, before anything runs.
+    let test = wait_play(&WAITS.replace("      when: false\n", ""), &open);
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap_or_default(),
+        "error: unknown value `drained` (expected one of `started`, `present`, `stopped`, `absent`) at play.yml:37:45"
+    );
+    assert!(!test.path().join("wf.txt").exists());
+    let test = wait_play(&WAITS.replace("state: drained", "state: stopped"), &open);
+    let output = test.run().success();
+    drop(listener);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=17 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=4"
+    );
+}
+
+// Expected from ansible-core 2.19.14 with stdin not a terminal: the same registered
+// values (`stdout` as Python prints the duration; a prompt without a time goes on at once
+// with Ansible's warning), recap ok=6 changed=0.
+const PAUSES: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - pause: {seconds: 1}
+      register: a
+    - assert:
+        that:
+          - not a.changed and a.delta == 1 and a.rc == 0 and a.echo
+          - a.stdout == 'Paused for 1.0 seconds' and a.user_input == '' and a.stderr == ''
+          - a.start is match('\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$') and a.stop > a.start
+    - ansible.builtin.pause: {prompt: Continue?}
+      register: b
+    - assert:
+        that:
+          - b.delta == 0 and b.stdout == 'Paused for 0.0 minutes' and b.user_input == ''
+          - b.warnings == ['Not waiting for response to prompt as stdin is not interactive']
+    - pause: {seconds: 1, minutes: 1}
+      register: c
+      ignore_errors: true
+    - assert: {that: [c.failed, "c.msg == 'parameters are mutually exclusive: minutes|seconds'"]}
+"#;
+
+#[test]
+fn pause_waits_and_goes_on_without_a_terminal_as_ansible() {
+    let started = std::time::Instant::now();
+    let output = Test::new()
+        .file("play.yml", PAUSES)
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+#[test]
+fn pause_arguments_are_refused_where_written() {
+    refused(
+        "pause: {seconds: 1, echo: false, timeout: 3}",
+        "error: unknown argument `timeout` (expected one of `seconds`, `minutes`, `prompt`, `echo`) at play.yml:5:40",
+    );
+    refused(
+        "pause: {seconds: soon}",
+        "error: expected u64, found string \"soon\" at play.yml:5:24",
+    );
+}
