@@ -53,32 +53,22 @@ pub(super) struct PlayRoles {
     pub vars: Vars,
 }
 
-/// `roles_path` from the settings (ansible.cfg), when they name one: see [`set_roles_path`].
-static ROLES_PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// `roles_path` as the settings resolved it (`ANSIBLE_ROLES_PATH`, ansible.cfg, or
+/// Ansible's default, `~` expanded): see [`set_roles_path`].
+static ROLES_PATH: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
 
-/// The `roles_path` of the settings (colon-separated, as in ansible.cfg), set once before
-/// playbooks are read. `ANSIBLE_ROLES_PATH` still wins over it, as in Ansible.
-pub fn set_roles_path(text: &str) {
-    let _ = ROLES_PATH.set(text.to_owned());
+/// The settings' `roles_path`, set once before playbooks are read.
+pub fn set_roles_path(paths: Vec<PathBuf>) {
+    let _ = ROLES_PATH.set(paths);
 }
 
-/// `roles_path`: `ANSIBLE_ROLES_PATH` (colon-separated), else the settings' (see
-/// [`set_roles_path`]), else Ansible's default.
+/// `roles_path`: the settings' (see [`set_roles_path`]); where they were never loaded
+/// (the library used on its own), what the settings give by default.
 pub fn role_search_path() -> Vec<PathBuf> {
-    let text = std::env::var("ANSIBLE_ROLES_PATH")
-        .ok()
-        .or_else(|| ROLES_PATH.get().cloned())
-        .unwrap_or_else(|| {
-            "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".to_owned()
-        });
-    let home = std::env::var("HOME").unwrap_or_default();
-    text.split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.strip_prefix("~/") {
-            Some(rest) => Path::new(&home).join(rest),
-            None => PathBuf::from(p),
-        })
-        .collect()
+    ROLES_PATH
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::settings::Settings::default().roles_path)
 }
 
 /// Where Ansible looks for a role named `name`: `roles/` beside the playbook, each folder
