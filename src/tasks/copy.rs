@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::args::{Account, FileMode, ModeSpec};
-use super::copy_files::{self, playbook_dir};
+use super::copy_files;
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
@@ -201,10 +201,6 @@ impl TaskType for Copy {
         }
         let sources =
             copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone());
-        // A role's task finds its sources in the role first, then beside the playbook.
-        let base = super::controller_files::role_dir(ctx.vars)
-            .filter(|role| sources.files(role).is_ok())
-            .unwrap_or_else(|| playbook_dir(ctx.vars));
         let prepared = ansible_settings(
             args.mode.as_ref(),
             args.owner.as_ref(),
@@ -213,8 +209,8 @@ impl TaskType for Copy {
             args.force,
             args.validate.as_deref(),
         )
-        .and_then(|settings| Ok((settings, sources.files(&base)?)));
-        let (settings, files) = match prepared {
+        .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)));
+        let (settings, (base, files)) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };

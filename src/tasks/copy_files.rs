@@ -82,18 +82,24 @@ impl Args {
         }
     }
 
-    /// Every file to send, read on the controller.
     /// [`Self::files`] for a task whose variables are `vars`: a role's task finds its
-    /// sources in the role (`files/NAME`, `NAME`) first, then beside the playbook.
-    pub(super) fn files_for(&self, vars: &minijinja::Value) -> Result<Vec<NewFile>, String> {
+    /// sources in the role (`files/NAME`, `NAME`) first, then beside the playbook. Returns
+    /// the folder they were found from, with the files.
+    pub(super) fn files_for(
+        &self,
+        vars: &minijinja::Value,
+    ) -> Result<(PathBuf, Vec<NewFile>), String> {
         if let Some(role) = super::controller_files::role_dir(vars) {
             if let Ok(files) = self.files(&role) {
-                return Ok(files);
+                return Ok((role, files));
             }
         }
-        self.files(&playbook_dir(vars))
+        let base = playbook_dir(vars);
+        let files = self.files(&base)?;
+        Ok((base, files))
     }
 
+    /// Every file to send, read on the controller, found from `base`.
     pub(super) fn files(&self, base: &Path) -> Result<Vec<NewFile>, String> {
         let files = match (&self.src, &self.content) {
             (None, Some(content)) => {
@@ -303,7 +309,7 @@ impl TaskType for CopyFiles {
         let args = &self.0;
         let prepared = args
             .settings()
-            .and_then(|settings| Ok((settings, args.files_for(ctx.vars)?)));
+            .and_then(|settings| Ok((settings, args.files_for(ctx.vars)?.1)));
         let (settings, files) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
