@@ -218,10 +218,9 @@ impl Runner<'_> {
                 continue;
             }
             let loaded;
-            let tasks: &[Task] = match (&include.tasks, &group.path) {
-                (Some(tasks), _) => tasks,
-                (None, None) if group.role_args.is_some() => {
-                    let args = group.role_args.as_ref().expect("checked");
+            let tasks: &[Task] = match (&include.tasks, &group.path, &group.role_args) {
+                (Some(tasks), _, _) => tasks,
+                (None, None, Some(args)) => {
                     match crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir) {
                         Ok((blocks, roles, handlers)) => {
                             if matches!(include.role, Some((_, true))) {
@@ -243,7 +242,7 @@ impl Runner<'_> {
                         }
                     }
                 }
-                (None, Some(path)) => {
+                (None, Some(path), _) => {
                     match crate::playbook::load_included_file(path, &include.play_dir) {
                         Ok(tasks) => {
                             loaded = tasks;
@@ -255,7 +254,7 @@ impl Runner<'_> {
                         }
                     }
                 }
-                (None, None) => continue,
+                (None, None, None) => continue,
             };
             let mut inner = base.clone();
             if let Some((index, value, _)) = &group.item {
