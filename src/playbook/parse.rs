@@ -175,7 +175,13 @@ fn apply_keywords(node: &Node, origin: Origin<'_>) -> Result<Task, Diagnostic> {
 }
 
 /// Collections whose modules are quayside's built-in task types under another name.
-const ACTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "quayside."];
+const ACTION_PREFIXES: &[&str] = &[
+    "ansible.builtin.",
+    "ansible.legacy.",
+    "quayside.",
+    "ansible.posix.",
+    "community.general.",
+];
 
 pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
     let dir = path.parent().unwrap_or(Path::new("."));

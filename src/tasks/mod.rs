@@ -4,6 +4,7 @@
 //! file, line and column) and runs against one host through its [`Connection`]. A task
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
+mod acl;
 mod args;
 mod assert;
 mod blockinfile;
@@ -265,6 +266,7 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "acl" => Acl(acl::Acl);
 }
 
 /// How a task type runs across the hosts of a batch.
