@@ -144,3 +144,140 @@ fn acl_arguments_are_refused_where_written() {
         "error: unknown argument `mode` (expected one of `name`, `path`, `entry`, `entity`, `etype`, `permissions`, `state`, `follow`, `default`, `recurse`, `recursive`, `recalculate_mask`, `use_nfsv4_acls`) at play.yml:5:25",
     );
 }
+
+// Expected from ansible-core 2.19.14 with ansible.posix 1.6.2: each value asserted is what
+// ansible-playbook registered for the same task (recap ok=28 changed=14 ignored=2), and
+// the fstab afterwards is the same, line for line. A real tmpfs and a real bind mount, in
+// an fstab of the test's own (/etc/fstab is not touched).
+const MOUNTS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    fstab: "{{ dir }}/etc/fstab"
+  tasks:
+    - copy:
+        dest: "{{ dir }}/etc/fstab"
+        content: |
+          # a comment
+          /dev/sda1 / ext4 defaults 0 1
+          old {{ dir }}/m/b tmpfs size=2m
+    - mount: {path: "{{ dir }}/m/a", src: qs19a, fstype: tmpfs, opts: "size=1m", state: mounted, fstab: "{{ fstab }}"}
+      check_mode: true
+      register: r0
+    - assert: {that: [r0.changed, "lookup('file', fstab) is not search('qs19a')"]}
+    - mount: {path: "{{ dir }}/m/a", src: qs19a, fstype: tmpfs, opts: "size=1m", state: mounted, fstab: "{{ fstab }}"}
+      register: r1
+    - assert:
+        that:
+          - r1.changed and r1.name == dir ~ '/m/a' and r1.src == 'qs19a' and r1.fstype == 'tmpfs'
+          - r1.opts == 'size=1m' and r1.dump == '0' and r1.passno == '0' and r1.boot == 'yes'
+          - r1.fstab == fstab and r1.backup_file == ''
+    - ansible.posix.mount: {path: "{{ dir }}/m/a", src: qs19a, fstype: tmpfs, opts: "size=1m", state: mounted, fstab: "{{ fstab }}"}
+      register: r2
+    - assert: {that: [not r2.changed]}
+    - mount: {path: "{{ dir }}/m/a", src: qs19a, fstype: tmpfs, opts: "size=2m", state: mounted, fstab: "{{ fstab }}", backup: true}
+      register: r3
+    - command: findmnt -rn -o OPTIONS {{ dir }}/m/a
+      register: f3
+    - assert:
+        that:
+          - r3.changed and 'size=2048k' in f3.stdout
+          - r3.backup_file is match(fstab ~ '\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$')
+    - mount: {path: "{{ dir }}/m/b", src: qs19b, fstype: tmpfs, state: present, fstab: "{{ fstab }}", dump: 1, passno: '2', boot: false}
+      register: r4
+    - assert:
+        that:
+          - r4.changed and r4.dump == '1' and r4.passno == '2' and r4.boot == 'no'
+          - r4.opts == 'defaults,noauto'
+    - mount: {path: "{{ dir }}/m/a", state: unmounted, fstab: "{{ fstab }}"}
+      check_mode: true
+      register: r5
+    - mount: {path: "{{ dir }}/m/a", state: unmounted, fstab: "{{ fstab }}"}
+      register: r6
+    - mount: {path: "{{ dir }}/m/a", state: unmounted, fstab: "{{ fstab }}"}
+      register: r7
+    - assert: {that: [r5.changed, r6.changed, not r7.changed, r7.opts == 'defaults', r7.src is not defined]}
+    - mount: {path: "{{ dir }}/m/e", src: "{{ dir }}/etc", fstype: none, opts: bind, state: ephemeral}
+      register: r8
+    - mount: {path: "{{ dir }}/m/e", src: "{{ dir }}/etc", fstype: none, opts: bind, state: ephemeral}
+      register: r9
+    - assert: {that: [r8.changed, r9.changed, r8.fstab == '/etc/fstab']}
+    - mount: {path: "{{ dir }}/m/e", src: "{{ dir }}/other", fstype: none, opts: bind, state: ephemeral}
+      register: r10
+      ignore_errors: true
+    - assert: {that: ["r10.msg is match('Error mounting ' ~ dir ~ '/m/e: mount: ' ~ dir ~ '/m/e: special device ' ~ dir ~ '/other does not exist.')"]}
+    - mount: {path: "{{ dir }}/m/e", state: remounted}
+      register: r11
+    - mount: {path: "{{ dir }}/m/e", state: unmounted}
+    - mount: {path: "{{ dir }}/m/a", state: absent, fstab: "{{ fstab }}"}
+      register: r12
+    - mount: {path: "{{ dir }}/m/b", state: absent_from_fstab, fstab: "{{ fstab }}"}
+      register: r13
+    - assert: {that: [r11.changed, r12.changed, r13.changed]}
+    - mount: {path: "{{ dir }}/m/z", src: nosuchdevice, fstype: ext4, state: mounted, fstab: "{{ fstab }}"}
+      register: r14
+      ignore_errors: true
+    - assert: {that: [r14.failed, "r14.msg is match('Error mounting ' ~ dir ~ '/m/z: mount: ')"]}
+"#;
+
+/// Take down whatever a failed test left mounted under `dir`.
+fn unmount_under(dir: &std::path::Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .filter(|p| p.starts_with(&*dir.to_string_lossy()))
+        .collect();
+    points.reverse();
+    for point in points {
+        let _ = std::process::Command::new("umount").arg(point).output();
+    }
+}
+
+#[test]
+fn mount_mounts_edits_fstab_and_unmounts_as_ansible() {
+    let test = Test::new().file("play.yml", MOUNTS);
+    let dir = test.path().to_owned();
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    let fstab_before = std::fs::read_to_string("/etc/fstab").unwrap_or_default();
+    let test = test.args(&["run", "play.yml", "-e", &format!("dir={}", dir.display())]);
+    let output = test.run();
+    let mounted = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    unmount_under(&dir);
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=28 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert!(
+        !mounted.contains(&*dir.to_string_lossy()),
+        "left mounted: {mounted}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("etc/fstab")).unwrap(),
+        "# a comment\n/dev/sda1 / ext4 defaults 0 1\n"
+    );
+    // `absent` took the mount point away; the directory that failed to mount is gone too.
+    assert!(!dir.join("m/a").exists());
+    assert!(!dir.join("m/z").exists());
+    assert_eq!(
+        std::fs::read_to_string("/etc/fstab").unwrap_or_default(),
+        fstab_before
+    );
+}
+
+#[test]
+fn mount_arguments_are_refused_where_written() {
+    refused(
+        "mount: {path: /mnt/x, src: tmpfs, state: mounted}",
+        "error: state is mounted but all of the following are missing: fstype at play.yml:5:7",
+    );
+    refused(
+        "mount: {path: /mnt/x, state: gone}",
+        "error: unknown value `gone` (expected one of `mounted`, `unmounted`, `present`, `absent`, `absent_from_fstab`, `remounted`, `ephemeral`) at play.yml:5:36",
+    );
+    refused(
+        "mount: {path: /mnt/x, state: unmounted, opts_no_log: true}",
+        "error: unknown argument `opts_no_log` (expected one of `name`, `path`, `src`, `fstype`, `opts`, `dump`, `passno`, `fstab`, `backup`, `boot`, `state`) at play.yml:5:47",
+    );
+}

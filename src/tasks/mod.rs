@@ -24,6 +24,7 @@ mod generate_key;
 mod group;
 mod include_vars;
 mod lineinfile;
+mod mount;
 mod pause;
 mod podman;
 mod podman_run;
@@ -267,6 +268,7 @@ task_types! {
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
     "acl" => Acl(acl::Acl);
+    "mount" => Mount(mount::Mount);
 }
 
 /// How a task type runs across the hosts of a batch.
