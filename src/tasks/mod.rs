@@ -5,6 +5,7 @@
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
 mod acl;
+mod apt;
 mod args;
 mod assert;
 mod blockinfile;
@@ -25,6 +26,7 @@ mod group;
 mod include_vars;
 mod lineinfile;
 mod mount;
+mod package;
 mod pause;
 mod podman;
 mod podman_run;
@@ -269,6 +271,10 @@ task_types! {
     "pause" => Pause(pause::Pause);
     "acl" => Acl(acl::Acl);
     "mount" => Mount(mount::Mount);
+    "apt" => Apt(apt::Apt);
+    "package" => Package(package::Package);
+    "dnf" => Dnf(package::NotBuilt);
+    "yum" => Yum(package::NotBuilt);
 }
 
 /// How a task type runs across the hosts of a batch.
