@@ -281,3 +281,85 @@ fn mount_arguments_are_refused_where_written() {
         "error: unknown argument `opts_no_log` (expected one of `name`, `path`, `src`, `fstype`, `opts`, `dump`, `passno`, `fstab`, `backup`, `boot`, `state`) at play.yml:5:47",
     );
 }
+
+// Expected from ansible-core 2.19.14 with ansible.posix 1.6.2 and community.general 10,
+// run on this machine (SELinux and firewalld absent) with python3-selinux, python3-semanage
+// and python3-firewall installed for the run (and removed after): the same failures with
+// the same messages, and the same result for a boolean whose SELinux state is ignored
+// (recap ok=6 ignored=4). community.general's sefcontext also needs seobject, which has no
+// small Debian package: its message for a disabled SELinux is read from its source.
+const SELINUX_AND_FIREWALLD: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - seboolean: {name: httpd_can_network_connect, state: true, persistent: true}
+      register: a
+      ignore_errors: true
+    - ansible.posix.seboolean: {name: httpd_can_network_connect, state: true, ignore_selinux_state: true}
+      register: b
+    - community.general.sefcontext: {target: '/srv/quay(/.*)?', setype: container_file_t, state: present}
+      register: c
+      ignore_errors: true
+    - ansible.posix.firewalld: {service: https, state: disabled}
+      register: d
+      ignore_errors: true
+    - firewalld: {port: 8443/tcp, permanent: true, immediate: true, state: enabled}
+      register: e
+      ignore_errors: true
+    - assert:
+        that:
+          - a.failed and not a.changed and a.msg == 'SELinux is disabled on this host.'
+          - not b.changed and b.name == 'httpd_can_network_connect' and b.state and not b.persistent
+          - c.failed and c.msg == 'SELinux is disabled on this host.'
+          - d.failed and d.msg == e.msg
+          - e.msg == 'firewall is not currently running, unable to perform immediate actions without a running firewall daemon'
+"#;
+
+#[test]
+fn selinux_and_firewalld_fail_as_ansible_where_they_are_not_running() {
+    let output = Test::new()
+        .file("play.yml", SELINUX_AND_FIREWALLD)
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=4"
+    );
+}
+
+#[test]
+fn selinux_and_firewalld_arguments_are_refused_where_written() {
+    refused(
+        "sefcontext: {target: /srv, state: present}",
+        "error: state is present but any of the following are missing: setype, substitute at play.yml:5:7",
+    );
+    refused(
+        "sefcontext: {target: /srv, substitute: /var/www}",
+        "error: unknown argument `substitute` (expected one of `path`, `target`, `ftype`, `setype`, `seuser`, `selevel`, `serange`, `state`, `reload`, `ignore_selinux_state`) at play.yml:5:34",
+    );
+    refused(
+        "seboolean: {name: x, state: maybe}",
+        "error: expected a boolean, found string \"maybe\" at play.yml:5:35",
+    );
+    refused(
+        "firewalld: {service: https, port: 443/tcp, state: enabled}",
+        "error: parameters are mutually exclusive: icmp_block|icmp_block_inversion|service|protocol|port|port_forward|rich_rule|interface|forward|masquerade|source|target at play.yml:5:7",
+    );
+    refused(
+        "firewalld: {port: '443', state: enabled}",
+        "error: improper port format (missing protocol?) at play.yml:5:7",
+    );
+    refused(
+        "firewalld: {service: https, state: present}",
+        "error: absent and present state can only be used in zone level operations at play.yml:5:7",
+    );
+    refused(
+        "firewalld: {service: https, state: enabled, offline: true}",
+        "error: offline cannot be enabled unless permanent changes are allowed at play.yml:5:7",
+    );
+    refused(
+        "firewalld: {masquerade: 'yes', state: enabled}",
+        "error: unknown argument `masquerade` (expected one of `service`, `port`, `source`, `rich_rule`, `zone`, `permanent`, `immediate`, `state`, `timeout`, `offline`) at play.yml:5:19",
+    );
+}

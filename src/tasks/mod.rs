@@ -21,6 +21,7 @@ mod file;
 mod file_edit;
 mod file_install;
 mod find;
+mod firewalld;
 mod generate_key;
 mod group;
 mod include_vars;
@@ -32,6 +33,8 @@ mod podman;
 mod podman_run;
 mod podman_stop;
 mod replace;
+mod seboolean;
+mod sefcontext;
 mod set_fact;
 mod setfacl;
 pub mod setup;
@@ -275,6 +278,9 @@ task_types! {
     "package" => Package(package::Package);
     "dnf" => Dnf(package::NotBuilt);
     "yum" => Yum(package::NotBuilt);
+    "seboolean" => SeBoolean(seboolean::SeBoolean);
+    "sefcontext" => SeFcontext(sefcontext::SeFcontext);
+    "firewalld" => Firewalld(firewalld::Firewalld);
 }
 
 /// How a task type runs across the hosts of a batch.
