@@ -339,7 +339,10 @@ impl TaskType for Acl {
         };
         let acl = acl_lines(report.listing.as_deref().unwrap_or_default());
         let (outcome, msg) = match &change {
-            Some((state, _, msg)) => (report.outcome(ctx, &resolved, *state), msg.clone()),
+            Some((state, _, msg)) => (
+                report.outcome(ctx, &resolved, *state, args.recalculate_mask),
+                msg.clone(),
+            ),
             None => (Outcome::ok(), "current acl".to_owned()),
         };
         Ok(outcome.with_msg(msg).with("acl", acl))

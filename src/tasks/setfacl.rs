@@ -365,7 +365,7 @@ fn acl_text(mut text: String) -> String {
 }
 
 /// The ACL `before` would have with `entries` applied: what check mode shows.
-fn predicted(before: &str, entries: &[Entry], state: State) -> String {
+fn predicted(before: &str, entries: &[Entry], state: State, mask: Recalculate) -> String {
     let key = |line: &str| {
         let mut parts = line.splitn(3, ':');
         format!(
@@ -383,6 +383,36 @@ fn predicted(before: &str, entries: &[Entry], state: State) -> String {
         .collect();
     if state == State::Present {
         lines.extend(entries.iter().map(|e| e.to_string().replace('X', "x")));
+    }
+    // As setfacl without `--no-mask`: unless the entries set the mask, it becomes the
+    // union of the group class (named users, the owning group, named groups) whenever
+    // the ACL has named entries or a mask.
+    let named = |l: &String| {
+        let mut parts = l.split(':');
+        matches!(parts.next(), Some("user" | "group"))
+            && parts.next().is_some_and(|q| !q.is_empty())
+    };
+    if mask != Recalculate::NoMask && !entries.iter().any(|e| e.tag == "mask") {
+        // A mask once there stays (recalculated), as setfacl keeps it.
+        let had_mask = lines.iter().any(|l| l.starts_with("mask:"));
+        lines.retain(|l| !l.starts_with("mask:"));
+        if had_mask || lines.iter().any(named) {
+            let mut bits = [false; 3];
+            for line in &lines {
+                let group_class = named(line) || line.starts_with("group::");
+                if let (true, Some(perms)) = (group_class, line.rsplit(':').next()) {
+                    for (bit, c) in bits.iter_mut().zip(perms.chars()) {
+                        *bit |= c != '-';
+                    }
+                }
+            }
+            let shown: String = bits
+                .iter()
+                .zip(['r', 'w', 'x'])
+                .map(|(on, c)| if *on { c } else { '-' })
+                .collect();
+            lines.push(format!("mask::{shown}"));
+        }
     }
     let rank = |line: &String| match (line.split(':').next(), line.split(':').nth(1)) {
         (Some("user"), Some("")) => 0,
@@ -408,7 +438,13 @@ pub(super) struct Report {
 impl Report {
     /// The outcome with what every ACL task registers and shows: changed or not, the files
     /// changed, their diffs.
-    pub fn outcome(&self, ctx: &TaskContext<'_>, resolved: &[Entry], state: State) -> Outcome {
+    pub fn outcome(
+        &self,
+        ctx: &TaskContext<'_>,
+        resolved: &[Entry],
+        state: State,
+        mask: Recalculate,
+    ) -> Outcome {
         let changed: Vec<&PathResult> = self.changed();
         let mut outcome = if changed.is_empty() {
             Outcome::ok()
@@ -425,7 +461,7 @@ impl Report {
                     after: c
                         .after
                         .clone()
-                        .unwrap_or_else(|| predicted(&c.before, resolved, state)),
+                        .unwrap_or_else(|| predicted(&c.before, resolved, state, mask)),
                 })
                 .collect();
         }
@@ -520,7 +556,7 @@ impl TaskType for SetFacl {
             Ok(report) => report,
             Err(message) => return Ok(Outcome::failed(message)),
         };
-        let outcome = report.outcome(ctx, &resolved, args.state);
+        let outcome = report.outcome(ctx, &resolved, args.state, Recalculate::Default);
         let changed = report.changed();
         let results = &report.results;
         let verb = if ctx.check { "would change" } else { "changed" };
@@ -603,6 +639,30 @@ mod tests {
     }
 
     #[test]
+    fn check_mode_predicts_the_recalculated_mask() {
+        let before = "user::rw-\ngroup::r--\nother::---\n";
+        let entries = vec![
+            AclEntry("user:1001:rwx".into())
+                .parse(State::Present)
+                .unwrap(),
+        ];
+        assert_eq!(
+            predicted(before, &entries, State::Present, Recalculate::Default),
+            "user::rw-\nuser:1001:rwx\ngroup::r--\nmask::rwx\nother::---\n"
+        );
+        assert_eq!(
+            predicted(before, &entries, State::Present, Recalculate::NoMask),
+            "user::rw-\nuser:1001:rwx\ngroup::r--\nother::---\n"
+        );
+        let after = "user::rw-\nuser:1001:rwx\ngroup::r--\nmask::rwx\nother::---\n";
+        let gone = vec![AclEntry("user:1001".into()).parse(State::Absent).unwrap()];
+        assert_eq!(
+            predicted(after, &gone, State::Absent, Recalculate::Default),
+            "user::rw-\ngroup::r--\nmask::r--\nother::---\n"
+        );
+    }
+
+    #[test]
     fn check_mode_predicts_the_acl() {
         let before = "user::rw-\ngroup::r--\nother::r--\n";
         let entries = vec![
@@ -612,7 +672,7 @@ mod tests {
             AclEntry("mask::r".into()).parse(State::Present).unwrap(),
         ];
         assert_eq!(
-            predicted(before, &entries, State::Present),
+            predicted(before, &entries, State::Present, Recalculate::Default),
             "user::rw-\nuser:1001:rw-\ngroup::r--\nmask::r--\nother::r--\n"
         );
     }
