@@ -228,3 +228,23 @@ fn package_arguments_are_refused_where_written() {
         "error: `dnf` and `yum` are not built: quayside is tested on Debian only (use `apt`, or `package` on apt hosts) at play.yml:5:7",
     );
 }
+
+#[test]
+fn package_fails_on_a_host_without_apt() {
+    // A host without apt-get: a PATH that holds only `sh`.
+    let test = Test::new().file(
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - package: {name: qs19g-hello, state: present}\n      environment: {PATH: \"{{ bin }}\"}\n      register: p\n      ignore_errors: true\n    - assert: {that: [p.failed, not p.changed, \"p.msg == \\\"quayside's `package` drives apt only, and this host has no apt-get (dnf and yum are not built)\\\"\"]}\n",
+    );
+    let bin = test.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.join("sh")).unwrap();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("bin={}", bin.display())])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
