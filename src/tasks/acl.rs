@@ -261,6 +261,8 @@ fn acl_lines(listing: &str) -> Vec<String> {
 }
 
 impl TaskType for Acl {
+    const COLLECTION: Option<&'static str> = Some("ansible.posix");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if let Err(message) = args.check() {

@@ -135,6 +135,8 @@ echo "zone=$zone"
 "#;
 
 impl TaskType for Firewalld {
+    const COLLECTION: Option<&'static str> = Some("ansible.posix");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let (kind, item) = if let Some(service) = &args.service {

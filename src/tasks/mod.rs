@@ -78,6 +78,10 @@ pub trait TaskType {
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
 
+    /// The Ansible collection whose module of the same name it is, beside `ansible.builtin`
+    /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
+    const COLLECTION: Option<&'static str> = None;
+
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
@@ -175,6 +179,13 @@ macro_rules! task_types {
             pub fn template_variables(self) -> &'static [&'static str] {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::TEMPLATE_VARIABLES,)*
+                }
+            }
+
+            /// [`TaskType::COLLECTION`].
+            pub fn collection(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::COLLECTION,)*
                 }
             }
 

@@ -323,6 +323,8 @@ printf 'C\0%s\0' "$changed"
 "#;
 
 impl TaskType for Mount {
+    const COLLECTION: Option<&'static str> = Some("ansible.posix");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let fstab = args

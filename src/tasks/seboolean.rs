@@ -54,6 +54,8 @@ echo "changed=$changed"
 "#;
 
 impl TaskType for SeBoolean {
+    const COLLECTION: Option<&'static str> = Some("ansible.posix");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let flag = |b: bool| if b { "1" } else { "0" };
         let text = format!(

@@ -143,6 +143,8 @@ printf 'changed=%s\nseuser=%s\nserange=%s\n' "$changed" "$seuser" "$serange"
 "#;
 
 impl TaskType for SeFcontext {
+    const COLLECTION: Option<&'static str> = Some("community.general");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let flag = |b: bool| if b { "1" } else { "0" };
