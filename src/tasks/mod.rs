@@ -268,6 +268,15 @@ task_types! {
     "sql_insert" => SqlInsert(sql_insert::SqlInsert);
     "copy_files" => CopyFiles(copy_files::CopyFiles);
     "setfacl" => SetFacl(setfacl::SetFacl);
+    "acl" => Acl(acl::Acl);
+    "mount" => Mount(mount::Mount);
+    "apt" => Apt(apt::Apt);
+    "package" => Package(package::Package);
+    "dnf" => Dnf(package::NotBuilt);
+    "yum" => Yum(package::NotBuilt);
+    "seboolean" => SeBoolean(seboolean::SeBoolean);
+    "sefcontext" => SeFcontext(sefcontext::SeFcontext);
+    "firewalld" => Firewalld(firewalld::Firewalld);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
     "file" => File(file::File);
@@ -283,15 +292,6 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
-    "acl" => Acl(acl::Acl);
-    "mount" => Mount(mount::Mount);
-    "apt" => Apt(apt::Apt);
-    "package" => Package(package::Package);
-    "dnf" => Dnf(package::NotBuilt);
-    "yum" => Yum(package::NotBuilt);
-    "seboolean" => SeBoolean(seboolean::SeBoolean);
-    "sefcontext" => SeFcontext(sefcontext::SeFcontext);
-    "firewalld" => Firewalld(firewalld::Firewalld);
 }
 
 /// How a task type runs across the hosts of a batch.
