@@ -50,6 +50,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "tags",
     "run_once",
     "delegate_to",
+    "delegate_facts",
     "local_action",
     "no_log",
     "ignore_errors",
@@ -488,6 +489,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         tags: Vec::new(),
         run_once: false,
         delegate_to: None,
+        delegate_facts: None,
         no_log: false,
         ignore_errors: false,
         changed_when: None,
@@ -575,15 +577,10 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "local_action" => local_action = Some((key, value)),
             "delegate_to" => {
                 delegate_key = Some(key);
-                let target = string(value)?;
-                if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
-                    return Err(Diagnostic::at(
-                        format!("`delegate_to: {target}` is not supported; only `localhost` is"),
-                        value.span.clone(),
-                    ));
-                }
-                task.delegate_to = Some(target);
+                // Any host, in the inventory or not, or a template rendered per host.
+                task.delegate_to = Some(string(value)?);
             }
+            "delegate_facts" => task.delegate_facts = Some(boolean(value)?),
             "no_log" => task.no_log = boolean(value)?,
             "ignore_errors" => task.ignore_errors = boolean(value)?,
             "changed_when" => task.changed_when = Some(conditions(value)),
