@@ -122,14 +122,14 @@ impl Runner<'_> {
             // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
             .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
             .map(|h| {
-                let mut vars = per_host
-                    .get(h)
-                    .map(|(vars, _)| vars.clone())
-                    .unwrap_or_default();
+                let mut vars = self.public_vars(scope, h);
                 for (name, value) in self.magic(scope, h) {
                     if matches!(
                         name,
-                        "inventory_hostname" | "inventory_hostname_short" | "group_names"
+                        "inventory_hostname"
+                            | "inventory_hostname_short"
+                            | "group_names"
+                            | "playbook_dir"
                     ) {
                         if let Ok(value) = crate::template::to_json_value(&value) {
                             vars.insert(name.to_owned(), value);
@@ -144,6 +144,26 @@ impl Runner<'_> {
             hostvars: Value::from_serialize(&all),
             per_host,
         }
+    }
+
+    /// A host's variables as `hostvars` shows them to every host, as ansible-core does:
+    /// its inventory variables, facts and registered values, and `--extra-vars`; not the
+    /// play's `vars`/`vars_files`, nor any role's, block's or task's (those belong to the
+    /// task that reads them, compared with ansible-core 2.19.14). Templates in them are
+    /// rendered; those that cannot be are left out.
+    fn public_vars(&self, scope: &PlayScope<'_>, host: &str) -> Vars {
+        let mut vars = self.inventory_vars.get(host).cloned().unwrap_or_default();
+        let facts = self.state(host).facts.clone();
+        vars.extend(facts.clone());
+        vars.extend(self.options.extra_vars.clone());
+        let origin = |name: &str| -> Option<crate::source::Span> {
+            if self.options.extra_vars.contains_key(name) || facts.contains_key(name) {
+                return None;
+            }
+            self.inventory.var_origin(host, name)
+        };
+        resolve_templates(&mut vars, &self.magic(scope, host), &origin);
+        vars
     }
 
     /// Ansible's magic variables for one host (all but `hostvars`).
