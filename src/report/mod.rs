@@ -210,7 +210,7 @@ impl Sink {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // No decrypted vault value is ever shown.
-        let text = crate::vault::mask(text);
+        let text = crate::secrets::mask(text);
         // Output that cannot be written (a closed pipe) must not stop a run half-way.
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
