@@ -140,8 +140,9 @@ pub struct Task {
     pub listen: Vec<String>,
     pub tags: Vec<String>,
     pub run_once: bool,
-    /// `delegate_to`: a host name, or a template rendered per host (and loop item).
-    pub delegate_to: Option<String>,
+    /// `delegate_to`: a host name, or a template rendered per host (and loop item), and
+    /// where it was written.
+    pub delegate_to: Option<(String, Span)>,
     /// `delegate_facts`: facts a delegated task sets go to the delegated host.
     pub delegate_facts: Option<bool>,
     pub no_log: bool,

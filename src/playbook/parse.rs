@@ -578,7 +578,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "delegate_to" => {
                 delegate_key = Some(key);
                 // Any host, in the inventory or not, or a template rendered per host.
-                task.delegate_to = Some(string(value)?);
+                task.delegate_to = Some((string(value)?, value.span.clone()));
             }
             "delegate_facts" => task.delegate_facts = Some(boolean(value)?),
             "no_log" => task.no_log = boolean(value)?,
@@ -637,7 +637,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         }
         local_owned = local_action_parts(value)?;
         actions.push((&local_owned.0, &local_owned.1));
-        task.delegate_to = Some("localhost".to_owned());
+        task.delegate_to = Some(("localhost".to_owned(), value.span.clone()));
     }
     if let Some((key, value)) = role_use {
         let word = key.key_string();

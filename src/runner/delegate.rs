@@ -9,7 +9,6 @@ use std::sync::Arc;
 use minijinja::Value;
 
 use super::{Inherited, Runner, connect};
-use crate::source::Span;
 use crate::transport::{Connection, TransportError};
 use crate::vars::Vars;
 
@@ -17,9 +16,9 @@ use crate::vars::Vars;
 pub(super) struct Delegation {
     /// `delegate_to` as rendered for the host (and loop item).
     pub target: String,
-    /// The inventory host that is: by name, by `ansible_host` as Ansible finds it, or the
-    /// (implicit) `localhost` for `127.0.0.1`; `None` for a host the inventory does not
-    /// name, reached by its name.
+    /// The inventory host that is: by name, or `localhost` (implicit or not) for
+    /// `127.0.0.1` and `::1`; `None` for a host the inventory does not name, reached by
+    /// its name (ansible-core 2.19.14 does not look it up by `ansible_host`).
     pub inventory_host: Option<String>,
     /// The variables its connection is opened with.
     pub vars: Vars,
@@ -52,10 +51,9 @@ impl Runner<'_> {
         &self,
         effective: &Inherited,
         host: &str,
-        span: &Span,
         ctx: &Value,
     ) -> Result<Option<Delegation>, String> {
-        let Some(written) = &effective.delegate_to else {
+        let Some((written, span)) = &effective.delegate_to else {
             return Ok(None);
         };
         let mut target = crate::template::render_str(written, span, ctx)
@@ -87,46 +85,32 @@ impl Runner<'_> {
     }
 
     /// The label output shows after `host ->` for a delegated result, if the task is
-    /// delegated to another host for `host`.
+    /// delegated to another host for `host`: as Ansible, `delegate_to` as written when it
+    /// cannot be rendered.
     pub(super) fn delegated_label(
         &self,
         effective: &Inherited,
         host: &str,
-        span: &Span,
         ctx: &Value,
     ) -> Option<String> {
-        match self.delegation(effective, host, span, ctx) {
+        match self.delegation(effective, host, ctx) {
             Ok(Some(delegation)) if delegation.target != host => Some(delegation.label()),
-            _ => None,
+            Ok(_) => None,
+            Err(_) => effective
+                .delegate_to
+                .as_ref()
+                .map(|(written, _)| written.clone()),
         }
     }
 
     /// The inventory host a `delegate_to` name stands for, as ansible-core looks it up:
-    /// by name, `127.0.0.1` and `::1` as `localhost`, else the first host whose
-    /// `ansible_host` is that name.
+    /// by name, and `127.0.0.1` and `::1` as `localhost`.
     fn inventory_host_for(&self, name: &str) -> Option<String> {
         if self.inventory.hosts.contains_key(name) {
             return Some(name.to_owned());
         }
-        if matches!(name, "127.0.0.1" | "::1") && self.inventory.hosts.contains_key("localhost") {
-            return Some("localhost".to_owned());
-        }
-        self.addresses
-            .get_or_init(|| {
-                let mut addresses = std::collections::HashMap::new();
-                for host in self.inventory.hosts.keys() {
-                    if let Some(serde_json::Value::String(address)) =
-                        self.connection_vars(host).get("ansible_host")
-                    {
-                        addresses
-                            .entry(address.clone())
-                            .or_insert_with(|| host.clone());
-                    }
-                }
-                addresses
-            })
-            .get(name)
-            .cloned()
+        (matches!(name, "127.0.0.1" | "::1") && self.inventory.hosts.contains_key("localhost"))
+            .then(|| "localhost".to_owned())
     }
 
     /// The run's connection to a delegated host: the one already open (the host's own

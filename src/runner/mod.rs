@@ -261,7 +261,7 @@ struct Inherited {
     no_log: bool,
     check_mode: Option<bool>,
     run_once: bool,
-    delegate_to: Option<String>,
+    delegate_to: Option<(String, crate::source::Span)>,
     delegate_facts: Option<bool>,
     /// Inside the `block` of a block that has a `rescue` (at any depth): a failure here is
     /// rescued, as Ansible counts it.
@@ -343,8 +343,6 @@ pub struct Runner<'a> {
     others: Mutex<HashMap<String, Pooled>>,
     /// A lock per host a task is delegated to, held while its connection is opened.
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Inventory hosts by `ansible_host`, for `delegate_to` an address.
-    addresses: std::sync::OnceLock<HashMap<String, String>>,
 }
 
 /// A connection kept for the run, with the `remote_user` it was opened as.
@@ -398,7 +396,6 @@ impl<'a> Runner<'a> {
             remote_user: Mutex::new(None),
             others: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
-            addresses: std::sync::OnceLock::new(),
         }
     }
 

@@ -176,7 +176,7 @@ impl Runner<'_> {
         let result = match &task.r#loop {
             None => {
                 let result = self.attempt(task, effective, host, &ctx).await;
-                let delegated = self.shown_delegation(task, effective, host, &ctx, &result);
+                let delegated = self.shown_delegation(effective, host, &ctx, &result);
                 self.emit_delegated(host, delegated, &name, effective, &result, None, started);
                 result
             }
@@ -474,7 +474,7 @@ impl Runner<'_> {
                     other => other.to_string(),
                 },
             };
-            let delegated = self.shown_delegation(task, effective, host, &item_ctx, &result);
+            let delegated = self.shown_delegation(effective, host, &item_ctx, &result);
             self.emit_delegated(
                 host,
                 delegated,
@@ -545,7 +545,7 @@ impl Runner<'_> {
         let action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         let delegation = self
-            .delegation(effective, host, &task.span, ctx)
+            .delegation(effective, host, ctx)
             .map_err(|message| Ok(Outcome::failed(message)))?;
         let connection: Arc<dyn Connection> = if kind.on_controller() {
             // These task types never touch the host.
@@ -762,7 +762,6 @@ impl Runner<'_> {
     /// task skipped (Ansible shows no delegation then) or ran on the host itself.
     fn shown_delegation(
         &self,
-        task: &Task,
         effective: &Inherited,
         host: &str,
         ctx: &Value,
@@ -771,7 +770,7 @@ impl Runner<'_> {
         if matches!(result, Ok(outcome) if outcome.skipped) {
             return None;
         }
-        self.delegated_label(effective, host, &task.span, ctx)
+        self.delegated_label(effective, host, ctx)
     }
 
     /// [`Self::emit_result`] for a task delegated (`delegated`: to whom, as shown).
