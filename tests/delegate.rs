@@ -322,27 +322,40 @@ fn an_unreachable_or_unrenderable_delegate_fails_the_original_host() {
 
 /// Bad `delegate_to` and `delegate_facts` values are refused before any host is touched,
 /// at their place (ansible-core refuses the first at load too, the second when the task
-/// runs).
+/// runs), and so is `delegate_to` on `include_tasks` / `include_role` (ansible-core: "not
+/// a valid attribute for a TaskInclude"; `apply` is where it goes).
 #[test]
 fn bad_delegate_keywords_are_refused_before_anything_runs() {
-    for (keywords, message, at) in [
+    for (task, message, at) in [
         (
-            "delegate_to: [host2, host3]",
+            "command: 'true'\n      delegate_to: [host2, host3]",
             "error: expected a string, found a list at play.yml:6:20",
             "play.yml:6:20",
         ),
         (
-            "delegate_to: host2\n      delegate_facts: maybe",
+            "command: 'true'\n      delegate_to: host2\n      delegate_facts: maybe",
             "error: expected `true` or `false`, found `maybe` at play.yml:7:23",
             "play.yml:7:23",
+        ),
+        (
+            "include_tasks: inc.yml\n      delegate_to: host2",
+            "error: `delegate_to` is not a keyword of `include_tasks`: its tasks take it from `apply` at play.yml:6:7",
+            "play.yml:6:7",
+        ),
+        (
+            "include_role: {name: r}\n      delegate_facts: true",
+            "error: `delegate_facts` is not a keyword of `include_role`: its tasks take it from `apply` at play.yml:6:7",
+            "play.yml:6:7",
         ),
     ] {
         let test = Test::new()
             .file("hosts.yml", &own_inventory())
+            .file("inc.yml", "- command: touch included\n")
+            .file("roles/r/tasks/main.yml", "- command: touch included\n")
             .file(
                 "play.yml",
                 &format!(
-                    "- hosts: ctl\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - command: 'true'\n      {keywords}\n"
+                    "- hosts: ctl\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {task}\n"
                 ),
             )
             .args(&["run", "play.yml", "-i", "hosts.yml"]);
@@ -351,7 +364,48 @@ fn bad_delegate_keywords_are_refused_before_anything_runs() {
             .stderr_contains(message)
             .stderr_contains(&format!("--> {at}"));
         assert!(!test.path().join("ran").exists());
+        assert!(!test.path().join("included").exists());
     }
+}
+
+/// Expected from ansible-core 2.19.14: `delegate_to` on a block, an `import_tasks` or an
+/// `import_role` reaches every task in it, and `include_tasks` passes it through `apply`.
+#[test]
+fn delegate_to_reaches_the_tasks_of_blocks_imports_and_applied_includes() {
+    let test = Test::new()
+        .file("inc.yml", "- command: 'true'\n")
+        .file("roles/r/tasks/main.yml", "- command: 'true'\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - block:
+                    - command: 'true'
+                  delegate_to: host2
+                - import_tasks: inc.yml
+                  delegate_to: host3
+                - import_role: {name: r}
+                  delegate_to: host4
+                - include_tasks: {file: inc.yml, apply: {delegate_to: host5}}
+            ",
+        );
+    let output = run(&test, "host1").success();
+    let changed: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("changed: "))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "changed: [host1 -> host2(127.0.0.3)]",
+            "changed: [host1 -> host3(127.0.0.4)]",
+            "changed: [host1 -> host4(127.0.0.5)]",
+            "changed: [host1 -> host5(127.0.0.6)]",
+        ]
+    );
 }
 
 /// Expected from ansible-core 2.19.14 (the same names listed): `hostvars` holds a host's

@@ -525,6 +525,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     let mut loop_key: Option<String> = None;
     let mut local_action: Option<(&Node, &Node)> = None;
     let mut delegate_key: Option<&Node> = None;
+    let mut delegate_facts_key: Option<&Node> = None;
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -580,7 +581,10 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 // Any host, in the inventory or not, or a template rendered per host.
                 task.delegate_to = Some((string(value)?, value.span.clone()));
             }
-            "delegate_facts" => task.delegate_facts = Some(boolean(value)?),
+            "delegate_facts" => {
+                delegate_facts_key = Some(key);
+                task.delegate_facts = Some(boolean(value)?);
+            }
             "no_log" => task.no_log = boolean(value)?,
             "ignore_errors" => task.ignore_errors = boolean(value)?,
             "changed_when" => task.changed_when = Some(conditions(value)),
@@ -615,6 +619,25 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             | "ansible.builtin.include_role" => role_use = Some((key, value)),
             "include_tasks" | "ansible.builtin.include_tasks" => included = Some((key, value)),
             _ => actions.push((key, value)),
+        }
+    }
+    // As ansible-core: an include is not delegated (its tasks may be, through `apply`).
+    let include = match (included, role_use) {
+        (Some(_), _) => Some("include_tasks".to_owned()),
+        (None, Some((key, _))) if key.key_string().ends_with("include_role") => {
+            Some("include_role".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(include) = include {
+        if let Some(key) = delegate_key.or(delegate_facts_key) {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{}` is not a keyword of `{include}`: its tasks take it from `apply`",
+                    key.key_string()
+                ),
+                key.span.clone(),
+            ));
         }
     }
     // `local_action: TYPE ARGS` is that task type delegated to localhost, as in Ansible.
