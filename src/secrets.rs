@@ -685,4 +685,15 @@ FEATURE_MAILING: true
             r#"{"msg": "********"} ********"#
         );
     }
+
+    #[test]
+    fn one_registry_hides_each_secret_as_far_as_its_reach() {
+        register("reach-diffs-only", Reach::Diffs);
+        register("reach-everywhere", Reach::Everywhere);
+        let text = "a: reach-diffs-only\nb: reach-everywhere\n";
+        // Output at large: only what must never be shown.
+        assert_eq!(mask(text), "a: reach-diffs-only\nb: ********\n");
+        // A diff: both.
+        assert_eq!(mask_text(text), "a: ********\nb: ********\n");
+    }
 }

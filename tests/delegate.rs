@@ -204,6 +204,22 @@ fn a_delegated_task_becomes_as_the_delegated_host_says() {
     run(&test, "host1")
         .success()
         .stdout_contains("\"msg\": \"quayside-app quayside root\"");
+    // JSON events name the delegated host of a result, and only of a delegated one.
+    let output = run_play(&test, "host1", &["--output", "json"]).success();
+    let delegated: Vec<serde_json::Value> = output
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result" && e["task"] == "command")
+        .map(|e| e["delegated_to"].clone())
+        .collect();
+    assert_eq!(
+        delegated,
+        [
+            serde_json::json!("host3(127.0.0.4)"),
+            serde_json::json!("host2(127.0.0.3)"),
+            serde_json::Value::Null
+        ]
+    );
 }
 
 /// An inventory of its own: `ctl` runs on the controller, `down` is never reachable, and
