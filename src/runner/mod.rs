@@ -323,7 +323,7 @@ pub struct Runner<'a> {
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
     inventory_vars: HashMap<String, Vars>,
-    groups: BTreeMap<String, Vec<String>>,
+    groups: Arc<BTreeMap<String, Vec<String>>>,
     /// The playbook's directory, absolute, for `playbook_dir`.
     playbook_dir: String,
     /// Whether `--start-at-task` has reached its task.
@@ -384,7 +384,7 @@ impl<'a> Runner<'a> {
             interrupt,
             hosts,
             inventory_vars,
-            groups: inventory.group_members(),
+            groups: Arc::new(inventory.group_members()),
             playbook_dir: std::fs::canonicalize(playbook.dir())
                 .unwrap_or_else(|_| playbook.dir().to_owned())
                 .display()
