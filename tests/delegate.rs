@@ -385,7 +385,8 @@ fn bad_delegate_keywords_are_refused_before_anything_runs() {
 }
 
 /// Expected from ansible-core 2.19.14: `delegate_to` on a block, an `import_tasks` or an
-/// `import_role` reaches every task in it, and `include_tasks` passes it through `apply`.
+/// `import_role` reaches every task in it, `include_tasks` passes it through `apply`, and
+/// a task delegated to its own host (or to an empty name) is not delegated.
 #[test]
 fn delegate_to_reaches_the_tasks_of_blocks_imports_and_applied_includes() {
     let test = Test::new()
@@ -405,9 +406,23 @@ fn delegate_to_reaches_the_tasks_of_blocks_imports_and_applied_includes() {
                 - import_role: {name: r}
                   delegate_to: host4
                 - include_tasks: {file: inc.yml, apply: {delegate_to: host5}}
+                - shell: echo $SSH_CONNECTION
+                  delegate_to: '{{ inventory_hostname }}'
+                  register: itself
+                  changed_when: false
+                - shell: echo $SSH_CONNECTION
+                  delegate_to: ''
+                  register: empty
+                  changed_when: false
+                - debug: msg=\"{{ itself.stdout.split()[2] }} {{ empty.stdout.split()[2] }}\"
             ",
         );
-    let output = run(&test, "host1").success();
+    // Delegated to itself (or to an empty name), a task runs on the host as usual and is
+    // shown without `->`.
+    let output = run(&test, "host1")
+        .success()
+        .stdout_contains("ok: [host1]\n")
+        .stdout_contains("\"msg\": \"127.0.0.2 127.0.0.2\"");
     let changed: Vec<&str> = output
         .stdout
         .lines()
