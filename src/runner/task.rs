@@ -567,14 +567,15 @@ impl Runner<'_> {
             .map_err(|message| Ok(Outcome::failed(message)))?;
         // As Ansible: whom a delegated task runs as is the delegated host's to say.
         let become_user = match &delegation {
-            Some(delegation) => self.become_user_with(effective, |name| {
-                delegation
-                    .vars
-                    .get(name)
-                    .filter(|value| !value.is_null())
-                    .cloned()
-            }),
-            None => self.become_user(effective, ctx),
+            Some(delegation) if delegation.inventory_host.as_deref() != Some(host) => self
+                .become_user_with(effective, |name| {
+                    delegation
+                        .vars
+                        .get(name)
+                        .filter(|value| !value.is_null())
+                        .cloned()
+                }),
+            _ => self.become_user(effective, ctx),
         };
         Ok(Ready {
             action,
