@@ -109,8 +109,9 @@ fn delegate_to_another_host_runs_over_its_connection_with_the_original_hosts_var
 
 /// Expected from ansible-core 2.19.14: without `delegate_facts` the facts a delegated task
 /// sets are the original host's; with it they are the delegated host's (`set_fact`, and
-/// `setup`'s facts gathered over the delegated connection). `run_once` runs it for the
-/// first host and shows it once; the result is every host's.
+/// `setup`'s facts gathered over the delegated connection, on a block too; to the implicit
+/// `localhost` as well, which `hostvars` then has). `run_once` runs it for the first host
+/// and shows it once; the result is every host's.
 #[test]
 fn delegate_facts_give_the_facts_to_the_delegated_host() {
     let test = Test::new().file(
@@ -129,15 +130,19 @@ fn delegate_facts_give_the_facts_to_the_delegated_host() {
               delegate_to: host5
               delegate_facts: true
               run_once: true
+            - block:
+                - set_fact: {on_localhost: yes}
+              delegate_to: localhost
+              delegate_facts: true
             - debug:
-                msg: "{{ [on_original, hostvars['host4'].on_original | default('none'), hostvars['host4'].on_delegated, on_delegated | default('none'), hostvars['host5'].ansible_env.SSH_CONNECTION.split()[2], ansible_env | default('none')] | join(' ') }}"
+                msg: "{{ [on_original, hostvars['host4'].on_original | default('none'), hostvars['host4'].on_delegated, on_delegated | default('none'), hostvars['host5'].ansible_env.SSH_CONNECTION.split()[2], ansible_env | default('none'), hostvars['localhost'].on_localhost, on_localhost | default('none')] | join(' ') }}"
         "#,
     );
     let output = run(&test, "host1,host2").success();
     for host in ["host1", "host2"] {
         assert!(
             output.stdout.contains(&format!(
-                "ok: [{host}] => {{\n    \"msg\": \"{host} none host1 none 127.0.0.6 none\"\n}}"
+                "ok: [{host}] => {{\n    \"msg\": \"{host} none host1 none 127.0.0.6 none True none\"\n}}"
             )),
             "{}",
             output.stdout
@@ -162,11 +167,11 @@ fn delegate_facts_give_the_facts_to_the_delegated_host() {
     );
     assert_eq!(
         output.recap("host1"),
-        "host1 : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "host1 : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     assert_eq!(
         output.recap("host2"),
-        "host2 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "host2 : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
 

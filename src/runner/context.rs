@@ -121,8 +121,6 @@ impl Runner<'_> {
             .inventory
             .hosts
             .keys()
-            // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
-            .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
             .map(|h| {
                 let mut vars = self.inventory_vars.get(h).cloned().unwrap_or_default();
                 vars.extend(self.state(h).facts.clone());
@@ -131,6 +129,9 @@ impl Runner<'_> {
                     h.clone(),
                     LazyHost {
                         vars,
+                        // As Ansible: the implicit localhost is listed only when a play
+                        // targets it (`hostvars['localhost']` is there all the same).
+                        listed: !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h),
                         rendered: OnceLock::new(),
                     },
                 )
@@ -235,6 +236,8 @@ struct HostVars {
 struct LazyHost {
     /// Inventory variables, facts, `--extra-vars`: as written.
     vars: Vars,
+    /// Whether iterating over `hostvars` lists it.
+    listed: bool,
     rendered: OnceLock<Value>,
 }
 
@@ -272,7 +275,13 @@ impl Object for HostVars {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.hosts.keys().map(|h| Value::from(h.as_str())).collect())
+        Enumerator::Values(
+            self.hosts
+                .iter()
+                .filter(|(_, lazy)| lazy.listed)
+                .map(|(h, _)| Value::from(h.as_str()))
+                .collect(),
+        )
     }
 }
 
