@@ -179,3 +179,30 @@ impl Runner<'_> {
         Ok(connection)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delegation(target: &str, vars: serde_json::Value) -> Delegation {
+        Delegation {
+            target: target.to_owned(),
+            inventory_host: None,
+            vars: serde_json::from_value(vars).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_label_adds_the_address_only_when_it_differs() {
+        // As ansible-core 2.19.14's default callback shows them.
+        let with = delegation("host3", serde_json::json!({"ansible_host": "127.0.0.4"}));
+        assert_eq!(with.label(), "host3(127.0.0.4)");
+        let same = delegation("127.4", serde_json::json!({"ansible_host": "127.4"}));
+        assert_eq!(same.label(), "127.4");
+        let none = delegation(
+            "localhost",
+            serde_json::json!({"ansible_connection": "local"}),
+        );
+        assert_eq!(none.label(), "localhost");
+    }
+}
