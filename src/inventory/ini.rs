@@ -21,7 +21,7 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
     let ini_value = |key: &str, text: &str| {
         let value = ini_value(text);
         if source.secret {
-            crate::vault::register_var(key, &value);
+            crate::secrets::register_decrypted_var(key, &value);
         }
         value
     };
