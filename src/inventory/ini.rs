@@ -181,21 +181,6 @@ fn split_port(name: &str) -> (&str, Option<u16>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_port;
-
-    #[test]
-    fn a_port_after_the_name_is_split_off_as_ansible_does() {
-        assert_eq!(split_port("db1:2222"), ("db1", Some(2222)));
-        assert_eq!(split_port("web[01:03]:2222"), ("web[01:03]", Some(2222)));
-        assert_eq!(split_port("web[01:03]"), ("web[01:03]", None));
-        assert_eq!(split_port("[::1]:2222"), ("::1", Some(2222)));
-        assert_eq!(split_port("fe80::1"), ("fe80::1", None));
-        assert_eq!(split_port("db1"), ("db1", None));
-    }
-}
-
 /// INI values are text; Ansible reads numbers and booleans out of them.
 /// A value as Ansible reads it from an INI inventory: a Python literal when it is one
 /// (`42`, `1.5`, `True`, `None`, `[1, 2]`), else the text (`false`, `007`, `yes`).
@@ -236,4 +221,19 @@ fn ini_value(value: &str) -> Value {
         }
     }
     value.to_owned().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_port;
+
+    #[test]
+    fn a_port_after_the_name_is_split_off_as_ansible_does() {
+        assert_eq!(split_port("db1:2222"), ("db1", Some(2222)));
+        assert_eq!(split_port("web[01:03]:2222"), ("web[01:03]", Some(2222)));
+        assert_eq!(split_port("web[01:03]"), ("web[01:03]", None));
+        assert_eq!(split_port("[::1]:2222"), ("::1", Some(2222)));
+        assert_eq!(split_port("fe80::1"), ("fe80::1", None));
+        assert_eq!(split_port("db1"), ("db1", None));
+    }
 }
