@@ -25,6 +25,7 @@ mod include_vars;
 mod lineinfile;
 mod pause;
 mod podman;
+mod podman_engine;
 mod podman_run;
 mod podman_stop;
 mod replace;
