@@ -981,6 +981,12 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
         ACTION_PREFIXES
             .iter()
             .find_map(|prefix| word.strip_prefix(prefix))
+            // The `containers.podman` collection's modules are the `podman_*` types.
+            .or_else(|| {
+                word.strip_prefix("containers.")
+                    .filter(|name| name.starts_with("podman.podman_"))
+                    .and_then(|name| name.strip_prefix("podman."))
+            })
             .and_then(TaskKind::from_name)
     })
 }

@@ -25,6 +25,7 @@ mod include_vars;
 mod lineinfile;
 mod pause;
 mod podman;
+mod podman_container;
 mod podman_engine;
 mod podman_run;
 mod podman_stop;
@@ -244,6 +245,7 @@ task_types! {
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
+    "podman_container" => PodmanContainer(podman_container::PodmanContainer);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);

@@ -269,7 +269,7 @@ impl Desired {
                     Want::Started => {
                         "if [ $exists = no ]; then action=run\n\
                          elif [ $same = no ]; then action=recreate-run\n\
-                         elif [ $restart = yes ]; then action=restart\n\
+                         elif [ $restart = yes ] && [ $up = yes ]; then action=restart\n\
                          elif [ \"$state\" = running ]; then action=none\n\
                          elif [ \"$state\" = paused ]; then action=unpause\n\
                          else action=start; fi\n"
@@ -425,7 +425,7 @@ impl Desired {
             commands: self
                 .commands(&action)
                 .iter()
-                .map(|argv| quote_argv(argv))
+                .map(|argv| shell_words::join(argv))
                 .collect(),
             inspect: Json::Null,
             stdout: sections
