@@ -16,7 +16,7 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use super::podman::{PREAMBLE, failure, inspect_lines, report};
-use super::{FileDiff, Outcome, TaskContext};
+use super::{FileDiff, Outcome, TaskContext, diff_text};
 use crate::transport::TransportError;
 use crate::transport::quote::{quote, quote_argv};
 
@@ -347,7 +347,8 @@ impl Desired {
         ];
         argv.extend(systemd.options.iter().cloned());
         let mut script = format!(
-            "unit_dir={}\nunit_path=\"$unit_dir\"/{}\nunit=\n",
+            "unit_dir={}\nunit_path=\"$unit_dir\"/{}\nunit=\nold_unit=\n\
+             if [ -f \"$unit_path\" ]; then old_unit=$(cat \"$unit_path\") || old_unit=; fi\n",
             quote(&systemd.dir),
             quote(&systemd.file)
         );
@@ -382,7 +383,8 @@ impl Desired {
         }
         script.push_str(
             "fi\n\
-             if [ -n \"$unit\" ]; then echo '@@quayside:unit@@'; printf '%s\\n' \"$unit\"; fi\n",
+             if [ -n \"$unit\" ]; then echo '@@quayside:unit@@'; printf '%s\\n' \"$unit\"; fi\n\
+             if [ -n \"$old_unit\" ]; then echo '@@quayside:old_unit@@'; printf '%s\\n' \"$old_unit\"; fi\n",
         );
         script
     }
@@ -401,6 +403,7 @@ impl Desired {
                     "stdout" => "stdout",
                     "inspect" => "inspect",
                     "unit" => "unit",
+                    "old_unit" => "old_unit",
                     _ => "other",
                 };
                 continue;
@@ -491,10 +494,13 @@ impl Desired {
                 } else {
                     done.units.values().next().cloned().unwrap_or_default()
                 };
+                // A unit made with `new: true` holds the whole `podman run` line, env
+                // values too: masked as every diff is.
+                let before = sections.get("old_unit").cloned().unwrap_or_default();
                 outcome.diffs.push(FileDiff {
                     path,
-                    before: String::new(),
-                    after,
+                    before: diff_text(before.as_bytes(), false),
+                    after: diff_text(after.as_bytes(), false),
                 });
             }
             if outcome.msg.is_none() {
