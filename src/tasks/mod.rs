@@ -31,6 +31,7 @@ mod podman_network;
 mod podman_object;
 mod podman_pod;
 mod podman_run;
+mod podman_secret;
 mod podman_stop;
 mod podman_volume;
 mod replace;
@@ -253,6 +254,7 @@ task_types! {
     "podman_volume" => PodmanVolume(podman_volume::PodmanVolume);
     "podman_network" => PodmanNetwork(podman_network::PodmanNetwork);
     "podman_pod" => PodmanPod(podman_pod::PodmanPod);
+    "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
