@@ -27,6 +27,8 @@ mod pause;
 mod podman;
 mod podman_container;
 mod podman_engine;
+mod podman_image;
+mod podman_load;
 mod podman_network;
 mod podman_object;
 mod podman_pod;
@@ -255,6 +257,8 @@ task_types! {
     "podman_network" => PodmanNetwork(podman_network::PodmanNetwork);
     "podman_pod" => PodmanPod(podman_pod::PodmanPod);
     "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);
+    "podman_image" => PodmanImage(podman_image::PodmanImage);
+    "podman_load" => PodmanLoad(podman_load::PodmanLoad);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
