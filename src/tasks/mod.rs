@@ -29,6 +29,7 @@ mod podman_container;
 mod podman_engine;
 mod podman_image;
 mod podman_load;
+mod podman_login;
 mod podman_network;
 mod podman_object;
 mod podman_pod;
@@ -259,6 +260,7 @@ task_types! {
     "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);
     "podman_image" => PodmanImage(podman_image::PodmanImage);
     "podman_load" => PodmanLoad(podman_load::PodmanLoad);
+    "podman_login" => PodmanLogin(podman_login::PodmanLogin);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
