@@ -130,6 +130,9 @@ pub trait ArgReads {
 macro_rules! task_types {
     ($($name:literal => $variant:ident($ty:ty);)*) => {
         /// A task type with its arguments rendered for one host.
+        // One `Action` lives per host and task while it runs: the size of the largest
+        // (`podman_container`, with every option of the collection) costs nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Deserialize)]
         pub enum Action {
             $(#[serde(rename = $name)] $variant($ty),)*

@@ -428,7 +428,7 @@ impl Desired {
             commands: self
                 .commands(&action)
                 .iter()
-                .map(|argv| shell_words::join(argv))
+                .map(shell_words::join)
                 .collect(),
             inspect: Json::Null,
             stdout: sections

@@ -49,7 +49,7 @@ impl PodmanLoad {
             script.push_str(
                 "if [ $action = load ]; then\n\
                  out=$(podman load --input \"$input\") || { echo failed=podman-load; exit 1; }\n\
-                 image=$(printf '%s\\n' \"$out\" | sed -n 's/^Loaded image(s)*: *//p' | head -n 1 | cut -d, -f1)\n\
+                 image=$(printf '%s\\n' \"$out\" | sed -n 's/^Loaded image: *//p; s/^Loaded image(s): *//p' | head -n 1 | cut -d, -f1)\n\
                  fi\n",
             );
         }
