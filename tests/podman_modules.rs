@@ -594,3 +594,60 @@ fn podman_module_arguments_are_refused_where_written() {
     );
     assert!(!test.path().join("ran").exists(), "a task ran");
 }
+
+#[test]
+fn bad_values_fail_the_task_and_change_nothing() {
+    let mut objects = Objects::new("bad");
+    let name = objects.name("container", "c");
+    let secret = objects.name("secret", "s");
+    let image = format!("localhost/{}", objects.name("image", "i"));
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            r#"
+            - podman_container: {{name: {name}, image: {IMAGE}, env: {{"A=B": x}}}}
+              ignore_errors: true
+            - podman_container: {{name: {name}, image: {IMAGE}, labels: {{quayside.spec: x}}}}
+              ignore_errors: true
+            - podman_container: {{name: {name}}}
+              ignore_errors: true
+            - podman_container: {{name: "-{name}", image: {IMAGE}}}
+              ignore_errors: true
+            - podman_secret: {{name: {secret}}}
+              ignore_errors: true
+            - podman_image: {{name: {image}, state: build}}
+              ignore_errors: true
+            - podman_image: {{name: {image}, path: /nonexistent, build: {{file: /x, container_file: "FROM x"}}}}
+              ignore_errors: true
+            - podman_load: {{input: /nonexistent/archive.tar}}
+              ignore_errors: true
+            "#
+        )),
+    );
+    let output = run(&test, &["--output", "json"]).success();
+    let messages: Vec<String> = output
+        .events()
+        .into_iter()
+        .filter(|event| event["event"] == "host_result")
+        .map(|event| event["msg"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "invalid environment variable name `A=B`".to_owned(),
+            "invalid label name `quayside.spec`".to_owned(),
+            "missing argument `image` (needed unless `state: absent`)".to_owned(),
+            format!(
+                "invalid container name `-{name}`: podman names are letters, digits, `_`, `.` \
+                 and `-`, starting with a letter or digit"
+            ),
+            "state is present but all of the following are missing: data".to_owned(),
+            "`state: build` needs `path`, the build context".to_owned(),
+            "`build.file` and `build.container_file` exclude each other".to_owned(),
+            "cannot read the archive `/nonexistent/archive.tar` on `localhost`".to_owned(),
+        ]
+    );
+    assert!(!exists("container", &name));
+    assert!(!exists("secret", &secret));
+    assert!(!exists("image", &image));
+}
