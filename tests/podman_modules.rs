@@ -178,9 +178,33 @@ fn podman_container_check_mode_changes_nothing() {
                 that: [r1.changed, "r1.container == {{}}", "r1.actions == ['started {name}']"]
             "#
         )),
+    )
+    .file(
+        "made.yml",
+        &play(&format!(
+            r#"
+            - podman_container: {{name: {name}, image: {IMAGE}, command: sleep 600, env: {{A: "1"}}, stop_timeout: 0}}
+            - podman_container: {{name: {name}, image: {IMAGE}, command: sleep 600, env: {{A: "2"}}, stop_timeout: 0}}
+              check_mode: true
+              register: r2
+            - podman_container: {{name: {name}, state: absent}}
+              check_mode: true
+              register: r3
+            - assert:
+                that:
+                  - "r2.changed and r2.msg == 'would be recreated: env A changed'"
+                  - "r2.actions == ['recreated {name}'] and r2.container.State.Status == 'running'"
+                  - "'A=1' in r2.container.Config.Env"
+                  - "r3.changed and r3.actions == ['deleted {name}']"
+            "#
+        )),
     );
     run(&test, &[]).success();
     assert!(!exists("container", &name));
+    run_file(&test, "made.yml", &[]).success();
+    let env = inspect("container", &name, "{{json .Config.Env}}");
+    assert!(env.contains("\"A=1\""), "{env}");
+    assert_eq!(inspect("container", &name, "{{.State.Status}}"), "running");
 }
 
 #[test]
