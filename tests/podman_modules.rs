@@ -675,3 +675,63 @@ fn bad_values_fail_the_task_and_change_nothing() {
     assert!(!exists("secret", &secret));
     assert!(!exists("image", &image));
 }
+
+#[test]
+fn hostile_values_arrive_literally() {
+    let mut objects = Objects::new("hostile");
+    let name = objects.name("container", "c");
+    let volume = objects.name("volume", "v");
+    let secret = objects.name("secret", "s");
+    let reader = objects.name("container", "r");
+    let test = Test::new();
+    let pwned = test.path().join("pwned");
+    let hostile = format!(
+        "$(touch {0}) `touch {0}` '\"; touch {0}; \\",
+        pwned.display()
+    );
+    let test = test.file(
+        "play.yml",
+        &play(&format!(
+            r#"
+            - podman_container:
+                name: {name}
+                image: {IMAGE}
+                command: [sleep, "600"]
+                env: {{A: "{{{{ hostile }}}}"}}
+                labels: {{x: "{{{{ hostile }}}}"}}
+                hostname: "h-1"
+                stop_timeout: 0
+            - podman_volume: {{name: {volume}, label: {{x: "{{{{ hostile_csv }}}}"}}}}
+            - podman_secret: {{name: {secret}, data: "{{{{ hostile }}}}"}}
+            - podman_container:
+                name: {reader}
+                image: {IMAGE}
+                command: cat /run/secrets/{secret}
+                secrets: ["{secret}"]
+                detach: false
+                rm: true
+              register: c
+            - copy: {{content: "{{{{ c.stdout }}}}", dest: "{{{{ playbook_dir }}}}/read"}}
+            "#
+        )),
+    );
+    // `podman volume create --label` reads its values as CSV (a `"` or `,` would be
+    // podman's syntax error, for the collection too): no quotes in that one.
+    let hostile_csv = format!("$(touch {0}) `touch {0}` '; touch {0}; \\", pwned.display());
+    let vars = serde_json::json!({ "hostile": hostile, "hostile_csv": hostile_csv }).to_string();
+    run(&test, &["-e", &vars]).success();
+    assert!(!pwned.exists(), "a value ran as a command");
+    let env = inspect("container", &name, "{{json .Config.Env}}");
+    let env: Vec<String> = serde_json::from_str(&env).unwrap();
+    assert!(env.contains(&format!("A={hostile}")), "{env:?}");
+    assert_eq!(
+        inspect("container", &name, "{{index .Config.Labels \"x\"}}"),
+        hostile
+    );
+    assert_eq!(
+        inspect("volume", &volume, "{{index .Labels \"x\"}}"),
+        hostile_csv
+    );
+    let read = std::fs::read_to_string(test.path().join("read")).unwrap();
+    assert_eq!(read.trim_end_matches('\n'), hostile);
+}
