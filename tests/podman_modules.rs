@@ -396,6 +396,7 @@ fn podman_image_builds_from_a_context_once_and_load_loads_once() {
     let image = format!("localhost/{}", objects.name("image", "img"));
     objects.names.push(("image", format!("{image}:latest")));
     let loaded = format!("localhost/{}:v1", objects.name("image", "loaded"));
+    objects.names.push(("image", loaded.clone()));
     let archive = std::env::temp_dir().join(format!("{}.tar", objects.prefix));
     // An archive of the busybox image under a tag of this test's own.
     assert!(podman(&["tag", IMAGE, &loaded]).status.success());
