@@ -736,3 +736,43 @@ fn hostile_values_arrive_literally() {
     let read = std::fs::read_to_string(test.path().join("read")).unwrap();
     assert_eq!(read.trim_end_matches('\n'), hostile);
 }
+
+#[test]
+fn over_ssh_with_become_the_secret_reaches_the_container() {
+    let fleet = crate::common::fleet::fleet();
+    let mut objects = Objects::new("ssh");
+    let secret = objects.name("secret", "s");
+    let reader = objects.name("container", "r");
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            r#"
+            - hosts: host1
+              gather_facts: false
+              become: true
+              environment:
+                CONTAINERS_CONF: {conf}
+              tasks:
+                - containers.podman.podman_secret: {{name: {secret}, data: "over ssh s3cret"}}
+                - containers.podman.podman_container:
+                    name: {reader}
+                    image: {IMAGE}
+                    command: cat /run/secrets/{secret}
+                    secrets: ["{secret}"]
+                    detach: false
+                    rm: true
+                  register: c
+                - podman_secret: {{name: {secret}, data: "over ssh s3cret"}}
+                  register: again
+                - assert:
+                    that: ["c.stdout == 'over ssh s3cret'", not again.changed]
+            "#,
+            conf = containers_conf(),
+        ),
+    );
+    Test::new()
+        .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()])
+        .run_in(test.path())
+        .success();
+    assert!(exists("secret", &secret));
+}

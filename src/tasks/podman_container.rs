@@ -374,11 +374,8 @@ impl TaskType for PodmanContainer {
             "remove" => vec![format!("deleted {name}")],
             _ => Vec::new(),
         };
-        let stdout = if done.stdout.is_empty() {
-            String::new()
-        } else {
-            format!("{}\n", done.stdout)
-        };
+        // As the collection registers it: the last podman command's output as it was.
+        let stdout = done.stdout.clone();
         let container = if want == Want::Absent {
             json!({})
         } else {

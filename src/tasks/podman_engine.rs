@@ -294,7 +294,8 @@ impl Desired {
         script.push_str("echo action=$action\nlast_out=\n");
         if !check {
             script.push_str(
-                "step() { out=$(\"$@\") || { echo \"failed=$step\"; exit 1; }; last_out=$out; }\n\
+                // `printf x`: the command's output kept whole, its last newlines too.
+                "step() { out=$(\"$@\" && printf x) || { echo \"failed=$step\"; exit 1; }; last_out=${out%x}; }\n\
                  case $action in\n",
             );
             for action in [
@@ -327,7 +328,7 @@ impl Desired {
         if let Some(systemd) = &self.systemd {
             script.push_str(&self.systemd_script(systemd, check));
         }
-        script.push_str("printf '%s\\n' '@@quayside:stdout@@' \"$last_out\"\n");
+        script.push_str("printf '%s\\n%s\\n' '@@quayside:stdout@@' \"$last_out\"\n");
         if self.inspect {
             script.push_str(
                 "echo '@@quayside:inspect@@'\n\
