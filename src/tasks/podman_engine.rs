@@ -347,10 +347,15 @@ impl Desired {
             "systemd".to_owned(),
         ];
         argv.extend(systemd.options.iter().cloned());
+        // `~/` is the home of whom the script runs as, as the collection expands it.
+        let dir = match systemd.dir.strip_prefix("~/") {
+            Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+            None if systemd.dir == "~" => "\"$HOME\"".to_owned(),
+            None => quote(&systemd.dir),
+        };
         let mut script = format!(
-            "unit_dir={}\nunit_path=\"$unit_dir\"/{}\nunit=\nold_unit=\n\
+            "unit_dir={dir}\nunit_path=\"$unit_dir\"/{}\nunit=\nold_unit=\n\
              if [ -f \"$unit_path\" ]; then old_unit=$(cat \"$unit_path\") || old_unit=; fi\n",
-            quote(&systemd.dir),
             quote(&systemd.file)
         );
         // As the collection compares: comment lines (the header, with its date) aside.
@@ -570,5 +575,51 @@ pub(super) fn differences(spec: &Spec, report: &BTreeMap<String, String>) -> Str
         "the spec changed".to_owned()
     } else {
         changes.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(dir: &str) -> Desired {
+        Desired {
+            name: "q".to_owned(),
+            want: Want::Absent,
+            spec: None,
+            restart: false,
+            recreate: false,
+            stop_timeout: None,
+            detach: true,
+            inspect: false,
+            systemd: Some(Systemd {
+                dir: dir.to_owned(),
+                file: "container-q.service".to_owned(),
+                options: vec!["--name".to_owned()],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_unit_folder_under_home_is_expanded_on_the_host() {
+        let script = desired("~/units x").script(false);
+        assert!(
+            script.contains("unit_dir=\"$HOME\"/'units x'\n"),
+            "{script}"
+        );
+        let script = desired("/etc/systemd/system").script(false);
+        assert!(
+            script.contains("unit_dir=/etc/systemd/system\n"),
+            "{script}"
+        );
+    }
+
+    #[test]
+    fn a_removal_runs_no_command_it_has_no_spec_for() {
+        assert_eq!(
+            desired("/u").commands("remove"),
+            [["podman", "rm", "-f", "q"]]
+        );
+        assert!(desired("/u").commands("run").is_empty());
     }
 }
