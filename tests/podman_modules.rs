@@ -776,3 +776,47 @@ fn over_ssh_with_become_the_secret_reaches_the_container() {
         .success();
     assert!(exists("secret", &secret));
 }
+
+#[test]
+fn more_container_options_reach_podman_and_a_second_run_is_ok() {
+    let mut objects = Objects::new("options");
+    let name = objects.name("container", "c");
+    // Expected from ansible-core 2.19.14 + containers.podman 1.18.0 on the same task:
+    // changed [T, F] and the same inspect values. (`ulimit` and `healthcheck` cannot run
+    // in this sandbox, under either tool: no raising rlimits, no systemd for the timer.)
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            r#"
+            - &o
+              containers.podman.podman_container:
+                name: {name}
+                image: {IMAGE}
+                entrypoint: /bin/sh
+                command: [-c, "sleep 600"]
+                etc_hosts: {{quay.example: 10.0.0.5}}
+                tmpfs: {{/scratch: "rw,size=1m"}}
+                read_only: true
+                tty: false
+                expose: ["8443"]
+                timezone: UTC
+                hostname: quay-1
+                workdir: /tmp
+                cap_add: [NET_BIND_SERVICE]
+                stop_timeout: 0
+              register: o1
+            - <<: *o
+              register: o2
+            - assert:
+                that:
+                  - o1.changed and not o2.changed
+                  - "o1.container.HostConfig.ExtraHosts == ['quay.example:10.0.0.5']"
+                  - "o1.container.Config.Hostname == 'quay-1' and o1.container.HostConfig.ReadonlyRootfs"
+                  - "o1.container.HostConfig.Tmpfs['/scratch'].startswith('rw,size=1m')"
+                  - "o1.container.Config.Entrypoint == '/bin/sh' or o1.container.Config.Entrypoint == ['/bin/sh']"
+            "#
+        )),
+    );
+    run(&test, &[]).success();
+    assert_eq!(inspect("container", &name, "{{.State.Status}}"), "running");
+}

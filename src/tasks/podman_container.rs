@@ -81,6 +81,48 @@ pub struct PodmanContainer {
     healthcheck_timeout: Option<String>,
     #[serde(default)]
     generate_systemd: Option<GenerateSystemd>,
+    #[serde(default)]
+    privileged: Option<bool>,
+    #[serde(default)]
+    read_only: Option<bool>,
+    #[serde(default)]
+    tty: Option<bool>,
+    #[serde(default)]
+    init: Option<bool>,
+    #[serde(default, alias = "add_hosts")]
+    etc_hosts: BTreeMap<String, String>,
+    #[serde(default)]
+    sysctl: BTreeMap<String, String>,
+    #[serde(default)]
+    tmpfs: BTreeMap<String, String>,
+    #[serde(default)]
+    device: Option<OneOrMany>,
+    #[serde(default, alias = "ulimits")]
+    ulimit: Option<OneOrMany>,
+    #[serde(default, alias = "dns_servers")]
+    dns: Option<OneOrMany>,
+    #[serde(default, alias = "exposed", alias = "exposed_ports")]
+    expose: Option<OneOrMany>,
+    #[serde(default, alias = "userns_mode")]
+    userns: Option<String>,
+    #[serde(default)]
+    log_driver: Option<LogDriver>,
+    #[serde(default)]
+    memory: Option<String>,
+    #[serde(default)]
+    cpus: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+enum LogDriver {
+    #[serde(rename = "k8s-file")]
+    K8sFile,
+    #[serde(rename = "journald")]
+    Journald,
+    #[serde(rename = "json-file")]
+    JsonFile,
 }
 
 fn yes() -> bool {
@@ -309,6 +351,60 @@ impl PodmanContainer {
         caps.dedup();
         many(&mut spec, "cap_add", "cap-add", caps);
         many(&mut spec, "secrets", "secret", list(&self.secrets));
+        let flag = |spec: &mut Spec, field: &str, value: Option<bool>| {
+            if let Some(value) = value {
+                spec.field(
+                    field,
+                    json!(value),
+                    [format!("--{}={value}", field.replace('_', "-"))],
+                );
+            }
+        };
+        flag(&mut spec, "privileged", self.privileged);
+        flag(&mut spec, "read_only", self.read_only);
+        flag(&mut spec, "tty", self.tty);
+        if self.init == Some(true) {
+            spec.field("init", json!(true), ["--init".to_owned()]);
+        }
+        one(&mut spec, "userns", "userns", &self.userns);
+        one(&mut spec, "memory", "memory", &self.memory);
+        one(&mut spec, "cpus", "cpus", &self.cpus);
+        one(&mut spec, "timezone", "tz", &self.timezone);
+        one(
+            &mut spec,
+            "log_driver",
+            "log-driver",
+            &self.log_driver.map(|driver| {
+                serde_json::to_value(driver)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            }),
+        );
+        many(&mut spec, "device", "device", list(&self.device));
+        many(&mut spec, "ulimit", "ulimit", list(&self.ulimit));
+        // The collection gives every server in one `--dns a,b`.
+        let dns = list(&self.dns);
+        if !dns.is_empty() {
+            spec.field("dns", json!(dns), [format!("--dns={}", dns.join(","))]);
+        }
+        many(&mut spec, "expose", "expose", list(&self.expose));
+        let pairs = |spec: &mut Spec,
+                     field: &str,
+                     flag: &str,
+                     sep: &str,
+                     map: &BTreeMap<String, String>| {
+            for (key, value) in map {
+                spec.field(
+                    &format!("{field} {key}"),
+                    json!(value),
+                    [format!("--{flag}={key}{sep}{value}")],
+                );
+            }
+        };
+        pairs(&mut spec, "etc_hosts", "add-host", ":", &self.etc_hosts);
+        pairs(&mut spec, "sysctl", "sysctl", "=", &self.sysctl);
+        pairs(&mut spec, "tmpfs", "tmpfs", ":", &self.tmpfs);
         for (key, value) in &self.env {
             spec.field(
                 &format!("env {key}"),
