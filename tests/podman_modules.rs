@@ -661,7 +661,7 @@ fn bad_values_fail_the_task_and_change_nothing() {
         [
             "invalid environment variable name `A=B`".to_owned(),
             "invalid label name `quayside.spec`".to_owned(),
-            "missing argument `image` (needed unless `state: absent`)".to_owned(),
+            "Cannot start container when image is not specified!".to_owned(),
             format!(
                 "invalid container name `-{name}`: podman names are letters, digits, `_`, `.` \
                  and `-`, starting with a letter or digit"
@@ -819,4 +819,48 @@ fn more_container_options_reach_podman_and_a_second_run_is_ok() {
     );
     run(&test, &[]).success();
     assert_eq!(inspect("container", &name, "{{.State.Status}}"), "running");
+}
+
+#[test]
+fn without_an_image_the_container_there_is_only_started_or_stopped() {
+    let mut objects = Objects::new("noimage");
+    let name = objects.name("container", "c");
+    // Expected from ansible-core 2.19.14 + containers.podman 1.18.0 on the same tasks:
+    // changed [T, F, T] and these messages; the collection then starts a running container
+    // again without an image (changed every time), quayside leaves it: not changed.
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            r#"
+            - podman_container: {{name: {name}, image: {IMAGE}, command: sleep 600, stop_timeout: 0}}
+            - podman_container: {{name: {name}, state: stopped}}
+              register: n1
+            - podman_container: {{name: {name}, state: stopped}}
+              register: n2
+            - podman_container: {{name: {name}, state: started}}
+              register: n3
+            - podman_container: {{name: {name}, state: started}}
+              register: n4
+            - podman_container: {{name: {name}, state: present}}
+              register: n5
+              ignore_errors: true
+            - podman_container: {{name: {name}-none, state: started}}
+              register: n6
+              ignore_errors: true
+            - podman_container: {{name: {name}-none, state: stopped}}
+              register: n7
+              ignore_errors: true
+            - assert:
+                that:
+                  - "[n1, n2, n3, n4] | map(attribute='changed') | list == [true, false, true, false]"
+                  - "n1.actions == ['stopped {name}'] and n3.actions == ['started {name}']"
+                  - "n3.container.State.Status == 'running'"
+                  - "n5.msg == \"State 'present' required image to be configured!\""
+                  - "n6.msg == 'Cannot start container when image is not specified!'"
+                  - "n7.msg == 'Cannot create container when image is not specified!'"
+            "#
+        )),
+    );
+    run(&test, &[]).success();
+    assert!(!exists("container", &format!("{name}-none")));
 }

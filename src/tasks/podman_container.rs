@@ -428,6 +428,20 @@ impl TaskType for PodmanContainer {
         if let Err(message) = check_name(&self.name) {
             return Ok(Outcome::failed(message));
         }
+        if matches!(self.state, State::Present | State::Created)
+            && !self.force_restart
+            && self.image.is_none()
+        {
+            // The collection's check and words.
+            let state = if self.state == State::Present {
+                "present"
+            } else {
+                "created"
+            };
+            return Ok(Outcome::failed(format!(
+                "State '{state}' required image to be configured!"
+            )));
+        }
         let want = match self.state {
             State::Started => Want::Started,
             State::Present | State::Created => Want::Created,
@@ -435,7 +449,9 @@ impl TaskType for PodmanContainer {
             State::Absent => Want::Absent,
         };
         let spec = match want {
+            // Without an image the container must be there: taken as it is.
             Want::Absent => None,
+            _ if self.image.is_none() => None,
             _ => match self.spec() {
                 Ok(spec) => Some(spec),
                 Err(message) => return Ok(Outcome::failed(message)),
@@ -457,6 +473,17 @@ impl TaskType for PodmanContainer {
         };
         let done = desired.apply(ctx).await?;
         let mut outcome = done.outcome.clone();
+        if done.get("failed") == "no-image" {
+            // The collection's words.
+            let verb = if want == Want::Started {
+                "start"
+            } else {
+                "create"
+            };
+            outcome.msg = Some(format!(
+                "Cannot {verb} container when image is not specified!"
+            ));
+        }
         // The collection's own words for what it did.
         let name = &self.name;
         let actions: Vec<String> = match done.action.as_str() {

@@ -242,8 +242,33 @@ impl Desired {
             ],
         ));
         match (self.want, &self.spec) {
-            (Want::Absent, _) | (_, None) => {
+            (Want::Absent, _) => {
                 script.push_str("if [ $exists = yes ]; then action=remove; else action=none; fi\n");
+            }
+            // No image: the container there is taken as it is (the collection's way), and
+            // only its running state is reached.
+            (want, None) => {
+                let _ = writeln!(
+                    script,
+                    "restart={}\n\
+                     if [ $exists = no ]; then echo failed=no-image; exit 1; fi\n\
+                     up=no; case $state in running|paused) up=yes ;; esac",
+                    if self.restart { "yes" } else { "no" },
+                );
+                script.push_str(match want {
+                    Want::Started => {
+                        "if [ $restart = yes ] && [ $up = yes ]; then action=restart\n\
+                         elif [ \"$state\" = running ]; then action=none\n\
+                         elif [ \"$state\" = paused ]; then action=unpause\n\
+                         else action=start; fi\n"
+                    }
+                    Want::Created => {
+                        "if [ $restart = yes ] && [ $up = yes ]; then action=restart\n\
+                         elif [ $restart = yes ]; then action=start\n\
+                         else action=none; fi\n"
+                    }
+                    _ => "if [ $up = yes ]; then action=stop; else action=none; fi\n",
+                });
             }
             (want, Some(spec)) => {
                 let _ = writeln!(script, "want_spec={}", quote(&spec.digest()));
