@@ -28,6 +28,7 @@ mod modules_posix;
 mod modules_system;
 mod plans;
 mod podman;
+mod podman_modules;
 mod progress;
 mod quay;
 mod roles;

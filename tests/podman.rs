@@ -13,10 +13,10 @@ use serde_json::Value as Json;
 use crate::common::fleet::fleet;
 use crate::common::{Output, Test, repo_root};
 
-const IMAGE: &str = "localhost/quayside-busybox:latest";
+pub(crate) const IMAGE: &str = "localhost/quayside-busybox:latest";
 
 /// The `CONTAINERS_CONF` that `scripts/podman-env` wrote (it also builds the image once).
-fn containers_conf() -> &'static str {
+pub(crate) fn containers_conf() -> &'static str {
     static CONF: OnceLock<String> = OnceLock::new();
     CONF.get_or_init(|| {
         let output = Command::new(repo_root().join("scripts/podman-env"))
@@ -36,7 +36,7 @@ fn containers_conf() -> &'static str {
     })
 }
 
-fn podman(args: &[&str]) -> std::process::Output {
+pub(crate) fn podman(args: &[&str]) -> std::process::Output {
     Command::new("podman")
         .args(args)
         .env("CONTAINERS_CONF", containers_conf())

@@ -30,8 +30,18 @@ mod mount;
 mod package;
 mod pause;
 mod podman;
+mod podman_container;
+mod podman_engine;
+mod podman_image;
+mod podman_load;
+mod podman_login;
+mod podman_network;
+mod podman_object;
+mod podman_pod;
 mod podman_run;
+mod podman_secret;
 mod podman_stop;
+mod podman_volume;
 mod replace;
 mod seboolean;
 mod sefcontext;
@@ -131,6 +141,9 @@ pub trait ArgReads {
 macro_rules! task_types {
     ($($name:literal => $variant:ident($ty:ty);)*) => {
         /// A task type with its arguments rendered for one host.
+        // One `Action` lives per host and task while it runs: the size of the largest
+        // (`podman_container`, with every option of the collection) costs nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Deserialize)]
         pub enum Action {
             $(#[serde(rename = $name)] $variant($ty),)*
@@ -261,6 +274,14 @@ task_types! {
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
+    "podman_container" => PodmanContainer(podman_container::PodmanContainer);
+    "podman_volume" => PodmanVolume(podman_volume::PodmanVolume);
+    "podman_network" => PodmanNetwork(podman_network::PodmanNetwork);
+    "podman_pod" => PodmanPod(podman_pod::PodmanPod);
+    "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);
+    "podman_image" => PodmanImage(podman_image::PodmanImage);
+    "podman_load" => PodmanLoad(podman_load::PodmanLoad);
+    "podman_login" => PodmanLogin(podman_login::PodmanLogin);
     "wait_for" => WaitFor(wait_for::WaitFor);
     "generate_key" => GenerateKey(generate_key::GenerateKey);
     "config_bundle" => ConfigBundle(config_bundle::ConfigBundle);
