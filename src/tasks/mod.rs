@@ -15,6 +15,7 @@ mod copy_files;
 mod debug;
 mod fail;
 mod fetch;
+mod fetch_files;
 mod file;
 mod file_edit;
 mod file_install;
@@ -252,6 +253,7 @@ task_types! {
     "setfacl" => SetFacl(setfacl::SetFacl);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
+    "fetch_files" => FetchFiles(fetch_files::FetchFiles);
     "file" => File(file::File);
     "stat" => Stat(stat::Stat);
     "slurp" => Slurp(slurp::Slurp);
