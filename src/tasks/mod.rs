@@ -21,6 +21,7 @@ mod file_edit;
 mod file_install;
 mod find;
 mod generate_key;
+mod get_url;
 mod group;
 mod include_vars;
 mod lineinfile;
@@ -40,6 +41,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod template_config;
+mod uri;
 mod user;
 mod wait_for;
 
@@ -267,6 +269,8 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "uri" => Uri(uri::Uri);
+    "get_url" => GetUrl(get_url::GetUrl);
 }
 
 /// How a task type runs across the hosts of a batch.
