@@ -22,6 +22,7 @@ mod keywords;
 mod labs;
 mod limits;
 mod modules_files;
+mod modules_net;
 mod modules_system;
 mod plans;
 mod podman;
