@@ -41,6 +41,7 @@ mod stat;
 mod tempfile;
 mod template;
 mod template_config;
+mod unarchive;
 mod uri;
 mod user;
 mod wait_for;
@@ -271,6 +272,7 @@ task_types! {
     "pause" => Pause(pause::Pause);
     "uri" => Uri(uri::Uri);
     "get_url" => GetUrl(get_url::GetUrl);
+    "unarchive" => Unarchive(unarchive::Unarchive);
 }
 
 /// How a task type runs across the hosts of a batch.
