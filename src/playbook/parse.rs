@@ -975,14 +975,24 @@ fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
     }
 }
 
+/// Modules of other collections that are quayside's task types, by their full names.
+const COLLECTION_ACTIONS: &[(&str, &str)] = &[("community.general.archive", "archive")];
+
 /// A task type's own name, from its name or an Ansible collection name for it.
 fn short_task_type(word: &str) -> Option<TaskKind> {
-    TaskKind::from_name(word).or_else(|| {
-        ACTION_PREFIXES
-            .iter()
-            .find_map(|prefix| word.strip_prefix(prefix))
-            .and_then(TaskKind::from_name)
-    })
+    TaskKind::from_name(word)
+        .or_else(|| {
+            ACTION_PREFIXES
+                .iter()
+                .find_map(|prefix| word.strip_prefix(prefix))
+                .and_then(TaskKind::from_name)
+        })
+        .or_else(|| {
+            COLLECTION_ACTIONS
+                .iter()
+                .find(|(full, _)| *full == word)
+                .and_then(|(_, short)| TaskKind::from_name(short))
+        })
 }
 
 fn is_task_type(word: &str) -> bool {

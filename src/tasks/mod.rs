@@ -4,6 +4,7 @@
 //! file, line and column) and runs against one host through its [`Connection`]. A task
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
+mod archive;
 mod args;
 mod assert;
 mod blockinfile;
@@ -273,6 +274,7 @@ task_types! {
     "uri" => Uri(uri::Uri);
     "get_url" => GetUrl(get_url::GetUrl);
     "unarchive" => Unarchive(unarchive::Unarchive);
+    "archive" => Archive(archive::Archive);
 }
 
 /// How a task type runs across the hosts of a batch.
