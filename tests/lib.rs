@@ -21,6 +21,7 @@ mod keys;
 mod keywords;
 mod labs;
 mod limits;
+mod modules_archive;
 mod modules_files;
 mod modules_net;
 mod modules_system;
