@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn globs_stay_globs_and_the_rest_is_quoted() {
-        assert_eq!(glob_word("/srv/a b/*.log"), "'/srv/a b/'*'.log'");
+        assert_eq!(glob_word("/srv/a b/*.log"), "'/srv/a b/'*.log");
         assert_eq!(glob_word("/x/y"), "/x/y");
         assert_eq!(glob_word("/x/$(id)?"), "'/x/$(id)'?");
     }
