@@ -198,6 +198,18 @@ fn path(i: usize, scratch: &str, name: &str) -> std::path::PathBuf {
     fleet().root(i).join(scratch).join(name)
 }
 
+/// The counts ansible-playbook printed in its recap for the same playbook on the same host.
+fn assert_recap(output: &crate::common::Output, host: &str, counts: &[&str]) {
+    let recap = output.recap(host);
+    for count in counts {
+        assert!(
+            recap.contains(count),
+            "{count} in {recap}\n{}",
+            output.stdout
+        );
+    }
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -294,6 +306,10 @@ const URI: &str = r#"
     - uri: {url: "{{ base }}/whoami", url_username: admin, url_password: "{{ password }}", force_basic_auth: true}
       register: w
     - debug: {var: w}
+    - uri: {url: "{{ base }}/text", headers: {X-Quay-Token: abc, X-Count: 3}}
+      delegate_to: localhost
+      register: n
+    - assert: {that: [n.status == 200, "n.msg == 'OK (6 bytes)'"]}
 "#;
 
 #[test]
@@ -304,10 +320,10 @@ fn uri_registers_what_ansible_registers() {
     let vars = vars_file(&test, &scratch, &server);
     let output = run(&test, "host1", &["-e", &vars, "-v", "--diff"]);
     let output = output.status(0);
-    assert!(
-        output.recap("host1").contains("changed=1"),
-        "{}",
-        output.stdout
+    assert_recap(
+        &output,
+        "host1",
+        &["ok=29", "changed=1", "skipped=1", "ignored=3"],
     );
     assert_eq!(
         std::fs::read_to_string(path(1, &scratch, "dl.json")).unwrap(),
@@ -327,6 +343,11 @@ fn uri_registers_what_ansible_registers() {
     assert!(echo[2].header("authorization").is_some());
     // The password was on no command line while curl ran, and in no output, although
     // the server echoed it back.
+    // Headers as written (a number as its text), from the controller with delegate_to.
+    let text = server.seen("/text");
+    let last = text.last().unwrap();
+    assert_eq!(last.header("x-quay-token"), Some("abc"));
+    assert_eq!(last.header("x-count"), Some("3"));
     let whoami = server.seen("/whoami");
     assert!(
         whoami[0].processes.contains("curl --config -"),
@@ -400,11 +421,7 @@ fn get_url_downloads_on_the_host_as_ansible_does() {
     let test = Test::new().file("play.yml", GET_URL);
     let vars = vars_file(&test, &scratch, &server);
     let output = run(&test, "host1:host2", &["-e", &vars]).status(0);
-    assert!(
-        output.recap("host2").contains("changed=3"),
-        "{}",
-        output.stdout
-    );
+    assert_recap(&output, "host2", &["ok=14", "changed=3", "ignored=3"]);
     for i in 1..=2 {
         assert_eq!(
             std::fs::read_to_string(path(i, &scratch, "t.txt")).unwrap(),
@@ -421,11 +438,7 @@ fn get_url_downloads_on_the_host_as_ansible_does() {
     // The second run downloads again and changes nothing (the check-mode task aside,
     // which reports a change as Ansible's HEAD request does).
     let again = run(&test, "host1:host2", &["-e", &vars, "-e", "second=1"]).status(0);
-    assert!(
-        again.recap("host1").contains("changed=1"),
-        "{}",
-        again.stdout
-    );
+    assert_recap(&again, "host1", &["ok=14", "changed=1", "ignored=3"]);
     assert!(!output.stdout.contains(PASSWORD) && !output.stderr.contains(PASSWORD));
     for seen in server.seen.lock().unwrap().iter() {
         assert!(!seen.processes.contains(PASSWORD), "{}", seen.processes);
