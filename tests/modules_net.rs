@@ -119,7 +119,7 @@ fn answer(stream: TcpStream, record: &Mutex<Vec<Seen>>) {
     );
     let json = "application/json";
     let (status, content_type, text, extra): (&str, &str, String, Vec<(&str, &str)>) =
-        match path.as_str() {
+        match path.split('?').next().unwrap_or_default() {
             "/json" => (
                 "200 OK",
                 json,
@@ -520,4 +520,35 @@ fn http_modules_refuse_bad_arguments_where_written_before_anything_runs() {
         "get_url: {url: 'http://x/', dest: /tmp/x, backup: true}",
         "error: unknown argument `backup` (expected one of `url`, `dest`, `checksum`, `force`, `headers`, `url_username`, `user`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `timeout`, `mode`, `owner`, `group`) at play.yml:5:49",
     );
+}
+
+#[test]
+fn hostile_names_arrive_as_written() {
+    let server = Server::start();
+    let scratch = fleet().scratch("net_hostile");
+    let name = "a b $(touch pwned) `touch pwned2`; 'q\"";
+    let test = Test::new().file(
+        "play.yml",
+        "- hosts: host1\n  gather_facts: false\n  tasks:\n    - get_url: {url: \"{{ base }}/text?x=$(touch${IFS}pwned3)\", dest: \"{{ host_root }}/{{ scratch }}/{{ name }}\"}\n    - uri: {url: \"{{ base }}/text\", dest: \"{{ host_root }}/{{ scratch }}/{{ name }}.2\", headers: {X-Evil: \"$(touch pwned4)\"}}\n",
+    );
+    let vars = serde_json::json!({"scratch": scratch, "base": server.base(), "name": name});
+    std::fs::write(test.path().join("vars.json"), vars.to_string()).unwrap();
+    run(&test, "host1", &["-e", "@vars.json"]).status(0);
+    let dir = fleet().root(1).join(&scratch);
+    assert_eq!(std::fs::read_to_string(dir.join(name)).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(format!("{name}.2"))).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(server.seen("/text?x=$(touch${IFS}pwned3)").len(), 1);
+    assert_eq!(
+        server.seen("/text")[0].header("x-evil"),
+        Some("$(touch pwned4)")
+    );
+    for evil in ["pwned", "pwned2", "pwned3", "pwned4"] {
+        assert!(
+            !dir.join(evil).exists() && !fleet().root(1).join(evil).exists(),
+            "{evil}"
+        );
+    }
 }

@@ -259,6 +259,8 @@ impl Request<'_> {
     pub fn config(&self) -> String {
         let mut lines = vec![
             format!("url = {}", config_value(self.url)),
+            // `[` and `{` in a URL are the URL's, not curl's ranges.
+            "globoff".to_owned(),
             "silent".to_owned(),
             "show-error".to_owned(),
             "http1.1".to_owned(),
@@ -315,17 +317,16 @@ impl Request<'_> {
 }
 
 /// The shell that runs the request on the host: curl's config on standard input, the body
-/// into `$qtmp/b`, the headers into `$qtmp/h`; then the report (`R rc elapsed`, `W code
-/// redirects url`, `H headers`, `X curl's error`, each base64) and `$code` set for what
+/// into `$qtmp/b`, the headers into `$qtmp/h`; then the report (`R rc`, `W code
+/// redirects seconds url`, `H headers`, `X curl's error`, each base64) and `$code` set for what
 /// follows.
 pub(super) const CURL: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'E no `curl` on the host: the request is made with curl there (or from the controller with `delegate_to: localhost`)'; exit 0; }
 qtmp=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$qtmp"' EXIT
-start=$(date +%s)
-curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
+curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
 rc=$?
 : >> "$qtmp/b"; : >> "$qtmp/h"
-printf 'R %s %s\n' $rc $(( $(date +%s) - start ))
+printf 'R %s\n' $rc
 printf 'W '; base64 -w0 < "$qtmp/w"; echo
 printf 'H '; base64 -w0 < "$qtmp/h"; echo
 printf 'X '; base64 -w0 < "$qtmp/e"; echo
@@ -361,17 +362,20 @@ pub(super) fn read_response(stdout: &str) -> Result<Response, String> {
         if let Some(reason) = line.strip_prefix("E ") {
             return Err(reason.to_owned());
         } else if let Some(rest) = line.strip_prefix("R ") {
-            let mut words = rest.split(' ');
-            rc = words.next().and_then(|w| w.parse::<i32>().ok());
-            response.elapsed = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            rc = rest.trim().parse::<i32>().ok();
         } else if let Some(rest) = line.strip_prefix("W ") {
             let text = decode(rest)?;
-            let mut words = text.splitn(3, ' ');
+            let mut words = text.splitn(4, ' ');
             response.status = words
                 .next()
                 .and_then(|w| w.parse::<i64>().ok())
                 .filter(|code| *code > 0);
             response.redirects = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            // Whole seconds, as Ansible's `timedelta.seconds`.
+            response.elapsed = words
+                .next()
+                .and_then(|w| w.parse::<f64>().ok())
+                .map_or(0, |s| s.max(0.0).floor() as u64);
             response.effective_url = words.next().unwrap_or_default().to_owned();
         } else if let Some(rest) = line.strip_prefix("H ") {
             let (reason, headers) = last_headers(&decode(rest)?);
