@@ -97,6 +97,9 @@ const UNARCHIVE: &str = r#"
       register: h
       check_mode: true
     - assert: {that: [h.changed, "h.handler == 'ZipArchive'"]}
+    - unarchive: {src: x.zip, dest: "{{ out }}/inc", include: [top/a.txt], list_files: true}
+      register: k
+    - assert: {that: [k.changed == first, "k.files == ['top/a.txt']"]}
 "#;
 
 #[test]
@@ -105,7 +108,7 @@ fn unarchive_unpacks_as_ansible_does() {
     let test = Test::new().file("play.yml", UNARCHIVE);
     std::fs::create_dir(test.path().join("files")).unwrap();
     archives(&test.path().join("files"));
-    for dir in ["u", "xz", "bz2"] {
+    for dir in ["u", "xz", "bz2", "inc"] {
         std::fs::create_dir(path(1, &scratch, dir)).unwrap();
     }
     std::fs::copy(
@@ -119,7 +122,7 @@ fn unarchive_unpacks_as_ansible_does() {
     assert_recap(
         &output,
         "host1",
-        &["ok=14", "changed=4", "skipped=2", "ignored=1"],
+        &["ok=16", "changed=5", "skipped=2", "ignored=1"],
     );
     assert_eq!(
         std::fs::read_to_string(path(1, &scratch, "u/top/sub/b.txt")).unwrap(),
@@ -130,6 +133,8 @@ fn unarchive_unpacks_as_ansible_does() {
         "a\n"
     );
     assert!(!path(1, &scratch, "bz2/top/sub/b.txt").exists());
+    assert!(!path(1, &scratch, "inc/top/sub").exists());
+    assert!(path(1, &scratch, "inc/top/a.txt").exists());
     assert_eq!(mode(&path(1, &scratch, "bz2/top/a.txt")), 0o640);
     assert_eq!(mode(&path(1, &scratch, "bz2/top/sub")), 0o750);
     assert_eq!(mode(&path(1, &scratch, "u/top/a.txt")), 0o644);
@@ -138,7 +143,7 @@ fn unarchive_unpacks_as_ansible_does() {
     assert_recap(
         &again,
         "host1",
-        &["ok=14", "changed=1", "skipped=2", "ignored=1"],
+        &["ok=16", "changed=1", "skipped=2", "ignored=1"],
     );
 }
 

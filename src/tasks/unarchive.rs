@@ -112,7 +112,10 @@ printf 'H %s %s\n' "$h" "${tarbin:-}"
 : > "$qtmp/members"
 while IFS= read -r f; do
   f=${f#/}
-  case $f in @EXCLUDED@) ;; *) printf '%s\n' "$f" >> "$qtmp/members" ;; esac
+  case $f in @EXCLUDED@) continue ;; esac
+  # tar lists only what `include` names; a zip's listing is filtered here.
+  [ $h != ZipArchive ] || case $f in @INCLUDED@) ;; *) continue ;; esac
+  printf '%s\n' "$f" >> "$qtmp/members"
 done < "$qtmp/list"
 printf 'L '; base64 -w0 < "$qtmp/members"; echo
 differ=0
@@ -208,12 +211,13 @@ impl Unarchive {
         } else {
             format!("-x {}", words(excludes.clone()))
         };
-        // The excluded as `case` patterns: globs stay globs where they hold nothing the
-        // shell would read otherwise, anything else matches literally.
-        let excluded = if excludes.is_empty() {
-            "''".to_owned()
-        } else {
-            excludes
+        // The excluded and included as `case` patterns: globs stay globs where they hold
+        // nothing the shell would read otherwise, anything else matches literally.
+        let patterns = |items: &[String], none: &str| {
+            if items.is_empty() {
+                return none.to_owned();
+            }
+            items
                 .iter()
                 .map(|x| {
                     let plain = x
@@ -224,6 +228,8 @@ impl Unarchive {
                 .collect::<Vec<_>>()
                 .join("|")
         };
+        let excluded = patterns(&excludes, "''");
+        let included = patterns(&list(&args.include), "*");
         let has_attrs = args.mode.is_some() || args.owner.is_some() || args.group.is_some();
         let mut text = String::from("set -u\n");
         text.push_str(&attrs_prelude(
@@ -259,7 +265,8 @@ impl Unarchive {
                 .replace("@INCLUDE@", &words(list(&args.include)))
                 .replace("@OWNERSHIP@", &words(ownership))
                 .replace("@ZIPX@", &zipx)
-                .replace("@EXCLUDED@", &excluded),
+                .replace("@EXCLUDED@", &excluded)
+                .replace("@INCLUDED@", &included),
         );
         Ok(text)
     }
