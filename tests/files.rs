@@ -1339,6 +1339,13 @@ const ANSIBLE_FETCH: &str = r#"
       register: r8
       check_mode: true
     - assert: {that: [r8.skipped, "r8.msg == 'check mode not (yet) supported for this module'"]}
+    - fetch: {src: "{{ src }}.root", dest: out}
+      register: r9
+      ignore_errors: true
+    - assert: {that: [r9.failed, "r9.msg == 'File is not readable: ' ~ src ~ '.root'"]}
+    - fetch: {src: "{{ src }}.root", dest: out, fail_on_missing: false}
+      register: r10
+    - assert: {that: [not r10.failed, not r10.changed, "r10.file == src ~ '.root'", "'msg' not in r10"]}
 "#;
 
 #[test]
@@ -1347,6 +1354,13 @@ fn ansible_fetch_registers_what_ansible_registers() {
     fleet().scratch(scratch);
     for i in 1..=2 {
         std::fs::write(path(i, scratch, "f.txt"), "hello\n").unwrap();
+        // Root's, and only root may read it: the fleet's user cannot.
+        std::fs::write(path(i, scratch, "f.txt.root"), "secret\n").unwrap();
+        std::fs::set_permissions(
+            path(i, scratch, "f.txt.root"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
     }
     let test = Test::new().file("play.yml", ANSIBLE_FETCH);
     let vars = format!("scratch={scratch}");
@@ -1367,7 +1381,7 @@ fn ansible_fetch_registers_what_ansible_registers() {
     // The recap ansible-playbook printed for the same playbook on the same hosts.
     for host in ["host1", "host2"] {
         let recap = output.recap(host);
-        for count in ["ok=15", "changed=2", "skipped=1", "ignored=3", "failed=0"] {
+        for count in ["ok=19", "changed=2", "skipped=1", "ignored=4", "failed=0"] {
             assert!(recap.contains(count), "{recap}");
         }
     }

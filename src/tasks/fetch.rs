@@ -221,16 +221,23 @@ impl TaskType for Fetch {
         };
         let (sum, contents) = match found {
             Found::File(sum, contents) => (sum, contents),
-            Found::Missing | Found::Unreadable => {
-                let msg = if found == Found::Missing {
-                    "the remote file does not exist, not transferring, ignored".to_owned()
-                } else {
-                    format!("file is not readable: {}", args.src)
-                };
+            Found::Missing => {
+                let msg = "the remote file does not exist, not transferring, ignored";
                 if args.fail_on_missing {
                     return Ok(Outcome::failed(msg));
                 }
                 return Ok(Outcome::ok().with_msg(msg).with("file", args.src.clone()));
+            }
+            // As ansible-core 2.19.14: slurp's message when it fails, nothing but the file
+            // when it may.
+            Found::Unreadable => {
+                if args.fail_on_missing {
+                    return Ok(Outcome::failed(format!(
+                        "File is not readable: {}",
+                        args.src
+                    )));
+                }
+                return Ok(Outcome::ok().with("file", args.src.clone()));
             }
             Found::Directory => {
                 let msg = "remote file is a directory, fetch cannot work on directories";
