@@ -24,6 +24,8 @@ mod limits;
 mod modules_archive;
 mod modules_files;
 mod modules_net;
+mod modules_packages;
+mod modules_posix;
 mod modules_system;
 mod plans;
 mod podman;

@@ -975,9 +975,6 @@ fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
     }
 }
 
-/// Modules of other collections that are quayside's task types, by their full names.
-const COLLECTION_ACTIONS: &[(&str, &str)] = &[("community.general.archive", "archive")];
-
 /// A task type's own name, from its name or an Ansible collection name for it.
 fn short_task_type(word: &str) -> Option<TaskKind> {
     TaskKind::from_name(word)
@@ -988,10 +985,9 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
                 .and_then(TaskKind::from_name)
         })
         .or_else(|| {
-            COLLECTION_ACTIONS
-                .iter()
-                .find(|(full, _)| *full == word)
-                .and_then(|(_, short)| TaskKind::from_name(short))
+            // A collection's module: `community.postgresql.postgresql_query`.
+            let (collection, name) = word.rsplit_once('.')?;
+            TaskKind::from_name(name).filter(|kind| kind.collection() == Some(collection))
         })
 }
 
