@@ -146,9 +146,16 @@ fn answer(stream: TcpStream, record: &Mutex<Vec<Seen>>) {
             "/whoami" => (
                 "200 OK",
                 json,
+                // The credentials decoded: the password itself comes back.
                 format!(
                     r#"{{"auth": {}}}"#,
-                    serde_json::Value::from(auth.unwrap_or_default())
+                    serde_json::Value::from(
+                        auth.as_deref()
+                            .and_then(|a| a.strip_prefix("Basic "))
+                            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default()
+                    )
                 ),
                 vec![("Set-Cookie", "session=abc; Path=/")],
             ),
@@ -357,7 +364,11 @@ fn uri_registers_what_ansible_registers() {
     for seen in server.seen.lock().unwrap().iter() {
         assert!(!seen.processes.contains(PASSWORD), "{}", seen.processes);
     }
-    assert!(output.stdout.contains("\"auth\""), "{}", output.stdout);
+    assert!(
+        output.stdout.contains("\"auth\": \"admin:"),
+        "{}",
+        output.stdout
+    );
     assert!(!output.stdout.contains(PASSWORD) && !output.stderr.contains(PASSWORD));
 }
 
