@@ -878,6 +878,27 @@ mod tests {
     }
 
     #[test]
+    fn status_codes_are_read_as_ansible_reads_a_list_of_integers() {
+        let read = |text: &str| serde_json::from_str::<StatusCodes>(text).map(|c| c.0);
+        assert_eq!(read("200").unwrap(), [200]);
+        assert_eq!(read("[200, 201]").unwrap(), [200, 201]);
+        assert_eq!(read("\"200, 201\"").unwrap(), [200, 201]);
+        assert_eq!(read("[\"200\", 204]").unwrap(), [200, 204]);
+        assert!(read("\"ok\"").is_err());
+        assert!(read("{}").is_err());
+        assert_eq!(StatusCodes(vec![200, 201]).shown(), "[200, 201]");
+    }
+
+    #[test]
+    fn header_values_are_written_as_python_writes_them() {
+        let read = |text: &str| serde_json::from_str::<Scalar>(text).map(|s| s.0);
+        assert_eq!(read("\"abc\"").unwrap(), "abc");
+        assert_eq!(read("3").unwrap(), "3");
+        assert_eq!(read("true").unwrap(), "True");
+        assert!(read("[1]").is_err());
+    }
+
+    #[test]
     fn json_is_recognized_as_ansible_recognizes_it() {
         assert!(maybe_json(Some("application/json; charset=utf-8")));
         assert!(maybe_json(Some("application/problem+json")));
