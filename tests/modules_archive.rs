@@ -282,3 +282,36 @@ fn archive_modules_refuse_bad_arguments_where_written_before_anything_runs() {
         "error: unknown argument `exclusion_patterns` (expected one of `path`, `format`, `dest`, `exclude_path`, `force_archive`, `remove`, `mode`, `owner`, `group`) at play.yml:5:45",
     );
 }
+
+#[test]
+fn hostile_names_arrive_as_written() {
+    let scratch = fleet().scratch("archive_hostile");
+    let root = fleet().root(1).join(&scratch);
+    let name = "a b $(touch pwned) `touch pwned2`; 'q\"";
+    std::fs::create_dir_all(root.join(name).join("in $(touch pwned3)")).unwrap();
+    std::fs::write(root.join(name).join("in $(touch pwned3)/f;x"), "x\n").unwrap();
+    std::fs::create_dir(root.join(format!("{name}.out"))).unwrap();
+    chown(&root);
+    let test = Test::new().file(
+        "play.yml",
+        "- hosts: host1\n  gather_facts: false\n  vars:\n    d: \"{{ host_root }}/{{ scratch }}/{{ name }}\"\n  tasks:\n    - archive: {path: \"{{ d }}\", dest: \"{{ d }}.tgz\"}\n    - unarchive: {src: \"{{ d }}.tgz\", dest: \"{{ d }}.out\", remote_src: true, exclude: [\"*/nothing $(touch pwned4)\"], mode: 'u=rwX,g=rX,o='}\n",
+    );
+    let vars = serde_json::json!({"scratch": scratch, "name": name});
+    std::fs::write(test.path().join("vars.json"), vars.to_string()).unwrap();
+    run(&test, "host1", &["-e", "@vars.json"]).status(0);
+    let unpacked = root
+        .join(format!("{name}.out"))
+        .join(name)
+        .join("in $(touch pwned3)/f;x");
+    assert_eq!(std::fs::read_to_string(&unpacked).unwrap(), "x\n");
+    assert_eq!(mode(&unpacked), 0o640);
+    for evil in ["pwned", "pwned2", "pwned3", "pwned4"] {
+        assert!(
+            !root.join(evil).exists() && !fleet().root(1).join(evil).exists(),
+            "{evil}"
+        );
+    }
+    // Nothing to do the second time.
+    let again = run(&test, "host1", &["-e", "@vars.json"]).status(0);
+    assert_recap(&again, "host1", &["changed=0"]);
+}
