@@ -648,7 +648,12 @@ impl Uri {
 case " {ok_codes} " in *" $code "*) ok=1 ;; *) ok=0 ;; esac
 if [ "$code" = 304 ] || [ "$code" = 000 ]; then ok=0; fi
 if [ $ok = 1 ]; then
-  if [ -d "$qdest" ]; then n=$(printf %s {name} | sed 's/[?#].*//; s|.*/||'); qdest="${{qdest%/}}/${{n:-index.html}}"; fi
+  if [ -d "$qdest" ]; then
+    n=$(grep -i '^content-disposition:' "$qtmp/h" | tail -n 1 | tr -d '\r' | sed -n 's/.*filename="\{{0,1\}}\([^";]*\)"\{{0,1\}}.*/\1/p')
+    n=${{n##*/}}
+    [ -n "$n" ] || n=$(printf %s {name} | sed 's/[?#].*//; s|/*$||; s|.*/||')
+    qdest="${{qdest%/}}/${{n:-index.html}}"
+  fi
   cat -- "$qtmp/b" > "$qdest.quayside-new" && mv -f -- "$qdest.quayside-new" "$qdest" || fail "cannot write $qdest"
   attrs "$qdest"
   printf 'P %s\n' "$qdest"
