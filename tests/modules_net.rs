@@ -317,6 +317,9 @@ const URI: &str = r#"
       delegate_to: localhost
       register: n
     - assert: {that: [n.status == 200, "n.msg == 'OK (6 bytes)'"]}
+    - uri: {url: "{{ base }}/json", dest: "{{ out }}/"}
+      register: o
+    - assert: {that: ["o.path == out ~ '/json'", o.changed]}
 "#;
 
 #[test]
@@ -330,7 +333,7 @@ fn uri_registers_what_ansible_registers() {
     assert_recap(
         &output,
         "host1",
-        &["ok=29", "changed=1", "skipped=1", "ignored=3"],
+        &["ok=31", "changed=2", "skipped=1", "ignored=3"],
     );
     assert_eq!(
         std::fs::read_to_string(path(1, &scratch, "dl.json")).unwrap(),
