@@ -1,4 +1,4 @@
-//! `copy_files`, `setfacl`, `template_config` and `fetch` on the fleet: what lands on the
+//! `copy_files`, `setfacl`, `template_config`, `fetch_files` and `fetch` on the fleet: what lands on the
 //! hosts' disks, byte for byte and bit for bit; second runs that change nothing; check
 //! mode; bad arguments refused where they are written; secrets kept out of every output.
 
@@ -446,7 +446,7 @@ fn bad_arguments_are_refused_where_they_are_written() {
         refused(
             "bad_fetch",
             &play(
-                "    - fetch:\n        src: /etc/hostname\n        dest: backups\n        flat: true\n"
+                "    - fetch_files:\n        src: /etc/hostname\n        dest: backups\n        flat: true\n"
             )
         ),
         "error: unknown argument `flat` (expected one of `src`, `dest`) at play.yml:10:9"
@@ -889,7 +889,7 @@ fn fetch_test(scratch: &str, src: &str) -> Test {
               gather_facts: false
               tasks:
                 - name: fetch
-                  fetch:
+                  fetch_files:
                     src: '{{{{ host_root }}}}/{scratch}/{src}'
                     dest: backups
                   register: fetched
@@ -984,7 +984,7 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
     let output = run(&test, "host3:host4", &[]).status(2);
     assert!(
         output.stdout.contains(
-            "fatal: [host3]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"nothing fetched: `sub/..etc` is a symbolic link (to `../../../../../../etc`); fetch does not follow links\"}"
+            "fatal: [host3]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"nothing fetched: `sub/..etc` is a symbolic link (to `../../../../../../etc`); fetch_files does not follow links\"}"
         ),
         "{}",
         output.stdout
@@ -1290,4 +1290,150 @@ fn setfacl_recursive_without_default_sets_access_entries_below_and_no_default() 
     );
     let again = run(&test, "host1", &["--output", "json"]);
     assert_eq!(statuses(&again, "acl"), all(&[1], "ok"));
+}
+
+// Ansible's `fetch`: every registered value asserted here is the one ansible-core 2.19.14
+// registered for the same tasks (run with `-c local` on the same kind of files).
+const ANSIBLE_FETCH: &str = r#"
+- hosts: host1:host2
+  gather_facts: false
+  vars:
+    src: "{{ host_root }}/{{ scratch }}/f.txt"
+    first: "{{ second is not defined }}"
+  tasks:
+    - fetch: {src: "{{ src }}", dest: out}
+      register: r1
+    - assert:
+        that:
+          - r1.changed == first
+          - r1.dest == playbook_dir ~ '/out/' ~ inventory_hostname ~ src
+          - r1.checksum == 'f572d396fae9206628714fb2ce00f72e94f2258f'
+          - r1.md5sum == 'b1946ac92492d2347c6235b4d2611184'
+          - "not first or (r1.remote_checksum == r1.checksum and r1.remote_md5sum is none and 'file' not in r1)"
+          - "first or (r1.file == src and 'remote_checksum' not in r1)"
+    - ansible.builtin.fetch: {src: "{{ src }}", dest: "out/{{ inventory_hostname }}-flat/", flat: true}
+      register: r2
+    - assert: {that: ["r2.dest == playbook_dir ~ '/out/' ~ inventory_hostname ~ '-flat/f.txt'", r2.changed == first]}
+    - ansible.legacy.fetch: {src: "{{ src }}", dest: "out/{{ inventory_hostname }}-flat", flat: true}
+      register: r3
+      ignore_errors: true
+    - assert:
+        that:
+          - r3.failed and not r3.changed
+          - r3.msg == 'dest is an existing directory, use a trailing slash if you want to fetch src into that directory'
+    - fetch: {src: "{{ src }}.missing", dest: out}
+      register: r4
+      ignore_errors: true
+    - assert: {that: [r4.failed, "r4.msg == 'the remote file does not exist, not transferring, ignored'"]}
+    - fetch: {src: "{{ src }}.missing", dest: out, fail_on_missing: false}
+      register: r5
+    - assert: {that: [not r5.failed, not r5.changed, r5.file == src ~ '.missing', "r5.msg == 'the remote file does not exist, not transferring, ignored'"]}
+    - fetch: {src: "{{ host_root }}/{{ scratch }}", dest: out}
+      register: r6
+      ignore_errors: true
+    - assert: {that: [r6.failed, "r6.msg == 'remote file is a directory, fetch cannot work on directories'"]}
+    - fetch: {src: "{{ host_root }}/{{ scratch }}", dest: out, fail_on_missing: false}
+      register: r7
+    - assert: {that: [not r7.failed, "r7.msg == 'remote file is a directory, fetch cannot work on directories, not transferring, ignored'"]}
+    - fetch: {src: "{{ src }}", dest: checked}
+      register: r8
+      check_mode: true
+    - assert: {that: [r8.skipped, "r8.msg == 'check mode not (yet) supported for this module'"]}
+    - fetch: {src: "{{ src }}.root", dest: out}
+      register: r9
+      ignore_errors: true
+    - assert: {that: [r9.failed, "r9.msg == 'File is not readable: ' ~ src ~ '.root'"]}
+    - fetch: {src: "{{ src }}.root", dest: out, fail_on_missing: false}
+      register: r10
+    - assert: {that: [not r10.failed, not r10.changed, "r10.file == src ~ '.root'", "'msg' not in r10"]}
+"#;
+
+#[test]
+fn ansible_fetch_registers_what_ansible_registers() {
+    let scratch = "ansible_fetch";
+    fleet().scratch(scratch);
+    for i in 1..=2 {
+        std::fs::write(path(i, scratch, "f.txt"), "hello\n").unwrap();
+        // Root's, and only root may read it: the fleet's user cannot.
+        std::fs::write(path(i, scratch, "f.txt.root"), "secret\n").unwrap();
+        std::fs::set_permissions(
+            path(i, scratch, "f.txt.root"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let test = Test::new().file("play.yml", ANSIBLE_FETCH);
+    let vars = format!("scratch={scratch}");
+    let output = run(&test, "host1:host2", &["-e", &vars]).status(0);
+    for i in 1..=2 {
+        let local = test.path().join(format!(
+            "out/host{i}{}",
+            path(i, scratch, "f.txt").display()
+        ));
+        assert_eq!(read(&local), "hello\n");
+        assert_eq!(mode(&local), 0o644);
+        assert_eq!(
+            read(&test.path().join(format!("out/host{i}-flat/f.txt"))),
+            "hello\n"
+        );
+    }
+    assert!(!test.path().join("checked").exists());
+    // The recap ansible-playbook printed for the same playbook on the same hosts.
+    for host in ["host1", "host2"] {
+        let recap = output.recap(host);
+        for count in ["ok=19", "changed=2", "skipped=1", "ignored=4", "failed=0"] {
+            assert!(recap.contains(count), "{recap}");
+        }
+    }
+    // A second run fetches nothing.
+    let again = run(&test, "host1:host2", &["-e", &vars, "-e", "second=1"]).status(0);
+    assert!(
+        again.recap("host1").contains("changed=0"),
+        "{}",
+        again.stdout
+    );
+
+    // A changed file on the host is fetched again, and a link planted under the host's
+    // folder on the controller is not written through.
+    std::fs::write(path(1, scratch, "f.txt"), "changed\n").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::remove_dir_all(test.path().join("out/host2")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), test.path().join("out/host2")).unwrap();
+    std::fs::write(path(2, scratch, "f.txt"), "changed\n").unwrap();
+    let test2 = Test::new().file(
+        "play.yml",
+        "- hosts: host1:host2\n  gather_facts: false\n  tasks:\n    - fetch: {src: \"{{ host_root }}/ansible_fetch/f.txt\", dest: out}\n",
+    );
+    std::fs::rename(test.path().join("out"), test2.path().join("out")).unwrap();
+    let output = run(&test2, "host1:host2", &[]).status(2);
+    assert!(
+        output
+            .stdout
+            .contains("on the controller is a symbolic link; refusing to write through it"),
+        "{}",
+        output.stdout
+    );
+    let local = test2
+        .path()
+        .join(format!("out/host1{}", path(1, scratch, "f.txt").display()));
+    assert_eq!(read(&local), "changed\n");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn ansible_fetch_of_a_directory_names_fetch_files() {
+    assert_eq!(
+        refused(
+            "ansible_fetch_dir",
+            "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - copy_files:\n        content: x\n        dest: '{{ host_root }}/{{ scratch }}/first'\n    - fetch:\n        src: /srv/quay/config/\n        dest: backups\n"
+        ),
+        "error: `fetch` is Ansible's fetch, which fetches one file, and `src` `/srv/quay/config/` names a directory; quayside's `fetch_files` fetches directories (and takes only `src` and `dest`) at play.yml:7:7"
+    );
+    assert_eq!(
+        refused(
+            "ansible_fetch_bad",
+            "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - copy_files:\n        content: x\n        dest: '{{ host_root }}/{{ scratch }}/first'\n    - fetch:\n        src: /etc/hostname\n        dest: backups\n        fail_on_mising: true\n"
+        ),
+        "error: unknown argument `fail_on_mising` at play.yml:10:9 — did you mean `fail_on_missing`?"
+    );
 }

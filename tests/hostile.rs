@@ -476,16 +476,16 @@ fn fetch_brings_back_hostile_names() {
         &play(&format!(
             "
             - name: tree
-              fetch:
+              fetch_files:
                 src: '{{{{ host_root }}}}/{scratch}/{tree}/'
                 dest: tree
             - name: each
-              fetch:
+              fetch_files:
                 src: '{{{{ host_root }}}}/{scratch}/{tree}/{{{{ item }}}}'
                 dest: each
               loop: '{{{{ names }}}}'
             - name: directory
-              fetch:
+              fetch_files:
                 src: '{{{{ host_root }}}}/{scratch}/{tree}'
                 dest: directory
             "

@@ -1,500 +1,301 @@
-//! `fetch`: a file or directory from each host to the controller, under
-//! `dest/<inventory_hostname>/` (backups before a change), in one round trip per host.
+//! `fetch` (Ansible's `ansible.builtin.fetch`): one file from the host to
+//! `dest/<inventory_hostname>/<src>` on the controller (or `dest` itself with `flat: true`),
+//! as ansible-core 2.19's action plugin does, in one round trip: the host reports what
+//! `src` is and its SHA-1, and sends the contents only when the controller's copy differs.
 //!
-//! As `copy_files` reads its sources: `src: /srv/quay/config` arrives as
-//! `dest/HOST/config/...`, `src: /srv/quay/config/` (with the slash) as `dest/HOST/...`, and
-//! a file as `dest/HOST/NAME`.
-//!
-//! The host lists the tree without following links and sends each file's SHA-256, and its
-//! contents only if the controller does not already hold a file with that sum (the script
-//! carries the sums of the copies already fetched). Every name the host sends is checked
-//! before anything is written: it must stay under the host's folder (no `..`, no absolute
-//! path, no empty part), and no existing part of the way may be a symbolic link. A
-//! symbolic link or special file on the host is refused, and nothing is written for that
-//! host. Contents are checked against their SHA-256 and written through a temporary file
-//! and a rename.
+//! The controller side is `fetch_files`' (a write through a temporary file and a rename,
+//! never through a symbolic link planted under `dest/<host>/`). Directories are
+//! `fetch_files`' work: a `src` that ends in `/` is refused before the run with a hint
+//! naming it, and a directory found on the host fails as Ansible's fetch fails.
 
-use std::collections::BTreeMap;
-use std::ffi::OsStr;
-use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use openssl::hash::{MessageDigest, hash};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::Value as Json;
 
-use super::args::secret_by_name;
 use super::copy_files::playbook_dir;
-use super::file_install::sha256;
-use super::{FileDiff, Outcome, TaskContext, TaskType};
+use super::fetch_files::{check_way, write_file};
+use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
 
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "Args")]
+pub struct Fetch(Args);
+
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Fetch {
-    /// A file or directory on the host.
+pub struct Args {
+    /// One file on the host.
     src: String,
-    /// A directory on the controller (relative to the playbook's directory).
+    /// A directory on the controller (relative to the playbook's), or with `flat`, the file
+    /// itself (or a directory, written with a trailing `/`).
     dest: String,
+    #[serde(default)]
+    flat: bool,
+    #[serde(default = "yes")]
+    fail_on_missing: bool,
+    #[serde(default = "yes", alias = "validate_md5")]
+    validate_checksum: bool,
 }
 
-/// One entry the host sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
-    Dir,
-    File {
-        mode: u32,
-        sha256: String,
-        /// `None` when the controller already holds these contents.
-        contents: Option<Vec<u8>>,
-    },
-    /// A symbolic link (with its target) or a special file: refused.
-    Refused(String),
+fn yes() -> bool {
+    true
 }
 
-/// The script: list `src` without following links. Names are base64 (they may hold
-/// newlines); contents are sent only for sums not in `$known`.
-fn script(src: &str, known: &[String], send: bool) -> String {
-    let send = if send { "1" } else { "0" };
-    // A trailing slash would make the shell follow a link to a directory.
-    let trimmed = match src.trim_end_matches('/') {
-        "" => "/",
-        trimmed => trimmed,
-    };
-    let (parent, base) = match trimmed.rsplit_once('/') {
-        Some(("", base)) => ("/".to_owned(), base),
-        Some((parent, base)) => (parent.to_owned(), base),
-        None => (".".to_owned(), trimmed),
-    };
+impl TryFrom<Args> for Fetch {
+    type Error = String;
+
+    fn try_from(args: Args) -> Result<Self, String> {
+        if args.src.ends_with('/') {
+            return Err(format!(
+                "`fetch` is Ansible's fetch, which fetches one file, and `src` `{}` names a directory; quayside's `fetch_files` fetches directories (and takes only `src` and `dest`)",
+                args.src
+            ));
+        }
+        if args.src.is_empty() || args.dest.is_empty() {
+            return Err("src and dest are required".to_owned());
+        }
+        Ok(Fetch(args))
+    }
+}
+
+/// What the host found at `src`.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    Missing,
+    Directory,
+    Unreadable,
+    /// The file's SHA-1 (as Ansible's `checksum`), and its contents unless the controller's
+    /// copy already has that SHA-1.
+    File(String, Option<Vec<u8>>),
+}
+
+fn digest(kind: MessageDigest, bytes: &[u8]) -> String {
+    hash(kind, bytes).map(hex::encode).unwrap_or_default()
+}
+
+pub(super) fn sha1(bytes: &[u8]) -> String {
+    digest(MessageDigest::sha1(), bytes)
+}
+
+pub(super) fn md5(bytes: &[u8]) -> String {
+    digest(MessageDigest::md5(), bytes)
+}
+
+/// `src` as the host's shell reads it: `~` and `~/...` are the login user's home, as
+/// Ansible's `_remote_expand_user` makes them.
+pub(super) fn host_path(src: &str) -> String {
+    if src == "~" {
+        "\"$HOME\"".to_owned()
+    } else if let Some(rest) = src.strip_prefix("~/") {
+        format!("\"$HOME\"/{}", quote(rest))
+    } else {
+        quote(src)
+    }
+}
+
+fn script(src: &str, known: Option<&str>) -> String {
     format!(
-        r#"set -u
-src={src}
-known='
-{known}
-'
-send={send}
-export known send
-if [ -L "$src" ]; then printf 'L %s %s\n' "$(printf . | base64 -w0)" "$(readlink -- "$src" | base64 -w0)"; exit 0; fi
-if [ ! -e "$src" ]; then echo "\`$src\` does not exist" >&2; exit 3; fi
-if [ -f "$src" ]; then echo K file; cd -- {dir} || exit 1; set -- ./{base}
-else echo K dir; cd -- "$src" || exit 1; set -- .; fi
-find -P "$@" -exec sh -c '
-for f; do
-  n=$(printf %s "$f" | base64 -w0)
-  if [ -L "$f" ]; then printf "L %s %s\n" "$n" "$(readlink -- "$f" | base64 -w0)"
-  elif [ -d "$f" ]; then printf "D %s %s\n" "$n" "$(stat -c %a -- "$f")"
-  elif [ -f "$f" ]; then
-    sum=$(sha256sum < "$f") || exit 1; sum=${{sum%% *}}
-    printf "F %s %s %s " "$n" "$(stat -c %a -- "$f")" "$sum"
-    case "$known" in
-      *"
-$sum
-"*) echo = ;;
-      *) if [ "$send" = 1 ]; then base64 -w0 < "$f" || exit 1; echo; else echo -; fi ;;
-    esac
-  else printf "O %s\n" "$n"; fi
-done' sh {{}} +
+        r#"p={}
+if [ ! -e "$p" ]; then echo N; exit 0; fi
+if [ -d "$p" ]; then echo D; exit 0; fi
+if [ ! -r "$p" ]; then echo R; exit 0; fi
+s=$(sha1sum < "$p") || exit 1; s=${{s%% *}}
+if [ "$s" = {} ]; then echo "S $s"; exit 0; fi
+printf 'C %s ' "$s"; base64 -w0 < "$p" || exit 1; echo
 "#,
-        src = quote(trimmed),
-        dir = quote(&parent),
-        base = quote(base),
-        known = known.join("\n"),
+        host_path(src),
+        quote(known.unwrap_or("-")),
     )
 }
 
-/// Read the host's listing: every name, checked, with its entry.
-fn parse(stdout: &str) -> Result<BTreeMap<PathBuf, Entry>, String> {
-    let mut entries = BTreeMap::new();
-    for line in stdout
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with("K "))
-    {
-        let words: Vec<&str> = line.split(' ').collect();
-        let name = words
-            .get(1)
-            .map(|n| STANDARD.decode(n))
-            .transpose()
-            .map_err(|_| "the host sent a listing that is not base64".to_owned())?
-            .unwrap_or_default();
-        let name = relative(&name)?;
-        let mode = |word: Option<&&str>| {
-            word.and_then(|m| u32::from_str_radix(m, 8).ok())
-                .ok_or_else(|| format!("the host sent a bad mode for `{}`", name.display()))
-        };
-        let entry = match (words[0], words.len()) {
-            ("D", 3) => Entry::Dir,
-            ("F", 5) => Entry::File {
-                mode: mode(words.get(2))?,
-                sha256: words[3].to_owned(),
-                contents: match words[4] {
-                    "=" | "-" => None,
-                    b64 => Some(STANDARD.decode(b64).map_err(|_| {
-                        format!("the host sent bad contents for `{}`", name.display())
-                    })?),
-                },
-            },
-            ("L", 3) => Entry::Refused(format!(
-                "`{}` is a symbolic link (to `{}`); fetch does not follow links",
-                shown(&name),
-                String::from_utf8_lossy(&STANDARD.decode(words[2]).unwrap_or_default()).trim_end()
-            )),
-            ("O", 2) => Entry::Refused(format!(
-                "`{}` is not a regular file or directory",
-                shown(&name)
-            )),
-            _ => return Err(format!("the host sent an unreadable line: {line}")),
-        };
-        entries.insert(name, entry);
-    }
-    Ok(entries)
-}
-
-fn shown(path: &Path) -> String {
-    if path.as_os_str().is_empty() {
-        ".".to_owned()
-    } else {
-        path.display().to_string()
-    }
-}
-
-/// A name the host sent (`./a/b`), as a path that stays where it is put: no `..`, no root,
-/// no empty or NUL part. `.` is the fetched path itself (empty).
-fn relative(name: &[u8]) -> Result<PathBuf, String> {
-    let refuse = || {
-        format!(
-            "refusing the name `{}` sent by the host: it would leave the destination",
-            String::from_utf8_lossy(name).escape_debug()
-        )
-    };
-    let text = name.strip_prefix(b"./").unwrap_or(name);
-    if name == b"." {
-        return Ok(PathBuf::new());
-    }
-    if name.first() != Some(&b'.') || text.is_empty() || name.contains(&0) {
-        return Err(refuse());
-    }
-    let path = Path::new(OsStr::from_bytes(text));
-    let mut clean = PathBuf::new();
-    for part in text.split(|b| *b == b'/') {
-        if part.is_empty() || part == b"." || part == b".." {
-            return Err(refuse());
-        }
-        clean.push(OsStr::from_bytes(part));
-    }
-    if !path.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(refuse());
-    }
-    Ok(clean)
-}
-
-/// Where `src` goes under the host's folder: `/srv/quay/config` → `config`, and
-/// `/srv/quay/config/` → the host's folder itself.
-fn local_part(src: &str) -> Result<PathBuf, String> {
-    if src.ends_with('/') {
-        return Ok(PathBuf::new());
-    }
-    match src.rsplit('/').next() {
-        Some("") | None => Err(format!("`src` `{src}` names no file")),
-        Some(".") | Some("..") => Err(format!(
-            "`src` `{src}` must end in a name (or `/` for what is in it)"
-        )),
-        Some(name) => Ok(PathBuf::from(name)),
-    }
-}
-
-/// Every existing part of `path` below `root` must be a real directory (or, for the last,
-/// a regular file): a link planted there would send the write elsewhere.
-fn check_way(root: &Path, path: &Path) -> Result<(), String> {
-    let relative = path
-        .strip_prefix(root)
-        .map_err(|_| format!("`{}` is not under `{}`", path.display(), root.display()))?;
-    let mut at = root.to_path_buf();
-    for part in relative.components() {
-        at.push(part);
-        match std::fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!(
-                    "`{}` on the controller is a symbolic link; refusing to write through it",
-                    at.display()
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.quayside-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(mode & 0o777))?;
-        std::fs::rename(&temp, path)
-    })();
-    result.map_err(|error| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write `{}`: {error}", path.display())
+fn parse(stdout: &str) -> Result<Found, String> {
+    let line = stdout.lines().next().unwrap_or_default();
+    let mut words = line.split(' ');
+    Ok(match (words.next(), words.next(), words.next()) {
+        (Some("N"), None, None) => Found::Missing,
+        (Some("D"), None, None) => Found::Directory,
+        (Some("R"), None, None) => Found::Unreadable,
+        (Some("S"), Some(sum), None) => Found::File(sum.to_owned(), None),
+        (Some("C"), Some(sum), contents) => Found::File(
+            sum.to_owned(),
+            Some(
+                STANDARD
+                    .decode(contents.unwrap_or_default())
+                    .map_err(|_| "the host sent contents that are not base64".to_owned())?,
+            ),
+        ),
+        _ => return Err(format!("the host sent an unreadable answer: {line}")),
     })
+}
+
+/// `path` with `.` and `..` resolved on paper, as Python's `os.path.normpath`; `None` if
+/// it would climb above where it starts.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+impl Fetch {
+    /// Where the file goes on the controller, and the folder under which no part of the
+    /// way may be a symbolic link (`dest/<host>/` in the host layout).
+    fn local_path(&self, ctx: &TaskContext<'_>) -> Result<(PathBuf, Option<PathBuf>), String> {
+        let args = &self.0;
+        let dest = playbook_dir(ctx.vars).join(&args.dest);
+        if args.flat {
+            if dest.is_dir() && !args.dest.ends_with('/') {
+                return Err("dest is an existing directory, use a trailing slash if you want to fetch src into that directory".to_owned());
+            }
+            if args.dest.ends_with('/') {
+                let base = args.src.rsplit('/').next().unwrap_or_default();
+                let path = dest.join(base);
+                if path.is_dir() {
+                    return Err(format!(
+                        "calculated dest '{}' is an existing directory, use another path that does not point to an existing directory",
+                        path.display()
+                    ));
+                }
+                return Ok((path, None));
+            }
+            return Ok((dest, None));
+        }
+        if ctx.host.is_empty() || ctx.host.contains('/') || ctx.host == ".." || ctx.host == "." {
+            return Err(format!("host name `{}` cannot be a folder name", ctx.host));
+        }
+        let root = dest.join(ctx.host);
+        let src = args.src.trim_start_matches('/');
+        let path = normalize(Path::new(src))
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "Detected directory traversal, expected to be contained in '{}' but got '{}'",
+                    root.display(),
+                    args.src
+                )
+            })?;
+        Ok((root.join(path), Some(root)))
+    }
 }
 
 impl TaskType for Fetch {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
-        let part = match local_part(&self.src) {
-            Ok(part) => part,
+        let args = &self.0;
+        if ctx.check {
+            return Ok(Outcome::skipped(
+                "check mode not (yet) supported for this module",
+            ));
+        }
+        let (local, root) = match self.local_path(ctx) {
+            Ok(found) => found,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
-        if ctx.host.is_empty() || ctx.host.contains('/') || ctx.host == ".." || ctx.host == "." {
-            return Ok(Outcome::failed(format!(
-                "host name `{}` cannot be a folder name",
-                ctx.host
-            )));
-        }
-        let dest = playbook_dir(ctx.vars).join(&self.dest);
-        let host_root = dest.join(ctx.host);
-        let root = if part.as_os_str().is_empty() {
-            host_root.clone()
-        } else {
-            host_root.join(&part)
+        let have = std::fs::read(&local).ok();
+        let known = have.as_deref().map(sha1);
+        let output = ctx
+            .run(ctx.script(script(&args.src, known.as_deref())))
+            .await?;
+        let found = match parse(&output.stdout_lossy()) {
+            Ok(found) if output.success() => found,
+            Ok(_) | Err(_) => {
+                let stderr = output.stderr_lossy();
+                return Ok(Outcome::failed(format!(
+                    "cannot read `{}` on the host: {}",
+                    args.src,
+                    stderr.lines().next().unwrap_or("failed")
+                )));
+            }
         };
-        // The sums of what is already here, so that the host sends only what is new.
-        let mut known = Vec::new();
-        collect_sums(&root, &mut known);
-        // In check mode contents are only needed for `--diff`.
-        let send = !ctx.check || ctx.diff;
-        let output = ctx.run(ctx.script(script(&self.src, &known, send))).await?;
-        if !output.success() {
-            let stderr = output.stderr_lossy();
-            let reason = stderr
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("failed")
-                .trim();
-            return Ok(Outcome::failed(format!("cannot fetch: {reason}")));
-        }
-        let stdout = output.stdout_lossy();
-        let mut entries = match parse(&stdout) {
-            Ok(entries) => entries,
-            Err(reason) => return Ok(Outcome::failed(reason)),
+        let (sum, contents) = match found {
+            Found::File(sum, contents) => (sum, contents),
+            Found::Missing => {
+                let msg = "the remote file does not exist, not transferring, ignored";
+                if args.fail_on_missing {
+                    return Ok(Outcome::failed(msg));
+                }
+                return Ok(Outcome::ok().with_msg(msg).with("file", args.src.clone()));
+            }
+            // As ansible-core 2.19.14: slurp's message when it fails, nothing but the file
+            // when it may.
+            Found::Unreadable => {
+                if args.fail_on_missing {
+                    return Ok(Outcome::failed(format!(
+                        "File is not readable: {}",
+                        args.src
+                    )));
+                }
+                return Ok(Outcome::ok().with("file", args.src.clone()));
+            }
+            Found::Directory => {
+                let msg = "remote file is a directory, fetch cannot work on directories";
+                if args.fail_on_missing {
+                    return Ok(Outcome::failed(msg));
+                }
+                return Ok(Outcome::ok().with_msg(format!("{msg}, not transferring, ignored")));
+            }
         };
-        if stdout.lines().next() == Some("K file") {
-            // The one entry is the file `src` names itself.
-            entries = entries.into_values().map(|e| (PathBuf::new(), e)).collect();
-        }
-        let refused: Vec<&String> = entries
-            .values()
-            .filter_map(|e| match e {
-                Entry::Refused(why) => Some(why),
-                _ => None,
-            })
-            .collect();
-        if !refused.is_empty() {
-            return Ok(Outcome::failed(format!(
-                "nothing fetched: {}",
-                refused
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
-        }
-        match self.store(ctx, &host_root, &root, &entries) {
-            Ok(outcome) => Ok(outcome),
-            Err(reason) => Ok(Outcome::failed(reason)),
-        }
-    }
-}
-
-/// The SHA-256 of every regular file under `path` (not following links).
-fn collect_sums(path: &Path, sums: &mut Vec<String>) {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return;
-    };
-    if meta.is_file() {
-        if let Ok(bytes) = std::fs::read(path) {
-            sums.push(sha256(&bytes));
-        }
-    } else if meta.is_dir() {
-        if let Ok(entries) = std::fs::read_dir(path) {
-            for entry in entries.flatten() {
-                collect_sums(&entry.path(), sums);
-            }
-        }
-    }
-}
-
-/// What a local file holds now, if it is a regular file.
-fn local_file(path: &Path) -> Option<(Vec<u8>, u32)> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    Some((std::fs::read(path).ok()?, meta.permissions().mode() & 0o777))
-}
-
-impl Fetch {
-    fn store(
-        &self,
-        ctx: &TaskContext<'_>,
-        host_root: &Path,
-        root: &Path,
-        entries: &BTreeMap<PathBuf, Entry>,
-    ) -> Result<Outcome, String> {
-        // Everything is checked before anything is written.
-        let mut plan = Vec::new();
-        for (name, entry) in entries {
-            let local = if name.as_os_str().is_empty() {
-                root.to_path_buf()
-            } else {
-                root.join(name)
-            };
-            check_way(host_root.parent().unwrap_or(host_root), &local)?;
-            let remote = if name.as_os_str().is_empty() {
-                self.src.clone()
-            } else {
-                format!("{}/{}", self.src.trim_end_matches('/'), name.display())
-            };
-            match entry {
-                Entry::Dir => plan.push((local, remote, None)),
-                Entry::File {
-                    mode,
-                    sha256: sum,
-                    contents,
-                } => {
-                    let have = local_file(&local);
-                    let bytes = match (contents, &have) {
-                        (Some(bytes), _) => {
-                            if sha256(bytes) != *sum {
-                                return Err(format!(
-                                    "`{remote}` arrived with sha256 {}, but the host reported {sum}",
-                                    sha256(bytes)
-                                ));
-                            }
-                            Some(bytes.clone())
-                        }
-                        // Sent as known: the local copy must be it.
-                        (None, Some((bytes, _))) if sha256(bytes) == *sum => Some(bytes.clone()),
-                        // Known elsewhere under the folder (a renamed file): find it.
-                        (None, _) if !ctx.check => {
-                            Some(find_by_sum(root, sum).ok_or_else(|| {
-                                format!("`{remote}` was not sent and is not here")
-                            })?)
-                        }
-                        (None, _) => None,
-                    };
-                    plan.push((local, remote, Some((*mode, sum.clone(), bytes, have))));
-                }
-                Entry::Refused(_) => {}
-            }
-        }
-        let mut files = Vec::new();
-        let mut changed_files = Vec::new();
-        let mut diffs = Vec::new();
-        for (local, remote, file) in plan {
-            let Some((mode, sum, bytes, have)) = file else {
-                if !ctx.check {
-                    std::fs::create_dir_all(&local)
-                        .map_err(|error| format!("cannot create `{}`: {error}", local.display()))?;
-                }
-                continue;
-            };
-            let same_contents = have.as_ref().is_some_and(|(b, _)| sha256(b) == sum);
-            let same_mode = have.as_ref().is_some_and(|(_, m)| *m == mode & 0o777);
-            let changed = !(same_contents && same_mode);
-            if changed && !ctx.check {
-                if let Some(dir) = local.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|error| format!("cannot create `{}`: {error}", dir.display()))?;
-                }
-                if same_contents {
-                    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(mode & 0o777))
-                        .map_err(|error| {
-                            format!("cannot set the mode of `{}`: {error}", local.display())
-                        })?;
-                } else if let Some(bytes) = &bytes {
-                    write_file(&local, bytes, mode)?;
-                }
-            }
-            if changed && !same_contents && ctx.diff {
-                let secret = secret_by_name(&remote);
-                let show = |b: &[u8]| super::diff_text(b, secret);
-                diffs.push(FileDiff {
-                    path: local.display().to_string(),
-                    before: show(have.as_ref().map_or(&[][..], |(b, _)| b)),
-                    after: bytes
-                        .as_deref()
-                        .map_or_else(|| "(not read in check mode)\n".to_owned(), show),
-                });
-            }
-            let path = local.display().to_string();
-            if changed {
-                changed_files.push(path.clone());
-            }
-            files.push(json!({
-                "path": path,
-                "remote": remote,
-                "sha256": sum,
-                "changed": changed,
-            }));
-        }
-        let mut outcome = if changed_files.is_empty() {
-            Outcome::ok()
-        } else {
-            Outcome::changed()
+        let dest = local.display().to_string();
+        let Some(bytes) = contents else {
+            // The controller's copy has the host's checksum already.
+            let have = have.unwrap_or_default();
+            return Ok(Outcome::ok()
+                .with("md5sum", md5(&have))
+                .with("file", args.src.clone())
+                .with("dest", dest)
+                .with("checksum", sum));
         };
-        outcome.diffs = diffs;
-        outcome.files = changed_files.clone();
-        let verb = if ctx.check { "would change" } else { "changed" };
-        let msg = match files.as_slice() {
-            [one] if changed_files.is_empty() => {
-                format!(
-                    "`{}` already fetched",
-                    one["path"].as_str().unwrap_or_default()
-                )
-            }
-            [one] => format!(
-                "`{}` {}",
-                one["path"].as_str().unwrap_or_default(),
-                if ctx.check {
-                    "would be fetched"
-                } else {
-                    "fetched"
-                }
-            ),
-            _ => format!("{} files, {} {verb}", files.len(), changed_files.len()),
-        };
-        Ok(outcome
-            .with_msg(msg)
-            .with("dest", root.display().to_string())
-            .with("files", files)
-            .with("changed_files", changed_files))
-    }
-}
-
-fn find_by_sum(root: &Path, sum: &str) -> Option<Vec<u8>> {
-    let meta = std::fs::symlink_metadata(root).ok()?;
-    if meta.is_file() {
-        let bytes = std::fs::read(root).ok()?;
-        return (sha256(&bytes) == sum).then_some(bytes);
-    }
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(root).ok()?.flatten() {
-            if let Some(bytes) = find_by_sum(&entry.path(), sum) {
-                return Some(bytes);
-            }
+        let new_sum = sha1(&bytes);
+        if args.validate_checksum && new_sum != sum {
+            let mut outcome = Outcome::failed("checksum mismatch");
+            outcome.data.extend([
+                ("md5sum".to_owned(), Json::from(md5(&bytes))),
+                ("file".to_owned(), Json::from(args.src.clone())),
+                ("dest".to_owned(), Json::from(dest)),
+                ("remote_md5sum".to_owned(), Json::Null),
+                ("checksum".to_owned(), Json::from(new_sum)),
+                ("remote_checksum".to_owned(), Json::from(sum)),
+            ]);
+            return Ok(outcome);
         }
+        let written = (|| {
+            if let Some(root) = &root {
+                check_way(root.parent().unwrap_or(root), &local)?;
+            }
+            if let Some(dir) = local.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|error| format!("cannot create `{}`: {error}", dir.display()))?;
+            }
+            if let Some(root) = &root {
+                // Created just now: checked again, so that no link was planted meanwhile.
+                check_way(root.parent().unwrap_or(root), &local)?;
+            }
+            write_file(&local, &bytes, 0o644)
+        })();
+        if let Err(reason) = written {
+            return Ok(Outcome::failed(reason));
+        }
+        let mut outcome = Outcome::changed()
+            .with("md5sum", md5(&bytes))
+            .with("dest", dest)
+            .with("remote_md5sum", Json::Null)
+            .with("checksum", new_sum)
+            .with("remote_checksum", sum);
+        outcome.files = vec![local.display().to_string()];
+        Ok(outcome)
     }
-    None
 }
 
 #[cfg(test)]
@@ -502,53 +303,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_that_would_leave_are_refused() {
-        assert_eq!(relative(b".").unwrap(), PathBuf::new());
-        assert_eq!(relative(b"./a/b").unwrap(), PathBuf::from("a/b"));
+    fn answers_are_read() {
+        assert_eq!(parse("N\n").unwrap(), Found::Missing);
+        assert_eq!(parse("D\n").unwrap(), Found::Directory);
         assert_eq!(
-            relative(b"./line\nbreak").unwrap(),
-            PathBuf::from("line\nbreak")
+            parse("S abc\n").unwrap(),
+            Found::File("abc".to_owned(), None)
         );
-        for bad in [
-            &b"../x"[..],
-            b"/etc/passwd",
-            b"./a/../../x",
-            b"./a//b",
-            b"./",
-            b"x",
-            b"./..",
-        ] {
-            assert!(relative(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
-        }
+        assert_eq!(
+            parse("C abc aGk=\n").unwrap(),
+            Found::File("abc".to_owned(), Some(b"hi".to_vec()))
+        );
+        assert!(parse("C abc !!\n").is_err());
+        assert!(parse("what\n").is_err());
     }
 
     #[test]
-    fn the_source_maps_under_the_host() {
+    fn paths_stay_under_the_host_folder() {
         assert_eq!(
-            local_part("/srv/quay/config").unwrap(),
-            PathBuf::from("config")
+            normalize(Path::new("etc/./quay//config.yaml")).unwrap(),
+            PathBuf::from("etc/quay/config.yaml")
         );
-        assert_eq!(local_part("/srv/quay/config/").unwrap(), PathBuf::new());
-        assert!(local_part("/srv/..").is_err());
-        assert!(local_part("").is_err());
+        assert_eq!(normalize(Path::new("a/../b")).unwrap(), PathBuf::from("b"));
+        assert!(normalize(Path::new("a/../../etc/passwd")).is_none());
+        assert!(normalize(Path::new("../x")).is_none());
     }
 
     #[test]
-    fn listings_are_read() {
-        let name = STANDARD.encode("./a b");
-        let body = STANDARD.encode("hi");
-        let sum = sha256(b"hi");
-        let entries = parse(&format!("D Lg== 755\nF {name} 640 {sum} {body}\n")).unwrap();
-        assert_eq!(entries[&PathBuf::new()], Entry::Dir);
-        assert_eq!(
-            entries[&PathBuf::from("a b")],
-            Entry::File {
-                mode: 0o640,
-                sha256: sum,
-                contents: Some(b"hi".to_vec())
-            }
-        );
-        let evil = STANDARD.encode("../../etc/x");
-        assert!(parse(&format!("D {evil} 755\n")).is_err());
+    fn checksums_are_ansibles() {
+        // ansible-core 2.19.14 registered these for a file holding "hello\n".
+        assert_eq!(sha1(b"hello\n"), "f572d396fae9206628714fb2ce00f72e94f2258f");
+        assert_eq!(md5(b"hello\n"), "b1946ac92492d2347c6235b4d2611184");
     }
 }

@@ -6,6 +6,7 @@
 
 mod acl;
 mod apt;
+mod archive;
 mod args;
 mod assert;
 mod blockinfile;
@@ -17,12 +18,14 @@ mod copy_files;
 mod debug;
 mod fail;
 mod fetch;
+mod fetch_files;
 mod file;
 mod file_edit;
 mod file_install;
 mod find;
 mod firewalld;
 mod generate_key;
+mod get_url;
 mod group;
 mod include_vars;
 mod lineinfile;
@@ -56,6 +59,8 @@ mod stat;
 mod tempfile;
 mod template;
 mod template_config;
+mod unarchive;
+mod uri;
 mod user;
 mod wait_for;
 
@@ -300,6 +305,7 @@ task_types! {
     "firewalld" => Firewalld(firewalld::Firewalld);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
+    "fetch_files" => FetchFiles(fetch_files::FetchFiles);
     "file" => File(file::File);
     "stat" => Stat(stat::Stat);
     "slurp" => Slurp(slurp::Slurp);
@@ -313,6 +319,10 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "uri" => Uri(uri::Uri);
+    "get_url" => GetUrl(get_url::GetUrl);
+    "unarchive" => Unarchive(unarchive::Unarchive);
+    "archive" => Archive(archive::Archive);
 }
 
 /// How a task type runs across the hosts of a batch.
