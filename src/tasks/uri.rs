@@ -565,7 +565,7 @@ pub(super) fn attrs_prelude(
 /// by the server included).
 pub(super) fn mask_password(auth: &Auth) {
     if let Some(password) = &auth.url_password {
-        crate::vault::register_secret(password);
+        crate::secrets::register(password, crate::secrets::Reach::Everywhere);
     }
 }
 
