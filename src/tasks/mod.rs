@@ -27,6 +27,12 @@ mod pause;
 mod podman;
 mod podman_run;
 mod podman_stop;
+mod postgresql_db;
+mod postgresql_ext;
+mod postgresql_login;
+mod postgresql_ping;
+mod postgresql_query;
+mod postgresql_user;
 mod replace;
 mod set_fact;
 mod setfacl;
@@ -70,6 +76,10 @@ pub trait TaskType {
 
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
+
+    /// The Ansible collection whose module of the same name it is, beside `ansible.builtin`
+    /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
+    const COLLECTION: Option<&'static str> = None;
 
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
@@ -171,6 +181,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::COLLECTION`].
+            pub fn collection(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::COLLECTION,)*
+                }
+            }
+
             /// [`TaskType::ACROSS`].
             pub fn across(self) -> Across {
                 match self {
@@ -265,6 +282,11 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "postgresql_query" => PostgresqlQuery(postgresql_query::PostgresqlQuery);
+    "postgresql_db" => PostgresqlDb(postgresql_db::PostgresqlDb);
+    "postgresql_user" => PostgresqlUser(postgresql_user::PostgresqlUser);
+    "postgresql_ext" => PostgresqlExt(postgresql_ext::PostgresqlExt);
+    "postgresql_ping" => PostgresqlPing(postgresql_ping::PostgresqlPing);
 }
 
 /// How a task type runs across the hosts of a batch.

@@ -117,6 +117,12 @@ pub trait Connection: Send + Sync {
         })
     }
 
+    /// The host is the controller itself (`ansible_connection: local`): what the host
+    /// reaches, the controller reaches directly, without a forward.
+    fn is_local(&self) -> bool {
+        false
+    }
+
     /// Close the connection at the end of the run.
     async fn close(&self) {}
 }
