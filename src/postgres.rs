@@ -569,7 +569,11 @@ pub async fn connect_on_host(
     let config = if connection.is_local() {
         dsn.config.clone()
     } else {
-        let (host, port) = dsn.target();
+        let (mut host, port) = dsn.target();
+        if host.starts_with('/') {
+            // A socket directory, as libpq takes it: the socket is a file in it.
+            host = format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/'));
+        }
         let local = connection
             .forward(&host, port)
             .await

@@ -5,10 +5,12 @@
 //! Ansible runs these modules on the task's host, which connects to `login_host:port` as
 //! it sees them (psycopg, libpq). quayside runs them on the controller through the host's
 //! SSH connection: a forward to `login_host:port` as the host sees them, so `localhost` is
-//! the host's own PostgreSQL, as in Ansible. With `ansible_connection: local` (and
-//! `delegate_to: localhost`) the controller connects directly. An empty `login_host` is
-//! `localhost` over TCP: quayside does not reach the host's Unix socket, so
-//! `login_unix_socket` is refused, and so is peer authentication by `become_user`.
+//! the host's own PostgreSQL, as in Ansible. With no `login_host` (or `localhost` and a
+//! `login_unix_socket`) it is the host's Unix socket, `/var/run/postgresql/.s.PGSQL.PORT`
+//! by default, as libpq's; the forward reaches it as the SSH user, so a server that
+//! authenticates socket connections by peer sees that user, not `become_user`. With
+//! `ansible_connection: local` (and `delegate_to: localhost`) the controller connects
+//! directly, as quayside itself.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -57,8 +59,8 @@ pub fn yes() -> bool {
 /// A module's argument struct: its own fields, then the collection's connection arguments
 /// (`login_user`/`login`, `login_password`, `login_host`/`host`, `port`/`login_port`,
 /// `ssl_mode`, `ca_cert`/`ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`).
-/// `login_unix_socket`, `connect_params` and `session_role` are not among them, so
-/// they are refused where written.
+/// `login_unix_socket`/`unix_socket`. `connect_params` and `session_role` are not among
+/// them, so they are refused where written.
 macro_rules! postgresql_module {
     ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
         $(#[$meta])*
@@ -72,6 +74,8 @@ macro_rules! postgresql_module {
             login_password: Option<String>,
             #[serde(default, alias = "host")]
             login_host: Option<String>,
+            #[serde(default, alias = "unix_socket")]
+            login_unix_socket: Option<String>,
             #[serde(default = "crate::tasks::postgresql_login::default_port", alias = "login_port")]
             port: u16,
             #[serde(default)]
@@ -98,6 +102,7 @@ macro_rules! postgresql_module {
                         user: &self.login_user,
                         password: self.login_password.as_deref(),
                         host: self.login_host.as_deref(),
+                        unix_socket: self.login_unix_socket.as_deref(),
                         port: self.port,
                         ssl_mode: self.ssl_mode,
                         ca_cert: self.ca_cert.as_deref(),
@@ -119,6 +124,7 @@ pub struct LoginArgs<'a> {
     pub user: &'a str,
     pub password: Option<&'a str>,
     pub host: Option<&'a str>,
+    pub unix_socket: Option<&'a str>,
     pub port: u16,
     pub ssl_mode: SslMode,
     pub ca_cert: Option<&'a str>,
@@ -126,10 +132,21 @@ pub struct LoginArgs<'a> {
     pub ssl_key: Option<&'a str>,
 }
 
+/// Where libpq looks for the server's socket when no host is given.
+const DEFAULT_SOCKET_DIRECTORY: &str = "/var/run/postgresql";
+
 pub fn login(args: LoginArgs<'_>, database: Option<&str>, encoding: Option<&str>) -> Login {
     let non_empty = |value: Option<&str>| value.filter(|v| !v.is_empty()).map(str::to_owned);
+    // As the collection: `login_unix_socket` stands for an empty or `localhost` host; an
+    // empty host with no socket is libpq's default socket directory (Debian's and Red Hat's).
+    let host = match (non_empty(args.host), non_empty(args.unix_socket)) {
+        (None, Some(socket)) => socket,
+        (Some(host), Some(socket)) if host == "localhost" => socket,
+        (Some(host), _) => host,
+        (None, None) => DEFAULT_SOCKET_DIRECTORY.to_owned(),
+    };
     Login {
-        host: non_empty(args.host).unwrap_or_else(|| "localhost".to_owned()),
+        host,
         port: args.port,
         user: args.user.to_owned(),
         password: non_empty(args.password),
@@ -139,16 +156,6 @@ pub fn login(args: LoginArgs<'_>, database: Option<&str>, encoding: Option<&str>
         ssl_cert: non_empty(args.ssl_cert),
         ssl_key: non_empty(args.ssl_key),
         encoding: non_empty(encoding),
-    }
-}
-
-/// A `login_host` that names a Unix socket directory, which quayside cannot reach.
-pub fn check_host(host: Option<&str>) -> Result<(), String> {
-    match host {
-        Some(host) if host.starts_with('/') => Err(format!(
-            "`login_host` `{host}` is a Unix socket directory: quayside connects over TCP only (give the host's address, such as `localhost`)"
-        )),
-        _ => Ok(()),
     }
 }
 
@@ -162,10 +169,29 @@ pub async fn connect(ctx: &TaskContext<'_>, login: &Login) -> Result<(Dsn, Sessi
 
 /// Open a session, or say why not (password masked).
 pub async fn open(ctx: &TaskContext<'_>, login: &Login) -> Result<(Dsn, Session), String> {
-    check_host(Some(&login.host))?;
     let dsn = Dsn::from_login(login).map_err(|e| e.to_string())?;
     match postgres::connect_on_host(&dsn, ctx.connection, ctx.timeout).await {
         Ok(session) => Ok((dsn, session)),
+        // libpq's words for the commonest failure, as psycopg reports it.
+        Err(SqlError::Connect { reason, .. }) if reason.contains("Connection refused") => {
+            Err(format!(
+                "connection to server at \"{}\", port {} failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n",
+                login.host, login.port
+            ))
+        }
+        // Through a forward, a socket that is missing (or not to be reached) shows as the
+        // connection being closed at once.
+        Err(SqlError::Connect { reason, .. })
+            if login.host.starts_with('/') && !ctx.connection.is_local() =>
+        {
+            Err(format!(
+                "connection to server on socket \"{}/.s.PGSQL.{}\" failed: {} (no server listening on that socket on `{}`, or the SSH user may not reach it)",
+                login.host.trim_end_matches('/'),
+                login.port,
+                dsn.redact(&reason),
+                ctx.host
+            ))
+        }
         Err(SqlError::Connect { reason, .. }) => Err(dsn.redact(&reason)),
         Err(error) => Err(dsn.redact(&error.to_string())),
     }
@@ -229,9 +255,27 @@ mod tests {
         );
     }
 
+    fn args<'a>(host: Option<&'a str>, unix_socket: Option<&'a str>) -> LoginArgs<'a> {
+        LoginArgs {
+            user: "postgres",
+            password: None,
+            host,
+            unix_socket,
+            port: 5432,
+            ssl_mode: SslMode::Prefer,
+            ca_cert: None,
+            ssl_cert: None,
+            ssl_key: None,
+        }
+    }
+
     #[test]
-    fn socket_directories_are_refused() {
-        assert!(check_host(Some("/var/run/postgresql")).is_err());
-        assert!(check_host(Some("db.example")).is_ok());
+    fn the_host_is_chosen_as_the_collection_chooses_it() {
+        let host = |h, s| login(args(h, s), None, None).host;
+        assert_eq!(host(None, None), "/var/run/postgresql");
+        assert_eq!(host(Some(""), Some("/tmp")), "/tmp");
+        assert_eq!(host(Some("localhost"), Some("/tmp")), "/tmp");
+        assert_eq!(host(Some("127.0.0.1"), Some("/tmp")), "127.0.0.1");
+        assert_eq!(host(Some("db"), None), "db");
     }
 }

@@ -228,12 +228,10 @@ fn prepare_text(query: &str, args: Args<'_>) -> Result<(Vec<Piece>, String), Str
             }
             let (value, length) = match (next, args) {
                 (Some('s'), Args::Positional(values)) => {
-                    let value = values.get(next_positional).ok_or_else(|| {
-                        format!(
-                            "the query has more `%s` placeholders than `positional_args` has values ({})",
-                            values.len()
-                        )
-                    })?;
+                    // psycopg's own words (Python's string formatting).
+                    let value = values
+                        .get(next_positional)
+                        .ok_or("tuple index out of range")?;
                     next_positional += 1;
                     (value, 2)
                 }
@@ -243,9 +241,7 @@ fn prepare_text(query: &str, args: Args<'_>) -> Result<(Vec<Piece>, String), Str
                         return Err("a `%(` placeholder must end with `)s`".to_owned());
                     };
                     let name = &rest[..close];
-                    let value = values
-                        .get(name)
-                        .ok_or_else(|| format!("`named_args` has no `{name}`"))?;
+                    let value = values.get(name).ok_or_else(|| format!("'{name}'"))?;
                     if !names.iter().any(|n| n == name) {
                         names.push(name.to_owned());
                     }
@@ -312,10 +308,7 @@ fn prepare_text(query: &str, args: Args<'_>) -> Result<(Vec<Piece>, String), Str
     }
     if let Args::Positional(values) = args {
         if next_positional < values.len() {
-            return Err(format!(
-                "`positional_args` has {} values, the query uses {next_positional}",
-                values.len()
-            ));
+            return Err("not all arguments converted during string formatting".to_owned());
         }
     }
     if !piece.words.is_empty() {
@@ -525,10 +518,7 @@ impl TaskType for PostgresqlQuery {
             if self.autocommit && ctx.check {
                 return Err("Using autocommit is mutually exclusive with check_mode".to_owned());
             }
-            let texts = queries
-                .iter()
-                .map(|q| prepare_text(q, args))
-                .collect::<Result<Vec<_>, _>>()?;
+            let texts: Vec<_> = queries.iter().map(|q| prepare_text(q, args)).collect();
             Ok((queries, texts))
         });
         let (queries, texts) = match prepared {
@@ -558,17 +548,21 @@ impl TaskType for PostgresqlQuery {
                 postgresql_login::execute(&session, "BEGIN").await?;
             }
             let mut ran = Vec::new();
-            for (query, (pieces, _)) in queries.iter().zip(&texts) {
+            for (query, text) in queries.iter().zip(&texts) {
+                let failed = |reason: &str| {
+                    format!(
+                        "Cannot execute SQL '{query}' {}: {reason}, query list: {}",
+                        self.args_repr(),
+                        python_repr(&query_list)
+                    )
+                };
+                let (pieces, _) = text.as_ref().map_err(|reason| failed(reason))?;
                 let started = Instant::now();
                 let mut last = (Vec::new(), String::new(), 0);
                 for piece in pieces {
-                    last = run_piece(&session, piece).await.map_err(|reason| {
-                        format!(
-                            "Cannot execute SQL '{query}' {}: {reason}, query list: {}",
-                            self.args_repr(),
-                            python_repr(&query_list)
-                        )
-                    })?;
+                    last = run_piece(&session, piece)
+                        .await
+                        .map_err(|reason| failed(&reason))?;
                 }
                 let millis = (started.elapsed().as_secs_f64() * 1000.0 * 10000.0).round() / 10000.0;
                 ran.push(Ran {
@@ -607,6 +601,7 @@ impl TaskType for PostgresqlQuery {
                 "query",
                 texts
                     .last()
+                    .and_then(|text| text.as_ref().ok())
                     .map(|(_, shown)| shown.clone())
                     .unwrap_or_default(),
             )
@@ -693,13 +688,11 @@ mod tests {
     fn bad_placeholders_are_refused() {
         let values = [json!(1)];
         let error = |q: &str| prepare_text(q, Args::Positional(&values)).unwrap_err();
-        assert_eq!(
-            error("SELECT %s, %s"),
-            "the query has more `%s` placeholders than `positional_args` has values (1)"
-        );
+        // psycopg's words, compared with ansible-core 2.19.14 and community.postgresql 3.14.3.
+        assert_eq!(error("SELECT %s, %s"), "tuple index out of range");
         assert_eq!(
             error("SELECT 1"),
-            "`positional_args` has 1 values, the query uses 0"
+            "not all arguments converted during string formatting"
         );
         assert_eq!(
             error("SELECT '%s'"),

@@ -107,7 +107,8 @@ pub trait Connection: Send + Sync {
     async fn run(&self, script: &Script) -> Result<Output, TransportError>;
 
     /// Forward a local port on the controller to `remote_host:remote_port` as the host sees
-    /// it (a database reached through a host); returns the local port on 127.0.0.1.
+    /// it (a database reached through a host); returns the local port on 127.0.0.1. A
+    /// `remote_host` that is an absolute path is a Unix socket on the host (no port).
     async fn forward(&self, remote_host: &str, remote_port: u16) -> Result<u16, TransportError> {
         Err(TransportError::Connect {
             host: self.host().to_owned(),
