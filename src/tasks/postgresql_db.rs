@@ -285,7 +285,7 @@ impl TaskType for PostgresqlDb {
                     Json::Array(statements.into_iter().map(Json::String).collect()),
                 ))
             }
-            Err(message) => Ok(Outcome::failed(dsn.redact(&message)).with("db", self.db.clone())),
+            Err(message) => Ok(Outcome::failed(dsn.redact(&message))),
         }
     }
 }

@@ -192,6 +192,22 @@ pub async fn open(ctx: &TaskContext<'_>, login: &Login) -> Result<(Dsn, Session)
                 ctx.host
             ))
         }
+        // The server refused the session (`FATAL: password authentication failed ...`).
+        Err(SqlError::Connect { reason, .. }) if reason.starts_with("FATAL: ") => {
+            let place = if login.host.starts_with('/') {
+                format!(
+                    "on socket \"{}/.s.PGSQL.{}\"",
+                    login.host.trim_end_matches('/'),
+                    login.port
+                )
+            } else {
+                format!("at \"{}\", port {}", login.host, login.port)
+            };
+            Err(format!(
+                "connection to server {place} failed: FATAL:  {}\n",
+                dsn.redact(&reason["FATAL: ".len()..])
+            ))
+        }
         Err(SqlError::Connect { reason, .. }) => Err(dsn.redact(&reason)),
         Err(error) => Err(dsn.redact(&error.to_string())),
     }

@@ -427,12 +427,19 @@ struct Ran {
     millis: f64,
 }
 
-async fn run_piece(session: &Session, piece: &Piece) -> Result<(Vec<Json>, String, u64), String> {
+/// Run one statement; `whole`: its text is the query as written (no placeholders, no other
+/// statement), so an error's position can be shown in it.
+async fn run_piece(
+    session: &Session,
+    piece: &Piece,
+    whole: bool,
+) -> Result<(Vec<Json>, String, u64), String> {
+    let source = whole.then_some(piece.text.as_str());
     let prepared = session
         .client
         .prepare(&piece.text)
         .await
-        .map_err(|e| error_text(&e))?;
+        .map_err(|e| error_text(&e, source))?;
     let values: Vec<Bindable> = piece
         .values
         .iter()
@@ -449,10 +456,14 @@ async fn run_piece(session: &Session, piece: &Piece) -> Result<(Vec<Json>, Strin
         .client
         .query_raw(&prepared, postgres::as_refs(&params))
         .await
-        .map_err(|e| error_text(&e))?;
+        .map_err(|e| error_text(&e, source))?;
     futures::pin_mut!(stream);
     let mut rows = Vec::new();
-    while let Some(row) = stream.try_next().await.map_err(|e| error_text(&e))? {
+    while let Some(row) = stream
+        .try_next()
+        .await
+        .map_err(|e| error_text(&e, source))?
+    {
         rows.push(Json::Object(postgres::row_to_json(&row)?));
     }
     // psycopg's `rowcount` is the number of rows for a statement that returns rows (`SHOW`
@@ -466,12 +477,39 @@ async fn run_piece(session: &Session, piece: &Piece) -> Result<(Vec<Json>, Strin
     Ok((rows, tag, count))
 }
 
-/// The server's message, as psycopg's error says it first.
-fn error_text(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => db.message().to_owned(),
-        None => postgres::describe(error),
+/// The server's error as psycopg's says it (libpq's text without `ERROR:  `): the message,
+/// the line the error is on with a `^` under it when `source` is the text the server saw,
+/// and the hint. The server's `DETAIL` is left out: it may quote row values.
+fn error_text(error: &tokio_postgres::Error, source: Option<&str>) -> String {
+    let Some(db) = error.as_db_error() else {
+        return postgres::describe(error);
+    };
+    let mut text = format!("{}\n", db.message());
+    if let (Some(source), Some(tokio_postgres::error::ErrorPosition::Original(position))) =
+        (source, db.position())
+    {
+        text.push_str(&error_line(source, *position as usize));
     }
+    if let Some(hint) = db.hint() {
+        text.push_str(&format!("HINT:  {hint}\n"));
+    }
+    text
+}
+
+/// libpq's `LINE n: ...` and its marker, for a line short enough to show whole.
+fn error_line(source: &str, position: usize) -> String {
+    let before: String = source.chars().take(position.saturating_sub(1)).collect();
+    let number = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count();
+    let line = source.lines().nth(number - 1).unwrap_or("");
+    if line.chars().count() > 60 || position == 0 {
+        return String::new();
+    }
+    let prefix = format!("LINE {number}: ");
+    format!(
+        "{prefix}{line}\n{}^\n",
+        " ".repeat(prefix.chars().count() + column)
+    )
 }
 
 impl PostgresqlQuery {
@@ -559,8 +597,9 @@ impl TaskType for PostgresqlQuery {
                 let (pieces, _) = text.as_ref().map_err(|reason| failed(reason))?;
                 let started = Instant::now();
                 let mut last = (Vec::new(), String::new(), 0);
+                let whole = pieces.len() == 1 && pieces[0].values.is_empty();
                 for piece in pieces {
-                    last = run_piece(&session, piece)
+                    last = run_piece(&session, piece, whole)
                         .await
                         .map_err(|reason| failed(&reason))?;
                 }
@@ -735,6 +774,21 @@ mod tests {
         assert_eq!(tag("CREATE TABLE t2 AS SELECT * FROM t", 3), "SELECT 3");
         assert_eq!(tag("SHOW work_mem", 1), "SHOW");
         assert_eq!(tag("truncate t", 0), "TRUNCATE TABLE");
+    }
+
+    #[test]
+    fn errors_point_at_their_line_as_libpq_does() {
+        // psycopg's text for `SELECT * FROM nope`, from ansible-core 2.19.14 with
+        // community.postgresql 3.14.3.
+        assert_eq!(
+            error_line("SELECT * FROM nope", 15),
+            "LINE 1: SELECT * FROM nope\n                      ^\n"
+        );
+        assert_eq!(
+            error_line("SELECT 1,\n  nope", 14),
+            "LINE 2:   nope\n          ^\n"
+        );
+        assert_eq!(error_line(&format!("SELECT {}", "x".repeat(70)), 8), "");
     }
 
     #[test]
