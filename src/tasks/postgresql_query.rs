@@ -785,7 +785,7 @@ mod tests {
             "LINE 1: SELECT * FROM nope\n                      ^\n"
         );
         assert_eq!(
-            error_line("SELECT 1,\n  nope", 14),
+            error_line("SELECT 1,\n  nope", 13),
             "LINE 2:   nope\n          ^\n"
         );
         assert_eq!(error_line(&format!("SELECT {}", "x".repeat(70)), 8), "");
