@@ -25,6 +25,7 @@ mod modules_files;
 mod modules_system;
 mod plans;
 mod podman;
+mod postgresql_modules;
 mod progress;
 mod quay;
 mod roles;

@@ -1,0 +1,446 @@
+//! The `community.postgresql` modules (`postgresql_db`, `postgresql_user`,
+//! `postgresql_ext`, `postgresql_query`, `postgresql_ping`) against a real PostgreSQL that
+//! each test starts for itself (`scripts/postgres`).
+//!
+//! Expected values come from ansible-core 2.19.14 with community.postgresql 3.14.3 (and
+//! psycopg2 2.9.13) running the same tasks against the same kind of server: each value
+//! asserted is what ansible-playbook registered. Where quayside differs (the order of
+//! `role_attr_flags` in `queries`, which Python takes from a set), the test says so.
+
+use crate::common::Test;
+use crate::sql::Postgres;
+
+/// A playbook of `tasks` on `db` (a local connection), `PORT` replaced by the server's.
+fn run(db: &Postgres, tasks: &str, extra: &[&str]) -> crate::common::Output {
+    let play = format!(
+        "- hosts: db\n  gather_facts: false\n  vars:\n    pg: &pg\n      login_host: 127.0.0.1\n      port: PORT\n      login_user: postgres\n  tasks:\n{tasks}"
+    )
+    .replace("PORT", &db.port.to_string());
+    let mut args = vec!["run", "-i", "inventory.yml", "play.yml"];
+    args.extend(extra);
+    Test::new()
+        .file(
+            "inventory.yml",
+            "all:\n  hosts:\n    db:\n      ansible_connection: local\n",
+        )
+        .file("play.yml", &play)
+        .args(&args)
+        .run()
+}
+
+const LIFECYCLE: &str = r#"
+    - community.postgresql.postgresql_db: {<<: *pg, name: cmpdb, owner: quay, conn_limit: 5, comment: compared}
+      register: db1
+    - assert:
+        that:
+          - db1.changed and db1.db == 'cmpdb'
+          - >-
+            db1.executed_commands == ['CREATE DATABASE "cmpdb" OWNER "quay" CONNECTION LIMIT 5', 'COMMENT ON DATABASE "cmpdb" IS ' ~ "'compared'"]
+    - postgresql_db: {<<: *pg, name: cmpdb, owner: quay, conn_limit: '5', comment: compared}
+      register: db2
+    - assert: {that: 'not db2.changed and db2.executed_commands == []'}
+    - community.postgresql.postgresql_query:
+        <<: *pg
+        db: cmpdb
+        query: CREATE TABLE IF NOT EXISTS t (id int primary key, name text, price numeric, at timestamp)
+      register: q1
+    - assert:
+        that:
+          - q1.changed and q1.statusmessage == 'CREATE TABLE' and q1.rowcount == 0
+          - >-
+            q1.query_result == {} and q1.query_all_results == [{}]
+    - community.postgresql.postgresql_query:
+        <<: *pg
+        db: cmpdb
+        query:
+          - INSERT INTO t VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING
+          - SELECT id, name, %s AS n, %s AS s, %s AS p, %s AS a FROM t ORDER BY id
+        positional_args: [1, "it's", 2.5, "2030-01-01 00:00:00"]
+      register: q2
+    - assert:
+        that:
+          - q2.changed and q2.rowcount == 2 and q2.statusmessage == 'SELECT 1'
+          - >-
+            q2.query == "SELECT id, name, 1 AS n, 'it''s' AS s, 2.5 AS p, '2030-01-01 00:00:00' AS a FROM t ORDER BY id"
+          - >-
+            q2.query_result == [{"a": "2030-01-01 00:00:00", "id": 1, "n": 1, "name": "it's", "p": 2.5, "s": "it's"}]
+          - >-
+            q2.query_all_results[0] == {} and q2.query_list | length == 2
+    - postgresql_query: {<<: *pg, db: cmpdb, query: "INSERT INTO t VALUES (%(id)s, %(name)s) ON CONFLICT DO NOTHING", named_args: {id: 2, name: two}}
+      register: q3
+    - postgresql_query: {<<: *pg, db: cmpdb, query: "INSERT INTO t VALUES (%(id)s, %(name)s) ON CONFLICT DO NOTHING", named_args: {id: 2, name: two}}
+      register: q4
+    - assert:
+        that:
+          - q3.changed and q3.statusmessage == 'INSERT 0 1' and q3.rowcount == 1
+          - >-
+            q3.query == "INSERT INTO t VALUES (2, 'two') ON CONFLICT DO NOTHING"
+          - not q4.changed and q4.statusmessage == 'INSERT 0 0' and q4.rowcount == 0
+    - postgresql_query: {<<: *pg, db: cmpdb, query: "SELECT id, name FROM t ORDER BY id; SELECT count(*) AS c FROM t"}
+      register: q5
+    - postgresql_query: {<<: *pg, db: cmpdb, query: SHOW work_mem}
+      register: q6
+    - postgresql_query: {<<: *pg, db: cmpdb, query: "UPDATE t SET name = 'x' WHERE id = 42"}
+      register: q7
+    - assert:
+        that:
+          - >-
+            not q5.changed and q5.query_all_results == [[{"c": 2}]] and q5.rowcount == 1
+          - not q6.changed and q6.statusmessage == 'SHOW' and q6.rowcount == 1
+          - not q7.changed and q7.statusmessage == 'UPDATE 0'
+    - community.postgresql.postgresql_user:
+        <<: *pg
+        name: alice
+        password: alice-pw-123
+        role_attr_flags: CREATEDB,NOSUPERUSER
+        expires: "2031-01-01"
+        conn_limit: 3
+        comment: the user
+      register: u1
+    - assert:
+        that:
+          - u1.changed and u1.user == 'alice'
+          # ansible-core lists the flags in Python's set order; quayside as written.
+          - >-
+            u1.queries == ['CREATE USER "alice" WITH ENCRYPTED PASSWORD %(password)s VALID UNTIL %(expires)s CONNECTION LIMIT 3 CREATEDB NOSUPERUSER', 'COMMENT ON ROLE "alice" IS ' ~ "'the user'"]
+    - postgresql_user: {<<: *pg, name: alice, password: alice-pw-123, role_attr_flags: "CREATEDB,NOSUPERUSER", expires: "2031-01-01", conn_limit: 3, comment: the user}
+      register: u2
+    - assert: {that: 'not u2.changed and u2.queries == []'}
+    - postgresql_ping: {login_host: 127.0.0.1, port: PORT, login_user: alice, login_password: alice-pw-123, db: cmpdb}
+      register: p1
+    - postgresql_user: {<<: *pg, name: alice, password: alice-pw-456}
+      register: u3
+    - postgresql_ping: {login_host: 127.0.0.1, port: PORT, login_user: alice, login_password: alice-pw-123, db: cmpdb}
+      register: p2
+    - assert:
+        that:
+          - p1.is_available and p1.server_version.major >= 10 and p1.conn_err_msg == ''
+          - >-
+            u3.changed and u3.queries == ['ALTER USER "alice" WITH ENCRYPTED PASSWORD %(password)s ']
+          - >-
+            not p2.is_available and p2.server_version == {} and not p2.changed
+          - >-
+            p2.conn_err_msg is match('connection to server at "127.0.0.1", port PORT failed: FATAL:  password authentication failed for user "alice"')
+    - community.postgresql.postgresql_ext: {<<: *pg, db: cmpdb, name: pg_trgm}
+      register: e1
+    - postgresql_ext: {<<: *pg, db: cmpdb, name: pg_trgm}
+      register: e2
+    - assert:
+        that:
+          - >-
+            e1.changed and e1.queries == ['CREATE EXTENSION "pg_trgm"'] and e1.prev_version == '' and e1.version != ''
+          - >-
+            not e2.changed and e2.queries == [] and e2.prev_version == e1.version and e2.ext == 'pg_trgm' and e2.db == 'cmpdb'
+    - postgresql_ext: {<<: *pg, db: cmpdb, name: pg_trgm, state: absent}
+      register: e3
+    - postgresql_user: {<<: *pg, name: alice, state: absent}
+      register: u4
+    - postgresql_user: {<<: *pg, name: alice, state: absent}
+      register: u5
+    - postgresql_db: {<<: *pg, name: cmpdb, state: absent}
+      register: db3
+    - postgresql_db: {<<: *pg, name: cmpdb, state: absent}
+      register: db4
+    - assert:
+        that:
+          - >-
+            e3.changed and e3.queries == ['DROP EXTENSION "pg_trgm"'] and e3.version == ''
+          - >-
+            u4.changed and u4.user_removed and u4.queries == ['DROP USER "alice"']
+          - >-
+            not u5.changed and u5.user_removed is not defined and u5.queries == []
+          - >-
+            db3.changed and db3.executed_commands == ['DROP DATABASE "cmpdb"']
+          - not db4.changed
+"#;
+
+#[test]
+fn postgresql_modules_create_use_and_remove_as_the_collection_does() {
+    let db = Postgres::up();
+    let output = run(&db, LIFECYCLE, &[]).success();
+    assert_eq!(
+        output.recap("db"),
+        "db : ok=32 changed=10 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(!output.stdout.contains("alice-pw"), "{}", output.stdout);
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'cmpdb'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn a_stored_password_is_a_scram_verifier_never_the_password() {
+    let db = Postgres::up();
+    let tasks = "    - postgresql_user: {<<: *pg, name: bob, password: bob-secret-pw}\n";
+    let output = run(&db, tasks, &["-v"]).success();
+    assert!(
+        !output.stdout.contains("bob-secret-pw"),
+        "{}",
+        output.stdout
+    );
+    let stored = db.psql(
+        "postgres",
+        "SELECT rolpassword FROM pg_authid WHERE rolname = 'bob'",
+    );
+    assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "{stored}");
+    let log = std::fs::read_to_string(db.data.join("postgres.log")).unwrap_or_default();
+    assert!(!log.contains("bob-secret-pw"));
+}
+
+// ansible-core 2.19.14 in --check: changes are reported, nothing is changed.
+const CHECK: &str = r#"
+    - postgresql_db: {<<: *pg, name: chkdb}
+      check_mode: false
+    - postgresql_query: {<<: *pg, db: chkdb, query: "CREATE TABLE IF NOT EXISTS t (id int)"}
+      check_mode: false
+    - postgresql_user: {<<: *pg, name: bob, password: bob-pw-1}
+      check_mode: false
+    - postgresql_db: {<<: *pg, name: chkdb, owner: bob, comment: hi}
+      register: c1
+    - postgresql_db: {<<: *pg, name: chkdb2}
+      register: c2
+    - postgresql_db: {<<: *pg, name: chkdb, state: absent}
+      register: c3
+    - postgresql_query: {<<: *pg, db: chkdb, query: "INSERT INTO t VALUES (1)"}
+      register: c4
+    - postgresql_query: {<<: *pg, db: chkdb, query: "SELECT count(*) AS n FROM t"}
+      register: c5
+    - postgresql_user: {<<: *pg, name: bob, password: bob-pw-2, role_attr_flags: CREATEDB}
+      register: c6
+    - postgresql_user: {<<: *pg, name: bob, password: bob-pw-1}
+      register: c7
+    - postgresql_user: {<<: *pg, name: carol}
+      register: c8
+    - postgresql_user: {<<: *pg, name: bob, state: absent}
+      register: c9
+    - postgresql_ext: {<<: *pg, db: chkdb, name: pg_trgm}
+      register: c10
+    - assert:
+        that:
+          - >-
+            c1.changed and c1.executed_commands == [] and c2.changed and c3.changed
+          - c4.changed and c4.statusmessage == 'INSERT 0 1' and c4.rowcount == 1
+          - >-
+            not c5.changed and c5.query_result == [{"n": 0}]
+          - >-
+            c6.changed and c6.queries == ['ALTER USER "bob" WITH ENCRYPTED PASSWORD %(password)s CREATEDB']
+          - >-
+            not c7.changed and c7.queries == []
+          - >-
+            c8.changed and c8.queries == ['CREATE USER "carol" ']
+          - >-
+            c9.changed and c9.user_removed and c9.queries == []
+          - >-
+            c10.changed and c10.queries == ['CREATE EXTENSION "pg_trgm"'] and c10.prev_version == ''
+"#;
+
+#[test]
+fn check_mode_reports_changes_and_changes_nothing() {
+    let db = Postgres::up();
+    let before = db.psql(
+        "postgres",
+        "SELECT rolpassword FROM pg_authid WHERE rolname = 'quay'",
+    );
+    let output = run(&db, CHECK, &["--check"]).success();
+    assert_eq!(
+        output.recap("db"),
+        "db : ok=14 changed=11 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let state = |sql: &str, database: &str| db.psql(database, sql);
+    assert_eq!(
+        state(
+            "SELECT datname, pg_get_userbyid(datdba), coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname LIKE 'chkdb%'",
+            "postgres"
+        ),
+        "chkdb|postgres|"
+    );
+    assert_eq!(state("SELECT count(*) FROM t", "chkdb"), "0");
+    assert_eq!(
+        state(
+            "SELECT rolname, rolcreatedb FROM pg_roles WHERE rolname IN ('bob', 'carol')",
+            "postgres"
+        ),
+        "bob|f"
+    );
+    assert_eq!(
+        state(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'",
+            "chkdb"
+        ),
+        "0"
+    );
+    assert_eq!(
+        before,
+        db.psql(
+            "postgres",
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'quay'"
+        )
+    );
+}
+
+// The messages ansible-core 2.19.14 registered for the same failures.
+const FAILURES: &str = r#"
+    - postgresql_query: {<<: *pg, login_db: quay, query: "SELECT * FROM nope"}
+      register: f1
+      ignore_errors: true
+    - postgresql_db: {<<: *pg, name: quay, encoding: SQL_ASCII}
+      register: f2
+      ignore_errors: true
+    - postgresql_user: {<<: *pg, name: x, role_attr_flags: "CREATEDB,FLY"}
+      register: f3
+      ignore_errors: true
+    - postgresql_query: {<<: *pg, login_db: quay, query: "SELECT %s", positional_args: [1], named_args: {a: 1}}
+      register: f4
+      ignore_errors: true
+    - postgresql_ext: {<<: *pg, db: quay, name: pg_nothing}
+      register: f5
+      ignore_errors: true
+    - postgresql_query: {<<: *pg, login_db: quay, query: [INSERT INTO t VALUES (%s), "SELECT %s"], positional_args: [1, 2]}
+      register: f6
+      ignore_errors: true
+    - postgresql_ping: {login_host: 127.0.0.1, login_port: 1}
+      register: f7
+"#;
+
+#[test]
+fn failures_say_what_the_collection_says() {
+    let db = Postgres::up();
+    let output = run(&db, FAILURES, &["--output", "json", "-v"]).success();
+    let results: Vec<serde_json::Value> = output
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "host_result")
+        .collect();
+    let messages: Vec<&str> = results
+        .iter()
+        .map(|r| r["msg"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        messages[..6],
+        [
+            "Cannot execute SQL 'SELECT * FROM nope' None: relation \"nope\" does not exist\nLINE 1: SELECT * FROM nope\n                      ^\n, query list: ['SELECT * FROM nope']",
+            "Changing database encoding is not supported. Current encoding: UTF8",
+            "Invalid role_attr_flags specified: FLY",
+            "parameters are mutually exclusive: positional_args|named_args",
+            "Extension pg_nothing is not available",
+            "Cannot execute SQL 'INSERT INTO t VALUES (%s)' [1, 2]: not all arguments converted during string formatting, query list: ['INSERT INTO t VALUES (%s)', 'SELECT %s']",
+        ],
+        "{output:?}"
+    );
+    assert!(
+        results[..6].iter().all(|r| r["status"] == "ignored"),
+        "{results:?}"
+    );
+    assert_eq!(results[1]["result"].get("db"), None);
+    let ping = &results[6];
+    assert_eq!(ping["status"], "ok");
+    assert_eq!(ping["result"]["is_available"], false);
+    assert_eq!(
+        ping["result"]["conn_err_msg"],
+        "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n"
+    );
+    assert_eq!(
+        db.psql("quay", "SELECT count(*) FROM pg_roles WHERE rolname = 'x'"),
+        "0"
+    );
+}
+
+#[test]
+fn the_modules_connect_from_the_host_over_tcp_and_its_socket() {
+    let db = Postgres::up();
+    // The socket's directory must be reachable by the SSH user, as on a real host.
+    std::process::Command::new("chmod")
+        .arg("0711")
+        .arg(&db.data)
+        .status()
+        .unwrap();
+    let fleet = crate::common::fleet::fleet();
+    let play = r#"
+- hosts: host1
+  gather_facts: false
+  tasks:
+    - postgresql_query:
+        port: PORT
+        login_unix_socket: SOCKET
+        db: quay
+        query: SELECT current_user AS u, inet_client_addr()::text AS a
+      register: s1
+    - postgresql_ping: {login_host: localhost, port: PORT}
+      register: s2
+    - postgresql_ping: {port: PORT}
+      register: s3
+    - assert:
+        that:
+          - >-
+            s1.query_result == [{"u": "postgres", "a": none}]
+          - s2.is_available
+          - not s3.is_available
+          - >-
+            s3.conn_err_msg is match('connection to server on socket "/var/run/postgresql/.s.PGSQL.PORT" failed')
+"#
+    .replace("PORT", &db.port.to_string())
+    .replace("SOCKET", db.data.to_str().unwrap());
+    let output = Test::new()
+        .file("play.yml", &play)
+        .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+/// Arguments quayside does not implement, refused before any host is touched.
+#[test]
+fn unimplemented_arguments_are_refused_where_written() {
+    for (task, error) in [
+        (
+            "postgresql_query: {query: SELECT 1, session_role: x}",
+            "error: unknown argument `session_role` (expected one of `query`, `db`, `login_db`, `positional_args`, `named_args`, `autocommit`, `encoding`, `search_path`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:43",
+        ),
+        (
+            "postgresql_db: {name: x, state: dump}",
+            "error: unknown value `dump` (expected one of `present`, `absent`) at play.yml:5:39",
+        ),
+        (
+            "community.postgresql.postgresql_ext: {name: x, db: y, connect_params: {}}",
+            "error: unknown argument `connect_params` (expected one of `ext`, `name`, `db`, `login_db`, `schema`, `state`, `cascade`, `version`, `comment`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:61",
+        ),
+        (
+            "postgresql_user: {name: x, configuration: {work_mem: 1MB}}",
+            "error: unknown argument `configuration` (expected one of `name`, `user`, `password`, `state`, `db`, `login_db`, `fail_on_role`, `fail_on_user`, `role_attr_flags`, `encrypted`, `no_password_changes`, `expires`, `conn_limit`, `comment`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:34",
+        ),
+        (
+            "postgresql_query: {query: SELECT 1, as_single_query: true}",
+            "error: unknown argument `as_single_query` (expected one of `query`, `db`, `login_db`, `positional_args`, `named_args`, `autocommit`, `encoding`, `search_path`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:43",
+        ),
+    ] {
+        let test = Test::new()
+            .file(
+                "play.yml",
+                &format!(
+                    "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {task}\n"
+                ),
+            )
+            .args(&["run", "play.yml"]);
+        let output = test.run().status(4);
+        assert_eq!(
+            output.stderr.lines().next().unwrap_or_default(),
+            error,
+            "{task}"
+        );
+        assert!(!test.path().join("ran").exists(), "a task ran");
+    }
+}
