@@ -423,6 +423,11 @@ fn unimplemented_arguments_are_refused_where_written() {
             "error: unknown argument `configuration` (expected one of `name`, `user`, `password`, `state`, `db`, `login_db`, `fail_on_role`, `fail_on_user`, `role_attr_flags`, `encrypted`, `no_password_changes`, `expires`, `conn_limit`, `comment`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:34",
         ),
         (
+            // The collection's name names its own modules only.
+            "community.postgresql.file: {path: /tmp/x}",
+            "error: unknown task type `community.postgresql.file` at play.yml:5:7",
+        ),
+        (
             "postgresql_query: {query: SELECT 1, as_single_query: true}",
             "error: unknown argument `as_single_query` (expected one of `query`, `db`, `login_db`, `positional_args`, `named_args`, `autocommit`, `encoding`, `search_path`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:43",
         ),
