@@ -179,21 +179,51 @@ fn postgresql_modules_create_use_and_remove_as_the_collection_does() {
     );
 }
 
+const DESIRED: &str = r#"
+    - postgresql_user: {<<: *pg, name: bob, password: bob-secret-pw, role_attr_flags: "LOGIN,CREATEDB", expires: "2031-06-01T00:00:00", conn_limit: 4, comment: Bob}
+    - postgresql_db: {<<: *pg, name: bobdb, owner: bob, encoding: UTF8, template: template0, conn_limit: 7, comment: Bob's}
+    - postgresql_ext: {<<: *pg, db: bobdb, name: pg_trgm, schema: public}
+"#;
+
 #[test]
-fn a_stored_password_is_a_scram_verifier_never_the_password() {
+fn a_second_run_changes_nothing_and_the_password_is_stored_as_a_scram_verifier() {
     let db = Postgres::up();
-    let tasks = "    - postgresql_user: {<<: *pg, name: bob, password: bob-secret-pw}\n";
-    let output = run(&db, tasks, &["-v"]).success();
-    assert!(
-        !output.stdout.contains("bob-secret-pw"),
-        "{}",
-        output.stdout
+    let first = run(&db, DESIRED, &["-v"]).success();
+    assert_eq!(
+        first.recap("db"),
+        "db : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+    let second = run(&db, DESIRED, &["-v"]).success();
+    assert_eq!(
+        second.recap("db"),
+        "db : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    for output in [&first, &second] {
+        assert!(
+            !output.stdout.contains("bob-secret-pw"),
+            "{}",
+            output.stdout
+        );
+    }
     let stored = db.psql(
         "postgres",
         "SELECT rolpassword FROM pg_authid WHERE rolname = 'bob'",
     );
     assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "{stored}");
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT rolcanlogin, rolcreatedb, rolconnlimit, rolvaliduntil = '2031-06-01T00:00:00'::timestamptz, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = 'bob'"
+        ),
+        "t|t|4|t|Bob"
+    );
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT pg_get_userbyid(datdba), datconnlimit, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'bobdb'"
+        ),
+        "bob|7|Bob's"
+    );
     let log = std::fs::read_to_string(db.data.join("postgres.log")).unwrap_or_default();
     assert!(!log.contains("bob-secret-pw"));
 }
