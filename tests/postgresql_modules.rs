@@ -1,5 +1,5 @@
 //! The `community.postgresql` modules (`postgresql_db`, `postgresql_user`,
-//! `postgresql_ext`, `postgresql_query`, `postgresql_ping`) against a real PostgreSQL that
+//! `postgresql_ext`, `postgresql_query`, `postgresql_ping`, `postgresql_privs`) against a real PostgreSQL that
 //! each test starts for itself (`scripts/postgres`).
 //!
 //! Expected values come from ansible-core 2.19.14 with community.postgresql 3.14.3 (and
@@ -386,6 +386,86 @@ fn failures_say_what_the_collection_says() {
     );
 }
 
+// What ansible-core 2.19.14 registered for the same grants, in order, on a fresh server.
+const PRIVS: &str = r#"
+    - postgresql_user: {<<: *pg, name: pbob}
+    - postgresql_user: {<<: *pg, name: pgrp}
+    - postgresql_query: {<<: *pg, db: quay, query: "CREATE TABLE pt1 (id serial); CREATE TABLE pt2 (id int)"}
+    - community.postgresql.postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: pt1, roles: pbob}
+      register: r1
+    - postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: pt1, roles: pbob}
+      register: r2
+    - postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: ALL_IN_SCHEMA, roles: pbob, grant_option: true}
+      register: r3
+    - postgresql_privs: {<<: *pg, db: quay, type: database, privs: CONNECT, roles: pbob}
+      register: r4
+    - postgresql_privs: {<<: *pg, db: quay, type: database, privs: CONNECT, roles: pbob}
+      register: r5
+    - postgresql_privs: {<<: *pg, db: quay, type: schema, objs: public, privs: USAGE, roles: "pbob,PUBLIC"}
+      register: r6
+    - postgresql_privs: {<<: *pg, db: quay, type: group, objs: pgrp, roles: pbob}
+      register: r7
+    - postgresql_privs: {<<: *pg, db: quay, type: group, objs: pgrp, roles: pbob}
+      register: r8
+    - postgresql_privs: {<<: *pg, db: quay, type: sequence, objs: pt1_id_seq, privs: USAGE, roles: pbob, grant_option: false}
+      register: r9
+    - postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: pt1, roles: pbob, state: absent}
+      register: r10
+      check_mode: true
+    - postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: pt1, roles: nobody}
+      register: r11
+      ignore_errors: true
+    - postgresql_privs: {<<: *pg, db: quay, privs: FLY, objs: pt1, roles: pbob}
+      register: r12
+      ignore_errors: true
+    - postgresql_privs: {<<: *pg, db: quay, type: database, schema: x, privs: CONNECT, roles: pbob}
+      register: r13
+      ignore_errors: true
+    - postgresql_privs: {<<: *pg, db: quay, privs: SELECT, objs: ALL_IN_SCHEMA, schema: nope, roles: pbob}
+      register: r14
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r1.changed and r1.queries == ['GRANT SELECT ON table "public"."pt1" TO "pbob";']
+          - >-
+            not r2.changed and r2.queries == r1.queries
+          - >-
+            r3.changed and r3.queries == ['GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "pbob" WITH GRANT OPTION;']
+          - >-
+            r4.changed and r4.queries == ['GRANT CONNECT ON database "quay" TO "pbob";'] and not r5.changed
+          - >-
+            r6.changed and r6.queries == ['GRANT USAGE ON schema "public" TO "pbob",PUBLIC;']
+          - >-
+            r7.changed and r7.queries == ['GRANT "pgrp" TO "pbob";'] and not r8.changed
+          - >-
+            r9.changed and r9.queries[0].splitlines() == ['GRANT USAGE ON sequence "public"."pt1_id_seq" TO "pbob";', 'REVOKE GRANT OPTION FOR USAGE ON sequence "public"."pt1_id_seq" FROM "pbob";']
+          - >-
+            r10.changed and r10.queries == ['REVOKE SELECT ON table "public"."pt1" FROM "pbob";']
+          - >-
+            r11.msg == "Role 'nobody' does not exist" and r12.msg == "Invalid privileges specified: frozenset({'FLY'})"
+          - >-
+            r13.msg == 'Argument "schema" is not allowed for type "database".' and r14.msg == 'Schema "nope" does not exist.'
+"#;
+
+#[test]
+fn postgresql_privs_grants_and_revokes_as_the_collection_does() {
+    let db = Postgres::up();
+    let output = run(&db, PRIVS, &[]).success();
+    assert_eq!(
+        output.recap("db"),
+        "db : ok=18 changed=10 unreachable=0 failed=0 skipped=0 rescued=0 ignored=4"
+    );
+    // What ansible-core left behind (the check-mode revoke changed nothing).
+    assert_eq!(
+        db.psql(
+            "quay",
+            "SELECT relname, relacl FROM pg_class WHERE relname IN ('pt1', 'pt2', 'pt1_id_seq') ORDER BY 1"
+        ),
+        "pt1|{postgres=arwdDxt/postgres,pbob=r*/postgres}\npt1_id_seq|{postgres=rwU/postgres,pbob=U/postgres}\npt2|{postgres=arwdDxt/postgres,pbob=r*/postgres}"
+    );
+}
+
 #[test]
 fn the_modules_connect_from_the_host_over_tcp_and_its_socket() {
     let db = Postgres::up();
@@ -451,6 +531,10 @@ fn unimplemented_arguments_are_refused_where_written() {
         (
             "postgresql_user: {name: x, configuration: {work_mem: 1MB}}",
             "error: unknown argument `configuration` (expected one of `name`, `user`, `password`, `state`, `db`, `login_db`, `fail_on_role`, `fail_on_user`, `role_attr_flags`, `encrypted`, `no_password_changes`, `expires`, `conn_limit`, `comment`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:34",
+        ),
+        (
+            "postgresql_privs: {db: x, roles: y, type: function, objs: f, privs: EXECUTE}",
+            "error: unknown value `function` (expected one of `table`, `sequence`, `database`, `schema`, `group`) at play.yml:5:49",
         ),
         (
             // The collection's name names its own modules only.

@@ -31,6 +31,7 @@ mod postgresql_db;
 mod postgresql_ext;
 mod postgresql_login;
 mod postgresql_ping;
+mod postgresql_privs;
 mod postgresql_query;
 mod postgresql_user;
 mod replace;
@@ -287,6 +288,7 @@ task_types! {
     "postgresql_user" => PostgresqlUser(postgresql_user::PostgresqlUser);
     "postgresql_ext" => PostgresqlExt(postgresql_ext::PostgresqlExt);
     "postgresql_ping" => PostgresqlPing(postgresql_ping::PostgresqlPing);
+    "postgresql_privs" => PostgresqlPrivs(postgresql_privs::PostgresqlPrivs);
 }
 
 /// How a task type runs across the hosts of a batch.

@@ -236,6 +236,19 @@ pub async fn execute(session: &Session, statement: &str) -> Result<(), String> {
         .map_err(|e| postgres::describe(&e))
 }
 
+/// Run statements (several in one text), failing with the server's message as psycopg's
+/// error says it: the message and a newline.
+pub async fn execute_as_psycopg(session: &Session, statements: &str) -> Result<(), String> {
+    session
+        .client
+        .batch_execute(statements)
+        .await
+        .map_err(|e| match e.as_db_error() {
+            Some(db) => format!("{}\n", db.message()),
+            None => postgres::describe(&e),
+        })
+}
+
 /// A value as Python writes it (`repr`), for messages the collection formats with `%s`.
 pub fn python_repr(value: &Json) -> String {
     match value {
