@@ -317,6 +317,18 @@ fn prepare_text(query: &str, args: Args<'_>) -> Result<(Vec<Piece>, String), Str
     Ok((pieces, shown))
 }
 
+/// A `search_path` entry as SQL: quoted, unless written quoted already (`"$user"`).
+fn schema_name(name: &str) -> String {
+    let inner = name
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'));
+    match inner {
+        Some(_) => name.to_owned(),
+        None => postgres::quote_name(name),
+    }
+}
+
 /// The command tag PostgreSQL sends for a statement (tokio-postgres keeps only its count).
 fn command_tag(words: &[String], count: u64) -> String {
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
@@ -573,7 +585,7 @@ impl TaskType for PostgresqlQuery {
             if let Some(path) = &self.search_path {
                 let path: Vec<String> = path
                     .iter()
-                    .map(|p| postgres::quote_name(p.trim_matches(' ')))
+                    .map(|p| schema_name(p.trim_matches(' ')))
                     .collect();
                 postgresql_login::execute(
                     &session,
@@ -741,6 +753,13 @@ mod tests {
             error("SELECT %d"),
             "unsupported placeholder `%d` (psycopg takes `%s`, `%(name)s` and `%%`)"
         );
+    }
+
+    #[test]
+    fn search_path_entries_are_quoted_once() {
+        assert_eq!(schema_name("public"), "\"public\"");
+        assert_eq!(schema_name("\"$user\""), "\"$user\"");
+        assert_eq!(schema_name("a\"b"), "\"a\"\"b\"");
     }
 
     #[test]
