@@ -18,6 +18,7 @@ use super::{Outcome, TaskContext, TaskType};
 use crate::postgres::Session;
 use crate::postgres::{quote_literal, quote_name};
 use crate::transport::TransportError;
+use crate::transport::quote::{quote, quote_argv};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,6 +26,8 @@ pub enum State {
     #[default]
     Present,
     Absent,
+    Dump,
+    Restore,
 }
 
 postgresql_module! {
@@ -54,6 +57,13 @@ postgresql_module! {
         force: bool,
         #[serde(default = "maintenance_db")]
         maintenance_db: String,
+        /// The file `state: dump` writes and `state: restore` reads, on the host.
+        #[serde(default)]
+        target: Option<String>,
+        #[serde(default)]
+        target_opts: Option<String>,
+        #[serde(default)]
+        dump_extra_args: Option<String>,
     }
 }
 
@@ -232,6 +242,7 @@ impl PostgresqlDb {
     async fn apply(&self, session: &Session, check: bool) -> Result<(bool, Vec<String>), String> {
         let current = info(session, &self.db).await?;
         let statements = match (self.state, &current) {
+            (State::Dump | State::Restore, _) => Vec::new(),
             (State::Absent, None) => Vec::new(),
             (State::Absent, Some(_)) => {
                 let force = if self.force { " WITH (FORCE)" } else { "" };
@@ -264,10 +275,170 @@ impl PostgresqlDb {
     }
 }
 
+/// The words of `target_opts` or `dump_extra_args`, each quoted for the shell (the
+/// collection splices them in as written; quayside passes them as the words they are).
+fn extra_words(text: Option<&str>, name: &str) -> Result<String, String> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(String::new());
+    };
+    let words = shell_words::split(text).map_err(|e| format!("`{name}`: {e}"))?;
+    Ok(format!(" {} ", quote_argv(&words)))
+}
+
+/// What `state: dump` or `restore` runs on the host, as the collection builds it: the
+/// program (found on the host's `PATH`), the login flags, the format the file's extension
+/// says, and the file. `$bin` stands for the program's path, found on the host.
+fn dump_command(task: &PostgresqlDb, target: &str) -> Result<(&'static str, String), String> {
+    let extension = std::path::Path::new(target)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    let mut flags = Vec::new();
+    let dump = task.state == State::Dump;
+    flags.push(if dump {
+        format!(" {}", quote(&task.db))
+    } else {
+        format!(" --dbname={}", quote(&task.db))
+    });
+    if let Some(host) = task.login_host.as_deref().filter(|h| !h.is_empty()) {
+        flags.push(format!(" --host={}", quote(host)));
+    }
+    flags.push(format!(" --port={}", task.port));
+    flags.push(format!(" --username={}", quote(&task.login_user)));
+    let target_quoted = quote(target);
+    if dump {
+        match extension {
+            "tar" => flags.push(" --format=t".to_owned()),
+            "pgc" => flags.push(" --format=c".to_owned()),
+            "dir" => flags.push(" --format=d".to_owned()),
+            "gz" | "bz2" | "xz" => {
+                return Err(format!(
+                    "a compressed `target` (`.{extension}`) is not supported yet: dump to `.sql`, `.tar`, `.pgc` or `.dir`"
+                ));
+            }
+            _ => {}
+        }
+        let mut command = format!("$bin{}", flags.concat());
+        command.push_str(&extra_words(
+            task.dump_extra_args.as_deref(),
+            "dump_extra_args",
+        )?);
+        command.push_str(&extra_words(task.target_opts.as_deref(), "target_opts")?);
+        if extension == "dir" {
+            command.push_str(&format!(" -f {target_quoted}"));
+        } else {
+            command.push_str(&format!(" > {target_quoted}"));
+        }
+        Ok(("pg_dump", command))
+    } else {
+        let program = match extension {
+            "sql" => {
+                flags.push(format!(" --file={target_quoted}"));
+                "psql"
+            }
+            "tar" => {
+                flags.push(" --format=Tar".to_owned());
+                "pg_restore"
+            }
+            "pgc" => {
+                flags.push(" --format=Custom".to_owned());
+                "pg_restore"
+            }
+            "dir" => {
+                flags.push(" --format=Directory".to_owned());
+                "pg_restore"
+            }
+            "gz" | "bz2" | "xz" => {
+                return Err(format!(
+                    "a compressed `target` (`.{extension}`) is not supported yet: restore from `.sql`, `.tar`, `.pgc` or `.dir`"
+                ));
+            }
+            _ => "psql",
+        };
+        let mut command = format!("$bin{}", flags.concat());
+        command.push_str(&extra_words(task.target_opts.as_deref(), "target_opts")?);
+        if matches!(extension, "pgc" | "dir") {
+            command.push_str(&format!(" {target_quoted}"));
+        } else if extension != "sql" {
+            command.push_str(&format!(" < {target_quoted}"));
+        }
+        Ok((program, command))
+    }
+}
+
+/// Finds the program, says the command it runs on the first line, runs it with the
+/// password (read from standard input, never on a command line) in `PGPASSWORD`.
+const DUMP_SCRIPT: &str = r#"
+bin=$(command -v "$program") || { echo "Failed to find required executable \"$program\" in paths: $PATH" >&2; exit 127; }
+password=$(cat)
+if [ -n "$password" ]; then PGPASSWORD=$password; export PGPASSWORD; fi
+unset password
+printf 'cmd=%s%s\n' "$bin" "${command#\$bin}"
+eval "$command"
+"#;
+
+impl PostgresqlDb {
+    /// `state: dump` and `restore`: `pg_dump`, `psql` or `pg_restore` on the host, as the
+    /// collection runs them (always `changed`; in check mode nothing runs).
+    async fn dump_or_restore(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let Some(target) = self.target.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(Outcome::failed(
+                "`target` is required with `state: dump` and `restore` (quayside does not guess the module's working directory on the host)",
+            ));
+        };
+        if ctx.check {
+            return Ok(Outcome::ok()
+                .with("db", self.db.clone())
+                .with("executed_commands", Json::Array(Vec::new())));
+        }
+        let (program, command) = match dump_command(self, target) {
+            Ok(found) => found,
+            Err(message) => return Ok(Outcome::failed(message)),
+        };
+        let text = format!(
+            "program={}\ncommand={}\n{DUMP_SCRIPT}",
+            quote(program),
+            quote(&command)
+        );
+        let mut script = ctx.script(text);
+        script.stdin = self.login_password.clone().unwrap_or_default().into_bytes();
+        let output = ctx.run(script).await?;
+        let stdout = output.stdout_lossy();
+        let (cmd, stdout) = match stdout.strip_prefix("cmd=") {
+            Some(rest) => match rest.split_once('\n') {
+                Some((cmd, rest)) => (cmd.to_owned(), rest.to_owned()),
+                None => (rest.to_owned(), String::new()),
+            },
+            None => (String::new(), stdout),
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        // Ansible adds the `_lines` of every `stdout` and `stderr` a module returns.
+        let lines = |text: &str| Json::Array(text.lines().map(Json::from).collect());
+        let outcome = if output.success() {
+            Outcome::changed()
+                .with_msg(stdout)
+                .with("stderr_lines", lines(&stderr))
+                .with("stderr", stderr)
+                .with(
+                    "executed_commands",
+                    Json::Array(vec![Json::String(cmd.clone())]),
+                )
+        } else {
+            Outcome::failed(stderr)
+                .with("stdout_lines", lines(&stdout))
+                .with("stdout", stdout)
+        };
+        Ok(outcome.with("rc", output.status).with("cmd", cmd))
+    }
+}
+
 impl TaskType for PostgresqlDb {
     const COLLECTION: Option<&'static str> = Some("community.postgresql");
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        if matches!(self.state, State::Dump | State::Restore) {
+            return self.dump_or_restore(ctx).await;
+        }
         let login = self.login(Some(&self.maintenance_db), None);
         let (dsn, session) = match postgresql_login::connect(ctx, &login).await {
             Ok(opened) => opened,
