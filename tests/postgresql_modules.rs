@@ -466,6 +466,61 @@ fn postgresql_privs_grants_and_revokes_as_the_collection_does() {
     );
 }
 
+// As ansible-core 2.19.14 ran them: pg_dump, psql and pg_restore on the host, the command
+// registered as `cmd` and in `executed_commands`, always `changed`; in check mode nothing.
+const DUMPS: &str = r#"
+    - postgresql_db: {<<: *pg, name: quay, state: dump, target: "DIR/quay.sql"}
+      register: d1
+    - postgresql_db: {<<: *pg, name: quay, state: dump, target: "DIR/quay.pgc"}
+      register: d2
+    - postgresql_db: {<<: *pg, name: restored}
+    - postgresql_db: {<<: *pg, name: restored, state: restore, target: "DIR/quay.sql"}
+      register: d3
+    - postgresql_db: {<<: *pg, name: restoredc}
+    - postgresql_db: {<<: *pg, name: restoredc, state: restore, target: "DIR/quay.pgc"}
+      register: d4
+    - postgresql_db: {<<: *pg, name: nodb, state: dump, target: "DIR/no.sql"}
+      register: d5
+      ignore_errors: true
+    - postgresql_db: {<<: *pg, name: quay, state: dump, target: "DIR/check.sql"}
+      register: d6
+      check_mode: true
+    - postgresql_db: {<<: *pg, name: quay, state: dump}
+      register: d7
+      ignore_errors: true
+    - assert:
+        that:
+          - d1.changed and d1.rc == 0 and d1.msg == '' and d1.stderr == ''
+          - d1.cmd is match('/.*pg_dump quay --host=127.0.0.1 --port=PORT --username=postgres > DIR/quay.sql$')
+          - d1.executed_commands == [d1.cmd]
+          - d2.cmd is search('--username=postgres --format=c > DIR/quay.pgc$')
+          - d3.changed and d3.cmd is search('psql --dbname=restored --host=127.0.0.1 --port=PORT --username=postgres --file=DIR/quay.sql$')
+          - d4.changed and d4.cmd is search('pg_restore --dbname=restoredc --host=127.0.0.1 --port=PORT --username=postgres --format=Custom DIR/quay.pgc$')
+          - d5.failed and d5.rc == 1 and d5.stdout == ''
+          - >-
+            d5.msg is search('FATAL:  database "nodb" does not exist')
+          - not d6.changed and d6.executed_commands == []
+          - d7.failed and d7.msg is search('`target` is required')
+"#;
+
+#[test]
+fn postgresql_db_dumps_and_restores_on_the_host() {
+    let db = Postgres::up();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = DUMPS.replace("DIR", dir.path().to_str().unwrap());
+    let output = run(&db, &tasks, &[]).success();
+    assert_eq!(
+        output.recap("db"),
+        "db : ok=10 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert!(!dir.path().join("check.sql").exists());
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'";
+    let original = db.psql("quay", tables);
+    assert_ne!(original, "0");
+    assert_eq!(db.psql("restored", tables), original);
+    assert_eq!(db.psql("restoredc", tables), original);
+}
+
 #[test]
 fn the_modules_connect_from_the_host_over_tcp_and_its_socket() {
     let db = Postgres::up();

@@ -1,14 +1,15 @@
 //! `postgresql_db` (`community.postgresql.postgresql_db`): a database present (with its
 //! `owner`, `template`, `encoding`, `lc_collate`, `lc_ctype`, `conn_limit`, `tablespace`,
 //! `comment`) or absent (`force` ends its sessions first), on the host's PostgreSQL,
-//! connecting to `maintenance_db` as [`super::postgresql_login`] says.
+//! connecting to `maintenance_db` as [`super::postgresql_login`] says; or dumped to and
+//! restored from a `target` file on the host with `pg_dump`, `psql` or `pg_restore`.
 //!
 //! As the collection: a database that exists is altered where its owner, connection limit,
 //! tablespace or comment differ; a different encoding or locale fails ("Changing database
 //! encoding is not supported. ..."). Check mode only looks. `register` gets `db` and
-//! `executed_commands` (empty in check mode, as the collection leaves it). `state: dump`,
-//! `restore` and `rename`, and `target`, `icu_locale`, `locale_provider`, `session_role`
-//! are refused where written.
+//! `executed_commands` (empty in check mode, as the collection leaves it); a dump or
+//! restore `cmd`, `rc`, `msg` and `stderr`. `state: rename`, a compressed `target`,
+//! `icu_locale`, `locale_provider` and `session_role` are refused.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
