@@ -576,8 +576,8 @@ fn unimplemented_arguments_are_refused_where_written() {
             "error: unknown argument `session_role` (expected one of `query`, `db`, `login_db`, `positional_args`, `named_args`, `autocommit`, `encoding`, `search_path`, `login`, `login_user`, `login_password`, `host`, `login_host`, `login_unix_socket`, `unix_socket`, `login_port`, `port`, `ssl_mode`, `ca_cert`, `ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`) at play.yml:5:43",
         ),
         (
-            "postgresql_db: {name: x, state: dump}",
-            "error: unknown value `dump` (expected one of `present`, `absent`) at play.yml:5:39",
+            "postgresql_db: {name: x, state: rename}",
+            "error: unknown value `rename` (expected one of `present`, `absent`, `dump`, `restore`) at play.yml:5:39",
         ),
         (
             "community.postgresql.postgresql_ext: {name: x, db: y, connect_params: {}}",
