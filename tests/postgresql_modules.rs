@@ -341,6 +341,8 @@ const FAILURES: &str = r#"
       ignore_errors: true
     - postgresql_ping: {login_host: 127.0.0.1, login_port: 1}
       register: f7
+    - postgresql_ping: {port: PORT}
+      register: f8
 "#;
 
 #[test]
@@ -379,6 +381,14 @@ fn failures_say_what_the_collection_says() {
     assert_eq!(
         ping["result"]["conn_err_msg"],
         "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n"
+    );
+    // No `login_host`: libpq's default socket, which no server listens on here.
+    assert_eq!(
+        results[7]["result"]["conn_err_msg"],
+        format!(
+            "connection to server on socket \"/var/run/postgresql/.s.PGSQL.{}\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?\n",
+            db.port
+        )
     );
     assert_eq!(
         db.psql("quay", "SELECT count(*) FROM pg_roles WHERE rolname = 'x'"),

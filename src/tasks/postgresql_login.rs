@@ -179,6 +179,18 @@ pub async fn open(ctx: &TaskContext<'_>, login: &Login) -> Result<(Dsn, Session)
                 login.host, login.port
             ))
         }
+        // libpq's words for a socket that is not there.
+        Err(SqlError::Connect { reason, .. })
+            if login.host.starts_with('/')
+                && ctx.connection.is_local()
+                && reason.contains("No such file or directory") =>
+        {
+            Err(format!(
+                "connection to server on socket \"{}/.s.PGSQL.{}\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?\n",
+                login.host.trim_end_matches('/'),
+                login.port
+            ))
+        }
         // Through a forward, a socket that is missing (or not to be reached) shows as the
         // connection being closed at once.
         Err(SqlError::Connect { reason, .. })
