@@ -4,6 +4,8 @@
 //! file, line and column) and runs against one host through its [`Connection`]. A task
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
+mod acl;
+mod apt;
 mod args;
 mod assert;
 mod blockinfile;
@@ -19,10 +21,13 @@ mod file;
 mod file_edit;
 mod file_install;
 mod find;
+mod firewalld;
 mod generate_key;
 mod group;
 mod include_vars;
 mod lineinfile;
+mod mount;
+mod package;
 mod pause;
 mod podman;
 mod podman_run;
@@ -35,6 +40,8 @@ mod postgresql_privs;
 mod postgresql_query;
 mod postgresql_user;
 mod replace;
+mod seboolean;
+mod sefcontext;
 mod set_fact;
 mod setfacl;
 pub mod setup;
@@ -268,6 +275,15 @@ task_types! {
     "sql_insert" => SqlInsert(sql_insert::SqlInsert);
     "copy_files" => CopyFiles(copy_files::CopyFiles);
     "setfacl" => SetFacl(setfacl::SetFacl);
+    "acl" => Acl(acl::Acl);
+    "mount" => Mount(mount::Mount);
+    "apt" => Apt(apt::Apt);
+    "package" => Package(package::Package);
+    "dnf" => Dnf(package::NotBuilt);
+    "yum" => Yum(package::NotBuilt);
+    "seboolean" => SeBoolean(seboolean::SeBoolean);
+    "sefcontext" => SeFcontext(sefcontext::SeFcontext);
+    "firewalld" => Firewalld(firewalld::Firewalld);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
     "file" => File(file::File);
