@@ -343,6 +343,15 @@ const FAILURES: &str = r#"
       register: f7
     - postgresql_ping: {port: PORT}
       register: f8
+    - postgresql_query: {<<: *pg, db: postgres, query: CREATE DATABASE later}
+      register: f9
+      ignore_errors: true
+    - postgresql_query: {<<: *pg, db: postgres, query: SELECT 1, autocommit: true}
+      register: f10
+      check_mode: true
+      ignore_errors: true
+    - postgresql_query: {<<: *pg, db: postgres, query: CREATE DATABASE now, autocommit: true}
+      register: f11
 "#;
 
 #[test]
@@ -381,6 +390,22 @@ fn failures_say_what_the_collection_says() {
     assert_eq!(
         ping["result"]["conn_err_msg"],
         "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\n"
+    );
+    assert_eq!(
+        [&results[8]["msg"], &results[9]["msg"]],
+        [
+            "Cannot execute SQL 'CREATE DATABASE later' None: CREATE DATABASE cannot run inside a transaction block\n, query list: ['CREATE DATABASE later']",
+            "Using autocommit is mutually exclusive with check_mode",
+        ]
+    );
+    assert_eq!(results[10]["status"], "changed");
+    assert_eq!(results[10]["result"]["statusmessage"], "CREATE DATABASE");
+    assert_eq!(
+        db.psql(
+            "postgres",
+            "SELECT string_agg(datname, ',') FROM pg_database WHERE datname IN ('later', 'now')"
+        ),
+        "now"
     );
     // No `login_host`: libpq's default socket, which no server listens on here.
     assert_eq!(
