@@ -352,6 +352,8 @@ const FAILURES: &str = r#"
       ignore_errors: true
     - postgresql_query: {<<: *pg, db: postgres, query: CREATE DATABASE now, autocommit: true}
       register: f11
+    - postgresql_ping: {<<: *pg, ssl_mode: require}
+      register: f12
 "#;
 
 #[test]
@@ -406,6 +408,13 @@ fn failures_say_what_the_collection_says() {
             "SELECT string_agg(datname, ',') FROM pg_database WHERE datname IN ('later', 'now')"
         ),
         "now"
+    );
+    assert_eq!(
+        results[11]["result"]["conn_err_msg"],
+        format!(
+            "connection to server at \"127.0.0.1\", port {} failed: server does not support SSL, but SSL was required\n",
+            db.port
+        )
     );
     // No `login_host`: libpq's default socket, which no server listens on here.
     assert_eq!(

@@ -204,6 +204,14 @@ pub async fn open(ctx: &TaskContext<'_>, login: &Login) -> Result<(Dsn, Session)
                 ctx.host
             ))
         }
+        Err(SqlError::Connect { reason, .. })
+            if reason.contains("server does not support TLS") && !login.host.starts_with('/') =>
+        {
+            Err(format!(
+                "connection to server at \"{}\", port {} failed: server does not support SSL, but SSL was required\n",
+                login.host, login.port
+            ))
+        }
         // The server refused the session (`FATAL: password authentication failed ...`).
         Err(SqlError::Connect { reason, .. }) if reason.starts_with("FATAL: ") => {
             let place = if login.host.starts_with('/') {
