@@ -1,6 +1,9 @@
-//! The PostgreSQL client of the `sql` and `sql_insert` task types: reading a DSN (and
-//! masking its password), connecting from the controller with the TLS that `sslmode` asks
-//! for, binding YAML values as typed parameters, and reading result rows back as JSON.
+//! The PostgreSQL client of the `sql` and `sql_insert` task types and of the
+//! `community.postgresql` modules (`postgresql_*`): reading a DSN or a module's `login_*`
+//! arguments (and masking the password), connecting from the controller (through another
+//! host with `via`, or through the task's host as Ansible's modules do) with the TLS that
+//! `sslmode` asks for, binding YAML values as typed parameters, and reading result rows
+//! back as JSON.
 //!
 //! The DSN is a URL as Quay's `DB_URI` writes it,
 //! `postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require` (`postgres://` and

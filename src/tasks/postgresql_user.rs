@@ -184,7 +184,7 @@ impl Work<'_> {
         Ok(())
     }
 
-    async fn scalar(
+    async fn first_row(
         &self,
         query: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -208,7 +208,7 @@ impl Work<'_> {
 
     async fn encryption(&self) -> Result<String, String> {
         Ok(self
-            .scalar("SHOW password_encryption", &[])
+            .first_row("SHOW password_encryption", &[])
             .await?
             .and_then(|row| {
                 row.get("password_encryption")
@@ -224,7 +224,7 @@ impl Work<'_> {
         let columns = "rolsuper, rolcreaterole, rolcreatedb, rolinherit, rolcanlogin, \
              rolreplication, rolbypassrls, rolconnlimit::int8 AS rolconnlimit, rolpassword::text AS rolpassword";
         match self
-            .scalar(
+            .first_row(
                 &format!("SELECT {columns} FROM pg_authid WHERE rolname = $1"),
                 &[&user],
             )
@@ -232,7 +232,7 @@ impl Work<'_> {
         {
             Ok(row) => Ok(row),
             Err(_) => {
-                self.scalar(
+                self.first_row(
                     &format!("SELECT {columns} FROM pg_roles WHERE rolname = $1"),
                     &[&user],
                 )
@@ -263,7 +263,7 @@ impl Work<'_> {
     async fn expires_changes(&self, expires: &str) -> Result<bool, String> {
         let user = self.task.user.as_str();
         let row = self
-            .scalar(
+            .first_row(
                 "SELECT $1::text::timestamptz IS DISTINCT FROM rolvaliduntil AS differs FROM pg_roles WHERE rolname = $2",
                 &[&expires, &user],
             )
@@ -400,7 +400,7 @@ impl Work<'_> {
     async fn comment(&mut self, comment: &str) -> Result<bool, String> {
         let user = self.task.user.as_str();
         let current = self
-            .scalar(
+            .first_row(
                 "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') AS comment FROM pg_roles WHERE rolname = $1",
                 &[&user],
             )
@@ -430,7 +430,7 @@ impl Work<'_> {
         }
         let user = self.task.user.as_str();
         Ok(self
-            .scalar("SELECT rolname FROM pg_roles WHERE rolname = $1", &[&user])
+            .first_row("SELECT rolname FROM pg_roles WHERE rolname = $1", &[&user])
             .await?
             .is_some())
     }
