@@ -1,6 +1,9 @@
-//! The PostgreSQL client of the `sql` and `sql_insert` task types: reading a DSN (and
-//! masking its password), connecting from the controller with the TLS that `sslmode` asks
-//! for, binding YAML values as typed parameters, and reading result rows back as JSON.
+//! The PostgreSQL client of the `sql` and `sql_insert` task types and of the
+//! `community.postgresql` modules (`postgresql_*`): reading a DSN or a module's `login_*`
+//! arguments (and masking the password), connecting from the controller (through another
+//! host with `via`, or through the task's host as Ansible's modules do) with the TLS that
+//! `sslmode` asks for, binding YAML values as typed parameters, and reading result rows
+//! back as JSON.
 //!
 //! The DSN is a URL as Quay's `DB_URI` writes it,
 //! `postgresql://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require` (`postgres://` and
@@ -320,6 +323,95 @@ impl Dsn {
     }
 }
 
+/// Where a `community.postgresql` module connects, from its `login_*` arguments, as
+/// psycopg hands them to libpq.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub database: Option<String>,
+    /// libpq's `sslmode`, checked by the module's arguments.
+    pub ssl_mode: String,
+    pub ca_cert: Option<String>,
+    pub ssl_cert: Option<String>,
+    pub ssl_key: Option<String>,
+    /// `client_encoding`, when set.
+    pub encoding: Option<String>,
+}
+
+impl Dsn {
+    /// The connection a module's `login_*` arguments describe; shown as
+    /// `postgresql://USER:********@HOST:PORT/DATABASE`.
+    pub fn from_login(login: &Login) -> Result<Dsn, SqlError> {
+        let database = login.database.clone().unwrap_or_else(|| login.user.clone());
+        let password = login.password.clone().filter(|p| !p.is_empty());
+        let masked = format!(
+            "postgresql://{}{}@{}:{}/{}",
+            login.user,
+            if password.is_some() { ":********" } else { "" },
+            login.host,
+            login.port,
+            database
+        );
+        let mut config = Config::new();
+        config
+            .host(&login.host)
+            .port(login.port)
+            .user(&login.user)
+            .dbname(&database);
+        if let Some(password) = &password {
+            config.password(password);
+        }
+        if let Some(encoding) = &login.encoding {
+            config.options(format!("-c client_encoding={encoding}"));
+        }
+        let mode = match login.ssl_mode.as_str() {
+            "disable" => SslMode::Disable,
+            "allow" | "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(SqlError::Dsn {
+                    dsn: masked,
+                    reason: format!("unknown `ssl_mode` `{other}`"),
+                });
+            }
+        };
+        config.ssl_mode(match mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+        Ok(Dsn {
+            config,
+            tls: Tls {
+                mode,
+                root_cert: login.ca_cert.as_ref().map(PathBuf::from),
+                cert: login.ssl_cert.as_ref().map(PathBuf::from),
+                key: login.ssl_key.as_ref().map(PathBuf::from),
+            },
+            masked,
+            secrets: password.into_iter().collect(),
+        })
+    }
+}
+
+/// Any name double-quoted as a PostgreSQL identifier (a `"` in it doubled): for statements
+/// that take no parameters (`CREATE DATABASE`, `CREATE ROLE`...).
+pub fn quote_name(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Any text as a PostgreSQL string literal (a `'` in it doubled; sessions run with
+/// `standard_conforming_strings` on, so a backslash is itself): for statements that take
+/// no parameters.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 fn redact_with(text: &str, raw: &str, masked: &str, secrets: &[String]) -> String {
     let mut text = text.replace(raw, masked);
     for secret in secrets {
@@ -458,13 +550,52 @@ pub async fn connect(
     timeout: Option<Duration>,
     connections: &dyn crate::transport::Connections,
 ) -> Result<Session, SqlError> {
-    let mut config = match via {
+    let config = match via {
         Some(via) => {
             let (address, port) = tunnel(via, dsn, connections).await?;
             tunneled(&dsn.config, address, port)
         }
         None => dsn.config.clone(),
     };
+    open(dsn, config, timeout).await
+}
+
+/// Connect from the controller as the task's host would: through a forward of the host's
+/// connection to the database's host and port as the host sees them, or directly when the
+/// host is the controller (`ansible_connection: local`, `delegate_to: localhost`). This is
+/// where Ansible's `community.postgresql` modules connect from: they run on the host.
+pub async fn connect_on_host(
+    dsn: &Dsn,
+    connection: &dyn crate::transport::Connection,
+    timeout: Option<Duration>,
+) -> Result<Session, SqlError> {
+    let config = if connection.is_local() {
+        dsn.config.clone()
+    } else {
+        let (mut host, port) = dsn.target();
+        if host.starts_with('/') {
+            // A socket directory, as libpq takes it: the socket is a file in it.
+            host = format!("{}/.s.PGSQL.{port}", host.trim_end_matches('/'));
+        }
+        let local = connection
+            .forward(&host, port)
+            .await
+            .map_err(|error| SqlError::Via {
+                via: connection.host().to_owned(),
+                target: format!("{host}:{port}"),
+                reason: error.to_string(),
+            })?;
+        tunneled(&dsn.config, IpAddr::from([127, 0, 0, 1]), local)
+    };
+    open(dsn, config, timeout).await
+}
+
+/// Open the session `config` describes, `dsn` naming it in errors.
+async fn open(
+    dsn: &Dsn,
+    mut config: Config,
+    timeout: Option<Duration>,
+) -> Result<Session, SqlError> {
     let connect_timeout = config
         .get_connect_timeout()
         .copied()
@@ -489,7 +620,8 @@ pub async fn connect(
         };
     let (sender, notices) = mpsc::unbounded_channel();
     drive(connection, sender);
-    let mut setup = String::from("SET client_min_messages = notice;");
+    let mut setup =
+        String::from("SET client_min_messages = notice; SET standard_conforming_strings = on;");
     if let Some(limit) = timeout {
         // The task gives up at `limit` and drops the connection; the server then stops
         // the statement too, a moment later, rather than running it to its end.

@@ -31,6 +31,7 @@ mod modules_system;
 mod plans;
 mod podman;
 mod podman_modules;
+mod postgresql_modules;
 mod progress;
 mod quay;
 mod roles;

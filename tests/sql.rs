@@ -14,16 +14,16 @@ const JWK: &str =
     r#"{"n":"9qDf","e":"AQAB","kty":"RSA","kid":"jkuyGp7FZO6JGOpaTcVqun-_2rzDM1hUTuUJM7Rfl6E"}"#;
 
 /// A PostgreSQL server of the test's own, stopped and removed on drop.
-struct Postgres {
+pub(crate) struct Postgres {
     _dir: tempfile::TempDir,
-    data: PathBuf,
-    port: u16,
+    pub(crate) data: PathBuf,
+    pub(crate) port: u16,
     /// `postgresql://quay:quay-secret-pw@127.0.0.1:PORT/quay`
     dsn: String,
 }
 
 impl Postgres {
-    fn up() -> Postgres {
+    pub(crate) fn up() -> Postgres {
         let dir = tempfile::tempdir().expect("temporary directory");
         // The server runs as `postgres`, which must reach DIR/pg.
         Command::new("chmod")
@@ -63,7 +63,7 @@ impl Postgres {
     }
 
     /// One query's rows through psql as `postgres`: fields joined by `|`, rows by newlines.
-    fn psql(&self, database: &str, sql: &str) -> String {
+    pub(crate) fn psql(&self, database: &str, sql: &str) -> String {
         let psql = glob::glob("/usr/lib/postgresql/*/bin/psql")
             .unwrap()
             .filter_map(Result::ok)

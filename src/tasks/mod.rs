@@ -45,6 +45,13 @@ mod podman_run;
 mod podman_secret;
 mod podman_stop;
 mod podman_volume;
+mod postgresql_db;
+mod postgresql_ext;
+mod postgresql_login;
+mod postgresql_ping;
+mod postgresql_privs;
+mod postgresql_query;
+mod postgresql_user;
 mod replace;
 mod seboolean;
 mod sefcontext;
@@ -323,6 +330,12 @@ task_types! {
     "get_url" => GetUrl(get_url::GetUrl);
     "unarchive" => Unarchive(unarchive::Unarchive);
     "archive" => Archive(archive::Archive);
+    "postgresql_query" => PostgresqlQuery(postgresql_query::PostgresqlQuery);
+    "postgresql_db" => PostgresqlDb(postgresql_db::PostgresqlDb);
+    "postgresql_user" => PostgresqlUser(postgresql_user::PostgresqlUser);
+    "postgresql_ext" => PostgresqlExt(postgresql_ext::PostgresqlExt);
+    "postgresql_ping" => PostgresqlPing(postgresql_ping::PostgresqlPing);
+    "postgresql_privs" => PostgresqlPrivs(postgresql_privs::PostgresqlPrivs);
 }
 
 /// How a task type runs across the hosts of a batch.

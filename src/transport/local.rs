@@ -62,6 +62,10 @@ impl Connection for LocalConnection {
         &self.host
     }
 
+    fn is_local(&self) -> bool {
+        true
+    }
+
     async fn run(&self, script: &Script) -> Result<Output, TransportError> {
         let argv = sh_argv(script);
         let mut child = Command::new(&argv[0])

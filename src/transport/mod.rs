@@ -107,7 +107,8 @@ pub trait Connection: Send + Sync {
     async fn run(&self, script: &Script) -> Result<Output, TransportError>;
 
     /// Forward a local port on the controller to `remote_host:remote_port` as the host sees
-    /// it (a database reached through a host); returns the local port on 127.0.0.1.
+    /// it (a database reached through a host); returns the local port on 127.0.0.1. A
+    /// `remote_host` that is an absolute path is a Unix socket on the host (no port).
     async fn forward(&self, remote_host: &str, remote_port: u16) -> Result<u16, TransportError> {
         Err(TransportError::Connect {
             host: self.host().to_owned(),
@@ -115,6 +116,12 @@ pub trait Connection: Send + Sync {
                 "cannot forward a port to `{remote_host}:{remote_port}` over a local connection"
             ),
         })
+    }
+
+    /// The host is the controller itself (`ansible_connection: local`): what the host
+    /// reaches, the controller reaches directly, without a forward.
+    fn is_local(&self) -> bool {
+        false
     }
 
     /// Close the connection at the end of the run.

@@ -234,13 +234,18 @@ impl SshConnection {
     /// 127.0.0.1).
     ///
     /// The host connects to the target only when a local client connects, so an
-    /// unreachable target shows as that client's connection being closed at once.
+    /// unreachable target shows as that client's connection being closed at once. A
+    /// `remote_host` that is an absolute path is a Unix socket on the host.
     pub async fn forward(
         &self,
         remote_host: &str,
         remote_port: u16,
     ) -> Result<u16, TransportError> {
-        let target = Socket::new(remote_host, remote_port);
+        let target = if remote_host.starts_with('/') {
+            Socket::from(std::path::PathBuf::from(remote_host))
+        } else {
+            Socket::new(remote_host, remote_port)
+        };
         let mut last_error = None;
         // The master cannot pick a free port for a local forwarding and report it, so we
         // find one ourselves; another process may take it in between, hence the retries.
