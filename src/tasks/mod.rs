@@ -28,6 +28,8 @@ mod podman;
 mod podman_run;
 mod podman_stop;
 mod replace;
+mod service;
+mod service_facts;
 mod set_fact;
 mod setfacl;
 pub mod setup;
@@ -36,6 +38,7 @@ mod slurp;
 mod sql;
 mod sql_insert;
 mod stat;
+mod systemd;
 mod tempfile;
 mod template;
 mod template_config;
@@ -265,6 +268,10 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "systemd" => Systemd(systemd::Systemd);
+    "systemd_service" => SystemdService(systemd::Systemd);
+    "service" => Service(service::Service);
+    "service_facts" => ServiceFacts(service_facts::ServiceFacts);
 }
 
 /// How a task type runs across the hosts of a batch.
