@@ -28,6 +28,7 @@ mod podman;
 mod progress;
 mod quay;
 mod roles;
+mod services;
 mod signals;
 mod sql;
 mod ssh;
