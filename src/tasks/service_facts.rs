@@ -38,9 +38,10 @@ printf '%s\n' "$files"
 # The unit files no loaded unit stands for: their state, one `systemctl show` for all.
 [ "$rc" = 0 ] || exit 0
 loaded=$(printf '%s\n' "$units" | awk '/\.service/ {print $1}')
-names=$(printf '%s\n' "$files" | awk '/\.service/ {print $1}' | while read -r n; do
-    printf '%s\n' "$loaded" | grep -qxF -- "$n" || printf '%s\n' "$n"
-done)
+# (ENVIRON, not -v: awk would read the backslashes of escaped unit names.)
+names=$(printf '%s\n' "$files" | loaded=$loaded awk '
+    BEGIN { n = split(ENVIRON["loaded"], l, "\n"); for (i = 1; i <= n; i++) seen[l[i]] = 1 }
+    /\.service/ && !($1 in seen) { print $1 }')
 echo "@@states"
 # A template (`getty@.service`) has no state: `systemctl show` refuses it.
 set -f
