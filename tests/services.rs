@@ -430,3 +430,73 @@ fn bad_arguments_are_refused_where_written() {
         "error: unknown argument `name` at play.yml:5:23",
     );
 }
+
+#[test]
+fn no_block_force_daemon_reexec_and_global_scope_as_ansible() {
+    clean(&["qs-nb"]);
+    // ansible-core 2.19.14 on the same host: these values and this recap.
+    let play = format!(
+        "- hosts: systemd\n  gather_facts: false\n  tasks:\n{}{}",
+        unit("qs-nb", "/usr/lib/systemd/system"),
+        r#"    - systemd: {name: qs-nb, state: started, no_block: true, daemon_reexec: true}
+      register: n1
+    - systemd: {name: qs-nb, enabled: true, force: true}
+      register: n2
+    - systemd: {daemon_reexec: true, daemon_reload: true}
+      register: n3
+    - systemd: {name: qs-nb, masked: true, force: true, state: stopped}
+      register: n4
+    - systemd: {name: qs-nb, masked: false, enabled: false}
+      register: n5
+    - systemd: {name: qs-nb, enabled: true, scope: global}
+      register: n6
+      ignore_errors: true
+    - assert:
+        that:
+          - n1.changed and n1.state == 'started'
+          - n2.changed and n2.enabled
+          - not n3.changed and n3.name == None
+          - n4.changed and n4.state == 'stopped' and n4.enabled is not defined
+          - n5.changed and not n5.enabled
+          - >-
+            n6.failed and n6.msg == 'Could not find the requested service qs-nb: host'
+"#
+    );
+    let (_test, output) = run(&play, &[]);
+    assert_eq!(
+        output.success().recap("systemd"),
+        "systemd : ok=8 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(
+        on_host("systemctl is-enabled qs-nb; systemctl is-active qs-nb"),
+        "disabled\ninactive"
+    );
+    clean(&["qs-nb"]);
+}
+
+#[test]
+fn a_hostile_unit_name_reaches_systemctl_as_one_word() {
+    on_host("rm -f /tmp/qs-pwned");
+    let play = r#"
+- hosts: systemd
+  gather_facts: false
+  tasks:
+    - systemd: {name: "qs-$(touch /tmp/qs-pwned)'; touch /tmp/qs-pwned; '", state: started}
+      register: h1
+      ignore_errors: true
+    - assert:
+        that:
+          - h1.failed
+          - >-
+            h1.msg == "Could not find the requested service qs-$(touch /tmp/qs-pwned)'; touch /tmp/qs-pwned; ': host"
+"#;
+    let (_test, output) = run(play, &[]);
+    assert_eq!(
+        output.success().recap("systemd"),
+        "systemd : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(
+        on_host("test -e /tmp/qs-pwned && echo present || echo absent"),
+        "absent"
+    );
+}
