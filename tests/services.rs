@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::common::{Output, Test, repo_root};
 
@@ -40,6 +40,22 @@ fn host() -> &'static Host {
     })
 }
 
+/// Tests share the host, except one that re-executes systemd (`daemon_reexec`): while PID 1
+/// re-executes, every other `systemctl` on the host fails to reach it.
+static MANAGER: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    MANAGER
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    MANAGER
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A shell command on the systemd host as root: its stdout, trimmed.
 fn on_host(command: &str) -> String {
     let host = host();
@@ -58,16 +74,21 @@ fn on_host(command: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-/// Stop, unmask and remove the test's units (left by an earlier run), then reload.
+/// Stop, disable, unmask and remove the test's units (left by an earlier run), and reload
+/// systemd when a unit file was removed (a reload costs about a second on a busy machine).
 fn clean(units: &[&str]) {
-    let mut script = String::new();
-    for unit in units {
-        script.push_str(&format!(
-            "systemctl stop {unit} 2>/dev/null; systemctl disable {unit} 2>/dev/null; systemctl unmask {unit} 2>/dev/null; rm -f /etc/systemd/system/{unit}.service /usr/lib/systemd/system/{unit}.service; "
+    let units = units.join(" ");
+    let mut files = String::new();
+    for unit in units.split(' ') {
+        files.push_str(&format!(
+            " /etc/systemd/system/{unit}.service /usr/lib/systemd/system/{unit}.service"
         ));
     }
-    script.push_str("systemctl daemon-reload");
-    on_host(&script);
+    on_host(&format!(
+        "systemctl disable --now {units} 2>/dev/null; systemctl unmask {units} 2>/dev/null; \
+         gone=; for f in{files}; do [ -e $f ] && rm -f $f && gone=1; done; \
+         [ -z \"$gone\" ] || systemctl daemon-reload"
+    ));
 }
 
 fn run(play: &str, extra: &[&str]) -> (Test, Output) {
@@ -127,6 +148,7 @@ const LIFECYCLE: &str = r#"
 
 #[test]
 fn systemd_starts_enables_restarts_stops_and_masks_as_ansible() {
+    let _host = shared();
     clean(&["qs-life"]);
     let play = format!(
         "- hosts: systemd\n  gather_facts: false\n  tasks:\n{}{LIFECYCLE}",
@@ -168,6 +190,7 @@ fn systemd_starts_enables_restarts_stops_and_masks_as_ansible() {
 
 #[test]
 fn check_mode_says_what_would_change_and_changes_nothing() {
+    let _host = shared();
     clean(&["qs-check"]);
     on_host(
         "printf '[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/qs-check.service && systemctl daemon-reload",
@@ -202,6 +225,7 @@ fn check_mode_says_what_would_change_and_changes_nothing() {
 // Each message is ansible-core 2.19.14's, word for word, for the same task on the same host.
 #[test]
 fn failures_say_what_ansible_says_and_change_nothing() {
+    let _host = shared();
     clean(&["qs-fail", "qs-etc"]);
     let play = r#"
 - hosts: systemd
@@ -253,6 +277,7 @@ fn failures_say_what_ansible_says_and_change_nothing() {
 
 #[test]
 fn user_scope_drives_the_users_own_manager() {
+    let _host = shared();
     on_host("rm -rf /home/quser/.config");
     // ansible-core 2.19.14, as quser: the same `changed`, `enabled` and `state`.
     let play = r#"
@@ -293,6 +318,7 @@ fn user_scope_drives_the_users_own_manager() {
 
 #[test]
 fn service_on_systemd_is_systemd_and_says_what_it_ignores() {
+    let _host = shared();
     clean(&["qs-svc"]);
     // ansible-core 2.19.14: the warnings of its `service` action, registered.
     let play = format!(
@@ -339,6 +365,7 @@ fn service_fails_on_a_host_without_systemd() {
 
 #[test]
 fn service_facts_lists_units_and_scripts_as_ansible() {
+    let _host = shared();
     clean(&["qs-facts"]);
     // ansible-core 2.19.14 on this host: the same entries (ssh twice: its SysV script and
     // its unit; `sshd.service` an alias whose state comes from `systemctl show`).
@@ -433,6 +460,7 @@ fn bad_arguments_are_refused_where_written() {
 
 #[test]
 fn no_block_force_daemon_reexec_and_global_scope_as_ansible() {
+    let _host = exclusive();
     clean(&["qs-nb"]);
     // ansible-core 2.19.14 on the same host: these values and this recap.
     let play = format!(
@@ -476,6 +504,7 @@ fn no_block_force_daemon_reexec_and_global_scope_as_ansible() {
 
 #[test]
 fn a_hostile_unit_name_reaches_systemctl_as_one_word() {
+    let _host = shared();
     on_host("rm -f /tmp/qs-pwned");
     let play = r#"
 - hosts: systemd
