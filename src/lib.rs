@@ -86,7 +86,7 @@ pub fn run_cli() -> i32 {
         Ok(code) => code,
         Err(failure) => {
             let _ = stdout.flush();
-            let text = vault::mask(&failure.diagnostic.to_string());
+            let text = crate::secrets::mask(&failure.diagnostic.to_string());
             let _ = writeln!(std::io::stderr(), "{text}");
             failure.code
         }

@@ -1,7 +1,18 @@
-//! What is secret in the text quayside shows people: diffs under `--diff`, in the JSON
-//! events and in the run log.
+//! The run's secrets, in one registry, and how text shown to people is masked.
 //!
-//! A value is masked for what it *is*, not for the line it happens to be on:
+//! A secret is registered once, with how far it is hidden ([`Reach`]):
+//! - [`Reach::Everywhere`]: values decrypted from Ansible Vault (`vault.rs`, inline
+//!   `!vault` values, files vaulted whole: [`register_decrypted`]). Never shown: [`mask`]
+//!   hides them in everything quayside writes (the reporters' `Sink`, the run log, the
+//!   progress display, the error printed at exit), as Ansible never shows them.
+//! - [`Reach::Diffs`]: values of the run's variables whose names say secret
+//!   ([`remember_variables`]), so that `DB_PASS: "{{ db_password }}"`, rendered, is masked
+//!   under any key name in a diff. They are not hidden elsewhere: a `debug` of such a
+//!   variable shows it, as in Ansible (`no_log` is the way to hide a task's output).
+//!
+//! [`mask_text`] masks what a diff shows (under `--diff`, in the JSON events and the run
+//! log): every registered secret, and a value for what it *is*, not for the line it
+//! happens to be on:
 //! - the value of a key whose name says secret (`password`, `LDAP_ADMIN_PASSWD`,
 //!   `SECRET_KEY`, `SECURITY_SCANNER_V4_PSK`, `client_secret`, `api_token`, ...), in every
 //!   form a config file writes it: `key: value`, `"key": "value"`, inside a flow mapping
@@ -10,22 +21,136 @@
 //!   connection strings, with their `\ ` escapes and quotes), `?password=x&...`;
 //! - the password of a URI (`postgresql://user:PASSWORD@host`);
 //! - a value a YAML text holds under such a key, wherever else the text repeats it (an
-//!   alias, a second key): the text is parsed as YAML when it is YAML;
-//! - the values of the run's variables whose names say secret ([`remember_variables`]), so
-//!   that `DB_PASS: "{{ db_password }}"`, rendered, is masked under any key name.
+//!   alias, a second key): the text is parsed as YAML when it is YAML.
 //!
 //! Masked values read `********` (quotes and all); keys stay, so the diff still says which
 //! setting changed.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{PoisonError, RwLock};
 
 /// What a masked value reads as.
 pub const MASK: &str = "********";
 
-/// The shortest secret value replaced wherever it appears: a shorter one (`1`, `no`) would
-/// mask unrelated text, and is masked only where its key says it is secret.
+/// How far a registered secret is hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// In all text quayside writes: [`mask`] and [`mask_text`].
+    Everywhere,
+    /// In diffs only: [`mask_text`].
+    Diffs,
+}
+
+/// The shortest value hidden everywhere: a value of one or two characters would mask
+/// every occurrence of them (recap counts, ...) and give itself away by the gaps.
+const SHORTEST_EVERYWHERE: usize = 3;
+
+/// The shortest secret value replaced in a diff wherever it appears: a shorter one (`1`,
+/// `no`) would mask unrelated text, and is masked only where its key says it is secret.
 const SHORTEST_ANYWHERE: usize = 4;
+
+/// The run's one registry of secrets.
+struct Registry {
+    /// [`Reach::Everywhere`]: each value in every form it may be written (itself, its
+    /// JSON-escaped form, each long line of a multi-line one), the longest first so that
+    /// a secret within another is not masked half-way.
+    everywhere: Vec<String>,
+    /// [`Reach::Diffs`], and the values found under secret keys in texts masked so far.
+    diffs: BTreeSet<String>,
+}
+
+static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
+    everywhere: Vec::new(),
+    diffs: BTreeSet::new(),
+});
+
+/// Register a secret value: from now on it is masked as far as `reach` says.
+pub fn register(value: &str, reach: Reach) {
+    match reach {
+        Reach::Everywhere => {
+            let mut forms = Vec::new();
+            let mut add = |form: &str| {
+                if form.trim().chars().count() >= SHORTEST_EVERYWHERE {
+                    forms.push(form.to_owned());
+                }
+            };
+            add(value);
+            let escaped = serde_json::to_string(value).unwrap_or_default();
+            if let Some(inner) = escaped.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
+                add(inner);
+            }
+            if value.contains('\n') {
+                for line in value.lines() {
+                    if line.trim().chars().count() >= 6 {
+                        add(line);
+                    }
+                }
+            }
+            let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+            for form in forms {
+                if !registry.everywhere.contains(&form) {
+                    registry.everywhere.push(form);
+                }
+            }
+            registry
+                .everywhere
+                .sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+        Reach::Diffs => {
+            let value = value.trim();
+            if value.chars().count() >= SHORTEST_ANYWHERE {
+                REGISTRY
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .diffs
+                    .insert(value.to_owned());
+            }
+        }
+    }
+}
+
+/// A document decrypted from Ansible Vault: every value in it is a secret everywhere, but
+/// for the connection settings (`ansible_host`, `ansible_user`, `ansible_connection`,
+/// ...): masking `local` or a user name everywhere would hide more than it protects.
+/// Their passwords and keys are secrets.
+pub fn register_decrypted(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => register(s, Reach::Everywhere),
+        serde_json::Value::Array(items) => items.iter().for_each(register_decrypted),
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                register_decrypted_var(key, value);
+            }
+        }
+        serde_json::Value::Number(n) => register(&n.to_string(), Reach::Everywhere),
+        _ => {}
+    }
+}
+
+/// [`register_decrypted`] for the value of a variable named `key`.
+pub fn register_decrypted_var(key: &str, value: &serde_json::Value) {
+    let lower = key.to_ascii_lowercase();
+    let setting = lower.starts_with("ansible_")
+        && !["pass", "secret", "key", "token"]
+            .iter()
+            .any(|word| lower.contains(word));
+    if !setting {
+        register_decrypted(value);
+    }
+}
+
+/// Text with every secret that is hidden everywhere masked: what every writer of text
+/// applies last.
+pub fn mask(text: &str) -> String {
+    let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
+    let mut text = text.to_owned();
+    for secret in &registry.everywhere {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), MASK);
+        }
+    }
+    text
+}
 
 /// Whether a key's name says its value is secret.
 pub fn secret_name(key: &str) -> bool {
@@ -54,31 +179,15 @@ pub fn secret_name(key: &str) -> bool {
             .is_some_and(|last| LAST_WORDS.contains(&last))
 }
 
-/// Secret values the run knows of: its variables whose names say secret, and the values
-/// found under secret keys in texts masked so far.
-fn known() -> &'static Mutex<BTreeSet<String>> {
-    static KNOWN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
-    KNOWN.get_or_init(Default::default)
-}
-
-/// Remember a secret value, to mask it wherever it appears.
-pub fn remember(value: &str) {
-    let value = value.trim();
-    if value.chars().count() >= SHORTEST_ANYWHERE {
-        known()
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(value.to_owned());
-    }
-}
-
 /// Remember the values of every variable whose name says secret (at any depth: the
 /// `password` of a mapping), and of every variable nested under one.
 pub fn remember_variables<'a>(vars: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>) {
     fn leaves(value: &serde_json::Value, secret: bool) {
         match value {
-            serde_json::Value::String(text) if secret => remember(text),
-            serde_json::Value::Number(number) if secret => remember(&number.to_string()),
+            serde_json::Value::String(text) if secret => register(text, Reach::Diffs),
+            serde_json::Value::Number(number) if secret => {
+                register(&number.to_string(), Reach::Diffs);
+            }
             serde_json::Value::Array(items) => items.iter().for_each(|item| leaves(item, secret)),
             serde_json::Value::Object(map) => map
                 .iter()
@@ -113,13 +222,14 @@ pub fn mask_text(text: &str) -> String {
                     .map(str::to_owned),
             );
         } else {
-            remember(value);
+            register(value, Reach::Diffs);
         }
     }
-    let mut masked = mask_lines(text, &multi_line);
-    let known = known()
-        .lock()
+    let mut masked = mask(&mask_lines(text, &multi_line));
+    let known = REGISTRY
+        .read()
         .unwrap_or_else(PoisonError::into_inner)
+        .diffs
         .clone();
     // Longest first, so that a secret containing another is masked whole.
     let mut known: Vec<String> = known.into_iter().collect();
@@ -554,5 +664,36 @@ FEATURE_MAILING: true
             "[db]\npassword = ********\nhost = x\n  : broken: [\n"
         );
         assert_eq!(masked("  password: hunter2"), "  password: ********");
+    }
+
+    #[test]
+    fn decrypted_values_are_masked_everywhere_but_connection_settings() {
+        register_decrypted_var("db_password", &serde_json::json!("unit-pw-1"));
+        register_decrypted_var("ansible_become_password", &serde_json::json!("unit-pw-2"));
+        register_decrypted_var("ansible_user", &serde_json::json!("unit-user"));
+        register_decrypted(
+            &serde_json::json!({"all": {"vars": {"nested": ["unit-pw-3"], "n": 1}}}),
+        );
+        register("unit-multi\nline \"quoted\"", Reach::Everywhere);
+        assert_eq!(
+            mask("unit-pw-1 unit-pw-2 unit-user unit-pw-3 ok=1"),
+            "******** ******** unit-user ******** ok=1"
+        );
+        // The JSON-escaped form of a secret, and a long line of a multi-line one.
+        assert_eq!(
+            mask(r#"{"msg": "unit-multi\nline \"quoted\""} line "quoted""#),
+            r#"{"msg": "********"} ********"#
+        );
+    }
+
+    #[test]
+    fn one_registry_hides_each_secret_as_far_as_its_reach() {
+        register("reach-diffs-only", Reach::Diffs);
+        register("reach-everywhere", Reach::Everywhere);
+        let text = "a: reach-diffs-only\nb: reach-everywhere\n";
+        // Output at large: only what must never be shown.
+        assert_eq!(mask(text), "a: reach-diffs-only\nb: ********\n");
+        // A diff: both.
+        assert_eq!(mask_text(text), "a: ********\nb: ********\n");
     }
 }

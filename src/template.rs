@@ -46,7 +46,7 @@ pub fn read_file(path: &std::path::Path, what: &str, name: &str) -> Result<Strin
     let (plain, _) = crate::vault::open_bytes(text.into_bytes(), name)?;
     let plain = String::from_utf8(plain)
         .map_err(|_| format!("{what} `{name}` decrypts to text that is not UTF-8"))?;
-    crate::vault::register_secret(&plain);
+    crate::secrets::register(&plain, crate::secrets::Reach::Everywhere);
     Ok(plain)
 }
 

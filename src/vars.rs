@@ -38,7 +38,7 @@ pub fn node_to_vars_with_origins(node: &Node) -> Result<(Vars, Origins), Diagnos
                 let value = value.to_json();
                 // The variables of a file vaulted whole are the run's secrets.
                 if key.span.file.secret {
-                    crate::vault::register_var(&name, &value);
+                    crate::secrets::register_decrypted_var(&name, &value);
                 }
                 vars.insert(name, value);
             }

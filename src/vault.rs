@@ -9,8 +9,7 @@
 //! the plaintext is PKCS#7 padded, as Ansible writes it.
 //!
 //! The passwords of a run are set once, before any file is read ([`set_passwords`]); every
-//! value decrypted is added to the run's secrets ([`register_secret`]), which [`mask`]
-//! hides in everything quayside prints or writes.
+//! value decrypted is one of the run's secrets, hidden everywhere (`crate::secrets`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -23,9 +22,6 @@ use crate::source::{SourceFile, Span};
 
 /// The header every vaulted text starts with.
 pub const HEADER: &str = "$ANSIBLE_VAULT";
-
-/// The text that stands for a secret in output.
-pub const MASK: &str = "********";
 
 const ROUNDS: u32 = 10_000;
 
@@ -295,7 +291,7 @@ pub fn decrypt_inline(text: &str, span: &Span) -> Result<String, Diagnostic> {
             span.clone(),
         )
     })?;
-    register_secret(&value);
+    crate::secrets::register(&value, crate::secrets::Reach::Everywhere);
     INLINE
         .write()
         .unwrap_or_else(|p| p.into_inner())
@@ -474,86 +470,6 @@ fn prompt(label: &str) -> Result<Vec<u8>, Diagnostic> {
     Ok(answer.as_bytes().to_vec())
 }
 
-// ---- the run's secrets ---------------------------------------------------------------
-
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
-
-/// Shorter values are not masked: a value of one or two characters would mask every
-/// occurrence of them (recap counts, ...) and give itself away by the gaps.
-const SHORTEST_MASKED: usize = 3;
-
-/// A decrypted value: from now on [`mask`] hides it (and each long line of it, and its
-/// JSON-escaped form) wherever it appears.
-pub fn register_secret(value: &str) {
-    let mut forms = Vec::new();
-    let mut add = |form: &str| {
-        if form.trim().chars().count() >= SHORTEST_MASKED {
-            forms.push(form.to_owned());
-        }
-    };
-    add(value);
-    let escaped = serde_json::to_string(value).unwrap_or_default();
-    if let Some(inner) = escaped.strip_prefix('"').and_then(|e| e.strip_suffix('"')) {
-        add(inner);
-    }
-    if value.contains('\n') {
-        for line in value.lines() {
-            if line.trim().chars().count() >= 6 {
-                add(line);
-            }
-        }
-    }
-    let mut secrets = SECRETS.write().unwrap_or_else(|p| p.into_inner());
-    for form in forms {
-        if !secrets.contains(&form) {
-            secrets.push(form);
-        }
-    }
-    // The longest first, so that a secret within another is not masked half-way.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-}
-
-/// Every value in a decrypted document is a secret, but for the connection settings
-/// (`ansible_host`, `ansible_user`, `ansible_connection`, ...): masking `local` or a user
-/// name everywhere would hide more than it protects. Their passwords and keys are secrets.
-pub fn register_json(value: &serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) => register_secret(s),
-        serde_json::Value::Array(items) => items.iter().for_each(register_json),
-        serde_json::Value::Object(map) => {
-            for (key, value) in map {
-                register_var(key, value);
-            }
-        }
-        serde_json::Value::Number(n) => register_secret(&n.to_string()),
-        _ => {}
-    }
-}
-
-/// [`register_json`] for the value of a variable named `key`.
-pub fn register_var(key: &str, value: &serde_json::Value) {
-    let lower = key.to_ascii_lowercase();
-    let setting = lower.starts_with("ansible_")
-        && !["pass", "secret", "key", "token"]
-            .iter()
-            .any(|word| lower.contains(word));
-    if !setting {
-        register_json(value);
-    }
-}
-
-/// Text with every secret of the run hidden.
-pub fn mask(text: &str) -> String {
-    let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
-    let mut text = text.to_owned();
-    for secret in secrets.iter() {
-        if text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), MASK);
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,23 +546,5 @@ mod tests {
             let error = decrypt(text, &[password("default", "pw")]).unwrap_err();
             assert!(error.to_string().contains(what), "{error}");
         }
-    }
-
-    #[test]
-    fn secrets_are_masked_but_not_connection_settings() {
-        register_var("db_password", &serde_json::json!("unit-pw-1"));
-        register_var("ansible_become_password", &serde_json::json!("unit-pw-2"));
-        register_var("ansible_user", &serde_json::json!("unit-user"));
-        register_json(&serde_json::json!({"all": {"vars": {"nested": ["unit-pw-3"], "n": 1}}}));
-        register_secret("unit-multi\nline \"quoted\"");
-        assert_eq!(
-            mask("unit-pw-1 unit-pw-2 unit-user unit-pw-3 ok=1"),
-            "******** ******** unit-user ******** ok=1"
-        );
-        // The JSON-escaped form of a secret, and a long line of a multi-line one.
-        assert_eq!(
-            mask(r#"{"msg": "unit-multi\nline \"quoted\""} line "quoted""#),
-            r#"{"msg": "********"} ********"#
-        );
     }
 }

@@ -387,3 +387,31 @@ fn a_bad_group_vars_file_beside_the_playbook_is_refused_at_its_place() {
     );
     assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
 }
+
+// Expected from ansible-core 2.19.14 (`ansible-playbook -i 'a.example:2200,b.example'`): a
+// source that is no file and holds a comma lists the hosts themselves, `name:port` setting
+// `ansible_port`; an INI host line reads `name:port` the same way.
+#[test]
+fn a_comma_separated_list_names_the_hosts_and_their_ports() {
+    const PLAY: &str = "
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug: {msg: \"{{ inventory_hostname }}={{ ansible_port | default('none') }}\"}
+";
+    Test::new()
+        .file("play.yml", PLAY)
+        .args(&["run", "play.yml", "-i", "a.example:2200, b.example,"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"a.example=2200\"")
+        .stdout_contains("\"msg\": \"b.example=none\"");
+    Test::new()
+        .file("play.yml", PLAY)
+        .file("hosts", "[web]\nweb[1:2].example:2201\n")
+        .args(&["run", "play.yml", "-i", "hosts"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"web1.example=2201\"")
+        .stdout_contains("\"msg\": \"web2.example=2201\"");
+}

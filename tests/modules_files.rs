@@ -870,3 +870,21 @@ fn touch_keeps_or_sets_times_as_ansible() {
         when
     );
 }
+
+// Ansible content often chooses a state with a variable. Expected from ansible-core
+// 2.19.14: the play loads, the rendered value is used, and a value the module does not know
+// fails that host when the task runs (ansible-core: "value of state must be one of: ...").
+#[test]
+fn a_templated_state_is_checked_when_the_task_runs() {
+    const PLAY: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: "{{ dir }}/d", state: "{{ wanted }}"}
+"#;
+    let test = play(PLAY);
+    rerun(&test, &["-e", "wanted=directory"]).success();
+    assert!(test.path().join("d").is_dir());
+    let output = rerun(&test, &["-e", "wanted=dirctory"]).status(2);
+    output.stdout_contains("unknown value `dirctory`");
+}

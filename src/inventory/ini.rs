@@ -16,12 +16,33 @@ enum Section {
 }
 
 pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
-    let source = crate::vault::read_source(path)?;
+    load_source(inventory, crate::vault::read_source(path)?)
+}
+
+/// Ansible's `host_list` inventory: `-i 'web1,web2:2222,'` names the hosts themselves
+/// (a source that is no file and holds a comma), each host as an INI host line would
+/// name it, `host:port` included.
+pub(super) fn load_host_list(inventory: &mut Inventory, list: &str) -> Result<(), Diagnostic> {
+    let mut text = String::new();
+    for host in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        text.push_str(host);
+        text.push('\n');
+    }
+    load_source(
+        inventory,
+        std::sync::Arc::new(crate::source::SourceFile::new(list, text)),
+    )
+}
+
+fn load_source(
+    inventory: &mut Inventory,
+    source: std::sync::Arc<crate::source::SourceFile>,
+) -> Result<(), Diagnostic> {
     // Every value of an inventory vaulted whole is one of the run's secrets.
     let ini_value = |key: &str, text: &str| {
         let value = ini_value(text);
         if source.secret {
-            crate::vault::register_var(key, &value);
+            crate::secrets::register_decrypted_var(key, &value);
         }
         value
     };
@@ -76,10 +97,14 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
                 let Some((name, assignments)) = words.split_first() else {
                     continue;
                 };
+                let (name, port) = split_port(name);
                 let names = inventory
                     .host_names(name)
                     .map_err(|message| Diagnostic::at(message, span(indent, name.len())))?;
                 let mut vars = super::Vars::new();
+                if let Some(port) = port {
+                    vars.insert("ansible_port".to_owned(), port.into());
+                }
                 for assignment in assignments {
                     let Some((key, value)) = assignment.split_once('=') else {
                         let column = raw.find(assignment.as_str()).unwrap_or(indent);
@@ -123,6 +148,39 @@ pub(super) fn load(inventory: &mut Inventory, path: &Path) -> Result<(), Diagnos
     Ok(())
 }
 
+/// `host:2222` and `[::1]:2222` name a host and its port, as Ansible's `parse_address`
+/// reads them; a bare IPv6 address (more than one colon) has no port.
+fn split_port(name: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = name.strip_prefix('[') {
+        if let Some((address, port)) = rest.split_once("]:") {
+            if let Ok(port) = port.parse() {
+                return (address, Some(port));
+            }
+        }
+        return (name, None);
+    }
+    // A range (`web[01:03]:2222`) holds colons of its own inside its brackets.
+    let outside_brackets = |host: &str| {
+        let mut depth = 0;
+        host.chars().all(|c| {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                ':' if depth == 0 => return false,
+                _ => {}
+            }
+            true
+        })
+    };
+    match name.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && outside_brackets(host) => match port.parse() {
+            Ok(port) => (host, Some(port)),
+            Err(_) => (name, None),
+        },
+        _ => (name, None),
+    }
+}
+
 /// INI values are text; Ansible reads numbers and booleans out of them.
 /// A value as Ansible reads it from an INI inventory: a Python literal when it is one
 /// (`42`, `1.5`, `True`, `None`, `[1, 2]`), else the text (`false`, `007`, `yes`).
@@ -163,4 +221,19 @@ fn ini_value(value: &str) -> Value {
         }
     }
     value.to_owned().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_port;
+
+    #[test]
+    fn a_port_after_the_name_is_split_off_as_ansible_does() {
+        assert_eq!(split_port("db1:2222"), ("db1", Some(2222)));
+        assert_eq!(split_port("web[01:03]:2222"), ("web[01:03]", Some(2222)));
+        assert_eq!(split_port("web[01:03]"), ("web[01:03]", None));
+        assert_eq!(split_port("[::1]:2222"), ("::1", Some(2222)));
+        assert_eq!(split_port("fe80::1"), ("fe80::1", None));
+        assert_eq!(split_port("db1"), ("db1", None));
+    }
 }

@@ -132,6 +132,11 @@ impl Inventory {
         inventory.group_mut("all");
         inventory.group_mut("ungrouped");
         for source in sources {
+            let text = source.to_string_lossy();
+            if text.contains(',') && !source.exists() {
+                ini::load_host_list(&mut inventory, &text)?;
+                continue;
+            }
             let metadata = std::fs::metadata(source).map_err(|error| {
                 Diagnostic::new(format!(
                     "cannot read inventory `{}`: {error}",

@@ -140,7 +140,11 @@ pub struct Task {
     pub listen: Vec<String>,
     pub tags: Vec<String>,
     pub run_once: bool,
-    pub delegate_to: Option<String>,
+    /// `delegate_to`: a host name, or a template rendered per host (and loop item), and
+    /// where it was written.
+    pub delegate_to: Option<(String, Span)>,
+    /// `delegate_facts`: facts a delegated task sets go to the delegated host.
+    pub delegate_facts: Option<bool>,
     pub no_log: bool,
     pub ignore_errors: bool,
     pub changed_when: Option<Vec<Node>>,

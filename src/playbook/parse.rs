@@ -50,6 +50,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "tags",
     "run_once",
     "delegate_to",
+    "delegate_facts",
     "local_action",
     "no_log",
     "ignore_errors",
@@ -488,6 +489,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         tags: Vec::new(),
         run_once: false,
         delegate_to: None,
+        delegate_facts: None,
         no_log: false,
         ignore_errors: false,
         changed_when: None,
@@ -523,6 +525,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     let mut loop_key: Option<String> = None;
     let mut local_action: Option<(&Node, &Node)> = None;
     let mut delegate_key: Option<&Node> = None;
+    let mut delegate_facts_key: Option<&Node> = None;
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -575,14 +578,12 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "local_action" => local_action = Some((key, value)),
             "delegate_to" => {
                 delegate_key = Some(key);
-                let target = string(value)?;
-                if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
-                    return Err(Diagnostic::at(
-                        format!("`delegate_to: {target}` is not supported; only `localhost` is"),
-                        value.span.clone(),
-                    ));
-                }
-                task.delegate_to = Some(target);
+                // Any host, in the inventory or not, or a template rendered per host.
+                task.delegate_to = Some((string(value)?, value.span.clone()));
+            }
+            "delegate_facts" => {
+                delegate_facts_key = Some(key);
+                task.delegate_facts = Some(boolean(value)?);
             }
             "no_log" => task.no_log = boolean(value)?,
             "ignore_errors" => task.ignore_errors = boolean(value)?,
@@ -620,6 +621,25 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             _ => actions.push((key, value)),
         }
     }
+    // As ansible-core: an include is not delegated (its tasks may be, through `apply`).
+    let include = match (included, role_use) {
+        (Some(_), _) => Some("include_tasks".to_owned()),
+        (None, Some((key, _))) if key.key_string().ends_with("include_role") => {
+            Some("include_role".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(include) = include {
+        if let Some(key) = delegate_key.or(delegate_facts_key) {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{}` is not a keyword of `{include}`: its tasks take it from `apply`",
+                    key.key_string()
+                ),
+                key.span.clone(),
+            ));
+        }
+    }
     // `local_action: TYPE ARGS` is that task type delegated to localhost, as in Ansible.
     let local_owned;
     if let Some((_, value)) = local_action {
@@ -640,7 +660,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         }
         local_owned = local_action_parts(value)?;
         actions.push((&local_owned.0, &local_owned.1));
-        task.delegate_to = Some("localhost".to_owned());
+        task.delegate_to = Some(("localhost".to_owned(), value.span.clone()));
     }
     if let Some((key, value)) = role_use {
         let word = key.key_string();
@@ -977,12 +997,18 @@ fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
 
 /// A task type's own name, from its name or an Ansible collection name for it.
 fn short_task_type(word: &str) -> Option<TaskKind> {
-    TaskKind::from_name(word).or_else(|| {
-        ACTION_PREFIXES
-            .iter()
-            .find_map(|prefix| word.strip_prefix(prefix))
-            .and_then(TaskKind::from_name)
-    })
+    TaskKind::from_name(word)
+        .or_else(|| {
+            ACTION_PREFIXES
+                .iter()
+                .find_map(|prefix| word.strip_prefix(prefix))
+                .and_then(TaskKind::from_name)
+        })
+        .or_else(|| {
+            // A collection's module: `community.postgresql.postgresql_query`.
+            let (collection, name) = word.rsplit_once('.')?;
+            TaskKind::from_name(name).filter(|kind| kind.collection() == Some(collection))
+        })
 }
 
 fn is_task_type(word: &str) -> bool {

@@ -82,6 +82,7 @@ impl Human {
             }
             Event::HostResult {
                 host,
+                delegated_to,
                 status,
                 msg,
                 item,
@@ -98,6 +99,11 @@ impl Human {
                     .as_ref()
                     .map(|i| format!(" => (item={i})"))
                     .unwrap_or_default();
+                // As Ansible: a delegated task's host is `host -> delegated`.
+                let host = match delegated_to {
+                    Some(delegated) => format!("{host} -> {delegated}"),
+                    None => host.clone(),
+                };
                 let line = match status {
                     Status::Ok => format!("ok: [{host}]{item}"),
                     Status::Changed => format!("changed: [{host}]{item}"),

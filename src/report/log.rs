@@ -79,7 +79,7 @@ impl RunLog {
     fn write(&self, value: &serde_json::Value) {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         // A log that cannot be written must not stop the run it records.
-        let _ = writeln!(file, "{}", crate::vault::mask(&value.to_string()));
+        let _ = writeln!(file, "{}", crate::secrets::mask(&value.to_string()));
     }
 
     /// The closing line, with the run's exit code and every file the run read.

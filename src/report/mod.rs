@@ -90,6 +90,10 @@ pub enum Event {
     /// The result of a task on one host, or of one item of a loop (`item`).
     HostResult {
         host: String,
+        /// The host a delegated task ran on (`delegate_to`), as Ansible shows it after
+        /// `host ->`: its name, and its address when that differs (`host3(10.0.0.3)`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delegated_to: Option<String>,
         task: String,
         status: Status,
         changed: bool,
@@ -164,6 +168,7 @@ impl Event {
     ) -> Event {
         Event::HostResult {
             host: host.to_owned(),
+            delegated_to: None,
             task: task.to_owned(),
             status,
             changed: false,
@@ -205,7 +210,7 @@ impl Sink {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // No decrypted vault value is ever shown.
-        let text = crate::vault::mask(text);
+        let text = crate::secrets::mask(text);
         // Output that cannot be written (a closed pipe) must not stop a run half-way.
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();

@@ -398,6 +398,7 @@ mod tests {
     fn result(status: Status, containers: Vec<ContainerChange>) -> Event {
         Event::HostResult {
             host: "a".to_owned(),
+            delegated_to: None,
             task: String::new(),
             status,
             changed: status == Status::Changed,

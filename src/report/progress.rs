@@ -132,7 +132,7 @@ impl Progress {
     }
 
     fn print(&self, bar: Option<&TaskBar>, text: &str) {
-        let text = crate::vault::mask(text);
+        let text = crate::secrets::mask(text);
         let text = text.trim_end_matches('\n');
         if text.is_empty() {
             return;
@@ -172,7 +172,7 @@ impl Progress {
                 },
             ));
         }
-        bar.set_prefix(crate::vault::mask(title));
+        bar.set_prefix(crate::secrets::mask(title));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     }

@@ -2,8 +2,10 @@
 //! variables beside them.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::Value;
+use minijinja::value::{Enumerator, Object, ObjectRepr};
 
 use super::{Inherited, PlayScope, Runner};
 use crate::vars::Vars;
@@ -115,54 +117,49 @@ impl Runner<'_> {
             .map(|h| (h.clone(), self.host_vars(scope, h, task)))
             .collect();
         // `hostvars`: every inventory host's variables, as they stand now.
-        let all: BTreeMap<&str, Vars> = self
+        let hosts = self
             .inventory
             .hosts
             .keys()
-            // As Ansible: the implicit localhost is in `hostvars` only when a play targets it.
-            .filter(|h| !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h))
             .map(|h| {
-                let mut vars = per_host
-                    .get(h)
-                    .map(|(vars, _)| vars.clone())
-                    .unwrap_or_default();
-                for (name, value) in self.magic(scope, h) {
-                    if matches!(
-                        name,
-                        "inventory_hostname" | "inventory_hostname_short" | "group_names"
-                    ) {
-                        if let Ok(value) = crate::template::to_json_value(&value) {
-                            vars.insert(name.to_owned(), value);
-                        }
-                    }
-                }
-                (h.as_str(), vars)
+                let mut vars = self.inventory_vars.get(h).cloned().unwrap_or_default();
+                vars.extend(self.state(h).facts.clone());
+                vars.extend(self.options.extra_vars.clone());
+                (
+                    h.clone(),
+                    LazyHost {
+                        vars,
+                        // As Ansible: the implicit localhost is listed only when a play
+                        // targets it (`hostvars['localhost']` is there all the same).
+                        listed: !self.inventory.is_implicit(h) || scope.prepared.hosts.contains(h),
+                        rendered: OnceLock::new(),
+                    },
+                )
             })
             .collect();
         TaskRun {
             title: String::new(),
-            hostvars: Value::from_serialize(&all),
+            hostvars: Value::from_object(HostVars {
+                hosts,
+                shared: self.shared_magic(scope),
+                groups: self.groups.clone(),
+            }),
             per_host,
         }
     }
 
     /// Ansible's magic variables for one host (all but `hostvars`).
     fn magic(&self, scope: &PlayScope<'_>, host: &str) -> Vec<(&'static str, Value)> {
-        let group_names: Vec<&str> = self
-            .groups
-            .iter()
-            .filter(|(name, hosts)| *name != "all" && hosts.iter().any(|h| h == host))
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let mut magic = host_magic(host, &self.groups);
+        magic.extend(self.shared_magic(scope));
+        magic
+    }
+
+    /// The magic variables that are the same for every host of the play.
+    fn shared_magic(&self, scope: &PlayScope<'_>) -> Vec<(&'static str, Value)> {
         let play_hosts = self.active(&scope.prepared.hosts);
         vec![
-            ("inventory_hostname", Value::from(host)),
-            (
-                "inventory_hostname_short",
-                Value::from(host.split('.').next().unwrap_or(host)),
-            ),
-            ("group_names", Value::from_serialize(&group_names)),
-            ("groups", Value::from_serialize(&self.groups)),
+            ("groups", Value::from_serialize(&*self.groups)),
             ("ansible_play_hosts", Value::from_serialize(&play_hosts)),
             (
                 "ansible_play_hosts_all",
@@ -199,6 +196,92 @@ impl Runner<'_> {
             );
         }
         Value::from(ctx)
+    }
+}
+
+/// The magic variables that name one host: `inventory_hostname`,
+/// `inventory_hostname_short`, `group_names`.
+fn host_magic(host: &str, groups: &BTreeMap<String, Vec<String>>) -> Vec<(&'static str, Value)> {
+    let group_names: Vec<&str> = groups
+        .iter()
+        .filter(|(name, hosts)| *name != "all" && hosts.iter().any(|h| h == host))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    vec![
+        ("inventory_hostname", Value::from(host)),
+        (
+            "inventory_hostname_short",
+            Value::from(host.split('.').next().unwrap_or(host)),
+        ),
+        ("group_names", Value::from_serialize(&group_names)),
+    ]
+}
+
+/// `hostvars`: each inventory host's variables as ansible-core shows them to every host:
+/// its inventory variables, facts and registered values, and `--extra-vars`, with
+/// `inventory_hostname`, `inventory_hostname_short`, `group_names` and `playbook_dir`;
+/// not the play's `vars`/`vars_files`, nor any role's, block's or task's (those belong to
+/// the task that reads them; compared with ansible-core 2.19.14). A host's are rendered
+/// the first time a template reads them: most tasks never do, and then a large inventory
+/// costs nothing.
+#[derive(Debug)]
+struct HostVars {
+    hosts: indexmap::IndexMap<String, LazyHost>,
+    /// The play's magic variables, for templates in the variables.
+    shared: Vec<(&'static str, Value)>,
+    groups: Arc<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug)]
+struct LazyHost {
+    /// Inventory variables, facts, `--extra-vars`: as written.
+    vars: Vars,
+    /// Whether iterating over `hostvars` lists it.
+    listed: bool,
+    rendered: OnceLock<Value>,
+}
+
+impl HostVars {
+    /// One host's variables with their templates rendered; those that cannot be are left
+    /// out, as for the host's own context.
+    fn host_value(&self, host: &str, lazy: &LazyHost) -> Value {
+        let mut vars = lazy.vars.clone();
+        let named = host_magic(host, &self.groups);
+        let mut magic = named.clone();
+        magic.extend(self.shared.iter().cloned());
+        resolve_templates(&mut vars, &magic, &|_| None);
+        let playbook_dir = self.shared.iter().find(|(name, _)| *name == "playbook_dir");
+        for (name, value) in named.iter().chain(playbook_dir) {
+            if let Ok(value) = crate::template::to_json_value(value) {
+                vars.insert((*name).to_owned(), value);
+            }
+        }
+        Value::from_serialize(&vars)
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let (host, lazy) = self.hosts.get_key_value(key.as_str()?)?;
+        Some(
+            lazy.rendered
+                .get_or_init(|| self.host_value(host, lazy))
+                .clone(),
+        )
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.hosts
+                .iter()
+                .filter(|(_, lazy)| lazy.listed)
+                .map(|(h, _)| Value::from(h.as_str()))
+                .collect(),
+        )
     }
 }
 

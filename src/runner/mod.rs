@@ -7,6 +7,7 @@
 
 mod connect;
 mod context;
+mod delegate;
 mod facts;
 mod include;
 mod task;
@@ -260,7 +261,8 @@ struct Inherited {
     no_log: bool,
     check_mode: Option<bool>,
     run_once: bool,
-    delegate_to: Option<String>,
+    delegate_to: Option<(String, crate::source::Span)>,
+    delegate_facts: Option<bool>,
     /// Inside the `block` of a block that has a `rescue` (at any depth): a failure here is
     /// rescued, as Ansible counts it.
     rescuable: bool,
@@ -301,6 +303,7 @@ impl Inherited {
         next.check_mode = task.check_mode.or(next.check_mode);
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
+        next.delegate_facts = task.delegate_facts.or(next.delegate_facts);
         if let Some(role) = &task.role {
             next.enter(role);
         }
@@ -320,7 +323,7 @@ pub struct Runner<'a> {
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
     inventory_vars: HashMap<String, Vars>,
-    groups: BTreeMap<String, Vec<String>>,
+    groups: Arc<BTreeMap<String, Vec<String>>>,
     /// The playbook's directory, absolute, for `playbook_dir`.
     playbook_dir: String,
     /// Whether `--start-at-task` has reached its task.
@@ -335,7 +338,15 @@ pub struct Runner<'a> {
     dynamic_handlers: Mutex<Vec<Task>>,
     /// The running play's `remote_user`.
     remote_user: Mutex<Option<String>>,
+    /// Connections to hosts the inventory does not name that tasks were delegated to,
+    /// with the `remote_user` each was opened as.
+    others: Mutex<HashMap<String, Pooled>>,
+    /// A lock per host a task is delegated to, held while its connection is opened.
+    dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// A connection kept for the run, with the `remote_user` it was opened as.
+type Pooled = (Arc<dyn Connection>, Option<String>);
 
 /// Why a play stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,7 +384,7 @@ impl<'a> Runner<'a> {
             interrupt,
             hosts,
             inventory_vars,
-            groups: inventory.group_members(),
+            groups: Arc::new(inventory.group_members()),
             playbook_dir: std::fs::canonicalize(playbook.dir())
                 .unwrap_or_else(|_| playbook.dir().to_owned())
                 .display()
@@ -383,6 +394,8 @@ impl<'a> Runner<'a> {
             included_roles: Mutex::new(Vec::new()),
             dynamic_handlers: Mutex::new(Vec::new()),
             remote_user: Mutex::new(None),
+            others: Mutex::new(HashMap::new()),
+            dialing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -473,11 +486,18 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
-        // Every host at once: closing may first stop a script an interrupt gave up on.
-        let connections: Vec<_> = touched
-            .iter()
+        // Every host at once (those tasks were delegated to as well): closing may first
+        // stop a script an interrupt gave up on.
+        let mut connections: Vec<_> = self
+            .hosts
+            .keys()
             .filter_map(|host| self.state(host).connection.take())
             .collect();
+        connections.extend(
+            std::mem::take(&mut *self.others.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_values()
+                .map(|(connection, _)| connection),
+        );
         futures::future::join_all(connections.iter().map(|connection| connection.close())).await;
         // As Ansible's recap: hosts of a batch that never started (after a failed batch)
         // are not listed.

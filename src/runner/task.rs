@@ -8,6 +8,7 @@ use minijinja::Value;
 use serde_json::Value as Json;
 
 use super::context::{TaskRun, extend};
+use super::delegate::Delegation;
 use super::{Inherited, PlayScope, Runner};
 use crate::playbook::{LoopForm, Task, TaskBody};
 use crate::report::{CENSORED, Event, Status};
@@ -23,6 +24,8 @@ struct Ready {
     connection: Arc<dyn Connection>,
     env: Vec<(String, String)>,
     become_user: Option<String>,
+    /// Where `delegate_to` sends it, if it does.
+    delegation: Option<Delegation>,
 }
 
 /// What a task left on one host, for `run_once` to hand to the others.
@@ -117,8 +120,9 @@ impl Runner<'_> {
         // the task skips) go on as usual.
         let remaining: Vec<String>;
         if across == Across::AgreeFirst {
-            if let Some((reason, taking_part)) =
-                self.disagreement(scope, task, &effective, targets, &run)
+            if let Some((reason, taking_part)) = self
+                .disagreement(scope, task, &effective, targets, &run)
+                .await
             {
                 let started = Instant::now();
                 for host in &taking_part {
@@ -172,7 +176,8 @@ impl Runner<'_> {
         let result = match &task.r#loop {
             None => {
                 let result = self.attempt(task, effective, host, &ctx).await;
-                self.emit_result(host, &name, effective, &result, None, started);
+                let delegated = self.shown_delegation(effective, host, &ctx, &result);
+                self.emit_delegated(host, delegated, &name, effective, &result, None, started);
                 result
             }
             Some(_) => {
@@ -265,7 +270,7 @@ impl Runner<'_> {
     /// render (`template_config` with `same_on_all_hosts`), if they may not, and the hosts
     /// that took part. Every host renders it here, every loop item too; hosts it skips
     /// take no part.
-    fn disagreement(
+    async fn disagreement(
         &self,
         scope: &PlayScope<'_>,
         task: &Task,
@@ -285,25 +290,13 @@ impl Runner<'_> {
                         .collect()
                 }),
             };
-            let rendered = contexts.and_then(|contexts| {
-                let mut files = Vec::new();
-                for ctx in &contexts {
-                    match self.prepare(task, effective, host, ctx) {
-                        Ok(ready) => {
-                            if let Some(rendering) = ready.action.rendering(ctx) {
-                                asked = true;
-                                files.push(rendering?);
-                            }
-                        }
-                        Err(Ok(outcome)) if outcome.skipped => {}
-                        Err(Ok(outcome)) => {
-                            return Err(outcome.msg.unwrap_or_else(|| "it failed".to_owned()));
-                        }
-                        Err(Err(error)) => return Err(error.to_string()),
-                    }
+            let rendered = match contexts {
+                Ok(contexts) => {
+                    self.renderings(task, effective, host, &contexts, &mut asked)
+                        .await
                 }
-                Ok(files)
-            });
+                Err(message) => Err(message),
+            };
             match rendered {
                 Ok(files) if files.is_empty() => {}
                 other => renderings.push((host, other)),
@@ -320,6 +313,35 @@ impl Runner<'_> {
                 .map(|(host, _)| (*host).to_owned())
                 .collect(),
         ))
+    }
+
+    /// What a task renders on one host, in each of its contexts (loop items); `asked` is
+    /// set when the task type renders anything to agree on.
+    async fn renderings(
+        &self,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        contexts: &[Value],
+        asked: &mut bool,
+    ) -> crate::tasks::Rendering {
+        let mut files = Vec::new();
+        for ctx in contexts {
+            match self.prepare(task, effective, host, ctx).await {
+                Ok(ready) => {
+                    if let Some(rendering) = ready.action.rendering(ctx) {
+                        *asked = true;
+                        files.push(rendering?);
+                    }
+                }
+                Err(Ok(outcome)) if outcome.skipped => {}
+                Err(Ok(outcome)) => {
+                    return Err(outcome.msg.unwrap_or_else(|| "it failed".to_owned()));
+                }
+                Err(Err(error)) => return Err(error.to_string()),
+            }
+        }
+        Ok(files)
     }
 
     /// A task type that runs on every host of the batch at once (`config_bundle`: one
@@ -358,7 +380,7 @@ impl Runner<'_> {
             .collect();
         let mut readies = Vec::new();
         for (host, ctx) in targets.iter().zip(&contexts) {
-            match self.prepare(task, effective, host, ctx) {
+            match self.prepare(task, effective, host, ctx).await {
                 Ok(ready) => readies.push((host, ctx, ready)),
                 Err(result) => {
                     // A host that cannot even render its bundle keeps every host's bundle
@@ -452,7 +474,16 @@ impl Runner<'_> {
                     other => other.to_string(),
                 },
             };
-            self.emit_result(host, &name, effective, &result, Some(label), item_started);
+            let delegated = self.shown_delegation(effective, host, &item_ctx, &result);
+            self.emit_delegated(
+                host,
+                delegated,
+                &name,
+                effective,
+                &result,
+                Some(label),
+                item_started,
+            );
             let outcome = result?;
             aggregate.changed |= outcome.changed;
             aggregate.failed |= outcome.failed;
@@ -492,7 +523,7 @@ impl Runner<'_> {
         clippy::result_large_err,
         reason = "the early result is returned at once, never stored"
     )]
-    fn prepare(
+    async fn prepare(
         &self,
         task: &Task,
         effective: &Inherited,
@@ -513,14 +544,17 @@ impl Runner<'_> {
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
         let action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
-        let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
-            Arc::new(LocalConnection::new("localhost"))
-        } else if kind.on_controller() {
+        let delegation = self
+            .delegation(effective, host, ctx)
+            .map_err(|message| Ok(Outcome::failed(message)))?;
+        let connection: Arc<dyn Connection> = if kind.on_controller() {
             // These task types never touch the host.
             self.state(host)
                 .connection
                 .clone()
                 .unwrap_or_else(|| Arc::new(LocalConnection::new("localhost")))
+        } else if let Some(delegation) = &delegation {
+            self.delegated_connection(delegation).await.map_err(Err)?
         } else {
             self.state(host).connection.clone().ok_or_else(|| {
                 Err(TransportError::Lost {
@@ -531,11 +565,24 @@ impl Runner<'_> {
         };
         let env = environment(&effective.environment, ctx)
             .map_err(|message| Ok(Outcome::failed(message)))?;
+        // As Ansible: whom a delegated task runs as is the delegated host's to say.
+        let become_user = match &delegation {
+            Some(delegation) if delegation.inventory_host.as_deref() != Some(host) => self
+                .become_user_with(effective, |name| {
+                    delegation
+                        .vars
+                        .get(name)
+                        .filter(|value| !value.is_null())
+                        .cloned()
+                }),
+            _ => self.become_user(effective, ctx),
+        };
         Ok(Ready {
             action,
             connection,
             env,
-            become_user: self.become_user(effective, ctx),
+            become_user,
+            delegation,
         })
     }
 
@@ -571,7 +618,7 @@ impl Runner<'_> {
         host: &str,
         ctx: &Value,
     ) -> Result<Outcome, TransportError> {
-        let ready = match self.prepare(task, effective, host, ctx) {
+        let ready = match self.prepare(task, effective, host, ctx).await {
             Ok(ready) => ready,
             Err(result) => return result,
         };
@@ -653,17 +700,40 @@ impl Runner<'_> {
                 }
             }
         }
+        // `delegate_facts`: the facts it set are the delegated host's (one the inventory
+        // does not name keeps none, as `hostvars` cannot show them).
+        if effective.delegate_facts == Some(true) {
+            if let Some(delegation) = &ready.delegation {
+                let facts = std::mem::take(&mut outcome.facts);
+                match &delegation.inventory_host {
+                    Some(target) if target != host => self.state(target).facts.extend(facts),
+                    Some(_) => outcome.facts = facts,
+                    None => {}
+                }
+            }
+        }
         Ok(outcome)
     }
 
     /// The user tasks run as: `become` from the task, its blocks, the play, the
     /// inventory (`ansible_become`, `ansible_become_user`), or ansible.cfg.
     fn become_user(&self, effective: &Inherited, ctx: &Value) -> Option<String> {
-        super::connect::become_user(effective.r#become, effective.become_user.clone(), |name| {
+        self.become_user_with(effective, |name| {
             ctx.get_attr(name)
                 .ok()
                 .filter(|v| !v.is_undefined() && !v.is_none())
                 .and_then(|v| template::to_json_value(&v).ok())
+        })
+    }
+
+    /// [`Self::become_user`] with the host's variables read by `var`.
+    fn become_user_with(
+        &self,
+        effective: &Inherited,
+        var: impl Fn(&str) -> Option<Json>,
+    ) -> Option<String> {
+        super::connect::become_user(effective.r#become, effective.become_user.clone(), |name| {
+            var(name)
                 // Below the inventory: ansible.cfg's `[privilege_escalation]`.
                 .or_else(|| match name {
                     "ansible_become" => Some(serde_json::Value::Bool(self.options.r#become)),
@@ -686,22 +756,62 @@ impl Runner<'_> {
         item: Option<String>,
         started: Instant,
     ) {
+        self.emit_delegated(host, None, task, effective, result, item, started);
+    }
+
+    /// Where output says a delegated task ran for `host`: the delegated host, unless the
+    /// task skipped (Ansible shows no delegation then) or ran on the host itself.
+    fn shown_delegation(
+        &self,
+        effective: &Inherited,
+        host: &str,
+        ctx: &Value,
+        result: &Result<Outcome, TransportError>,
+    ) -> Option<String> {
+        if matches!(result, Ok(outcome) if outcome.skipped) {
+            return None;
+        }
+        self.delegated_label(effective, host, ctx)
+    }
+
+    /// [`Self::emit_result`] for a task delegated (`delegated`: to whom, as shown).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one event's fields, each from where it is known"
+    )]
+    fn emit_delegated(
+        &self,
+        host: &str,
+        delegated: Option<String>,
+        task: &str,
+        effective: &Inherited,
+        result: &Result<Outcome, TransportError>,
+        item: Option<String>,
+        started: Instant,
+    ) {
         let duration_ms = started.elapsed().as_millis() as u64;
         let status = status(result, effective);
         let event =
             match result {
-                Err(error) => Event::bare_result(
-                    host,
-                    task,
-                    status,
-                    Some(error.to_string()),
-                    item,
-                    duration_ms,
-                ),
+                Err(error) => {
+                    let mut event = Event::bare_result(
+                        host,
+                        task,
+                        status,
+                        Some(error.to_string()),
+                        item,
+                        duration_ms,
+                    );
+                    if let Event::HostResult { delegated_to, .. } = &mut event {
+                        *delegated_to = delegated;
+                    }
+                    event
+                }
                 Ok(outcome) => {
                     let censor = effective.no_log;
                     Event::HostResult {
                     host: host.to_owned(),
+                    delegated_to: delegated,
                     task: task.to_owned(),
                     status,
                     changed: outcome.changed,

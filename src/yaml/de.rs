@@ -384,9 +384,16 @@ impl<'a> de::Deserializer<'a> for NodeDeserializer<'a> {
     fn deserialize_enum<V: Visitor<'a>>(
         self,
         _name: &'static str,
-        _variants: &'static [&'static str],
+        variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
+        // A template (`state: "{{ wanted }}"`) stands for any of the values: the first one
+        // stands in for the check, and the rendered value is checked when the task runs.
+        if let (true, Some(first)) = (self.placeholder(), variants.first()) {
+            return visitor
+                .visit_enum(de::IntoDeserializer::<DeError>::into_deserializer(*first))
+                .map_err(|e| e.at(&self.node.span));
+        }
         let result: Result<V::Value, DeError> = match &self.node.value {
             Value::Str(_) => visitor.visit_enum(Enum {
                 variant: self,
@@ -578,6 +585,24 @@ mod tests {
         let node = load_str("x.yml", "path: /a\ncount: '{{ n }}'\n").unwrap();
         assert!(from_node::<Args>(&node).is_err());
         assert!(from_node_lenient::<Args>(&node).is_ok());
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum State {
+        Present,
+        Absent,
+    }
+
+    #[test]
+    fn a_template_stands_for_any_value_of_an_enum_when_lenient() {
+        let node = load_str("x.yml", "'{{ wanted }}'\n").unwrap();
+        assert_eq!(from_node_lenient::<State>(&node).unwrap(), State::Present);
+        let error = from_node::<State>(&node).unwrap_err();
+        assert!(error.message.contains("{{ wanted }}"), "{}", error.message);
+        // Only a template stands in: a misspelt value is still refused.
+        let node = load_str("x.yml", "presnt\n").unwrap();
+        assert!(from_node_lenient::<State>(&node).is_err());
     }
 
     #[test]
