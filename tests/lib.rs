@@ -35,6 +35,7 @@ mod postgresql_modules;
 mod progress;
 mod quay;
 mod roles;
+mod services;
 mod signals;
 mod sql;
 mod ssh;

@@ -55,6 +55,8 @@ mod postgresql_user;
 mod replace;
 mod seboolean;
 mod sefcontext;
+mod service;
+mod service_facts;
 mod set_fact;
 mod setfacl;
 pub mod setup;
@@ -63,6 +65,7 @@ mod slurp;
 mod sql;
 mod sql_insert;
 mod stat;
+mod systemd;
 mod tempfile;
 mod template;
 mod template_config;
@@ -336,6 +339,10 @@ task_types! {
     "postgresql_ext" => PostgresqlExt(postgresql_ext::PostgresqlExt);
     "postgresql_ping" => PostgresqlPing(postgresql_ping::PostgresqlPing);
     "postgresql_privs" => PostgresqlPrivs(postgresql_privs::PostgresqlPrivs);
+    "systemd" => Systemd(systemd::Systemd);
+    "systemd_service" => SystemdService(systemd::Systemd);
+    "service" => Service(service::Service);
+    "service_facts" => ServiceFacts(service_facts::ServiceFacts);
 }
 
 /// How a task type runs across the hosts of a batch.
