@@ -5,6 +5,7 @@
 
 mod ansible;
 mod crypt;
+mod password;
 mod python;
 mod rewrite;
 

@@ -2,10 +2,11 @@
 //! them: regular expressions (`regex_search` with groups, `regex_escape`, the `match`,
 //! `search` and `regex` tests), `ternary`, the set filters (`union`, `intersect`,
 //! `difference`, `symmetric_difference`), `urlencode`, `dict2items`/`items2dict`,
-//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`).
+//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`,
+//! `password`: password.rs, `community.general.random_string`).
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
@@ -348,7 +349,7 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
             }
             other => {
                 return Err(invalid(format!(
-                    "lookup: `{other}` is not supported (use `file`, `env` or `pipe`)"
+                    "lookup: `{other}` is not supported (use `file`, `env`, `pipe`, `password` or `community.general.random_string`)"
                 )));
             }
         };
@@ -359,13 +360,9 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
 
 /// `lookup(kind, term, ...)`: the values joined with `,` (one value as it is), or the
 /// list with `wantlist=true`.
-fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn lookup(state: &State, kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let values = if is_random_string(kind) {
-        vec![random_string(&terms, &kwargs)?]
-    } else {
-        lookup_values(kind, &terms)?
-    };
+    let values = values(state, kind, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     if wantlist {
         return Ok(Value::from(values));
@@ -383,14 +380,30 @@ fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Erro
 }
 
 /// `query(kind, term, ...)` (also `q`): always a list.
-fn query(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
-    let values = if is_random_string(kind) {
-        vec![random_string(&terms, &kwargs)?]
-    } else {
-        lookup_values(kind, &terms)?
-    };
+fn query(state: &State, kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let values = values(state, kind, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     Ok(Value::from(values))
+}
+
+/// The values of any lookup: those with options of their own, then the plain ones.
+fn values(
+    state: &State,
+    kind: &str,
+    terms: &[String],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
+    if is_random_string(kind) {
+        let value = random_string(terms, kwargs)?;
+        crate::vault::register_secret(value.as_str().unwrap_or_default());
+        return Ok(vec![value]);
+    }
+    if matches!(kind, "password" | "ansible.builtin.password") {
+        // Relative paths are the playbook's, as Ansible's `path_dwim` reads them.
+        let base = state.lookup("playbook_dir");
+        return super::password::lookup(terms, kwargs, base.as_ref().and_then(|b| b.as_str()));
+    }
+    lookup_values(kind, terms)
 }
 
 fn is_random_string(kind: &str) -> bool {
