@@ -882,3 +882,119 @@ fn include_and_vars_mistakes_are_refused_at_their_place() {
         "error: unknown argument `dir` (expected one of `file`, `name`) at play.yml:4:35",
     );
 }
+
+/// The variables directory of `include_vars_dir_*`: files at three levels, one ignored, a
+/// README, an empty file.
+fn vars_dir(test: Test) -> Test {
+    test.file("vars/all/10-a.yml", "a: 1\nm: {x: 1}\n")
+        .file("vars/all/20-b.yaml", "b: 2\na: 10\n")
+        .file("vars/all/30.json", "{\"j\": 3}")
+        .file("vars/all/40-skip.yml", "skip: 1\n")
+        .file("vars/all/README.txt", "not vars")
+        .file("vars/all/sub/c.yml", "c: 4\nm: {y: 2}\n")
+        .file("vars/all/sub/empty.yml", "")
+        .file("vars/all/sub/deeper/d.yml", "d: 5\n")
+}
+
+#[test]
+fn include_vars_dir_reads_a_directory_as_ansible_does() {
+    // Expected from ansible-core 2.19.14 on the same files: sorted walk, later files win
+    // (shallowly), `depth`, `ignore_files`, `files_matching`, `extensions`,
+    // `ignore_unknown_extensions`, `name`, `hash_behaviour: merge`; a file with another
+    // extension fails the task with Ansible's message (registered as `message`).
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            m: {z: 0}
+          tasks:
+            - include_vars:
+                dir: vars/all
+                ignore_files: [40-skip.yml]
+                ignore_unknown_extensions: true
+                depth: 2
+              register: r1
+            - debug: {msg: "{{ [a, b, j, c, m, d is defined, skip is defined, r1.ansible_included_var_files | map('basename') | list] }}"}
+            - include_vars:
+                dir: vars/all
+                files_matching: '^[0-9]+-.*yml'
+                name: only
+                extensions: [yml]
+                hash_behaviour: merge
+            - debug: {msg: "{{ only }}"}
+            - include_vars:
+                dir: vars/all
+                hash_behaviour: merge
+                ignore_unknown_extensions: true
+            - debug: {msg: "{{ [m, d] }}"}
+            - include_vars:
+                dir: vars/all
+              ignore_errors: true
+              register: bad
+            - debug: {msg: "{{ bad.message | basename }}"}
+    "#;
+    let output = vars_dir(Test::new())
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    let msgs: Vec<String> = output
+        .stdout
+        .split("\"msg\": ")
+        .skip(1)
+        .map(|m| m.split("\n}").next().unwrap().split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            r#"[10,2,3,4,{"y":2},false,false,["10-a.yml","20-b.yaml","30.json","c.yml","empty.yml"]]"#,
+            r#"{"a":1,"m":{"x":1},"skip":1}"#,
+            r#"[{"y":2},5]"#,
+            r#""README.txtdoesnothaveavalidextension:yaml,yml,json""#,
+        ]
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+#[test]
+fn include_vars_mixing_file_and_dir_arguments_is_refused_before_the_run() {
+    // ansible-core 2.19.14 fails the task with "You are mixing file only and dir only
+    // arguments, these are incompatible"; quayside says so before any host.
+    for (args, message, at) in [
+        (
+            "{file: a.yml, depth: 1}",
+            "include_vars: You are mixing file only and dir only arguments, these are incompatible",
+            "at p.yml:5:35",
+        ),
+        (
+            "{files_matching: x}",
+            "include_vars: `files_matching` is for a directory, and no `dir` is given",
+            "at p.yml:5:22",
+        ),
+        (
+            "{dir: vars, hash_behavior: merge}",
+            "unknown argument `hash_behavior`",
+            "at p.yml:5:33 — did you mean `hash_behaviour`?",
+        ),
+        (
+            "{dir: vars, hash_behaviour: deep}",
+            "unknown value `deep` (expected one of `replace`, `merge`)",
+            "at p.yml:5:49",
+        ),
+    ] {
+        let play = format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - file: {{path: /tmp/qs-never-made-i18f, state: directory}}\n    - include_vars: {args}\n"
+        );
+        Test::new()
+            .file("p.yml", &play)
+            .args(&["run", "p.yml"])
+            .run()
+            .status(4)
+            .stderr_contains(message)
+            .stderr_contains(at);
+        assert!(!std::path::Path::new("/tmp/qs-never-made-i18f").exists());
+    }
+}

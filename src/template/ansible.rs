@@ -269,7 +269,7 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from_iter(out))
 }
 
-fn merge(base: &mut serde_json::Value, other: serde_json::Value, recursive: bool) {
+pub(crate) fn merge(base: &mut serde_json::Value, other: serde_json::Value, recursive: bool) {
     match (base, other) {
         (serde_json::Value::Object(base), serde_json::Value::Object(other)) => {
             for (key, value) in other {
