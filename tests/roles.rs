@@ -879,7 +879,7 @@ fn include_and_vars_mistakes_are_refused_at_their_place() {
     refused(
         "- hosts: all\n  roles: [r]\n  tasks:\n    - include_vars: {file: x.yml, dir: y}\n",
         &[],
-        "error: unknown argument `dir` (expected one of `file`, `name`) at play.yml:4:35",
+        "error: include_vars: You are mixing file only and dir only arguments, these are incompatible at play.yml:4:35",
     );
 }
 
@@ -997,4 +997,103 @@ fn include_vars_mixing_file_and_dir_arguments_is_refused_before_the_run() {
             .stderr_contains(at);
         assert!(!std::path::Path::new("/tmp/qs-never-made-i18f").exists());
     }
+}
+
+#[test]
+fn roles_from_collections_beside_the_playbook_and_in_collections_path() {
+    // Expected from ansible-core 2.19.14 on the same files (ANSIBLE_COLLECTIONS_PATH set
+    // the same): `NS.COLL.ROLE` in `roles:`, `import_role`, `include_role` and a
+    // dependency; a short name found through the play's `collections:`, and a collection's
+    // role finding its sibling by short name; titles name the role in full, `role_name`
+    // is the short name, `ansible_role_name` the full one.
+    let base = "collections/ansible_collections/acme/quay/roles";
+    let test = Test::new()
+        .file(
+            &format!("{base}/db/tasks/main.yml"),
+            "- debug: {msg: \"db {{ role_name }} {{ ansible_role_name }} {{ role_path | basename }} {{ db_port }}\"}\n",
+        )
+        .file(&format!("{base}/db/defaults/main.yml"), "db_port: 5432\n")
+        .file(
+            &format!("{base}/app/tasks/main.yml"),
+            "- debug: {msg: \"app {{ role_name }}\"}\n",
+        )
+        .file(
+            &format!("{base}/app/meta/main.yml"),
+            "dependencies: [db, acme.tools.helper]\n",
+        )
+        .file(
+            "other/ansible_collections/acme/tools/roles/helper/tasks/main.yml",
+            "- debug: {msg: \"helper {{ role_name }}\"}\n",
+        )
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              roles:
+                - acme.quay.app
+              tasks:
+                - import_role: {name: acme.quay.db}
+                  vars: {db_port: 1}
+                - include_role: {name: acme.tools.helper}
+            - hosts: localhost
+              gather_facts: false
+              collections: [acme.quay]
+              roles:
+                - role: db
+                  db_port: 2
+            ",
+        );
+    let other = test.path().join("other");
+    let output = test
+        .env("ANSIBLE_COLLECTIONS_PATH", other.to_str().unwrap())
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    let shown: Vec<&str> = lines(&output.stdout)
+        .into_iter()
+        .filter(|l| l.starts_with("TASK") || l.contains("\"msg\""))
+        .map(|l| l.trim_end_matches('*').trim())
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "TASK [acme.quay.db : debug]",
+            "\"msg\": \"db db acme.quay.db db 5432\"",
+            "TASK [acme.tools.helper : debug]",
+            "\"msg\": \"helper helper\"",
+            "TASK [acme.quay.app : debug]",
+            "\"msg\": \"app app\"",
+            "TASK [acme.quay.db : debug]",
+            "\"msg\": \"db db acme.quay.db db 1\"",
+            "TASK [include_role : acme.tools.helper]",
+            "TASK [acme.tools.helper : debug]",
+            "\"msg\": \"helper helper\"",
+            "TASK [acme.quay.db : debug]",
+            "\"msg\": \"db db acme.quay.db db 2\"",
+        ]
+    );
+    // Without the collections path, the dependency is not found: refused before the run.
+    Test::new()
+        .file(
+            &format!("{base}/app/meta/main.yml"),
+            "dependencies: [acme.tools.helper]\n",
+        )
+        .file(
+            &format!("{base}/app/tasks/main.yml"),
+            "- file: {path: /tmp/qs-never-made-i18f-c, state: directory}\n",
+        )
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  roles: [acme.quay.app]\n",
+        )
+        .env("ANSIBLE_COLLECTIONS_PATH", "/nonexistent")
+        .args(&["run", "p.yml"])
+        .run()
+        .status(4)
+        .stderr_contains(&format!(
+            "the role `acme.tools.helper` was not found at {base}/app/meta/main.yml:1:16"
+        ))
+        .stderr_contains("`collections/ansible_collections`, `/nonexistent/ansible_collections`");
+    assert!(!std::path::Path::new("/tmp/qs-never-made-i18f-c").exists());
 }

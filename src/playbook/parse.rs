@@ -31,6 +31,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "handlers",
     "strategy",
     "roles",
+    "collections",
 ];
 
 /// Keywords a task (or block) may carry beside its one task type.
@@ -318,6 +319,10 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         roles: Some(&state),
         ..origin
     };
+    // `collections:` first: roles' short names are looked for in them.
+    if let Some(value) = node.get("collections") {
+        state.borrow_mut().collections = string_list(value)?;
+    }
     // `roles:` are read first, as Ansible places them before `tasks` wherever written.
     if let Some(value) = node.get("roles") {
         match &value.value {
@@ -387,7 +392,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "tasks" => play.tasks = task_list(value, false, origin)?,
             "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
             "handlers" => play.handlers = task_list(value, true, origin)?,
-            "roles" => {}
+            "roles" | "collections" => {}
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
     }

@@ -17,7 +17,10 @@ use crate::yaml::{self, Node, Value};
 /// A role as one of its uses sees it.
 #[derive(Debug)]
 pub struct Role {
+    /// As titles show it: a collection's role by its full name (`NS.COLL.ROLE`).
     pub name: String,
+    /// `role_name`: the role's own name, without its collection.
+    pub short_name: String,
     /// The role's folder, absolute; `role_path`, and where its templates and files are
     /// found first.
     pub path: PathBuf,
@@ -34,7 +37,7 @@ impl Role {
     /// The variables quayside sets for the role's tasks: `role_name`, `role_path`.
     pub fn magic(&self) -> Vars {
         let mut vars = Vars::new();
-        vars.insert("role_name".into(), self.name.clone().into());
+        vars.insert("role_name".into(), self.short_name.clone().into());
         vars.insert("role_path".into(), self.path.display().to_string().into());
         vars.insert("ansible_role_name".into(), self.name.clone().into());
         vars
@@ -51,6 +54,9 @@ pub(super) struct PlayRoles {
     pub handlers: Vec<Task>,
     pub defaults: Vars,
     pub vars: Vars,
+    /// The play's `collections:`, then (while a collection's role is read) that role's
+    /// collection first: where a role's short name is looked for before `roles_path`.
+    pub collections: Vec<String>,
 }
 
 /// `roles_path` as the settings resolved it (`ANSIBLE_ROLES_PATH`, ansible.cfg, or
@@ -71,9 +77,78 @@ pub fn role_search_path() -> Vec<PathBuf> {
         .unwrap_or_else(|| crate::settings::Settings::default().roles_path)
 }
 
-/// Where Ansible looks for a role named `name`: `roles/` beside the playbook, each folder
-/// of `roles_path`, then beside the playbook. A name with a `/` is a path.
-fn find_role(name: &str, play_dir: &Path) -> Result<PathBuf, Vec<PathBuf>> {
+/// `collections_path` as the settings resolved it (`ANSIBLE_COLLECTIONS_PATH(S)`,
+/// ansible.cfg, or Ansible's default): see [`set_collections_path`].
+static COLLECTIONS_PATH: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// The settings' `collections_path`, set once before playbooks are read.
+pub fn set_collections_path(paths: Vec<PathBuf>) {
+    let _ = COLLECTIONS_PATH.set(paths);
+}
+
+/// The folders `ansible_collections/` trees are looked for in, as Ansible orders them:
+/// `collections/` beside the playbook, then `collections_path`. A folder that is itself
+/// named `ansible_collections` is taken as the tree.
+fn collection_roots(play_dir: &Path) -> Vec<PathBuf> {
+    let configured = COLLECTIONS_PATH
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::settings::Settings::default().collections_path);
+    std::iter::once(play_dir.join("collections"))
+        .chain(configured)
+        .map(|root| match root.file_name() {
+            Some(name) if name == "ansible_collections" => root,
+            _ => root.join("ansible_collections"),
+        })
+        .collect()
+}
+
+/// A role of a collection, `NAMESPACE.COLLECTION.ROLE`: the folder
+/// `ansible_collections/NAMESPACE/COLLECTION/roles/ROLE` in the first root that has it.
+fn find_collection_role(fqcn: &str, roots: &[PathBuf]) -> Option<(PathBuf, String)> {
+    let mut parts = fqcn.splitn(3, '.');
+    let (namespace, collection, role) = (parts.next()?, parts.next()?, parts.next()?);
+    let valid = |part: &str| crate::vars::is_identifier(part);
+    if !(valid(namespace) && valid(collection) && valid(role)) {
+        return None;
+    }
+    roots
+        .iter()
+        .map(|root| {
+            root.join(namespace)
+                .join(collection)
+                .join("roles")
+                .join(role)
+        })
+        .find(|path| path.is_dir())
+        .map(|path| (path, format!("{namespace}.{collection}")))
+}
+
+/// Where Ansible looks for a role named `name`: a collection's role (`NS.COLL.ROLE`, or a
+/// short name in each of the play's `collections:`), then `roles/` beside the playbook,
+/// each folder of `roles_path`, then beside the playbook. A name with a `/` is a path.
+/// Found: the role's folder and the collection it is in.
+fn find_role(
+    name: &str,
+    play_dir: &Path,
+    collections: &[String],
+) -> Result<(PathBuf, Option<String>), Vec<PathBuf>> {
+    let roots = collection_roots(play_dir);
+    let fqcns = std::iter::once(name.to_owned()).chain(
+        collections
+            .iter()
+            .filter(|c| !matches!(c.as_str(), "ansible.builtin" | "ansible.legacy"))
+            .map(|c| format!("{c}.{name}")),
+    );
+    for fqcn in fqcns {
+        if let Some((path, collection)) = find_collection_role(&fqcn, &roots) {
+            return Ok((path, Some(collection)));
+        }
+    }
+    find_role_in_paths(name, play_dir).map(|path| (path, None))
+}
+
+fn find_role_in_paths(name: &str, play_dir: &Path) -> Result<PathBuf, Vec<PathBuf>> {
     let path = Path::new(name);
     if path.is_absolute() {
         return if path.is_dir() {
@@ -507,23 +582,28 @@ pub(super) fn load_role_with(
             role.name_span.clone(),
         ));
     }
-    let path = find_role(&role.name, origin.play_dir).map_err(|places| {
-        Diagnostic::at(
-            format!("the role `{}` was not found", role.name),
-            role.name_span.clone(),
-        )
-        .with_hint(format!(
-            "looked in {}",
-            places
-                .iter()
-                .map(|p| match p.as_os_str().is_empty() {
-                    true => "`.`".to_owned(),
-                    false => format!("`{}`", p.display()),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let collections = state.borrow().collections.clone();
+    let (path, collection) =
+        find_role(&role.name, origin.play_dir, &collections).map_err(|mut places| {
+            if role.name.split('.').count() >= 3 || !collections.is_empty() {
+                places.extend(collection_roots(origin.play_dir));
+            }
+            Diagnostic::at(
+                format!("the role `{}` was not found", role.name),
+                role.name_span.clone(),
+            )
+            .with_hint(format!(
+                "looked in {}",
+                places
+                    .iter()
+                    .map(|p| match p.as_os_str().is_empty() {
+                        true => "`.`".to_owned(),
+                        false => format!("`{}`", p.display()),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
     let meta = match role_file(&path, "meta", None)? {
         Some(file) => Some(yaml::load_file(&file)?),
         None => None,
@@ -601,8 +681,21 @@ pub(super) fn load_role_with(
         .borrow_mut()
         .loading
         .push((key_path, role.name.clone()));
-    let loaded = load_parts(role, path, &dependencies, state, origin);
-    state.borrow_mut().loading.pop();
+    // As Ansible: a collection's role finds the roles it names in its own collection first.
+    let in_collection = collection.clone();
+    let saved = collection.map(|collection| {
+        let mut state = state.borrow_mut();
+        let saved = state.collections.clone();
+        state.collections.retain(|c| *c != collection);
+        state.collections.insert(0, collection);
+        saved
+    });
+    let loaded = load_parts(role, path, in_collection, &dependencies, state, origin);
+    let mut state = state.borrow_mut();
+    state.loading.pop();
+    if let Some(saved) = saved {
+        state.collections = saved;
+    }
     loaded
 }
 
@@ -610,6 +703,7 @@ pub(super) fn load_role_with(
 fn load_parts(
     role: RoleUse,
     path: PathBuf,
+    collection: Option<String>,
     dependencies: &[Node],
     state: &PlayRolesCell,
     origin: Origin<'_>,
@@ -635,12 +729,23 @@ fn load_parts(
     }
     vars.extend(role.vars);
     origins.extend(role.var_origins);
-    let name = Path::new(&role.name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| role.name.clone());
+    let short_name = match &collection {
+        Some(_) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        None => Path::new(&role.name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| role.name.clone()),
+    };
+    let name = match &collection {
+        Some(collection) => format!("{collection}.{short_name}"),
+        None => short_name.clone(),
+    };
     let loaded = Arc::new(Role {
         name,
+        short_name,
         path: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
         defaults,
         vars,
