@@ -1097,3 +1097,146 @@ fn roles_from_collections_beside_the_playbook_and_in_collections_path() {
         .stderr_contains("`collections/ansible_collections`, `/nonexistent/ansible_collections`");
     assert!(!std::path::Path::new("/tmp/qs-never-made-i18f-c").exists());
 }
+
+/// The role `r` of the `argument_specs_*` tests: a spec for `main` and for `other`.
+fn role_with_argument_specs(test: Test) -> Test {
+    test.file(
+        "roles/r/meta/argument_specs.yml",
+        "
+        argument_specs:
+          main:
+            short_description: The r role
+            options:
+              svc_name: {type: str, required: true}
+              web_port: {type: int, default: 80}
+              mode: {type: str, choices: [a, b]}
+              ports: {type: list, elements: int}
+              flag: {type: bool}
+              conf:
+                type: dict
+                options:
+                  host: {type: str, required: true}
+                  size: {type: int}
+          other:
+            options:
+              x: {type: int, required: true}
+        ",
+    )
+    .file(
+        "roles/r/tasks/main.yml",
+        "- debug: {msg: \"{{ svc_name }} {{ web_port | default('none') }} {{ ports | default([]) }} {{ flag | default('nf') }}\"}\n",
+    )
+    .file("roles/r/tasks/other.yml", "- debug: {msg: \"other {{ x }}\"}\n")
+}
+
+#[test]
+fn argument_specs_are_validated_by_a_task_first_in_the_role() {
+    // Expected from ansible-core 2.19.14 on the same files: a task named after the entry
+    // point and its short description runs first (counted ok), values come from the
+    // host's variables and the role's parameters, a spec's default sets no variable; a
+    // value only known on the host fails that task with Ansible's messages.
+    let output = role_with_argument_specs(Test::new())
+        .file(
+            "p.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                svc_name: fromvars
+              roles:
+                - role: r
+                  web_port: "8080"
+                  ports: ["1", 2]
+                  flag: "yes"
+              tasks:
+                - import_role: {name: r, tasks_from: other}
+                  vars: {x: "5"}
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                mode: "{{ 'c' }}"
+              roles:
+                - role: r
+            "#,
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2);
+    let shown: Vec<&str> = lines(&output.stdout)
+        .into_iter()
+        .filter(|l| l.starts_with("TASK") || l.contains("\"msg\"") || l.starts_with("fatal"))
+        .map(|l| l.trim_end_matches('*').trim())
+        .collect();
+    assert_eq!(
+        shown[..7],
+        [
+            "TASK [r : Validating arguments against arg spec 'main' - The r role]",
+            "TASK [r : debug]",
+            "\"msg\": \"fromvars 8080 ['1', 2] yes\"",
+            "TASK [r : Validating arguments against arg spec 'other']",
+            "TASK [r : debug]",
+            "\"msg\": \"other 5\"",
+            "TASK [r : Validating arguments against arg spec 'main' - The r role]",
+        ]
+    );
+    assert!(shown[7].contains(
+        r#""msg":"Validation of arguments failed:\nmissing required arguments: svc_name\nvalue of mode must be one of: a, b, got: c""#
+    ), "{}", shown[7]);
+    assert!(shown[7].contains(r#""argument_errors":["missing required arguments: svc_name","value of mode must be one of: a, b, got: c"]"#));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn argument_specs_refuse_plain_bad_parameters_and_unknown_spec_keys_before_the_run() {
+    // ansible-core 2.19.14 fails the validation task on the host with "argument
+    // 'web_port' is of type str and we were unable to convert to int: \"'abc'\" cannot
+    // be converted to an int"; a value written in the playbook fails the same on every
+    // host, so quayside says so before any.
+    for (entry, extra, message) in [
+        (
+            "- {role: r, svc_name: a, web_port: abc}",
+            None,
+            "error: the role `r` does not accept this: Validation of arguments failed: argument 'web_port' is of type str and we were unable to convert to int: \"'abc'\" cannot be converted to an int at p.yml:4:40",
+        ),
+        (
+            "- {role: r, mode: c}",
+            None,
+            "error: the role `r` does not accept this: Validation of arguments failed: value of mode must be one of: a, b, got: c at p.yml:4:23",
+        ),
+        (
+            "- {role: r, extra: 1}",
+            None,
+            "error: the role `r` does not accept this: Validation of arguments failed: extra. Supported parameters include: conf, flag, mode, ports, svc_name, web_port. at p.yml:4:24",
+        ),
+        (
+            "- r",
+            Some("argument_specs:\n  main:\n    options:\n      a: {type: str, aliases: [b]}\n"),
+            "error: `aliases` in an argument spec is not supported at roles/r/meta/argument_specs.yml:4:22",
+        ),
+        (
+            "- r",
+            Some("argument_specs:\n  main:\n    options:\n      a: {type: bits}\n"),
+            "error: argument spec type `bits` is not supported at roles/r/meta/argument_specs.yml:4:17",
+        ),
+    ] {
+        let mut test = role_with_argument_specs(Test::new()).file(
+            "roles/r/tasks/main.yml",
+            "- file: {path: /tmp/qs-never-made-i18f-a, state: directory}\n",
+        );
+        if let Some(spec) = extra {
+            test = test.file("roles/r/meta/argument_specs.yml", spec);
+        }
+        test.file(
+            "p.yml",
+            &format!("- hosts: localhost\n  gather_facts: false\n  roles:\n    {entry}\n"),
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(4)
+        .stderr_contains(message);
+        assert!(!std::path::Path::new("/tmp/qs-never-made-i18f-a").exists());
+    }
+}

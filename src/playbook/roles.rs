@@ -690,7 +690,16 @@ pub(super) fn load_role_with(
         state.collections.insert(0, collection);
         saved
     });
-    let loaded = load_parts(role, path, in_collection, &dependencies, state, origin);
+    let specs = argument_specs(&path, meta.as_ref())?;
+    let loaded = load_parts(
+        role,
+        path,
+        in_collection,
+        &dependencies,
+        specs.as_ref(),
+        state,
+        origin,
+    );
     let mut state = state.borrow_mut();
     state.loading.pop();
     if let Some(saved) = saved {
@@ -700,11 +709,13 @@ pub(super) fn load_role_with(
 }
 
 /// A role's dependencies, then its own block, once it is known not to be placed already.
+#[allow(clippy::too_many_arguments)]
 fn load_parts(
     role: RoleUse,
     path: PathBuf,
     collection: Option<String>,
     dependencies: &[Node],
+    specs: Option<&Node>,
     state: &PlayRolesCell,
     origin: Origin<'_>,
 ) -> Result<Vec<Task>, Diagnostic> {
@@ -717,6 +728,12 @@ fn load_parts(
     for dependency in dependencies {
         blocks.extend(role_entry(dependency, inner)?);
     }
+    // The entry point's argument spec: checked now as far as it can be, and as a task
+    // before the role's own, as ansible-core inserts it.
+    let validation = match specs {
+        Some(specs) => validation_task(specs, &role, &path)?,
+        None => None,
+    };
     let (defaults, mut origins) = role_vars(&path, "defaults", role.from.defaults.as_ref())?;
     let (mut vars, vars_origins) = role_vars(&path, "vars", role.from.vars.as_ref())?;
     origins.extend(vars_origins);
@@ -766,6 +783,9 @@ fn load_parts(
         }
         None => Vec::new(),
     };
+    if let Some(validation) = validation {
+        tasks.insert(0, validation);
+    }
     set_role(&mut tasks, &loaded);
     if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
@@ -782,6 +802,111 @@ fn load_parts(
     block.role = Some(loaded);
     blocks.push(block);
     Ok(blocks)
+}
+
+/// A role's argument specs: `argument_specs` in `meta/argument_specs.yml` (or `.yaml`),
+/// else in `meta/main.yml`, as ansible-core reads them (the files are not merged).
+fn argument_specs(role_dir: &Path, meta: Option<&Node>) -> Result<Option<Node>, Diagnostic> {
+    let file = ["yml", "yaml"]
+        .iter()
+        .map(|ext| role_dir.join("meta").join(format!("argument_specs.{ext}")))
+        .find(|p| p.is_file());
+    let specs = match file {
+        Some(file) => yaml::load_file(&file)?.get("argument_specs").cloned(),
+        None => meta.and_then(|m| m.get("argument_specs")).cloned(),
+    };
+    Ok(specs.filter(|s| !s.is_null()))
+}
+
+/// The `validate_argument_spec` task ansible-core puts first in a role whose entry point
+/// (`main`, or `tasks_from`) has a spec, once the spec is known to use only what quayside
+/// checks and the role's parameters written as plain values are known to pass it.
+fn validation_task(specs: &Node, role: &RoleUse, path: &Path) -> Result<Option<Task>, Diagnostic> {
+    use crate::tasks::validate_argument_spec::{check_spec, validate};
+    let Some(entries) = specs.as_map() else {
+        return Err(Diagnostic::at(
+            format!(
+                "`argument_specs` must be a mapping of entry points, found {}",
+                specs.kind()
+            ),
+            specs.span.clone(),
+        ));
+    };
+    let entry = match &role.from.tasks {
+        Some(node) => string(node)?,
+        None => "main".to_owned(),
+    };
+    let Some((_, spec)) = entries.iter().find(|(key, _)| key.key_string() == entry) else {
+        return Ok(None);
+    };
+    if spec.is_null() {
+        return Ok(None);
+    }
+    let empty = Node::new(spec.span.clone(), Value::Map(Vec::new()));
+    let options = spec.get("options").unwrap_or(&empty);
+    check_spec(options)?;
+    let spec_json = match options.to_json() {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    // A parameter written as a plain value fails the same way on every host: say so now.
+    for (name, value) in &role.params {
+        if contains_template(value) {
+            continue;
+        }
+        let one = serde_json::Map::from_iter([(name.clone(), value.clone())]);
+        let errors = validate(&spec_json, &one, false);
+        if !errors.is_empty() {
+            let span = role
+                .var_origins
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| role.name_span.clone());
+            return Err(Diagnostic::at(
+                format!(
+                    "the role `{}` does not accept this: Validation of arguments failed: {}",
+                    role.name,
+                    errors.join("; ")
+                ),
+                span,
+            )
+            .with_hint(format!(
+                "the role's argument spec `{entry}` is in {}",
+                spec.span.file.name
+            )));
+        }
+    }
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(short) = spec.get("short_description").and_then(Node::as_str) {
+        name.push_str(&format!(" - {short}"));
+    }
+    let args = serde_json::json!({
+        "argument_spec": spec_json,
+        "provided_arguments": role.params,
+        "validate_args_context": {
+            "type": "role",
+            "name": role.name,
+            "argument_spec_name": entry,
+            "path": std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()).display().to_string(),
+        },
+    });
+    let mut task = new_task(spec.span.clone());
+    task.name = Some(name);
+    task.tags = vec!["always".to_owned()];
+    task.body = TaskBody::Action {
+        kind: crate::tasks::TaskKind::ValidateArgumentSpec,
+        args: Node::from_json(&args, &spec.span),
+    };
+    Ok(Some(task))
+}
+
+fn contains_template(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => yaml::is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(contains_template),
+        serde_json::Value::Object(map) => map.values().any(contains_template),
+        _ => false,
+    }
 }
 
 /// Mark tasks (and the tasks of their blocks) as the role's, except those that belong to a

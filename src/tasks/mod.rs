@@ -40,6 +40,7 @@ mod tempfile;
 mod template;
 mod template_config;
 mod user;
+pub mod validate_argument_spec;
 mod wait_for;
 
 use std::path::{Path, PathBuf};
@@ -238,6 +239,7 @@ task_types! {
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "include_vars" => IncludeVars(include_vars::IncludeVars);
+    "validate_argument_spec" => ValidateArgumentSpec(validate_argument_spec::ValidateArgumentSpec);
     "setup" => Setup(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
