@@ -1240,3 +1240,65 @@ fn argument_specs_refuse_plain_bad_parameters_and_unknown_spec_keys_before_the_r
         assert!(!std::path::Path::new("/tmp/qs-never-made-i18f-a").exists());
     }
 }
+
+#[test]
+fn a_templated_role_name_is_rendered_with_extra_and_play_vars_at_load() {
+    // Expected from ansible-core 2.19.14 on the same files: `roles:` and `import_role`
+    // names rendered with the play's `vars:` (a variable naming another too) and `-e`,
+    // which wins; a host's variable is not known then ("'inventory_hostname' is
+    // undefined"): refused before the run.
+    let test = Test::new()
+        .file("roles/web/tasks/main.yml", "- debug: {msg: \"web {{ role_name }}\"}\n")
+        .file("roles/db/tasks/main.yml", "- debug: {msg: \"db {{ role_name }}\"}\n")
+        .file(
+            "p.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                which: web
+                indirect: "{{ which }}"
+              roles:
+                - "{{ which }}"
+              tasks:
+                - import_role: {name: "{{ indirect }}"}
+                - import_role: {name: "{{ other | default('db') }}"}
+            "#,
+        )
+        .file(
+            "bad.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - import_role: {name: \"{{ inventory_hostname }}\"}\n",
+        );
+    let msgs = |args: &[&str]| -> Vec<String> {
+        Test::new()
+            .args(args)
+            .run_in(test.path())
+            .success()
+            .stdout
+            .lines()
+            .filter(|l| l.contains("\"msg\""))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        msgs(&["run", "p.yml"]),
+        [
+            "\"msg\": \"web web\"",
+            "\"msg\": \"web web\"",
+            "\"msg\": \"db db\""
+        ]
+    );
+    assert_eq!(
+        msgs(&["run", "p.yml", "-e", "which=db"]),
+        [
+            "\"msg\": \"db db\"",
+            "\"msg\": \"db db\"",
+            "\"msg\": \"db db\""
+        ]
+    );
+    Test::new()
+        .args(&["run", "bad.yml"])
+        .run_in(test.path())
+        .status(4)
+        .stderr_contains("error: the role name `{{ inventory_hostname }}` cannot be rendered when the playbook is loaded: undefined variable `inventory_hostname` at bad.yml:4:27");
+}

@@ -323,6 +323,10 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     if let Some(value) = node.get("collections") {
         state.borrow_mut().collections = string_list(value)?;
     }
+    // And `vars:`: a templated role name may use them.
+    if let Some(value) = node.get("vars") {
+        state.borrow_mut().play_vars = node_to_vars_with_origins(value)?.0;
+    }
     // `roles:` are read first, as Ansible places them before `tasks` wherever written.
     if let Some(value) = node.get("roles") {
         match &value.value {

@@ -57,6 +57,53 @@ pub(super) struct PlayRoles {
     /// The play's `collections:`, then (while a collection's role is read) that role's
     /// collection first: where a role's short name is looked for before `roles_path`.
     pub collections: Vec<String>,
+    /// The play's `vars:`: with the extra variables, what a templated role name is
+    /// rendered with when the playbook is loaded.
+    pub play_vars: Vars,
+}
+
+/// The `-e` variables, set once before playbooks are read: see [`set_load_vars`].
+static LOAD_VARS: std::sync::OnceLock<Vars> = std::sync::OnceLock::new();
+
+/// The extra variables (`-e`), known before the playbook is read: a templated role name
+/// may use them.
+pub fn set_load_vars(vars: Vars) {
+    let _ = LOAD_VARS.set(vars);
+}
+
+/// A templated role name (`name: "{{ role_var }}"`), rendered with what is known when the
+/// playbook is loaded, as Ansible does: the extra variables over the play's `vars:`.
+fn render_role_name(role: &mut RoleUse, play_vars: &Vars) -> Result<(), Diagnostic> {
+    let mut vars = play_vars.clone();
+    if let Some(extra) = LOAD_VARS.get() {
+        vars.extend(extra.clone());
+    }
+    let ctx = minijinja::Value::from_serialize(&vars);
+    // A variable's value may be a template too: render until none is left.
+    for _ in 0..8 {
+        if !yaml::is_template(&role.name) {
+            return Ok(());
+        }
+        role.name = crate::template::render_str(&role.name, &role.name_span, &ctx).map_err(
+            |error| {
+                Diagnostic::at(
+                    format!(
+                        "the role name `{}` cannot be rendered when the playbook is loaded: {}",
+                        role.name,
+                        error.message
+                    ),
+                    role.name_span.clone(),
+                )
+                .with_hint(
+                    "a role placed when the playbook is loaded (`roles:`, `import_role`) can be named by the extra variables (-e) and the play's `vars:`; for a host's variables, use `include_role`",
+                )
+            },
+        )?;
+    }
+    Err(Diagnostic::at(
+        "the role name is a template that renders to a template, again and again",
+        role.name_span.clone(),
+    ))
 }
 
 /// `roles_path` as the settings resolved it (`ANSIBLE_ROLES_PATH`, ansible.cfg, or
@@ -393,14 +440,7 @@ pub(super) fn role_task_args(
             value.span.clone(),
         ));
     }
-    if !templates && yaml::is_template(&role.name) {
-        return Err(Diagnostic::at(
-            format!(
-                "a templated role name is not supported: `{word}` is resolved when the playbook is loaded"
-            ),
-            role.name_span.clone(),
-        ));
-    }
+    let _ = templates;
     Ok((role, allow_duplicates, apply))
 }
 
@@ -563,7 +603,7 @@ pub(super) fn load_role(role: RoleUse, origin: Origin<'_>) -> Result<Vec<Task>, 
 }
 
 pub(super) fn load_role_with(
-    role: RoleUse,
+    mut role: RoleUse,
     allow_duplicates: Option<bool>,
     origin: Origin<'_>,
 ) -> Result<Vec<Task>, Diagnostic> {
@@ -573,6 +613,10 @@ pub(super) fn load_role_with(
             role.name_span.clone(),
         ));
     };
+    if yaml::is_template(&role.name) {
+        let play_vars = state.borrow().play_vars.clone();
+        render_role_name(&mut role, &play_vars)?;
+    }
     if origin.depth >= MAX_ROLE_DEPTH {
         return Err(Diagnostic::at(
             format!(
