@@ -1302,3 +1302,63 @@ fn a_templated_role_name_is_rendered_with_extra_and_play_vars_at_load() {
         .status(4)
         .stderr_contains("error: the role name `{{ inventory_hostname }}` cannot be rendered when the playbook is loaded: undefined variable `inventory_hostname` at bad.yml:4:27");
 }
+
+#[test]
+fn action_is_the_task_type_written_as_its_value() {
+    // Expected from ansible-core 2.19.14 on the same playbook (ansible-core's
+    // include_import target uses `action: include_tasks tasks1.yml`): the same output.
+    let output = Test::new()
+        .file("f.yml", "- debug: {msg: included}\n")
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - action: debug msg=hi
+                - action: {module: debug, msg: x}
+                - name: inc
+                  action: include_tasks f.yml
+                - action: command echo yo
+                  register: r
+                - debug: {var: r.stdout}
+            ",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    let shown: Vec<&str> = lines(&output.stdout)
+        .into_iter()
+        .filter(|l| l.contains("\"msg\"") || l.contains("r.stdout\"") || l.starts_with("included"))
+        .map(|l| match l.strip_prefix("included: ") {
+            // The full path of the file, as Ansible prints it.
+            Some(rest) if rest.ends_with("/f.yml for localhost") => "included: f.yml",
+            _ => l.trim(),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "\"msg\": \"hi\"",
+            "\"msg\": \"x\"",
+            "included: f.yml",
+            "\"msg\": \"included\"",
+            "\"r.stdout\": \"yo\"",
+        ]
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - action: {msg: x}\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(4)
+        .stderr_contains(
+            "error: `action` as a mapping needs `module` (the task type) at p.yml:4:15",
+        );
+}

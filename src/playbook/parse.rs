@@ -52,6 +52,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "run_once",
     "delegate_to",
     "local_action",
+    "action",
     "no_log",
     "ignore_errors",
     "changed_when",
@@ -522,6 +523,21 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             node.span.clone(),
         ));
     };
+    // `action: TYPE ARGS` (or a mapping with `module:`) is Ansible's older spelling of
+    // `TYPE: ARGS`: read the task again written that way.
+    if let Some(at) = entries
+        .iter()
+        .position(|(key, _)| key.as_str() == Some("action"))
+    {
+        let (module, args) = action_parts(&entries[at].1, "action")?;
+        let mut rewritten = entries.to_vec();
+        rewritten[at] = (module, args);
+        return parse_task(
+            &Node::new(node.span.clone(), Value::Map(rewritten)),
+            handler,
+            origin,
+        );
+    }
     let mut task = new_task(node.span.clone());
     let mut role_use: Option<(&Node, &Node)> = None;
     let mut included: Option<(&Node, &Node)> = None;
@@ -647,7 +663,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 other.span.clone(),
             ));
         }
-        local_owned = local_action_parts(value)?;
+        local_owned = action_parts(value, "local_action")?;
         actions.push((&local_owned.0, &local_owned.1));
         task.delegate_to = Some("localhost".to_owned());
     }
@@ -940,16 +956,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     Ok(task)
 }
 
-/// The task type (as a key) and arguments of `local_action`: `TYPE ARGS` as one string, or
+/// The task type (as a key) and arguments of `local_action` or `action` (`word`): `TYPE ARGS` as one string, or
 /// a mapping with `module: TYPE` and the arguments beside it.
-fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
+fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
     match &value.value {
         Value::Str(text) => {
             let text = text.trim_start();
             let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
             if word.is_empty() {
                 return Err(Diagnostic::at(
-                    "`local_action` needs a task type, such as `command touch done`",
+                    format!("`{word}` needs a task type, such as `command touch done`"),
                     value.span.clone(),
                 ));
             }
@@ -974,7 +990,7 @@ fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
             }
             let Some(module) = module else {
                 return Err(Diagnostic::at(
-                    "`local_action` as a mapping needs `module` (the task type)",
+                    format!("`{word}` as a mapping needs `module` (the task type)"),
                     value.span.clone(),
                 ));
             };
