@@ -1362,3 +1362,39 @@ fn action_is_the_task_type_written_as_its_value() {
             "error: `action` as a mapping needs `module` (the task type) at p.yml:4:15",
         );
 }
+
+#[test]
+fn rolespec_validate_false_folded_include_vars_and_fqcn_meta() {
+    // Expected from ansible-core 2.19.14 on the same files, output and recap alike:
+    // `rolespec_validate: false` leaves out the validation task; `include_vars: >` names
+    // its file without the line ending; `ansible.builtin.meta` is `meta`.
+    let output = Test::new()
+        .file(
+            "roles/r/meta/argument_specs.yml",
+            "argument_specs:\n  main:\n    options:\n      need: {type: str, required: true}\n",
+        )
+        .file("roles/r/tasks/main.yml", "- debug: {msg: in r}\n")
+        .file("vars/f.yml", "folded: 1\n")
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - import_role: {name: r, rolespec_validate: false}
+                - include_role: {name: r, rolespec_validate: no}
+                - include_vars: >
+                    vars/f.yml
+                - debug: {msg: \"{{ folded }}\"}
+                - ansible.builtin.meta: noop
+            ",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert!(!output.stdout.contains("Validating arguments"));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -922,7 +922,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         }
     };
     let word = key.key_string();
-    if word == "meta" {
+    if is_meta(&word) {
         let action = string(value)?;
         task.body = TaskBody::Meta(match action.as_str() {
             "flush_handlers" => Meta::FlushHandlers,
@@ -1011,7 +1011,15 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
 }
 
 fn is_task_type(word: &str) -> bool {
-    word == "meta" || short_task_type(word).is_some()
+    is_meta(word) || short_task_type(word).is_some()
+}
+
+/// `meta`, also as `ansible.builtin.meta` or `ansible.legacy.meta`.
+fn is_meta(word: &str) -> bool {
+    matches!(
+        word,
+        "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
+    )
 }
 
 /// A key of a task that quayside does not know: a misspelled keyword or task type, with the

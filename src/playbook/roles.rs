@@ -222,6 +222,8 @@ pub(super) struct RoleUse {
     pub params: Vars,
     pub from: From,
     pub public: bool,
+    /// `rolespec_validate`: check the role's argument spec (Ansible's default).
+    pub validate: bool,
 }
 
 /// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`.
@@ -281,6 +283,7 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
         params: Vars::new(),
         from: From::default(),
         public: true,
+        validate: true,
     };
     match &node.value {
         Value::Str(name) => {
@@ -398,6 +401,7 @@ pub(super) fn role_task_args(
         "public",
         "allow_duplicates",
         "apply",
+        "rolespec_validate",
     ];
     let mut role = RoleUse {
         name: String::new(),
@@ -407,6 +411,7 @@ pub(super) fn role_task_args(
         params: Vars::new(),
         from: From::default(),
         public: word.ends_with("import_role"),
+        validate: true,
     };
     let mut allow_duplicates = None;
     let mut apply = None;
@@ -424,6 +429,7 @@ pub(super) fn role_task_args(
             "handlers_from" => role.from.handlers = Some(arg.clone()),
             "public" => role.public = boolean(arg)?,
             "allow_duplicates" => allow_duplicates = Some(boolean(arg)?),
+            "rolespec_validate" => role.validate = boolean(arg)?,
             "apply" if word.ends_with("include_role") => apply = Some(arg.clone()),
             other => {
                 let mut message = format!("`{word}` takes no `{other}`");
@@ -775,8 +781,8 @@ fn load_parts(
     // The entry point's argument spec: checked now as far as it can be, and as a task
     // before the role's own, as ansible-core inserts it.
     let validation = match specs {
-        Some(specs) => validation_task(specs, &role, &path)?,
-        None => None,
+        Some(specs) if role.validate => validation_task(specs, &role, &path)?,
+        _ => None,
     };
     let (defaults, mut origins) = role_vars(&path, "defaults", role.from.defaults.as_ref())?;
     let (mut vars, vars_origins) = role_vars(&path, "vars", role.from.vars.as_ref())?;

@@ -107,6 +107,8 @@ impl TaskType for IncludeVars {
         let Some(file) = args.get("file").and_then(Node::as_str) else {
             return Vec::new();
         };
+        // As Ansible: a name written as a folded block keeps no line ending.
+        let file = file.trim_end_matches('\n');
         if crate::yaml::is_template(file) {
             return Vec::new();
         }
@@ -161,6 +163,7 @@ impl TaskType for IncludeVars {
         let loaded = match (&self.dir, &self.file) {
             (Some(dir), _) => self.load_dir(role.as_deref(), dir, ctx),
             (None, Some(file)) => {
+                let file = file.trim_end_matches('\n');
                 let base = playbook_dir(ctx.vars);
                 match find_with_role(role.as_deref(), &base, file, Look::Vars) {
                     Some(path) => load(&path).map(|vars| (vars, vec![path])),
