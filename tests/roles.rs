@@ -1398,3 +1398,38 @@ fn rolespec_validate_false_folded_include_vars_and_fqcn_meta() {
         "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn a_block_inside_a_handlers_block_is_refused_as_ansible_refuses_it() {
+    // ansible-core 2.19.14 (its handlers target, test_block_as_handler*.yml): "Using a
+    // block as a handler is not supported" at the inner block, exit 4; a handler's own
+    // block (also at the top of a file a handler imports) is its tasks.
+    let handlers = "
+        - name: handler
+          block:
+            - debug: {msg: fine}
+            - name: inner
+              block:
+                - debug:
+    ";
+    Test::new()
+        .file("h.yml", handlers)
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - file: {path: /tmp/qs-never-made-i18f-h, state: directory}\n  handlers:\n    - name: handler\n      import_tasks: h.yml\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(4)
+        .stderr_contains("error: Using a block as a handler is not supported at h.yml:4:7");
+    assert!(!std::path::Path::new("/tmp/qs-never-made-i18f-h").exists());
+    Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo\n      notify: handler\n  handlers:\n    - name: handler\n      block:\n        - debug: {msg: in handler}\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"in handler\"");
+}

@@ -113,6 +113,7 @@ pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Dia
             depth: 0,
             play_dir,
             roles: Some(&state),
+            in_handler: false,
         },
     )
 }
@@ -189,6 +190,7 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
             depth: 0,
             play_dir: dir,
             roles: None,
+            in_handler: false,
         },
     )?;
     Ok(Playbook {
@@ -207,6 +209,9 @@ pub(super) struct Origin<'a> {
     pub play_dir: &'a Path,
     /// The roles the play being read has placed so far.
     pub roles: Option<&'a super::roles::PlayRolesCell>,
+    /// Reading a handler's block: a block here is refused, as Ansible refuses it ("Using
+    /// a block as a handler is not supported"; a handler's own block is its tasks).
+    pub in_handler: bool,
 }
 
 /// Imports nest at most this deep: deeper is taken for a file importing itself.
@@ -268,6 +273,7 @@ fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<
             depth: origin.depth + 1,
             play_dir: dir,
             roles: None,
+            in_handler: false,
         },
     )
 }
@@ -632,9 +638,15 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "become_user" => task.become_user = Some(string(value)?),
             "timeout" => task.timeout = Some(count(value)? as u64),
             "args" => extra_args = Some(value),
-            "block" => block = Some(task_list(value, handler, origin)?),
-            "rescue" => rescue = Some(task_list(value, handler, origin)?),
-            "always" => always = Some(task_list(value, handler, origin)?),
+            "block" | "rescue" | "always" if handler && origin.in_handler => {
+                return Err(Diagnostic::at(
+                    "Using a block as a handler is not supported",
+                    node.span.clone(),
+                ));
+            }
+            "block" => block = Some(task_list(value, handler, handler_inner(handler, origin))?),
+            "rescue" => rescue = Some(task_list(value, handler, handler_inner(handler, origin))?),
+            "always" => always = Some(task_list(value, handler, handler_inner(handler, origin))?),
             "import_tasks" => imported = Some(value),
             "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
             "import_role"
@@ -859,6 +871,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             Origin {
                 dir,
                 depth: origin.depth + 1,
+                in_handler: false,
                 ..origin
             },
         )?;
@@ -1012,6 +1025,14 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
 
 fn is_task_type(word: &str) -> bool {
     is_meta(word) || short_task_type(word).is_some()
+}
+
+/// The origin of what a block holds: in a handler, the handler's own tasks.
+fn handler_inner(handler: bool, origin: Origin<'_>) -> Origin<'_> {
+    Origin {
+        in_handler: origin.in_handler || handler,
+        ..origin
+    }
 }
 
 /// `meta`, also as `ansible.builtin.meta` or `ansible.legacy.meta`.

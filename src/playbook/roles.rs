@@ -486,6 +486,7 @@ pub fn load_role_at_run(
         depth: 0,
         play_dir,
         roles: Some(&state),
+        in_handler: false,
     };
     let (mut role, allow_duplicates, _) = role_task_args("include_role", args, false)?;
     role.public = false;
