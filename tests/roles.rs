@@ -1433,3 +1433,53 @@ fn a_block_inside_a_handlers_block_is_refused_as_ansible_refuses_it() {
         .success()
         .stdout_contains("\"msg\": \"in handler\"");
 }
+
+#[test]
+fn handlers_imported_from_a_file_and_a_roles_handlers_including_its_tasks_files() {
+    // Expected from ansible-core 2.19.14 (its handlers target: test_handlers_include.yml,
+    // test_role_handlers_including_tasks.yml): each imported handler is notified by its own
+    // name; a role's handler file finds `handlers.yml` beside the playbook and a file of
+    // the role's `tasks/`.
+    let output = Test::new()
+        .file(
+            "handlers.yml",
+            "- name: test handler\n  debug: msg=\"handler called\"\n",
+        )
+        .file(
+            "roles/r/handlers/main.yml",
+            "- import_tasks: handlers.yml\n- name: from tasks\n  include_tasks: B.yml\n",
+        )
+        .file(
+            "roles/r/tasks/main.yml",
+            "- debug: msg=role\n  changed_when: true\n  notify: [test handler, from tasks]\n",
+        )
+        .file("roles/r/tasks/B.yml", "- debug: msg=\"B ran\"\n")
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - debug: msg=main
+                  changed_when: true
+                  notify: test handler
+              handlers:
+                - import_tasks: handlers.yml
+            - hosts: localhost
+              gather_facts: false
+              roles: [r]
+            ",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.stdout.matches("\"msg\": \"handler called\"").count(),
+        2
+    );
+    assert_eq!(output.stdout.matches("\"msg\": \"B ran\"").count(), 1);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -78,9 +78,22 @@ pub const TASK_KEYWORDS: &[&str] = &[
 
 /// Where an included file is: beside the file that includes it, else beside the playbook.
 pub fn include_path(name: &str, dir: &Path, play_dir: &Path) -> Option<std::path::PathBuf> {
-    [dir.join(name), play_dir.join(name)]
+    include_candidates(name, dir, play_dir)
         .into_iter()
         .find(|p| p.is_file())
+}
+
+/// Where [`include_path`] looks, in order. A role's handler file (in `ROLE/handlers/`)
+/// also finds the role's `tasks/` files, as Ansible looks in the role's `tasks/`.
+fn include_candidates(name: &str, dir: &Path, play_dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut places = vec![dir.join(name)];
+    if dir.file_name().is_some_and(|n| n == "handlers") {
+        if let Some(role) = dir.parent() {
+            places.push(role.join("tasks").join(name));
+        }
+    }
+    places.push(play_dir.join(name));
+    places
 }
 
 /// The tasks of a file `include_tasks` names.
@@ -226,13 +239,21 @@ fn import(value: &Node, origin: Origin<'_>) -> Result<(std::path::PathBuf, Node)
             value.span.clone(),
         ));
     }
-    let path = origin.dir.join(&name);
-    if !path.is_file() {
+    // As Ansible: beside the importing file, then (in a role's handlers) the role's
+    // `tasks/`, then beside the playbook.
+    let Some(path) = include_path(&name, origin.dir, origin.play_dir) else {
         return Err(Diagnostic::at(
-            format!("cannot import `{name}`: no such file `{}`", path.display()),
+            format!(
+                "cannot import `{name}`: no such file (looked for {})",
+                include_candidates(&name, origin.dir, origin.play_dir)
+                    .iter()
+                    .map(|p| format!("`{}`", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             value.span.clone(),
         ));
-    }
+    };
     let root = yaml::load_file(&path)?;
     Ok((path, root))
 }
@@ -402,7 +423,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "pre_tasks" => play.pre_tasks = task_list(value, false, origin)?,
             "tasks" => play.tasks = task_list(value, false, origin)?,
             "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
-            "handlers" => play.handlers = task_list(value, true, origin)?,
+            "handlers" => play.handlers = imported_handlers(task_list(value, true, origin)?),
             "roles" | "collections" => {}
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
@@ -1025,6 +1046,40 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
 
 fn is_task_type(word: &str) -> bool {
     is_meta(word) || short_task_type(word).is_some()
+}
+
+/// Handlers with each plain `import_tasks` among them (a block with no name and no
+/// keyword) replaced by the tasks it imports, so that each is a handler by its own name, as
+/// in Ansible.
+pub(super) fn imported_handlers(handlers: Vec<Task>) -> Vec<Task> {
+    let mut out = Vec::new();
+    for handler in handlers {
+        let plain = handler.name.is_none()
+            && handler.when.is_empty()
+            && handler.tags.is_empty()
+            && handler.listen.is_empty()
+            && handler.vars.is_empty()
+            && handler.r#loop.is_none()
+            && handler.r#become.is_none()
+            && handler.become_user.is_none()
+            && handler.environment.is_none()
+            && handler.delegate_to.is_none()
+            && handler.check_mode.is_none()
+            && !handler.run_once
+            && !handler.no_log
+            && !handler.ignore_errors;
+        match handler.body {
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } if plain && rescue.is_empty() && always.is_empty() => {
+                out.extend(imported_handlers(block));
+            }
+            body => out.push(Task { body, ..handler }),
+        }
+    }
+    out
 }
 
 /// The origin of what a block holds: in a handler, the handler's own tasks.

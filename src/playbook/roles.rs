@@ -840,7 +840,8 @@ fn load_parts(
     set_role(&mut tasks, &loaded);
     if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
-        let mut handlers = task_list(&root, true, file_origin(&file, origin))?;
+        let mut handlers =
+            super::parse::imported_handlers(task_list(&root, true, file_origin(&file, origin))?);
         set_role(&mut handlers, &loaded);
         state.borrow_mut().handlers.extend(handlers);
     }
