@@ -181,7 +181,7 @@ fn lookups_and_arguments_quayside_does_not_have_fail_at_their_place() {
     for (template, message) in [
         (
             "{{ lookup('dig', 'example.org') }}",
-            "lookup: `dig` is not supported (use `file`, `env`, `pipe`, `password` or `community.general.random_string`)",
+            "lookup: `dig` is not supported (use `file`, `env`, `pipe`, `first_found`, `password` or `community.general.random_string`)",
         ),
         (
             "{{ lookup('password', '/dev/null size=3') }}",
@@ -331,5 +331,68 @@ fn password_lookup_creates_reuses_and_matches_ansible() {
     assert_eq!(
         std::fs::read_to_string(test.path().join("keep/e")).unwrap(),
         "96Raap salt=i.BXPZ29kGK7hqgd\n"
+    );
+}
+
+/// `lookup('first_found')` and `relpath` compared with ansible-core 2.19.14 on the same
+/// files: the same output and recap. As a lookup it looks in the role's folder, then the
+/// playbook's (no `files/`); `paths` prefix each name; `skip` and `errors='ignore'` give an
+/// empty list; nothing found fails the task.
+#[test]
+fn first_found_lookup_matches_ansible() {
+    let output = Test::new()
+        .file("files/b.txt", "")
+        .file("c.txt", "")
+        .file("vars/Debian.yml", "x: 1\n")
+        .file("roles/r/files/rf.txt", "")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- debug: {msg: \"{{ lookup('first_found', ['none.txt', 'rf.txt', 'b.txt']) }}\"}\n",
+        )
+        .file(
+            "p.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                params:
+                  files: [Fedora.yml, Debian.yml]
+                  paths: [vars]
+              tasks:
+                - debug: {msg: "{{ lookup('first_found', params) | relpath(playbook_dir) }}"}
+                - debug: {msg: "{{ lookup('first_found', 'a.txt', 'b.txt', 'c.txt') | relpath(playbook_dir) }}"}
+                - debug: {msg: "{{ query('first_found', 'nope', errors='ignore') }}"}
+                - debug: {msg: "{{ query('first_found', files=['nope', 'c.txt']) | map('basename') | list }}"}
+                - debug: {msg: "{{ lookup('first_found', {'files': ['nope'], 'skip': true}) }}"}
+                - include_role: {name: r}
+            "#,
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2);
+    let msgs: Vec<String> = output
+        .stdout
+        .split("\"msg\": ")
+        .skip(1)
+        .map(|m| m.split("\n}").next().unwrap().split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "\"vars/Debian.yml\"",
+            "\"c.txt\"",
+            "[]",
+            "[\"c.txt\"]",
+            "[]",
+        ]
+    );
+    assert!(
+        output
+            .stdout
+            .contains("No file was found when using first_found.")
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
 }

@@ -269,11 +269,13 @@ impl IncludeVars {
             Some(Words::One(word)) => word.chars().map(String::from).collect(),
             Some(Words::Many(words)) => words.clone(),
         };
+        // A name without an extension has the extension `` (as Python's `splitext`).
         let valid_extension = |name: &str| {
-            Path::new(name)
+            let extension = Path::new(name)
                 .extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| extensions.iter().any(|x| x == e))
+                .unwrap_or_default();
+            extensions.iter().any(|x| x == extension)
         };
         let mut vars = Vars::new();
         let mut paths = Vec::new();
