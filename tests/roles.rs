@@ -1483,3 +1483,30 @@ fn handlers_imported_from_a_file_and_a_roles_handlers_including_its_tasks_files(
         "localhost : ok=6 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn include_vars_extensions_may_name_files_without_one() {
+    // Expected from ansible-core 2.19.14 (its include_vars target: `extensions: ['',
+    // 'yaml', 'yml', 'json']` reads `file_without_extension`), and a README.txt passed over
+    // with `ignore_unknown_extensions`.
+    let output = Test::new()
+        .file("vars/webapp/file_without_extension", "webapp_version: 1\n")
+        .file("vars/webapp/README.txt", "not vars")
+        .file(
+            "p.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - include_vars:
+                    dir: vars/webapp
+                    ignore_unknown_extensions: true
+                    extensions: ['', yaml, yml, json]
+                - debug: {msg: \"{{ webapp_version }}\"}
+            ",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert!(output.stdout.contains("\"msg\": 1\n"), "{}", output.stdout);
+}
