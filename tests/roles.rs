@@ -1510,3 +1510,26 @@ fn include_vars_extensions_may_name_files_without_one() {
         .success();
     assert!(output.stdout.contains("\"msg\": 1\n"), "{}", output.stdout);
 }
+
+#[test]
+fn include_role_of_a_missing_role_fails_only_the_hosts_that_reach_it() {
+    // Expected from ansible-core 2.19.14: skipped by its `when`, the run goes on (exit 0,
+    // ok=1 skipped=1); reached, the host fails with the role not found (exit 2).
+    let test = Test::new().file(
+        "p.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_role: {name: nowhere}\n      when: go | default(false)\n    - debug: {msg: after}\n",
+    );
+    let output = Test::new()
+        .args(&["run", "p.yml"])
+        .run_in(test.path())
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    Test::new()
+        .args(&["run", "p.yml", "-e", "{\"go\": true}"])
+        .run_in(test.path())
+        .status(2)
+        .stdout_contains("the role `nowhere` was not found at p.yml:4:28");
+}

@@ -734,7 +734,9 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             None => value,
         };
-        if include && super::roles::is_dynamic(value) {
+        // A role `include_role` cannot find is the failure of the hosts that reach it, as in
+        // Ansible: read when it runs.
+        if include && (super::roles::is_dynamic(value) || super::roles::is_missing(value, origin)) {
             let (role, _, apply) = super::roles::role_task_args(&word, value, true)?;
             task.body = TaskBody::Include(Box::new(super::Include {
                 file: Node::new(role.name_span.clone(), Value::Str(role.name.clone())),

@@ -472,6 +472,21 @@ pub(super) fn is_dynamic(value: &Node) -> bool {
     })
 }
 
+/// Whether the role an `include_role` names (not a template) is nowhere to be found.
+pub(super) fn is_missing(value: &Node, origin: Origin<'_>) -> bool {
+    let Ok((role, _, _)) = role_task_args("include_role", value, true) else {
+        return false;
+    };
+    if yaml::is_template(&role.name) {
+        return false;
+    }
+    let collections = origin
+        .roles
+        .map(|state| state.borrow().collections.clone())
+        .unwrap_or_default();
+    find_role(&role.name, origin.play_dir, &collections).is_err()
+}
+
 /// An `include_role` whose arguments were rendered when it ran: the role's blocks, the
 /// roles in them (for `public`) and its handlers.
 #[allow(clippy::type_complexity)]
