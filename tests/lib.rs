@@ -22,6 +22,8 @@ mod keywords;
 mod labs;
 mod limits;
 mod modules_files;
+mod modules_packages;
+mod modules_posix;
 mod modules_system;
 mod plans;
 mod podman;

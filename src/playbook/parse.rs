@@ -1038,12 +1038,18 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
 
 /// A task type's own name, from its name or an Ansible collection name for it.
 fn short_task_type(word: &str) -> Option<TaskKind> {
-    TaskKind::from_name(word).or_else(|| {
-        ACTION_PREFIXES
-            .iter()
-            .find_map(|prefix| word.strip_prefix(prefix))
-            .and_then(TaskKind::from_name)
-    })
+    TaskKind::from_name(word)
+        .or_else(|| {
+            ACTION_PREFIXES
+                .iter()
+                .find_map(|prefix| word.strip_prefix(prefix))
+                .and_then(TaskKind::from_name)
+        })
+        .or_else(|| {
+            // A collection's module: `community.postgresql.postgresql_query`.
+            let (collection, name) = word.rsplit_once('.')?;
+            TaskKind::from_name(name).filter(|kind| kind.collection() == Some(collection))
+        })
 }
 
 fn is_task_type(word: &str) -> bool {

@@ -4,6 +4,8 @@
 //! file, line and column) and runs against one host through its [`Connection`]. A task
 //! checks and acts in the same round trip to the host: in check mode it only checks.
 
+mod acl;
+mod apt;
 mod args;
 mod assert;
 mod blockinfile;
@@ -19,15 +21,20 @@ mod file;
 mod file_edit;
 mod file_install;
 mod find;
+mod firewalld;
 mod generate_key;
 mod group;
 mod include_vars;
 mod lineinfile;
+mod mount;
+mod package;
 mod pause;
 mod podman;
 mod podman_run;
 mod podman_stop;
 mod replace;
+mod seboolean;
+mod sefcontext;
 mod set_fact;
 mod setfacl;
 pub mod setup;
@@ -71,6 +78,10 @@ pub trait TaskType {
 
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
+
+    /// The Ansible collection whose module of the same name it is, beside `ansible.builtin`
+    /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
+    const COLLECTION: Option<&'static str> = None;
 
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
@@ -172,6 +183,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::COLLECTION`].
+            pub fn collection(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::COLLECTION,)*
+                }
+            }
+
             /// [`TaskType::ACROSS`].
             pub fn across(self) -> Across {
                 match self {
@@ -252,6 +270,15 @@ task_types! {
     "sql_insert" => SqlInsert(sql_insert::SqlInsert);
     "copy_files" => CopyFiles(copy_files::CopyFiles);
     "setfacl" => SetFacl(setfacl::SetFacl);
+    "acl" => Acl(acl::Acl);
+    "mount" => Mount(mount::Mount);
+    "apt" => Apt(apt::Apt);
+    "package" => Package(package::Package);
+    "dnf" => Dnf(package::NotBuilt);
+    "yum" => Yum(package::NotBuilt);
+    "seboolean" => SeBoolean(seboolean::SeBoolean);
+    "sefcontext" => SeFcontext(sefcontext::SeFcontext);
+    "firewalld" => Firewalld(firewalld::Firewalld);
     "template_config" => TemplateConfig(template_config::TemplateConfig);
     "fetch" => Fetch(fetch::Fetch);
     "file" => File(file::File);
