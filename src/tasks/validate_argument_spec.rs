@@ -86,7 +86,8 @@ const OPTION_KEYS: &[&str] = &[
 ];
 
 const TYPES: &[&str] = &[
-    "str", "int", "float", "bool", "list", "dict", "path", "raw", "json", "jsonarg",
+    "str", "int", "float", "bool", "list", "dict", "path", "raw", "json", "jsonarg", "bytes",
+    "bits",
 ];
 
 /// A spec's options as written (`options:` of an entry point): every key and type one
@@ -277,8 +278,78 @@ fn convert(value: &Json, wanted: &str) -> Result<Json, String> {
             "<class '{}'> cannot be converted to a json string",
             type_name(value)
         )),
+        ("bytes" | "bits", Json::String(_) | Json::Number(_)) => {
+            human_to_bytes(&python_str(value), wanted == "bits").ok_or_else(|| {
+                format!(
+                    "<class '{}'> cannot be converted to a {} value",
+                    type_name(value),
+                    if wanted == "bits" { "Bit" } else { "Byte" }
+                )
+            })
+        }
+        ("bytes" | "bits", _) => Err(format!(
+            "<class '{}'> cannot be converted to a {} value",
+            type_name(value),
+            if wanted == "bits" { "Bit" } else { "Byte" }
+        )),
         (other, _) => Err(format!("unknown type {other}")),
     }
+}
+
+/// Ansible's `human_to_bytes`: `2K` is 2048; a unit of more than one letter must be `KB`
+/// (`Kb` for bits) or the unit's name (`kilobyte`, `kilobit`).
+fn human_to_bytes(text: &str, bits: bool) -> Option<Json> {
+    const UNITS: &[(char, u32, &str)] = &[
+        ('B', 0, "byte"),
+        ('K', 10, "kilo"),
+        ('M', 20, "mega"),
+        ('G', 30, "giga"),
+        ('T', 40, "tera"),
+        ('P', 50, "peta"),
+        ('E', 60, "exa"),
+        ('Z', 70, "zetta"),
+        ('Y', 80, "yotta"),
+    ];
+    let text = text.trim_end();
+    let digits = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let unit = unit.trim_start();
+    let valid_number =
+        !number.is_empty() && number.matches('.').count() <= 1 && !number.ends_with('.');
+    if !valid_number || !unit.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let num: f64 = number.parse().ok()?;
+    if unit.is_empty() {
+        return Some(Json::from(num.round_ties_even() as i64));
+    }
+    let key = unit.chars().next()?.to_ascii_uppercase();
+    let &(_, shift, name) = UNITS.iter().find(|(k, _, _)| *k == key)?;
+    if unit.len() > 1 {
+        let class = if bits { "b" } else { "B" };
+        let full = match (key, bits) {
+            ('B', false) => "byte".to_owned(),
+            ('B', true) => "bit".to_owned(),
+            (_, false) => format!("{name}byte"),
+            (_, true) => format!("{name}bit"),
+        };
+        let short = if key == 'B' {
+            class.to_owned()
+        } else {
+            format!("{key}{class}")
+        };
+        if unit.to_lowercase() != full && unit != short {
+            return None;
+        }
+    }
+    let value = (num * 2f64.powi(shift as i32)).round_ties_even();
+    Some(if value <= i64::MAX as f64 {
+        Json::from(value as i64)
+    } else {
+        Json::from(value)
+    })
 }
 
 fn spec_str<'a>(spec: &'a Json, key: &str) -> Option<&'a str> {
@@ -480,5 +551,21 @@ mod tests {
         )
         .unwrap();
         assert!(validate(&spec, &good, true).is_empty());
+    }
+
+    /// What `human_to_bytes` gives in ansible-core 2.19.14.
+    #[test]
+    fn sizes_are_read_as_ansible_reads_them() {
+        assert_eq!(human_to_bytes("2K", false), Some(Json::from(2048)));
+        assert_eq!(human_to_bytes("1MB", false), Some(Json::from(1_048_576)));
+        assert_eq!(human_to_bytes("1Mb", true), Some(Json::from(1_048_576)));
+        assert_eq!(human_to_bytes("1Mb", false), None);
+        assert_eq!(
+            human_to_bytes("1.5 kilobyte", false),
+            Some(Json::from(1536))
+        );
+        assert_eq!(human_to_bytes("12", false), Some(Json::from(12)));
+        assert_eq!(human_to_bytes("abc", false), None);
+        assert_eq!(human_to_bytes("1X", false), None);
     }
 }
