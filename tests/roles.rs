@@ -1218,8 +1218,8 @@ fn argument_specs_refuse_plain_bad_parameters_and_unknown_spec_keys_before_the_r
         ),
         (
             "- r",
-            Some("argument_specs:\n  main:\n    options:\n      a: {type: bits}\n"),
-            "error: argument spec type `bits` is not supported at roles/r/meta/argument_specs.yml:4:17",
+            Some("argument_specs:\n  main:\n    options:\n      a: {type: bogus}\n"),
+            "error: argument spec type `bogus` is not supported at roles/r/meta/argument_specs.yml:4:17",
         ),
     ] {
         let mut test = role_with_argument_specs(Test::new()).file(
