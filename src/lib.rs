@@ -62,6 +62,7 @@ pub fn run_cli() -> i32 {
     };
     // Roles are looked for where ansible.cfg (or ANSIBLE_ROLES_PATH) says.
     playbook::set_roles_path(settings.roles_path.clone());
+    playbook::set_collections_path(settings.collections_path.clone());
     for warning in &settings.warnings {
         let _ = writeln!(std::io::stderr(), "[WARNING]: {warning}");
     }

@@ -69,6 +69,8 @@ pub fn load(
     inventory
         .load_playbook_vars_dirs(playbook_dir)
         .map_err(Refusal::Input)?;
+    // A templated role name may use the extra variables.
+    crate::playbook::set_load_vars(options.extra_vars.clone());
     let playbook = parse_playbook(playbook).map_err(Refusal::Input)?;
     crate::check::check_placements(&playbook).map_err(Refusal::Input)?;
     if let Some(name) = &options.start_at_task {

@@ -4,7 +4,10 @@
 //! place of the YAML value it was used in, never an empty string.
 
 mod ansible;
+/// Mappings merged as `combine` merges them (`recursive`: nested mappings too).
+pub(crate) use ansible::merge as merge_mappings;
 mod crypt;
+mod password;
 pub(crate) mod python;
 mod rewrite;
 

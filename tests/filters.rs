@@ -180,8 +180,16 @@ fn filters_tests_and_lookups_give_what_ansible_gives() {
 fn lookups_and_arguments_quayside_does_not_have_fail_at_their_place() {
     for (template, message) in [
         (
-            "{{ lookup('password', '/dev/null') }}",
-            "lookup: `password` is not supported (use `file`, `env` or `pipe`)",
+            "{{ lookup('dig', 'example.org') }}",
+            "lookup: `dig` is not supported (use `file`, `env`, `pipe`, `first_found`, `password` or `community.general.random_string`)",
+        ),
+        (
+            "{{ lookup('password', '/dev/null size=3') }}",
+            "Unrecognized parameter(s) given to password lookup: size",
+        ),
+        (
+            "{{ lookup('password', '/dev/null encrypt=bcrypt') }}",
+            "lookup('password'): encrypt `bcrypt` is not supported (use sha512_crypt or sha256_crypt)",
         ),
         (
             "{{ 'ab' | regex_search('(a)', 'x') }}",
@@ -274,4 +282,117 @@ fn random_string_lookup() {
             "\"msg\": [\n        40,\n        true,\n        1,\n        true,\n        8\n    ]",
         )
         .stdout_contains("unknown keyword argument 'size' at p.yml:11:14");
+}
+
+/// `lookup('password')` compared with ansible-core 2.19.14 (with passlib) on the same
+/// playbook: a missing file is created (0600, its directory 0700) and read back after;
+/// `/dev/null` with a `seed` gives what Ansible gives (Python's Mersenne Twister); a file
+/// Ansible wrote with a salt gives the same `sha512_crypt`/`sha256_crypt` hash; passwords
+/// never reach the output.
+#[test]
+fn password_lookup_creates_reuses_and_matches_ansible() {
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - set_fact:
+                a: "{{ lookup('password', 'creds/a chars=digits length=12') }}"
+                b: "{{ lookup('password', '/dev/null', seed='web01') }}"
+                c: "{{ query('password', '/dev/null chars=ascii_lowercase,,x length=30 seed=k') }}"
+                e: "{{ lookup('password', 'keep/e encrypt=sha512_crypt') }}"
+                f: "{{ lookup('password', 'keep/e encrypt=sha256_crypt') }}"
+            - debug:
+                msg: "{{ [a | length, a is match('^[0-9]+$'), b == 'TXbxglXHgc0wppmbG5H,', c == ['axogpvtclrezaogxjqvdxqsiloyazx'], e, f] }}"
+            - debug:
+                msg: "{{ b }} {{ lookup('password', 'creds/a') == a }}"
+    "#;
+    let test = Test::new()
+        .file("p.yml", play)
+        .file("keep/e", "96Raap salt=i.BXPZ29kGK7hqgd\n")
+        .args(&["run", "p.yml"]);
+    let output = test.run().success().stdout_contains(
+        "12,\n        true,\n        true,\n        true,\n        \
+         \"$6$rounds=656000$i.BXPZ29kGK7hqgd$6E1Ma5YzTTl5tHd/FrxuxNdLXlPZs8tEgL.DPEDmMQdiDwXpUox7bItP.tMceBxR.tf0nVH2W2/j.aj.a/1ET0\",\n        \
+         \"$5$rounds=535000$i.BXPZ29kGK7hqgd$XjEgXdqB4D4bNLHnawzqz2cMO9Xs.qX6DGVuCcvBdW7\"\n",
+    );
+    let output = output.stdout_contains("\"msg\": \"******** True\"");
+    use std::os::unix::fs::PermissionsExt;
+    let dir = test.path().join("creds");
+    let a = std::fs::read_to_string(dir.join("a")).unwrap();
+    assert!(a.len() == 13 && a.ends_with('\n'), "{a:?}");
+    assert!(!output.stdout.contains(a.trim_end()));
+    assert!(!output.stdout.contains("TXbxglXHgc0wppmbG5H"));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.join("a")), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    // The second run reads the same password back and writes nothing.
+    test.run().success();
+    assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), a);
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("keep/e")).unwrap(),
+        "96Raap salt=i.BXPZ29kGK7hqgd\n"
+    );
+}
+
+/// `lookup('first_found')` and `relpath` compared with ansible-core 2.19.14 on the same
+/// files: the same output and recap. As a lookup it looks in the role's folder, then the
+/// playbook's (no `files/`); `paths` prefix each name; `skip` and `errors='ignore'` give an
+/// empty list; nothing found fails the task.
+#[test]
+fn first_found_lookup_matches_ansible() {
+    let output = Test::new()
+        .file("files/b.txt", "")
+        .file("c.txt", "")
+        .file("vars/Debian.yml", "x: 1\n")
+        .file("roles/r/files/rf.txt", "")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- debug: {msg: \"{{ lookup('first_found', ['none.txt', 'rf.txt', 'b.txt']) }}\"}\n",
+        )
+        .file(
+            "p.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                params:
+                  files: [Fedora.yml, Debian.yml]
+                  paths: [vars]
+              tasks:
+                - debug: {msg: "{{ lookup('first_found', params) | relpath(playbook_dir) }}"}
+                - debug: {msg: "{{ lookup('first_found', 'a.txt', 'b.txt', 'c.txt') | relpath(playbook_dir) }}"}
+                - debug: {msg: "{{ query('first_found', 'nope', errors='ignore') }}"}
+                - debug: {msg: "{{ query('first_found', files=['nope', 'c.txt']) | map('basename') | list }}"}
+                - debug: {msg: "{{ lookup('first_found', {'files': ['nope'], 'skip': true}) }}"}
+                - include_role: {name: r}
+            "#,
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2);
+    let msgs: Vec<String> = output
+        .stdout
+        .split("\"msg\": ")
+        .skip(1)
+        .map(|m| m.split("\n}").next().unwrap().split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "\"vars/Debian.yml\"",
+            "\"c.txt\"",
+            "[]",
+            "[\"c.txt\"]",
+            "[]",
+        ]
+    );
+    assert!(
+        output
+            .stdout
+            .contains("No file was found when using first_found.")
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
 }

@@ -9,7 +9,9 @@ mod roles;
 use std::path::{Path, PathBuf};
 
 pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
-pub use roles::{Role, load_role_at_run, role_search_path, set_roles_path};
+pub use roles::{
+    Role, load_role_at_run, role_search_path, set_collections_path, set_load_vars, set_roles_path,
+};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;

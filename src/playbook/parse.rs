@@ -31,6 +31,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "handlers",
     "strategy",
     "roles",
+    "collections",
 ];
 
 /// Keywords a task (or block) may carry beside its one task type.
@@ -52,6 +53,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "delegate_to",
     "delegate_facts",
     "local_action",
+    "action",
     "no_log",
     "ignore_errors",
     "changed_when",
@@ -77,9 +79,22 @@ pub const TASK_KEYWORDS: &[&str] = &[
 
 /// Where an included file is: beside the file that includes it, else beside the playbook.
 pub fn include_path(name: &str, dir: &Path, play_dir: &Path) -> Option<std::path::PathBuf> {
-    [dir.join(name), play_dir.join(name)]
+    include_candidates(name, dir, play_dir)
         .into_iter()
         .find(|p| p.is_file())
+}
+
+/// Where [`include_path`] looks, in order. A role's handler file (in `ROLE/handlers/`)
+/// also finds the role's `tasks/` files, as Ansible looks in the role's `tasks/`.
+fn include_candidates(name: &str, dir: &Path, play_dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut places = vec![dir.join(name)];
+    if dir.file_name().is_some_and(|n| n == "handlers") {
+        if let Some(role) = dir.parent() {
+            places.push(role.join("tasks").join(name));
+        }
+    }
+    places.push(play_dir.join(name));
+    places
 }
 
 /// The tasks of a file `include_tasks` names.
@@ -112,6 +127,7 @@ pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Dia
             depth: 0,
             play_dir,
             roles: Some(&state),
+            in_handler: false,
         },
     )
 }
@@ -188,6 +204,7 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
             depth: 0,
             play_dir: dir,
             roles: None,
+            in_handler: false,
         },
     )?;
     Ok(Playbook {
@@ -206,6 +223,9 @@ pub(super) struct Origin<'a> {
     pub play_dir: &'a Path,
     /// The roles the play being read has placed so far.
     pub roles: Option<&'a super::roles::PlayRolesCell>,
+    /// Reading a handler's block: a block here is refused, as Ansible refuses it ("Using
+    /// a block as a handler is not supported"; a handler's own block is its tasks).
+    pub in_handler: bool,
 }
 
 /// Imports nest at most this deep: deeper is taken for a file importing itself.
@@ -220,13 +240,21 @@ fn import(value: &Node, origin: Origin<'_>) -> Result<(std::path::PathBuf, Node)
             value.span.clone(),
         ));
     }
-    let path = origin.dir.join(&name);
-    if !path.is_file() {
+    // As Ansible: beside the importing file, then (in a role's handlers) the role's
+    // `tasks/`, then beside the playbook.
+    let Some(path) = include_path(&name, origin.dir, origin.play_dir) else {
         return Err(Diagnostic::at(
-            format!("cannot import `{name}`: no such file `{}`", path.display()),
+            format!(
+                "cannot import `{name}`: no such file (looked for {})",
+                include_candidates(&name, origin.dir, origin.play_dir)
+                    .iter()
+                    .map(|p| format!("`{}`", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             value.span.clone(),
         ));
-    }
+    };
     let root = yaml::load_file(&path)?;
     Ok((path, root))
 }
@@ -267,6 +295,7 @@ fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<
             depth: origin.depth + 1,
             play_dir: dir,
             roles: None,
+            in_handler: false,
         },
     )
 }
@@ -319,6 +348,14 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         roles: Some(&state),
         ..origin
     };
+    // `collections:` first: roles' short names are looked for in them.
+    if let Some(value) = node.get("collections") {
+        state.borrow_mut().collections = string_list(value)?;
+    }
+    // And `vars:`: a templated role name may use them.
+    if let Some(value) = node.get("vars") {
+        state.borrow_mut().play_vars = node_to_vars_with_origins(value)?.0;
+    }
     // `roles:` are read first, as Ansible places them before `tasks` wherever written.
     if let Some(value) = node.get("roles") {
         match &value.value {
@@ -387,8 +424,8 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "pre_tasks" => play.pre_tasks = task_list(value, false, origin)?,
             "tasks" => play.tasks = task_list(value, false, origin)?,
             "post_tasks" => play.post_tasks = task_list(value, false, origin)?,
-            "handlers" => play.handlers = task_list(value, true, origin)?,
-            "roles" => {}
+            "handlers" => play.handlers = imported_handlers(task_list(value, true, origin)?),
+            "roles" | "collections" => {}
             _ => return Err(unknown_key(key, "play keyword", PLAY_KEYWORDS)),
         }
     }
@@ -515,6 +552,21 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             node.span.clone(),
         ));
     };
+    // `action: TYPE ARGS` (or a mapping with `module:`) is Ansible's older spelling of
+    // `TYPE: ARGS`: read the task again written that way.
+    if let Some(at) = entries
+        .iter()
+        .position(|(key, _)| key.as_str() == Some("action"))
+    {
+        let (module, args) = action_parts(&entries[at].1, "action")?;
+        let mut rewritten = entries.to_vec();
+        rewritten[at] = (module, args);
+        return parse_task(
+            &Node::new(node.span.clone(), Value::Map(rewritten)),
+            handler,
+            origin,
+        );
+    }
     let mut task = new_task(node.span.clone());
     let mut role_use: Option<(&Node, &Node)> = None;
     let mut included: Option<(&Node, &Node)> = None;
@@ -608,9 +660,15 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "become_user" => task.become_user = Some(string(value)?),
             "timeout" => task.timeout = Some(count(value)? as u64),
             "args" => extra_args = Some(value),
-            "block" => block = Some(task_list(value, handler, origin)?),
-            "rescue" => rescue = Some(task_list(value, handler, origin)?),
-            "always" => always = Some(task_list(value, handler, origin)?),
+            "block" | "rescue" | "always" if handler && origin.in_handler => {
+                return Err(Diagnostic::at(
+                    "Using a block as a handler is not supported",
+                    node.span.clone(),
+                ));
+            }
+            "block" => block = Some(task_list(value, handler, handler_inner(handler, origin))?),
+            "rescue" => rescue = Some(task_list(value, handler, handler_inner(handler, origin))?),
+            "always" => always = Some(task_list(value, handler, handler_inner(handler, origin))?),
             "import_tasks" => imported = Some(value),
             "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
             "import_role"
@@ -658,7 +716,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 other.span.clone(),
             ));
         }
-        local_owned = local_action_parts(value)?;
+        local_owned = action_parts(value, "local_action")?;
         actions.push((&local_owned.0, &local_owned.1));
         task.delegate_to = Some(("localhost".to_owned(), value.span.clone()));
     }
@@ -696,7 +754,9 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             None => value,
         };
-        if include && super::roles::is_dynamic(value) {
+        // A role `include_role` cannot find is the failure of the hosts that reach it, as in
+        // Ansible: read when it runs.
+        if include && (super::roles::is_dynamic(value) || super::roles::is_missing(value, origin)) {
             let (role, _, apply) = super::roles::role_task_args(&word, value, true)?;
             task.body = TaskBody::Include(Box::new(super::Include {
                 file: Node::new(role.name_span.clone(), Value::Str(role.name.clone())),
@@ -854,6 +914,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             Origin {
                 dir,
                 depth: origin.depth + 1,
+                in_handler: false,
                 ..origin
             },
         )?;
@@ -917,7 +978,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         }
     };
     let word = key.key_string();
-    if word == "meta" {
+    if is_meta(&word) {
         let action = string(value)?;
         task.body = TaskBody::Meta(match action.as_str() {
             "flush_handlers" => Meta::FlushHandlers,
@@ -951,16 +1012,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     Ok(task)
 }
 
-/// The task type (as a key) and arguments of `local_action`: `TYPE ARGS` as one string, or
+/// The task type (as a key) and arguments of `local_action` or `action` (`word`): `TYPE ARGS` as one string, or
 /// a mapping with `module: TYPE` and the arguments beside it.
-fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
+fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
     match &value.value {
         Value::Str(text) => {
             let text = text.trim_start();
             let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
             if word.is_empty() {
                 return Err(Diagnostic::at(
-                    "`local_action` needs a task type, such as `command touch done`",
+                    format!("`{word}` needs a task type, such as `command touch done`"),
                     value.span.clone(),
                 ));
             }
@@ -985,7 +1046,7 @@ fn local_action_parts(value: &Node) -> Result<(Node, Node), Diagnostic> {
             }
             let Some(module) = module else {
                 return Err(Diagnostic::at(
-                    "`local_action` as a mapping needs `module` (the task type)",
+                    format!("`{word}` as a mapping needs `module` (the task type)"),
                     value.span.clone(),
                 ));
             };
@@ -1012,7 +1073,57 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
 }
 
 fn is_task_type(word: &str) -> bool {
-    word == "meta" || short_task_type(word).is_some()
+    is_meta(word) || short_task_type(word).is_some()
+}
+
+/// Handlers with each plain `import_tasks` among them (a block with no name and no
+/// keyword) replaced by the tasks it imports, so that each is a handler by its own name, as
+/// in Ansible.
+pub(super) fn imported_handlers(handlers: Vec<Task>) -> Vec<Task> {
+    let mut out = Vec::new();
+    for handler in handlers {
+        let plain = handler.name.is_none()
+            && handler.when.is_empty()
+            && handler.tags.is_empty()
+            && handler.listen.is_empty()
+            && handler.vars.is_empty()
+            && handler.r#loop.is_none()
+            && handler.r#become.is_none()
+            && handler.become_user.is_none()
+            && handler.environment.is_none()
+            && handler.delegate_to.is_none()
+            && handler.check_mode.is_none()
+            && !handler.run_once
+            && !handler.no_log
+            && !handler.ignore_errors;
+        match handler.body {
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } if plain && rescue.is_empty() && always.is_empty() => {
+                out.extend(imported_handlers(block));
+            }
+            body => out.push(Task { body, ..handler }),
+        }
+    }
+    out
+}
+
+/// The origin of what a block holds: in a handler, the handler's own tasks.
+fn handler_inner(handler: bool, origin: Origin<'_>) -> Origin<'_> {
+    Origin {
+        in_handler: origin.in_handler || handler,
+        ..origin
+    }
+}
+
+/// `meta`, also as `ansible.builtin.meta` or `ansible.legacy.meta`.
+fn is_meta(word: &str) -> bool {
+    matches!(
+        word,
+        "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
+    )
 }
 
 /// A key of a task that quayside does not know: a misspelled keyword or task type, with the

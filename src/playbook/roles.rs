@@ -17,7 +17,10 @@ use crate::yaml::{self, Node, Value};
 /// A role as one of its uses sees it.
 #[derive(Debug)]
 pub struct Role {
+    /// As titles show it: a collection's role by its full name (`NS.COLL.ROLE`).
     pub name: String,
+    /// `role_name`: the role's own name, without its collection.
+    pub short_name: String,
     /// The role's folder, absolute; `role_path`, and where its templates and files are
     /// found first.
     pub path: PathBuf,
@@ -34,7 +37,7 @@ impl Role {
     /// The variables quayside sets for the role's tasks: `role_name`, `role_path`.
     pub fn magic(&self) -> Vars {
         let mut vars = Vars::new();
-        vars.insert("role_name".into(), self.name.clone().into());
+        vars.insert("role_name".into(), self.short_name.clone().into());
         vars.insert("role_path".into(), self.path.display().to_string().into());
         vars.insert("ansible_role_name".into(), self.name.clone().into());
         vars
@@ -51,6 +54,56 @@ pub(super) struct PlayRoles {
     pub handlers: Vec<Task>,
     pub defaults: Vars,
     pub vars: Vars,
+    /// The play's `collections:`, then (while a collection's role is read) that role's
+    /// collection first: where a role's short name is looked for before `roles_path`.
+    pub collections: Vec<String>,
+    /// The play's `vars:`: with the extra variables, what a templated role name is
+    /// rendered with when the playbook is loaded.
+    pub play_vars: Vars,
+}
+
+/// The `-e` variables, set once before playbooks are read: see [`set_load_vars`].
+static LOAD_VARS: std::sync::OnceLock<Vars> = std::sync::OnceLock::new();
+
+/// The extra variables (`-e`), known before the playbook is read: a templated role name
+/// may use them.
+pub fn set_load_vars(vars: Vars) {
+    let _ = LOAD_VARS.set(vars);
+}
+
+/// A templated role name (`name: "{{ role_var }}"`), rendered with what is known when the
+/// playbook is loaded, as Ansible does: the extra variables over the play's `vars:`.
+fn render_role_name(role: &mut RoleUse, play_vars: &Vars) -> Result<(), Diagnostic> {
+    let mut vars = play_vars.clone();
+    if let Some(extra) = LOAD_VARS.get() {
+        vars.extend(extra.clone());
+    }
+    let ctx = minijinja::Value::from_serialize(&vars);
+    // A variable's value may be a template too: render until none is left.
+    for _ in 0..8 {
+        if !yaml::is_template(&role.name) {
+            return Ok(());
+        }
+        role.name = crate::template::render_str(&role.name, &role.name_span, &ctx).map_err(
+            |error| {
+                Diagnostic::at(
+                    format!(
+                        "the role name `{}` cannot be rendered when the playbook is loaded: {}",
+                        role.name,
+                        error.message
+                    ),
+                    role.name_span.clone(),
+                )
+                .with_hint(
+                    "a role placed when the playbook is loaded (`roles:`, `import_role`) can be named by the extra variables (-e) and the play's `vars:`; for a host's variables, use `include_role`",
+                )
+            },
+        )?;
+    }
+    Err(Diagnostic::at(
+        "the role name is a template that renders to a template, again and again",
+        role.name_span.clone(),
+    ))
 }
 
 /// `roles_path` as the settings resolved it (`ANSIBLE_ROLES_PATH`, ansible.cfg, or
@@ -71,9 +124,78 @@ pub fn role_search_path() -> Vec<PathBuf> {
         .unwrap_or_else(|| crate::settings::Settings::default().roles_path)
 }
 
-/// Where Ansible looks for a role named `name`: `roles/` beside the playbook, each folder
-/// of `roles_path`, then beside the playbook. A name with a `/` is a path.
-fn find_role(name: &str, play_dir: &Path) -> Result<PathBuf, Vec<PathBuf>> {
+/// `collections_path` as the settings resolved it (`ANSIBLE_COLLECTIONS_PATH(S)`,
+/// ansible.cfg, or Ansible's default): see [`set_collections_path`].
+static COLLECTIONS_PATH: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+
+/// The settings' `collections_path`, set once before playbooks are read.
+pub fn set_collections_path(paths: Vec<PathBuf>) {
+    let _ = COLLECTIONS_PATH.set(paths);
+}
+
+/// The folders `ansible_collections/` trees are looked for in, as Ansible orders them:
+/// `collections/` beside the playbook, then `collections_path`. A folder that is itself
+/// named `ansible_collections` is taken as the tree.
+fn collection_roots(play_dir: &Path) -> Vec<PathBuf> {
+    let configured = COLLECTIONS_PATH
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::settings::Settings::default().collections_path);
+    std::iter::once(play_dir.join("collections"))
+        .chain(configured)
+        .map(|root| match root.file_name() {
+            Some(name) if name == "ansible_collections" => root,
+            _ => root.join("ansible_collections"),
+        })
+        .collect()
+}
+
+/// A role of a collection, `NAMESPACE.COLLECTION.ROLE`: the folder
+/// `ansible_collections/NAMESPACE/COLLECTION/roles/ROLE` in the first root that has it.
+fn find_collection_role(fqcn: &str, roots: &[PathBuf]) -> Option<(PathBuf, String)> {
+    let mut parts = fqcn.splitn(3, '.');
+    let (namespace, collection, role) = (parts.next()?, parts.next()?, parts.next()?);
+    let valid = |part: &str| crate::vars::is_identifier(part);
+    if !(valid(namespace) && valid(collection) && valid(role)) {
+        return None;
+    }
+    roots
+        .iter()
+        .map(|root| {
+            root.join(namespace)
+                .join(collection)
+                .join("roles")
+                .join(role)
+        })
+        .find(|path| path.is_dir())
+        .map(|path| (path, format!("{namespace}.{collection}")))
+}
+
+/// Where Ansible looks for a role named `name`: a collection's role (`NS.COLL.ROLE`, or a
+/// short name in each of the play's `collections:`), then `roles/` beside the playbook,
+/// each folder of `roles_path`, then beside the playbook. A name with a `/` is a path.
+/// Found: the role's folder and the collection it is in.
+fn find_role(
+    name: &str,
+    play_dir: &Path,
+    collections: &[String],
+) -> Result<(PathBuf, Option<String>), Vec<PathBuf>> {
+    let roots = collection_roots(play_dir);
+    let fqcns = std::iter::once(name.to_owned()).chain(
+        collections
+            .iter()
+            .filter(|c| !matches!(c.as_str(), "ansible.builtin" | "ansible.legacy"))
+            .map(|c| format!("{c}.{name}")),
+    );
+    for fqcn in fqcns {
+        if let Some((path, collection)) = find_collection_role(&fqcn, &roots) {
+            return Ok((path, Some(collection)));
+        }
+    }
+    find_role_in_paths(name, play_dir).map(|path| (path, None))
+}
+
+fn find_role_in_paths(name: &str, play_dir: &Path) -> Result<PathBuf, Vec<PathBuf>> {
     let path = Path::new(name);
     if path.is_absolute() {
         return if path.is_dir() {
@@ -100,6 +222,8 @@ pub(super) struct RoleUse {
     pub params: Vars,
     pub from: From,
     pub public: bool,
+    /// `rolespec_validate`: check the role's argument spec (Ansible's default).
+    pub validate: bool,
 }
 
 /// `tasks_from`, `vars_from`, `defaults_from`, `handlers_from`.
@@ -159,6 +283,7 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
         params: Vars::new(),
         from: From::default(),
         public: true,
+        validate: true,
     };
     match &node.value {
         Value::Str(name) => {
@@ -276,6 +401,7 @@ pub(super) fn role_task_args(
         "public",
         "allow_duplicates",
         "apply",
+        "rolespec_validate",
     ];
     let mut role = RoleUse {
         name: String::new(),
@@ -285,6 +411,7 @@ pub(super) fn role_task_args(
         params: Vars::new(),
         from: From::default(),
         public: word.ends_with("import_role"),
+        validate: true,
     };
     let mut allow_duplicates = None;
     let mut apply = None;
@@ -302,6 +429,7 @@ pub(super) fn role_task_args(
             "handlers_from" => role.from.handlers = Some(arg.clone()),
             "public" => role.public = boolean(arg)?,
             "allow_duplicates" => allow_duplicates = Some(boolean(arg)?),
+            "rolespec_validate" => role.validate = boolean(arg)?,
             "apply" if word.ends_with("include_role") => apply = Some(arg.clone()),
             other => {
                 let mut message = format!("`{word}` takes no `{other}`");
@@ -318,14 +446,7 @@ pub(super) fn role_task_args(
             value.span.clone(),
         ));
     }
-    if !templates && yaml::is_template(&role.name) {
-        return Err(Diagnostic::at(
-            format!(
-                "a templated role name is not supported: `{word}` is resolved when the playbook is loaded"
-            ),
-            role.name_span.clone(),
-        ));
-    }
+    let _ = templates;
     Ok((role, allow_duplicates, apply))
 }
 
@@ -351,6 +472,21 @@ pub(super) fn is_dynamic(value: &Node) -> bool {
     })
 }
 
+/// Whether the role an `include_role` names (not a template) is nowhere to be found.
+pub(super) fn is_missing(value: &Node, origin: Origin<'_>) -> bool {
+    let Ok((role, _, _)) = role_task_args("include_role", value, true) else {
+        return false;
+    };
+    if yaml::is_template(&role.name) {
+        return false;
+    }
+    let collections = origin
+        .roles
+        .map(|state| state.borrow().collections.clone())
+        .unwrap_or_default();
+    find_role(&role.name, origin.play_dir, &collections).is_err()
+}
+
 /// An `include_role` whose arguments were rendered when it ran: the role's blocks, the
 /// roles in them (for `public`) and its handlers.
 #[allow(clippy::type_complexity)]
@@ -365,6 +501,7 @@ pub fn load_role_at_run(
         depth: 0,
         play_dir,
         roles: Some(&state),
+        in_handler: false,
     };
     let (mut role, allow_duplicates, _) = role_task_args("include_role", args, false)?;
     role.public = false;
@@ -488,7 +625,7 @@ pub(super) fn load_role(role: RoleUse, origin: Origin<'_>) -> Result<Vec<Task>, 
 }
 
 pub(super) fn load_role_with(
-    role: RoleUse,
+    mut role: RoleUse,
     allow_duplicates: Option<bool>,
     origin: Origin<'_>,
 ) -> Result<Vec<Task>, Diagnostic> {
@@ -498,6 +635,10 @@ pub(super) fn load_role_with(
             role.name_span.clone(),
         ));
     };
+    if yaml::is_template(&role.name) {
+        let play_vars = state.borrow().play_vars.clone();
+        render_role_name(&mut role, &play_vars)?;
+    }
     if origin.depth >= MAX_ROLE_DEPTH {
         return Err(Diagnostic::at(
             format!(
@@ -507,23 +648,28 @@ pub(super) fn load_role_with(
             role.name_span.clone(),
         ));
     }
-    let path = find_role(&role.name, origin.play_dir).map_err(|places| {
-        Diagnostic::at(
-            format!("the role `{}` was not found", role.name),
-            role.name_span.clone(),
-        )
-        .with_hint(format!(
-            "looked in {}",
-            places
-                .iter()
-                .map(|p| match p.as_os_str().is_empty() {
-                    true => "`.`".to_owned(),
-                    false => format!("`{}`", p.display()),
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let collections = state.borrow().collections.clone();
+    let (path, collection) =
+        find_role(&role.name, origin.play_dir, &collections).map_err(|mut places| {
+            if role.name.split('.').count() >= 3 || !collections.is_empty() {
+                places.extend(collection_roots(origin.play_dir));
+            }
+            Diagnostic::at(
+                format!("the role `{}` was not found", role.name),
+                role.name_span.clone(),
+            )
+            .with_hint(format!(
+                "looked in {}",
+                places
+                    .iter()
+                    .map(|p| match p.as_os_str().is_empty() {
+                        true => "`.`".to_owned(),
+                        false => format!("`{}`", p.display()),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
     let meta = match role_file(&path, "meta", None)? {
         Some(file) => Some(yaml::load_file(&file)?),
         None => None,
@@ -601,16 +747,41 @@ pub(super) fn load_role_with(
         .borrow_mut()
         .loading
         .push((key_path, role.name.clone()));
-    let loaded = load_parts(role, path, &dependencies, state, origin);
-    state.borrow_mut().loading.pop();
+    // As Ansible: a collection's role finds the roles it names in its own collection first.
+    let in_collection = collection.clone();
+    let saved = collection.map(|collection| {
+        let mut state = state.borrow_mut();
+        let saved = state.collections.clone();
+        state.collections.retain(|c| *c != collection);
+        state.collections.insert(0, collection);
+        saved
+    });
+    let specs = argument_specs(&path, meta.as_ref())?;
+    let loaded = load_parts(
+        role,
+        path,
+        in_collection,
+        &dependencies,
+        specs.as_ref(),
+        state,
+        origin,
+    );
+    let mut state = state.borrow_mut();
+    state.loading.pop();
+    if let Some(saved) = saved {
+        state.collections = saved;
+    }
     loaded
 }
 
 /// A role's dependencies, then its own block, once it is known not to be placed already.
+#[allow(clippy::too_many_arguments)]
 fn load_parts(
     role: RoleUse,
     path: PathBuf,
+    collection: Option<String>,
     dependencies: &[Node],
+    specs: Option<&Node>,
     state: &PlayRolesCell,
     origin: Origin<'_>,
 ) -> Result<Vec<Task>, Diagnostic> {
@@ -623,6 +794,12 @@ fn load_parts(
     for dependency in dependencies {
         blocks.extend(role_entry(dependency, inner)?);
     }
+    // The entry point's argument spec: checked now as far as it can be, and as a task
+    // before the role's own, as ansible-core inserts it.
+    let validation = match specs {
+        Some(specs) if role.validate => validation_task(specs, &role, &path)?,
+        _ => None,
+    };
     let (defaults, mut origins) = role_vars(&path, "defaults", role.from.defaults.as_ref())?;
     let (mut vars, vars_origins) = role_vars(&path, "vars", role.from.vars.as_ref())?;
     origins.extend(vars_origins);
@@ -635,12 +812,23 @@ fn load_parts(
     }
     vars.extend(role.vars);
     origins.extend(role.var_origins);
-    let name = Path::new(&role.name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| role.name.clone());
+    let short_name = match &collection {
+        Some(_) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        None => Path::new(&role.name)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| role.name.clone()),
+    };
+    let name = match &collection {
+        Some(collection) => format!("{collection}.{short_name}"),
+        None => short_name.clone(),
+    };
     let loaded = Arc::new(Role {
         name,
+        short_name,
         path: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
         defaults,
         vars,
@@ -661,10 +849,14 @@ fn load_parts(
         }
         None => Vec::new(),
     };
+    if let Some(validation) = validation {
+        tasks.insert(0, validation);
+    }
     set_role(&mut tasks, &loaded);
     if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
-        let mut handlers = task_list(&root, true, file_origin(&file, origin))?;
+        let mut handlers =
+            super::parse::imported_handlers(task_list(&root, true, file_origin(&file, origin))?);
         set_role(&mut handlers, &loaded);
         state.borrow_mut().handlers.extend(handlers);
     }
@@ -677,6 +869,111 @@ fn load_parts(
     block.role = Some(loaded);
     blocks.push(block);
     Ok(blocks)
+}
+
+/// A role's argument specs: `argument_specs` in `meta/argument_specs.yml` (or `.yaml`),
+/// else in `meta/main.yml`, as ansible-core reads them (the files are not merged).
+fn argument_specs(role_dir: &Path, meta: Option<&Node>) -> Result<Option<Node>, Diagnostic> {
+    let file = ["yml", "yaml"]
+        .iter()
+        .map(|ext| role_dir.join("meta").join(format!("argument_specs.{ext}")))
+        .find(|p| p.is_file());
+    let specs = match file {
+        Some(file) => yaml::load_file(&file)?.get("argument_specs").cloned(),
+        None => meta.and_then(|m| m.get("argument_specs")).cloned(),
+    };
+    Ok(specs.filter(|s| !s.is_null()))
+}
+
+/// The `validate_argument_spec` task ansible-core puts first in a role whose entry point
+/// (`main`, or `tasks_from`) has a spec, once the spec is known to use only what quayside
+/// checks and the role's parameters written as plain values are known to pass it.
+fn validation_task(specs: &Node, role: &RoleUse, path: &Path) -> Result<Option<Task>, Diagnostic> {
+    use crate::tasks::validate_argument_spec::{check_spec, validate};
+    let Some(entries) = specs.as_map() else {
+        return Err(Diagnostic::at(
+            format!(
+                "`argument_specs` must be a mapping of entry points, found {}",
+                specs.kind()
+            ),
+            specs.span.clone(),
+        ));
+    };
+    let entry = match &role.from.tasks {
+        Some(node) => string(node)?,
+        None => "main".to_owned(),
+    };
+    let Some((_, spec)) = entries.iter().find(|(key, _)| key.key_string() == entry) else {
+        return Ok(None);
+    };
+    if spec.is_null() {
+        return Ok(None);
+    }
+    let empty = Node::new(spec.span.clone(), Value::Map(Vec::new()));
+    let options = spec.get("options").unwrap_or(&empty);
+    check_spec(options)?;
+    let spec_json = match options.to_json() {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    // A parameter written as a plain value fails the same way on every host: say so now.
+    for (name, value) in &role.params {
+        if contains_template(value) {
+            continue;
+        }
+        let one = serde_json::Map::from_iter([(name.clone(), value.clone())]);
+        let errors = validate(&spec_json, &one, false);
+        if !errors.is_empty() {
+            let span = role
+                .var_origins
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| role.name_span.clone());
+            return Err(Diagnostic::at(
+                format!(
+                    "the role `{}` does not accept this: Validation of arguments failed: {}",
+                    role.name,
+                    errors.join("; ")
+                ),
+                span,
+            )
+            .with_hint(format!(
+                "the role's argument spec `{entry}` is in {}",
+                spec.span.file.name
+            )));
+        }
+    }
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(short) = spec.get("short_description").and_then(Node::as_str) {
+        name.push_str(&format!(" - {short}"));
+    }
+    let args = serde_json::json!({
+        "argument_spec": spec_json,
+        "provided_arguments": role.params,
+        "validate_args_context": {
+            "type": "role",
+            "name": role.name,
+            "argument_spec_name": entry,
+            "path": std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()).display().to_string(),
+        },
+    });
+    let mut task = new_task(spec.span.clone());
+    task.name = Some(name);
+    task.tags = vec!["always".to_owned()];
+    task.body = TaskBody::Action {
+        kind: crate::tasks::TaskKind::ValidateArgumentSpec,
+        args: Node::from_json(&args, &spec.span),
+    };
+    Ok(Some(task))
+}
+
+fn contains_template(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => yaml::is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(contains_template),
+        serde_json::Value::Object(map) => map.values().any(contains_template),
+        _ => false,
+    }
 }
 
 /// Mark tasks (and the tasks of their blocks) as the role's, except those that belong to a

@@ -72,6 +72,7 @@ mod template_config;
 mod unarchive;
 mod uri;
 mod user;
+pub mod validate_argument_spec;
 mod wait_for;
 
 use std::path::{Path, PathBuf};
@@ -284,6 +285,7 @@ task_types! {
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "include_vars" => IncludeVars(include_vars::IncludeVars);
+    "validate_argument_spec" => ValidateArgumentSpec(validate_argument_spec::ValidateArgumentSpec);
     "setup" => Setup(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);

@@ -2,10 +2,11 @@
 //! them: regular expressions (`regex_search` with groups, `regex_escape`, the `match`,
 //! `search` and `regex` tests), `ternary`, the set filters (`union`, `intersect`,
 //! `difference`, `symmetric_difference`), `urlencode`, `dict2items`/`items2dict`,
-//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`).
+//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`,
+//! `first_found`, `password`: password.rs, `community.general.random_string`).
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
@@ -19,6 +20,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("dict2items", dict2items);
     env.add_filter("items2dict", items2dict);
     env.add_filter("combine", combine);
+    env.add_filter("relpath", relpath);
     env.add_test("match", |value: &str, pattern: &str, kwargs: Kwargs| {
         regex_test(value, pattern, kwargs, true)
     });
@@ -268,7 +270,7 @@ fn items2dict(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from_iter(out))
 }
 
-fn merge(base: &mut serde_json::Value, other: serde_json::Value, recursive: bool) {
+pub(crate) fn merge(base: &mut serde_json::Value, other: serde_json::Value, recursive: bool) {
     match (base, other) {
         (serde_json::Value::Object(base), serde_json::Value::Object(other)) => {
             for (key, value) in other {
@@ -348,7 +350,7 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
             }
             other => {
                 return Err(invalid(format!(
-                    "lookup: `{other}` is not supported (use `file`, `env` or `pipe`)"
+                    "lookup: `{other}` is not supported (use `file`, `env`, `pipe`, `first_found`, `password` or `community.general.random_string`)"
                 )));
             }
         };
@@ -359,18 +361,16 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
 
 /// `lookup(kind, term, ...)`: the values joined with `,` (one value as it is), or the
 /// list with `wantlist=true`.
-fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn lookup(state: &State, kind: &str, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let values = if is_random_string(kind) {
-        vec![random_string(&terms, &kwargs)?]
-    } else {
-        lookup_values(kind, &terms)?
-    };
+    let values = values(state, kind, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     if wantlist {
         return Ok(Value::from(values));
     }
     Ok(match values.len() {
+        // As Ansible: nothing found is an empty list.
+        0 => Value::from(values),
         1 => values.into_iter().next().unwrap_or_default(),
         _ => Value::from(
             values
@@ -383,14 +383,153 @@ fn lookup(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Erro
 }
 
 /// `query(kind, term, ...)` (also `q`): always a list.
-fn query(kind: &str, terms: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
-    let values = if is_random_string(kind) {
-        vec![random_string(&terms, &kwargs)?]
-    } else {
-        lookup_values(kind, &terms)?
-    };
+fn query(state: &State, kind: &str, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let values = values(state, kind, &terms, &kwargs)?;
     kwargs.assert_all_used()?;
     Ok(Value::from(values))
+}
+
+/// The values of any lookup: those with options of their own, then the plain ones.
+fn values(
+    state: &State,
+    kind: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
+    if matches!(kind, "first_found" | "ansible.builtin.first_found") {
+        return first_found(state, terms, kwargs);
+    }
+    // Every other lookup takes strings; a list among the terms gives its items, as
+    // Ansible's lookups flatten their terms.
+    let mut flat = Vec::new();
+    for term in terms {
+        match term.kind() {
+            ValueKind::Seq => flat.extend(term.try_iter()?.map(|v| v.to_string())),
+            _ => flat.push(term.to_string()),
+        }
+    }
+    let terms = &flat[..];
+    if is_random_string(kind) {
+        let value = random_string(terms, kwargs)?;
+        crate::secrets::register(
+            value.as_str().unwrap_or_default(),
+            crate::secrets::Reach::Everywhere,
+        );
+        return Ok(vec![value]);
+    }
+    if matches!(kind, "password" | "ansible.builtin.password") {
+        // Relative paths are the playbook's, as Ansible's `path_dwim` reads them.
+        let base = state.lookup("playbook_dir");
+        return super::password::lookup(terms, kwargs, base.as_ref().and_then(|b| b.as_str()));
+    }
+    lookup_values(kind, terms)
+}
+
+/// `relpath(start)`: Python's `os.path.relpath` (both made absolute from the current
+/// directory, `.` and `..` resolved as text).
+fn relpath(path: &str, start: Option<&str>) -> String {
+    fn parts(path: &str) -> Vec<String> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let full = cwd.join(path);
+        let mut out: Vec<String> = Vec::new();
+        for part in full.components() {
+            match part {
+                std::path::Component::Normal(p) => out.push(p.to_string_lossy().into_owned()),
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+    let (to, from) = (parts(path), parts(start.unwrap_or(".")));
+    let common = to.iter().zip(&from).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; from.len() - common];
+    out.extend(to[common..].iter().map(String::as_str));
+    match out.is_empty() {
+        true => ".".to_owned(),
+        false => out.join("/"),
+    }
+}
+
+/// `first_found`: the first of the files that exists, as a full path. Terms are file
+/// names, lists of them, or mappings with `files`, `paths` and `skip`; the keyword arguments
+/// `files`, `paths`, `skip` and `errors` (`ignore`) apply to all. Each name (in each of
+/// `paths`, when given) is looked for as Ansible's lookup looks: in the role's folder, then
+/// the playbook's; an absolute one as it is.
+fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    fn words(value: &Value, separators: &[char]) -> Result<Vec<String>, Error> {
+        Ok(match value.as_str() {
+            Some(text) => text
+                .split(separators)
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None if value.is_undefined() || value.is_none() => Vec::new(),
+            None => value.try_iter()?.map(|v| v.to_string()).collect(),
+        })
+    }
+    let mut files: Vec<String> = match kwargs.get::<Option<Value>>("files")? {
+        Some(value) => words(&value, &[',', ';'])?,
+        None => Vec::new(),
+    };
+    let mut paths: Vec<String> = match kwargs.get::<Option<Value>>("paths")? {
+        Some(value) => words(&value, &[',', ';', ':'])?,
+        None => Vec::new(),
+    };
+    let mut skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+    let errors = kwargs.get::<Option<String>>("errors")?;
+    for term in terms {
+        match term.kind() {
+            ValueKind::Map => {
+                let get = |key: &str| term.get_attr(key).unwrap_or_default();
+                files.extend(words(&get("files"), &[',', ';'])?);
+                paths.extend(words(&get("paths"), &[',', ';', ':'])?);
+                skip |= get("skip").is_true();
+            }
+            ValueKind::Seq => files.extend(term.try_iter()?.map(|v| v.to_string())),
+            _ => files.push(term.to_string()),
+        }
+    }
+    let var = |name: &str| {
+        state
+            .lookup(name)
+            .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+    };
+    let playbook = var("playbook_dir").unwrap_or_default();
+    let role = var("role_path");
+    let mut places: Vec<std::path::PathBuf> = Vec::new();
+    // As a lookup (not `with_first_found`), Ansible looks in no `files/` folder.
+    let bases: Vec<&std::path::Path> = role
+        .as_deref()
+        .into_iter()
+        .chain([playbook.as_path()])
+        .collect();
+    let names: Vec<String> = match paths.is_empty() {
+        true => files.clone(),
+        false => paths
+            .iter()
+            .flat_map(|dir| files.iter().map(move |file| format!("{dir}/{file}")))
+            .collect(),
+    };
+    for name in &names {
+        let path = std::path::Path::new(name);
+        if path.is_absolute() {
+            places.push(path.to_owned());
+        } else {
+            places.extend(bases.iter().map(|base| base.join(name)));
+        }
+    }
+    if let Some(found) = places.into_iter().find(|p| p.exists()) {
+        let found = std::path::absolute(&found).unwrap_or(found);
+        return Ok(vec![Value::from(found.display().to_string())]);
+    }
+    if skip || errors.as_deref() == Some("ignore") {
+        return Ok(Vec::new());
+    }
+    Err(invalid("No file was found when using first_found."))
 }
 
 fn is_random_string(kind: &str) -> bool {

@@ -81,6 +81,22 @@ pub fn sha512_crypt(password: &[u8], salt: &str, rounds: u32) -> String {
     out
 }
 
+/// SHA-256 crypt (`$5$`), as [`sha512_crypt`] writes SHA-512's.
+pub fn sha256_crypt(password: &[u8], salt: &str, rounds: u32) -> String {
+    let params = sha_crypt::Sha256Params::new(rounds as usize)
+        .expect("rounds are checked to be in range before");
+    let hash = sha_crypt::sha256_crypt_b64(password, salt.as_bytes(), &params)
+        .expect("rounds are checked to be in range before");
+    let mut out = String::from("$5$");
+    if rounds != 5000 {
+        out.push_str(&format!("rounds={rounds}$"));
+    }
+    out.push_str(salt);
+    out.push('$');
+    out.push_str(&hash);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
