@@ -58,7 +58,7 @@ pub fn check_templates(
         known.extend(task.register.iter().cloned());
         known.insert(task.loop_var.clone());
         known.extend(task.index_var.iter().cloned());
-        if let TaskBody::Action { kind, args } = &task.body {
+        if let TaskBody::Action { kind, args, .. } = &task.body {
             let mut dirs: Vec<&Path> = task.role.iter().map(|r| r.path.as_path()).collect();
             dirs.push(playbook.dir());
             known.extend(kind.sets_variables(args, &dirs));
@@ -291,7 +291,7 @@ impl Checker<'_> {
                 self.tasks(rescue, false, tags)?;
                 self.tasks(always, certain, tags)?;
             }
-            TaskBody::Action { kind, args } => {
+            TaskBody::Action { kind, args, .. } => {
                 kind.read_args(args, certain, self)?;
                 for (name, text, node) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain, kind.template_variables())?;

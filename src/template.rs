@@ -5,7 +5,7 @@
 
 mod ansible;
 mod crypt;
-mod python;
+pub(crate) mod python;
 mod rewrite;
 
 use std::sync::OnceLock;

@@ -365,6 +365,7 @@ pub fn load_role_at_run(
         depth: 0,
         play_dir,
         roles: Some(&state),
+        role_dir: None,
     };
     let (mut role, allow_duplicates, _) = role_task_args("include_role", args, false)?;
     role.public = false;
@@ -657,14 +658,22 @@ fn load_parts(
     let mut tasks = match role_file(&path, "tasks", role.from.tasks.as_ref())? {
         Some(file) => {
             let root = yaml::load_file(&file)?;
-            task_list(&root, false, file_origin(&file, origin))?
+            let origin = Origin {
+                role_dir: Some(&path),
+                ..file_origin(&file, origin)
+            };
+            task_list(&root, false, origin)?
         }
         None => Vec::new(),
     };
     set_role(&mut tasks, &loaded);
     if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
-        let mut handlers = task_list(&root, true, file_origin(&file, origin))?;
+        let origin = Origin {
+            role_dir: Some(&path),
+            ..file_origin(&file, origin)
+        };
+        let mut handlers = task_list(&root, true, origin)?;
         set_role(&mut handlers, &loaded);
         state.borrow_mut().handlers.extend(handlers);
     }

@@ -478,6 +478,7 @@ impl<'a> Runner<'a> {
             .iter()
             .filter_map(|host| self.state(host).connection.take())
             .collect();
+        crate::plugins::run::cleanup(&connections).await;
         futures::future::join_all(connections.iter().map(|connection| connection.close())).await;
         // As Ansible's recap: hosts of a batch that never started (after a failed batch)
         // are not listed.

@@ -77,10 +77,7 @@ impl Runner<'_> {
             task: run.title.clone(),
             path: task.span.to_string(),
             handler,
-            action: match &task.body {
-                TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
-                _ => None,
-            },
+            action: task.action_name(),
             hosts: if effective.run_once { 1 } else { hosts.len() },
             host_names: if effective.run_once {
                 hosts[..1].to_vec()
@@ -506,13 +503,17 @@ impl Runner<'_> {
                 Err(error) => return Err(Ok(Outcome::failed(located(&error)))),
             }
         }
-        let TaskBody::Action { kind, args } = &task.body else {
+        let TaskBody::Action { kind, args, module } = &task.body else {
             return Err(Ok(Outcome::ok()));
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
-        let action = parse_action(*kind, &task.span, &rendered)
+        let mut action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
+        if let crate::tasks::Action::Module(plugin) = &mut action {
+            plugin.module = module.clone();
+            plugin.no_log = effective.no_log;
+        }
         let connection: Arc<dyn Connection> = if effective.delegate_to.is_some() {
             Arc::new(LocalConnection::new("localhost"))
         } else if kind.on_controller() {

@@ -265,6 +265,8 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    // A module quayside does not build in (src/plugins/): never a name a playbook writes.
+    "(module)" => Module(crate::plugins::run::ModuleTask);
 }
 
 /// How a task type runs across the hosts of a batch.
