@@ -83,6 +83,7 @@ pub fn run_cli() -> i32 {
         Command::Validate(args) => commands::validate(args, &settings, &mut stdout),
         Command::ListHosts(args) => commands::list_hosts(args, &settings, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
+        Command::ListModules(args) => commands::list_modules(args, &mut stdout),
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
         Command::Keygen(args) => commands::keygen(args, &mut stdout),
         Command::Completions { shell } => commands::completions(*shell, &mut stdout),

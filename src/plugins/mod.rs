@@ -294,6 +294,31 @@ fn hex_digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// How a module's file takes its arguments, as ansible-core tells (`_find_module_utils`);
+/// `Err`: what quayside cannot run.
+pub fn protocol(bytes: &[u8]) -> Result<Protocol, &'static str> {
+    if is_binary(bytes) {
+        return Ok(Protocol::Binary);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("#Requires -Module")
+        || text.contains("#AnsibleRequires -")
+        || text.contains("#<<INCLUDE_ANSIBLE_MODULE_WINDOWS_SUBS>>")
+    {
+        Err("is a PowerShell module: quayside runs modules on POSIX hosts only")
+    } else if is_new_style(&text) {
+        Ok(Protocol::NewStyle)
+    } else if text.contains("<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>") {
+        Err(
+            "takes its arguments written into its own text (`<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>`), which quayside does not do: use `WANT_JSON` instead",
+        )
+    } else if text.contains("WANT_JSON") {
+        Ok(Protocol::WantJson)
+    } else {
+        Ok(Protocol::OldStyle)
+    }
+}
+
 /// Read a module's file and make it ready to send: its protocol, its payload, its
 /// options. Refused here (so before the run): what quayside cannot run as Ansible would.
 fn load(
@@ -312,29 +337,7 @@ fn load(
             action.display()
         ));
     }
-    let protocol = if is_binary(&bytes) {
-        Protocol::Binary
-    } else {
-        let text = String::from_utf8_lossy(&bytes);
-        if text.contains("#Requires -Module")
-            || text.contains("#AnsibleRequires -")
-            || text.contains("#<<INCLUDE_ANSIBLE_MODULE_WINDOWS_SUBS>>")
-        {
-            return Err(format!(
-                "module `{name}` (`{shown}`) is a PowerShell module: quayside runs modules on POSIX hosts only"
-            ));
-        } else if is_new_style(&text) {
-            Protocol::NewStyle
-        } else if text.contains("<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>") {
-            return Err(format!(
-                "module `{name}` (`{shown}`) takes its arguments written into its own text (`<<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>`), which quayside does not do: use `WANT_JSON` instead"
-            ));
-        } else if text.contains("WANT_JSON") {
-            Protocol::WantJson
-        } else {
-            Protocol::OldStyle
-        }
-    };
+    let protocol = protocol(&bytes).map_err(|why| format!("module `{name}` (`{shown}`) {why}"))?;
     let shebang = shebang(&bytes);
     if shebang.is_none() && protocol != Protocol::Binary && protocol != Protocol::NewStyle {
         // As ansible-core: "module (NAME) is missing interpreter line".

@@ -341,11 +341,12 @@ fn outcome(module: &Module, ctx: &TaskContext<'_>, mut output: Output, host: &st
         ));
     }
     let mut data = match parse_result(&output.stdout_lossy()) {
-        Some(data) => data,
-        None => return module_failure(module, &output, ctx),
+        Ok(data) => data,
+        Err(reason) => return module_failure(&reason, &output),
     };
-    // Keys only Ansible's own code may set.
-    data.retain(|key, _| !key.starts_with("_ansible_"));
+    // Keys only Ansible's own code may set, and what `register` does not keep (the
+    // module's `invocation`, shown by ansible-playbook at -vvv only).
+    data.retain(|key, _| !key.starts_with("_ansible_") && key != "invocation");
     for key in ["warnings", "deprecations"] {
         if data
             .get(key)
@@ -417,31 +418,33 @@ fn truthy(value: Option<&Json>) -> bool {
 }
 
 /// The JSON object a module printed, as ansible-core's `_filter_non_json_lines` finds it:
-/// from the first line that starts with `{` to the last that ends with `}`.
-fn parse_result(stdout: &str) -> Option<Map<String, Json>> {
+/// from the first line that starts with `{` to the last that ends with `}`. `Err`: why
+/// there is none, as ansible-core says it.
+fn parse_result(stdout: &str) -> Result<Map<String, Json>, String> {
     let lines: Vec<&str> = stdout.lines().collect();
     let start = lines
         .iter()
-        .position(|line| line.trim_start().starts_with('{'))?;
+        .position(|line| line.trim().starts_with('{'))
+        .ok_or("No start of json char found")?;
     let end = lines
         .iter()
-        .rposition(|line| line.trim_end().ends_with('}'))?;
-    if end < start {
-        return None;
-    }
-    match serde_json::from_str(&lines[start..=end].join("\n")).ok()? {
-        Json::Object(map) => Some(map),
-        _ => None,
+        .rposition(|line| line.trim().ends_with('}'))
+        .filter(|end| *end >= start)
+        .ok_or("No end of json char found")?;
+    match serde_json::from_str(&lines[start..=end].join("\n")) {
+        Ok(Json::Object(map)) => Ok(map),
+        Ok(_) => Err("the result is not a JSON object".to_owned()),
+        Err(error) => Err(error.to_string()),
     }
 }
 
-/// A module that printed no JSON object: a failure of this host, as ansible-core words it.
-fn module_failure(module: &Module, output: &Output, ctx: &TaskContext<'_>) -> Outcome {
-    let _ = ctx;
-    let mut outcome = Outcome::failed(format!(
-        "MODULE FAILURE: module `{}` printed no JSON result. See stdout/stderr for the returned output.",
-        module.name
-    ));
+/// A module that printed no JSON object: a failure of this host, with what ansible-core
+/// 2.19 registers for it.
+fn module_failure(reason: &str, output: &Output) -> Outcome {
+    let mut outcome = Outcome::failed(format!("Module result deserialization failed: {reason}"));
+    outcome
+        .data
+        .insert("exception".into(), "(traceback unavailable)".into());
     outcome
         .data
         .insert("module_stdout".into(), output.stdout_lossy().into());
@@ -527,8 +530,14 @@ mod tests {
     fn results_are_found_among_other_lines() {
         let result = parse_result("noise\n{\"changed\": true,\n \"x\": 1}\ntrailer\n").unwrap();
         assert_eq!(result["x"], 1);
-        assert!(parse_result("not json\n").is_none());
-        assert!(parse_result("[1, 2]\n").is_none());
+        assert_eq!(
+            parse_result("not json\n").unwrap_err(),
+            "No start of json char found"
+        );
+        assert_eq!(
+            parse_result("{\"a\":\n").unwrap_err(),
+            "No end of json char found"
+        );
     }
 
     #[test]

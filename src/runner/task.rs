@@ -143,10 +143,10 @@ impl Runner<'_> {
             if let Some(Some(outcome)) = outcomes.into_iter().next() {
                 for host in &hosts[1..] {
                     let mut state = self.state(host);
+                    state.facts.extend(outcome.facts.clone());
                     if let Some(name) = &task.register {
                         state.facts.insert(name.clone(), outcome.registered.clone());
                     }
-                    state.facts.extend(outcome.facts.clone());
                 }
             }
         }
@@ -248,10 +248,12 @@ impl Runner<'_> {
                 state.notified.extend(task.notify.iter().cloned());
             }
         }
+        // As Ansible: a registered value stands above the facts a module returns (a
+        // module's `ansible_facts` are host facts, below registered variables).
+        state.facts.extend(outcome.facts.clone());
         if let Some(name) = &task.register {
             state.facts.insert(name.clone(), registered.clone());
         }
-        state.facts.extend(outcome.facts.clone());
         Some(HostOutcome {
             registered,
             facts: outcome.facts,
