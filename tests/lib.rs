@@ -24,6 +24,7 @@ mod limits;
 mod modules_files;
 mod modules_system;
 mod plans;
+mod plugins;
 mod podman;
 mod progress;
 mod quay;
