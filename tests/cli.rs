@@ -103,6 +103,7 @@ fn the_man_page_has_every_option_of_every_subcommand() {
             "quayside-validate",
             "quayside-list-hosts",
             "quayside-list-tasks",
+            "quayside-list-modules",
             "quayside-drift",
             "quayside-completions",
             "quayside-man",
