@@ -456,3 +456,98 @@ fn list_modules_shows_what_each_name_resolves_to() {
     );
     assert!(all.stdout.contains("kv "), "{}", all.stdout);
 }
+
+/// A module of a collection, importing the collection's module_utils, with no check mode.
+const SHOUT: &str = r#"#!/usr/bin/python
+DOCUMENTATION = r'''
+module: shout
+short_description: says a word loudly
+options:
+  word:
+    description: The word.
+    required: true
+    type: str
+'''
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.quaytest.demo.plugins.module_utils.words import loud
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(word=dict(required=True)), supports_check_mode=False)
+    if module.params['word'] == 'fail':
+        module.fail_json(msg='cannot shout %s' % module.params['word'], word=module.params['word'])
+    module.exit_json(changed=True, shouted=loud(module.params['word']))
+
+
+main()
+"#;
+
+// Expected from ansible-core 2.19.14 (the same collection in `collections/` beside the
+// playbook, on host1): `shouted: "HELLO!"`; the failure registered with `msg`, the
+// module's own `word` and `exception: "(traceback unavailable)"`; in check mode the module
+// skips itself; a module on ANSIBLE_LIBRARY is found.
+#[test]
+fn a_collection_module_runs_with_its_module_utils_and_fails_as_ansible_registers_it() {
+    let collection = "collections/ansible_collections/quaytest/demo/plugins";
+    let elsewhere = Test::new().file("kv", KV);
+    let test = Test::new()
+        .file(&format!("{collection}/modules/shout.py"), SHOUT)
+        .file(
+            &format!("{collection}/module_utils/words.py"),
+            "def loud(text):\n    return text.upper() + '!'\n",
+        )
+        .file(
+            "play.yml",
+            r#"
+            - hosts: host1
+              gather_facts: false
+              tasks:
+                - quaytest.demo.shout: {word: hello}
+                  register: s
+                - quaytest.demo.shout: {word: fail}
+                  ignore_errors: true
+                  register: f
+                - kv: who=lib
+                  register: k
+                - assert:
+                    that:
+                      - s.changed and s.shouted == 'HELLO!'
+                      - f.failed and f.msg == 'cannot shout fail' and f.word == 'fail'
+                      - f.exception == '(traceback unavailable)'
+                      - k.who == 'lib'
+                  when: not ansible_check_mode
+                - assert:
+                    that:
+                      - s.skipped and s.msg == 'remote module (quaytest.demo.shout) does not support check mode'
+                  when: ansible_check_mode
+            "#,
+        );
+    let inventory = fleet().inventory.display().to_string();
+    let library = elsewhere.path().display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "play.yml", "-i", inventory.as_str()];
+        args.extend_from_slice(extra);
+        Test::new()
+            .args(&args)
+            .env("QUAYSIDE_ANSIBLE_PYTHON", &ansible_python())
+            .env("ANSIBLE_LIBRARY", &library)
+            .run_in(test.path())
+    };
+    let output = run(&[]).success();
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=4 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
+    );
+    assert!(
+        output
+            .stdout
+            .contains("fatal: [host1]: FAILED! => {\"word\":\"fail\""),
+        "{}",
+        output.stdout
+    );
+    let check = run(&["--check"]).success();
+    assert_eq!(
+        check.recap("host1"),
+        "host1 : ok=2 changed=0 unreachable=0 failed=0 skipped=3 rescued=0 ignored=0"
+    );
+}

@@ -136,8 +136,12 @@ pub fn build(
             path.display()
         ));
     };
-    let collections = std::env::join_paths(collection_folders)
-        .map_err(|error| format!("cannot list the collection folders: {error}"))?;
+    let collections = std::env::join_paths(
+        collection_folders
+            .iter()
+            .map(|folder| std::path::absolute(folder).unwrap_or_else(|_| folder.clone())),
+    )
+    .map_err(|error| format!("cannot list the collection folders: {error}"))?;
     let mut hasher = Sha256::new();
     for part in [
         HELPER.as_bytes(),

@@ -382,7 +382,14 @@ fn outcome(module: &Module, ctx: &TaskContext<'_>, mut output: Output, host: &st
     outcome.changed = truthy(data.remove("changed").as_ref());
     outcome.skipped = truthy(data.get("skipped"));
     outcome.failed = match data.remove("failed") {
-        Some(failed) => truthy(Some(&failed)),
+        Some(failed) if truthy(Some(&failed)) => {
+            // As ansible-core 2.19 registers a module's failure: with its `exception`.
+            if !data.get("exception").is_some_and(|e| truthy_text(e)) {
+                data.insert("exception".into(), "(traceback unavailable)".into());
+            }
+            true
+        }
+        Some(_) => false,
         // As ansible-core: a result without `failed` fails when its `rc` is not 0.
         None => data
             .get("rc")
@@ -402,6 +409,15 @@ fn outcome(module: &Module, ctx: &TaskContext<'_>, mut output: Output, host: &st
     }
     outcome.data = data;
     outcome
+}
+
+/// A value that is there: not null, empty or false.
+fn truthy_text(value: &Json) -> bool {
+    match value {
+        Json::Null | Json::Bool(false) => false,
+        Json::String(text) => !text.is_empty(),
+        _ => true,
+    }
 }
 
 /// Ansible's truth of a result's `changed`, `failed`, `skipped`.
