@@ -384,7 +384,7 @@ fn outcome(module: &Module, ctx: &TaskContext<'_>, mut output: Output, host: &st
     outcome.failed = match data.remove("failed") {
         Some(failed) if truthy(Some(&failed)) => {
             // As ansible-core 2.19 registers a module's failure: with its `exception`.
-            if !data.get("exception").is_some_and(|e| truthy_text(e)) {
+            if !data.get("exception").is_some_and(truthy_text) {
                 data.insert("exception".into(), "(traceback unavailable)".into());
             }
             true
