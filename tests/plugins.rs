@@ -9,6 +9,7 @@
 //! ansible-core on the controller: `scripts/test` puts it in a virtualenv and names its
 //! Python in QUAYSIDE_ANSIBLE_PYTHON.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::common::Test;
@@ -201,6 +202,13 @@ fn user_and_ansible_modules_of_every_kind_run_as_ansible_runs_them() {
             host_file(i, "plugins_kinds", "greeting").as_deref(),
             Some(format!("hello {host}\n").as_str())
         );
+        // Modules run with the login's umask (022 here), as under Ansible, not quayside's
+        // private one.
+        let mode = std::fs::metadata(fleet().root(i).join("plugins_kinds/stamp"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
     }
     // A task is named after its module, as ansible-playbook names it.
     assert!(

@@ -225,7 +225,7 @@ fn script_text(
     (interpreter, discover): &(Vec<String>, bool),
 ) -> String {
     let mut text = format!(
-        "umask 077\nd={folder}\nm=\"$d\"/{digest}\nt=\"$d\"/{task}\n",
+        "u=$(umask)\numask 077\nd={folder}\nm=\"$d\"/{digest}\nt=\"$d\"/{task}\n",
         folder = quote(folder),
         digest = module.digest,
         task = quote(task),
@@ -267,6 +267,9 @@ fn script_text(
         Protocol::NewStyle => command.push_str(" < \"$t/args\""),
         _ => command.push_str(" \"$t/args\" < /dev/null"),
     }
+    // The module runs with the user's umask, as under Ansible; only quayside's own files
+    // are private.
+    text.push_str("umask \"$u\"\n");
     text.push_str(&command);
     text.push_str("\ns=$?\nrm -rf \"$t\"\nexit $s\n");
     text
