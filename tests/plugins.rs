@@ -559,3 +559,32 @@ fn a_collection_module_runs_with_its_module_utils_and_fails_as_ansible_registers
         "host1 : ok=2 changed=0 unreachable=0 failed=0 skipped=3 rescued=0 ignored=0"
     );
 }
+
+/// `no_log` hides a module's result (even with `-v`, even when it fails), as in Ansible.
+#[test]
+fn no_log_hides_a_module_s_result() {
+    let test = Test::new().file("library/kv", KV).file(
+        "play.yml",
+        r#"
+        - hosts: host1
+          gather_facts: false
+          tasks:
+            - kv: who=sekrit
+              no_log: true
+              failed_when: true
+        "#,
+    );
+    let inventory = fleet().inventory.display().to_string();
+    let output = Test::new()
+        .args(&["run", "play.yml", "-v", "-i", &inventory])
+        .run_in(test.path())
+        .status(2);
+    assert!(!output.stdout.contains("sekrit"), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .contains("fatal: [host1]: FAILED! => {\n    \"censored\": \"<censored>\""),
+        "{}",
+        output.stdout
+    );
+}
