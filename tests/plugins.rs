@@ -42,13 +42,14 @@ const KV: &str = r#"#!/bin/sh
 printf '{"changed": false, "who": "%s", "count": "%s", "mode": "%s", "name": "%s"}\n' "$who" "$count" "$_ansible_check_mode" "$_ansible_module_name"
 "#;
 
-/// Fails on two hosts: prints no JSON on host3, exits 3 with only an error on host4.
+/// Fails on two hosts: prints no JSON on host3, exits 3 with only an error on host4; warns
+/// on the others.
 const FLAKY: &str = r#"#!/bin/sh
 # WANT_JSON
 case $(sed -n 's/.*"host": *"\([^"]*\)".*/\1/p' "$1") in
   host3) echo "not json at all" ;;
   host4) echo "boom" >&2; exit 3 ;;
-  *) echo '{"changed": false, "fine": true}' ;;
+  *) echo '{"changed": false, "fine": true, "warnings": ["careful now"]}' ;;
 esac
 "#;
 
@@ -293,6 +294,8 @@ fn a_module_that_prints_garbage_or_exits_non_zero_fails_only_its_host() {
         );
     }
     assert_eq!(host_file(3, "plugins_flaky", "after"), None);
+    // A module's warnings are shown, once for each host that gave them.
+    assert_eq!(output.stdout.matches("[WARNING]: careful now\n").count(), 4);
 }
 
 // Expected from ansible-core 2.19.14 with `--check --diff`: both modules report

@@ -691,6 +691,18 @@ impl Runner<'_> {
     ) {
         let duration_ms = started.elapsed().as_millis() as u64;
         let status = status(result, effective);
+        // As Ansible: the warnings a result carries (a module's, `pause`'s) are shown
+        // before it, unless the task is `no_log`.
+        if let Ok(outcome) = result {
+            let warnings = outcome.data.get("warnings").and_then(Json::as_array);
+            for warning in warnings.into_iter().flatten().filter_map(Json::as_str) {
+                if !effective.no_log {
+                    self.reporter.emit(&Event::Warning {
+                        message: warning.to_owned(),
+                    });
+                }
+            }
+        }
         let event =
             match result {
                 Err(error) => Event::bare_result(
