@@ -76,10 +76,17 @@ pub fn check_templates(
     }
     // A file or role included under a template is read only when it runs: the variables
     // it sets are not known before, so none is required.
-    let dynamic = playbook
-        .all_tasks()
-        .iter()
-        .any(|task| matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none()));
+    // So does a module (src/plugins/): its `ansible_facts` may set any variable.
+    let dynamic = playbook.all_tasks().iter().any(|task| {
+        matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none())
+            || matches!(
+                &task.body,
+                TaskBody::Action {
+                    module: Some(_),
+                    ..
+                }
+            )
+    });
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
     for play in plays {

@@ -592,3 +592,25 @@ fn no_log_hides_a_module_s_result() {
         output.stdout
     );
 }
+
+/// Regression: the check before the run took a variable a module's `ansible_facts` set
+/// (`getent_passwd`) for one set nowhere. A module may set any variable, as an include
+/// read only when it runs may.
+#[test]
+fn a_variable_a_module_sets_is_not_refused_before_the_run() {
+    Test::new()
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - ansible.builtin.getent: {database: passwd, key: root}
+                - command: echo {{ getent_passwd.root[1] }}
+            "#,
+        )
+        .env("QUAYSIDE_ANSIBLE_PYTHON", &ansible_python())
+        .args(&["validate", "play.yml"])
+        .run()
+        .success();
+}
