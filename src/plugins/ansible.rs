@@ -54,9 +54,15 @@ fn python() -> PathBuf {
     PathBuf::from("python3")
 }
 
+static CORE: OnceLock<Option<Core>> = OnceLock::new();
+
+/// ansible-core, if it was looked for already (without looking: that runs Python).
+pub fn core_if_known() -> Option<&'static Core> {
+    CORE.get().and_then(Option::as_ref)
+}
+
 /// ansible-core on the controller, looked for once.
 pub fn core() -> Option<&'static Core> {
-    static CORE: OnceLock<Option<Core>> = OnceLock::new();
     CORE.get_or_init(|| {
         let python = python();
         let output = Command::new(&python)

@@ -111,7 +111,10 @@ fn python_str(value: &Json) -> String {
 
 /// The arguments Ansible passes beside the user's (`_update_module_args`).
 fn internal_args(module: &Module, ctx: &TaskContext<'_>, no_log: bool, tmpdir: &str) -> Vars {
-    let version = super::ansible::core().map_or(ANSIBLE_VERSION, |core| core.version.as_str());
+    // ansible-core's version when it was needed to load the playbook (never looked for
+    // here, in the middle of a run).
+    let version =
+        super::ansible::core_if_known().map_or(ANSIBLE_VERSION, |core| core.version.as_str());
     let mut args = Vars::new();
     let mut set = |key: &str, value: Json| {
         args.insert(key.to_owned(), value);
