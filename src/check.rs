@@ -58,7 +58,7 @@ pub fn check_templates(
         known.extend(task.register.iter().cloned());
         known.insert(task.loop_var.clone());
         known.extend(task.index_var.iter().cloned());
-        if let TaskBody::Action { kind, args } = &task.body {
+        if let TaskBody::Action { kind, args, .. } = &task.body {
             let mut dirs: Vec<&Path> = task.role.iter().map(|r| r.path.as_path()).collect();
             dirs.push(playbook.dir());
             known.extend(kind.sets_variables(args, &dirs));
@@ -76,10 +76,17 @@ pub fn check_templates(
     }
     // A file or role included under a template is read only when it runs: the variables
     // it sets are not known before, so none is required.
-    let dynamic = playbook
-        .all_tasks()
-        .iter()
-        .any(|task| matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none()));
+    // So does a module (src/plugins/): its `ansible_facts` may set any variable.
+    let dynamic = playbook.all_tasks().iter().any(|task| {
+        matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none())
+            || matches!(
+                &task.body,
+                TaskBody::Action {
+                    module: Some(_),
+                    ..
+                }
+            )
+    });
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
     for play in plays {
@@ -291,7 +298,7 @@ impl Checker<'_> {
                 self.tasks(rescue, false, tags)?;
                 self.tasks(always, certain, tags)?;
             }
-            TaskBody::Action { kind, args } => {
+            TaskBody::Action { kind, args, .. } => {
                 kind.read_args(args, certain, self)?;
                 for (name, text, node) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain, kind.template_variables())?;

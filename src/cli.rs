@@ -29,6 +29,9 @@ pub enum Command {
     ListHosts(ListHostsArgs),
     /// List the plays and tasks of a playbook
     ListTasks(ListTasksArgs),
+    /// Show what task type names resolve to: built in, a user module (its file) or one of
+    /// Ansible's modules
+    ListModules(ListModulesArgs),
     /// Report hosts whose live config bundle differs from the others'
     Drift(DriftArgs),
     /// Print a shell completion script
@@ -56,6 +59,7 @@ impl Command {
             Command::Validate(args) => Some(&args.vault),
             Command::ListHosts(args) => Some(&args.vault),
             Command::ListTasks(args) => Some(&args.vault),
+            Command::ListModules(args) => Some(&args.vault),
             Command::Drift(args) => Some(&args.vault),
             Command::Completions { .. } | Command::Man { .. } | Command::Keygen(_) => None,
         }
@@ -238,6 +242,20 @@ pub struct DriftArgs {
     /// Seconds to wait for an SSH connection (10 unless ansible.cfg or ANSIBLE_TIMEOUT says)
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListModulesArgs {
+    /// The names to resolve (`hello`, `ansible.builtin.getent`, `ns.coll.module`); without
+    /// any, every task type name the playbook uses, or else every built-in task type and
+    /// user module
+    pub names: Vec<String>,
+    /// Resolve as the tasks of this playbook do (its `library/`, `collections/`, and with
+    /// no NAME, every task type name it and its roles use)
+    #[arg(short = 'p', long = "playbook", value_name = "PLAYBOOK")]
+    pub playbook: Option<PathBuf>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }
 
 #[derive(Debug, Args)]

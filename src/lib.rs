@@ -12,6 +12,7 @@ pub(crate) mod interrupt;
 pub mod inventory;
 pub(crate) mod keypair;
 pub mod playbook;
+pub mod plugins;
 pub(crate) mod postgres;
 pub(crate) mod preflight;
 pub(crate) mod quay;
@@ -63,6 +64,11 @@ pub fn run_cli() -> i32 {
     // Roles are looked for where ansible.cfg (or ANSIBLE_ROLES_PATH) says.
     playbook::set_roles_path(settings.roles_path.clone());
     playbook::set_collections_path(settings.collections_path.clone());
+    // Modules are looked for where ANSIBLE_LIBRARY and collections_path say.
+    plugins::set_search_paths(plugins::SearchPaths {
+        library: settings.library.clone(),
+        collections: settings.collections_path.clone(),
+    });
     for warning in &settings.warnings {
         let _ = writeln!(std::io::stderr(), "[WARNING]: {warning}");
     }
@@ -78,6 +84,7 @@ pub fn run_cli() -> i32 {
         Command::Validate(args) => commands::validate(args, &settings, &mut stdout),
         Command::ListHosts(args) => commands::list_hosts(args, &settings, &mut stdout),
         Command::ListTasks(args) => commands::list_tasks(args, &mut stdout),
+        Command::ListModules(args) => commands::list_modules(args, &mut stdout),
         Command::Drift(args) => commands::drift(args, &settings, &mut stdout),
         Command::Keygen(args) => commands::keygen(args, &mut stdout),
         Command::Completions { shell } => commands::completions(*shell, &mut stdout),

@@ -28,6 +28,10 @@ pub struct Settings {
     pub roles_path: Vec<PathBuf>,
     /// `[defaults] collections_path` / `ANSIBLE_COLLECTIONS_PATH`.
     pub collections_path: Vec<PathBuf>,
+    /// `[defaults] library` / `ANSIBLE_LIBRARY`: where the user's modules are looked for
+    /// (after `library/` beside the playbook and in the task's role), Ansible's default
+    /// when unset.
+    pub library: Vec<PathBuf>,
     /// `[defaults] vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE` (relative to the
     /// config file).
     pub vault_password_file: Option<PathBuf>,
@@ -70,6 +74,7 @@ impl Default for Settings {
             collections_path: default_paths(
                 "~/.ansible/collections:/usr/share/ansible/collections",
             ),
+            library: default_paths("~/.ansible/plugins/modules:/usr/share/ansible/plugins/modules"),
             vault_password_file: None,
             vault_identity_list: Vec::new(),
             remote_user: None,
@@ -149,6 +154,13 @@ const DEFS: &[Def] = &[
         keys: &["collections_path", "collections_paths"],
         env: &["ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"],
         name: "COLLECTIONS_PATHS",
+        kind: Kind::PathSpec,
+    },
+    Def {
+        section: "defaults",
+        keys: &["library"],
+        env: &["ANSIBLE_LIBRARY"],
+        name: "DEFAULT_MODULE_PATH",
         kind: Kind::PathSpec,
     },
     Def {
@@ -625,6 +637,7 @@ impl Settings {
                 match def.name {
                     "DEFAULT_ROLES_PATH" => self.roles_path = paths,
                     "COLLECTIONS_PATHS" => self.collections_path = paths,
+                    "DEFAULT_MODULE_PATH" => self.library = paths,
                     _ => {}
                 }
             }

@@ -103,6 +103,7 @@ fn the_man_page_has_every_option_of_every_subcommand() {
             "quayside-validate",
             "quayside-list-hosts",
             "quayside-list-tasks",
+            "quayside-list-modules",
             "quayside-drift",
             "quayside-completions",
             "quayside-man",
@@ -158,7 +159,7 @@ fn the_man_page_has_every_option_of_every_subcommand() {
     assert_eq!(
         unknown.stderr,
         "error: no subcommand is named `rn` — did you mean `run`?\n\
-         hint: the subcommands are: run, validate, list-hosts, list-tasks, drift, completions, man, keygen\n"
+         hint: the subcommands are: run, validate, list-hosts, list-tasks, list-modules, drift, completions, man, keygen\n"
     );
 }
 

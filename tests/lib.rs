@@ -29,6 +29,7 @@ mod modules_packages;
 mod modules_posix;
 mod modules_system;
 mod plans;
+mod plugins;
 mod podman;
 mod podman_modules;
 mod postgresql_modules;

@@ -170,7 +170,12 @@ pub struct Task {
 #[derive(Debug, Clone)]
 pub enum TaskBody {
     /// One typed task: its type and its arguments, rendered per host at run time.
-    Action { kind: TaskKind, args: Node },
+    Action {
+        kind: TaskKind,
+        args: Node,
+        /// The module a [`TaskKind::Module`] task runs (src/plugins/), resolved at load.
+        module: Option<std::sync::Arc<crate::plugins::Module>>,
+    },
     Block {
         block: Vec<Task>,
         rescue: Vec<Task>,
@@ -281,13 +286,25 @@ impl Task {
         }
     }
 
+    /// The name of its task type as Ansible shows it: a module's own name for a module.
+    pub fn action_name(&self) -> Option<String> {
+        match &self.body {
+            TaskBody::Action {
+                module: Some(module),
+                ..
+            } => Some(module.name.clone()),
+            TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
+            _ => None,
+        }
+    }
+
     /// The name shown in output: the task's `name`, or its type and arguments.
     pub fn display_name(&self) -> String {
         if let Some(name) = &self.name {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { kind, .. } => kind.name().to_owned(),
+            TaskBody::Action { .. } => self.action_name().unwrap_or_default(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
             TaskBody::Include(include) => match &include.role {

@@ -128,6 +128,7 @@ pub fn load_included_file(path: &Path, play_dir: &Path) -> Result<Vec<Task>, Dia
             play_dir,
             roles: Some(&state),
             in_handler: false,
+            role_dir: None,
         },
     )
 }
@@ -205,6 +206,7 @@ pub fn parse_playbook(path: &Path) -> Result<Playbook, Diagnostic> {
             play_dir: dir,
             roles: None,
             in_handler: false,
+            role_dir: None,
         },
     )?;
     Ok(Playbook {
@@ -226,6 +228,9 @@ pub(super) struct Origin<'a> {
     /// Reading a handler's block: a block here is refused, as Ansible refuses it ("Using
     /// a block as a handler is not supported"; a handler's own block is its tasks).
     pub in_handler: bool,
+    /// The folder of the role whose tasks are being read: its `library/` holds modules
+    /// its tasks may name.
+    pub role_dir: Option<&'a Path>,
 }
 
 /// Imports nest at most this deep: deeper is taken for a file importing itself.
@@ -296,6 +301,7 @@ fn import_playbook(item: &Node, value: &Node, origin: Origin<'_>) -> Result<Vec<
             play_dir: dir,
             roles: None,
             in_handler: false,
+            role_dir: None,
         },
     )
 }
@@ -951,10 +957,11 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     // A key that is neither a keyword nor a task type, beside a task type: a misspelled
     // keyword (`whn: x`), not a second task type.
     if actions.len() > 1 {
-        if let Some((key, _)) = actions
-            .iter()
-            .find(|(key, _)| !is_task_type(&key.key_string()))
-        {
+        if let Some((key, _)) = actions.iter().find(|(key, _)| {
+            let word = key.key_string();
+            !is_task_type(&word)
+                && crate::plugins::locate(&word, origin.play_dir, origin.role_dir).is_none()
+        }) {
             return Err(unknown_word(key, true));
         }
     }
@@ -1004,11 +1011,27 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     }
     let Some(kind) = short_task_type(&word) else {
-        return Err(unknown_word(key, false));
+        // Not built in: a module of the user's or of Ansible's (src/plugins/), resolved now
+        // so that `validate` knows it and checks its arguments.
+        let Some(module) = crate::plugins::resolve(key, origin.play_dir, origin.role_dir)? else {
+            return Err(unknown_word(key, false));
+        };
+        let args = merge_args(TaskKind::Module, value, extra_args)?;
+        crate::plugins::check_args(&module, key, &args)?;
+        task.body = TaskBody::Action {
+            kind: TaskKind::Module,
+            args,
+            module: Some(module),
+        };
+        return Ok(task);
     };
     let args = merge_args(kind, value, extra_args)?;
     crate::tasks::check_args(kind, key, &args)?;
-    task.body = TaskBody::Action { kind, args };
+    task.body = TaskBody::Action {
+        kind,
+        args,
+        module: None,
+    };
     Ok(task)
 }
 
@@ -1070,6 +1093,7 @@ fn short_task_type(word: &str) -> Option<TaskKind> {
             let (collection, name) = word.rsplit_once('.')?;
             TaskKind::from_name(name).filter(|kind| kind.collection() == Some(collection))
         })
+        .filter(|kind| *kind != TaskKind::Module)
 }
 
 fn is_task_type(word: &str) -> bool {
@@ -1133,6 +1157,7 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
     let word = key.key_string();
     let candidates = TaskKind::ALL
         .iter()
+        .filter(|kind| **kind != TaskKind::Module)
         .map(|kind| kind.name())
         .chain(TASK_KEYWORDS.iter().copied())
         .collect::<Vec<_>>();
@@ -1148,7 +1173,16 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
     if let Some(suggestion) = suggestion {
         message.push_str(&format!(" — did you mean `{suggestion}`?"));
     }
-    Diagnostic::at(message, key.span.clone())
+    let diagnostic = Diagnostic::at(message, key.span.clone());
+    // A name that may be one of Ansible's modules, which quayside cannot look for without
+    // ansible-core.
+    if !keyword && suggestion.is_none() && crate::plugins::ansible::core().is_none() {
+        return diagnostic.with_hint(format!(
+            "if `{word}` is one of Ansible's modules: {}",
+            crate::plugins::ansible::INSTALL_HINT
+        ));
+    }
+    diagnostic
 }
 
 /// The arguments of a task type: its value, with `args:` merged in, and a free-form string

@@ -502,6 +502,7 @@ pub fn load_role_at_run(
         play_dir,
         roles: Some(&state),
         in_handler: false,
+        role_dir: None,
     };
     let (mut role, allow_duplicates, _) = role_task_args("include_role", args, false)?;
     role.public = false;
@@ -845,7 +846,11 @@ fn load_parts(
     let mut tasks = match role_file(&path, "tasks", role.from.tasks.as_ref())? {
         Some(file) => {
             let root = yaml::load_file(&file)?;
-            task_list(&root, false, file_origin(&file, origin))?
+            let origin = Origin {
+                role_dir: Some(&path),
+                ..file_origin(&file, origin)
+            };
+            task_list(&root, false, origin)?
         }
         None => Vec::new(),
     };
@@ -855,8 +860,11 @@ fn load_parts(
     set_role(&mut tasks, &loaded);
     if let Some(file) = role_file(&path, "handlers", role.from.handlers.as_ref())? {
         let root = yaml::load_file(&file)?;
-        let mut handlers =
-            super::parse::imported_handlers(task_list(&root, true, file_origin(&file, origin))?);
+        let origin = Origin {
+            role_dir: Some(&path),
+            ..file_origin(&file, origin)
+        };
+        let mut handlers = super::parse::imported_handlers(task_list(&root, true, origin)?);
         set_role(&mut handlers, &loaded);
         state.borrow_mut().handlers.extend(handlers);
     }
@@ -963,6 +971,7 @@ fn validation_task(specs: &Node, role: &RoleUse, path: &Path) -> Result<Option<T
     task.body = TaskBody::Action {
         kind: crate::tasks::TaskKind::ValidateArgumentSpec,
         args: Node::from_json(&args, &spec.span),
+        module: None,
     };
     Ok(Some(task))
 }

@@ -498,6 +498,7 @@ impl<'a> Runner<'a> {
                 .into_values()
                 .map(|(connection, _)| connection),
         );
+        crate::plugins::run::cleanup(&connections).await;
         futures::future::join_all(connections.iter().map(|connection| connection.close())).await;
         // As Ansible's recap: hosts of a batch that never started (after a failed batch)
         // are not listed.

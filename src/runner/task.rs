@@ -80,10 +80,7 @@ impl Runner<'_> {
             task: run.title.clone(),
             path: task.span.to_string(),
             handler,
-            action: match &task.body {
-                TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
-                _ => None,
-            },
+            action: task.action_name(),
             hosts: if effective.run_once { 1 } else { hosts.len() },
             host_names: if effective.run_once {
                 hosts[..1].to_vec()
@@ -150,10 +147,10 @@ impl Runner<'_> {
             if let Some(Some(outcome)) = outcomes.into_iter().next() {
                 for host in &hosts[1..] {
                     let mut state = self.state(host);
+                    state.facts.extend(outcome.facts.clone());
                     if let Some(name) = &task.register {
                         state.facts.insert(name.clone(), outcome.registered.clone());
                     }
-                    state.facts.extend(outcome.facts.clone());
                 }
             }
         }
@@ -256,10 +253,12 @@ impl Runner<'_> {
                 state.notified.extend(task.notify.iter().cloned());
             }
         }
+        // As Ansible: a registered value stands above the facts a module returns (a
+        // module's `ansible_facts` are host facts, below registered variables).
+        state.facts.extend(outcome.facts.clone());
         if let Some(name) = &task.register {
             state.facts.insert(name.clone(), registered.clone());
         }
-        state.facts.extend(outcome.facts.clone());
         Some(HostOutcome {
             registered,
             facts: outcome.facts,
@@ -537,13 +536,17 @@ impl Runner<'_> {
                 Err(error) => return Err(Ok(Outcome::failed(located(&error)))),
             }
         }
-        let TaskBody::Action { kind, args } = &task.body else {
+        let TaskBody::Action { kind, args, module } = &task.body else {
             return Err(Ok(Outcome::ok()));
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
-        let action = parse_action(*kind, &task.span, &rendered)
+        let mut action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
+        if let crate::tasks::Action::Module(plugin) = &mut action {
+            plugin.module = module.clone();
+            plugin.no_log = effective.no_log;
+        }
         let delegation = self
             .delegation(effective, host, ctx)
             .map_err(|message| Ok(Outcome::failed(message)))?;
@@ -791,6 +794,18 @@ impl Runner<'_> {
     ) {
         let duration_ms = started.elapsed().as_millis() as u64;
         let status = status(result, effective);
+        // As Ansible: the warnings a result carries (a module's, `pause`'s) are shown
+        // before it, unless the task is `no_log`.
+        if let Ok(outcome) = result {
+            let warnings = outcome.data.get("warnings").and_then(Json::as_array);
+            for warning in warnings.into_iter().flatten().filter_map(Json::as_str) {
+                if !effective.no_log {
+                    self.reporter.emit(&Event::Warning {
+                        message: warning.to_owned(),
+                    });
+                }
+            }
+        }
         let event =
             match result {
                 Err(error) => {

@@ -345,6 +345,8 @@ task_types! {
     "systemd_service" => SystemdService(systemd::Systemd);
     "service" => Service(service::Service);
     "service_facts" => ServiceFacts(service_facts::ServiceFacts);
+    // A module quayside does not build in (src/plugins/): never a name a playbook writes.
+    "(module)" => Module(crate::plugins::run::ModuleTask);
 }
 
 /// How a task type runs across the hosts of a batch.
