@@ -240,10 +240,33 @@ pub fn render_str(text: &str, span: &Span, ctx: &Value) -> Result<String, Templa
 
 /// Evaluate a bare expression (`when`, `failed_when`, `assert.that`).
 pub fn eval(expression: &str, span: &Span, ctx: &Value) -> Result<Value, TemplateError> {
+    eval_prepared(&rewrite::prepare(expression, true), expression, span, ctx)
+}
+
+/// Evaluate a condition's expression: its string literals read as Python reads them
+/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition.
+pub fn eval_conditional(
+    expression: &str,
+    span: &Span,
+    ctx: &Value,
+) -> Result<Value, TemplateError> {
+    eval_prepared(
+        &rewrite::prepare_condition(expression),
+        expression,
+        span,
+        ctx,
+    )
+}
+
+fn eval_prepared(
+    prepared: &str,
+    expression: &str,
+    span: &Span,
+    ctx: &Value,
+) -> Result<Value, TemplateError> {
     let env = environment();
-    let prepared = rewrite::prepare(expression, true);
     let compiled = env
-        .compile_expression(&prepared)
+        .compile_expression(prepared)
         .map_err(|error| describe(&error, expression, span, ctx))?;
     compiled
         .eval(ctx)
@@ -269,7 +292,7 @@ pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
                     return Ok(b);
                 }
             }
-            Ok(eval(trimmed, &node.span, ctx)?.is_true())
+            Ok(eval_conditional(trimmed, &node.span, ctx)?.is_true())
         }
         _ => Err(TemplateError {
             message: format!("a condition must be an expression, found {}", node.kind()),

@@ -275,3 +275,70 @@ fn random_string_lookup() {
         )
         .stdout_contains("unknown keyword argument 'size' at p.yml:11:14");
 }
+
+/// ansible-core 2.19.14 reads a string literal in a bare expression (`when`,
+/// `assert.that`) as Python does (`\n`, `\t`, `\\`, `\"`, `\'`, octal, `\x41`, `\u00e9`,
+/// an unknown escape kept), but keeps a `{{ }}` template's backslashes as written. Both
+/// run the same playbook: 3 ok, 1 skipped there and here.
+#[test]
+fn string_literal_escapes_in_expressions_and_templates() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - '"a\nb" | length == 3'
+          - '"a\\b" | length == 3'
+          - "\"a\\nb\" == 'a\nb'"
+          - '"\d" | length == 2'
+          - '"\x41" == "A"'
+          - '"\101\u00e9\t" == "Aé	"'
+          - "'q\\'q' | length == 3"
+          - '"a.b" is match("a\.b")'
+    - debug:
+        msg: "unescaped"
+      when: '"a\tb" | length == 3'
+    - debug:
+        msg: "kept"
+      when: '"a\tb" | length == 4'
+    - debug:
+        msg: '{{ "a\nb" | length }} {{ "a\\b" | length }} {{ "q\"q" }} {{ "\u00e9" }} {{ "\1" | length }}'
+"#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"unescaped\"")
+        .stdout_contains(r#""msg": "4 4 q\\\"q \\u00e9 2""#)
+        .stdout_contains("ok=3    changed=0    unreachable=0    failed=0    skipped=1");
+}
+
+/// `extract`, alone and through `map`, with one key or a list of keys after the first;
+/// a missing key fails the task at its place (ansible-core 2.19.14: "object of type
+/// 'dict' has no attribute 'zz'"), the same values otherwise.
+#[test]
+fn extract_filter() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    d: {a: {x: {y: 1}, n: 5}, b: {x: {y: 2}, n: 6}}
+    l: [10, 20, 30]
+  tasks:
+    - debug:
+        msg: "{{ ['a','b'] | map('extract', d) | list }} {{ ['a','b'] | map('extract', d, 'n') | list }} {{ ['a','b'] | map('extract', d, ['x','y']) | list }} {{ [0,2] | map('extract', l) | list }} {{ 'a' | extract(d, 'n') }} {{ ['localhost'] | map('extract', hostvars, 'inventory_hostname') | list }}"
+    - debug:
+        msg: "{{ ['a'] | map('extract', d, 'zz') | list }}"
+"#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2)
+        .stdout_contains(
+            r#""msg": "[{'x': {'y': 1}, 'n': 5}, {'x': {'y': 2}, 'n': 6}] [5, 6] [1, 2] [10, 30] 5 ['localhost']""#,
+        )
+        .stdout_contains("at p.yml:10:14");
+}
