@@ -342,3 +342,39 @@ fn extract_filter() {
         )
         .stdout_contains("at p.yml:10:14");
 }
+
+/// `omit`: an argument that renders to it is left out (a module's default applies), and
+/// so is an item of a list or mapping; inside a longer string it is nothing. The same
+/// values and recap as ansible-core 2.19.14 on this playbook.
+#[test]
+fn omit_leaves_arguments_and_items_out() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: {a: "{{ omit }}", b: [1, "{{ omit }}"], c: 2}
+    - debug:
+        msg: "{{ omit }}"
+    - set_fact:
+        x: "{{ omit }}"
+        y: 1
+    - debug: {msg: "{{ x is defined }} {{ y }}"}
+    - debug: {msg: "x{{ omit }}"}
+    - file: {path: "{{ playbook_dir }}/d", state: directory, mode: "{{ m | default(omit) }}", owner: "{{ o | default(omit) }}"}
+      register: f
+    - debug: {msg: "{{ f.mode }}"}
+"#;
+    let test = Test::new().file("p.yml", play);
+    test.args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains(
+            "\"msg\": {\n        \"b\": [\n            1\n        ],\n        \"c\": 2\n    }",
+        )
+        .stdout_contains("\"msg\": \"Hello world!\"")
+        .stdout_contains("\"msg\": \"False 1\"")
+        .stdout_contains("\"msg\": \"x\"")
+        .stdout_contains("\"msg\": \"0755\"")
+        .stdout_contains("ok=7    changed=1    unreachable=0    failed=0");
+}
