@@ -112,3 +112,41 @@ pub async fn expand(
     }
     Ok(Some(args))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::LocalConnection;
+
+    async fn expanded(yaml: &str, become_user: Option<&str>) -> serde_json::Value {
+        let args = crate::yaml::load_str("args", yaml).unwrap();
+        let connection = LocalConnection::new("localhost");
+        match expand(&args, &["path", "paths"], &connection, become_user)
+            .await
+            .unwrap()
+        {
+            Some(node) => node.to_json(),
+            None => serde_json::Value::Null,
+        }
+    }
+
+    /// As Ansible's `_remote_expand_user`: with `become`, `~` is the become user's home
+    /// (`~root` here, whoever logs in); `~user` is that user's; a user that does not
+    /// exist, or a name that is not a user name, leaves the path as written; other keys
+    /// and paths without `~` are not looked at, and then nothing is sent.
+    #[tokio::test]
+    async fn the_home_of_the_become_user_or_the_named_user() {
+        assert_eq!(
+            expanded(
+                "{path: ~/x, paths: [~root, ~nosuchuser/y, '~$(id)/z', a], other: ~/o}",
+                Some("root")
+            )
+            .await,
+            serde_json::json!({"path": "/root/x", "paths": ["/root", "~nosuchuser/y", "~$(id)/z", "a"], "other": "~/o"})
+        );
+        assert_eq!(
+            expanded("{path: /a/~, other: ~/o}", None).await,
+            serde_json::Value::Null
+        );
+    }
+}
