@@ -149,6 +149,7 @@ fn build() -> Environment<'static> {
     // As Ansible's template module: a block tag's own line ending is dropped.
     env.set_trim_blocks(true);
     env.set_recursion_limit(200);
+    env.add_global("omit", OMIT);
     // Python's string methods (`.split()`, `.startswith()`, `.items()`, `.get()`...).
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(format_value);
@@ -243,10 +244,33 @@ pub fn render_str(text: &str, span: &Span, ctx: &Value) -> Result<String, Templa
 
 /// Evaluate a bare expression (`when`, `failed_when`, `assert.that`).
 pub fn eval(expression: &str, span: &Span, ctx: &Value) -> Result<Value, TemplateError> {
+    eval_prepared(&rewrite::prepare(expression, true), expression, span, ctx)
+}
+
+/// Evaluate a condition's expression: its string literals read as Python reads them
+/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition.
+pub fn eval_conditional(
+    expression: &str,
+    span: &Span,
+    ctx: &Value,
+) -> Result<Value, TemplateError> {
+    eval_prepared(
+        &rewrite::prepare_condition(expression),
+        expression,
+        span,
+        ctx,
+    )
+}
+
+fn eval_prepared(
+    prepared: &str,
+    expression: &str,
+    span: &Span,
+    ctx: &Value,
+) -> Result<Value, TemplateError> {
     let env = environment();
-    let prepared = rewrite::prepare(expression, true);
     let compiled = env
-        .compile_expression(&prepared)
+        .compile_expression(prepared)
         .map_err(|error| describe(&error, expression, span, ctx))?;
     compiled
         .eval(ctx)
@@ -272,7 +296,7 @@ pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
                     return Ok(b);
                 }
             }
-            Ok(eval(trimmed, &node.span, ctx)?.is_true())
+            Ok(eval_conditional(trimmed, &node.span, ctx)?.is_true())
         }
         _ => Err(TemplateError {
             message: format!("a condition must be an expression, found {}", node.kind()),
@@ -281,30 +305,60 @@ pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
     }
 }
 
-/// Render every string in a node tree, keeping its shape and spans.
+/// What `omit` renders to: an argument (or an item of a list or mapping) whose value is
+/// exactly this is left out, and in a longer string it is nothing, as in ansible-core
+/// 2.19.14.
+pub const OMIT: &str = "__omit_place_holder__quayside";
+
+/// Render every string in a node tree, keeping its shape and spans. A value that renders
+/// to `omit` is left out of its list or mapping.
 pub fn render_node(node: &Node, ctx: &Value) -> Result<Node, TemplateError> {
+    Ok(render_or_omit(node, ctx)?.unwrap_or_else(|| Node::new(node.span.clone(), YamlValue::Null)))
+}
+
+fn render_or_omit(node: &Node, ctx: &Value) -> Result<Option<Node>, TemplateError> {
     let value = match &node.value {
         YamlValue::Str(text) if crate::yaml::is_template(text) => {
-            return Ok(Node::from_json(
-                &render_value(text, &node.span, ctx)?,
-                &node.span,
-            ));
+            let rendered = render_value(text, &node.span, ctx)?;
+            return Ok(without_omit(rendered).map(|json| Node::from_json(&json, &node.span)));
         }
         YamlValue::Seq(items) => YamlValue::Seq(
             items
                 .iter()
-                .map(|item| render_node(item, ctx))
+                .filter_map(|item| render_or_omit(item, ctx).transpose())
                 .collect::<Result<_, _>>()?,
         ),
-        YamlValue::Map(entries) => YamlValue::Map(
-            entries
-                .iter()
-                .map(|(k, v)| Ok((render_node(k, ctx)?, render_node(v, ctx)?)))
-                .collect::<Result<_, TemplateError>>()?,
-        ),
+        YamlValue::Map(entries) => {
+            let mut kept = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                if let (Some(k), Some(v)) = (render_or_omit(k, ctx)?, render_or_omit(v, ctx)?) {
+                    kept.push((k, v));
+                }
+            }
+            YamlValue::Map(kept)
+        }
         other => other.clone(),
     };
-    Ok(Node::new(node.span.clone(), value))
+    Ok(Some(Node::new(node.span.clone(), value)))
+}
+
+/// A rendered value with `omit` taken out: `None` if it is `omit` itself.
+fn without_omit(value: serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(text) if text == OMIT => None,
+        Json::String(text) if text.contains(OMIT) => Some(Json::String(text.replace(OMIT, ""))),
+        Json::Array(items) => Some(Json::Array(
+            items.into_iter().filter_map(without_omit).collect(),
+        )),
+        Json::Object(entries) => Some(Json::Object(
+            entries
+                .into_iter()
+                .filter_map(|(k, v)| without_omit(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        other => Some(other),
+    }
 }
 
 /// The variables a template or expression reads on every path without a guard

@@ -395,4 +395,106 @@ fn first_found_lookup_matches_ansible() {
         output.recap("localhost"),
         "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
+
+/// ansible-core 2.19.14 reads a string literal in a bare expression (`when`,
+/// `assert.that`) as Python does (`\n`, `\t`, `\\`, `\"`, `\'`, octal, `\x41`, `\u00e9`,
+/// an unknown escape kept), but keeps a `{{ }}` template's backslashes as written. Both
+/// run the same playbook: 3 ok, 1 skipped there and here.
+#[test]
+fn string_literal_escapes_in_expressions_and_templates() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - '"a\nb" | length == 3'
+          - '"a\\b" | length == 3'
+          - "\"a\\nb\" == 'a\nb'"
+          - '"\d" | length == 2'
+          - '"\x41" == "A"'
+          - '"\101\u00e9\t" == "Aé	"'
+          - "'q\\'q' | length == 3"
+          - '"a.b" is match("a\.b")'
+    - debug:
+        msg: "unescaped"
+      when: '"a\tb" | length == 3'
+    - debug:
+        msg: "kept"
+      when: '"a\tb" | length == 4'
+    - debug:
+        msg: '{{ "a\nb" | length }} {{ "a\\b" | length }} {{ "q\"q" }} {{ "\u00e9" }} {{ "\1" | length }}'
+"#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains("\"msg\": \"unescaped\"")
+        .stdout_contains(r#""msg": "4 4 q\\\"q \\u00e9 2""#)
+        .stdout_contains("ok=3    changed=0    unreachable=0    failed=0    skipped=1");
+}
+
+/// `extract`, alone and through `map`, with one key or a list of keys after the first;
+/// a missing key fails the task at its place (ansible-core 2.19.14: "object of type
+/// 'dict' has no attribute 'zz'"), the same values otherwise.
+#[test]
+fn extract_filter() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    d: {a: {x: {y: 1}, n: 5}, b: {x: {y: 2}, n: 6}}
+    l: [10, 20, 30]
+  tasks:
+    - debug:
+        msg: "{{ ['a','b'] | map('extract', d) | list }} {{ ['a','b'] | map('extract', d, 'n') | list }} {{ ['a','b'] | map('extract', d, ['x','y']) | list }} {{ [0,2] | map('extract', l) | list }} {{ 'a' | extract(d, 'n') }} {{ ['localhost'] | map('extract', hostvars, 'inventory_hostname') | list }}"
+    - debug:
+        msg: "{{ ['a'] | map('extract', d, 'zz') | list }}"
+"#;
+    Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml"])
+        .run()
+        .status(2)
+        .stdout_contains(
+            r#""msg": "[{'x': {'y': 1}, 'n': 5}, {'x': {'y': 2}, 'n': 6}] [5, 6] [1, 2] [10, 30] 5 ['localhost']""#,
+        )
+        .stdout_contains("at p.yml:10:14");
+}
+
+/// `omit`: an argument that renders to it is left out (a module's default applies), and
+/// so is an item of a list or mapping; inside a longer string it is nothing. The same
+/// values and recap as ansible-core 2.19.14 on this playbook.
+#[test]
+fn omit_leaves_arguments_and_items_out() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: {a: "{{ omit }}", b: [1, "{{ omit }}"], c: 2}
+    - debug:
+        msg: "{{ omit }}"
+    - set_fact:
+        x: "{{ omit }}"
+        y: 1
+    - debug: {msg: "{{ x is defined }} {{ y }}"}
+    - debug: {msg: "x{{ omit }}"}
+    - file: {path: "{{ playbook_dir }}/d", state: directory, mode: "{{ m | default(omit) }}", owner: "{{ o | default(omit) }}"}
+      register: f
+    - debug: {msg: "{{ f.mode }}"}
+"#;
+    let test = Test::new().file("p.yml", play);
+    test.args(&["run", "p.yml"])
+        .run()
+        .success()
+        .stdout_contains(
+            "\"msg\": {\n        \"b\": [\n            1\n        ],\n        \"c\": 2\n    }",
+        )
+        .stdout_contains("\"msg\": \"Hello world!\"")
+        .stdout_contains("\"msg\": \"False 1\"")
+        .stdout_contains("\"msg\": \"x\"")
+        .stdout_contains("\"msg\": \"0755\"")
+        .stdout_contains("ok=7    changed=1    unreachable=0    failed=0");
 }

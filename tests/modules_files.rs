@@ -888,3 +888,67 @@ fn a_templated_state_is_checked_when_the_task_runs() {
     let output = rerun(&test, &["-e", "wanted=dirctory"]).status(2);
     output.stdout_contains("unknown value `dirctory`");
 }
+
+// `~` at the start of a path on the host is that home there, and `~` in a `src` on the
+// controller the controller's home. Compared with ansible-core 2.19.14 on this playbook
+// (with `~` the real /root there, whose values are the same with /root for the home):
+// ok=12 changed=4 ignored=1, then changed=0; `~root` is /root and `~nosuchuser/x` stays
+// as written (it does not exist). Here HOME is the test's folder, for the login user's
+// shell and for the controller alike.
+const TILDE: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: ~/qs/d, state: directory}
+      register: r1
+    - copy: {src: ~/src.txt, dest: ~/qs/d/c.txt}
+      register: r2
+    - lineinfile: {path: ~/qs/d/l.txt, line: a, create: true}
+      register: r3
+    - stat: {path: ~/qs/d/c.txt}
+      register: r4
+    - find: {paths: [~/qs/d]}
+      register: r5
+    - slurp: {src: ~/qs/d/c.txt}
+      register: r6
+    - stat: {path: ~root}
+      register: r7
+    - stat: {path: ~nosuchuser/x}
+      register: r8
+    - template: {src: ~/src.txt, dest: ~/qs/d/t.txt}
+      register: r9
+    - file: {path: "~", state: directory}
+      register: r10
+    - blockinfile: {path: ~/qs/d/l.txt, block: b}
+      register: r11
+    - assert:
+        that:
+          - r1.path == home ~ '/qs/d'
+          - r2.dest == home ~ '/qs/d/c.txt'
+          - r4.stat.path == home ~ '/qs/d/c.txt'
+          - (home ~ '/qs/d/c.txt') in (r5.files | map(attribute='path'))
+          - r6.source == home ~ '/qs/d/c.txt'
+          - r7.stat.path == '/root' and not r8.stat.exists
+          - r9.dest == home ~ '/qs/d/t.txt' and r10.path == home
+"#;
+
+#[test]
+fn a_tilde_path_is_the_home_on_the_host_and_on_the_controller() {
+    let test = Test::new().file("play.yml", TILDE).file("src.txt", "hi\n");
+    let home = test.path().display().to_string();
+    let home_var = format!("home={home}");
+    let args = ["run", "play.yml", "-e", &home_var];
+    let test = test.env("HOME", &home).args(&args);
+    test.run()
+        .success()
+        .stdout_contains("ok=12   changed=5    unreachable=0    failed=0");
+    assert_eq!(read(&test.path().join("qs/d/c.txt")), "hi\n");
+    assert_eq!(read(&test.path().join("qs/d/t.txt")), "hi\n");
+    assert!(!test.path().join("~").exists(), "a folder named `~`");
+    Test::new()
+        .env("HOME", &home)
+        .args(&args)
+        .run_in(test.path())
+        .success()
+        .stdout_contains("ok=12   changed=0    unreachable=0    failed=0");
+}

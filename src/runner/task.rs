@@ -580,6 +580,22 @@ impl Runner<'_> {
                 }),
             _ => self.become_user(effective, ctx),
         };
+        // `~` in a path on the host: its home there, looked up only when written.
+        let mut action = action;
+        if !kind.host_paths().is_empty() {
+            if let Some(expanded) = crate::tasks::home::expand(
+                &rendered,
+                kind.host_paths(),
+                connection.as_ref(),
+                become_user.as_deref(),
+            )
+            .await
+            .map_err(Err)?
+            {
+                action = parse_action(*kind, &task.span, &expanded)
+                    .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
+            }
+        }
         Ok(Ready {
             action,
             connection,

@@ -269,6 +269,8 @@ fn lines(b64: Option<&str>) -> Json {
 }
 
 impl TaskType for Archive {
+    const HOST_PATHS: &'static [&'static str] = &["path", "dest"];
+
     const COLLECTION: Option<&'static str> = Some("community.general");
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

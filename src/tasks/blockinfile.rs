@@ -175,6 +175,8 @@ impl Args {
 }
 
 impl TaskType for BlockInFile {
+    const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let attributes = Attributes {

@@ -27,6 +27,8 @@ pub fn find(base: &Path, name: &str, look: Look) -> Option<PathBuf> {
 
 /// [`find`] for a task of the role in `role` (its `role_path`): the role's folders first.
 pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) -> Option<PathBuf> {
+    let expanded = expand_home(name);
+    let name = expanded.as_str();
     if Path::new(name).is_absolute() {
         return Some(PathBuf::from(name));
     }
@@ -45,6 +47,33 @@ pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) 
             base.join("..").join(folder).join(name),
         ])
         .find(|path| path.exists() && !path.is_dir())
+}
+
+/// `name` with a leading `~` or `~user` made the controller's home of that user, as
+/// Python's `os.path.expanduser` makes it (`~` is `$HOME`, `~user` from the password
+/// file); otherwise as written.
+pub fn expand_home(name: &str) -> String {
+    let Some(rest) = name.strip_prefix('~') else {
+        return name.to_owned();
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let home = if user.is_empty() {
+        std::env::var("HOME").ok()
+    } else {
+        std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|text| {
+                text.lines().find_map(|line| {
+                    let fields: Vec<&str> = line.split(':').collect();
+                    (fields.len() >= 6 && fields[0] == user).then(|| fields[5].to_owned())
+                })
+            })
+    };
+    match home {
+        Some(home) if tail.is_empty() => home,
+        Some(home) => format!("{}{tail}", home.trim_end_matches('/')),
+        None => name.to_owned(),
+    }
 }
 
 /// `with_fileglob`: the files (not folders) `pattern` matches, sorted. A relative pattern is

@@ -194,6 +194,8 @@ impl Copy {
 }
 
 impl TaskType for Copy {
+    const HOST_PATHS: &'static [&'static str] = &["dest"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if args.remote_src {

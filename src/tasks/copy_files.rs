@@ -236,6 +236,8 @@ fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
 
 /// A source on the controller: absolute, beside the playbook, or in its `files/`.
 pub(super) fn locate(base: &Path, name: &str) -> Result<PathBuf, String> {
+    let expanded = super::controller_files::expand_home(name);
+    let name = expanded.as_str();
     let trimmed = if name.len() > 1 {
         name.trim_end_matches('/')
     } else {
@@ -250,6 +252,8 @@ pub(super) fn locate(base: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 fn glob_matches(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let expanded = super::controller_files::expand_home(pattern);
+    let pattern = expanded.as_str();
     for root in [base.to_path_buf(), base.join("files")] {
         let full = root.join(pattern.trim_end_matches('/'));
         let full = full

@@ -192,6 +192,8 @@ impl Fetch {
 }
 
 impl TaskType for Fetch {
+    const HOST_PATHS: &'static [&'static str] = &["src"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if ctx.check {

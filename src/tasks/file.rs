@@ -367,6 +367,8 @@ pub(super) fn attributes(outcome: Outcome, line: &str) -> Outcome {
 }
 
 impl TaskType for File {
+    const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name", "src"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let text = match self.script(ctx.check) {

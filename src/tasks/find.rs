@@ -388,6 +388,8 @@ impl Find {
 }
 
 impl TaskType for Find {
+    const HOST_PATHS: &'static [&'static str] = &["paths", "name", "path"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let output = ctx.run(ctx.script(self.script())).await?;
         let stdout = output.stdout_lossy();

@@ -192,6 +192,8 @@ attrs "$qdest"; report
 }
 
 impl TaskType for GetUrl {
+    const HOST_PATHS: &'static [&'static str] = &["dest"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         mask_password(&self.1);

@@ -237,6 +237,8 @@ impl Args {
 }
 
 impl TaskType for LineInFile {
+    const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let attributes = Attributes {

@@ -27,6 +27,7 @@ mod firewalld;
 mod generate_key;
 mod get_url;
 mod group;
+pub mod home;
 mod include_vars;
 mod lineinfile;
 mod mount;
@@ -111,6 +112,11 @@ pub trait TaskType {
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
+
+    /// Its arguments that are paths on the host (each a string or a list of strings),
+    /// whose leading `~` or `~user` is made that home on the host before it runs
+    /// ([`home`]).
+    const HOST_PATHS: &'static [&'static str] = &[];
 
     /// The variables it sets, read from its arguments as written (files it names found
     /// from `dirs`, the task's role first), for the check before the run that every
@@ -208,6 +214,13 @@ macro_rules! task_types {
             pub fn template_variables(self) -> &'static [&'static str] {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::TEMPLATE_VARIABLES,)*
+                }
+            }
+
+            /// [`TaskType::HOST_PATHS`].
+            pub fn host_paths(self) -> &'static [&'static str] {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::HOST_PATHS,)*
                 }
             }
 

@@ -14,6 +14,8 @@ pub struct Slurp {
 }
 
 impl TaskType for Slurp {
+    const HOST_PATHS: &'static [&'static str] = &["src", "path"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let text = format!(
             r#"p={}

@@ -217,6 +217,8 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
 }
 
 impl TaskType for Stat {
+    const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let output = ctx.run(ctx.script(self.script())).await?;
         let stdout = output.stdout_lossy();

@@ -153,6 +153,8 @@ fn user_name(uid: u32) -> Option<String> {
 }
 
 impl TaskType for Template {
+    const HOST_PATHS: &'static [&'static str] = &["dest"];
+
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[
         "ansible_managed",
         "template_host",

@@ -289,6 +289,8 @@ impl Unarchive {
 }
 
 impl TaskType for Unarchive {
+    const HOST_PATHS: &'static [&'static str] = &["dest", "creates"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let local = !args.remote_src;

@@ -2,8 +2,8 @@
 //! them: regular expressions (`regex_search` with groups, `regex_escape`, the `match`,
 //! `search` and `regex` tests), `ternary`, the set filters (`union`, `intersect`,
 //! `difference`, `symmetric_difference`), `urlencode`, `dict2items`/`items2dict`,
-//! `combine` (several mappings, `recursive`), and `lookup`/`query` (`file`, `env`, `pipe`,
-//! `first_found`, `password`: password.rs, `community.general.random_string`).
+//! `combine` (several mappings, `recursive`), `extract`, and `lookup`/`query` (`file`, `env`,
+//! `pipe`, `first_found`, `password`: password.rs, `community.general.random_string`).
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
@@ -21,6 +21,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("items2dict", items2dict);
     env.add_filter("combine", combine);
     env.add_filter("relpath", relpath);
+    env.add_filter("extract", extract);
     env.add_test("match", |value: &str, pattern: &str, kwargs: Kwargs| {
         regex_test(value, pattern, kwargs, true)
     });
@@ -123,6 +124,28 @@ fn ternary(value: Value, yes: Value, no: Value, none: Option<Value>) -> Value {
         _ if value.is_true() => yes,
         _ => no,
     }
+}
+
+/// `container[item]`, then each of `morekeys` (one key or a list) looked up in turn: a
+/// missing key is an error, as in ansible-core 2.19.14.
+fn extract(item: Value, container: Value, morekeys: Option<Value>) -> Result<Value, Error> {
+    let keys = match morekeys {
+        None => Vec::new(),
+        Some(keys) if keys.kind() == ValueKind::Seq => keys.try_iter()?.collect(),
+        Some(key) => vec![key],
+    };
+    let mut value = container;
+    for key in std::iter::once(item).chain(keys) {
+        let next = value.get_item(&key)?;
+        if next.is_undefined() {
+            return Err(Error::new(
+                ErrorKind::UndefinedError,
+                format!("object of type '{}' has no attribute '{key}'", value.kind()),
+            ));
+        }
+        value = next;
+    }
+    Ok(value)
 }
 
 fn items(value: &Value, filter: &str) -> Result<Vec<Value>, Error> {

@@ -19,8 +19,18 @@ pub const CHAIN: &str = "__chain";
 
 /// The text minijinja compiles for a template (or a bare expression) as Ansible writes it.
 pub fn prepare(text: &str, expression: bool) -> Cow<'_, str> {
+    prepare_strings(text, expression, false)
+}
+
+/// The text minijinja compiles for a condition (`when`, `assert.that`): as [`prepare`], but
+/// its string literals read as Python reads them ([`python_unescape`]).
+pub fn prepare_condition(text: &str) -> Cow<'_, str> {
+    prepare_strings(text, true, true)
+}
+
+fn prepare_strings(text: &str, expression: bool, python: bool) -> Cow<'_, str> {
     let text = if text.contains('\\') {
-        raw_strings(text, expression)
+        raw_strings(text, expression, python)
     } else {
         Cow::Borrowed(text)
     };
@@ -52,8 +62,9 @@ pub fn prepare(text: &str, expression: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Re-escape string literals so that minijinja reads back exactly the characters written.
-fn raw_strings(text: &str, expression: bool) -> Cow<'_, str> {
+/// Re-escape string literals so that minijinja reads back exactly the characters written
+/// (`python`: the characters Python reads from them).
+fn raw_strings(text: &str, expression: bool, python: bool) -> Cow<'_, str> {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for token in tokenize(text, expression, SyntaxConfig, WhitespaceConfig::default()) {
         let Ok((token, span)) = token else {
@@ -71,23 +82,21 @@ fn raw_strings(text: &str, expression: bool) -> Cow<'_, str> {
         }
         let quote = literal.chars().next().unwrap_or('"');
         let body = &literal[1..literal.len() - 1];
-        let mut escaped = String::with_capacity(literal.len() * 2);
+        // ansible-core 2.19.14 keeps a template's backslashes as written (also in a
+        // template that is one expression), but reads a condition's string literals as
+        // Python reads them.
+        let value = if python {
+            python_unescape(body)
+        } else {
+            body.to_owned()
+        };
+        let mut escaped = String::with_capacity(value.len() * 2);
         escaped.push(quote);
-        let mut chars = body.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                escaped.push_str("\\\\");
-                match chars.next() {
-                    Some(next) if next == quote || next == '\\' => {
-                        escaped.push('\\');
-                        escaped.push(next);
-                    }
-                    Some(next) => escaped.push(next),
-                    None => {}
-                }
-            } else {
-                escaped.push(c);
+        for c in value.chars() {
+            if c == '\\' || c == quote {
+                escaped.push('\\');
             }
+            escaped.push(c);
         }
         escaped.push(quote);
         edits.push((start, end, escaped));
@@ -100,6 +109,82 @@ fn raw_strings(text: &str, expression: bool) -> Cow<'_, str> {
         out.replace_range(start..end, &replacement);
     }
     Cow::Owned(out)
+}
+
+/// A string literal's body as Python reads it: `\\n`, `\\t`, `\\\\`, `\\'`, `\\"`, octal
+/// `\\1`, `\\x41`, `\\u00e9`, `\\U0001F600`, a backslash before a line end dropped; any other
+/// backslash kept, as Python keeps it (`\\d`).
+fn python_unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(next) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        let simple = match next {
+            '\n' => Some(None),
+            '\\' | '\'' | '"' => Some(Some(next)),
+            'a' => Some(Some('\u{7}')),
+            'b' => Some(Some('\u{8}')),
+            'f' => Some(Some('\u{c}')),
+            'n' => Some(Some('\n')),
+            'r' => Some(Some('\r')),
+            't' => Some(Some('\t')),
+            'v' => Some(Some('\u{b}')),
+            _ => None,
+        };
+        if let Some(simple) = simple {
+            out.extend(simple);
+            continue;
+        }
+        let (radix, digits) = match next {
+            '0'..='7' => (8, 3),
+            'x' => (16, 2),
+            'u' => (16, 4),
+            'U' => (16, 8),
+            _ => (0, 0),
+        };
+        if radix == 0 {
+            out.push('\\');
+            out.push(next);
+            continue;
+        }
+        let mut code = String::new();
+        if radix == 8 {
+            code.push(next);
+        }
+        while code.len() < digits {
+            match chars.peek() {
+                Some(d) if d.is_digit(radix) => {
+                    code.push(*d);
+                    chars.next();
+                }
+                _ => break,
+            }
+        }
+        let full = radix == 8 || code.len() == digits;
+        match u32::from_str_radix(&code, radix)
+            .ok()
+            .filter(|_| full)
+            .and_then(char::from_u32)
+        {
+            Some(decoded) => out.push(decoded),
+            // Python refuses these; kept as written, as a template keeps them.
+            None => {
+                out.push('\\');
+                if radix != 8 {
+                    out.push(next);
+                }
+                out.push_str(&code);
+            }
+        }
+    }
+    out
 }
 
 /// A variable a template reads.
