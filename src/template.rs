@@ -135,6 +135,20 @@ pub fn read_variables(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Every variable a template (or, with `expression`, a bare expression) reads at its top
+/// level, guarded or not; `None` when it does not parse.
+pub fn all_read_variables(text: &str, expression: bool) -> Option<Vec<String>> {
+    let analysis = rewrite::analyse(text, expression)?;
+    Some(
+        analysis
+            .uses
+            .into_iter()
+            .map(|found| found.name)
+            .filter(|name| !analysis.locals.contains(name))
+            .collect(),
+    )
+}
+
 /// The shared environment, built once.
 pub fn environment() -> &'static Environment<'static> {
     static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();

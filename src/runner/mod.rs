@@ -10,6 +10,7 @@ mod context;
 mod delegate;
 mod facts;
 mod include;
+mod pipeline;
 mod task;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -19,6 +19,13 @@
 //! - The answer is the command's output, then `\nTOKEN STATUS\n` on standard output and on
 //!   standard error. TOKEN is new for every request and random per run, so output cannot
 //!   end a frame early.
+//! - A pipelined request ([`request_after`]) is the same line with `quayside_next` in
+//!   place of `quayside_run`: it runs only if the request before it exited 0, and
+//!   otherwise answers at once with status [`SKIPPED`] (no exit status can be 256), its
+//!   input read and thrown away. The shell reads requests one after another, so several can
+//!   be written before the first answer comes back (one round trip for all of them), and
+//!   the first that fails stops the ones written after it: the stop-at-first-failure of
+//!   the linear strategy, decided on the host. A `quayside_run` request always runs.
 
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
@@ -42,9 +49,28 @@ pub(crate) const DRIVER: &str = r#"quayside_run() {
     printf '\n%s %s\n' "$quayside_token" "$quayside_status" >&2
     printf '\n%s %s\n' "$quayside_token" "$quayside_status"
 }
+quayside_status=0
+quayside_next() {
+    if [ "$quayside_status" = 0 ]; then
+        quayside_run "$@"
+    else
+        quayside_status=256
+        case $2 in
+            0) ;;
+            *) cat >/dev/null ;;
+        esac
+        printf '\n%s 256\n' "$1" >&2
+        printf '\n%s 256\n' "$1"
+    fi
+}
 printf 'quayside-shell %s\n' "$$"
 printf 'quayside-shell %s\n' "$$" >&2
 "#;
+
+/// The status of a pipelined request that did not run because one before it failed.
+// The runner does not send pipelined requests yet (see src/runner/pipeline.rs).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const SKIPPED: i32 = 256;
 
 /// The line the driver prints on each stream when it starts.
 const READY: &[u8] = b"quayside-shell ";
@@ -67,6 +93,18 @@ pub(crate) fn new_token() -> String {
 
 /// The request that runs `argv` with `stdin` as its standard input.
 pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
+    request_with("quayside_run", token, argv, stdin)
+}
+
+/// The request that runs `argv` only if the request before it exited 0 (else its answer
+/// has status [`SKIPPED`]): one that may be written before the answers to those before it
+/// have come back.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn request_after(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
+    request_with("quayside_next", token, argv, stdin)
+}
+
+fn request_with(function: &str, token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
     // Text that ends its last line, holds no NUL and no line that is the token (a script,
     // say) goes as it is; anything else in base64.
     let raw = stdin.ends_with(b"\n")
@@ -79,7 +117,7 @@ pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
         (false, false) => 1,
         (false, true) => 2,
     };
-    let mut text = format!("quayside_run {token} {mode}");
+    let mut text = format!("{function} {token} {mode}");
     for word in argv {
         text.push(' ');
         text.push_str(&quote(word));
@@ -125,17 +163,26 @@ pub(crate) struct Frame {
 pub(crate) async fn read_frame(
     stream: &mut (impl AsyncRead + Unpin),
     token: &str,
-    mut ready: Option<&mut Option<u32>>,
+    ready: Option<&mut Option<u32>>,
 ) -> std::io::Result<Option<Frame>> {
-    let mut bytes = Vec::new();
+    // With one request in flight nothing follows its frame.
+    read_frame_after(stream, token, ready, &mut Vec::new()).await
+}
+
+/// [`read_frame`] for one of several requests in flight: `carry` holds what was read past
+/// the end of the frame before (the start of the next ones), and is left holding what
+/// this read past its own.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) async fn read_frame_after(
+    stream: &mut (impl AsyncRead + Unpin),
+    token: &str,
+    mut ready: Option<&mut Option<u32>>,
+    carry: &mut Vec<u8>,
+) -> std::io::Result<Option<Frame>> {
+    let mut bytes = std::mem::take(carry);
     // Where the script's output starts: after the ready line, once it has come.
     let mut start = if ready.is_some() { None } else { Some(0) };
     loop {
-        // Most answers are a line or two: grow with what comes, not ahead of it.
-        bytes.reserve(4096.max(bytes.len() / 2));
-        if stream.read_buf(&mut bytes).await? == 0 {
-            return Ok(None);
-        }
         if start.is_none() {
             if let Some((pid, rest)) = find_ready(&bytes) {
                 if let Some(slot) = ready.as_deref_mut() {
@@ -144,24 +191,35 @@ pub(crate) async fn read_frame(
                 start = Some(rest);
             }
         }
-        let Some(start) = start else { continue };
-        if let Some((end, status)) = frame_end(&bytes[start..], token) {
-            return Ok(Some(Frame {
-                output: bytes[start..start + end].to_vec(),
-                status,
-            }));
+        if let Some(start) = start {
+            if let Some((end, status, after)) = frame_end(&bytes[start..], token) {
+                *carry = bytes[start + after..].to_vec();
+                return Ok(Some(Frame {
+                    output: bytes[start..start + end].to_vec(),
+                    status,
+                }));
+            }
+        }
+        // Most answers are a line or two: grow with what comes, not ahead of it.
+        bytes.reserve(4096.max(bytes.len() / 2));
+        if stream.read_buf(&mut bytes).await? == 0 {
+            return Ok(None);
         }
     }
 }
 
-/// Where the output ends and the status, when `bytes` ends with `\nTOKEN STATUS\n`.
-fn frame_end(bytes: &[u8], token: &str) -> Option<(usize, i32)> {
-    let body = bytes.strip_suffix(b"\n")?;
-    let start = body.iter().rposition(|&byte| byte == b'\n')?;
-    let line = std::str::from_utf8(&body[start + 1..]).ok()?;
-    let status = line.strip_prefix(token)?.strip_prefix(' ')?;
-    let status = status.parse().ok()?;
-    Some((start, status))
+/// Once `bytes` holds `\nTOKEN STATUS\n`: where the output before it ends, the status,
+/// and where what follows it starts. The token is new for every request and random for
+/// the run, so its first end line is the frame's.
+fn frame_end(bytes: &[u8], token: &str) -> Option<(usize, i32, usize)> {
+    let marker = format!("\n{token} ");
+    let end = bytes
+        .windows(marker.len())
+        .position(|window| window == marker.as_bytes())?;
+    let rest = &bytes[end + marker.len()..];
+    let line = rest.iter().position(|&byte| byte == b'\n')?;
+    let status = std::str::from_utf8(&rest[..line]).ok()?.parse().ok()?;
+    Some((end, status, end + marker.len() + line + 1))
 }
 
 /// Once the whole ready line has come: the pid on it, and where the script's own output
@@ -316,6 +374,84 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pipelined_requests_run_in_order_and_stop_at_the_first_failure() {
+        let dir = std::env::temp_dir().join(format!("quayside-pipeline-{}", new_token()));
+        std::fs::create_dir(&dir).unwrap();
+        let touch = |name: &str| {
+            vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                format!(
+                    "cat >/dev/null; touch {}/{name}; echo {name}",
+                    dir.display()
+                ),
+            ]
+        };
+        let fail = vec!["sh".to_owned(), "-c".to_owned(), "exit 3".to_owned()];
+        let mut shell = Shell::start();
+        // Every request is written before any answer is read: one round trip for all.
+        let steps: Vec<(bool, Vec<String>, &[u8])> = vec![
+            (false, touch("a"), b""),
+            (true, touch("b"), b"raw input\n"),
+            (true, fail.clone(), b""),
+            (true, touch("c"), b"raw input\n"),
+            (true, touch("d"), b"\0binary"),
+            (true, touch("e"), b""),
+            // A request that is not pipelined runs whatever came before it, and the
+            // chain starts again from it.
+            (false, touch("f"), b""),
+            (true, touch("g"), b""),
+        ];
+        let mut bytes = DRIVER.as_bytes().to_vec();
+        let mut tokens = Vec::new();
+        for (after, argv, stdin) in &steps {
+            let token = new_token();
+            bytes.extend(if *after {
+                request_after(&token, argv, stdin)
+            } else {
+                request(&token, argv, stdin)
+            });
+            tokens.push(token);
+        }
+        shell.stdin.write_all(&bytes).await.unwrap();
+        let mut statuses = Vec::new();
+        let (mut carry_out, mut carry_err) = (Vec::new(), Vec::new());
+        for (n, token) in tokens.iter().enumerate() {
+            let mut stderr_pid = None;
+            let first = n == 0;
+            let (out, err) = tokio::join!(
+                read_frame_after(
+                    &mut shell.stdout,
+                    token,
+                    first.then_some(&mut shell.pid),
+                    &mut carry_out
+                ),
+                read_frame_after(
+                    &mut shell.stderr,
+                    token,
+                    first.then_some(&mut stderr_pid),
+                    &mut carry_err
+                ),
+            );
+            let (out, err) = (out.unwrap().unwrap(), err.unwrap().unwrap());
+            assert_eq!(out.status, err.status);
+            if out.status == SKIPPED {
+                assert!(out.output.is_empty() && err.output.is_empty());
+            }
+            statuses.push(out.status);
+        }
+        assert_eq!(statuses, [0, 0, 3, SKIPPED, SKIPPED, SKIPPED, 0, 0]);
+        assert!(carry_out.is_empty() && carry_err.is_empty());
+        let mut ran: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        ran.sort();
+        assert_eq!(ran, ["a", "b", "f", "g"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_frame_ends_only_at_its_own_token() {
         let mut shell = Shell::start();
         // Output that looks like an end line of another request does not end this one.
@@ -336,8 +472,9 @@ mod tests {
 
     #[test]
     fn frames_end_with_the_token_and_a_status() {
-        assert_eq!(frame_end(b"out\nT 0\n", "T"), Some((3, 0)));
-        assert_eq!(frame_end(b"\nT 127\n", "T"), Some((0, 127)));
+        assert_eq!(frame_end(b"out\nT 0\n", "T"), Some((3, 0, 8)));
+        assert_eq!(frame_end(b"\nT 127\n", "T"), Some((0, 127, 7)));
+        assert_eq!(frame_end(b"out\nT 0\nnext", "T"), Some((3, 0, 8)));
         assert_eq!(frame_end(b"out\nT 0", "T"), None);
         assert_eq!(frame_end(b"out\nTT 0\n", "T"), None);
         assert_eq!(frame_end(b"out\nT x\n", "T"), None);

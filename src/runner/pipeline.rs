@@ -1,0 +1,233 @@
+//! Which tasks may be pipelined: sent to a host before the answers to the tasks before it
+//! have come back, with the host itself stopping at the first failure
+//! (`quayside_next` in [`crate::transport`]'s remote shell).
+//!
+//! A task is pipelined after the one before it only where the result cannot differ from
+//! the linear strategy's, which waits for every answer before it renders the next task.
+//! What can make them differ, and how each is kept out:
+//!
+//! - The task reads what an earlier task on that host left: a registered result, a
+//!   `set_fact` or `include_vars` value. Every template the task reads (`when`, its
+//!   arguments, `environment`, `changed_when`, its `vars`, the loop) is analysed; a task
+//!   that reads any name some task of the playbook registers or sets, or `hostvars`
+//!   (another host's state), or a template that does not parse, is not pipelined.
+//! - Whether the next task runs at all depends on the answer: the host decides that from
+//!   the exit status alone (the next script runs only after a status 0). So only task
+//!   types whose failure is exactly a non-zero status are pipelined ([`PIPELINED`]), and
+//!   not with `failed_when` (a status 0 may then fail). A task that the host skipped
+//!   although the controller found its predecessor not failed (`ignore_errors`, a status
+//!   the task type accepts) is sent again on its own: slower, never different.
+//! - Decisions across hosts between two tasks: `run_once`, `any_errors_fatal`,
+//!   `max_fail_percentage`, `delegate_to` (another host's connection) end a pipeline, as
+//!   do everything that is not a plain action (blocks with `rescue`, includes, `meta`,
+//!   handler flushes, the `serial` batch boundary, since the runner pipelines only within
+//!   one list of one batch).
+//! - Several round trips in one task (`until`/`retries`, loops over registered data, a
+//!   `timeout`, which stops the shell and with it every script queued behind): not
+//!   pipelined.
+//! - `--step` asks before each task: no pipelining.
+//!
+//! Events and the recap come from the same code as without pipelining, in task order:
+//! only the waiting for answers overlaps.
+//!
+//! Not wired in yet: the runner does not send ahead (issue #21). The analysis and the
+//! host's side (`quayside_next`) are in place and tested; what is missing is the runner
+//! rendering a host's next pipelinable tasks while the answer to the first is on its way.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::collections::BTreeSet;
+
+use crate::playbook::{Play, Playbook, Task, TaskBody};
+use crate::tasks::TaskKind;
+use crate::yaml::{Node, Value};
+
+/// Task types whose script fails exactly when it exits non-zero, in one round trip: a
+/// status 0 means the task did not fail, whatever the controller reads of its output.
+pub(super) const PIPELINED: &[TaskKind] = &[TaskKind::Command, TaskKind::Shell];
+
+/// Names a task must not read to be pipelined: what some task of the playbook registers
+/// or sets on a host, and another host's state.
+pub(super) fn host_written_names(playbook: &Playbook) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = ["hostvars".to_owned()].into();
+    for task in playbook.all_tasks() {
+        names.extend(task.register.iter().cloned());
+        if let TaskBody::Action { kind, args } = &task.body {
+            let mut dirs: Vec<&std::path::Path> =
+                task.role.iter().map(|role| role.path.as_path()).collect();
+            dirs.push(playbook.dir());
+            names.extend(kind.sets_variables(args, &dirs));
+        }
+    }
+    names
+}
+
+/// Why a task is not pipelined after the one before it, or `None` when it may be.
+pub(super) fn not_pipelinable(
+    task: &Task,
+    play: &Play,
+    written: &BTreeSet<String>,
+) -> Option<&'static str> {
+    let TaskBody::Action { kind, args } = &task.body else {
+        return Some("not a plain action");
+    };
+    if !PIPELINED.contains(kind) {
+        return Some("its task type decides failure on the controller");
+    }
+    if task.run_once || play.any_errors_fatal || play.max_fail_percentage.is_some() {
+        return Some("a decision across hosts follows it");
+    }
+    if task.delegate_to.is_some() {
+        return Some("delegated to another host");
+    }
+    if task.failed_when.is_some() || task.until.is_some() || task.retries.is_some() {
+        return Some("its failure is not its exit status");
+    }
+    if task.timeout.is_some() {
+        return Some("a timeout stops the scripts queued behind it");
+    }
+    let mut nodes: Vec<&Node> = vec![args];
+    nodes.extend(task.when.iter());
+    nodes.extend(task.r#loop.iter());
+    nodes.extend(task.label.iter());
+    nodes.extend(task.environment.iter());
+    nodes.extend(task.changed_when.iter().flatten());
+    let vars = serde_json::Value::Object(task.vars.clone());
+    let expressions: Vec<&Node> = task
+        .when
+        .iter()
+        .chain(task.changed_when.iter().flatten())
+        .collect();
+    let mut reads = Vec::new();
+    for node in &nodes {
+        let expression = expressions.iter().any(|e| std::ptr::eq(*e, *node));
+        if !node_reads(node, expression, &mut reads) {
+            return Some("a template in it does not parse");
+        }
+    }
+    if !json_reads(&vars, &mut reads) {
+        return Some("a template in it does not parse");
+    }
+    if reads.iter().any(|name| written.contains(name)) {
+        return Some("it reads what an earlier task may have registered or set");
+    }
+    None
+}
+
+/// Every variable the templates in `node` read, guarded or not; false when one does not
+/// parse.
+fn node_reads(node: &Node, expression: bool, into: &mut Vec<String>) -> bool {
+    match &node.value {
+        Value::Str(text) if expression && !crate::yaml::is_template(text) => {
+            text_reads(text, true, into)
+        }
+        Value::Str(text) if crate::yaml::is_template(text) => text_reads(text, false, into),
+        Value::Seq(items) => items.iter().all(|item| node_reads(item, expression, into)),
+        Value::Map(entries) => entries
+            .iter()
+            .all(|(key, value)| node_reads(key, false, into) && node_reads(value, false, into)),
+        _ => true,
+    }
+}
+
+fn json_reads(value: &serde_json::Value, into: &mut Vec<String>) -> bool {
+    match value {
+        serde_json::Value::String(text) if crate::yaml::is_template(text) => {
+            text_reads(text, false, into)
+        }
+        serde_json::Value::Array(items) => items.iter().all(|item| json_reads(item, into)),
+        serde_json::Value::Object(entries) => entries.values().all(|item| json_reads(item, into)),
+        _ => true,
+    }
+}
+
+fn text_reads(text: &str, expression: bool, into: &mut Vec<String>) -> bool {
+    let Some(names) = crate::template::all_read_variables(text, expression) else {
+        return false;
+    };
+    into.extend(names);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playbook(text: &str) -> Playbook {
+        let dir = std::env::temp_dir().join(format!(
+            "quayside-pipeline-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("site.yml");
+        std::fs::write(&path, text).unwrap();
+        let playbook = crate::playbook::parse_playbook(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        playbook
+    }
+
+    fn verdicts(text: &str) -> Vec<Option<&'static str>> {
+        let playbook = playbook(text);
+        let written = host_written_names(&playbook);
+        let play = &playbook.plays[0];
+        play.tasks
+            .iter()
+            .map(|task| not_pipelinable(task, play, &written))
+            .collect()
+    }
+
+    #[test]
+    fn straight_line_commands_pipeline_and_readers_of_host_state_do_not() {
+        let found = verdicts(
+            r#"
+- hosts: all
+  gather_facts: false
+  vars: {dir: /tmp}
+  tasks:
+    - command: touch {{ dir }}/a
+    - shell: echo {{ dir | default('x') }}
+      when: ansible_facts.os_family == 'Debian'
+      ignore_errors: true
+    - command: cat /etc/hostname
+      register: name
+    - command: echo {{ name.stdout }}
+    - command: echo {{ other | default('') }}
+    - set_fact: {other: 1}
+    - command: echo hi
+      when: name is defined
+    - command: echo {{ hostvars['h1'].x }}
+    - command: echo hi
+      failed_when: false
+    - command: echo hi
+      run_once: true
+    - shell: echo {{ 1 + }}
+    - file: {path: /tmp/x, state: touch}
+"#,
+        );
+        let reads = Some("it reads what an earlier task may have registered or set");
+        assert_eq!(
+            found,
+            [
+                None,
+                None,
+                None,
+                reads,
+                reads,
+                Some("its task type decides failure on the controller"),
+                reads,
+                reads,
+                Some("its failure is not its exit status"),
+                Some("a decision across hosts follows it"),
+                Some("a template in it does not parse"),
+                Some("its task type decides failure on the controller"),
+            ]
+        );
+    }
+
+    #[test]
+    fn plays_that_decide_across_hosts_pipeline_nothing() {
+        let found =
+            verdicts("- hosts: all\n  any_errors_fatal: true\n  tasks:\n    - command: 'true'\n");
+        assert_eq!(found, [Some("a decision across hosts follows it")]);
+    }
+}
