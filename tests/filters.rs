@@ -395,6 +395,7 @@ fn first_found_lookup_matches_ansible() {
         output.recap("localhost"),
         "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
+}
 
 /// ansible-core 2.19.14 reads a string literal in a bare expression (`when`,
 /// `assert.that`) as Python does (`\n`, `\t`, `\\`, `\"`, `\'`, octal, `\x41`, `\u00e9`,

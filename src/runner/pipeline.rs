@@ -51,7 +51,7 @@ pub(super) fn host_written_names(playbook: &Playbook) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = ["hostvars".to_owned()].into();
     for task in playbook.all_tasks() {
         names.extend(task.register.iter().cloned());
-        if let TaskBody::Action { kind, args } = &task.body {
+        if let TaskBody::Action { kind, args, .. } = &task.body {
             let mut dirs: Vec<&std::path::Path> =
                 task.role.iter().map(|role| role.path.as_path()).collect();
             dirs.push(playbook.dir());
@@ -67,7 +67,7 @@ pub(super) fn not_pipelinable(
     play: &Play,
     written: &BTreeSet<String>,
 ) -> Option<&'static str> {
-    let TaskBody::Action { kind, args } = &task.body else {
+    let TaskBody::Action { kind, args, .. } = &task.body else {
         return Some("not a plain action");
     };
     if !PIPELINED.contains(kind) {
