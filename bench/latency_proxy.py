@@ -64,7 +64,8 @@ async def serve(listen, target, delay):
                 pump(client_reader, server_writer, delay),
                 pump(server_reader, client_writer, delay),
             )
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            # A peer gone, or the proxy stopping.
             pass
         finally:
             client_writer.close()
