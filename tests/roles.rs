@@ -1533,3 +1533,33 @@ fn include_role_of_a_missing_role_fails_only_the_hosts_that_reach_it() {
         .status(2)
         .stdout_contains("the role `nowhere` was not found at p.yml:4:28");
 }
+
+// ansible-core 2.19.14 (handlers target, test_role_as_handler.yml): "Using 'include_role'
+// as a handler is not supported." at load, exit 4, before any task runs; import_role alike.
+#[test]
+fn a_role_as_a_handler_is_refused_before_the_run() {
+    for word in ["include_role", "ansible.builtin.import_role"] {
+        let play = format!(
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - command: echo
+                  notify: role_handler
+              handlers:
+                - name: role_handler
+                  {word}:
+                    name: anything
+            "
+        );
+        let short = word.rsplit('.').next().unwrap();
+        Test::new()
+            .file("p.yml", &play)
+            .args(&["run", "p.yml"])
+            .run()
+            .status(4)
+            .stderr_contains(&format!(
+                "error: Using '{short}' as a handler is not supported at p.yml:8:7"
+            ));
+    }
+}

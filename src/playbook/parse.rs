@@ -746,9 +746,11 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             ));
         }
         let include = word.ends_with("include_role");
-        if handler && !include {
+        // ansible-core 2.19.14 refuses both at load.
+        if handler {
+            let short = word.rsplit('.').next().unwrap_or(&word);
             return Err(Diagnostic::at(
-                format!("`{word}` as a handler is not supported; `include_role` is"),
+                format!("Using '{short}' as a handler is not supported"),
                 key.span.clone(),
             ));
         }
