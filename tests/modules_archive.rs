@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::Test;
 use crate::common::fleet::{fleet, run_play as run};
+use crate::common::{Test, refused};
 
 fn path(i: usize, scratch: &str, name: &str) -> PathBuf {
     fleet().root(i).join(scratch).join(name)
@@ -243,20 +243,6 @@ fn archive_packs_as_the_collection_module_does() {
             .unwrap(),
         before
     );
-}
-
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::common::Test;
+use crate::common::{Test, refused};
 
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
@@ -348,20 +348,6 @@ fn check_mode_changes_nothing_and_says_what_would() {
         std::fs::metadata(root.join("a.txt")).unwrap().ctime(),
         before
     );
-}
-
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 #[test]

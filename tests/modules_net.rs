@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 
-use crate::common::Test;
 use crate::common::fleet::{fleet, run_play as run};
+use crate::common::{Test, refused};
 
 const PASSWORD: &str = "s3cret-pw";
 
@@ -488,20 +488,6 @@ fn a_host_without_curl_is_told_so() {
         output.stdout
     );
     assert!(!path(1, &scratch, "x").exists());
-}
-
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::common::Test;
+use crate::common::{Test, refused};
 
 const PACKAGE: &str = "qs19g-hello";
 
@@ -180,21 +180,6 @@ fn apt_installs_upgrades_and_removes_from_a_local_repository_as_ansible() {
             .ok(),
         lists.ok()
     );
-}
-
-/// `module` in a play whose first task leaves a file behind: refused before the run.
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! refused where they are written, before anything runs. Each test works in its own
 //! folder and leaves the machine as it was.
 
-use crate::common::Test;
+use crate::common::{Test, refused};
 
 fn getfacl(path: &std::path::Path, default: bool) -> String {
     let mut command = std::process::Command::new("getfacl");
@@ -14,22 +14,6 @@ fn getfacl(path: &std::path::Path, default: bool) -> String {
     }
     let output = command.arg(path).output().unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// `module` in a play whose first task leaves a file behind: refused before the run, with
-/// `error` as the first line, and the file is not there.
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 // Expected from ansible-core 2.19.14 with ansible.posix 1.6.2: each value asserted is what

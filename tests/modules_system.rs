@@ -3,7 +3,7 @@
 //! second runs that change nothing; check mode; bad arguments refused where they are
 //! written, before anything runs. Names are unique per test and removed after.
 
-use crate::common::Test;
+use crate::common::{Test, refused};
 
 fn getent(database: &str, name: &str) -> Option<String> {
     let output = std::process::Command::new("getent")
@@ -14,20 +14,6 @@ fn getent(database: &str, name: &str) -> Option<String> {
         .status
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-fn refused(module: &str, error: &str) {
-    let test = Test::new()
-        .file(
-            "play.yml",
-            &format!(
-                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
-            ),
-        )
-        .args(&["run", "play.yml"]);
-    let output = test.run().status(4);
-    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
-    assert!(!test.path().join("ran").exists(), "a task ran");
 }
 
 // Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook

@@ -170,3 +170,19 @@ pub fn unindent(text: &str) -> String {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// `module` in a play whose first task leaves a file behind: refused before the run, with
+/// `error` as the first line of standard error (exit 4), and the file is not there.
+pub fn refused(module: &str, error: &str) {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            &format!(
+                "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ran\n    - {module}\n"
+            ),
+        )
+        .args(&["run", "play.yml"]);
+    let output = test.run().status(4);
+    assert_eq!(output.stderr.lines().next().unwrap_or_default(), error);
+    assert!(!test.path().join("ran").exists(), "a task ran");
+}
