@@ -170,27 +170,14 @@ impl TaskType for Firewalld {
             flag(ctx.check),
         );
         let output = ctx.run(ctx.script(text)).await?;
-        let stdout = output.stdout_lossy();
-        let get = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(str::to_owned)
+        let (report, changed) = match super::ScriptReport::read(&output, "firewalld") {
+            Ok(read) => read,
+            Err(failure) => return Ok(*failure),
         };
-        if let Some(message) = get("failed") {
-            return Ok(Outcome::failed(message));
-        }
-        let Some(changed) = get("changed") else {
-            return Ok(Outcome::failed(format!(
-                "the `firewalld` script exited with {}: {}",
-                output.status,
-                output.stderr_lossy().trim()
-            )));
-        };
+        let get = |key: &str| report.get(key);
         if get("checked").is_some() {
             return Ok(Outcome::changed());
         }
-        let changed = changed == "1";
         let zone = get("zone").unwrap_or_default();
         let operation = match get("targets").as_deref() {
             Some("permanent immediate") => "Permanent and Non-Permanent(immediate) operation",

@@ -492,6 +492,38 @@ impl TaskContext<'_> {
     }
 }
 
+/// The `key=value` lines a check-and-act script prints: `changed=0|1`, `failed=MESSAGE`,
+/// and whatever else the task type reads back.
+pub(crate) struct ScriptReport(String);
+
+impl ScriptReport {
+    /// What the script of task type `name` reported, and whether it changed anything; the
+    /// task's failure when it said `failed=`, or printed no `changed=` line (it failed on
+    /// its own, and its status and standard error say why).
+    pub(crate) fn read(output: &Output, name: &str) -> Result<(ScriptReport, bool), Box<Outcome>> {
+        let report = ScriptReport(output.stdout_lossy());
+        if let Some(message) = report.get("failed") {
+            return Err(Box::new(Outcome::failed(message)));
+        }
+        let Some(changed) = report.get("changed") else {
+            return Err(Box::new(Outcome::failed(format!(
+                "the `{name}` script exited with {}: {}",
+                output.status,
+                output.stderr_lossy().trim()
+            ))));
+        };
+        Ok((report, changed == "1"))
+    }
+
+    /// The value of the first `key=` line.
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_owned)
+    }
+}
+
 /// The before and after of one file a task changed (or would change).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileDiff {

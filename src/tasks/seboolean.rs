@@ -68,24 +68,11 @@ impl TaskType for SeBoolean {
             flag(ctx.check),
         );
         let output = ctx.run(ctx.script(text)).await?;
-        let stdout = output.stdout_lossy();
-        let get = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(str::to_owned)
+        let changed = match super::ScriptReport::read(&output, "seboolean") {
+            Ok((_, changed)) => changed,
+            Err(failure) => return Ok(*failure),
         };
-        if let Some(message) = get("failed") {
-            return Ok(Outcome::failed(message));
-        }
-        let Some(changed) = get("changed") else {
-            return Ok(Outcome::failed(format!(
-                "the `seboolean` script exited with {}: {}",
-                output.status,
-                output.stderr_lossy().trim()
-            )));
-        };
-        let outcome = if changed == "1" {
+        let outcome = if changed {
             Outcome::changed()
         } else {
             Outcome::ok()

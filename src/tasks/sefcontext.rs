@@ -173,24 +173,12 @@ impl TaskType for SeFcontext {
         }
         text.push_str(SCRIPT);
         let output = ctx.run(ctx.script(text)).await?;
-        let stdout = output.stdout_lossy();
-        let get = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(str::to_owned)
+        let (report, changed) = match super::ScriptReport::read(&output, "sefcontext") {
+            Ok(read) => read,
+            Err(failure) => return Ok(*failure),
         };
-        if let Some(message) = get("failed") {
-            return Ok(Outcome::failed(message));
-        }
-        let Some(changed) = get("changed") else {
-            return Ok(Outcome::failed(format!(
-                "the `sefcontext` script exited with {}: {}",
-                output.status,
-                output.stderr_lossy().trim()
-            )));
-        };
-        let mut outcome = if changed == "1" {
+        let get = |key: &str| report.get(key);
+        let mut outcome = if changed {
             Outcome::changed()
         } else {
             Outcome::ok()
