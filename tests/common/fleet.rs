@@ -146,16 +146,24 @@ impl OwnFleet {
             .trim()
             .parse()
             .unwrap();
-        for victim in descendants(pid).into_iter().chain([pid]) {
-            let comm = std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap_or_default();
-            if comm.trim() == "sshd" || comm.trim().starts_with("sshd-") {
-                // A session's sshd may be gone already.
-                let _ = Command::new("kill")
-                    .args(["-KILL", &victim.to_string()])
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
-        }
+        // One look at /proc and one `kill` for the whole tree: on a busy machine, a scan
+        // and a process per victim gave the host time to finish what it was doing.
+        let victims: Vec<String> = descendants(pid)
+            .into_iter()
+            .chain([pid])
+            .filter(|victim| {
+                let comm =
+                    std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap_or_default();
+                comm.trim() == "sshd" || comm.trim().starts_with("sshd-")
+            })
+            .map(|victim| victim.to_string())
+            .collect();
+        // A session's sshd may be gone already.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&victims)
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
@@ -170,7 +178,8 @@ impl Drop for OwnFleet {
 
 /// Every process below `pid`, deepest first.
 fn descendants(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
+    // Every process's parent, read once.
+    let mut parents = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -179,10 +188,21 @@ fn descendants(pid: u32) -> Vec<u32> {
             continue;
         };
         let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
-        if rest.split_whitespace().nth(1) == Some(&pid.to_string()) {
-            children.extend(descendants(child));
-            children.push(child);
+        if let Some(parent) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.push((child, parent));
         }
     }
-    children
+    let mut found: Vec<u32> = Vec::new();
+    let mut level = vec![pid];
+    while !level.is_empty() {
+        let next: Vec<u32> = parents
+            .iter()
+            .filter(|(_, parent)| level.contains(parent))
+            .map(|(child, _)| *child)
+            .filter(|child| !found.contains(child))
+            .collect();
+        found.extend(&next);
+        level = next;
+    }
+    found
 }
