@@ -36,7 +36,7 @@ pub struct Args {
     permissions: Option<String>,
     #[serde(default)]
     state: AclState,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     follow: bool,
     #[serde(default)]
     default: bool,
@@ -47,10 +47,6 @@ pub struct Args {
     #[serde(default)]
     #[allow(dead_code)]
     use_nfsv4_acls: PosixOnly,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

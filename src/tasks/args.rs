@@ -11,6 +11,11 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::yaml::is_template;
 
+/// `#[serde(default = "super::args::yes")]`: an argument Ansible defaults to true.
+pub(crate) fn yes() -> bool {
+    true
+}
+
 /// A file mode: three or four octal digits, written as a string (`'0640'`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mode(String);

@@ -36,7 +36,7 @@ pub struct Args {
     #[serde(default)]
     backup: bool,
     /// `false`: a file already at `dest` is left as it is.
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     force: bool,
     /// A command on the host that must accept the new file (`%s`) before it is installed.
     #[serde(default)]
@@ -44,10 +44,6 @@ pub struct Args {
     /// `src` is a file on the host, not on the controller.
     #[serde(default)]
     remote_src: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl TryFrom<Args> for Copy {

@@ -35,14 +35,10 @@ pub struct Args {
     dest: String,
     #[serde(default)]
     flat: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     fail_on_missing: bool,
-    #[serde(default = "yes", alias = "validate_md5")]
+    #[serde(default = "super::args::yes", alias = "validate_md5")]
     validate_checksum: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl TryFrom<Args> for Fetch {

@@ -39,7 +39,7 @@ pub struct Args {
     url_password: Option<String>,
     #[serde(default)]
     force_basic_auth: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     validate_certs: bool,
     #[serde(default)]
     ca_path: Option<String>,
@@ -51,10 +51,6 @@ pub struct Args {
     owner: Option<Account>,
     #[serde(default)]
     group: Option<Account>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn ten() -> u64 {

@@ -39,13 +39,9 @@ pub struct Args {
     fstab: Option<String>,
     #[serde(default)]
     backup: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     boot: bool,
     state: State,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

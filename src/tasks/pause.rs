@@ -22,12 +22,8 @@ pub struct Pause {
     minutes: Option<u64>,
     #[serde(default)]
     prompt: Option<String>,
-    #[serde(default = "default_true")]
+    #[serde(default = "super::args::yes")]
     echo: bool,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// A number as Python prints a float (`1.0`, `0.02`).

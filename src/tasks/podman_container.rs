@@ -53,7 +53,7 @@ pub struct PodmanContainer {
     hostname: Option<String>,
     #[serde(default, alias = "working_dir")]
     workdir: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     detach: bool,
     #[serde(default)]
     recreate: bool,
@@ -123,10 +123,6 @@ enum LogDriver {
     Journald,
     #[serde(rename = "json-file")]
     JsonFile,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -31,7 +31,7 @@ pub struct PodmanImage {
     #[serde(default)]
     force: bool,
     /// Pull an image that is not there and not built here.
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     pull: bool,
     #[serde(default)]
     build: Build,
@@ -39,10 +39,6 @@ pub struct PodmanImage {
 
 fn latest() -> String {
     "latest".to_owned()
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -67,9 +63,9 @@ struct Build {
     container_file: Option<String>,
     #[serde(default = "oci")]
     format: Format,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     cache: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     rm: bool,
     #[serde(default)]
     force_rm: bool,

@@ -52,10 +52,6 @@ pub fn default_port() -> u16 {
     5432
 }
 
-pub fn yes() -> bool {
-    true
-}
-
 /// A module's argument struct: its own fields, then the collection's connection arguments
 /// (`login_user`/`login`, `login_password`, `login_host`/`host`, `port`/`login_port`,
 /// `ssl_mode`, `ca_cert`/`ssl_rootcert`, `ssl_cert`, `ssl_key`, `trust_input`).
@@ -89,7 +85,7 @@ macro_rules! postgresql_module {
             /// quayside quotes every name and value it writes into SQL itself, so input
             /// cannot inject SQL whatever this says (the collection's check of input it
             /// does not quote is not needed).
-            #[serde(default = "crate::tasks::postgresql_login::yes")]
+            #[serde(default = "crate::tasks::args::yes")]
             #[allow(dead_code)]
             trust_input: bool,
         }

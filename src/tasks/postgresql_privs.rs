@@ -72,7 +72,7 @@ postgresql_module! {
         roles: String,
         #[serde(default, alias = "admin_option")]
         grant_option: Option<bool>,
-        #[serde(default = "crate::tasks::postgresql_login::yes")]
+        #[serde(default = "crate::tasks::args::yes")]
         fail_on_role: bool,
     }
 }

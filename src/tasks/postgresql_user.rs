@@ -45,11 +45,11 @@ postgresql_module! {
         state: State,
         #[serde(default, alias = "db")]
         login_db: Option<String>,
-        #[serde(default = "crate::tasks::postgresql_login::yes", alias = "fail_on_role")]
+        #[serde(default = "crate::tasks::args::yes", alias = "fail_on_role")]
         fail_on_user: bool,
         #[serde(default)]
         role_attr_flags: String,
-        #[serde(default = "crate::tasks::postgresql_login::yes")]
+        #[serde(default = "crate::tasks::args::yes")]
         encrypted: bool,
         #[serde(default)]
         no_password_changes: bool,

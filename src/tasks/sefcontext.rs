@@ -34,14 +34,10 @@ pub struct Args {
     selevel: Option<String>,
     #[serde(default)]
     state: State,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     reload: bool,
     #[serde(default)]
     ignore_selinux_state: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -20,7 +20,7 @@ pub struct Args {
     /// Look through a symbolic link to what it leads to.
     #[serde(default)]
     follow: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     get_checksum: bool,
     #[serde(default = "sha1", alias = "checksum", alias = "checksum_algo")]
     checksum_algorithm: Algorithm,
@@ -30,10 +30,6 @@ pub struct Args {
     /// Only `false`: quayside's `stat` returns no `attributes`.
     #[serde(default)]
     get_attributes: Option<bool>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn sha1() -> Algorithm {

@@ -37,20 +37,16 @@ pub struct Args {
     group: Option<Account>,
     #[serde(default)]
     backup: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     force: bool,
     #[serde(default)]
     validate: Option<String>,
     #[serde(default)]
     newline_sequence: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     trim_blocks: bool,
     #[serde(default)]
     lstrip_blocks: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl TryFrom<Args> for Template {

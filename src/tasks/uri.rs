@@ -49,7 +49,7 @@ pub struct Args {
     url_password: Option<String>,
     #[serde(default)]
     force_basic_auth: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::args::yes")]
     validate_certs: bool,
     #[serde(default)]
     ca_path: Option<String>,
@@ -85,10 +85,6 @@ pub(super) struct Auth {
 
 fn get() -> String {
     "GET".to_owned()
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn thirty() -> u64 {

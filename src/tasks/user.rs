@@ -28,7 +28,7 @@ pub struct User {
     append: bool,
     #[serde(default)]
     home: Option<String>,
-    #[serde(default = "default_true", alias = "createhome")]
+    #[serde(default = "super::args::yes", alias = "createhome")]
     create_home: bool,
     #[serde(default)]
     shell: Option<String>,
@@ -44,10 +44,6 @@ pub struct User {
     comment: Option<String>,
     #[serde(default)]
     password: Option<String>,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

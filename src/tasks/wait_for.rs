@@ -66,7 +66,7 @@ pub struct WaitFor {
     #[serde(default = "default_connect_timeout")]
     connect_timeout: u64,
     /// Check the server's TLS certificate (default true).
-    #[serde(default = "default_true")]
+    #[serde(default = "super::args::yes")]
     validate_certs: bool,
 }
 
@@ -106,10 +106,6 @@ fn default_sleep() -> f64 {
 
 fn default_connect_timeout() -> u64 {
     5
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// What to probe, checked.
