@@ -81,13 +81,8 @@ impl TaskType for Group {
             u8::from(ctx.check),
         );
         let output = ctx.run(ctx.script(text)).await?;
-        let stdout = output.stdout_lossy();
-        let get = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(str::to_owned)
-        };
+        let report = super::ScriptReport::of(&output);
+        let get = |key: &str| report.get(key);
         let state = if self.state == State::Absent {
             "absent"
         } else {
@@ -100,15 +95,11 @@ impl TaskType for Group {
                 Outcome::failed(format!("{}\n", stderr.trim())).with("name", self.name.clone())
             );
         }
-        let Some(changed) = get("changed") else {
-            let stderr = output.stderr_lossy();
-            return Ok(Outcome::failed(format!(
-                "the `group` script exited with {}: {}",
-                output.status,
-                stderr.trim()
-            )));
+        let changed = match report.changed(&output, "group") {
+            Ok(changed) => changed,
+            Err(failure) => return Ok(*failure),
         };
-        let mut outcome = if changed == "1" {
+        let mut outcome = if changed {
             Outcome::changed()
         } else {
             Outcome::ok()

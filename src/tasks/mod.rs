@@ -497,22 +497,38 @@ impl TaskContext<'_> {
 pub(crate) struct ScriptReport(String);
 
 impl ScriptReport {
+    /// The lines of what a script printed, to be read with [`ScriptReport::get`].
+    pub(crate) fn of(output: &Output) -> ScriptReport {
+        ScriptReport(output.stdout_lossy())
+    }
+
     /// What the script of task type `name` reported, and whether it changed anything; the
-    /// task's failure when it said `failed=`, or printed no `changed=` line (it failed on
-    /// its own, and its status and standard error say why).
+    /// task's failure when it said `failed=`, or printed no `changed=` line.
     pub(crate) fn read(output: &Output, name: &str) -> Result<(ScriptReport, bool), Box<Outcome>> {
-        let report = ScriptReport(output.stdout_lossy());
+        let report = ScriptReport::of(output);
         if let Some(message) = report.get("failed") {
             return Err(Box::new(Outcome::failed(message)));
         }
-        let Some(changed) = report.get("changed") else {
-            return Err(Box::new(Outcome::failed(format!(
+        let changed = report.changed(output, name)?;
+        Ok((report, changed))
+    }
+
+    /// Whether the script changed anything (`changed=1`); with no `changed=` line it failed
+    /// on its own, and its status and standard error say why.
+    pub(crate) fn changed(&self, output: &Output, name: &str) -> Result<bool, Box<Outcome>> {
+        match self.get("changed") {
+            Some(changed) => Ok(changed == "1"),
+            None => Err(Box::new(Outcome::failed(format!(
                 "the `{name}` script exited with {}: {}",
                 output.status,
                 output.stderr_lossy().trim()
-            ))));
-        };
-        Ok((report, changed == "1"))
+            )))),
+        }
+    }
+
+    /// Every line the script printed.
+    pub(crate) fn lines(&self) -> std::str::Lines<'_> {
+        self.0.lines()
     }
 
     /// The value of the first `key=` line.

@@ -234,13 +234,8 @@ impl TaskType for User {
             Err(message) => return Ok(Outcome::failed(message)),
         };
         let output = ctx.run(ctx.script(text)).await?;
-        let stdout = output.stdout_lossy();
-        let get = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(str::to_owned)
-        };
+        let report = super::ScriptReport::of(&output);
+        let get = |key: &str| report.get(key);
         if let Some(group) = get("nogroup") {
             return Ok(Outcome::failed(format!("Group {group} does not exist")));
         }
@@ -251,15 +246,10 @@ impl TaskType for User {
                 .with("name", name)
                 .with("rc", rc.parse::<i64>().unwrap_or(1)));
         }
-        let Some(changed) = get("changed") else {
-            let stderr = output.stderr_lossy();
-            return Ok(Outcome::failed(format!(
-                "the `user` script exited with {}: {}",
-                output.status,
-                stderr.trim()
-            )));
+        let changed = match report.changed(&output, "user") {
+            Ok(changed) => changed,
+            Err(failure) => return Ok(*failure),
         };
-        let changed = changed == "1";
         let entry = get("entry");
         let mut outcome = if changed {
             Outcome::changed()
@@ -272,7 +262,7 @@ impl TaskType for User {
             }
             outcome = outcome.with("name", name).with("state", "absent");
             if changed {
-                let said: Vec<&str> = stdout
+                let said: Vec<&str> = report
                     .lines()
                     .filter_map(|l| l.strip_prefix("said="))
                     .collect();
@@ -306,7 +296,7 @@ impl TaskType for User {
                 .unwrap_or(Json::Null)
         };
         let text = |i: usize| fields.get(i).copied().unwrap_or("").to_owned();
-        let created = stdout.lines().any(|l| l == "created=1");
+        let created = report.lines().any(|l| l == "created=1");
         outcome = outcome
             .with("name", name)
             .with("state", "present")
