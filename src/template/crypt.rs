@@ -71,14 +71,7 @@ pub fn sha512_crypt(password: &[u8], salt: &str, rounds: u32) -> String {
         .expect("rounds are checked to be in range before");
     let hash = sha_crypt::sha512_crypt_b64(password, salt.as_bytes(), &params)
         .expect("rounds are checked to be in range before");
-    let mut out = String::from("$6$");
-    if rounds != 5000 {
-        out.push_str(&format!("rounds={rounds}$"));
-    }
-    out.push_str(salt);
-    out.push('$');
-    out.push_str(&hash);
-    out
+    modular_crypt("6", rounds, salt, &hash)
 }
 
 /// SHA-256 crypt (`$5$`), as [`sha512_crypt`] writes SHA-512's.
@@ -87,14 +80,17 @@ pub fn sha256_crypt(password: &[u8], salt: &str, rounds: u32) -> String {
         .expect("rounds are checked to be in range before");
     let hash = sha_crypt::sha256_crypt_b64(password, salt.as_bytes(), &params)
         .expect("rounds are checked to be in range before");
-    let mut out = String::from("$5$");
-    if rounds != 5000 {
-        out.push_str(&format!("rounds={rounds}$"));
+    modular_crypt("5", rounds, salt, &hash)
+}
+
+/// `$ID$[rounds=N$]SALT$HASH`, as crypt(3) writes SHA-crypt: `rounds=` is left out for the
+/// default 5000.
+fn modular_crypt(id: &str, rounds: u32, salt: &str, hash: &str) -> String {
+    if rounds == 5000 {
+        format!("${id}${salt}${hash}")
+    } else {
+        format!("${id}$rounds={rounds}${salt}${hash}")
     }
-    out.push_str(salt);
-    out.push('$');
-    out.push_str(&hash);
-    out
 }
 
 #[cfg(test)]
