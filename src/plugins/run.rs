@@ -411,7 +411,7 @@ fn outcome(module: &Module, ctx: &TaskContext<'_>, mut output: Output, host: &st
         outcome.diffs = diffs(data.get("diff"));
     }
     if let Some(Json::Object(facts)) = data.get("ansible_facts") {
-        outcome.facts = merged_facts(ctx, facts);
+        outcome.facts = crate::tasks::setup::module_facts(ctx, facts);
     }
     outcome.data = data;
     outcome
@@ -518,30 +518,6 @@ fn diffs(diff: Option<&Json>) -> Vec<FileDiff> {
             })
         })
         .collect()
-}
-
-/// The host's variables a module's `ansible_facts` set: each fact by its name, and
-/// `ansible_facts` with them merged in (without the `ansible_` prefix, as Ansible
-/// namespaces them).
-fn merged_facts(ctx: &TaskContext<'_>, facts: &Map<String, Json>) -> Vars {
-    let mut merged: Map<String, Json> = ctx
-        .vars
-        .get_attr("ansible_facts")
-        .ok()
-        .and_then(|value| serde_json::to_value(&value).ok())
-        .and_then(|value| match value {
-            Json::Object(map) => Some(map),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let mut vars = Vars::new();
-    for (key, value) in facts {
-        let short = key.strip_prefix("ansible_").unwrap_or(key);
-        merged.insert(short.to_owned(), value.clone());
-        vars.insert(key.clone(), value.clone());
-    }
-    vars.insert("ansible_facts".into(), Json::Object(merged));
-    vars
 }
 
 #[cfg(test)]

@@ -202,18 +202,6 @@ impl TaskType for ServiceFacts {
                 "Failed to find any services. This can be due to privileges or some other configuration issue.",
             ));
         }
-        // The fact joins the host's other facts, as Ansible merges a module's facts.
-        let mut facts = ctx
-            .vars
-            .get_attr("ansible_facts")
-            .ok()
-            .and_then(|value| serde_json::to_value(&value).ok())
-            .and_then(|value| match value {
-                Json::Object(map) => Some(map),
-                _ => None,
-            })
-            .unwrap_or_default();
-        facts.insert("services".into(), Json::Object(services.clone()));
         let mut outcome = Outcome::ok().with(
             "ansible_facts",
             Json::Object(Map::from_iter([(
@@ -224,12 +212,9 @@ impl TaskType for ServiceFacts {
         if !warnings.is_empty() {
             outcome = outcome.with("warnings", warnings);
         }
-        outcome
-            .facts
-            .insert("ansible_facts".to_owned(), Json::Object(facts));
-        outcome
-            .facts
-            .insert("services".to_owned(), Json::Object(services));
+        // The fact joins the host's other facts, as Ansible merges a module's facts.
+        let fact = Map::from_iter([("services".to_owned(), Json::Object(services))]);
+        outcome.facts = super::setup::module_facts(ctx, &fact);
         Ok(outcome)
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{Connection, Script, TransportError};
+use crate::vars::Vars;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -198,6 +199,30 @@ pub fn as_variables(facts: Map<String, Json>) -> crate::vars::Vars {
 }
 
 /// Ansible's name for a distribution's os-release `ID`, and its family.
+/// The host's variables a module's `ansible_facts` set: each fact by its name, and
+/// `ansible_facts` with them merged in (without the `ansible_` prefix, as Ansible
+/// namespaces them).
+pub fn module_facts(ctx: &TaskContext<'_>, facts: &Map<String, Json>) -> Vars {
+    let mut merged: Map<String, Json> = ctx
+        .vars
+        .get_attr("ansible_facts")
+        .ok()
+        .and_then(|value| serde_json::to_value(&value).ok())
+        .and_then(|value| match value {
+            Json::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut vars = Vars::new();
+    for (key, value) in facts {
+        let short = key.strip_prefix("ansible_").unwrap_or(key);
+        merged.insert(short.to_owned(), value.clone());
+        vars.insert(key.clone(), value.clone());
+    }
+    vars.insert("ansible_facts".into(), Json::Object(merged));
+    vars
+}
+
 fn distribution(id: &str, name: &str) -> (String, &'static str) {
     let (name, family) = match id {
         "debian" => ("Debian", "Debian"),
