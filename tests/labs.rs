@@ -278,7 +278,14 @@ fn bad_lab_and_fleet_arguments_are_refused_before_anything_starts() {
 fn up_again_on_another_port_is_refused_and_the_fleet_keeps_its_own() {
     let fleet = OwnFleet::up("labs-again", 1);
     let path = fleet.dir.display().to_string();
-    let other = (fleet.port + 1).to_string();
+    // Another port nothing listens on: the next one up may be another lab's (the demo's
+    // lab, left up beside the tests, holds ports of its own).
+    let other_port = TcpListener::bind("127.0.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let other = other_port.to_string();
     let output = script("fleet", &["up", "1", "--dir", &path, "--port", &other]);
     assert_eq!(
         (output.code, output.stderr),
@@ -291,7 +298,7 @@ fn up_again_on_another_port_is_refused_and_the_fleet_keeps_its_own() {
         )
     );
     assert!(listening("127.0.0.2", fleet.port));
-    assert!(!listening("127.0.0.2", fleet.port + 1));
+    assert!(!listening("127.0.0.2", other_port));
     assert_eq!(
         std::fs::read_to_string(fleet.dir.join("port")).unwrap(),
         format!("{}\n", fleet.port)
