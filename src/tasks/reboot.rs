@@ -71,7 +71,8 @@ fn default_boot_time_command() -> String {
     "cat /proc/sys/kernel/random/boot_id".to_owned()
 }
 
-const DEFAULT_SEARCH_PATHS: &[&str] = &["/sbin", "/bin", "/usr/sbin", "/usr/bin", "/usr/local/sbin"];
+const DEFAULT_SEARCH_PATHS: &[&str] =
+    &["/sbin", "/bin", "/usr/sbin", "/usr/bin", "/usr/local/sbin"];
 
 /// What one try of a step after the reboot found.
 enum Try {
@@ -83,7 +84,10 @@ enum Try {
 impl Reboot {
     fn search_paths(&self) -> Vec<String> {
         match &self.search_paths {
-            None => DEFAULT_SEARCH_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+            None => DEFAULT_SEARCH_PATHS
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
             // As Ansible's check_type_list: one string is split at commas.
             Some(paths) => match paths.single() {
                 Some(one) => one.split(',').map(str::to_owned).collect(),
@@ -101,7 +105,10 @@ impl Reboot {
             },
             None => {
                 let minutes = self.pre_reboot_delay.max(0) / 60;
-                ("shutdown".to_owned(), format!("-r {minutes} {}", quote(&self.msg)))
+                (
+                    "shutdown".to_owned(),
+                    format!("-r {minutes} {}", quote(&self.msg)),
+                )
             }
         }
     }
@@ -196,9 +203,7 @@ enum Failure {
 }
 
 fn result(outcome: Outcome, rebooted: bool, elapsed: u64) -> Outcome {
-    outcome
-        .with("rebooted", rebooted)
-        .with("elapsed", elapsed)
+    outcome.with("rebooted", rebooted).with("elapsed", elapsed)
 }
 
 impl TaskType for Reboot {
@@ -215,7 +220,10 @@ impl TaskType for Reboot {
         if ctx.check {
             return Ok(result(Outcome::changed(), true, 0));
         }
-        let connect_timeout = self.connect_timeout.filter(|t| *t > 0).map(Duration::from_secs);
+        let connect_timeout = self
+            .connect_timeout
+            .filter(|t| *t > 0)
+            .map(Duration::from_secs);
         // A check may wait on a host going down: bounded, so that the next try reconnects.
         let limit = connect_timeout.unwrap_or(Duration::from_secs(10));
 
