@@ -16,6 +16,7 @@ pub(crate) mod controller_files;
 mod copy;
 mod copy_files;
 mod debug;
+mod dnf;
 mod fail;
 mod fetch;
 mod fetch_files;
@@ -324,8 +325,9 @@ task_types! {
     "mount" => Mount(mount::Mount);
     "apt" => Apt(apt::Apt);
     "package" => Package(package::Package);
-    "dnf" => Dnf(package::NotBuilt);
-    "yum" => Yum(package::NotBuilt);
+    "dnf" => Dnf(dnf::Dnf);
+    // ansible-core 2.19 redirects `yum` to `dnf`.
+    "yum" => Yum(dnf::Dnf);
     "seboolean" => SeBoolean(seboolean::SeBoolean);
     "sefcontext" => SeFcontext(sefcontext::SeFcontext);
     "firewalld" => Firewalld(firewalld::Firewalld);
