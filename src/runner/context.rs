@@ -286,7 +286,11 @@ impl HostVars {
         let mut vars = lazy.vars.clone();
         let named = self.magic.of_host(host);
         resolve_templates(&mut vars, &self.magic.all(host), &|_| None);
-        let playbook_dir = self.magic.shared.iter().find(|(name, _)| *name == "playbook_dir");
+        let playbook_dir = self
+            .magic
+            .shared
+            .iter()
+            .find(|(name, _)| *name == "playbook_dir");
         for (name, value) in named.iter().chain(playbook_dir) {
             if let Ok(value) = crate::template::to_json_value(value) {
                 vars.insert((*name).to_owned(), value);
@@ -473,4 +477,58 @@ pub(super) fn extend(ctx: &Value, extra: &[(&str, serde_json::Value)]) -> Value 
         map.insert((*name).to_owned(), Value::from_serialize(value));
     }
     Value::from(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(list: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        list.iter()
+            .map(|(group, hosts)| {
+                let hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
+                ((*group).to_owned(), hosts)
+            })
+            .collect()
+    }
+
+    fn names(magic: &PlayMagic, host: &str) -> String {
+        let of_host = magic.of_host(host);
+        of_host
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn group_names_are_each_hosts_groups_but_all_in_group_order_once() {
+        let magic = PlayMagic::new(
+            &groups(&[
+                ("all", &["db1.example.com", "web1", "lone"]),
+                ("web", &["web1"]),
+                ("db", &["db1.example.com", "db1.example.com"]),
+                ("app", &["web1", "db1.example.com"]),
+                ("ungrouped", &["lone"]),
+            ]),
+            Vec::new(),
+        );
+        assert_eq!(
+            names(&magic, "db1.example.com"),
+            r#"inventory_hostname=db1.example.com inventory_hostname_short=db1 group_names=["app", "db"]"#
+        );
+        assert_eq!(
+            names(&magic, "web1"),
+            r#"inventory_hostname=web1 inventory_hostname_short=web1 group_names=["app", "web"]"#
+        );
+        assert_eq!(
+            names(&magic, "lone"),
+            r#"inventory_hostname=lone inventory_hostname_short=lone group_names=["ungrouped"]"#
+        );
+        // A host in no group at all (the implicit localhost) has none.
+        assert_eq!(
+            names(&magic, "localhost"),
+            r#"inventory_hostname=localhost inventory_hostname_short=localhost group_names=[]"#
+        );
+    }
 }
