@@ -13,7 +13,8 @@
 //!   (another host's state), or a template that does not parse, is not pipelined.
 //! - Whether the next task runs at all depends on the answer: the host decides that from
 //!   the exit status alone (the next script runs only after a status 0). So only task
-//!   types whose failure is exactly a non-zero status are pipelined ([`PIPELINED`]), and
+//!   types whose failure is exactly a non-zero status are pipelined
+//!   ([`crate::tasks::TaskType::PIPELINES`]), and
 //!   not with `failed_when` (a status 0 may then fail). A task that the host skipped
 //!   although the controller found its predecessor not failed (`ignore_errors`, a status
 //!   the task type accepts) is sent again on its own: slower, never different.
@@ -38,18 +39,36 @@
 use std::collections::BTreeSet;
 
 use crate::playbook::{Play, Playbook, Task, TaskBody};
-use crate::tasks::TaskKind;
 use crate::yaml::{Node, Value};
 
-/// Task types whose script fails exactly when it exits non-zero, in one round trip: a
-/// status 0 means the task did not fail, whatever the controller reads of its output.
-pub(super) const PIPELINED: &[TaskKind] = &[TaskKind::Command, TaskKind::Shell];
-
 /// Names a task must not read to be pipelined: what some task of the playbook registers
-/// or sets on a host, and another host's state.
-pub(super) fn host_written_names(playbook: &Playbook) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = ["hostvars".to_owned()].into();
+/// or sets on a host, another host's state, what changes when a host fails (the active
+/// hosts, a rescue's failed task), and every variable whose value is a template that
+/// reads one of those (`extra`: the inventory's variables and the like, beside the
+/// playbook's own).
+pub(super) fn host_written_names(
+    playbook: &Playbook,
+    extra: &[&crate::vars::Vars],
+) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = [
+        "hostvars",
+        "vars",
+        "ansible_play_hosts",
+        "play_hosts",
+        "ansible_failed_result",
+        "ansible_failed_task",
+    ]
+    .map(str::to_owned)
+    .into();
+    let mut definitions: Vec<&crate::vars::Vars> = extra.to_vec();
+    for play in &playbook.plays {
+        definitions.extend([&play.vars, &play.role_defaults, &play.role_vars]);
+    }
     for task in playbook.all_tasks() {
+        definitions.push(&task.vars);
+        if let Some(role) = &task.role {
+            definitions.extend([&role.defaults, &role.vars, &role.params]);
+        }
         names.extend(task.register.iter().cloned());
         if let TaskBody::Action { kind, args, .. } = &task.body {
             let mut dirs: Vec<&std::path::Path> =
@@ -58,7 +77,46 @@ pub(super) fn host_written_names(playbook: &Playbook) -> BTreeSet<String> {
             names.extend(kind.sets_variables(args, &dirs));
         }
     }
-    names
+    // Variables are templates rendered when a task reads them: one whose template reads a
+    // written name is itself written, until nothing more is.
+    loop {
+        let before = names.len();
+        for vars in &definitions {
+            for (name, value) in vars.iter() {
+                if names.contains(name) {
+                    continue;
+                }
+                let mut reads = Vec::new();
+                if !json_reads(value, &mut reads) || reads.iter().any(|read| names.contains(read)) {
+                    names.insert(name.clone());
+                }
+            }
+        }
+        if names.len() == before {
+            return names;
+        }
+    }
+}
+
+/// Whether templates a task inherits (its blocks' `when` and `environment`, block and
+/// include `vars`) read a name in `written`, or do not parse.
+pub(super) fn inherited_reads_written(
+    expressions: &[Node],
+    templates: &[Node],
+    vars: &[&crate::vars::Vars],
+    written: &BTreeSet<String>,
+) -> bool {
+    let mut reads = Vec::new();
+    let parsed = expressions
+        .iter()
+        .all(|node| node_reads(node, true, &mut reads))
+        && templates
+            .iter()
+            .all(|node| node_reads(node, false, &mut reads))
+        && vars
+            .iter()
+            .all(|vars| vars.values().all(|value| json_reads(value, &mut reads)));
+    !parsed || reads.iter().any(|name| written.contains(name))
 }
 
 /// Why a task is not pipelined after the one before it, or `None` when it may be.
@@ -70,7 +128,7 @@ pub(super) fn not_pipelinable(
     let TaskBody::Action { kind, args, .. } = &task.body else {
         return Some("not a plain action");
     };
-    if !PIPELINED.contains(kind) {
+    if !kind.pipelines() {
         return Some("its task type decides failure on the controller");
     }
     if task.run_once || play.any_errors_fatal || play.max_fail_percentage.is_some() {
@@ -168,7 +226,7 @@ mod tests {
 
     fn verdicts(text: &str) -> Vec<Option<&'static str>> {
         let playbook = playbook(text);
-        let written = host_written_names(&playbook);
+        let written = host_written_names(&playbook, &[]);
         let play = &playbook.plays[0];
         play.tasks
             .iter()

@@ -29,6 +29,7 @@ pub struct Command {
 
 impl TaskType for Command {
     const FREE_FORM: Option<&'static str> = Some("cmd");
+    const PIPELINES: bool = true;
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let argv = match (&self.cmd, &self.argv) {

@@ -102,6 +102,12 @@ pub trait TaskType {
     /// (`debug`, `set_fact`...): it needs no connection to its host.
     const ON_CONTROLLER: bool = false;
 
+    /// It may be pipelined (sent to its host before the answers to the tasks before it
+    /// have come back, `runner/pipeline.rs`): its `run` makes exactly one request, and it
+    /// fails exactly when that request exits non-zero, so that the host can tell from the
+    /// exit status alone whether the next task runs.
+    const PIPELINES: bool = false;
+
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
 
@@ -200,6 +206,13 @@ macro_rules! task_types {
             pub fn free_form(self) -> Option<&'static str> {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::FREE_FORM,)*
+                }
+            }
+
+            /// [`TaskType::PIPELINES`].
+            pub fn pipelines(self) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::PIPELINES,)*
                 }
             }
 

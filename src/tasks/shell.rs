@@ -41,6 +41,7 @@ impl Guards for Shell {
 
 impl TaskType for Shell {
     const FREE_FORM: Option<&'static str> = Some("cmd");
+    const PIPELINES: bool = true;
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let body = match &self.executable {

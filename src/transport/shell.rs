@@ -19,13 +19,18 @@
 //! - The answer is the command's output, then `\nTOKEN STATUS\n` on standard output and on
 //!   standard error. TOKEN is new for every request and random per run, so output cannot
 //!   end a frame early.
-//! - A pipelined request ([`request_after`]) is the same line with `quayside_next` in
-//!   place of `quayside_run`: it runs only if the request before it exited 0, and
-//!   otherwise answers at once with status [`SKIPPED`] (no exit status can be 256), its
-//!   input read and thrown away. The shell reads requests one after another, so several can
-//!   be written before the first answer comes back (one round trip for all of them), and
-//!   the first that fails stops the ones written after it: the stop-at-first-failure of
-//!   the linear strategy, decided on the host. A `quayside_run` request always runs.
+//! - A pipelined request ([`request_in`]) names another function in place of
+//!   `quayside_run`, by where it stands in a chain of requests written one after another
+//!   without waiting for the answers ([`Chain`]): `quayside_next` (the next task: it runs
+//!   only if every request of the task before it and of the chain exited 0),
+//!   `quayside_item` (another item of the same loop: it runs if the chain stood when its
+//!   task began, whatever the items before it did), `quayside_also` (the next task after
+//!   one whose failure is ignored). One that does not run answers at once with status
+//!   [`SKIPPED`] (no exit status can be 256), its input read and thrown away. The shell
+//!   reads requests one after another, so several can be written before the first answer
+//!   comes back (one round trip for all of them), and the first task that fails stops the
+//!   ones written after it: the stop-at-first-failure of the linear strategy, decided on
+//!   the host. A `quayside_run` request always runs and starts a new chain.
 
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
@@ -34,10 +39,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::Chain;
 use super::quote::quote;
 
 /// What the host's shell is given once, before the first request.
 pub(crate) const DRIVER: &str = r#"quayside_run() {
+    quayside_chain=0 quayside_task=0
+    quayside_exec "$@"
+}
+quayside_exec() {
     quayside_token=$1 quayside_input=$2
     shift 2
     case $quayside_input in
@@ -46,13 +56,14 @@ pub(crate) const DRIVER: &str = r#"quayside_run() {
         *) "$@" ;;
     esac
     quayside_status=$?
+    [ "$quayside_status" = 0 ] || quayside_task=1
     printf '\n%s %s\n' "$quayside_token" "$quayside_status" >&2
     printf '\n%s %s\n' "$quayside_token" "$quayside_status"
 }
-quayside_status=0
-quayside_next() {
-    if [ "$quayside_status" = 0 ]; then
-        quayside_run "$@"
+quayside_status=0 quayside_chain=0 quayside_task=0
+quayside_unless_stopped() {
+    if [ "$quayside_chain" = 0 ]; then
+        quayside_exec "$@"
     else
         quayside_status=256
         case $2 in
@@ -63,13 +74,23 @@ quayside_next() {
         printf '\n%s 256\n' "$1"
     fi
 }
+quayside_next() {
+    [ "$quayside_task" = 0 ] || quayside_chain=1
+    quayside_task=0
+    quayside_unless_stopped "$@"
+}
+quayside_item() {
+    quayside_unless_stopped "$@"
+}
+quayside_also() {
+    quayside_task=0
+    quayside_unless_stopped "$@"
+}
 printf 'quayside-shell %s\n' "$$"
 printf 'quayside-shell %s\n' "$$" >&2
 "#;
 
 /// The status of a pipelined request that did not run because one before it failed.
-// The runner does not send pipelined requests yet (see src/runner/pipeline.rs).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const SKIPPED: i32 = 256;
 
 /// The line the driver prints on each stream when it starts.
@@ -92,16 +113,28 @@ pub(crate) fn new_token() -> String {
 }
 
 /// The request that runs `argv` with `stdin` as its standard input.
+#[cfg(test)]
 pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
     request_with("quayside_run", token, argv, stdin)
 }
 
-/// The request that runs `argv` only if the request before it exited 0 (else its answer
-/// has status [`SKIPPED`]): one that may be written before the answers to those before it
-/// have come back.
-#[cfg_attr(not(test), allow(dead_code))]
+/// The request that runs `argv` as `chain` places it after the requests written before
+/// it (see [`Chain`]): one that may be written before the answers to those before it have
+/// come back. A request the host does not run answers with status [`SKIPPED`].
+pub(crate) fn request_in(chain: Chain, token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
+    let function = match chain {
+        Chain::Start => "quayside_run",
+        Chain::Next => "quayside_next",
+        Chain::Item => "quayside_item",
+        Chain::Also => "quayside_also",
+    };
+    request_with(function, token, argv, stdin)
+}
+
+/// [`request_in`] for the next task of a chain.
+#[cfg(test)]
 pub(crate) fn request_after(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
-    request_with("quayside_next", token, argv, stdin)
+    request_in(Chain::Next, token, argv, stdin)
 }
 
 fn request_with(function: &str, token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
@@ -160,6 +193,7 @@ pub(crate) struct Frame {
 /// pid on it goes into `ready` as soon as it arrives, so that a script can be stopped
 /// even when its caller gives up before its answer. `None` when the stream ended before
 /// the frame did: the shell is gone.
+#[cfg(test)]
 pub(crate) async fn read_frame(
     stream: &mut (impl AsyncRead + Unpin),
     token: &str,
@@ -172,7 +206,6 @@ pub(crate) async fn read_frame(
 /// [`read_frame`] for one of several requests in flight: `carry` holds what was read past
 /// the end of the frame before (the start of the next ones), and is left holding what
 /// this read past its own.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) async fn read_frame_after(
     stream: &mut (impl AsyncRead + Unpin),
     token: &str,
