@@ -505,6 +505,14 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
+        let round_trips: BTreeMap<String, u64> = self
+            .hosts
+            .keys()
+            .filter_map(|host| {
+                let trips = self.state(host).connection.as_ref()?.round_trips();
+                (trips > 0).then(|| (host.clone(), trips))
+            })
+            .collect();
         // Every host at once (those tasks were delegated to as well): closing may first
         // stop a script an interrupt gave up on.
         let mut connections: Vec<_> = self
@@ -555,6 +563,7 @@ impl<'a> Runner<'a> {
             hosts: summary.hosts.clone(),
             interrupted: summary.interrupted,
             handlers_not_run,
+            round_trips,
         });
         summary
     }
