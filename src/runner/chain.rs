@@ -426,6 +426,7 @@ impl Runner<'_> {
         };
         let mut task_ctx = self.task_context(task, effective, host, ctx, &ready);
         task_ctx.connection = &through;
+        task_ctx.pipelined = true;
         let result = ready.action.run(&task_ctx).await;
         drop(task_ctx);
         let state = *through.state();

@@ -692,7 +692,8 @@ impl<'a> Runner<'a> {
             .take_while(|task| {
                 matches!(task.body, TaskBody::Action { .. })
                     && self.task_selected(task, inherited)
-                    && pipeline::not_pipelinable(task, play, &self.written).is_none()
+                    && pipeline::not_pipelinable(task, play, self.playbook.dir(), &self.written)
+                        .is_none()
                     && {
                         let effective = inherited.with(task);
                         !effective.run_once && effective.delegate_to.is_none()

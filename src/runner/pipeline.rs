@@ -123,12 +123,13 @@ pub(super) fn inherited_reads_written(
 pub(super) fn not_pipelinable(
     task: &Task,
     play: &Play,
+    base: &std::path::Path,
     written: &BTreeSet<String>,
 ) -> Option<&'static str> {
     let TaskBody::Action { kind, args, .. } = &task.body else {
         return Some("not a plain action");
     };
-    if !kind.pipelines() {
+    if !kind.pipelines(args) {
         return Some("its task type decides failure on the controller");
     }
     if task.run_once || play.any_errors_fatal || play.max_fail_percentage.is_some() {
@@ -165,10 +166,35 @@ pub(super) fn not_pipelinable(
     if !json_reads(&vars, &mut reads) {
         return Some("a template in it does not parse");
     }
+    let role = task.role.as_ref().map(|role| role.path.as_path());
+    let Some(files) = kind.rendered_files(args, role, base) else {
+        return Some("the template it renders is not known before it runs");
+    };
+    for file in files {
+        if !file_reads(&file, &mut reads) {
+            return Some("the template it renders cannot be read through");
+        }
+    }
     if reads.iter().any(|name| written.contains(name)) {
         return Some("it reads what an earlier task may have registered or set");
     }
     None
+}
+
+/// What a template file on the controller reads; false when it cannot be read, does not
+/// parse, or takes in other templates (whose reads are not followed).
+fn file_reads(path: &std::path::Path, into: &mut Vec<String>) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let takes_in = ["include", "import", "extends", "from"].iter().any(|word| {
+        text.match_indices("{%").any(|(at, _)| {
+            text[at + 2..]
+                .trim_start_matches(['-', '+', ' '])
+                .starts_with(word)
+        })
+    });
+    !takes_in && text_reads(&text, false, into)
 }
 
 /// Every variable the templates in `node` read, guarded or not; false when one does not
@@ -230,7 +256,7 @@ mod tests {
         let play = &playbook.plays[0];
         play.tasks
             .iter()
-            .map(|task| not_pipelinable(task, play, &written))
+            .map(|task| not_pipelinable(task, play, playbook.dir(), &written))
             .collect()
     }
 
@@ -277,9 +303,73 @@ mod tests {
                 Some("its failure is not its exit status"),
                 Some("a decision across hosts follows it"),
                 Some("a template in it does not parse"),
-                Some("its task type decides failure on the controller"),
+                None,
             ]
         );
+    }
+
+    /// Reads through a variable whose value is a template, a template file, or a block's
+    /// `when` count as reads of what they read.
+    #[test]
+    fn reads_through_variables_template_files_and_blocks_count() {
+        let dir =
+            std::env::temp_dir().join(format!("quayside-pipeline-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::write(dir.join("templates/plain.j2"), "port: {{ port }}\n").unwrap();
+        std::fs::write(dir.join("templates/reads.j2"), "id: {{ out.stdout }}\n").unwrap();
+        std::fs::write(dir.join("templates/takes.j2"), "{% include 'plain.j2' %}\n").unwrap();
+        let path = dir.join("site.yml");
+        std::fs::write(
+            &path,
+            r#"
+- hosts: all
+  vars:
+    port: 8080
+    derived: "{{ out.stdout | default('') }}"
+    twice: "{{ derived }}"
+  tasks:
+    - command: id
+      register: out
+    - command: echo {{ twice }}
+    - template: {src: plain.j2, dest: /tmp/a}
+    - template: {src: reads.j2, dest: /tmp/b}
+    - template: {src: takes.j2, dest: /tmp/c}
+    - template: {src: "{{ port }}.j2", dest: /tmp/d}
+    - copy: {src: /etc/hostname, dest: /tmp/e, remote_src: true}
+    - copy: {content: "{{ port }}", dest: /tmp/f}
+"#,
+        )
+        .unwrap();
+        let playbook = crate::playbook::parse_playbook(&path).unwrap();
+        let written = host_written_names(&playbook, &[]);
+        assert!(written.contains("derived") && written.contains("twice"));
+        let play = &playbook.plays[0];
+        let found: Vec<_> = play
+            .tasks
+            .iter()
+            .map(|task| not_pipelinable(task, play, playbook.dir(), &written))
+            .collect();
+        let reads = Some("it reads what an earlier task may have registered or set");
+        assert_eq!(
+            found,
+            [
+                None,
+                reads,
+                None,
+                reads,
+                Some("the template it renders cannot be read through"),
+                Some("the template it renders is not known before it runs"),
+                Some("its task type decides failure on the controller"),
+                None,
+            ]
+        );
+        let other = super::tests::playbook(
+            "- hosts: all\n  tasks:\n    - command: 'true'\n      when: out.rc == 0\n",
+        );
+        let when = other.plays[0].tasks[0].when[0].clone();
+        assert!(inherited_reads_written(&[when.clone()], &[], &[], &written));
+        assert!(!inherited_reads_written(&[], &[when], &[], &written));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

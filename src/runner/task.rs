@@ -626,6 +626,7 @@ impl Runner<'_> {
             env: ready.env.clone(),
             timeout: task.timeout.map(Duration::from_secs),
             span: &task.span,
+            pipelined: false,
             verbosity: self.options.verbosity,
             connections: self,
         }

@@ -484,6 +484,49 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Loop items go on after a failed item; the task after the loop does not. A task
+    /// after one whose failure is ignored runs; one after a stopped chain does not.
+    #[tokio::test]
+    async fn items_go_on_after_a_failed_item_and_ignored_failures_stop_nothing() {
+        let ok = vec!["true".to_owned()];
+        let fail = vec!["false".to_owned()];
+        let steps = [
+            (Chain::Start, &ok),
+            (Chain::Next, &fail),  // item 1 of a loop fails
+            (Chain::Item, &ok),    // item 2 still runs
+            (Chain::Next, &ok),    // the next task does not
+            (Chain::Also, &ok),    // nor one after it, ignored or not: the chain stopped
+            (Chain::Start, &fail), // a new chain: a failure whose task ignores it
+            (Chain::Also, &ok),    // runs
+            (Chain::Item, &fail),  // a failed item of that task
+            (Chain::Next, &ok),    // stops the next task
+        ];
+        let mut shell = Shell::start();
+        let mut bytes = DRIVER.as_bytes().to_vec();
+        let mut tokens = Vec::new();
+        for (chain, argv) in steps {
+            let token = new_token();
+            bytes.extend(request_in(chain, &token, argv, b""));
+            tokens.push(token);
+        }
+        shell.stdin.write_all(&bytes).await.unwrap();
+        let mut statuses = Vec::new();
+        let mut carry = Vec::new();
+        for (n, token) in tokens.iter().enumerate() {
+            let frame = read_frame_after(
+                &mut shell.stdout,
+                token,
+                (n == 0).then_some(&mut shell.pid),
+                &mut carry,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            statuses.push(frame.status);
+        }
+        assert_eq!(statuses, [0, 1, 0, SKIPPED, SKIPPED, 1, 0, 1, SKIPPED]);
+    }
+
     #[tokio::test]
     async fn a_frame_ends_only_at_its_own_token() {
         let mut shell = Shell::start();
