@@ -257,7 +257,7 @@ impl Runner<'_> {
             self.run_chain(&plan, host, units, senders, &permits, done_receiver.clone())
         }));
         let linear = async {
-            let stop = Box::pin(self.run_list_with(scope, segment, hosts, inherited, false)).await;
+            let stop = Box::pin(self.run_list_with(scope, segment, hosts, inherited, true)).await;
             done.send_replace(true);
             stop
         };
@@ -366,7 +366,21 @@ impl Runner<'_> {
             return;
         };
         let sequencer = Sequencer::new();
-        futures::future::join_all(units.iter().zip(senders).enumerate().map(
+        let finished = tokio::sync::Notify::new();
+        // After an interrupt, the host skips what it was sent and has not started.
+        let watch = async {
+            loop {
+                if self.interrupt.is_stopping() {
+                    pipeline.stop().await;
+                    return;
+                }
+                tokio::select! {
+                    () = finished.notified() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                }
+            }
+        };
+        let units = futures::future::join_all(units.iter().zip(senders).enumerate().map(
             |(k, (unit, sender))| {
                 let planned = &plan[unit.task];
                 let pipeline = pipeline.as_ref();
@@ -381,8 +395,12 @@ impl Runner<'_> {
                     }
                 }
             },
-        ))
-        .await;
+        ));
+        let units = async {
+            units.await;
+            finished.notify_one();
+        };
+        futures::future::join(units, watch).await;
         pipeline.finish().await;
     }
 
@@ -439,6 +457,37 @@ impl Runner<'_> {
             return Unit::Again;
         }
         Unit::Ran(Box::new(ready), result)
+    }
+
+    /// After an interrupt: the hosts among `hosts` that ran `task` (one of its items, at
+    /// least) ahead; their results wait to be reported as they are.
+    pub(super) async fn ran_ahead(&self, task: &Task, hosts: &[String]) -> Vec<String> {
+        let mut ran = Vec::new();
+        for host in hosts {
+            let keys: Vec<UnitKey> = self
+                .prefetched()
+                .keys()
+                .filter(|key| key.0 == unit_key(task, host, None).0 && key.1 == *host)
+                .cloned()
+                .collect();
+            let mut any = false;
+            for key in keys {
+                let Some(receiver) = self.prefetched().remove(&key) else {
+                    continue;
+                };
+                let Some(Ok(unit)) = self.interrupt.unless_abandoned(receiver).await else {
+                    continue;
+                };
+                any |= matches!(unit, Unit::Ran(..));
+                let (sender, receiver) = oneshot::channel();
+                let _ = sender.send(unit);
+                self.prefetched().insert(key, receiver);
+            }
+            if any {
+                ran.push(host.clone());
+            }
+        }
+        ran
     }
 
     pub(super) fn prefetched(

@@ -666,7 +666,7 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
-        self.run_list_with(scope, tasks, hosts, inherited, true)
+        self.run_list_with(scope, tasks, hosts, inherited, false)
             .await
     }
 
@@ -702,23 +702,32 @@ impl<'a> Runner<'a> {
             .count()
     }
 
-    /// [`Self::run_list`], with or without looking for segments to pipeline.
+    /// [`Self::run_list`], looking for segments to pipeline, or running the tasks of one
+    /// (`in_segment`).
     async fn run_list_with(
         &self,
         scope: &PlayScope<'_>,
         tasks: &[Task],
         hosts: &[String],
         inherited: &Inherited,
-        pipelining: bool,
+        in_segment: bool,
     ) -> Option<Stop> {
         let mut next = 0;
         while let Some(task) = tasks.get(next) {
             let at = next;
             next += 1;
-            if self.is_interrupted() {
-                return Some(Stop::Interrupted);
-            }
             let mut active = self.active(hosts);
+            if self.is_interrupted() {
+                // In a pipelined segment, hosts may have run this task ahead before the
+                // interrupt: what they ran is reported; nothing starts anew.
+                if !in_segment {
+                    return Some(Stop::Interrupted);
+                }
+                active = self.ran_ahead(task, &active).await;
+                if active.is_empty() {
+                    return Some(Stop::Interrupted);
+                }
+            }
             if active.is_empty() {
                 return None;
             }
@@ -740,7 +749,7 @@ impl<'a> Runner<'a> {
             }
             match &task.body {
                 TaskBody::Action { .. } => {
-                    let length = if pipelining {
+                    let length = if !in_segment {
                         self.segment_len(scope, &tasks[at..], inherited)
                     } else {
                         0

@@ -648,6 +648,12 @@ impl Runner<'_> {
             Some(receiver) => match receiver.await {
                 Ok(Unit::Early(result)) => return result,
                 Ok(Unit::Ran(ready, result)) => (*ready, Some(result)),
+                // After an interrupt, what was not sent ahead does not start.
+                Ok(Unit::Again) | Err(_) if self.is_interrupted() => {
+                    return Ok(Outcome::interrupted(
+                        "interrupted: not started on this host",
+                    ));
+                }
                 Ok(Unit::Again) | Err(_) => match self.prepare(task, effective, host, ctx).await {
                     Ok(ready) => (ready, None),
                     Err(result) => return result,

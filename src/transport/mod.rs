@@ -117,6 +117,10 @@ pub trait Pipeline: Send + Sync {
     /// Wait for the answer to a request written before.
     async fn answer(&self, ticket: Ticket, script: &Script) -> Result<Output, TransportError>;
 
+    /// Stop the chain on the host (an interrupted run): what was written and has not
+    /// started answers [`SKIPPED`]; what runs finishes. Best effort.
+    async fn stop(&self) {}
+
     /// Everything written has been answered: give the shell back to the connection.
     async fn finish(self: Box<Self>);
 }

@@ -30,7 +30,9 @@
 //!   reads requests one after another, so several can be written before the first answer
 //!   comes back (one round trip for all of them), and the first task that fails stops the
 //!   ones written after it: the stop-at-first-failure of the linear strategy, decided on
-//!   the host. A `quayside_run` request always runs and starts a new chain.
+//!   the host. A `quayside_run` request always runs and starts a new chain. A `SIGUSR1`
+//!   to the shell stops the chain too: after an interrupt, the requests already written
+//!   and not started answer [`SKIPPED`] (the script running finishes first).
 
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
@@ -61,6 +63,7 @@ quayside_exec() {
     printf '\n%s %s\n' "$quayside_token" "$quayside_status"
 }
 quayside_status=0 quayside_chain=0 quayside_task=0
+trap 'quayside_chain=1' USR1
 quayside_unless_stopped() {
     if [ "$quayside_chain" = 0 ]; then
         quayside_exec "$@"
@@ -235,6 +238,26 @@ pub(crate) async fn read_frame_after(
         }
         // Most answers are a line or two: grow with what comes, not ahead of it.
         bytes.reserve(4096.max(bytes.len() / 2));
+        if stream.read_buf(&mut bytes).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+/// Read one stream up to the end of the driver's ready line: the shell's pid on it (`None`
+/// inside when it is not a number), `carry` left holding what followed. `None` when the
+/// stream ended first.
+pub(crate) async fn read_ready(
+    stream: &mut (impl AsyncRead + Unpin),
+    carry: &mut Vec<u8>,
+) -> std::io::Result<Option<Option<u32>>> {
+    let mut bytes = std::mem::take(carry);
+    loop {
+        if let Some((pid, rest)) = find_ready(&bytes) {
+            *carry = bytes[rest..].to_vec();
+            return Ok(Some(pid));
+        }
+        bytes.reserve(4096);
         if stream.read_buf(&mut bytes).await? == 0 {
             return Ok(None);
         }

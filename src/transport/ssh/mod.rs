@@ -738,6 +738,16 @@ impl Pipeline for SshPipeline<'_> {
         }
     }
 
+    async fn stop(&self) {
+        // The first answer has not come yet: nothing known to signal; the requests run.
+        let Some(pid) = self.shell().pid() else {
+            return;
+        };
+        let mut stop = Script::new(format!("kill -USR1 {pid} 2>/dev/null; exit 0"));
+        stop.timeout = Some(Duration::from_secs(5));
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.connection.execute(&stop)).await;
+    }
+
     async fn finish(mut self: Box<Self>) {
         self.finished = true;
     }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use openssh::{ChildStderr, ChildStdin, ChildStdout, Session};
 use tokio::io::AsyncWriteExt;
@@ -33,6 +33,8 @@ pub(super) struct ShellReader {
     carry_err: Vec<u8>,
     /// The shell's pid on the host, from its ready line.
     pub(super) pid: Option<u32>,
+    /// Where the pid is told as soon as it is read, while a pipeline holds the reader.
+    published: Option<Arc<AtomicU32>>,
 }
 
 /// What the two halves share: the requests written and not yet read, in the order
@@ -99,17 +101,38 @@ impl ShellReader {
     /// Read the frame of `token` (the first request written and not yet read), with the
     /// ready lines before it if `ready`; `None` when the shell ended first.
     async fn frame(&mut self, token: &str, ready: bool) -> std::io::Result<Option<Output>> {
-        let mut stderr_pid = None;
         let ShellReader {
             stdout,
             stderr,
             carry_out,
             carry_err,
             pid,
+            published,
+        } = self;
+        if ready {
+            // The ready lines first: the shell's pid is known as soon as the shell runs.
+            let (out, err) = tokio::join!(
+                shell::read_ready(stdout, carry_out),
+                shell::read_ready(stderr, carry_err),
+            );
+            let (Some(shell_pid), Some(_)) = (out?, err?) else {
+                return Ok(None);
+            };
+            *pid = shell_pid;
+            if let Some(published) = published {
+                published.store(shell_pid.unwrap_or(0), Ordering::SeqCst);
+            }
+        }
+        let ShellReader {
+            stdout,
+            stderr,
+            carry_out,
+            carry_err,
+            ..
         } = self;
         let (out, err) = tokio::join!(
-            shell::read_frame_after(stdout, token, ready.then_some(pid), carry_out),
-            shell::read_frame_after(stderr, token, ready.then_some(&mut stderr_pid), carry_err),
+            shell::read_frame_after(stdout, token, None, carry_out),
+            shell::read_frame_after(stderr, token, None, carry_err),
         );
         let (Some(out), Some(err)) = (out?, err?) else {
             return Ok(None);
@@ -141,6 +164,7 @@ impl RemoteShell {
                 carry_out: Vec::new(),
                 carry_err: Vec::new(),
                 pid: None,
+                published: None,
             },
             in_flight: InFlight::default(),
             busy: None,
@@ -211,6 +235,8 @@ pub(super) struct ShellPipeline {
     last_user: std::sync::Mutex<Option<Option<String>>>,
     /// The shell broke: no request goes any more.
     broken: AtomicBool,
+    /// The shell's pid on the host once known (0 before).
+    pid: Arc<AtomicU32>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -228,10 +254,15 @@ impl ShellPipeline {
                 return Ok(None);
             }
         }
+        let pid = Arc::new(AtomicU32::new(shell.reader.pid.unwrap_or(0)));
         Ok(Some(ShellPipeline {
+            pid: pid.clone(),
             child: std::sync::Mutex::new(shell._child),
             writer: tokio::sync::Mutex::new(shell.writer),
-            reader: tokio::sync::Mutex::new(shell.reader),
+            reader: tokio::sync::Mutex::new(ShellReader {
+                published: Some(pid),
+                ..shell.reader
+            }),
             in_flight: std::sync::Mutex::new(shell.in_flight),
             answered: std::sync::Mutex::new(HashMap::new()),
             last_user: std::sync::Mutex::new(None),
@@ -241,6 +272,11 @@ impl ShellPipeline {
 
     pub(super) fn is_broken(&self) -> bool {
         self.broken.load(Ordering::SeqCst)
+    }
+
+    /// The shell's pid on the host, once its ready line has been read.
+    pub(super) fn pid(&self) -> Option<u32> {
+        Some(self.pid.load(Ordering::SeqCst)).filter(|pid| *pid != 0)
     }
 
     /// Write one request: its token.
@@ -322,7 +358,10 @@ impl ShellPipeline {
                 .into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             writer: self.writer.into_inner(),
-            reader: self.reader.into_inner(),
+            reader: ShellReader {
+                published: None,
+                ..self.reader.into_inner()
+            },
             in_flight,
             busy,
         })
