@@ -12,9 +12,9 @@
 //!   that reads any name some task of the playbook registers or sets, or `hostvars`
 //!   (another host's state), or a template that does not parse, is not pipelined.
 //! - Whether the next task runs at all depends on the answer: the host decides that from
-//!   the exit status alone (the next script runs only after a status 0). So only task
-//!   types whose failure is exactly a non-zero status are pipelined
-//!   ([`crate::tasks::TaskType::PIPELINES`]), and
+//!   the exit statuses alone (the next script runs only if the task before it exited 0).
+//!   So only task types whose failure is exactly a non-zero status are pipelined
+//!   ([`crate::tasks::TaskType::pipelines`]), and
 //!   not with `failed_when` (a status 0 may then fail). A task that the host skipped
 //!   although the controller found its predecessor not failed (`ignore_errors`, a status
 //!   the task type accepts) is sent again on its own: slower, never different.
@@ -31,10 +31,7 @@
 //! Events and the recap come from the same code as without pipelining, in task order:
 //! only the waiting for answers overlaps.
 //!
-//! Not wired in yet: the runner does not send ahead (issue #21). The analysis and the
-//! host's side (`quayside_next`) are in place and tested; what is missing is the runner
-//! rendering a host's next pipelinable tasks while the answer to the first is on its way.
-#![cfg_attr(not(test), allow(dead_code))]
+//! The runner sends the segments this analysis allows in `chain.rs`.
 
 use std::collections::BTreeSet;
 
