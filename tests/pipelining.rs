@@ -233,3 +233,36 @@ fn a_task_that_reads_a_registered_result_waits_for_it() {
         output.stdout
     );
 }
+
+#[test]
+fn a_reader_in_a_file_included_when_it_runs_waits_for_what_the_file_registered() {
+    // The file's name is a template: it is read when the include runs, and its `register`
+    // is not among the playbook's.
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - include_tasks: \"{{ 'inner' }}.yml\"
+            ",
+        )
+        .file(
+            "inner.yml",
+            "
+            - command: echo hi
+              register: r
+            - command: echo got {{ r.stdout }}
+              register: g
+            - debug: {var: g.stdout}
+            ",
+        );
+    let output = run(&test, "host1", &["--output", "json"]).success();
+    assert!(
+        output.stdout.contains(r#""g.stdout":"got hi""#),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(round_trips(&output), [("host1".to_owned(), 2)]);
+}

@@ -677,23 +677,49 @@ impl<'a> Runner<'a> {
             || self.stepping.load(Ordering::SeqCst)
             || inherited.handler
             || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
-            || pipeline::inherited_reads_written(
-                &inherited.when,
-                &inherited.environment,
-                &[&inherited.vars, &inherited.params],
-                &self.written,
-            )
         {
             return 0;
         }
         let play = &scope.prepared.play;
+        // A list read when it runs (an include) may write names the playbook's tasks do
+        // not: they count too, with the variables of the roles it is in.
+        let mut written = std::borrow::Cow::Borrowed(&self.written);
+        let more = pipeline::list_writes(tasks, self.playbook.dir());
+        if !more.is_subset(&self.written) {
+            let names = written.to_mut();
+            names.extend(more);
+            let included = self
+                .included_roles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut definitions: Vec<&Vars> = vec![
+                &scope.prepared.vars,
+                &play.role_defaults,
+                &play.role_vars,
+                &inherited.vars,
+                &inherited.params,
+            ];
+            for role in inherited.roles.iter().chain(&included) {
+                definitions.extend([&role.defaults, &role.vars, &role.params]);
+            }
+            pipeline::close_over(names, &definitions);
+        }
+        let written = written.as_ref();
+        if pipeline::inherited_reads_written(
+            &inherited.when,
+            &inherited.environment,
+            &[&inherited.vars, &inherited.params],
+            written,
+        ) {
+            return 0;
+        }
         tasks
             .iter()
             .take_while(|task| {
                 matches!(task.body, TaskBody::Action { .. })
                     && self.task_selected(task, inherited)
-                    && pipeline::not_pipelinable(task, play, self.playbook.dir(), &self.written)
-                        .is_none()
+                    && pipeline::not_pipelinable(task, play, self.playbook.dir(), written).is_none()
                     && {
                         let effective = inherited.with(task);
                         !effective.run_once && effective.delegate_to.is_none()

@@ -74,11 +74,32 @@ pub(super) fn host_written_names(
             names.extend(kind.sets_variables(args, &dirs));
         }
     }
-    // Variables are templates rendered when a task reads them: one whose template reads a
-    // written name is itself written, until nothing more is.
+    close_over(&mut names, &definitions);
+    names
+}
+
+/// Names the tasks of a list (blocks included) register or set: a list read when it runs
+/// (`include_tasks`, `include_role`) is not among the playbook's tasks.
+pub(super) fn list_writes(tasks: &[Task], base: &std::path::Path) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for task in crate::playbook::flatten(tasks) {
+        names.extend(task.register.iter().cloned());
+        if let TaskBody::Action { kind, args, .. } = &task.body {
+            let mut dirs: Vec<&std::path::Path> =
+                task.role.iter().map(|role| role.path.as_path()).collect();
+            dirs.push(base);
+            names.extend(kind.sets_variables(args, &dirs));
+        }
+    }
+    names
+}
+
+/// Variables are templates rendered when a task reads them: one of `definitions` whose
+/// template reads a name in `names` is itself added to them, until nothing more is.
+pub(super) fn close_over(names: &mut BTreeSet<String>, definitions: &[&crate::vars::Vars]) {
     loop {
         let before = names.len();
-        for vars in &definitions {
+        for vars in definitions {
             for (name, value) in vars.iter() {
                 if names.contains(name) {
                     continue;
@@ -90,7 +111,7 @@ pub(super) fn host_written_names(
             }
         }
         if names.len() == before {
-            return names;
+            return;
         }
     }
 }
