@@ -385,7 +385,12 @@ mod tests {
             "- hosts: all\n  tasks:\n    - command: 'true'\n      when: out.rc == 0\n",
         );
         let when = other.plays[0].tasks[0].when[0].clone();
-        assert!(inherited_reads_written(&[when.clone()], &[], &[], &written));
+        assert!(inherited_reads_written(
+            std::slice::from_ref(&when),
+            &[],
+            &[],
+            &written
+        ));
         assert!(!inherited_reads_written(&[], &[when], &[], &written));
         std::fs::remove_dir_all(&dir).unwrap();
     }
