@@ -337,6 +337,8 @@ task_types! {
     "include_vars" => IncludeVars(include_vars::IncludeVars);
     "validate_argument_spec" => ValidateArgumentSpec(validate_argument_spec::ValidateArgumentSpec);
     "setup" => Setup(setup::Setup);
+    // Ansible's `gather_facts` action as a task: the facts `setup` gathers.
+    "gather_facts" => GatherFacts(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
