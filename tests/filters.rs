@@ -501,3 +501,22 @@ fn omit_leaves_arguments_and_items_out() {
         .stdout_contains("\"msg\": \"0755\"")
         .stdout_contains("ok=7    changed=1    unreachable=0    failed=0");
 }
+
+/// Ansible's other spellings of the result tests (`successful`, `failure`, `change`,
+/// `skip`). Expected from ansible-core 2.19.14 on the same play: the assertion holds, and
+/// this recap.
+#[test]
+fn result_tests_take_every_spelling_ansible_takes() {
+    let output = Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      register: r\n    - command: \"false\"\n      register: f\n      ignore_errors: true\n    - command: \"true\"\n      when: false\n      register: s\n    - assert: {that: [r is successful, r is change, s is skip, f is failure, f is not successful, r is not skip]}\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
+    );
+}
