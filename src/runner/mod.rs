@@ -9,6 +9,7 @@ mod connect;
 mod context;
 mod delegate;
 mod facts;
+mod free;
 mod include;
 mod pipeline;
 mod task;
@@ -22,11 +23,12 @@ use futures::StreamExt;
 
 pub use connect::{ConnectSettings, become_user, connect, connection_vars};
 pub use context::magic_variable_names;
+pub use free::{check_strategy_options, check_strategy_placement};
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
 use crate::inventory::Inventory;
-use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::playbook::{Meta, Play, Playbook, Serial, Strategy, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
 use crate::vars::Vars;
@@ -53,6 +55,8 @@ pub struct RunOptions {
     pub r#become: bool,
     /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
     pub become_user: Option<String>,
+    /// ansible.cfg's `[defaults] strategy`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
 }
 
 impl Default for RunOptions {
@@ -71,6 +75,7 @@ impl Default for RunOptions {
             step: false,
             r#become: false,
             become_user: None,
+            strategy: crate::playbook::Strategy::Linear,
         }
     }
 }
@@ -319,7 +324,8 @@ pub struct Runner<'a> {
     inventory: &'a Inventory,
     playbook: &'a Playbook,
     options: &'a RunOptions,
-    reporter: &'a dyn Reporter,
+    /// The run's reporter, through the banners of the `free` strategy.
+    reporter: free::Output<'a>,
     interrupt: Arc<Interrupt>,
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
@@ -381,7 +387,7 @@ impl<'a> Runner<'a> {
             inventory,
             playbook,
             options,
-            reporter,
+            reporter: free::Output::new(reporter),
             interrupt,
             hosts,
             inventory_vars,
@@ -438,6 +444,8 @@ impl<'a> Runner<'a> {
         .buffer_unordered(forks);
         let mut stream = std::pin::pin!(stream);
         let mut done = Vec::new();
+        // Under `free`, the host's fork for this work (none needed otherwise).
+        let _fork = free::fork().await;
         while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
             busy.remove(host);
             done.push(value);
@@ -544,15 +552,16 @@ impl<'a> Runner<'a> {
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
         let name = prepared.name.clone();
-        // Hosts that failed in an earlier play do not take part in later ones.
+        // Hosts that failed in an earlier play do not take part in later ones; hosts that
+        // ended one (`meta: end_host`, `end_play`) do.
+        for host in &prepared.hosts {
+            self.state(host).ended = false;
+        }
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {
             name,
             hosts: hosts.clone(),
         });
-        for host in &hosts {
-            self.state(host).ended = false;
-        }
         self.included_roles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -570,11 +579,15 @@ impl<'a> Runner<'a> {
             environment: play.environment.iter().cloned().collect(),
             ..Inherited::default()
         };
+        self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
             if play.gather_facts {
                 self.connect_all(&batch).await;
             }
-            let stop = self.run_batch(prepared, &batch, &inherited).await;
+            let stop = match play.strategy {
+                Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
+                _ => self.run_batch_free(prepared, &batch, &inherited).await,
+            };
             // Hosts `any_errors_fatal` failed take no part in later plays.
             for host in &batch {
                 let mut state = self.state(host);
@@ -877,7 +890,10 @@ impl<'a> Runner<'a> {
         if failed_now.is_empty() {
             return None;
         }
-        if (play.any_errors_fatal || effective.run_once) && !effective.ignore_errors {
+        // As ansible-core: the `free` strategies ignore `any_errors_fatal` and
+        // `max_fail_percentage` (with a warning), not a failed `run_once` task.
+        let linear = play.strategy == Strategy::Linear;
+        if ((play.any_errors_fatal && linear) || effective.run_once) && !effective.ignore_errors {
             for host in scope.batch {
                 if failed_now.contains(&host) {
                     continue;
@@ -889,7 +905,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(limit) = play.max_fail_percentage {
+        if let Some(limit) = play.max_fail_percentage.filter(|_| linear) {
             let failed = scope
                 .batch
                 .iter()
