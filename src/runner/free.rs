@@ -209,6 +209,44 @@ impl Runner<'_> {
         None
     }
 
+    /// Under `free` and `host_pinned`, ansible-core shows a `meta` task (`flush_handlers`,
+    /// `end_host`, `end_play`) its `when` skips on a host as skipped (not counted).
+    pub(super) fn meta_skipped(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        inherited: &Inherited,
+        hosts: &[String],
+        holding: &[String],
+    ) {
+        if scope.prepared.play.strategy == Strategy::Linear {
+            return;
+        }
+        let effective = inherited.with(task);
+        let title = match &effective.role {
+            Some(role) => format!("{} : {}", role.name, task.display_name()),
+            None => task.display_name(),
+        };
+        for host in hosts.iter().filter(|host| !holding.contains(host)) {
+            self.reporter.emit(&Event::TaskStart {
+                task: title.clone(),
+                path: task.span.to_string(),
+                handler: effective.handler,
+                action: None,
+                hosts: 1,
+                host_names: vec![host.clone()],
+            });
+            self.reporter.emit(&Event::bare_result(
+                host,
+                &title,
+                crate::report::Status::Skipped,
+                None,
+                None,
+                0,
+            ));
+        }
+    }
+
     /// ansible-core's warnings for what these strategies ignore, each once a run.
     fn warn_free(&self, play: &Play) {
         let mut warnings = Vec::new();

@@ -705,6 +705,7 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::FlushHandlers) => {
                     // As Ansible: only the hosts its `when` holds for run their handlers now.
                     let flushing = self.when_holds(scope, task, &active, inherited);
+                    self.meta_skipped(scope, task, inherited, &active, &flushing);
                     if let Some(stop) = self.flush_handlers(scope, &flushing, inherited).await {
                         return Some(stop);
                     }
@@ -712,17 +713,19 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::EndPlay) => {
                     // As ansible-core's linear strategy: `end_play` runs once, its `when`
                     // read for the first host that reaches it.
-                    if self.task_selected(task, inherited)
-                        && !self
-                            .when_holds(scope, task, &active[..1], inherited)
-                            .is_empty()
-                    {
-                        return Some(Stop::EndPlay);
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndPlay);
+                        }
                     }
                 }
                 TaskBody::Meta(Meta::EndHost) => {
                     if self.task_selected(task, inherited) {
-                        for host in self.when_holds(scope, task, &active, inherited) {
+                        let ending = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &ending);
+                        for host in ending {
                             self.state(&host).ended = true;
                         }
                     }
