@@ -70,6 +70,9 @@ pub(super) async fn fork() -> Option<Fork> {
         .try_with(|forks| (!forks.held.get()).then(|| forks.semaphore.clone()))
         .ok()
         .flatten()?;
+    // The other hosts first get their turn to queue for a fork: hosts take turns, as
+    // ansible-core's free strategy gives each host its next task in turn.
+    tokio::task::yield_now().await;
     let permit = semaphore.acquire_owned().await.ok()?;
     let _ = FORKS.try_with(|forks| forks.held.set(true));
     Some(Fork { _permit: permit })
@@ -111,7 +114,11 @@ pub fn check_strategy_options(playbook: &Playbook, options: &RunOptions) -> Resu
 
 /// Refuse, before the run, a task whose type acts on every host of the batch together
 /// ([`Across::Together`]) in a play whose hosts go through the tasks on their own.
-pub fn check_strategy_placement(task: &Task, kind: TaskKind, play: &Play) -> Result<(), Diagnostic> {
+pub fn check_strategy_placement(
+    task: &Task,
+    kind: TaskKind,
+    play: &Play,
+) -> Result<(), Diagnostic> {
     if play.strategy == Strategy::Linear || kind.across() != Across::Together {
         return Ok(());
     }
@@ -164,7 +171,10 @@ impl Runner<'_> {
         if stops.contains(&Some(Stop::Interrupted)) || self.is_interrupted() {
             return Some(Stop::Interrupted);
         }
-        stops.into_iter().flatten().find(|stop| *stop != Stop::EndPlay)
+        stops
+            .into_iter()
+            .flatten()
+            .find(|stop| *stop != Stop::EndPlay)
     }
 
     /// One host's run of a batch's task lists, as `run_batch` runs them for every host.
@@ -339,9 +349,7 @@ impl<'a> Output<'a> {
         let mut banners = self.banners.lock().unwrap_or_else(|e| e.into_inner());
         let host = match event {
             Event::TaskStart { host_names, .. } if host_names.len() == 1 => {
-                banners
-                    .pending
-                    .insert(host_names[0].clone(), event.clone());
+                banners.pending.insert(host_names[0].clone(), event.clone());
                 return;
             }
             Event::HostResult { host, .. } => Some(host),

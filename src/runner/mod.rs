@@ -444,7 +444,8 @@ impl<'a> Runner<'a> {
         .buffer_unordered(forks);
         let mut stream = std::pin::pin!(stream);
         let mut done = Vec::new();
-        // Under `free`, the host's fork for this work (none needed otherwise).
+        // Under `free`, the host's fork for this work, unless its task holds one already
+        // (none needed otherwise).
         let _fork = free::fork().await;
         while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
             busy.remove(host);

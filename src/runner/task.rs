@@ -48,6 +48,8 @@ impl Runner<'_> {
         }
         let effective = inherited.with(task);
         let handler = handler || inherited.handler;
+        // Under `free`, the host's fork for the whole task (connecting included).
+        let _fork = super::free::fork().await;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }
