@@ -615,3 +615,67 @@ fn a_task_type_that_acts_on_every_host_at_once_is_refused_under_free() {
          on its own at play.yml:7:7"
     );
 }
+
+#[test]
+fn same_on_all_hosts_is_refused_under_free() {
+    let output = refused(
+        "strategy: free",
+        "template_config: {src: a.j2, dest: /tmp/a, same_on_all_hosts: true}",
+        &[],
+        None,
+    )
+    .status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap_or_default(),
+        "error: `same_on_all_hosts` cannot be used in a play whose strategy is `free`: it \
+         compares every host's rendering before any host goes on, and under `free` each host \
+         goes through the tasks on its own at play.yml:7:69"
+    );
+}
+
+#[test]
+fn a_bundle_in_a_file_included_under_free_fails_on_every_host() {
+    // quayside's own task type: no ansible-core counterpart. A file named without a
+    // template is read, and the bundle in it refused, before the run.
+    let test = Test::new()
+        .file("hosts.yml", HOSTS)
+        .file(
+            "bundle.yml",
+            "- config_bundle:\n    dest: '{{ dir }}/{{ inventory_hostname }}'\n    files: [{name: a.yaml, content: 'a: 1'}]\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              strategy: free
+              tasks:
+                - include_tasks: \"{{ 'bundle' }}.yml\"
+                - command: touch '{{ dir }}/{{ inventory_hostname }}-after'
+            ",
+        );
+    let output = run(&test, &[]).status(2);
+    assert_eq!(
+        output
+            .stdout
+            .matches(
+                "\"msg\":\"`config_bundle` cannot run in a play whose strategy is `free`: it \
+                 acts on every host of the batch at once",
+            )
+            .count(),
+        3,
+        "{}",
+        output.stdout
+    );
+    for host in ["a", "b", "c"] {
+        assert!(!test.path().join(host).exists(), "{host}");
+        assert!(
+            !test.path().join(format!("{host}-after")).exists(),
+            "{host}"
+        );
+        assert_eq!(
+            output.recap(host),
+            format!("{host} : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0")
+        );
+    }
+}

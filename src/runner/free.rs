@@ -122,16 +122,19 @@ pub fn check_strategy_placement(
     if play.strategy == Strategy::Linear || kind.across() != Across::Together {
         return Ok(());
     }
-    Err(Diagnostic::at(
-        format!(
-            "`{kind}` cannot run in a play whose strategy is `{}`: it acts on every host of \
-             the batch at once, and under `{}` each host goes through the tasks on its own",
-            play.strategy.name(),
-            play.strategy.name()
-        ),
-        task.span.clone(),
+    Err(
+        Diagnostic::at(not_together(kind, play.strategy), task.span.clone())
+            .with_hint("put it in a play of its own with `strategy: linear`"),
     )
-    .with_hint("put it in a play of its own with `strategy: linear`"))
+}
+
+fn not_together(kind: TaskKind, strategy: Strategy) -> String {
+    format!(
+        "`{kind}` cannot run in a play whose strategy is `{}`: it acts on every host of the \
+         batch at once, and under `{}` each host goes through the tasks on its own",
+        strategy.name(),
+        strategy.name()
+    )
 }
 
 impl Runner<'_> {
@@ -255,6 +258,34 @@ impl Runner<'_> {
                 0,
             ));
         }
+    }
+
+    /// A task of a type that acts on every host at once, met in a file included under
+    /// `free` (what the play names is refused before the run): it fails on each host
+    /// rather than run host by host.
+    pub(super) fn strategy_refuses(
+        &self,
+        scope: &PlayScope<'_>,
+        task: &Task,
+        effective: &Inherited,
+        hosts: &[String],
+        title: &str,
+        across: Across,
+    ) -> bool {
+        let strategy = scope.prepared.play.strategy;
+        let Some(kind) = task.kind() else {
+            return false;
+        };
+        if strategy == Strategy::Linear || across != Across::Together {
+            return false;
+        }
+        let started = std::time::Instant::now();
+        for host in hosts {
+            let result = Ok(crate::tasks::Outcome::failed(not_together(kind, strategy)));
+            self.emit_result(host, title, effective, &result, None, started);
+            self.record(host, task, effective, result);
+        }
+        true
     }
 
     /// ansible-core's warnings for what these strategies ignore, each once a run.

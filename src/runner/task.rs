@@ -110,6 +110,9 @@ impl Runner<'_> {
             targets = &connected;
         }
         let across = task.kind().map_or(Across::EachHost, TaskKind::across);
+        if self.strategy_refuses(scope, task, &effective, targets, &run.title, across) {
+            return;
+        }
         if across == Across::Together && task.r#loop.is_none() {
             self.run_together(scope, task, &effective, targets, &run)
                 .await;
