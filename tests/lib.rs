@@ -35,6 +35,7 @@ mod podman_modules;
 mod postgresql_modules;
 mod progress;
 mod quay;
+mod reboot;
 mod roles;
 mod services;
 mod signals;
