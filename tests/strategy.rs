@@ -682,3 +682,38 @@ fn a_bundle_in_a_file_included_under_free_fails_on_every_host() {
         );
     }
 }
+
+#[test]
+fn end_play_ends_the_later_batches_of_serial_too() {
+    for strategy in ["free", "linear"] {
+        let test = Test::new().file("hosts.yml", HOSTS).file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: all
+                  gather_facts: false
+                  strategy: {strategy}
+                  serial: 1
+                  tasks:
+                    - meta: end_play
+                      when: inventory_hostname == 'a'
+                    - command: touch '{{{{ dir }}}}/{{{{ inventory_hostname }}}}'
+                "
+            ),
+        );
+        let output = run(&test, &[]).success();
+        if strategy == "free" {
+            assert_eq!(
+                output.stdout,
+                format!(
+                    "\nPLAY [all] {}\n\nPLAY RECAP {}\n",
+                    "*".repeat(69),
+                    "*".repeat(69)
+                )
+            );
+        }
+        for host in ["a", "b", "c"] {
+            assert!(!test.path().join(host).exists(), "{strategy}: {host}");
+        }
+    }
+}

@@ -174,10 +174,8 @@ impl Runner<'_> {
         if stops.contains(&Some(Stop::Interrupted)) || self.is_interrupted() {
             return Some(Stop::Interrupted);
         }
-        stops
-            .into_iter()
-            .flatten()
-            .find(|stop| *stop != Stop::EndPlay)
+        // `meta: end_play` ends the play: its later batches too, as in ansible-core.
+        stops.into_iter().flatten().next()
     }
 
     /// One host's run of a batch's task lists, as `run_batch` runs them for every host.

@@ -632,10 +632,9 @@ impl<'a> Runner<'a> {
         ];
         for section in sections {
             for list in section {
-                match self.run_list(&scope, list, batch, inherited).await {
-                    Some(Stop::EndPlay) => return None,
-                    Some(stop) => return Some(stop),
-                    None => {}
+                // `meta: end_play` ends the play: its later batches too, as in ansible-core.
+                if let Some(stop) = self.run_list(&scope, list, batch, inherited).await {
+                    return Some(stop);
                 }
             }
             if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
