@@ -252,6 +252,14 @@ fn run_once_runs_on_every_host_with_ansible_core_s_warning() {
     );
     let output = run(&test, &[]).success();
     assert_eq!(output.stdout.matches(WARN_RUN_ONCE).count(), 1);
+    // Printed when the first host reaches the task, before its banner.
+    assert!(
+        output
+            .stdout
+            .contains(&format!("{WARN_RUN_ONCE}\n\nTASK [once] ***")),
+        "{}",
+        output.stdout
+    );
     for host in ["a", "b", "c"] {
         assert!(test.path().join(format!("{host}-once")).exists(), "{host}");
         assert_eq!(

@@ -286,6 +286,19 @@ impl Runner<'_> {
         true
     }
 
+    /// A task starts on a host under `free`: ansible-core's warning when it is `run_once`
+    /// (once a run, when the first host reaches such a task), then the host's fork for it.
+    pub(super) async fn free_task(
+        &self,
+        scope: &PlayScope<'_>,
+        effective: &Inherited,
+    ) -> Option<Fork> {
+        if effective.run_once && scope.prepared.play.strategy != Strategy::Linear {
+            self.reporter.warn_once(RUN_ONCE);
+        }
+        fork().await
+    }
+
     /// ansible-core's warnings for what these strategies ignore, each once a run.
     fn warn_free(&self, play: &Play) {
         let mut warnings = Vec::new();
@@ -294,9 +307,6 @@ impl Runner<'_> {
         }
         if play.max_fail_percentage.is_some() {
             warnings.push(MAX_FAIL_PERCENTAGE);
-        }
-        if play.all_tasks().iter().any(|task| task.run_once) {
-            warnings.push(RUN_ONCE);
         }
         for message in warnings {
             self.reporter.warn_once(message);

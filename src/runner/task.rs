@@ -48,8 +48,9 @@ impl Runner<'_> {
         }
         let effective = inherited.with(task);
         let handler = handler || inherited.handler;
-        // Under `free`, the host's fork for the whole task (connecting included).
-        let _fork = super::free::fork().await;
+        // Under `free`: ansible-core's warning for `run_once`, and the host's fork for the
+        // whole task (connecting included).
+        let _fork = self.free_task(scope, &effective).await;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }
