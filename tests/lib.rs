@@ -28,6 +28,7 @@ mod modules_net;
 mod modules_packages;
 mod modules_posix;
 mod modules_system;
+mod pipelining;
 mod plans;
 mod plugins;
 mod podman;
