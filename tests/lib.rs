@@ -36,6 +36,7 @@ mod podman_modules;
 mod postgresql_modules;
 mod progress;
 mod quay;
+mod reboot;
 mod roles;
 mod services;
 mod signals;

@@ -53,6 +53,7 @@ mod postgresql_ping;
 mod postgresql_privs;
 mod postgresql_query;
 mod postgresql_user;
+mod reboot;
 mod replace;
 mod seboolean;
 mod sefcontext;
@@ -379,6 +380,7 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "reboot" => Reboot(reboot::Reboot);
     "uri" => Uri(uri::Uri);
     "get_url" => GetUrl(get_url::GetUrl);
     "unarchive" => Unarchive(unarchive::Unarchive);

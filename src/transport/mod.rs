@@ -179,6 +179,20 @@ pub trait Connection: Send + Sync {
         0
     }
 
+    /// Drop the connection to a host that is going away (`reboot`): its shell is
+    /// forgotten rather than stopped, and the master closed. The next
+    /// [`Connection::reconnect`] opens it again.
+    async fn disconnect(&self) {}
+
+    /// Drop the connection and open it again, giving up on reaching the host after
+    /// `connect_timeout` (`None`: the run's); every task after this one uses the new one.
+    async fn reconnect(&self, _connect_timeout: Option<Duration>) -> Result<(), TransportError> {
+        Err(TransportError::Connect {
+            host: self.host().to_owned(),
+            reason: "a local connection cannot be opened again".to_owned(),
+        })
+    }
+
     /// Close the connection at the end of the run.
     async fn close(&self) {}
 }
