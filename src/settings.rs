@@ -43,6 +43,8 @@ pub struct Settings {
     pub remote_user: Option<String>,
     /// `[defaults] forks` / `ANSIBLE_FORKS`, when set.
     pub forks: Option<u32>,
+    /// `[defaults] strategy` / `ANSIBLE_STRATEGY`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
     /// Check SSH host keys (the default). `[defaults] host_key_checking` /
     /// `ANSIBLE_HOST_KEY_CHECKING` (and quayside's own `QUAYSIDE_HOST_KEY_CHECKING`).
     pub host_key_checking: bool,
@@ -52,6 +54,9 @@ pub struct Settings {
     pub retry_files_enabled: Option<bool>,
     /// `[privilege_escalation] become` / `ANSIBLE_BECOME`.
     pub r#become: bool,
+    /// `[ssh_connection] pipelining` / `ANSIBLE_PIPELINING`, when set: `False` turns
+    /// quayside's pipelining (the next tasks sent before the answers come back) off.
+    pub pipelining: Option<bool>,
     /// `[privilege_escalation] become_user` / `ANSIBLE_BECOME_USER`.
     pub become_user: Option<String>,
     /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, split as a shell would, without
@@ -79,10 +84,12 @@ impl Default for Settings {
             vault_identity_list: Vec::new(),
             remote_user: None,
             forks: None,
+            strategy: crate::playbook::Strategy::Linear,
             host_key_checking: true,
             timeout: None,
             retry_files_enabled: None,
             r#become: false,
+            pipelining: None,
             become_user: None,
             ssh_args: Vec::new(),
             inventory_dirs: crate::inventory::DirRules::default(),
@@ -190,6 +197,13 @@ const DEFS: &[Def] = &[
         env: &["ANSIBLE_FORKS"],
         name: "DEFAULT_FORKS",
         kind: Kind::Int,
+    },
+    Def {
+        section: "defaults",
+        keys: &["strategy"],
+        env: &["ANSIBLE_STRATEGY"],
+        name: "DEFAULT_STRATEGY",
+        kind: Kind::Str,
     },
     Def {
         section: "defaults",
@@ -314,9 +328,9 @@ struct Raw {
 
 /// `[section] key = value` entries of an INI file as Python's configparser reads them
 /// (with Ansible's `;` inline comments): keys lowercased, with where the value starts.
-/// `pipelining`, `control_path` and `control_path_dir` are read and change nothing:
-/// quayside keeps one SSH master and one shell per host for the whole run, so every task
-/// is already pipelined, and it names its own control sockets.
+/// `control_path` and `control_path_dir` are read and change nothing: quayside keeps one
+/// SSH master and one shell per host for the whole run and names its own control sockets.
+/// `pipelining = False` turns quayside's own pipelining off (`runner/pipeline.rs`).
 struct Ini {
     entries: Vec<(String, String, String, u32, u32)>,
 }
@@ -551,6 +565,7 @@ impl Settings {
                     "HOST_KEY_CHECKING" => self.host_key_checking = value,
                     "RETRY_FILES_ENABLED" => self.retry_files_enabled = Some(value),
                     "DEFAULT_BECOME" => self.r#become = value,
+                    "pipelining" => self.pipelining = Some(value),
                     "INVENTORY_ANY_UNPARSED_IS_FAILED" => {
                         self.inventory_dirs.any_unparsed_is_failed = value
                     }
@@ -583,6 +598,10 @@ impl Settings {
             Kind::Str => match def.name {
                 "DEFAULT_REMOTE_USER" => self.remote_user = Some(text.to_owned()),
                 "DEFAULT_BECOME_USER" => self.become_user = Some(text.to_owned()),
+                "DEFAULT_STRATEGY" => {
+                    self.strategy = crate::playbook::Strategy::named(text)
+                        .ok_or_else(|| invalid("`linear`, `free` or `host_pinned`"))?;
+                }
                 "DEFAULT_BECOME_METHOD" if text != "sudo" => {
                     let message = format!(
                         "quayside becomes another user with sudo only; `become_method` is `{text}`"

@@ -26,6 +26,8 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
         step: args.step,
         r#become: settings.r#become,
         become_user: settings.become_user.clone(),
+        strategy: settings.strategy,
+        pipelining: !args.no_pipelining && settings.pipelining != Some(false),
         ..RunOptions::default()
     };
     let loaded = preflight::load(

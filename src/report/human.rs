@@ -191,6 +191,7 @@ impl Human {
                 hosts,
                 interrupted,
                 handlers_not_run,
+                ..
             } => {
                 let mut text = String::new();
                 if *interrupted {

@@ -5,10 +5,12 @@
 //! time) before the next task starts, as Ansible's linear strategy does. A host that fails
 //! leaves the play; the others go on.
 
+mod chain;
 mod connect;
 mod context;
 mod delegate;
 mod facts;
+mod free;
 mod include;
 mod pipeline;
 mod task;
@@ -22,11 +24,12 @@ use futures::StreamExt;
 
 pub use connect::{ConnectSettings, become_user, connect, connection_vars};
 pub use context::magic_variable_names;
+pub use free::{check_strategy_options, check_strategy_placement};
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
 use crate::inventory::Inventory;
-use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::playbook::{Meta, Play, Playbook, Serial, Strategy, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
 use crate::vars::Vars;
@@ -53,6 +56,12 @@ pub struct RunOptions {
     pub r#become: bool,
     /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
     pub become_user: Option<String>,
+    /// ansible.cfg's `[defaults] strategy`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
+    /// Send a host its next tasks before the answers to the earlier ones come back, where
+    /// the result cannot differ (`pipeline.rs`); ansible.cfg's `pipelining = False` and
+    /// `--no-pipelining` turn it off.
+    pub pipelining: bool,
 }
 
 impl Default for RunOptions {
@@ -71,6 +80,8 @@ impl Default for RunOptions {
             step: false,
             r#become: false,
             become_user: None,
+            strategy: crate::playbook::Strategy::Linear,
+            pipelining: true,
         }
     }
 }
@@ -319,7 +330,8 @@ pub struct Runner<'a> {
     inventory: &'a Inventory,
     playbook: &'a Playbook,
     options: &'a RunOptions,
-    reporter: &'a dyn Reporter,
+    /// The run's reporter, through the banners of the `free` strategy.
+    reporter: free::Output<'a>,
     interrupt: Arc<Interrupt>,
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
@@ -344,6 +356,12 @@ pub struct Runner<'a> {
     others: Mutex<HashMap<String, Pooled>>,
     /// A lock per host a task is delegated to, held while its connection is opened.
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What a task must not read to be pipelined (`pipeline::host_written_names`).
+    written: BTreeSet<String>,
+    /// Results of pipelined units waiting for their task's turn (`chain.rs`).
+    prefetched: Mutex<HashMap<chain::UnitKey, tokio::sync::oneshot::Receiver<chain::Unit>>>,
+    /// Counts the times hosts were connected, for chains waiting for their host's.
+    connects: tokio::sync::watch::Sender<u64>,
 }
 
 /// A connection kept for the run, with the `remote_user` it was opened as.
@@ -372,16 +390,22 @@ impl<'a> Runner<'a> {
             .keys()
             .map(|h| (h.clone(), Mutex::new(HostState::default())))
             .collect();
-        let inventory_vars = inventory
+        let inventory_vars: HashMap<String, Vars> = inventory
             .hosts
             .keys()
             .map(|h| (h.clone(), inventory.host_vars(h)))
             .collect();
+        let mut definitions: Vec<&Vars> = inventory_vars.values().collect();
+        definitions.push(&options.extra_vars);
+        let written = pipeline::host_written_names(playbook, &definitions);
         Self {
+            written,
+            prefetched: Mutex::new(HashMap::new()),
+            connects: tokio::sync::watch::Sender::new(0),
             inventory,
             playbook,
             options,
-            reporter,
+            reporter: free::Output::new(reporter),
             interrupt,
             hosts,
             inventory_vars,
@@ -438,6 +462,9 @@ impl<'a> Runner<'a> {
         .buffer_unordered(forks);
         let mut stream = std::pin::pin!(stream);
         let mut done = Vec::new();
+        // Under `free`, the host's fork for this work, unless its task holds one already
+        // (none needed otherwise).
+        let _fork = free::fork().await;
         while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
             busy.remove(host);
             done.push(value);
@@ -487,6 +514,14 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
+        let round_trips: BTreeMap<String, u64> = self
+            .hosts
+            .keys()
+            .filter_map(|host| {
+                let trips = self.state(host).connection.as_ref()?.round_trips();
+                (trips > 0).then(|| (host.clone(), trips))
+            })
+            .collect();
         // Every host at once (those tasks were delegated to as well): closing may first
         // stop a script an interrupt gave up on.
         let mut connections: Vec<_> = self
@@ -537,6 +572,7 @@ impl<'a> Runner<'a> {
             hosts: summary.hosts.clone(),
             interrupted: summary.interrupted,
             handlers_not_run,
+            round_trips,
         });
         summary
     }
@@ -544,15 +580,16 @@ impl<'a> Runner<'a> {
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
         let name = prepared.name.clone();
-        // Hosts that failed in an earlier play do not take part in later ones.
+        // Hosts that failed in an earlier play do not take part in later ones; hosts that
+        // ended one (`meta: end_host`, `end_play`) do.
+        for host in &prepared.hosts {
+            self.state(host).ended = false;
+        }
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {
             name,
             hosts: hosts.clone(),
         });
-        for host in &hosts {
-            self.state(host).ended = false;
-        }
         self.included_roles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -570,11 +607,15 @@ impl<'a> Runner<'a> {
             environment: play.environment.iter().cloned().collect(),
             ..Inherited::default()
         };
+        self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
             if play.gather_facts {
                 self.connect_all(&batch).await;
             }
-            let stop = self.run_batch(prepared, &batch, &inherited).await;
+            let stop = match play.strategy {
+                Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
+                _ => self.run_batch_free(prepared, &batch, &inherited).await,
+            };
             // Hosts `any_errors_fatal` failed take no part in later plays.
             for host in &batch {
                 let mut state = self.state(host);
@@ -618,10 +659,9 @@ impl<'a> Runner<'a> {
         ];
         for section in sections {
             for list in section {
-                match self.run_list(&scope, list, batch, inherited).await {
-                    Some(Stop::EndPlay) => return None,
-                    Some(stop) => return Some(stop),
-                    None => {}
+                // `meta: end_play` ends the play: its later batches too, as in ansible-core.
+                if let Some(stop) = self.run_list(&scope, list, batch, inherited).await {
+                    return Some(stop);
                 }
             }
             if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
@@ -631,7 +671,7 @@ impl<'a> Runner<'a> {
         None
     }
 
-    /// Run a list of tasks on `hosts`, task by task.
+    /// Run a list of tasks on `hosts`, task by task (pipelined where it may be).
     async fn run_list(
         &self,
         scope: &PlayScope<'_>,
@@ -639,11 +679,96 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
-        for task in tasks {
-            if self.is_interrupted() {
-                return Some(Stop::Interrupted);
+        self.run_list_with(scope, tasks, hosts, inherited, false)
+            .await
+    }
+
+    /// How many tasks from the first of `tasks` make a segment that may be pipelined
+    /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
+    fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
+        // Not under `free`: its forks are taken per task (`free.rs`), not per chain.
+        if !self.options.pipelining
+            || scope.prepared.play.strategy != Strategy::Linear
+            || self.stepping.load(Ordering::SeqCst)
+            || inherited.handler
+            || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
+        {
+            return 0;
+        }
+        let play = &scope.prepared.play;
+        // A list read when it runs (an include) may write names the playbook's tasks do
+        // not: they count too, with the variables of the roles it is in.
+        let mut written = std::borrow::Cow::Borrowed(&self.written);
+        let more = pipeline::list_writes(tasks, self.playbook.dir());
+        if !more.is_subset(&self.written) {
+            let names = written.to_mut();
+            names.extend(more);
+            let included = self
+                .included_roles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut definitions: Vec<&Vars> = vec![
+                &scope.prepared.vars,
+                &play.role_defaults,
+                &play.role_vars,
+                &inherited.vars,
+                &inherited.params,
+            ];
+            for role in inherited.roles.iter().chain(&included) {
+                definitions.extend([&role.defaults, &role.vars, &role.params]);
             }
+            pipeline::close_over(names, &definitions);
+        }
+        let written = written.as_ref();
+        if pipeline::inherited_reads_written(
+            &inherited.when,
+            &inherited.environment,
+            &[&inherited.vars, &inherited.params],
+            written,
+        ) {
+            return 0;
+        }
+        tasks
+            .iter()
+            .take_while(|task| {
+                matches!(task.body, TaskBody::Action { .. })
+                    && self.task_selected(task, inherited)
+                    && pipeline::not_pipelinable(task, play, self.playbook.dir(), written).is_none()
+                    && {
+                        let effective = inherited.with(task);
+                        !effective.run_once && effective.delegate_to.is_none()
+                    }
+            })
+            .count()
+    }
+
+    /// [`Self::run_list`], looking for segments to pipeline, or running the tasks of one
+    /// (`in_segment`).
+    async fn run_list_with(
+        &self,
+        scope: &PlayScope<'_>,
+        tasks: &[Task],
+        hosts: &[String],
+        inherited: &Inherited,
+        in_segment: bool,
+    ) -> Option<Stop> {
+        let mut next = 0;
+        while let Some(task) = tasks.get(next) {
+            let at = next;
+            next += 1;
             let mut active = self.active(hosts);
+            if self.is_interrupted() {
+                // In a pipelined segment, hosts may have run this task ahead before the
+                // interrupt: what they ran is reported; nothing starts anew.
+                if !in_segment {
+                    return Some(Stop::Interrupted);
+                }
+                active = self.ran_ahead(task, &active).await;
+                if active.is_empty() {
+                    return Some(Stop::Interrupted);
+                }
+            }
             if active.is_empty() {
                 return None;
             }
@@ -665,6 +790,21 @@ impl<'a> Runner<'a> {
             }
             match &task.body {
                 TaskBody::Action { .. } => {
+                    let length = if !in_segment {
+                        self.segment_len(scope, &tasks[at..], inherited)
+                    } else {
+                        0
+                    };
+                    if length >= 2 {
+                        next = at + length;
+                        let segment = &tasks[at..next];
+                        if let Some(stop) =
+                            self.run_segment(scope, segment, &active, inherited).await
+                        {
+                            return Some(stop);
+                        }
+                        continue;
+                    }
                     self.run_task(scope, task, &active, inherited, false).await;
                     if let Some(stop) = self.after_task(scope, &inherited.with(task), &active) {
                         return Some(stop);
@@ -692,6 +832,7 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::FlushHandlers) => {
                     // As Ansible: only the hosts its `when` holds for run their handlers now.
                     let flushing = self.when_holds(scope, task, &active, inherited);
+                    self.meta_skipped(scope, task, inherited, &active, &flushing);
                     if let Some(stop) = self.flush_handlers(scope, &flushing, inherited).await {
                         return Some(stop);
                     }
@@ -699,17 +840,19 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::EndPlay) => {
                     // As ansible-core's linear strategy: `end_play` runs once, its `when`
                     // read for the first host that reaches it.
-                    if self.task_selected(task, inherited)
-                        && !self
-                            .when_holds(scope, task, &active[..1], inherited)
-                            .is_empty()
-                    {
-                        return Some(Stop::EndPlay);
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndPlay);
+                        }
                     }
                 }
                 TaskBody::Meta(Meta::EndHost) => {
                     if self.task_selected(task, inherited) {
-                        for host in self.when_holds(scope, task, &active, inherited) {
+                        let ending = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &ending);
+                        for host in ending {
                             self.state(&host).ended = true;
                         }
                     }
@@ -877,7 +1020,10 @@ impl<'a> Runner<'a> {
         if failed_now.is_empty() {
             return None;
         }
-        if (play.any_errors_fatal || effective.run_once) && !effective.ignore_errors {
+        // As ansible-core: the `free` strategies ignore `any_errors_fatal` and
+        // `max_fail_percentage` (with a warning), not a failed `run_once` task.
+        let linear = play.strategy == Strategy::Linear;
+        if ((play.any_errors_fatal && linear) || effective.run_once) && !effective.ignore_errors {
             for host in scope.batch {
                 if failed_now.contains(&host) {
                     continue;
@@ -889,7 +1035,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(limit) = play.max_fail_percentage {
+        if let Some(limit) = play.max_fail_percentage.filter(|_| linear) {
             let failed = scope
                 .batch
                 .iter()
@@ -1021,6 +1167,7 @@ impl<'a> Runner<'a> {
                     let mut state = self.state(&host);
                     state.connection = Some(connection);
                     state.connected_as = remote_user.clone();
+                    self.connects.send_modify(|count| *count += 1);
                 }
                 Err(error) => {
                     {

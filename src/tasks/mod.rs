@@ -16,6 +16,7 @@ pub(crate) mod controller_files;
 mod copy;
 mod copy_files;
 mod debug;
+mod dnf;
 mod fail;
 mod fetch;
 mod fetch_files;
@@ -102,6 +103,22 @@ pub trait TaskType {
     /// It runs on the controller only, as Ansible's action plugins of the same names
     /// (`debug`, `set_fact`...): it needs no connection to its host.
     const ON_CONTROLLER: bool = false;
+
+    /// With these arguments (as written) it may be pipelined: sent to its host before the
+    /// answers to the tasks before it have come back (`runner/pipeline.rs`). It must then
+    /// make at most one request, and fail exactly when that request exits non-zero (or
+    /// before sending it), so that the host can tell from the exit status alone whether
+    /// the next task runs.
+    fn pipelines(_args: &Node) -> bool {
+        false
+    }
+
+    /// The controller's template files its `run` renders with the host's variables (found
+    /// from `role`'s folder, then `base`, the playbook's), for the pipelining analysis to
+    /// read what they read; `None` when they cannot be known from the arguments as written.
+    fn rendered_files(_args: &Node, _role: Option<&Path>, _base: &Path) -> Option<Vec<PathBuf>> {
+        Some(Vec::new())
+    }
 
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
@@ -204,6 +221,25 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::pipelines`].
+            pub fn pipelines(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::pipelines(args),)*
+                }
+            }
+
+            /// [`TaskType::rendered_files`].
+            pub fn rendered_files(
+                self,
+                args: &Node,
+                role: Option<&Path>,
+                base: &Path,
+            ) -> Option<Vec<PathBuf>> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::rendered_files(args, role, base),)*
+                }
+            }
+
             /// [`TaskType::ON_CONTROLLER`].
             pub fn on_controller(self) -> bool {
                 match self {
@@ -301,6 +337,8 @@ task_types! {
     "include_vars" => IncludeVars(include_vars::IncludeVars);
     "validate_argument_spec" => ValidateArgumentSpec(validate_argument_spec::ValidateArgumentSpec);
     "setup" => Setup(setup::Setup);
+    // Ansible's `gather_facts` action as a task: the facts `setup` gathers.
+    "gather_facts" => GatherFacts(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
@@ -324,8 +362,9 @@ task_types! {
     "mount" => Mount(mount::Mount);
     "apt" => Apt(apt::Apt);
     "package" => Package(package::Package);
-    "dnf" => Dnf(package::NotBuilt);
-    "yum" => Yum(package::NotBuilt);
+    "dnf" => Dnf(dnf::Dnf);
+    // ansible-core 2.19 redirects `yum` to `dnf`.
+    "yum" => Yum(dnf::Dnf);
     "seboolean" => SeBoolean(seboolean::SeBoolean);
     "sefcontext" => SeFcontext(sefcontext::SeFcontext);
     "firewalld" => Firewalld(firewalld::Firewalld);
@@ -472,6 +511,10 @@ pub struct TaskContext<'a> {
     pub timeout: Option<Duration>,
     /// Where the task was written, for errors of evaluated expressions.
     pub span: &'a Span,
+    /// The script goes to the host before the answers to the tasks before it have come
+    /// back (pipelining): the task must make one request (`file_install` then sends every
+    /// file in its first script).
+    pub pipelined: bool,
     /// Every host's connection, for tasks that go through another host (`via`).
     pub connections: &'a dyn crate::transport::Connections,
     pub verbosity: u8,

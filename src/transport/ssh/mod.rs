@@ -42,11 +42,11 @@ pub(super) use control::{
 
 use self::args::parse_common_args;
 use self::control::{control_dir, remove_dir};
-use self::remote::{RemoteShell, SHELL_INPUT_LIMIT};
+use self::remote::{Flights, RemoteShell, SHELL_INPUT_LIMIT, ShellPipeline};
 use super::local::{sh_argv, sudo_wants_password};
 use super::quote::quote;
 use super::shell;
-use super::{Connection, Output, Script, TransportError};
+use super::{Chain, Connection, Output, Pipeline, Script, Ticket, TransportError};
 
 /// How to reach one host, from its inventory variables.
 #[derive(Debug, Clone)]
@@ -103,6 +103,8 @@ pub struct SshConnection {
     /// The private directory holding the control socket and the master's log.
     dir: PathBuf,
     log: PathBuf,
+    /// Round trips the shell took (see [`Flights`]).
+    flights: Flights,
 }
 
 impl SshConnection {
@@ -136,6 +138,7 @@ impl SshConnection {
             options: options.clone(),
             dir,
             log,
+            flights: Flights::new(0),
         };
         // On an error, dropping `connection` kills the master and removes the directory.
         connection.start_master(options.connect_timeout).await?;
@@ -435,7 +438,7 @@ impl SshConnection {
             Some(shell) => shell,
             None => self.start_shell().await?,
         };
-        let exchange = slot.insert(shell).exchange(script);
+        let exchange = slot.insert(shell).exchange(script, &self.flights);
         let answer = match script.timeout {
             Some(limit) => match tokio::time::timeout(limit, exchange).await {
                 Ok(answer) => answer,
@@ -494,21 +497,15 @@ impl SshConnection {
         ) else {
             return Err(self.connect_error("the shell's channel has no pipes".to_owned()));
         };
-        Ok(RemoteShell {
-            _child: child,
-            stdin,
-            stdout,
-            stderr,
-            pid: None,
-            busy: None,
-        })
+        Ok(RemoteShell::new(child, stdin, stdout, stderr))
     }
 
     /// Stop whatever the shell was running (an overrun or abandoned script) and forget the
     /// shell; the next script starts a new one. Best effort: the host may be gone.
     async fn discard_shell(&self, slot: &mut Option<RemoteShell>) {
-        let Some(shell) = slot.take() else { return };
-        let RemoteShell { pid, busy, .. } = shell;
+        let Some(mut shell) = slot.take() else { return };
+        let (pid, busy) = (shell.pid(), shell.busy.take());
+        drop(shell);
         let (Some(pid), Some(become_user)) = (pid, busy) else {
             return;
         };
@@ -685,6 +682,28 @@ impl Connection for SshConnection {
             .await
     }
 
+    async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        let mut slot = self.shell.lock().await;
+        if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
+            self.discard_shell(&mut slot).await;
+        }
+        let shell = match slot.take() {
+            Some(shell) => shell,
+            None => self.start_shell().await.ok()?,
+        };
+        let pipeline = ShellPipeline::new(shell).await.ok().flatten()?;
+        Some(Box::new(SshPipeline {
+            connection: self,
+            slot,
+            pipeline: Some(pipeline),
+            finished: false,
+        }))
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.flights.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn close(&self) {
         // A script abandoned in the middle (an interrupted run) is stopped on the host
         // rather than left to run on after quayside has gone.
@@ -693,6 +712,81 @@ impl Connection for SshConnection {
         }
         self.kill_master().await;
         remove_dir(&self.dir);
+    }
+}
+
+/// A host's shell taken for a pipeline ([`Connection::pipeline`]): given back to the
+/// connection when finished or dropped.
+struct SshPipeline<'a> {
+    connection: &'a SshConnection,
+    slot: tokio::sync::MutexGuard<'a, Option<RemoteShell>>,
+    pipeline: Option<ShellPipeline>,
+    finished: bool,
+}
+
+impl SshPipeline<'_> {
+    fn shell(&self) -> &ShellPipeline {
+        self.pipeline.as_ref().expect("the pipeline is in use")
+    }
+
+    async fn broken(&self, error: Option<std::io::Error>) -> TransportError {
+        let connection = self.connection;
+        if connection.master_alive().await {
+            TransportError::Lost {
+                host: connection.host.clone(),
+                reason: match error {
+                    Some(error) => format!("cannot talk to the shell on the host: {error}"),
+                    None => "the shell on the host ended in the middle of a script".to_owned(),
+                },
+            }
+        } else {
+            connection.lost_without_error()
+        }
+    }
+}
+
+#[async_trait]
+impl Pipeline for SshPipeline<'_> {
+    async fn send(&self, script: &Script, chain: Chain) -> Result<Ticket, TransportError> {
+        match self
+            .shell()
+            .send(script, chain, &self.connection.flights)
+            .await
+        {
+            Ok(token) => Ok(Ticket(token)),
+            Err(error) => Err(self.broken(Some(error)).await),
+        }
+    }
+
+    async fn answer(&self, ticket: Ticket, script: &Script) -> Result<Output, TransportError> {
+        match self.shell().answer(&ticket.0).await {
+            Ok(Some(output)) if output.status == shell::SKIPPED => Ok(output),
+            Ok(Some(output)) => self.connection.finish(script, output),
+            Ok(None) => Err(self.broken(None).await),
+            Err(error) => Err(self.broken(Some(error)).await),
+        }
+    }
+
+    async fn stop(&self) {
+        // The first answer has not come yet: nothing known to signal; the requests run.
+        let Some(pid) = self.shell().pid() else {
+            return;
+        };
+        let mut stop = Script::new(format!("kill -USR1 {pid} 2>/dev/null; exit 0"));
+        stop.timeout = Some(Duration::from_secs(5));
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.connection.execute(&stop)).await;
+    }
+
+    async fn finish(mut self: Box<Self>) {
+        self.finished = true;
+    }
+}
+
+impl Drop for SshPipeline<'_> {
+    fn drop(&mut self) {
+        if let Some(pipeline) = self.pipeline.take() {
+            *self.slot = pipeline.into_shell(!self.finished);
+        }
     }
 }
 
