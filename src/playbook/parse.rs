@@ -604,6 +604,8 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             ));
         };
         match word {
+            // As Ansible: `name:` with no value leaves the task unnamed.
+            "name" if matches!(value.value, Value::Null) => {}
             "name" => task.name = Some(string(value)?),
             "when" => task.when = conditions(value),
             "loop" | "with_items" | "with_dict" | "with_sequence" | "with_together"
