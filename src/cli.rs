@@ -183,6 +183,10 @@ pub struct RunArgs {
     /// Do not write a `.retry` file of the hosts that failed
     #[arg(long = "no-retry-file")]
     pub no_retry_file: bool,
+    /// Exit as ansible-playbook does when a host is unreachable: 4 (also when another
+    /// failed), where quayside exits 3 (and 2 when another failed)
+    #[arg(long = "ansible-exit-codes", env = "QUAYSIDE_ANSIBLE_EXIT_CODES")]
+    pub ansible_exit_codes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -74,3 +74,78 @@ fn command_and_shell_register_cmd_start_end_and_delta_as_ansible_does() {
         "a : ok=7 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
     );
 }
+
+/// A host nothing listens for (connection refused at once) beside a local one.
+const ONE_DOWN: &str = "
+    all:
+      hosts:
+        good: {ansible_connection: local}
+        down: {ansible_host: 127.0.0.1, ansible_port: 1}
+";
+
+#[test]
+fn an_unreachable_host_exits_3_or_as_ansible_4_with_ansible_exit_codes() {
+    let only_unreachable = Test::new().file("hosts.yml", ONE_DOWN).file(
+        "play.yml",
+        "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: 'true'
+            ",
+    );
+    // Expected from ansible-core 2.19.14: exit 4, `down` unreachable=1, `good` changed=1.
+    // quayside keeps 3 for it unless asked for ansible-playbook's codes, since its 4 says
+    // that nothing ran.
+    for (args, env, code) in [
+        (&["run", "play.yml", "-i", "hosts.yml"][..], None, 3),
+        (
+            &["run", "play.yml", "-i", "hosts.yml", "--ansible-exit-codes"][..],
+            None,
+            4,
+        ),
+        (
+            &["run", "play.yml", "-i", "hosts.yml"][..],
+            Some(("QUAYSIDE_ANSIBLE_EXIT_CODES", "true")),
+            4,
+        ),
+    ] {
+        let mut runner = Test::new().args(args);
+        if let Some((key, value)) = env {
+            runner = runner.env(key, value);
+        }
+        let output = runner.run_in(only_unreachable.path()).status(code);
+        assert_eq!(
+            output.recap("down"),
+            "down : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        assert_eq!(
+            output.recap("good"),
+            "good : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+    }
+
+    let also_failed = Test::new().file("hosts.yml", ONE_DOWN).file(
+        "play.yml",
+        "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: 'false'
+            ",
+    );
+    // Expected from ansible-core 2.19.14: exit 4 (unreachable wins over failed); quayside
+    // exits 2 by default, a host having failed.
+    Test::new()
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run_in(also_failed.path())
+        .status(2);
+    let output = Test::new()
+        .args(&["run", "play.yml", "-i", "hosts.yml", "--ansible-exit-codes"])
+        .run_in(also_failed.path())
+        .status(4);
+    assert_eq!(
+        output.recap("good"),
+        "good : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -87,17 +87,33 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `ansible-playbook`'s exit codes: 2 a host failed, 3 a host was unreachable, 99
-    /// interrupted.
+    /// interrupted. ansible-core exits 4 when a host was unreachable, whether or not
+    /// another failed: that is `ansible_exit_code`.
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
         } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
             2
-        } else if self.hosts.values().any(|c| c.unreachable > 0) {
+        } else if self.any_unreachable() {
             3
         } else {
             0
         }
+    }
+
+    /// The exit code `ansible-playbook` 2.19 gives the same run (`--ansible-exit-codes`):
+    /// its code for unreachable hosts (4, which it also gives a playbook it cannot read)
+    /// wins over its code for failed ones.
+    pub fn ansible_exit_code(&self) -> i32 {
+        if !self.interrupted && self.any_unreachable() {
+            4
+        } else {
+            self.exit_code()
+        }
+    }
+
+    fn any_unreachable(&self) -> bool {
+        self.hosts.values().any(|c| c.unreachable > 0)
     }
 }
 
