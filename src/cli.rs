@@ -180,6 +180,10 @@ pub struct RunArgs {
     /// Confirm each task before it runs: (y)es, (n)o to skip it, (c)ontinue without asking
     #[arg(long = "step")]
     pub step: bool,
+    /// Run the handlers notified on a host even after it failed (a play's `force_handlers`
+    /// wins)
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
     /// Do not write a `.retry` file of the hosts that failed
     #[arg(long = "no-retry-file")]
     pub no_retry_file: bool,

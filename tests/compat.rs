@@ -149,3 +149,143 @@ fn an_unreachable_host_exits_3_or_as_ansible_4_with_ansible_exit_codes() {
         "good : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
 }
+
+/// `a` fails after notifying `h`; the second play says `force_handlers: false`.
+const FORCE_HANDLERS_PLAY: &str = "
+    - hosts: all
+      gather_facts: false
+      tasks:
+        - command: touch {{ inventory_hostname }}-notified
+          notify: h
+        - command: 'false'
+          when: inventory_hostname == 'a'
+        - command: touch {{ inventory_hostname }}-after
+      handlers:
+        - name: h
+          command: touch {{ inventory_hostname }}-handler
+    - hosts: all
+      gather_facts: false
+      force_handlers: false
+      tasks:
+        - command: 'true'
+          notify: h
+        - command: 'false'
+      handlers:
+        - name: h
+          command: touch {{ inventory_hostname }}-handler2
+";
+
+fn files_made(test: &Test) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(test.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("a-") || name.starts_with("b-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
+    // Expected from ansible-core 2.19.14, for each way of asking (and not asking): exit 2;
+    // forced, `a` runs `h` after failing (ok=2) but no later task; the play's
+    // `force_handlers: false` wins over the command line, so no `handler2` anywhere.
+    let ways: [(&[&str], Option<(&str, &str)>, bool); 4] = [
+        (&[], None, false),
+        (&["--force-handlers"], None, true),
+        (&[], Some(("ANSIBLE_FORCE_HANDLERS", "true")), true),
+        (&[], Some(("ANSIBLE_CONFIG", "forcing.cfg")), true),
+    ];
+    for (extra, env, forced) in ways {
+        let mut test = Test::new()
+            .file("hosts.yml", LOCAL)
+            .file("play.yml", FORCE_HANDLERS_PLAY)
+            .file("forcing.cfg", "[defaults]\nforce_handlers = True\n")
+            .args(&["run", "play.yml", "-i", "hosts.yml"])
+            .args(extra);
+        if let Some((key, value)) = env {
+            test = test.env(key, value);
+        }
+        let output = test.run().status(2);
+        let a_ok = if forced { 2 } else { 1 };
+        assert_eq!(
+            output.recap("a"),
+            format!(
+                "a : ok={a_ok} changed={a_ok} unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+            ),
+            "{extra:?} {env:?}"
+        );
+        assert_eq!(
+            output.recap("b"),
+            "b : ok=4 changed=4 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
+        );
+        let mut want = vec!["a-notified", "b-after", "b-handler", "b-notified"];
+        if forced {
+            want.insert(0, "a-handler");
+        }
+        assert_eq!(files_made(&test), want, "{extra:?} {env:?}");
+    }
+}
+
+#[test]
+fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              force_handlers: true
+              pre_tasks:
+                - command: touch {{ inventory_hostname }}-notified
+                  notify: [h1, h2]
+                - fail: msg=boom
+              tasks:
+                - command: touch {{ inventory_hostname }}-tasks
+              handlers:
+                - name: h1
+                  fail: msg=h1-fails
+                  when: inventory_hostname == 'a'
+                - name: h2
+                  command: touch {{ inventory_hostname }}-h2
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch {{ inventory_hostname }}-second-play
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: every host failed, yet both run their handlers
+    // at the end of `pre_tasks`; h1 fails on `a`, which then runs no h2; nothing after.
+    let output = test.run().status(2);
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=1 changed=1 unreachable=0 failed=2 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=2 changed=2 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(r#""msg":"boom""#),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(files_made(&test), ["a-notified", "b-h2", "b-notified"]);
+}
+
+#[test]
+fn force_handlers_that_is_not_a_boolean_is_refused_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "- hosts: all\n  force_handlers: sometimes\n  tasks:\n    - command: touch ran\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("error: expected `true` or `false`, found `sometimes` at play.yml:2:19");
+    assert!(!test.path().join("ran").exists());
+}

@@ -26,6 +26,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
         step: args.step,
         r#become: settings.r#become,
         become_user: settings.become_user.clone(),
+        force_handlers: args.force_handlers || settings.force_handlers,
         ..RunOptions::default()
     };
     let loaded = preflight::load(

@@ -95,6 +95,10 @@ pub struct Play {
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
+    /// `force_handlers`: handlers notified on a host before it failed still run there at
+    /// the end of the section (`pre_tasks`, `roles`+`tasks`, `post_tasks`). Unset, the
+    /// run's `--force-handlers` decides.
+    pub force_handlers: Option<bool>,
     pub gather_facts: bool,
     /// `gather_subset`: which facts `gather_facts` gathers.
     pub gather_subset: crate::tasks::setup::Subsets,

@@ -21,6 +21,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "serial",
     "max_fail_percentage",
     "any_errors_fatal",
+    "force_handlers",
     "gather_facts",
     "gather_subset",
     "tags",
@@ -336,6 +337,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         serial: Vec::new(),
         max_fail_percentage: None,
         any_errors_fatal: false,
+        force_handlers: None,
         gather_facts: true,
         gather_subset: crate::tasks::setup::Subsets::default(),
         tags: Vec::new(),
@@ -415,6 +417,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,
+            "force_handlers" => play.force_handlers = Some(boolean(value)?),
             "gather_facts" => play.gather_facts = boolean(value)?,
             "gather_subset" => play.gather_subset = yaml::from_node(value)?,
             "tags" => play.tags = string_list(value)?,
@@ -1191,6 +1194,15 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
 /// (`command: ls -l`) turned into the task type's free-form argument.
 fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
     let mut args = match (&value.value, kind.free_form()) {
+        // `fail: msg=boom`, `include_vars: file=x.yml`: the free-form argument named, as
+        // Ansible reads it (`key=value` words).
+        (Value::Str(text), Some(argument))
+            if text
+                .strip_prefix(argument)
+                .is_some_and(|rest| rest.starts_with('=')) =>
+        {
+            key_value_args(text, value)?
+        }
         (Value::Str(_), Some(argument)) => Node::new(
             value.span.clone(),
             Value::Map(vec![(

@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub r#become: bool,
     /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
     pub become_user: Option<String>,
+    /// `--force-handlers` (or ansible.cfg's `force_handlers`): a play's `force_handlers`
+    /// when it does not say.
+    pub force_handlers: bool,
 }
 
 impl Default for RunOptions {
@@ -71,6 +74,7 @@ impl Default for RunOptions {
             step: false,
             r#become: false,
             become_user: None,
+            force_handlers: false,
         }
     }
 }
@@ -640,11 +644,38 @@ impl<'a> Runner<'a> {
                     None => {}
                 }
             }
-            if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
-                return Some(stop);
+            let forced = self.forced_handler_hosts(&scope);
+            let stop = self
+                .flush_handlers_forced(&scope, batch, &forced, inherited)
+                .await;
+            // A failed host is done once its forced handlers ran (or one failed there).
+            for host in &forced {
+                self.state(host).notified.clear();
+            }
+            if stop.is_some() {
+                return stop;
             }
         }
         None
+    }
+
+    /// With `force_handlers` (the play's, or else `--force-handlers`): the hosts of the
+    /// batch that failed with handlers still notified. As ansible-core 2.19.14, they run
+    /// those at the end of the section they failed in, and nothing after.
+    fn forced_handler_hosts(&self, scope: &PlayScope<'_>) -> Vec<String> {
+        let play = &scope.prepared.play;
+        if !play.force_handlers.unwrap_or(self.options.force_handlers) {
+            return Vec::new();
+        }
+        scope
+            .batch
+            .iter()
+            .filter(|h| {
+                let state = self.state(h);
+                state.failed && !state.unreachable && !state.notified.is_empty()
+            })
+            .cloned()
+            .collect()
     }
 
     /// Run a list of tasks on `hosts`, task by task.
@@ -930,6 +961,23 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        self.flush_handlers_forced(scope, hosts, &[], inherited)
+            .await
+    }
+
+    /// `flush_handlers`, where the `forced` hosts (failed ones, `force_handlers`) run their
+    /// handlers too, until one of those fails on them.
+    async fn flush_handlers_forced(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        forced: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let failures_before: Vec<(String, u32)> = forced
+            .iter()
+            .map(|h| (h.clone(), self.state(h).counts.failed))
+            .collect();
         let mut as_handler = inherited.clone();
         as_handler.handler = true;
         let inherited = &as_handler;
@@ -952,9 +1000,14 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
+            let still_forced = failures_before.iter().filter(|(h, failures)| {
+                let state = self.state(h);
+                !state.unreachable && state.counts.failed == *failures
+            });
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
+                .chain(still_forced.map(|(h, _)| h.clone()))
                 .filter(|h| {
                     let mut state = self.state(h);
                     let mut hit = false;
