@@ -289,3 +289,104 @@ fn force_handlers_that_is_not_a_boolean_is_refused_where_it_is_written() {
         .stderr_contains("error: expected `true` or `false`, found `sometimes` at play.yml:2:19");
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn a_rescue_sees_the_failed_task_and_result_and_a_loop_all_skipped_says_so() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - block:
+                    - name: Boom
+                      command: 'false'
+                      tags: [x]
+                      vars: {v: 1}
+                  rescue:
+                    - assert:
+                        that:
+                          - ansible_failed_task.name == 'Boom'
+                          - ansible_failed_task.action == 'command'
+                          - ansible_failed_task.tags == ['x']
+                          - ansible_failed_task.vars.v == 1
+                          - ansible_failed_task.loop_control.loop_var == 'item'
+                          - ansible_failed_result.rc == 1
+                          - ansible_failed_result.msg == 'non-zero return code'
+                - block:
+                    - debug:
+                        msg: '{{ data.value }}'
+                      vars: {data: {}}
+                  rescue:
+                    - assert:
+                        that:
+                          - ansible_failed_task.name == ''
+                          - ansible_failed_task.action == 'debug'
+                - debug: msg={{ item }}
+                  loop: [1, 2]
+                  when: false
+                  register: skipped_all
+                - assert:
+                    that:
+                      - skipped_all is skipped
+                      - skipped_all.msg == 'All items skipped'
+                      - skipped_all.results | length == 2
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: every assertion holds; two rescues, one
+    // skipped task.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=3 changed=0 unreachable=0 failed=0 skipped=1 rescued=2 ignored=0"
+    );
+}
+
+#[test]
+fn loop_control_pause_waits_between_items() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: date +%s.%N
+                  loop: [1, 2, 3]
+                  loop_control: {pause: 0.6}
+                  register: times
+                - assert:
+                    that:
+                      - (times.results[1].stdout | float) - (times.results[0].stdout | float) >= 0.6
+                      - (times.results[2].stdout | float) - (times.results[1].stdout | float) >= 0.6
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: ok=2, the items at least `pause` apart.
+    let started = std::time::Instant::now();
+    let output = test.run().success();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1200));
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_pause_that_is_not_a_number_of_seconds_is_refused_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "- hosts: a\n  tasks:\n    - command: touch ran\n      loop: [1]\n      loop_control: {pause: soon}\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run().status(4).stderr_contains(
+        "error: expected a number of seconds for `pause`, found `soon` at play.yml:5:29",
+    );
+    assert!(!test.path().join("ran").exists());
+}

@@ -136,6 +136,8 @@ pub struct Task {
     pub loop_form: LoopForm,
     /// `loop_control.extended`: the item's context has `ansible_loop`.
     pub loop_extended: bool,
+    /// `loop_control.pause`: seconds to wait between two items.
+    pub loop_pause: Option<f64>,
     pub loop_var: String,
     pub index_var: Option<String>,
     pub label: Option<Node>,

@@ -525,6 +525,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         r#loop: None,
         loop_form: super::LoopForm::Items,
         loop_extended: false,
+        loop_pause: None,
         loop_var: "item".to_owned(),
         index_var: None,
         label: None,
@@ -1312,7 +1313,7 @@ fn unquote(value: &str) -> &str {
 }
 
 fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
-    const KEYS: &[&str] = &["loop_var", "index_var", "label", "extended"];
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "extended", "pause"];
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             "`loop_control` must be a mapping",
@@ -1325,10 +1326,24 @@ fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
             "index_var" => task.index_var = Some(string(value)?),
             "label" => task.label = Some(value.clone()),
             "extended" => task.loop_extended = boolean(value)?,
+            "pause" => task.loop_pause = Some(pause_seconds(value)?),
             _ => return Err(unknown_key(key, "`loop_control` key", KEYS)),
         }
     }
     Ok(())
+}
+
+/// `loop_control.pause`: a number of seconds, not negative (a template is not read).
+fn pause_seconds(node: &Node) -> Result<f64, Diagnostic> {
+    let seconds = match &node.value {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) if seconds >= 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(expected(node, "a number of seconds for `pause`")),
+    }
 }
 
 fn expected(node: &Node, what: &str) -> Diagnostic {

@@ -9,6 +9,7 @@ mod connect;
 mod context;
 mod delegate;
 mod facts;
+mod failed_task;
 mod include;
 mod pipeline;
 mod task;
