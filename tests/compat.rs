@@ -390,3 +390,106 @@ fn a_pause_that_is_not_a_number_of_seconds_is_refused_where_it_is_written() {
     );
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_them() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              vars:
+                svc: web
+                both: [first, second]
+              handlers:
+                - name: 'restart {{ svc }}'
+                  command: touch {{ inventory_hostname }}-restarted
+                - name: 'reload {{ nothere }}'
+                  command: touch {{ inventory_hostname }}-reloaded
+                  listen: reloads
+                - name: '{{ \"b\" }} only'
+                  command: touch {{ inventory_hostname }}-only
+                - name: first
+                  command: touch {{ inventory_hostname }}-first
+                - name: second
+                  command: touch {{ inventory_hostname }}-second
+                - name: topic
+                  command: touch {{ inventory_hostname }}-topic
+                  listen: '{{ svc }}'
+              tasks:
+                - command: 'true'
+                  notify: 'restart {{ svc }}'
+                - command: 'true'
+                  notify: '{{ item }} only'
+                  loop: [b]
+                  when: inventory_hostname == 'b'
+                - command: 'true'
+                  notify: reloads
+                - command: 'true'
+                  notify: '{{ both }}'
+                  when: inventory_hostname == 'a'
+                - command: 'true'
+                  notify: '{{ svc }}'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: names rendered with the play's variables, a
+    // notification with the host's (and the item's), a list notifying each; a handler
+    // whose name does not render still answers its `listen`; `listen` is not rendered, so
+    // `web` finds no handler (ansible-core stops there with an error unless
+    // ANSIBLE_ERROR_ON_MISSING_HANDLER=false, with which it was run here; quayside warns).
+    let output = test
+        .run()
+        .success()
+        .stdout_contains("RUNNING HANDLER [restart web]")
+        .stdout_contains("RUNNING HANDLER [b only]")
+        .stdout_contains("[WARNING]: the requested handler `web` was not found");
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=8 changed=8 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=7 changed=7 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        files_made(&test),
+        [
+            "a-first",
+            "a-reloaded",
+            "a-restarted",
+            "a-second",
+            "b-only",
+            "b-reloaded",
+            "b-restarted"
+        ]
+    );
+}
+
+#[test]
+fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              handlers:
+                - name: 'restart {{ svc }}'
+                  command: touch restarted
+              tasks:
+                - command: touch ran
+                  notify: restart api
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml", "-e", "svc=web"]);
+    // ansible-core 2.19.14 fails when the task notifies (exit 1); quayside refuses a
+    // literal notification before the run, as it does without templates.
+    test.run().status(4).stderr_contains(
+        "error: the requested handler `restart api` was not found at play.yml:8:15 — did you mean `restart web`?",
+    );
+    assert!(!test.path().join("ran").exists());
+}

@@ -8,7 +8,10 @@ mod roles;
 
 use std::path::{Path, PathBuf};
 
-pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
+pub use parse::{
+    TASK_KEYWORDS, check_notified_handlers, has_templated_handler_names, include_path,
+    load_included_file, parse_playbook,
+};
 pub use roles::{
     Role, load_role_at_run, role_search_path, set_collections_path, set_load_vars, set_roles_path,
 };

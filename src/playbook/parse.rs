@@ -448,7 +448,11 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     play.handlers = handlers;
     play.role_defaults = roles.defaults;
     play.role_vars = roles.vars;
-    check_notified_handlers(&play)?;
+    // A templated handler name is known once the play's variables are: its play's literal
+    // notifications are checked then (`runner::prepare`).
+    if !has_templated_handler_names(&play.handlers) {
+        check_notified_handlers(&play)?;
+    }
     for task in play.all_tasks() {
         if matches!(task.body, TaskBody::Meta(Meta::EndRole)) && task.role.is_none() {
             return Err(Diagnostic::at(
@@ -460,14 +464,23 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     Ok(play)
 }
 
+/// Whether a handler's name is a template (rendered with the play's variables before the
+/// run).
+pub fn has_templated_handler_names(handlers: &[Task]) -> bool {
+    super::flatten(handlers)
+        .iter()
+        .any(|handler| handler.name.as_deref().is_some_and(yaml::is_template))
+}
+
 /// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
-fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
+/// A templated `notify` is rendered when the task notifies, and checked then.
+pub fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     let handlers = super::flatten(&play.handlers);
     let owned: Vec<String> = handlers.iter().flat_map(|h| h.handler_names()).collect();
     let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for task in play.all_tasks() {
         for (index, notified) in task.notify.iter().enumerate() {
-            if names.contains(&notified.as_str()) {
+            if names.contains(&notified.as_str()) || yaml::is_template(notified) {
                 continue;
             }
             let mut message = format!("the requested handler `{notified}` was not found");

@@ -11,6 +11,7 @@ mod delegate;
 mod facts;
 mod failed_task;
 mod include;
+mod notify;
 mod pipeline;
 mod task;
 
@@ -195,6 +196,11 @@ pub fn prepare(
         };
         let mut hosts = crate::inventory::select(inventory, &pattern)
             .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
+        let mut play = play.clone();
+        if crate::playbook::has_templated_handler_names(&play.handlers) {
+            warnings.extend(notify::render_handler_names(&mut play, &ctx));
+            crate::playbook::check_notified_handlers(&play)?;
+        }
         if let Some(limit) = &limit {
             hosts.retain(|h| limit.contains(h));
         }
@@ -204,7 +210,7 @@ pub fn prepare(
             ));
         }
         plays.push(PreparedPlay {
-            play: play.clone(),
+            play,
             name,
             hosts,
             vars,

@@ -196,7 +196,8 @@ impl Runner<'_> {
                 result
             }
         };
-        self.record(host, task, effective, result)
+        let task = self.with_rendered_notify(&scope.prepared.play.handlers, task, &ctx, &result);
+        self.record(host, &task, effective, result)
     }
 
     /// What a task's result does to the host: counts, failure, notified handlers,
