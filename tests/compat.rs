@@ -493,3 +493,45 @@ fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
     );
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
+    for include in [
+        "include_tasks: missing.yml",
+        "include_tasks: \"{{ 'missing' }}.yml\"",
+        "include_role: {name: no-such-role}",
+        "include_role: {name: \"{{ 'no-such-role' }}\"}",
+    ] {
+        let test = Test::new()
+            .file("hosts.yml", LOCAL)
+            .file(
+                "play.yml",
+                &format!(
+                    "
+                    - hosts: all
+                      gather_facts: false
+                      any_errors_fatal: true
+                      tasks:
+                        - {include}
+                          when: inventory_hostname == 'b'
+                        - command: touch {{{{ inventory_hostname }}}}-reached
+                    "
+                ),
+            )
+            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        // Expected from ansible-core 2.19.14: exit 2; `a` skipped the include and runs
+        // nothing more, `b` failed it (not counted ok as well).
+        let output = test.run().status(2);
+        assert_eq!(
+            output.recap("a"),
+            "a : ok=0 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+            "{include}"
+        );
+        assert_eq!(
+            output.recap("b"),
+            "b : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+            "{include}"
+        );
+        assert!(files_made(&test).is_empty(), "{include}");
+    }
+}

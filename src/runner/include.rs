@@ -175,6 +175,11 @@ impl Runner<'_> {
                 }
             }
         }
+        // A host the include failed on (its file not found, a template that did not
+        // render) fails the others with `any_errors_fatal`, as any task's failure does.
+        if let Some(stop) = self.after_task(scope, &effective, active) {
+            return Some(stop);
+        }
         for group in &groups {
             self.reporter.emit(&Event::Included {
                 task: title.clone(),
@@ -204,13 +209,20 @@ impl Runner<'_> {
         if let Some(apply) = &include.apply {
             base = base.with(apply);
         }
-        // A file or role that cannot be read fails the hosts that reach it.
+        // A file or role that cannot be read fails the hosts that reach it (not counted
+        // ok for the include as well, as ansible-core counts it), and with
+        // `any_errors_fatal` every other host of the batch.
         let fail_hosts = |hosts: &[String], diagnostic: &crate::diagnostic::Diagnostic| {
             for host in hosts {
+                {
+                    let mut state = self.state(host);
+                    state.counts.ok = state.counts.ok.saturating_sub(1);
+                }
                 let result = Ok(Outcome::failed(diagnostic.headline()));
                 self.emit_result(host, &title, &effective, &result, None, Instant::now());
                 self.record(host, task, &effective, result);
             }
+            self.after_task(scope, &effective, hosts)
         };
         for group in groups {
             let hosts = self.active(&group.hosts);
@@ -237,7 +249,9 @@ impl Runner<'_> {
                             &loaded
                         }
                         Err(diagnostic) => {
-                            fail_hosts(&hosts, &diagnostic);
+                            if let Some(stop) = fail_hosts(&hosts, &diagnostic) {
+                                return Some(stop);
+                            }
                             continue;
                         }
                     }
@@ -249,7 +263,9 @@ impl Runner<'_> {
                             &loaded
                         }
                         Err(diagnostic) => {
-                            fail_hosts(&hosts, &diagnostic);
+                            if let Some(stop) = fail_hosts(&hosts, &diagnostic) {
+                                return Some(stop);
+                            }
                             continue;
                         }
                     }
