@@ -535,3 +535,99 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
         assert!(files_made(&test).is_empty(), "{include}");
     }
 }
+
+#[test]
+fn module_defaults_from_the_play_a_block_a_task_an_include_and_a_role() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file("inc.yml", "- command: pwd\n  register: from_include\n")
+        .file(
+            "roles/r/tasks/main.yml",
+            "- ansible.builtin.command: pwd\n  register: from_role\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              module_defaults:
+                debug: {msg: from-play}
+                ansible.builtin.command: {chdir: /tmp}
+                shell: {chdir: /usr, executable: /bin/bash}
+              roles: [r]
+              tasks:
+                - debug:
+                  register: d1
+                - command: pwd
+                  register: c1
+                - ansible.builtin.shell: pwd; echo $0
+                  register: s1
+                - command: pwd
+                  args: {chdir: /}
+                  register: own
+                - block:
+                    - debug:
+                      register: d2
+                    - shell: pwd
+                      register: s2
+                    - debug:
+                      register: d3
+                      module_defaults:
+                        debug: {msg: 'from-task {{ inventory_hostname }}'}
+                  module_defaults:
+                    debug: {var: inventory_hostname}
+                    shell: {chdir: /}
+                - include_tasks: '{{ \"inc.yml\" }}'
+                - assert:
+                    that:
+                      - d1.msg == 'from-play'
+                      - c1.stdout == '/tmp'
+                      - s1.stdout_lines == ['/usr', '/bin/bash']
+                      - own.stdout == '/'
+                      - d2.inventory_hostname == 'a'
+                      - s2.stdout == '/'
+                      - d3.msg == 'from-task a'
+                      - from_include.stdout == '/tmp'
+                      - from_role.stdout == '/tmp'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: every assertion holds (short and
+    // `ansible.builtin.` names alike; a block's entry for `debug` replaces the play's
+    // whole, so `msg` and `var` never meet; the task's own arguments win).
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=11 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
+    for (defaults, error) in [
+        (
+            "group/ns.coll.cloud: {region: x}",
+            "error: `module_defaults` for an action group (`group/ns.coll.cloud`) are not supported at play.yml:4:5",
+        ),
+        (
+            "command: {bogus: 1}",
+            "error: unknown argument `bogus` (expected one of `cmd`, `argv`, `chdir`, `creates`, `removes`, `stdin`) at play.yml:4:15",
+        ),
+        (
+            "command: chdir=/tmp",
+            "error: the defaults of `command` must be a mapping of its arguments, found a string at play.yml:4:14",
+        ),
+    ] {
+        let test = Test::new()
+            .file("hosts.yml", LOCAL)
+            .file(
+                "play.yml",
+                &format!(
+                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n"
+                ),
+            )
+            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        test.run().status(4).stderr_contains(error);
+        assert!(!test.path().join("ran").exists());
+    }
+}

@@ -3,8 +3,12 @@
 //! A playbook is parsed and checked completely before any host is touched: every keyword,
 //! task type and argument is known, every template compiles.
 
+mod module_defaults;
 mod parse;
 mod roles;
+
+pub use module_defaults::ModuleDefaults;
+pub use module_defaults::apply as apply_module_defaults;
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +106,8 @@ pub struct Play {
     /// the end of the section (`pre_tasks`, `roles`+`tasks`, `post_tasks`). Unset, the
     /// run's `--force-handlers` decides.
     pub force_handlers: Option<bool>,
+    /// `module_defaults`: applied to the tasks' arguments when the play is read.
+    pub module_defaults: ModuleDefaults,
     pub gather_facts: bool,
     /// `gather_subset`: which facts `gather_facts` gathers.
     pub gather_subset: crate::tasks::setup::Subsets,
@@ -174,6 +180,9 @@ pub struct Task {
     pub var_origins: crate::vars::Origins,
     /// The role the task belongs to: its defaults, vars and parameters apply to it.
     pub role: Option<std::sync::Arc<Role>>,
+    /// The task's (or block's) own `module_defaults`, already applied to the arguments of
+    /// the tasks they reach (see `module_defaults.rs`).
+    pub module_defaults: ModuleDefaults,
 }
 
 #[derive(Debug, Clone)]
@@ -218,6 +227,8 @@ pub struct Include {
     pub role_args: Option<Node>,
     /// `apply`: keywords for every included task (a block carrying them).
     pub apply: Option<Task>,
+    /// The `module_defaults` in force where the include is: applied to what it reads.
+    pub module_defaults: ModuleDefaults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "max_fail_percentage",
     "any_errors_fatal",
     "force_handlers",
+    "module_defaults",
     "gather_facts",
     "gather_subset",
     "tags",
@@ -76,6 +77,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "include_role",
     "include_tasks",
     "vars",
+    "module_defaults",
 ];
 
 /// Where an included file is: beside the file that includes it, else beside the playbook.
@@ -338,6 +340,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         max_fail_percentage: None,
         any_errors_fatal: false,
         force_handlers: None,
+        module_defaults: Default::default(),
         gather_facts: true,
         gather_subset: crate::tasks::setup::Subsets::default(),
         tags: Vec::new(),
@@ -418,6 +421,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,
             "force_handlers" => play.force_handlers = Some(boolean(value)?),
+            "module_defaults" => play.module_defaults = super::ModuleDefaults::parse(value)?,
             "gather_facts" => play.gather_facts = boolean(value)?,
             "gather_subset" => play.gather_subset = yaml::from_node(value)?,
             "tags" => play.tags = string_list(value)?,
@@ -448,6 +452,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     play.handlers = handlers;
     play.role_defaults = roles.defaults;
     play.role_vars = roles.vars;
+    super::module_defaults::apply_to_play(&mut play)?;
     // A templated handler name is known once the play's variables are: its play's literal
     // notifications are checked then (`runner::prepare`).
     if !has_templated_handler_names(&play.handlers) {
@@ -565,6 +570,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         vars: Default::default(),
         var_origins: Default::default(),
         role: None,
+        module_defaults: Default::default(),
     }
 }
 
@@ -694,6 +700,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "always" => always = Some(task_list(value, handler, handler_inner(handler, origin))?),
             "import_tasks" => imported = Some(value),
             "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
+            "module_defaults" => task.module_defaults = super::ModuleDefaults::parse(value)?,
             "import_role"
             | "include_role"
             | "ansible.builtin.import_role"
@@ -791,6 +798,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 role: Some((Vec::new(), role.public)),
                 role_args: Some(value.clone()),
                 apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+                module_defaults: Default::default(),
             }));
             return Ok(task);
         }
@@ -822,6 +830,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 role: Some((roles, public)),
                 role_args: None,
                 apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+                module_defaults: Default::default(),
             }));
             return Ok(task);
         }
@@ -911,6 +920,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             role: None,
             role_args: None,
             apply,
+            module_defaults: Default::default(),
         }));
         return Ok(task);
     }

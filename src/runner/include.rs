@@ -233,7 +233,16 @@ impl Runner<'_> {
             let tasks: &[Task] = match (&include.tasks, &group.path, &group.role_args) {
                 (Some(tasks), _, _) => tasks,
                 (None, None, Some(args)) => {
-                    match crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir) {
+                    let loaded_role =
+                        crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir)
+                            .and_then(|(mut blocks, roles, handlers)| {
+                                crate::playbook::apply_module_defaults(
+                                    &mut blocks,
+                                    &include.module_defaults,
+                                )?;
+                                Ok((blocks, roles, handlers))
+                            });
+                    match loaded_role {
                         Ok((blocks, roles, handlers)) => {
                             if matches!(include.role, Some((_, true))) {
                                 self.included_roles
@@ -257,7 +266,15 @@ impl Runner<'_> {
                     }
                 }
                 (None, Some(path), _) => {
-                    match crate::playbook::load_included_file(path, &include.play_dir) {
+                    let read = crate::playbook::load_included_file(path, &include.play_dir)
+                        .and_then(|mut tasks| {
+                            crate::playbook::apply_module_defaults(
+                                &mut tasks,
+                                &include.module_defaults,
+                            )?;
+                            Ok(tasks)
+                        });
+                    match read {
                         Ok(tasks) => {
                             loaded = tasks;
                             &loaded
