@@ -190,7 +190,8 @@ fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
     // Expected from ansible-core 2.19.14, for each way of asking (and not asking): exit 2;
     // forced, `a` runs `h` after failing (ok=2) but no later task; the play's
     // `force_handlers: false` wins over the command line, so no `handler2` anywhere.
-    let ways: [(&[&str], Option<(&str, &str)>, bool); 4] = [
+    type Way<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, bool);
+    let ways: [Way; 4] = [
         (&[], None, false),
         (&["--force-handlers"], None, true),
         (&[], Some(("ANSIBLE_FORCE_HANDLERS", "true")), true),
