@@ -632,3 +632,83 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
         assert!(!test.path().join("ran").exists());
     }
 }
+
+#[test]
+fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - notify: h1
+                  block:
+                    - command: 'true'
+                      changed_when: false
+                    - command: 'true'
+                      notify: h2
+                - notify: h3
+                  block:
+                    - block:
+                        - command: 'true'
+              handlers:
+                - name: h1
+                  command: touch a-h1
+                - name: h2
+                  command: touch a-h2
+                - name: h3
+                  command: touch a-h3
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: a task's own `notify` wins over its block's (h1
+    // never runs: the only task that takes it did not change); a nested block passes its
+    // parent's down.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(files_made(&test), ["a-h2", "a-h3"]);
+}
+
+#[test]
+fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              any_errors_fatal: true
+              tasks:
+                - block:
+                    - fail:
+                      when: inventory_hostname == 'a'
+                    - command: touch {{ inventory_hostname }}-not-reached
+                  rescue:
+                    - command: touch {{ inventory_hostname }}-rescued
+                - command: touch {{ inventory_hostname }}-recovered
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14 (as its any_errors_fatal/80981 target): exit 0,
+    // both hosts rescued and going on; `a` counts the rescue. (With a later play, which
+    // `b` takes no part in, it exits 2: engine.rs's any_errors_fatal test.)
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0"
+    );
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        files_made(&test),
+        ["a-recovered", "a-rescued", "b-recovered", "b-rescued"]
+    );
+}

@@ -533,6 +533,30 @@ pub(super) fn task_list(
     }
 }
 
+/// A block's (or import's) `notify` is its tasks' where they do not set their own, as in
+/// ansible-core.
+fn inherit_notify(block: &mut Task) {
+    if block.notify.is_empty() {
+        return;
+    }
+    let (notify, spans) = (block.notify.clone(), block.notify_spans.clone());
+    let TaskBody::Block {
+        block,
+        rescue,
+        always,
+    } = &mut block.body
+    else {
+        return;
+    };
+    for task in block.iter_mut().chain(rescue).chain(always) {
+        if task.notify.is_empty() {
+            task.notify = notify.clone();
+            task.notify_spans = spans.clone();
+            inherit_notify(task);
+        }
+    }
+}
+
 /// A task with no type and every keyword at its default.
 pub(super) fn new_task(span: crate::source::Span) -> Task {
     Task {
@@ -839,6 +863,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: Vec::new(),
             always: Vec::new(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     if let Some((_, value)) = included {
@@ -958,6 +983,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: Vec::new(),
             always: Vec::new(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     if block.is_some() || rescue.is_some() || always.is_some() {
@@ -981,6 +1007,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: rescue.unwrap_or_default(),
             always: always.unwrap_or_default(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     // A key that is neither a keyword nor a task type, beside a task type: a misspelled

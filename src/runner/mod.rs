@@ -258,6 +258,9 @@ struct HostState {
     /// `any_errors_fatal` (or a failed `run_once` task) failed it: it may still run the
     /// `rescue` and the rest of this play, but no later play, and the run exits 2.
     fatal: bool,
+    /// `fatal`, and it ran a `rescue`: as ansible-core 2.19.14, the run exits 2 for it
+    /// only if a later play starts (which it takes no part in).
+    fatal_rescued: bool,
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
@@ -506,6 +509,9 @@ impl<'a> Runner<'a> {
                 continue;
             }
             touched.extend(prepared.hosts.iter().cloned());
+            for host in self.hosts.keys() {
+                self.state(host).fatal_rescued = false;
+            }
             let stop = self.run_play(prepared).await;
             if matches!(stop, Some(Stop::Abort | Stop::Interrupted)) {
                 break;
@@ -540,7 +546,7 @@ impl<'a> Runner<'a> {
                 .iter()
                 .filter(|h| {
                     let state = self.state(h);
-                    (state.failed || state.fatal) && !state.unreachable
+                    (state.failed || state.fatal) && !state.unreachable && !state.fatal_rescued
                 })
                 .cloned()
                 .collect(),
@@ -877,6 +883,9 @@ impl<'a> Runner<'a> {
                 let mut state = self.state(host);
                 state.failed = false;
                 state.rescue_pending = false;
+                // A host `any_errors_fatal` failed recovers in the rescue, as far as this
+                // play goes (ansible-core's 80981 target exits 0).
+                state.fatal_rescued |= state.fatal;
             }
             if !failed.is_empty() {
                 if let Some(stop) = Box::pin(self.run_list(scope, rescue, &failed, &inner)).await {
