@@ -712,3 +712,51 @@ fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
         ["a-recovered", "a-rescued", "b-recovered", "b-rescued"]
     );
 }
+
+#[test]
+fn a_notification_finds_handlers_as_ansible_looks_for_them() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "roles/r/handlers/main.yml",
+            "
+            - name: h
+              command: touch a-role-h
+            - name: in role
+              command: touch a-role-topic
+              listen: topic
+            ",
+        )
+        .file("roles/r/tasks/main.yml", "- command: 'true'\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              roles: [r]
+              tasks:
+                - command: 'true'
+                  notify: [h, 'r : topic', dup]
+              handlers:
+                - name: h
+                  command: touch a-play-h
+                - name: dup
+                  command: touch a-dup-first
+                - name: dup
+                  command: touch a-dup-second
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: the play's handlers are looked through before
+    // the roles', each list first to last (the first `dup` runs, the play's `h`); a role's
+    // `listen` topic answers to `ROLE : topic`.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        files_made(&test),
+        ["a-dup-first", "a-play-h", "a-role-topic"]
+    );
+}
