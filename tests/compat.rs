@@ -760,3 +760,46 @@ fn a_notification_finds_handlers_as_ansible_looks_for_them() {
         ["a-dup-first", "a-play-h", "a-role-topic"]
     );
 }
+
+#[test]
+fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
+    let test = Test::new().file("hosts.yml", LOCAL).file(
+        "play.yml",
+        "
+            - hosts: a
+              gather_facts: false
+              handlers:
+                - name: 'restart {{ svc }}'
+                  command: touch a-restarted
+                - name: plain
+                  command: touch a-plain
+              tasks:
+                - command: 'true'
+                  notify: plain
+                - command: 'true'
+                  notify: restart web
+                  tags: [lazy]
+            ",
+    );
+    // Expected from ansible-core 2.19.14 (its handlers/58841 target): `svc` is not set,
+    // so the handler is unusable, which is a warning; a notification of it is looked up
+    // only when a task notifies (quayside warns where ansible-core stops with exit 1).
+    let output = Test::new()
+        .args(&["run", "play.yml", "-i", "hosts.yml", "--skip-tags", "lazy"])
+        .run_in(test.path())
+        .success()
+        .stdout_contains("[WARNING]: handler `restart {{ svc }}` is unusable");
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    Test::new()
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run_in(test.path())
+        .success()
+        .stdout_contains(
+            "[WARNING]: the requested handler `restart web` was not found in either the main \
+             handlers list nor in the listening handlers list",
+        );
+    assert_eq!(files_made(&test), ["a-plain"]);
+}

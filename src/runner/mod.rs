@@ -198,8 +198,13 @@ pub fn prepare(
             .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
         let mut play = play.clone();
         if crate::playbook::has_templated_handler_names(&play.handlers) {
-            warnings.extend(notify::render_handler_names(&mut play, &ctx));
-            crate::playbook::check_notified_handlers(&play)?;
+            let unusable = notify::render_handler_names(&mut play, &ctx);
+            // With every name rendered, a notification no handler answers is refused
+            // now; otherwise (ansible-core is lazy here) it is a warning when it notifies.
+            if unusable.is_empty() {
+                crate::playbook::check_notified_handlers(&play)?;
+            }
+            warnings.extend(unusable);
         }
         if let Some(limit) = &limit {
             hosts.retain(|h| limit.contains(h));

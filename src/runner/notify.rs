@@ -28,11 +28,16 @@ pub(super) fn render_handler_names(play: &mut Play, ctx: &Value) -> Vec<String> 
         };
         match crate::template::render_str(name, &handler.span, ctx) {
             Ok(rendered) => handler.name = Some(rendered),
-            Err(error) if handler.listen.is_empty() => warnings.push(format!(
-                "handler `{name}` is unusable: it has no `listen` topics and its name could \
-                 not be templated (host variables are not read in handler names): {}",
-                error.message
-            )),
+            Err(error) if handler.listen.is_empty() => {
+                let warning = format!(
+                    "handler `{name}` is unusable: it has no `listen` topics and its name \
+                     could not be templated (host variables are not read in handler names): {}",
+                    error.message
+                );
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
             Err(_) => {}
         }
     }
@@ -51,13 +56,27 @@ impl Runner<'_> {
         ctx: &Value,
         result: &Result<Outcome, TransportError>,
     ) -> Cow<'t, Task> {
-        if !task.notify.iter().any(|name| is_template(name)) {
-            return Cow::Borrowed(task);
-        }
         let Ok(outcome) = result else {
             return Cow::Borrowed(task);
         };
-        if !outcome.changed {
+        if task.notify.is_empty() || !outcome.changed {
+            return Cow::Borrowed(task);
+        }
+        let dynamic = self
+            .dynamic_handlers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut all: Vec<&Task> = crate::playbook::flatten(handlers);
+        all.extend(crate::playbook::flatten(&dynamic));
+        let handlers = all;
+        if !task.notify.iter().any(|name| is_template(name)) {
+            // Checked before the run, unless a handler's name could not be rendered.
+            for name in &task.notify {
+                if crate::playbook::notified_handlers(name, &handlers).is_empty() {
+                    self.warn(not_found(name));
+                }
+            }
             return Cow::Borrowed(task);
         }
         // The contexts the notification is rendered in: the host's, or each changed item's.
@@ -76,7 +95,6 @@ impl Runner<'_> {
             }
             _ => vec![ctx.clone()],
         };
-        let handlers = crate::playbook::flatten(handlers);
         let mut notify = Vec::new();
         for (index, name) in task.notify.iter().enumerate() {
             if !is_template(name) {
@@ -96,10 +114,7 @@ impl Runner<'_> {
                             if !crate::playbook::notified_handlers(&name, &handlers).is_empty() {
                                 notify.push(name);
                             } else {
-                                self.warn(format!(
-                                    "the requested handler `{name}` was not found in either \
-                                     the main handlers list nor in the listening handlers list"
-                                ));
+                                self.warn(not_found(&name));
                             }
                         }
                     }
@@ -116,6 +131,13 @@ impl Runner<'_> {
     fn warn(&self, message: String) {
         self.reporter.emit(&Event::Warning { message });
     }
+}
+
+fn not_found(name: &str) -> String {
+    format!(
+        "the requested handler `{name}` was not found in either the main handlers list nor \
+         in the listening handlers list"
+    )
 }
 
 /// The handler names a rendered `notify` entry gives: a string, or a list of them.
