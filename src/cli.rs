@@ -184,6 +184,11 @@ pub struct RunArgs {
     /// wins)
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
+    /// Wait for each task's answer before sending a host the next (ansible.cfg's
+    /// `pipelining = False` does the same); by default a host is sent its next tasks
+    /// ahead wherever the result cannot differ
+    #[arg(long = "no-pipelining")]
+    pub no_pipelining: bool,
     /// Do not write a `.retry` file of the hosts that failed
     #[arg(long = "no-retry-file")]
     pub no_retry_file: bool,

@@ -54,6 +54,9 @@ pub struct Settings {
     pub force_handlers: bool,
     /// `[privilege_escalation] become` / `ANSIBLE_BECOME`.
     pub r#become: bool,
+    /// `[ssh_connection] pipelining` / `ANSIBLE_PIPELINING`, when set: `False` turns
+    /// quayside's pipelining (the next tasks sent before the answers come back) off.
+    pub pipelining: Option<bool>,
     /// `[privilege_escalation] become_user` / `ANSIBLE_BECOME_USER`.
     pub become_user: Option<String>,
     /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, split as a shell would, without
@@ -86,6 +89,7 @@ impl Default for Settings {
             retry_files_enabled: None,
             force_handlers: false,
             r#become: false,
+            pipelining: None,
             become_user: None,
             ssh_args: Vec::new(),
             inventory_dirs: crate::inventory::DirRules::default(),
@@ -324,9 +328,9 @@ struct Raw {
 
 /// `[section] key = value` entries of an INI file as Python's configparser reads them
 /// (with Ansible's `;` inline comments): keys lowercased, with where the value starts.
-/// `pipelining`, `control_path` and `control_path_dir` are read and change nothing:
-/// quayside keeps one SSH master and one shell per host for the whole run, so every task
-/// is already pipelined, and it names its own control sockets.
+/// `control_path` and `control_path_dir` are read and change nothing: quayside keeps one
+/// SSH master and one shell per host for the whole run and names its own control sockets.
+/// `pipelining = False` turns quayside's own pipelining off (`runner/pipeline.rs`).
 struct Ini {
     entries: Vec<(String, String, String, u32, u32)>,
 }
@@ -562,6 +566,7 @@ impl Settings {
                     "RETRY_FILES_ENABLED" => self.retry_files_enabled = Some(value),
                     "DEFAULT_FORCE_HANDLERS" => self.force_handlers = value,
                     "DEFAULT_BECOME" => self.r#become = value,
+                    "pipelining" => self.pipelining = Some(value),
                     "INVENTORY_ANY_UNPARSED_IS_FAILED" => {
                         self.inventory_dirs.any_unparsed_is_failed = value
                     }

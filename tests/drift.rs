@@ -366,7 +366,8 @@ fn an_interrupted_drift_leaves_no_ssh_behind() {
     signal_group(&child, "INT");
     let signalled = std::time::Instant::now();
     let output = crate::common::Output::from(child.wait_with_output().unwrap()).status(99);
-    assert!(signalled.elapsed() < std::time::Duration::from_secs(3));
+    // Stopped at once, not after the 60 s timeout (a margin for a loaded machine).
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(output.stderr, "[quayside] interrupted: drift stopped\n");
     assert_eq!(output.stdout, "");
     // The master of a connection still being made is killed as quayside exits (by its

@@ -344,3 +344,109 @@ fn pause_arguments_are_refused_where_written() {
         "error: expected u64, found string \"soon\" at play.yml:5:24",
     );
 }
+
+// On a fleet host over SSH as its unprivileged user, with `become` (sudo): the same play
+// under ansible-core 2.19.14 on the same host registered these values (beside its
+// interpreter discovery warning) and left these /etc/passwd, /etc/group and /etc/shadow
+// lines; it printed the password warning once for the run, as quayside does. The fleet's
+// hosts share this machine's /etc, so the play runs on one of them.
+const FLEET_ACCOUNTS: &str = r#"
+- hosts: host1
+  gather_facts: false
+  become: true
+  tasks:
+    - group: {name: qsf19g, gid: 47411}
+      register: g1
+    - assert: {that: [g1.changed, g1.gid == 47411, g1.name == 'qsf19g', g1.state == 'present', not g1.system]}
+    - group: {name: qsf19g, gid: 47411}
+      register: g2
+    - assert: {that: [not g2.changed, g2.gid == 47411]}
+    - group: {name: qsf19s, system: true}
+      register: g3
+    - assert: {that: [g3.changed, g3.system, g3.gid < 1000]}
+    - user: {name: qsf19u, uid: 47411, group: qsf19g, groups: [adm, qsf19s], shell: /bin/sh, comment: QS fleet, home: /home/qsf19u, password: '$6$salt$fleet'}
+      register: u1
+    - assert:
+        that:
+          - u1.changed and u1.uid == 47411 and u1.group == 47411 and u1.groups == 'adm,qsf19s'
+          - u1.create_home and not u1.system and u1.append is not defined
+          - u1.home == '/home/qsf19u' and u1.shell == '/bin/sh' and u1.comment == 'QS fleet'
+          - u1.password == 'NOT_LOGGING_PASSWORD'
+          - >-
+            u1.warnings == ["The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly."]
+    - user: {name: qsf19u, uid: 47411, group: qsf19g, groups: 'adm,qsf19s', shell: /bin/sh, comment: QS fleet, home: /home/qsf19u, password: '$6$salt$fleet'}
+      register: u2
+    - assert: {that: [not u2.changed, not u2.append, not u2.move_home, u2.create_home is not defined, u2.warnings | length == 1]}
+    - user: {name: qsf19u, groups: [audio], append: true, shell: /bin/bash}
+      register: u3
+    - assert: {that: [u3.changed, u3.append, u3.groups == 'audio', u3.shell == '/bin/bash', u3.password is not defined, u3.warnings is not defined]}
+    - user: {name: qsf19u, groups: [video]}
+      check_mode: true
+      register: u4
+    - assert: {that: [u4.changed, not u4.append, u4.groups == 'video', u4.uid == 47411]}
+    - user: {name: qsf19n, uid: 47412}
+      check_mode: true
+      register: u5
+    - assert: {that: [u5.changed, u5.name is not defined]}
+    - user: {name: qsf19x, group: qsf19nosuch}
+      register: u6
+      ignore_errors: true
+    - assert: {that: [u6.failed, not u6.changed, "u6.msg == 'Group qsf19nosuch does not exist'"]}
+    - shell: "getent passwd qsf19u; getent group qsf19g adm audio; getent shadow qsf19u | cut -d: -f1-2,4-; id -Gn qsf19u; stat -c '%U %G %a' /home/qsf19u"
+      register: files
+      changed_when: false
+    - assert:
+        that:
+          - files.stdout_lines[0] == 'qsf19u:x:47411:47411:QS fleet:/home/qsf19u:/bin/bash'
+          - files.stdout_lines[1] == 'qsf19g:x:47411:'
+          - files.stdout_lines[2] is match('^adm:x:4:(.*,)?qsf19u$')
+          - files.stdout_lines[3] is match('^audio:x:29:(.*,)?qsf19u$')
+          - files.stdout_lines[4] == 'qsf19u:$6$salt$fleet:0:99999:7:::'
+          - files.stdout_lines[5] == 'qsf19g adm audio qsf19s'
+          - files.stdout_lines[6] == 'qsf19u qsf19g 755'
+- hosts: host1
+  gather_facts: false
+  become: true
+  tasks:
+    - user: {name: qsf19u, state: absent, remove: true}
+      register: d1
+    - assert:
+        that:
+          - d1.changed and d1.remove and not d1.force and d1.state == 'absent'
+          - "d1.stderr == 'userdel: qsf19u mail spool (/var/mail/qsf19u) not found\n'"
+    - user: {name: qsf19u, state: absent}
+      register: d2
+    - assert: {that: [not d2.changed, d2.stderr is not defined]}
+    - group: {name: qsf19g, state: absent}
+      register: d3
+    - assert: {that: [d3.changed, d3.state == 'absent']}
+    - group: {name: qsf19s, state: absent}
+"#;
+
+#[test]
+fn user_and_group_on_a_fleet_host_with_become_as_ansible() {
+    let test = Test::new().file("play.yml", FLEET_ACCOUNTS);
+    let output = crate::common::fleet::run_play(&test, "host1", &[]);
+    for user in ["qsf19u", "qsf19n", "qsf19x"] {
+        let _ = std::process::Command::new("userdel")
+            .args(["-r", user])
+            .output();
+    }
+    for group in ["qsf19g", "qsf19s"] {
+        let _ = std::process::Command::new("groupdel").arg(group).output();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=27 changed=9 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(
+        output
+            .stdout
+            .matches("[WARNING]: The input password appears not to have been hashed.")
+            .count(),
+        1
+    );
+    assert!(!output.stdout.contains("$6$salt"), "the hash was shown");
+    assert!(!std::path::Path::new("/home/qsf19u").exists());
+}

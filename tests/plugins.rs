@@ -294,8 +294,9 @@ fn a_module_that_prints_garbage_or_exits_non_zero_fails_only_its_host() {
         );
     }
     assert_eq!(host_file(3, "plugins_flaky", "after"), None);
-    // A module's warnings are shown, once for each host that gave them.
-    assert_eq!(output.stdout.matches("[WARNING]: careful now\n").count(), 4);
+    // A module's warning is shown once however many hosts gave it, as ansible-core 2.19.14's
+    // display prints each warning once in a run.
+    assert_eq!(output.stdout.matches("[WARNING]: careful now\n").count(), 1);
 }
 
 // Expected from ansible-core 2.19.14 with `--check --diff`: both modules report

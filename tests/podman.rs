@@ -450,7 +450,8 @@ fn wait_for_a_closed_port_fails_with_the_last_error() {
     let output = run(&test, &[]);
     let took = started.elapsed();
     let output = output.status(2);
-    assert!(took < Duration::from_millis(3500), "took {took:?}");
+    // Bounded, not timed: the 2 s timeout, plus start-up on a loaded machine, not a hang.
+    assert!(took < Duration::from_secs(12), "took {took:?}");
     assert!(took >= Duration::from_secs(2), "took {took:?}");
     let events = results(&output);
     assert_eq!(events[0]["status"], "failed");

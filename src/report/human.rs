@@ -6,6 +6,8 @@ pub struct Human {
     sink: Sink,
     verbosity: u8,
     color: bool,
+    /// The warnings printed so far: as ansible-core's display, each is printed once.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Human {
@@ -14,6 +16,7 @@ impl Human {
             sink,
             verbosity,
             color,
+            warned: Default::default(),
         }
     }
 
@@ -146,7 +149,18 @@ impl Human {
                 let line = format!("included: {file} for {}{item}", hosts.join(", "));
                 format!("{}\n", self.paint(&line, Status::Ok))
             }
-            Event::Warning { message } => format!("[WARNING]: {message}\n"),
+            Event::Warning { message } => {
+                let first = self
+                    .warned
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(message.clone());
+                if first {
+                    format!("[WARNING]: {message}\n")
+                } else {
+                    String::new()
+                }
+            }
             Event::Plan(plan) => {
                 let mut text = banner("PLAN (check mode: nothing was changed)");
                 for task in &plan.tasks {
@@ -177,6 +191,7 @@ impl Human {
                 hosts,
                 interrupted,
                 handlers_not_run,
+                ..
             } => {
                 let mut text = String::new();
                 if *interrupted {

@@ -152,6 +152,11 @@ pub enum Event {
         /// did not run, with the hosts that notified them.
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         handlers_not_run: BTreeMap<String, Vec<String>>,
+        /// Round trips each host's connection took (a script sent while no answer was
+        /// awaited: pipelined scripts written together are one), for hosts reached over
+        /// SSH.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        round_trips: BTreeMap<String, u64>,
     },
 }
 

@@ -456,6 +456,7 @@ mod tests {
                 hosts: BTreeMap::new(),
                 interrupted: false,
                 handlers_not_run: BTreeMap::new(),
+                round_trips: BTreeMap::new(),
             })
             .unwrap();
         assert_eq!(

@@ -41,6 +41,69 @@ pub(super) struct TaskRun {
     pub title: String,
     per_host: std::collections::HashMap<String, (Vars, Broken)>,
     hostvars: Value,
+    magic: Arc<PlayMagic>,
+}
+
+/// Ansible's magic variables as they stand when a task starts (all but `hostvars`),
+/// made once for the task and shared by every host's context: the lists in them
+/// (`groups`, `ansible_play_hosts`, ...) name every host, so a copy per host would cost
+/// the square of the fleet in time and memory (150 MB at 1000 hosts before this).
+#[derive(Debug)]
+struct PlayMagic {
+    /// The same for every host: `groups`, `ansible_play_hosts`, `playbook_dir`, ...
+    shared: Vec<(&'static str, Value)>,
+    /// Each host's `group_names`.
+    group_names: std::collections::HashMap<String, Value>,
+}
+
+impl PlayMagic {
+    fn new(groups: &BTreeMap<String, Vec<String>>, shared: Vec<(&'static str, Value)>) -> Self {
+        let mut names: std::collections::HashMap<&str, Vec<&str>> =
+            std::collections::HashMap::new();
+        for (group, hosts) in groups.iter().filter(|(name, _)| *name != "all") {
+            for host in hosts {
+                let of_host = names.entry(host.as_str()).or_default();
+                // A host listed twice in a group is in it once.
+                if of_host.last() != Some(&group.as_str()) {
+                    of_host.push(group.as_str());
+                }
+            }
+        }
+        let group_names = names
+            .into_iter()
+            .map(|(host, groups)| (host.to_owned(), Value::from_serialize(&groups)))
+            .collect();
+        PlayMagic {
+            shared,
+            group_names,
+        }
+    }
+
+    /// The magic variables of one host: `inventory_hostname`, `inventory_hostname_short`,
+    /// `group_names`.
+    fn of_host(&self, host: &str) -> Vec<(&'static str, Value)> {
+        vec![
+            ("inventory_hostname", Value::from(host)),
+            (
+                "inventory_hostname_short",
+                Value::from(host.split('.').next().unwrap_or(host)),
+            ),
+            (
+                "group_names",
+                self.group_names
+                    .get(host)
+                    .cloned()
+                    .unwrap_or_else(|| Value::from(Vec::<Value>::new())),
+            ),
+        ]
+    }
+
+    /// Every magic variable of one host (all but `hostvars`).
+    fn all(&self, host: &str) -> Vec<(&'static str, Value)> {
+        let mut magic = self.of_host(host);
+        magic.extend(self.shared.iter().cloned());
+        magic
+    }
 }
 
 impl Runner<'_> {
@@ -50,11 +113,12 @@ impl Runner<'_> {
     /// the task's role's `vars/`, block and task `vars:`, registered values and `set_fact`,
     /// role parameters, `--extra-vars`. Templates in them are rendered; those that cannot
     /// be are left out and returned beside, as Ansible leaves them undefined.
-    pub(super) fn host_vars(
+    fn host_vars(
         &self,
         scope: &PlayScope<'_>,
         host: &str,
         task: &Inherited,
+        magic: &PlayMagic,
     ) -> (Vars, Broken) {
         let play = &scope.prepared.play;
         let role = task.role.as_deref();
@@ -102,19 +166,19 @@ impl Runner<'_> {
                 .cloned()
                 .or_else(|| self.inventory.var_origin(host, name))
         };
-        let magic = self.magic(scope, host);
-        let broken = resolve_templates(&mut vars, &magic, &origin);
+        let broken = resolve_templates(&mut vars, &magic.all(host), &origin);
         (vars, broken)
     }
 
     /// Every host's variables for the task about to start, computed once (for `hostvars`
     /// and for each host's own context); its title is set once it is rendered.
     pub(super) fn task_run(&self, scope: &PlayScope<'_>, task: &Inherited) -> TaskRun {
+        let magic = Arc::new(PlayMagic::new(&self.groups, self.shared_magic(scope)));
         let per_host: std::collections::HashMap<String, (Vars, Broken)> = self
             .inventory
             .hosts
             .keys()
-            .map(|h| (h.clone(), self.host_vars(scope, h, task)))
+            .map(|h| (h.clone(), self.host_vars(scope, h, task, &magic)))
             .collect();
         // `hostvars`: every inventory host's variables, as they stand now.
         let hosts = self
@@ -141,18 +205,11 @@ impl Runner<'_> {
             title: String::new(),
             hostvars: Value::from_object(HostVars {
                 hosts,
-                shared: self.shared_magic(scope),
-                groups: self.groups.clone(),
+                magic: magic.clone(),
             }),
             per_host,
+            magic,
         }
-    }
-
-    /// Ansible's magic variables for one host (all but `hostvars`).
-    fn magic(&self, scope: &PlayScope<'_>, host: &str) -> Vec<(&'static str, Value)> {
-        let mut magic = host_magic(host, &self.groups);
-        magic.extend(self.shared_magic(scope));
-        magic
     }
 
     /// The magic variables that are the same for every host of the play.
@@ -177,7 +234,7 @@ impl Runner<'_> {
     pub(super) fn context(&self, scope: &PlayScope<'_>, host: &str, run: &TaskRun) -> Value {
         let (vars, broken) = match run.per_host.get(host) {
             Some(found) => found.clone(),
-            None => self.host_vars(scope, host, &Inherited::default()),
+            None => self.host_vars(scope, host, &Inherited::default(), &run.magic),
         };
         let mut ctx: BTreeMap<String, Value> = vars
             .iter()
@@ -185,7 +242,7 @@ impl Runner<'_> {
             .collect();
         // Ansible's `vars`: every variable the task sees, by name (`vars[name]`).
         ctx.insert("vars".to_owned(), Value::from_serialize(&vars));
-        for (name, value) in self.magic(scope, host) {
+        for (name, value) in run.magic.all(host) {
             ctx.insert(name.to_owned(), value);
         }
         ctx.insert("hostvars".to_owned(), run.hostvars.clone());
@@ -199,24 +256,6 @@ impl Runner<'_> {
     }
 }
 
-/// The magic variables that name one host: `inventory_hostname`,
-/// `inventory_hostname_short`, `group_names`.
-fn host_magic(host: &str, groups: &BTreeMap<String, Vec<String>>) -> Vec<(&'static str, Value)> {
-    let group_names: Vec<&str> = groups
-        .iter()
-        .filter(|(name, hosts)| *name != "all" && hosts.iter().any(|h| h == host))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    vec![
-        ("inventory_hostname", Value::from(host)),
-        (
-            "inventory_hostname_short",
-            Value::from(host.split('.').next().unwrap_or(host)),
-        ),
-        ("group_names", Value::from_serialize(&group_names)),
-    ]
-}
-
 /// `hostvars`: each inventory host's variables as ansible-core shows them to every host:
 /// its inventory variables, facts and registered values, and `--extra-vars`, with
 /// `inventory_hostname`, `inventory_hostname_short`, `group_names` and `playbook_dir`;
@@ -228,8 +267,7 @@ fn host_magic(host: &str, groups: &BTreeMap<String, Vec<String>>) -> Vec<(&'stat
 struct HostVars {
     hosts: indexmap::IndexMap<String, LazyHost>,
     /// The play's magic variables, for templates in the variables.
-    shared: Vec<(&'static str, Value)>,
-    groups: Arc<BTreeMap<String, Vec<String>>>,
+    magic: Arc<PlayMagic>,
 }
 
 #[derive(Debug)]
@@ -246,11 +284,13 @@ impl HostVars {
     /// out, as for the host's own context.
     fn host_value(&self, host: &str, lazy: &LazyHost) -> Value {
         let mut vars = lazy.vars.clone();
-        let named = host_magic(host, &self.groups);
-        let mut magic = named.clone();
-        magic.extend(self.shared.iter().cloned());
-        resolve_templates(&mut vars, &magic, &|_| None);
-        let playbook_dir = self.shared.iter().find(|(name, _)| *name == "playbook_dir");
+        let named = self.magic.of_host(host);
+        resolve_templates(&mut vars, &self.magic.all(host), &|_| None);
+        let playbook_dir = self
+            .magic
+            .shared
+            .iter()
+            .find(|(name, _)| *name == "playbook_dir");
         for (name, value) in named.iter().chain(playbook_dir) {
             if let Ok(value) = crate::template::to_json_value(value) {
                 vars.insert((*name).to_owned(), value);
@@ -437,4 +477,58 @@ pub(super) fn extend(ctx: &Value, extra: &[(&str, serde_json::Value)]) -> Value 
         map.insert((*name).to_owned(), Value::from_serialize(value));
     }
     Value::from(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups(list: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        list.iter()
+            .map(|(group, hosts)| {
+                let hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
+                ((*group).to_owned(), hosts)
+            })
+            .collect()
+    }
+
+    fn names(magic: &PlayMagic, host: &str) -> String {
+        let of_host = magic.of_host(host);
+        of_host
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn group_names_are_each_hosts_groups_but_all_in_group_order_once() {
+        let magic = PlayMagic::new(
+            &groups(&[
+                ("all", &["db1.example.com", "web1", "lone"]),
+                ("web", &["web1"]),
+                ("db", &["db1.example.com", "db1.example.com"]),
+                ("app", &["web1", "db1.example.com"]),
+                ("ungrouped", &["lone"]),
+            ]),
+            Vec::new(),
+        );
+        assert_eq!(
+            names(&magic, "db1.example.com"),
+            r#"inventory_hostname=db1.example.com inventory_hostname_short=db1 group_names=["app", "db"]"#
+        );
+        assert_eq!(
+            names(&magic, "web1"),
+            r#"inventory_hostname=web1 inventory_hostname_short=web1 group_names=["app", "web"]"#
+        );
+        assert_eq!(
+            names(&magic, "lone"),
+            r#"inventory_hostname=lone inventory_hostname_short=lone group_names=["ungrouped"]"#
+        );
+        // A host in no group at all (the implicit localhost) has none.
+        assert_eq!(
+            names(&magic, "localhost"),
+            r#"inventory_hostname=localhost inventory_hostname_short=localhost group_names=[]"#
+        );
+    }
 }

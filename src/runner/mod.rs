@@ -5,6 +5,7 @@
 //! time) before the next task starts, as Ansible's linear strategy does. A host that fails
 //! leaves the play; the others go on.
 
+mod chain;
 mod connect;
 mod context;
 mod delegate;
@@ -58,6 +59,10 @@ pub struct RunOptions {
     /// `--force-handlers` (or ansible.cfg's `force_handlers`): a play's `force_handlers`
     /// when it does not say.
     pub force_handlers: bool,
+    /// Send a host its next tasks before the answers to the earlier ones come back, where
+    /// the result cannot differ (`pipeline.rs`); ansible.cfg's `pipelining = False` and
+    /// `--no-pipelining` turn it off.
+    pub pipelining: bool,
 }
 
 impl Default for RunOptions {
@@ -77,6 +82,7 @@ impl Default for RunOptions {
             r#become: false,
             become_user: None,
             force_handlers: false,
+            pipelining: true,
         }
     }
 }
@@ -379,6 +385,12 @@ pub struct Runner<'a> {
     others: Mutex<HashMap<String, Pooled>>,
     /// A lock per host a task is delegated to, held while its connection is opened.
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What a task must not read to be pipelined (`pipeline::host_written_names`).
+    written: BTreeSet<String>,
+    /// Results of pipelined units waiting for their task's turn (`chain.rs`).
+    prefetched: Mutex<HashMap<chain::UnitKey, tokio::sync::oneshot::Receiver<chain::Unit>>>,
+    /// Counts the times hosts were connected, for chains waiting for their host's.
+    connects: tokio::sync::watch::Sender<u64>,
 }
 
 /// A connection kept for the run, with the `remote_user` it was opened as.
@@ -407,12 +419,18 @@ impl<'a> Runner<'a> {
             .keys()
             .map(|h| (h.clone(), Mutex::new(HostState::default())))
             .collect();
-        let inventory_vars = inventory
+        let inventory_vars: HashMap<String, Vars> = inventory
             .hosts
             .keys()
             .map(|h| (h.clone(), inventory.host_vars(h)))
             .collect();
+        let mut definitions: Vec<&Vars> = inventory_vars.values().collect();
+        definitions.push(&options.extra_vars);
+        let written = pipeline::host_written_names(playbook, &definitions);
         Self {
+            written,
+            prefetched: Mutex::new(HashMap::new()),
+            connects: tokio::sync::watch::Sender::new(0),
             inventory,
             playbook,
             options,
@@ -525,6 +543,14 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
+        let round_trips: BTreeMap<String, u64> = self
+            .hosts
+            .keys()
+            .filter_map(|host| {
+                let trips = self.state(host).connection.as_ref()?.round_trips();
+                (trips > 0).then(|| (host.clone(), trips))
+            })
+            .collect();
         // Every host at once (those tasks were delegated to as well): closing may first
         // stop a script an interrupt gave up on.
         let mut connections: Vec<_> = self
@@ -575,6 +601,7 @@ impl<'a> Runner<'a> {
             hosts: summary.hosts.clone(),
             interrupted: summary.interrupted,
             handlers_not_run,
+            round_trips,
         });
         summary
     }
@@ -696,7 +723,7 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
-    /// Run a list of tasks on `hosts`, task by task.
+    /// Run a list of tasks on `hosts`, task by task (pipelined where it may be).
     async fn run_list(
         &self,
         scope: &PlayScope<'_>,
@@ -704,11 +731,94 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
-        for task in tasks {
-            if self.is_interrupted() {
-                return Some(Stop::Interrupted);
+        self.run_list_with(scope, tasks, hosts, inherited, false)
+            .await
+    }
+
+    /// How many tasks from the first of `tasks` make a segment that may be pipelined
+    /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
+    fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
+        if !self.options.pipelining
+            || self.stepping.load(Ordering::SeqCst)
+            || inherited.handler
+            || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
+        {
+            return 0;
+        }
+        let play = &scope.prepared.play;
+        // A list read when it runs (an include) may write names the playbook's tasks do
+        // not: they count too, with the variables of the roles it is in.
+        let mut written = std::borrow::Cow::Borrowed(&self.written);
+        let more = pipeline::list_writes(tasks, self.playbook.dir());
+        if !more.is_subset(&self.written) {
+            let names = written.to_mut();
+            names.extend(more);
+            let included = self
+                .included_roles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let mut definitions: Vec<&Vars> = vec![
+                &scope.prepared.vars,
+                &play.role_defaults,
+                &play.role_vars,
+                &inherited.vars,
+                &inherited.params,
+            ];
+            for role in inherited.roles.iter().chain(&included) {
+                definitions.extend([&role.defaults, &role.vars, &role.params]);
             }
+            pipeline::close_over(names, &definitions);
+        }
+        let written = written.as_ref();
+        if pipeline::inherited_reads_written(
+            &inherited.when,
+            &inherited.environment,
+            &[&inherited.vars, &inherited.params],
+            written,
+        ) {
+            return 0;
+        }
+        tasks
+            .iter()
+            .take_while(|task| {
+                matches!(task.body, TaskBody::Action { .. })
+                    && self.task_selected(task, inherited)
+                    && pipeline::not_pipelinable(task, play, self.playbook.dir(), written).is_none()
+                    && {
+                        let effective = inherited.with(task);
+                        !effective.run_once && effective.delegate_to.is_none()
+                    }
+            })
+            .count()
+    }
+
+    /// [`Self::run_list`], looking for segments to pipeline, or running the tasks of one
+    /// (`in_segment`).
+    async fn run_list_with(
+        &self,
+        scope: &PlayScope<'_>,
+        tasks: &[Task],
+        hosts: &[String],
+        inherited: &Inherited,
+        in_segment: bool,
+    ) -> Option<Stop> {
+        let mut next = 0;
+        while let Some(task) = tasks.get(next) {
+            let at = next;
+            next += 1;
             let mut active = self.active(hosts);
+            if self.is_interrupted() {
+                // In a pipelined segment, hosts may have run this task ahead before the
+                // interrupt: what they ran is reported; nothing starts anew.
+                if !in_segment {
+                    return Some(Stop::Interrupted);
+                }
+                active = self.ran_ahead(task, &active).await;
+                if active.is_empty() {
+                    return Some(Stop::Interrupted);
+                }
+            }
             if active.is_empty() {
                 return None;
             }
@@ -730,6 +840,21 @@ impl<'a> Runner<'a> {
             }
             match &task.body {
                 TaskBody::Action { .. } => {
+                    let length = if !in_segment {
+                        self.segment_len(scope, &tasks[at..], inherited)
+                    } else {
+                        0
+                    };
+                    if length >= 2 {
+                        next = at + length;
+                        let segment = &tasks[at..next];
+                        if let Some(stop) =
+                            self.run_segment(scope, segment, &active, inherited).await
+                        {
+                            return Some(stop);
+                        }
+                        continue;
+                    }
                     self.run_task(scope, task, &active, inherited, false).await;
                     if let Some(stop) = self.after_task(scope, &inherited.with(task), &active) {
                         return Some(stop);
@@ -1111,6 +1236,7 @@ impl<'a> Runner<'a> {
                     let mut state = self.state(&host);
                     state.connection = Some(connection);
                     state.connected_as = remote_user.clone();
+                    self.connects.send_modify(|count| *count += 1);
                 }
                 Err(error) => {
                     {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 use serde_json::Value as Json;
 
+use super::chain::{Unit, unit_key};
 use super::context::{TaskRun, extend};
 use super::delegate::Delegation;
 use super::{Inherited, PlayScope, Runner};
@@ -19,8 +20,8 @@ use crate::vars::Vars;
 use crate::yaml::{Node, Value as YamlValue};
 
 /// A task rendered for one host, with what it needs to run there.
-struct Ready {
-    action: crate::tasks::Action,
+pub(super) struct Ready {
+    pub(super) action: crate::tasks::Action,
     connection: Arc<dyn Connection>,
     env: Vec<(String, String)>,
     become_user: Option<String>,
@@ -172,7 +173,7 @@ impl Runner<'_> {
         let name = run.title.clone();
         let result = match &task.r#loop {
             None => {
-                let result = self.attempt(task, effective, host, &ctx).await;
+                let result = self.attempt(task, effective, host, &ctx, None).await;
                 let delegated = self.shown_delegation(effective, host, &ctx, &result);
                 self.emit_delegated(host, delegated, &name, effective, &result, None, started);
                 result
@@ -470,7 +471,9 @@ impl Runner<'_> {
             }
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, &items);
-            let result = self.attempt(task, effective, host, &item_ctx).await;
+            let result = self
+                .attempt(task, effective, host, &item_ctx, Some(index))
+                .await;
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
                 None => match item {
@@ -529,7 +532,7 @@ impl Runner<'_> {
         clippy::result_large_err,
         reason = "the early result is returned at once, never stored"
     )]
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         task: &Task,
         effective: &Inherited,
@@ -612,7 +615,7 @@ impl Runner<'_> {
         })
     }
 
-    fn task_context<'a>(
+    pub(super) fn task_context<'a>(
         &'a self,
         task: &'a Task,
         effective: &Inherited,
@@ -630,23 +633,43 @@ impl Runner<'_> {
             env: ready.env.clone(),
             timeout: task.timeout.map(Duration::from_secs),
             span: &task.span,
+            pipelined: false,
             verbosity: self.options.verbosity,
             connections: self,
         }
     }
 
     /// One run of the task on one host (one loop item): conditions, rendering, the task
-    /// type with its retries, then `changed_when` / `failed_when`.
+    /// type with its retries, then `changed_when` / `failed_when`. A task that was
+    /// pipelined (`chain.rs`) takes its rendering and first result from its chain.
     async fn attempt(
         &self,
         task: &Task,
         effective: &Inherited,
         host: &str,
         ctx: &Value,
+        item: Option<usize>,
     ) -> Result<Outcome, TransportError> {
-        let ready = match self.prepare(task, effective, host, ctx).await {
-            Ok(ready) => ready,
-            Err(result) => return result,
+        let prefetched = self.prefetched().remove(&unit_key(task, host, item));
+        let (ready, mut first) = match prefetched {
+            Some(receiver) => match receiver.await {
+                Ok(Unit::Early(result)) => return result,
+                Ok(Unit::Ran(ready, result)) => (*ready, Some(result)),
+                // After an interrupt, what was not sent ahead does not start.
+                Ok(Unit::Again) | Err(_) if self.is_interrupted() => {
+                    return Ok(Outcome::interrupted(
+                        "interrupted: not started on this host",
+                    ));
+                }
+                Ok(Unit::Again) | Err(_) => match self.prepare(task, effective, host, ctx).await {
+                    Ok(ready) => (ready, None),
+                    Err(result) => return result,
+                },
+            },
+            None => match self.prepare(task, effective, host, ctx).await {
+                Ok(ready) => (ready, None),
+                Err(result) => return result,
+            },
         };
         let action = &ready.action;
         let task_ctx = self.task_context(task, effective, host, ctx, &ready);
@@ -678,7 +701,10 @@ impl Runner<'_> {
         };
         let mut outcome = Outcome::ok();
         for attempt in 1..=attempts {
-            outcome = action.run(&task_ctx).await?;
+            outcome = match first.take() {
+                Some(result) => result?,
+                None => action.run(&task_ctx).await?,
+            };
             if outcome.skipped {
                 return Ok(outcome);
             }

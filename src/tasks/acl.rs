@@ -15,6 +15,7 @@ use serde::de::{self, Deserializer};
 use super::setfacl::{self, AclEntry, Entry, Options, Recalculate, State};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
+use crate::yaml::Node;
 use crate::yaml::is_template;
 
 #[derive(Debug, Deserialize)]
@@ -259,13 +260,19 @@ fn acl_lines(listing: &str) -> Vec<String> {
 impl TaskType for Acl {
     const COLLECTION: Option<&'static str> = Some("ansible.posix");
 
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if let Err(message) = args.check() {
             return Ok(Outcome::failed(message));
         }
         let path = quote(&args.path);
-        let mut text = format!("[ -e {path} ] || {{ printf 'N\\0'; exit 0; }}\n");
+        // A missing path fails with a status of its own (the task fails on it): pipelined, the
+        // next task must not run after it.
+        let mut text = format!("[ -e {path} ] || {{ printf 'N\\0'; exit 3; }}\n");
         let mut change = None;
         let mut default = args.default;
         if args.state != AclState::Query {

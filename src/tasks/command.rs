@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use super::{Outcome, TaskContext, TaskType, command_result};
 use crate::transport::TransportError;
 use crate::transport::quote::{quote, quote_argv};
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +32,9 @@ pub struct Command {
 
 impl TaskType for Command {
     const FREE_FORM: Option<&'static str> = Some("cmd");
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let argv = match (&self.cmd, &self.argv) {

@@ -13,6 +13,7 @@ use super::copy_files;
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "Args")]
@@ -191,6 +192,12 @@ impl Copy {
 
 impl TaskType for Copy {
     const HOST_PATHS: &'static [&'static str] = &["dest"];
+
+    /// Not with `remote_src`, which reads the source on the host first.
+    fn pipelines(args: &Node) -> bool {
+        args.get("remote_src")
+            .is_none_or(|node| matches!(node.value, crate::yaml::Value::Bool(false)))
+    }
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;

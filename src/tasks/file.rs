@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::args::{Account, FileMode, ModeSpec};
 use super::{FileDiff, Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "Args")]
@@ -368,6 +369,10 @@ pub(super) fn attributes(outcome: Outcome, line: &str) -> Outcome {
 
 impl TaskType for File {
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name", "src"];
+
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;

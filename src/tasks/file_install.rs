@@ -445,7 +445,12 @@ pub async fn install(
     // Inline the smallest files first, up to the limit.
     let mut by_size: Vec<usize> = (0..files.len()).collect();
     by_size.sort_by_key(|&i| files[i].bytes.len());
-    let mut budget = INLINE_LIMIT;
+    // Pipelined, the task makes one request: every file goes in it.
+    let mut budget = if ctx.pipelined {
+        usize::MAX
+    } else {
+        INLINE_LIMIT
+    };
     let mut inline = vec![false; files.len()];
     for i in by_size {
         if files[i].bytes.len() <= budget {

@@ -53,6 +53,7 @@ mod postgresql_ping;
 mod postgresql_privs;
 mod postgresql_query;
 mod postgresql_user;
+mod reboot;
 mod replace;
 mod seboolean;
 mod sefcontext;
@@ -101,6 +102,22 @@ pub trait TaskType {
     /// It runs on the controller only, as Ansible's action plugins of the same names
     /// (`debug`, `set_fact`...): it needs no connection to its host.
     const ON_CONTROLLER: bool = false;
+
+    /// With these arguments (as written) it may be pipelined: sent to its host before the
+    /// answers to the tasks before it have come back (`runner/pipeline.rs`). It must then
+    /// make at most one request, and fail exactly when that request exits non-zero (or
+    /// before sending it), so that the host can tell from the exit status alone whether
+    /// the next task runs.
+    fn pipelines(_args: &Node) -> bool {
+        false
+    }
+
+    /// The controller's template files its `run` renders with the host's variables (found
+    /// from `role`'s folder, then `base`, the playbook's), for the pipelining analysis to
+    /// read what they read; `None` when they cannot be known from the arguments as written.
+    fn rendered_files(_args: &Node, _role: Option<&Path>, _base: &Path) -> Option<Vec<PathBuf>> {
+        Some(Vec::new())
+    }
 
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
@@ -200,6 +217,25 @@ macro_rules! task_types {
             pub fn free_form(self) -> Option<&'static str> {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::FREE_FORM,)*
+                }
+            }
+
+            /// [`TaskType::pipelines`].
+            pub fn pipelines(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::pipelines(args),)*
+                }
+            }
+
+            /// [`TaskType::rendered_files`].
+            pub fn rendered_files(
+                self,
+                args: &Node,
+                role: Option<&Path>,
+                base: &Path,
+            ) -> Option<Vec<PathBuf>> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::rendered_files(args, role, base),)*
                 }
             }
 
@@ -344,6 +380,7 @@ task_types! {
     "group" => Group(group::Group);
     "user" => User(user::User);
     "pause" => Pause(pause::Pause);
+    "reboot" => Reboot(reboot::Reboot);
     "uri" => Uri(uri::Uri);
     "get_url" => GetUrl(get_url::GetUrl);
     "unarchive" => Unarchive(unarchive::Unarchive);
@@ -470,6 +507,10 @@ pub struct TaskContext<'a> {
     pub timeout: Option<Duration>,
     /// Where the task was written, for errors of evaluated expressions.
     pub span: &'a Span,
+    /// The script goes to the host before the answers to the tasks before it have come
+    /// back (pipelining): the task must make one request (`file_install` then sends every
+    /// file in its first script).
+    pub pipelined: bool,
     /// Every host's connection, for tasks that go through another host (`via`).
     pub connections: &'a dyn crate::transport::Connections,
     pub verbosity: u8,

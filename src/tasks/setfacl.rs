@@ -16,6 +16,7 @@ use serde_json::json;
 use super::args::OneOrMany;
 use super::{FileDiff, Outcome, TaskContext, TaskType};
 use crate::transport::{Output, TransportError, quote};
+use crate::yaml::Node;
 use crate::yaml::is_template;
 
 #[derive(Debug, Deserialize)]
@@ -530,6 +531,10 @@ pub(super) fn read(output: &Output, entries: &mut [Entry]) -> Result<Report, Str
 }
 
 impl TaskType for SetFacl {
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let entries: Vec<Entry> = match args

@@ -6,6 +6,7 @@ use super::command::{Guards, run_guarded};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::transport::quote::quote;
+use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +42,9 @@ impl Guards for Shell {
 
 impl TaskType for Shell {
     const FREE_FORM: Option<&'static str> = Some("cmd");
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let body = match &self.executable {

@@ -167,6 +167,24 @@ impl TaskType for Template {
             .collect()
     }
 
+    fn pipelines(_args: &Node) -> bool {
+        true
+    }
+
+    fn rendered_files(args: &Node, role: Option<&Path>, base: &Path) -> Option<Vec<PathBuf>> {
+        let src = args.get("src")?.as_str()?;
+        if crate::yaml::is_template(src) {
+            return None;
+        }
+        let path = super::controller_files::find_with_role(
+            role,
+            base,
+            src,
+            super::controller_files::Look::Template,
+        )?;
+        Some(vec![path])
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let prepared = ansible_settings(

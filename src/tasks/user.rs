@@ -216,8 +216,51 @@ impl User {
     }
 }
 
+/// Ansible's warning for a `password` that does not look like a hash crypt(3) reads.
+const NOT_HASHED: &str = "The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.";
+
+/// Whether ansible-core's user module would warn that `password` is not hashed: its
+/// `check_password_encrypted`, test for test.
+fn looks_unhashed(password: &str) -> bool {
+    if password.is_empty() || ["*", "!", "*************"].contains(&password) {
+        return false;
+    }
+    if password.contains([':', '*', '!']) || !password.contains('$') {
+        return true;
+    }
+    let fields: Vec<&str> = password.split('$').collect();
+    if fields.len() < 3 {
+        return true;
+    }
+    let last = fields[fields.len() - 1];
+    let outside = last
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '=')));
+    let length = last.chars().count();
+    outside
+        || matches!(
+            (fields[1], length),
+            ("1", l) if l != 22
+        )
+        || matches!((fields[1], length), ("5" | "y", l) if l != 43)
+        || matches!((fields[1], length), ("6", l) if l != 86)
+}
+
 impl TaskType for User {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let outcome = self.apply(ctx).await?;
+        // As Ansible: the warning goes with whatever the task did.
+        Ok(match &self.password {
+            Some(password) if looks_unhashed(password) => {
+                outcome.with("warnings", vec![NOT_HASHED])
+            }
+            _ => outcome,
+        })
+    }
+}
+
+impl User {
+    async fn apply(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let name = match self.name.name() {
             Ok(name) => name.to_owned(),
             Err(message) => return Ok(Outcome::failed(message)),
@@ -319,5 +362,28 @@ impl TaskType for User {
             outcome = outcome.with("password", "NOT_LOGGING_PASSWORD");
         }
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_unhashed;
+
+    #[test]
+    fn passwords_ansible_warns_about() {
+        // As ansible-core 2.19.14's check_password_encrypted.
+        let sha512 = format!("$6$salt${}", "a".repeat(86));
+        assert!(!looks_unhashed(&sha512));
+        assert!(!looks_unhashed(&format!("$5$salt${}", "b".repeat(43))));
+        assert!(!looks_unhashed(&format!("$y$j9T$salt${}", "c".repeat(43))));
+        assert!(!looks_unhashed(&format!("$1$salt${}", "d".repeat(22))));
+        assert!(!looks_unhashed("$2b$10$whatever/./="));
+        assert!(!looks_unhashed("!"));
+        assert!(!looks_unhashed("*"));
+        assert!(looks_unhashed("$6$salt$short"));
+        assert!(looks_unhashed("secret"));
+        assert!(looks_unhashed("$6$salt"));
+        assert!(looks_unhashed("!$6$salt$x"));
+        assert!(looks_unhashed(&format!("$6$salt${}-", "a".repeat(85))));
     }
 }

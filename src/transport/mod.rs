@@ -86,6 +86,49 @@ pub enum TransportError {
     SudoPassword { host: String },
 }
 
+/// Where a pipelined request stands among those written before it on the same host (the
+/// host's shell decides from this and the earlier exit statuses whether it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// The first of a chain: it always runs.
+    Start,
+    /// The next task: it runs only if no task before it in the chain failed.
+    Next,
+    /// Another item of the same task's loop: it runs if the chain stood when the task
+    /// began, whatever the items before it did (a loop goes on after a failed item).
+    Item,
+    /// The next task after one whose failure is ignored: that failure does not stop it.
+    Also,
+}
+
+/// A request written to a host's shell whose answer has not been read yet.
+#[derive(Debug)]
+pub struct Ticket(pub(crate) String);
+
+/// Requests written to one host one after another, each before the answers to the ones
+/// before it have come back ([`Connection::pipeline`]). The host runs them in the order
+/// written, and stops a chain at its first failure ([`Chain`]): a request it did not run
+/// answers with status [`SKIPPED`].
+#[async_trait]
+pub trait Pipeline: Send + Sync {
+    /// Write one request now, after those written before it.
+    async fn send(&self, script: &Script, chain: Chain) -> Result<Ticket, TransportError>;
+
+    /// Wait for the answer to a request written before.
+    async fn answer(&self, ticket: Ticket, script: &Script) -> Result<Output, TransportError>;
+
+    /// Stop the chain on the host (an interrupted run): what was written and has not
+    /// started answers [`SKIPPED`]; what runs finishes. Best effort.
+    async fn stop(&self) {}
+
+    /// Everything written has been answered: give the shell back to the connection.
+    async fn finish(self: Box<Self>);
+}
+
+/// The status of a pipelined request the host did not run because a request before it in
+/// its chain failed.
+pub const SKIPPED: i32 = shell::SKIPPED;
+
 /// The open connections of a run, for tasks that reach one host through another
 /// (`sql ... via: dbhost`).
 #[async_trait]
@@ -122,6 +165,32 @@ pub trait Connection: Send + Sync {
     /// reaches, the controller reaches directly, without a forward.
     fn is_local(&self) -> bool {
         false
+    }
+
+    /// Drop the connection to a host that is going away (`reboot`): its shell is
+    /// forgotten rather than stopped, and the master closed. The next
+    /// [`Connection::reconnect`] opens it again.
+    async fn disconnect(&self) {}
+
+    /// Drop the connection and open it again, giving up on reaching the host after
+    /// `connect_timeout` (`None`: the run's); every task after this one uses the new one.
+    async fn reconnect(&self, _connect_timeout: Option<Duration>) -> Result<(), TransportError> {
+        Err(TransportError::Connect {
+            host: self.host().to_owned(),
+            reason: "a local connection cannot be opened again".to_owned(),
+        })
+    }
+
+    /// A pipeline to the host, holding its shell until it is finished; `None` where the
+    /// connection cannot pipeline (the script is then run with [`Connection::run`]).
+    async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        None
+    }
+
+    /// Round trips taken so far: times a script was sent while no answer was awaited
+    /// (several pipelined scripts written before their answers come back are one).
+    fn round_trips(&self) -> u64 {
+        0
     }
 
     /// Close the connection at the end of the run.

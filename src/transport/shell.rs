@@ -19,13 +19,20 @@
 //! - The answer is the command's output, then `\nTOKEN STATUS\n` on standard output and on
 //!   standard error. TOKEN is new for every request and random per run, so output cannot
 //!   end a frame early.
-//! - A pipelined request ([`request_after`]) is the same line with `quayside_next` in
-//!   place of `quayside_run`: it runs only if the request before it exited 0, and
-//!   otherwise answers at once with status [`SKIPPED`] (no exit status can be 256), its
-//!   input read and thrown away. The shell reads requests one after another, so several can
-//!   be written before the first answer comes back (one round trip for all of them), and
-//!   the first that fails stops the ones written after it: the stop-at-first-failure of
-//!   the linear strategy, decided on the host. A `quayside_run` request always runs.
+//! - A pipelined request ([`request_in`]) names another function in place of
+//!   `quayside_run`, by where it stands in a chain of requests written one after another
+//!   without waiting for the answers ([`Chain`]): `quayside_next` (the next task: it runs
+//!   only if every request of the task before it and of the chain exited 0),
+//!   `quayside_item` (another item of the same loop: it runs if the chain stood when its
+//!   task began, whatever the items before it did), `quayside_also` (the next task after
+//!   one whose failure is ignored). One that does not run answers at once with status
+//!   [`SKIPPED`] (no exit status can be 256), its input read and thrown away. The shell
+//!   reads requests one after another, so several can be written before the first answer
+//!   comes back (one round trip for all of them), and the first task that fails stops the
+//!   ones written after it: the stop-at-first-failure of the linear strategy, decided on
+//!   the host. A `quayside_run` request always runs and starts a new chain. A `SIGUSR1`
+//!   to the shell stops the chain too: after an interrupt, the requests already written
+//!   and not started answer [`SKIPPED`] (the script running finishes first).
 
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
@@ -34,10 +41,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::Chain;
 use super::quote::quote;
 
 /// What the host's shell is given once, before the first request.
 pub(crate) const DRIVER: &str = r#"quayside_run() {
+    quayside_chain=0 quayside_task=0
+    quayside_exec "$@"
+}
+quayside_exec() {
     quayside_token=$1 quayside_input=$2
     shift 2
     case $quayside_input in
@@ -46,13 +58,15 @@ pub(crate) const DRIVER: &str = r#"quayside_run() {
         *) "$@" ;;
     esac
     quayside_status=$?
+    [ "$quayside_status" = 0 ] || quayside_task=1
     printf '\n%s %s\n' "$quayside_token" "$quayside_status" >&2
     printf '\n%s %s\n' "$quayside_token" "$quayside_status"
 }
-quayside_status=0
-quayside_next() {
-    if [ "$quayside_status" = 0 ]; then
-        quayside_run "$@"
+quayside_status=0 quayside_chain=0 quayside_task=0
+trap 'quayside_chain=1' USR1
+quayside_unless_stopped() {
+    if [ "$quayside_chain" = 0 ]; then
+        quayside_exec "$@"
     else
         quayside_status=256
         case $2 in
@@ -63,13 +77,23 @@ quayside_next() {
         printf '\n%s 256\n' "$1"
     fi
 }
+quayside_next() {
+    [ "$quayside_task" = 0 ] || quayside_chain=1
+    quayside_task=0
+    quayside_unless_stopped "$@"
+}
+quayside_item() {
+    quayside_unless_stopped "$@"
+}
+quayside_also() {
+    quayside_task=0
+    quayside_unless_stopped "$@"
+}
 printf 'quayside-shell %s\n' "$$"
 printf 'quayside-shell %s\n' "$$" >&2
 "#;
 
 /// The status of a pipelined request that did not run because one before it failed.
-// The runner does not send pipelined requests yet (see src/runner/pipeline.rs).
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const SKIPPED: i32 = 256;
 
 /// The line the driver prints on each stream when it starts.
@@ -92,16 +116,28 @@ pub(crate) fn new_token() -> String {
 }
 
 /// The request that runs `argv` with `stdin` as its standard input.
+#[cfg(test)]
 pub(crate) fn request(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
     request_with("quayside_run", token, argv, stdin)
 }
 
-/// The request that runs `argv` only if the request before it exited 0 (else its answer
-/// has status [`SKIPPED`]): one that may be written before the answers to those before it
-/// have come back.
-#[cfg_attr(not(test), allow(dead_code))]
+/// The request that runs `argv` as `chain` places it after the requests written before
+/// it (see [`Chain`]): one that may be written before the answers to those before it have
+/// come back. A request the host does not run answers with status [`SKIPPED`].
+pub(crate) fn request_in(chain: Chain, token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
+    let function = match chain {
+        Chain::Start => "quayside_run",
+        Chain::Next => "quayside_next",
+        Chain::Item => "quayside_item",
+        Chain::Also => "quayside_also",
+    };
+    request_with(function, token, argv, stdin)
+}
+
+/// [`request_in`] for the next task of a chain.
+#[cfg(test)]
 pub(crate) fn request_after(token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
-    request_with("quayside_next", token, argv, stdin)
+    request_in(Chain::Next, token, argv, stdin)
 }
 
 fn request_with(function: &str, token: &str, argv: &[String], stdin: &[u8]) -> Vec<u8> {
@@ -160,6 +196,7 @@ pub(crate) struct Frame {
 /// pid on it goes into `ready` as soon as it arrives, so that a script can be stopped
 /// even when its caller gives up before its answer. `None` when the stream ended before
 /// the frame did: the shell is gone.
+#[cfg(test)]
 pub(crate) async fn read_frame(
     stream: &mut (impl AsyncRead + Unpin),
     token: &str,
@@ -172,7 +209,6 @@ pub(crate) async fn read_frame(
 /// [`read_frame`] for one of several requests in flight: `carry` holds what was read past
 /// the end of the frame before (the start of the next ones), and is left holding what
 /// this read past its own.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) async fn read_frame_after(
     stream: &mut (impl AsyncRead + Unpin),
     token: &str,
@@ -202,6 +238,26 @@ pub(crate) async fn read_frame_after(
         }
         // Most answers are a line or two: grow with what comes, not ahead of it.
         bytes.reserve(4096.max(bytes.len() / 2));
+        if stream.read_buf(&mut bytes).await? == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+/// Read one stream up to the end of the driver's ready line: the shell's pid on it (`None`
+/// inside when it is not a number), `carry` left holding what followed. `None` when the
+/// stream ended first.
+pub(crate) async fn read_ready(
+    stream: &mut (impl AsyncRead + Unpin),
+    carry: &mut Vec<u8>,
+) -> std::io::Result<Option<Option<u32>>> {
+    let mut bytes = std::mem::take(carry);
+    loop {
+        if let Some((pid, rest)) = find_ready(&bytes) {
+            *carry = bytes[rest..].to_vec();
+            return Ok(Some(pid));
+        }
+        bytes.reserve(4096);
         if stream.read_buf(&mut bytes).await? == 0 {
             return Ok(None);
         }
@@ -449,6 +505,49 @@ mod tests {
         ran.sort();
         assert_eq!(ran, ["a", "b", "f", "g"]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Loop items go on after a failed item; the task after the loop does not. A task
+    /// after one whose failure is ignored runs; one after a stopped chain does not.
+    #[tokio::test]
+    async fn items_go_on_after_a_failed_item_and_ignored_failures_stop_nothing() {
+        let ok = vec!["true".to_owned()];
+        let fail = vec!["false".to_owned()];
+        let steps = [
+            (Chain::Start, &ok),
+            (Chain::Next, &fail),  // item 1 of a loop fails
+            (Chain::Item, &ok),    // item 2 still runs
+            (Chain::Next, &ok),    // the next task does not
+            (Chain::Also, &ok),    // nor one after it, ignored or not: the chain stopped
+            (Chain::Start, &fail), // a new chain: a failure whose task ignores it
+            (Chain::Also, &ok),    // runs
+            (Chain::Item, &fail),  // a failed item of that task
+            (Chain::Next, &ok),    // stops the next task
+        ];
+        let mut shell = Shell::start();
+        let mut bytes = DRIVER.as_bytes().to_vec();
+        let mut tokens = Vec::new();
+        for (chain, argv) in steps {
+            let token = new_token();
+            bytes.extend(request_in(chain, &token, argv, b""));
+            tokens.push(token);
+        }
+        shell.stdin.write_all(&bytes).await.unwrap();
+        let mut statuses = Vec::new();
+        let mut carry = Vec::new();
+        for (n, token) in tokens.iter().enumerate() {
+            let frame = read_frame_after(
+                &mut shell.stdout,
+                token,
+                (n == 0).then_some(&mut shell.pid),
+                &mut carry,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            statuses.push(frame.status);
+        }
+        assert_eq!(statuses, [0, 1, 0, SKIPPED, SKIPPED, 1, 0, 1, SKIPPED]);
     }
 
     #[tokio::test]

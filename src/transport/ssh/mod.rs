@@ -42,11 +42,11 @@ pub(super) use control::{
 
 use self::args::parse_common_args;
 use self::control::{control_dir, remove_dir};
-use self::remote::{RemoteShell, SHELL_INPUT_LIMIT};
+use self::remote::{Flights, RemoteShell, SHELL_INPUT_LIMIT, ShellPipeline};
 use super::local::{sh_argv, sudo_wants_password};
 use super::quote::quote;
 use super::shell;
-use super::{Connection, Output, Script, TransportError};
+use super::{Chain, Connection, Output, Pipeline, Script, Ticket, TransportError};
 
 /// How to reach one host, from its inventory variables.
 #[derive(Debug, Clone)]
@@ -98,9 +98,13 @@ pub struct SshConnection {
     /// The shell on the host that runs the scripts; `None` until the first script, and
     /// again after one it ran could not be finished.
     shell: tokio::sync::Mutex<Option<RemoteShell>>,
+    /// How the master was started, to start it again ([`Connection::reconnect`]).
+    options: SshOptions,
     /// The private directory holding the control socket and the master's log.
     dir: PathBuf,
     log: PathBuf,
+    /// Round trips the shell took (see [`Flights`]).
+    flights: Flights,
 }
 
 impl SshConnection {
@@ -114,18 +118,8 @@ impl SshConnection {
             host: host.to_owned(),
             reason,
         };
-        let common_args = parse_common_args(&options.common_args).map_err(connect_error)?;
-        let address = if options.address.is_empty() {
-            host
-        } else {
-            options.address.as_str()
-        };
-        let limit = if options.connect_timeout.is_zero() {
-            DEFAULT_CONNECT_TIMEOUT
-        } else {
-            options.connect_timeout
-        };
-
+        // Checked once here, so that a reconnection cannot fail on them.
+        parse_common_args(&options.common_args).map_err(connect_error)?;
         let dir = control_dir().map_err(|error| {
             connect_error(format!(
                 "cannot create a directory for the ssh control socket: {error}"
@@ -133,18 +127,55 @@ impl SshConnection {
         })?;
         let socket = dir.join("master");
         let log = dir.join("log");
+        let connection = SshConnection {
+            host: host.to_owned(),
+            session: Arc::new(Session::resume_mux(
+                socket.clone().into_boxed_path(),
+                Some(log.clone().into()),
+            )),
+            master: Mutex::new(None),
+            shell: tokio::sync::Mutex::new(None),
+            options: options.clone(),
+            dir,
+            log,
+            flights: Flights::new(0),
+        };
+        // On an error, dropping `connection` kills the master and removes the directory.
+        connection.start_master(options.connect_timeout).await?;
+        Ok(connection)
+    }
+
+    /// Start `ssh -M -N` on the control socket and wait until it has authenticated, for at
+    /// most `timeout` (zero: the default). The socket's path stays the same across
+    /// restarts, so the session over it stays valid.
+    async fn start_master(&self, timeout: Duration) -> Result<(), TransportError> {
+        let options = &self.options;
+        let common_args =
+            parse_common_args(&options.common_args).map_err(|e| self.connect_error(e))?;
+        let address = if options.address.is_empty() {
+            self.host.as_str()
+        } else {
+            options.address.as_str()
+        };
+        let limit = if timeout.is_zero() {
+            DEFAULT_CONNECT_TIMEOUT
+        } else {
+            timeout
+        };
+        let socket = self.dir.join("master");
+        // A socket left by a master that was killed would pass for a ready one.
+        let _ = std::fs::remove_file(&socket);
 
         // ssh logs to the file itself (-E); its stderr goes there too, because that is
         // where a ProxyJump/ProxyCommand helper says why it could not reach the host.
         let stderr = match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log)
+            .open(&self.log)
         {
             Ok(file) => ProcessStdio::from(file),
             Err(error) => {
-                remove_dir(&dir);
-                return Err(connect_error(format!("cannot create the ssh log: {error}")));
+                return Err(self.connect_error(format!("cannot create the ssh log: {error}")));
             }
         };
         let mut ssh = Command::new("ssh");
@@ -157,7 +188,7 @@ impl SshConnection {
             // or clean up what runs over it (src/interrupt.rs).
             .process_group(0)
             .arg("-E")
-            .arg(&log)
+            .arg(&self.log)
             .arg("-S")
             .arg(&socket)
             .args(["-M", "-N"])
@@ -194,37 +225,22 @@ impl SshConnection {
 
         let master = match ssh.spawn() {
             Ok(master) => master,
-            Err(error) => {
-                remove_dir(&dir);
-                return Err(connect_error(format!("cannot start `ssh`: {error}")));
-            }
+            Err(error) => return Err(self.connect_error(format!("cannot start `ssh`: {error}"))),
         };
-        let mut connection = SshConnection {
-            host: host.to_owned(),
-            session: Arc::new(Session::resume_mux(
-                socket.clone().into_boxed_path(),
-                Some(log.clone().into()),
-            )),
-            master: Mutex::new(Some(master)),
-            shell: tokio::sync::Mutex::new(None),
-            dir,
-            log,
-        };
-        // On every error below, dropping `connection` kills the master and removes the
-        // directory.
-        match tokio::time::timeout(limit, connection.wait_until_ready(&socket)).await {
-            Ok(Ok(())) => Ok(connection),
-            Ok(Err(status)) => Err(connection.connect_failure(&status)),
+        *self.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(master);
+        match tokio::time::timeout(limit, self.wait_until_ready(&socket)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(status)) => Err(self.connect_failure(&status)),
             Err(_) => {
                 // What ssh said before being killed (killing it makes it say more).
-                let said = connection.log_tail();
-                connection.kill_master().await;
+                let said = self.log_tail();
+                self.kill_master().await;
                 let reason = if said.is_empty() {
                     format!("no answer within {} s", limit.as_secs_f64())
                 } else {
                     format!("no answer within {} s ({said})", limit.as_secs_f64())
                 };
-                Err(connection.connect_error(reason))
+                Err(self.connect_error(reason))
             }
         }
     }
@@ -276,27 +292,31 @@ impl SshConnection {
 
     /// Wait until the master has authenticated and listens on its control socket (it
     /// creates the socket only then), or until it exits, which means it failed.
-    async fn wait_until_ready(&mut self, socket: &Path) -> Result<(), String> {
-        let master = self
-            .master
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-            .ok_or_else(|| "the ssh master is gone".to_owned())?;
-        let poll = async {
-            // Loopback logins take about 50 ms; a WAN one takes several round trips.
-            let mut pause = Duration::from_millis(2);
-            while !socket.exists() {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(25));
+    async fn wait_until_ready(&self, socket: &Path) -> Result<(), String> {
+        // Loopback logins take about 50 ms; a WAN one takes several round trips.
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if socket.exists() {
+                return Ok(());
             }
-        };
-        tokio::select! {
-            () = poll => Ok(()),
-            status = master.wait() => Err(match status {
-                Ok(status) => format!("ssh {status}"),
-                Err(error) => format!("cannot wait for ssh: {error}"),
-            }),
+            let exited = match self
+                .master
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_mut()
+            {
+                None => Some("the ssh master is gone".to_owned()),
+                Some(master) => match master.try_wait() {
+                    Ok(None) => None,
+                    Ok(Some(status)) => Some(format!("ssh {status}")),
+                    Err(error) => Some(format!("cannot wait for ssh: {error}")),
+                },
+            };
+            if let Some(status) = exited {
+                return Err(status);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(25));
         }
     }
 
@@ -418,7 +438,7 @@ impl SshConnection {
             Some(shell) => shell,
             None => self.start_shell().await?,
         };
-        let exchange = slot.insert(shell).exchange(script);
+        let exchange = slot.insert(shell).exchange(script, &self.flights);
         let answer = match script.timeout {
             Some(limit) => match tokio::time::timeout(limit, exchange).await {
                 Ok(answer) => answer,
@@ -477,21 +497,15 @@ impl SshConnection {
         ) else {
             return Err(self.connect_error("the shell's channel has no pipes".to_owned()));
         };
-        Ok(RemoteShell {
-            _child: child,
-            stdin,
-            stdout,
-            stderr,
-            pid: None,
-            busy: None,
-        })
+        Ok(RemoteShell::new(child, stdin, stdout, stderr))
     }
 
     /// Stop whatever the shell was running (an overrun or abandoned script) and forget the
     /// shell; the next script starts a new one. Best effort: the host may be gone.
     async fn discard_shell(&self, slot: &mut Option<RemoteShell>) {
-        let Some(shell) = slot.take() else { return };
-        let RemoteShell { pid, busy, .. } = shell;
+        let Some(mut shell) = slot.take() else { return };
+        let (pid, busy) = (shell.pid(), shell.busy.take());
+        drop(shell);
         let (Some(pid), Some(become_user)) = (pid, busy) else {
             return;
         };
@@ -656,6 +670,40 @@ impl Connection for SshConnection {
         }
     }
 
+    async fn disconnect(&self) {
+        // The host is going down: whatever its shell ran dies with it.
+        *self.shell.lock().await = None;
+        self.kill_master().await;
+    }
+
+    async fn reconnect(&self, connect_timeout: Option<Duration>) -> Result<(), TransportError> {
+        self.disconnect().await;
+        self.start_master(connect_timeout.unwrap_or(self.options.connect_timeout))
+            .await
+    }
+
+    async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        let mut slot = self.shell.lock().await;
+        if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
+            self.discard_shell(&mut slot).await;
+        }
+        let shell = match slot.take() {
+            Some(shell) => shell,
+            None => self.start_shell().await.ok()?,
+        };
+        let pipeline = ShellPipeline::new(shell).await.ok().flatten()?;
+        Some(Box::new(SshPipeline {
+            connection: self,
+            slot,
+            pipeline: Some(pipeline),
+            finished: false,
+        }))
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.flights.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn close(&self) {
         // A script abandoned in the middle (an interrupted run) is stopped on the host
         // rather than left to run on after quayside has gone.
@@ -664,6 +712,81 @@ impl Connection for SshConnection {
         }
         self.kill_master().await;
         remove_dir(&self.dir);
+    }
+}
+
+/// A host's shell taken for a pipeline ([`Connection::pipeline`]): given back to the
+/// connection when finished or dropped.
+struct SshPipeline<'a> {
+    connection: &'a SshConnection,
+    slot: tokio::sync::MutexGuard<'a, Option<RemoteShell>>,
+    pipeline: Option<ShellPipeline>,
+    finished: bool,
+}
+
+impl SshPipeline<'_> {
+    fn shell(&self) -> &ShellPipeline {
+        self.pipeline.as_ref().expect("the pipeline is in use")
+    }
+
+    async fn broken(&self, error: Option<std::io::Error>) -> TransportError {
+        let connection = self.connection;
+        if connection.master_alive().await {
+            TransportError::Lost {
+                host: connection.host.clone(),
+                reason: match error {
+                    Some(error) => format!("cannot talk to the shell on the host: {error}"),
+                    None => "the shell on the host ended in the middle of a script".to_owned(),
+                },
+            }
+        } else {
+            connection.lost_without_error()
+        }
+    }
+}
+
+#[async_trait]
+impl Pipeline for SshPipeline<'_> {
+    async fn send(&self, script: &Script, chain: Chain) -> Result<Ticket, TransportError> {
+        match self
+            .shell()
+            .send(script, chain, &self.connection.flights)
+            .await
+        {
+            Ok(token) => Ok(Ticket(token)),
+            Err(error) => Err(self.broken(Some(error)).await),
+        }
+    }
+
+    async fn answer(&self, ticket: Ticket, script: &Script) -> Result<Output, TransportError> {
+        match self.shell().answer(&ticket.0).await {
+            Ok(Some(output)) if output.status == shell::SKIPPED => Ok(output),
+            Ok(Some(output)) => self.connection.finish(script, output),
+            Ok(None) => Err(self.broken(None).await),
+            Err(error) => Err(self.broken(Some(error)).await),
+        }
+    }
+
+    async fn stop(&self) {
+        // The first answer has not come yet: nothing known to signal; the requests run.
+        let Some(pid) = self.shell().pid() else {
+            return;
+        };
+        let mut stop = Script::new(format!("kill -USR1 {pid} 2>/dev/null; exit 0"));
+        stop.timeout = Some(Duration::from_secs(5));
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.connection.execute(&stop)).await;
+    }
+
+    async fn finish(mut self: Box<Self>) {
+        self.finished = true;
+    }
+}
+
+impl Drop for SshPipeline<'_> {
+    fn drop(&mut self) {
+        if let Some(pipeline) = self.pipeline.take() {
+            *self.slot = pipeline.into_shell(!self.finished);
+        }
     }
 }
 
