@@ -282,7 +282,7 @@ pub fn notified_handlers(notification: &str, handlers: &[&Task]) -> Vec<usize> {
 /// The order ansible-core looks through handlers in: their blocks (runs of handlers of one
 /// role, or of the play) last first, each block's handlers first to last.
 fn search_order(handlers: &[&Task]) -> Vec<usize> {
-    let block_of = |task: &Task| task.role.as_ref().map(|role| std::sync::Arc::as_ptr(role));
+    let block_of = |task: &Task| task.role.as_ref().map(std::sync::Arc::as_ptr);
     let mut blocks: Vec<Vec<usize>> = Vec::new();
     for (index, handler) in handlers.iter().enumerate() {
         match blocks.last_mut() {
