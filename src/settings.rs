@@ -43,6 +43,8 @@ pub struct Settings {
     pub remote_user: Option<String>,
     /// `[defaults] forks` / `ANSIBLE_FORKS`, when set.
     pub forks: Option<u32>,
+    /// `[defaults] strategy` / `ANSIBLE_STRATEGY`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
     /// Check SSH host keys (the default). `[defaults] host_key_checking` /
     /// `ANSIBLE_HOST_KEY_CHECKING` (and quayside's own `QUAYSIDE_HOST_KEY_CHECKING`).
     pub host_key_checking: bool,
@@ -84,6 +86,7 @@ impl Default for Settings {
             vault_identity_list: Vec::new(),
             remote_user: None,
             forks: None,
+            strategy: crate::playbook::Strategy::Linear,
             host_key_checking: true,
             timeout: None,
             retry_files_enabled: None,
@@ -197,6 +200,13 @@ const DEFS: &[Def] = &[
         env: &["ANSIBLE_FORKS"],
         name: "DEFAULT_FORKS",
         kind: Kind::Int,
+    },
+    Def {
+        section: "defaults",
+        keys: &["strategy"],
+        env: &["ANSIBLE_STRATEGY"],
+        name: "DEFAULT_STRATEGY",
+        kind: Kind::Str,
     },
     Def {
         section: "defaults",
@@ -599,6 +609,10 @@ impl Settings {
             Kind::Str => match def.name {
                 "DEFAULT_REMOTE_USER" => self.remote_user = Some(text.to_owned()),
                 "DEFAULT_BECOME_USER" => self.become_user = Some(text.to_owned()),
+                "DEFAULT_STRATEGY" => {
+                    self.strategy = crate::playbook::Strategy::named(text)
+                        .ok_or_else(|| invalid("`linear`, `free` or `host_pinned`"))?;
+                }
                 "DEFAULT_BECOME_METHOD" if text != "sudo" => {
                     let message = format!(
                         "quayside becomes another user with sudo only; `become_method` is `{text}`"

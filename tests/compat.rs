@@ -803,3 +803,47 @@ fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
         );
     assert_eq!(files_made(&test), ["a-plain"]);
 }
+
+#[test]
+fn force_handlers_under_the_free_strategy() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              force_handlers: true
+              strategy: free
+              tasks:
+                - command: 'true'
+                  notify: h
+                - command: 'false'
+                  when: inventory_hostname == 'a'
+                - debug: msg=after
+                - meta: flush_handlers
+                - debug: msg=after-flush
+              post_tasks:
+                - command: 'true'
+                  notify: h2
+              handlers:
+                - name: h
+                  command: touch {{ inventory_hostname }}-h
+                - name: h2
+                  command: touch {{ inventory_hostname }}-h2
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `a` fails, runs `h` at the end of `tasks` and
+    // nothing after; `b` runs everything.
+    let output = test.run().status(2);
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=2 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=6 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(files_made(&test), ["a-h", "b-h", "b-h2"]);
+}

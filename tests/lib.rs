@@ -44,4 +44,5 @@ mod signals;
 mod sql;
 mod ssh;
 mod standin;
+mod strategy;
 mod vault;

@@ -27,6 +27,7 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
         r#become: settings.r#become,
         become_user: settings.become_user.clone(),
         force_handlers: args.force_handlers || settings.force_handlers,
+        strategy: settings.strategy,
         pipelining: !args.no_pipelining && settings.pipelining != Some(false),
         ..RunOptions::default()
     };

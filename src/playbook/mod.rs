@@ -108,6 +108,10 @@ pub struct Play {
     pub force_handlers: Option<bool>,
     /// `module_defaults`: applied to the tasks' arguments when the play is read.
     pub module_defaults: ModuleDefaults,
+    /// `strategy`: how the play's hosts go through its tasks, and where it was written
+    /// (none: ansible.cfg's `[defaults] strategy`, set at load).
+    pub strategy: Strategy,
+    pub strategy_span: Option<Span>,
     pub gather_facts: bool,
     /// `gather_subset`: which facts `gather_facts` gathers.
     pub gather_subset: crate::tasks::setup::Subsets,
@@ -125,6 +129,38 @@ pub struct Play {
     pub tasks: Vec<Task>,
     pub post_tasks: Vec<Task>,
     pub handlers: Vec<Task>,
+}
+
+/// A play's strategy, as ansible-core names its built-in strategy plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Every host runs a task before any host starts the next.
+    #[default]
+    Linear,
+    /// Each host goes through the tasks on its own, a fork per task.
+    Free,
+    /// As `free`, a fork held by a host from its first task to its last.
+    HostPinned,
+}
+
+impl Strategy {
+    /// The strategy a playbook or ansible.cfg names (`free`, `ansible.builtin.free`).
+    pub fn named(name: &str) -> Option<Strategy> {
+        match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+            "linear" => Some(Strategy::Linear),
+            "free" => Some(Strategy::Free),
+            "host_pinned" => Some(Strategy::HostPinned),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Linear => "linear",
+            Strategy::Free => "free",
+            Strategy::HostPinned => "host_pinned",
+        }
+    }
 }
 
 /// One step of `serial`: a number of hosts or a percentage of the play's hosts.

@@ -341,6 +341,8 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         any_errors_fatal: false,
         force_handlers: None,
         module_defaults: Default::default(),
+        strategy: super::Strategy::Linear,
+        strategy_span: None,
         gather_facts: true,
         gather_subset: crate::tasks::setup::Subsets::default(),
         tags: Vec::new(),
@@ -427,12 +429,22 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "tags" => play.tags = string_list(value)?,
             "environment" => play.environment = Some(value.clone()),
             "strategy" => {
-                if string(value)? != "linear" {
+                let name = string(value)?;
+                if crate::yaml::is_template(&name) {
                     return Err(Diagnostic::at(
-                        "only the `linear` strategy is supported",
+                        "a templated `strategy` is not supported; write `linear`, `free` or \
+                         `host_pinned`",
                         value.span.clone(),
                     ));
                 }
+                play.strategy = super::Strategy::named(&name).ok_or_else(|| {
+                    Diagnostic::at(
+                        format!("invalid play strategy `{name}`"),
+                        value.span.clone(),
+                    )
+                    .with_hint("quayside runs the strategies `linear`, `free` and `host_pinned`")
+                })?;
+                play.strategy_span = Some(value.span.clone());
             }
             "pre_tasks" => play.pre_tasks = task_list(value, false, origin)?,
             "tasks" => play.tasks = task_list(value, false, origin)?,

@@ -11,6 +11,7 @@ mod context;
 mod delegate;
 mod facts;
 mod failed_task;
+mod free;
 mod include;
 mod notify;
 mod pipeline;
@@ -25,11 +26,12 @@ use futures::StreamExt;
 
 pub use connect::{ConnectSettings, become_user, connect, connection_vars};
 pub use context::magic_variable_names;
+pub use free::{check_strategy_options, check_strategy_placement};
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
 use crate::inventory::Inventory;
-use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::playbook::{Meta, Play, Playbook, Serial, Strategy, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
 use crate::vars::Vars;
@@ -59,6 +61,8 @@ pub struct RunOptions {
     /// `--force-handlers` (or ansible.cfg's `force_handlers`): a play's `force_handlers`
     /// when it does not say.
     pub force_handlers: bool,
+    /// ansible.cfg's `[defaults] strategy`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
     /// Send a host its next tasks before the answers to the earlier ones come back, where
     /// the result cannot differ (`pipeline.rs`); ansible.cfg's `pipelining = False` and
     /// `--no-pipelining` turn it off.
@@ -82,6 +86,7 @@ impl Default for RunOptions {
             r#become: false,
             become_user: None,
             force_handlers: false,
+            strategy: crate::playbook::Strategy::Linear,
             pipelining: true,
         }
     }
@@ -360,7 +365,8 @@ pub struct Runner<'a> {
     inventory: &'a Inventory,
     playbook: &'a Playbook,
     options: &'a RunOptions,
-    reporter: &'a dyn Reporter,
+    /// The run's reporter, through the banners of the `free` strategy.
+    reporter: free::Output<'a>,
     interrupt: Arc<Interrupt>,
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
@@ -434,7 +440,7 @@ impl<'a> Runner<'a> {
             inventory,
             playbook,
             options,
-            reporter,
+            reporter: free::Output::new(reporter),
             interrupt,
             hosts,
             inventory_vars,
@@ -491,6 +497,9 @@ impl<'a> Runner<'a> {
         .buffer_unordered(forks);
         let mut stream = std::pin::pin!(stream);
         let mut done = Vec::new();
+        // Under `free`, the host's fork for this work, unless its task holds one already
+        // (none needed otherwise).
+        let _fork = free::fork().await;
         while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
             busy.remove(host);
             done.push(value);
@@ -609,15 +618,16 @@ impl<'a> Runner<'a> {
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
         let name = prepared.name.clone();
-        // Hosts that failed in an earlier play do not take part in later ones.
+        // Hosts that failed in an earlier play do not take part in later ones; hosts that
+        // ended one (`meta: end_host`, `end_play`) do.
+        for host in &prepared.hosts {
+            self.state(host).ended = false;
+        }
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {
             name,
             hosts: hosts.clone(),
         });
-        for host in &hosts {
-            self.state(host).ended = false;
-        }
         self.included_roles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -635,11 +645,15 @@ impl<'a> Runner<'a> {
             environment: play.environment.iter().cloned().collect(),
             ..Inherited::default()
         };
+        self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
             if play.gather_facts {
                 self.connect_all(&batch).await;
             }
-            let stop = self.run_batch(prepared, &batch, &inherited).await;
+            let stop = match play.strategy {
+                Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
+                _ => self.run_batch_free(prepared, &batch, &inherited).await,
+            };
             // Hosts `any_errors_fatal` failed take no part in later plays.
             for host in &batch {
                 let mut state = self.state(host);
@@ -683,22 +697,13 @@ impl<'a> Runner<'a> {
         ];
         for section in sections {
             for list in section {
-                match self.run_list(&scope, list, batch, inherited).await {
-                    Some(Stop::EndPlay) => return None,
-                    Some(stop) => return Some(stop),
-                    None => {}
+                // `meta: end_play` ends the play: its later batches too, as in ansible-core.
+                if let Some(stop) = self.run_list(&scope, list, batch, inherited).await {
+                    return Some(stop);
                 }
             }
-            let forced = self.forced_handler_hosts(&scope);
-            let stop = self
-                .flush_handlers_forced(&scope, batch, &forced, inherited)
-                .await;
-            // A failed host is done once its forced handlers ran (or one failed there).
-            for host in &forced {
-                self.state(host).notified.clear();
-            }
-            if stop.is_some() {
-                return stop;
+            if let Some(stop) = self.flush_section_handlers(&scope, batch, inherited).await {
+                return Some(stop);
             }
         }
         None
@@ -707,13 +712,12 @@ impl<'a> Runner<'a> {
     /// With `force_handlers` (the play's, or else `--force-handlers`): the hosts of the
     /// batch that failed with handlers still notified. As ansible-core 2.19.14, they run
     /// those at the end of the section they failed in, and nothing after.
-    fn forced_handler_hosts(&self, scope: &PlayScope<'_>) -> Vec<String> {
+    fn forced_handler_hosts(&self, scope: &PlayScope<'_>, hosts: &[String]) -> Vec<String> {
         let play = &scope.prepared.play;
         if !play.force_handlers.unwrap_or(self.options.force_handlers) {
             return Vec::new();
         }
-        scope
-            .batch
+        hosts
             .iter()
             .filter(|h| {
                 let state = self.state(h);
@@ -738,7 +742,9 @@ impl<'a> Runner<'a> {
     /// How many tasks from the first of `tasks` make a segment that may be pipelined
     /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
     fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
+        // Not under `free`: its forks are taken per task (`free.rs`), not per chain.
         if !self.options.pipelining
+            || scope.prepared.play.strategy != Strategy::Linear
             || self.stepping.load(Ordering::SeqCst)
             || inherited.handler
             || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
@@ -882,6 +888,7 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::FlushHandlers) => {
                     // As Ansible: only the hosts its `when` holds for run their handlers now.
                     let flushing = self.when_holds(scope, task, &active, inherited);
+                    self.meta_skipped(scope, task, inherited, &active, &flushing);
                     if let Some(stop) = self.flush_handlers(scope, &flushing, inherited).await {
                         return Some(stop);
                     }
@@ -889,17 +896,19 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::EndPlay) => {
                     // As ansible-core's linear strategy: `end_play` runs once, its `when`
                     // read for the first host that reaches it.
-                    if self.task_selected(task, inherited)
-                        && !self
-                            .when_holds(scope, task, &active[..1], inherited)
-                            .is_empty()
-                    {
-                        return Some(Stop::EndPlay);
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndPlay);
+                        }
                     }
                 }
                 TaskBody::Meta(Meta::EndHost) => {
                     if self.task_selected(task, inherited) {
-                        for host in self.when_holds(scope, task, &active, inherited) {
+                        let ending = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &ending);
+                        for host in ending {
                             self.state(&host).ended = true;
                         }
                     }
@@ -1070,7 +1079,10 @@ impl<'a> Runner<'a> {
         if failed_now.is_empty() {
             return None;
         }
-        if (play.any_errors_fatal || effective.run_once) && !effective.ignore_errors {
+        // As ansible-core: the `free` strategies ignore `any_errors_fatal` and
+        // `max_fail_percentage` (with a warning), not a failed `run_once` task.
+        let linear = play.strategy == Strategy::Linear;
+        if ((play.any_errors_fatal && linear) || effective.run_once) && !effective.ignore_errors {
             for host in scope.batch {
                 if failed_now.contains(&host) {
                     continue;
@@ -1082,7 +1094,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(limit) = play.max_fail_percentage {
+        if let Some(limit) = play.max_fail_percentage.filter(|_| linear) {
             let failed = scope
                 .batch
                 .iter()
@@ -1097,6 +1109,25 @@ impl<'a> Runner<'a> {
             }
         }
         None
+    }
+
+    /// The flush at the end of a section (`pre_tasks`, `roles` and `tasks`, `post_tasks`):
+    /// the handlers notified so far on `hosts`, and with `force_handlers` on those of them
+    /// that failed, which are done once their handlers ran (or one failed there).
+    async fn flush_section_handlers(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let forced = self.forced_handler_hosts(scope, hosts);
+        let stop = self
+            .flush_handlers_forced(scope, hosts, &forced, inherited)
+            .await;
+        for host in &forced {
+            self.state(host).notified.clear();
+        }
+        stop
     }
 
     /// Run the handlers notified so far, in the order they are defined, each on the hosts

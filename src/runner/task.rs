@@ -49,6 +49,9 @@ impl Runner<'_> {
         }
         let effective = inherited.with(task);
         let handler = handler || inherited.handler;
+        // Under `free`: ansible-core's warning for `run_once`, and the host's fork for the
+        // whole task (connecting included).
+        let _fork = self.free_task(scope, &effective).await;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }
@@ -109,6 +112,9 @@ impl Runner<'_> {
             targets = &connected;
         }
         let across = task.kind().map_or(Across::EachHost, TaskKind::across);
+        if self.strategy_refuses(scope, task, &effective, targets, &run.title, across) {
+            return;
+        }
         if across == Across::Together && task.r#loop.is_none() {
             self.run_together(scope, task, &effective, targets, &run)
                 .await;
