@@ -847,3 +847,43 @@ fn force_handlers_under_the_free_strategy() {
     );
     assert_eq!(files_made(&test), ["a-h", "b-h", "b-h2"]);
 }
+
+#[test]
+fn module_defaults_reach_a_module_of_the_users() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "library/greet",
+            "#!/bin/sh\n. \"$1\"\necho \"{\\\"changed\\\": false, \\\"said\\\": \\\"$word\\\"}\"\n",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              module_defaults:
+                greet: {word: hi}
+              tasks:
+                - greet:
+                  register: g
+                - greet: {word: own}
+                  register: own
+                - assert:
+                    that:
+                      - g.said == 'hi'
+                      - own.said == 'own'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    std::fs::set_permissions(
+        test.path().join("library/greet"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14: ok=3, both assertions hold.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
