@@ -24,6 +24,7 @@ mod keywords;
 mod labs;
 mod limits;
 mod modules_archive;
+mod modules_dnf;
 mod modules_files;
 mod modules_net;
 mod modules_packages;
