@@ -52,6 +52,8 @@ pub struct Settings {
     pub timeout: Option<u64>,
     /// `[defaults] retry_files_enabled` / `ANSIBLE_RETRY_FILES_ENABLED`, when set.
     pub retry_files_enabled: Option<bool>,
+    /// `[defaults] force_handlers` / `ANSIBLE_FORCE_HANDLERS`: `--force-handlers`.
+    pub force_handlers: bool,
     /// `[privilege_escalation] become` / `ANSIBLE_BECOME`.
     pub r#become: bool,
     /// `[ssh_connection] pipelining` / `ANSIBLE_PIPELINING`, when set: `False` turns
@@ -88,6 +90,7 @@ impl Default for Settings {
             host_key_checking: true,
             timeout: None,
             retry_files_enabled: None,
+            force_handlers: false,
             r#become: false,
             pipelining: None,
             become_user: None,
@@ -218,6 +221,13 @@ const DEFS: &[Def] = &[
         env: &["ANSIBLE_TIMEOUT"],
         name: "DEFAULT_TIMEOUT",
         kind: Kind::Int,
+    },
+    Def {
+        section: "defaults",
+        keys: &["force_handlers"],
+        env: &["ANSIBLE_FORCE_HANDLERS"],
+        name: "DEFAULT_FORCE_HANDLERS",
+        kind: Kind::Bool,
     },
     Def {
         section: "defaults",
@@ -564,6 +574,7 @@ impl Settings {
                 match def.name {
                     "HOST_KEY_CHECKING" => self.host_key_checking = value,
                     "RETRY_FILES_ENABLED" => self.retry_files_enabled = Some(value),
+                    "DEFAULT_FORCE_HANDLERS" => self.force_handlers = value,
                     "DEFAULT_BECOME" => self.r#become = value,
                     "pipelining" => self.pipelining = Some(value),
                     "INVENTORY_ANY_UNPARSED_IS_FAILED" => {

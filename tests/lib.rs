@@ -6,6 +6,7 @@ mod ansible_cfg;
 mod bundle;
 mod bundle_faults;
 mod cli;
+mod compat;
 mod delegate;
 mod drift;
 mod edges;

@@ -4,8 +4,8 @@
 //! test says otherwise. Hosts race under these strategies: where the order of their lines
 //! matters, the playbook orders them through files one host leaves and another waits for.
 //! Where a host must still be busy when another fails or ends the play (`end_play`, a
-//! failed `run_once`), it waits for the file the other leaves just before, then 3 s more:
-//! the margin for quayside to read the other's result.
+//! failed `run_once`), it waits for the file the other leaves just before, then 8 s more:
+//! the margin for quayside to read the other's result on a loaded machine.
 
 use crate::common::{Output, Test};
 
@@ -282,7 +282,7 @@ fn a_failed_run_once_task_fails_every_host_of_the_play() {
               strategy: free
               tasks:
                 - name: first
-                  shell: \"[ {{{{ inventory_hostname }}}} = b ] || {{ {wait} ; sleep 3 ; }}\"
+                  shell: \"[ {{{{ inventory_hostname }}}} = b ] || {{ {wait} ; sleep 8 ; }}\"
                 - name: once
                   shell: touch '{{{{ dir }}}}/go'; exit 1
                   when: inventory_hostname == 'b'
@@ -367,7 +367,7 @@ fn end_play_ends_the_play_for_every_host_at_its_next_task() {
               strategy: free
               tasks:
                 - name: first
-                  shell: \"[ {{{{ inventory_hostname }}}} != c ] || {{ {wait} ; sleep 3 ; }}\"
+                  shell: \"[ {{{{ inventory_hostname }}}} != c ] || {{ {wait} ; sleep 8 ; }}\"
                 - name: mark
                   command: touch '{{{{ dir }}}}/b-ending'
                   when: inventory_hostname == 'b'
@@ -375,7 +375,7 @@ fn end_play_ends_the_play_for_every_host_at_its_next_task() {
                   meta: end_play
                   when: inventory_hostname == 'b'
                 - name: after
-                  shell: \"{wait} ; sleep 3\"
+                  shell: \"{wait} ; sleep 8\"
                 - name: last
                   command: touch '{{{{ dir }}}}/{{{{ inventory_hostname }}}}-last'
             - hosts: all

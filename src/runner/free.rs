@@ -213,7 +213,7 @@ impl Runner<'_> {
                     None => {}
                 }
             }
-            if let Some(stop) = self.flush_handlers(scope, hosts, inherited).await {
+            if let Some(stop) = self.flush_section_handlers(scope, hosts, inherited).await {
                 return Some(stop);
             }
         }

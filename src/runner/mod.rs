@@ -10,8 +10,10 @@ mod connect;
 mod context;
 mod delegate;
 mod facts;
+mod failed_task;
 mod free;
 mod include;
+mod notify;
 mod pipeline;
 mod task;
 
@@ -56,6 +58,9 @@ pub struct RunOptions {
     pub r#become: bool,
     /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
     pub become_user: Option<String>,
+    /// `--force-handlers` (or ansible.cfg's `force_handlers`): a play's `force_handlers`
+    /// when it does not say.
+    pub force_handlers: bool,
     /// ansible.cfg's `[defaults] strategy`: the strategy of plays that name none.
     pub strategy: crate::playbook::Strategy,
     /// Send a host its next tasks before the answers to the earlier ones come back, where
@@ -80,6 +85,7 @@ impl Default for RunOptions {
             step: false,
             r#become: false,
             become_user: None,
+            force_handlers: false,
             strategy: crate::playbook::Strategy::Linear,
             pipelining: true,
         }
@@ -98,17 +104,33 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `ansible-playbook`'s exit codes: 2 a host failed, 3 a host was unreachable, 99
-    /// interrupted.
+    /// interrupted. ansible-core exits 4 when a host was unreachable, whether or not
+    /// another failed: that is `ansible_exit_code`.
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
         } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
             2
-        } else if self.hosts.values().any(|c| c.unreachable > 0) {
+        } else if self.any_unreachable() {
             3
         } else {
             0
         }
+    }
+
+    /// The exit code `ansible-playbook` 2.19 gives the same run (`--ansible-exit-codes`):
+    /// its code for unreachable hosts (4, which it also gives a playbook it cannot read)
+    /// wins over its code for failed ones.
+    pub fn ansible_exit_code(&self) -> i32 {
+        if !self.interrupted && self.any_unreachable() {
+            4
+        } else {
+            self.exit_code()
+        }
+    }
+
+    fn any_unreachable(&self) -> bool {
+        self.hosts.values().any(|c| c.unreachable > 0)
     }
 }
 
@@ -185,6 +207,16 @@ pub fn prepare(
         };
         let mut hosts = crate::inventory::select(inventory, &pattern)
             .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
+        let mut play = play.clone();
+        if crate::playbook::has_templated_handler_names(&play.handlers) {
+            let unusable = notify::render_handler_names(&mut play, &ctx);
+            // With every name rendered, a notification no handler answers is refused
+            // now; otherwise (ansible-core is lazy here) it is a warning when it notifies.
+            if unusable.is_empty() {
+                crate::playbook::check_notified_handlers(&play)?;
+            }
+            warnings.extend(unusable);
+        }
         if let Some(limit) = &limit {
             hosts.retain(|h| limit.contains(h));
         }
@@ -194,7 +226,7 @@ pub fn prepare(
             ));
         }
         plays.push(PreparedPlay {
-            play: play.clone(),
+            play,
             name,
             hosts,
             vars,
@@ -242,6 +274,9 @@ struct HostState {
     /// `any_errors_fatal` (or a failed `run_once` task) failed it: it may still run the
     /// `rescue` and the rest of this play, but no later play, and the run exits 2.
     fatal: bool,
+    /// `fatal`, and it ran a `rescue`: as ansible-core 2.19.14, the run exits 2 for it
+    /// only if a later play starts (which it takes no part in).
+    fatal_rescued: bool,
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
@@ -506,6 +541,9 @@ impl<'a> Runner<'a> {
                 continue;
             }
             touched.extend(prepared.hosts.iter().cloned());
+            for host in self.hosts.keys() {
+                self.state(host).fatal_rescued = false;
+            }
             let stop = self.run_play(prepared).await;
             if matches!(stop, Some(Stop::Abort | Stop::Interrupted)) {
                 break;
@@ -548,7 +586,7 @@ impl<'a> Runner<'a> {
                 .iter()
                 .filter(|h| {
                     let state = self.state(h);
-                    (state.failed || state.fatal) && !state.unreachable
+                    (state.failed || state.fatal) && !state.unreachable && !state.fatal_rescued
                 })
                 .cloned()
                 .collect(),
@@ -664,11 +702,29 @@ impl<'a> Runner<'a> {
                     return Some(stop);
                 }
             }
-            if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
+            if let Some(stop) = self.flush_section_handlers(&scope, batch, inherited).await {
                 return Some(stop);
             }
         }
         None
+    }
+
+    /// With `force_handlers` (the play's, or else `--force-handlers`): the hosts of the
+    /// batch that failed with handlers still notified. As ansible-core 2.19.14, they run
+    /// those at the end of the section they failed in, and nothing after.
+    fn forced_handler_hosts(&self, scope: &PlayScope<'_>, hosts: &[String]) -> Vec<String> {
+        let play = &scope.prepared.play;
+        if !play.force_handlers.unwrap_or(self.options.force_handlers) {
+            return Vec::new();
+        }
+        hosts
+            .iter()
+            .filter(|h| {
+                let state = self.state(h);
+                state.failed && !state.unreachable && !state.notified.is_empty()
+            })
+            .cloned()
+            .collect()
     }
 
     /// Run a list of tasks on `hosts`, task by task (pipelined where it may be).
@@ -966,6 +1022,9 @@ impl<'a> Runner<'a> {
                 let mut state = self.state(host);
                 state.failed = false;
                 state.rescue_pending = false;
+                // A host `any_errors_fatal` failed recovers in the rescue, as far as this
+                // play goes (ansible-core's 80981 target exits 0).
+                state.fatal_rescued |= state.fatal;
             }
             if !failed.is_empty() {
                 if let Some(stop) = Box::pin(self.run_list(scope, rescue, &failed, &inner)).await {
@@ -1052,6 +1111,25 @@ impl<'a> Runner<'a> {
         None
     }
 
+    /// The flush at the end of a section (`pre_tasks`, `roles` and `tasks`, `post_tasks`):
+    /// the handlers notified so far on `hosts`, and with `force_handlers` on those of them
+    /// that failed, which are done once their handlers ran (or one failed there).
+    async fn flush_section_handlers(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let forced = self.forced_handler_hosts(scope, hosts);
+        let stop = self
+            .flush_handlers_forced(scope, hosts, &forced, inherited)
+            .await;
+        for host in &forced {
+            self.state(host).notified.clear();
+        }
+        stop
+    }
+
     /// Run the handlers notified so far, in the order they are defined, each on the hosts
     /// that notified it.
     async fn flush_handlers(
@@ -1060,6 +1138,23 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        self.flush_handlers_forced(scope, hosts, &[], inherited)
+            .await
+    }
+
+    /// `flush_handlers`, where the `forced` hosts (failed ones, `force_handlers`) run their
+    /// handlers too, until one of those fails on them.
+    async fn flush_handlers_forced(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        forced: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let failures_before: Vec<(String, u32)> = forced
+            .iter()
+            .map(|h| (h.clone(), self.state(h).counts.failed))
+            .collect();
         let mut as_handler = inherited.clone();
         as_handler.handler = true;
         let inherited = &as_handler;
@@ -1082,9 +1177,14 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
+            let still_forced = failures_before.iter().filter(|(h, failures)| {
+                let state = self.state(h);
+                !state.unreachable && state.counts.failed == *failures
+            });
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
+                .chain(still_forced.map(|(h, _)| h.clone()))
                 .filter(|h| {
                     let mut state = self.state(h);
                     let mut hit = false;
