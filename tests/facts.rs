@@ -148,7 +148,8 @@ fn unknown_subsets_and_setup_arguments_are_refused() {
         .run()
         .status(4)
         .stderr_contains(
-            "quayside gathers the fact subsets all, min, hardware, network; `virtual` is not \
+            "quayside gathers the fact subsets all, min, hardware, network (and distribution, \
+             platform, user, env, service_mgr, selinux, pkg_mgr, within min); `virtual` is not \
              one of them at bad.yml:2:18",
         );
     assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
