@@ -160,6 +160,7 @@ pub fn check_placements(playbook: &Playbook) -> Result<(), Diagnostic> {
     for play in &playbook.plays {
         for task in play.all_tasks() {
             if let Some(kind) = task.kind() {
+                crate::runner::check_strategy_placement(task, kind, play)?;
                 kind.check_placement(task, play)?;
             }
         }

@@ -180,6 +180,10 @@ pub struct RunArgs {
     /// Confirm each task before it runs: (y)es, (n)o to skip it, (c)ontinue without asking
     #[arg(long = "step")]
     pub step: bool,
+    /// Run the handlers notified on a host even after it failed (a play's `force_handlers`
+    /// wins)
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
     /// Wait for each task's answer before sending a host the next (ansible.cfg's
     /// `pipelining = False` does the same); by default a host is sent its next tasks
     /// ahead wherever the result cannot differ
@@ -188,6 +192,10 @@ pub struct RunArgs {
     /// Do not write a `.retry` file of the hosts that failed
     #[arg(long = "no-retry-file")]
     pub no_retry_file: bool,
+    /// Exit as ansible-playbook does when a host is unreachable: 4 (also when another
+    /// failed), where quayside exits 3 (and 2 when another failed)
+    #[arg(long = "ansible-exit-codes", env = "QUAYSIDE_ANSIBLE_EXIT_CODES")]
+    pub ansible_exit_codes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -71,7 +71,14 @@ pub fn load(
         .map_err(Refusal::Input)?;
     // A templated role name may use the extra variables.
     crate::playbook::set_load_vars(options.extra_vars.clone());
-    let playbook = parse_playbook(playbook).map_err(Refusal::Input)?;
+    let mut playbook = parse_playbook(playbook).map_err(Refusal::Input)?;
+    // Plays that name no strategy take ansible.cfg's.
+    for play in &mut playbook.plays {
+        if play.strategy_span.is_none() {
+            play.strategy = options.strategy;
+        }
+    }
+    crate::runner::check_strategy_options(&playbook, &options).map_err(Refusal::Option)?;
     crate::check::check_placements(&playbook).map_err(Refusal::Input)?;
     if let Some(name) = &options.start_at_task {
         check_start_at_task(&playbook, name).map_err(Refusal::Option)?;

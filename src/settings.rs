@@ -43,6 +43,8 @@ pub struct Settings {
     pub remote_user: Option<String>,
     /// `[defaults] forks` / `ANSIBLE_FORKS`, when set.
     pub forks: Option<u32>,
+    /// `[defaults] strategy` / `ANSIBLE_STRATEGY`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
     /// Check SSH host keys (the default). `[defaults] host_key_checking` /
     /// `ANSIBLE_HOST_KEY_CHECKING` (and quayside's own `QUAYSIDE_HOST_KEY_CHECKING`).
     pub host_key_checking: bool,
@@ -50,6 +52,8 @@ pub struct Settings {
     pub timeout: Option<u64>,
     /// `[defaults] retry_files_enabled` / `ANSIBLE_RETRY_FILES_ENABLED`, when set.
     pub retry_files_enabled: Option<bool>,
+    /// `[defaults] force_handlers` / `ANSIBLE_FORCE_HANDLERS`: `--force-handlers`.
+    pub force_handlers: bool,
     /// `[privilege_escalation] become` / `ANSIBLE_BECOME`.
     pub r#become: bool,
     /// `[ssh_connection] pipelining` / `ANSIBLE_PIPELINING`, when set: `False` turns
@@ -82,9 +86,11 @@ impl Default for Settings {
             vault_identity_list: Vec::new(),
             remote_user: None,
             forks: None,
+            strategy: crate::playbook::Strategy::Linear,
             host_key_checking: true,
             timeout: None,
             retry_files_enabled: None,
+            force_handlers: false,
             r#become: false,
             pipelining: None,
             become_user: None,
@@ -197,6 +203,13 @@ const DEFS: &[Def] = &[
     },
     Def {
         section: "defaults",
+        keys: &["strategy"],
+        env: &["ANSIBLE_STRATEGY"],
+        name: "DEFAULT_STRATEGY",
+        kind: Kind::Str,
+    },
+    Def {
+        section: "defaults",
         keys: &["host_key_checking"],
         env: &["ANSIBLE_HOST_KEY_CHECKING", "QUAYSIDE_HOST_KEY_CHECKING"],
         name: "HOST_KEY_CHECKING",
@@ -208,6 +221,13 @@ const DEFS: &[Def] = &[
         env: &["ANSIBLE_TIMEOUT"],
         name: "DEFAULT_TIMEOUT",
         kind: Kind::Int,
+    },
+    Def {
+        section: "defaults",
+        keys: &["force_handlers"],
+        env: &["ANSIBLE_FORCE_HANDLERS"],
+        name: "DEFAULT_FORCE_HANDLERS",
+        kind: Kind::Bool,
     },
     Def {
         section: "defaults",
@@ -554,6 +574,7 @@ impl Settings {
                 match def.name {
                     "HOST_KEY_CHECKING" => self.host_key_checking = value,
                     "RETRY_FILES_ENABLED" => self.retry_files_enabled = Some(value),
+                    "DEFAULT_FORCE_HANDLERS" => self.force_handlers = value,
                     "DEFAULT_BECOME" => self.r#become = value,
                     "pipelining" => self.pipelining = Some(value),
                     "INVENTORY_ANY_UNPARSED_IS_FAILED" => {
@@ -588,6 +609,10 @@ impl Settings {
             Kind::Str => match def.name {
                 "DEFAULT_REMOTE_USER" => self.remote_user = Some(text.to_owned()),
                 "DEFAULT_BECOME_USER" => self.become_user = Some(text.to_owned()),
+                "DEFAULT_STRATEGY" => {
+                    self.strategy = crate::playbook::Strategy::named(text)
+                        .ok_or_else(|| invalid("`linear`, `free` or `host_pinned`"))?;
+                }
                 "DEFAULT_BECOME_METHOD" if text != "sudo" => {
                     let message = format!(
                         "quayside becomes another user with sudo only; `become_method` is `{text}`"

@@ -195,8 +195,15 @@ fn build() -> Environment<'static> {
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
     // Ansible's `exists`: a path on the controller, as `lookup('file', ...)` reads it.
     env.add_test("exists", |path: &str| std::path::Path::new(path).exists());
+    // Ansible's other spellings of the same tests.
+    env.add_test("failure", |result: Value| result_flag(&result, "failed"));
+    env.add_test("change", |result: Value| result_flag(&result, "changed"));
+    env.add_test("skip", |result: Value| result_flag(&result, "skipped"));
     env.add_test("succeeded", |result: Value| !result_flag(&result, "failed"));
     env.add_test("success", |result: Value| !result_flag(&result, "failed"));
+    env.add_test("successful", |result: Value| {
+        !result_flag(&result, "failed")
+    });
     // Ansible Vault's tests.
     env.add_test("vault_encrypted", |value: Value| {
         value.as_str().is_some_and(crate::vault::is_vault_value)

@@ -1074,6 +1074,45 @@ fn magic_variables_have_ansibles_values() {
     );
 }
 
+/// `ansible_play_batch` is the batch's hosts that have not failed, `ansible_play_hosts`
+/// the play's, `ansible_play_hosts_all` every host of the play (expected from ansible-core
+/// 2.19.14: the same play, `serial: 2`, host1 failing in the first batch).
+#[test]
+fn play_batch_and_play_hosts_leave_out_failed_hosts() {
+    let output = Test::new()
+        .file(
+            "hosts.ini",
+            "
+            host1 ansible_connection=local
+            host2 ansible_connection=local
+            host3 ansible_connection=local
+            ",
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              serial: 2
+              tasks:
+                - command: 'false'
+                  when: inventory_hostname == 'host1'
+                - debug:
+                    msg: \"{{ inventory_hostname }} {{ ansible_play_batch }} {{ ansible_play_hosts }} {{ ansible_play_hosts_all }}\"
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.ini", "--output", "json"])
+        .run()
+        .status(2);
+    assert_eq!(
+        shown(&output),
+        [
+            "host2 ['host2'] ['host2', 'host3'] ['host1', 'host2', 'host3']",
+            "host3 ['host3'] ['host2', 'host3'] ['host1', 'host2', 'host3']",
+        ]
+    );
+}
+
 #[test]
 fn extra_vars_from_a_file_a_yaml_string_and_key_values() {
     let output = Test::new()

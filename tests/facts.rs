@@ -165,3 +165,23 @@ fn unknown_subsets_and_setup_arguments_are_refused() {
         );
     assert!(!output.stdout.contains("TASK"), "{}", output.stdout);
 }
+
+/// `gather_facts` as a task and a subset within `min` (`distribution`, as ansible-core's own
+/// integration targets ask): the distribution facts, not the hardware ones. Expected from
+/// ansible-core 2.19.14 on the same play: `Debian False` and this recap.
+#[test]
+fn gather_facts_task_and_a_subset_within_min_as_ansible() {
+    let output = crate::common::Test::new()
+        .file(
+            "play.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - gather_facts: {gather_subset: distribution}\n    - debug: {msg: '{{ ansible_distribution }} {{ ansible_memtotal_mb is defined }}'}\n    - setup: {gather_subset: '!min,distribution'}\n",
+        )
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert!(output.stdout.contains("\"msg\": \"Debian False\""));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

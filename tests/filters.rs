@@ -335,8 +335,8 @@ fn password_lookup_creates_reuses_and_matches_ansible() {
 }
 
 /// `lookup('first_found')` and `relpath` compared with ansible-core 2.19.14 on the same
-/// files: the same output and recap. As a lookup it looks in the role's folder, then the
-/// playbook's (no `files/`); `paths` prefix each name; `skip` and `errors='ignore'` give an
+/// files: the same output and recap. As a lookup it looks in the role's folder, its
+/// `tasks/` (the folder of the task's file), then the playbook's (no `files/`); `paths` prefix each name; `skip` and `errors='ignore'` give an
 /// empty list; nothing found fails the task.
 #[test]
 fn first_found_lookup_matches_ansible() {
@@ -345,9 +345,10 @@ fn first_found_lookup_matches_ansible() {
         .file("c.txt", "")
         .file("vars/Debian.yml", "x: 1\n")
         .file("roles/r/files/rf.txt", "")
+        .file("roles/r/tasks/default.yml", "")
         .file(
             "roles/r/tasks/main.yml",
-            "- debug: {msg: \"{{ lookup('first_found', ['none.txt', 'rf.txt', 'b.txt']) }}\"}\n",
+            "- debug: {msg: \"{{ lookup('first_found', ['none.yml', 'default.yml']) | relpath(playbook_dir) }}\"}\n- debug: {msg: \"{{ lookup('first_found', ['none.txt', 'rf.txt', 'b.txt']) }}\"}\n",
         )
         .file(
             "p.yml",
@@ -384,6 +385,7 @@ fn first_found_lookup_matches_ansible() {
             "[]",
             "[\"c.txt\"]",
             "[]",
+            "\"roles/r/tasks/default.yml\"",
         ]
     );
     assert!(
@@ -393,7 +395,7 @@ fn first_found_lookup_matches_ansible() {
     );
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=7 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
 }
 
@@ -498,4 +500,23 @@ fn omit_leaves_arguments_and_items_out() {
         .stdout_contains("\"msg\": \"x\"")
         .stdout_contains("\"msg\": \"0755\"")
         .stdout_contains("ok=7    changed=1    unreachable=0    failed=0");
+}
+
+/// Ansible's other spellings of the result tests (`successful`, `failure`, `change`,
+/// `skip`). Expected from ansible-core 2.19.14 on the same play: the assertion holds, and
+/// this recap.
+#[test]
+fn result_tests_take_every_spelling_ansible_takes() {
+    let output = Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      register: r\n    - command: \"false\"\n      register: f\n      ignore_errors: true\n    - command: \"true\"\n      when: false\n      register: s\n    - assert: {that: [r is successful, r is change, s is skip, f is failure, f is not successful, r is not skip]}\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
+    );
 }

@@ -477,3 +477,22 @@ fn end_play_reads_its_when_for_the_first_host_as_ansible() {
         assert!(!test.path().join(format!("two-{host}")).exists());
     }
 }
+
+/// A task's `name:` with no value (ansible-core's systemd target writes one): the task is
+/// unnamed and titled by its type. Expected from ansible-core 2.19.14: `TASK [debug]`.
+#[test]
+fn an_empty_task_name_is_no_name_as_ansible() {
+    let output = crate::common::Test::new()
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name:\n      debug: {msg: hi}\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert!(output.stdout.contains("TASK [debug] ***"));
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

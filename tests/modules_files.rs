@@ -283,9 +283,13 @@ fn stat_and_slurp_register_ansibles_keys() {
                   - s1.stat.mode == '0640' and s1.stat.size == 6 and s1.stat.pw_name == 'root'
                   - s1.stat.rusr and s1.stat.rgrp and not s1.stat.roth and s1.stat.readable
                   - s1.stat.path == dir ~ '/a.txt'
+                  - s1.stat.mimetype == 'text/plain' and s1.stat.charset == 'us-ascii'
             - ansible.builtin.stat: {path: "{{ dir }}/a.txt", checksum_algorithm: sha256, get_mime: false}
               register: s2
-            - assert: {that: ["s2.stat.checksum == '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03'"]}
+            - assert: {that: ["s2.stat.checksum == '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03'", s2.stat.mimetype is not defined]}
+            - stat: {path: "{{ dir }}"}
+              register: s2d
+            - assert: {that: ["s2d.stat.mimetype == 'inode/directory'", "s2d.stat.charset == 'binary'"]}
             - stat: {path: "{{ dir }}/nope"}
               register: s3
             - assert: {that: ["s3.stat == {'exists': false}"]}
@@ -310,7 +314,7 @@ fn stat_and_slurp_register_ansibles_keys() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=15 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+        "localhost : ok=17 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
 
@@ -383,10 +387,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     refused(
         "template: {src: t.j2, dest: /tmp/y, block_start_string: '[%'}",
         "error: unknown argument `block_start_string` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`) at play.yml:5:43",
-    );
-    refused(
-        "stat: {path: /x, get_mime: true}",
-        "error: `get_mime: true` is not supported: `stat` returns no `mimetype` at play.yml:5:7",
     );
     refused(
         "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",

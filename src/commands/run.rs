@@ -26,6 +26,8 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
         step: args.step,
         r#become: settings.r#become,
         become_user: settings.become_user.clone(),
+        force_handlers: args.force_handlers || settings.force_handlers,
+        strategy: settings.strategy,
         pipelining: !args.no_pipelining && settings.pipelining != Some(false),
         ..RunOptions::default()
     };
@@ -94,7 +96,11 @@ pub fn run(args: &RunArgs, settings: &Settings) -> Result<i32, Failure> {
     })?;
     // Connections close in the background; do not wait for stragglers.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    let code = summary.exit_code();
+    let code = if args.ansible_exit_codes {
+        summary.ansible_exit_code()
+    } else {
+        summary.exit_code()
+    };
     if let Some(log) = &log {
         log.finish(code);
     }

@@ -21,7 +21,10 @@ pub fn validate(
             &settings.inventory_dirs,
         ),
         &args.select,
-        RunOptions::default(),
+        RunOptions {
+            strategy: settings.strategy,
+            ..RunOptions::default()
+        },
     )?;
     for warning in &loaded.warnings {
         let _ = writeln!(out, "[WARNING]: {warning}");

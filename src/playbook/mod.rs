@@ -3,12 +3,19 @@
 //! A playbook is parsed and checked completely before any host is touched: every keyword,
 //! task type and argument is known, every template compiles.
 
+mod module_defaults;
 mod parse;
 mod roles;
 
+pub use module_defaults::ModuleDefaults;
+pub use module_defaults::apply as apply_module_defaults;
+
 use std::path::{Path, PathBuf};
 
-pub use parse::{TASK_KEYWORDS, include_path, load_included_file, parse_playbook};
+pub use parse::{
+    TASK_KEYWORDS, check_notified_handlers, has_templated_handler_names, include_path,
+    load_included_file, parse_playbook,
+};
 pub use roles::{
     Role, load_role_at_run, role_search_path, set_collections_path, set_load_vars, set_roles_path,
 };
@@ -95,6 +102,16 @@ pub struct Play {
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
+    /// `force_handlers`: handlers notified on a host before it failed still run there at
+    /// the end of the section (`pre_tasks`, `roles`+`tasks`, `post_tasks`). Unset, the
+    /// run's `--force-handlers` decides.
+    pub force_handlers: Option<bool>,
+    /// `module_defaults`: applied to the tasks' arguments when the play is read.
+    pub module_defaults: ModuleDefaults,
+    /// `strategy`: how the play's hosts go through its tasks, and where it was written
+    /// (none: ansible.cfg's `[defaults] strategy`, set at load).
+    pub strategy: Strategy,
+    pub strategy_span: Option<Span>,
     pub gather_facts: bool,
     /// `gather_subset`: which facts `gather_facts` gathers.
     pub gather_subset: crate::tasks::setup::Subsets,
@@ -112,6 +129,38 @@ pub struct Play {
     pub tasks: Vec<Task>,
     pub post_tasks: Vec<Task>,
     pub handlers: Vec<Task>,
+}
+
+/// A play's strategy, as ansible-core names its built-in strategy plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Every host runs a task before any host starts the next.
+    #[default]
+    Linear,
+    /// Each host goes through the tasks on its own, a fork per task.
+    Free,
+    /// As `free`, a fork held by a host from its first task to its last.
+    HostPinned,
+}
+
+impl Strategy {
+    /// The strategy a playbook or ansible.cfg names (`free`, `ansible.builtin.free`).
+    pub fn named(name: &str) -> Option<Strategy> {
+        match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+            "linear" => Some(Strategy::Linear),
+            "free" => Some(Strategy::Free),
+            "host_pinned" => Some(Strategy::HostPinned),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Linear => "linear",
+            Strategy::Free => "free",
+            Strategy::HostPinned => "host_pinned",
+        }
+    }
 }
 
 /// One step of `serial`: a number of hosts or a percentage of the play's hosts.
@@ -132,6 +181,8 @@ pub struct Task {
     pub loop_form: LoopForm,
     /// `loop_control.extended`: the item's context has `ansible_loop`.
     pub loop_extended: bool,
+    /// `loop_control.pause`: seconds to wait between two items.
+    pub loop_pause: Option<f64>,
     pub loop_var: String,
     pub index_var: Option<String>,
     pub label: Option<Node>,
@@ -165,6 +216,9 @@ pub struct Task {
     pub var_origins: crate::vars::Origins,
     /// The role the task belongs to: its defaults, vars and parameters apply to it.
     pub role: Option<std::sync::Arc<Role>>,
+    /// The task's (or block's) own `module_defaults`, already applied to the arguments of
+    /// the tasks they reach (see `module_defaults.rs`).
+    pub module_defaults: ModuleDefaults,
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +263,8 @@ pub struct Include {
     pub role_args: Option<Node>,
     /// `apply`: keywords for every included task (a block carrying them).
     pub apply: Option<Task>,
+    /// The `module_defaults` in force where the include is: applied to what it reads.
+    pub module_defaults: ModuleDefaults,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,20 +277,29 @@ pub enum Meta {
     Noop,
 }
 
-/// The handlers (indices into `handlers`) a notification runs, as Ansible resolves it: the
-/// last handler loaded under that name (or `role : name`), and every handler listening on
-/// it as a topic (one per handler name, the last loaded).
+/// The handlers (indices into `handlers`) a notification runs, as ansible-core 2.19.14
+/// resolves it, looking through the play's handler blocks last first (the play's own, then
+/// each role's, the last role first) and through each block in order: the first handler
+/// found under that name (or `role : name`), and every handler listening on it as a topic
+/// (or `role : topic`), one per handler name.
 pub fn notified_handlers(notification: &str, handlers: &[&Task]) -> Vec<usize> {
+    let order = search_order(handlers);
     let mut found = Vec::new();
-    if let Some(index) = handlers.iter().rposition(|h| {
+    if let Some(&index) = order.iter().find(|&&i| {
+        let h = handlers[i];
         h.name.as_deref() == Some(notification)
-            || matches!((&h.role, &h.name), (Some(role), Some(name)) if format!("{} : {name}", role.name) == notification)
+            || h.name
+                .as_deref()
+                .is_some_and(|name| h.role_qualified(name).any(|q| q == notification))
     }) {
         found.push(index);
     }
     let mut seen: Vec<&str> = Vec::new();
-    for (index, handler) in handlers.iter().enumerate().rev() {
-        if !handler.listen.iter().any(|topic| topic == notification) {
+    for &index in &order {
+        let handler = handlers[index];
+        if !handler.listen.iter().any(|topic| {
+            topic == notification || handler.role_qualified(topic).any(|q| q == notification)
+        }) {
             continue;
         }
         if let Some(name) = handler.name.as_deref() {
@@ -248,6 +313,20 @@ pub fn notified_handlers(notification: &str, handlers: &[&Task]) -> Vec<usize> {
         }
     }
     found
+}
+
+/// The order ansible-core looks through handlers in: their blocks (runs of handlers of one
+/// role, or of the play) last first, each block's handlers first to last.
+fn search_order(handlers: &[&Task]) -> Vec<usize> {
+    let block_of = |task: &Task| task.role.as_ref().map(std::sync::Arc::as_ptr);
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    for (index, handler) in handlers.iter().enumerate() {
+        match blocks.last_mut() {
+            Some(block) if block_of(handlers[block[0]]) == block_of(handler) => block.push(index),
+            _ => blocks.push(vec![index]),
+        }
+    }
+    blocks.into_iter().rev().flatten().collect()
 }
 
 /// The loop keywords, as Ansible turns each one's value into the items.
@@ -271,11 +350,26 @@ impl Task {
     /// Ansible allows), and its `listen` topics.
     pub fn handler_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.name.iter().cloned().collect();
-        if let (Some(role), Some(name)) = (&self.role, &self.name) {
-            names.push(format!("{} : {name}", role.name));
+        if let Some(name) = &self.name {
+            names.extend(self.role_qualified(name));
         }
-        names.extend(self.listen.iter().cloned());
+        for topic in &self.listen {
+            names.push(topic.clone());
+            names.extend(self.role_qualified(topic));
+        }
         names
+    }
+
+    /// `ROLE : name` for a role's handler name or `listen` topic, as ansible-core accepts
+    /// it: the role's full name, and a collection's role by its short name too.
+    fn role_qualified<'a>(&'a self, name: &'a str) -> impl Iterator<Item = String> + 'a {
+        self.role.iter().flat_map(move |role| {
+            let mut names = vec![format!("{} : {name}", role.name)];
+            if role.short_name != role.name {
+                names.push(format!("{} : {name}", role.short_name));
+            }
+            names
+        })
     }
 
     /// Its task type, if it is a typed task (not a block or a `meta`).

@@ -21,6 +21,8 @@ const PLAY_KEYWORDS: &[&str] = &[
     "serial",
     "max_fail_percentage",
     "any_errors_fatal",
+    "force_handlers",
+    "module_defaults",
     "gather_facts",
     "gather_subset",
     "tags",
@@ -75,6 +77,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "include_role",
     "include_tasks",
     "vars",
+    "module_defaults",
 ];
 
 /// Where an included file is: beside the file that includes it, else beside the playbook.
@@ -336,6 +339,10 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         serial: Vec::new(),
         max_fail_percentage: None,
         any_errors_fatal: false,
+        force_handlers: None,
+        module_defaults: Default::default(),
+        strategy: super::Strategy::Linear,
+        strategy_span: None,
         gather_facts: true,
         gather_subset: crate::tasks::setup::Subsets::default(),
         tags: Vec::new(),
@@ -415,17 +422,29 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "serial" => play.serial = serial(value)?,
             "max_fail_percentage" => play.max_fail_percentage = Some(number(value)?),
             "any_errors_fatal" => play.any_errors_fatal = boolean(value)?,
+            "force_handlers" => play.force_handlers = Some(boolean(value)?),
+            "module_defaults" => play.module_defaults = super::ModuleDefaults::parse(value)?,
             "gather_facts" => play.gather_facts = boolean(value)?,
             "gather_subset" => play.gather_subset = yaml::from_node(value)?,
             "tags" => play.tags = string_list(value)?,
             "environment" => play.environment = Some(value.clone()),
             "strategy" => {
-                if string(value)? != "linear" {
+                let name = string(value)?;
+                if crate::yaml::is_template(&name) {
                     return Err(Diagnostic::at(
-                        "only the `linear` strategy is supported",
+                        "a templated `strategy` is not supported; write `linear`, `free` or \
+                         `host_pinned`",
                         value.span.clone(),
                     ));
                 }
+                play.strategy = super::Strategy::named(&name).ok_or_else(|| {
+                    Diagnostic::at(
+                        format!("invalid play strategy `{name}`"),
+                        value.span.clone(),
+                    )
+                    .with_hint("quayside runs the strategies `linear`, `free` and `host_pinned`")
+                })?;
+                play.strategy_span = Some(value.span.clone());
             }
             "pre_tasks" => play.pre_tasks = task_list(value, false, origin)?,
             "tasks" => play.tasks = task_list(value, false, origin)?,
@@ -445,7 +464,12 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     play.handlers = handlers;
     play.role_defaults = roles.defaults;
     play.role_vars = roles.vars;
-    check_notified_handlers(&play)?;
+    super::module_defaults::apply_to_play(&mut play)?;
+    // A templated handler name is known once the play's variables are: its play's literal
+    // notifications are checked then (`runner::prepare`).
+    if !has_templated_handler_names(&play.handlers) {
+        check_notified_handlers(&play)?;
+    }
     for task in play.all_tasks() {
         if matches!(task.body, TaskBody::Meta(Meta::EndRole)) && task.role.is_none() {
             return Err(Diagnostic::at(
@@ -457,14 +481,23 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
     Ok(play)
 }
 
+/// Whether a handler's name is a template (rendered with the play's variables before the
+/// run).
+pub fn has_templated_handler_names(handlers: &[Task]) -> bool {
+    super::flatten(handlers)
+        .iter()
+        .any(|handler| handler.name.as_deref().is_some_and(yaml::is_template))
+}
+
 /// Every `notify` names a handler of the play (by `name` or `listen`), as Ansible requires.
-fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
+/// A templated `notify` is rendered when the task notifies, and checked then.
+pub fn check_notified_handlers(play: &Play) -> Result<(), Diagnostic> {
     let handlers = super::flatten(&play.handlers);
     let owned: Vec<String> = handlers.iter().flat_map(|h| h.handler_names()).collect();
     let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for task in play.all_tasks() {
         for (index, notified) in task.notify.iter().enumerate() {
-            if names.contains(&notified.as_str()) {
+            if names.contains(&notified.as_str()) || yaml::is_template(notified) {
                 continue;
             }
             let mut message = format!("the requested handler `{notified}` was not found");
@@ -512,6 +545,30 @@ pub(super) fn task_list(
     }
 }
 
+/// A block's (or import's) `notify` is its tasks' where they do not set their own, as in
+/// ansible-core.
+fn inherit_notify(block: &mut Task) {
+    if block.notify.is_empty() {
+        return;
+    }
+    let (notify, spans) = (block.notify.clone(), block.notify_spans.clone());
+    let TaskBody::Block {
+        block,
+        rescue,
+        always,
+    } = &mut block.body
+    else {
+        return;
+    };
+    for task in block.iter_mut().chain(rescue).chain(always) {
+        if task.notify.is_empty() {
+            task.notify = notify.clone();
+            task.notify_spans = spans.clone();
+            inherit_notify(task);
+        }
+    }
+}
+
 /// A task with no type and every keyword at its default.
 pub(super) fn new_task(span: crate::source::Span) -> Task {
     Task {
@@ -522,6 +579,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         r#loop: None,
         loop_form: super::LoopForm::Items,
         loop_extended: false,
+        loop_pause: None,
         loop_var: "item".to_owned(),
         index_var: None,
         label: None,
@@ -548,6 +606,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         vars: Default::default(),
         var_origins: Default::default(),
         role: None,
+        module_defaults: Default::default(),
     }
 }
 
@@ -592,6 +651,8 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             ));
         };
         match word {
+            // As Ansible: `name:` with no value leaves the task unnamed.
+            "name" if matches!(value.value, Value::Null) => {}
             "name" => task.name = Some(string(value)?),
             "when" => task.when = conditions(value),
             "loop" | "with_items" | "with_dict" | "with_sequence" | "with_together"
@@ -677,6 +738,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "always" => always = Some(task_list(value, handler, handler_inner(handler, origin))?),
             "import_tasks" => imported = Some(value),
             "vars" => (task.vars, task.var_origins) = node_to_vars_with_origins(value)?,
+            "module_defaults" => task.module_defaults = super::ModuleDefaults::parse(value)?,
             "import_role"
             | "include_role"
             | "ansible.builtin.import_role"
@@ -774,6 +836,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 role: Some((Vec::new(), role.public)),
                 role_args: Some(value.clone()),
                 apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+                module_defaults: Default::default(),
             }));
             return Ok(task);
         }
@@ -805,6 +868,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 role: Some((roles, public)),
                 role_args: None,
                 apply: apply.map(|a| apply_keywords(&a, origin)).transpose()?,
+                module_defaults: Default::default(),
             }));
             return Ok(task);
         }
@@ -813,6 +877,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: Vec::new(),
             always: Vec::new(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     if let Some((_, value)) = included {
@@ -894,6 +959,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             role: None,
             role_args: None,
             apply,
+            module_defaults: Default::default(),
         }));
         return Ok(task);
     }
@@ -931,6 +997,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: Vec::new(),
             always: Vec::new(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     if block.is_some() || rescue.is_some() || always.is_some() {
@@ -954,6 +1021,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             rescue: rescue.unwrap_or_default(),
             always: always.unwrap_or_default(),
         };
+        inherit_notify(&mut task);
         return Ok(task);
     }
     // A key that is neither a keyword nor a task type, beside a task type: a misspelled
@@ -1191,6 +1259,15 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
 /// (`command: ls -l`) turned into the task type's free-form argument.
 fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
     let mut args = match (&value.value, kind.free_form()) {
+        // `fail: msg=boom`, `include_vars: file=x.yml`: the free-form argument named, as
+        // Ansible reads it (`key=value` words).
+        (Value::Str(text), Some(argument))
+            if text
+                .strip_prefix(argument)
+                .is_some_and(|rest| rest.starts_with('=')) =>
+        {
+            key_value_args(text, value)?
+        }
         (Value::Str(_), Some(argument)) => Node::new(
             value.span.clone(),
             Value::Map(vec![(
@@ -1300,7 +1377,7 @@ fn unquote(value: &str) -> &str {
 }
 
 fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
-    const KEYS: &[&str] = &["loop_var", "index_var", "label", "extended"];
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "extended", "pause"];
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             "`loop_control` must be a mapping",
@@ -1313,10 +1390,24 @@ fn loop_control(task: &mut Task, node: &Node) -> Result<(), Diagnostic> {
             "index_var" => task.index_var = Some(string(value)?),
             "label" => task.label = Some(value.clone()),
             "extended" => task.loop_extended = boolean(value)?,
+            "pause" => task.loop_pause = Some(pause_seconds(value)?),
             _ => return Err(unknown_key(key, "`loop_control` key", KEYS)),
         }
     }
     Ok(())
+}
+
+/// `loop_control.pause`: a number of seconds, not negative (a template is not read).
+fn pause_seconds(node: &Node) -> Result<f64, Diagnostic> {
+    let seconds = match &node.value {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) if seconds >= 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(expected(node, "a number of seconds for `pause`")),
+    }
 }
 
 fn expected(node: &Node, what: &str) -> Diagnostic {

@@ -212,9 +212,12 @@ impl Runner<'_> {
         }
     }
 
-    /// The magic variables that are the same for every host of the play.
+    /// The magic variables that are the same for every host of the play. As Ansible,
+    /// `ansible_play_hosts` and `ansible_play_batch` leave out the hosts that failed or
+    /// were unreachable; `ansible_play_hosts_all` does not.
     fn shared_magic(&self, scope: &PlayScope<'_>) -> Vec<(&'static str, Value)> {
         let play_hosts = self.active(&scope.prepared.hosts);
+        let batch = self.active(scope.batch);
         vec![
             ("groups", Value::from_serialize(&*self.groups)),
             ("ansible_play_hosts", Value::from_serialize(&play_hosts)),
@@ -222,7 +225,7 @@ impl Runner<'_> {
                 "ansible_play_hosts_all",
                 Value::from_serialize(&scope.prepared.hosts),
             ),
-            ("ansible_play_batch", Value::from_serialize(scope.batch)),
+            ("ansible_play_batch", Value::from_serialize(&batch)),
             ("playbook_dir", Value::from(self.playbook_dir.as_str())),
             ("ansible_check_mode", Value::from(self.options.check)),
             ("ansible_diff_mode", Value::from(self.options.diff)),

@@ -175,6 +175,11 @@ impl Runner<'_> {
                 }
             }
         }
+        // A host the include failed on (its file not found, a template that did not
+        // render) fails the others with `any_errors_fatal`, as any task's failure does.
+        if let Some(stop) = self.after_task(scope, &effective, active) {
+            return Some(stop);
+        }
         for group in &groups {
             self.reporter.emit(&Event::Included {
                 task: title.clone(),
@@ -204,13 +209,20 @@ impl Runner<'_> {
         if let Some(apply) = &include.apply {
             base = base.with(apply);
         }
-        // A file or role that cannot be read fails the hosts that reach it.
+        // A file or role that cannot be read fails the hosts that reach it (not counted
+        // ok for the include as well, as ansible-core counts it), and with
+        // `any_errors_fatal` every other host of the batch.
         let fail_hosts = |hosts: &[String], diagnostic: &crate::diagnostic::Diagnostic| {
             for host in hosts {
+                {
+                    let mut state = self.state(host);
+                    state.counts.ok = state.counts.ok.saturating_sub(1);
+                }
                 let result = Ok(Outcome::failed(diagnostic.headline()));
                 self.emit_result(host, &title, &effective, &result, None, Instant::now());
                 self.record(host, task, &effective, result);
             }
+            self.after_task(scope, &effective, hosts)
         };
         for group in groups {
             let hosts = self.active(&group.hosts);
@@ -221,7 +233,16 @@ impl Runner<'_> {
             let tasks: &[Task] = match (&include.tasks, &group.path, &group.role_args) {
                 (Some(tasks), _, _) => tasks,
                 (None, None, Some(args)) => {
-                    match crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir) {
+                    let loaded_role =
+                        crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir)
+                            .and_then(|(mut blocks, roles, handlers)| {
+                                crate::playbook::apply_module_defaults(
+                                    &mut blocks,
+                                    &include.module_defaults,
+                                )?;
+                                Ok((blocks, roles, handlers))
+                            });
+                    match loaded_role {
                         Ok((blocks, roles, handlers)) => {
                             if matches!(include.role, Some((_, true))) {
                                 self.included_roles
@@ -237,19 +258,31 @@ impl Runner<'_> {
                             &loaded
                         }
                         Err(diagnostic) => {
-                            fail_hosts(&hosts, &diagnostic);
+                            if let Some(stop) = fail_hosts(&hosts, &diagnostic) {
+                                return Some(stop);
+                            }
                             continue;
                         }
                     }
                 }
                 (None, Some(path), _) => {
-                    match crate::playbook::load_included_file(path, &include.play_dir) {
+                    let read = crate::playbook::load_included_file(path, &include.play_dir)
+                        .and_then(|mut tasks| {
+                            crate::playbook::apply_module_defaults(
+                                &mut tasks,
+                                &include.module_defaults,
+                            )?;
+                            Ok(tasks)
+                        });
+                    match read {
                         Ok(tasks) => {
                             loaded = tasks;
                             &loaded
                         }
                         Err(diagnostic) => {
-                            fail_hosts(&hosts, &diagnostic);
+                            if let Some(stop) = fail_hosts(&hosts, &diagnostic) {
+                                return Some(stop);
+                            }
                             continue;
                         }
                     }

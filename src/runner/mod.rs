@@ -10,7 +10,10 @@ mod connect;
 mod context;
 mod delegate;
 mod facts;
+mod failed_task;
+mod free;
 mod include;
+mod notify;
 mod pipeline;
 mod task;
 
@@ -23,11 +26,12 @@ use futures::StreamExt;
 
 pub use connect::{ConnectSettings, become_user, connect, connection_vars};
 pub use context::magic_variable_names;
+pub use free::{check_strategy_options, check_strategy_placement};
 
 use crate::diagnostic::Diagnostic;
 use crate::interrupt::Interrupt;
 use crate::inventory::Inventory;
-use crate::playbook::{Meta, Play, Playbook, Serial, Task, TaskBody};
+use crate::playbook::{Meta, Play, Playbook, Serial, Strategy, Task, TaskBody};
 use crate::report::{Counts, Event, Reporter, Status};
 use crate::transport::Connection;
 use crate::vars::Vars;
@@ -54,6 +58,11 @@ pub struct RunOptions {
     pub r#become: bool,
     /// ansible.cfg's `[privilege_escalation] become_user`, below every other source.
     pub become_user: Option<String>,
+    /// `--force-handlers` (or ansible.cfg's `force_handlers`): a play's `force_handlers`
+    /// when it does not say.
+    pub force_handlers: bool,
+    /// ansible.cfg's `[defaults] strategy`: the strategy of plays that name none.
+    pub strategy: crate::playbook::Strategy,
     /// Send a host its next tasks before the answers to the earlier ones come back, where
     /// the result cannot differ (`pipeline.rs`); ansible.cfg's `pipelining = False` and
     /// `--no-pipelining` turn it off.
@@ -76,6 +85,8 @@ impl Default for RunOptions {
             step: false,
             r#become: false,
             become_user: None,
+            force_handlers: false,
+            strategy: crate::playbook::Strategy::Linear,
             pipelining: true,
         }
     }
@@ -93,17 +104,33 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// `ansible-playbook`'s exit codes: 2 a host failed, 3 a host was unreachable, 99
-    /// interrupted.
+    /// interrupted. ansible-core exits 4 when a host was unreachable, whether or not
+    /// another failed: that is `ansible_exit_code`.
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
         } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
             2
-        } else if self.hosts.values().any(|c| c.unreachable > 0) {
+        } else if self.any_unreachable() {
             3
         } else {
             0
         }
+    }
+
+    /// The exit code `ansible-playbook` 2.19 gives the same run (`--ansible-exit-codes`):
+    /// its code for unreachable hosts (4, which it also gives a playbook it cannot read)
+    /// wins over its code for failed ones.
+    pub fn ansible_exit_code(&self) -> i32 {
+        if !self.interrupted && self.any_unreachable() {
+            4
+        } else {
+            self.exit_code()
+        }
+    }
+
+    fn any_unreachable(&self) -> bool {
+        self.hosts.values().any(|c| c.unreachable > 0)
     }
 }
 
@@ -180,6 +207,16 @@ pub fn prepare(
         };
         let mut hosts = crate::inventory::select(inventory, &pattern)
             .map_err(|message| Diagnostic::at(message, play.hosts_span.clone()))?;
+        let mut play = play.clone();
+        if crate::playbook::has_templated_handler_names(&play.handlers) {
+            let unusable = notify::render_handler_names(&mut play, &ctx);
+            // With every name rendered, a notification no handler answers is refused
+            // now; otherwise (ansible-core is lazy here) it is a warning when it notifies.
+            if unusable.is_empty() {
+                crate::playbook::check_notified_handlers(&play)?;
+            }
+            warnings.extend(unusable);
+        }
         if let Some(limit) = &limit {
             hosts.retain(|h| limit.contains(h));
         }
@@ -189,7 +226,7 @@ pub fn prepare(
             ));
         }
         plays.push(PreparedPlay {
-            play: play.clone(),
+            play,
             name,
             hosts,
             vars,
@@ -237,6 +274,9 @@ struct HostState {
     /// `any_errors_fatal` (or a failed `run_once` task) failed it: it may still run the
     /// `rescue` and the rest of this play, but no later play, and the run exits 2.
     fatal: bool,
+    /// `fatal`, and it ran a `rescue`: as ansible-core 2.19.14, the run exits 2 for it
+    /// only if a later play starts (which it takes no part in).
+    fatal_rescued: bool,
     unreachable: bool,
     /// `meta: end_host`: the host does nothing more in this play.
     ended: bool,
@@ -325,7 +365,8 @@ pub struct Runner<'a> {
     inventory: &'a Inventory,
     playbook: &'a Playbook,
     options: &'a RunOptions,
-    reporter: &'a dyn Reporter,
+    /// The run's reporter, through the banners of the `free` strategy.
+    reporter: free::Output<'a>,
     interrupt: Arc<Interrupt>,
     hosts: HashMap<String, Mutex<HostState>>,
     /// Every host's inventory variables, computed once.
@@ -399,7 +440,7 @@ impl<'a> Runner<'a> {
             inventory,
             playbook,
             options,
-            reporter,
+            reporter: free::Output::new(reporter),
             interrupt,
             hosts,
             inventory_vars,
@@ -456,6 +497,9 @@ impl<'a> Runner<'a> {
         .buffer_unordered(forks);
         let mut stream = std::pin::pin!(stream);
         let mut done = Vec::new();
+        // Under `free`, the host's fork for this work, unless its task holds one already
+        // (none needed otherwise).
+        let _fork = free::fork().await;
         while let Some(Some((host, value))) = self.interrupt.unless_abandoned(stream.next()).await {
             busy.remove(host);
             done.push(value);
@@ -497,6 +541,9 @@ impl<'a> Runner<'a> {
                 continue;
             }
             touched.extend(prepared.hosts.iter().cloned());
+            for host in self.hosts.keys() {
+                self.state(host).fatal_rescued = false;
+            }
             let stop = self.run_play(prepared).await;
             if matches!(stop, Some(Stop::Abort | Stop::Interrupted)) {
                 break;
@@ -539,7 +586,7 @@ impl<'a> Runner<'a> {
                 .iter()
                 .filter(|h| {
                     let state = self.state(h);
-                    (state.failed || state.fatal) && !state.unreachable
+                    (state.failed || state.fatal) && !state.unreachable && !state.fatal_rescued
                 })
                 .cloned()
                 .collect(),
@@ -571,15 +618,16 @@ impl<'a> Runner<'a> {
     async fn run_play(&self, prepared: &PreparedPlay) -> Option<Stop> {
         let play = &prepared.play;
         let name = prepared.name.clone();
-        // Hosts that failed in an earlier play do not take part in later ones.
+        // Hosts that failed in an earlier play do not take part in later ones; hosts that
+        // ended one (`meta: end_host`, `end_play`) do.
+        for host in &prepared.hosts {
+            self.state(host).ended = false;
+        }
         let hosts = self.active(&prepared.hosts);
         self.reporter.emit(&Event::PlayStart {
             name,
             hosts: hosts.clone(),
         });
-        for host in &hosts {
-            self.state(host).ended = false;
-        }
         self.included_roles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -597,11 +645,15 @@ impl<'a> Runner<'a> {
             environment: play.environment.iter().cloned().collect(),
             ..Inherited::default()
         };
+        self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
             if play.gather_facts {
                 self.connect_all(&batch).await;
             }
-            let stop = self.run_batch(prepared, &batch, &inherited).await;
+            let stop = match play.strategy {
+                Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
+                _ => self.run_batch_free(prepared, &batch, &inherited).await,
+            };
             // Hosts `any_errors_fatal` failed take no part in later plays.
             for host in &batch {
                 let mut state = self.state(host);
@@ -645,17 +697,34 @@ impl<'a> Runner<'a> {
         ];
         for section in sections {
             for list in section {
-                match self.run_list(&scope, list, batch, inherited).await {
-                    Some(Stop::EndPlay) => return None,
-                    Some(stop) => return Some(stop),
-                    None => {}
+                // `meta: end_play` ends the play: its later batches too, as in ansible-core.
+                if let Some(stop) = self.run_list(&scope, list, batch, inherited).await {
+                    return Some(stop);
                 }
             }
-            if let Some(stop) = self.flush_handlers(&scope, batch, inherited).await {
+            if let Some(stop) = self.flush_section_handlers(&scope, batch, inherited).await {
                 return Some(stop);
             }
         }
         None
+    }
+
+    /// With `force_handlers` (the play's, or else `--force-handlers`): the hosts of the
+    /// batch that failed with handlers still notified. As ansible-core 2.19.14, they run
+    /// those at the end of the section they failed in, and nothing after.
+    fn forced_handler_hosts(&self, scope: &PlayScope<'_>, hosts: &[String]) -> Vec<String> {
+        let play = &scope.prepared.play;
+        if !play.force_handlers.unwrap_or(self.options.force_handlers) {
+            return Vec::new();
+        }
+        hosts
+            .iter()
+            .filter(|h| {
+                let state = self.state(h);
+                state.failed && !state.unreachable && !state.notified.is_empty()
+            })
+            .cloned()
+            .collect()
     }
 
     /// Run a list of tasks on `hosts`, task by task (pipelined where it may be).
@@ -673,7 +742,9 @@ impl<'a> Runner<'a> {
     /// How many tasks from the first of `tasks` make a segment that may be pipelined
     /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
     fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
+        // Not under `free`: its forks are taken per task (`free.rs`), not per chain.
         if !self.options.pipelining
+            || scope.prepared.play.strategy != Strategy::Linear
             || self.stepping.load(Ordering::SeqCst)
             || inherited.handler
             || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
@@ -817,6 +888,7 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::FlushHandlers) => {
                     // As Ansible: only the hosts its `when` holds for run their handlers now.
                     let flushing = self.when_holds(scope, task, &active, inherited);
+                    self.meta_skipped(scope, task, inherited, &active, &flushing);
                     if let Some(stop) = self.flush_handlers(scope, &flushing, inherited).await {
                         return Some(stop);
                     }
@@ -824,17 +896,19 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::EndPlay) => {
                     // As ansible-core's linear strategy: `end_play` runs once, its `when`
                     // read for the first host that reaches it.
-                    if self.task_selected(task, inherited)
-                        && !self
-                            .when_holds(scope, task, &active[..1], inherited)
-                            .is_empty()
-                    {
-                        return Some(Stop::EndPlay);
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndPlay);
+                        }
                     }
                 }
                 TaskBody::Meta(Meta::EndHost) => {
                     if self.task_selected(task, inherited) {
-                        for host in self.when_holds(scope, task, &active, inherited) {
+                        let ending = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &ending);
+                        for host in ending {
                             self.state(&host).ended = true;
                         }
                     }
@@ -948,6 +1022,9 @@ impl<'a> Runner<'a> {
                 let mut state = self.state(host);
                 state.failed = false;
                 state.rescue_pending = false;
+                // A host `any_errors_fatal` failed recovers in the rescue, as far as this
+                // play goes (ansible-core's 80981 target exits 0).
+                state.fatal_rescued |= state.fatal;
             }
             if !failed.is_empty() {
                 if let Some(stop) = Box::pin(self.run_list(scope, rescue, &failed, &inner)).await {
@@ -1002,7 +1079,10 @@ impl<'a> Runner<'a> {
         if failed_now.is_empty() {
             return None;
         }
-        if (play.any_errors_fatal || effective.run_once) && !effective.ignore_errors {
+        // As ansible-core: the `free` strategies ignore `any_errors_fatal` and
+        // `max_fail_percentage` (with a warning), not a failed `run_once` task.
+        let linear = play.strategy == Strategy::Linear;
+        if ((play.any_errors_fatal && linear) || effective.run_once) && !effective.ignore_errors {
             for host in scope.batch {
                 if failed_now.contains(&host) {
                     continue;
@@ -1014,7 +1094,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(limit) = play.max_fail_percentage {
+        if let Some(limit) = play.max_fail_percentage.filter(|_| linear) {
             let failed = scope
                 .batch
                 .iter()
@@ -1031,6 +1111,25 @@ impl<'a> Runner<'a> {
         None
     }
 
+    /// The flush at the end of a section (`pre_tasks`, `roles` and `tasks`, `post_tasks`):
+    /// the handlers notified so far on `hosts`, and with `force_handlers` on those of them
+    /// that failed, which are done once their handlers ran (or one failed there).
+    async fn flush_section_handlers(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let forced = self.forced_handler_hosts(scope, hosts);
+        let stop = self
+            .flush_handlers_forced(scope, hosts, &forced, inherited)
+            .await;
+        for host in &forced {
+            self.state(host).notified.clear();
+        }
+        stop
+    }
+
     /// Run the handlers notified so far, in the order they are defined, each on the hosts
     /// that notified it.
     async fn flush_handlers(
@@ -1039,6 +1138,23 @@ impl<'a> Runner<'a> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        self.flush_handlers_forced(scope, hosts, &[], inherited)
+            .await
+    }
+
+    /// `flush_handlers`, where the `forced` hosts (failed ones, `force_handlers`) run their
+    /// handlers too, until one of those fails on them.
+    async fn flush_handlers_forced(
+        &self,
+        scope: &PlayScope<'_>,
+        hosts: &[String],
+        forced: &[String],
+        inherited: &Inherited,
+    ) -> Option<Stop> {
+        let failures_before: Vec<(String, u32)> = forced
+            .iter()
+            .map(|h| (h.clone(), self.state(h).counts.failed))
+            .collect();
         let mut as_handler = inherited.clone();
         as_handler.handler = true;
         let inherited = &as_handler;
@@ -1061,9 +1177,14 @@ impl<'a> Runner<'a> {
             if self.is_interrupted() {
                 return Some(Stop::Interrupted);
             }
+            let still_forced = failures_before.iter().filter(|(h, failures)| {
+                let state = self.state(h);
+                !state.unreachable && state.counts.failed == *failures
+            });
             let notified: Vec<String> = self
                 .active(hosts)
                 .into_iter()
+                .chain(still_forced.map(|(h, _)| h.clone()))
                 .filter(|h| {
                     let mut state = self.state(h);
                     let mut hit = false;

@@ -162,6 +162,9 @@ pub(super) fn not_pipelinable(
     if task.timeout.is_some() {
         return Some("a timeout stops the scripts queued behind it");
     }
+    if task.loop_pause.is_some_and(|seconds| seconds > 0.0) {
+        return Some("`loop_control.pause` waits between its items");
+    }
     let mut nodes: Vec<&Node> = vec![args];
     nodes.extend(task.when.iter());
     nodes.extend(task.r#loop.iter());
@@ -276,6 +279,17 @@ mod tests {
             .iter()
             .map(|task| not_pipelinable(task, play, playbook.dir(), &written))
             .collect()
+    }
+
+    #[test]
+    fn a_loop_that_pauses_between_items_is_not_pipelined() {
+        let found = verdicts(
+            "- hosts: all\n  tasks:\n    - command: 'true'\n      loop: [1, 2]\n      loop_control: {pause: 1}\n    - command: 'true'\n      loop: [1, 2]\n",
+        );
+        assert_eq!(
+            found,
+            [Some("`loop_control.pause` waits between its items"), None]
+        );
     }
 
     #[test]

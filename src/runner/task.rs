@@ -49,6 +49,9 @@ impl Runner<'_> {
         }
         let effective = inherited.with(task);
         let handler = handler || inherited.handler;
+        // Under `free`: ansible-core's warning for `run_once`, and the host's fork for the
+        // whole task (connecting included).
+        let _fork = self.free_task(scope, &effective).await;
         self.run_task_now(scope, task, hosts, &effective, handler)
             .await;
     }
@@ -109,6 +112,9 @@ impl Runner<'_> {
             targets = &connected;
         }
         let across = task.kind().map_or(Across::EachHost, TaskKind::across);
+        if self.strategy_refuses(scope, task, &effective, targets, &run.title, across) {
+            return;
+        }
         if across == Across::Together && task.r#loop.is_none() {
             self.run_together(scope, task, &effective, targets, &run)
                 .await;
@@ -197,7 +203,8 @@ impl Runner<'_> {
                 result
             }
         };
-        self.record(host, task, effective, result)
+        let task = self.with_rendered_notify(&scope.prepared.play.handlers, task, &ctx, &result);
+        self.record(host, &task, effective, result)
     }
 
     /// What a task's result does to the host: counts, failure, notified handlers,
@@ -239,7 +246,7 @@ impl Runner<'_> {
                     .insert("ansible_failed_result".into(), registered.clone());
                 state.facts.insert(
                     "ansible_failed_task".into(),
-                    serde_json::json!({ "name": task.display_name() }),
+                    super::failed_task::failed_task(task),
                 );
             } else {
                 state.failed = true;
@@ -464,6 +471,10 @@ impl Runner<'_> {
         // As Ansible: an empty loop skips the task.
         let mut all_skipped = true;
         for (index, item) in items.iter().enumerate() {
+            // `loop_control.pause`: between two items, not before the first.
+            if let Some(seconds) = task.loop_pause.filter(|s| index > 0 && *s > 0.0) {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+            }
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, &items);
             let result = self
@@ -506,6 +517,8 @@ impl Runner<'_> {
         aggregate.skipped = all_skipped;
         aggregate.msg = Some(if aggregate.failed {
             "One or more items failed".to_owned()
+        } else if all_skipped {
+            "All items skipped".to_owned()
         } else {
             "All items completed".to_owned()
         });

@@ -1,6 +1,8 @@
 //! `command`: run a program with arguments, without a shell.
 
+use chrono::{DateTime, Local};
 use serde::Deserialize;
+use serde_json::Value as Json;
 
 use super::{Outcome, TaskContext, TaskType, command_result};
 use crate::transport::TransportError;
@@ -49,7 +51,7 @@ impl TaskType for Command {
             }
         };
         let line = quote_argv(&argv);
-        run_guarded(ctx, &format!("exec {line}"), self, &argv.join(" ")).await
+        run_guarded(ctx, &format!("exec {line}"), self, argv.into()).await
     }
 }
 
@@ -80,12 +82,15 @@ impl Guards for Command {
 const SKIP_MARKER: &str = "__quayside_guard_skip__";
 
 /// Run `body` with `creates`/`removes`/`chdir` applied in the same round trip. Commands
-/// always report `changed`, as in Ansible, unless a guard skipped them.
+/// always report `changed`, as in Ansible, unless a guard skipped them. The result is
+/// registered as ansible-core's `command` module returns it: `cmd` (`display`: the argument
+/// vector for `command`, the line for `shell`), `start`, `end` and `delta` (null when the
+/// command did not run), `rc`, `stdout`, `stderr` and their `_lines`.
 pub(super) async fn run_guarded(
     ctx: &TaskContext<'_>,
     body: &str,
     guards: &impl Guards,
-    display: &str,
+    display: Json,
 ) -> Result<Outcome, TransportError> {
     let mut script = String::new();
     if let Some(path) = guards.creates() {
@@ -112,30 +117,105 @@ pub(super) async fn run_guarded(
     if let Some(stdin) = guards.stdin() {
         request.stdin = format!("{stdin}\n").into_bytes();
     }
+    let start = Local::now();
     let output = ctx.run(request).await?;
+    let end = Local::now();
+    let did = if ctx.check { "Would" } else { "Did" };
     if output.stdout_lossy().trim_end() == SKIP_MARKER {
-        let reason = if guards.creates().is_some() {
-            "creates"
-        } else {
-            "removes"
+        let (path, why) = match (guards.creates(), guards.removes()) {
+            (Some(path), _) => (path, "exists"),
+            (None, Some(path)) => (path, "does not exist"),
+            (None, None) => ("", "exists"),
         };
-        return Ok(Outcome::ok()
-            .with_msg(format!(
-                "skipped, since `{reason}` says there is nothing to do"
-            ))
-            .with("rc", 0));
+        let stdout = format!("skipped, since {path} {why}");
+        let mut outcome =
+            Outcome::ok().with_msg(format!("{did} not run command since '{path}' {why}"));
+        outcome.data = not_run(display, &stdout);
+        return Ok(outcome);
     }
     if ctx.check {
-        return Ok(Outcome::skipped(
-            "skipped in check mode: the command would run",
-        ));
+        // ansible-core skips a command in check mode, unless a guard was there to ask:
+        // then the guard said it would run, which is a change.
+        let msg = "Command would have run if not in check mode";
+        let mut outcome = if guards.creates().is_none() && guards.removes().is_none() {
+            Outcome::skipped(msg)
+        } else {
+            Outcome::changed().with_msg(msg)
+        };
+        outcome.data = not_run(display, "");
+        return Ok(outcome);
     }
     let mut outcome = Outcome::changed();
     outcome.data = command_result(&output);
-    outcome.data.insert("cmd".into(), display.to_owned().into());
+    outcome.data.insert("cmd".into(), display);
+    outcome.data.insert("start".into(), timestamp(start).into());
+    outcome.data.insert("end".into(), timestamp(end).into());
+    outcome
+        .data
+        .insert("delta".into(), delta(start, end).into());
     if !output.success() {
         outcome.failed = true;
-        outcome.msg = Some(format!("non-zero return code {}", output.status));
+        outcome.msg = Some("non-zero return code".into());
     }
     Ok(outcome)
+}
+
+/// The result of a command a guard or check mode kept from running.
+fn not_run(display: Json, stdout: &str) -> serde_json::Map<String, Json> {
+    let mut data = serde_json::Map::new();
+    data.insert("cmd".into(), display);
+    data.insert("rc".into(), 0.into());
+    data.insert("stdout".into(), stdout.into());
+    data.insert("stderr".into(), "".into());
+    let lines: Vec<&str> = stdout.lines().collect();
+    data.insert("stdout_lines".into(), lines.into());
+    data.insert("stderr_lines".into(), Json::Array(Vec::new()));
+    for key in ["start", "end", "delta"] {
+        data.insert(key.into(), Json::Null);
+    }
+    data
+}
+
+/// A time as Python's `str(datetime)` writes it (`2026-12-07 11:52:59.016835`), which is
+/// how ansible-core's `command` reports `start` and `end`. The time is the controller's,
+/// taken around the host's one round trip.
+fn timestamp(time: DateTime<Local>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// A duration as Python's `str(timedelta)` writes it (`0:00:00.006799`).
+fn delta(start: DateTime<Local>, end: DateTime<Local>) -> String {
+    let micros = (end - start).num_microseconds().unwrap_or(0).max(0);
+    let seconds = micros / 1_000_000;
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let clock = format!(
+        "{}:{:02}:{:02}.{:06}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        micros % 1_000_000
+    );
+    match days {
+        0 => clock,
+        1 => format!("1 day, {clock}"),
+        n => format!("{n} days, {clock}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_written_as_python_writes_them() {
+        let start = Local.with_ymd_and_hms(2026, 12, 7, 11, 52, 59).unwrap();
+        let end = start + chrono::Duration::microseconds(6_799);
+        assert_eq!(timestamp(end), "2026-12-07 11:52:59.006799");
+        assert_eq!(delta(start, end), "0:00:00.006799");
+        let later = start + chrono::Duration::seconds(3_723);
+        assert_eq!(delta(start, later), "1:02:03.000000");
+        let days = start + chrono::Duration::seconds(2 * 86_400 + 5);
+        assert_eq!(delta(start, days), "2 days, 0:00:05.000000");
+    }
 }

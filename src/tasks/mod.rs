@@ -16,6 +16,7 @@ pub(crate) mod controller_files;
 mod copy;
 mod copy_files;
 mod debug;
+mod dnf;
 mod fail;
 mod fetch;
 mod fetch_files;
@@ -336,6 +337,8 @@ task_types! {
     "include_vars" => IncludeVars(include_vars::IncludeVars);
     "validate_argument_spec" => ValidateArgumentSpec(validate_argument_spec::ValidateArgumentSpec);
     "setup" => Setup(setup::Setup);
+    // Ansible's `gather_facts` action as a task: the facts `setup` gathers.
+    "gather_facts" => GatherFacts(setup::Setup);
     "assert" => Assert(assert::Assert);
     "fail" => Fail(fail::Fail);
     "podman_run" => PodmanRun(podman_run::PodmanRun);
@@ -359,8 +362,9 @@ task_types! {
     "mount" => Mount(mount::Mount);
     "apt" => Apt(apt::Apt);
     "package" => Package(package::Package);
-    "dnf" => Dnf(package::NotBuilt);
-    "yum" => Yum(package::NotBuilt);
+    "dnf" => Dnf(dnf::Dnf);
+    // ansible-core 2.19 redirects `yum` to `dnf`.
+    "yum" => Yum(dnf::Dnf);
     "seboolean" => SeBoolean(seboolean::SeBoolean);
     "sefcontext" => SeFcontext(sefcontext::SeFcontext);
     "firewalld" => Firewalld(firewalld::Firewalld);

@@ -1,11 +1,9 @@
 //! `package` (ansible.builtin.package): the host's package manager, as Ansible's `use:
 //! auto` picks it, with `name` and `state`. quayside drives apt (`apt.rs`, the same code
-//! and results as `apt`); on a host without apt-get the task fails, saying so. `dnf` and
-//! `yum` are refused where written: this project builds and tests on Debian only, and a
-//! module that was never run against a real dnf is not offered.
+//! and results as `apt`); on a host without apt-get the task fails, saying so (`dnf` is
+//! its own task type, `dnf.rs`).
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer};
 
 use super::apt::{self, Apt, State};
 use super::args::OneOrMany;
@@ -45,26 +43,8 @@ impl TaskType for Package {
         });
         task.apply(
             ctx,
-            "quayside's `package` drives apt only, and this host has no apt-get (dnf and yum are not built)",
+            "quayside's `package` drives apt only, and this host has no apt-get (on a dnf host, use `dnf`)",
         )
         .await
-    }
-}
-
-/// `dnf` and `yum`: refused where written.
-#[derive(Debug)]
-pub struct NotBuilt;
-
-impl<'de> Deserialize<'de> for NotBuilt {
-    fn deserialize<D: Deserializer<'de>>(_deserializer: D) -> Result<Self, D::Error> {
-        Err(de::Error::custom(
-            "`dnf` and `yum` are not built: quayside is tested on Debian only (use `apt`, or `package` on apt hosts)",
-        ))
-    }
-}
-
-impl TaskType for NotBuilt {
-    async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
-        Ok(Outcome::failed("`dnf` and `yum` are not built"))
     }
 }

@@ -50,23 +50,28 @@ impl TryFrom<Args> for Replace {
 }
 
 impl Args {
-    /// The file after the replacements, and how many were made.
-    fn edit(&self, text: &str) -> Result<(String, usize), String> {
+    /// The file after the replacements, and how many were made; `Ok(Err(message))` when
+    /// `after`/`before` mark out no section (nothing changes, as in Ansible).
+    fn edit(&self, text: &str) -> Result<Result<(String, usize), String>, String> {
         let pattern = match (&self.after, &self.before) {
-            (Some(after), Some(before)) => Some(format!("(?s){after}(?P<subsection>.*?){before}")),
-            (Some(after), None) => Some(format!("(?s){after}(?P<subsection>.*)")),
-            (None, Some(before)) => Some(format!("(?s)(?P<subsection>.*){before}")),
+            (Some(after), Some(before)) => Some(format!("{after}(?P<subsection>.*?){before}")),
+            (Some(after), None) => Some(format!("{after}(?P<subsection>.*)")),
+            (None, Some(before)) => Some(format!("(?P<subsection>.*){before}")),
             (None, None) => None,
         };
         let (start, end) = match pattern {
             Some(pattern) => {
-                let section = file_edit::regex(&pattern, false)?;
+                let section = file_edit::regex(&format!("(?s){pattern}"), false)?;
                 match section
                     .captures(text)
                     .and_then(|captures| captures.name("subsection"))
                 {
                     Some(found) => (found.start(), found.end()),
-                    None => (0, text.len()),
+                    None => {
+                        return Ok(Err(format!(
+                            "Pattern for before/after params did not match the given file: {pattern}"
+                        )));
+                    }
                 }
             }
             None => (0, text.len()),
@@ -75,10 +80,10 @@ impl Args {
         let section = &text[start..end];
         let count = re.find_iter(section).count();
         let replaced = re.replace_all(section, file_edit::python_replacement(&self.replace));
-        Ok((
+        Ok(Ok((
             format!("{}{replaced}{}", &text[..start], &text[end..]),
             count,
-        ))
+        )))
     }
 }
 
@@ -109,7 +114,8 @@ impl TaskType for Replace {
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let (after, count) = match args.edit(&before) {
-            Ok(result) => result,
+            Ok(Ok(result)) => result,
+            Ok(Err(unmatched)) => return Ok(Outcome::ok().with_msg(unmatched).with("rc", 0)),
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let message = format!("{count} replacements made");
@@ -141,12 +147,21 @@ mod tests {
         let file = "a=1\nb=2\na=3\n";
         let (text, count) = args("path: f\nregexp: '^(a)=(\\d)$'\nreplace: '\\1 := \\2'\n")
             .edit(file)
+            .unwrap()
             .unwrap();
         assert_eq!((text.as_str(), count), ("a := 1\nb=2\na := 3\n", 2));
         let (text, count) =
             args("path: f\nregexp: '='\nreplace: ':'\nafter: 'a=1'\nbefore: 'a=3'\n")
                 .edit(file)
+                .unwrap()
                 .unwrap();
         assert_eq!((text.as_str(), count), ("a=1\nb:2\na=3\n", 1));
+        // `after` and `before` in the other order mark out nothing: no change, as Ansible.
+        assert_eq!(
+            args("path: f\nregexp: '='\nreplace: ':'\nafter: 'a=3'\nbefore: 'a=1'\n")
+                .edit(file)
+                .unwrap(),
+            Err("Pattern for before/after params did not match the given file: a=3(?P<subsection>.*?)a=1".to_owned())
+        );
     }
 }

@@ -61,6 +61,18 @@ impl Default for Subsets {
 /// The subset names quayside gathers.
 const NAMES: &[&str] = &["all", "min", "hardware", "network"];
 
+/// Ansible's subsets that quayside's `min` holds whole: naming one gathers `min`
+/// (ansible-core's own integration targets ask for `distribution` alone).
+const IN_MIN: &[&str] = &[
+    "distribution",
+    "platform",
+    "user",
+    "env",
+    "service_mgr",
+    "selinux",
+    "pkg_mgr",
+];
+
 impl Subsets {
     /// Ansible's rules: names add a group, `!name` takes it away; with no name added,
     /// everything (`all`) is, unless `!all`; `min` is always there unless `!min`.
@@ -72,18 +84,20 @@ impl Subsets {
                 Some(name) => (name, &mut removed),
                 None => (item, &mut added),
             };
-            if !NAMES.contains(&name) {
+            let whole_of_min = IN_MIN.contains(&name) && !item.starts_with('!');
+            if !NAMES.contains(&name) && !whole_of_min {
                 return Err(format!(
-                    "quayside gathers the fact subsets {}; `{name}` is not one of them",
-                    NAMES.join(", ")
+                    "quayside gathers the fact subsets {} (and {}, within min); `{item}` is not one of them",
+                    NAMES.join(", "),
+                    IN_MIN.join(", ")
                 ));
             }
-            list.push(name);
+            list.push(if whole_of_min { "min" } else { name });
         }
         let all = added.contains(&"all") || (added.is_empty() && !removed.contains(&"all"));
         let group = |name: &str| (all || added.contains(&name)) && !removed.contains(&name);
         Ok(Subsets {
-            min: !removed.contains(&"min"),
+            min: !removed.contains(&"min") || added.contains(&"min"),
             hardware: group("hardware"),
             network: group("network"),
         })
@@ -554,6 +568,14 @@ mod tests {
         );
         assert!(!subsets(&["!all", "!min"]).unwrap().min);
         assert!(subsets(&["virtual"]).unwrap_err().contains("`virtual`"));
+        // A subset within min gathers min alone, even with `!min`.
+        assert_eq!(subsets(&["distribution"]).unwrap(), min);
+        assert_eq!(subsets(&["!min", "distribution"]).unwrap(), min);
+        assert!(
+            subsets(&["!distribution"])
+                .unwrap_err()
+                .contains("`!distribution`")
+        );
     }
 
     #[test]

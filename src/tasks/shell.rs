@@ -52,6 +52,6 @@ impl TaskType for Shell {
             // A subshell keeps the user's `exit` from ending the guard script early.
             None => format!("( {}\n)", self.cmd),
         };
-        run_guarded(ctx, &body, self, &self.cmd).await
+        run_guarded(ctx, &body, self, self.cmd.clone().into()).await
     }
 }

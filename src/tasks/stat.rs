@@ -24,9 +24,15 @@ pub struct Args {
     get_checksum: bool,
     #[serde(default = "sha1", alias = "checksum", alias = "checksum_algo")]
     checksum_algorithm: Algorithm,
-    /// Only `false`: quayside's `stat` returns no `mimetype` or `charset`.
-    #[serde(default)]
-    get_mime: Option<bool>,
+    /// `mimetype` and `charset`, as `file --mime-type --mime-encoding` says them
+    /// (`unknown` without `file`), as Ansible's.
+    #[serde(
+        default = "super::args::yes",
+        alias = "mime",
+        alias = "mime_type",
+        alias = "mime-type"
+    )]
+    get_mime: bool,
     /// Only `false`: quayside's `stat` returns no `attributes`.
     #[serde(default)]
     get_attributes: Option<bool>,
@@ -64,9 +70,6 @@ impl TryFrom<Args> for Stat {
     type Error = String;
 
     fn try_from(args: Args) -> Result<Self, String> {
-        if args.get_mime == Some(true) {
-            return Err("`get_mime: true` is not supported: `stat` returns no `mimetype`".into());
-        }
         if args.get_attributes == Some(true) {
             return Err(
                 "`get_attributes: true` is not supported: `stat` returns no `attributes`".into(),
@@ -94,6 +97,9 @@ if [ -e "$p" ] || [ -L "$p" ]; then
   if [ {} = 1 ] && [ -r "$p" ] && {{ [ -n "$L" ] || [ ! -L "$p" ]; }} && [ -f "$p" ]; then
     s=$({} < "$p") && printf 'H %s\n' "${{s%% *}}"
   fi
+  if [ {} = 1 ]; then
+    m=$(file -b --mime-type --mime-encoding -- "$p" 2>/dev/null) && printf 'M %s\n' "$m" || echo 'M unknown; charset=unknown'
+  fi
 else
   echo N
 fi
@@ -102,6 +108,7 @@ fi
             if args.follow { "-L" } else { "''" },
             u8::from(args.get_checksum),
             args.checksum_algorithm.command(),
+            u8::from(args.get_mime),
         )
     }
 }
@@ -204,6 +211,12 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
             stat.insert("executable".into(), bit(2));
         } else if let Some(rest) = line.strip_prefix("H ") {
             stat.insert("checksum".into(), rest.into());
+        } else if let Some(rest) = line.strip_prefix("M ") {
+            // `TYPE; charset=CHARSET`, as ansible-core splits it.
+            let (mimetype, charset) = rest.split_once(';').unwrap_or((rest, "charset=unknown"));
+            let charset = charset.split_once('=').map_or(charset, |(_, c)| c);
+            stat.insert("mimetype".into(), mimetype.trim().into());
+            stat.insert("charset".into(), charset.trim().into());
         }
     }
     if stat.is_empty() {

@@ -137,6 +137,39 @@ fn file_name(path: &str) -> &str {
 impl TaskType for TemplateConfig {
     const ACROSS: Across = Across::AgreeFirst;
 
+    /// `same_on_all_hosts` compares every host's rendering before any host goes on: not in
+    /// a play whose hosts go through the tasks on their own (`strategy: free`).
+    fn check_placement(
+        task: &crate::playbook::Task,
+        play: &crate::playbook::Play,
+    ) -> Result<(), crate::diagnostic::Diagnostic> {
+        let crate::playbook::TaskBody::Action { args, .. } = &task.body else {
+            return Ok(());
+        };
+        let Some(same) = args.get("same_on_all_hosts") else {
+            return Ok(());
+        };
+        let off = match &same.value {
+            crate::yaml::Value::Bool(on) => !on,
+            crate::yaml::Value::Str(text) => crate::yaml::parse_bool(text) == Some(false),
+            _ => false,
+        };
+        if play.strategy == crate::playbook::Strategy::Linear || off {
+            return Ok(());
+        }
+        Err(crate::diagnostic::Diagnostic::at(
+            format!(
+                "`same_on_all_hosts` cannot be used in a play whose strategy is `{}`: it \
+                 compares every host's rendering before any host goes on, and under `{}` each \
+                 host goes through the tasks on its own",
+                play.strategy.name(),
+                play.strategy.name()
+            ),
+            same.span.clone(),
+        )
+        .with_hint("put the task in a play of its own with `strategy: linear`"))
+    }
+
     fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
         args.get("src")
             .and_then(|node| Some((node, template_path(dir, node.as_str()?))))

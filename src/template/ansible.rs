@@ -524,10 +524,14 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
     let playbook = var("playbook_dir").unwrap_or_default();
     let role = var("role_path");
     let mut places: Vec<std::path::PathBuf> = Vec::new();
-    // As a lookup (not `with_first_found`), Ansible looks in no `files/` folder.
+    // As a lookup (not `with_first_found`), Ansible looks in no `files/` folder; it looks
+    // in the folder of the task's file, which for a role's tasks is its `tasks/` (a task
+    // file in a folder below that is not followed: quayside looks in `tasks/` itself).
+    let role_tasks = role.as_deref().map(|role| role.join("tasks"));
     let bases: Vec<&std::path::Path> = role
         .as_deref()
         .into_iter()
+        .chain(role_tasks.as_deref())
         .chain([playbook.as_path()])
         .collect();
     let names: Vec<String> = match paths.is_empty() {

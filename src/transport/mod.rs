@@ -167,18 +167,6 @@ pub trait Connection: Send + Sync {
         false
     }
 
-    /// A pipeline to the host, holding its shell until it is finished; `None` where the
-    /// connection cannot pipeline (the script is then run with [`Connection::run`]).
-    async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
-        None
-    }
-
-    /// Round trips taken so far: times a script was sent while no answer was awaited
-    /// (several pipelined scripts written before their answers come back are one).
-    fn round_trips(&self) -> u64 {
-        0
-    }
-
     /// Drop the connection to a host that is going away (`reboot`): its shell is
     /// forgotten rather than stopped, and the master closed. The next
     /// [`Connection::reconnect`] opens it again.
@@ -191,6 +179,18 @@ pub trait Connection: Send + Sync {
             host: self.host().to_owned(),
             reason: "a local connection cannot be opened again".to_owned(),
         })
+    }
+
+    /// A pipeline to the host, holding its shell until it is finished; `None` where the
+    /// connection cannot pipeline (the script is then run with [`Connection::run`]).
+    async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
+        None
+    }
+
+    /// Round trips taken so far: times a script was sent while no answer was awaited
+    /// (several pipelined scripts written before their answers come back are one).
+    fn round_trips(&self) -> u64 {
+        0
     }
 
     /// Close the connection at the end of the run.

@@ -3,6 +3,7 @@
 //! OpenSSH client process per host. Not part of quayside.
 //!
 //!     inprocess --fleet DIR --hosts N --tasks FILE [--kex DEFAULT|curve25519-sha256]
+//!               [--lockstep]
 //!
 //! Connects to host1..hostN of a `scripts/fleet` fleet (DIR/port, DIR/id_ed25519, every host
 //! at 127.0.X.Y as the fleet numbers them, user `quayside`), all hosts at once, checks each
@@ -12,6 +13,8 @@
 //! answer (its exit status after its output) read back before the next is sent, one round
 //! trip per task as quayside's remote shell does. FILE holds the tasks, separated by lines
 //! `#--task--`; `@ROOT@` and `@HOST@` stand for the host's root directory and name.
+//! With `--lockstep` every host waits for every other after each task (and after
+//! connecting), as quayside's linear strategy does; without, each host goes on alone.
 //! Prints one JSON line: hosts, ok, failed (the first few errors), wall seconds, the
 //! seconds until every host was connected, and the process's peak RSS (VmHWM) in MB.
 
@@ -77,10 +80,34 @@ fn peak_rss_mb() -> f64 {
 /// turn. Returns when it was connected (since START).
 async fn run_host(
     i: usize,
+    lockstep: Option<Arc<tokio::sync::Barrier>>,
     fleet: Arc<PathBuf>,
     config: Arc<client::Config>,
     key: Arc<russh::keys::PrivateKey>,
     tasks: Arc<Vec<String>>,
+    start: Instant,
+) -> Result<Duration, String> {
+    let mut met = 0;
+    let result = connect_and_run(i, &lockstep, &mut met, fleet, config, key, &tasks, start).await;
+    // A failed host still meets the others at every step left, so that they go on.
+    if let Some(barrier) = &lockstep {
+        while met <= tasks.len() {
+            barrier.wait().await;
+            met += 1;
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn connect_and_run(
+    i: usize,
+    lockstep: &Option<Arc<tokio::sync::Barrier>>,
+    met: &mut usize,
+    fleet: Arc<PathBuf>,
+    config: Arc<client::Config>,
+    key: Arc<russh::keys::PrivateKey>,
+    tasks: &[String],
     start: Instant,
 ) -> Result<Duration, String> {
     let port: u16 = std::fs::read_to_string(fleet.join("port"))
@@ -118,6 +145,10 @@ async fn run_host(
         .await
         .map_err(|e| format!("host{i}: exec: {e}"))?;
     let connected = start.elapsed();
+    if let Some(barrier) = lockstep {
+        barrier.wait().await;
+        *met += 1;
+    }
     let root = fleet.join(format!("hosts/host{i}/root"));
     let root = root.to_string_lossy();
     let host = format!("host{i}");
@@ -150,6 +181,10 @@ async fn run_host(
         if status != 0 {
             return Err(format!("host{i}: task {n} exited {status}"));
         }
+        if let Some(barrier) = lockstep {
+            barrier.wait().await;
+            *met += 1;
+        }
     }
     let _ = channel.eof().await;
     let _ = session
@@ -176,6 +211,7 @@ fn main() {
         std::process::exit(2);
     };
     let hosts: usize = hosts.parse().expect("--hosts N");
+    let lockstep = args.iter().any(|a| a == "--lockstep");
     let kex_name = arg(&args, "--kex").unwrap_or_else(|| "DEFAULT".to_owned());
     let fleet = Arc::new(PathBuf::from(fleet));
     let tasks: Arc<Vec<String>> = Arc::new(
@@ -211,10 +247,12 @@ fn main() {
         .expect("tokio");
     let start = Instant::now();
     let results = runtime.block_on(async {
+        let barrier = lockstep.then(|| Arc::new(tokio::sync::Barrier::new(hosts)));
         let mut handles = Vec::with_capacity(hosts);
         for i in 1..=hosts {
             handles.push(tokio::spawn(run_host(
                 i,
+                barrier.clone(),
                 fleet.clone(),
                 config.clone(),
                 key.clone(),
@@ -241,7 +279,7 @@ fn main() {
         .take(5)
         .collect();
     println!(
-        "{{\"hosts\": {hosts}, \"ok\": {ok}, \"failed\": {}, \"errors\": {:?}, \"wall_s\": {wall:.3}, \"all_connected_s\": {connected:.3}, \"peak_rss_mb\": {:.1}, \"kex\": {kex_name:?}}}",
+        "{{\"hosts\": {hosts}, \"ok\": {ok}, \"failed\": {}, \"errors\": {:?}, \"wall_s\": {wall:.3}, \"all_connected_s\": {connected:.3}, \"peak_rss_mb\": {:.1}, \"kex\": {kex_name:?}, \"lockstep\": {lockstep}}}",
         hosts - ok,
         errors,
         peak_rss_mb()

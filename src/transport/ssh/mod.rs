@@ -670,6 +670,18 @@ impl Connection for SshConnection {
         }
     }
 
+    async fn disconnect(&self) {
+        // The host is going down: whatever its shell ran dies with it.
+        *self.shell.lock().await = None;
+        self.kill_master().await;
+    }
+
+    async fn reconnect(&self, connect_timeout: Option<Duration>) -> Result<(), TransportError> {
+        self.disconnect().await;
+        self.start_master(connect_timeout.unwrap_or(self.options.connect_timeout))
+            .await
+    }
+
     async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
         let mut slot = self.shell.lock().await;
         if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
@@ -690,18 +702,6 @@ impl Connection for SshConnection {
 
     fn round_trips(&self) -> u64 {
         self.flights.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    async fn disconnect(&self) {
-        // The host is going down: whatever its shell ran dies with it.
-        *self.shell.lock().await = None;
-        self.kill_master().await;
-    }
-
-    async fn reconnect(&self, connect_timeout: Option<Duration>) -> Result<(), TransportError> {
-        self.disconnect().await;
-        self.start_master(connect_timeout.unwrap_or(self.options.connect_timeout))
-            .await
     }
 
     async fn close(&self) {

@@ -1,0 +1,177 @@
+//! `module_defaults` (play, block, task, and the includes and imports under them), as
+//! ansible-core 2.19.14 applies them: for each task, the entry naming its type (short or
+//! `ansible.builtin.` name alike) of the innermost level that has one gives the arguments
+//! the task does not set itself. An inner level's entry for a type replaces an outer one's
+//! whole, it is not merged into it. Values may be templates, rendered with the task's.
+//!
+//! The defaults are written into each task's arguments when the playbook is read (and when
+//! an include is read at run time), so they are checked before the run like the task's own.
+
+use super::{Play, Task, TaskBody};
+use crate::diagnostic::Diagnostic;
+use crate::tasks::TaskKind;
+use crate::yaml::{Node, Value};
+
+/// The defaults in force, outer levels first: a later entry for a type wins.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleDefaults(Vec<(String, Node)>);
+
+impl ModuleDefaults {
+    /// A `module_defaults` value: a mapping of task types to mappings of arguments, or a
+    /// list of such mappings. Action groups (`group/NAME`) are refused.
+    pub fn parse(node: &Node) -> Result<Self, Diagnostic> {
+        let mut entries = Vec::new();
+        let maps: Vec<&Node> = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![node],
+        };
+        for map in maps {
+            let Some(pairs) = map.as_map() else {
+                return Err(Diagnostic::at(
+                    format!(
+                        "`module_defaults` must map task types to their arguments, found {}",
+                        map.kind()
+                    ),
+                    map.span.clone(),
+                ));
+            };
+            for (key, value) in pairs {
+                let name = key.key_string();
+                if name.starts_with("group/") {
+                    return Err(Diagnostic::at(
+                        format!(
+                            "`module_defaults` for an action group (`{name}`) are not supported"
+                        ),
+                        key.span.clone(),
+                    )
+                    .with_hint("name each task type instead (`file:`, `ansible.builtin.copy:`)"));
+                }
+                let value = match &value.value {
+                    Value::Null => Node::new(value.span.clone(), Value::Map(Vec::new())),
+                    Value::Map(_) => value.clone(),
+                    _ => {
+                        return Err(Diagnostic::at(
+                            format!(
+                                "the defaults of `{name}` must be a mapping of its arguments, found {}",
+                                value.kind()
+                            ),
+                            value.span.clone(),
+                        ));
+                    }
+                };
+                entries.push((short(&name).to_owned(), value));
+            }
+        }
+        Ok(ModuleDefaults(entries))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// These defaults with `inner`'s after them (they win).
+    fn within(&self, inner: &ModuleDefaults) -> ModuleDefaults {
+        let mut entries = self.0.clone();
+        entries.extend(inner.0.iter().cloned());
+        ModuleDefaults(entries)
+    }
+
+    /// The arguments for a task answering to `names`: the last entry naming it.
+    fn for_names(&self, names: &[String]) -> Option<&Node> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| names.iter().any(|n| n == name))
+            .map(|(_, args)| args)
+    }
+}
+
+/// A task type's name without `ansible.builtin.` or `ansible.legacy.`.
+fn short(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+/// Apply the play's `module_defaults`, and those of every block and task in it.
+pub fn apply_to_play(play: &mut Play) -> Result<(), Diagnostic> {
+    let scope = play.module_defaults.clone();
+    for list in [
+        &mut play.pre_tasks,
+        &mut play.roles,
+        &mut play.tasks,
+        &mut play.post_tasks,
+        &mut play.handlers,
+    ] {
+        apply(list, &scope)?;
+    }
+    Ok(())
+}
+
+/// Apply `scope` (and each task's own `module_defaults` within it) to `tasks`.
+pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnostic> {
+    for task in tasks {
+        let scope = scope.within(&task.module_defaults);
+        if scope.is_empty() {
+            continue;
+        }
+        let span = task.span.clone();
+        match &mut task.body {
+            TaskBody::Action { kind, args, module } => {
+                let names = match module {
+                    Some(module) => vec![short(&module.name).to_owned()],
+                    None => names_of(*kind),
+                };
+                let Some(defaults) = scope.for_names(&names) else {
+                    continue;
+                };
+                let (Some(defaults), Value::Map(given)) = (defaults.as_map(), &mut args.value)
+                else {
+                    continue;
+                };
+                let mut added = false;
+                for (key, value) in defaults {
+                    let name = key.key_string();
+                    if !given.iter().any(|(k, _)| k.key_string() == name) {
+                        given.push((key.clone(), value.clone()));
+                        added = true;
+                    }
+                }
+                if added {
+                    let key = Node::new(span, Value::Str(names[0].clone()));
+                    match module {
+                        Some(module) => crate::plugins::check_args(module, &key, args)?,
+                        None => crate::tasks::check_args(*kind, &key, args)?,
+                    }
+                }
+            }
+            TaskBody::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                for list in [block, rescue, always] {
+                    apply(list, &scope)?;
+                }
+            }
+            TaskBody::Include(include) => {
+                include.module_defaults = scope.clone();
+                if let Some(tasks) = &mut include.tasks {
+                    apply(tasks, &scope)?;
+                }
+            }
+            TaskBody::Meta(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The names a built-in task type answers to: its own, and its collection's full name.
+fn names_of(kind: TaskKind) -> Vec<String> {
+    let mut names = vec![kind.name().to_owned()];
+    if let Some(collection) = kind.collection() {
+        names.push(format!("{collection}.{}", kind.name()));
+    }
+    names
+}
