@@ -7,75 +7,27 @@
 //! compared whole; the lifecycle play below, with `use_backend: dnf4` added to each task,
 //! passes every assertion under ansible-core 2.19.14 with the same recap.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use crate::common::{Output, Test, refused, repo_root};
-
-struct Host {
-    dir: PathBuf,
-    inventory: String,
-}
+use crate::common::container::ContainerHost;
+use crate::common::refused;
 
 /// The tests install and remove the same packages: one at a time.
 static HOST_LOCK: Mutex<()> = Mutex::new(());
 
-fn host() -> (&'static Host, MutexGuard<'static, ()>) {
-    static HOST: OnceLock<Host> = OnceLock::new();
+fn host() -> (&'static ContainerHost, MutexGuard<'static, ()>) {
+    static HOST: OnceLock<ContainerHost> = OnceLock::new();
     let guard = HOST_LOCK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let host = HOST.get_or_init(|| {
-        let dir = std::env::var_os("QUAYSIDE_TEST_RPM_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/test-rpm"));
-        let status = Command::new(repo_root().join("scripts/rpm-host"))
-            .args(["up", "--dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run scripts/rpm-host");
-        assert!(status.success(), "scripts/rpm-host up failed");
-        let inventory = dir.join("inventory.yml").display().to_string();
-        Host { dir, inventory }
-    });
-    on(
-        host,
-        "dnf -q -y remove qs-hello qs-dep qs-needs >/dev/null 2>&1; true",
-    );
+    let host = HOST
+        .get_or_init(|| ContainerHost::up("rpm-host", &[], "QUAYSIDE_TEST_RPM_DIR", "test-rpm"));
+    host.on("dnf -q -y remove qs-hello qs-dep qs-needs >/dev/null 2>&1; true");
     (host, guard)
 }
 
-/// A shell command on the host as root: its stdout, trimmed.
-fn on(host: &Host, command: &str) -> String {
-    let port = std::fs::read_to_string(host.dir.join("port")).unwrap();
-    let output = Command::new("ssh")
-        .args(["-q", "-o", "BatchMode=yes", "-i"])
-        .arg(host.dir.join("id_ed25519"))
-        .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            host.dir.join("known_hosts").display()
-        ))
-        .args(["-p", port.trim(), "root@127.0.0.1", command])
-        .output()
-        .expect("ssh to the rpm host");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn installed(host: &Host) -> String {
-    on(
-        host,
-        "rpm -qa --qf '%{NAME}-%{VERSION}\\n' 'qs-*' | sort | tr '\\n' ' '",
-    )
-}
-
-fn run(host: &Host, play: &str) -> Output {
-    Test::new()
-        .file("play.yml", play)
-        .args(&["run", "play.yml", "-i", &host.inventory])
-        .run()
+fn installed(host: &ContainerHost) -> String {
+    host.on("rpm -qa --qf '%{NAME}-%{VERSION}\\n' 'qs-*' | sort | tr '\\n' ' '")
 }
 
 /// dnf on a Debian host cannot tell the release; ansible-core's module warns so.
@@ -148,7 +100,7 @@ fn dnf_installs_upgrades_and_removes_as_ansible() {
     - assert: {{that: [r13.changed, "r13.results == ['Installed: qs-hello-1.0-1.noarch']"]}}
 "#
     );
-    let output = run(host, &play).success();
+    let output = host.run(&play).success();
     assert_eq!(
         output.recap("rpm"),
         "rpm : ok=25 changed=9 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -157,12 +109,12 @@ fn dnf_installs_upgrades_and_removes_as_ansible() {
 
     // A second run of the settled state changes nothing.
     let play = "- hosts: rpm\n  gather_facts: false\n  tasks:\n    - dnf: {name: [qs-hello, qs-needs]}\n    - dnf: {name: qs-hello, state: latest, enablerepo: qs-updates}\n    - dnf: {name: qs-nothere, state: absent}\n";
-    let first = run(host, play).success();
+    let first = host.run(play).success();
     assert_eq!(
         first.recap("rpm"),
         "rpm : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
-    let second = run(host, play).success();
+    let second = host.run(play).success();
     assert_eq!(
         second.recap("rpm"),
         "rpm : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -192,7 +144,7 @@ fn dnf_fails_as_ansible_and_installs_nothing() {
           - r11.failed and r11.failures == ['No package qs-hello available.']
           - r11.msg == 'Failed to install some of the specified packages'
 "#;
-    let output = run(host, play).success();
+    let output = host.run(play).success();
     assert_eq!(
         output.recap("rpm"),
         "rpm : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"

@@ -12,41 +12,27 @@
 //! (about two minutes) on every reboot. The tests give it a short one (a drop-in on the
 //! host); the reboot itself is the real one.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use crate::common::{Output, Test, refused, repo_root};
-
-struct Host {
-    dir: PathBuf,
-    inventory: String,
-}
+use crate::common::container::ContainerHost;
+use crate::common::refused;
 
 /// The container is rebooted by the tests: one test at a time.
 static HOST_LOCK: Mutex<()> = Mutex::new(());
 
-fn host() -> (&'static Host, MutexGuard<'static, ()>) {
-    static HOST: OnceLock<Host> = OnceLock::new();
+fn host() -> (&'static ContainerHost, MutexGuard<'static, ()>) {
+    static HOST: OnceLock<ContainerHost> = OnceLock::new();
     let guard = HOST_LOCK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let host = HOST.get_or_init(|| {
-        let dir = std::env::var_os("QUAYSIDE_TEST_REBOOT_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/test-reboot"));
-        let status = Command::new(repo_root().join("scripts/systemd-host"))
-            .args(["up", "--restart", "always", "--dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run scripts/systemd-host");
-        assert!(status.success(), "scripts/systemd-host up failed");
-        let inventory = dir.join("inventory.yml").display().to_string();
-        let host = Host { dir, inventory };
-        on(
-            &host,
-            "mkdir -p /etc/systemd/system/user@.service.d && \
+        let host = ContainerHost::up(
+            "systemd-host",
+            &["--restart", "always"],
+            "QUAYSIDE_TEST_REBOOT_DIR",
+            "test-reboot",
+        );
+        host.on("mkdir -p /etc/systemd/system/user@.service.d && \
              printf '[Service]\\nTimeoutStopSec=2s\\n' >/etc/systemd/system/user@.service.d/quayside-stop.conf && \
              systemctl daemon-reload",
         );
@@ -64,34 +50,10 @@ fn host() -> (&'static Host, MutexGuard<'static, ()>) {
     (host, guard)
 }
 
-/// A shell command on the host as root: its stdout, trimmed (empty when unreachable).
-fn on(host: &Host, command: &str) -> String {
-    let port = std::fs::read_to_string(host.dir.join("port")).unwrap();
-    let output = Command::new("ssh")
-        .args(["-q", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-i"])
-        .arg(host.dir.join("id_ed25519"))
-        .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            host.dir.join("known_hosts").display()
-        ))
-        .args(["-p", port.trim(), "root@127.0.0.1", command])
-        .output()
-        .expect("ssh to the reboot host");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
 /// When PID 1 started (clock ticks since the kernel booted): changes with every boot of
 /// the container.
-fn pid1_started(host: &Host) -> String {
-    on(host, "cut -d' ' -f22 /proc/1/stat")
-}
-
-fn run(host: &Host, play: &str) -> Output {
-    Test::new()
-        .file("play.yml", play)
-        .args(&["run", "play.yml", "-i", &host.inventory])
-        .run()
+fn pid1_started(host: &ContainerHost) -> String {
+    host.on("cut -d' ' -f22 /proc/1/stat")
 }
 
 const BOOT_TIME: &str = "cut -d' ' -f22 /proc/1/stat";
@@ -109,7 +71,7 @@ fn reboot_reboots_waits_for_the_new_boot_and_goes_on_over_a_new_connection() {
          \x20   - command: \"{BOOT_TIME}\"\n      register: now\n\
          \x20   - assert: {{that: [\"now.stdout != '{before}'\"]}}\n"
     );
-    let output = run(host, &play).success();
+    let output = host.run(&play).success();
     assert_eq!(
         output.recap("systemd"),
         "systemd : ok=4 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -121,7 +83,7 @@ fn reboot_reboots_waits_for_the_new_boot_and_goes_on_over_a_new_connection() {
         !after.is_empty() && after != before,
         "no new boot: {before} then {after}"
     );
-    assert_eq!(on(host, "systemctl is-system-running --wait"), "running");
+    assert_eq!(host.on("systemctl is-system-running --wait"), "running");
 
     // A reboot is a reboot each time, as in Ansible: the second run changes again (and
     // the default `shutdown -r 0 MSG` is what runs when no reboot_command is given).
@@ -129,7 +91,7 @@ fn reboot_reboots_waits_for_the_new_boot_and_goes_on_over_a_new_connection() {
         "- hosts: systemd\n  gather_facts: false\n  tasks:\n\
          \x20   - ansible.builtin.reboot: {{boot_time_command: \"{BOOT_TIME}\", msg: \"it's quayside's\", post_reboot_delay: 1}}\n"
     );
-    let output = run(host, &play).success();
+    let output = host.run(&play).success();
     assert_eq!(
         output.recap("systemd"),
         "systemd : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -200,7 +162,7 @@ fn reboot_check_mode_and_failures_before_the_reboot_as_ansible() {
           - r6.failed and not r6.changed and r6.rebooted == false and r6.elapsed == 0
           - r6.msg == 'Running reboot with local connection would reboot the control node.'
 "#;
-    let output = run(host, play).success();
+    let output = host.run(play).success();
     assert_eq!(
         output.recap("systemd"),
         "systemd : ok=10 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=4"
@@ -217,7 +179,7 @@ fn reboot_check_mode_and_failures_before_the_reboot_as_ansible() {
 }
 
 /// Wait until the host has booted again since `before` and finished starting.
-fn wait_for_new_boot(host: &Host, before: &str) {
+fn wait_for_new_boot(host: &ContainerHost, before: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         let now = pid1_started(host);
@@ -230,7 +192,7 @@ fn wait_for_new_boot(host: &Host, before: &str) {
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    on(host, "systemctl is-system-running --wait");
+    host.on("systemctl is-system-running --wait");
 }
 
 #[test]
@@ -242,7 +204,7 @@ fn reboot_times_out_as_ansible() {
     let play = "- hosts: systemd\n  gather_facts: false\n  tasks:\n\
          \x20   - reboot: {reboot_timeout: 3}\n      register: t1\n      ignore_errors: true\n\
          \x20   - assert:\n        that:\n          - t1.failed and t1.rebooted and not t1.changed and t1.elapsed >= 3\n          - t1.msg == 'Timed out waiting for last boot time check (timeout=3)'\n";
-    let output = run(host, play).success();
+    let output = host.run(play).success();
     assert_eq!(
         output.recap("systemd"),
         "systemd : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
@@ -259,7 +221,7 @@ fn reboot_times_out_as_ansible() {
          \x20   - reboot:\n        boot_time_command: \"{BOOT_TIME}\"\n        test_command: test -e /nonexistent\n        reboot_timeout: 10\n        connect_timeout: 3\n      register: t2\n      ignore_errors: true\n\
          \x20   - assert:\n        that:\n          - t2.failed and t2.rebooted and not t2.changed and t2.elapsed >= 10\n          - t2.msg == 'Timed out waiting for post-reboot test command (timeout=10)'\n"
     );
-    let output = run(host, &play).success();
+    let output = host.run(&play).success();
     assert_eq!(
         output.recap("systemd"),
         "systemd : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"

@@ -5,38 +5,22 @@
 //! (the unit's `systemctl show` properties) matched key for key. Every test owns its units
 //! (`qs-TEST...`), removes them first, and checks the host itself over SSH afterwards.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::common::{Output, Test, repo_root};
-
-struct Host {
-    dir: PathBuf,
-    inventory: String,
-}
+use crate::common::container::ContainerHost;
+use crate::common::{Output, Test};
 
 /// The systemd host: `scripts/test` brings it up and names it in
 /// `QUAYSIDE_TEST_SYSTEMD_DIR`; a test run started some other way brings up its own.
-fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
+fn host() -> &'static ContainerHost {
+    static HOST: OnceLock<ContainerHost> = OnceLock::new();
     HOST.get_or_init(|| {
-        let dir = std::env::var_os("QUAYSIDE_TEST_SYSTEMD_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target/test-systemd"));
-        if !dir.join("inventory.yml").exists()
-            || std::env::var_os("QUAYSIDE_TEST_SYSTEMD_DIR").is_none()
-        {
-            let status = Command::new(repo_root().join("scripts/systemd-host"))
-                .args(["up", "--dir"])
-                .arg(&dir)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("run scripts/systemd-host");
-            assert!(status.success(), "scripts/systemd-host up failed");
-        }
-        let inventory = dir.join("inventory.yml").display().to_string();
-        Host { dir, inventory }
+        ContainerHost::up(
+            "systemd-host",
+            &[],
+            "QUAYSIDE_TEST_SYSTEMD_DIR",
+            "test-systemd",
+        )
     })
 }
 
@@ -58,20 +42,7 @@ fn exclusive() -> RwLockWriteGuard<'static, ()> {
 
 /// A shell command on the systemd host as root: its stdout, trimmed.
 fn on_host(command: &str) -> String {
-    let host = host();
-    let port = std::fs::read_to_string(host.dir.join("port")).unwrap();
-    let output = Command::new("ssh")
-        .args(["-q", "-o", "BatchMode=yes", "-i"])
-        .arg(host.dir.join("id_ed25519"))
-        .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            host.dir.join("known_hosts").display()
-        ))
-        .args(["-p", port.trim(), "root@127.0.0.1", command])
-        .output()
-        .expect("ssh to the systemd host");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    host().on(command)
 }
 
 /// Stop, disable, unmask and remove the test's units (left by an earlier run), and reload
