@@ -47,6 +47,17 @@ impl Playbook {
 }
 
 impl Play {
+    /// The task lists in the sections they run in, as Ansible runs them: handlers are
+    /// flushed after `pre_tasks`, after `roles` and `tasks` together, and after
+    /// `post_tasks`.
+    pub fn sections(&self) -> [Vec<&[Task]>; 3] {
+        [
+            vec![&self.pre_tasks[..]],
+            vec![&self.roles[..], &self.tasks[..]],
+            vec![&self.post_tasks[..]],
+        ]
+    }
+
     /// Every task of the play, blocks flattened, handlers included.
     pub fn all_tasks(&self) -> Vec<&Task> {
         let mut tasks = Vec::new();

@@ -194,12 +194,7 @@ impl Runner<'_> {
             };
             self.gather_facts(&own).await;
         }
-        let sections: [&[&[Task]]; 3] = [
-            &[&play.pre_tasks],
-            &[&play.roles, &play.tasks],
-            &[&play.post_tasks],
-        ];
-        for section in sections {
+        for section in play.sections() {
             for list in section {
                 match self.run_list(scope, list, hosts, inherited).await {
                     Some(Stop::EndPlay) => {

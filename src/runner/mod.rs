@@ -688,14 +688,7 @@ impl<'a> Runner<'a> {
         if play.gather_facts && !self.is_interrupted() {
             self.gather_facts(&scope).await;
         }
-        // As Ansible: handlers run after `pre_tasks`, after `roles` and `tasks` together,
-        // and after `post_tasks`.
-        let sections: [&[&[Task]]; 3] = [
-            &[&play.pre_tasks],
-            &[&play.roles, &play.tasks],
-            &[&play.post_tasks],
-        ];
-        for section in sections {
+        for section in play.sections() {
             for list in section {
                 // `meta: end_play` ends the play: its later batches too, as in ansible-core.
                 if let Some(stop) = self.run_list(&scope, list, batch, inherited).await {
