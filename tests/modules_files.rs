@@ -373,6 +373,14 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: time `yesterday` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS) at play.yml:5:7",
     );
     refused(
+        "file: {path: /tmp/x, state: directory, recurse: true, follow: false}",
+        "error: `follow` with `recurse` is not supported at play.yml:5:7",
+    );
+    refused(
+        "file: {path: /tmp/x, follow: false}",
+        "error: `follow: false` needs a `state` at play.yml:5:7",
+    );
+    refused(
         "file: {path: /tmp/x, state: link}",
         "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
     );
@@ -937,4 +945,67 @@ fn a_tilde_path_is_the_home_on_the_host_and_on_the_controller() {
         .run_in(test.path())
         .success()
         .stdout_contains("ok=12   changed=0    unreachable=0    failed=0");
+}
+
+#[test]
+fn file_follows_links_unless_told_not_to_as_ansible() {
+    // Expected from ansible-core 2.19.14 (run as root on the same tasks): with
+    // `follow: false` a link fails `state: file` ("file (P) is link, cannot continue") and
+    // `state: directory` ("P already exists as a link"), and `touch` changes the link's
+    // owner, registering `state: link`, mode 0777; `state: link` with `group` changes the
+    // target's owner unless `follow: false`, which changes the link's. The mode through a
+    // followed link is the target's. ok=9 changed=4 ignored=2, then changed=0.
+    let test = Test::new()
+        .file("d/t", "x\n")
+        .file("d/sub/.keep", "")
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - file: {path: "{{ dir }}/d/l", state: file, follow: false}
+                  ignore_errors: true
+                - file: {path: "{{ dir }}/d/ld", state: directory, follow: false}
+                  ignore_errors: true
+                - file: {path: "{{ dir }}/d/l", state: file, mode: '0640'}
+                - file: {path: "{{ dir }}/d/l", state: touch, follow: false, owner: nobody, modification_time: preserve, access_time: preserve}
+                  register: touched
+                - assert:
+                    that:
+                      - touched.state == 'link'
+                      - touched.mode == '0777'
+                      - touched.owner == 'nobody'
+                - file: {path: "{{ dir }}/d/l2", state: link, src: t, group: nogroup}
+                  register: linked
+                - assert: {that: ["linked.mode == '0777'", "linked.group == 'root'"]}
+                - file: {path: "{{ dir }}/d/sub", state: directory, follow: false}
+                - debug: {msg: done}
+            "#,
+        );
+    let d = test.path().join("d");
+    std::os::unix::fs::symlink("t", d.join("l")).unwrap();
+    std::os::unix::fs::symlink("sub", d.join("ld")).unwrap();
+    let output = rerun(&test, &[]);
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=9 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2",
+        "{}",
+        output.stdout
+    );
+    let output = output
+        .stdout_contains("is link, cannot continue")
+        .stdout_contains("d/ld already exists as a link");
+    use std::os::unix::fs::MetadataExt;
+    let meta = |name: &str| std::fs::symlink_metadata(d.join(name)).unwrap();
+    assert_eq!(mode(&d.join("t")), 0o640);
+    assert_ne!(meta("l").uid(), 0, "the link itself is nobody's");
+    assert_eq!(meta("t").uid(), 0, "the target is still root's");
+    assert_eq!(meta("l2").gid(), 0, "the new link stays root's");
+    assert_ne!(meta("t").gid(), 0, "its target is nogroup's");
+    let again = rerun(&test, &[]);
+    assert_eq!(
+        again.recap("localhost"),
+        "localhost : ok=9 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
 }

@@ -46,6 +46,10 @@ pub struct Args {
     access_time: Option<String>,
     #[serde(default)]
     modification_time: Option<String>,
+    /// Whether a link at `path` is followed (Ansible's default): `false` works on the link
+    /// itself, and owner and group for `state: link` go to the link, not its target.
+    #[serde(default)]
+    follow: Option<bool>,
 }
 
 /// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
@@ -129,6 +133,12 @@ impl TryFrom<Args> for File {
                 "`access_time` and `modification_time` go with `file`, `directory` or `touch`"
                     .to_owned(),
             );
+        }
+        if args.follow.is_some() && args.recurse {
+            return Err("`follow` with `recurse` is not supported".to_owned());
+        }
+        if args.follow == Some(false) && args.state.is_none() {
+            return Err("`follow: false` needs a `state`".to_owned());
         }
         if linking && args.mode.is_some() {
             return Err("`mode` with `state: link` or `state: hard` is not supported".to_owned());
@@ -251,6 +261,11 @@ if [ $prev = link ] && [ -e "$p" ]; then
 fi
 [ -n "$st" ] || if [ $prev = absent ]; then st=file; else st=$seen; fi
 [ $st = other ] && st=file
+# With `follow: false` a link is itself: file and directory refuse it, touch works on it.
+if [ $follow = 0 ] && [ $prev = link ]; then
+  seen=link nofollow=1
+  [ $st = touch ] && [ $hasmode = 1 ] && fail "mode on a symbolic link with follow: false is not supported: $p"
+fi
 case $st in
 absent)
   if [ $prev != absent ]; then ch=1; [ $check = 1 ] || rm -rf -- "$p" || fail "cannot remove $p"; fi ;;
@@ -298,9 +313,15 @@ link|hard)
       else ln -f -- "$src" "$p" || fail "cannot link $p"; fi
     fi
   fi
-  [ $st = link ] && nofollow=1
-  if [ $check = 0 ] || [ $ok = 1 ]; then attrs "$p"; fi ;;
+  # Owner and group go to what the link leads to (when it exists) unless `follow: false`.
+  if [ $check = 0 ] || [ $ok = 1 ]; then
+    if [ $st = hard ] || [ $follow = 0 ]; then [ $st = link ] && nofollow=1; attrs "$p"
+    elif [ -e "$p" ]; then attrs "$p"; fi
+  fi
+  [ $st = link ] && nofollow=1 ;;
 esac
+# A link touched with `follow: false` is still a link.
+[ $st = touch ] && [ $nofollow = 1 ] && st=link
 printf 'C %s %s\n' $ch $st
 if [ $st != absent ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
   if [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
@@ -333,12 +354,13 @@ impl File {
             time(&args.modification_time)?
         );
         text.push_str(&format!(
-            "p={} st={} src={} force={} recurse={} check={} wown={} wgrp={} hasmode={}\n",
+            "p={} st={} src={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
             quote(&args.path),
             args.state.map_or("", State::name),
             quote(args.src.as_deref().unwrap_or_default()),
             u8::from(args.force),
             u8::from(args.recurse),
+            u8::from(args.follow.unwrap_or(true)),
             u8::from(check),
             name(&args.owner)?,
             name(&args.group)?,
