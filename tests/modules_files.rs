@@ -993,7 +993,7 @@ fn file_follows_links_unless_told_not_to_as_ansible() {
         "{}",
         output.stdout
     );
-    let output = output
+    output
         .stdout_contains("is link, cannot continue")
         .stdout_contains("d/ld already exists as a link");
     use std::os::unix::fs::MetadataExt;
