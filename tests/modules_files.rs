@@ -381,6 +381,10 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `follow: false` needs a `state` at play.yml:5:7",
     );
     refused(
+        "find: {paths: /tmp, contains: '(x'}",
+        "error: `(x` is not a valid regular expression: unclosed group at play.yml:5:7",
+    );
+    refused(
         "file: {path: /tmp/x, state: link}",
         "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
     );
@@ -1007,5 +1011,64 @@ fn file_follows_links_unless_told_not_to_as_ansible() {
     assert_eq!(
         again.recap("localhost"),
         "localhost : ok=9 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+}
+
+#[test]
+fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
+    // Expected from ansible-core 2.19.14 on this tree: `contains` is `re.match` on each
+    // line (`$` before the newline; `\r\n` read as `\n`), `re.search` on the whole file
+    // with `read_whole_file`, ignored with `file_type: any`; a file that is not UTF-8
+    // skips its path with Ansible's message.
+    let test = Test::new()
+        .file("c/a.conf", "one\nport: 80\n")
+        .file("c/b.conf", "port: 80")
+        .file("c/c.conf", "x port: 80\r\n")
+        .file("c/d.conf", "a\r\nport\r\n")
+        .file("c/e.bin", "")
+        .file("bin/.keep", "");
+    std::fs::write(test.path().join("c/e.bin"), b"\xff\xfe port").unwrap();
+    std::fs::remove_file(test.path().join("bin/.keep")).unwrap();
+    std::fs::write(test.path().join("bin/e.bin"), b"\xff\xfe port").unwrap();
+    let test = test.file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            c: "{{ dir }}/c"
+          tasks:
+            - find: {paths: "{{ c }}", contains: 'port: \d+$', patterns: '*.conf'}
+              register: r1
+            - find: {paths: "{{ c }}", contains: 'port$', patterns: '*.conf'}
+              register: r2
+            - find: {paths: "{{ c }}", contains: 'x port', read_whole_file: true, patterns: '*.conf'}
+              register: r3
+            - find: {paths: "{{ c }}", contains: '^port', read_whole_file: true, patterns: '*.conf'}
+              register: r4
+            - find: {paths: "{{ c }}", contains: 'port', file_type: any, patterns: 'e*'}
+              register: r5
+            - find: {paths: "{{ dir }}/bin", contains: 'port'}
+              register: r6
+            - assert:
+                that:
+                  - r1.files | map(attribute='path') | map('replace', c, '') | sort | list == ['/a.conf', '/b.conf']
+                  - r2.files | map(attribute='path') | map('replace', c, '') | list == ['/d.conf']
+                  - r3.files | map(attribute='path') | map('replace', c, '') | list == ['/c.conf']
+                  - r4.files | map(attribute='path') | map('replace', c, '') | list == ['/b.conf']
+                  - r5.files | map(attribute='path') | map('replace', c, '') | list == ['/e.bin']
+                  - r6.files == [] and r6.msg == 'Not all paths examined, check warnings for details'
+                  - >-
+                    r6.skipped_paths[dir ~ '/bin'] == 'Failed to read the file ' ~ dir ~ '/bin/e.bin due to an encoding error. current encoding: None (default determined by the Python built-in function "open")'
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }

@@ -48,6 +48,12 @@ pub struct Args {
     size: Option<String>,
     #[serde(default)]
     depth: Option<u32>,
+    /// A regular expression a file's line must match at its start (or, with
+    /// `read_whole_file`, the whole file anywhere); only with `file_type: file`, as Ansible.
+    #[serde(default)]
+    contains: Option<String>,
+    #[serde(default)]
+    read_whole_file: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -136,8 +142,29 @@ impl TryFrom<Args> for Find {
                 }
             }
         }
+        if let Some(pattern) = literal(&args.contains) {
+            super::file_edit::regex(pattern, false)?;
+        }
         Ok(Find(args))
     }
+}
+
+/// Whether a file's bytes hold `pattern` as Ansible's `contentfilter` sees it: the text
+/// read as UTF-8 with universal newlines, then `re.match` on each line (with its newline)
+/// or `re.search` on the whole text. `None` when the bytes are not UTF-8.
+fn contains(bytes: &[u8], pattern: &regex::Regex, whole: bool) -> Option<bool> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // Python's `$` also matches before a last newline: try without it too.
+    let hit = |piece: &str, anchored: bool| {
+        [piece, piece.strip_suffix('\n').unwrap_or(piece)]
+            .iter()
+            .any(|p| pattern.find(p).is_some_and(|m| !anchored || m.start() == 0))
+    };
+    if whole {
+        return Some(hit(&text, false));
+    }
+    Some(text.split_inclusive('\n').any(|line| hit(line, true)))
 }
 
 /// One entry the host listed.
@@ -281,6 +308,11 @@ impl Find {
                     "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$(sha1sum < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
                 ));
             }
+            if args.contains.is_some() && args.file_type == FileType::File {
+                text.push_str(&format!(
+                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do b=$(base64 -w0 < \"$f\") && printf \"B\\t%s\\t%s\\0\" \"$b\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
+                ));
+            }
             text.push_str(&format!("else printf 'S\\t{index}\\0'; fi\n"));
         }
         text
@@ -304,6 +336,13 @@ impl Find {
         let mut entries = Vec::new();
         let mut skipped = Map::new();
         let mut checksums: BTreeMap<String, String> = BTreeMap::new();
+        let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let pattern = args
+            .contains
+            .as_deref()
+            .filter(|_| args.file_type == FileType::File)
+            .map(|p| super::file_edit::regex(p, false))
+            .transpose()?;
         for record in stdout.split('\0') {
             let Some((tag, rest)) = record.split_once('\t') else {
                 continue;
@@ -319,6 +358,15 @@ impl Find {
                 "H" => {
                     if let Some((sum, path)) = rest.split_once('\t') {
                         checksums.insert(path.to_owned(), sum.to_owned());
+                    }
+                }
+                "B" => {
+                    if let Some((data, path)) = rest.split_once('\t') {
+                        use base64::Engine;
+                        let bytes = base64::engine::general_purpose::STANDARD
+                            .decode(data)
+                            .unwrap_or_default();
+                        contents.insert(path.to_owned(), bytes);
                     }
                 }
                 "E" => entries.extend(entry(rest)),
@@ -363,6 +411,24 @@ impl Find {
                 let bytes = entry.size as f64;
                 if (size >= 0.0 && bytes < size) || (size < 0.0 && bytes > size.abs()) {
                     continue;
+                }
+            }
+            if let Some(pattern) = &pattern {
+                let bytes = contents.get(&entry.path).map_or(&[][..], Vec::as_slice);
+                match contains(bytes, pattern, args.read_whole_file) {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => {
+                        // Ansible gives up on the path it was looking through.
+                        let root = args.paths.0.iter().find(|p| {
+                            entry
+                                .path
+                                .starts_with(&format!("{}/", p.trim_end_matches('/')))
+                        });
+                        let root = root.cloned().unwrap_or_else(|| entry.path.clone());
+                        skipped.insert(root, format!("Failed to read the file {} due to an encoding error. current encoding: None (default determined by the Python built-in function \"open\")", entry.path).into());
+                        continue;
+                    }
                 }
             }
             let mut stat = entry.stat;
