@@ -14,6 +14,8 @@ use crate::transport::TransportError;
 #[serde(deny_unknown_fields)]
 pub struct Package {
     name: OneOrMany,
+    /// `present` when not written: ansible-core hands the task to apt, whose default it is.
+    #[serde(default)]
     state: State,
     #[serde(default, rename = "use")]
     #[allow(dead_code)]
