@@ -385,6 +385,14 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `(x` is not a valid regular expression: unclosed group at play.yml:5:7",
     );
     refused(
+        "template: {src: a.j2, dest: /tmp/x, variable_start_string: '[[', block_start_string: '[['}",
+        "error: Block, variable and comment start strings must be different. at play.yml:5:7",
+    );
+    refused(
+        "template: {src: a.j2, dest: /tmp/x, variable_end_string: ''}",
+        "error: a template delimiter is empty at play.yml:5:7",
+    );
+    refused(
         "file: {path: /tmp/x, state: link}",
         "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
     );
@@ -397,8 +405,8 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: validate must contain %s: visudo -c at play.yml:5:7",
     );
     refused(
-        "template: {src: t.j2, dest: /tmp/y, block_start_string: '[%'}",
-        "error: unknown argument `block_start_string` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`) at play.yml:5:43",
+        "template: {src: t.j2, dest: /tmp/y, output_encoding: utf-8}",
+        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`) at play.yml:5:43",
     );
     refused(
         "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",
@@ -1070,5 +1078,48 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn template_takes_its_own_delimiters_as_ansible() {
+    // Expected from ansible-core 2.19.14: these delimiters render `name=quay`, the loop,
+    // and leave `{{ }}`, `{% %}` and `{# #}` as text, byte for byte; changed, then ok.
+    let test = Test::new()
+        .file(
+            "templates/c.j2",
+            "[# a comment #]\nname=[[ name ]]\n<% for i in items %>i=[[ i ]]\n<% endfor %>\nraw={{ not_a_var }} {% x %} {# y #}\n",
+        )
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              vars: {name: quay, items: [1, 2]}
+              tasks:
+                - template:
+                    src: c.j2
+                    dest: "{{ dir }}/out"
+                    variable_start_string: '[['
+                    variable_end_string: ']]'
+                    block_start_string: '<%'
+                    block_end_string: '%>'
+                    comment_start_string: '[#'
+                    comment_end_string: '#]'
+            "#,
+        );
+    let output = rerun(&test, &[]).success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("out")),
+        "name=quay\ni=1\ni=2\nraw={{ not_a_var }} {% x %} {# y #}\n"
+    );
+    let again = rerun(&test, &[]).success();
+    assert_eq!(
+        again.recap("localhost"),
+        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }

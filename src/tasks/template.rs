@@ -13,7 +13,7 @@ use super::args::{Account, FileMode, secret_by_name};
 use super::copy::{ansible_settings, failure_outcome, file_outcome};
 use super::copy_files::playbook_dir;
 use super::file_install::{self, NewFile, Target};
-use super::template_config::{render_file_in, template_path};
+use super::template_config::{render_file_in, render_file_with, template_path};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::yaml::Node;
@@ -47,6 +47,77 @@ pub struct Args {
     trim_blocks: bool,
     #[serde(default)]
     lstrip_blocks: bool,
+    /// Jinja's delimiters, when the template writes them otherwise (`{%`, `%}`, `{{`,
+    /// `}}`, `{#`, `#}` when not written).
+    #[serde(default)]
+    block_start_string: Option<String>,
+    #[serde(default)]
+    block_end_string: Option<String>,
+    #[serde(default)]
+    variable_start_string: Option<String>,
+    #[serde(default)]
+    variable_end_string: Option<String>,
+    #[serde(default)]
+    comment_start_string: Option<String>,
+    #[serde(default)]
+    comment_end_string: Option<String>,
+}
+
+/// The arguments that set the template's delimiters.
+const DELIMITERS: [&str; 6] = [
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+];
+
+/// Whether the task writes any of the template's delimiters.
+fn own_delimiters(args: &Node) -> bool {
+    DELIMITERS.iter().any(|key| args.get(key).is_some())
+}
+
+impl Args {
+    /// The template's syntax when any delimiter is written otherwise.
+    fn syntax(&self) -> Result<Option<minijinja::syntax::SyntaxConfig>, String> {
+        let pairs = [
+            (&self.block_start_string, &self.block_end_string),
+            (&self.variable_start_string, &self.variable_end_string),
+            (&self.comment_start_string, &self.comment_end_string),
+        ];
+        if pairs.iter().all(|(s, e)| s.is_none() && e.is_none()) {
+            return Ok(None);
+        }
+        let pick = |value: &Option<String>, default: &'static str| {
+            value.clone().unwrap_or_else(|| default.to_owned())
+        };
+        let starts = [
+            pick(&self.block_start_string, "{%"),
+            pick(&self.variable_start_string, "{{"),
+            pick(&self.comment_start_string, "{#"),
+        ];
+        if starts[0] == starts[1] || starts[0] == starts[2] || starts[1] == starts[2] {
+            // Jinja's words, which Ansible fails the task with.
+            return Err("Block, variable and comment start strings must be different.".to_owned());
+        }
+        minijinja::syntax::SyntaxConfig::builder()
+            .block_delimiters(
+                pick(&self.block_start_string, "{%"),
+                pick(&self.block_end_string, "%}"),
+            )
+            .variable_delimiters(
+                pick(&self.variable_start_string, "{{"),
+                pick(&self.variable_end_string, "}}"),
+            )
+            .comment_delimiters(
+                pick(&self.comment_start_string, "{#"),
+                pick(&self.comment_end_string, "#}"),
+            )
+            .build()
+            .map(Some)
+            .map_err(|error| format!("the template's delimiters: {error}"))
+    }
 }
 
 impl TryFrom<Args> for Template {
@@ -67,6 +138,26 @@ impl TryFrom<Args> for Template {
             if !crate::yaml::is_template(validate) && !validate.contains("%s") {
                 return Err(format!("validate must contain %s: {validate}"));
             }
+        }
+        let delimiters = [
+            &args.block_start_string,
+            &args.block_end_string,
+            &args.variable_start_string,
+            &args.variable_end_string,
+            &args.comment_start_string,
+            &args.comment_end_string,
+        ];
+        if delimiters
+            .iter()
+            .any(|d| d.as_deref().is_some_and(|d| d.is_empty()))
+        {
+            return Err("a template delimiter is empty".to_owned());
+        }
+        if !delimiters
+            .iter()
+            .any(|d| d.as_deref().is_some_and(crate::yaml::is_template))
+        {
+            args.syntax()?;
         }
         Ok(Template(args))
     }
@@ -97,13 +188,18 @@ impl Template {
             .to_string();
         let vars = &template_vars(vars, &args.src, &path, &args.dest);
         let standard = crate::template::environment();
-        let rendered = if args.trim_blocks && !args.lstrip_blocks {
+        let syntax = args.syntax()?;
+        let rendered = if args.trim_blocks && !args.lstrip_blocks && syntax.is_none() {
             render_file_in(standard, &path, &name, vars)?
         } else {
             let mut env = standard.clone();
             env.set_trim_blocks(args.trim_blocks);
             env.set_lstrip_blocks(args.lstrip_blocks);
-            render_file_in(&env, &path, &name, vars)?
+            let own = syntax.is_some();
+            if let Some(syntax) = syntax {
+                env.set_syntax(syntax);
+            }
+            render_file_with(&env, &path, &name, vars, !own)?
         };
         Ok(match args.newline_sequence.as_deref() {
             Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
@@ -161,6 +257,10 @@ impl TaskType for Template {
     ];
 
     fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        // A template with its own delimiters is read when it renders, not before.
+        if own_delimiters(args) {
+            return Vec::new();
+        }
         args.get("src")
             .and_then(|node| Some((node, template_path(dir, node.as_str()?))))
             .into_iter()
@@ -173,7 +273,7 @@ impl TaskType for Template {
 
     fn rendered_files(args: &Node, role: Option<&Path>, base: &Path) -> Option<Vec<PathBuf>> {
         let src = args.get("src")?.as_str()?;
-        if crate::yaml::is_template(src) {
+        if crate::yaml::is_template(src) || own_delimiters(args) {
             return None;
         }
         let path = super::controller_files::find_with_role(

@@ -102,11 +102,28 @@ pub fn render_file_in(
     name: &str,
     vars: &minijinja::Value,
 ) -> Result<String, String> {
+    render_file_with(env, path, name, vars, true)
+}
+
+/// As [`render_file_in`]; `prepare: false` compiles the file as written (a template with
+/// its own delimiters, which the rewriting for Ansible's Jinja would not read).
+pub fn render_file_with(
+    env: &minijinja::Environment<'_>,
+    path: &Path,
+    name: &str,
+    vars: &minijinja::Value,
+    prepare: bool,
+) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
     crate::inputs::record(path, text.as_bytes(), false);
+    let source = if prepare {
+        crate::template::prepare_template(&text)
+    } else {
+        std::borrow::Cow::Borrowed(text.as_str())
+    };
     // Named without the file's extension: minijinja would JSON-escape values in a template
     // whose name ends in `.yaml`.
-    env.render_named_str("template", &crate::template::prepare_template(&text), vars)
+    env.render_named_str("template", &source, vars)
         .map_err(|error| {
             // The shared renderer names what was undefined; the file's own analysis (or
             // minijinja) knows where.

@@ -66,7 +66,12 @@ fn prepare_strings(text: &str, expression: bool, python: bool) -> Cow<'_, str> {
 /// (`python`: the characters Python reads from them).
 fn raw_strings(text: &str, expression: bool, python: bool) -> Cow<'_, str> {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
-    for token in tokenize(text, expression, SyntaxConfig, WhitespaceConfig::default()) {
+    for token in tokenize(
+        text,
+        expression,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    ) {
         let Ok((token, span)) = token else {
             return Cow::Borrowed(text);
         };
@@ -251,7 +256,7 @@ pub fn analyse(text: &str, expression: bool) -> Option<Analysis> {
         let stmt = parse(
             text,
             "<template>",
-            SyntaxConfig,
+            SyntaxConfig::default(),
             WhitespaceConfig::default(),
         )
         .ok()?;
