@@ -307,6 +307,8 @@ struct Inherited {
     ignore_errors: bool,
     no_log: bool,
     check_mode: Option<bool>,
+    /// `diff` on the task, a block or the play: over `--diff`.
+    diff: Option<bool>,
     run_once: bool,
     delegate_to: Option<(String, crate::source::Span)>,
     delegate_facts: Option<bool>,
@@ -348,6 +350,7 @@ impl Inherited {
         next.ignore_errors |= task.ignore_errors;
         next.no_log |= task.no_log;
         next.check_mode = task.check_mode.or(next.check_mode);
+        next.diff = task.diff.or(next.diff);
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
         next.delegate_facts = task.delegate_facts.or(next.delegate_facts);
@@ -643,6 +646,7 @@ impl<'a> Runner<'a> {
             r#become: play.r#become,
             become_user: play.become_user.clone(),
             environment: play.environment.iter().cloned().collect(),
+            diff: play.diff,
             ..Inherited::default()
         };
         self.reporter.set_strategy(play.strategy);

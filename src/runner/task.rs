@@ -634,7 +634,7 @@ impl Runner<'_> {
             connection: ready.connection.as_ref(),
             vars: ctx,
             check: effective.check_mode.unwrap_or(self.options.check),
-            diff: self.options.diff,
+            diff: effective.diff.unwrap_or(self.options.diff),
             become_user: ready.become_user.clone(),
             env: ready.env.clone(),
             timeout: task.timeout.map(Duration::from_secs),
@@ -899,7 +899,7 @@ impl Runner<'_> {
                             outcome.registered()
                         }
                     }),
-                    diffs: if self.options.diff && !censor {
+                    diffs: if effective.diff.unwrap_or(self.options.diff) && !censor {
                         outcome.diffs.clone()
                     } else {
                         Vec::new()

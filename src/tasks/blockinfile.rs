@@ -213,7 +213,8 @@ impl TaskType for BlockInFile {
             Ok(result) => result,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
-        file_edit::write(
+        let diff = file_edit::registered_diff(ctx, &args.path, original.as_deref(), &after);
+        Ok(file_edit::write(
             ctx,
             &args.path,
             original.as_deref(),
@@ -222,7 +223,8 @@ impl TaskType for BlockInFile {
             message,
             "",
         )
-        .await
+        .await?
+        .with("diff", diff))
     }
 }
 

@@ -167,6 +167,37 @@ pub async fn write(
     Ok(outcome)
 }
 
+/// The `diff` lineinfile and blockinfile register, as ansible-core's modules return it
+/// with or without `--diff`: the contents before and after (empty strings unless the task
+/// runs in diff mode), then the file attributes' headers. Secrets are hidden as `--diff`
+/// hides them.
+pub fn registered_diff(
+    ctx: &TaskContext<'_>,
+    path: &str,
+    before: Option<&str>,
+    after: &str,
+) -> serde_json::Value {
+    let secret = super::args::secret_by_name(path);
+    let show = |text: &str| {
+        if ctx.diff {
+            super::diff_text(text.as_bytes(), secret)
+        } else {
+            String::new()
+        }
+    };
+    let content = format!("{path} (content)");
+    let attributes = format!("{path} (file attributes)");
+    serde_json::json!([
+        {
+            "before": show(before.unwrap_or_default()),
+            "after": show(after),
+            "before_header": content,
+            "after_header": content,
+        },
+        { "before_header": attributes, "after_header": attributes },
+    ])
+}
+
 /// A Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) as the `regex` crate
 /// writes it: the one translation `regex_replace` uses too.
 pub(crate) use crate::template::python_replacement;
