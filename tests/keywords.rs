@@ -496,3 +496,111 @@ fn an_empty_task_name_is_no_name_as_ansible() {
         "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+const ONE_LOCAL_HOST: &str = "
+    all:
+      vars: {ansible_connection: local}
+      hosts:
+        a: {}
+";
+
+const DIFF_KEYWORD_PLAY: &str = "
+    - hosts: a
+      gather_facts: false
+      tasks:
+        - lineinfile: {path: t1, line: one, create: true}
+          diff: true
+        - lineinfile: {path: t2, line: two, create: true}
+        - block:
+            - lineinfile: {path: t3, line: three, create: true}
+            - lineinfile: {path: t4, line: four, create: true}
+              diff: false
+          diff: true
+    - hosts: a
+      gather_facts: false
+      diff: true
+      tasks:
+        - lineinfile: {path: t5, line: five, create: true}
+        - lineinfile: {path: t6, line: six, create: true}
+          diff: false
+";
+
+#[test]
+fn the_diff_keyword_on_a_task_block_or_play_overrides_the_diff_flag() {
+    // Expected from ansible-core 2.19.14: without `--diff` the diffs of `one`, `three` and
+    // `five` are shown; with it `two` as well; `four` and `six` (`diff: false`) never.
+    for (flag, shown) in [
+        (None, &["one", "three", "five"][..]),
+        (Some("--diff"), &["one", "two", "three", "five"][..]),
+    ] {
+        let mut args = vec!["run", "play.yml", "-i", "hosts.yml"];
+        args.extend(flag);
+        let output = Test::new()
+            .file("hosts.yml", ONE_LOCAL_HOST)
+            .file("play.yml", DIFF_KEYWORD_PLAY)
+            .args(&args)
+            .run()
+            .success();
+        assert_eq!(
+            output.recap("a"),
+            "a : ok=6 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        let added: Vec<&str> = output
+            .stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix('+'))
+            .filter(|line| !line.starts_with("++"))
+            .collect();
+        assert_eq!(added, shown, "{flag:?}: {}", output.stdout);
+    }
+}
+
+#[test]
+fn lineinfile_and_blockinfile_register_ansibles_diff_with_contents_only_in_diff_mode() {
+    let play = "
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: t1, line: one, create: true}
+              register: r1
+            - lineinfile: {path: t1, line: one}
+              register: r2
+              diff: true
+            - blockinfile: {path: t2, block: one, create: true}
+              register: r3
+              diff: true
+            - debug: {msg: '{{ [r1.diff, r2.diff, r3.diff[0].after] | to_json }}'}
+    ";
+    // Expected from ansible-core 2.19.14: the diff is always there, a list of the contents
+    // and the file attributes; `before`/`after` are empty strings outside diff mode.
+    let output = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml", "-v"])
+        .run()
+        .success();
+    let content = r#"\"before_header\": \"t1 (content)\", \"after_header\": \"t1 (content)\"}"#;
+    let attributes = r#"{\"before_header\": \"t1 (file attributes)\", \"after_header\": \"t1 (file attributes)\"}"#;
+    let expected = format!(
+        r##"[[{{\"before\": \"\", \"after\": \"\", {content}, {attributes}], [{{\"before\": \"one\\n\", \"after\": \"one\\n\", {content}, {attributes}], \"# BEGIN ANSIBLE MANAGED BLOCK\\none\\n# END ANSIBLE MANAGED BLOCK\\n\"]"##
+    );
+    assert!(output.stdout.contains(&expected), "{}", output.stdout);
+    // As Ansible's callback: a result's `diff` is not printed below `-vvv`.
+    assert!(!output.stdout.contains("\"diff\""), "{}", output.stdout);
+}
+
+#[test]
+fn a_diff_keyword_that_is_not_a_boolean_is_refused_before_the_run() {
+    let test = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file(
+            "play.yml",
+            "- hosts: a\n  gather_facts: false\n  tasks:\n    - command: touch ran\n      diff: maybe\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:5:13")
+        .stderr_contains("expected `true` or `false`, found `maybe`");
+    assert!(!test.path().join("ran").exists());
+}
