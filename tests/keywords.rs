@@ -604,3 +604,31 @@ fn a_diff_keyword_that_is_not_a_boolean_is_refused_before_the_run() {
         .stderr_contains("expected `true` or `false`, found `maybe`");
     assert!(!test.path().join("ran").exists());
 }
+
+#[test]
+fn blockinfile_registers_backup_file_only_when_it_made_one() {
+    let play = r#"
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - copy: {dest: b1, content: "x\n"}
+            - blockinfile: {path: b1, block: one, backup: true}
+              register: r1
+            - blockinfile: {path: b1, block: two}
+              register: r2
+            - debug:
+                msg: "{{ [r1.backup_file | default('') is match('b1\\.'), 'backup_file' in r2] | to_json }}"
+    "#;
+    // Expected from ansible-core 2.19.14: `[true, false]`, ok=4 changed=3.
+    let output = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .success()
+        .stdout_contains(r#""msg": "[true, false]""#);
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -221,7 +221,7 @@ impl TaskType for BlockInFile {
             &after,
             attributes,
             message,
-            "",
+            "backup_file",
         )
         .await?
         .with("diff", diff))

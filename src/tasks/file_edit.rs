@@ -105,7 +105,9 @@ impl Attributes<'_> {
 
 /// Write `after` to `path` if it differs from `before` (or owner, group or mode differ),
 /// with the module's message for a change of contents. The outcome carries Ansible's
-/// `msg`, `changed`, the backup under `backup_key`, and the diff.
+/// `msg`, `changed`, the backup under `backup_key`, and the diff. `backup_key`
+/// `backup_file` (blockinfile's) is there only when a backup was made, as in Ansible;
+/// another key is always there (`""` without a backup).
 pub async fn write(
     ctx: &TaskContext<'_>,
     path: &str,
@@ -118,7 +120,7 @@ pub async fn write(
     let differs = before != Some(after);
     if !differs && !attributes.any() {
         let mut outcome = Outcome::ok().with("msg", "");
-        if !backup_key.is_empty() {
+        if !backup_key.is_empty() && backup_key != "backup_file" {
             outcome = outcome.with(backup_key, "");
         }
         return Ok(outcome);
@@ -161,7 +163,11 @@ pub async fn write(
         outcome.diffs = one.diff(after.as_bytes()).into_iter().collect();
     }
     outcome = outcome.with("msg", msg);
-    if !backup_key.is_empty() {
+    if backup_key == "backup_file" {
+        if let Some(backup) = &one.backup {
+            outcome = outcome.with(backup_key, backup.clone());
+        }
+    } else if !backup_key.is_empty() {
         outcome = outcome.with(backup_key, one.backup.clone().unwrap_or_default());
     }
     Ok(outcome)
