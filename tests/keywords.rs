@@ -150,6 +150,81 @@ fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
 }
 
 #[test]
+fn task_and_block_remote_user_pick_the_ssh_user_over_the_plays() {
+    let fleet = crate::common::fleet::fleet();
+    let scratch = fleet.scratch("task_user");
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    host1:
+                      ansible_host: 127.0.0.2
+                      ansible_port: {port}
+                      host_root: {root}
+                ",
+                root = fleet.root(1).display(),
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display(),
+                port = fleet.port,
+            ),
+        )
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  remote_user: nobody-here
+                  tasks:
+                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
+                      remote_user: quayside
+                    - block:
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
+                      remote_user: quayside
+                    - command: touch {{{{ host_root }}}}/{scratch}/play
+                "
+            ),
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: the task and the block run as `quayside`; the
+    // last task connects as the play's user, who cannot log in (ansible-core exits 4,
+    // quayside 3 for unreachable).
+    let output = test.run().status(3);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    for file in ["task", "block", "again"] {
+        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
+        assert_eq!(who, "quayside\n", "{file}");
+    }
+    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+}
+
+#[test]
+fn a_templated_task_remote_user_is_refused_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: all\n  tasks:\n    - command: touch ran\n      remote_user: '{{ who }}'\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:4:20")
+        .stderr_contains("a templated `remote_user` is not supported; write the user name");
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
 fn a_templated_play_user_is_refused_where_it_is_written() {
     let test = Test::new()
         .file("hosts.yml", TWO_HOSTS)

@@ -222,6 +222,9 @@ pub struct Task {
     pub check_mode: Option<bool>,
     /// `diff`: show (or not) the task's changes whatever `--diff` says.
     pub diff: Option<bool>,
+    /// `remote_user`: the SSH user for this task (or block) when the host sets no
+    /// `ansible_user`, over the play's.
+    pub remote_user: Option<String>,
     pub environment: Option<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,

@@ -66,6 +66,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "check_mode",
     "diff",
+    "remote_user",
     "environment",
     "become",
     "become_user",
@@ -604,6 +605,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         delay: None,
         check_mode: None,
         diff: None,
+        remote_user: None,
         environment: None,
         r#become: None,
         become_user: None,
@@ -728,6 +730,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "diff" => task.diff = Some(boolean(value)?),
+            "remote_user" => {
+                let user = string(value)?;
+                if crate::yaml::is_template(&user) {
+                    return Err(Diagnostic::at(
+                        "a templated `remote_user` is not supported; write the user name",
+                        value.span.clone(),
+                    ));
+                }
+                task.remote_user = Some(user);
+            }
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
@@ -1194,6 +1206,7 @@ pub(super) fn imported_handlers(handlers: Vec<Task>) -> Vec<Task> {
             && handler.delegate_to.is_none()
             && handler.check_mode.is_none()
             && handler.diff.is_none()
+            && handler.remote_user.is_none()
             && !handler.run_once
             && !handler.no_log
             && !handler.ignore_errors;
