@@ -209,6 +209,50 @@ fn task_and_block_remote_user_pick_the_ssh_user_over_the_plays() {
 }
 
 #[test]
+fn a_hosts_ansible_user_wins_over_a_task_remote_user() {
+    let fleet = crate::common::fleet::fleet();
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    host1:
+                      ansible_host: 127.0.0.2
+                      ansible_port: {port}
+                      ansible_user: quayside
+                ",
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display(),
+                port = fleet.port,
+            ),
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - command: id -un
+                  remote_user: nobody-here
+                  register: r
+                - debug: {msg: '{{ r.stdout }}'}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `"msg": "quayside"`, ok=2 changed=1.
+    let output = test.run().success().stdout_contains(r#""msg": "quayside""#);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn a_templated_task_remote_user_is_refused_where_it_is_written() {
     let test = Test::new()
         .file("hosts.yml", TWO_HOSTS)
