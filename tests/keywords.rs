@@ -150,6 +150,125 @@ fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
 }
 
 #[test]
+fn task_and_block_remote_user_pick_the_ssh_user_over_the_plays() {
+    let fleet = crate::common::fleet::fleet();
+    let scratch = fleet.scratch("task_user");
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    host1:
+                      ansible_host: 127.0.0.2
+                      ansible_port: {port}
+                      host_root: {root}
+                ",
+                root = fleet.root(1).display(),
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display(),
+                port = fleet.port,
+            ),
+        )
+        .file(
+            "play.yml",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  remote_user: nobody-here
+                  tasks:
+                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
+                      remote_user: quayside
+                    - block:
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
+                      remote_user: quayside
+                    - command: touch {{{{ host_root }}}}/{scratch}/play
+                "
+            ),
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: the task and the block run as `quayside`; the
+    // last task connects as the play's user, who cannot log in (ansible-core exits 4,
+    // quayside 3 for unreachable).
+    let output = test.run().status(3);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    for file in ["task", "block", "again"] {
+        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
+        assert_eq!(who, "quayside\n", "{file}");
+    }
+    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+}
+
+#[test]
+fn a_hosts_ansible_user_wins_over_a_task_remote_user() {
+    let fleet = crate::common::fleet::fleet();
+    let test = Test::new()
+        .file(
+            "hosts.yml",
+            &format!(
+                "
+                fleet:
+                  vars:
+                    ansible_ssh_private_key_file: {key}
+                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
+                  hosts:
+                    host1:
+                      ansible_host: 127.0.0.2
+                      ansible_port: {port}
+                      ansible_user: quayside
+                ",
+                key = fleet.key().display(),
+                known = fleet.known_hosts().display(),
+                port = fleet.port,
+            ),
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - command: id -un
+                  remote_user: nobody-here
+                  register: r
+                - debug: {msg: '{{ r.stdout }}'}
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `"msg": "quayside"`, ok=2 changed=1.
+    let output = test.run().success().stdout_contains(r#""msg": "quayside""#);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_templated_task_remote_user_is_refused_where_it_is_written() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "- hosts: all\n  tasks:\n    - command: touch ran\n      remote_user: '{{ who }}'\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:4:20")
+        .stderr_contains("a templated `remote_user` is not supported; write the user name");
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
 fn a_templated_play_user_is_refused_where_it_is_written() {
     let test = Test::new()
         .file("hosts.yml", TWO_HOSTS)
@@ -494,5 +613,141 @@ fn an_empty_task_name_is_no_name_as_ansible() {
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+const ONE_LOCAL_HOST: &str = "
+    all:
+      vars: {ansible_connection: local}
+      hosts:
+        a: {}
+";
+
+const DIFF_KEYWORD_PLAY: &str = "
+    - hosts: a
+      gather_facts: false
+      tasks:
+        - lineinfile: {path: t1, line: one, create: true}
+          diff: true
+        - lineinfile: {path: t2, line: two, create: true}
+        - block:
+            - lineinfile: {path: t3, line: three, create: true}
+            - lineinfile: {path: t4, line: four, create: true}
+              diff: false
+          diff: true
+    - hosts: a
+      gather_facts: false
+      diff: true
+      tasks:
+        - lineinfile: {path: t5, line: five, create: true}
+        - lineinfile: {path: t6, line: six, create: true}
+          diff: false
+";
+
+#[test]
+fn the_diff_keyword_on_a_task_block_or_play_overrides_the_diff_flag() {
+    // Expected from ansible-core 2.19.14: without `--diff` the diffs of `one`, `three` and
+    // `five` are shown; with it `two` as well; `four` and `six` (`diff: false`) never.
+    for (flag, shown) in [
+        (None, &["one", "three", "five"][..]),
+        (Some("--diff"), &["one", "two", "three", "five"][..]),
+    ] {
+        let mut args = vec!["run", "play.yml", "-i", "hosts.yml"];
+        args.extend(flag);
+        let output = Test::new()
+            .file("hosts.yml", ONE_LOCAL_HOST)
+            .file("play.yml", DIFF_KEYWORD_PLAY)
+            .args(&args)
+            .run()
+            .success();
+        assert_eq!(
+            output.recap("a"),
+            "a : ok=6 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        let added: Vec<&str> = output
+            .stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix('+'))
+            .filter(|line| !line.starts_with("++"))
+            .collect();
+        assert_eq!(added, shown, "{flag:?}: {}", output.stdout);
+    }
+}
+
+#[test]
+fn lineinfile_and_blockinfile_register_ansibles_diff_with_contents_only_in_diff_mode() {
+    let play = "
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: t1, line: one, create: true}
+              register: r1
+            - lineinfile: {path: t1, line: one}
+              register: r2
+              diff: true
+            - blockinfile: {path: t2, block: one, create: true}
+              register: r3
+              diff: true
+            - debug: {msg: '{{ [r1.diff, r2.diff, r3.diff[0].after] | to_json }}'}
+    ";
+    // Expected from ansible-core 2.19.14: the diff is always there, a list of the contents
+    // and the file attributes; `before`/`after` are empty strings outside diff mode.
+    let output = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml", "-v"])
+        .run()
+        .success();
+    let content = r#"\"before_header\": \"t1 (content)\", \"after_header\": \"t1 (content)\"}"#;
+    let attributes = r#"{\"before_header\": \"t1 (file attributes)\", \"after_header\": \"t1 (file attributes)\"}"#;
+    let expected = format!(
+        r##"[[{{\"before\": \"\", \"after\": \"\", {content}, {attributes}], [{{\"before\": \"one\\n\", \"after\": \"one\\n\", {content}, {attributes}], \"# BEGIN ANSIBLE MANAGED BLOCK\\none\\n# END ANSIBLE MANAGED BLOCK\\n\"]"##
+    );
+    assert!(output.stdout.contains(&expected), "{}", output.stdout);
+    // As Ansible's callback: a result's `diff` is not printed below `-vvv`.
+    assert!(!output.stdout.contains("\"diff\""), "{}", output.stdout);
+}
+
+#[test]
+fn a_diff_keyword_that_is_not_a_boolean_is_refused_before_the_run() {
+    let test = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file(
+            "play.yml",
+            "- hosts: a\n  gather_facts: false\n  tasks:\n    - command: touch ran\n      diff: maybe\n",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    test.run()
+        .status(4)
+        .stderr_contains("play.yml:5:13")
+        .stderr_contains("expected `true` or `false`, found `maybe`");
+    assert!(!test.path().join("ran").exists());
+}
+
+#[test]
+fn blockinfile_registers_backup_file_only_when_it_made_one() {
+    let play = r#"
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - copy: {dest: b1, content: "x\n"}
+            - blockinfile: {path: b1, block: one, backup: true}
+              register: r1
+            - blockinfile: {path: b1, block: two}
+              register: r2
+            - debug:
+                msg: "{{ [r1.backup_file | default('') is match('b1\\.'), 'backup_file' in r2] | to_json }}"
+    "#;
+    // Expected from ansible-core 2.19.14: `[true, false]`, ok=4 changed=3.
+    let output = Test::new()
+        .file("hosts.yml", ONE_LOCAL_HOST)
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+        .run()
+        .success()
+        .stdout_contains(r#""msg": "[true, false]""#);
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }

@@ -110,6 +110,8 @@ pub struct Play {
     pub become_user: Option<String>,
     /// `remote_user` (or its alias `user`): the SSH user when a host sets no `ansible_user`.
     pub remote_user: Option<String>,
+    /// `diff`: the tasks' default for showing their changes, over `--diff`.
+    pub diff: Option<bool>,
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
@@ -218,6 +220,11 @@ pub struct Task {
     pub until: Option<Vec<Node>>,
     pub delay: Option<Node>,
     pub check_mode: Option<bool>,
+    /// `diff`: show (or not) the task's changes whatever `--diff` says.
+    pub diff: Option<bool>,
+    /// `remote_user`: the SSH user for this task (or block) when the host sets no
+    /// `ansible_user`, over the play's.
+    pub remote_user: Option<String>,
     pub environment: Option<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,

@@ -18,6 +18,7 @@ const PLAY_KEYWORDS: &[&str] = &[
     "become_user",
     "remote_user",
     "user",
+    "diff",
     "serial",
     "max_fail_percentage",
     "any_errors_fatal",
@@ -64,6 +65,8 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "until",
     "delay",
     "check_mode",
+    "diff",
+    "remote_user",
     "environment",
     "become",
     "become_user",
@@ -336,6 +339,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
         r#become: None,
         become_user: None,
         remote_user: None,
+        diff: None,
         serial: Vec::new(),
         max_fail_percentage: None,
         any_errors_fatal: false,
@@ -406,6 +410,7 @@ fn parse_play(node: &Node, origin: Origin<'_>) -> Result<Play, Diagnostic> {
             "vars_files" => play.vars_files = list_of_nodes(value),
             "become" => play.r#become = Some(boolean(value)?),
             "become_user" => play.become_user = Some(string(value)?),
+            "diff" => play.diff = Some(boolean(value)?),
             "remote_user" | "user" => {
                 let user = string(value)?;
                 if crate::yaml::is_template(&user) {
@@ -599,6 +604,8 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         until: None,
         delay: None,
         check_mode: None,
+        diff: None,
+        remote_user: None,
         environment: None,
         r#become: None,
         become_user: None,
@@ -722,6 +729,17 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
                 task.delay = Some(value.clone());
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
+            "diff" => task.diff = Some(boolean(value)?),
+            "remote_user" => {
+                let user = string(value)?;
+                if crate::yaml::is_template(&user) {
+                    return Err(Diagnostic::at(
+                        "a templated `remote_user` is not supported; write the user name",
+                        value.span.clone(),
+                    ));
+                }
+                task.remote_user = Some(user);
+            }
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
@@ -1187,6 +1205,8 @@ pub(super) fn imported_handlers(handlers: Vec<Task>) -> Vec<Task> {
             && handler.environment.is_none()
             && handler.delegate_to.is_none()
             && handler.check_mode.is_none()
+            && handler.diff.is_none()
+            && handler.remote_user.is_none()
             && !handler.run_once
             && !handler.no_log
             && !handler.ignore_errors;

@@ -249,6 +249,7 @@ const ROLE_KEYWORDS: &[&str] = &[
     "ignore_errors",
     "no_log",
     "check_mode",
+    "diff",
 ];
 
 /// Ansible keywords a role entry may carry that quayside does not implement there: refused
@@ -263,7 +264,6 @@ const REFUSED_ROLE_KEYWORDS: &[&str] = &[
     "debugger",
     "delegate_to",
     "delegate_facts",
-    "diff",
     "module_defaults",
     "port",
     "remote_user",
@@ -309,6 +309,7 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
                     "ignore_errors" => outer.ignore_errors = boolean(value)?,
                     "no_log" => outer.no_log = boolean(value)?,
                     "check_mode" => outer.check_mode = Some(boolean(value)?),
+                    "diff" => outer.diff = Some(boolean(value)?),
                     _ if REFUSED_ROLE_KEYWORDS.contains(&word.as_str())
                         || super::TASK_KEYWORDS.contains(&word.as_str()) =>
                     {

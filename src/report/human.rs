@@ -116,7 +116,18 @@ impl Human {
                     Status::Interrupted => format!("interrupted: [{host}]{item}"),
                 };
                 text.push_str(&self.paint(&line, *status));
-                let detail = match (status, result, msg) {
+                // As Ansible's callbacks: a result's `diff` is not printed below `-vvv`.
+                let result = result.as_ref().map(|result| match result {
+                    serde_json::Value::Object(map)
+                        if self.verbosity < 3 && map.contains_key("diff") =>
+                    {
+                        let mut map = map.clone();
+                        map.remove("diff");
+                        std::borrow::Cow::Owned(serde_json::Value::Object(map))
+                    }
+                    _ => std::borrow::Cow::Borrowed(result),
+                });
+                let detail = match (status, result.as_deref(), msg) {
                     (_, Some(result), _) if self.verbosity >= 1 => Some(pretty(result)),
                     (Status::Failed | Status::Ignored, Some(result), _) => Some(result.to_string()),
                     (

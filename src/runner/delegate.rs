@@ -120,6 +120,7 @@ impl Runner<'_> {
     pub(super) async fn delegated_connection(
         &self,
         delegation: &Delegation,
+        task_user: Option<&str>,
     ) -> Result<Arc<dyn Connection>, TransportError> {
         let name = delegation.pool_name().to_owned();
         // One connection attempt at a time per host: hosts delegating to the same host
@@ -132,11 +133,7 @@ impl Runner<'_> {
             .or_default()
             .clone();
         let _dialing = dialing.lock().await;
-        let remote_user = self
-            .remote_user
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let remote_user = self.remote_user_for(task_user);
         let pooled = match self.hosts.get(&name) {
             Some(_) => {
                 let state = self.state(&name);

@@ -307,6 +307,10 @@ struct Inherited {
     ignore_errors: bool,
     no_log: bool,
     check_mode: Option<bool>,
+    /// `diff` on the task, a block or the play: over `--diff`.
+    diff: Option<bool>,
+    /// `remote_user` on the task or a block: over the play's.
+    remote_user: Option<String>,
     run_once: bool,
     delegate_to: Option<(String, crate::source::Span)>,
     delegate_facts: Option<bool>,
@@ -348,6 +352,8 @@ impl Inherited {
         next.ignore_errors |= task.ignore_errors;
         next.no_log |= task.no_log;
         next.check_mode = task.check_mode.or(next.check_mode);
+        next.diff = task.diff.or(next.diff);
+        next.remote_user = task.remote_user.clone().or(next.remote_user);
         next.run_once |= task.run_once;
         next.delegate_to = task.delegate_to.clone().or(next.delegate_to);
         next.delegate_facts = task.delegate_facts.or(next.delegate_facts);
@@ -643,12 +649,13 @@ impl<'a> Runner<'a> {
             r#become: play.r#become,
             become_user: play.become_user.clone(),
             environment: play.environment.iter().cloned().collect(),
+            diff: play.diff,
             ..Inherited::default()
         };
         self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
             if play.gather_facts {
-                self.connect_all(&batch).await;
+                self.connect_all(&batch, None).await;
             }
             let stop = match play.strategy {
                 Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
@@ -786,7 +793,9 @@ impl<'a> Runner<'a> {
                     && pipeline::not_pipelinable(task, play, self.playbook.dir(), written).is_none()
                     && {
                         let effective = inherited.with(task);
-                        !effective.run_once && effective.delegate_to.is_none()
+                        !effective.run_once
+                            && effective.delegate_to.is_none()
+                            && effective.remote_user.is_none()
                     }
             })
             .count()
@@ -1219,13 +1228,10 @@ impl<'a> Runner<'a> {
         None
     }
 
-    /// Open a connection to every host of the batch that has none yet, concurrently.
-    async fn connect_all(&self, batch: &[String]) {
-        let remote_user = self
-            .remote_user
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+    /// Open a connection to every host of the batch that has none yet (or one opened as
+    /// another user than `task_user`, else the play's `remote_user`), concurrently.
+    async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
+        let remote_user = self.remote_user_for(task_user);
         let pending: Vec<String> = batch
             .iter()
             .filter(|h| {
@@ -1237,7 +1243,7 @@ impl<'a> Runner<'a> {
             })
             .cloned()
             .collect();
-        // As Ansible: the host's `ansible_user`, else the play's `remote_user`, else
+        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
         // ansible.cfg's.
         let mut settings = self.options.connect.clone();
         if remote_user.is_some() {
@@ -1279,6 +1285,16 @@ impl<'a> Runner<'a> {
                 }
             }
         }
+    }
+
+    /// The `remote_user` a task connects as: its own (or its block's), else the play's.
+    fn remote_user_for(&self, task_user: Option<&str>) -> Option<String> {
+        task_user.map(str::to_owned).or_else(|| {
+            self.remote_user
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        })
     }
 
     /// The variables that say how to reach a host, with templates in them rendered.

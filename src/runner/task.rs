@@ -103,7 +103,8 @@ impl Runner<'_> {
         let connected: Vec<String>;
         let mut targets = targets;
         if needs_connection(task, &effective) {
-            self.connect_all(targets).await;
+            self.connect_all(targets, effective.remote_user.as_deref())
+                .await;
             connected = targets
                 .iter()
                 .filter(|h| !self.state(h).unreachable)
@@ -573,7 +574,9 @@ impl Runner<'_> {
                 .clone()
                 .unwrap_or_else(|| Arc::new(LocalConnection::new("localhost")))
         } else if let Some(delegation) = &delegation {
-            self.delegated_connection(delegation).await.map_err(Err)?
+            self.delegated_connection(delegation, effective.remote_user.as_deref())
+                .await
+                .map_err(Err)?
         } else {
             self.state(host).connection.clone().ok_or_else(|| {
                 Err(TransportError::Lost {
@@ -634,7 +637,7 @@ impl Runner<'_> {
             connection: ready.connection.as_ref(),
             vars: ctx,
             check: effective.check_mode.unwrap_or(self.options.check),
-            diff: self.options.diff,
+            diff: effective.diff.unwrap_or(self.options.diff),
             become_user: ready.become_user.clone(),
             env: ready.env.clone(),
             timeout: task.timeout.map(Duration::from_secs),
@@ -899,7 +902,7 @@ impl Runner<'_> {
                             outcome.registered()
                         }
                     }),
-                    diffs: if self.options.diff && !censor {
+                    diffs: if effective.diff.unwrap_or(self.options.diff) && !censor {
                         outcome.diffs.clone()
                     } else {
                         Vec::new()

@@ -213,16 +213,18 @@ impl TaskType for BlockInFile {
             Ok(result) => result,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
-        file_edit::write(
+        let diff = file_edit::registered_diff(ctx, &args.path, original.as_deref(), &after);
+        Ok(file_edit::write(
             ctx,
             &args.path,
             original.as_deref(),
             &after,
             attributes,
             message,
-            "",
+            "backup_file",
         )
-        .await
+        .await?
+        .with("diff", diff))
     }
 }
 

@@ -105,7 +105,9 @@ impl Attributes<'_> {
 
 /// Write `after` to `path` if it differs from `before` (or owner, group or mode differ),
 /// with the module's message for a change of contents. The outcome carries Ansible's
-/// `msg`, `changed`, the backup under `backup_key`, and the diff.
+/// `msg`, `changed`, the backup under `backup_key`, and the diff. `backup_key`
+/// `backup_file` (blockinfile's) is there only when a backup was made, as in Ansible;
+/// another key is always there (`""` without a backup).
 pub async fn write(
     ctx: &TaskContext<'_>,
     path: &str,
@@ -118,7 +120,7 @@ pub async fn write(
     let differs = before != Some(after);
     if !differs && !attributes.any() {
         let mut outcome = Outcome::ok().with("msg", "");
-        if !backup_key.is_empty() {
+        if !backup_key.is_empty() && backup_key != "backup_file" {
             outcome = outcome.with(backup_key, "");
         }
         return Ok(outcome);
@@ -161,10 +163,45 @@ pub async fn write(
         outcome.diffs = one.diff(after.as_bytes()).into_iter().collect();
     }
     outcome = outcome.with("msg", msg);
-    if !backup_key.is_empty() {
+    if backup_key == "backup_file" {
+        if let Some(backup) = &one.backup {
+            outcome = outcome.with(backup_key, backup.clone());
+        }
+    } else if !backup_key.is_empty() {
         outcome = outcome.with(backup_key, one.backup.clone().unwrap_or_default());
     }
     Ok(outcome)
+}
+
+/// The `diff` lineinfile and blockinfile register, as ansible-core's modules return it
+/// with or without `--diff`: the contents before and after (empty strings unless the task
+/// runs in diff mode), then the file attributes' headers. Secrets are hidden as `--diff`
+/// hides them.
+pub fn registered_diff(
+    ctx: &TaskContext<'_>,
+    path: &str,
+    before: Option<&str>,
+    after: &str,
+) -> serde_json::Value {
+    let secret = super::args::secret_by_name(path);
+    let show = |text: &str| {
+        if ctx.diff {
+            super::diff_text(text.as_bytes(), secret)
+        } else {
+            String::new()
+        }
+    };
+    let content = format!("{path} (content)");
+    let attributes = format!("{path} (file attributes)");
+    serde_json::json!([
+        {
+            "before": show(before.unwrap_or_default()),
+            "after": show(after),
+            "before_header": content,
+            "after_header": content,
+        },
+        { "before_header": attributes, "after_header": attributes },
+    ])
 }
 
 /// A Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) as the `regex` crate

@@ -288,7 +288,11 @@ impl TaskType for LineInFile {
                 &message,
                 "backup",
             )
-            .await?;
+            .await?
+            .with(
+                "diff",
+                file_edit::registered_diff(ctx, &args.path, Some(&before), &after),
+            );
             let outcome = if count > 0 && !outcome.failed {
                 outcome.with("msg", message)
             } else {
@@ -306,7 +310,8 @@ impl TaskType for LineInFile {
             Ok(result) => result,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
-        file_edit::write(
+        let diff = file_edit::registered_diff(ctx, &args.path, before.as_deref(), &after);
+        Ok(file_edit::write(
             ctx,
             &args.path,
             before.as_deref(),
@@ -315,7 +320,8 @@ impl TaskType for LineInFile {
             message,
             "backup",
         )
-        .await
+        .await?
+        .with("diff", diff))
     }
 }
 
