@@ -1033,6 +1033,7 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
         .file("c/b.conf", "port: 80")
         .file("c/c.conf", "x port: 80\r\n")
         .file("c/d.conf", "a\r\nport\r\n")
+        .file("w/log.txt", "1 OK\n2 KO\n3 OK\n")
         .file("c/e.bin", "")
         .file("bin/.keep", "");
     std::fs::write(test.path().join("c/e.bin"), b"\xff\xfe port").unwrap();
@@ -1058,6 +1059,12 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
               register: r5
             - find: {paths: "{{ dir }}/bin", contains: 'port'}
               register: r6
+            - find: {paths: "{{ dir }}/w", contains: 'KO$', read_whole_file: true}
+              register: r7
+            - find: {paths: "{{ dir }}/w", contains: 'OK$', read_whole_file: true}
+              register: r8
+            - find: {paths: "{{ dir }}/w", contains: "OK\n2 KO", read_whole_file: true}
+              register: r9
             - assert:
                 that:
                   - r1.files | map(attribute='path') | map('replace', c, '') | sort | list == ['/a.conf', '/b.conf']
@@ -1066,6 +1073,7 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
                   - r4.files | map(attribute='path') | map('replace', c, '') | list == ['/b.conf']
                   - r5.files | map(attribute='path') | map('replace', c, '') | list == ['/e.bin']
                   - r6.files == [] and r6.msg == 'Not all paths examined, check warnings for details'
+                  - r7.matched == 0 and r8.matched == 1 and r9.matched == 1
                   - >-
                     r6.skipped_paths[dir ~ '/bin'] == 'Failed to read the file ' ~ dir ~ '/bin/e.bin due to an encoding error. current encoding: None (default determined by the Python built-in function "open")'
         "#,
@@ -1077,7 +1085,7 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
         .success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=10 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
 
