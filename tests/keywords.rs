@@ -93,31 +93,33 @@ fn flush_handlers_runs_them_only_where_its_when_holds() {
     assert!(!test.path().join("early-b").exists());
 }
 
+/// An inventory of the fleet's host1 that names no SSH user: the play or task picks it.
+fn host1_without_a_user(fleet: &crate::common::fleet::Fleet) -> String {
+    format!(
+        "
+        fleet:
+          vars:
+            ansible_ssh_private_key_file: {key}
+            ansible_ssh_common_args: -o UserKnownHostsFile={known}
+          hosts:
+            host1:
+              ansible_host: 127.0.0.2
+              ansible_port: {port}
+              host_root: {root}
+        ",
+        root = fleet.root(1).display(),
+        key = fleet.key().display(),
+        known = fleet.known_hosts().display(),
+        port = fleet.port,
+    )
+}
+
 #[test]
 fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
     let fleet = crate::common::fleet::fleet();
     let scratch = fleet.scratch("play_user");
     let test = Test::new()
-        .file(
-            "hosts.yml",
-            &format!(
-                "
-                fleet:
-                  vars:
-                    ansible_ssh_private_key_file: {key}
-                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
-                  hosts:
-                    host1:
-                      ansible_host: 127.0.0.2
-                      ansible_port: {port}
-                      host_root: {root}
-                ",
-                root = fleet.root(1).display(),
-                key = fleet.key().display(),
-                known = fleet.known_hosts().display(),
-                port = fleet.port,
-            ),
-        )
+        .file("hosts.yml", &host1_without_a_user(fleet))
         .file(
             "play.yml",
             &format!(
@@ -154,26 +156,7 @@ fn task_and_block_remote_user_pick_the_ssh_user_over_the_plays() {
     let fleet = crate::common::fleet::fleet();
     let scratch = fleet.scratch("task_user");
     let test = Test::new()
-        .file(
-            "hosts.yml",
-            &format!(
-                "
-                fleet:
-                  vars:
-                    ansible_ssh_private_key_file: {key}
-                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
-                  hosts:
-                    host1:
-                      ansible_host: 127.0.0.2
-                      ansible_port: {port}
-                      host_root: {root}
-                ",
-                root = fleet.root(1).display(),
-                key = fleet.key().display(),
-                known = fleet.known_hosts().display(),
-                port = fleet.port,
-            ),
-        )
+        .file("hosts.yml", &host1_without_a_user(fleet))
         .file(
             "play.yml",
             &format!(
