@@ -289,20 +289,23 @@ impl TaskType for Reboot {
                 }
             })
             .await;
-        if !back {
-            // The host may be back by now: the tasks after this one find it connected if
-            // it is (Ansible's connect afresh for each command).
+        // Given up on waiting: the host may be back by now, and the tasks after this one
+        // find it connected if it is (Ansible's connect afresh for each command).
+        let timed_out = async |waiting_for: &str| {
             if !connected.get() {
                 let _ = ctx.connection.reconnect(connect_timeout).await;
             }
-            return Ok(result(
+            result(
                 Outcome::failed(format!(
-                    "Timed out waiting for last boot time check (timeout={})",
+                    "Timed out waiting for {waiting_for} (timeout={})",
                     self.reboot_timeout
                 )),
                 true,
                 elapsed(),
-            ));
+            )
+        };
+        if !back {
+            return Ok(timed_out("last boot time check").await);
         }
 
         let tested = self
@@ -330,17 +333,7 @@ impl TaskType for Reboot {
             })
             .await;
         if !tested {
-            if !connected.get() {
-                let _ = ctx.connection.reconnect(connect_timeout).await;
-            }
-            return Ok(result(
-                Outcome::failed(format!(
-                    "Timed out waiting for post-reboot test command (timeout={})",
-                    self.reboot_timeout
-                )),
-                true,
-                elapsed(),
-            ));
+            return Ok(timed_out("post-reboot test command").await);
         }
         Ok(result(Outcome::changed(), true, elapsed()))
     }
