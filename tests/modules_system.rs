@@ -5,6 +5,17 @@
 
 use crate::common::{Test, refused};
 
+/// The user and group tests edit this machine's /etc/passwd and /etc/group (the fleet's
+/// hosts share them): one at a time, so that none sees another's accounts in a line it
+/// reads whole (`adm`'s members).
+static ACCOUNTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn accounts() -> std::sync::MutexGuard<'static, ()> {
+    ACCOUNTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn getent(database: &str, name: &str) -> Option<String> {
     let output = std::process::Command::new("getent")
         .args([database, name])
@@ -58,6 +69,7 @@ const GROUPS: &str = r#"
 
 #[test]
 fn group_creates_changes_and_removes_as_ansible() {
+    let _accounts = accounts();
     let test = Test::new()
         .file("play.yml", GROUPS)
         .args(&["run", "play.yml"]);
@@ -161,6 +173,7 @@ fn remove_accounts() {
 
 #[test]
 fn user_creates_changes_and_removes_as_ansible() {
+    let _accounts = accounts();
     let test = Test::new()
         .file("play.yml", USERS)
         .file("gone.yml", USERS_GONE)
@@ -425,6 +438,7 @@ const FLEET_ACCOUNTS: &str = r#"
 
 #[test]
 fn user_and_group_on_a_fleet_host_with_become_as_ansible() {
+    let _accounts = accounts();
     let test = Test::new().file("play.yml", FLEET_ACCOUNTS);
     let output = crate::common::fleet::run_play(&test, "host1", &[]);
     for user in ["qsf19u", "qsf19n", "qsf19x"] {
