@@ -162,6 +162,9 @@ pub(super) fn not_pipelinable(
     if task.timeout.is_some() {
         return Some("a timeout stops the scripts queued behind it");
     }
+    if task.r#async.is_some() {
+        return Some("`async` runs it in the background, looked at later");
+    }
     if task.loop_pause.is_some_and(|seconds| seconds > 0.0) {
         return Some("`loop_control.pause` waits between its items");
     }
