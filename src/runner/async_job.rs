@@ -83,11 +83,11 @@ pub fn async_dir(vars: &minijinja::Value) -> String {
 const RUNNER: &str = r#"j=$1
 setsid sh "$j.sh" <"$j.in" >"$j.out" 2>"$j.err" &
 c=$!
-setsid sh -c 'sleep "$1"; : >"$2.killed"; kill -KILL -- -"$3" 2>/dev/null || kill -KILL "$3"' quayside-watchdog "$2" "$j" "$c" </dev/null >/dev/null 2>&1 &
+setsid sh -c 'sleep "$1"; : >"$2.killed"; kill -s KILL -- -"$3" 2>/dev/null || kill -s KILL "$3"' quayside-watchdog "$2" "$j" "$c" </dev/null >/dev/null 2>&1 &
 w=$!
 wait "$c"
 rc=$?
-kill -- -"$w" 2>/dev/null || kill "$w" 2>/dev/null
+kill -s TERM -- -"$w" 2>/dev/null || kill "$w" 2>/dev/null
 if [ -e "$j.killed" ]; then
   printf '{"started": 1, "finished": 1, "failed": 1, "msg": "Timeout exceeded", "child_pid": %s, "ansible_job_id": "%s"}\n' "$c" "$3" >"$j.tmp"
 else
