@@ -413,6 +413,21 @@ mod tests {
     }
 
     #[test]
+    fn an_async_task_is_not_pipelined() {
+        let found = verdicts(
+            "- hosts: all\n  tasks:\n    - command: sleep 1\n      async: 10\n      poll: 0\n    - command: 'true'\n    - command: 'true'\n",
+        );
+        assert_eq!(
+            found,
+            [
+                Some("`async` runs it in the background, looked at later"),
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
     fn plays_that_decide_across_hosts_pipeline_nothing() {
         let found =
             verdicts("- hosts: all\n  any_errors_fatal: true\n  tasks:\n    - command: 'true'\n");
