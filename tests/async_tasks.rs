@@ -55,6 +55,20 @@ fn poll_above_zero_waits_and_registers_the_result_with_the_job_keys() {
         output.recap("testhost"),
         "testhost : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+    // ansible-playbook's lines while it looks (the job runs 2 s, looked at each second).
+    let jid = output
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("ASYNC OK on testhost: jid="))
+        .unwrap_or_else(|| panic!("no ASYNC OK line:\n{}", output.stdout))
+        .to_owned();
+    assert!(
+        output.stdout.contains(&format!(
+            "ASYNC POLL on testhost: jid={jid} started=True finished=False\nASYNC OK on testhost: jid={jid}\nchanged: [testhost]\n"
+        )),
+        "{}",
+        output.stdout
+    );
     // ansible-core's keys but `msg` (`""`, which quayside's `command` and `shell` leave
     // out with or without `async`).
     assert_eq!(
@@ -82,6 +96,7 @@ fn a_job_past_its_async_seconds_is_killed_and_fails_with_ansibles_message() {
     let output = test
         .run()
         .status(2)
+        .stdout_contains("ASYNC FAILED on testhost: jid=j")
         .stdout_contains("\"msg\":\"Timeout exceeded\"")
         .stdout_contains("\"finished\":true")
         .stdout_contains("\"child_pid\":");

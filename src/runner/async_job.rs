@@ -24,6 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
 
+use crate::report::AsyncState;
 use crate::source::Span;
 use crate::tasks::{Action, Outcome, TaskContext, TaskKind, parse_action};
 use crate::transport::{Connection, Output, Script, TransportError, quote};
@@ -221,6 +222,10 @@ struct Background<'a> {
     path: Mutex<Option<String>>,
     /// For `poll: 0`: the task, for `async_status` to read the job through it.
     job: Mutex<Option<Job>>,
+    /// The controller waited for a job (`poll` above 0).
+    waited: std::sync::atomic::AtomicBool,
+    /// Where each look at a job is told (`ASYNC POLL`...).
+    report: &'a (dyn Fn(&str, AsyncState) + Send + Sync),
 }
 
 impl Background<'_> {
@@ -278,6 +283,7 @@ impl Connection for Background<'_> {
             return self.stop(outcome).await;
         }
         // As ansible-core: look every `poll` seconds while time is left.
+        self.waited.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut left = self.limits.seconds as i64;
         let mut last = None;
         while left > 0 {
@@ -292,7 +298,10 @@ impl Connection for Background<'_> {
                     job_keys(&mut outcome.data, &jid);
                     return self.stop(outcome).await;
                 }
-                Read::Running { path } => last = Some(path),
+                Read::Running { path } => {
+                    (self.report)(&jid, AsyncState::Running);
+                    last = Some(path);
+                }
                 Read::Ended {
                     output: Some(output),
                     ..
@@ -359,6 +368,7 @@ pub(super) async fn run(
     kind: TaskKind,
     args: &Node,
     limits: Limits,
+    report: &(dyn Fn(&str, AsyncState) + Send + Sync),
 ) -> Result<Outcome, TransportError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let background = Background {
@@ -376,6 +386,8 @@ pub(super) async fn run(
             check: ctx.check,
             diff: ctx.diff,
         })),
+        waited: std::sync::atomic::AtomicBool::new(false),
+        report,
     };
     let task_ctx = TaskContext {
         connection: &background,
@@ -383,10 +395,21 @@ pub(super) async fn run(
         env: ctx.env.clone(),
         ..*ctx
     };
-    let mut outcome = tokio::select! {
-        result = action.run(&task_ctx) => result?,
-        Ok(outcome) = receiver => return Ok(outcome),
+    let (mut outcome, stopped) = tokio::select! {
+        result = action.run(&task_ctx) => (result?, false),
+        Ok(outcome) = receiver => (outcome, true),
     };
+    // As ansible-core's callbacks once it waited: `ASYNC OK` or `ASYNC FAILED`.
+    if background.waited.load(std::sync::atomic::Ordering::SeqCst) {
+        let state = match outcome.failed {
+            true => AsyncState::Failed,
+            false => AsyncState::Ok,
+        };
+        report(&background.jid, state);
+    }
+    if stopped {
+        return Ok(outcome);
+    }
     let started = *background.started.lock().expect("started") > 0;
     if started {
         let path = background.path.lock().expect("path").clone();

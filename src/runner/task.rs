@@ -824,7 +824,15 @@ impl Runner<'_> {
         match kind.async_support() {
             crate::tasks::Async::Runs => {
                 let limits = super::async_job::Limits { seconds, poll };
-                super::async_job::run(&ready.action, task_ctx, *kind, &ready.args, limits).await
+                let report = |jid: &str, state| {
+                    self.reporter.emit(&Event::AsyncPoll {
+                        host: task_ctx.host.to_owned(),
+                        jid: jid.to_owned(),
+                        state,
+                    })
+                };
+                super::async_job::run(&ready.action, task_ctx, *kind, &ready.args, limits, &report)
+                    .await
             }
             // As ansible-core's action plugins that do not support it.
             crate::tasks::Async::Fails | crate::tasks::Async::NotBuilt => Ok(Outcome::failed(
