@@ -41,10 +41,11 @@ fn poll_above_zero_waits_and_registers_the_result_with_the_job_keys() {
         - hosts: testhost
           gather_facts: false
           tasks:
-            - shell: sleep 2; echo hi
+            - shell: sleep 2; touch made; echo hi
               async: 10
               poll: 1
               register: r
+            - command: touch plain
             - copy:
                 content: \"{{ r | list | sort | join(' ') }}\\n{{ r.stdout }} {{ r.rc }} {{ r.started }} {{ r.finished }} {{ r.ansible_job_id is match('j[0-9]{12}[.][0-9]+$') }} {{ r.results_file == lookup('env', 'ANSIBLE_ASYNC_DIR') ~ '/' ~ r.ansible_job_id }}\\n\"
                 dest: result
@@ -53,8 +54,17 @@ fn poll_above_zero_waits_and_registers_the_result_with_the_job_keys() {
     let output = test.run().success();
     assert_eq!(
         output.recap("testhost"),
-        "testhost : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "testhost : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+    // The job runs with the host's umask, not the job files' own.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |name: &str| {
+        std::fs::metadata(test.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode("made"), mode("plain"));
     // ansible-playbook's lines while it looks (the job runs 2 s, looked at each second).
     let jid = output
         .stdout
@@ -155,6 +165,15 @@ fn poll_zero_returns_at_once_and_async_status_until_finished_reads_the_result() 
     // one, quayside three: the status line, the output and the errors).
     let files = job_files(&test);
     assert_eq!(files.len(), 3, "{files:?}");
+    // The user's alone: a job's script and input may hold a password.
+    use std::os::unix::fs::PermissionsExt;
+    for name in &files {
+        let mode = std::fs::metadata(test.path().join("jobs").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
 }
 
 #[test]

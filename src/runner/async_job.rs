@@ -79,13 +79,15 @@ pub fn async_dir(vars: &minijinja::Value) -> String {
 }
 
 /// The program the launcher starts detached: `$1` the job's path, `$2` the time limit,
-/// `$3` the job id. The script runs in a process group of its own, which the watchdog kills
+/// `$3` the job id, `$4` the umask the script runs with (the host's, not the job files'). The script runs in a process group of its own, which the watchdog kills
 /// when the time is up.
 const RUNNER: &str = r#"j=$1
+umask "$4"
 setsid sh "$j.sh" <"$j.in" >"$j.out" 2>"$j.err" &
 c=$!
 setsid sh -c 'sleep "$1"; : >"$2.killed"; kill -s KILL -- -"$3" 2>/dev/null || kill -s KILL "$3"' quayside-watchdog "$2" "$j" "$c" </dev/null >/dev/null 2>&1 &
 w=$!
+umask 077
 wait "$c"
 rc=$?
 kill -s TERM -- -"$w" 2>/dev/null || kill "$w" 2>/dev/null
@@ -97,7 +99,8 @@ fi
 mv -f "$j.tmp" "$j"
 rm -f "$j.killed" "$j.sh" "$j.in""#;
 
-/// The script that starts `script` as job `jid` and prints the job's path.
+/// The script that starts `script` as job `jid` and prints the job's path. Its files are
+/// the user's alone (`umask 077`): the script and its standard input may hold a password.
 fn launcher(dir: &str, jid: &str, script: &str, limit: u64) -> String {
     let marker = format!("QUAYSIDE_ASYNC_{}", jid.replace('.', "_"));
     let mut text = script.to_owned();
@@ -105,11 +108,11 @@ fn launcher(dir: &str, jid: &str, script: &str, limit: u64) -> String {
         text.push('\n');
     }
     format!(
-        "set -e\nd={dir}\nmkdir -p \"$d\"\nj=\"$d\"/{jid}\ncat >\"$j.in\"\n\
+        "set -e\nu=$(umask)\numask 077\nd={dir}\nmkdir -p \"$d\"\nj=\"$d\"/{jid}\ncat >\"$j.in\"\n\
          cat >\"$j.sh\" <<'{marker}'\n{text}{marker}\n\
          : >\"$j.out\"\n: >\"$j.err\"\n\
          printf '{{\"started\": 1, \"finished\": 0, \"ansible_job_id\": \"%s\"}}\\n' {jid} >\"$j\"\n\
-         setsid sh -c {runner} quayside-async \"$j\" {limit} {jid} </dev/null >/dev/null 2>&1 &\n\
+         setsid sh -c {runner} quayside-async \"$j\" {limit} {jid} \"$u\" </dev/null >/dev/null 2>&1 &\n\
          printf '%s\\n' \"$j\"\n",
         jid = quote(jid),
         runner = quote(RUNNER),
