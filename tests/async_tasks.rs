@@ -397,3 +397,40 @@ fn a_poll_zero_job_on_a_fleet_host_runs_on_after_quayside_exits() {
         let _ = std::fs::remove_file(format!("{results_file}{suffix}"));
     }
 }
+
+#[test]
+fn a_loop_of_poll_zero_jobs_is_waited_for_item_by_item_with_async_status() {
+    let test = local(
+        "
+        - hosts: testhost
+          gather_facts: false
+          tasks:
+            - shell: sleep {{ item }}; echo {{ item }}
+              async: 30
+              poll: 0
+              loop: [1, 2]
+              register: jobs
+            - async_status:
+                jid: \"{{ item.ansible_job_id }}\"
+              loop: \"{{ jobs.results }}\"
+              loop_control:
+                label: \"{{ item.item }}\"
+              register: done
+              until: done.finished
+              retries: 10
+              delay: 1
+            - copy:
+                content: \"{{ done.results | map(attribute='stdout') | join(',') }} {{ jobs.results | map(attribute='finished') | join(',') }} {{ jobs.changed }}\\n\"
+                dest: result
+        ",
+    );
+    let output = test
+        .run()
+        .success()
+        .stdout_contains("changed: [testhost] => (item=1)\nchanged: [testhost] => (item=2)\n");
+    assert_eq!(
+        output.recap("testhost"),
+        "testhost : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(read(&test.path().join("result")), "1,2 False,False True\n");
+}
