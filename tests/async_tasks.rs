@@ -434,3 +434,39 @@ fn a_loop_of_poll_zero_jobs_is_waited_for_item_by_item_with_async_status() {
     );
     assert_eq!(read(&test.path().join("result")), "1,2 False,False True\n");
 }
+
+/// ansible-core runs the job in check mode: the task type only looks, in the background
+/// (the same recap and `ASYNC OK` lines from ansible-core 2.19.14).
+#[test]
+fn in_check_mode_the_job_only_looks() {
+    let test = local(
+        "
+        - hosts: testhost
+          gather_facts: false
+          tasks:
+            - command: touch ran
+              async: 10
+              poll: 1
+            - file: path=touched state=touch
+              async: 10
+              poll: 0
+            - file: path=touched_too state=touch
+              async: 10
+              poll: 1
+        ",
+    )
+    .args(&["--check"]);
+    let output = test.run().success().stdout_contains("skipping: [testhost]");
+    assert_eq!(
+        output.recap("testhost"),
+        "testhost : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.stdout.matches("ASYNC OK on testhost: jid=j").count(),
+        2
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    for name in ["ran", "touched", "touched_too"] {
+        assert!(!test.path().join(name).exists(), "{name}");
+    }
+}
