@@ -470,3 +470,34 @@ fn in_check_mode_the_job_only_looks() {
         assert!(!test.path().join(name).exists(), "{name}");
     }
 }
+
+/// A job ansible-core started (its file as ansible-core 2.19.14's wrapper wrote it for
+/// `command: echo hi`): `async_status` reads it as ansible-core's does.
+#[test]
+fn async_status_reads_a_job_that_ansible_core_started() {
+    let test = local(
+        "
+        - hosts: testhost
+          gather_facts: false
+          tasks:
+            - async_status: jid=j704319648617.32144
+              register: job
+            - copy:
+                content: \"{{ job.stdout }} {{ job.rc }} {{ job.changed }} {{ job.finished }} {{ job.cmd | join(' ') }}\\n\"
+                dest: result
+        ",
+    )
+    .file(
+        "jobs/j704319648617.32144",
+        r#"{"changed": true, "stdout": "hi", "stderr": "", "rc": 0, "cmd": ["echo", "hi"], "start": "2026-12-07 15:28:54.362931", "end": "2026-12-07 15:28:54.375940", "delta": "0:00:00.013009", "msg": ""}"#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("testhost"),
+        "testhost : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("result")),
+        "hi 0 True True echo hi\n"
+    );
+}

@@ -173,14 +173,26 @@ async fn read_job(
         // Not written yet (or not ours): it runs, as ansible-core's `async_status` says.
         return Ok(Read::Running { path });
     };
-    if status.get("finished").and_then(Json::as_i64) != Some(1) {
+    // As ansible-core's `async_status`: a result without `started` is a finished module's
+    // (a job ansible-core started).
+    let finished = match status.get("finished") {
+        Some(value) => truthy(value),
+        None => !status.contains_key("started"),
+    };
+    if !finished {
         return Ok(Read::Running { path });
     }
-    let output = status.get("rc").and_then(Json::as_i64).map(|rc| Output {
-        status: rc as i32,
-        stdout: lines.next().unwrap_or_default().to_vec(),
-        stderr: output.stderr.clone(),
-    });
+    // quayside's own jobs say `started`; their output is in their files.
+    let ours = status.contains_key("started");
+    let output = status
+        .get("rc")
+        .and_then(Json::as_i64)
+        .filter(|_| ours)
+        .map(|rc| Output {
+            status: rc as i32,
+            stdout: lines.next().unwrap_or_default().to_vec(),
+            stderr: output.stderr.clone(),
+        });
     Ok(Read::Ended {
         path,
         status,
@@ -341,16 +353,17 @@ impl Connection for Background<'_> {
 
 /// The result of a job that ended without an exit status of its own (killed when its time
 /// was up): what the watchdog wrote, as ansible-core's wrapper writes it.
+/// A job ansible-core started ends the same way: its module's result, read as is.
 fn ended_without_rc(jid: &str, path: &str, status: Map<String, Json>) -> Outcome {
-    let mut outcome = Outcome::failed(
-        status
-            .get("msg")
-            .and_then(Json::as_str)
-            .unwrap_or("the job ended without an exit status"),
-    );
+    let mut outcome = Outcome {
+        failed: status.get("failed").is_some_and(truthy),
+        changed: status.get("changed").is_some_and(truthy),
+        msg: status.get("msg").and_then(Json::as_str).map(str::to_owned),
+        ..Outcome::default()
+    };
     for (key, value) in status {
         match key.as_str() {
-            "started" | "finished" | "failed" | "msg" | "rc" => {}
+            "started" | "finished" | "failed" | "changed" | "msg" => {}
             _ => {
                 outcome.data.insert(key, value);
             }
@@ -361,6 +374,17 @@ fn ended_without_rc(jid: &str, path: &str, status: Map<String, Json>) -> Outcome
     outcome.data.insert("results_file".into(), path.into());
     job_keys(&mut outcome.data, jid);
     outcome
+}
+
+/// A JSON flag as Python reads it: `1`, `true`.
+fn truthy(value: &Json) -> bool {
+    match value {
+        Json::Bool(flag) => *flag,
+        Json::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Json::String(text) => !text.is_empty(),
+        Json::Null => false,
+        _ => true,
+    }
 }
 
 /// Run an `async` task type on one host: its scripts as jobs, its result with the job's
