@@ -501,3 +501,24 @@ fn async_status_reads_a_job_that_ansible_core_started() {
         "hi 0 True True echo hi\n"
     );
 }
+
+/// ansible-core reads `async` on a role entry as a parameter of the role (warning that the
+/// name is reserved), not as the task keyword.
+#[test]
+fn async_on_a_role_entry_is_a_parameter_of_the_role() {
+    let test = local(
+        "
+        - hosts: testhost
+          gather_facts: false
+          roles:
+            - role: r
+              async: 10
+        ",
+    )
+    .file(
+        "roles/r/tasks/main.yml",
+        "- copy: content={{ async }} dest=result\n",
+    );
+    test.run().success();
+    assert_eq!(read(&test.path().join("result")), "10");
+}
