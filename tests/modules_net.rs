@@ -552,3 +552,93 @@ fn hostile_names_arrive_as_written() {
         );
     }
 }
+
+/// A failing `uri` or `get_url` shows the URL as ansible-core's `mask_url` does
+/// (`http://****:****@host/...`), and neither the URL's password (as written or decoded)
+/// nor `url_password` (echoed back by the server) appears anywhere: human output, the run
+/// log, JSON events with `-v`. Expected from ansible-core 2.19.14 (the same play against a
+/// Python server answering the same: `url` `http://****:****@127.0.0.1:PORT/echo`,
+/// `json.auth` `admin:********`, recap ok=6 failed=1 ignored=3, exit code 2).
+#[test]
+fn uri_and_get_url_never_show_credentials() {
+    let server = Server::start();
+    let creds = format!(
+        "http://foo%40example.com:pw%40xyz@127.0.0.1:{}",
+        server.port
+    );
+    let play = format!(
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - uri: {{url: "{creds}/echo"}}
+      register: r
+      ignore_errors: true
+    - debug: {{var: r}}
+    - uri: {{url: "{base}/whoami", url_username: admin, url_password: {PASSWORD}, force_basic_auth: true, status_code: 201}}
+      register: w
+      ignore_errors: true
+    - debug: {{var: w}}
+    - get_url: {{url: "http://bob:hunter22@127.0.0.1:{port}/missing", dest: "{{{{ playbook_dir }}}}/out"}}
+      register: g
+      ignore_errors: true
+    - debug: {{var: g}}
+    - uri: {{url: "{creds}/missing"}}
+"#,
+        base = server.base(),
+        port = server.port,
+    );
+    let test = Test::new().file("play.yml", &play);
+    let log = test.path().join("run.log");
+    let test = test.args(&["run", "play.yml", "--log", log.to_str().unwrap()]);
+    let human = test.run().status(2);
+    assert_eq!(
+        human.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=3"
+    );
+    let port = server.port;
+    for shown in [
+        format!("\"url\": \"http://****:****@127.0.0.1:{port}/echo\""),
+        "\"auth\": \"admin:********\"".to_owned(),
+        format!("\"url\": \"http://****:****@127.0.0.1:{port}/missing\""),
+        "\"msg\": \"Request failed\"".to_owned(),
+        "\"response\": \"HTTP Error 404: Not Found\"".to_owned(),
+    ] {
+        assert!(
+            human.stdout.contains(&shown),
+            "{shown} in:\n{}",
+            human.stdout
+        );
+    }
+    let json = Test::new()
+        .file("play.yml", &play)
+        .args(&["run", "play.yml", "--output", "json", "-v"])
+        .run()
+        .status(2);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("****:****@127.0.0.1"), "{logged}");
+    for text in [
+        &human.stdout,
+        &human.stderr,
+        &logged,
+        &json.stdout,
+        &json.stderr,
+    ] {
+        for secret in [
+            "pw%40xyz",
+            "pw@xyz",
+            "foo%40example.com",
+            PASSWORD,
+            "hunter22",
+            "bob:",
+        ] {
+            assert!(!text.contains(secret), "{secret} shown in:\n{text}");
+        }
+    }
+    // The server did get the credentials.
+    assert!(
+        server
+            .seen("/whoami")
+            .iter()
+            .all(|s| s.header("Authorization").is_some())
+    );
+}

@@ -12,7 +12,8 @@ use serde_json::Value as Json;
 use super::args::{Account, FileMode};
 use super::file::attributes;
 use super::uri::{
-    Auth, CURL, Request, Scalar, attrs_prelude, check_url, failure, mask_password, read_response,
+    Auth, CURL, Request, Scalar, attrs_prelude, check_url, failure, mask_password, mask_url,
+    read_response,
 };
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
@@ -194,7 +195,7 @@ impl TaskType for GetUrl {
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
-        mask_password(&self.1);
+        mask_password(&self.1, &args.url);
         let script = match self.script(ctx.check) {
             Ok(script) => script,
             Err(reason) => return Ok(Outcome::failed(reason)),
@@ -226,11 +227,11 @@ impl TaskType for GetUrl {
         };
         let mut outcome = Outcome::ok()
             .with("dest", args.dest.clone())
-            .with("url", args.url.clone());
+            .with("url", mask_url(&args.url));
         if let Some(reason) = field("E ") {
             return Ok(Outcome::failed(reason)
                 .with("dest", args.dest.clone())
-                .with("url", args.url.clone()));
+                .with("url", mask_url(&args.url)));
         }
         if stdout.lines().any(|l| l == "K") {
             // `dest` already has the checksum asked for: no request.
@@ -258,6 +259,12 @@ impl TaskType for GetUrl {
         outcome = outcome.with("elapsed", response.elapsed);
         let Some(dest) = field("D ") else {
             // No download: the request failed, or answered other than 200.
+            if !file && response.status.is_none() {
+                // No answer: ansible-core fails with urllib's error alone.
+                let mut failed = Outcome::failed(response.msg());
+                failed.data = outcome.data;
+                return Ok(failed);
+            }
             let status = match (file, response.status) {
                 (true, _) => Json::Null,
                 (false, Some(status)) => status.into(),

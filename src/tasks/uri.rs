@@ -558,11 +558,48 @@ pub(super) fn attrs_prelude(
 }
 
 /// Register the password as the run's secret, so that no output shows it (an echo of it
-/// by the server included).
-pub(super) fn mask_password(auth: &Auth) {
+/// by the server included), and the password a URL holds (`https://user:PASSWORD@host/`),
+/// as written and percent-decoded.
+pub(super) fn mask_password(auth: &Auth, url: &str) {
     if let Some(password) = &auth.url_password {
         crate::secrets::register(password, crate::secrets::Reach::Everywhere);
     }
+    if let Some((_, Some(password))) = url_credentials(url) {
+        crate::secrets::register(password, crate::secrets::Reach::Everywhere);
+        let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+        crate::secrets::register(&decoded, crate::secrets::Reach::Everywhere);
+    }
+}
+
+/// The user and password a URL holds, as Python's `urlparse` reads them: the part of the
+/// network location before its last `@`, split at its first `:`.
+fn url_credentials(url: &str) -> Option<(&str, Option<&str>)> {
+    let (_, rest) = url.split_once("://")?;
+    let netloc = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = netloc.rsplit_once('@')?;
+    Some(match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    })
+}
+
+/// A URL as ansible-core's `mask_url` shows it: its user and password as `****:****`
+/// (`https://****:****@host/path`), a user alone as `****`.
+pub(super) fn mask_url(url: &str) -> String {
+    let Some((user, password)) = url_credentials(url) else {
+        return url.to_owned();
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or_default();
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (netloc, tail) = rest.split_at(end);
+    let netloc = match password {
+        Some(password) if !password.is_empty() => {
+            netloc.replacen(&format!("{user}:{password}@"), "****:****@", 1)
+        }
+        _ if user.is_empty() && password.is_none_or(str::is_empty) => netloc.to_owned(),
+        _ => netloc.replacen(&format!("{user}@"), "****@", 1),
+    };
+    format!("{scheme}://{netloc}{tail}")
 }
 
 pub(super) fn failure(output: &Output, what: &str) -> Outcome {
@@ -674,7 +711,7 @@ impl TaskType for Uri {
                 "This action (uri) does not support check mode.",
             ));
         }
-        mask_password(&self.1);
+        mask_password(&self.1, &args.url);
         let method = args.method.to_ascii_uppercase();
         let follow = match args.follow_redirects {
             FollowRedirects::All | FollowRedirects::Yes => true,
@@ -734,10 +771,12 @@ impl Uri {
         let args = &self.0;
         let status = response.status.unwrap_or(-1);
         let mut data = Map::new();
-        let url = response.url(&args.url);
+        // The URL shown, as ansible-core shows it: without its credentials.
+        let asked = mask_url(&args.url);
+        let url = mask_url(&response.url(&args.url));
         data.insert(
             "redirected".into(),
-            (response.redirects > 0 && url != args.url).into(),
+            (response.redirects > 0 && url != asked).into(),
         );
         for (name, _) in &response.headers {
             let key = name.replace('-', "_");
@@ -746,7 +785,7 @@ impl Uri {
             }
             let value = response.header(name).unwrap_or_default();
             let value = if key == "location" {
-                join_url(&args.url, &value)
+                join_url(&asked, &value)
             } else {
                 value
             };
@@ -908,6 +947,22 @@ mod tests {
         assert!(maybe_json(Some("text/javascript")));
         assert!(!maybe_json(Some("text/plain")));
         assert!(!maybe_json(None));
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_masked_as_ansible_masks_them() {
+        assert_eq!(
+            mask_url("https://foo%40example.com:test%40@httpbin.org/basic-auth/u/p"),
+            "https://****:****@httpbin.org/basic-auth/u/p"
+        );
+        assert_eq!(
+            mask_url("http://bob@h:8/x?a=b@c"),
+            "http://****@h:8/x?a=b@c"
+        );
+        assert_eq!(mask_url("http://a:b@c@h/"), "http://****:****@h/");
+        assert_eq!(mask_url("http://h/x?u=a:b@c"), "http://h/x?u=a:b@c");
+        assert_eq!(mask_url("http://h:1/x"), "http://h:1/x");
+        assert_eq!(url_credentials("http://a:b@c@h/"), Some(("a", Some("b@c"))));
     }
 
     #[test]
