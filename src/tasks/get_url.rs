@@ -12,8 +12,7 @@ use serde_json::Value as Json;
 use super::args::{Account, FileMode};
 use super::file::attributes;
 use super::uri::{
-    Auth, CURL, Request, Scalar, attrs_prelude, check_url, failure, mask_password, mask_url,
-    read_response,
+    Auth, CURL, Request, attrs_prelude, check_url, failure, mask_password, mask_url, read_response,
 };
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
@@ -22,6 +21,8 @@ use crate::transport::{TransportError, quote};
 #[serde(try_from = "Args")]
 pub struct GetUrl(Args, Auth, Option<(String, String)>);
 
+super::uri::http_args! {
+"username", "ten",
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
@@ -33,25 +34,12 @@ pub struct Args {
     #[serde(default)]
     force: bool,
     #[serde(default)]
-    headers: std::collections::BTreeMap<String, Scalar>,
-    #[serde(default, alias = "user")]
-    url_username: Option<String>,
-    #[serde(default, alias = "password")]
-    url_password: Option<String>,
-    #[serde(default)]
-    force_basic_auth: bool,
-    #[serde(default = "super::args::yes")]
-    validate_certs: bool,
-    #[serde(default)]
-    ca_path: Option<String>,
-    #[serde(default = "ten")]
-    timeout: u64,
-    #[serde(default)]
     mode: Option<FileMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
     group: Option<Account>,
+}
 }
 
 fn ten() -> u64 {
@@ -103,13 +91,7 @@ impl TryFrom<Args> for GetUrl {
             }
             _ => None,
         };
-        let auth = Auth {
-            url_username: args.url_username.clone(),
-            url_password: args.url_password.clone(),
-            force_basic_auth: args.force_basic_auth,
-            validate_certs: args.validate_certs,
-            ca_path: args.ca_path.clone(),
-        };
+        let auth = args.auth();
         Ok(GetUrl(args, auth, sum))
     }
 }
@@ -152,6 +134,7 @@ if [ $isdir = 0 ] && [ -e "$qdest" ] && [ $force = 0 ] && [ -n "$want" ]; then
 fi
 "#,
         );
+        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
         text.push_str(CURL);
         text.push_str(
             r#"case $url in [Ff][Ii][Ll][Ee]:*) [ $rc = 0 ] && code=200 ;; esac

@@ -10,8 +10,6 @@
 //! in every output. A host without `curl` fails the task saying so (`delegate_to:
 //! localhost` makes the request from the controller). `get_url` shares this request.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -27,6 +25,54 @@ use crate::transport::{Output, TransportError, quote};
 #[serde(try_from = "Args")]
 pub struct Uri(Args, Auth);
 
+/// The arguments `uri` and `get_url` share (ansible-core's `url_argument_spec` and what both
+/// modules add to it), in one definition written into each task type's `Args` after its
+/// own fields (serde's `flatten` would lose `deny_unknown_fields`): `$user` is
+/// `url_username`'s alias (`user` for `uri`, `username` for `get_url`, as ansible-core has
+/// them), `$timeout` the function giving `timeout`'s default. It also gives `Args::auth`.
+macro_rules! http_args {
+    ($user:literal, $timeout:literal, $(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+            #[serde(default)]
+            headers: std::collections::BTreeMap<String, super::uri::Scalar>,
+            #[serde(default, alias = $user)]
+            url_username: Option<String>,
+            #[serde(default, alias = "password")]
+            url_password: Option<String>,
+            #[serde(default)]
+            force_basic_auth: bool,
+            #[serde(default = "super::args::yes")]
+            validate_certs: bool,
+            #[serde(default)]
+            ca_path: Option<String>,
+            #[serde(default = $timeout)]
+            timeout: u64,
+            /// Whether a `Content-Encoding: gzip` answer is decompressed.
+            #[serde(default = "super::args::yes")]
+            decompress: bool,
+        }
+
+        impl $name {
+            /// The shared arguments the request reads.
+            fn auth(&self) -> super::uri::Auth {
+                super::uri::Auth {
+                    url_username: self.url_username.clone(),
+                    url_password: self.url_password.clone(),
+                    force_basic_auth: self.force_basic_auth,
+                    validate_certs: self.validate_certs,
+                    ca_path: self.ca_path.clone(),
+                    decompress: self.decompress,
+                }
+            }
+        }
+    };
+}
+pub(super) use http_args;
+
+http_args! {
+"user", "thirty",
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
@@ -37,24 +83,10 @@ pub struct Args {
     body: Option<Json>,
     #[serde(default)]
     body_format: BodyFormat,
-    #[serde(default)]
-    headers: BTreeMap<String, Scalar>,
     #[serde(default = "ok_codes")]
     status_code: StatusCodes,
     #[serde(default)]
     return_content: bool,
-    #[serde(default, alias = "user")]
-    url_username: Option<String>,
-    #[serde(default, alias = "password")]
-    url_password: Option<String>,
-    #[serde(default)]
-    force_basic_auth: bool,
-    #[serde(default = "super::args::yes")]
-    validate_certs: bool,
-    #[serde(default)]
-    ca_path: Option<String>,
-    #[serde(default = "thirty")]
-    timeout: u64,
     #[serde(default)]
     follow_redirects: FollowRedirects,
     /// Where the answer's body is written on the host.
@@ -71,6 +103,7 @@ pub struct Args {
     #[serde(default)]
     group: Option<Account>,
 }
+}
 
 /// How the host authenticates and checks the server: the arguments `uri` and `get_url`
 /// share (each reads them as its own arguments).
@@ -81,6 +114,8 @@ pub(super) struct Auth {
     pub force_basic_auth: bool,
     pub validate_certs: bool,
     pub ca_path: Option<String>,
+    /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
+    pub decompress: bool,
 }
 
 fn get() -> String {
@@ -189,13 +224,7 @@ impl TryFrom<Args> for Uri {
             );
         }
         check_url(&args.url, &["http", "https"])?;
-        let auth = Auth {
-            url_username: args.url_username.clone(),
-            url_password: args.url_password.clone(),
-            force_basic_auth: args.force_basic_auth,
-            validate_certs: args.validate_certs,
-            ca_path: args.ca_path.clone(),
-        };
+        let auth = args.auth();
         Ok(Uri(args, auth))
     }
 }
@@ -327,6 +356,9 @@ printf 'W '; base64 -w0 < "$qtmp/w"; echo
 printf 'H '; base64 -w0 < "$qtmp/h"; echo
 printf 'X '; base64 -w0 < "$qtmp/e"; echo
 code=$(cut -d' ' -f1 < "$qtmp/w")
+if [ "$qdecompress" = 1 ] && sed -n '/^HTTP\//{h;d;}; H; ${x;p;}' "$qtmp/h" | tr -d '\r' | grep -qi '^content-encoding:[[:space:]]*gzip[[:space:]]*$'; then
+  gzip -dc < "$qtmp/b" > "$qtmp/z" && mv -f -- "$qtmp/z" "$qtmp/b"
+fi
 "#;
 
 /// What the host's curl got.
@@ -665,6 +697,7 @@ impl Uri {
                 super::fetch::host_path(removes)
             ));
         }
+        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
         text.push_str(CURL);
         text.push_str("printf 'B '; base64 -w0 < \"$qtmp/b\"; echo\n");
         if let Some(dest) = &args.dest {
