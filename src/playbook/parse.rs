@@ -1288,6 +1288,10 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
         {
             key_value_args(text, value)?
         }
+        // `command: ls creates=/x`: the guard and shell options written among the words.
+        (Value::Str(text), Some("cmd")) if raw_params_options(text, value).is_some() => {
+            raw_params_options(text, value).unwrap_or_else(|| value.clone())
+        }
         (Value::Str(_), Some(argument)) => Node::new(
             value.span.clone(),
             Value::Map(vec![(
@@ -1310,6 +1314,51 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
         entries.extend(more.iter().cloned());
     }
     Ok(args)
+}
+
+/// The options Ansible's `parse_kv` takes out of a command line written free form (its
+/// `check_raw`): `key=value` words whose key is one of these, anywhere on the line.
+const RAW_PARAMS_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// A free-form command line (`command`, `shell`, `script`) with the `key=value` words of
+/// [`RAW_PARAMS_OPTIONS`] taken out as arguments and the other words, joined by spaces, as
+/// `cmd`, as ansible-core reads it; `None` when the line holds no such word (it is then
+/// `cmd` as written) or does not split.
+fn raw_params_options(text: &str, node: &Node) -> Option<Node> {
+    let words = split_args(text).ok()?;
+    let mut options = Vec::new();
+    let mut raw = Vec::new();
+    for word in &words {
+        match word.split_once('=') {
+            Some((key, value)) if RAW_PARAMS_OPTIONS.contains(&key) => options.push((
+                Node::new(node.span.clone(), Value::Str(key.to_owned())),
+                Node::new(node.span.clone(), Value::Str(unquote(value).to_owned())),
+            )),
+            _ => raw.push(word.as_str()),
+        }
+    }
+    if options.is_empty() {
+        return None;
+    }
+    if !raw.is_empty() {
+        options.insert(
+            0,
+            (
+                Node::new(node.span.clone(), Value::Str("cmd".to_owned())),
+                Node::new(node.span.clone(), Value::Str(raw.join(" "))),
+            ),
+        );
+    }
+    Some(Node::new(node.span.clone(), Value::Map(options)))
 }
 
 pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
