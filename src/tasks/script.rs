@@ -124,7 +124,7 @@ impl TaskType for Script {
         args.get("cmd")
             .and_then(|node| {
                 let name = script_name(node.as_str()?)?;
-                (!crate::yaml::is_template(&name)).then(|| (node, name, Look::File))
+                (!crate::yaml::is_template(&name)).then_some((node, name, Look::File))
             })
             .into_iter()
             .collect()
