@@ -86,11 +86,95 @@ fn group_creates_changes_and_removes_as_ansible() {
     assert_eq!(getent("group", "qs19x"), None);
 }
 
+// Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook
+// registered for the same task (a shared gid with `non_unique`; `groupdel`'s message for a
+// user's primary group, removed with `force`; libuser's commands with `local`, a gid
+// another group has refused before them; the module's messages for the combinations it
+// refuses); ok=21 changed=8 ignored=5.
+const GROUP_OPTIONS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19nu1, gid: 47195}
+    - group: {name: qs19nu2, gid: 47195, non_unique: true}
+      register: r1
+    - assert: {that: [r1.changed, r1.gid == 47195]}
+    - group: {name: qs19nu3, non_unique: true}
+      register: r2
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r2.failed and r2.msg == "missing parameter(s) required by 'non_unique': gid"
+    - group: {name: qs19mm, gid_min: 47180, gid_max: 47189}
+      register: r3
+    - assert: {that: [r3.changed, r3.gid >= 47180, r3.gid <= 47189]}
+    - group: {name: qs19fg}
+    - user: {name: qs19fu, group: qs19fg, create_home: false}
+    - group: {name: qs19fg, state: absent}
+      register: r4
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r4.failed and r4.msg == "groupdel: cannot remove the primary group of user 'qs19fu'\n"
+    - group: {name: qs19fg, state: absent, force: true}
+      register: r5
+    - assert: {that: [r5.changed]}
+    - group: {name: qs19lg, gid: 47195, local: true}
+      register: r6
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r6.failed and r6.msg == "GID '47195' already exists with group 'qs19nu1'"
+    - group: {name: qs19lg, gid: 47197, local: true}
+      register: r7
+    - assert: {that: [r7.changed, r7.gid == 47197]}
+    - group: {name: qs19lg, gid_min: 1000, local: true}
+      register: r8
+      ignore_errors: true
+    - group: {name: qs19lg, state: absent, local: true, force: true}
+      register: r9
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r8.msg == "'gid_min' can not be used with 'local'"
+          - >-
+            r9.msg == "force is not a valid option for local, force=True and local=True are mutually exclusive"
+    - group: {name: qs19lg, state: absent, local: true}
+      register: r10
+    - assert: {that: [r10.changed]}
+"#;
+
+#[test]
+fn group_options_act_and_fail_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", GROUP_OPTIONS)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    let lg = getent("group", "qs19lg");
+    let _ = std::process::Command::new("userdel").arg("qs19fu").output();
+    for name in [
+        "qs19nu1", "qs19nu2", "qs19nu3", "qs19mm", "qs19fg", "qs19lg",
+    ] {
+        let _ = std::process::Command::new("groupdel").arg(name).output();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=21 changed=8 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+    );
+    assert_eq!(lg, None);
+}
+
 #[test]
 fn group_arguments_are_refused_where_written() {
     refused(
-        "group: {name: x, non_unique: true}",
-        "error: unknown argument `non_unique` (expected one of `name`, `gid`, `state`, `system`) at play.yml:5:24",
+        "group: {name: x, bogus: true}",
+        "error: unknown argument `bogus` (expected one of `name`, `gid`, `state`, `system`, `force`, `local`, `non_unique`, `gid_min`, `gid_max`) at play.yml:5:24",
     );
     refused(
         "group: {name: x, state: gone}",

@@ -44,6 +44,42 @@ pub struct User {
     comment: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// `on_create`: an existing account's password is left as it is.
+    #[serde(default)]
+    update_password: UpdatePassword,
+    /// `useradd -k`: the folder a new home is copied from.
+    #[serde(default)]
+    skeleton: Option<String>,
+    /// `useradd -K UMASK=`: the mode mask of a new home.
+    #[serde(default)]
+    umask: Option<String>,
+    #[serde(default)]
+    uid_min: Option<u32>,
+    #[serde(default)]
+    uid_max: Option<u32>,
+    /// When the account expires, in seconds since the epoch (a negative one: never).
+    #[serde(default)]
+    expires: Option<f64>,
+    /// Lock (`true`) or unlock (`false`) the password.
+    #[serde(default)]
+    password_lock: Option<bool>,
+    #[serde(default)]
+    password_expire_min: Option<i64>,
+    #[serde(default)]
+    password_expire_max: Option<i64>,
+    #[serde(default)]
+    password_expire_warn: Option<i64>,
+    /// `-f`: days after the password expires before the account is disabled.
+    #[serde(default)]
+    password_expire_account_disable: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePassword {
+    #[default]
+    Always,
+    OnCreate,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -60,6 +96,8 @@ pub enum State {
 /// A removal reports what `userdel` said on stderr as `said=` lines.
 const SCRIPT: &str = r#"
 field() { printf '%s' "$1" | cut -d: -f"$2"; }
+# Python's lstrip('!'): a hash with its lock marks taken off.
+unbang() { v=$1; while [ "${v#!}" != "$v" ]; do v=${v#!}; done; printf '%s' "$v"; }
 fail() { echo "rc=$1"; printf '%s\n' "$2" >&2; exit 0; }
 line=$(getent passwd "$name") || line=
 changed=0
@@ -100,9 +138,22 @@ if [ -z "$line" ]; then
         [ "$set_comment" = 1 ] && set -- -c "$comment" "$@"
         [ -n "$home" ] && set -- -d "$home" "$@"
         [ -n "$shell" ] && set -- -s "$shell" "$@"
-        [ "$set_password" = 1 ] && set -- -p "$password" "$@"
+        if [ "$set_password" = 1 ]; then
+            if [ "$password_lock" = 1 ]; then set -- -p "!$password" "$@"
+            else set -- -p "$password" "$@"; fi
+        fi
         [ "$system" = 1 ] && set -- -r "$@"
-        if [ "$create_home" = 1 ]; then set -- -m "$@"; else set -- -M "$@"; fi
+        if [ "$create_home" = 1 ]; then
+            set -- -m "$@"
+            [ -n "$skeleton" ] && set -- -k "$skeleton" "$@"
+            [ -n "$umask" ] && set -- -K "UMASK=$umask" "$@"
+        else
+            set -- -M "$@"
+        fi
+        [ -n "$uid_min" ] && set -- -K "UID_MIN=$uid_min" "$@"
+        [ -n "$uid_max" ] && set -- -K "UID_MAX=$uid_max" "$@"
+        [ "$set_expires" = 1 ] && set -- -e "$expires_date" "$@"
+        [ -n "$inactive" ] && set -- -f "$inactive" "$@"
         err=$(useradd "$@" 2>&1) || fail $? "$err"
         echo created=1
     fi
@@ -126,14 +177,81 @@ else
             set -- -G "$wanted" "$@"
         fi
     fi
-    if [ "$set_password" = 1 ]; then
-        hash=$(getent shadow "$name" | cut -d: -f2)
-        [ "$hash" != "$password" ] && set -- -p "$password" "$@"
+    shadow=$(getent shadow "$name")
+    if [ "$set_expires" = 1 ]; then
+        # As ansible-core: an empty field is -1, no shadow entry at all 0.
+        current=$(field "$shadow" 8)
+        [ -n "$current" ] || current=-1
+        [ -n "$shadow" ] || current=0
+        if [ "$expires_clear" = 1 ]; then
+            [ "$current" -ge 0 ] && set -- -e '' "$@"
+        elif [ "$current" -lt 0 ] || [ "$current" != "$expires_days" ]; then
+            set -- -e "$expires_date" "$@"
+        fi
     fi
+    # As ansible-core: `-f` is given whenever the argument is, a change or not.
+    [ -n "$inactive" ] && set -- -f "$inactive" "$@"
+    hash=$(field "$shadow" 2)
+    lock=
+    case $hash in
+        '!'*) [ "$password_lock" = 0 ] && lock=-U ;;
+        *) [ "$password_lock" = 1 ] && lock=-L ;;
+    esac
+    if [ "$set_password" = 1 ] && [ "$update_password" = always ] \
+        && [ "$(unbang "$hash")" != "$(unbang "$password")" ]; then
+        lock=
+        if [ "$password_lock" = 1 ]; then set -- -p "!$password" "$@"
+        else set -- -p "$password" "$@"; fi
+    fi
+    [ -n "$lock" ] && set -- "$lock" "$@"
     if [ $# -gt 1 ]; then
         changed=1
         if [ "$check" = 0 ]; then
             err=$(usermod "$@" 2>&1) || fail $? "$err"
+        fi
+    fi
+fi
+# As ansible-core: a home that is not there is made (from the skeleton, with the mode
+# /etc/login.defs gives, owned by the account), whether the account is new or not.
+if [ "$create_home" = 1 ] && line=$(getent passwd "$name"); then
+    h=$(field "$line" 6)
+    if [ -n "$h" ] && [ ! -e "$h" ]; then
+        changed=1
+        if [ "$check" = 0 ]; then
+            skel=${skeleton:-/etc/skel}
+            if [ -e "$skel" ] && [ "$skel" != /dev/null ]; then
+                err=$(mkdir -p "$(dirname "$h")" && cp -a "$skel" "$h" 2>&1) || fail 1 "$err"
+            else
+                err=$(mkdir -p "$h" 2>&1) || fail 1 "$err"
+            fi
+            if [ -e /etc/login.defs ]; then
+                mode= u=
+                while read -r key value rest; do
+                    case $value in ''|*[!0-9]*) continue ;; esac
+                    [ -z "$rest" ] || continue
+                    case $key in
+                        HOME_MODE) mode=$value; break ;;
+                        UMASK) u=$value ;;
+                    esac
+                done < /etc/login.defs
+                [ -z "$mode" ] && [ -n "$u" ] && mode=$(printf '%o' $(( 0777 & ~0$u )))
+                chmod "${mode:-755}" "$h"
+            fi
+            chown -R "$(field "$line" 3):$(field "$line" 4)" "$h"
+        fi
+    fi
+fi
+# The password's ages, with `chage`, on an account that is there.
+if [ -n "$pe_min$pe_max$pe_warn" ] && shadow=$(getent shadow "$name"); then
+    set -- "$name"
+    age() { v=$(field "$shadow" "$1"); [ -n "$v" ] && printf '%s' "$v" || printf '%s' -1; }
+    [ -n "$pe_warn" ] && [ "$(age 6)" != "$pe_warn" ] && set -- -W "$pe_warn" "$@"
+    [ -n "$pe_max" ] && [ "$(age 5)" != "$pe_max" ] && set -- -M "$pe_max" "$@"
+    [ -n "$pe_min" ] && [ "$(age 4)" != "$pe_min" ] && set -- -m "$pe_min" "$@"
+    if [ $# -gt 1 ]; then
+        changed=1
+        if [ "$check" = 0 ]; then
+            err=$(chage "$@" 2>&1) || fail $? "$err"
         fi
     fi
 fi
@@ -165,6 +283,11 @@ impl User {
             None => String::new(),
         };
         let flag = |b: bool| u8::from(b).to_string();
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let expires = match self.expires {
+            Some(seconds) if seconds >= 0.0 => expiry(seconds),
+            _ => (String::new(), String::new()),
+        };
         let vars = [
             ("name", name.to_owned()),
             ("uid", self.uid.map(|u| u.to_string()).unwrap_or_default()),
@@ -192,6 +315,32 @@ impl User {
             ("set_password", flag(self.password.is_some())),
             ("password", self.password.clone().unwrap_or_default()),
             ("check", flag(check)),
+            (
+                "update_password",
+                match self.update_password {
+                    UpdatePassword::Always => "always",
+                    UpdatePassword::OnCreate => "on_create",
+                }
+                .to_owned(),
+            ),
+            ("skeleton", self.skeleton.clone().unwrap_or_default()),
+            ("umask", self.umask.clone().unwrap_or_default()),
+            ("uid_min", number(self.uid_min.map(i64::from))),
+            ("uid_max", number(self.uid_max.map(i64::from))),
+            ("set_expires", flag(self.expires.is_some())),
+            ("expires_clear", flag(self.expires.is_some_and(|e| e < 0.0))),
+            ("expires_date", expires.0),
+            ("expires_days", expires.1),
+            (
+                "password_lock",
+                self.password_lock
+                    .map(|lock| flag(lock))
+                    .unwrap_or_default(),
+            ),
+            ("pe_min", number(self.password_expire_min)),
+            ("pe_max", number(self.password_expire_max)),
+            ("pe_warn", number(self.password_expire_warn)),
+            ("inactive", number(self.password_expire_account_disable)),
         ];
         let mut text = String::new();
         for (key, value) in vars {
@@ -214,6 +363,16 @@ impl User {
                 .join(",")
         })
     }
+}
+
+/// An expiry time in seconds since the epoch as `useradd -e` takes it (`YYYY-MM-DD`, in
+/// UTC as ansible-core's `time.gmtime`) and as the shadow file keeps it (days).
+fn expiry(seconds: f64) -> (String, String) {
+    let days = (seconds / 86_400.0).floor() as i64;
+    let date = chrono::DateTime::from_timestamp(seconds.floor() as i64, 0)
+        .map(|time| time.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    (date, days.to_string())
 }
 
 /// Ansible's warning for a `password` that does not look like a hash crypt(3) reads.
@@ -247,6 +406,9 @@ fn looks_unhashed(password: &str) -> bool {
 }
 
 impl TaskType for User {
+    /// Ansible's `path` arguments: `~` is the home of the user the task runs as.
+    const HOST_PATHS: &'static [&'static str] = &["home", "shell"];
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let outcome = self.apply(ctx).await?;
         // As Ansible: the warning goes with whatever the task did.
