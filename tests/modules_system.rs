@@ -90,7 +90,7 @@ fn group_creates_changes_and_removes_as_ansible() {
 // registered for the same task (a shared gid with `non_unique`; `groupdel`'s message for a
 // user's primary group, removed with `force`; libuser's commands with `local`, a gid
 // another group has refused before them; the module's messages for the combinations it
-// refuses); ok=21 changed=8 ignored=5.
+// refuses); ok=22 changed=8 ignored=5.
 const GROUP_OPTIONS: &str = r#"
 - hosts: localhost
   gather_facts: false
@@ -105,7 +105,7 @@ const GROUP_OPTIONS: &str = r#"
     - assert:
         that:
           - >-
-            r2.failed and r2.msg == "missing parameter(s) required by 'non_unique': gid"
+            r2.failed and r2.msg == "non_unique is True but all of the following are missing: gid"
     - group: {name: qs19mm, gid_min: 47180, gid_max: 47189}
       register: r3
     - assert: {that: [r3.changed, r3.gid >= 47180, r3.gid <= 47189]}
@@ -165,9 +165,90 @@ fn group_options_act_and_fail_as_ansible() {
     let output = output.success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=21 changed=8 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+        "localhost : ok=22 changed=8 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
     );
     assert_eq!(lg, None);
+}
+
+// Expected from ansible-core 2.19.14: the same changes, shadow fields and homes for the
+// same playbook (`expires` compared by day, `-1` clearing it; the ages set with `chage`;
+// `password_lock` as a `!` before the hash, kept when `update_password: on_create`; a new
+// home from the skeleton with `umask`; `~` in `shell` the home of the user the task runs
+// as; a home that is not there made for an existing account with login.defs' mode);
+// ok=20 changed=14.
+const USER_OPTIONS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: /tmp/qs19skel, state: directory}
+    - copy: {content: "hello\n", dest: /tmp/qs19skel/.profile_qs}
+    - user: {name: qs19e, uid: 47311, expires: 1893456000, password_expire_max: 30, password_expire_min: 1, password_expire_warn: 5, password_expire_account_disable: 10, create_home: false}
+      register: r1
+    - user: {name: qs19e, expires: 1893456000.5, password_expire_max: 30, password_expire_min: 1, password_expire_warn: 5, create_home: false}
+      register: r2
+    - command: getent shadow qs19e
+      register: s1
+    - user: {name: qs19e, expires: -1, create_home: false}
+      register: r3
+    - user: {name: qs19e, password: '$6$salt$hash', password_lock: true, create_home: false}
+      register: r4
+    - command: getent shadow qs19e
+      register: s2
+    - user: {name: qs19e, password: '$6$other$hash', update_password: on_create, create_home: false}
+      register: r5
+    - user: {name: qs19e, password_lock: false, create_home: false}
+      register: r6
+    - command: getent shadow qs19e
+      register: s3
+    - user: {name: qs19h, skeleton: /tmp/qs19skel, umask: '077', shell: ~/qs19sh}
+      register: r7
+    - stat: {path: /home/qs19h}
+      register: h7
+    - stat: {path: /home/qs19h/.profile_qs}
+      register: p7
+    - user: {name: qs19f, create_home: false}
+    - user: {name: qs19f}
+      register: r8
+    - stat: {path: /home/qs19f}
+      register: h8
+    - assert:
+        that:
+          - r1.changed and not r2.changed and r3.changed and r4.changed and not r5.changed and r6.changed
+          - r7.changed and r8.changed
+          - >-
+            s1.stdout.split(':')[3:8] == ['1', '30', '5', '10', '21915']
+          - >-
+            s2.stdout.split(':')[1] == '!$6$salt$hash' and s2.stdout.split(':')[7] == ''
+          - >-
+            s3.stdout.split(':')[1] == '$6$salt$hash'
+          - r7.shell == '/root/qs19sh' and h7.stat.mode == '0700' and p7.stat.exists and p7.stat.pw_name == 'qs19h'
+          - h8.stat.isdir and h8.stat.pw_name == 'qs19f' and h8.stat.mode == '0755'
+    - user: {name: '{{ item }}', state: absent, remove: true}
+      loop: [qs19e, qs19h, qs19f]
+    - file: {path: /tmp/qs19skel, state: absent}
+"#;
+
+#[test]
+fn user_expiry_ages_locks_and_homes_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", USER_OPTIONS)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    if output.code != 0 {
+        for user in ["qs19e", "qs19h", "qs19f"] {
+            let _ = std::process::Command::new("userdel")
+                .args(["-r", user])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all("/tmp/qs19skel");
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=20 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(getent("passwd", "qs19e"), None);
 }
 
 #[test]
@@ -295,7 +376,11 @@ fn user_creates_changes_and_removes_as_ansible() {
 fn user_arguments_are_refused_where_written() {
     refused(
         "user: {name: x, move_home: true}",
-        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`) at play.yml:5:23",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `password_expire_account_disable`) at play.yml:5:23",
+    );
+    refused(
+        "user: {name: x, update_password: never}",
+        "error: unknown value `never` (expected one of `always`, `on_create`) at play.yml:5:40",
     );
     refused(
         "user: {name: 'bad name'}",

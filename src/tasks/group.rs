@@ -111,7 +111,7 @@ impl TaskType for Group {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         // The combinations ansible-core's module refuses when it runs, with its messages.
         let refused = if self.non_unique && self.gid.is_none() {
-            Some("missing parameter(s) required by 'non_unique': gid")
+            Some("non_unique is True but all of the following are missing: gid")
         } else if self.force && self.local {
             Some(
                 "force is not a valid option for local, force=True and local=True are mutually exclusive",
