@@ -333,9 +333,7 @@ impl User {
             ("expires_days", expires.1),
             (
                 "password_lock",
-                self.password_lock
-                    .map(|lock| flag(lock))
-                    .unwrap_or_default(),
+                self.password_lock.map(flag).unwrap_or_default(),
             ),
             ("pe_min", number(self.password_expire_min)),
             ("pe_max", number(self.password_expire_max)),
