@@ -2,9 +2,11 @@
 //! primary `group`, supplementary `groups`, `home`, `shell`, `comment` and `password` (a
 //! hash, as Ansible takes it), or absent, through `useradd`, `usermod` and `userdel`,
 //! looked up and changed in one round trip. Registers what Ansible registers; the password
-//! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Ansible's
-//! other arguments (`move_home`, `expires`, `ssh_key`..., `update_password`...) are
-//! refused where written.
+//! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Expiry,
+//! password ages (`chage`), locks, `update_password`, the skeleton and `umask` of a new
+//! home, `uid_min`/`uid_max` as ansible-core's module passes them; a home that is not there
+//! made as it makes it. Ansible's other arguments (`move_home`, `ssh_key`..., `local`...)
+//! are refused where written.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
