@@ -684,7 +684,7 @@ fn type_debug(value: Value) -> &'static str {
 }
 
 /// Python's `str()`.
-fn to_string(value: Value) -> Result<String, Error> {
+pub(crate) fn to_string(value: Value) -> Result<String, Error> {
     if value.is_undefined() {
         return Err(Error::from(ErrorKind::UndefinedError));
     }

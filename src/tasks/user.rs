@@ -71,6 +71,9 @@ pub struct User {
     password_expire_max: Option<i64>,
     #[serde(default)]
     password_expire_warn: Option<i64>,
+    /// Look in `/etc/passwd` itself and change it with libuser's commands.
+    #[serde(default)]
+    local: bool,
     /// `-f`: days after the password expires before the account is disabled.
     #[serde(default)]
     password_expire_account_disable: Option<i64>,
@@ -101,7 +104,29 @@ field() { printf '%s' "$1" | cut -d: -f"$2"; }
 # Python's lstrip('!'): a hash with its lock marks taken off.
 unbang() { v=$1; while [ "${v#!}" != "$v" ]; do v=${v#!}; done; printf '%s' "$v"; }
 fail() { echo "rc=$1"; printf '%s\n' "$2" >&2; exit 0; }
-line=$(getent passwd "$name") || line=
+# With `local`, the account counts only if /etc/passwd itself has it, as ansible-core.
+if [ "$local" = 1 ]; then
+    line=
+    grep -q "^$name:" /etc/passwd && line=$(getent passwd "$name")
+else
+    line=$(getent passwd "$name") || line=
+fi
+# libuser's group memberships and expiry, after `luseradd` or `lusermod`.
+ladd= ldel= lexp=
+local_after() {
+    if [ -n "$lexp" ]; then
+        changed=1
+        [ "$check" = 1 ] || { err=$(lchage -E "$lexp" "$name" 2>&1) || fail $? "$err"; }
+    fi
+    for g in $ladd; do
+        changed=1
+        [ "$check" = 1 ] || { err=$(lgroupmod -M "$name" "$g" 2>&1) || fail $? "$err"; }
+    done
+    for g in $ldel; do
+        changed=1
+        [ "$check" = 1 ] || { err=$(lgroupmod -m "$name" "$g" 2>&1) || fail $? "$err"; }
+    done
+}
 changed=0
 if [ "$state" = absent ]; then
     if [ -n "$line" ]; then
@@ -109,8 +134,8 @@ if [ "$state" = absent ]; then
         if [ "$check" = 0 ]; then
             set -- "$name"
             [ "$remove" = 1 ] && set -- -r "$@"
-            [ "$force" = 1 ] && set -- -f "$@"
-            err=$(userdel "$@" 2>&1) || fail $? "$err"
+            [ "$force" = 1 ] && [ "$local" = 0 ] && set -- -f "$@"
+            err=$(${prefix}userdel "$@" 2>&1) || fail $? "$err"
             [ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/said=/'
         fi
     fi
@@ -135,8 +160,13 @@ if [ -z "$line" ]; then
         set -- "$name"
         [ -n "$uid" ] && set -- -u "$uid" "$@"
         if [ -n "$group" ]; then set -- -g "$group" "$@"
-        elif getent group "$name" >/dev/null; then set -- -N "$@"; fi
-        [ "$set_groups" = 1 ] && [ -n "$groups" ] && set -- -G "$groups" "$@"
+        elif getent group "$name" >/dev/null; then
+            if [ "$local" = 1 ]; then set -- -n "$@"; else set -- -N "$@"; fi
+        fi
+        if [ "$set_groups" = 1 ] && [ -n "$groups" ]; then
+            if [ "$local" = 1 ]; then ladd=$(printf '%s' "$groups" | tr ',' ' ')
+            else set -- -G "$groups" "$@"; fi
+        fi
         [ "$set_comment" = 1 ] && set -- -c "$comment" "$@"
         [ -n "$home" ] && set -- -d "$home" "$@"
         [ -n "$shell" ] && set -- -s "$shell" "$@"
@@ -146,7 +176,7 @@ if [ -z "$line" ]; then
         fi
         [ "$system" = 1 ] && set -- -r "$@"
         if [ "$create_home" = 1 ]; then
-            set -- -m "$@"
+            [ "$local" = 1 ] || set -- -m "$@"
             [ -n "$skeleton" ] && set -- -k "$skeleton" "$@"
             [ -n "$umask" ] && set -- -K "UMASK=$umask" "$@"
         else
@@ -154,9 +184,16 @@ if [ -z "$line" ]; then
         fi
         [ -n "$uid_min" ] && set -- -K "UID_MIN=$uid_min" "$@"
         [ -n "$uid_max" ] && set -- -K "UID_MAX=$uid_max" "$@"
-        [ "$set_expires" = 1 ] && set -- -e "$expires_date" "$@"
+        if [ "$set_expires" = 1 ]; then
+            if [ "$local" = 1 ]; then
+                if [ "$expires_clear" = 1 ]; then lexp=-1; else lexp=$expires_days; fi
+            else
+                set -- -e "$expires_date" "$@"
+            fi
+        fi
         [ -n "$inactive" ] && set -- -f "$inactive" "$@"
-        err=$(useradd "$@" 2>&1) || fail $? "$err"
+        err=$(${prefix}useradd "$@" 2>&1) || fail $? "$err"
+        local_after
         echo created=1
     fi
 else
@@ -169,8 +206,23 @@ else
     if [ "$set_groups" = 1 ]; then
         primary=$(getent group "$(field "$line" 4)" | cut -d: -f1)
         current=$(id -Gn "$name" 2>/dev/null | tr ' ' '\n' | grep -vxF -- "$primary" | sort -u | paste -sd, -)
-        wanted=$(printf '%s' "$groups" | tr ',' '\n' | grep -vxF -- "$primary" | grep -v '^$' | sort -u | paste -sd, -)
-        if [ "$append" = 1 ]; then
+        # Groups named by gid are compared by name, as ansible-core's get_groups_set.
+        names=$(printf '%s' "$groups" | tr ',' '\n' | grep -v '^$' | while read -r g; do
+            getent group "$g" | cut -d: -f1
+        done)
+        wanted=$(printf '%s\n' "$names" | grep -vxF -- "$primary" | grep -v '^$' | sort -u | paste -sd, -)
+        if [ "$local" = 1 ]; then
+            # libuser's way, as ansible-core: every group the account is a member of,
+            # the primary one too, against the groups asked for.
+            member=$(getent group | awk -F: -v u="$name" '{n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) print $1}' | sort -u)
+            asked=$(printf '%s\n' "$names" | grep -v '^$' | sort -u)
+            ladd=$(printf '%s\n' "$asked" | grep -v '^$' | grep -vxF -e "$member" -e '' | paste -sd' ' -)
+            [ -n "$member" ] || ladd=$(printf '%s' "$asked" | paste -sd' ' -)
+            if [ "$append" = 0 ] && [ -n "$member" ]; then
+                ldel=$(printf '%s\n' "$member" | grep -vxF -e "$asked" -e '' | paste -sd' ' -)
+                [ -n "$asked" ] || ldel=$(printf '%s' "$member" | paste -sd' ' -)
+            fi
+        elif [ "$append" = 1 ]; then
             missing=$(printf '%s' "$wanted" | tr ',' '\n' | grep -v '^$' | while read -r g; do
                 printf '%s\n' "$current" | tr ',' '\n' | grep -qxF -- "$g" || printf '%s\n' "$g"
             done | paste -sd, -)
@@ -186,9 +238,11 @@ else
         [ -n "$current" ] || current=-1
         [ -n "$shadow" ] || current=0
         if [ "$expires_clear" = 1 ]; then
-            [ "$current" -ge 0 ] && set -- -e '' "$@"
+            if [ "$current" -ge 0 ]; then
+                if [ "$local" = 1 ]; then lexp=-1; else set -- -e '' "$@"; fi
+            fi
         elif [ "$current" -lt 0 ] || [ "$current" != "$expires_days" ]; then
-            set -- -e "$expires_date" "$@"
+            if [ "$local" = 1 ]; then lexp=$expires_days; else set -- -e "$expires_date" "$@"; fi
         fi
     fi
     # As ansible-core: `-f` is given whenever the argument is, a change or not.
@@ -209,9 +263,10 @@ else
     if [ $# -gt 1 ]; then
         changed=1
         if [ "$check" = 0 ]; then
-            err=$(usermod "$@" 2>&1) || fail $? "$err"
+            err=$(${prefix}usermod "$@" 2>&1) || fail $? "$err"
         fi
     fi
+    local_after
 fi
 # As ansible-core: a home that is not there is made (from the skeleton, with the mode
 # /etc/login.defs gives, owned by the account), whether the account is new or not.
@@ -317,6 +372,8 @@ impl User {
             ("set_password", flag(self.password.is_some())),
             ("password", self.password.clone().unwrap_or_default()),
             ("check", flag(check)),
+            ("local", flag(self.local)),
+            ("prefix", if self.local { "l" } else { "" }.to_owned()),
             (
                 "update_password",
                 match self.update_password {
@@ -375,6 +432,9 @@ fn expiry(seconds: f64) -> (String, String) {
     (date, days.to_string())
 }
 
+/// Ansible's warning for `append` without `groups` (its words, the missing space too).
+const APPEND_WITHOUT_GROUPS: &str = "'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will change to an error in Ansible 2.14.";
+
 /// Ansible's warning for a `password` that does not look like a hash crypt(3) reads.
 const NOT_HASHED: &str = "The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.";
 
@@ -411,12 +471,18 @@ impl TaskType for User {
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let outcome = self.apply(ctx).await?;
-        // As Ansible: the warning goes with whatever the task did.
-        Ok(match &self.password {
-            Some(password) if looks_unhashed(password) => {
-                outcome.with("warnings", vec![NOT_HASHED])
-            }
-            _ => outcome,
+        // As Ansible: the warnings go with whatever the task did.
+        let mut warnings = Vec::new();
+        if self.groups.is_none() && self.append {
+            warnings.push(APPEND_WITHOUT_GROUPS);
+        }
+        if self.password.as_deref().is_some_and(looks_unhashed) {
+            warnings.push(NOT_HASHED);
+        }
+        Ok(if warnings.is_empty() {
+            outcome
+        } else {
+            outcome.with("warnings", warnings)
         })
     }
 }
@@ -433,6 +499,20 @@ impl User {
             return Ok(Outcome::failed(
                 "`password` must be a hash such as `$6$...`, on one line",
             ));
+        }
+        // The combinations ansible-core's module refuses when it runs, with its messages.
+        if self.local {
+            for (given, argument) in [
+                (self.umask.is_some(), "umask"),
+                (self.uid_min.is_some(), "uid_min"),
+                (self.uid_max.is_some(), "uid_max"),
+            ] {
+                if given {
+                    return Ok(Outcome::failed(format!(
+                        "'{argument}' can not be used with 'local'"
+                    )));
+                }
+            }
         }
         let text = match self.script(&name, ctx.check) {
             Ok(text) => text,

@@ -22,15 +22,17 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
     env.add_filter("relpath", relpath);
     env.add_filter("extract", extract);
-    env.add_test("match", |value: &str, pattern: &str, kwargs: Kwargs| {
-        regex_test(value, pattern, kwargs, true)
+    // As ansible-core's `regex`: any value is tested as Python's `str` writes it (a list of
+    // warnings, say).
+    env.add_test("match", |value: Value, pattern: &str, kwargs: Kwargs| {
+        regex_test(&super::to_string(value)?, pattern, kwargs, true)
     });
-    env.add_test("search", |value: &str, pattern: &str, kwargs: Kwargs| {
-        regex_test(value, pattern, kwargs, false)
+    env.add_test("search", |value: Value, pattern: &str, kwargs: Kwargs| {
+        regex_test(&super::to_string(value)?, pattern, kwargs, false)
     });
-    env.add_test("regex", |value: &str, pattern: &str, kwargs: Kwargs| {
+    env.add_test("regex", |value: Value, pattern: &str, kwargs: Kwargs| {
         let anchored = kwargs.get::<Option<&str>>("match_type")? == Some("match");
-        regex_test(value, pattern, kwargs, anchored)
+        regex_test(&super::to_string(value)?, pattern, kwargs, anchored)
     });
     env.add_function("lookup", lookup);
     env.add_function("query", query);
