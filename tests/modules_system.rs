@@ -251,6 +251,72 @@ fn user_expiry_ages_locks_and_homes_as_ansible() {
     assert_eq!(getent("passwd", "qs19e"), None);
 }
 
+// Expected from ansible-core 2.19.14: the same changes and lines for the same playbook
+// (`local` through libuser: groups with `lgroupmod`, expiry with `lchage`; groups named by
+// gid compared by name; `append` without `groups` warned about; `umask` with `local`
+// refused with the module's message); ok=14 changed=9 ignored=1.
+const USER_LOCAL: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19lg1, gid: 47321}
+    - group: {name: qs19lg2}
+    - user: {name: qs19l, local: true, groups: [qs19lg1], expires: 1893456000, create_home: false}
+      register: r1
+    - user: {name: qs19l, local: true, groups: [qs19lg1], expires: 1893456000, create_home: false}
+      register: r2
+    - user: {name: qs19l, local: true, groups: [qs19lg2], create_home: false}
+      register: r3
+    - command: getent group qs19lg1 qs19lg2
+      register: g3
+    - user: {name: qs19l, groups: '47321', append: true, create_home: false}
+      register: r4
+    - user: {name: qs19l, groups: '47321', append: true, create_home: false}
+      register: r5
+    - user: {name: qs19l, append: true, create_home: false}
+      register: r6
+    - user: {name: qs19l, local: true, umask: '077'}
+      register: r7
+      ignore_errors: true
+    - command: getent shadow qs19l
+      register: s
+    - assert:
+        that:
+          - r1.changed and not r2.changed and r3.changed and r4.changed and not r5.changed and not r6.changed
+          - >-
+            g3.stdout_lines == ['qs19lg1:x:47321:', 'qs19lg2:x:' ~ (g3.stdout_lines[1].split(':')[2]) ~ ':qs19l']
+          - >-
+            r6.warnings is search("'append' is set, but no 'groups' are specified")
+          - >-
+            r7.failed and r7.msg == "'umask' can not be used with 'local'"
+          - >-
+            s.stdout.split(':')[7] == '21915'
+    - user: {name: qs19l, state: absent, local: true}
+    - group: {name: '{{ item }}', state: absent}
+      loop: [qs19lg1, qs19lg2]
+"#;
+
+#[test]
+fn user_local_and_groups_by_gid_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", USER_LOCAL)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    if output.code != 0 {
+        let _ = std::process::Command::new("userdel").arg("qs19l").output();
+        for group in ["qs19lg1", "qs19lg2"] {
+            let _ = std::process::Command::new("groupdel").arg(group).output();
+        }
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=14 changed=9 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(getent("passwd", "qs19l"), None);
+}
+
 #[test]
 fn group_arguments_are_refused_where_written() {
     refused(
@@ -376,7 +442,7 @@ fn user_creates_changes_and_removes_as_ansible() {
 fn user_arguments_are_refused_where_written() {
     refused(
         "user: {name: x, move_home: true}",
-        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `password_expire_account_disable`) at play.yml:5:23",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`) at play.yml:5:23",
     );
     refused(
         "user: {name: x, update_password: never}",

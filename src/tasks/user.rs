@@ -5,8 +5,8 @@
 //! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Expiry,
 //! password ages (`chage`), locks, `update_password`, the skeleton and `umask` of a new
 //! home, `uid_min`/`uid_max` as ansible-core's module passes them; a home that is not there
-//! made as it makes it. Ansible's other arguments (`move_home`, `ssh_key`..., `local`...)
-//! are refused where written.
+//! made as it makes it; `local` through libuser. Ansible's other arguments (`move_home`,
+//! `ssh_key`...) are refused where written.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
