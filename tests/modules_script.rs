@@ -314,8 +314,8 @@ fn free_form_guards_are_taken_out_of_command_lines_as_ansible() {
 #[test]
 fn scripts_on_the_fleet_are_pipelined_and_leave_nothing_behind() {
     // Expected from ansible-core 2.19.14 on the same hosts: ok=5 changed=4 per host. Three
-    // scripts in a row go to each host in one round trip; the fourth task lists what they
-    // left in /tmp.
+    // scripts in a row go to each host in one round trip; the folder the first ran from is
+    // gone after it.
     let test = Test::new()
         .file(
             "play.yml",
@@ -323,21 +323,22 @@ fn scripts_on_the_fleet_are_pipelined_and_leave_nothing_behind() {
             - hosts: fleet
               gather_facts: false
               tasks:
-                - script: hello.sh {{ inventory_hostname }}
+                - script: where.sh {{ inventory_hostname }}
                   register: a
                 - script: hello.sh two
                   args: {chdir: /}
                 - script: hello.sh three
-                - shell: ls -d /tmp/quayside-script-* 2>/dev/null | wc -l
+                - shell: test ! -e {{ a.stdout_lines[1] }} && echo gone
                   register: left
                 - assert:
                     that:
                       - >-
-                        a.stdout_lines[0] == 'args: ' ~ inventory_hostname
-                      - left.stdout == '0'
+                        a.stdout_lines[0] == inventory_hostname
+                      - left.stdout == 'gone'
             ",
         )
-        .file("files/hello.sh", HELLO);
+        .file("files/hello.sh", HELLO)
+        .file("files/where.sh", "echo \"$1\"\ndirname \"$0\"\n");
     let _ = fleet();
     let output = run_play(&test, "host1:host2", &["--output", "json"]).success();
     let events = output.events();
@@ -352,4 +353,32 @@ fn scripts_on_the_fleet_are_pipelined_and_leave_nothing_behind() {
             format!("{host} : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
         );
     }
+}
+
+#[test]
+fn script_with_async_fails_as_ansible() {
+    // Expected from ansible-core 2.19.14: its `script` action refuses `async` on the host.
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - script: mark.sh
+                  async: 10
+                  poll: 1
+                  register: r
+                  ignore_errors: true
+                - assert: {that: [\"r.msg == 'This action (script) does not support async.'\"]}
+            ",
+        )
+        .file("files/mark.sh", "touch \"$PWD/ran\"\n")
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
 }

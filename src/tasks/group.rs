@@ -108,6 +108,8 @@ exit 0
 "#;
 
 impl TaskType for Group {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         // The combinations ansible-core's module refuses when it runs, with its messages.
         let refused = if self.non_unique && self.gid.is_none() {

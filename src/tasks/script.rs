@@ -115,6 +115,9 @@ fn not_found(name: &str) -> String {
 impl TaskType for Script {
     const FREE_FORM: Option<&'static str> = Some("cmd");
 
+    /// ansible-core's `script` action refuses `async` on each host.
+    const ASYNC: super::Async = super::Async::Fails;
+
     /// One request, which exits non-zero exactly when the task fails.
     fn pipelines(_args: &Node) -> bool {
         true

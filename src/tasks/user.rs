@@ -469,6 +469,8 @@ impl TaskType for User {
     /// Ansible's `path` arguments: `~` is the home of the user the task runs as.
     const HOST_PATHS: &'static [&'static str] = &["home", "shell"];
 
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let outcome = self.apply(ctx).await?;
         // As Ansible: the warnings go with whatever the task did.
