@@ -22,6 +22,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
     env.add_filter("relpath", relpath);
     env.add_filter("extract", extract);
+    env.add_filter("random", random);
     // As ansible-core's `regex`: any value is tested as Python's `str` writes it (a list of
     // warnings, say).
     env.add_test("match", |value: Value, pattern: &str, kwargs: Kwargs| {
@@ -37,6 +38,89 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
     env.add_function("query", query);
     env.add_function("q", query);
+}
+
+/// Ansible's `random`: an item of a list (a character of a string), or a number of
+/// `range(start, end, step)` for an integer `end`, drawn from the system's random bytes.
+/// A `seed` (Python's seeded generator) is not built yet, and says so.
+fn random(
+    value: Value,
+    start: Option<i64>,
+    step: Option<i64>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    if kwargs.get::<Option<Value>>("seed")?.is_some() {
+        return Err(invalid("`random` with a `seed` is not supported yet"));
+    }
+    let start = kwargs.get::<Option<i64>>("start")?.or(start);
+    let step = kwargs.get::<Option<i64>>("step")?.or(step);
+    kwargs.assert_all_used()?;
+    if let Some(text) = value.as_str() {
+        let chars: Vec<char> = text.chars().collect();
+        if chars.is_empty() {
+            return Err(invalid("Cannot choose from an empty sequence"));
+        }
+        return Ok(Value::from(
+            chars[below(chars.len() as u64)? as usize].to_string(),
+        ));
+    }
+    if value.kind() == ValueKind::Number {
+        let end = i64::try_from(value.clone())
+            .map_err(|_| invalid("random can only be used on sequences and integers"))?;
+        let (start, step) = (start.unwrap_or(0), step.unwrap_or(1));
+        if step == 0 {
+            return Err(invalid("zero step for randrange()"));
+        }
+        // Python's randrange: how many numbers the range holds.
+        let width = end - start;
+        let floor = |a: i64, b: i64| {
+            let q = a / b;
+            if a % b != 0 && ((a < 0) != (b < 0)) {
+                q - 1
+            } else {
+                q
+            }
+        };
+        let count = if step > 0 {
+            floor(width + step - 1, step)
+        } else {
+            floor(width + step + 1, step)
+        };
+        if count <= 0 {
+            return Err(invalid(format!(
+                "empty range in randrange({start}, {end}, {step})"
+            )));
+        }
+        return Ok(Value::from(start + step * below(count as u64)? as i64));
+    }
+    match value.try_iter() {
+        Ok(items) if value.kind() == ValueKind::Seq => {
+            let items: Vec<Value> = items.collect();
+            if items.is_empty() {
+                return Err(invalid("Cannot choose from an empty sequence"));
+            }
+            Ok(items[below(items.len() as u64)? as usize].clone())
+        }
+        _ => Err(invalid("random can only be used on sequences and integers")),
+    }
+}
+
+/// A number below `n` (more than 0), every one equally likely.
+fn below(n: u64) -> Result<u64, Error> {
+    use std::io::Read;
+    let mut urandom = std::fs::File::open("/dev/urandom")
+        .map_err(|error| invalid(format!("no random bytes: {error}")))?;
+    let limit = u64::MAX - u64::MAX % n;
+    loop {
+        let mut bytes = [0u8; 8];
+        urandom
+            .read_exact(&mut bytes)
+            .map_err(|error| invalid(format!("no random bytes: {error}")))?;
+        let r = u64::from_le_bytes(bytes);
+        if r < limit {
+            return Ok(r % n);
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Error {
