@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::OneOrMany;
 use super::{Outcome, TaskContext, TaskType};
+use crate::python_regex::PythonRegex;
 use crate::transport::{TransportError, quote};
 
 #[derive(Debug, Deserialize)]
@@ -152,19 +153,20 @@ impl TryFrom<Args> for Find {
 /// Whether a file's bytes hold `pattern` as Ansible's `contentfilter` sees it: the text
 /// read as UTF-8 with universal newlines, then `re.match` on each line (with its newline)
 /// or `re.search` on the whole text. `None` when the bytes are not UTF-8.
-fn contains(bytes: &[u8], pattern: &regex::Regex, whole: bool) -> Option<bool> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    // Python's `$` also matches before a last newline: try without it too.
-    let hit = |piece: &str, anchored: bool| {
-        [piece, piece.strip_suffix('\n').unwrap_or(piece)]
-            .iter()
-            .any(|p| pattern.find(p).is_some_and(|m| !anchored || m.start() == 0))
+fn contains(bytes: &[u8], pattern: &PythonRegex, whole: bool) -> Result<Option<bool>, String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(None);
     };
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     if whole {
-        return Some(hit(&text, false));
+        return pattern.is_search(&text).map(Some);
     }
-    Some(text.split_inclusive('\n').any(|line| hit(line, true)))
+    for line in text.split_inclusive('\n') {
+        if pattern.at_start(line)?.is_some() {
+            return Ok(Some(true));
+        }
+    }
+    Ok(Some(false))
 }
 
 /// One entry the host listed.
@@ -266,9 +268,8 @@ fn name_matches(name: &str, patterns: &[String], excludes: &[String], regex: boo
     let hit = |pattern: &String| {
         if regex {
             super::file_edit::regex(pattern, false)
-                .ok()
-                .and_then(|re| re.find(name))
-                .is_some_and(|m| m.start() == 0)
+                .and_then(|re| re.at_start(name))
+                .is_ok_and(|found| found.is_some())
         } else {
             glob::Pattern::new(pattern).is_ok_and(|p| {
                 p.matches_with(
@@ -415,7 +416,7 @@ impl Find {
             }
             if let Some(pattern) = &pattern {
                 let bytes = contents.get(&entry.path).map_or(&[][..], Vec::as_slice);
-                match contains(bytes, pattern, args.read_whole_file) {
+                match contains(bytes, pattern, args.read_whole_file)? {
                     Some(true) => {}
                     Some(false) => continue,
                     None => {

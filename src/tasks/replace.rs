@@ -63,7 +63,7 @@ impl Args {
             Some(pattern) => {
                 let section = file_edit::regex(&format!("(?s){pattern}"), false)?;
                 match section
-                    .captures(text)
+                    .search(text)?
                     .and_then(|captures| captures.name("subsection"))
                 {
                     Some(found) => (found.start(), found.end()),
@@ -78,8 +78,7 @@ impl Args {
         };
         let re = file_edit::regex(&self.regexp, true)?;
         let section = &text[start..end];
-        let count = re.find_iter(section).count();
-        let replaced = re.replace_all(section, file_edit::python_replacement(&self.replace));
+        let (replaced, count) = re.sub(section, &self.replace, 0)?;
         Ok(Ok((
             format!("{}{replaced}{}", &text[..start], &text[end..]),
             count,
