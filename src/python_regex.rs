@@ -135,14 +135,30 @@ impl PythonRegex {
     }
 }
 
-/// The last line of fancy-regex's (or the regex crate's, drawn over several lines) error.
+/// Why fancy-regex refused a pattern or a match, in a few words: its parse errors
+/// without their position (where the error was found, not what caused it), the regex
+/// crate's (drawn over several lines) by their last line.
 fn why(error: &fancy_regex::Error) -> String {
     let text = error.to_string();
-    text.lines()
+    let last = text
+        .lines()
         .rfind(|line| !line.trim().is_empty())
         .unwrap_or_default()
         .trim_start_matches("error: ")
-        .to_owned()
+        .trim_start_matches("Error compiling regex: ")
+        .trim_start_matches("error compiling regex: ");
+    let what = last
+        .strip_prefix("Parsing error at position ")
+        .and_then(|rest| rest.split_once(": "))
+        .map_or(last, |(_, what)| what);
+    let mut chars = what.chars();
+    let mut what: String = chars
+        .next()
+        .into_iter()
+        .flat_map(char::to_lowercase)
+        .collect();
+    what.push_str(chars.as_str());
+    what
 }
 
 /// The flags a pattern sets for itself at its start (`(?im)`), as Python reads them.

@@ -382,7 +382,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "find: {paths: /tmp, contains: '(x'}",
-        "error: `(x` is not a valid regular expression: unclosed group at play.yml:5:7",
+        "error: `(x` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
     refused(
         "template: {src: a.j2, dest: /tmp/x, variable_start_string: '[[', block_start_string: '[['}",
@@ -418,7 +418,21 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "replace: {path: /x, regexp: 'a(', replace: b}",
-        "error: `a(` is not a valid regular expression: unclosed group at play.yml:5:7",
+        "error: `a(` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
+    );
+    // ansible-core 2.19.14 fails the task at run time on these (Python's `re.error`):
+    // quayside refuses them before anything runs.
+    refused(
+        r"replace: {path: /x, regexp: '(a)\2', replace: b}",
+        r"error: `(a)\2` is not a valid regular expression: invalid back reference to group 2 at play.yml:5:7",
+    );
+    refused(
+        r"lineinfile: {path: /x, regexp: 'a[b', line: c}",
+        r"error: `a[b` is not a valid regular expression: invalid character class at play.yml:5:7",
+    );
+    refused(
+        r"find: {paths: /x, patterns: '(?P<n>a', use_regex: true}",
+        r"error: `(?P<n>a` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
     refused(
         "blockinfile: {path: /x, block: b, marker_start: x}",
@@ -427,6 +441,71 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     refused(
         "slurp: {src: /x, encoding: utf8}",
         "error: unknown argument `encoding` (expected one of `path`, `src`) at play.yml:5:24",
+    );
+}
+
+#[test]
+fn python_regular_expressions_with_backreferences_and_look_around() {
+    // Expected from ansible-core 2.19.14 on the same files and tasks (each assert here
+    // was a `debug` of the same expression there): ok=10 changed=4, these messages and
+    // these files byte for byte. `^(REF) .* \1$` is the lineinfile target's.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^(REF) .* \1$', line: 'New line with backref'}
+              register: l1
+            - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^(?P<w>\w+) no (?!REF)', line: 'matched \g<w>', backrefs: true}
+              register: l2
+            - replace: {path: "{{ dir }}/g.conf", regexp: '^(\w)=(?=\d)', replace: '\1 := '}
+              register: r1
+            - replace: {path: "{{ dir }}/g.conf", regexp: '80\Z', replace: '8080'}
+              register: r2
+            - replace: {path: "{{ dir }}/g.conf", regexp: '80$', replace: '8080'}
+              register: r3
+            - find: {paths: "{{ dir }}/c", contains: '.*(\w{3}) \1'}
+              register: f1
+            - find: {paths: "{{ dir }}/c", patterns: 'foo_(?!baz)\w+\.log', use_regex: true}
+              register: f2
+            - assert:
+                that:
+                  - "'abc abc' | regex_search('(\\\\w+) \\\\1') == 'abc abc'"
+                  - "'say hello hello' | regex_search('(?P<w>\\\\w+) (?P=w)', '\\\\g<w>') == ['hello']"
+                  - "'a1 b2 c3' | regex_findall('(\\\\w)(\\\\d)') | map('join', ':') | list == ['a:1', 'b:2', 'c:3']"
+                  - "'a1 b2 c3' | regex_findall('\\\\w(?=2)') == ['b']"
+                  - "'aa bb cd' | regex_replace('(\\\\w)\\\\1', '<\\\\1>') == '<a> <b> cd'"
+                  - "'a-b-c' | regex_replace('-', '+', count=1) == 'a+b-c'"
+                  - "'Foo' | regex_replace('^f', 'G', ignorecase=true) == 'Goo'"
+                  - "'abab' is match('(ab)\\\\1')"
+                  - "'xabab' is not match('(ab)\\\\1')"
+                  - "'xabab' is search('(ab)\\\\1$')"
+                  - "'ab\n' is not search('ab\\\\Z')"
+                  - "'ab\n' is search('ab$')"
+                  - "'a\nb' | regex_findall('^\\\\w$', multiline=true) == ['a', 'b']"
+                  - "[l1.msg, l2.msg, r1.msg, r2.msg, r3.msg] == ['line replaced', 'line replaced', '2 replacements made', '', '1 replacements made']"
+                  - "f1.files | map(attribute='path') | map('basename') | list == ['twice.txt']"
+                  - "f2.files | map(attribute='path') | map('basename') | list == ['foo_bar.log']"
+        "#,
+    )
+    .file("f.conf", "REF this is a line for backrefs REF\nREF no FER\nkeep\n")
+    .file("g.conf", "a=1\nb=2\nport=80\n")
+    .file("c/twice.txt", "abc abc\n")
+    .file("c/once.txt", "abc abd\n")
+    .file("c/foo_bar.log", "x\n")
+    .file("c/foo_baz.log", "x\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("f.conf")),
+        "New line with backref\nmatched REF\nkeep\n"
+    );
+    assert_eq!(
+        read(&test.path().join("g.conf")),
+        "a := 1\nb := 2\nport=8080\n"
     );
 }
 
