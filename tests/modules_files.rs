@@ -1169,6 +1169,76 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
 }
 
 #[test]
+fn find_contains_reads_files_in_their_encoding_as_ansible() {
+    // Expected from ansible-core 2.19.14 on these files: a GBK file read as UTF-8 (or
+    // ASCII) skips its path with Ansible's message naming the encoding as written, read
+    // as GBK it matches; Latin-1 is Python's (every byte a character); an encoding Python
+    // does not know skips the path only when a file is read, and the same warnings.
+    let test = Test::new()
+        .file("l/caf.txt", "")
+        .file("g/plain.gbk", "nothing\n")
+        .file(
+            "play.yml",
+            r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: utf-8}
+              register: e1
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: gbk}
+              register: e2
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: idontexist}
+              register: e3
+            - find: {paths: "{{ dir }}/l", contains: "caf.$", encoding: latin-1}
+              register: e4
+            - find: {paths: "{{ dir }}/l", contains: "café", encoding: UTF8}
+              register: e5
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", encoding: idontexist}
+              register: e6
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: ascii}
+              register: e7
+            - assert:
+                that:
+                  - "[e1.matched, e2.matched, e3.matched, e4.matched, e5.matched, e6.matched, e7.matched] == [0, 1, 0, 1, 0, 2, 0]"
+                  - e2.files[0].path == dir ~ '/g/hello_world.gbk' and e4.files[0].path == dir ~ '/l/caf.txt'
+                  - e1.msg == 'Not all paths examined, check warnings for details'
+                  - >-
+                    e1.skipped_paths[dir ~ '/g'] == 'Failed to read the file ' ~ dir ~ '/g/hello_world.gbk due to an encoding error. current encoding: utf-8'
+                  - >-
+                    e3.skipped_paths[dir ~ '/g'] == 'unknown encoding: idontexist'
+                  - >-
+                    e5.skipped_paths[dir ~ '/l'] == 'Failed to read the file ' ~ dir ~ '/l/caf.txt due to an encoding error. current encoding: UTF8'
+                  - >-
+                    e7.skipped_paths[dir ~ '/g'] == 'Failed to read the file ' ~ dir ~ '/g/hello_world.gbk due to an encoding error. current encoding: ascii'
+                  - e2.msg == 'All paths examined' and e2.skipped_paths == {} and e6.skipped_paths == {}
+                  - >-
+                    e3.warnings == ["Skipped '" ~ dir ~ "/g' path due to this access issue: unknown encoding: idontexist\n"]
+        "#,
+        );
+    // 你好世界 in GBK, café in Latin-1.
+    std::fs::write(
+        test.path().join("g/hello_world.gbk"),
+        b"\xc4\xe3\xba\xc3\xca\xc0\xbd\xe7\n",
+    )
+    .unwrap();
+    std::fs::write(test.path().join("l/caf.txt"), b"caf\xe9\n").unwrap();
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(&format!("[WARNING]: Skipped '{dir}/g' path due to this access issue: unknown encoding: idontexist")),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
 fn template_takes_its_own_delimiters_as_ansible() {
     // Expected from ansible-core 2.19.14: these delimiters render `name=quay`, the loop,
     // and leave `{{ }}`, `{% %}` and `{# #}` as text, byte for byte; changed, then ok.
