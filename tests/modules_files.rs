@@ -509,6 +509,129 @@ fn python_regular_expressions_with_backreferences_and_look_around() {
     );
 }
 
+const DIFFS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  vars: {x: 5}
+  tasks:
+    - copy: {dest: "{{ dir }}/c.conf", content: "new\n"}
+      register: c1
+    - copy: {dest: "{{ dir }}/c.conf", content: "new\n"}
+      register: c2
+    - copy: {dest: "{{ dir }}/new.conf", content: "fresh\n"}
+      register: c3
+    - template: {src: t.j2, dest: "{{ dir }}/t.conf"}
+      register: t1
+    - replace: {path: "{{ dir }}/r.conf", regexp: '=', replace: ':'}
+      register: r1
+    - replace: {path: "{{ dir }}/r.conf", regexp: '=', replace: ':'}
+      register: r2
+    - copy: {dest: "{{ dir }}/nd.conf", content: "nd\n"}
+      diff: false
+      register: c4
+    - set_fact:
+        diffs: "{{ [c1.diff, c2.diff, c3.diff, t1.diff, r1.diff | default('NONE'), r2.diff | default('NONE'), c4.diff] }}"
+"#;
+
+/// `DIFFS` on a fresh copy of its files, with `extra` arguments.
+fn diffs_run(extra: &[&str]) -> (Test, crate::common::Output) {
+    let test = play(DIFFS)
+        .file("r.conf", "a=1\nb=2\n")
+        .file("c.conf", "old\n")
+        .file("t.j2", "x={{ x }}\n")
+        .file("t.conf", "x=0\n");
+    let output = rerun(&test, extra).success();
+    (test, output)
+}
+
+#[test]
+fn copy_template_and_replace_register_and_print_their_diff_as_ansible() {
+    // Expected from ansible-core 2.19.14 on the same files and tasks, with `--diff`: these
+    // registered diffs (a list for copy and template, the paths alone when nothing
+    // changes; a mapping for replace, only when it changes; an empty list under
+    // `diff: false`) and these diffs printed, each followed by an empty line. The one
+    // difference: ansible-core's template `after_header` is the rendered copy in its
+    // temporary folder; quayside names the template.
+    let (test, output) = diffs_run(&["--diff", "-v"]);
+    let dir = test.path().canonicalize().unwrap().display().to_string();
+    let d = test.path().display().to_string();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "TASK [copy] ********************************************************************\n\
+             --- before: {d}/c.conf\n+++ after: {d}/c.conf\n@@ -1 +1 @@\n-old\n+new\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before\n+++ after: {d}/new.conf\n@@ -0,0 +1 @@\n+fresh\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before: {d}/t.conf\n+++ after: {dir}/t.j2\n@@ -1 +1 @@\n-x=0\n+x=5\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before: {d}/r.conf\n+++ after: {d}/r.conf\n@@ -1,2 +1,2 @@\n-a=1\n-b=2\n+a:1\n+b:2\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    let diffs = output
+        .stdout
+        .split("\"diffs\": ")
+        .nth(1)
+        .expect("the diffs set");
+    let expected = serde_json::json!([
+        [{"after": "new\n", "after_header": format!("{d}/c.conf"), "before": "old\n", "before_header": format!("{d}/c.conf")}],
+        {"after": {"path": format!("{d}/c.conf")}, "before": {"path": format!("{d}/c.conf")}},
+        [{"after": "fresh\n", "after_header": format!("{d}/new.conf"), "before": ""}],
+        [{"after": "x=5\n", "after_header": format!("{dir}/t.j2"), "before": "x=0\n", "before_header": format!("{d}/t.conf")}],
+        {"after": "a:1\nb:2\n", "after_header": format!("{d}/r.conf"), "before": "a=1\nb=2\n", "before_header": format!("{d}/r.conf")},
+        "NONE",
+        [],
+    ]);
+    let registered: serde_json::Value = serde_json::Deserializer::from_str(diffs)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(registered, expected);
+}
+
+#[test]
+fn copy_and_template_register_an_empty_diff_without_diff_mode() {
+    // Expected from ansible-core 2.19.14: without `--diff`, copy and template register
+    // `diff: []` and replace none.
+    let (_, output) = diffs_run(&["-v"]);
+    let diffs = output
+        .stdout
+        .split("\"diffs\": ")
+        .nth(1)
+        .expect("the diffs set");
+    let registered: serde_json::Value = serde_json::Deserializer::from_str(diffs)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        registered,
+        serde_json::json!([[], [], [], [], "NONE", "NONE", []])
+    );
+    assert!(!output.stdout.contains("--- before"), "{}", output.stdout);
+}
+
 const EDITS: &str = r##"
 - hosts: localhost
   gather_facts: false

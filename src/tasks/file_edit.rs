@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::args::{Account, FileMode};
 use super::copy::{ansible_settings, failure_outcome};
 use super::file_install::{self, Change, NewFile, Target};
-use super::{Outcome, TaskContext};
+use super::{DiffHeaders, FileDiff, Outcome, TaskContext};
 use crate::transport::{TransportError, quote};
 
 /// What was at the path.
@@ -160,7 +160,20 @@ pub async fn write(
         outcome.files = vec![one.path.clone()];
     }
     if ctx.diff {
-        outcome.diffs = one.diff(after.as_bytes()).into_iter().collect();
+        // Printed as ansible-core prints lineinfile's and blockinfile's (`replace` names
+        // the file alone: `replace.rs`).
+        let content = format!("{path} (content)");
+        outcome.diffs = one
+            .diff(after.as_bytes())
+            .map(|diff| FileDiff {
+                headers: Some(DiffHeaders {
+                    before: Some(content.clone()),
+                    after: Some(content),
+                }),
+                ..diff
+            })
+            .into_iter()
+            .collect();
     }
     outcome = outcome.with("msg", msg);
     if backup_key == "backup_file" {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::args::{Account, FileMode};
 use super::file_edit::{self, Attributes, Found};
-use super::{Outcome, TaskContext, TaskType};
+use super::{DiffHeaders, Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +86,27 @@ impl Args {
     }
 }
 
+/// ansible-core's `replace` in diff mode, when the contents change: `diff` holds them
+/// under the file's name (`before_header`, `after_header`), and `--diff` prints that name.
+/// Nothing otherwise.
+fn registered_diff(mut outcome: Outcome, path: &str) -> Outcome {
+    let Some(diff) = outcome.diffs.first_mut() else {
+        return outcome;
+    };
+    diff.headers = Some(DiffHeaders {
+        before: Some(path.to_owned()),
+        after: Some(path.to_owned()),
+    });
+    let registered = serde_json::json!({
+        "after": diff.after,
+        "after_header": path,
+        "before": diff.before,
+        "before_header": path,
+    });
+    outcome = outcome.with("diff", registered);
+    outcome
+}
+
 impl TaskType for Replace {
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
@@ -128,7 +149,7 @@ impl TaskType for Replace {
             "",
         )
         .await?;
-        Ok(outcome.with("rc", 0))
+        Ok(registered_diff(outcome, &args.path).with("rc", 0))
     }
 }
 
