@@ -106,6 +106,7 @@ impl PythonRegex {
         replacement: &str,
         count: usize,
     ) -> Result<(String, usize), String> {
+        check_replacement(replacement)?;
         let template = python_replacement(replacement);
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
@@ -239,6 +240,24 @@ fn repetition(text: &str) -> Option<(String, usize)> {
     Some((written, end + 1))
 }
 
+/// Python refuses a replacement with an escape it does not know (`\D`): `bad escape \D
+/// at position 0`, as its `re.error` says.
+fn check_replacement(replacement: &str) -> Result<(), String> {
+    let mut chars = replacement.chars().enumerate();
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            Some((_, next)) if next.is_ascii_alphabetic() && !"abfnrtvg".contains(next) => {
+                return Err(format!("bad escape \\{next} at position {at}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Python's `re.sub` replacement syntax (`\1`, `\g<1>`, `\g<name>`, `\\`, `\n`), as
 /// Ansible playbooks write it, in fancy-regex's (`${1}`, a literal `$` as `$$`).
 pub fn python_replacement(replacement: &str) -> String {
@@ -262,6 +281,10 @@ pub fn python_replacement(replacement: &str) -> String {
                     out.push_str(&format!("${{{name}}}"));
                 }
                 Some('n') => out.push('\n'),
+                Some('a') => out.push('\u{7}'),
+                Some('b') => out.push('\u{8}'),
+                Some('f') => out.push('\u{c}'),
+                Some('v') => out.push('\u{b}'),
                 Some('t') => out.push('\t'),
                 Some('r') => out.push('\r'),
                 Some('\\') => out.push('\\'),
@@ -342,6 +365,15 @@ mod tests {
                 .unwrap(),
             "01-quay $"
         );
+    }
+
+    #[test]
+    fn an_unknown_escape_in_a_replacement_is_refused_as_python_refuses_it() {
+        assert_eq!(
+            re(r"\.").sub("a.b", r"\D", 0).unwrap_err(),
+            r"bad escape \D at position 0"
+        );
+        assert_eq!(re("b").sub("abc", r"\.", 0).unwrap().0, r"a\.c");
     }
 
     #[test]

@@ -632,6 +632,41 @@ fn copy_and_template_register_an_empty_diff_without_diff_mode() {
     assert!(!output.stdout.contains("--- before"), "{}", output.stdout);
 }
 
+#[test]
+fn key_value_arguments_decode_escapes_and_replace_refuses_a_bad_escape_as_ansible() {
+    // Expected from ansible-core 2.19.14 (its replace target's `replace_test5_0` and
+    // `replace_test9`): in `key=value` arguments `\b` is a backspace and `\x2e` a dot, so
+    // the first matches nothing and the second does; `\t` is a tab; a replacement with
+    // `\D` fails with Python's error.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - replace: {path: "{{ dir }}/f.txt", regexp: '\.', replace: '\D'}
+              register: e1
+              ignore_errors: true
+            - replace: path="{{ dir }}/f.txt" regexp='\b(a)\b' replace='"\1"'
+              register: e3
+            - replace: path="{{ dir }}/f.txt" regexp='a\x2eb' replace='x\ty'
+              register: e4
+            - assert:
+                that:
+                  - e1.failed and not e1.changed
+                  - >-
+                    e1.msg == 'Unable to process replace due to error: bad escape \\D at position 0'
+                  - not e3.changed and e4.changed
+        "#,
+    )
+    .file("f.txt", "a.b\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(read(&test.path().join("f.txt")), "x\ty\n");
+}
+
 const EDITS: &str = r##"
 - hosts: localhost
   gather_facts: false

@@ -78,7 +78,9 @@ impl Args {
         };
         let re = file_edit::regex(&self.regexp, true)?;
         let section = &text[start..end];
-        let (replaced, count) = re.sub(section, &self.replace, 0)?;
+        let (replaced, count) = re
+            .sub(section, &self.replace, 0)
+            .map_err(|error| format!("Unable to process replace due to error: {error}"))?;
         Ok(Ok((
             format!("{}{replaced}{}", &text[..start], &text[end..]),
             count,
@@ -146,7 +148,7 @@ impl TaskType for Replace {
             &after,
             attributes,
             &message,
-            "",
+            "backup_file",
         )
         .await?;
         Ok(registered_diff(outcome, &args.path).with("rc", 0))
