@@ -667,6 +667,37 @@ fn key_value_arguments_decode_escapes_and_replace_refuses_a_bad_escape_as_ansibl
     assert_eq!(read(&test.path().join("f.txt")), "x\ty\n");
 }
 
+#[test]
+fn lineinfile_warns_of_an_empty_regexp_or_search_string_as_ansible() {
+    // Expected from ansible-core 2.19.14 (its lineinfile target asserts the first):
+    // these warnings, the last line replaced each time, ok=3 changed=2.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ dir }}/f.txt", regexp: '', line: 'six'}
+              register: w1
+            - lineinfile: {path: "{{ dir }}/f.txt", search_string: '', line: 'seven'}
+              register: w2
+            - assert:
+                that:
+                  - w1 is changed and w2 is changed
+                  - >-
+                    w1.warnings == ["The regular expression is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending. If this is desired, use '^' to match every line in the file and avoid this warning."]
+                  - >-
+                    w2.warnings == ["The search string is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending."]
+        "#,
+    )
+    .file("f.txt", "a\nb\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(read(&test.path().join("f.txt")), "a\nseven\n");
+}
+
 const EDITS: &str = r##"
 - hosts: localhost
   gather_facts: false

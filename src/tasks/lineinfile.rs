@@ -242,10 +242,43 @@ impl Args {
     }
 }
 
+impl LineInFile {
+    /// ansible-core's warning for an empty `regexp` or `search_string`, which matches
+    /// every line.
+    fn warning(&self) -> Option<String> {
+        let args = &self.0;
+        let what = match (args.regexp.as_deref(), args.search_string.as_deref()) {
+            (Some(""), _) => "regular expression",
+            (_, Some("")) => "search string",
+            _ => return None,
+        };
+        let mut message = format!(
+            "The {what} is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file rather than appending."
+        );
+        if what == "regular expression" {
+            message.push_str(
+                " If this is desired, use '^' to match every line in the file and avoid this warning.",
+            );
+        }
+        Some(message)
+    }
+}
+
 impl TaskType for LineInFile {
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let outcome = self.edit(ctx).await?;
+        Ok(match self.warning() {
+            Some(warning) => outcome.with("warnings", vec![warning]),
+            None => outcome,
+        })
+    }
+}
+
+impl LineInFile {
+    async fn edit(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let attributes = Attributes {
             mode: args.mode.as_ref(),
