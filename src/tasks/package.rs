@@ -88,6 +88,8 @@ impl Package {
 }
 
 impl TaskType for Package {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let manager = match self.manager(ctx).await? {
             Ok(manager) => manager,
