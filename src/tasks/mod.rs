@@ -637,6 +637,18 @@ pub struct FileDiff {
     pub path: String,
     pub before: String,
     pub after: String,
+    /// The headers Ansible's module returns (`before_header`, `after_header`), for the
+    /// types that print `--diff` as ansible-core does: `--- before: HEADER` (or `--- before`
+    /// without one), the diff, an empty line. Without them, `before: PATH`.
+    #[serde(skip)]
+    pub headers: Option<DiffHeaders>,
+}
+
+/// A diff's `before_header` and `after_header`, as an Ansible module returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiffHeaders {
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// What a task that manages a container found and leaves behind (in check mode: would
