@@ -223,8 +223,8 @@ pub struct Task {
     /// `diff`: show (or not) the task's changes whatever `--diff` says.
     pub diff: Option<bool>,
     /// `remote_user`: the SSH user for this task (or block) when the host sets no
-    /// `ansible_user`, over the play's.
-    pub remote_user: Option<String>,
+    /// `ansible_user`, over the play's: a name, or a template rendered per host.
+    pub remote_user: Option<(String, Span)>,
     pub environment: Option<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,

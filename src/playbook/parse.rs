@@ -730,16 +730,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "diff" => task.diff = Some(boolean(value)?),
-            "remote_user" => {
-                let user = string(value)?;
-                if crate::yaml::is_template(&user) {
-                    return Err(Diagnostic::at(
-                        "a templated `remote_user` is not supported; write the user name",
-                        value.span.clone(),
-                    ));
-                }
-                task.remote_user = Some(user);
-            }
+            "remote_user" => task.remote_user = Some((string(value)?, value.span.clone())),
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
