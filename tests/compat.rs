@@ -634,6 +634,36 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
 }
 
 #[test]
+fn a_required_argument_left_to_module_defaults_that_give_none_is_refused_where_written() {
+    for (defaults, task, error) in [
+        (
+            "command: {chdir: /tmp}",
+            "service:",
+            "error: missing argument `name` at play.yml:7:14",
+        ),
+        // ansible-core 2.19.14 keeps `systemd` and `systemd_service` apart here, and
+        // fails the host when the task runs with the same message.
+        (
+            "systemd: {name: qs-md}",
+            "systemd_service: {state: stopped}",
+            "error: missing parameter(s) required by 'state': name at play.yml:7:7",
+        ),
+    ] {
+        let test = Test::new()
+            .file("hosts.yml", LOCAL)
+            .file(
+                "play.yml",
+                &format!(
+                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
+                ),
+            )
+            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        test.run().status(4).stderr_contains(error);
+        assert!(!test.path().join("ran").exists());
+    }
+}
+
+#[test]
 fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
     let test = Test::new()
         .file("hosts.yml", LOCAL)

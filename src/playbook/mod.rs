@@ -237,6 +237,10 @@ pub struct Task {
     /// The task's (or block's) own `module_defaults`, already applied to the arguments of
     /// the tasks they reach (see `module_defaults.rs`).
     pub module_defaults: ModuleDefaults,
+    /// What checking its arguments as written found wrong (a required one left out...):
+    /// the `module_defaults` around it may still supply it (ansible-core merges them before
+    /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
+    pub unchecked: Option<crate::diagnostic::Diagnostic>,
 }
 
 #[derive(Debug, Clone)]

@@ -614,6 +614,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         var_origins: Default::default(),
         role: None,
         module_defaults: Default::default(),
+        unchecked: None,
     }
 }
 
@@ -1096,7 +1097,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             return Err(unknown_word(key, false));
         };
         let args = merge_args(TaskKind::Module, value, extra_args)?;
-        crate::plugins::check_args(&module, key, &args)?;
+        task.unchecked = crate::plugins::check_args(&module, key, &args).err();
         task.body = TaskBody::Action {
             kind: TaskKind::Module,
             args,
@@ -1105,7 +1106,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     };
     let args = merge_args(kind, value, extra_args)?;
-    crate::tasks::check_args(kind, key, &args)?;
+    task.unchecked = crate::tasks::check_args(kind, key, &args).err();
     task.body = TaskBody::Action {
         kind,
         args,

@@ -127,6 +127,11 @@ pub trait TaskType {
     /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
     const COLLECTION: Option<&'static str> = None;
 
+    /// The module ansible-core's action of the same name hands the task to on the hosts
+    /// quayside runs it on (`service` on systemd: `systemd`): that module's
+    /// `module_defaults` fill what the task's own leave out, as that action applies them.
+    const BACKEND: Option<&'static str> = None;
+
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
@@ -265,6 +270,13 @@ macro_rules! task_types {
             pub fn collection(self) -> Option<&'static str> {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::COLLECTION,)*
+                }
+            }
+
+            /// [`TaskType::BACKEND`].
+            pub fn backend(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::BACKEND,)*
                 }
             }
 

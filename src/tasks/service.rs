@@ -67,6 +67,10 @@ fi
 "#;
 
 impl TaskType for Service {
+    // quayside's `service` drives systemd, as ansible-core's action does on a systemd host
+    // (it runs `ansible.legacy.systemd` there: `systemd_service`'s defaults do not reach it).
+    const BACKEND: Option<&'static str> = Some("systemd");
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let systemd = Systemd::for_service(args.name.clone(), args.state, args.enabled);
