@@ -944,7 +944,11 @@ impl<'a> Runner<'a> {
                         self.end_role(scope, task, &active, inherited);
                     }
                 }
-                TaskBody::Meta(Meta::Noop) => {}
+                TaskBody::Meta(Meta::Noop) => {
+                    if self.task_selected(task, inherited) {
+                        self.meta_skipped(scope, task, inherited, &active, &active);
+                    }
+                }
             }
         }
         None

@@ -148,6 +148,14 @@ pub trait TaskType {
         Vec::new()
     }
 
+    /// With these arguments (as written) it may set variables that cannot be known before
+    /// it runs (`include_vars` of a file named by a template): the check before the run
+    /// then requires no variable, and one still undefined fails its task at run time, as
+    /// in ansible-core.
+    fn sets_unknown_variables(_args: &Node) -> bool {
+        false
+    }
+
     /// The template files its arguments name as written, each with where it is found
     /// from the playbook's folder `dir`, so that one that cannot be read stops the run
     /// before any host is touched.
@@ -284,6 +292,13 @@ macro_rules! task_types {
             pub fn across(self) -> Across {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::ACROSS,)*
+                }
+            }
+
+            /// [`TaskType::sets_unknown_variables`].
+            pub fn sets_unknown_variables(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::sets_unknown_variables(args),)*
                 }
             }
 
