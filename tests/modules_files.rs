@@ -398,7 +398,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
-        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`) at play.yml:5:40",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`) at play.yml:5:40",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, validate: visudo -c}",

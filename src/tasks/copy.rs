@@ -45,6 +45,9 @@ pub struct Args {
     /// `src` is a file on the host, not on the controller.
     #[serde(default)]
     remote_src: bool,
+    /// A vaulted `src` is sent decrypted (`false`: as it is), as ansible-core's `decrypt`.
+    #[serde(default = "super::args::yes")]
+    decrypt: bool,
 }
 
 impl TryFrom<Args> for Copy {
@@ -205,7 +208,8 @@ impl TaskType for Copy {
             return self.copy_on_the_host(ctx).await;
         }
         let sources =
-            copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone());
+            copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone())
+                .decrypting(args.decrypt);
         let prepared = ansible_settings(
             args.mode.as_ref(),
             args.owner.as_ref(),
