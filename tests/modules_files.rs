@@ -401,6 +401,18 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`) at play.yml:5:40",
     );
     refused(
+        "copy: {content: x, dest: /tmp/y, mode: preserve}",
+        "error: `mode: preserve` needs `src`, whose mode it keeps at play.yml:5:7",
+    );
+    refused(
+        "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
+        "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
+    );
+    refused(
+        "copy: {content: x, dest: /tmp/y, mode: keep}",
+        "error: mode `keep` must be octal digits such as `0640` or symbolic such as `u=rw,g=r` at play.yml:5:46",
+    );
+    refused(
         "copy: {content: x, dest: /tmp/y, validate: visudo -c}",
         "error: validate must contain %s: visudo -c at play.yml:5:7",
     );
@@ -1130,4 +1142,33 @@ fn template_takes_its_own_delimiters_as_ansible() {
         again.recap("localhost"),
         "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+}
+
+#[test]
+fn copy_mode_preserve_keeps_the_source_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: first
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0751', again is not changed]}
+        ",
+    )
+    .file("files/run.sh", "x\n");
+    std::fs::set_permissions(
+        test.path().join("files/run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o751),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, out.sh 0751.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.sh")), 0o751);
 }

@@ -29,7 +29,7 @@ pub struct Args {
     content: Option<String>,
     dest: String,
     #[serde(default)]
-    mode: Option<FileMode>,
+    mode: Option<CopyMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
@@ -50,6 +50,55 @@ pub struct Args {
     decrypt: bool,
 }
 
+/// `copy`'s `mode`: a file mode, or `preserve`: the source file's own, as ansible-core.
+#[derive(Debug)]
+enum CopyMode {
+    Preserve,
+    Set(FileMode),
+}
+
+impl CopyMode {
+    fn set(&self) -> Option<&FileMode> {
+        match self {
+            CopyMode::Set(mode) => Some(mode),
+            CopyMode::Preserve => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CopyMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, IntoDeserializer};
+
+        struct CopyModeVisitor;
+
+        impl de::Visitor<'_> for CopyModeVisitor {
+            type Value = CopyMode;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mode such as '0640' or 'u=rw,g=r', or 'preserve'")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<CopyMode, E> {
+                if text == "preserve" {
+                    return Ok(CopyMode::Preserve);
+                }
+                FileMode::deserialize(text.into_deserializer()).map(CopyMode::Set)
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<CopyMode, E> {
+                FileMode::deserialize(number.into_deserializer()).map(CopyMode::Set)
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<CopyMode, E> {
+                FileMode::deserialize(number.into_deserializer()).map(CopyMode::Set)
+            }
+        }
+
+        deserializer.deserialize_any(CopyModeVisitor)
+    }
+}
+
 impl TryFrom<Args> for Copy {
     type Error = String;
 
@@ -59,6 +108,12 @@ impl TryFrom<Args> for Copy {
         }
         if args.remote_src && args.content.is_some() {
             return Err("`remote_src` goes with `src`, not `content`".to_owned());
+        }
+        if matches!(args.mode, Some(CopyMode::Preserve)) && args.src.is_none() {
+            return Err("`mode: preserve` needs `src`, whose mode it keeps".to_owned());
+        }
+        if matches!(args.mode, Some(CopyMode::Preserve)) && args.remote_src {
+            return Err("`mode: preserve` with `remote_src` is not supported yet".to_owned());
         }
         if args.dest.is_empty() {
             return Err("`dest` is empty".to_owned());
@@ -139,6 +194,21 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
     outcome
 }
 
+/// `mode: preserve`: the permission bits of the one `src` file on the controller.
+fn preserved_mode(base: &std::path::Path, src: Option<&str>) -> Result<u32, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let src = src.unwrap_or_default();
+    let path = copy_files::locate(base, src)?;
+    let metadata = std::fs::metadata(&path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`mode: preserve` with a directory `src` (`{src}`) is not supported yet"
+        ));
+    }
+    Ok(metadata.permissions().mode() & 0o7777)
+}
+
 impl Copy {
     /// `remote_src`: one file on the host, read in one round trip and installed as any
     /// other file (a directory is not supported yet, and says so).
@@ -158,7 +228,7 @@ impl Copy {
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let settings = match ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
@@ -211,14 +281,20 @@ impl TaskType for Copy {
             copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone())
                 .decrypting(args.decrypt);
         let prepared = ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
             args.force,
             args.validate.as_deref(),
         )
-        .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)));
+        .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)))
+        .and_then(|(mut settings, (base, files))| {
+            if matches!(args.mode, Some(CopyMode::Preserve)) {
+                settings.mode = Some(preserved_mode(&base, args.src.as_deref())?);
+            }
+            Ok((settings, (base, files)))
+        });
         let (settings, (base, files)) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
