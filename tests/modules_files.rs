@@ -401,10 +401,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`) at play.yml:5:40",
     );
     refused(
-        "copy: {content: x, dest: /tmp/y, mode: preserve}",
-        "error: `mode: preserve` needs `src`, whose mode it keeps at play.yml:5:7",
-    );
-    refused(
         "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
         "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
     );
@@ -1156,6 +1152,9 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
             - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
               register: again
             - assert: {that: [first is changed, first.mode == '0751', again is not changed]}
+            - copy: {content: boo, dest: '{{ dir }}/content.txt', mode: preserve}
+              register: content
+            - assert: {that: [content is changed, content.mode == '0600']}
         ",
     )
     .file("files/run.sh", "x\n");
@@ -1164,11 +1163,13 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
         std::os::unix::fs::PermissionsExt::from_mode(0o751),
     )
     .unwrap();
-    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, out.sh 0751.
+    // Expected from ansible-core 2.19.14 (same playbook): ok=5 changed=2, out.sh 0751,
+    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to).
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=5 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     assert_eq!(mode(&test.path().join("out.sh")), 0o751);
+    assert_eq!(mode(&test.path().join("content.txt")), 0o600);
 }

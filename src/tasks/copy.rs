@@ -109,9 +109,6 @@ impl TryFrom<Args> for Copy {
         if args.remote_src && args.content.is_some() {
             return Err("`remote_src` goes with `src`, not `content`".to_owned());
         }
-        if matches!(args.mode, Some(CopyMode::Preserve)) && args.src.is_none() {
-            return Err("`mode: preserve` needs `src`, whose mode it keeps".to_owned());
-        }
         if matches!(args.mode, Some(CopyMode::Preserve)) && args.remote_src {
             return Err("`mode: preserve` with `remote_src` is not supported yet".to_owned());
         }
@@ -194,10 +191,13 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
     outcome
 }
 
-/// `mode: preserve`: the permission bits of the one `src` file on the controller.
+/// `mode: preserve`: the permission bits of the one `src` file on the controller; with
+/// `content`, 0600 (ansible-core's: those of the temporary file it writes the content to).
 fn preserved_mode(base: &std::path::Path, src: Option<&str>) -> Result<u32, String> {
     use std::os::unix::fs::PermissionsExt;
-    let src = src.unwrap_or_default();
+    let Some(src) = src else {
+        return Ok(0o600);
+    };
     let path = copy_files::locate(base, src)?;
     let metadata = std::fs::metadata(&path)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
