@@ -48,6 +48,9 @@ pub struct Args {
     /// A vaulted `src` is sent decrypted (`false`: as it is), as ansible-core's `decrypt`.
     #[serde(default = "super::args::yes")]
     decrypt: bool,
+    /// A `dest` that is a symbolic link is written through, not replaced.
+    #[serde(default)]
+    follow: bool,
 }
 
 /// `copy`'s `mode`: a file mode, or `preserve`: the source file's own, as ansible-core.
@@ -235,7 +238,10 @@ impl Copy {
             args.force,
             args.validate.as_deref(),
         ) {
-            Ok(settings) => settings,
+            Ok(settings) => Settings {
+                follow: args.follow,
+                ..settings
+            },
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
@@ -290,6 +296,7 @@ impl TaskType for Copy {
         )
         .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)))
         .and_then(|(mut settings, (base, files))| {
+            settings.follow = args.follow;
             if matches!(args.mode, Some(CopyMode::Preserve)) {
                 settings.mode = Some(preserved_mode(&base, args.src.as_deref())?);
             }

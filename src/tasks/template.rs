@@ -61,6 +61,9 @@ pub struct Args {
     comment_start_string: Option<String>,
     #[serde(default)]
     comment_end_string: Option<String>,
+    /// A `dest` that is a symbolic link is written through, not replaced.
+    #[serde(default)]
+    follow: bool,
 }
 
 /// The arguments that set the template's delimiters.
@@ -295,7 +298,10 @@ impl TaskType for Template {
             args.force,
             args.validate.as_deref(),
         )
-        .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
+        .and_then(|mut settings| {
+            settings.follow = args.follow;
+            Ok((settings, self.render(ctx.vars)?))
+        });
         let (settings, bytes) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
