@@ -235,6 +235,7 @@ fn template_renders_byte_for_byte_as_ansible() {
               register: t2
             - assert: {that: [not t2.changed]}
             - template: {src: conf.j2, dest: "{{ dir }}/out/crlf.conf", newline_sequence: "\r\n"}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/crlf2.conf", newline_sequence: '\r\n'}
             - template: {src: conf.j2, dest: "{{ dir }}/out/notrim.conf", trim_blocks: false}
             - template: {src: conf.j2, dest: "{{ dir }}/out/"}
               register: t3
@@ -248,9 +249,11 @@ fn template_renders_byte_for_byte_as_ansible() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=9 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     let out = test.path().join("out");
+    // ansible-core's action takes the escapes written out (`'\r\n'`) for the characters.
+    assert_eq!(read(&out.join("crlf2.conf")), read(&out.join("crlf.conf")));
     assert_eq!(read(&out.join("c.conf")), "name=quay\n  - a\n  - b\nend\n");
     assert_eq!(mode(&out.join("c.conf")), 0o600);
     assert_eq!(

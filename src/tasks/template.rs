@@ -126,11 +126,22 @@ impl Args {
 impl TryFrom<Args> for Template {
     type Error = String;
 
-    fn try_from(args: Args) -> Result<Self, String> {
+    fn try_from(mut args: Args) -> Result<Self, String> {
         if args.dest.is_empty() {
             return Err("`dest` is empty".to_owned());
         }
-        if let Some(sequence) = &args.newline_sequence {
+        if let Some(sequence) = &mut args.newline_sequence {
+            // As ansible-core's action: the escapes written out (`'\r\n'` in single
+            // quotes) stand for the characters.
+            let written = match sequence.as_str() {
+                "\\n" => Some("\n"),
+                "\\r\\n" => Some("\r\n"),
+                "\\r" => Some("\r"),
+                _ => None,
+            };
+            if let Some(written) = written {
+                written.clone_into(sequence);
+            }
             if !matches!(sequence.as_str(), "\n" | "\r\n" | "\r") {
                 return Err(format!(
                     "newline_sequence must be one of `\\n`, `\\r\\n` or `\\r`, found {sequence:?}"
