@@ -1224,3 +1224,32 @@ fn template_and_copy_follow_write_through_a_link_and_replace_it_without() {
     assert_eq!(read(&at("r2.txt")), "old\n");
     assert_eq!(read(&at("r3.txt")), "c\n");
 }
+
+#[test]
+fn template_mode_preserve_keeps_the_template_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: first
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0547', again is not changed]}
+        ",
+    )
+    .file("templates/t.j2", "x={{ 1 }}\n");
+    std::fs::set_permissions(
+        test.path().join("templates/t.j2"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o547),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, out.txt 0547.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.txt")), 0o547);
+}

@@ -55,13 +55,13 @@ pub struct Args {
 
 /// `copy`'s `mode`: a file mode, or `preserve`: the source file's own, as ansible-core.
 #[derive(Debug)]
-enum CopyMode {
+pub(super) enum CopyMode {
     Preserve,
     Set(FileMode),
 }
 
 impl CopyMode {
-    fn set(&self) -> Option<&FileMode> {
+    pub(super) fn set(&self) -> Option<&FileMode> {
         match self {
             CopyMode::Set(mode) => Some(mode),
             CopyMode::Preserve => None,
@@ -197,18 +197,23 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
 /// `mode: preserve`: the permission bits of the one `src` file on the controller; with
 /// `content`, 0600 (ansible-core's: those of the temporary file it writes the content to).
 fn preserved_mode(base: &std::path::Path, src: Option<&str>) -> Result<u32, String> {
-    use std::os::unix::fs::PermissionsExt;
     let Some(src) = src else {
         return Ok(0o600);
     };
     let path = copy_files::locate(base, src)?;
-    let metadata = std::fs::metadata(&path)
-        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-    if !metadata.is_file() {
+    if path.is_dir() {
         return Err(format!(
             "`mode: preserve` with a directory `src` (`{src}`) is not supported yet"
         ));
     }
+    file_mode(&path)
+}
+
+/// The permission bits of a file on the controller (`mode: preserve`).
+pub(super) fn file_mode(path: &std::path::Path) -> Result<u32, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
     Ok(metadata.permissions().mode() & 0o7777)
 }
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::args::{Account, FileMode, secret_by_name};
-use super::copy::{ansible_settings, failure_outcome, file_outcome};
+use super::args::{Account, secret_by_name};
+use super::copy::{CopyMode, ansible_settings, failure_outcome, file_outcome};
 use super::copy_files::playbook_dir;
 use super::file_install::{self, NewFile, Target};
 use super::template_config::{render_file_in, render_file_with, template_path};
@@ -29,8 +29,9 @@ pub struct Args {
     src: String,
     /// The file on the host (into it, if it is a directory there).
     dest: String,
+    /// A file mode, or `preserve`: the template file's own.
     #[serde(default)]
-    mode: Option<FileMode>,
+    mode: Option<CopyMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
@@ -178,14 +179,13 @@ impl TryFrom<Args> for Template {
 }
 
 impl Template {
-    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+    /// The template on the controller: a role's task finds it in the role first.
+    fn source(&self, vars: &minijinja::Value) -> Result<PathBuf, String> {
         let args = &self.0;
-        let base = playbook_dir(vars);
-        // A role's task finds its template in the role first.
         let role = super::controller_files::role_dir(vars);
-        let path = super::controller_files::find_with_role(
+        super::controller_files::find_with_role(
             role.as_deref(),
-            &base,
+            &playbook_dir(vars),
             &args.src,
             super::controller_files::Look::Template,
         )
@@ -194,7 +194,13 @@ impl Template {
                 "Could not find or access '{}' in `templates/` beside the playbook",
                 args.src
             )
-        })?;
+        })
+    }
+
+    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+        let args = &self.0;
+        let base = playbook_dir(vars);
+        let path = self.source(vars)?;
         let name = path
             .strip_prefix(&base)
             .unwrap_or(&path)
@@ -302,7 +308,7 @@ impl TaskType for Template {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let prepared = ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
@@ -311,6 +317,9 @@ impl TaskType for Template {
         )
         .and_then(|mut settings| {
             settings.follow = args.follow;
+            if matches!(args.mode, Some(CopyMode::Preserve)) {
+                settings.mode = Some(super::copy::file_mode(&self.source(ctx.vars)?)?);
+            }
             Ok((settings, self.render(ctx.vars)?))
         });
         let (settings, bytes) = match prepared {
