@@ -152,7 +152,7 @@ impl Args {
             if path.is_file() {
                 let name = file_name(&path)?;
                 let secret = self.secret || secret_by_name(&name);
-                let (bytes, vaulted) = read(&path, secret, self.decrypt)?;
+                let (bytes, vaulted) = read_as(&path, secret, self.decrypt)?;
                 let secret = secret || vaulted;
                 let target = if self.dest.ends_with('/') {
                     Target::Path(into(&name))
@@ -204,7 +204,7 @@ impl Args {
             .into_iter()
             .map(|(rel, path)| {
                 let secret = self.secret || secret_by_name(&rel);
-                let (bytes, vaulted) = read(&path, secret, self.decrypt)?;
+                let (bytes, vaulted) = read_as(&path, secret, self.decrypt)?;
                 Ok(NewFile {
                     target: Target::Path(into(&rel)),
                     bytes,
@@ -237,9 +237,13 @@ fn file_name(path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("file name `{}` is not UTF-8", name.to_string_lossy()))
 }
 
-/// A file's contents, decrypted if it is vaulted whole and `decrypt` (and then secret:
-/// `true`).
-fn read(path: &Path, secret: bool, decrypt: bool) -> Result<(Vec<u8>, bool), String> {
+/// A file's contents, decrypted if it is vaulted whole (and then secret: `true`).
+pub(super) fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
+    read_as(path, secret, true)
+}
+
+/// [`read`], decrypting only if `decrypt` (`copy`'s `decrypt: false` sends it as it is).
+fn read_as(path: &Path, secret: bool, decrypt: bool) -> Result<(Vec<u8>, bool), String> {
     let bytes = crate::inputs::read(path, secret)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
     if !decrypt {
