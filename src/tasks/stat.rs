@@ -226,6 +226,11 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
 }
 
 impl TaskType for Stat {
+    /// One script, which exits non-zero exactly when the task fails.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -34,6 +34,11 @@ pub enum State {
 }
 
 impl TaskType for TempFile {
+    /// One script, which exits non-zero exactly when the task fails.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
