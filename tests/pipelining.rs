@@ -49,10 +49,10 @@ fn recaps(output: &crate::common::Output) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn pipelined_and_linear_runs_print_the_same_and_leave_the_same_files() {
-    let scratch = "pipelining-same";
-    let test = Test::new()
+/// The comparison playbook (`strategy` is the play's): every pipelined task type, a
+/// loop, failures on the host and on the controller, an ignored one, a skip.
+fn comparison(scratch: &str, strategy: &str) -> Test {
+    Test::new()
         .file("templates/t.j2", "host={{ inventory_hostname }}\n")
         .file(
             "play.yml",
@@ -60,6 +60,7 @@ fn pipelined_and_linear_runs_print_the_same_and_leave_the_same_files() {
                 r#"
                 - hosts: fleet
                   gather_facts: false
+                  strategy: {strategy}
                   tasks:
                     - name: dir
                       file: {{path: "{{{{ host_root }}}}/{scratch}/d", state: directory, mode: "0755"}}
@@ -100,44 +101,147 @@ fn pipelined_and_linear_runs_print_the_same_and_leave_the_same_files() {
                       command: touch {{{{ host_root }}}}/{scratch}/d/last
                 "#
             ),
+        )
+}
+
+/// What the comparison playbook leaves and prints, whether pipelined or not, under any
+/// strategy.
+fn check_comparison(output: &crate::common::Output, scratch: &str) {
+    // Expected from ansible-core 2.19.14: host2 stops at its failure, host3 at the
+    // undefined variable (a failure on the controller, before anything is sent), host1
+    // runs everything, the ignored failure included; the file edits leave the same
+    // file, and each host has one temporary file.
+    assert_eq!(
+        recaps(output),
+        [
+            "host1 : ok=17 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1",
+            "host2 : ok=11 changed=8 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
+            "host3 : ok=14 changed=11 unreachable=0 failed=1 skipped=1 rescued=0 ignored=1",
+        ]
+    );
+    for i in 1..=3 {
+        let conf = std::fs::read_to_string(fleet().root(i).join(scratch).join("d/conf"));
+        assert_eq!(
+            conf.unwrap(),
+            format!(
+                "w=host{i}\ny=1\n# BEGIN ANSIBLE MANAGED BLOCK\nz=2\n# END ANSIBLE MANAGED BLOCK\n"
+            )
         );
+        let names = files(i, scratch, "");
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0] == "d" && names[1].starts_with("q."), "{names:?}");
+    }
+    assert_eq!(
+        files(1, scratch, "d"),
+        ["a", "after", "b", "conf", "defined", "last", "t", "when"]
+    );
+    assert_eq!(files(2, scratch, "d"), ["a", "b", "conf", "t"]);
+    assert_eq!(files(3, scratch, "d"), ["a", "after", "b", "conf", "t"]);
+}
+
+#[test]
+fn pipelined_and_linear_runs_print_the_same_and_leave_the_same_files() {
+    let scratch = "pipelining-same";
+    let test = comparison(scratch, "linear");
     let mut outputs = Vec::new();
     for extra in [&["-f", "1"][..], &["-f", "1", "--no-pipelining"]] {
         fleet().scratch(scratch);
         let output = run(&test, HOSTS, extra).status(2);
-        // Expected from ansible-core 2.19.14: host2 stops at its failure, host3 at the
-        // undefined variable (a failure on the controller, before anything is sent), host1
-        // runs everything, the ignored failure included; the file edits leave the same
-        // file, and each host has one temporary file.
-        assert_eq!(
-            recaps(&output),
-            [
-                "host1 : ok=17 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1",
-                "host2 : ok=11 changed=8 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0",
-                "host3 : ok=14 changed=11 unreachable=0 failed=1 skipped=1 rescued=0 ignored=1",
-            ]
-        );
-        for i in 1..=3 {
-            let conf = std::fs::read_to_string(fleet().root(i).join(scratch).join("d/conf"));
-            assert_eq!(
-                conf.unwrap(),
-                format!(
-                    "w=host{i}\ny=1\n# BEGIN ANSIBLE MANAGED BLOCK\nz=2\n# END ANSIBLE MANAGED BLOCK\n"
-                )
-            );
-            let names = files(i, scratch, "");
-            assert_eq!(names.len(), 2, "{names:?}");
-            assert!(names[0] == "d" && names[1].starts_with("q."), "{names:?}");
-        }
-        assert_eq!(
-            files(1, scratch, "d"),
-            ["a", "after", "b", "conf", "defined", "last", "t", "when"]
-        );
-        assert_eq!(files(2, scratch, "d"), ["a", "b", "conf", "t"]);
-        assert_eq!(files(3, scratch, "d"), ["a", "after", "b", "conf", "t"]);
+        check_comparison(&output, scratch);
         outputs.push(without_times(&output.stdout));
     }
     assert_eq!(outputs[0], outputs[1]);
+}
+
+/// Under `strategy: free` each host pipelines its own chain, not waiting for the others:
+/// what each host prints, in its order, is what it prints without pipelining (hosts
+/// interleave differently from run to run, so it is compared host by host), and what
+/// the hosts are left with is the same. Expected from ansible-core 2.19.14 under `free`:
+/// the recaps and files of the linear run.
+#[test]
+fn under_free_each_host_pipelines_on_its_own_and_prints_the_same() {
+    let scratch = "pipelining-free";
+    let test = comparison(scratch, "free");
+    let mut runs = Vec::new();
+    for extra in [&["-f", "3"][..], &["-f", "3", "--no-pipelining"]] {
+        fleet().scratch(scratch);
+        let output = run(&test, HOSTS, extra).status(2);
+        check_comparison(&output, scratch);
+        let per_host: Vec<Vec<String>> = ["host1", "host2", "host3"]
+            .iter()
+            .map(|host| {
+                output
+                    .stdout
+                    .lines()
+                    .filter(|line| line.contains(&format!("[{host}]")))
+                    .map(without_times)
+                    .collect()
+            })
+            .collect();
+        fleet().scratch(scratch);
+        let mut json = extra.to_vec();
+        json.extend(["--output", "json"]);
+        let events = run(&test, HOSTS, &json).status(2);
+        runs.push((per_host, round_trips(&events)));
+    }
+    assert_eq!(runs[0].0, runs[1].0);
+    // Each host's chains: seven round trips (the three edits each write on their own),
+    // against one or two per task.
+    let trips = |run: &(Vec<Vec<String>>, Vec<(String, u64)>)| -> Vec<u64> {
+        run.1.iter().map(|(_, n)| *n).collect()
+    };
+    assert_eq!(trips(&runs[0]), [7, 7, 7]);
+    assert!(trips(&runs[1]).iter().all(|n| *n >= 16), "{:?}", runs[1].1);
+
+    // With fewer forks than hosts, hosts take turns for a fork at each task, as in
+    // ansible-core: not pipelined, so as not to hold a fork for a whole chain.
+    fleet().scratch(scratch);
+    let output = run(&test, HOSTS, &["-f", "2", "--output", "json"]).status(2);
+    let few = round_trips(&output);
+    assert!(few.iter().all(|(_, n)| *n >= 16), "{few:?}");
+}
+
+/// Under `free`, a host's `meta: end_play` stops the other hosts at their next task,
+/// which their chains would have sent ahead: such a play is not pipelined (nor one with
+/// `run_once`, whose failure fails every host).
+#[test]
+fn under_free_a_play_that_may_end_every_host_is_not_pipelined() {
+    let test = Test::new().file(
+        "play.yml",
+        "
+        - hosts: fleet
+          gather_facts: false
+          strategy: free
+          tasks:
+            - command: echo one
+            - command: echo two
+            - meta: end_play
+              when: inventory_hostname == 'nobody'
+            - command: echo three
+        ",
+    );
+    let output = run(&test, "host1:host2", &["--output", "json"]).success();
+    assert_eq!(
+        round_trips(&output),
+        [("host1".to_owned(), 3), ("host2".to_owned(), 3)]
+    );
+    let test = test.file(
+        "play.yml",
+        "
+        - hosts: fleet
+          gather_facts: false
+          strategy: free
+          tasks:
+            - command: echo one
+            - command: echo two
+            - command: echo three
+        ",
+    );
+    let output = run(&test, "host1:host2", &["--output", "json"]).success();
+    assert_eq!(
+        round_trips(&output),
+        [("host1".to_owned(), 1), ("host2".to_owned(), 1)]
+    );
 }
 
 /// The output without the times a command's result carries (`start`, `end`, `delta`),

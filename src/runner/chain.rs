@@ -247,6 +247,10 @@ impl Runner<'_> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        // Under `free` a host takes a fork for each task: here it holds one for the whole
+        // segment, since its chain runs ahead of the tasks (`host_pinned` holds one anyway;
+        // under `linear`, nothing to take).
+        let _fork = super::free::fork().await;
         let plan: Vec<Planned<'_>> = segment
             .iter()
             .map(|task| {
@@ -295,11 +299,13 @@ impl Runner<'_> {
         };
         let (stop, _) =
             futures::future::join(linear, self.interrupt.unless_abandoned(chains)).await;
-        // Results nobody took (hosts that failed before those tasks) are dropped.
-        self.prefetched().retain(|(task, _, _), _| {
-            !segment
-                .iter()
-                .any(|planned| std::ptr::from_ref(planned) as usize == *task)
+        // Results nobody took (hosts that failed before those tasks) are dropped: these
+        // hosts' only, as under `free` other hosts run the same segment on their own.
+        self.prefetched().retain(|(task, host, _), _| {
+            !hosts.contains(host)
+                || !segment
+                    .iter()
+                    .any(|planned| std::ptr::from_ref(planned) as usize == *task)
         });
         stop
     }
