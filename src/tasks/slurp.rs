@@ -14,6 +14,8 @@ pub struct Slurp {
 }
 
 impl TaskType for Slurp {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     /// One script, which exits non-zero exactly when the task fails.
     fn pipelines(_args: &crate::yaml::Node) -> bool {
         true
