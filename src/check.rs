@@ -154,6 +154,30 @@ fn template_files<'n>(
     Ok(files)
 }
 
+/// The controller files a task sends as it names them (not through a template) must be
+/// there: a script that is not is refused before any host is touched, where it is named. A
+/// role's task looks in its role first.
+fn sent_files_exist(
+    task: &Task,
+    kind: TaskKind,
+    args: &Node,
+    dir: &Path,
+) -> Result<(), Diagnostic> {
+    let role = task.role.as_ref().map(|role| role.path.as_path());
+    for (node, name, look) in kind.controller_files(args) {
+        if crate::tasks::controller_files::find_with_role(role, dir, &name, look).is_none() {
+            return Err(Diagnostic::at(
+                format!("could not find or access `{name}` on the controller"),
+                node.span.clone(),
+            )
+            .with_hint(format!(
+                "`{name}` is looked for in `files/` and beside the playbook (a role's task: in the role first)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuse, before the run, a task placed where its task type cannot do what it promises
 /// ([`crate::tasks::TaskType::check_placement`]): `config_bundle` under `serial`, say.
 pub fn check_placements(playbook: &Playbook) -> Result<(), Diagnostic> {
@@ -311,6 +335,7 @@ impl Checker<'_> {
             }
             TaskBody::Action { kind, args, .. } => {
                 kind.read_args(args, certain, self)?;
+                sent_files_exist(task, *kind, args, self.dir)?;
                 for (name, text, node) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain, kind.template_variables())?;
                 }

@@ -136,9 +136,12 @@ impl Args {
                     (Some("BOF"), _) | (None, Some("BOF")) => 0,
                     (Some(pattern), _) | (None, Some(pattern)) => {
                         let re = file_edit::regex(pattern, false)?;
-                        let found = lines
-                            .iter()
-                            .rposition(|l| re.is_match(l.strip_suffix('\n').unwrap_or(l)));
+                        let mut found = None;
+                        for (i, l) in lines.iter().enumerate() {
+                            if re.is_search(l.strip_suffix('\n').unwrap_or(l))? {
+                                found = Some(i);
+                            }
+                        }
                         match found {
                             None => lines.len(),
                             Some(i) if after.is_some() => i + 1,

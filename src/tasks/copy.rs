@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::args::{Account, FileMode, ModeSpec};
 use super::copy_files;
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
-use super::{Outcome, TaskContext, TaskType};
+use super::{DiffHeaders, FileDiff, Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::yaml::Node;
 
@@ -93,7 +93,16 @@ pub(super) fn ansible_settings(
 
 /// What Ansible registers for one file it wrote (or left alone): `dest`, `checksum`,
 /// `size`, `state`, `mode`, owners, `md5sum` when it changed, `backup_file`.
-pub(super) fn file_outcome(ctx: &TaskContext<'_>, file: &NewFile, one: &Installed) -> Outcome {
+/// With `--diff` (or the `diff` keyword), the `diff` is ansible-core's: the contents
+/// before and after under `before_header` (the file, when there was one) and
+/// `after_header` (`after_header`: the file for `copy`, the template for `template`), or
+/// the path on both sides when the contents stay; without, an empty list.
+pub(super) fn file_outcome(
+    ctx: &TaskContext<'_>,
+    file: &NewFile,
+    one: &Installed,
+    after_header: Option<&str>,
+) -> Outcome {
     let mut outcome = if one.change == Change::None {
         Outcome::ok()
     } else {
@@ -102,9 +111,38 @@ pub(super) fn file_outcome(ctx: &TaskContext<'_>, file: &NewFile, one: &Installe
     if one.change != Change::None {
         outcome.files = vec![one.path.clone()];
     }
+    let mut registered = Json::Array(Vec::new());
     if ctx.diff {
-        outcome.diffs = one.diff(&file.bytes).into_iter().collect();
+        let headers = DiffHeaders {
+            before: (!one.created).then(|| one.path.clone()),
+            after: Some(after_header.unwrap_or(&one.path).to_owned()),
+        };
+        outcome.diffs = one
+            .diff(&file.bytes)
+            .map(|diff| FileDiff {
+                headers: Some(headers.clone()),
+                ..diff
+            })
+            .into_iter()
+            .collect();
+        registered = match outcome.diffs.first() {
+            Some(diff) => {
+                let mut shown = serde_json::Map::new();
+                shown.insert("after".into(), diff.after.clone().into());
+                shown.insert("after_header".into(), headers.after.clone().into());
+                shown.insert("before".into(), diff.before.clone().into());
+                if let Some(before) = &headers.before {
+                    shown.insert("before_header".into(), before.clone().into());
+                }
+                Json::Array(vec![Json::Object(shown)])
+            }
+            None => serde_json::json!({
+                "after": {"path": one.path},
+                "before": {"path": one.path},
+            }),
+        };
     }
+    outcome = outcome.with("diff", registered);
     outcome = outcome.with("dest", one.path.clone());
     if let Some(meta) = &one.meta {
         if one.change == Change::None {
@@ -184,7 +222,7 @@ impl Copy {
             Err(failure) => return Ok(failure_outcome(failure)),
         };
         match (files.first(), installed.first()) {
-            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one).with("src", src)),
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one, None).with("src", src)),
             _ => Ok(Outcome::failed("nothing was installed")),
         }
     }
@@ -234,7 +272,7 @@ impl TaskType for Copy {
                 .and_then(|src| copy_files::locate(&base, src).ok())
                 .is_some_and(|path| path.is_file());
         if let ([file], [one], true) = (files.as_slice(), installed.as_slice(), one_file) {
-            return Ok(file_outcome(ctx, file, one));
+            return Ok(file_outcome(ctx, file, one, None));
         }
         let mut outcome = copy_files::outcome(ctx, &files, &installed, &args.dest);
         outcome.msg = None;

@@ -228,7 +228,7 @@ fn file_name(path: &Path) -> Result<String, String> {
 }
 
 /// A file's contents, decrypted if it is vaulted whole (and then secret: `true`).
-fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
+pub(super) fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
     let bytes = crate::inputs::read(path, secret)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
     crate::vault::open_bytes(bytes, &path.display().to_string())

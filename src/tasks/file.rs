@@ -456,6 +456,7 @@ impl TaskType for File {
             outcome.files = vec![args.path.clone()];
             if ctx.diff && prev != state {
                 outcome.diffs = vec![FileDiff {
+                    headers: None,
                     path: args.path.clone(),
                     before: format!("state: {prev}\n"),
                     after: format!("state: {state}\n"),

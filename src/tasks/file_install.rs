@@ -159,6 +159,7 @@ impl Installed {
         }
         let show = |bytes: &[u8]| super::diff_text(bytes, self.secret);
         Some(FileDiff {
+            headers: None,
             path: self.path.clone(),
             before: show(self.before.as_deref().unwrap_or_default()),
             after: show(after),

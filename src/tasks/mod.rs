@@ -57,6 +57,7 @@ mod postgresql_query;
 mod postgresql_user;
 mod reboot;
 mod replace;
+mod script;
 mod seboolean;
 mod sefcontext;
 mod service;
@@ -162,6 +163,14 @@ pub trait TaskType {
     /// from the playbook's folder `dir`, so that one that cannot be read stops the run
     /// before any host is touched.
     fn template_files<'n>(_args: &'n Node, _dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        Vec::new()
+    }
+
+    /// The controller files its arguments name as written (not through a template) that
+    /// it sends to the host, each with the node that names it and where it is looked for
+    /// ([`controller_files::find_with_role`]): one that is not there stops the run before
+    /// any host is touched.
+    fn controller_files(_args: &Node) -> Vec<(&Node, String, controller_files::Look)> {
         Vec::new()
     }
 
@@ -322,6 +331,16 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::controller_files`].
+            pub fn controller_files(
+                self,
+                args: &Node,
+            ) -> Vec<(&Node, String, controller_files::Look)> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::controller_files(args),)*
+                }
+            }
+
             /// [`TaskType::read_args`].
             pub fn read_args(
                 self,
@@ -361,6 +380,7 @@ macro_rules! task_types {
 task_types! {
     "command" => Command(command::Command);
     "shell" => Shell(shell::Shell);
+    "script" => Script(script::Script);
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "include_vars" => IncludeVars(include_vars::IncludeVars);
@@ -634,6 +654,18 @@ pub struct FileDiff {
     pub path: String,
     pub before: String,
     pub after: String,
+    /// The headers Ansible's module returns (`before_header`, `after_header`), for the
+    /// types that print `--diff` as ansible-core does: `--- before: HEADER` (or `--- before`
+    /// without one), the diff, an empty line. Without them, `before: PATH`.
+    #[serde(skip)]
+    pub headers: Option<DiffHeaders>,
+}
+
+/// A diff's `before_header` and `after_header`, as an Ansible module returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiffHeaders {
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// What a task that manages a container found and leaves behind (in check mode: would

@@ -164,7 +164,8 @@ impl TryFrom<Args> for Template {
 }
 
 impl Template {
-    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+    /// The rendered bytes, and the template file's path on the controller.
+    fn render(&self, vars: &minijinja::Value) -> Result<(Vec<u8>, PathBuf), String> {
         let args = &self.0;
         let base = playbook_dir(vars);
         // A role's task finds its template in the role first.
@@ -201,11 +202,12 @@ impl Template {
             }
             render_file_with(&env, &path, &name, vars, !own)?
         };
-        Ok(match args.newline_sequence.as_deref() {
+        let bytes = match args.newline_sequence.as_deref() {
             Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
             _ => rendered,
         }
-        .into_bytes())
+        .into_bytes();
+        Ok((bytes, path))
     }
 }
 
@@ -299,7 +301,7 @@ impl TaskType for Template {
             args.validate.as_deref(),
         )
         .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
-        let (settings, bytes) = match prepared {
+        let (settings, (bytes, src_path)) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
@@ -322,7 +324,17 @@ impl TaskType for Template {
             Err(failure) => return Ok(failure_outcome(failure)),
         };
         match (files.first(), installed.first()) {
-            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one)),
+            // ansible-core's `after_header` is the rendered copy in its temporary
+            // folder on the controller; quayside names the template itself.
+            (Some(file), Some(one)) => {
+                let src = std::fs::canonicalize(&src_path).unwrap_or(src_path);
+                Ok(file_outcome(
+                    ctx,
+                    file,
+                    one,
+                    Some(&src.display().to_string()),
+                ))
+            }
             _ => Ok(Outcome::failed("nothing was installed")),
         }
     }
