@@ -767,9 +767,11 @@ impl<'a> Runner<'a> {
     /// How many tasks from the first of `tasks` make a segment that may be pipelined
     /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
     fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
-        // Not under `free`: its forks are taken per task (`free.rs`), not per chain.
+        // Under `free` and `host_pinned` each host runs its own segments (`run_list` with
+        // one host), holding its fork for the whole segment (`run_segment`), where nothing
+        // another host does can stop it between two tasks (`free::may_pipeline`).
         if !self.options.pipelining
-            || scope.prepared.play.strategy != Strategy::Linear
+            || (scope.prepared.play.strategy != Strategy::Linear && !self.free_may_pipeline(scope))
             || self.stepping.load(Ordering::SeqCst)
             || inherited.handler
             || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))

@@ -327,6 +327,12 @@ pub(super) fn playbook_dir(vars: &minijinja::Value) -> PathBuf {
 }
 
 impl TaskType for CopyFiles {
+    /// Pipelined, every file travels in the one script, which fails exactly when an
+    /// install does; what is wrong on the controller fails before it is sent.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let prepared = args

@@ -239,12 +239,16 @@ put() {
   mv -fT -- "$tmp" "$t" || drop
   trap - TERM INT HUP PIPE
 }
+# Contents known to be the ones sent (found so, or installed and checked) have the
+# controller's sums (`=`): two processes fewer on the host for each file.
 meta() {
   [ $report_meta = 1 ] && [ -f "$t" ] || return 0
   m=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
-  h=$(sha1sum < "$t") || fail
+  new=0
+  [ $act = contents ] && [ $check = 0 ] && new=1
+  if [ "$sum" = "$want" ] || [ $new = 1 ]; then h==; else h=$(sha1sum < "$t") || fail; fi
   printf 'M %s %s %s' "$i" "${h%% *}" "$m"
-  if [ $act = contents ] && [ $check = 0 ]; then h=$(md5sum < "$t") && printf ' %s' "${h%% *}"; fi
+  [ $new = 0 ] || printf ' ='
   echo
 }
 "#;
@@ -511,7 +515,16 @@ pub async fn install(
                     .backup
                     .get(&i)
                     .map(|stamp| format!("{}{stamp}", path_of(file, &report, i))),
-                meta: report.meta.remove(&i),
+                meta: report.meta.remove(&i).map(|mut meta| {
+                    // `=`: the contents sent, whose sums the controller knows.
+                    if meta.sha1 == "=" {
+                        meta.sha1 = super::fetch::sha1(&file.bytes);
+                    }
+                    if meta.md5.as_deref() == Some("=") {
+                        meta.md5 = Some(super::fetch::md5(&file.bytes));
+                    }
+                    meta
+                }),
                 before: report.before.remove(&i),
                 secret: file.secret,
             }

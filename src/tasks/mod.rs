@@ -115,6 +115,16 @@ pub trait TaskType {
         false
     }
 
+    /// With these arguments it may join a pipelined chain although the controller decides
+    /// its failure from its answers, or it makes more than one request: its first request
+    /// is written behind the tasks before it without waiting for their answers, and the
+    /// tasks after it wait for its whole result (its turn is held until then; its later
+    /// requests go through the same shell). It must make no request after one that exited
+    /// non-zero. Saves the wait for the earlier answers, not its own.
+    fn pipelines_holding(_args: &Node) -> bool {
+        false
+    }
+
     /// The controller's template files its `run` renders with the host's variables (found
     /// from `role`'s folder, then `base`, the playbook's), for the pipelining analysis to
     /// read what they read; `None` when they cannot be known from the arguments as written.
@@ -252,6 +262,13 @@ macro_rules! task_types {
             pub fn pipelines(self, args: &Node) -> bool {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::pipelines(args),)*
+                }
+            }
+
+            /// [`TaskType::pipelines_holding`].
+            pub fn pipelines_holding(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::pipelines_holding(args),)*
                 }
             }
 
