@@ -235,6 +235,7 @@ fn template_renders_byte_for_byte_as_ansible() {
               register: t2
             - assert: {that: [not t2.changed]}
             - template: {src: conf.j2, dest: "{{ dir }}/out/crlf.conf", newline_sequence: "\r\n"}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/crlf2.conf", newline_sequence: '\r\n'}
             - template: {src: conf.j2, dest: "{{ dir }}/out/notrim.conf", trim_blocks: false}
             - template: {src: conf.j2, dest: "{{ dir }}/out/"}
               register: t3
@@ -248,9 +249,11 @@ fn template_renders_byte_for_byte_as_ansible() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=9 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     let out = test.path().join("out");
+    // ansible-core's action takes the escapes written out (`'\r\n'`) for the characters.
+    assert_eq!(read(&out.join("crlf2.conf")), read(&out.join("crlf.conf")));
     assert_eq!(read(&out.join("c.conf")), "name=quay\n  - a\n  - b\nend\n");
     assert_eq!(mode(&out.join("c.conf")), 0o600);
     assert_eq!(
@@ -398,7 +401,15 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
-        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`) at play.yml:5:40",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
+    );
+    refused(
+        "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
+        "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
+    );
+    refused(
+        "copy: {content: x, dest: /tmp/y, mode: keep}",
+        "error: mode `keep` must be octal digits such as `0640` or symbolic such as `u=rw,g=r` at play.yml:5:46",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, validate: visudo -c}",
@@ -406,7 +417,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "template: {src: t.j2, dest: /tmp/y, output_encoding: utf-8}",
-        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`) at play.yml:5:43",
+        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`, `follow`) at play.yml:5:43",
     );
     refused(
         "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",
@@ -1468,4 +1479,115 @@ fn template_takes_its_own_delimiters_as_ansible() {
         again.recap("localhost"),
         "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+}
+
+#[test]
+fn copy_mode_preserve_keeps_the_source_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: first
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0751', again is not changed]}
+            - copy: {content: boo, dest: '{{ dir }}/content.txt', mode: preserve}
+              register: content
+            - assert: {that: [content is changed, content.mode == '0600']}
+        ",
+    )
+    .file("files/run.sh", "x\n");
+    std::fs::set_permissions(
+        test.path().join("files/run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o751),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=5 changed=2, out.sh 0751,
+    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to).
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.sh")), 0o751);
+    assert_eq!(mode(&test.path().join("content.txt")), 0o600);
+}
+
+#[test]
+fn template_and_copy_follow_write_through_a_link_and_replace_it_without() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: '{{ dir }}/l1.txt', follow: true, mode: '0600'}
+              register: t1
+            - template: {src: t.j2, dest: '{{ dir }}/l1.txt', follow: true, mode: '0600'}
+              register: t2
+            - template: {src: t.j2, dest: '{{ dir }}/l2.txt'}
+              register: t3
+            - copy: {content: \"c\\n\", dest: '{{ dir }}/l3.txt', follow: true}
+              register: c1
+            - copy: {content: \"c\\n\", dest: '{{ dir }}/l3.txt', follow: true}
+              register: c2
+            - assert:
+                that:
+                  - t1 is changed and t2 is not changed and t3 is changed
+                  - c1 is changed and c2 is not changed
+                  - t1.dest == dir ~ '/r1.txt' and c1.dest == dir ~ '/r3.txt'
+        ",
+    )
+    .file("templates/t.j2", "new {{ 1 + 1 }}\n");
+    for n in 1..=3 {
+        std::fs::write(test.path().join(format!("r{n}.txt")), "old\n").unwrap();
+        std::os::unix::fs::symlink(format!("r{n}.txt"), test.path().join(format!("l{n}.txt")))
+            .unwrap();
+    }
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=6 changed=3; the
+    // followed links stay links and their files change (r1 0600), `dest` is the file the
+    // link led to; without `follow` the link is replaced by the file, r2 untouched.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let at = |name: &str| test.path().join(name);
+    assert!(at("l1.txt").is_symlink() && at("l3.txt").is_symlink());
+    assert!(!at("l2.txt").is_symlink());
+    assert_eq!(read(&at("r1.txt")), "new 2\n");
+    assert_eq!(mode(&at("r1.txt")), 0o600);
+    assert_eq!(read(&at("l2.txt")), "new 2\n");
+    assert_eq!(read(&at("r2.txt")), "old\n");
+    assert_eq!(read(&at("r3.txt")), "c\n");
+}
+
+#[test]
+fn template_mode_preserve_keeps_the_template_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: first
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0547', again is not changed]}
+        ",
+    )
+    .file("templates/t.j2", "x={{ 1 }}\n");
+    std::fs::set_permissions(
+        test.path().join("templates/t.j2"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o547),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, out.txt 0547.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.txt")), 0o547);
 }

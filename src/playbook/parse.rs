@@ -618,6 +618,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         var_origins: Default::default(),
         role: None,
         module_defaults: Default::default(),
+        unchecked: None,
     }
 }
 
@@ -734,16 +735,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "diff" => task.diff = Some(boolean(value)?),
-            "remote_user" => {
-                let user = string(value)?;
-                if crate::yaml::is_template(&user) {
-                    return Err(Diagnostic::at(
-                        "a templated `remote_user` is not supported; write the user name",
-                        value.span.clone(),
-                    ));
-                }
-                task.remote_user = Some(user);
-            }
+            "remote_user" => task.remote_user = Some((string(value)?, value.span.clone())),
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
@@ -1155,7 +1147,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             return Err(unknown_word(key, false));
         };
         let args = merge_args(TaskKind::Module, value, extra_args)?;
-        crate::plugins::check_args(&module, key, &args)?;
+        task.unchecked = crate::plugins::check_args(&module, key, &args).err();
         task.body = TaskBody::Action {
             kind: TaskKind::Module,
             args,
@@ -1164,7 +1156,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     };
     let args = merge_args(kind, value, extra_args)?;
-    crate::tasks::check_args(kind, key, &args)?;
+    task.unchecked = crate::tasks::check_args(kind, key, &args).err();
     task.body = TaskBody::Action {
         kind,
         args,

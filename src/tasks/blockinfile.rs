@@ -178,6 +178,13 @@ impl Args {
 }
 
 impl TaskType for BlockInFile {
+    /// The file is read, edited on the controller, and written back only if it changed:
+    /// two requests, the failure decided on the controller. The read is written behind
+    /// the tasks before it; the tasks after it wait for the write.
+    fn pipelines_holding(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

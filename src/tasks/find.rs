@@ -543,7 +543,17 @@ impl TaskType for Find {
 
     const HOST_PATHS: &'static [&'static str] = &["paths", "name", "path"];
 
+    /// One script, which exits non-zero exactly when the task fails: what is wrong with
+    /// the arguments (`age`, `size`, `contains`) fails before it is sent.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        // Choosing among no entries checks the arguments.
+        if let Err(reason) = self.choose("") {
+            return Ok(Outcome::failed(reason));
+        }
         let output = ctx.run(ctx.script(self.script())).await?;
         let stdout = output.stdout_lossy();
         if !output.success() {
