@@ -82,7 +82,10 @@ impl Package {
             .run(ctx.script(super::setup::PKG_MGR.to_owned()))
             .await?;
         let stdout = output.stdout_lossy();
-        let found = stdout.trim().strip_prefix("pkg_mgr=").unwrap_or("unknown");
+        let found = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("pkg_mgr="))
+            .unwrap_or("unknown");
         Ok(Manager::named(found.trim()))
     }
 }

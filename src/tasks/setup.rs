@@ -163,7 +163,10 @@ fi
 pub(super) const PKG_MGR: &str = r#"for pm in dnf yum zypper apt-get apk pacman; do
   if command -v $pm >/dev/null 2>&1; then printf 'pkg_mgr=%s\n' "${pm%-get}"; break; fi
 done
-command -v python3 >/dev/null 2>&1 && python3 -c 'import sys
+"#;
+
+/// The host's python3, as the `ansible_python` fact reads it (left out where it has none).
+const PYTHON: &str = r#"command -v python3 >/dev/null 2>&1 && python3 -c 'import sys
 try:
     from ssl import SSLContext
     s = 1
@@ -200,6 +203,7 @@ pub async fn gather(
     if subsets.min {
         script.push_str(MIN);
         script.push_str(PKG_MGR);
+        script.push_str(PYTHON);
     }
     if subsets.hardware {
         script.push_str(HARDWARE);
