@@ -28,7 +28,7 @@
 //! `ssh` as command-line words, exactly as Ansible passes them.
 
 use std::error::Error as StdError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio as ProcessStdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -243,7 +243,7 @@ impl SshConnection {
             Ok(master) => master,
             Err(error) => return Err(self.connect_error(format!("cannot start `ssh`: {error}"))),
         };
-        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) = (
+        let (Some(stdin), Some(stdout), Some(mut stderr)) = (
             master.stdin.take(),
             master.stdout.take(),
             master.stderr.take(),
@@ -251,31 +251,13 @@ impl SshConnection {
             return Err(self.connect_error("the ssh master has no pipes".to_owned()));
         };
         *self.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(master);
-        // The shell's driver goes at once (ssh holds it until the session opens): its ready
-        // line says the master has authenticated, listens on its control socket (it
-        // does before it opens its session) and runs the shell. Waiting for that line
-        // is waiting on the pipe, no polling; a master that fails closes it.
-        let mut carry = Vec::new();
-        let ready = async {
-            // A master that fails at once may be gone before the driver is written; its
-            // closed pipe says so below.
-            let _ = stdin.write_all(shell::DRIVER.as_bytes()).await;
-            let _ = stdin.flush().await;
-            match shell::read_ready(&mut stdout, &mut carry).await {
-                Ok(Some(pid)) => Ok(pid),
-                Ok(None) => Err(self.wait_for_exit().await),
-                Err(error) => Err(format!("cannot read from ssh: {error}")),
-            }
-        };
-        match tokio::time::timeout(limit, ready).await {
-            Ok(Ok(pid)) => {
-                *self.shell.lock().await = Some(RemoteShell::started(
+        match tokio::time::timeout(limit, self.wait_until_ready(&socket)).await {
+            Ok(Ok(())) => {
+                *self.shell.lock().await = Some(RemoteShell::new(
                     ShellChannel::Master,
                     Box::new(stdin),
                     Box::new(stdout),
                     Box::new(stderr),
-                    pid,
-                    carry,
                 ));
                 Ok(())
             }
@@ -343,10 +325,15 @@ impl SshConnection {
         )))
     }
 
-    /// Wait for a master that closed its output to exit: how it exited.
-    async fn wait_for_exit(&self) -> String {
-        let mut pause = Duration::from_millis(1);
+    /// Wait until the master has authenticated and listens on its control socket (it
+    /// creates the socket only then), or until it exits, which means it failed.
+    async fn wait_until_ready(&self, socket: &Path) -> Result<(), String> {
+        // Loopback logins take about 50 ms; a WAN one takes several round trips.
+        let mut pause = Duration::from_millis(2);
         loop {
+            if socket.exists() {
+                return Ok(());
+            }
             let exited = match self
                 .master
                 .lock()
@@ -361,7 +348,7 @@ impl SshConnection {
                 },
             };
             if let Some(status) = exited {
-                return status;
+                return Err(status);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(25));

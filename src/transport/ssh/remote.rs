@@ -52,9 +52,6 @@ pub(super) struct ShellReader {
     carry_err: Vec<u8>,
     /// The shell's pid on the host, from its ready line.
     pub(super) pid: Option<u32>,
-    /// The ready line on standard output has been read already (when the connection
-    /// waited for it), only standard error's is still to come.
-    out_ready_read: bool,
     /// Where the pid is told as soon as it is read, while a pipeline holds the reader.
     published: Option<Arc<AtomicU32>>,
 }
@@ -130,19 +127,11 @@ impl ShellReader {
             carry_err,
             pid,
             published,
-            out_ready_read,
         } = self;
         if ready {
             // The ready lines first: the shell's pid is known as soon as the shell runs.
-            let known = *pid;
             let (out, err) = tokio::join!(
-                async {
-                    if std::mem::take(out_ready_read) {
-                        Ok(Some(known))
-                    } else {
-                        shell::read_ready(stdout, carry_out).await
-                    }
-                },
+                shell::read_ready(stdout, carry_out),
                 shell::read_ready(stderr, carry_err),
             );
             let (Some(shell_pid), Some(_)) = (out?, err?) else {
@@ -195,30 +184,10 @@ impl RemoteShell {
                 carry_err: Vec::new(),
                 pid: None,
                 published: None,
-                out_ready_read: false,
             },
             in_flight: InFlight::default(),
             busy: None,
         }
-    }
-
-    /// A shell whose driver was written when it started and whose ready line on standard
-    /// output has been read (`pid` on it, `carry` what followed it).
-    pub(super) fn started(
-        channel: ShellChannel,
-        stdin: ShellInput,
-        stdout: ShellOutput,
-        stderr: ShellOutput,
-        pid: Option<u32>,
-        carry: Vec<u8>,
-    ) -> RemoteShell {
-        let mut shell = RemoteShell::new(channel, stdin, stdout, stderr);
-        shell.writer.driver_sent = true;
-        shell.reader.pid = pid;
-        shell.reader.carry_out = carry;
-        shell.reader.out_ready_read = true;
-        shell.in_flight.ready_pending = true;
-        shell
     }
 
     /// Read the next answer written for; `None` when the shell ended first.
