@@ -557,7 +557,7 @@ impl SshConnection {
             return Err(self.connect_error("the shell's channel has no pipes".to_owned()));
         };
         Ok(RemoteShell::new(
-            ShellChannel::Mux(child),
+            ShellChannel::Mux(Box::new(child)),
             Box::new(stdin),
             Box::new(stdout),
             Box::new(stderr),

@@ -32,7 +32,7 @@ pub(super) enum ShellChannel {
     /// A channel opened over the control socket; dropping it closes the channel.
     Mux(
         #[allow(dead_code, reason = "held for its drop, which closes the channel")]
-        openssh::Child<Arc<Session>>,
+        Box<openssh::Child<Arc<Session>>>,
     ),
 }
 
