@@ -161,6 +161,16 @@ pub fn check_placements(playbook: &Playbook) -> Result<(), Diagnostic> {
         for task in play.all_tasks() {
             if let Some(kind) = task.kind() {
                 crate::runner::check_strategy_placement(task, kind, play)?;
+                if let Some((span, _)) = &task.r#async {
+                    if kind.async_support() == crate::tasks::Async::NotBuilt {
+                        return Err(Diagnostic::at(
+                            format!(
+                                "`async` is not supported for `{kind}` tasks: quayside cannot run them in the background"
+                            ),
+                            span.clone(),
+                        ));
+                    }
+                }
                 kind.check_placement(task, play)?;
             }
         }

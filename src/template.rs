@@ -182,6 +182,7 @@ fn build() -> Environment<'static> {
     env.add_filter("b64decode", b64decode);
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
+    env.add_filter("expanduser", expanduser);
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("hash", hash);
     env.add_filter("quote", shell_quote);
@@ -763,6 +764,34 @@ fn basename(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
+/// Python's `os.path.expanduser` on the controller: a leading `~` is `HOME`, `~user` that
+/// user's home in `/etc/passwd`; anything else, or a user with no entry, is left as written.
+fn expanduser(path: &str) -> String {
+    let Some(rest) = path.strip_prefix('~') else {
+        return path.to_owned();
+    };
+    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let home = if user.is_empty() {
+        std::env::var("HOME").ok()
+    } else {
+        std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|passwd| {
+                passwd.lines().find_map(|line| {
+                    let fields: Vec<&str> = line.split(':').collect();
+                    (fields.len() > 5 && fields[0] == user).then(|| fields[5].to_owned())
+                })
+            })
+    };
+    match home {
+        Some(home) => match format!("{}{tail}", home.trim_end_matches('/')) {
+            expanded if expanded.is_empty() => "/".to_owned(),
+            expanded => expanded,
+        },
+        None => path.to_owned(),
+    }
+}
+
 fn dirname(path: &str) -> String {
     match path.rfind('/') {
         Some(0) => "/".to_owned(),
@@ -956,6 +985,18 @@ mod tests {
             test("{{ (dir ~ '/other.kid') is not exists }}"),
             serde_json::json!(true)
         );
+    }
+
+    #[test]
+    fn expanduser_is_pythons_on_the_controller() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(
+            expanduser("~/x"),
+            format!("{}/x", home.trim_end_matches('/'))
+        );
+        assert_eq!(expanduser("~root/x"), "/root/x");
+        assert_eq!(expanduser("~no-such-user-here/x"), "~no-such-user-here/x");
+        assert_eq!(expanduser("/a/~b"), "/a/~b");
     }
 
     #[test]

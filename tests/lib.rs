@@ -3,6 +3,7 @@
 mod common;
 
 mod ansible_cfg;
+mod async_tasks;
 mod bundle;
 mod bundle_faults;
 mod cli;

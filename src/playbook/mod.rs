@@ -229,6 +229,11 @@ pub struct Task {
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
     pub timeout: Option<u64>,
+    /// `async`: run in the background on the host for at most this many seconds (a number,
+    /// or a template rendered when the task runs), where the keyword was written.
+    pub r#async: Option<(Span, Node)>,
+    /// `poll`: seconds between looks at an `async` task (0: do not wait for it).
+    pub poll: Option<(Span, Node)>,
     /// The task's (or block's) own `vars:`; a block's pass down to its tasks.
     pub vars: Vars,
     pub var_origins: crate::vars::Origins,

@@ -71,6 +71,8 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "timeout",
+    "async",
+    "poll",
     "args",
     "block",
     "rescue",
@@ -610,6 +612,8 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         r#become: None,
         become_user: None,
         timeout: None,
+        r#async: None,
+        poll: None,
         vars: Default::default(),
         var_origins: Default::default(),
         role: None,
@@ -744,6 +748,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
             "timeout" => task.timeout = Some(count(value)? as u64),
+            "async" | "poll" => {
+                if !is_template_node(value) {
+                    count(value)?;
+                }
+                let keyword = Some((key.span.clone(), value.clone()));
+                match word {
+                    "async" => task.r#async = keyword,
+                    _ => task.poll = keyword,
+                }
+            }
             "args" => extra_args = Some(value),
             "block" | "rescue" | "always" if handler && origin.in_handler => {
                 return Err(Diagnostic::at(
@@ -763,6 +777,30 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             | "ansible.builtin.include_role" => role_use = Some((key, value)),
             "include_tasks" | "ansible.builtin.include_tasks" => included = Some((key, value)),
             _ => actions.push((key, value)),
+        }
+    }
+    // `async` and `poll` belong to a task that runs a task type.
+    if let Some((span, _)) = task.r#async.as_ref().or(task.poll.as_ref()) {
+        let word = if task.r#async.is_some() {
+            "async"
+        } else {
+            "poll"
+        };
+        if included.is_some()
+            || role_use.is_some_and(|(key, _)| key.key_string().ends_with("include_role"))
+        {
+            // ansible-core's words.
+            return Err(Diagnostic::at(
+                format!("'{word}' is not a valid attribute for a TaskInclude"),
+                span.clone(),
+            ));
+        }
+        if imported.is_some() || role_use.is_some() {
+            // ansible-core ignores it there; quayside does not let it pass unseen.
+            return Err(Diagnostic::at(
+                format!("`{word}` does not apply to an import: put it on the imported tasks"),
+                span.clone(),
+            ));
         }
     }
     // As ansible-core: an include is not delegated (its tasks may be, through `apply`).
@@ -1019,6 +1057,18 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     }
     if block.is_some() || rescue.is_some() || always.is_some() {
+        // As ansible-core: `async` and `poll` are keywords of a task, not of a block.
+        if let Some((span, _)) = task.r#async.as_ref().or(task.poll.as_ref()) {
+            let word = if task.r#async.is_some() {
+                "async"
+            } else {
+                "poll"
+            };
+            return Err(Diagnostic::at(
+                format!("'{word}' is not a valid attribute for a Block"),
+                span.clone(),
+            ));
+        }
         if let Some((key, _)) = actions.first() {
             return Err(Diagnostic::at(
                 format!(

@@ -310,8 +310,12 @@ pub(super) fn role_entry(node: &Node, origin: Origin<'_>) -> Result<Vec<Task>, D
                     "no_log" => outer.no_log = boolean(value)?,
                     "check_mode" => outer.check_mode = Some(boolean(value)?),
                     "diff" => outer.diff = Some(boolean(value)?),
+                    // ansible-core reads `async` and `poll` on a role as its parameters
+                    // (with a warning that the names are reserved), as before they were
+                    // task keywords here.
                     _ if REFUSED_ROLE_KEYWORDS.contains(&word.as_str())
-                        || super::TASK_KEYWORDS.contains(&word.as_str()) =>
+                        || (super::TASK_KEYWORDS.contains(&word.as_str())
+                            && !matches!(word.as_str(), "async" | "poll")) =>
                     {
                         return Err(Diagnostic::at(
                             format!("`{word}` on a role is not supported"),

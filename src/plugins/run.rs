@@ -279,6 +279,8 @@ fn script_text(
 }
 
 impl TaskType for ModuleTask {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let Some(module) = &self.module else {
             return Ok(Outcome::failed("no module was resolved for this task"));

@@ -1,6 +1,6 @@
 //! The output Ansible users know: `PLAY [...]`, `TASK [...]`, a line per host, the recap.
 
-use super::{Event, Reporter, Sink, Status};
+use super::{AsyncState, Event, Reporter, Sink, Status};
 
 pub struct Human {
     sink: Sink,
@@ -69,6 +69,14 @@ impl Human {
             Event::PlaybookStart { .. } | Event::HostStart { .. } | Event::LoopResult { .. } => {
                 String::new()
             }
+            // ansible-core's default callback, word for word.
+            Event::AsyncPoll { host, jid, state } => match state {
+                AsyncState::Running => {
+                    format!("ASYNC POLL on {host}: jid={jid} started=True finished=False\n")
+                }
+                AsyncState::Ok => format!("ASYNC OK on {host}: jid={jid}\n"),
+                AsyncState::Failed => format!("ASYNC FAILED on {host}: jid={jid}\n"),
+            },
             Event::PlayStart { name, .. } => banner(&format!("PLAY [{name}]")),
             Event::TaskStart {
                 task,

@@ -55,6 +55,15 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// Where an `async` job stands when the controller looked ([`Event::AsyncPoll`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsyncState {
+    Running,
+    Ok,
+    Failed,
+}
+
 /// Events are made and consumed at once, one at a time: their size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +95,14 @@ pub enum Event {
     /// and the run log leave it out).
     HostStart {
         host: String,
+    },
+    /// A look at the job of an `async` task that waits (`poll` above 0), as ansible-playbook
+    /// prints it: `ASYNC POLL` while it runs, `ASYNC OK` or `ASYNC FAILED` once the task's
+    /// result is known. For the display only, as Ansible's JSON callback leaves it out.
+    AsyncPoll {
+        host: String,
+        jid: String,
+        state: AsyncState,
     },
     /// The result of a task on one host, or of one item of a loop (`item`).
     HostResult {
@@ -225,7 +242,7 @@ impl Sink {
 impl Event {
     /// Whether the event is there for the live display only.
     pub fn display_only(&self) -> bool {
-        matches!(self, Event::HostStart { .. })
+        matches!(self, Event::HostStart { .. } | Event::AsyncPoll { .. })
     }
 }
 

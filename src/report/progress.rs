@@ -256,7 +256,8 @@ impl Reporter for Progress {
                 self.finish(&mut state);
                 self.print(None, &self.human.render(event));
             }
-            Event::PlaybookStart { .. } => {}
+            // The live bar shows the host still running.
+            Event::PlaybookStart { .. } | Event::AsyncPoll { .. } => {}
         }
     }
 }

@@ -386,7 +386,7 @@ impl<'a> Output<'a> {
                 banners.pending.insert(host_names[0].clone(), event.clone());
                 return;
             }
-            Event::HostResult { host, .. } => Some(host),
+            Event::HostResult { host, .. } | Event::AsyncPoll { host, .. } => Some(host),
             Event::Included { hosts, .. } => hosts.first(),
             _ => None,
         };

@@ -5,6 +5,7 @@
 //! time) before the next task starts, as Ansible's linear strategy does. A host that fails
 //! leaves the play; the others go on.
 
+pub(crate) mod async_job;
 mod chain;
 mod connect;
 mod context;

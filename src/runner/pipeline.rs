@@ -162,6 +162,9 @@ pub(super) fn not_pipelinable(
     if task.timeout.is_some() {
         return Some("a timeout stops the scripts queued behind it");
     }
+    if task.r#async.is_some() {
+        return Some("`async` runs it in the background, looked at later");
+    }
     if task.loop_pause.is_some_and(|seconds| seconds > 0.0) {
         return Some("`loop_control.pause` waits between its items");
     }
@@ -407,6 +410,21 @@ mod tests {
         ));
         assert!(!inherited_reads_written(&[], &[when], &[], &written));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_async_task_is_not_pipelined() {
+        let found = verdicts(
+            "- hosts: all\n  tasks:\n    - command: sleep 1\n      async: 10\n      poll: 0\n    - command: 'true'\n    - command: 'true'\n",
+        );
+        assert_eq!(
+            found,
+            [
+                Some("`async` runs it in the background, looked at later"),
+                None,
+                None
+            ]
+        );
     }
 
     #[test]

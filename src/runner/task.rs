@@ -22,6 +22,9 @@ use crate::yaml::{Node, Value as YamlValue};
 /// A task rendered for one host, with what it needs to run there.
 pub(super) struct Ready {
     pub(super) action: crate::tasks::Action,
+    /// Its arguments as rendered for the host (`~` made the home), which `action` was read
+    /// from: an `async` job keeps them for `async_status`.
+    args: Node,
     connection: Arc<dyn Connection>,
     env: Vec<(String, String)>,
     become_user: Option<String>,
@@ -601,6 +604,7 @@ impl Runner<'_> {
         };
         // `~` in a path on the host: its home there, looked up only when written.
         let mut action = action;
+        let mut rendered = rendered;
         if !kind.host_paths().is_empty() {
             if let Some(expanded) = crate::tasks::home::expand(
                 &rendered,
@@ -613,10 +617,12 @@ impl Runner<'_> {
             {
                 action = parse_action(*kind, &task.span, &expanded)
                     .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
+                rendered = expanded;
             }
         }
         Ok(Ready {
             action,
+            args: rendered,
             connection,
             env,
             become_user,
@@ -680,7 +686,6 @@ impl Runner<'_> {
                 Err(result) => return result,
             },
         };
-        let action = &ready.action;
         let task_ctx = self.task_context(task, effective, host, ctx, &ready);
         let (attempts, delay) = match &task.until {
             Some(_) => {
@@ -712,7 +717,7 @@ impl Runner<'_> {
         for attempt in 1..=attempts {
             outcome = match first.take() {
                 Some(result) => result?,
-                None => action.run(&task_ctx).await?,
+                None => self.run_action(task, &ready, &task_ctx, ctx).await?,
             };
             if outcome.skipped {
                 return Ok(outcome);
@@ -774,6 +779,66 @@ impl Runner<'_> {
             }
         }
         Ok(outcome)
+    }
+
+    /// Run the task type once on the host: in the background with `async`
+    /// (`async_job.rs`), else as it is.
+    async fn run_action(
+        &self,
+        task: &Task,
+        ready: &Ready,
+        task_ctx: &TaskContext<'_>,
+        ctx: &Value,
+    ) -> Result<Outcome, TransportError> {
+        let (TaskBody::Action { kind, .. }, Some((_, seconds))) = (&task.body, &task.r#async)
+        else {
+            return ready.action.run(task_ctx).await;
+        };
+        let seconds = match rendered_number(seconds, ctx, "async") {
+            Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u64,
+            Ok(_) => {
+                return Ok(Outcome::failed(format!(
+                    "`async` must be a whole number at {}",
+                    seconds.span
+                )));
+            }
+            Err(message) => return Ok(Outcome::failed(message)),
+        };
+        // As ansible-core: `async: 0` runs the task as if it had no `async`.
+        if seconds == 0 {
+            return ready.action.run(task_ctx).await;
+        }
+        let poll = match &task.poll {
+            Some((_, node)) => match rendered_number(node, ctx, "poll") {
+                Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u64,
+                Ok(_) => {
+                    return Ok(Outcome::failed(format!(
+                        "`poll` must be a whole number at {}",
+                        node.span
+                    )));
+                }
+                Err(message) => return Ok(Outcome::failed(message)),
+            },
+            None => 10,
+        };
+        match kind.async_support() {
+            crate::tasks::Async::Runs => {
+                let limits = super::async_job::Limits { seconds, poll };
+                let report = |jid: &str, state| {
+                    self.reporter.emit(&Event::AsyncPoll {
+                        host: task_ctx.host.to_owned(),
+                        jid: jid.to_owned(),
+                        state,
+                    })
+                };
+                super::async_job::run(&ready.action, task_ctx, *kind, &ready.args, limits, &report)
+                    .await
+            }
+            // As ansible-core's action plugins that do not support it.
+            crate::tasks::Async::Fails | crate::tasks::Async::NotBuilt => Ok(Outcome::failed(
+                format!("This action ({kind}) does not support async."),
+            )),
+        }
     }
 
     /// The user tasks run as: `become` from the task, its blocks, the play, the

@@ -337,6 +337,8 @@ impl Apt {
 }
 
 impl TaskType for Apt {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         self.apply(ctx, "Failed to find required executable \"apt-get\"")
             .await

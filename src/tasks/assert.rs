@@ -28,6 +28,9 @@ enum OneOrMany {
 }
 
 impl TaskType for Assert {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const ON_CONTROLLER: bool = true;
 
     fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {

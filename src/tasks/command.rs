@@ -31,6 +31,8 @@ pub struct Command {
 }
 
 impl TaskType for Command {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const FREE_FORM: Option<&'static str> = Some("cmd");
     fn pipelines(_args: &Node) -> bool {
         true

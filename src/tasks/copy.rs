@@ -191,6 +191,9 @@ impl Copy {
 }
 
 impl TaskType for Copy {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const HOST_PATHS: &'static [&'static str] = &["dest"];
 
     /// Not with `remote_src`, which reads the source on the host first.

@@ -22,6 +22,9 @@ pub struct Debug {
 }
 
 impl TaskType for Debug {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const ON_CONTROLLER: bool = true;
 
     fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {

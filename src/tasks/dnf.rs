@@ -313,6 +313,8 @@ fn no_match(output: &str) -> Vec<String> {
 }
 
 impl TaskType for Dnf {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         // Checked again once rendered: a template may have given anything.
         let names = list(&self.name);

@@ -17,6 +17,9 @@ fn default_message() -> String {
 }
 
 impl TaskType for Fail {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const FREE_FORM: Option<&'static str> = Some("msg");
     const ON_CONTROLLER: bool = true;
 

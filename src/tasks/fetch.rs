@@ -188,6 +188,9 @@ impl Fetch {
 }
 
 impl TaskType for Fetch {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const HOST_PATHS: &'static [&'static str] = &["src"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -390,6 +390,8 @@ pub(super) fn attributes(outcome: Outcome, line: &str) -> Outcome {
 }
 
 impl TaskType for File {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name", "src"];
 
     fn pipelines(_args: &Node) -> bool {

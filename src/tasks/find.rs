@@ -454,6 +454,8 @@ impl Find {
 }
 
 impl TaskType for Find {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["paths", "name", "path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

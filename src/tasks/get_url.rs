@@ -188,6 +188,8 @@ attrs "$qdest"; report
 }
 
 impl TaskType for GetUrl {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["dest"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -67,6 +67,8 @@ exit 0
 "#;
 
 impl TaskType for Group {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let text = format!(
             "name={}\ngid={}\nstate={}\nsystem={}\ncheck={}\n{SCRIPT}",

@@ -78,6 +78,9 @@ enum HashBehaviour {
 }
 
 impl TaskType for IncludeVars {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const FREE_FORM: Option<&'static str> = Some("file");
     const ON_CONTROLLER: bool = true;
 

@@ -9,6 +9,7 @@ mod apt;
 mod archive;
 mod args;
 mod assert;
+mod async_status;
 mod blockinfile;
 mod command;
 pub mod config_bundle;
@@ -122,6 +123,10 @@ pub trait TaskType {
 
     /// How it runs across the hosts of a batch.
     const ACROSS: Across = Across::EachHost;
+
+    /// What the `async` keyword does to it: by default quayside cannot run it in the
+    /// background and refuses the keyword before the run.
+    const ASYNC: Async = Async::NotBuilt;
 
     /// The Ansible collection whose module of the same name it is, beside `ansible.builtin`
     /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
@@ -268,6 +273,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::ASYNC`].
+            pub fn async_support(self) -> Async {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::ASYNC,)*
+                }
+            }
+
             /// [`TaskType::ACROSS`].
             pub fn across(self) -> Across {
                 match self {
@@ -399,6 +411,7 @@ task_types! {
     "systemd_service" => SystemdService(systemd::Systemd);
     "service" => Service(service::Service);
     "service_facts" => ServiceFacts(service_facts::ServiceFacts);
+    "async_status" => AsyncStatus(async_status::AsyncStatus);
     // A module quayside does not build in (src/plugins/): never a name a playbook writes.
     "(module)" => Module(crate::plugins::run::ModuleTask);
 }
@@ -414,6 +427,19 @@ pub enum Across {
     /// Each host on its own, once every host's rendering was compared
     /// ([`Action::rendering`], [`agreement`]): `template_config` with `same_on_all_hosts`.
     AgreeFirst,
+}
+
+/// What the `async` keyword does to a task type ([`TaskType::ASYNC`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Async {
+    /// Its scripts run in the background on the host (`runner/async_job.rs`): each
+    /// request it makes is started detached and its answer read from the job's files.
+    Runs,
+    /// As the ansible-core action plugin of the same name: the task fails on each host
+    /// with `This action (NAME) does not support async.` (`debug`, `copy`...).
+    Fails,
+    /// quayside cannot run it in the background: the keyword is refused before the run.
+    NotBuilt,
 }
 
 pub use template_config::{Rendering, agreement, render_file, template_path};

@@ -32,6 +32,8 @@ enum Manager {
 }
 
 impl TaskType for Package {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         for spec in &self.name.0 {
             if let Err(message) = apt::check_package(spec) {

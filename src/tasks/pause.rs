@@ -43,6 +43,9 @@ fn timestamp() -> String {
 }
 
 impl TaskType for Pause {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const ON_CONTROLLER: bool = true;
 
     async fn run(&self, _ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

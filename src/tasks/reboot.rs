@@ -207,6 +207,9 @@ fn result(outcome: Outcome, rebooted: bool, elapsed: u64) -> Outcome {
 }
 
 impl TaskType for Reboot {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         if ctx.connection.is_local() {
             return Ok(result(

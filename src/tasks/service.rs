@@ -67,6 +67,8 @@ fi
 "#;
 
 impl TaskType for Service {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let systemd = Systemd::for_service(args.name.clone(), args.state, args.enabled);

@@ -12,6 +12,9 @@ use crate::yaml::Node;
 pub struct SetFact(Vars);
 
 impl TaskType for SetFact {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const ON_CONTROLLER: bool = true;
 
     fn sets_variables(args: &Node, _dirs: &[&std::path::Path]) -> Vec<String> {

@@ -41,6 +41,8 @@ impl Guards for Shell {
 }
 
 impl TaskType for Shell {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const FREE_FORM: Option<&'static str> = Some("cmd");
     fn pipelines(_args: &Node) -> bool {
         true

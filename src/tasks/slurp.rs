@@ -14,6 +14,8 @@ pub struct Slurp {
 }
 
 impl TaskType for Slurp {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["src", "path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

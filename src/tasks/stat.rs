@@ -226,6 +226,8 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
 }
 
 impl TaskType for Stat {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

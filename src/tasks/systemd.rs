@@ -423,6 +423,8 @@ impl Systemd {
 }
 
 impl TaskType for Systemd {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         self.apply(ctx, "").await
     }

@@ -34,6 +34,8 @@ pub enum State {
 }
 
 impl TaskType for TempFile {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     const HOST_PATHS: &'static [&'static str] = &["path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -245,6 +245,9 @@ fn user_name(uid: u32) -> Option<String> {
 }
 
 impl TaskType for Template {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const HOST_PATHS: &'static [&'static str] = &["dest"];
 
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[

@@ -289,6 +289,9 @@ impl Unarchive {
 }
 
 impl TaskType for Unarchive {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const HOST_PATHS: &'static [&'static str] = &["dest", "creates"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

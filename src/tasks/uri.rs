@@ -665,6 +665,8 @@ fi
 }
 
 impl TaskType for Uri {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         if ctx.check {

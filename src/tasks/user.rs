@@ -247,6 +247,8 @@ fn looks_unhashed(password: &str) -> bool {
 }
 
 impl TaskType for User {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let outcome = self.apply(ctx).await?;
         // As Ansible: the warning goes with whatever the task did.

@@ -27,6 +27,9 @@ pub struct ValidateArgumentSpec {
 }
 
 impl TaskType for ValidateArgumentSpec {
+    // As ansible-core's action plugin: "This action (NAME) does not support async."
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
+
     const ON_CONTROLLER: bool = true;
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -571,6 +571,8 @@ fi
 "#;
 
 impl TaskType for WaitFor {
+    const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let target = match self.check_times().and_then(|()| self.target()) {
             Ok(target) => target,
