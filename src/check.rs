@@ -76,16 +76,15 @@ pub fn check_templates(
     }
     // A file or role included under a template is read only when it runs: the variables
     // it sets are not known before, so none is required.
-    // So does a module (src/plugins/): its `ansible_facts` may set any variable.
-    let dynamic = playbook.all_tasks().iter().any(|task| {
-        matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none())
-            || matches!(
-                &task.body,
-                TaskBody::Action {
-                    module: Some(_),
-                    ..
-                }
-            )
+    // So does a module (src/plugins/): its `ansible_facts` may set any variable; and an
+    // `include_vars` of a file a template names.
+    let dynamic = playbook.all_tasks().iter().any(|task| match &task.body {
+        TaskBody::Include(include) => include.tasks.is_none(),
+        TaskBody::Action {
+            module: Some(_), ..
+        } => true,
+        TaskBody::Action { kind, args, .. } => kind.sets_unknown_variables(args),
+        _ => false,
     });
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
@@ -152,6 +151,30 @@ fn template_files<'n>(
         files.push((name, text, node));
     }
     Ok(files)
+}
+
+/// The controller files a task sends as it names them (not through a template) must be
+/// there: a script that is not is refused before any host is touched, where it is named. A
+/// role's task looks in its role first.
+fn sent_files_exist(
+    task: &Task,
+    kind: TaskKind,
+    args: &Node,
+    dir: &Path,
+) -> Result<(), Diagnostic> {
+    let role = task.role.as_ref().map(|role| role.path.as_path());
+    for (node, name, look) in kind.controller_files(args) {
+        if crate::tasks::controller_files::find_with_role(role, dir, &name, look).is_none() {
+            return Err(Diagnostic::at(
+                format!("could not find or access `{name}` on the controller"),
+                node.span.clone(),
+            )
+            .with_hint(format!(
+                "`{name}` is looked for in `files/` and beside the playbook (a role's task: in the role first)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse, before the run, a task placed where its task type cannot do what it promises
@@ -311,6 +334,7 @@ impl Checker<'_> {
             }
             TaskBody::Action { kind, args, .. } => {
                 kind.read_args(args, certain, self)?;
+                sent_files_exist(task, *kind, args, self.dir)?;
                 for (name, text, node) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain, kind.template_variables())?;
                 }
@@ -354,7 +378,7 @@ impl Checker<'_> {
         if let Some((message, line, column)) = template::file_syntax_error(text) {
             return Err(Diagnostic::at(message, at(line, column, 1)).with_hint(used.clone()));
         }
-        if !certain {
+        if !certain || self.dynamic {
             return Ok(());
         }
         for (variable, line, column) in template::file_required_variables(text) {

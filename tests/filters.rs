@@ -520,3 +520,49 @@ fn result_tests_take_every_spelling_ansible_takes() {
         "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
     );
 }
+
+// Expected from ansible-core 2.19.14: the same assertions hold and the same two tasks fail
+// (an empty list: `Cannot choose from an empty sequence`; a mapping); ok=5 ignored=2.
+const RANDOM: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - "[5] | random == 5"
+          - "1 | random == 0"
+          - "10 | random(start=9) == 9"
+          - "10 | random(9) == 9"
+          - "'a' | random == 'a'"
+          - "([1, 2, 3] | random) in [1, 2, 3]"
+          - "(20 | random(start=10, step=5)) in [10, 15]"
+          - "(0 | random(start=10, step=-5)) in [10, 5]"
+    - debug: {msg: "{{ [] | random }}"}
+      register: r
+      ignore_errors: true
+    - debug: {msg: "{{ {'a': 1} | random }}"}
+      register: r2
+      ignore_errors: true
+    - debug: {var: r.msg}
+    - debug: {var: r2.msg}
+"#;
+
+#[test]
+fn random_draws_an_item_or_a_number_of_the_range_as_ansible() {
+    let output = Test::new()
+        .file("play.yml", RANDOM)
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("Cannot choose from an empty sequence at play.yml:14:20"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+}

@@ -30,6 +30,7 @@ mod modules_files;
 mod modules_net;
 mod modules_packages;
 mod modules_posix;
+mod modules_script;
 mod modules_system;
 mod pipelining;
 mod plans;

@@ -86,11 +86,242 @@ fn group_creates_changes_and_removes_as_ansible() {
     assert_eq!(getent("group", "qs19x"), None);
 }
 
+// Expected from ansible-core 2.19.14: each value asserted is what ansible-playbook
+// registered for the same task (a shared gid with `non_unique`; `groupdel`'s message for a
+// user's primary group, removed with `force`; libuser's commands with `local`, a gid
+// another group has refused before them; the module's messages for the combinations it
+// refuses); ok=22 changed=8 ignored=5.
+const GROUP_OPTIONS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19nu1, gid: 47195}
+    - group: {name: qs19nu2, gid: 47195, non_unique: true}
+      register: r1
+    - assert: {that: [r1.changed, r1.gid == 47195]}
+    - group: {name: qs19nu3, non_unique: true}
+      register: r2
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r2.failed and r2.msg == "non_unique is True but all of the following are missing: gid"
+    - group: {name: qs19mm, gid_min: 47180, gid_max: 47189}
+      register: r3
+    - assert: {that: [r3.changed, r3.gid >= 47180, r3.gid <= 47189]}
+    - group: {name: qs19fg}
+    - user: {name: qs19fu, group: qs19fg, create_home: false}
+    - group: {name: qs19fg, state: absent}
+      register: r4
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r4.failed and r4.msg == "groupdel: cannot remove the primary group of user 'qs19fu'\n"
+    - group: {name: qs19fg, state: absent, force: true}
+      register: r5
+    - assert: {that: [r5.changed]}
+    - group: {name: qs19lg, gid: 47195, local: true}
+      register: r6
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r6.failed and r6.msg == "GID '47195' already exists with group 'qs19nu1'"
+    - group: {name: qs19lg, gid: 47197, local: true}
+      register: r7
+    - assert: {that: [r7.changed, r7.gid == 47197]}
+    - group: {name: qs19lg, gid_min: 1000, local: true}
+      register: r8
+      ignore_errors: true
+    - group: {name: qs19lg, state: absent, local: true, force: true}
+      register: r9
+      ignore_errors: true
+    - assert:
+        that:
+          - >-
+            r8.msg == "'gid_min' can not be used with 'local'"
+          - >-
+            r9.msg == "force is not a valid option for local, force=True and local=True are mutually exclusive"
+    - group: {name: qs19lg, state: absent, local: true}
+      register: r10
+    - assert: {that: [r10.changed]}
+"#;
+
+#[test]
+fn group_options_act_and_fail_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", GROUP_OPTIONS)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    let lg = getent("group", "qs19lg");
+    let _ = std::process::Command::new("userdel").arg("qs19fu").output();
+    for name in [
+        "qs19nu1", "qs19nu2", "qs19nu3", "qs19mm", "qs19fg", "qs19lg",
+    ] {
+        let _ = std::process::Command::new("groupdel").arg(name).output();
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=22 changed=8 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+    );
+    assert_eq!(lg, None);
+}
+
+// Expected from ansible-core 2.19.14: the same changes, shadow fields and homes for the
+// same playbook (`expires` compared by day, `-1` clearing it; the ages set with `chage`;
+// `password_lock` as a `!` before the hash, kept when `update_password: on_create`; a new
+// home from the skeleton with `umask`; `~` in `shell` the home of the user the task runs
+// as; a home that is not there made for an existing account with login.defs' mode);
+// ok=20 changed=14.
+const USER_OPTIONS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: /tmp/qs19skel, state: directory}
+    - copy: {content: "hello\n", dest: /tmp/qs19skel/.profile_qs}
+    - user: {name: qs19e, uid: 47311, expires: 1893456000, password_expire_max: 30, password_expire_min: 1, password_expire_warn: 5, password_expire_account_disable: 10, create_home: false}
+      register: r1
+    - user: {name: qs19e, expires: 1893456000.5, password_expire_max: 30, password_expire_min: 1, password_expire_warn: 5, create_home: false}
+      register: r2
+    - command: getent shadow qs19e
+      register: s1
+    - user: {name: qs19e, expires: -1, create_home: false}
+      register: r3
+    - user: {name: qs19e, password: '$6$salt$hash', password_lock: true, create_home: false}
+      register: r4
+    - command: getent shadow qs19e
+      register: s2
+    - user: {name: qs19e, password: '$6$other$hash', update_password: on_create, create_home: false}
+      register: r5
+    - user: {name: qs19e, password_lock: false, create_home: false}
+      register: r6
+    - command: getent shadow qs19e
+      register: s3
+    - user: {name: qs19h, skeleton: /tmp/qs19skel, umask: '077', shell: ~/qs19sh}
+      register: r7
+    - stat: {path: /home/qs19h}
+      register: h7
+    - stat: {path: /home/qs19h/.profile_qs}
+      register: p7
+    - user: {name: qs19f, create_home: false}
+    - user: {name: qs19f}
+      register: r8
+    - stat: {path: /home/qs19f}
+      register: h8
+    - assert:
+        that:
+          - r1.changed and not r2.changed and r3.changed and r4.changed and not r5.changed and r6.changed
+          - r7.changed and r8.changed
+          - >-
+            s1.stdout.split(':')[3:8] == ['1', '30', '5', '10', '21915']
+          - >-
+            s2.stdout.split(':')[1] == '!$6$salt$hash' and s2.stdout.split(':')[7] == ''
+          - >-
+            s3.stdout.split(':')[1] == '$6$salt$hash'
+          - r7.shell == '/root/qs19sh' and h7.stat.mode == '0700' and p7.stat.exists and p7.stat.pw_name == 'qs19h'
+          - h8.stat.isdir and h8.stat.pw_name == 'qs19f' and h8.stat.mode == '0755'
+    - user: {name: '{{ item }}', state: absent, remove: true}
+      loop: [qs19e, qs19h, qs19f]
+    - file: {path: /tmp/qs19skel, state: absent}
+"#;
+
+#[test]
+fn user_expiry_ages_locks_and_homes_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", USER_OPTIONS)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    if output.code != 0 {
+        for user in ["qs19e", "qs19h", "qs19f"] {
+            let _ = std::process::Command::new("userdel")
+                .args(["-r", user])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all("/tmp/qs19skel");
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=20 changed=14 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(getent("passwd", "qs19e"), None);
+}
+
+// Expected from ansible-core 2.19.14: the same changes and lines for the same playbook
+// (`local` through libuser: groups with `lgroupmod`, expiry with `lchage`; groups named by
+// gid compared by name; `append` without `groups` warned about; `umask` with `local`
+// refused with the module's message); ok=14 changed=9 ignored=1.
+const USER_LOCAL: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - group: {name: qs19lg1, gid: 47321}
+    - group: {name: qs19lg2}
+    - user: {name: qs19l, local: true, groups: [qs19lg1], expires: 1893456000, create_home: false}
+      register: r1
+    - user: {name: qs19l, local: true, groups: [qs19lg1], expires: 1893456000, create_home: false}
+      register: r2
+    - user: {name: qs19l, local: true, groups: [qs19lg2], create_home: false}
+      register: r3
+    - command: getent group qs19lg1 qs19lg2
+      register: g3
+    - user: {name: qs19l, groups: '47321', append: true, create_home: false}
+      register: r4
+    - user: {name: qs19l, groups: '47321', append: true, create_home: false}
+      register: r5
+    - user: {name: qs19l, append: true, create_home: false}
+      register: r6
+    - user: {name: qs19l, local: true, umask: '077'}
+      register: r7
+      ignore_errors: true
+    - command: getent shadow qs19l
+      register: s
+    - assert:
+        that:
+          - r1.changed and not r2.changed and r3.changed and r4.changed and not r5.changed and not r6.changed
+          - >-
+            g3.stdout_lines == ['qs19lg1:x:47321:', 'qs19lg2:x:' ~ (g3.stdout_lines[1].split(':')[2]) ~ ':qs19l']
+          - >-
+            r6.warnings is search("'append' is set, but no 'groups' are specified")
+          - >-
+            r7.failed and r7.msg == "'umask' can not be used with 'local'"
+          - >-
+            s.stdout.split(':')[7] == '21915'
+    - user: {name: qs19l, state: absent, local: true}
+    - group: {name: '{{ item }}', state: absent}
+      loop: [qs19lg1, qs19lg2]
+"#;
+
+#[test]
+fn user_local_and_groups_by_gid_as_ansible() {
+    let _accounts = accounts();
+    let test = Test::new()
+        .file("play.yml", USER_LOCAL)
+        .args(&["run", "play.yml"]);
+    let output = test.run();
+    if output.code != 0 {
+        let _ = std::process::Command::new("userdel").arg("qs19l").output();
+        for group in ["qs19lg1", "qs19lg2"] {
+            let _ = std::process::Command::new("groupdel").arg(group).output();
+        }
+    }
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=14 changed=9 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(getent("passwd", "qs19l"), None);
+}
+
 #[test]
 fn group_arguments_are_refused_where_written() {
     refused(
-        "group: {name: x, non_unique: true}",
-        "error: unknown argument `non_unique` (expected one of `name`, `gid`, `state`, `system`) at play.yml:5:24",
+        "group: {name: x, bogus: true}",
+        "error: unknown argument `bogus` (expected one of `name`, `gid`, `state`, `system`, `force`, `local`, `non_unique`, `gid_min`, `gid_max`) at play.yml:5:24",
     );
     refused(
         "group: {name: x, state: gone}",
@@ -211,7 +442,11 @@ fn user_creates_changes_and_removes_as_ansible() {
 fn user_arguments_are_refused_where_written() {
     refused(
         "user: {name: x, move_home: true}",
-        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`) at play.yml:5:23",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`) at play.yml:5:23",
+    );
+    refused(
+        "user: {name: x, update_password: never}",
+        "error: unknown value `never` (expected one of `always`, `on_create`) at play.yml:5:40",
     );
     refused(
         "user: {name: 'bad name'}",

@@ -618,6 +618,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         var_origins: Default::default(),
         role: None,
         module_defaults: Default::default(),
+        unchecked: None,
     }
 }
 
@@ -734,16 +735,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "diff" => task.diff = Some(boolean(value)?),
-            "remote_user" => {
-                let user = string(value)?;
-                if crate::yaml::is_template(&user) {
-                    return Err(Diagnostic::at(
-                        "a templated `remote_user` is not supported; write the user name",
-                        value.span.clone(),
-                    ));
-                }
-                task.remote_user = Some(user);
-            }
+            "remote_user" => task.remote_user = Some((string(value)?, value.span.clone())),
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
@@ -1155,7 +1147,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             return Err(unknown_word(key, false));
         };
         let args = merge_args(TaskKind::Module, value, extra_args)?;
-        crate::plugins::check_args(&module, key, &args)?;
+        task.unchecked = crate::plugins::check_args(&module, key, &args).err();
         task.body = TaskBody::Action {
             kind: TaskKind::Module,
             args,
@@ -1164,7 +1156,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     };
     let args = merge_args(kind, value, extra_args)?;
-    crate::tasks::check_args(kind, key, &args)?;
+    task.unchecked = crate::tasks::check_args(kind, key, &args).err();
     task.body = TaskBody::Action {
         kind,
         args,
@@ -1338,6 +1330,10 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
         {
             key_value_args(text, value)?
         }
+        // `command: ls creates=/x`: the guard and shell options written among the words.
+        (Value::Str(text), Some("cmd")) if raw_params_options(text, value).is_some() => {
+            raw_params_options(text, value).unwrap_or_else(|| value.clone())
+        }
         (Value::Str(_), Some(argument)) => Node::new(
             value.span.clone(),
             Value::Map(vec![(
@@ -1362,12 +1358,58 @@ fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node
     Ok(args)
 }
 
+/// The options Ansible's `parse_kv` takes out of a command line written free form (its
+/// `check_raw`): `key=value` words whose key is one of these, anywhere on the line.
+const RAW_PARAMS_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// A free-form command line (`command`, `shell`, `script`) with the `key=value` words of
+/// [`RAW_PARAMS_OPTIONS`] taken out as arguments and the other words, joined by spaces, as
+/// `cmd`, as ansible-core reads it; `None` when the line holds no such word (it is then
+/// `cmd` as written) or does not split.
+fn raw_params_options(text: &str, node: &Node) -> Option<Node> {
+    let words = split_args(text).ok()?;
+    let mut options = Vec::new();
+    let mut raw = Vec::new();
+    for word in &words {
+        match word.split_once('=') {
+            Some((key, value)) if RAW_PARAMS_OPTIONS.contains(&key) => options.push((
+                Node::new(node.span.clone(), Value::Str(key.to_owned())),
+                Node::new(node.span.clone(), Value::Str(unquote(value).to_owned())),
+            )),
+            _ => raw.push(word.as_str()),
+        }
+    }
+    if options.is_empty() {
+        return None;
+    }
+    if !raw.is_empty() {
+        options.insert(
+            0,
+            (
+                Node::new(node.span.clone(), Value::Str("cmd".to_owned())),
+                Node::new(node.span.clone(), Value::Str(raw.join(" "))),
+            ),
+        );
+    }
+    Some(Node::new(node.span.clone(), Value::Map(options)))
+}
+
 pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic> {
     let words = split_args(text).map_err(|error| {
         Diagnostic::at(format!("cannot split `{text}`: {error}"), node.span.clone())
     })?;
     let mut entries = Vec::new();
     for word in words {
+        let word = decode_escapes(&word);
         let Some((key, value)) = word.split_once('=') else {
             return Err(Diagnostic::at(
                 format!("expected `key=value` arguments or a mapping, found `{word}`"),
@@ -1380,6 +1422,53 @@ pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic
         ));
     }
     Ok(Node::new(node.span.clone(), Value::Map(entries)))
+}
+
+/// Ansible's `_decode_escapes` on each `key=value` word: `\\`, `\'`, `\"`, `\a`, `\b`,
+/// `\f`, `\n`, `\r`, `\t`, `\v`, `\xHH`, `\uHHHH`, `\UHHHHHHHH` are the characters they
+/// stand for (so `regexp='\b'` is a backspace there, as ansible-core reads it); any other
+/// backslash stays (`\1`, `\d`). `\N{NAME}` is left as written.
+fn decode_escapes(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let hex = |digits: usize| {
+            after
+                .get(1..=digits)
+                .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32)
+                .map(|c| (c, digits + 1))
+        };
+        let decoded = match after.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => Some((c, 1)),
+            Some('a') => Some(('\u{7}', 1)),
+            Some('b') => Some(('\u{8}', 1)),
+            Some('f') => Some(('\u{c}', 1)),
+            Some('n') => Some(('\n', 1)),
+            Some('r') => Some(('\r', 1)),
+            Some('t') => Some(('\t', 1)),
+            Some('v') => Some(('\u{b}', 1)),
+            Some('x') => hex(2),
+            Some('u') => hex(4),
+            Some('U') => hex(8),
+            _ => None,
+        };
+        match decoded {
+            Some((c, length)) => {
+                out.push(c);
+                rest = &after[length..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Ansible's `split_args`: words separated by spaces, except inside quotes and inside

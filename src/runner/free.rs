@@ -215,8 +215,9 @@ impl Runner<'_> {
         None
     }
 
-    /// Under `free` and `host_pinned`, ansible-core shows a `meta` task (`flush_handlers`,
-    /// `end_host`, `end_play`) its `when` skips on a host as skipped (not counted).
+    /// A `meta` task (`flush_handlers`, `end_host`, `end_play`, `noop`) as ansible-core
+    /// shows it: its banner, and as skipped (not counted) each host its `when` skips;
+    /// under `free` and `host_pinned`, a banner for each such host only.
     pub(super) fn meta_skipped(
         &self,
         scope: &PlayScope<'_>,
@@ -225,7 +226,8 @@ impl Runner<'_> {
         hosts: &[String],
         holding: &[String],
     ) {
-        if scope.prepared.play.strategy == Strategy::Linear {
+        let linear = scope.prepared.play.strategy == Strategy::Linear;
+        if hosts.is_empty() {
             return;
         }
         let effective = inherited.with(task);
@@ -233,15 +235,23 @@ impl Runner<'_> {
             Some(role) => format!("{} : {}", role.name, task.display_name()),
             None => task.display_name(),
         };
-        for host in hosts.iter().filter(|host| !holding.contains(host)) {
+        let banner = |host_names: &[String]| {
             self.reporter.emit(&Event::TaskStart {
                 task: title.clone(),
                 path: task.span.to_string(),
                 handler: effective.handler,
                 action: None,
-                hosts: 1,
-                host_names: vec![host.clone()],
+                hosts: host_names.len(),
+                host_names: host_names.to_vec(),
             });
+        };
+        if linear {
+            banner(hosts);
+        }
+        for host in hosts.iter().filter(|host| !holding.contains(host)) {
+            if !linear {
+                banner(std::slice::from_ref(host));
+            }
             self.reporter.emit(&Event::bare_result(
                 host,
                 &title,
@@ -292,6 +302,27 @@ impl Runner<'_> {
             self.reporter.warn_once(RUN_ONCE);
         }
         fork().await
+    }
+
+    /// Whether hosts may pipeline their tasks in a play under `free` or `host_pinned`
+    /// (`chain.rs`). There another host can stop this one at its next task, after its
+    /// chain has sent that task ahead: by `meta: end_play`, or a `run_once` task that
+    /// fails. A play with either (or an include whose file is not known before it runs,
+    /// which might hold one) is not pipelined. Nor, under `free`, a batch with more hosts
+    /// than forks: hosts take turns for a fork at each task, as in ansible-core, and a
+    /// host holding one for a whole segment would change the turns.
+    pub(super) fn free_may_pipeline(&self, scope: &PlayScope<'_>) -> bool {
+        let play = &scope.prepared.play;
+        if play.strategy == Strategy::Free && scope.batch.len() > self.options.forks.max(1) {
+            return false;
+        }
+        play.all_tasks().iter().all(|task| match &task.body {
+            crate::playbook::TaskBody::Meta(crate::playbook::Meta::EndPlay) => false,
+            crate::playbook::TaskBody::Include(include) => {
+                include.tasks.is_some() && include.role_args.is_none()
+            }
+            _ => !task.run_once,
+        })
     }
 
     /// ansible-core's warnings for what these strategies ignore, each once a run.

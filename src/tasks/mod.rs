@@ -57,6 +57,7 @@ mod postgresql_query;
 mod postgresql_user;
 mod reboot;
 mod replace;
+mod script;
 mod seboolean;
 mod sefcontext;
 mod service;
@@ -114,6 +115,16 @@ pub trait TaskType {
         false
     }
 
+    /// With these arguments it may join a pipelined chain although the controller decides
+    /// its failure from its answers, or it makes more than one request: its first request
+    /// is written behind the tasks before it without waiting for their answers, and the
+    /// tasks after it wait for its whole result (its turn is held until then; its later
+    /// requests go through the same shell). It must make no request after one that exited
+    /// non-zero. Saves the wait for the earlier answers, not its own.
+    fn pipelines_holding(_args: &Node) -> bool {
+        false
+    }
+
     /// The controller's template files its `run` renders with the host's variables (found
     /// from `role`'s folder, then `base`, the playbook's), for the pipelining analysis to
     /// read what they read; `None` when they cannot be known from the arguments as written.
@@ -132,6 +143,11 @@ pub trait TaskType {
     /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
     const COLLECTION: Option<&'static str> = None;
 
+    /// The module ansible-core's action of the same name hands the task to on the hosts
+    /// quayside runs it on (`service` on systemd: `systemd`): that module's
+    /// `module_defaults` fill what the task's own leave out, as that action applies them.
+    const BACKEND: Option<&'static str> = None;
+
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
@@ -148,10 +164,26 @@ pub trait TaskType {
         Vec::new()
     }
 
+    /// With these arguments (as written) it may set variables that cannot be known before
+    /// it runs (`include_vars` of a file named by a template): the check before the run
+    /// then requires no variable, and one still undefined fails its task at run time, as
+    /// in ansible-core.
+    fn sets_unknown_variables(_args: &Node) -> bool {
+        false
+    }
+
     /// The template files its arguments name as written, each with where it is found
     /// from the playbook's folder `dir`, so that one that cannot be read stops the run
     /// before any host is touched.
     fn template_files<'n>(_args: &'n Node, _dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
+        Vec::new()
+    }
+
+    /// The controller files its arguments name as written (not through a template) that
+    /// it sends to the host, each with the node that names it and where it is looked for
+    /// ([`controller_files::find_with_role`]): one that is not there stops the run before
+    /// any host is touched.
+    fn controller_files(_args: &Node) -> Vec<(&Node, String, controller_files::Look)> {
         Vec::new()
     }
 
@@ -233,6 +265,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::pipelines_holding`].
+            pub fn pipelines_holding(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::pipelines_holding(args),)*
+                }
+            }
+
             /// [`TaskType::rendered_files`].
             pub fn rendered_files(
                 self,
@@ -273,6 +312,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::BACKEND`].
+            pub fn backend(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::BACKEND,)*
+                }
+            }
+
             /// [`TaskType::ASYNC`].
             pub fn async_support(self) -> Async {
                 match self {
@@ -284,6 +330,13 @@ macro_rules! task_types {
             pub fn across(self) -> Across {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::ACROSS,)*
+                }
+            }
+
+            /// [`TaskType::sets_unknown_variables`].
+            pub fn sets_unknown_variables(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::sets_unknown_variables(args),)*
                 }
             }
 
@@ -302,6 +355,16 @@ macro_rules! task_types {
             ) -> Vec<(&'n Node, Option<PathBuf>)> {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::template_files(args, dir),)*
+                }
+            }
+
+            /// [`TaskType::controller_files`].
+            pub fn controller_files(
+                self,
+                args: &Node,
+            ) -> Vec<(&Node, String, controller_files::Look)> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::controller_files(args),)*
                 }
             }
 
@@ -344,6 +407,7 @@ macro_rules! task_types {
 task_types! {
     "command" => Command(command::Command);
     "shell" => Shell(shell::Shell);
+    "script" => Script(script::Script);
     "debug" => Debug(debug::Debug);
     "set_fact" => SetFact(set_fact::SetFact);
     "include_vars" => IncludeVars(include_vars::IncludeVars);
@@ -617,6 +681,18 @@ pub struct FileDiff {
     pub path: String,
     pub before: String,
     pub after: String,
+    /// The headers Ansible's module returns (`before_header`, `after_header`), for the
+    /// types that print `--diff` as ansible-core does: `--- before: HEADER` (or `--- before`
+    /// without one), the diff, an empty line. Without them, `before: PATH`.
+    #[serde(skip)]
+    pub headers: Option<DiffHeaders>,
+}
+
+/// A diff's `before_header` and `after_header`, as an Ansible module returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiffHeaders {
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// What a task that manages a container found and leaves behind (in check mode: would

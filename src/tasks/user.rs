@@ -2,9 +2,11 @@
 //! primary `group`, supplementary `groups`, `home`, `shell`, `comment` and `password` (a
 //! hash, as Ansible takes it), or absent, through `useradd`, `usermod` and `userdel`,
 //! looked up and changed in one round trip. Registers what Ansible registers; the password
-//! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Ansible's
-//! other arguments (`move_home`, `expires`, `ssh_key`..., `update_password`...) are
-//! refused where written.
+//! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Expiry,
+//! password ages (`chage`), locks, `update_password`, the skeleton and `umask` of a new
+//! home, `uid_min`/`uid_max` as ansible-core's module passes them; a home that is not there
+//! made as it makes it; `local` through libuser. Ansible's other arguments (`move_home`,
+//! `ssh_key`...) are refused where written.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -44,6 +46,45 @@ pub struct User {
     comment: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// `on_create`: an existing account's password is left as it is.
+    #[serde(default)]
+    update_password: UpdatePassword,
+    /// `useradd -k`: the folder a new home is copied from.
+    #[serde(default)]
+    skeleton: Option<String>,
+    /// `useradd -K UMASK=`: the mode mask of a new home.
+    #[serde(default)]
+    umask: Option<String>,
+    #[serde(default)]
+    uid_min: Option<u32>,
+    #[serde(default)]
+    uid_max: Option<u32>,
+    /// When the account expires, in seconds since the epoch (a negative one: never).
+    #[serde(default)]
+    expires: Option<f64>,
+    /// Lock (`true`) or unlock (`false`) the password.
+    #[serde(default)]
+    password_lock: Option<bool>,
+    #[serde(default)]
+    password_expire_min: Option<i64>,
+    #[serde(default)]
+    password_expire_max: Option<i64>,
+    #[serde(default)]
+    password_expire_warn: Option<i64>,
+    /// Look in `/etc/passwd` itself and change it with libuser's commands.
+    #[serde(default)]
+    local: bool,
+    /// `-f`: days after the password expires before the account is disabled.
+    #[serde(default)]
+    password_expire_account_disable: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePassword {
+    #[default]
+    Always,
+    OnCreate,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -60,8 +101,32 @@ pub enum State {
 /// A removal reports what `userdel` said on stderr as `said=` lines.
 const SCRIPT: &str = r#"
 field() { printf '%s' "$1" | cut -d: -f"$2"; }
+# Python's lstrip('!'): a hash with its lock marks taken off.
+unbang() { v=$1; while [ "${v#!}" != "$v" ]; do v=${v#!}; done; printf '%s' "$v"; }
 fail() { echo "rc=$1"; printf '%s\n' "$2" >&2; exit 0; }
-line=$(getent passwd "$name") || line=
+# With `local`, the account counts only if /etc/passwd itself has it, as ansible-core.
+if [ "$local" = 1 ]; then
+    line=
+    grep -q "^$name:" /etc/passwd && line=$(getent passwd "$name")
+else
+    line=$(getent passwd "$name") || line=
+fi
+# libuser's group memberships and expiry, after `luseradd` or `lusermod`.
+ladd= ldel= lexp=
+local_after() {
+    if [ -n "$lexp" ]; then
+        changed=1
+        [ "$check" = 1 ] || { err=$(lchage -E "$lexp" "$name" 2>&1) || fail $? "$err"; }
+    fi
+    for g in $ladd; do
+        changed=1
+        [ "$check" = 1 ] || { err=$(lgroupmod -M "$name" "$g" 2>&1) || fail $? "$err"; }
+    done
+    for g in $ldel; do
+        changed=1
+        [ "$check" = 1 ] || { err=$(lgroupmod -m "$name" "$g" 2>&1) || fail $? "$err"; }
+    done
+}
 changed=0
 if [ "$state" = absent ]; then
     if [ -n "$line" ]; then
@@ -69,8 +134,8 @@ if [ "$state" = absent ]; then
         if [ "$check" = 0 ]; then
             set -- "$name"
             [ "$remove" = 1 ] && set -- -r "$@"
-            [ "$force" = 1 ] && set -- -f "$@"
-            err=$(userdel "$@" 2>&1) || fail $? "$err"
+            [ "$force" = 1 ] && [ "$local" = 0 ] && set -- -f "$@"
+            err=$(${prefix}userdel "$@" 2>&1) || fail $? "$err"
             [ -n "$err" ] && printf '%s\n' "$err" | sed 's/^/said=/'
         fi
     fi
@@ -95,15 +160,40 @@ if [ -z "$line" ]; then
         set -- "$name"
         [ -n "$uid" ] && set -- -u "$uid" "$@"
         if [ -n "$group" ]; then set -- -g "$group" "$@"
-        elif getent group "$name" >/dev/null; then set -- -N "$@"; fi
-        [ "$set_groups" = 1 ] && [ -n "$groups" ] && set -- -G "$groups" "$@"
+        elif getent group "$name" >/dev/null; then
+            if [ "$local" = 1 ]; then set -- -n "$@"; else set -- -N "$@"; fi
+        fi
+        if [ "$set_groups" = 1 ] && [ -n "$groups" ]; then
+            if [ "$local" = 1 ]; then ladd=$(printf '%s' "$groups" | tr ',' ' ')
+            else set -- -G "$groups" "$@"; fi
+        fi
         [ "$set_comment" = 1 ] && set -- -c "$comment" "$@"
         [ -n "$home" ] && set -- -d "$home" "$@"
         [ -n "$shell" ] && set -- -s "$shell" "$@"
-        [ "$set_password" = 1 ] && set -- -p "$password" "$@"
+        if [ "$set_password" = 1 ]; then
+            if [ "$password_lock" = 1 ]; then set -- -p "!$password" "$@"
+            else set -- -p "$password" "$@"; fi
+        fi
         [ "$system" = 1 ] && set -- -r "$@"
-        if [ "$create_home" = 1 ]; then set -- -m "$@"; else set -- -M "$@"; fi
-        err=$(useradd "$@" 2>&1) || fail $? "$err"
+        if [ "$create_home" = 1 ]; then
+            [ "$local" = 1 ] || set -- -m "$@"
+            [ -n "$skeleton" ] && set -- -k "$skeleton" "$@"
+            [ -n "$umask" ] && set -- -K "UMASK=$umask" "$@"
+        else
+            set -- -M "$@"
+        fi
+        [ -n "$uid_min" ] && set -- -K "UID_MIN=$uid_min" "$@"
+        [ -n "$uid_max" ] && set -- -K "UID_MAX=$uid_max" "$@"
+        if [ "$set_expires" = 1 ]; then
+            if [ "$local" = 1 ]; then
+                if [ "$expires_clear" = 1 ]; then lexp=-1; else lexp=$expires_days; fi
+            else
+                set -- -e "$expires_date" "$@"
+            fi
+        fi
+        [ -n "$inactive" ] && set -- -f "$inactive" "$@"
+        err=$(${prefix}useradd "$@" 2>&1) || fail $? "$err"
+        local_after
         echo created=1
     fi
 else
@@ -116,8 +206,23 @@ else
     if [ "$set_groups" = 1 ]; then
         primary=$(getent group "$(field "$line" 4)" | cut -d: -f1)
         current=$(id -Gn "$name" 2>/dev/null | tr ' ' '\n' | grep -vxF -- "$primary" | sort -u | paste -sd, -)
-        wanted=$(printf '%s' "$groups" | tr ',' '\n' | grep -vxF -- "$primary" | grep -v '^$' | sort -u | paste -sd, -)
-        if [ "$append" = 1 ]; then
+        # Groups named by gid are compared by name, as ansible-core's get_groups_set.
+        names=$(printf '%s' "$groups" | tr ',' '\n' | grep -v '^$' | while read -r g; do
+            getent group "$g" | cut -d: -f1
+        done)
+        wanted=$(printf '%s\n' "$names" | grep -vxF -- "$primary" | grep -v '^$' | sort -u | paste -sd, -)
+        if [ "$local" = 1 ]; then
+            # libuser's way, as ansible-core: every group the account is a member of,
+            # the primary one too, against the groups asked for.
+            member=$(getent group | awk -F: -v u="$name" '{n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) print $1}' | sort -u)
+            asked=$(printf '%s\n' "$names" | grep -v '^$' | sort -u)
+            ladd=$(printf '%s\n' "$asked" | grep -v '^$' | grep -vxF -e "$member" -e '' | paste -sd' ' -)
+            [ -n "$member" ] || ladd=$(printf '%s' "$asked" | paste -sd' ' -)
+            if [ "$append" = 0 ] && [ -n "$member" ]; then
+                ldel=$(printf '%s\n' "$member" | grep -vxF -e "$asked" -e '' | paste -sd' ' -)
+                [ -n "$asked" ] || ldel=$(printf '%s' "$member" | paste -sd' ' -)
+            fi
+        elif [ "$append" = 1 ]; then
             missing=$(printf '%s' "$wanted" | tr ',' '\n' | grep -v '^$' | while read -r g; do
                 printf '%s\n' "$current" | tr ',' '\n' | grep -qxF -- "$g" || printf '%s\n' "$g"
             done | paste -sd, -)
@@ -126,14 +231,84 @@ else
             set -- -G "$wanted" "$@"
         fi
     fi
-    if [ "$set_password" = 1 ]; then
-        hash=$(getent shadow "$name" | cut -d: -f2)
-        [ "$hash" != "$password" ] && set -- -p "$password" "$@"
+    shadow=$(getent shadow "$name")
+    if [ "$set_expires" = 1 ]; then
+        # As ansible-core: an empty field is -1, no shadow entry at all 0.
+        current=$(field "$shadow" 8)
+        [ -n "$current" ] || current=-1
+        [ -n "$shadow" ] || current=0
+        if [ "$expires_clear" = 1 ]; then
+            if [ "$current" -ge 0 ]; then
+                if [ "$local" = 1 ]; then lexp=-1; else set -- -e '' "$@"; fi
+            fi
+        elif [ "$current" -lt 0 ] || [ "$current" != "$expires_days" ]; then
+            if [ "$local" = 1 ]; then lexp=$expires_days; else set -- -e "$expires_date" "$@"; fi
+        fi
     fi
+    # As ansible-core: `-f` is given whenever the argument is, a change or not.
+    [ -n "$inactive" ] && set -- -f "$inactive" "$@"
+    hash=$(field "$shadow" 2)
+    lock=
+    case $hash in
+        '!'*) [ "$password_lock" = 0 ] && lock=-U ;;
+        *) [ "$password_lock" = 1 ] && lock=-L ;;
+    esac
+    if [ "$set_password" = 1 ] && [ "$update_password" = always ] \
+        && [ "$(unbang "$hash")" != "$(unbang "$password")" ]; then
+        lock=
+        if [ "$password_lock" = 1 ]; then set -- -p "!$password" "$@"
+        else set -- -p "$password" "$@"; fi
+    fi
+    [ -n "$lock" ] && set -- "$lock" "$@"
     if [ $# -gt 1 ]; then
         changed=1
         if [ "$check" = 0 ]; then
-            err=$(usermod "$@" 2>&1) || fail $? "$err"
+            err=$(${prefix}usermod "$@" 2>&1) || fail $? "$err"
+        fi
+    fi
+    local_after
+fi
+# As ansible-core: a home that is not there is made (from the skeleton, with the mode
+# /etc/login.defs gives, owned by the account), whether the account is new or not.
+if [ "$create_home" = 1 ] && line=$(getent passwd "$name"); then
+    h=$(field "$line" 6)
+    if [ -n "$h" ] && [ ! -e "$h" ]; then
+        changed=1
+        if [ "$check" = 0 ]; then
+            skel=${skeleton:-/etc/skel}
+            if [ -e "$skel" ] && [ "$skel" != /dev/null ]; then
+                err=$(mkdir -p "$(dirname "$h")" && cp -a "$skel" "$h" 2>&1) || fail 1 "$err"
+            else
+                err=$(mkdir -p "$h" 2>&1) || fail 1 "$err"
+            fi
+            if [ -e /etc/login.defs ]; then
+                mode= u=
+                while read -r key value rest; do
+                    case $value in ''|*[!0-9]*) continue ;; esac
+                    [ -z "$rest" ] || continue
+                    case $key in
+                        HOME_MODE) mode=$value; break ;;
+                        UMASK) u=$value ;;
+                    esac
+                done < /etc/login.defs
+                [ -z "$mode" ] && [ -n "$u" ] && mode=$(printf '%o' $(( 0777 & ~0$u )))
+                chmod "${mode:-755}" "$h"
+            fi
+            chown -R "$(field "$line" 3):$(field "$line" 4)" "$h"
+        fi
+    fi
+fi
+# The password's ages, with `chage`, on an account that is there.
+if [ -n "$pe_min$pe_max$pe_warn" ] && shadow=$(getent shadow "$name"); then
+    set -- "$name"
+    age() { v=$(field "$shadow" "$1"); [ -n "$v" ] && printf '%s' "$v" || printf '%s' -1; }
+    [ -n "$pe_warn" ] && [ "$(age 6)" != "$pe_warn" ] && set -- -W "$pe_warn" "$@"
+    [ -n "$pe_max" ] && [ "$(age 5)" != "$pe_max" ] && set -- -M "$pe_max" "$@"
+    [ -n "$pe_min" ] && [ "$(age 4)" != "$pe_min" ] && set -- -m "$pe_min" "$@"
+    if [ $# -gt 1 ]; then
+        changed=1
+        if [ "$check" = 0 ]; then
+            err=$(chage "$@" 2>&1) || fail $? "$err"
         fi
     fi
 fi
@@ -165,6 +340,11 @@ impl User {
             None => String::new(),
         };
         let flag = |b: bool| u8::from(b).to_string();
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let expires = match self.expires {
+            Some(seconds) if seconds >= 0.0 => expiry(seconds),
+            _ => (String::new(), String::new()),
+        };
         let vars = [
             ("name", name.to_owned()),
             ("uid", self.uid.map(|u| u.to_string()).unwrap_or_default()),
@@ -192,6 +372,32 @@ impl User {
             ("set_password", flag(self.password.is_some())),
             ("password", self.password.clone().unwrap_or_default()),
             ("check", flag(check)),
+            ("local", flag(self.local)),
+            ("prefix", if self.local { "l" } else { "" }.to_owned()),
+            (
+                "update_password",
+                match self.update_password {
+                    UpdatePassword::Always => "always",
+                    UpdatePassword::OnCreate => "on_create",
+                }
+                .to_owned(),
+            ),
+            ("skeleton", self.skeleton.clone().unwrap_or_default()),
+            ("umask", self.umask.clone().unwrap_or_default()),
+            ("uid_min", number(self.uid_min.map(i64::from))),
+            ("uid_max", number(self.uid_max.map(i64::from))),
+            ("set_expires", flag(self.expires.is_some())),
+            ("expires_clear", flag(self.expires.is_some_and(|e| e < 0.0))),
+            ("expires_date", expires.0),
+            ("expires_days", expires.1),
+            (
+                "password_lock",
+                self.password_lock.map(flag).unwrap_or_default(),
+            ),
+            ("pe_min", number(self.password_expire_min)),
+            ("pe_max", number(self.password_expire_max)),
+            ("pe_warn", number(self.password_expire_warn)),
+            ("inactive", number(self.password_expire_account_disable)),
         ];
         let mut text = String::new();
         for (key, value) in vars {
@@ -215,6 +421,19 @@ impl User {
         })
     }
 }
+
+/// An expiry time in seconds since the epoch as `useradd -e` takes it (`YYYY-MM-DD`, in
+/// UTC as ansible-core's `time.gmtime`) and as the shadow file keeps it (days).
+fn expiry(seconds: f64) -> (String, String) {
+    let days = (seconds / 86_400.0).floor() as i64;
+    let date = chrono::DateTime::from_timestamp(seconds.floor() as i64, 0)
+        .map(|time| time.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    (date, days.to_string())
+}
+
+/// Ansible's warning for `append` without `groups` (its words, the missing space too).
+const APPEND_WITHOUT_GROUPS: &str = "'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups.This will change to an error in Ansible 2.14.";
 
 /// Ansible's warning for a `password` that does not look like a hash crypt(3) reads.
 const NOT_HASHED: &str = "The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.";
@@ -247,16 +466,25 @@ fn looks_unhashed(password: &str) -> bool {
 }
 
 impl TaskType for User {
+    /// Ansible's `path` arguments: `~` is the home of the user the task runs as.
+    const HOST_PATHS: &'static [&'static str] = &["home", "shell"];
+
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let outcome = self.apply(ctx).await?;
-        // As Ansible: the warning goes with whatever the task did.
-        Ok(match &self.password {
-            Some(password) if looks_unhashed(password) => {
-                outcome.with("warnings", vec![NOT_HASHED])
-            }
-            _ => outcome,
+        // As Ansible: the warnings go with whatever the task did.
+        let mut warnings = Vec::new();
+        if self.groups.is_none() && self.append {
+            warnings.push(APPEND_WITHOUT_GROUPS);
+        }
+        if self.password.as_deref().is_some_and(looks_unhashed) {
+            warnings.push(NOT_HASHED);
+        }
+        Ok(if warnings.is_empty() {
+            outcome
+        } else {
+            outcome.with("warnings", warnings)
         })
     }
 }
@@ -273,6 +501,20 @@ impl User {
             return Ok(Outcome::failed(
                 "`password` must be a hash such as `$6$...`, on one line",
             ));
+        }
+        // The combinations ansible-core's module refuses when it runs, with its messages.
+        if self.local {
+            for (given, argument) in [
+                (self.umask.is_some(), "umask"),
+                (self.uid_min.is_some(), "uid_min"),
+                (self.uid_max.is_some(), "uid_max"),
+            ] {
+                if given {
+                    return Ok(Outcome::failed(format!(
+                        "'{argument}' can not be used with 'local'"
+                    )));
+                }
+            }
         }
         let text = match self.script(&name, ctx.check) {
             Ok(text) => text,

@@ -8,8 +8,12 @@
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
+use crate::python_regex::{Flags, PythonRegex};
+
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("regex_findall", regex_findall);
     env.add_filter("regex_escape", regex_escape);
     env.add_filter("ternary", ternary);
     env.add_filter("union", union);
@@ -22,19 +26,105 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
     env.add_filter("relpath", relpath);
     env.add_filter("extract", extract);
-    env.add_test("match", |value: &str, pattern: &str, kwargs: Kwargs| {
-        regex_test(value, pattern, kwargs, true)
+    env.add_filter("random", random);
+    // As ansible-core's `regex`: any value is tested as Python's `str` writes it (a list of
+    // warnings, say).
+    env.add_test("match", |value: Value, pattern: &str, kwargs: Kwargs| {
+        regex_test(&super::to_string(value)?, pattern, kwargs, true)
     });
-    env.add_test("search", |value: &str, pattern: &str, kwargs: Kwargs| {
-        regex_test(value, pattern, kwargs, false)
+    env.add_test("search", |value: Value, pattern: &str, kwargs: Kwargs| {
+        regex_test(&super::to_string(value)?, pattern, kwargs, false)
     });
-    env.add_test("regex", |value: &str, pattern: &str, kwargs: Kwargs| {
+    env.add_test("regex", |value: Value, pattern: &str, kwargs: Kwargs| {
         let anchored = kwargs.get::<Option<&str>>("match_type")? == Some("match");
-        regex_test(value, pattern, kwargs, anchored)
+        regex_test(&super::to_string(value)?, pattern, kwargs, anchored)
     });
     env.add_function("lookup", lookup);
     env.add_function("query", query);
     env.add_function("q", query);
+}
+
+/// Ansible's `random`: an item of a list (a character of a string), or a number of
+/// `range(start, end, step)` for an integer `end`, drawn from the system's random bytes.
+/// A `seed` (Python's seeded generator) is not built yet, and says so.
+fn random(
+    value: Value,
+    start: Option<i64>,
+    step: Option<i64>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    if kwargs.get::<Option<Value>>("seed")?.is_some() {
+        return Err(invalid("`random` with a `seed` is not supported yet"));
+    }
+    let start = kwargs.get::<Option<i64>>("start")?.or(start);
+    let step = kwargs.get::<Option<i64>>("step")?.or(step);
+    kwargs.assert_all_used()?;
+    if let Some(text) = value.as_str() {
+        let chars: Vec<char> = text.chars().collect();
+        if chars.is_empty() {
+            return Err(invalid("Cannot choose from an empty sequence"));
+        }
+        return Ok(Value::from(
+            chars[below(chars.len() as u64)? as usize].to_string(),
+        ));
+    }
+    if value.kind() == ValueKind::Number {
+        let end = i64::try_from(value.clone())
+            .map_err(|_| invalid("random can only be used on sequences and integers"))?;
+        let (start, step) = (start.unwrap_or(0), step.unwrap_or(1));
+        if step == 0 {
+            return Err(invalid("zero step for randrange()"));
+        }
+        // Python's randrange: how many numbers the range holds.
+        let width = end - start;
+        let floor = |a: i64, b: i64| {
+            let q = a / b;
+            if a % b != 0 && ((a < 0) != (b < 0)) {
+                q - 1
+            } else {
+                q
+            }
+        };
+        let count = if step > 0 {
+            floor(width + step - 1, step)
+        } else {
+            floor(width + step + 1, step)
+        };
+        if count <= 0 {
+            return Err(invalid(format!(
+                "empty range in randrange({start}, {end}, {step})"
+            )));
+        }
+        return Ok(Value::from(start + step * below(count as u64)? as i64));
+    }
+    match value.try_iter() {
+        Ok(items) if value.kind() == ValueKind::Seq => {
+            let items: Vec<Value> = items.collect();
+            if items.is_empty() {
+                return Err(invalid("Cannot choose from an empty sequence"));
+            }
+            Ok(items[below(items.len() as u64)? as usize].clone())
+        }
+        _ => Err(invalid("random can only be used on sequences and integers")),
+    }
+}
+
+/// A number below `n` (more than 0), every one equally likely.
+fn below(n: u64) -> Result<u64, Error> {
+    use std::io::Read;
+    let mut urandom = std::fs::File::open("/dev/urandom")
+        .map_err(|error| invalid(format!("no random bytes: {error}")))?;
+    let limit = u64::MAX - u64::MAX % n;
+    loop {
+        let mut bytes = [0u8; 8];
+        urandom
+            .read_exact(&mut bytes)
+            .map_err(|error| invalid(format!("no random bytes: {error}")))?;
+        let r = u64::from_le_bytes(bytes);
+        if r < limit {
+            return Ok(r % n);
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -42,26 +132,69 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 /// A Python regular expression with Ansible's `ignorecase` and `multiline` flags.
-fn regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|error| invalid(format!("bad regex: {error}")))
+fn regex(pattern: &str, kwargs: &Kwargs) -> Result<PythonRegex, Error> {
+    let flags = Flags {
+        ignore_case: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multi_line: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
+        dot_all: false,
+    };
+    PythonRegex::new(pattern, flags).map_err(invalid)
 }
 
 fn regex_test(value: &str, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
-    // Python's re.match: only a match at the start counts.
-    let pattern = if anchored {
-        format!(r"\A(?:{pattern})")
-    } else {
-        pattern.to_owned()
-    };
-    let regex = regex(&pattern, &kwargs)?;
+    let regex = regex(pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    Ok(regex.is_match(value))
+    // Python's re.match: only a match at the start counts.
+    if anchored {
+        Ok(regex.at_start(value).map_err(invalid)?.is_some())
+    } else {
+        regex.is_search(value).map_err(invalid)
+    }
+}
+
+/// `regex_replace(pattern, replacement, ignorecase, multiline, count, mandatory_count)`:
+/// Python's `re.subn`.
+fn regex_replace(
+    value: &str,
+    pattern: &str,
+    replacement: Option<&str>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let regex = regex(pattern, &kwargs)?;
+    let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    let mandatory = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
+    kwargs.assert_all_used()?;
+    let (out, made) = regex
+        .sub(value, replacement.unwrap_or(""), count)
+        .map_err(invalid)?;
+    if mandatory != 0 && mandatory != made {
+        // ansible-core 2.19.14 names `count` (the argument) where it means the matches.
+        return Err(invalid(format!(
+            "'{pattern}' should match {mandatory} times, but matches {count} times in '{value}'"
+        )));
+    }
+    Ok(out)
+}
+
+/// `regex_findall(pattern, multiline, ignorecase)`: Python's `re.findall`, each match
+/// whole without groups, its group with one, the list of its groups with several.
+fn regex_findall(value: &str, pattern: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let regex = regex(pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    let group = |captures: &crate::python_regex::Captures, i: usize| {
+        Value::from(captures.get(i).map_or("", |m| m.as_str()))
+    };
+    let found = regex.all(value).map_err(invalid)?;
+    Ok(Value::from(
+        found
+            .iter()
+            .map(|captures| match captures.len() {
+                1 => group(captures, 0),
+                2 => group(captures, 1),
+                n => Value::from((1..n).map(|i| group(captures, i)).collect::<Vec<_>>()),
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `regex_search(pattern)`: the first match or None; with `'\\1'`, `'\\g<name>'`
@@ -74,7 +207,7 @@ fn regex_search(
 ) -> Result<Value, Error> {
     let regex = regex(pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    let Some(captures) = regex.captures(value) else {
+    let Some(captures) = regex.search(value).map_err(invalid)? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
