@@ -841,3 +841,94 @@ fn facts_over_ssh_are_those_of_the_ssh_user() {
         output.stdout
     );
 }
+
+/// The `ssh` processes quayside runs (its children), each with its command line.
+fn ssh_children(pid: u32) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let children = std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace() {
+            let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+            if comm.trim() != "ssh" {
+                continue;
+            }
+            let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+            found.push(
+                cmdline
+                    .split(|&byte| byte == 0)
+                    .filter(|word| !word.is_empty())
+                    .map(|word| String::from_utf8_lossy(word).into_owned())
+                    .collect(),
+            );
+        }
+    }
+    found
+}
+
+/// One `ssh` process per host carries the tasks: the master's own session is the host's
+/// shell (`ssh -M ... HOST 'exec sh'`, no `-N` master with a second session beside it),
+/// and its control socket still serves what needs another channel (a file larger than
+/// the shell takes goes over one), after which the tasks go on in the same shell.
+/// ansible-core 2.19.14 gives the same recap for this play against the same hosts
+/// (ok=3 changed=3 on each).
+#[test]
+fn one_ssh_process_per_host_carries_the_tasks_and_its_socket_serves_the_rest() {
+    let fleet = fleet();
+    let scratch = fleet.scratch("one_process");
+    let big = "0123456789abcdef\n".repeat(120_000);
+    let test = Test::new().file("big.txt", &big).file(
+        "play.yml",
+        &format!(
+            "
+            - hosts: fleet
+              gather_facts: false
+              tasks:
+                - name: Busy on every host
+                  shell: |
+                    echo $PPID >> {{{{ host_root }}}}/{scratch}/parents
+                    touch {{{{ host_root }}}}/{scratch}/running
+                    sleep 2
+                - name: A file larger than the shell takes, over a channel of its own
+                  copy:
+                    src: big.txt
+                    dest: '{{{{ host_root }}}}/{scratch}/big.txt'
+                - name: Back in the same shell
+                  shell: echo $PPID >> {{{{ host_root }}}}/{scratch}/parents
+            "
+        ),
+    );
+    let child = crate::signals::spawn_run(&test, "host1:host2", &[], &[]);
+    let pid = child.id();
+    crate::signals::wait_until(Duration::from_secs(30), "the first task runs", || {
+        (1..=2).all(|i| fleet.root(i).join(&scratch).join("running").exists())
+    });
+    let masters = ssh_children(pid);
+    let output = crate::common::Output::from(child.wait_with_output().unwrap());
+    assert_eq!(output.code, 0, "{}", output.stdout);
+    assert_eq!(masters.len(), 2, "{masters:#?}");
+    for master in &masters {
+        assert!(master.iter().any(|word| word == "-M"), "{master:?}");
+        assert!(!master.iter().any(|word| word == "-N"), "{master:?}");
+        assert_eq!(
+            master.last().map(String::as_str),
+            Some("exec sh"),
+            "{master:?}"
+        );
+    }
+    for host in ["host1", "host2"] {
+        assert_eq!(
+            output.recap(host),
+            format!("{host} : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+    }
+    for i in 1..=2 {
+        let dir = fleet.root(i).join(&scratch);
+        assert_eq!(std::fs::read_to_string(dir.join("big.txt")).unwrap(), big);
+        let parents = parents(fleet, i, &scratch);
+        assert_eq!(parents.len(), 2, "{parents:?}");
+        assert_eq!(parents[0], parents[1], "{parents:?}");
+    }
+}

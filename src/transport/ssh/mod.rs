@@ -1,14 +1,21 @@
 //! `ansible_connection: ssh`: one OpenSSH master connection per host for the whole run.
 //!
-//! [`SshConnection::connect`] starts `ssh -M -N` (the system's OpenSSH client, so the
-//! user's `~/.ssh/config`, `/etc/ssh/ssh_config`, agent and `known_hosts` all apply) with
-//! a control socket in a private directory. The first [`Connection::run`] opens one channel
-//! over that master through the `openssh` crate's native multiplexing client and starts a
-//! shell on the host in it ([`super::shell`]); every script of the run then goes to that
-//! shell as one request and comes back as one answer: one network round trip per script,
-//! no new channel, no new sshd session, no new `ssh` process. A script that arrives while
-//! the shell is busy with another (two tasks reaching the same host at once), or that
-//! sends more than a mebibyte of input, gets a channel of its own.
+//! [`SshConnection::connect`] starts `ssh -M ... HOST 'exec sh'` (the system's OpenSSH
+//! client, so the user's `~/.ssh/config`, `/etc/ssh/ssh_config`, agent and `known_hosts`
+//! all apply) with a control socket in a private directory. The master's own session is
+//! the host's shell ([`super::shell`]): its standard input and output are the shell's, so
+//! one `ssh` process and one session per host carry every script of the run, each as one
+//! request and one answer: one network round trip per script, no new channel, no new
+//! sshd session, no new `ssh` process. The session opens right after authentication,
+//! while quayside waits for the control socket, as a plain `ssh HOST sh` would.
+//!
+//! The control socket serves what needs another session, through the `openssh` crate's
+//! native multiplexing client: a script that arrives while the shell is busy with another
+//! (two tasks reaching the same host at once) or that sends more than a mebibyte of input
+//! gets a channel of its own, as do port forwardings and stopping a script on the host.
+//! A master ends with its own session unless a channel over its socket is open, so when
+//! the master's shell must go (a script that overran its timeout is stopped with it), the
+//! next shell is opened over the socket first and the master lives on through it.
 //!
 //! The master runs in a process group of its own, so that a Ctrl-C at the terminal reaches
 //! quayside (which lets the scripts in flight finish) and not the connections under them.
@@ -42,7 +49,7 @@ pub(super) use control::{
 
 use self::args::parse_common_args;
 use self::control::{control_dir, remove_dir};
-use self::remote::{Flights, RemoteShell, SHELL_INPUT_LIMIT, ShellPipeline};
+use self::remote::{Flights, RemoteShell, SHELL_INPUT_LIMIT, ShellChannel, ShellPipeline};
 use super::local::{sh_argv, sudo_wants_password};
 use super::quote::quote;
 use super::shell;
@@ -72,6 +79,9 @@ pub struct SshOptions {
     pub connect_timeout: Duration,
 }
 
+/// What a host's shell session runs: the user's login shell hands it to `sh`.
+const SHELL_COMMAND: &str = "exec sh";
+
 /// The connect timeout by default and when [`SshOptions::connect_timeout`] is zero.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -93,7 +103,8 @@ impl Default for SshOptions {
 pub struct SshConnection {
     host: String,
     session: Arc<Session>,
-    /// The `ssh -M -N` process; `None` once closed. Dropping it kills it.
+    /// The `ssh -M` process, whose session is the first shell; `None` once closed.
+    /// Dropping it kills it.
     master: Mutex<Option<Child>>,
     /// The shell on the host that runs the scripts; `None` until the first script, and
     /// again after one it ran could not be finished.
@@ -145,9 +156,10 @@ impl SshConnection {
         Ok(connection)
     }
 
-    /// Start `ssh -M -N` on the control socket and wait until it has authenticated, for at
-    /// most `timeout` (zero: the default). The socket's path stays the same across
-    /// restarts, so the session over it stays valid.
+    /// Start `ssh -M` on the control socket, its session the host's shell, and wait until
+    /// it has authenticated, for at most `timeout` (zero: the default); the shell goes to
+    /// `self.shell`. The socket's path stays the same across restarts, so the session over
+    /// it stays valid.
     async fn start_master(&self, timeout: Duration) -> Result<(), TransportError> {
         let options = &self.options;
         let common_args =
@@ -166,22 +178,13 @@ impl SshConnection {
         // A socket left by a master that was killed would pass for a ready one.
         let _ = std::fs::remove_file(&socket);
 
-        // ssh logs to the file itself (-E); its stderr goes there too, because that is
-        // where a ProxyJump/ProxyCommand helper says why it could not reach the host.
-        let stderr = match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-        {
-            Ok(file) => ProcessStdio::from(file),
-            Err(error) => {
-                return Err(self.connect_error(format!("cannot create the ssh log: {error}")));
-            }
-        };
+        // ssh logs to the file itself (-E). Its standard streams are the shell's: a
+        // ProxyJump/ProxyCommand helper says why it could not reach the host on the
+        // standard error it shares with ssh, which goes to the log when the master fails.
         let mut ssh = Command::new("ssh");
-        ssh.stdin(ProcessStdio::null())
-            .stdout(ProcessStdio::null())
-            .stderr(stderr)
+        ssh.stdin(ProcessStdio::piped())
+            .stdout(ProcessStdio::piped())
+            .stderr(ProcessStdio::piped())
             .kill_on_drop(true)
             // A process group of its own: a Ctrl-C at the terminal signals the whole
             // foreground group, and the master must outlive it so that quayside can finish
@@ -191,12 +194,22 @@ impl SshConnection {
             .arg(&self.log)
             .arg("-S")
             .arg(&socket)
-            .args(["-M", "-N"])
+            // The master, its session without a terminal (and so without an escape
+            // character: the scripts are data) running the command given below.
+            .args(["-M", "-T", "-e", "none"])
             // ssh takes the first value it sees for an option, so these come before the
             // user's words and configuration: a `ControlPersist` there would make the
-            // master fork into the background, a `ControlPath` would move its socket,
-            // and any prompt would hang the run.
-            .args(["-o", "ControlPersist=no", "-o", "BatchMode=yes"])
+            // master fork into the background, a `ControlPath` would move its socket, a
+            // `RemoteCommand` would refuse the shell's command, and any prompt would hang
+            // the run.
+            .args([
+                "-o",
+                "ControlPersist=no",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "RemoteCommand=none",
+            ])
             .arg("-o")
             .arg(format!(
                 "ConnectTimeout={}",
@@ -221,18 +234,40 @@ impl SshConnection {
             // the server's MaxAuthTries before the right one is tried.
             ssh.args(["-o", "IdentitiesOnly=yes", "-i"]).arg(key);
         }
-        ssh.args(&common_args.words).arg("--").arg(address);
+        ssh.args(&common_args.words)
+            .arg("--")
+            .arg(address)
+            .arg(SHELL_COMMAND);
 
-        let master = match ssh.spawn() {
+        let mut master = match ssh.spawn() {
             Ok(master) => master,
             Err(error) => return Err(self.connect_error(format!("cannot start `ssh`: {error}"))),
         };
+        let (Some(stdin), Some(stdout), Some(mut stderr)) = (
+            master.stdin.take(),
+            master.stdout.take(),
+            master.stderr.take(),
+        ) else {
+            return Err(self.connect_error("the ssh master has no pipes".to_owned()));
+        };
         *self.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(master);
         match tokio::time::timeout(limit, self.wait_until_ready(&socket)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(status)) => Err(self.connect_failure(&status)),
+            Ok(Ok(())) => {
+                *self.shell.lock().await = Some(RemoteShell::new(
+                    ShellChannel::Master,
+                    Box::new(stdin),
+                    Box::new(stdout),
+                    Box::new(stderr),
+                ));
+                Ok(())
+            }
+            Ok(Err(status)) => {
+                self.log_stderr(&mut stderr).await;
+                Err(self.connect_failure(&status))
+            }
             Err(_) => {
                 // What ssh said before being killed (killing it makes it say more).
+                self.log_stderr(&mut stderr).await;
                 let said = self.log_tail();
                 self.kill_master().await;
                 let reason = if said.is_empty() {
@@ -371,6 +406,30 @@ impl SshConnection {
         }
     }
 
+    /// Append what the master's standard error holds to its log: what a
+    /// ProxyJump/ProxyCommand helper said when the master failed. Reads what has come,
+    /// waiting a moment for more (a hung helper keeps the pipe open).
+    async fn log_stderr(&self, stderr: &mut (impl AsyncRead + Unpin)) {
+        let mut said = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while said.len() < 64 * 1024 {
+            match tokio::time::timeout(Duration::from_millis(100), stderr.read(&mut buffer)).await {
+                Ok(Ok(n)) if n > 0 => said.extend_from_slice(&buffer[..n]),
+                _ => break,
+            }
+        }
+        if !said.is_empty() {
+            if let Ok(mut log) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+            {
+                use std::io::Write as _;
+                let _ = log.write_all(&said);
+            }
+        }
+    }
+
     /// The last thing the master logged, usually why it stopped.
     fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -432,7 +491,7 @@ impl SshConnection {
         if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
             // Whoever sent the last script gave up on it (an interrupted run): it may
             // still be running, and its answer would be taken for the next one's.
-            self.discard_shell(slot).await;
+            self.discard_shell(slot, false).await;
         }
         let shell = match slot.take() {
             Some(shell) => shell,
@@ -443,7 +502,7 @@ impl SshConnection {
             Some(limit) => match tokio::time::timeout(limit, exchange).await {
                 Ok(answer) => answer,
                 Err(_) => {
-                    self.discard_shell(slot).await;
+                    self.discard_shell(slot, false).await;
                     return Err(TransportError::Timeout {
                         host: self.host.clone(),
                         seconds: limit.as_secs(),
@@ -481,7 +540,7 @@ impl SshConnection {
 
     /// Open a channel and start a shell in it; the driver goes with the first request.
     async fn start_shell(&self) -> Result<RemoteShell, TransportError> {
-        let mut command = Session::to_raw_command(Arc::clone(&self.session), "exec sh");
+        let mut command = Session::to_raw_command(Arc::clone(&self.session), SHELL_COMMAND);
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -497,14 +556,29 @@ impl SshConnection {
         ) else {
             return Err(self.connect_error("the shell's channel has no pipes".to_owned()));
         };
-        Ok(RemoteShell::new(child, stdin, stdout, stderr))
+        Ok(RemoteShell::new(
+            ShellChannel::Mux(Box::new(child)),
+            Box::new(stdin),
+            Box::new(stdout),
+            Box::new(stderr),
+        ))
     }
 
     /// Stop whatever the shell was running (an overrun or abandoned script) and forget the
-    /// shell; the next script starts a new one. Best effort: the host may be gone.
-    async fn discard_shell(&self, slot: &mut Option<RemoteShell>) {
+    /// shell; the next script gets a new one. Best effort: the host may be gone.
+    ///
+    /// The master's own shell ends the master with it unless another session stays open,
+    /// so before it goes the next shell is opened over the control socket and left in
+    /// `slot` (not at `close`, where the master goes too).
+    async fn discard_shell(&self, slot: &mut Option<RemoteShell>, closing: bool) {
         let Some(mut shell) = slot.take() else { return };
         let (pid, busy) = (shell.pid(), shell.busy.take());
+        if busy.is_none() && closing {
+            return;
+        }
+        if shell.on_master() && !closing {
+            *slot = self.start_shell().await.ok();
+        }
         drop(shell);
         let (Some(pid), Some(become_user)) = (pid, busy) else {
             return;
@@ -685,7 +759,7 @@ impl Connection for SshConnection {
     async fn pipeline(&self) -> Option<Box<dyn Pipeline + '_>> {
         let mut slot = self.shell.lock().await;
         if slot.as_ref().is_some_and(|shell| shell.busy.is_some()) {
-            self.discard_shell(&mut slot).await;
+            self.discard_shell(&mut slot, false).await;
         }
         let shell = match slot.take() {
             Some(shell) => shell,
@@ -708,7 +782,7 @@ impl Connection for SshConnection {
         // A script abandoned in the middle (an interrupted run) is stopped on the host
         // rather than left to run on after quayside has gone.
         if let Ok(mut shell) = self.shell.try_lock() {
-            self.discard_shell(&mut shell).await;
+            self.discard_shell(&mut shell, true).await;
         }
         self.kill_master().await;
         remove_dir(&self.dir);

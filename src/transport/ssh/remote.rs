@@ -1,13 +1,14 @@
-//! The channel over a host's master that carries its remote shell ([`crate::transport::shell`]):
-//! one script a request, one answer back; or, pipelined, several requests written before
-//! their answers are read ([`ShellPipeline`]).
+//! The session that carries a host's remote shell ([`crate::transport::shell`]): the
+//! master's own session (its `ssh` process's standard input and output), or a channel
+//! opened over the master's control socket. One script a request, one answer back; or,
+//! pipelined, several requests written before their answers are read ([`ShellPipeline`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use openssh::{ChildStderr, ChildStdin, ChildStdout, Session};
-use tokio::io::AsyncWriteExt;
+use openssh::Session;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::transport::local::sh_argv;
 use crate::transport::shell;
@@ -17,17 +18,35 @@ use crate::transport::{Chain, Output, Script};
 /// channel of its own.
 pub(super) const SHELL_INPUT_LIMIT: usize = 1 << 20;
 
+/// The shell's input: the master's standard input, or a channel's.
+pub(super) type ShellInput = Box<dyn AsyncWrite + Send + Sync + Unpin>;
+/// One of the shell's output streams.
+pub(super) type ShellOutput = Box<dyn AsyncRead + Send + Sync + Unpin>;
+
+/// Which session carries a host's shell.
+pub(super) enum ShellChannel {
+    /// The master's own session: the `ssh` process's standard input and output are the
+    /// shell's. When that session ends the master ends too, unless a channel over its
+    /// control socket is open.
+    Master,
+    /// A channel opened over the control socket; dropping it closes the channel.
+    Mux(
+        #[allow(dead_code, reason = "held for its drop, which closes the channel")]
+        Box<openssh::Child<Arc<Session>>>,
+    ),
+}
+
 /// The writing half of a host's shell.
 pub(super) struct ShellWriter {
-    pub(super) stdin: ChildStdin,
+    pub(super) stdin: ShellInput,
     /// The driver has been written (it goes with the first request).
     pub(super) driver_sent: bool,
 }
 
 /// The reading half of a host's shell.
 pub(super) struct ShellReader {
-    pub(super) stdout: ChildStdout,
-    pub(super) stderr: ChildStderr,
+    pub(super) stdout: ShellOutput,
+    pub(super) stderr: ShellOutput,
     /// What was read past the last frame on each stream (the start of the next ones).
     carry_out: Vec<u8>,
     carry_err: Vec<u8>,
@@ -47,8 +66,8 @@ pub(super) struct InFlight {
 
 /// The shell on a host that runs its scripts.
 pub(super) struct RemoteShell {
-    /// The channel; dropping it closes the shell's input, and the shell ends.
-    pub(super) _child: openssh::Child<Arc<Session>>,
+    /// The session; dropping the shell closes its input, and the shell ends.
+    pub(super) channel: ShellChannel,
     pub(super) writer: ShellWriter,
     pub(super) reader: ShellReader,
     in_flight: InFlight,
@@ -147,13 +166,13 @@ impl ShellReader {
 
 impl RemoteShell {
     pub(super) fn new(
-        child: openssh::Child<Arc<Session>>,
-        stdin: ChildStdin,
-        stdout: ChildStdout,
-        stderr: ChildStderr,
+        channel: ShellChannel,
+        stdin: ShellInput,
+        stdout: ShellOutput,
+        stderr: ShellOutput,
     ) -> RemoteShell {
         RemoteShell {
-            _child: child,
+            channel,
             writer: ShellWriter {
                 stdin,
                 driver_sent: false,
@@ -219,13 +238,18 @@ impl RemoteShell {
     pub(super) fn pid(&self) -> Option<u32> {
         self.reader.pid
     }
+
+    /// The shell runs in the master's own session.
+    pub(super) fn on_master(&self) -> bool {
+        matches!(self.channel, ShellChannel::Master)
+    }
 }
 
 /// A host's shell taken for a pipeline: the writing and the reading halves each behind a
 /// lock of their own, so that a request can be written while an earlier one's answer is
 /// awaited.
 pub(super) struct ShellPipeline {
-    child: std::sync::Mutex<openssh::Child<Arc<Session>>>,
+    channel: std::sync::Mutex<ShellChannel>,
     writer: tokio::sync::Mutex<ShellWriter>,
     reader: tokio::sync::Mutex<ShellReader>,
     in_flight: std::sync::Mutex<InFlight>,
@@ -257,7 +281,7 @@ impl ShellPipeline {
         let pid = Arc::new(AtomicU32::new(shell.reader.pid.unwrap_or(0)));
         Ok(Some(ShellPipeline {
             pid: pid.clone(),
-            child: std::sync::Mutex::new(shell._child),
+            channel: std::sync::Mutex::new(shell.channel),
             writer: tokio::sync::Mutex::new(shell.writer),
             reader: tokio::sync::Mutex::new(ShellReader {
                 published: Some(pid),
@@ -353,8 +377,8 @@ impl ShellPipeline {
             None
         };
         Some(RemoteShell {
-            _child: self
-                .child
+            channel: self
+                .channel
                 .into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             writer: self.writer.into_inner(),
