@@ -1180,3 +1180,36 @@ fn copy_of_a_directory_holding_one_file_reports_as_ansible() {
         "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn a_list_or_mapping_where_a_string_goes_is_its_python_str() {
+    // Expected from ansible-core 2.19.14: a string argument given a mapping, a list or a
+    // number takes its Python `str()`; the loop labels are Python's too. ok=4 changed=0.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: '{{ item }}', state: absent}
+              loop: [{a: 1, b: 'x'}, [1, 'two'], 5, 1.5]
+              register: r
+            - assert:
+                that: "r.results | map(attribute='path') | list == [\"{'a': 1, 'b': 'x'}\", \"[1, 'two']\", '5', '1.5']"
+            - file: {path: {a: 1}, state: absent}
+              register: q
+            - assert: {that: ["q.path == \"{'a': 1}\""]}
+        "#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(
+            "ok: [localhost] => (item={'a': 1, 'b': 'x'})\nok: [localhost] => (item=[1, 'two'])\n"
+        ),
+        "{}",
+        output.stdout
+    );
+}
