@@ -76,16 +76,15 @@ pub fn check_templates(
     }
     // A file or role included under a template is read only when it runs: the variables
     // it sets are not known before, so none is required.
-    // So does a module (src/plugins/): its `ansible_facts` may set any variable.
-    let dynamic = playbook.all_tasks().iter().any(|task| {
-        matches!(&task.body, TaskBody::Include(include) if include.tasks.is_none())
-            || matches!(
-                &task.body,
-                TaskBody::Action {
-                    module: Some(_),
-                    ..
-                }
-            )
+    // So does a module (src/plugins/): its `ansible_facts` may set any variable; and an
+    // `include_vars` of a file a template names.
+    let dynamic = playbook.all_tasks().iter().any(|task| match &task.body {
+        TaskBody::Include(include) => include.tasks.is_none(),
+        TaskBody::Action {
+            module: Some(_), ..
+        } => true,
+        TaskBody::Action { kind, args, .. } => kind.sets_unknown_variables(args),
+        _ => false,
     });
     // Set anywhere but in a play's `vars` and `vars_files`.
     let elsewhere = known.clone();
@@ -379,7 +378,7 @@ impl Checker<'_> {
         if let Some((message, line, column)) = template::file_syntax_error(text) {
             return Err(Diagnostic::at(message, at(line, column, 1)).with_hint(used.clone()));
         }
-        if !certain {
+        if !certain || self.dynamic {
             return Ok(());
         }
         for (variable, line, column) in template::file_required_variables(text) {

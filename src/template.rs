@@ -183,7 +183,6 @@ fn build() -> Environment<'static> {
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
     env.add_filter("expanduser", expanduser);
-    env.add_filter("regex_replace", regex_replace);
     env.add_filter("hash", hash);
     env.add_filter("quote", shell_quote);
     env.add_filter("mandatory", mandatory);
@@ -798,55 +797,6 @@ fn dirname(path: &str) -> String {
         Some(i) => path[..i].to_owned(),
         None => String::new(),
     }
-}
-
-fn compile_regex(pattern: &str) -> Result<regex::Regex, Error> {
-    regex::Regex::new(pattern)
-        .map_err(|error| Error::new(ErrorKind::InvalidOperation, format!("bad regex: {error}")))
-}
-
-/// Python's `re.sub` replacement syntax (`\1`, `\g<1>`, `\g<name>`, `\\`, `\n`), as
-/// Ansible playbooks write it, in the regex crate's (`${1}`, a literal `$` as `$$`).
-pub(crate) fn python_replacement(replacement: &str) -> String {
-    let mut out = String::with_capacity(replacement.len() + 8);
-    let mut chars = replacement.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '$' => out.push_str("$$"),
-            '\\' => match chars.next() {
-                Some(d @ '0'..='9') => {
-                    let mut group = String::from(d);
-                    if let Some(&e @ '0'..='9') = chars.peek() {
-                        group.push(e);
-                        chars.next();
-                    }
-                    out.push_str(&format!("${{{group}}}"));
-                }
-                Some('g') if chars.peek() == Some(&'<') => {
-                    chars.next();
-                    let name: String = chars.by_ref().take_while(|&c| c != '>').collect();
-                    out.push_str(&format!("${{{name}}}"));
-                }
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some('\\') => out.push('\\'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push('\\'),
-            },
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn regex_replace(text: &str, pattern: &str, replacement: Option<&str>) -> Result<String, Error> {
-    let regex = compile_regex(pattern)?;
-    let replacement = python_replacement(replacement.unwrap_or(""));
-    Ok(regex.replace_all(text, replacement.as_str()).into_owned())
 }
 
 fn hash(text: &str, algorithm: Option<&str>) -> Result<String, Error> {

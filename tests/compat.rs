@@ -634,6 +634,117 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
 }
 
 #[test]
+fn a_required_argument_left_to_module_defaults_that_give_none_is_refused_where_written() {
+    for (defaults, task, error) in [
+        (
+            "command: {chdir: /tmp}",
+            "service:",
+            "error: missing argument `name` at play.yml:7:14",
+        ),
+        // ansible-core 2.19.14 keeps `systemd` and `systemd_service` apart here, and
+        // fails the host when the task runs with the same message.
+        (
+            "systemd: {name: qs-md}",
+            "systemd_service: {state: stopped}",
+            "error: missing parameter(s) required by 'state': name at play.yml:7:7",
+        ),
+    ] {
+        let test = Test::new()
+            .file("hosts.yml", LOCAL)
+            .file(
+                "play.yml",
+                &format!(
+                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
+                ),
+            )
+            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        test.run().status(4).stderr_contains(error);
+        assert!(!test.path().join("ran").exists());
+    }
+}
+
+#[test]
+fn variables_from_an_include_vars_a_template_names_are_not_required_before_the_run() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file("vars/Debian.yml", "svc: ssh\n")
+        .file("templates/t.j2", "svc={{ svc }}\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              vars:
+                distro: Debian
+              tasks:
+                - include_vars: \"{{ 'vars/' ~ distro ~ '.yml' }}\"
+                - command: echo {{ svc }}
+                - template: {src: t.j2, dest: '{{ playbook_dir }}/out'}
+                - command: echo {{ never_set }}
+                - command: touch not-reached
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: `svc` is read from the file the template names
+    // (in the command and the template file); `never_set` fails its task when it runs
+    // ("'never_set' is undefined"): ok=3 changed=2 failed=1, exit 2.
+    let output = test
+        .run()
+        .status(2)
+        .stdout_contains("undefined variable `never_set` at play.yml:9:16");
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=3 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("out")).unwrap(),
+        "svc=ssh\n"
+    );
+    assert!(!test.path().join("not-reached").exists());
+}
+
+#[test]
+fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
+    let test = Test::new()
+        .file("hosts.yml", LOCAL)
+        .file(
+            "play.yml",
+            "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - name: end nothing
+                  meta: end_host
+                  when: false
+                - name: flush
+                  meta: flush_handlers
+                - name: nothing
+                  meta: noop
+                - name: end it
+                  meta: end_host
+                  when: true
+                - command: touch not-reached
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14 (linear): each banner, `skipping` under the first
+    // (not counted: the host has no recap line), nothing under the others.
+    let output = test.run().success();
+    let stdout = &output.stdout;
+    let banners: Vec<&str> = stdout.lines().filter(|l| l.starts_with("TASK [")).collect();
+    assert_eq!(banners.len(), 4, "{stdout}");
+    for (banner, name) in banners
+        .iter()
+        .zip(["end nothing", "flush", "nothing", "end it"])
+    {
+        assert!(banner.starts_with(&format!("TASK [{name}] ")), "{stdout}");
+    }
+    assert_eq!(stdout.matches("skipping: [a]").count(), 1, "{stdout}");
+    assert!(!stdout.contains("a   "), "{stdout}");
+    assert!(!test.path().join("not-reached").exists());
+}
+
+#[test]
 fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
     let test = Test::new()
         .file("hosts.yml", LOCAL)

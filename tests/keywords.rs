@@ -236,19 +236,83 @@ fn a_hosts_ansible_user_wins_over_a_task_remote_user() {
 }
 
 #[test]
-fn a_templated_task_remote_user_is_refused_where_it_is_written() {
+fn a_templated_task_and_block_remote_user_is_rendered_for_each_host() {
+    let fleet = crate::common::fleet::fleet();
+    let scratch = fleet.scratch("templated_user");
     let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
+        .file("hosts.yml", &host1_without_a_user(fleet))
         .file(
             "play.yml",
-            "- hosts: all\n  tasks:\n    - command: touch ran\n      remote_user: '{{ who }}'\n",
+            &format!(
+                "
+                - hosts: fleet
+                  gather_facts: false
+                  remote_user: nobody-here
+                  vars:
+                    login: quayside
+                  tasks:
+                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
+                      remote_user: '{{{{ login }}}}'
+                    - block:
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
+                      remote_user: '{{{{ login }}}}'
+                    - command: touch {{{{ host_root }}}}/{scratch}/play
+                "
+            ),
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("play.yml:4:20")
-        .stderr_contains("a templated `remote_user` is not supported; write the user name");
-    assert!(!test.path().join("ran").exists());
+    // Expected from ansible-core 2.19.14 (the same play with the user written out): the
+    // task and the block run as `quayside`; the last task connects as the play's user, who
+    // cannot log in (ansible-core exits 4, quayside 3 for unreachable).
+    let output = test.run().status(3);
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    for file in ["task", "block", "again"] {
+        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
+        assert_eq!(who, "quayside\n", "{file}");
+    }
+    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+}
+
+#[test]
+fn a_templated_remote_user_that_is_undefined_fails_the_host_when_the_task_runs() {
+    let test = Test::new()
+        .file("hosts", "h1 ansible_connection=local\n")
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - command: touch first
+                  remote_user: '{{ nobody_defined }}'
+                  ignore_errors: true
+                - command: touch skipped
+                  remote_user: '{{ nobody_defined }}'
+                  when: false
+                - command: touch last
+                  remote_user: '{{ nobody_defined }}'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts"]);
+    // Expected from ansible-core 2.19.14: "Error processing keyword 'remote_user':
+    // 'nobody_defined' is undefined" on the first task (ignored) and the last, the second
+    // skipped; ok=1 failed=1 skipped=1 ignored=1, exit 2.
+    let output = test
+        .run()
+        .status(2)
+        .stdout_contains("undefined variable `nobody_defined` at play.yml:5:20")
+        .stdout_contains("undefined variable `nobody_defined` at play.yml:11:20");
+    assert_eq!(
+        output.recap("h1"),
+        "h1 : ok=1 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=1"
+    );
+    for file in ["first", "skipped", "last"] {
+        assert!(!test.path().join(file).exists(), "{file}");
+    }
 }
 
 #[test]

@@ -175,3 +175,49 @@ fn dnf_arguments_are_refused_where_written() {
         "error: package `qs-*` must be a package name (patterns, spaces and `>=` are not built) at play.yml:5:7",
     );
 }
+
+#[test]
+fn package_runs_dnf_where_the_host_manager_is_dnf() {
+    // Expected from ansible-core 2.19.14 on the same container: `package` with `use: dnf`,
+    // with `ansible_package_use: dnf`, and with `ansible_facts.pkg_mgr` set to dnf runs
+    // the dnf module: the same results and recap. (ansible-core's own facts say `apt` on
+    // this Debian host, which has both; quayside's `pkg_mgr` fact takes dnf first, so the
+    // gathered case is quayside's alone.)
+    let (host, _guard) = host();
+    let play = r#"- hosts: rpm
+  gather_facts: false
+  tasks:
+    - package: {name: qs-hello, use: dnf}
+      check_mode: true
+      register: p0
+    - package: {name: qs-hello, use: dnf}
+      register: p1
+    - package: {name: qs-hello, state: absent}
+      vars: {ansible_package_use: dnf}
+      register: p2
+    - set_fact: {ansible_facts: {pkg_mgr: dnf}}
+    - package: {name: [qs-needs]}
+      register: p3
+    - package: {name: [qs-needs]}
+      register: p4
+    - assert:
+        that:
+          - "p0.changed and p0.results == ['Installed: qs-hello-1.0-1.noarch'] and p0.msg is search('^Check mode')"
+          - "p1.changed and p1.rc == 0 and p1.results == ['Installed: qs-hello-1.0-1.noarch']"
+          - "p2.changed and p2.results == ['Removed: qs-hello-1.0-1.noarch']"
+          - "p3.changed and p3.results == ['Installed: qs-dep-1.0-1.noarch', 'Installed: qs-needs-1.0-1.noarch']"
+          - not p4.changed and p4.msg == 'Nothing to do'
+- hosts: rpm
+  gather_facts: true
+  tasks:
+    - package: {name: qs-needs, state: absent}
+      register: p5
+    - assert: {that: ["ansible_facts.pkg_mgr == 'dnf'", p5.changed, "p5.results == ['Removed: qs-needs-1.0-1.noarch']"]}
+"#;
+    let output = host.run(play).success();
+    assert_eq!(
+        output.recap("rpm"),
+        "rpm : ok=10 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(installed(host), "qs-dep-1.0");
+}

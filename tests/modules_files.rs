@@ -235,6 +235,7 @@ fn template_renders_byte_for_byte_as_ansible() {
               register: t2
             - assert: {that: [not t2.changed]}
             - template: {src: conf.j2, dest: "{{ dir }}/out/crlf.conf", newline_sequence: "\r\n"}
+            - template: {src: conf.j2, dest: "{{ dir }}/out/crlf2.conf", newline_sequence: '\r\n'}
             - template: {src: conf.j2, dest: "{{ dir }}/out/notrim.conf", trim_blocks: false}
             - template: {src: conf.j2, dest: "{{ dir }}/out/"}
               register: t3
@@ -248,9 +249,11 @@ fn template_renders_byte_for_byte_as_ansible() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=9 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     let out = test.path().join("out");
+    // ansible-core's action takes the escapes written out (`'\r\n'`) for the characters.
+    assert_eq!(read(&out.join("crlf2.conf")), read(&out.join("crlf.conf")));
     assert_eq!(read(&out.join("c.conf")), "name=quay\n  - a\n  - b\nend\n");
     assert_eq!(mode(&out.join("c.conf")), 0o600);
     assert_eq!(
@@ -382,7 +385,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "find: {paths: /tmp, contains: '(x'}",
-        "error: `(x` is not a valid regular expression: unclosed group at play.yml:5:7",
+        "error: `(x` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
     refused(
         "template: {src: a.j2, dest: /tmp/x, variable_start_string: '[[', block_start_string: '[['}",
@@ -398,7 +401,15 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
-        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`) at play.yml:5:40",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
+    );
+    refused(
+        "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
+        "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
+    );
+    refused(
+        "copy: {content: x, dest: /tmp/y, mode: keep}",
+        "error: mode `keep` must be octal digits such as `0640` or symbolic such as `u=rw,g=r` at play.yml:5:46",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, validate: visudo -c}",
@@ -406,7 +417,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "template: {src: t.j2, dest: /tmp/y, output_encoding: utf-8}",
-        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`) at play.yml:5:43",
+        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`, `follow`) at play.yml:5:43",
     );
     refused(
         "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",
@@ -418,7 +429,21 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "replace: {path: /x, regexp: 'a(', replace: b}",
-        "error: `a(` is not a valid regular expression: unclosed group at play.yml:5:7",
+        "error: `a(` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
+    );
+    // ansible-core 2.19.14 fails the task at run time on these (Python's `re.error`):
+    // quayside refuses them before anything runs.
+    refused(
+        r"replace: {path: /x, regexp: '(a)\2', replace: b}",
+        r"error: `(a)\2` is not a valid regular expression: invalid back reference to group 2 at play.yml:5:7",
+    );
+    refused(
+        r"lineinfile: {path: /x, regexp: 'a[b', line: c}",
+        r"error: `a[b` is not a valid regular expression: invalid character class at play.yml:5:7",
+    );
+    refused(
+        r"find: {paths: /x, patterns: '(?P<n>a', use_regex: true}",
+        r"error: `(?P<n>a` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
     refused(
         "blockinfile: {path: /x, block: b, marker_start: x}",
@@ -428,6 +453,260 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "slurp: {src: /x, encoding: utf8}",
         "error: unknown argument `encoding` (expected one of `path`, `src`) at play.yml:5:24",
     );
+}
+
+#[test]
+fn python_regular_expressions_with_backreferences_and_look_around() {
+    // Expected from ansible-core 2.19.14 on the same files and tasks (each assert here
+    // was a `debug` of the same expression there): ok=10 changed=4, these messages and
+    // these files byte for byte. `^(REF) .* \1$` is the lineinfile target's.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^(REF) .* \1$', line: 'New line with backref'}
+              register: l1
+            - lineinfile: {path: "{{ dir }}/f.conf", regexp: '^(?P<w>\w+) no (?!REF)', line: 'matched \g<w>', backrefs: true}
+              register: l2
+            - replace: {path: "{{ dir }}/g.conf", regexp: '^(\w)=(?=\d)', replace: '\1 := '}
+              register: r1
+            - replace: {path: "{{ dir }}/g.conf", regexp: '80\Z', replace: '8080'}
+              register: r2
+            - replace: {path: "{{ dir }}/g.conf", regexp: '80$', replace: '8080'}
+              register: r3
+            - find: {paths: "{{ dir }}/c", contains: '.*(\w{3}) \1'}
+              register: f1
+            - find: {paths: "{{ dir }}/c", patterns: 'foo_(?!baz)\w+\.log', use_regex: true}
+              register: f2
+            - assert:
+                that:
+                  - "'abc abc' | regex_search('(\\\\w+) \\\\1') == 'abc abc'"
+                  - "'say hello hello' | regex_search('(?P<w>\\\\w+) (?P=w)', '\\\\g<w>') == ['hello']"
+                  - "'a1 b2 c3' | regex_findall('(\\\\w)(\\\\d)') | map('join', ':') | list == ['a:1', 'b:2', 'c:3']"
+                  - "'a1 b2 c3' | regex_findall('\\\\w(?=2)') == ['b']"
+                  - "'aa bb cd' | regex_replace('(\\\\w)\\\\1', '<\\\\1>') == '<a> <b> cd'"
+                  - "'a-b-c' | regex_replace('-', '+', count=1) == 'a+b-c'"
+                  - "'Foo' | regex_replace('^f', 'G', ignorecase=true) == 'Goo'"
+                  - "'abab' is match('(ab)\\\\1')"
+                  - "'xabab' is not match('(ab)\\\\1')"
+                  - "'xabab' is search('(ab)\\\\1$')"
+                  - "'ab\n' is not search('ab\\\\Z')"
+                  - "'ab\n' is search('ab$')"
+                  - "'a\nb' | regex_findall('^\\\\w$', multiline=true) == ['a', 'b']"
+                  - "[l1.msg, l2.msg, r1.msg, r2.msg, r3.msg] == ['line replaced', 'line replaced', '2 replacements made', '', '1 replacements made']"
+                  - "f1.files | map(attribute='path') | map('basename') | list == ['twice.txt']"
+                  - "f2.files | map(attribute='path') | map('basename') | list == ['foo_bar.log']"
+        "#,
+    )
+    .file("f.conf", "REF this is a line for backrefs REF\nREF no FER\nkeep\n")
+    .file("g.conf", "a=1\nb=2\nport=80\n")
+    .file("c/twice.txt", "abc abc\n")
+    .file("c/once.txt", "abc abd\n")
+    .file("c/foo_bar.log", "x\n")
+    .file("c/foo_baz.log", "x\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("f.conf")),
+        "New line with backref\nmatched REF\nkeep\n"
+    );
+    assert_eq!(
+        read(&test.path().join("g.conf")),
+        "a := 1\nb := 2\nport=8080\n"
+    );
+}
+
+const DIFFS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  vars: {x: 5}
+  tasks:
+    - copy: {dest: "{{ dir }}/c.conf", content: "new\n"}
+      register: c1
+    - copy: {dest: "{{ dir }}/c.conf", content: "new\n"}
+      register: c2
+    - copy: {dest: "{{ dir }}/new.conf", content: "fresh\n"}
+      register: c3
+    - template: {src: t.j2, dest: "{{ dir }}/t.conf"}
+      register: t1
+    - replace: {path: "{{ dir }}/r.conf", regexp: '=', replace: ':'}
+      register: r1
+    - replace: {path: "{{ dir }}/r.conf", regexp: '=', replace: ':'}
+      register: r2
+    - copy: {dest: "{{ dir }}/nd.conf", content: "nd\n"}
+      diff: false
+      register: c4
+    - set_fact:
+        diffs: "{{ [c1.diff, c2.diff, c3.diff, t1.diff, r1.diff | default('NONE'), r2.diff | default('NONE'), c4.diff] }}"
+"#;
+
+/// `DIFFS` on a fresh copy of its files, with `extra` arguments.
+fn diffs_run(extra: &[&str]) -> (Test, crate::common::Output) {
+    let test = play(DIFFS)
+        .file("r.conf", "a=1\nb=2\n")
+        .file("c.conf", "old\n")
+        .file("t.j2", "x={{ x }}\n")
+        .file("t.conf", "x=0\n");
+    let output = rerun(&test, extra).success();
+    (test, output)
+}
+
+#[test]
+fn copy_template_and_replace_register_and_print_their_diff_as_ansible() {
+    // Expected from ansible-core 2.19.14 on the same files and tasks, with `--diff`: these
+    // registered diffs (a list for copy and template, the paths alone when nothing
+    // changes; a mapping for replace, only when it changes; an empty list under
+    // `diff: false`) and these diffs printed, each followed by an empty line. The one
+    // difference: ansible-core's template `after_header` is the rendered copy in its
+    // temporary folder; quayside names the template.
+    let (test, output) = diffs_run(&["--diff", "-v"]);
+    let dir = test.path().canonicalize().unwrap().display().to_string();
+    let d = test.path().display().to_string();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "TASK [copy] ********************************************************************\n\
+             --- before: {d}/c.conf\n+++ after: {d}/c.conf\n@@ -1 +1 @@\n-old\n+new\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before\n+++ after: {d}/new.conf\n@@ -0,0 +1 @@\n+fresh\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before: {d}/t.conf\n+++ after: {dir}/t.j2\n@@ -1 +1 @@\n-x=0\n+x=5\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains(&format!(
+            "--- before: {d}/r.conf\n+++ after: {d}/r.conf\n@@ -1,2 +1,2 @@\n-a=1\n-b=2\n+a:1\n+b:2\n\nchanged: [localhost]"
+        )),
+        "{}",
+        output.stdout
+    );
+    let diffs = output
+        .stdout
+        .split("\"diffs\": ")
+        .nth(1)
+        .expect("the diffs set");
+    let expected = serde_json::json!([
+        [{"after": "new\n", "after_header": format!("{d}/c.conf"), "before": "old\n", "before_header": format!("{d}/c.conf")}],
+        {"after": {"path": format!("{d}/c.conf")}, "before": {"path": format!("{d}/c.conf")}},
+        [{"after": "fresh\n", "after_header": format!("{d}/new.conf"), "before": ""}],
+        [{"after": "x=5\n", "after_header": format!("{dir}/t.j2"), "before": "x=0\n", "before_header": format!("{d}/t.conf")}],
+        {"after": "a:1\nb:2\n", "after_header": format!("{d}/r.conf"), "before": "a=1\nb=2\n", "before_header": format!("{d}/r.conf")},
+        "NONE",
+        [],
+    ]);
+    let registered: serde_json::Value = serde_json::Deserializer::from_str(diffs)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(registered, expected);
+}
+
+#[test]
+fn copy_and_template_register_an_empty_diff_without_diff_mode() {
+    // Expected from ansible-core 2.19.14: without `--diff`, copy and template register
+    // `diff: []` and replace none.
+    let (_, output) = diffs_run(&["-v"]);
+    let diffs = output
+        .stdout
+        .split("\"diffs\": ")
+        .nth(1)
+        .expect("the diffs set");
+    let registered: serde_json::Value = serde_json::Deserializer::from_str(diffs)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        registered,
+        serde_json::json!([[], [], [], [], "NONE", "NONE", []])
+    );
+    assert!(!output.stdout.contains("--- before"), "{}", output.stdout);
+}
+
+#[test]
+fn key_value_arguments_decode_escapes_and_replace_refuses_a_bad_escape_as_ansible() {
+    // Expected from ansible-core 2.19.14 (its replace target's `replace_test5_0` and
+    // `replace_test9`): in `key=value` arguments `\b` is a backspace and `\x2e` a dot, so
+    // the first matches nothing and the second does; `\t` is a tab; a replacement with
+    // `\D` fails with Python's error.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - replace: {path: "{{ dir }}/f.txt", regexp: '\.', replace: '\D'}
+              register: e1
+              ignore_errors: true
+            - replace: path="{{ dir }}/f.txt" regexp='\b(a)\b' replace='"\1"'
+              register: e3
+            - replace: path="{{ dir }}/f.txt" regexp='a\x2eb' replace='x\ty'
+              register: e4
+            - assert:
+                that:
+                  - e1.failed and not e1.changed
+                  - >-
+                    e1.msg == 'Unable to process replace due to error: bad escape \\D at position 0'
+                  - not e3.changed and e4.changed
+        "#,
+    )
+    .file("f.txt", "a.b\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(read(&test.path().join("f.txt")), "x\ty\n");
+}
+
+#[test]
+fn lineinfile_warns_of_an_empty_regexp_or_search_string_as_ansible() {
+    // Expected from ansible-core 2.19.14 (its lineinfile target asserts the first):
+    // these warnings, the last line replaced each time, ok=3 changed=2.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - lineinfile: {path: "{{ dir }}/f.txt", regexp: '', line: 'six'}
+              register: w1
+            - lineinfile: {path: "{{ dir }}/f.txt", search_string: '', line: 'seven'}
+              register: w2
+            - assert:
+                that:
+                  - w1 is changed and w2 is changed
+                  - >-
+                    w1.warnings == ["The regular expression is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending. If this is desired, use '^' to match every line in the file and avoid this warning."]
+                  - >-
+                    w2.warnings == ["The search string is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending."]
+        "#,
+    )
+    .file("f.txt", "a\nb\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(read(&test.path().join("f.txt")), "a\nseven\n");
 }
 
 const EDITS: &str = r##"
@@ -1090,6 +1369,76 @@ fn find_contains_matches_lines_or_the_whole_file_as_ansible() {
 }
 
 #[test]
+fn find_contains_reads_files_in_their_encoding_as_ansible() {
+    // Expected from ansible-core 2.19.14 on these files: a GBK file read as UTF-8 (or
+    // ASCII) skips its path with Ansible's message naming the encoding as written, read
+    // as GBK it matches; Latin-1 is Python's (every byte a character); an encoding Python
+    // does not know skips the path only when a file is read, and the same warnings.
+    let test = Test::new()
+        .file("l/caf.txt", "")
+        .file("g/plain.gbk", "nothing\n")
+        .file(
+            "play.yml",
+            r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: utf-8}
+              register: e1
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: gbk}
+              register: e2
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: idontexist}
+              register: e3
+            - find: {paths: "{{ dir }}/l", contains: "caf.$", encoding: latin-1}
+              register: e4
+            - find: {paths: "{{ dir }}/l", contains: "café", encoding: UTF8}
+              register: e5
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", encoding: idontexist}
+              register: e6
+            - find: {paths: "{{ dir }}/g", patterns: "*.gbk", contains: "你好世界", encoding: ascii}
+              register: e7
+            - assert:
+                that:
+                  - "[e1.matched, e2.matched, e3.matched, e4.matched, e5.matched, e6.matched, e7.matched] == [0, 1, 0, 1, 0, 2, 0]"
+                  - e2.files[0].path == dir ~ '/g/hello_world.gbk' and e4.files[0].path == dir ~ '/l/caf.txt'
+                  - e1.msg == 'Not all paths examined, check warnings for details'
+                  - >-
+                    e1.skipped_paths[dir ~ '/g'] == 'Failed to read the file ' ~ dir ~ '/g/hello_world.gbk due to an encoding error. current encoding: utf-8'
+                  - >-
+                    e3.skipped_paths[dir ~ '/g'] == 'unknown encoding: idontexist'
+                  - >-
+                    e5.skipped_paths[dir ~ '/l'] == 'Failed to read the file ' ~ dir ~ '/l/caf.txt due to an encoding error. current encoding: UTF8'
+                  - >-
+                    e7.skipped_paths[dir ~ '/g'] == 'Failed to read the file ' ~ dir ~ '/g/hello_world.gbk due to an encoding error. current encoding: ascii'
+                  - e2.msg == 'All paths examined' and e2.skipped_paths == {} and e6.skipped_paths == {}
+                  - >-
+                    e3.warnings == ["Skipped '" ~ dir ~ "/g' path due to this access issue: unknown encoding: idontexist\n"]
+        "#,
+        );
+    // 你好世界 in GBK, café in Latin-1.
+    std::fs::write(
+        test.path().join("g/hello_world.gbk"),
+        b"\xc4\xe3\xba\xc3\xca\xc0\xbd\xe7\n",
+    )
+    .unwrap();
+    std::fs::write(test.path().join("l/caf.txt"), b"caf\xe9\n").unwrap();
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(&format!("[WARNING]: Skipped '{dir}/g' path due to this access issue: unknown encoding: idontexist")),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
 fn template_takes_its_own_delimiters_as_ansible() {
     // Expected from ansible-core 2.19.14: these delimiters render `name=quay`, the loop,
     // and leave `{{ }}`, `{% %}` and `{# #}` as text, byte for byte; changed, then ok.
@@ -1212,4 +1561,115 @@ fn a_list_or_mapping_where_a_string_goes_is_its_python_str() {
         "{}",
         output.stdout
     );
+}
+
+#[test]
+fn copy_mode_preserve_keeps_the_source_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: first
+            - copy: {src: run.sh, dest: '{{ dir }}/out.sh', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0751', again is not changed]}
+            - copy: {content: boo, dest: '{{ dir }}/content.txt', mode: preserve}
+              register: content
+            - assert: {that: [content is changed, content.mode == '0600']}
+        ",
+    )
+    .file("files/run.sh", "x\n");
+    std::fs::set_permissions(
+        test.path().join("files/run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o751),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=5 changed=2, out.sh 0751,
+    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to).
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.sh")), 0o751);
+    assert_eq!(mode(&test.path().join("content.txt")), 0o600);
+}
+
+#[test]
+fn template_and_copy_follow_write_through_a_link_and_replace_it_without() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: '{{ dir }}/l1.txt', follow: true, mode: '0600'}
+              register: t1
+            - template: {src: t.j2, dest: '{{ dir }}/l1.txt', follow: true, mode: '0600'}
+              register: t2
+            - template: {src: t.j2, dest: '{{ dir }}/l2.txt'}
+              register: t3
+            - copy: {content: \"c\\n\", dest: '{{ dir }}/l3.txt', follow: true}
+              register: c1
+            - copy: {content: \"c\\n\", dest: '{{ dir }}/l3.txt', follow: true}
+              register: c2
+            - assert:
+                that:
+                  - t1 is changed and t2 is not changed and t3 is changed
+                  - c1 is changed and c2 is not changed
+                  - t1.dest == dir ~ '/r1.txt' and c1.dest == dir ~ '/r3.txt'
+        ",
+    )
+    .file("templates/t.j2", "new {{ 1 + 1 }}\n");
+    for n in 1..=3 {
+        std::fs::write(test.path().join(format!("r{n}.txt")), "old\n").unwrap();
+        std::os::unix::fs::symlink(format!("r{n}.txt"), test.path().join(format!("l{n}.txt")))
+            .unwrap();
+    }
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=6 changed=3; the
+    // followed links stay links and their files change (r1 0600), `dest` is the file the
+    // link led to; without `follow` the link is replaced by the file, r2 untouched.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let at = |name: &str| test.path().join(name);
+    assert!(at("l1.txt").is_symlink() && at("l3.txt").is_symlink());
+    assert!(!at("l2.txt").is_symlink());
+    assert_eq!(read(&at("r1.txt")), "new 2\n");
+    assert_eq!(mode(&at("r1.txt")), 0o600);
+    assert_eq!(read(&at("l2.txt")), "new 2\n");
+    assert_eq!(read(&at("r2.txt")), "old\n");
+    assert_eq!(read(&at("r3.txt")), "c\n");
+}
+
+#[test]
+fn template_mode_preserve_keeps_the_template_files_mode() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: first
+            - template: {src: t.j2, dest: '{{ dir }}/out.txt', mode: preserve}
+              register: again
+            - assert: {that: [first is changed, first.mode == '0547', again is not changed]}
+        ",
+    )
+    .file("templates/t.j2", "x={{ 1 }}\n");
+    std::fs::set_permissions(
+        test.path().join("templates/t.j2"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o547),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, out.txt 0547.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("out.txt")), 0o547);
 }

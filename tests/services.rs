@@ -505,3 +505,43 @@ fn a_hostile_unit_name_reaches_systemctl_as_one_word() {
         "absent"
     );
 }
+
+#[test]
+fn service_and_systemd_take_their_arguments_from_module_defaults() {
+    let _host = shared();
+    clean(&["qs-md"]);
+    // Expected from ansible-core 2.19.14 (same playbook, same host): the play's `service`
+    // defaults (templated) give the first task everything; in the block, whose `service`
+    // entry replaces the play's whole, `service` takes its `name` from `systemd`'s
+    // defaults (its action hands it to `systemd` there), and so does `systemd`.
+    let play = format!(
+        "- hosts: systemd\n  gather_facts: false\n  vars:\n    unit_name: qs-md\n  module_defaults:\n    ansible.builtin.service: {{name: '{{{{ unit_name }}}}', state: started}}\n  tasks:\n{}{}",
+        unit("qs-md", "/etc/systemd/system"),
+        r#"    - service:
+      register: s1
+    - block:
+        - service:
+          register: s2
+        - systemd: {state: stopped}
+          register: s3
+      module_defaults:
+        service: {enabled: true}
+        systemd: {name: qs-md}
+    - assert:
+        that:
+          - s1.changed and s1.name == 'qs-md' and s1.state == 'started' and s1.enabled is not defined
+          - s2.changed and s2.enabled and s2.name == 'qs-md' and s2.state is not defined
+          - s3.changed and s3.state == 'stopped' and s3.name == 'qs-md'
+"#
+    );
+    let (_test, output) = run(&play, &[]);
+    assert_eq!(
+        output.success().recap("systemd"),
+        "systemd : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        on_host("systemctl is-enabled qs-md; systemctl is-active qs-md"),
+        "enabled\ninactive"
+    );
+    clean(&["qs-md"]);
+}

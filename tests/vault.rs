@@ -689,3 +689,37 @@ fn list_hosts_list_tasks_and_validate_take_the_vault_options() {
     let valid = run(&["validate", "play.yml", "--vault-password-file", "pw"]).success();
     assert_eq!(valid.stdout, "play.yml: 1 play, 1 task, 1 host: ok\n");
 }
+
+#[test]
+fn copy_sends_a_vaulted_file_as_it_is_with_decrypt_false() {
+    // Expected from ansible-core 2.19.14 (same playbook and files): the first copy holds
+    // the plaintext, the others the vaulted text byte for byte, the last not changed;
+    // ok=4 changed=2.
+    let test = vault_test().file(
+        "play.yml",
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: token.txt, dest: '{{ playbook_dir }}/plain.txt'}
+            - copy: {src: token.txt, dest: '{{ playbook_dir }}/vaulted.txt', decrypt: false}
+            - copy: {src: token.txt, dest: '{{ playbook_dir }}/vaulted.txt', decrypt: false}
+              register: again
+            - assert: {that: [again is not changed]}
+        ",
+    );
+    std::fs::create_dir(test.path().join("files")).unwrap();
+    let vaulted = include_str!("fixtures/vault/token.txt");
+    std::fs::write(test.path().join("files/token.txt"), vaulted).unwrap();
+    let output = Test::new()
+        .args(&["run", "play.yml", "--vault-password-file", "pw"])
+        .run_in(test.path())
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let read = |name: &str| std::fs::read_to_string(test.path().join(name)).unwrap();
+    assert_eq!(read("plain.txt"), "file-secret-42\n");
+    assert_eq!(read("vaulted.txt"), vaulted);
+}

@@ -223,8 +223,8 @@ pub struct Task {
     /// `diff`: show (or not) the task's changes whatever `--diff` says.
     pub diff: Option<bool>,
     /// `remote_user`: the SSH user for this task (or block) when the host sets no
-    /// `ansible_user`, over the play's.
-    pub remote_user: Option<String>,
+    /// `ansible_user`, over the play's: a name, or a template rendered per host.
+    pub remote_user: Option<(String, Span)>,
     pub environment: Option<Node>,
     pub r#become: Option<bool>,
     pub become_user: Option<String>,
@@ -242,6 +242,10 @@ pub struct Task {
     /// The task's (or block's) own `module_defaults`, already applied to the arguments of
     /// the tasks they reach (see `module_defaults.rs`).
     pub module_defaults: ModuleDefaults,
+    /// What checking its arguments as written found wrong (a required one left out...):
+    /// the `module_defaults` around it may still supply it (ansible-core merges them before
+    /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
+    pub unchecked: Option<crate::diagnostic::Diagnostic>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@
 //!
 //! The defaults are written into each task's arguments when the playbook is read (and when
 //! an include is read at run time), so they are checked before the run like the task's own.
+//! A task's arguments are checked here, with its defaults merged (ansible-core merges them
+//! before it checks): a required argument it leaves out may come from them.
 
 use super::{Play, Task, TaskBody};
 use crate::diagnostic::Diagnostic;
@@ -60,7 +62,7 @@ impl ModuleDefaults {
                         ));
                     }
                 };
-                entries.push((short(&name).to_owned(), value));
+                entries.push((resolved(&name), value));
             }
         }
         Ok(ModuleDefaults(entries))
@@ -77,13 +79,13 @@ impl ModuleDefaults {
         ModuleDefaults(entries)
     }
 
-    /// The arguments for a task answering to `names`: the last entry naming it.
-    fn for_names(&self, names: &[String]) -> Option<&Node> {
+    /// The arguments for the module `name` ([`resolved`]): the last entry naming it.
+    fn for_name(&self, name: &str) -> Option<&[(Node, Node)]> {
         self.0
             .iter()
             .rev()
-            .find(|(name, _)| names.iter().any(|n| n == name))
-            .map(|(_, args)| args)
+            .find(|(entry, _)| entry == name)
+            .and_then(|(_, args)| args.as_map())
     }
 }
 
@@ -92,6 +94,19 @@ fn short(name: &str) -> &str {
     name.strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name)
+}
+
+/// The module a `module_defaults` key or a task's type names, short and full names alike
+/// (`copy`, `ansible.builtin.copy`; `community.postgresql.postgresql_query`). Two names
+/// of one module are two keys, as in ansible-core 2.19.14 (`systemd`'s defaults do not
+/// reach `systemd_service`).
+fn resolved(name: &str) -> String {
+    let name = short(name);
+    let kind = TaskKind::from_name(name).or_else(|| {
+        let (collection, last) = name.rsplit_once('.')?;
+        TaskKind::from_name(last).filter(|kind| kind.collection() == Some(collection))
+    });
+    kind.map_or_else(|| name.to_owned(), |kind| kind.name().to_owned())
 }
 
 /// Apply the play's `module_defaults`, and those of every block and task in it.
@@ -109,41 +124,48 @@ pub fn apply_to_play(play: &mut Play) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-/// Apply `scope` (and each task's own `module_defaults` within it) to `tasks`.
+/// Apply `scope` (and each task's own `module_defaults` within it) to `tasks`, and refuse
+/// a task that still misses a required argument.
 pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnostic> {
     for task in tasks {
         let scope = scope.within(&task.module_defaults);
-        if scope.is_empty() {
-            continue;
-        }
         let span = task.span.clone();
+        let unchecked = task.unchecked.take();
         match &mut task.body {
             TaskBody::Action { kind, args, module } => {
-                let names = match module {
-                    Some(module) => vec![short(&module.name).to_owned()],
-                    None => names_of(*kind),
+                let (shown, name) = match module {
+                    Some(module) => (short(&module.name).to_owned(), resolved(&module.name)),
+                    None => (kind.name().to_owned(), kind.name().to_owned()),
                 };
-                let Some(defaults) = scope.for_names(&names) else {
-                    continue;
-                };
-                let (Some(defaults), Value::Map(given)) = (defaults.as_map(), &mut args.value)
-                else {
-                    continue;
-                };
+                // Its own module's defaults, then those of the module its action hands it
+                // to (`service`: `systemd`'s) for what is still left out.
+                let backend = module.is_none().then(|| kind.backend()).flatten();
+                let layers: Vec<&[(Node, Node)]> = [Some(name.as_str()), backend]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|name| scope.for_name(name))
+                    .collect();
                 let mut added = false;
-                for (key, value) in defaults {
-                    let name = key.key_string();
-                    if !given.iter().any(|(k, _)| k.key_string() == name) {
-                        given.push((key.clone(), value.clone()));
-                        added = true;
+                if let Value::Map(given) = &mut args.value {
+                    for (key, value) in layers.into_iter().flatten() {
+                        let name = key.key_string();
+                        if !given.iter().any(|(k, _)| k.key_string() == name) {
+                            given.push((key.clone(), value.clone()));
+                            added = true;
+                        }
                     }
                 }
-                if added {
-                    let key = Node::new(span, Value::Str(names[0].clone()));
-                    match module {
-                        Some(module) => crate::plugins::check_args(module, &key, args)?,
-                        None => crate::tasks::check_args(*kind, &key, args)?,
-                    }
+                if added || unchecked.is_some() {
+                    let key = Node::new(span, Value::Str(shown));
+                    let checked = match module {
+                        Some(module) => crate::plugins::check_args(module, &key, args),
+                        None => crate::tasks::check_args(*kind, &key, args),
+                    };
+                    // Still wrong as written: refused where it was found when read.
+                    checked.map_err(|error| match unchecked {
+                        Some(unchecked) if unchecked.headline() == error.headline() => unchecked,
+                        _ => error,
+                    })?;
                 }
             }
             TaskBody::Block {
@@ -165,13 +187,4 @@ pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnosti
         }
     }
     Ok(())
-}
-
-/// The names a built-in task type answers to: its own, and its collection's full name.
-fn names_of(kind: TaskKind) -> Vec<String> {
-    let mut names = vec![kind.name().to_owned()];
-    if let Some(collection) = kind.collection() {
-        names.push(format!("{collection}.{}", kind.name()));
-    }
-    names
 }

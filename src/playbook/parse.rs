@@ -618,6 +618,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         var_origins: Default::default(),
         role: None,
         module_defaults: Default::default(),
+        unchecked: None,
     }
 }
 
@@ -734,16 +735,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             }
             "check_mode" => task.check_mode = Some(boolean(value)?),
             "diff" => task.diff = Some(boolean(value)?),
-            "remote_user" => {
-                let user = string(value)?;
-                if crate::yaml::is_template(&user) {
-                    return Err(Diagnostic::at(
-                        "a templated `remote_user` is not supported; write the user name",
-                        value.span.clone(),
-                    ));
-                }
-                task.remote_user = Some(user);
-            }
+            "remote_user" => task.remote_user = Some((string(value)?, value.span.clone())),
             "environment" => task.environment = Some(value.clone()),
             "become" => task.r#become = Some(boolean(value)?),
             "become_user" => task.become_user = Some(string(value)?),
@@ -1155,7 +1147,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             return Err(unknown_word(key, false));
         };
         let args = merge_args(TaskKind::Module, value, extra_args)?;
-        crate::plugins::check_args(&module, key, &args)?;
+        task.unchecked = crate::plugins::check_args(&module, key, &args).err();
         task.body = TaskBody::Action {
             kind: TaskKind::Module,
             args,
@@ -1164,7 +1156,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         return Ok(task);
     };
     let args = merge_args(kind, value, extra_args)?;
-    crate::tasks::check_args(kind, key, &args)?;
+    task.unchecked = crate::tasks::check_args(kind, key, &args).err();
     task.body = TaskBody::Action {
         kind,
         args,
@@ -1417,6 +1409,7 @@ pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic
     })?;
     let mut entries = Vec::new();
     for word in words {
+        let word = decode_escapes(&word);
         let Some((key, value)) = word.split_once('=') else {
             return Err(Diagnostic::at(
                 format!("expected `key=value` arguments or a mapping, found `{word}`"),
@@ -1429,6 +1422,53 @@ pub(super) fn key_value_args(text: &str, node: &Node) -> Result<Node, Diagnostic
         ));
     }
     Ok(Node::new(node.span.clone(), Value::Map(entries)))
+}
+
+/// Ansible's `_decode_escapes` on each `key=value` word: `\\`, `\'`, `\"`, `\a`, `\b`,
+/// `\f`, `\n`, `\r`, `\t`, `\v`, `\xHH`, `\uHHHH`, `\UHHHHHHHH` are the characters they
+/// stand for (so `regexp='\b'` is a backspace there, as ansible-core reads it); any other
+/// backslash stays (`\1`, `\d`). `\N{NAME}` is left as written.
+fn decode_escapes(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let hex = |digits: usize| {
+            after
+                .get(1..=digits)
+                .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32)
+                .map(|c| (c, digits + 1))
+        };
+        let decoded = match after.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => Some((c, 1)),
+            Some('a') => Some(('\u{7}', 1)),
+            Some('b') => Some(('\u{8}', 1)),
+            Some('f') => Some(('\u{c}', 1)),
+            Some('n') => Some(('\n', 1)),
+            Some('r') => Some(('\r', 1)),
+            Some('t') => Some(('\t', 1)),
+            Some('v') => Some(('\u{b}', 1)),
+            Some('x') => hex(2),
+            Some('u') => hex(4),
+            Some('U') => hex(8),
+            _ => None,
+        };
+        match decoded {
+            Some((c, length)) => {
+                out.push(c);
+                rest = &after[length..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Ansible's `split_args`: words separated by spaces, except inside quotes and inside

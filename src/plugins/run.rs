@@ -497,6 +497,7 @@ fn diffs(diff: Option<&Json>) -> Vec<FileDiff> {
         .filter_map(|item| {
             if let Some(prepared) = item.get("prepared") {
                 return Some(FileDiff {
+                    headers: None,
                     path: "prepared".into(),
                     before: String::new(),
                     after: crate::secrets::mask_text(&text(Some(prepared))),
@@ -514,6 +515,7 @@ fn diffs(diff: Option<&Json>) -> Vec<FileDiff> {
                 .unwrap_or("")
                 .to_owned();
             Some(FileDiff {
+                headers: None,
                 path,
                 before: crate::secrets::mask_text(&text(before)),
                 after: crate::secrets::mask_text(&text(after)),

@@ -248,8 +248,29 @@ impl Event {
 
 /// A unified diff of one file, as `--diff` shows it.
 pub fn unified_diff(diff: &FileDiff) -> String {
-    let before = format!("before: {}", diff.path);
-    let after = format!("after: {}", diff.path);
+    let label = |side: &str, header: &Option<String>| match header {
+        Some(header) => format!("{side}: {header}"),
+        None => side.to_owned(),
+    };
+    let (before, after) = match &diff.headers {
+        Some(headers) => (
+            label("before", &headers.before),
+            label("after", &headers.after),
+        ),
+        None => (
+            format!("before: {}", diff.path),
+            format!("after: {}", diff.path),
+        ),
+    };
+    if diff.headers.is_some() && diff.before != diff.after {
+        // ansible-core's callback: the diff, then an empty line.
+        let text = similar::TextDiff::from_lines(&diff.before, &diff.after)
+            .unified_diff()
+            .context_radius(3)
+            .header(&before, &after)
+            .to_string();
+        return format!("{text}\n");
+    }
     if diff.before == diff.after {
         // What a diff may show is the same on both sides (a hidden secret, a binary size):
         // say that the file changes, and what stands for it.

@@ -120,6 +120,10 @@ struct Planned<'t> {
     task: &'t Task,
     effective: Inherited,
     run: TaskRun,
+    /// Its type decides its failure on the controller
+    /// ([`crate::tasks::TaskType::pipelines_holding`]): the units after it wait for its
+    /// result, not only for its request to be written.
+    holds: bool,
 }
 
 /// The connection a unit's task type runs its one script through: it waits for the
@@ -130,6 +134,8 @@ struct UnitConnection<'a> {
     sequencer: &'a Sequencer,
     k: usize,
     chain: Chain,
+    /// The turn passes when the task's result is known, not when its request is written.
+    holds: bool,
     stopping: &'a crate::interrupt::Interrupt,
     state: Mutex<UnitState>,
 }
@@ -138,6 +144,8 @@ struct UnitConnection<'a> {
 struct UnitState {
     /// It has had its turn (written, or found the chain stopped).
     turned: bool,
+    /// It has passed the turn on.
+    passed: bool,
     /// It was not written: the chain had stopped.
     not_sent: bool,
     /// The host did not run it: a task before it failed there.
@@ -150,6 +158,13 @@ impl UnitConnection<'_> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    /// Pass the turn on, once.
+    fn pass(&self, failed: bool) {
+        if !std::mem::replace(&mut self.state().passed, true) {
+            self.sequencer.pass(failed);
+        }
+    }
 }
 
 #[async_trait]
@@ -159,32 +174,44 @@ impl Connection for UnitConnection<'_> {
     }
 
     async fn run(&self, script: &Script) -> Result<Output, TransportError> {
-        if std::mem::replace(&mut self.state().turned, true) {
-            // A second script of one task: task types that pipeline make one, so this is
-            // not reached; it would run on a channel of its own.
-            return self.connection.run(script).await;
-        }
         let skipped = || Output {
             status: SKIPPED,
             ..Output::default()
         };
+        if std::mem::replace(&mut self.state().turned, true) {
+            let state = *self.state();
+            if state.not_sent || state.host_skipped {
+                return Ok(skipped());
+            }
+            if self.holds {
+                // A later request of a task that holds the turn: every request before it
+                // has been answered, so it starts a chain of its own on the same shell.
+                let ticket = self.pipeline.send(script, Chain::Start).await?;
+                return self.pipeline.answer(ticket, script).await;
+            }
+            // A second script of a task that passed the turn on: task types that pipeline
+            // make one, so this is not reached; it runs on a channel of its own.
+            return self.connection.run(script).await;
+        }
         if !self
             .sequencer
             .turn(self.k, self.chain, self.stopping.is_stopping())
             .await
         {
+            self.pass(false);
             self.state().not_sent = true;
-            self.sequencer.pass(false);
             return Ok(skipped());
         }
         let ticket = match self.pipeline.send(script, self.chain).await {
             Ok(ticket) => ticket,
             Err(error) => {
-                self.sequencer.pass(true);
+                self.pass(true);
                 return Err(error);
             }
         };
-        self.sequencer.pass(false);
+        if !self.holds {
+            self.pass(false);
+        }
         let output = self.pipeline.answer(ticket, script).await?;
         if output.status == SKIPPED {
             self.state().host_skipped = true;
@@ -220,15 +247,24 @@ impl Runner<'_> {
         hosts: &[String],
         inherited: &Inherited,
     ) -> Option<Stop> {
+        // Under `free` a host takes a fork for each task: here it holds one for the whole
+        // segment, since its chain runs ahead of the tasks (`host_pinned` holds one anyway;
+        // under `linear`, nothing to take).
+        let _fork = super::free::fork().await;
         let plan: Vec<Planned<'_>> = segment
             .iter()
             .map(|task| {
                 let effective = inherited.with(task);
                 let run = self.task_run(scope, &effective);
+                let holds = match &task.body {
+                    crate::playbook::TaskBody::Action { kind, args, .. } => !kind.pipelines(args),
+                    _ => true,
+                };
                 Planned {
                     task,
                     effective,
                     run,
+                    holds,
                 }
             })
             .collect();
@@ -263,11 +299,13 @@ impl Runner<'_> {
         };
         let (stop, _) =
             futures::future::join(linear, self.interrupt.unless_abandoned(chains)).await;
-        // Results nobody took (hosts that failed before those tasks) are dropped.
-        self.prefetched().retain(|(task, _, _), _| {
-            !segment
-                .iter()
-                .any(|planned| std::ptr::from_ref(planned) as usize == *task)
+        // Results nobody took (hosts that failed before those tasks) are dropped: these
+        // hosts' only, as under `free` other hosts run the same segment on their own.
+        self.prefetched().retain(|(task, host, _), _| {
+            !hosts.contains(host)
+                || !segment
+                    .iter()
+                    .any(|planned| std::ptr::from_ref(planned) as usize == *task)
         });
         stop
     }
@@ -439,6 +477,7 @@ impl Runner<'_> {
             sequencer,
             k,
             chain: unit.chain,
+            holds: planned.holds,
             stopping: &self.interrupt,
             state: Mutex::new(UnitState::default()),
         };
@@ -451,8 +490,9 @@ impl Runner<'_> {
         if !state.turned {
             // It decided on the controller alone.
             sequencer.turn(k, unit.chain, stopping()).await;
-            sequencer.pass(failed(&result));
         }
+        // A task that holds the turn passes it with its verdict.
+        through.pass(failed(&result));
         if state.not_sent || state.host_skipped {
             return Unit::Again;
         }

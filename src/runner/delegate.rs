@@ -136,11 +136,12 @@ impl Runner<'_> {
         let remote_user = self.remote_user_for(task_user);
         let pooled = match self.hosts.get(&name) {
             Some(_) => {
-                let state = self.state(&name);
-                state
-                    .connection
-                    .clone()
-                    .filter(|_| state.connected_as == remote_user)
+                let mut state = self.state(&name);
+                if state.use_connection_as(remote_user.as_deref()) {
+                    state.connection.clone()
+                } else {
+                    None
+                }
             }
             None => self
                 .others

@@ -317,6 +317,27 @@ impl Runner<'_> {
         fork().await
     }
 
+    /// Whether hosts may pipeline their tasks in a play under `free` or `host_pinned`
+    /// (`chain.rs`). There another host can stop this one at its next task, after its
+    /// chain has sent that task ahead: by `meta: end_play`, or a `run_once` task that
+    /// fails. A play with either (or an include whose file is not known before it runs,
+    /// which might hold one) is not pipelined. Nor, under `free`, a batch with more hosts
+    /// than forks: hosts take turns for a fork at each task, as in ansible-core, and a
+    /// host holding one for a whole segment would change the turns.
+    pub(super) fn free_may_pipeline(&self, scope: &PlayScope<'_>) -> bool {
+        let play = &scope.prepared.play;
+        if play.strategy == Strategy::Free && scope.batch.len() > self.options.forks.max(1) {
+            return false;
+        }
+        play.all_tasks().iter().all(|task| match &task.body {
+            crate::playbook::TaskBody::Meta(crate::playbook::Meta::EndPlay) => false,
+            crate::playbook::TaskBody::Include(include) => {
+                include.tasks.is_some() && include.role_args.is_none()
+            }
+            _ => !task.run_once,
+        })
+    }
+
     /// ansible-core's warnings for what these strategies ignore, each once a run.
     fn warn_free(&self, play: &Play) {
         let mut warnings = Vec::new();

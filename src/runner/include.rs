@@ -232,10 +232,15 @@ impl Runner<'_> {
                 (None, None, Some(args)) => {
                     let loaded_role =
                         crate::playbook::load_role_at_run(args, &include.dir, &include.play_dir)
-                            .and_then(|(mut blocks, roles, handlers)| {
+                            .and_then(|(mut blocks, roles, mut handlers)| {
                                 crate::playbook::apply_module_defaults(
                                     &mut blocks,
                                     &include.module_defaults,
+                                )?;
+                                // Their arguments are checked there too.
+                                crate::playbook::apply_module_defaults(
+                                    &mut handlers,
+                                    &Default::default(),
                                 )?;
                                 Ok((blocks, roles, handlers))
                             });

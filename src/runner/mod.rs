@@ -286,14 +286,38 @@ struct HostState {
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
-    /// The play's `remote_user` the connection was opened with: a play with another one
-    /// opens it again.
+    /// The `remote_user` the connection was opened with: a task or play with another one
+    /// uses another connection.
     connected_as: Option<String>,
+    /// Connections opened as other users, kept for the tasks that connect as them again.
+    idle: Vec<Pooled>,
 }
 
 impl HostState {
     fn active(&self) -> bool {
         !self.failed && !self.unreachable && !self.ended
+    }
+
+    /// Makes the connection opened as `user` the current one, if there is one (the current
+    /// one is kept aside for later); false when there is none and one must be opened.
+    fn use_connection_as(&mut self, user: Option<&str>) -> bool {
+        if self.connection.is_some() && self.connected_as.as_deref() == user {
+            return true;
+        }
+        let found = self
+            .idle
+            .iter()
+            .position(|(_, opened_as)| opened_as.as_deref() == user)
+            .map(|index| self.idle.swap_remove(index));
+        if let Some(current) = self.connection.take() {
+            self.idle.push((current, self.connected_as.take()));
+        }
+        let Some((connection, opened_as)) = found else {
+            return false;
+        };
+        self.connection = Some(connection);
+        self.connected_as = opened_as;
+        true
     }
 }
 
@@ -310,8 +334,8 @@ struct Inherited {
     check_mode: Option<bool>,
     /// `diff` on the task, a block or the play: over `--diff`.
     diff: Option<bool>,
-    /// `remote_user` on the task or a block: over the play's.
-    remote_user: Option<String>,
+    /// `remote_user` on the task or a block (as written): over the play's.
+    remote_user: Option<(String, crate::source::Span)>,
     run_once: bool,
     delegate_to: Option<(String, crate::source::Span)>,
     delegate_facts: Option<bool>,
@@ -743,9 +767,11 @@ impl<'a> Runner<'a> {
     /// How many tasks from the first of `tasks` make a segment that may be pipelined
     /// (`pipeline.rs`): each a selected plain action that may follow the one before it.
     fn segment_len(&self, scope: &PlayScope<'_>, tasks: &[Task], inherited: &Inherited) -> usize {
-        // Not under `free`: its forks are taken per task (`free.rs`), not per chain.
+        // Under `free` and `host_pinned` each host runs its own segments (`run_list` with
+        // one host), holding its fork for the whole segment (`run_segment`), where nothing
+        // another host does can stop it between two tasks (`free::may_pipeline`).
         if !self.options.pipelining
-            || scope.prepared.play.strategy != Strategy::Linear
+            || (scope.prepared.play.strategy != Strategy::Linear && !self.free_may_pipeline(scope))
             || self.stepping.load(Ordering::SeqCst)
             || inherited.handler
             || (self.options.start_at_task.is_some() && !self.started.load(Ordering::SeqCst))
@@ -1246,10 +1272,7 @@ impl<'a> Runner<'a> {
             .iter()
             .filter(|h| {
                 let mut state = self.state(h);
-                if state.connection.is_some() && state.connected_as != remote_user {
-                    state.connection = None;
-                }
-                state.connection.is_none() && !state.unreachable
+                !state.use_connection_as(remote_user.as_deref()) && !state.unreachable
             })
             .cloned()
             .collect();

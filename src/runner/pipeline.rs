@@ -17,7 +17,10 @@
 //!   ([`crate::tasks::TaskType::pipelines`]), and
 //!   not with `failed_when` (a status 0 may then fail). A task that the host skipped
 //!   although the controller found its predecessor not failed (`ignore_errors`, a status
-//!   the task type accepts) is sent again on its own: slower, never different.
+//!   the task type accepts) is sent again on its own: slower, never different. A task
+//!   type whose failure the controller decides from the answer, or that makes several
+//!   requests, may still join ([`crate::tasks::TaskType::pipelines_holding`]): its first
+//!   request is written behind the others, and the tasks after it wait for its result.
 //! - Decisions across hosts between two tasks: `run_once`, `any_errors_fatal`,
 //!   `max_fail_percentage`, `delegate_to` (another host's connection) end a pipeline, as
 //!   do everything that is not a plain action (blocks with `rescue`, includes, `meta`,
@@ -147,7 +150,7 @@ pub(super) fn not_pipelinable(
     let TaskBody::Action { kind, args, .. } = &task.body else {
         return Some("not a plain action");
     };
-    if !kind.pipelines(args) {
+    if !kind.pipelines(args) && !kind.pipelines_holding(args) {
         return Some("its task type decides failure on the controller");
     }
     if task.run_once || play.any_errors_fatal || play.max_fail_percentage.is_some() {
@@ -410,6 +413,24 @@ mod tests {
         ));
         assert!(!inherited_reads_written(&[], &[when], &[], &written));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_task_types_join_unless_their_hosts_must_agree_first() {
+        let found = verdicts(
+            "- hosts: all\n  tasks:\n    - command: 'true'\n    - lineinfile: {path: /tmp/x, line: a}\n    - stat: {path: /tmp/x}\n    - copy_files: {content: a, dest: /tmp/y}\n    - template_config: {src: c.j2, dest: /tmp/z, same_on_all_hosts: true}\n    - template_config: {src: '{{ name }}.j2', dest: /tmp/z}\n",
+        );
+        assert_eq!(
+            found,
+            [
+                None,
+                None,
+                None,
+                None,
+                Some("its task type decides failure on the controller"),
+                Some("the template it renders is not known before it runs"),
+            ]
+        );
     }
 
     #[test]

@@ -106,8 +106,11 @@ impl Runner<'_> {
         let connected: Vec<String>;
         let mut targets = targets;
         if needs_connection(task, &effective) {
-            self.connect_all(targets, effective.remote_user.as_deref())
-                .await;
+            let task_user = effective
+                .remote_user
+                .as_ref()
+                .map(|(user, _)| user.as_str());
+            self.connect_all(targets, task_user).await;
             connected = targets
                 .iter()
                 .filter(|h| !self.state(h).unreachable)
@@ -574,7 +577,19 @@ impl Runner<'_> {
                 .clone()
                 .unwrap_or_else(|| Arc::new(LocalConnection::new("localhost")))
         } else if let Some(delegation) = &delegation {
-            self.delegated_connection(delegation, effective.remote_user.as_deref())
+            let user = task_user(effective, ctx).map_err(|message| Ok(Outcome::failed(message)))?;
+            self.delegated_connection(delegation, user.as_deref())
+                .await
+                .map_err(Err)?
+        } else if templated_user(effective) {
+            // Connected here, not with the others before the task: the user is the host's.
+            let user = task_user(effective, ctx).map_err(|message| Ok(Outcome::failed(message)))?;
+            let own = Delegation {
+                target: host.to_owned(),
+                inventory_host: Some(host.to_owned()),
+                vars: self.connection_vars(host),
+            };
+            self.delegated_connection(&own, user.as_deref())
                 .await
                 .map_err(Err)?
         } else {
@@ -1009,8 +1024,30 @@ fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> St
 
 /// Whether a task needs a connection to its hosts.
 fn needs_connection(task: &Task, effective: &Inherited) -> bool {
-    task.kind()
-        .is_some_and(|kind| effective.delegate_to.is_none() && !kind.on_controller())
+    task.kind().is_some_and(|kind| {
+        effective.delegate_to.is_none() && !templated_user(effective) && !kind.on_controller()
+    })
+}
+
+/// Whether the task's (or its block's) `remote_user` is a template, rendered per host.
+fn templated_user(effective: &Inherited) -> bool {
+    effective
+        .remote_user
+        .as_ref()
+        .is_some_and(|(user, _)| crate::yaml::is_template(user))
+}
+
+/// The task's (or its block's) `remote_user` for one host, rendered in its context.
+fn task_user(effective: &Inherited, ctx: &Value) -> Result<Option<String>, String> {
+    effective
+        .remote_user
+        .as_ref()
+        .map(|(user, span)| {
+            template::render_str(user, span, ctx)
+                .map(|user| user.trim().to_owned())
+                .map_err(|error| located(&error))
+        })
+        .transpose()
 }
 
 /// A host's context with one loop item (and its index, with `index_var`).

@@ -48,7 +48,7 @@ pub enum State {
 }
 
 impl State {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             State::Present => "present",
             State::Absent => "absent",

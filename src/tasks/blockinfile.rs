@@ -136,9 +136,12 @@ impl Args {
                     (Some("BOF"), _) | (None, Some("BOF")) => 0,
                     (Some(pattern), _) | (None, Some(pattern)) => {
                         let re = file_edit::regex(pattern, false)?;
-                        let found = lines
-                            .iter()
-                            .rposition(|l| re.is_match(l.strip_suffix('\n').unwrap_or(l)));
+                        let mut found = None;
+                        for (i, l) in lines.iter().enumerate() {
+                            if re.is_search(l.strip_suffix('\n').unwrap_or(l))? {
+                                found = Some(i);
+                            }
+                        }
                         match found {
                             None => lines.len(),
                             Some(i) if after.is_some() => i + 1,
@@ -175,6 +178,13 @@ impl Args {
 }
 
 impl TaskType for BlockInFile {
+    /// The file is read, edited on the controller, and written back only if it changed:
+    /// two requests, the failure decided on the controller. The read is written behind
+    /// the tasks before it; the tasks after it wait for the write.
+    fn pipelines_holding(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -926,6 +926,7 @@ async fn stage(
                 .is_none_or(|l| l.sha256 != sha256(&f.bytes))
         })
         .map(|(index, file)| FileDiff {
+            headers: None,
             path: format!("{}/{}", bundle.dest.trim_end_matches('/'), file.name),
             before: super::diff_text(before.get(&index).map_or(&[][..], |b| b), file.secret),
             after: super::diff_text(&file.bytes, file.secret),

@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::args::{Account, FileMode, ModeSpec};
 use super::copy_files;
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
-use super::{Outcome, TaskContext, TaskType};
+use super::{DiffHeaders, FileDiff, Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::yaml::Node;
 
@@ -29,7 +29,7 @@ pub struct Args {
     content: Option<String>,
     dest: String,
     #[serde(default)]
-    mode: Option<FileMode>,
+    mode: Option<CopyMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
@@ -45,6 +45,61 @@ pub struct Args {
     /// `src` is a file on the host, not on the controller.
     #[serde(default)]
     remote_src: bool,
+    /// A vaulted `src` is sent decrypted (`false`: as it is), as ansible-core's `decrypt`.
+    #[serde(default = "super::args::yes")]
+    decrypt: bool,
+    /// A `dest` that is a symbolic link is written through, not replaced.
+    #[serde(default)]
+    follow: bool,
+}
+
+/// `copy`'s `mode`: a file mode, or `preserve`: the source file's own, as ansible-core.
+#[derive(Debug)]
+pub(super) enum CopyMode {
+    Preserve,
+    Set(FileMode),
+}
+
+impl CopyMode {
+    pub(super) fn set(&self) -> Option<&FileMode> {
+        match self {
+            CopyMode::Set(mode) => Some(mode),
+            CopyMode::Preserve => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CopyMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, IntoDeserializer};
+
+        struct CopyModeVisitor;
+
+        impl de::Visitor<'_> for CopyModeVisitor {
+            type Value = CopyMode;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mode such as '0640' or 'u=rw,g=r', or 'preserve'")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<CopyMode, E> {
+                if text == "preserve" {
+                    return Ok(CopyMode::Preserve);
+                }
+                FileMode::deserialize(text.into_deserializer()).map(CopyMode::Set)
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<CopyMode, E> {
+                FileMode::deserialize(number.into_deserializer()).map(CopyMode::Set)
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<CopyMode, E> {
+                FileMode::deserialize(number.into_deserializer()).map(CopyMode::Set)
+            }
+        }
+
+        deserializer.deserialize_any(CopyModeVisitor)
+    }
 }
 
 impl TryFrom<Args> for Copy {
@@ -56,6 +111,9 @@ impl TryFrom<Args> for Copy {
         }
         if args.remote_src && args.content.is_some() {
             return Err("`remote_src` goes with `src`, not `content`".to_owned());
+        }
+        if matches!(args.mode, Some(CopyMode::Preserve)) && args.remote_src {
+            return Err("`mode: preserve` with `remote_src` is not supported yet".to_owned());
         }
         if args.dest.is_empty() {
             return Err("`dest` is empty".to_owned());
@@ -93,7 +151,16 @@ pub(super) fn ansible_settings(
 
 /// What Ansible registers for one file it wrote (or left alone): `dest`, `checksum`,
 /// `size`, `state`, `mode`, owners, `md5sum` when it changed, `backup_file`.
-pub(super) fn file_outcome(ctx: &TaskContext<'_>, file: &NewFile, one: &Installed) -> Outcome {
+/// With `--diff` (or the `diff` keyword), the `diff` is ansible-core's: the contents
+/// before and after under `before_header` (the file, when there was one) and
+/// `after_header` (`after_header`: the file for `copy`, the template for `template`), or
+/// the path on both sides when the contents stay; without, an empty list.
+pub(super) fn file_outcome(
+    ctx: &TaskContext<'_>,
+    file: &NewFile,
+    one: &Installed,
+    after_header: Option<&str>,
+) -> Outcome {
     let mut outcome = if one.change == Change::None {
         Outcome::ok()
     } else {
@@ -102,9 +169,38 @@ pub(super) fn file_outcome(ctx: &TaskContext<'_>, file: &NewFile, one: &Installe
     if one.change != Change::None {
         outcome.files = vec![one.path.clone()];
     }
+    let mut registered = Json::Array(Vec::new());
     if ctx.diff {
-        outcome.diffs = one.diff(&file.bytes).into_iter().collect();
+        let headers = DiffHeaders {
+            before: (!one.created).then(|| one.path.clone()),
+            after: Some(after_header.unwrap_or(&one.path).to_owned()),
+        };
+        outcome.diffs = one
+            .diff(&file.bytes)
+            .map(|diff| FileDiff {
+                headers: Some(headers.clone()),
+                ..diff
+            })
+            .into_iter()
+            .collect();
+        registered = match outcome.diffs.first() {
+            Some(diff) => {
+                let mut shown = serde_json::Map::new();
+                shown.insert("after".into(), diff.after.clone().into());
+                shown.insert("after_header".into(), headers.after.clone().into());
+                shown.insert("before".into(), diff.before.clone().into());
+                if let Some(before) = &headers.before {
+                    shown.insert("before_header".into(), before.clone().into());
+                }
+                Json::Array(vec![Json::Object(shown)])
+            }
+            None => serde_json::json!({
+                "after": {"path": one.path},
+                "before": {"path": one.path},
+            }),
+        };
     }
+    outcome = outcome.with("diff", registered);
     outcome = outcome.with("dest", one.path.clone());
     if let Some(meta) = &one.meta {
         if one.change == Change::None {
@@ -136,6 +232,29 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
     outcome
 }
 
+/// `mode: preserve`: the permission bits of the one `src` file on the controller; with
+/// `content`, 0600 (ansible-core's: those of the temporary file it writes the content to).
+fn preserved_mode(base: &std::path::Path, src: Option<&str>) -> Result<u32, String> {
+    let Some(src) = src else {
+        return Ok(0o600);
+    };
+    let path = copy_files::locate(base, src)?;
+    if path.is_dir() {
+        return Err(format!(
+            "`mode: preserve` with a directory `src` (`{src}`) is not supported yet"
+        ));
+    }
+    file_mode(&path)
+}
+
+/// The permission bits of a file on the controller (`mode: preserve`).
+pub(super) fn file_mode(path: &std::path::Path) -> Result<u32, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    Ok(metadata.permissions().mode() & 0o7777)
+}
+
 impl Copy {
     /// `remote_src`: one file on the host, read in one round trip and installed as any
     /// other file (a directory is not supported yet, and says so).
@@ -155,14 +274,17 @@ impl Copy {
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let settings = match ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
             args.force,
             args.validate.as_deref(),
         ) {
-            Ok(settings) => settings,
+            Ok(settings) => Settings {
+                follow: args.follow,
+                ..settings
+            },
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
@@ -184,7 +306,7 @@ impl Copy {
             Err(failure) => return Ok(failure_outcome(failure)),
         };
         match (files.first(), installed.first()) {
-            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one).with("src", src)),
+            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one, None).with("src", src)),
             _ => Ok(Outcome::failed("nothing was installed")),
         }
     }
@@ -240,16 +362,24 @@ impl TaskType for Copy {
             return self.copy_on_the_host(ctx).await;
         }
         let sources =
-            copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone());
+            copy_files::Args::sources_of(args.src.clone(), args.content.clone(), args.dest.clone())
+                .decrypting(args.decrypt);
         let prepared = ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
             args.force,
             args.validate.as_deref(),
         )
-        .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)));
+        .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)))
+        .and_then(|(mut settings, (base, files))| {
+            settings.follow = args.follow;
+            if matches!(args.mode, Some(CopyMode::Preserve)) {
+                settings.mode = Some(preserved_mode(&base, args.src.as_deref())?);
+            }
+            Ok((settings, (base, files)))
+        });
         let (settings, (base, files)) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
@@ -266,7 +396,7 @@ impl TaskType for Copy {
                 .and_then(|src| copy_files::locate(&base, src).ok())
                 .is_some_and(|path| path.is_file());
         if let ([file], [one], true) = (files.as_slice(), installed.as_slice(), one_file) {
-            return Ok(file_outcome(ctx, file, one));
+            return Ok(file_outcome(ctx, file, one, None));
         }
         // A directory holding exactly one file: ansible-core's action keeps the result of
         // the last module it ran. With no subdirectory that is the file's; with some, the
@@ -276,7 +406,7 @@ impl TaskType for Copy {
             let dir = copy_files::locate(&base, src).ok().filter(|p| p.is_dir());
             if let Some(dir) = dir {
                 return Ok(match last_subdirectory(&dir) {
-                    None => file_outcome(ctx, file, one),
+                    None => file_outcome(ctx, file, one, None),
                     Some(rel) => {
                         let top = if src.ends_with('/') {
                             String::new()

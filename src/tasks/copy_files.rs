@@ -47,6 +47,9 @@ pub struct Args {
     /// Never show the contents in a diff (implied for `.pem` and `.key` files).
     #[serde(default)]
     secret: bool,
+    /// Vaulted sources are sent decrypted (`copy`'s `decrypt: false` sends them as they are).
+    #[serde(skip, default = "super::args::yes")]
+    decrypt: bool,
 }
 
 /// How deep a source directory may nest (a link loop stops here).
@@ -79,7 +82,14 @@ impl Args {
             group: None,
             backup: false,
             secret: false,
+            decrypt: true,
         }
+    }
+
+    /// `copy`'s `decrypt`: `false` sends vaulted sources as they are.
+    pub(super) fn decrypting(mut self, decrypt: bool) -> Args {
+        self.decrypt = decrypt;
+        self
     }
 
     /// [`Self::files`] for a task whose variables are `vars`: a role's task finds its
@@ -142,7 +152,7 @@ impl Args {
             if path.is_file() {
                 let name = file_name(&path)?;
                 let secret = self.secret || secret_by_name(&name);
-                let (bytes, vaulted) = read(&path, secret)?;
+                let (bytes, vaulted) = read_as(&path, secret, self.decrypt)?;
                 let secret = secret || vaulted;
                 let target = if self.dest.ends_with('/') {
                     Target::Path(into(&name))
@@ -194,7 +204,7 @@ impl Args {
             .into_iter()
             .map(|(rel, path)| {
                 let secret = self.secret || secret_by_name(&rel);
-                let (bytes, vaulted) = read(&path, secret)?;
+                let (bytes, vaulted) = read_as(&path, secret, self.decrypt)?;
                 Ok(NewFile {
                     target: Target::Path(into(&rel)),
                     bytes,
@@ -229,8 +239,16 @@ fn file_name(path: &Path) -> Result<String, String> {
 
 /// A file's contents, decrypted if it is vaulted whole (and then secret: `true`).
 pub(super) fn read(path: &Path, secret: bool) -> Result<(Vec<u8>, bool), String> {
+    read_as(path, secret, true)
+}
+
+/// [`read`], decrypting only if `decrypt` (`copy`'s `decrypt: false` sends it as it is).
+fn read_as(path: &Path, secret: bool, decrypt: bool) -> Result<(Vec<u8>, bool), String> {
     let bytes = crate::inputs::read(path, secret)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    if !decrypt {
+        return Ok((bytes, false));
+    }
     crate::vault::open_bytes(bytes, &path.display().to_string())
 }
 
@@ -309,6 +327,12 @@ pub(super) fn playbook_dir(vars: &minijinja::Value) -> PathBuf {
 }
 
 impl TaskType for CopyFiles {
+    /// Pipelined, every file travels in the one script, which fails exactly when an
+    /// install does; what is wrong on the controller fails before it is sent.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let prepared = args

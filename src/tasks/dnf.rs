@@ -134,6 +134,25 @@ act() {
 }
 "#;
 
+impl Dnf {
+    /// What `package` hands dnf: its `name` and `state` (`present`, `absent`, `latest`).
+    pub(super) fn for_package(name: OneOrMany, state: &str) -> Dnf {
+        let state = match state {
+            "absent" => State::Absent,
+            "latest" => State::Latest,
+            _ => State::Present,
+        };
+        Dnf(Args {
+            name: Some(name),
+            state: Some(state),
+            enablerepo: None,
+            disablerepo: None,
+            update_cache: false,
+            use_backend: Backend::Auto,
+        })
+    }
+}
+
 impl TryFrom<Args> for Dnf {
     type Error = String;
 
@@ -195,7 +214,11 @@ impl Args {
                 text.push_str(&format!("set --{repos} install {words}\nplan \"$@\"\n{go}"));
             }
             State::Absent | State::Removed => {
-                text.push_str(&format!("set --{repos} remove {words}\nplan \"$@\"\n{go}"));
+                // ansible-core's module keeps what the removed packages pulled in
+                // (`autoremove: false`); dnf's command line would remove it.
+                text.push_str(&format!(
+                    "set --{repos} --setopt=clean_requirements_on_remove=False remove {words}\nplan \"$@\"\n{go}"
+                ));
             }
             State::Latest => {
                 // What is installed is upgraded, what is not is installed.

@@ -430,6 +430,7 @@ impl FetchFiles {
                 let secret = secret_by_name(&remote);
                 let show = |b: &[u8]| super::diff_text(b, secret);
                 diffs.push(FileDiff {
+                    headers: None,
                     path: local.display().to_string(),
                     before: show(have.as_ref().map_or(&[][..], |(b, _)| b)),
                     after: bytes

@@ -185,9 +185,11 @@ pub(super) const ATTRS: &str = r#"attrs() {
   if [ "$nofollow" = 1 ]; then meta=$(stat -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"
   else meta=$(stat -L -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"; fi
   set -f; set -- $meta; set +f
+  owned=0
   if [ "$wown" != - ] && [ "$2" != "$wown" ] && [ "$3" != "$wown" ]; then
     ch=1
     if [ $check = 0 ]; then
+      owned=1
       if [ "$nofollow" = 1 ]; then chown -h -- "$wown" "$t" || fail "chown failed: $t"
       else chown -- "$wown" "$t" || fail "chown failed: $t"; fi
     fi
@@ -195,14 +197,16 @@ pub(super) const ATTRS: &str = r#"attrs() {
   if [ "$wgrp" != - ] && [ "$4" != "$wgrp" ] && [ "$5" != "$wgrp" ]; then
     ch=1
     if [ $check = 0 ]; then
+      owned=1
       if [ "$nofollow" = 1 ]; then chgrp -h -- "$wgrp" "$t" || fail "chgrp failed: $t"
       else chgrp -- "$wgrp" "$t" || fail "chgrp failed: $t"; fi
     fi
   fi
   if [ $hasmode = 1 ] && [ "$nofollow" != 1 ]; then
-    # chown may have cleared set-id bits: read the mode again.
-    [ $check = 1 ] || cur=$(stat -L -c %a -- "$t") || fail "cannot read $t"
-    [ $check = 0 ] || cur=$1
+    # chown may have cleared set-id bits: read the mode again (only then: one process
+    # fewer for each file).
+    cur=$1
+    [ $owned = 0 ] || cur=$(stat -L -c %a -- "$t") || fail "cannot read $t"
     w=$(wantmode "$cur" $d)
     if [ "$w" != "$cur" ]; then
       ch=1
@@ -452,6 +456,7 @@ impl TaskType for File {
             outcome.files = vec![args.path.clone()];
             if ctx.diff && prev != state {
                 outcome.diffs = vec![FileDiff {
+                    headers: None,
                     path: args.path.clone(),
                     before: format!("state: {prev}\n"),
                     after: format!("state: {state}\n"),

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::args::{Account, FileMode};
 use super::copy::{ansible_settings, failure_outcome};
 use super::file_install::{self, Change, NewFile, Target};
-use super::{Outcome, TaskContext};
+use super::{DiffHeaders, FileDiff, Outcome, TaskContext};
 use crate::transport::{TransportError, quote};
 
 /// What was at the path.
@@ -160,7 +160,20 @@ pub async fn write(
         outcome.files = vec![one.path.clone()];
     }
     if ctx.diff {
-        outcome.diffs = one.diff(after.as_bytes()).into_iter().collect();
+        // Printed as ansible-core prints lineinfile's and blockinfile's (`replace` names
+        // the file alone: `replace.rs`).
+        let content = format!("{path} (content)");
+        outcome.diffs = one
+            .diff(after.as_bytes())
+            .map(|diff| FileDiff {
+                headers: Some(DiffHeaders {
+                    before: Some(content.clone()),
+                    after: Some(content),
+                }),
+                ..diff
+            })
+            .into_iter()
+            .collect();
     }
     outcome = outcome.with("msg", msg);
     if backup_key == "backup_file" {
@@ -204,24 +217,16 @@ pub fn registered_diff(
     ])
 }
 
-/// A Python replacement template (`\1`, `\g<1>`, `\g<name>`, `\n`) as the `regex` crate
-/// writes it: the one translation `regex_replace` uses too.
-pub(crate) use crate::template::python_replacement;
+pub use crate::python_regex::{Flags, PythonRegex};
 
-pub fn regex(pattern: &str, multi_line: bool) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(pattern)
-        .multi_line(multi_line)
-        .build()
-        .map_err(|error| {
-            // The regex crate draws the pattern over several lines; its last says why.
-            let text = error.to_string();
-            let why = text
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ");
-            format!("`{pattern}` is not a valid regular expression: {why}")
-        })
+/// A Python regular expression, `re.MULTILINE` with `multi_line`.
+pub fn regex(pattern: &str, multi_line: bool) -> Result<PythonRegex, String> {
+    let flags = if multi_line {
+        Flags::MULTI_LINE
+    } else {
+        Flags::NONE
+    };
+    PythonRegex::new(pattern, flags)
 }
 
 /// Check a pattern where it is written, unless it is still a template.
@@ -229,18 +234,5 @@ pub fn check_regex(pattern: Option<&str>) -> Result<(), String> {
     match pattern {
         Some(pattern) if !crate::yaml::is_template(pattern) => regex(pattern, false).map(|_| ()),
         _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_replacements_read_as_regex_crate_ones() {
-        assert_eq!(python_replacement(r"\1 := \2"), "${1} := ${2}");
-        assert_eq!(python_replacement(r"\g<name>-\g<1>"), "${name}-${1}");
-        assert_eq!(python_replacement(r"cost $5\n"), "cost $$5\n");
-        assert_eq!(python_replacement(r"a\\b"), r"a\b");
     }
 }

@@ -68,6 +68,9 @@ pub struct Settings {
     pub report_meta: bool,
     /// A symbolic mode (`u=rw,g=r`), worked out from each file's mode (instead of `mode`).
     pub symbolic: Option<Vec<super::args::Clause>>,
+    /// A target that is a symbolic link is written through (Ansible's `follow: true`):
+    /// the file it points to gets the contents; otherwise the link is replaced.
+    pub follow: bool,
 }
 
 impl Settings {
@@ -159,6 +162,7 @@ impl Installed {
         }
         let show = |bytes: &[u8]| super::diff_text(bytes, self.secret);
         Some(FileDiff {
+            headers: None,
             path: self.path.clone(),
             before: show(self.before.as_deref().unwrap_or_default()),
             after: show(after),
@@ -175,6 +179,11 @@ pub fn sha256(bytes: &[u8]) -> String {
 const PRELUDE: &str = r#"set -u
 fail() { printf 'E %s\n' "$i"; exit 1; }
 look() {
+  if [ $follow = 1 ] && [ -L "$t" ]; then
+    t=$(readlink -f -- "$t") || fail
+    d=${t%/*}; [ -n "$d" ] || d=/
+    printf 'L %s %s\n' "$i" "$t"
+  fi
   if [ -L "$t" ]; then kind=link
   elif [ -f "$t" ]; then kind=file
   elif [ -e "$t" ]; then kind=other
@@ -230,12 +239,16 @@ put() {
   mv -fT -- "$tmp" "$t" || drop
   trap - TERM INT HUP PIPE
 }
+# Contents known to be the ones sent (found so, or installed and checked) have the
+# controller's sums (`=`): two processes fewer on the host for each file.
 meta() {
   [ $report_meta = 1 ] && [ -f "$t" ] || return 0
   m=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
-  h=$(sha1sum < "$t") || fail
+  new=0
+  [ $act = contents ] && [ $check = 0 ] && new=1
+  if [ "$sum" = "$want" ] || [ $new = 1 ]; then h==; else h=$(sha1sum < "$t") || fail; fi
   printf 'M %s %s %s' "$i" "${h%% *}" "$m"
-  if [ $act = contents ] && [ $check = 0 ]; then h=$(md5sum < "$t") && printf ' %s' "${h%% *}"; fi
+  [ $new = 0 ] || printf ' ='
   echo
 }
 "#;
@@ -285,7 +298,8 @@ fn script(
         None => body.push_str("validate=0\n"),
     }
     body.push_str(&format!(
-        "keep={} ansible_names={} report_meta={} check={}\n",
+        "follow={} keep={} ansible_names={} report_meta={} check={}\n",
+        u8::from(settings.follow),
         u8::from(settings.keep_existing),
         u8::from(settings.ansible_names),
         u8::from(settings.report_meta),
@@ -346,6 +360,8 @@ fn script(
 struct Report {
     kind: BTreeMap<usize, String>,
     into: BTreeMap<usize, bool>,
+    /// Where a followed link led (`follow`).
+    followed: BTreeMap<usize, String>,
     before: BTreeMap<usize, Vec<u8>>,
     backup: BTreeMap<usize, String>,
     action: BTreeMap<usize, String>,
@@ -372,6 +388,9 @@ fn parse(stdout: &str, report: &mut Report) {
             }
             "T" => {
                 report.into.insert(index, true);
+            }
+            "L" => {
+                report.followed.insert(index, rest.to_owned());
             }
             "D" => {
                 report
@@ -418,8 +437,12 @@ fn parse(stdout: &str, report: &mut Report) {
     }
 }
 
-/// The path a file went to, as the host resolved it.
-fn path_of(file: &NewFile, into: bool) -> String {
+/// The path a file went to, as the host resolved it (into a directory, through a link).
+fn path_of(file: &NewFile, report: &Report, i: usize) -> String {
+    if let Some(followed) = report.followed.get(&i) {
+        return followed.clone();
+    }
+    let into = report.into.contains_key(&i);
     match &file.target {
         Target::Path(path) => path.clone(),
         Target::PathOrInto { dest, name } if into => {
@@ -484,15 +507,24 @@ pub async fn install(
                 _ => Change::Contents,
             };
             Installed {
-                path: path_of(file, report.into.contains_key(&i)),
+                path: path_of(file, &report, i),
                 sha256: sha256(&file.bytes),
                 change,
                 created: report.kind.get(&i).map(String::as_str) == Some("absent"),
                 backup: report
                     .backup
                     .get(&i)
-                    .map(|stamp| format!("{}{stamp}", path_of(file, report.into.contains_key(&i)))),
-                meta: report.meta.remove(&i),
+                    .map(|stamp| format!("{}{stamp}", path_of(file, &report, i))),
+                meta: report.meta.remove(&i).map(|mut meta| {
+                    // `=`: the contents sent, whose sums the controller knows.
+                    if meta.sha1 == "=" {
+                        meta.sha1 = super::fetch::sha1(&file.bytes);
+                    }
+                    if meta.md5.as_deref() == Some("=") {
+                        meta.md5 = Some(super::fetch::md5(&file.bytes));
+                    }
+                    meta
+                }),
                 before: report.before.remove(&i),
                 secret: file.secret,
             }
@@ -550,10 +582,7 @@ async fn run(
         .to_owned();
     Ok(Err(Failure::from(
         match report.failed.and_then(|i| files.get(i).map(|f| (i, f))) {
-            Some((i, file)) => format!(
-                "cannot install `{}`: {reason}",
-                path_of(file, report.into.contains_key(&i))
-            ),
+            Some((i, file)) => format!("cannot install `{}`: {reason}", path_of(file, report, i)),
             None => reason,
         },
     )))

@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::OneOrMany;
 use super::{Outcome, TaskContext, TaskType};
+use crate::python_regex::PythonRegex;
 use crate::transport::{TransportError, quote};
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +55,10 @@ pub struct Args {
     contains: Option<String>,
     #[serde(default)]
     read_whole_file: bool,
+    /// The encoding of the files `contains` reads, by Python's name for it (`utf-8`,
+    /// `latin-1`, `gbk`...); without it UTF-8, as Python's `open` on these hosts.
+    #[serde(default)]
+    encoding: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -150,21 +155,84 @@ impl TryFrom<Args> for Find {
 }
 
 /// Whether a file's bytes hold `pattern` as Ansible's `contentfilter` sees it: the text
-/// read as UTF-8 with universal newlines, then `re.match` on each line (with its newline)
-/// or `re.search` on the whole text. `None` when the bytes are not UTF-8.
-fn contains(bytes: &[u8], pattern: &regex::Regex, whole: bool) -> Option<bool> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    // Python's `$` also matches before a last newline: try without it too.
-    let hit = |piece: &str, anchored: bool| {
-        [piece, piece.strip_suffix('\n').unwrap_or(piece)]
-            .iter()
-            .any(|p| pattern.find(p).is_some_and(|m| !anchored || m.start() == 0))
+/// read in `encoding` with universal newlines, then `re.match` on each line (with its
+/// newline) or `re.search` on the whole text. `Ok(Err(why))` when the file cannot be read
+/// so: Ansible's reason for skipping the path.
+fn contains(
+    bytes: &[u8],
+    pattern: &PythonRegex,
+    whole: bool,
+    encoding: Option<&str>,
+    path: &str,
+) -> Result<Result<bool, String>, String> {
+    let text = match decode(bytes, encoding) {
+        Ok(text) => text,
+        Err(Decoding::Unknown) => {
+            return Ok(Err(format!(
+                "unknown encoding: {}",
+                encoding.unwrap_or_default()
+            )));
+        }
+        Err(Decoding::Invalid) => {
+            let current = encoding
+                .unwrap_or(r#"None (default determined by the Python built-in function "open")"#);
+            return Ok(Err(format!(
+                "Failed to read the file {path} due to an encoding error. current encoding: {current}"
+            )));
+        }
     };
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     if whole {
-        return Some(hit(&text, false));
+        return pattern.is_search(&text).map(Ok);
     }
-    Some(text.split_inclusive('\n').any(|line| hit(line, true)))
+    for line in text.split_inclusive('\n') {
+        if pattern.at_start(line)?.is_some() {
+            return Ok(Ok(true));
+        }
+    }
+    Ok(Ok(false))
+}
+
+/// Why bytes could not be read as text.
+#[derive(Debug, PartialEq)]
+enum Decoding {
+    /// Python knows no encoding of that name (`LookupError`).
+    Unknown,
+    /// The bytes are not text in that encoding (`UnicodeDecodeError`).
+    Invalid,
+}
+
+/// Bytes as text in the encoding Python's `open(encoding=NAME)` would read them in,
+/// strictly. Python's names are read as its codecs read them (case, `-`, `_` and spaces
+/// alike): UTF-8, ASCII and Latin-1 here (WHATWG, which `encoding_rs` follows, reads the
+/// last two as windows-1252), the others by `encoding_rs`'s labels (`gbk`, `shift_jis`,
+/// `euc-kr`, `iso-8859-2`, `windows-1252`...).
+fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<String, Decoding> {
+    let name = encoding
+        .unwrap_or("utf-8")
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '_'], "-");
+    match name.as_str() {
+        "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| Decoding::Invalid),
+        "ascii" | "us-ascii" | "646" => match bytes.is_ascii() {
+            true => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            false => Err(Decoding::Invalid),
+        },
+        "latin-1" | "latin1" | "l1" | "iso-8859-1" | "iso8859-1" | "8859" | "cp819" | "latin" => {
+            Ok(bytes.iter().map(|&b| char::from(b)).collect())
+        }
+        label => {
+            let encoding =
+                encoding_rs::Encoding::for_label(label.as_bytes()).ok_or(Decoding::Unknown)?;
+            encoding
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|text| text.into_owned())
+                .ok_or(Decoding::Invalid)
+        }
+    }
 }
 
 /// One entry the host listed.
@@ -266,9 +334,8 @@ fn name_matches(name: &str, patterns: &[String], excludes: &[String], regex: boo
     let hit = |pattern: &String| {
         if regex {
             super::file_edit::regex(pattern, false)
-                .ok()
-                .and_then(|re| re.find(name))
-                .is_some_and(|m| m.start() == 0)
+                .and_then(|re| re.at_start(name))
+                .is_ok_and(|found| found.is_some())
         } else {
             glob::Pattern::new(pattern).is_ok_and(|p| {
                 p.matches_with(
@@ -415,10 +482,17 @@ impl Find {
             }
             if let Some(pattern) = &pattern {
                 let bytes = contents.get(&entry.path).map_or(&[][..], Vec::as_slice);
-                match contains(bytes, pattern, args.read_whole_file) {
-                    Some(true) => {}
-                    Some(false) => continue,
-                    None => {
+                let read = contains(
+                    bytes,
+                    pattern,
+                    args.read_whole_file,
+                    args.encoding.as_deref(),
+                    &entry.path,
+                )?;
+                match read {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(why) => {
                         // Ansible gives up on the path it was looking through.
                         let root = args.paths.0.iter().find(|p| {
                             entry
@@ -426,7 +500,7 @@ impl Find {
                                 .starts_with(&format!("{}/", p.trim_end_matches('/')))
                         });
                         let root = root.cloned().unwrap_or_else(|| entry.path.clone());
-                        skipped.insert(root, format!("Failed to read the file {} due to an encoding error. current encoding: None (default determined by the Python built-in function \"open\")", entry.path).into());
+                        skipped.entry(root).or_insert(why.into());
                         continue;
                     }
                 }
@@ -444,7 +518,18 @@ impl Find {
         } else {
             "Not all paths examined, check warnings for details"
         };
-        Ok(Outcome::ok()
+        let mut outcome = Outcome::ok();
+        if !skipped.is_empty() {
+            let warnings: Vec<String> = skipped
+                .iter()
+                .map(|(path, why)| {
+                    let why = why.as_str().unwrap_or_default();
+                    format!("Skipped '{path}' path due to this access issue: {why}\n")
+                })
+                .collect();
+            outcome = outcome.with("warnings", warnings);
+        }
+        Ok(outcome
             .with("files", Json::Array(files.clone()))
             .with("matched", files.len())
             .with("examined", examined)
@@ -458,7 +543,17 @@ impl TaskType for Find {
 
     const HOST_PATHS: &'static [&'static str] = &["paths", "name", "path"];
 
+    /// One script, which exits non-zero exactly when the task fails: what is wrong with
+    /// the arguments (`age`, `size`, `contains`) fails before it is sent.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        // Choosing among no entries checks the arguments.
+        if let Err(reason) = self.choose("") {
+            return Ok(Outcome::failed(reason));
+        }
         let output = ctx.run(ctx.script(self.script())).await?;
         let stdout = output.stdout_lossy();
         if !output.success() {

@@ -122,6 +122,16 @@ impl TaskType for IncludeVars {
             .unwrap_or_default()
     }
 
+    /// A file or folder named by a template, with no `name` to hold what it sets.
+    fn sets_unknown_variables(args: &Node) -> bool {
+        args.get("name").is_none()
+            && ["file", "dir"].iter().any(|key| {
+                args.get(key)
+                    .and_then(Node::as_str)
+                    .is_some_and(crate::yaml::is_template)
+            })
+    }
+
     /// Ansible's refusals that need no host: file and dir arguments mixed, neither given.
     fn check_placement(task: &Task, _play: &Play) -> Result<(), Diagnostic> {
         let TaskBody::Action { args, .. } = &task.body else {

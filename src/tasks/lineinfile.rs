@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::args::{Account, FileMode};
 use super::file_edit::{self, Attributes, Found};
 use super::{Outcome, TaskContext, TaskType};
+use crate::python_regex::python_replacement;
 use crate::transport::TransportError;
 
 #[derive(Debug, Deserialize)]
@@ -122,10 +123,10 @@ impl Args {
         if regexp.is_some() || self.search_string.is_some() {
             for (number, current) in lines.iter().enumerate() {
                 let hit = match (&regexp, &self.search_string) {
-                    (Some(re), _) => re.captures(searched(current)).map(|captures| {
+                    (Some(re), _) => re.search(searched(current))?.map(|captures| {
                         if self.backrefs {
                             let mut expanded = String::new();
-                            captures.expand(&file_edit::python_replacement(line), &mut expanded);
+                            captures.expand(&python_replacement(line), &mut expanded);
                             expanded
                         } else {
                             line.to_owned()
@@ -151,7 +152,7 @@ impl Args {
                 if bare(current) == line {
                     matched = Some(number);
                 } else if let Some(anchor) = &anchor {
-                    if anchor.is_match(searched(current)) {
+                    if anchor.is_search(searched(current))? {
                         insert_at = Some(if self.insertafter.is_some() {
                             number + 1
                         } else {
@@ -221,12 +222,17 @@ impl Args {
         let line = self.line.as_deref().unwrap_or_default();
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         let hit = |current: &str| match (&regexp, &self.search_string) {
-            (Some(re), _) => re.is_match(searched(current)),
-            (None, Some(search)) => current.contains(search.as_str()),
-            _ => bare(current) == line,
+            (Some(re), _) => re.is_search(searched(current)),
+            (None, Some(search)) => Ok(current.contains(search.as_str())),
+            _ => Ok(bare(current) == line),
         };
         // As Ansible: every line equal to a matching one goes.
-        let found: Vec<&str> = lines.iter().copied().filter(|l| hit(l)).collect();
+        let mut found: Vec<&str> = Vec::new();
+        for current in &lines {
+            if hit(current)? {
+                found.push(current);
+            }
+        }
         let kept: String = lines
             .iter()
             .copied()
@@ -236,10 +242,50 @@ impl Args {
     }
 }
 
+impl LineInFile {
+    /// ansible-core's warning for an empty `regexp` or `search_string`, which matches
+    /// every line.
+    fn warning(&self) -> Option<String> {
+        let args = &self.0;
+        let what = match (args.regexp.as_deref(), args.search_string.as_deref()) {
+            (Some(""), _) => "regular expression",
+            (_, Some("")) => "search string",
+            _ => return None,
+        };
+        let mut message = format!(
+            "The {what} is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file rather than appending."
+        );
+        if what == "regular expression" {
+            message.push_str(
+                " If this is desired, use '^' to match every line in the file and avoid this warning.",
+            );
+        }
+        Some(message)
+    }
+}
+
 impl TaskType for LineInFile {
+    /// The file is read, edited on the controller, and written back only if it changed:
+    /// two requests, the failure decided on the controller. The read is written behind
+    /// the tasks before it; the tasks after it wait for the write.
+    fn pipelines_holding(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let outcome = self.edit(ctx).await?;
+        Ok(match self.warning() {
+            Some(warning) => outcome.with("warnings", vec![warning]),
+            None => outcome,
+        })
+    }
+}
+
+impl LineInFile {
+    async fn edit(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let attributes = Attributes {
             mode: args.mode.as_ref(),

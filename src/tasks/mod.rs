@@ -115,6 +115,16 @@ pub trait TaskType {
         false
     }
 
+    /// With these arguments it may join a pipelined chain although the controller decides
+    /// its failure from its answers, or it makes more than one request: its first request
+    /// is written behind the tasks before it without waiting for their answers, and the
+    /// tasks after it wait for its whole result (its turn is held until then; its later
+    /// requests go through the same shell). It must make no request after one that exited
+    /// non-zero. Saves the wait for the earlier answers, not its own.
+    fn pipelines_holding(_args: &Node) -> bool {
+        false
+    }
+
     /// The controller's template files its `run` renders with the host's variables (found
     /// from `role`'s folder, then `base`, the playbook's), for the pipelining analysis to
     /// read what they read; `None` when they cannot be known from the arguments as written.
@@ -133,6 +143,11 @@ pub trait TaskType {
     /// (`community.postgresql`: `community.postgresql.postgresql_query` names it too).
     const COLLECTION: Option<&'static str> = None;
 
+    /// The module ansible-core's action of the same name hands the task to on the hosts
+    /// quayside runs it on (`service` on systemd: `systemd`): that module's
+    /// `module_defaults` fill what the task's own leave out, as that action applies them.
+    const BACKEND: Option<&'static str> = None;
+
     /// Variables its template files see beside the host's (`template`'s `template_path`...),
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
@@ -147,6 +162,14 @@ pub trait TaskType {
     /// variable a task reads is set somewhere.
     fn sets_variables(_args: &Node, _dirs: &[&Path]) -> Vec<String> {
         Vec::new()
+    }
+
+    /// With these arguments (as written) it may set variables that cannot be known before
+    /// it runs (`include_vars` of a file named by a template): the check before the run
+    /// then requires no variable, and one still undefined fails its task at run time, as
+    /// in ansible-core.
+    fn sets_unknown_variables(_args: &Node) -> bool {
+        false
     }
 
     /// The template files its arguments name as written, each with where it is found
@@ -242,6 +265,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::pipelines_holding`].
+            pub fn pipelines_holding(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::pipelines_holding(args),)*
+                }
+            }
+
             /// [`TaskType::rendered_files`].
             pub fn rendered_files(
                 self,
@@ -282,6 +312,13 @@ macro_rules! task_types {
                 }
             }
 
+            /// [`TaskType::BACKEND`].
+            pub fn backend(self) -> Option<&'static str> {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::BACKEND,)*
+                }
+            }
+
             /// [`TaskType::ASYNC`].
             pub fn async_support(self) -> Async {
                 match self {
@@ -293,6 +330,13 @@ macro_rules! task_types {
             pub fn across(self) -> Across {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::ACROSS,)*
+                }
+            }
+
+            /// [`TaskType::sets_unknown_variables`].
+            pub fn sets_unknown_variables(self, args: &Node) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::sets_unknown_variables(args),)*
                 }
             }
 
@@ -637,6 +681,18 @@ pub struct FileDiff {
     pub path: String,
     pub before: String,
     pub after: String,
+    /// The headers Ansible's module returns (`before_header`, `after_header`), for the
+    /// types that print `--diff` as ansible-core does: `--- before: HEADER` (or `--- before`
+    /// without one), the diff, an empty line. Without them, `before: PATH`.
+    #[serde(skip)]
+    pub headers: Option<DiffHeaders>,
+}
+
+/// A diff's `before_header` and `after_header`, as an Ansible module returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiffHeaders {
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// What a task that manages a container found and leaves behind (in check mode: would

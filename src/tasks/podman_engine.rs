@@ -529,6 +529,7 @@ impl Desired {
                 // values too: masked as every diff is.
                 let before = sections.get("old_unit").cloned().unwrap_or_default();
                 outcome.diffs.push(FileDiff {
+                    headers: None,
                     path,
                     before: diff_text(before.as_bytes(), false),
                     after: diff_text(after.as_bytes(), false),

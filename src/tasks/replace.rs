@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::args::{Account, FileMode};
 use super::file_edit::{self, Attributes, Found};
-use super::{Outcome, TaskContext, TaskType};
+use super::{DiffHeaders, Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +63,7 @@ impl Args {
             Some(pattern) => {
                 let section = file_edit::regex(&format!("(?s){pattern}"), false)?;
                 match section
-                    .captures(text)
+                    .search(text)?
                     .and_then(|captures| captures.name("subsection"))
                 {
                     Some(found) => (found.start(), found.end()),
@@ -78,8 +78,9 @@ impl Args {
         };
         let re = file_edit::regex(&self.regexp, true)?;
         let section = &text[start..end];
-        let count = re.find_iter(section).count();
-        let replaced = re.replace_all(section, file_edit::python_replacement(&self.replace));
+        let (replaced, count) = re
+            .sub(section, &self.replace, 0)
+            .map_err(|error| format!("Unable to process replace due to error: {error}"))?;
         Ok(Ok((
             format!("{}{replaced}{}", &text[..start], &text[end..]),
             count,
@@ -87,7 +88,35 @@ impl Args {
     }
 }
 
+/// ansible-core's `replace` in diff mode, when the contents change: `diff` holds them
+/// under the file's name (`before_header`, `after_header`), and `--diff` prints that name.
+/// Nothing otherwise.
+fn registered_diff(mut outcome: Outcome, path: &str) -> Outcome {
+    let Some(diff) = outcome.diffs.first_mut() else {
+        return outcome;
+    };
+    diff.headers = Some(DiffHeaders {
+        before: Some(path.to_owned()),
+        after: Some(path.to_owned()),
+    });
+    let registered = serde_json::json!({
+        "after": diff.after,
+        "after_header": path,
+        "before": diff.before,
+        "before_header": path,
+    });
+    outcome = outcome.with("diff", registered);
+    outcome
+}
+
 impl TaskType for Replace {
+    /// The file is read, edited on the controller, and written back only if it changed:
+    /// two requests, the failure decided on the controller. The read is written behind
+    /// the tasks before it; the tasks after it wait for the write.
+    fn pipelines_holding(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "destfile", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
@@ -126,10 +155,10 @@ impl TaskType for Replace {
             &after,
             attributes,
             &message,
-            "",
+            "backup_file",
         )
         .await?;
-        Ok(outcome.with("rc", 0))
+        Ok(registered_diff(outcome, &args.path).with("rc", 0))
     }
 }
 

@@ -67,6 +67,9 @@ fi
 "#;
 
 impl TaskType for Service {
+    // quayside's `service` drives systemd, as ansible-core's action does on a systemd host
+    // (it runs `ansible.legacy.systemd` there: `systemd_service`'s defaults do not reach it).
+    const BACKEND: Option<&'static str> = Some("systemd");
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

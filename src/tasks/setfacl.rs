@@ -457,6 +457,7 @@ impl Report {
             outcome.diffs = changed
                 .iter()
                 .map(|c| FileDiff {
+                    headers: None,
                     path: c.path.clone(),
                     before: c.before.clone(),
                     after: c

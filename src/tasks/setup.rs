@@ -157,7 +157,10 @@ if [ -r /sys/fs/selinux/enforce ]; then
   printf 'selinux_policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers 2>/dev/null)"
   [ -r /etc/selinux/config ] && (. /etc/selinux/config; printf 'selinux_config_mode=%s\nselinux_type=%s\n' "${SELINUX:-}" "${SELINUXTYPE:-}")
 fi
-for pm in dnf yum zypper apt-get apk pacman; do
+"#;
+
+/// The host's package manager, as the `pkg_mgr` fact reads it: the first of these it has.
+pub(super) const PKG_MGR: &str = r#"for pm in dnf yum zypper apt-get apk pacman; do
   if command -v $pm >/dev/null 2>&1; then printf 'pkg_mgr=%s\n' "${pm%-get}"; break; fi
 done
 "#;
@@ -188,6 +191,7 @@ pub async fn gather(
     let mut script = String::new();
     if subsets.min {
         script.push_str(MIN);
+        script.push_str(PKG_MGR);
     }
     if subsets.hardware {
         script.push_str(HARDWARE);

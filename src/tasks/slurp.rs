@@ -16,14 +16,19 @@ pub struct Slurp {
 impl TaskType for Slurp {
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
+    /// One script, which exits non-zero exactly when the task fails.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["src", "path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let text = format!(
             r#"p={}
-if [ -d "$p" ]; then echo "E source is a directory and must be a file: $p"; exit 0; fi
-if [ ! -e "$p" ]; then echo "E File not found: $p"; exit 0; fi
-if [ ! -r "$p" ]; then echo "E file is not readable: $p"; exit 0; fi
+if [ -d "$p" ]; then echo "E source is a directory and must be a file: $p"; exit 1; fi
+if [ ! -e "$p" ]; then echo "E File not found: $p"; exit 1; fi
+if [ ! -r "$p" ]; then echo "E file is not readable: $p"; exit 1; fi
 printf 'C '; base64 -w0 < "$p" || exit 1; echo
 "#,
             quote(&self.src)

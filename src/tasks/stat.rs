@@ -228,6 +228,12 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
 impl TaskType for Stat {
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
+    /// One script, which exits non-zero exactly when the task fails (but for a `stat`
+    /// line it cannot read, which GNU `stat -c` with this format does not print).
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -36,6 +36,11 @@ pub enum State {
 impl TaskType for TempFile {
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
+    /// One script, which exits non-zero exactly when the task fails.
+    fn pipelines(_args: &crate::yaml::Node) -> bool {
+        true
+    }
+
     const HOST_PATHS: &'static [&'static str] = &["path"];
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::args::{Account, FileMode, secret_by_name};
-use super::copy::{ansible_settings, failure_outcome, file_outcome};
+use super::args::{Account, secret_by_name};
+use super::copy::{CopyMode, ansible_settings, failure_outcome, file_outcome};
 use super::copy_files::playbook_dir;
 use super::file_install::{self, NewFile, Target};
 use super::template_config::{render_file_in, render_file_with, template_path};
@@ -29,8 +29,9 @@ pub struct Args {
     src: String,
     /// The file on the host (into it, if it is a directory there).
     dest: String,
+    /// A file mode, or `preserve`: the template file's own.
     #[serde(default)]
-    mode: Option<FileMode>,
+    mode: Option<CopyMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
@@ -61,6 +62,9 @@ pub struct Args {
     comment_start_string: Option<String>,
     #[serde(default)]
     comment_end_string: Option<String>,
+    /// A `dest` that is a symbolic link is written through, not replaced.
+    #[serde(default)]
+    follow: bool,
 }
 
 /// The arguments that set the template's delimiters.
@@ -123,11 +127,22 @@ impl Args {
 impl TryFrom<Args> for Template {
     type Error = String;
 
-    fn try_from(args: Args) -> Result<Self, String> {
+    fn try_from(mut args: Args) -> Result<Self, String> {
         if args.dest.is_empty() {
             return Err("`dest` is empty".to_owned());
         }
-        if let Some(sequence) = &args.newline_sequence {
+        if let Some(sequence) = &mut args.newline_sequence {
+            // As ansible-core's action: the escapes written out (`'\r\n'` in single
+            // quotes) stand for the characters.
+            let written = match sequence.as_str() {
+                "\\n" => Some("\n"),
+                "\\r\\n" => Some("\r\n"),
+                "\\r" => Some("\r"),
+                _ => None,
+            };
+            if let Some(written) = written {
+                written.clone_into(sequence);
+            }
             if !matches!(sequence.as_str(), "\n" | "\r\n" | "\r") {
                 return Err(format!(
                     "newline_sequence must be one of `\\n`, `\\r\\n` or `\\r`, found {sequence:?}"
@@ -164,14 +179,13 @@ impl TryFrom<Args> for Template {
 }
 
 impl Template {
-    fn render(&self, vars: &minijinja::Value) -> Result<Vec<u8>, String> {
+    /// The template on the controller: a role's task finds it in the role first.
+    fn source(&self, vars: &minijinja::Value) -> Result<PathBuf, String> {
         let args = &self.0;
-        let base = playbook_dir(vars);
-        // A role's task finds its template in the role first.
         let role = super::controller_files::role_dir(vars);
-        let path = super::controller_files::find_with_role(
+        super::controller_files::find_with_role(
             role.as_deref(),
-            &base,
+            &playbook_dir(vars),
             &args.src,
             super::controller_files::Look::Template,
         )
@@ -180,7 +194,14 @@ impl Template {
                 "Could not find or access '{}' in `templates/` beside the playbook",
                 args.src
             )
-        })?;
+        })
+    }
+
+    /// The rendered bytes, and the template file's path on the controller.
+    fn render(&self, vars: &minijinja::Value) -> Result<(Vec<u8>, PathBuf), String> {
+        let args = &self.0;
+        let base = playbook_dir(vars);
+        let path = self.source(vars)?;
         let name = path
             .strip_prefix(&base)
             .unwrap_or(&path)
@@ -201,11 +222,12 @@ impl Template {
             }
             render_file_with(&env, &path, &name, vars, !own)?
         };
-        Ok(match args.newline_sequence.as_deref() {
+        let bytes = match args.newline_sequence.as_deref() {
             Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
             _ => rendered,
         }
-        .into_bytes())
+        .into_bytes();
+        Ok((bytes, path))
     }
 }
 
@@ -291,15 +313,22 @@ impl TaskType for Template {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
         let prepared = ansible_settings(
-            args.mode.as_ref(),
+            args.mode.as_ref().and_then(CopyMode::set),
             args.owner.as_ref(),
             args.group.as_ref(),
             args.backup,
             args.force,
             args.validate.as_deref(),
         )
-        .and_then(|settings| Ok((settings, self.render(ctx.vars)?)));
-        let (settings, bytes) = match prepared {
+        .and_then(|mut settings| {
+            settings.follow = args.follow;
+            let (bytes, src_path) = self.render(ctx.vars)?;
+            if matches!(args.mode, Some(CopyMode::Preserve)) {
+                settings.mode = Some(super::copy::file_mode(&src_path)?);
+            }
+            Ok((settings, (bytes, src_path)))
+        });
+        let (settings, (bytes, src_path)) = match prepared {
             Ok(prepared) => prepared,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
@@ -322,7 +351,17 @@ impl TaskType for Template {
             Err(failure) => return Ok(failure_outcome(failure)),
         };
         match (files.first(), installed.first()) {
-            (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one)),
+            // ansible-core's `after_header` is the rendered copy in its temporary
+            // folder on the controller; quayside names the template itself.
+            (Some(file), Some(one)) => {
+                let src = std::fs::canonicalize(&src_path).unwrap_or(src_path);
+                Ok(file_outcome(
+                    ctx,
+                    file,
+                    one,
+                    Some(&src.display().to_string()),
+                ))
+            }
             _ => Ok(Outcome::failed("nothing was installed")),
         }
     }

@@ -187,6 +187,26 @@ impl TaskType for TemplateConfig {
         .with_hint("put the task in a play of its own with `strategy: linear`"))
     }
 
+    /// Not with `same_on_all_hosts` (or a value for it that is not written out), which
+    /// compares every host's rendering before any host goes on.
+    fn pipelines(args: &Node) -> bool {
+        args.get("same_on_all_hosts")
+            .is_none_or(|same| match &same.value {
+                crate::yaml::Value::Bool(on) => !on,
+                crate::yaml::Value::Str(text) => crate::yaml::parse_bool(text) == Some(false),
+                _ => false,
+            })
+    }
+
+    fn rendered_files(args: &Node, role: Option<&Path>, base: &Path) -> Option<Vec<PathBuf>> {
+        let src = args.get("src")?.as_str()?;
+        if crate::yaml::is_template(src) {
+            return None;
+        }
+        let path = super::controller_files::find_with_role(role, base, src, Look::Template)?;
+        Some(vec![path])
+    }
+
     fn template_files<'n>(args: &'n Node, dir: &Path) -> Vec<(&'n Node, Option<PathBuf>)> {
         args.get("src")
             .and_then(|node| Some((node, template_path(dir, node.as_str()?))))

@@ -8,8 +8,12 @@
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
+use crate::python_regex::{Flags, PythonRegex};
+
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_search", regex_search);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("regex_findall", regex_findall);
     env.add_filter("regex_escape", regex_escape);
     env.add_filter("ternary", ternary);
     env.add_filter("union", union);
@@ -128,26 +132,69 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 /// A Python regular expression with Ansible's `ignorecase` and `multiline` flags.
-fn regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|error| invalid(format!("bad regex: {error}")))
+fn regex(pattern: &str, kwargs: &Kwargs) -> Result<PythonRegex, Error> {
+    let flags = Flags {
+        ignore_case: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multi_line: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
+        dot_all: false,
+    };
+    PythonRegex::new(pattern, flags).map_err(invalid)
 }
 
 fn regex_test(value: &str, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
-    // Python's re.match: only a match at the start counts.
-    let pattern = if anchored {
-        format!(r"\A(?:{pattern})")
-    } else {
-        pattern.to_owned()
-    };
-    let regex = regex(&pattern, &kwargs)?;
+    let regex = regex(pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    Ok(regex.is_match(value))
+    // Python's re.match: only a match at the start counts.
+    if anchored {
+        Ok(regex.at_start(value).map_err(invalid)?.is_some())
+    } else {
+        regex.is_search(value).map_err(invalid)
+    }
+}
+
+/// `regex_replace(pattern, replacement, ignorecase, multiline, count, mandatory_count)`:
+/// Python's `re.subn`.
+fn regex_replace(
+    value: &str,
+    pattern: &str,
+    replacement: Option<&str>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let regex = regex(pattern, &kwargs)?;
+    let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
+    let mandatory = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
+    kwargs.assert_all_used()?;
+    let (out, made) = regex
+        .sub(value, replacement.unwrap_or(""), count)
+        .map_err(invalid)?;
+    if mandatory != 0 && mandatory != made {
+        // ansible-core 2.19.14 names `count` (the argument) where it means the matches.
+        return Err(invalid(format!(
+            "'{pattern}' should match {mandatory} times, but matches {count} times in '{value}'"
+        )));
+    }
+    Ok(out)
+}
+
+/// `regex_findall(pattern, multiline, ignorecase)`: Python's `re.findall`, each match
+/// whole without groups, its group with one, the list of its groups with several.
+fn regex_findall(value: &str, pattern: &str, kwargs: Kwargs) -> Result<Value, Error> {
+    let regex = regex(pattern, &kwargs)?;
+    kwargs.assert_all_used()?;
+    let group = |captures: &crate::python_regex::Captures, i: usize| {
+        Value::from(captures.get(i).map_or("", |m| m.as_str()))
+    };
+    let found = regex.all(value).map_err(invalid)?;
+    Ok(Value::from(
+        found
+            .iter()
+            .map(|captures| match captures.len() {
+                1 => group(captures, 0),
+                2 => group(captures, 1),
+                n => Value::from((1..n).map(|i| group(captures, i)).collect::<Vec<_>>()),
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `regex_search(pattern)`: the first match or None; with `'\\1'`, `'\\g<name>'`
@@ -160,7 +207,7 @@ fn regex_search(
 ) -> Result<Value, Error> {
     let regex = regex(pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    let Some(captures) = regex.captures(value) else {
+    let Some(captures) = regex.search(value).map_err(invalid)? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
