@@ -79,11 +79,10 @@ fn poll_above_zero_waits_and_registers_the_result_with_the_job_keys() {
         "{}",
         output.stdout
     );
-    // ansible-core's keys but `msg` (`""`, which quayside's `command` and `shell` leave
-    // out with or without `async`).
+    // ansible-core's keys, `msg` (`""`) among them.
     assert_eq!(
         read(&test.path().join("result")),
-        "ansible_job_id changed cmd delta end failed finished rc results_file start started \
+        "ansible_job_id changed cmd delta end failed finished msg rc results_file start started \
          stderr stderr_lines stdout stdout_lines\nhi 0 True True True True\n"
     );
     // As ansible-core: a job the task waited for leaves no file behind.

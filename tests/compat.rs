@@ -998,3 +998,29 @@ fn module_defaults_reach_a_module_of_the_users() {
         "a : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+/// `command` and `shell` register the keys ansible-core's do, `msg: ""` on success among
+/// them. Expected from ansible-core 2.19.14 (`register` then `r.keys() | sort`): `changed
+/// cmd delta end failed msg rc start stderr stderr_lines stdout stdout_lines` for both, and
+/// `msg` `""`; a failing one `non-zero return code`.
+#[test]
+fn command_and_shell_register_ansible_s_keys_with_an_empty_msg() {
+    let output = crate::common::Test::new()
+        .file(
+            "play.yml",
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo hi\n      register: r\n    - shell: echo hi\n      register: s\n    - command: 'false'\n      register: t\n      ignore_errors: true\n    - debug: {msg: \"{{ [r.keys() | sort | join(' '), s.keys() | sort | join(' '), r.msg, s.msg, t.msg] }}\"}\n",
+        )
+        .args(&["run", "play.yml", "--output", "json"])
+        .run()
+        .success();
+    let keys = "changed cmd delta end failed msg rc start stderr stderr_lines stdout stdout_lines";
+    let got = output
+        .events()
+        .into_iter()
+        .find_map(|e| e["output"]["msg"].as_array().cloned())
+        .unwrap_or_else(|| panic!("{}", output.stdout));
+    assert_eq!(
+        serde_json::Value::from(got),
+        serde_json::json!([keys, keys, "", "", "non-zero return code"])
+    );
+}

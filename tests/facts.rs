@@ -186,3 +186,64 @@ fn gather_facts_task_and_a_subset_within_min_as_ansible() {
         "localhost : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+/// `ansible_python` as ansible-core's setup reports it (`executable`, `version` with
+/// `major` ... `serial`, `version_info`, `type`, `has_sslcontext`): here the host's
+/// `python3`, checked against what that python says of itself. Expected from
+/// ansible-core 2.19.14 on this machine (`gather_subset: min`, python3 as the
+/// interpreter): `{"executable": "/usr/bin/python3", "has_sslcontext": true, "type":
+/// "cpython", "version": {"major": 3, "micro": 2, "minor": 11, "releaselevel": "final",
+/// "serial": 0}, "version_info": [3, 11, 2, "final", 0]}`. A host without python3 (a
+/// `PATH` without it) has no `ansible_python`: quayside needs no Python there.
+#[test]
+fn python_fact_is_the_host_s_python3() {
+    let play = "- hosts: localhost\n  gather_subset: min\n  tasks:\n    - debug: {msg: '{{ [ansible_python, ansible_facts.python.version_info] | to_json }}'}\n";
+    let output = Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml", "--output", "json"])
+        .run()
+        .success();
+    let msg = output
+        .events()
+        .into_iter()
+        .find_map(|e| {
+            e["msg"]
+                .as_str()
+                .filter(|m| m.starts_with('['))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("{}", output.stdout));
+    let got: serde_json::Value = serde_json::from_str(&msg).unwrap();
+    let want: serde_json::Value = serde_json::from_str(&sh(
+        r#"python3 -c 'import sys, json; v = sys.version_info; print(json.dumps({"executable": sys.executable, "has_sslcontext": True, "type": sys.implementation.name, "version": {"major": v[0], "minor": v[1], "micro": v[2], "releaselevel": v[3], "serial": v[4]}, "version_info": list(v)}))'"#,
+    ))
+    .unwrap();
+    assert_eq!(got[0], want);
+    assert_eq!(got[1], want["version_info"]);
+
+    // A PATH with everything in /usr/bin but python.
+    let test = Test::new().file(
+        "p.yml",
+        "- hosts: localhost\n  gather_subset: min\n  tasks:\n    - debug: {msg: 'python {{ ansible_python is defined }} {{ \"python\" in ansible_facts }} {{ ansible_distribution is defined }}'}\n",
+    );
+    let bin = test.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for entry in std::fs::read_dir("/usr/bin").unwrap().flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with("python") {
+            std::os::unix::fs::symlink(entry.path(), bin.join(&name)).unwrap();
+        }
+    }
+    let output = test
+        .env("PATH", bin.to_str().unwrap())
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("\"msg\": \"python False False True\""),
+        "{}",
+        output.stdout
+    );
+}

@@ -454,8 +454,8 @@ fn user_arguments_are_refused_where_written() {
     );
 }
 
-// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=17
-// changed=1 skipped=1 ignored=4), each value asserted is the one ansible-playbook registered, and
+// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=19
+// changed=1 skipped=1 ignored=5), each value asserted is the one ansible-playbook registered, and
 // the failures' messages are Ansible's.
 const WAITS: &str = r#"
 - hosts: localhost
@@ -501,6 +501,10 @@ const WAITS: &str = r#"
       register: i
       ignore_errors: true
     - assert: {that: [i.failed, i.msg == 'custom says no']}
+    - wait_for: {port: 1, timeout: 1}
+      register: j
+      ignore_errors: true
+    - assert: {that: [j.failed, "j.msg == 'Timeout when waiting for 127.0.0.1:1'", j.elapsed == 1]}
 "#;
 
 /// A test of `playbook` with its folder as `dir` and `open` a port that accepts.
@@ -534,7 +538,7 @@ fn wait_for_takes_ansibles_forms() {
     drop(listener);
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=17 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=4"
+        "localhost : ok=19 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=5"
     );
 }
 

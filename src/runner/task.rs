@@ -748,7 +748,7 @@ impl Runner<'_> {
                 match all_hold(conditions, &result_ctx) {
                     Ok(failed) => {
                         outcome.failed = failed;
-                        if failed && outcome.msg.is_none() {
+                        if failed && outcome.msg.as_deref().is_none_or(str::is_empty) {
                             outcome.msg = Some("`failed_when` holds".to_owned());
                         }
                     }

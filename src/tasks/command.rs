@@ -155,10 +155,13 @@ pub(super) async fn run_guarded(
     outcome
         .data
         .insert("delta".into(), delta(start, end).into());
-    if !output.success() {
+    // ansible-core registers `msg: ""` for a command that succeeded.
+    outcome.msg = Some(if output.success() {
+        String::new()
+    } else {
         outcome.failed = true;
-        outcome.msg = Some("non-zero return code".into());
-    }
+        "non-zero return code".into()
+    });
     Ok(outcome)
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use super::args::{Account, FileMode};
 use super::file::attributes;
 use super::uri::{
-    Auth, CURL, Request, Scalar, attrs_prelude, check_url, failure, mask_password, read_response,
+    Auth, CURL, Request, attrs_prelude, check_url, failure, mask_password, mask_url, read_response,
 };
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
@@ -21,6 +21,8 @@ use crate::transport::{TransportError, quote};
 #[serde(try_from = "Args")]
 pub struct GetUrl(Args, Auth, Option<(String, String)>);
 
+super::uri::http_args! {
+"username", "ten",
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
@@ -32,25 +34,12 @@ pub struct Args {
     #[serde(default)]
     force: bool,
     #[serde(default)]
-    headers: std::collections::BTreeMap<String, Scalar>,
-    #[serde(default, alias = "user")]
-    url_username: Option<String>,
-    #[serde(default, alias = "password")]
-    url_password: Option<String>,
-    #[serde(default)]
-    force_basic_auth: bool,
-    #[serde(default = "super::args::yes")]
-    validate_certs: bool,
-    #[serde(default)]
-    ca_path: Option<String>,
-    #[serde(default = "ten")]
-    timeout: u64,
-    #[serde(default)]
     mode: Option<FileMode>,
     #[serde(default)]
     owner: Option<Account>,
     #[serde(default)]
     group: Option<Account>,
+}
 }
 
 fn ten() -> u64 {
@@ -102,13 +91,7 @@ impl TryFrom<Args> for GetUrl {
             }
             _ => None,
         };
-        let auth = Auth {
-            url_username: args.url_username.clone(),
-            url_password: args.url_password.clone(),
-            force_basic_auth: args.force_basic_auth,
-            validate_certs: args.validate_certs,
-            ca_path: args.ca_path.clone(),
-        };
+        let auth = args.auth();
         Ok(GetUrl(args, auth, sum))
     }
 }
@@ -151,6 +134,7 @@ if [ $isdir = 0 ] && [ -e "$qdest" ] && [ $force = 0 ] && [ -n "$want" ]; then
 fi
 "#,
         );
+        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
         text.push_str(CURL);
         text.push_str(
             r#"case $url in [Ff][Ii][Ll][Ee]:*) [ $rc = 0 ] && code=200 ;; esac
@@ -194,7 +178,7 @@ impl TaskType for GetUrl {
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
-        mask_password(&self.1);
+        mask_password(&self.1, &args.url);
         let script = match self.script(ctx.check) {
             Ok(script) => script,
             Err(reason) => return Ok(Outcome::failed(reason)),
@@ -226,11 +210,11 @@ impl TaskType for GetUrl {
         };
         let mut outcome = Outcome::ok()
             .with("dest", args.dest.clone())
-            .with("url", args.url.clone());
+            .with("url", mask_url(&args.url));
         if let Some(reason) = field("E ") {
             return Ok(Outcome::failed(reason)
                 .with("dest", args.dest.clone())
-                .with("url", args.url.clone()));
+                .with("url", mask_url(&args.url)));
         }
         if stdout.lines().any(|l| l == "K") {
             // `dest` already has the checksum asked for: no request.
@@ -258,6 +242,12 @@ impl TaskType for GetUrl {
         outcome = outcome.with("elapsed", response.elapsed);
         let Some(dest) = field("D ") else {
             // No download: the request failed, or answered other than 200.
+            if !file && response.status.is_none() {
+                // No answer: ansible-core fails with urllib's error alone.
+                let mut failed = Outcome::failed(response.msg());
+                failed.data = outcome.data;
+                return Ok(failed);
+            }
             let status = match (file, response.status) {
                 (true, _) => Json::Null,
                 (false, Some(status)) => status.into(),

@@ -163,6 +163,14 @@ fi
 pub(super) const PKG_MGR: &str = r#"for pm in dnf yum zypper apt-get apk pacman; do
   if command -v $pm >/dev/null 2>&1; then printf 'pkg_mgr=%s\n' "${pm%-get}"; break; fi
 done
+command -v python3 >/dev/null 2>&1 && python3 -c 'import sys
+try:
+    from ssl import SSLContext
+    s = 1
+except Exception:
+    s = 0
+v = sys.version_info
+print("python=%d %d %d %s %d %s %d %s" % (v[0], v[1], v[2], v[3], v[4], sys.implementation.name, s, sys.executable))' 2>/dev/null
 "#;
 
 const HARDWARE: &str = r#"printf 'meminfo=%s\n' "$(awk '/^(MemTotal|MemFree|SwapTotal|SwapFree):/ {printf "%s%s ", $1, $2}' /proc/meminfo 2>/dev/null)"
@@ -393,6 +401,9 @@ pub fn parse(stdout: &str) -> Map<String, Json> {
     if let Some(manager) = get("pkg_mgr") {
         put("pkg_mgr", manager.into());
     }
+    if let Some(python) = get("python").and_then(python) {
+        put("python", python);
+    }
     if let Some(meminfo) = get("meminfo") {
         let field = |name: &str| {
             meminfo
@@ -435,6 +446,36 @@ pub fn parse(stdout: &str) -> Map<String, Json> {
         facts.insert("env".to_owned(), vars.into());
     }
     facts
+}
+
+/// `python`, as ansible-core's setup reports the interpreter it runs under: here the
+/// host's `python3` (`major minor micro releaselevel serial type has_sslcontext
+/// executable`, as the script prints them).
+fn python(line: &str) -> Option<Json> {
+    let fields: Vec<&str> = line.splitn(8, ' ').collect();
+    let [major, minor, micro, level, serial, kind, ssl, executable] = fields[..] else {
+        return None;
+    };
+    let number = |text: &str| text.parse::<i64>().ok();
+    let (major, minor, micro, serial) = (
+        number(major)?,
+        number(minor)?,
+        number(micro)?,
+        number(serial)?,
+    );
+    Some(json!({
+        "executable": executable,
+        "has_sslcontext": ssl == "1",
+        "type": kind,
+        "version": {
+            "major": major,
+            "minor": minor,
+            "micro": micro,
+            "releaselevel": level,
+            "serial": serial,
+        },
+        "version_info": [major, minor, micro, level, serial],
+    }))
 }
 
 /// `default_ipv4` and `all_ipv4_addresses` from `ip -4 route get`, `ip -4 -o addr` and

@@ -10,8 +10,6 @@
 //! in every output. A host without `curl` fails the task saying so (`delegate_to:
 //! localhost` makes the request from the controller). `get_url` shares this request.
 
-use std::collections::BTreeMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -27,6 +25,54 @@ use crate::transport::{Output, TransportError, quote};
 #[serde(try_from = "Args")]
 pub struct Uri(Args, Auth);
 
+/// The arguments `uri` and `get_url` share (ansible-core's `url_argument_spec` and what both
+/// modules add to it), in one definition written into each task type's `Args` after its
+/// own fields (serde's `flatten` would lose `deny_unknown_fields`): `$user` is
+/// `url_username`'s alias (`user` for `uri`, `username` for `get_url`, as ansible-core has
+/// them), `$timeout` the function giving `timeout`'s default. It also gives `Args::auth`.
+macro_rules! http_args {
+    ($user:literal, $timeout:literal, $(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+            #[serde(default)]
+            headers: std::collections::BTreeMap<String, super::uri::Scalar>,
+            #[serde(default, alias = $user)]
+            url_username: Option<String>,
+            #[serde(default, alias = "password")]
+            url_password: Option<String>,
+            #[serde(default)]
+            force_basic_auth: bool,
+            #[serde(default = "super::args::yes")]
+            validate_certs: bool,
+            #[serde(default)]
+            ca_path: Option<String>,
+            #[serde(default = $timeout)]
+            timeout: u64,
+            /// Whether a `Content-Encoding: gzip` answer is decompressed.
+            #[serde(default = "super::args::yes")]
+            decompress: bool,
+        }
+
+        impl $name {
+            /// The shared arguments the request reads.
+            fn auth(&self) -> super::uri::Auth {
+                super::uri::Auth {
+                    url_username: self.url_username.clone(),
+                    url_password: self.url_password.clone(),
+                    force_basic_auth: self.force_basic_auth,
+                    validate_certs: self.validate_certs,
+                    ca_path: self.ca_path.clone(),
+                    decompress: self.decompress,
+                }
+            }
+        }
+    };
+}
+pub(super) use http_args;
+
+http_args! {
+"user", "thirty",
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Args {
@@ -37,24 +83,10 @@ pub struct Args {
     body: Option<Json>,
     #[serde(default)]
     body_format: BodyFormat,
-    #[serde(default)]
-    headers: BTreeMap<String, Scalar>,
     #[serde(default = "ok_codes")]
     status_code: StatusCodes,
     #[serde(default)]
     return_content: bool,
-    #[serde(default, alias = "user")]
-    url_username: Option<String>,
-    #[serde(default, alias = "password")]
-    url_password: Option<String>,
-    #[serde(default)]
-    force_basic_auth: bool,
-    #[serde(default = "super::args::yes")]
-    validate_certs: bool,
-    #[serde(default)]
-    ca_path: Option<String>,
-    #[serde(default = "thirty")]
-    timeout: u64,
     #[serde(default)]
     follow_redirects: FollowRedirects,
     /// Where the answer's body is written on the host.
@@ -71,6 +103,7 @@ pub struct Args {
     #[serde(default)]
     group: Option<Account>,
 }
+}
 
 /// How the host authenticates and checks the server: the arguments `uri` and `get_url`
 /// share (each reads them as its own arguments).
@@ -81,6 +114,8 @@ pub(super) struct Auth {
     pub force_basic_auth: bool,
     pub validate_certs: bool,
     pub ca_path: Option<String>,
+    /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
+    pub decompress: bool,
 }
 
 fn get() -> String {
@@ -189,13 +224,7 @@ impl TryFrom<Args> for Uri {
             );
         }
         check_url(&args.url, &["http", "https"])?;
-        let auth = Auth {
-            url_username: args.url_username.clone(),
-            url_password: args.url_password.clone(),
-            force_basic_auth: args.force_basic_auth,
-            validate_certs: args.validate_certs,
-            ca_path: args.ca_path.clone(),
-        };
+        let auth = args.auth();
         Ok(Uri(args, auth))
     }
 }
@@ -327,6 +356,9 @@ printf 'W '; base64 -w0 < "$qtmp/w"; echo
 printf 'H '; base64 -w0 < "$qtmp/h"; echo
 printf 'X '; base64 -w0 < "$qtmp/e"; echo
 code=$(cut -d' ' -f1 < "$qtmp/w")
+if [ "$qdecompress" = 1 ] && sed -n '/^HTTP\//{h;d;}; H; ${x;p;}' "$qtmp/h" | tr -d '\r' | grep -qi '^content-encoding:[[:space:]]*gzip[[:space:]]*$'; then
+  gzip -dc < "$qtmp/b" > "$qtmp/z" && mv -f -- "$qtmp/z" "$qtmp/b"
+fi
 "#;
 
 /// What the host's curl got.
@@ -558,11 +590,48 @@ pub(super) fn attrs_prelude(
 }
 
 /// Register the password as the run's secret, so that no output shows it (an echo of it
-/// by the server included).
-pub(super) fn mask_password(auth: &Auth) {
+/// by the server included), and the password a URL holds (`https://user:PASSWORD@host/`),
+/// as written and percent-decoded.
+pub(super) fn mask_password(auth: &Auth, url: &str) {
     if let Some(password) = &auth.url_password {
         crate::secrets::register(password, crate::secrets::Reach::Everywhere);
     }
+    if let Some((_, Some(password))) = url_credentials(url) {
+        crate::secrets::register(password, crate::secrets::Reach::Everywhere);
+        let decoded = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+        crate::secrets::register(&decoded, crate::secrets::Reach::Everywhere);
+    }
+}
+
+/// The user and password a URL holds, as Python's `urlparse` reads them: the part of the
+/// network location before its last `@`, split at its first `:`.
+fn url_credentials(url: &str) -> Option<(&str, Option<&str>)> {
+    let (_, rest) = url.split_once("://")?;
+    let netloc = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = netloc.rsplit_once('@')?;
+    Some(match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    })
+}
+
+/// A URL as ansible-core's `mask_url` shows it: its user and password as `****:****`
+/// (`https://****:****@host/path`), a user alone as `****`.
+pub(super) fn mask_url(url: &str) -> String {
+    let Some((user, password)) = url_credentials(url) else {
+        return url.to_owned();
+    };
+    let (scheme, rest) = url.split_once("://").unwrap_or_default();
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (netloc, tail) = rest.split_at(end);
+    let netloc = match password {
+        Some(password) if !password.is_empty() => {
+            netloc.replacen(&format!("{user}:{password}@"), "****:****@", 1)
+        }
+        _ if user.is_empty() && password.is_none_or(str::is_empty) => netloc.to_owned(),
+        _ => netloc.replacen(&format!("{user}@"), "****@", 1),
+    };
+    format!("{scheme}://{netloc}{tail}")
 }
 
 pub(super) fn failure(output: &Output, what: &str) -> Outcome {
@@ -628,6 +697,7 @@ impl Uri {
                 super::fetch::host_path(removes)
             ));
         }
+        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
         text.push_str(CURL);
         text.push_str("printf 'B '; base64 -w0 < \"$qtmp/b\"; echo\n");
         if let Some(dest) = &args.dest {
@@ -674,7 +744,7 @@ impl TaskType for Uri {
                 "This action (uri) does not support check mode.",
             ));
         }
-        mask_password(&self.1);
+        mask_password(&self.1, &args.url);
         let method = args.method.to_ascii_uppercase();
         let follow = match args.follow_redirects {
             FollowRedirects::All | FollowRedirects::Yes => true,
@@ -734,10 +804,12 @@ impl Uri {
         let args = &self.0;
         let status = response.status.unwrap_or(-1);
         let mut data = Map::new();
-        let url = response.url(&args.url);
+        // The URL shown, as ansible-core shows it: without its credentials.
+        let asked = mask_url(&args.url);
+        let url = mask_url(&response.url(&args.url));
         data.insert(
             "redirected".into(),
-            (response.redirects > 0 && url != args.url).into(),
+            (response.redirects > 0 && url != asked).into(),
         );
         for (name, _) in &response.headers {
             let key = name.replace('-', "_");
@@ -746,7 +818,7 @@ impl Uri {
             }
             let value = response.header(name).unwrap_or_default();
             let value = if key == "location" {
-                join_url(&args.url, &value)
+                join_url(&asked, &value)
             } else {
                 value
             };
@@ -908,6 +980,22 @@ mod tests {
         assert!(maybe_json(Some("text/javascript")));
         assert!(!maybe_json(Some("text/plain")));
         assert!(!maybe_json(None));
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_masked_as_ansible_masks_them() {
+        assert_eq!(
+            mask_url("https://foo%40example.com:test%40@httpbin.org/basic-auth/u/p"),
+            "https://****:****@httpbin.org/basic-auth/u/p"
+        );
+        assert_eq!(
+            mask_url("http://bob@h:8/x?a=b@c"),
+            "http://****@h:8/x?a=b@c"
+        );
+        assert_eq!(mask_url("http://a:b@c@h/"), "http://****:****@h/");
+        assert_eq!(mask_url("http://h/x?u=a:b@c"), "http://h/x?u=a:b@c");
+        assert_eq!(mask_url("http://h:1/x"), "http://h:1/x");
+        assert_eq!(url_credentials("http://a:b@c@h/"), Some(("a", Some("b@c"))));
     }
 
     #[test]

@@ -594,15 +594,12 @@ impl TaskType for WaitFor {
         let mut outcome = match get("result") {
             "ok" => Outcome::ok(),
             "timeout" => Outcome::failed(self.msg.clone().unwrap_or_else(|| match &target {
-                Target::Port { host, port } => format!(
-                    "timed out after {} s waiting for {host}:{port}: {error}",
-                    self.timeout
-                ),
+                // Ansible's messages for Ansible's forms (the last error is `last_error`).
+                Target::Port { host, port } => format!("Timeout when waiting for {host}:{port}"),
                 Target::Url { url, status } => format!(
                     "timed out after {} s waiting for {} to answer {status}: {error}",
                     self.timeout, url.shown
                 ),
-                // Ansible's messages for Ansible's forms.
                 Target::PortStopped { host, port } => {
                     format!("Timeout when waiting for {host}:{port} to stop.")
                 }
