@@ -798,3 +798,47 @@ fn blockinfile_registers_backup_file_only_when_it_made_one() {
         "a : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn a_meta_task_shows_its_banner_per_host_and_skipping_where_its_when_is_false() {
+    let test = Test::new()
+        .file("hosts.yml", TWO_HOSTS)
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              gather_facts: false
+              tasks:
+                - meta: end_host
+                  when: inventory_hostname == 'a'
+                - name: flush
+                  meta: flush_handlers
+                  when: false
+                - meta: noop
+                  when: false
+                - meta: end_play
+                  when: false
+                - debug: msg=after
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    // Expected from ansible-core 2.19.14: its linear strategy runs a meta task host by
+    // host, a banner each, `skipping` where the `when` is false (not counted); `noop`
+    // warns that it takes no `when`.
+    let output = test.run().success();
+    let banner = |name: &str| format!("TASK [{name}] {}\n", "*".repeat(72 - name.len()));
+    let expected = format!(
+        "{meta}\n{meta}skipping: [b]\n\n{flush}skipping: [b]\n\n{meta}\n{meta}skipping: [b]\n\n",
+        meta = banner("meta"),
+        flush = banner("flush"),
+    );
+    let warning = "[WARNING]: noop task does not support when conditional\n";
+    let all = format!("{}{}", output.stdout, output.stderr);
+    assert!(all.contains(warning), "{all}");
+    let shown = output.stdout.replace(warning, "");
+    assert!(shown.contains(&expected), "{shown}");
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

@@ -1482,6 +1482,88 @@ fn template_takes_its_own_delimiters_as_ansible() {
 }
 
 #[test]
+fn copy_of_a_directory_holding_one_file_reports_as_ansible() {
+    // Expected from ansible-core 2.19.14 (the user target's `copy skell to target`): its
+    // action keeps the result of the last module it ran. A directory with one file and no
+    // subdirectory gives the file's result; with a subdirectory, the `file` module's on
+    // it, ok even on the run that wrote the file. Several files: the directory's result.
+    // First run ok=5 changed=3, second ok=5 changed=0.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: one, dest: "{{ dir }}/out/o1"}
+              register: r1
+            - copy: {src: one/, dest: "{{ dir }}/out/o2"}
+              register: r2
+            - copy: {src: two, dest: "{{ dir }}/out/o3"}
+              register: r3
+            - copy: {src: skel/, dest: "{{ dir }}/out/o4"}
+              register: r4
+            - assert:
+                that:
+                  - r1.dest == dir ~ '/out/o1/one/a' and r1.state == 'file'
+                  - r2.dest == dir ~ '/out/o2/a' and r2.state == 'file'
+                  - r3.dest == dir ~ '/out/o3/' and r3.state is undefined
+                  - r4.dest == dir ~ '/out/o4/.ssh' and r4.path == r4.dest
+                  - r4.state == 'directory' and not r4.changed
+        "#,
+    )
+    .file("files/one/a", "a\n")
+    .file("files/two/b", "b\n")
+    .file("files/two/sub/c", "c\n")
+    .file("files/skel/.ssh/known_hosts", "host ssh-ed25519 AAAA\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        read(&test.path().join("out/o4/.ssh/known_hosts")),
+        "host ssh-ed25519 AAAA\n"
+    );
+    let again = rerun(&test, &[]).success();
+    assert_eq!(
+        again.recap("localhost"),
+        "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_list_or_mapping_where_a_string_goes_is_its_python_str() {
+    // Expected from ansible-core 2.19.14: a string argument given a mapping, a list or a
+    // number takes its Python `str()`; the loop labels are Python's too. ok=4 changed=0.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: '{{ item }}', state: absent}
+              loop: [{a: 1, b: 'x'}, [1, 'two'], 5, 1.5]
+              register: r
+            - assert:
+                that: "r.results | map(attribute='path') | list == [\"{'a': 1, 'b': 'x'}\", \"[1, 'two']\", '5', '1.5']"
+            - file: {path: {a: 1}, state: absent}
+              register: q
+            - assert: {that: ["q.path == \"{'a': 1}\""]}
+        "#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        output.stdout.contains(
+            "ok: [localhost] => (item={'a': 1, 'b': 'x'})\nok: [localhost] => (item=[1, 'two'])\n"
+        ),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
 fn copy_mode_preserve_keeps_the_source_files_mode() {
     let test = play(
         "

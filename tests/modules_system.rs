@@ -442,7 +442,11 @@ fn user_creates_changes_and_removes_as_ansible() {
 fn user_arguments_are_refused_where_written() {
     refused(
         "user: {name: x, move_home: true}",
-        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`) at play.yml:5:23",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`, `generate_ssh_key`, `ssh_key_bits`, `ssh_key_type`, `ssh_key_file`, `ssh_key_comment`) at play.yml:5:23",
+    );
+    refused(
+        "user: {name: x, generate_ssh_key: true, ssh_key_passphrase: s3cret}",
+        "error: unknown argument `ssh_key_passphrase` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`, `generate_ssh_key`, `ssh_key_bits`, `ssh_key_type`, `ssh_key_file`, `ssh_key_comment`) at play.yml:5:47",
     );
     refused(
         "user: {name: x, update_password: never}",
@@ -702,4 +706,57 @@ fn user_and_group_on_a_fleet_host_with_become_as_ansible() {
     );
     assert!(!output.stdout.contains("$6$salt"), "the hash was shown");
     assert!(!std::path::Path::new("/home/qsf19u").exists());
+}
+
+#[test]
+fn user_generates_an_ssh_key_pair_as_ansible() {
+    // Expected from ansible-core 2.19.14: the first run makes `.ssh` (0700) and the pair,
+    // owned by the account, and registers `ssh_fingerprint`, `ssh_key_file` and
+    // `ssh_public_key`; the second finds the key, warns that it skips ssh-keygen and is
+    // ok with the same values.
+    let _accounts = accounts();
+    let test = Test::new()
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - user: {name: qs19k, generate_ssh_key: true, ssh_key_type: ed25519, ssh_key_comment: k@q}
+                  register: k
+                - assert:
+                    that:
+                      - k.ssh_key_file == '/home/qs19k/.ssh/id_ed25519'
+                      - k.ssh_public_key is match('ssh-ed25519 AAAA\S+ k@q$')
+                      - k.ssh_fingerprint is match('256 SHA256:\S+ k@q \(ED25519\)$')
+            "#,
+        )
+        .args(&["run", "play.yml"]);
+    let first = test.run();
+    let second = Test::new().args(&["run", "play.yml"]).run_in(test.path());
+    let meta = std::fs::metadata("/home/qs19k/.ssh");
+    let key = std::fs::metadata("/home/qs19k/.ssh/id_ed25519");
+    let owner = getent("passwd", "qs19k");
+    let _ = std::process::Command::new("userdel")
+        .args(["-r", "qs19k"])
+        .output();
+    let first = first.success();
+    assert_eq!(
+        first.recap("localhost"),
+        "localhost : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let second = second.success();
+    assert_eq!(
+        second.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(second.stdout.contains(
+        "[WARNING]: Found existing ssh key private file \"/home/qs19k/.ssh/id_ed25519\", no force, so skipping ssh-keygen generation"
+    ) || second.stderr.contains("Found existing ssh key private file"));
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = meta.unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o700);
+    let uid: u32 = owner.unwrap().split(':').nth(2).unwrap().parse().unwrap();
+    assert_eq!(meta.uid(), uid);
+    assert_eq!(key.unwrap().uid(), uid);
 }

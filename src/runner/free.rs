@@ -215,9 +215,9 @@ impl Runner<'_> {
         None
     }
 
-    /// A `meta` task (`flush_handlers`, `end_host`, `end_play`, `noop`) as ansible-core
-    /// shows it: its banner, and as skipped (not counted) each host its `when` skips;
-    /// under `free` and `host_pinned`, a banner for each such host only.
+    /// ansible-core shows a `meta` task (`flush_handlers`, `end_host`, `end_play`, `noop`)
+    /// its `when` skips on a host as skipped (not counted): under `free` and `host_pinned`
+    /// a banner and `skipping` per such host; under `linear` a banner per host.
     pub(super) fn meta_skipped(
         &self,
         scope: &PlayScope<'_>,
@@ -226,32 +226,45 @@ impl Runner<'_> {
         hosts: &[String],
         holding: &[String],
     ) {
-        let linear = scope.prepared.play.strategy == Strategy::Linear;
-        if hosts.is_empty() {
-            return;
-        }
         let effective = inherited.with(task);
         let title = match &effective.role {
             Some(role) => format!("{} : {}", role.name, task.display_name()),
             None => task.display_name(),
         };
-        let banner = |host_names: &[String]| {
+        // Under `linear`, ansible-core runs a `meta` task host by host and shows its
+        // banner for each host, then `skipping` if its `when` was false there.
+        if scope.prepared.play.strategy == Strategy::Linear {
+            for host in hosts {
+                self.reporter.emit(&Event::TaskStart {
+                    task: title.clone(),
+                    path: task.span.to_string(),
+                    handler: effective.handler,
+                    action: None,
+                    hosts: 1,
+                    host_names: vec![host.clone()],
+                });
+                if !holding.contains(host) {
+                    self.reporter.emit(&Event::bare_result(
+                        host,
+                        &title,
+                        crate::report::Status::Skipped,
+                        None,
+                        None,
+                        0,
+                    ));
+                }
+            }
+            return;
+        }
+        for host in hosts.iter().filter(|host| !holding.contains(host)) {
             self.reporter.emit(&Event::TaskStart {
                 task: title.clone(),
                 path: task.span.to_string(),
                 handler: effective.handler,
                 action: None,
-                hosts: host_names.len(),
-                host_names: host_names.to_vec(),
+                hosts: 1,
+                host_names: vec![host.clone()],
             });
-        };
-        if linear {
-            banner(hosts);
-        }
-        for host in hosts.iter().filter(|host| !holding.contains(host)) {
-            if !linear {
-                banner(std::slice::from_ref(host));
-            }
             self.reporter.emit(&Event::bare_result(
                 host,
                 &title,

@@ -150,10 +150,7 @@ impl Runner<'_> {
                 let item = item.map(|(index, value)| {
                     let label = match &task.label {
                         Some(label) => label_text(label, &item_ctx),
-                        None => match &value {
-                            Json::String(s) => s.clone(),
-                            other => other.to_string(),
-                        },
+                        None => crate::template::python::str(&value),
                     };
                     (index, value, label)
                 });

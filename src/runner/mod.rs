@@ -950,6 +950,11 @@ impl<'a> Runner<'a> {
                 TaskBody::Meta(Meta::Noop) => {
                     if self.task_selected(task, inherited) {
                         self.meta_skipped(scope, task, inherited, &active, &active);
+                        if !task.when.is_empty() {
+                            self.reporter.emit(&Event::Warning {
+                                message: "noop task does not support when conditional".into(),
+                            });
+                        }
                     }
                 }
             }

@@ -489,10 +489,7 @@ impl Runner<'_> {
                 .await;
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
-                None => match item {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
+                None => crate::template::python::str(item),
             };
             let delegated = self.shown_delegation(effective, host, &item_ctx, &result);
             self.emit_delegated(
@@ -1350,10 +1347,7 @@ fn printf_spec(format: &str) -> Result<(String, (String, char), String), String>
 
 pub(super) fn label_text(label: &Node, ctx: &Value) -> String {
     match template::render_node(label, ctx) {
-        Ok(node) => match node.to_json() {
-            Json::String(s) => s,
-            other => other.to_string(),
-        },
+        Ok(node) => crate::template::python::str(&node.to_json()),
         Err(error) => error.message,
     }
 }

@@ -312,6 +312,38 @@ impl Copy {
     }
 }
 
+/// The last subdirectory of `dir` in the order ansible-core's walk lists them (a level's
+/// subdirectories before the next level's, names sorted), relative to `dir`; symbolic
+/// links are not followed.
+fn last_subdirectory(dir: &std::path::Path) -> Option<String> {
+    let mut last = None;
+    let mut queue = std::collections::VecDeque::from([(dir.to_path_buf(), String::new())]);
+    while let Some((path, rel)) = queue.pop_front() {
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        let mut subdirs: Vec<(std::path::PathBuf, String)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let rel = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                (e.path(), rel)
+            })
+            .collect();
+        subdirs.sort();
+        for (sub, rel) in subdirs {
+            last = Some(rel.clone());
+            queue.push_back((sub, rel));
+        }
+    }
+    last
+}
+
 impl TaskType for Copy {
     // As ansible-core's action plugin: "This action (NAME) does not support async."
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Fails;
@@ -365,6 +397,32 @@ impl TaskType for Copy {
                 .is_some_and(|path| path.is_file());
         if let ([file], [one], true) = (files.as_slice(), installed.as_slice(), one_file) {
             return Ok(file_outcome(ctx, file, one, None));
+        }
+        // A directory holding exactly one file: ansible-core's action keeps the result of
+        // the last module it ran. With no subdirectory that is the file's; with some, the
+        // `file` module's on the last subdirectory, which the file's copy made or found:
+        // ok, whatever happened to the file.
+        if let ([file], [one], Some(src)) = (files.as_slice(), installed.as_slice(), &args.src) {
+            let dir = copy_files::locate(&base, src).ok().filter(|p| p.is_dir());
+            if let Some(dir) = dir {
+                return Ok(match last_subdirectory(&dir) {
+                    None => file_outcome(ctx, file, one, None),
+                    Some(rel) => {
+                        let top = if src.ends_with('/') {
+                            String::new()
+                        } else {
+                            dir.file_name()
+                                .map(|n| format!("{}/", n.to_string_lossy()))
+                                .unwrap_or_default()
+                        };
+                        let path = format!("{}/{top}{rel}", args.dest.trim_end_matches('/'));
+                        Outcome::ok()
+                            .with("dest", path.clone())
+                            .with("path", path)
+                            .with("state", "directory")
+                    }
+                });
+            }
         }
         let mut outcome = copy_files::outcome(ctx, &files, &installed, &args.dest);
         outcome.msg = None;

@@ -5,8 +5,9 @@
 //! is registered as `NOT_LOGGING_PASSWORD`, as Ansible does, and never shown. Expiry,
 //! password ages (`chage`), locks, `update_password`, the skeleton and `umask` of a new
 //! home, `uid_min`/`uid_max` as ansible-core's module passes them; a home that is not there
-//! made as it makes it; `local` through libuser. Ansible's other arguments (`move_home`,
-//! `ssh_key`...) are refused where written.
+//! made as it makes it; `local` through libuser; `generate_ssh_key` (`ssh_key_type`,
+//! `ssh_key_bits`, `ssh_key_file`, `ssh_key_comment`; no passphrase yet). Ansible's other
+//! arguments (`move_home`, `ssh_key_passphrase`...) are refused where written.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -77,6 +78,24 @@ pub struct User {
     /// `-f`: days after the password expires before the account is disabled.
     #[serde(default)]
     password_expire_account_disable: Option<i64>,
+    /// A key pair made with `ssh-keygen` where there is none (no passphrase: an
+    /// `ssh_key_passphrase` is refused where written).
+    #[serde(default)]
+    generate_ssh_key: bool,
+    #[serde(default)]
+    ssh_key_bits: Option<u32>,
+    #[serde(default = "rsa")]
+    ssh_key_type: String,
+    /// Relative to the account's home; `.ssh/id_TYPE` by default.
+    #[serde(default)]
+    ssh_key_file: Option<String>,
+    /// `ansible-generated on HOSTNAME` by default.
+    #[serde(default)]
+    ssh_key_comment: Option<String>,
+}
+
+fn rsa() -> String {
+    "rsa".to_owned()
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -312,6 +331,48 @@ if [ -n "$pe_min$pe_max$pe_warn" ] && shadow=$(getent shadow "$name"); then
         fi
     fi
 fi
+# As ansible-core: a key pair made with ssh-keygen (no passphrase) where none is, the
+# folder made owner-only; an existing private or public key is left as it is, with its
+# warning.
+if [ "$gen_key" = 1 ] && [ "$state" = present ] && line=$(getent passwd "$name"); then
+    case $key_file in
+        /*) kf=$key_file ;;
+        *) kf=$(field "$line" 6)/$key_file ;;
+    esac
+    owner="$(field "$line" 3):$(field "$line" 4)"
+    kdir=$(dirname "$kf")
+    made=1
+    if [ ! -e "$kdir" ]; then
+        if [ "$check" = 1 ]; then
+            made=0 changed=1
+        else
+            err=$(mkdir -m 0700 "$kdir" 2>&1 && chown "$owner" "$kdir" 2>&1) ||
+                fail 1 "Failed to create $kdir: $err"
+        fi
+    fi
+    if [ "$made" = 0 ]; then
+        :
+    elif [ -e "$kf" ]; then
+        echo "keywarn=Found existing ssh key private file \"$kf\", no force, so skipping ssh-keygen generation"
+    elif [ -e "$kf.pub" ]; then
+        echo "keywarn=Found existing ssh key public file \"$kf.pub\", no force, so skipping ssh-keygen generation"
+    elif [ "$check" = 1 ]; then
+        changed=1
+    else
+        changed=1
+        c=$key_comment
+        [ -n "$key_comment_default" ] && c="ansible-generated on $(hostname)"
+        set -- -t "$key_type" -C "$c" -f "$kf" -N ''
+        [ -n "$key_bits" ] && [ "$key_bits" -gt 0 ] && set -- -b "$key_bits" "$@"
+        err=$(ssh-keygen -q "$@" </dev/null 2>&1) || fail $? "$err"
+        chown "$owner" "$kf" "$kf.pub"
+    fi
+    if [ -e "$kf.pub" ]; then
+        echo "key_file=$kf"
+        printf 'key_fp=%s\n' "$(ssh-keygen -l -f "$kf.pub" 2>/dev/null)"
+        printf 'key_pub=%s\n' "$(head -n 1 "$kf.pub")"
+    fi
+fi
 echo "changed=$changed"
 line=$(getent passwd "$name") && printf 'entry=%s\n' "$line"
 exit 0
@@ -398,6 +459,23 @@ impl User {
             ("pe_max", number(self.password_expire_max)),
             ("pe_warn", number(self.password_expire_warn)),
             ("inactive", number(self.password_expire_account_disable)),
+            ("gen_key", flag(self.generate_ssh_key)),
+            ("key_type", self.ssh_key_type.clone()),
+            ("key_bits", number(self.ssh_key_bits.map(i64::from))),
+            (
+                "key_file",
+                self.ssh_key_file
+                    .clone()
+                    .unwrap_or_else(|| format!(".ssh/id_{}", self.ssh_key_type)),
+            ),
+            (
+                "key_comment",
+                self.ssh_key_comment.clone().unwrap_or_default(),
+            ),
+            (
+                "key_comment_default",
+                flag(self.ssh_key_comment.is_none()).replace('0', ""),
+            ),
         ];
         let mut text = String::new();
         for (key, value) in vars {
@@ -481,11 +559,14 @@ impl TaskType for User {
         if self.password.as_deref().is_some_and(looks_unhashed) {
             warnings.push(NOT_HASHED);
         }
-        Ok(if warnings.is_empty() {
-            outcome
-        } else {
-            outcome.with("warnings", warnings)
-        })
+        if warnings.is_empty() {
+            return Ok(outcome);
+        }
+        let mut all: Vec<Json> = warnings.into_iter().map(Json::from).collect();
+        if let Some(Json::Array(earlier)) = outcome.data.get("warnings") {
+            all.extend(earlier.iter().cloned());
+        }
+        Ok(outcome.with("warnings", all))
     }
 }
 
@@ -500,6 +581,11 @@ impl User {
         {
             return Ok(Outcome::failed(
                 "`password` must be a hash such as `$6$...`, on one line",
+            ));
+        }
+        if self.generate_ssh_key && self.force {
+            return Ok(Outcome::failed(
+                "`force` with `generate_ssh_key` (overwriting an existing key) is not supported yet",
             ));
         }
         // The combinations ansible-core's module refuses when it runs, with its messages.
@@ -604,6 +690,15 @@ impl User {
         }
         if self.password.is_some() {
             outcome = outcome.with("password", "NOT_LOGGING_PASSWORD");
+        }
+        if let Some(file) = get("key_file") {
+            outcome = outcome
+                .with("ssh_fingerprint", get("key_fp").unwrap_or_default())
+                .with("ssh_key_file", file)
+                .with("ssh_public_key", get("key_pub").unwrap_or_default());
+        }
+        if let Some(warning) = get("keywarn") {
+            outcome = outcome.with("warnings", vec![warning]);
         }
         Ok(outcome)
     }

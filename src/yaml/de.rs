@@ -260,7 +260,12 @@ impl<'a> de::Deserializer<'a> for NodeDeserializer<'a> {
             Value::Int(i) => visitor.visit_string(i.to_string()),
             Value::Float(f) => visitor.visit_string(f.to_string()),
             Value::Bool(b) => visitor.visit_string(b.to_string()),
-            _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
+            // A list or mapping where a string goes is its Python `str()`, as ansible-core
+            // converts it (`path: '{{ item }}'` with a mapping item).
+            Value::Seq(_) | Value::Map(_) => {
+                visitor.visit_string(crate::template::python::repr(&self.node.to_json()))
+            }
+            Value::Null => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };
         result.map_err(|e| e.at(&self.node.span))
     }
