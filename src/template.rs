@@ -763,32 +763,9 @@ fn basename(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
-/// Python's `os.path.expanduser` on the controller: a leading `~` is `HOME`, `~user` that
-/// user's home in `/etc/passwd`; anything else, or a user with no entry, is left as written.
+/// Python's `os.path.expanduser` on the controller (the rule controller files are found by).
 fn expanduser(path: &str) -> String {
-    let Some(rest) = path.strip_prefix('~') else {
-        return path.to_owned();
-    };
-    let (user, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let home = if user.is_empty() {
-        std::env::var("HOME").ok()
-    } else {
-        std::fs::read_to_string("/etc/passwd")
-            .ok()
-            .and_then(|passwd| {
-                passwd.lines().find_map(|line| {
-                    let fields: Vec<&str> = line.split(':').collect();
-                    (fields.len() > 5 && fields[0] == user).then(|| fields[5].to_owned())
-                })
-            })
-    };
-    match home {
-        Some(home) => match format!("{}{tail}", home.trim_end_matches('/')) {
-            expanded if expanded.is_empty() => "/".to_owned(),
-            expanded => expanded,
-        },
-        None => path.to_owned(),
-    }
+    crate::tasks::controller_files::expand_home(path)
 }
 
 fn dirname(path: &str) -> String {

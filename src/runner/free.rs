@@ -232,31 +232,14 @@ impl Runner<'_> {
             None => task.display_name(),
         };
         // Under `linear`, ansible-core runs a `meta` task host by host and shows its
-        // banner for each host, then `skipping` if its `when` was false there.
-        if scope.prepared.play.strategy == Strategy::Linear {
-            for host in hosts {
-                self.reporter.emit(&Event::TaskStart {
-                    task: title.clone(),
-                    path: task.span.to_string(),
-                    handler: effective.handler,
-                    action: None,
-                    hosts: 1,
-                    host_names: vec![host.clone()],
-                });
-                if !holding.contains(host) {
-                    self.reporter.emit(&Event::bare_result(
-                        host,
-                        &title,
-                        crate::report::Status::Skipped,
-                        None,
-                        None,
-                        0,
-                    ));
-                }
+        // banner for each host, then `skipping` if its `when` was false there; under the
+        // others, only the hosts it skips show it.
+        let linear = scope.prepared.play.strategy == Strategy::Linear;
+        for host in hosts {
+            let skipped = !holding.contains(host);
+            if !linear && !skipped {
+                continue;
             }
-            return;
-        }
-        for host in hosts.iter().filter(|host| !holding.contains(host)) {
             self.reporter.emit(&Event::TaskStart {
                 task: title.clone(),
                 path: task.span.to_string(),
@@ -265,14 +248,16 @@ impl Runner<'_> {
                 hosts: 1,
                 host_names: vec![host.clone()],
             });
-            self.reporter.emit(&Event::bare_result(
-                host,
-                &title,
-                crate::report::Status::Skipped,
-                None,
-                None,
-                0,
-            ));
+            if skipped {
+                self.reporter.emit(&Event::bare_result(
+                    host,
+                    &title,
+                    crate::report::Status::Skipped,
+                    None,
+                    None,
+                    0,
+                ));
+            }
         }
     }
 

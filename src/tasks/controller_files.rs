@@ -69,9 +69,12 @@ pub fn expand_home(name: &str) -> String {
                 })
             })
     };
+    // As Python: the home without its trailing slashes, `/` if nothing is left.
     match home {
-        Some(home) if tail.is_empty() => home,
-        Some(home) => format!("{}{tail}", home.trim_end_matches('/')),
+        Some(home) => match format!("{}{tail}", home.trim_end_matches('/')) {
+            expanded if expanded.is_empty() => "/".to_owned(),
+            expanded => expanded,
+        },
         None => name.to_owned(),
     }
 }
