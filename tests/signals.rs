@@ -266,7 +266,11 @@ fn tasks_still_running_after_the_grace_period_are_given_up() {
     assert_eq!(recap["interrupted"], true);
     assert_eq!(recap["hosts"]["host1"]["ok"], 1, "{recap}");
     assert_eq!(recap["hosts"]["host1"]["changed"], 1, "{recap}");
-    assert_eq!(recap["hosts"]["host1"]["interrupted"], 1, "{recap}");
+    assert_eq!(
+        recap["hosts"]["host1"]["interrupted"], 1,
+        "{}",
+        output.stdout
+    );
     assert_eq!(
         recap["handlers_not_run"]["restart"],
         serde_json::json!(["host1", "host2", "host3"]),

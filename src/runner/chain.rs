@@ -500,7 +500,8 @@ impl Runner<'_> {
     }
 
     /// After an interrupt: the hosts among `hosts` that ran `task` (one of its items, at
-    /// least) ahead; their results wait to be reported as they are.
+    /// least) ahead, or were still running it when the grace period ended; their results
+    /// wait to be reported as they are.
     pub(super) async fn ran_ahead(&self, task: &Task, hosts: &[String]) -> Vec<String> {
         let mut ran = Vec::new();
         for host in hosts {
@@ -512,11 +513,23 @@ impl Runner<'_> {
                 .collect();
             let mut any = false;
             for key in keys {
-                let Some(receiver) = self.prefetched().remove(&key) else {
+                let Some(mut receiver) = self.prefetched().remove(&key) else {
                     continue;
                 };
-                let Some(Ok(unit)) = self.interrupt.unless_abandoned(receiver).await else {
-                    continue;
+                let unit = match self.interrupt.unless_abandoned(&mut receiver).await {
+                    Some(Ok(unit)) => unit,
+                    Some(Err(_)) => continue,
+                    // Still unanswered when the run gave up waiting: the first such task
+                    // of the host's (it runs its tasks in order, so no earlier one was given
+                    // up on) is the one in flight, reported as given up on as a task in
+                    // flight is; the later ones did not start.
+                    None => {
+                        if self.state(host).counts.interrupted == 0 {
+                            any = true;
+                            self.prefetched().insert(key, receiver);
+                        }
+                        continue;
+                    }
                 };
                 any |= matches!(unit, Unit::Ran(..));
                 let (sender, receiver) = oneshot::channel();
