@@ -615,3 +615,28 @@ fn a_variable_a_module_sets_is_not_refused_before_the_run() {
         .run()
         .success();
 }
+
+// Expected from ansible-core 2.19.14: a role's task runs a module that only the `library/`
+// of a role it depends on holds (ansible-core adds every loaded role's `library/` to the
+// module path; its dependencies are loaded before its tasks): ok=3, as here.
+#[test]
+fn a_role_runs_a_module_from_the_library_of_a_role_it_depends_on() {
+    let test = Test::new()
+        .file("roles/helper/library/kv", KV)
+        .file("roles/helper/tasks/main.yml", "- debug: {msg: helper}\n")
+        .file("roles/user/meta/main.yml", "dependencies: [helper]\n")
+        .file(
+            "roles/user/tasks/main.yml",
+            "- kv: who=me count=2\n  register: r\n- assert: {that: [\"r.who == 'me'\", \"r.count == '2'\"]}\n",
+        )
+        .file(
+            "play.yml",
+            "- hosts: localhost\n  gather_facts: false\n  roles: [user]\n",
+        )
+        .env("QUAYSIDE_ANSIBLE_PYTHON", &ansible_python())
+        .args(&["run", "play.yml"]);
+    test.run()
+        .status(0)
+        .stdout_contains("ok=3    changed=0    unreachable=0    failed=0")
+        .stdout_contains("TASK [user : kv]");
+}

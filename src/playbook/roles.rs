@@ -676,6 +676,7 @@ pub(super) fn load_role_with(
                     .join(", ")
             ))
         })?;
+    crate::plugins::add_role_library(&path);
     let meta = match role_file(&path, "meta", None)? {
         Some(file) => Some(yaml::load_file(&file)?),
         None => None,

@@ -143,12 +143,40 @@ fn in_folder(dir: &Path, name: &str) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
+/// The `library/` folders of the roles loaded so far, in the order they were loaded.
+static ROLE_LIBRARIES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A role was loaded: as in ansible-core, its `library/` serves every task loaded after it
+/// (a role's tasks see the modules of the roles it depends on, loaded before them).
+pub fn add_role_library(role_dir: &Path) {
+    let library = role_dir.join("library");
+    if !library.is_dir() {
+        return;
+    }
+    let mut libraries = ROLE_LIBRARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !libraries.contains(&library) {
+        libraries.push(library);
+    }
+}
+
 /// The folders of the user's modules a task sees, in order: `library/` beside the
-/// playbook, in its role, then ANSIBLE_LIBRARY / `library`.
+/// playbook, in its role, in the other roles loaded so far, then ANSIBLE_LIBRARY /
+/// `library`.
 pub fn user_folders(play_dir: &Path, role_dir: Option<&Path>) -> Vec<PathBuf> {
     let mut folders = vec![play_dir.join("library")];
     if let Some(role) = role_dir {
         folders.push(role.join("library"));
+    }
+    for library in ROLE_LIBRARIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        if !folders.contains(library) {
+            folders.push(library.clone());
+        }
     }
     folders.extend(search_paths().library.iter().cloned());
     folders
