@@ -702,14 +702,8 @@ impl Runner<'_> {
         let (attempts, delay) = match &task.until {
             Some(_) => {
                 let retries = match &task.retries {
-                    Some(node) => match rendered_number(node, ctx, "retries") {
-                        Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u32,
-                        Ok(_) => {
-                            return Ok(Outcome::failed(format!(
-                                "`retries` must be a whole number at {}",
-                                node.span
-                            )));
-                        }
+                    Some(node) => match rendered_whole(node, ctx, "retries") {
+                        Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
                         Err(message) => return Ok(Outcome::failed(message)),
                     },
                     None => 3,
@@ -806,14 +800,8 @@ impl Runner<'_> {
         else {
             return ready.action.run(task_ctx).await;
         };
-        let seconds = match rendered_number(seconds, ctx, "async") {
-            Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u64,
-            Ok(_) => {
-                return Ok(Outcome::failed(format!(
-                    "`async` must be a whole number at {}",
-                    seconds.span
-                )));
-            }
+        let seconds = match rendered_whole(seconds, ctx, "async") {
+            Ok(n) => n,
             Err(message) => return Ok(Outcome::failed(message)),
         };
         // As ansible-core: `async: 0` runs the task as if it had no `async`.
@@ -821,14 +809,8 @@ impl Runner<'_> {
             return ready.action.run(task_ctx).await;
         }
         let poll = match &task.poll {
-            Some((_, node)) => match rendered_number(node, ctx, "poll") {
-                Ok(n) if n >= 0.0 && n.fract() == 0.0 => n as u64,
-                Ok(_) => {
-                    return Ok(Outcome::failed(format!(
-                        "`poll` must be a whole number at {}",
-                        node.span
-                    )));
-                }
+            Some((_, node)) => match rendered_whole(node, ctx, "poll") {
+                Ok(n) => n,
                 Err(message) => return Ok(Outcome::failed(message)),
             },
             None => 10,
@@ -1212,7 +1194,16 @@ pub(super) fn loop_items(task: &Task, ctx: &Value) -> Result<Vec<Json>, String> 
     }
 }
 
-/// `retries` or `delay` rendered (a number as written, or a template) to a number.
+/// `retries`, `async` or `poll` rendered to a whole number of at least zero.
+fn rendered_whole(node: &Node, ctx: &Value, what: &str) -> Result<u64, String> {
+    match rendered_number(node, ctx, what)? {
+        n if n >= 0.0 && n.fract() == 0.0 => Ok(n as u64),
+        _ => Err(format!("`{what}` must be a whole number at {}", node.span)),
+    }
+}
+
+/// `retries`, `delay`, `async` or `poll` rendered (a number as written, or a template) to
+/// a number.
 fn rendered_number(node: &Node, ctx: &Value, what: &str) -> Result<f64, String> {
     let rendered = template::render_node(node, ctx).map_err(|e| located(&e))?;
     let number = match rendered.to_json() {
