@@ -114,9 +114,21 @@ fn own_name() -> String {
         .to_owned()
 }
 
+/// Takes its labs down when dropped: a failing test leaves no lab running on the machine.
+struct DownOnDrop(Vec<PathBuf>);
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            script("quay-lab", &["down", "--dir", &dir.display().to_string()]);
+        }
+    }
+}
+
 #[test]
 fn two_labs_and_a_fleet_side_by_side_each_run_their_own_playbook() {
     let (a_dir, b_dir) = (fresh("labs-a"), fresh("labs-b"));
+    let _down = DownOnDrop(vec![a_dir.clone(), b_dir.clone()]);
     // Brought up at once: each takes ports no other lab has.
     let (a, b) = std::thread::scope(|scope| {
         let a = scope.spawn(|| Lab::up(&a_dir, &[]));
