@@ -346,6 +346,14 @@ impl Checker<'_> {
                     self.tasks(tasks, false, tags)?;
                 }
             }
+            // Its type is known per host when it runs: its name and arguments are
+            // templates like any other.
+            TaskBody::Templated(templated) => {
+                self.node(&templated.name, certain)?;
+                for node in std::iter::once(&templated.args).chain(&templated.extra_args) {
+                    self.node(node, certain)?;
+                }
+            }
             TaskBody::Meta(_) => {}
         }
         let after = task

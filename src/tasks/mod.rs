@@ -581,6 +581,38 @@ pub fn check_args(kind: TaskKind, key: &Node, args: &Node) -> Result<(), Diagnos
         .map_err(Diagnostic::from)
 }
 
+/// The arguments `args` names that a task of type `kind` does not take, with those it
+/// takes, in ansible-core's words for a module's (`Unsupported parameters for (debug)
+/// module: bogus. Supported parameters include: msg, var, verbosity.`); `None` when it
+/// takes every one.
+pub fn unsupported_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut unknown = Vec::new();
+    let mut supported: &[&str] = &[];
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some((name, expected)), Value::Map(entries)) = (error.unknown, &mut args.value)
+        else {
+            break;
+        };
+        entries.retain(|(k, _)| k.key_string() != name);
+        supported = expected;
+        unknown.push(name);
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort();
+    let mut supported = supported.to_vec();
+    supported.sort_unstable();
+    Some(format!(
+        "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+        kind.name(),
+        unknown.join(", "),
+        supported.join(", ")
+    ))
+}
+
 /// Read a task's rendered arguments.
 pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
     let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));

@@ -17,6 +17,8 @@ use crate::source::Span;
 pub struct DeError {
     pub message: String,
     pub span: Option<Span>,
+    /// An argument the type does not take, and those it takes (serde's `unknown_field`).
+    pub unknown: Option<(String, &'static [&'static str])>,
 }
 
 impl DeError {
@@ -41,6 +43,7 @@ impl de::Error for DeError {
         Self {
             message: msg.to_string(),
             span: None,
+            unknown: None,
         }
     }
 
@@ -58,7 +61,10 @@ impl de::Error for DeError {
                     .join(", ")
             ));
         }
-        Self::custom(message)
+        Self {
+            unknown: Some((field.to_owned(), expected)),
+            ..Self::custom(message)
+        }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
