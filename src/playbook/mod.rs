@@ -17,10 +17,10 @@ pub use parse::{
     TASK_KEYWORDS, check_notified_handlers, has_templated_handler_names, include_path,
     load_included_file, parse_playbook,
 };
-pub use templated::{Resolved, Templated, Unresolved};
 pub use roles::{
     Role, load_role_at_run, role_search_path, set_collections_path, set_load_vars, set_roles_path,
 };
+pub use templated::{Resolved, Templated, Unresolved};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;

@@ -1384,7 +1384,11 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
 
 /// The arguments of a task type: its value, with `args:` merged in, and a free-form string
 /// (`command: ls -l`) turned into the task type's free-form argument.
-pub(super) fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
+pub(super) fn merge_args(
+    kind: TaskKind,
+    value: &Node,
+    extra: Option<&Node>,
+) -> Result<Node, Diagnostic> {
     let mut args = match (&value.value, kind.free_form()) {
         // `fail: msg=boom`, `include_vars: file=x.yml`: the free-form argument named, as
         // Ansible reads it (`key=value` words).

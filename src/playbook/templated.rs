@@ -87,8 +87,11 @@ impl Templated {
             .map_err(Unresolved::Template)?;
         let name = name.trim();
         // ansible-core's words (`Task failed:` is part of the result's message).
-        let unresolved =
-            || Unresolved::Message(format!("Task failed: Cannot resolve '{name}' to an action or module."));
+        let unresolved = || {
+            Unresolved::Message(format!(
+                "Task failed: Cannot resolve '{name}' to an action or module."
+            ))
+        };
         if name.is_empty() || is_meta(name) || name.contains(char::is_whitespace) {
             return Err(unresolved());
         }

@@ -1340,7 +1340,8 @@ impl<'a> Runner<'a> {
     /// on standard input; no answer (end of input) stops the run as an interruption does.
     fn step_confirms(&self, task: &Task) -> bool {
         use std::io::{BufRead, Write};
-        if !self.stepping.load(Ordering::SeqCst) || !matches!(task.body, TaskBody::Action { .. } | TaskBody::Templated(_))
+        if !self.stepping.load(Ordering::SeqCst)
+            || !matches!(task.body, TaskBody::Action { .. } | TaskBody::Templated(_))
         {
             return true;
         }

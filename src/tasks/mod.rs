@@ -591,8 +591,7 @@ pub fn unsupported_args(kind: TaskKind, args: &Node) -> Option<String> {
     let mut unknown = Vec::new();
     let mut supported: &[&str] = &[];
     while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
-        let (Some((name, expected)), Value::Map(entries)) = (error.unknown, &mut args.value)
-        else {
+        let (Some((name, expected)), Value::Map(entries)) = (error.unknown, &mut args.value) else {
             break;
         };
         entries.retain(|(k, _)| k.key_string() != name);
