@@ -202,6 +202,12 @@ impl Runner<'_> {
                     task: name.clone(),
                     status: status(&result, effective),
                     changed: result.as_ref().is_ok_and(|outcome| outcome.changed),
+                    items: result
+                        .as_ref()
+                        .ok()
+                        .and_then(|outcome| outcome.data.get("results"))
+                        .and_then(Json::as_array)
+                        .map_or(0, Vec::len),
                     msg: match &result {
                         _ if effective.no_log => Some(CENSORED.to_owned()),
                         Ok(outcome) => outcome.msg.clone(),
