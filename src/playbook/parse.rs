@@ -1210,8 +1210,8 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
     match &value.value {
         Value::Str(text) => {
             let text = text.trim_start();
-            let (word, rest) = first_word(text);
-            if word.is_empty() {
+            let (module, rest) = first_word(text);
+            if module.is_empty() {
                 return Err(Diagnostic::at(
                     format!("`{word}` needs a task type, such as `command touch done`"),
                     value.span.clone(),
@@ -1222,7 +1222,7 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
                 rest => Value::Str(rest.to_owned()),
             };
             Ok((
-                Node::new(value.span.clone(), Value::Str(word.to_owned())),
+                Node::new(value.span.clone(), Value::Str(module.to_owned())),
                 Node::new(value.span.clone(), args),
             ))
         }
@@ -1746,5 +1746,19 @@ mod tests {
         assert_eq!(words("a='b c'  d=e"), ["a='b c'", "d=e"]);
         assert_eq!(unquote("\"{{ maybe }}\""), "{{ maybe }}");
         assert!(split_args("msg='open").is_err());
+    }
+
+    #[test]
+    fn an_action_s_templated_type_is_one_word() {
+        assert_eq!(
+            first_word("{{ ansible_facts.pkg_mgr }}"),
+            ("{{ ansible_facts.pkg_mgr }}", "")
+        );
+        assert_eq!(
+            first_word("{{ mod }} name=x state=present"),
+            ("{{ mod }}", " name=x state=present")
+        );
+        assert_eq!(first_word("command echo {{ x }}"), ("command", " echo {{ x }}"));
+        assert_eq!(first_word("ns.{{ c }}.mod a=1"), ("ns.{{ c }}.mod", " a=1"));
     }
 }
