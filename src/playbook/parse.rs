@@ -1758,7 +1758,10 @@ mod tests {
             first_word("{{ mod }} name=x state=present"),
             ("{{ mod }}", " name=x state=present")
         );
-        assert_eq!(first_word("command echo {{ x }}"), ("command", " echo {{ x }}"));
+        assert_eq!(
+            first_word("command echo {{ x }}"),
+            ("command", " echo {{ x }}")
+        );
         assert_eq!(first_word("ns.{{ c }}.mod a=1"), ("ns.{{ c }}.mod", " a=1"));
     }
 }
