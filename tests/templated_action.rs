@@ -34,7 +34,7 @@ fn templated_type_is_chosen_per_host() {
     let output = run_play(&test, "host1,host2", &[]).status(2);
     assert!(
         output.stdout.contains(
-            r#"fatal: [host2]: FAILED! => {"changed":false,"failed":true,"msg":"Task failed: Cannot resolve 'nosuchmod' to an action or module."}"#
+            r#"fatal: [host2]: FAILED! => {"changed": false, "msg": "Task failed: Cannot resolve 'nosuchmod' to an action or module."}"#
         ),
         "{}",
         output.stdout
@@ -127,7 +127,8 @@ fn templated_type_takes_the_task_keywords() {
 }
 
 /// An argument the named type does not take fails the host when it runs, with
-/// ansible-core's message; nothing after it runs there. A `when` that is false skips the
+/// ansible-core's message (its result there has no `changed`: that of its `debug` action
+/// plugin); nothing after it runs there. A `when` that is false skips the
 /// task before its name is resolved.
 #[test]
 fn templated_type_with_a_bad_argument_fails_its_host() {
@@ -153,7 +154,7 @@ fn templated_type_with_a_bad_argument_fails_its_host() {
     let output = run_play(&test, "host1", &[]).status(2);
     assert!(
         output.stdout.contains(
-            r#"fatal: [host1]: FAILED! => {"changed":false,"failed":true,"msg":"Unsupported parameters for (debug) module: bogus. Supported parameters include: msg, var, verbosity."}"#
+            r#"fatal: [host1]: FAILED! => {"changed": false, "msg": "Unsupported parameters for (debug) module: bogus. Supported parameters include: msg, var, verbosity."}"#
         ),
         "{}",
         output.stdout
