@@ -209,3 +209,48 @@ fn unnamed_templated_task_shows_the_template() {
         .stdout_contains("TASK [{{ m }}] ***")
         .stdout_contains("ok: [host1] => {\n    \"msg\": \"unnamed\"\n}");
 }
+
+/// A templated name that is one of ansible-core's modules runs it, and the module checks
+/// its own arguments, with its own message (ansible-core's names the module as written,
+/// `(ping)`; quayside tells it its full name, as for a written `ping:`).
+#[test]
+fn templated_type_naming_an_ansible_module_runs_it() {
+    let Ok(python) = std::env::var("QUAYSIDE_ANSIBLE_PYTHON") else {
+        panic!("QUAYSIDE_ANSIBLE_PYTHON names a Python with ansible-core (scripts/test sets it)");
+    };
+    let test = Test::new().file(
+        "play.yml",
+        r#"
+        - hosts: fleet
+          gather_facts: false
+          tasks:
+            - name: a module named by a template
+              action: "{{ 'ping' }} data=pong"
+              register: r
+            - assert:
+                that:
+                  - r.ping == 'pong'
+                  - r is not changed
+            - name: its own argument check
+              action: "{{ 'ping' }} bogus=1"
+              ignore_errors: true
+        "#,
+    );
+    let inventory = fleet().inventory.display().to_string();
+    let output = Test::new()
+        .args(&["run", "play.yml", "-i", &inventory, "--limit", "host1"])
+        .env("QUAYSIDE_ANSIBLE_PYTHON", &python)
+        .run_in(test.path())
+        .success();
+    assert!(
+        output
+            .stdout
+            .contains("module: bogus. Supported parameters include: data.\"}\n...ignoring"),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
