@@ -63,6 +63,10 @@ pub fn check_templates(
             dirs.push(playbook.dir());
             known.extend(kind.sets_variables(args, &dirs));
         }
+        // A templated type may name `set_fact` on a host: its arguments may be variables.
+        if let TaskBody::Templated(templated) = &task.body {
+            known.extend(templated.argument_names());
+        }
         known.extend(task.vars.keys().cloned());
         if let Some(role) = &task.role {
             for vars in [&role.defaults, &role.vars, &role.params, &role.magic()] {

@@ -254,3 +254,32 @@ fn templated_type_naming_an_ansible_module_runs_it() {
         "host1 : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
+
+/// A templated name may be `set_fact`: the variables its arguments name are not refused
+/// before the run as undefined, and the next task reads them.
+#[test]
+fn templated_type_may_set_the_variables_its_arguments_name() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"
+        - hosts: fleet
+          gather_facts: false
+          tasks:
+            - action: "{{ 'set_fact' }} x=1"
+            - debug: msg="{{ x }}"
+        "#,
+    );
+    let output = run_play(&test, "host1", &[]).success();
+    assert!(
+        output.stdout.contains("TASK [{{ 'set_fact' }}] ***"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok: [host1] => {\n    \"msg\": \"1\"\n}"),
+        "{}",
+        output.stdout
+    );
+}

@@ -1543,7 +1543,7 @@ fn decode_escapes(word: &str) -> String {
 /// Ansible's `split_args`: words separated by spaces, except inside quotes and inside
 /// `{{ }}`, `{% %}` and `{# #}` (so `msg={{ a | join(' ') }}` is one word). Quotes stay in
 /// the word; [`unquote`] takes them off a value.
-fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
+pub(super) fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote: Option<char> = None;

@@ -75,6 +75,25 @@ impl Templated {
         }
     }
 
+    /// The names of its arguments as written (`KEY=` words, a mapping's keys, `args:`):
+    /// the variables it may set, should it name `set_fact` on a host.
+    pub fn argument_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for node in std::iter::once(&self.args).chain(&self.extra_args) {
+            match &node.value {
+                Value::Map(entries) => names.extend(entries.iter().map(|(k, _)| k.key_string())),
+                Value::Str(text) => names.extend(
+                    super::parse::split_args(text)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|word| word.split_once('=').map(|(k, _)| k.to_owned())),
+                ),
+                _ => {}
+            }
+        }
+        names
+    }
+
     /// The name as written.
     pub fn name_text(&self) -> &str {
         self.name.as_str().unwrap_or_default()
