@@ -283,3 +283,35 @@ fn templated_type_may_set_the_variables_its_arguments_name() {
         output.stdout
     );
 }
+
+/// A required argument the named type misses fails the host, with ansible-core's message.
+#[test]
+fn templated_type_missing_a_required_argument_fails_its_host() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"
+        - hosts: fleet
+          gather_facts: false
+          tasks:
+            - action: "{{ 'file' }} state=directory"
+              ignore_errors: true
+            - action: "{{ 'user' }}"
+              ignore_errors: true
+        "#,
+    );
+    let output = run_play(&test, "host1", &[]).success();
+    for message in [
+        r#"fatal: [host1]: FAILED! => {"changed": false, "msg": "missing required arguments: path"}"#,
+        r#"fatal: [host1]: FAILED! => {"changed": false, "msg": "missing required arguments: name"}"#,
+    ] {
+        assert!(
+            output.stdout.contains(message),
+            "{message} in:\n{}",
+            output.stdout
+        );
+    }
+    assert_eq!(
+        output.recap("host1"),
+        "host1 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+}

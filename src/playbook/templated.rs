@@ -138,7 +138,9 @@ impl Templated {
         // A module checks its own arguments when it runs, with ansible-core's messages; a
         // built-in type is checked here, as it would have been at load.
         if module.is_none() {
-            if let Some(message) = crate::tasks::unsupported_args(kind, &args) {
+            if let Some(message) = crate::tasks::unsupported_args(kind, &args)
+                .or_else(|| crate::tasks::missing_args(kind, &args))
+            {
                 return Err(Unresolved::Message(message));
             }
             crate::tasks::check_args(kind, &key, &args)

@@ -612,6 +612,37 @@ pub fn unsupported_args(kind: TaskKind, args: &Node) -> Option<String> {
     ))
 }
 
+/// The required arguments `args` leaves out for a task of type `kind`, in ansible-core's
+/// words for a module's (`missing required arguments: path`); `None` when none is.
+pub fn missing_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut missing = Vec::new();
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some(name), Value::Map(entries)) = (error.missing, &mut args.value) else {
+            break;
+        };
+        if missing.contains(&name) {
+            break;
+        }
+        // A template stands for any value: the check goes on to the next one left out.
+        let span = args.span.clone();
+        entries.push((
+            Node::new(span.clone(), Value::Str(name.to_owned())),
+            Node::new(span, Value::Str("{{ given }}".to_owned())),
+        ));
+        missing.push(name);
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    missing.sort_unstable();
+    Some(format!(
+        "missing required arguments: {}",
+        missing.join(", ")
+    ))
+}
+
 /// Read a task's rendered arguments.
 pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
     let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));
@@ -932,5 +963,22 @@ mod tests {
             check("command:\n  cmd: ls\n  chdri: /tmp\n").unwrap_err(),
             "unknown argument `chdri` at t.yml:3:3 — did you mean `chdir`?"
         );
+    }
+
+    #[test]
+    fn arguments_a_type_does_not_take_or_misses_in_ansible_s_words() {
+        let args = |text: &str| crate::yaml::load_str("t.yml", text).unwrap();
+        assert_eq!(
+            unsupported_args(TaskKind::Debug, &args("{msg: x, zz: 1, bogus: 2}")).as_deref(),
+            Some(
+                "Unsupported parameters for (debug) module: bogus, zz. Supported parameters include: msg, var, verbosity."
+            )
+        );
+        assert_eq!(unsupported_args(TaskKind::Debug, &args("{msg: x}")), None);
+        assert_eq!(
+            missing_args(TaskKind::File, &args("{state: directory}")).as_deref(),
+            Some("missing required arguments: path")
+        );
+        assert_eq!(missing_args(TaskKind::File, &args("{path: /x}")), None);
     }
 }

@@ -19,6 +19,8 @@ pub struct DeError {
     pub span: Option<Span>,
     /// An argument the type does not take, and those it takes (serde's `unknown_field`).
     pub unknown: Option<(String, &'static [&'static str])>,
+    /// A required argument left out (serde's `missing_field`).
+    pub missing: Option<&'static str>,
 }
 
 impl DeError {
@@ -44,6 +46,7 @@ impl de::Error for DeError {
             message: msg.to_string(),
             span: None,
             unknown: None,
+            missing: None,
         }
     }
 
@@ -84,7 +87,10 @@ impl de::Error for DeError {
     }
 
     fn missing_field(field: &'static str) -> Self {
-        Self::custom(format!("missing argument `{field}`"))
+        Self {
+            missing: Some(field),
+            ..Self::custom(format!("missing argument `{field}`"))
+        }
     }
 
     fn invalid_type(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {
