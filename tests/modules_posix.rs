@@ -388,6 +388,6 @@ fn a_templated_firewalld_port_is_checked_when_it_is_rendered() {
         .success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
