@@ -105,6 +105,9 @@ pub struct PodmanContainer {
     ulimit: Option<OneOrMany>,
     #[serde(default, alias = "dns_servers")]
     dns: Option<OneOrMany>,
+    /// Containers this one needs started first (`podman create --requires a,b`).
+    #[serde(default)]
+    requires: Option<OneOrMany>,
     #[serde(default, alias = "exposed", alias = "exposed_ports")]
     expose: Option<OneOrMany>,
     #[serde(default, alias = "userns_mode")]
@@ -383,6 +386,15 @@ impl PodmanContainer {
         );
         many(&mut spec, "device", "device", list(&self.device));
         many(&mut spec, "ulimit", "ulimit", list(&self.ulimit));
+        // As the collection: every required container in one `--requires a,b`.
+        let requires = list(&self.requires);
+        if !requires.is_empty() {
+            spec.field(
+                "requires",
+                json!(requires),
+                [format!("--requires={}", requires.join(","))],
+            );
+        }
         // The collection gives every server in one `--dns a,b`.
         let dns = list(&self.dns);
         if !dns.is_empty() {
