@@ -76,6 +76,14 @@ fn host1_without_a_user(fleet: &crate::common::fleet::Fleet) -> String {
     host1(fleet, "host_root", &fleet.root(1).display().to_string())
 }
 
+/// `play` as `play.yml`, run on [`host1_without_a_user`].
+fn on_host1_without_a_user(fleet: &crate::common::fleet::Fleet, play: &str) -> Test {
+    Test::new()
+        .file("hosts.yml", &host1_without_a_user(fleet))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+}
+
 /// An inventory of the fleet's host1 with one more host variable.
 fn host1(fleet: &crate::common::fleet::Fleet, variable: &str, value: &str) -> String {
     format!(
@@ -104,12 +112,10 @@ fn host1(fleet: &crate::common::fleet::Fleet, variable: &str, value: &str) -> St
 fn task_and_block_run_as_quayside(scratch: &str, vars: &str, remote_user: &str) {
     let fleet = crate::common::fleet::fleet();
     let scratch = fleet.scratch(scratch);
-    let test = Test::new()
-        .file("hosts.yml", &host1_without_a_user(fleet))
-        .file(
-            "play.yml",
-            &format!(
-                "
+    let test = on_host1_without_a_user(
+        fleet,
+        &format!(
+            "
                 - hosts: fleet
                   gather_facts: false
                   remote_user: nobody-here
@@ -123,9 +129,8 @@ fn task_and_block_run_as_quayside(scratch: &str, vars: &str, remote_user: &str) 
                       remote_user: {remote_user}
                     - command: touch {{{{ host_root }}}}/{scratch}/play
                 "
-            ),
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        ),
+    );
     test.run()
         .status(3)
         .recap_is("host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
@@ -140,12 +145,10 @@ fn task_and_block_run_as_quayside(scratch: &str, vars: &str, remote_user: &str) 
 fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
     let fleet = crate::common::fleet::fleet();
     let scratch = fleet.scratch("play_user");
-    let test = Test::new()
-        .file("hosts.yml", &host1_without_a_user(fleet))
-        .file(
-            "play.yml",
-            &format!(
-                "
+    let test = on_host1_without_a_user(
+        fleet,
+        &format!(
+            "
                 - hosts: fleet
                   gather_facts: false
                   user: quayside
@@ -157,9 +160,8 @@ fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
                   tasks:
                     - command: touch {{{{ host_root }}}}/{scratch}/second
                 "
-            ),
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        ),
+    );
     // Expected from ansible-core 2.19.14: the first play runs as `quayside`; the second
     // play's user cannot log in, so the host is unreachable there (ansible-core exits 4,
     // quayside 3 for unreachable, as README's exit codes say).

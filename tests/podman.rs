@@ -1035,6 +1035,28 @@ fn sleeper(container: &Container) -> Test {
     ))
 }
 
+/// Run `playbook` of `test` with `extra` arguments: its first task recovered a stale
+/// container, that was `state`, `by` a cleanup or removal, with the message `msg`. Its
+/// registered result is returned.
+fn recovered(
+    test: &Test,
+    playbook: &str,
+    extra: &[&str],
+    (state, by): (&str, &str),
+    msg: &str,
+) -> Json {
+    let output = run_file(test, playbook, extra).success();
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "changed", "{output:?}");
+    assert_eq!(events[0]["msg"], msg);
+    let registered = events[0]["result"].clone();
+    assert_eq!(
+        registered["recovered"],
+        serde_json::json!({"state": state, "by": by})
+    );
+    registered
+}
+
 #[test]
 fn a_stale_stopping_container_is_removed_and_made_again() {
     // The Quay start that failed on every host: conmon and the container's processes
@@ -1049,33 +1071,24 @@ fn a_stale_stopping_container_is_removed_and_made_again() {
     make_stale(&container, true);
 
     // Check mode tells what it would do and does nothing.
-    let output = run(&test, &["--check"]).success();
-    let events = results(&output);
-    assert_eq!(events[0]["status"], "changed", "{output:?}");
-    assert_eq!(
-        events[0]["msg"],
+    recovered(
+        &test,
+        "play.yml",
+        &["--check"],
+        ("stopping", "would"),
         "would recover from a stale `stopping` container (conmon and its processes gone): \
-         `podman container cleanup`, else remove it; would be created and started"
-    );
-    assert_eq!(
-        events[0]["result"]["recovered"],
-        serde_json::json!({"state": "stopping", "by": "would"})
+         `podman container cleanup`, else remove it; would be created and started",
     );
     assert_eq!(container.inspect("{{.Id}}"), old_id);
     assert_eq!(container.inspect("{{.State.Status}}"), "stopping");
 
-    let output = run(&test, &[]).success();
-    let events = results(&output);
-    assert_eq!(events[0]["status"], "changed", "{output:?}");
-    assert_eq!(
-        events[0]["msg"],
+    let registered = recovered(
+        &test,
+        "play.yml",
+        &[],
+        ("stopping", "removed"),
         "recovered from a stale `stopping` container (conmon and its processes gone) by \
-         removing it; created and started"
-    );
-    let registered = &events[0]["result"];
-    assert_eq!(
-        registered["recovered"],
-        serde_json::json!({"state": "stopping", "by": "removed"})
+         removing it; created and started",
     );
     assert_eq!(registered["action"], "run");
     assert_eq!(registered["container"]["state"], "running");
@@ -1100,17 +1113,13 @@ fn a_container_listed_running_with_its_processes_gone_is_made_again() {
     let old_id = container.inspect("{{.Id}}");
     make_stale(&container, false);
 
-    let output = run(&test, &[]).success();
-    let events = results(&output);
-    assert_eq!(events[0]["status"], "changed", "{output:?}");
-    assert_eq!(
-        events[0]["msg"],
+    recovered(
+        &test,
+        "play.yml",
+        &[],
+        ("running", "removed"),
         "recovered from a stale `running` container (conmon and its processes gone) by \
-         removing it; created and started"
-    );
-    assert_eq!(
-        events[0]["result"]["recovered"],
-        serde_json::json!({"state": "running", "by": "removed"})
+         removing it; created and started",
     );
     assert_ne!(container.inspect("{{.Id}}"), old_id);
     assert_really_running(&container);
@@ -1138,14 +1147,15 @@ fn a_stale_container_wanted_stopped_is_made_again_stopped() {
     run(&test, &[]).success();
     make_stale(&container, true);
 
-    let output = run_file(&test, "stopped.yml", &[]).success();
-    let events = results(&output);
-    assert_eq!(events[0]["status"], "changed", "{output:?}");
-    assert_eq!(
-        events[0]["msg"],
+    let registered = recovered(
+        &test,
+        "stopped.yml",
+        &[],
+        ("stopping", "removed"),
         "recovered from a stale `stopping` container (conmon and its processes gone) by \
-         removing it; created"
+         removing it; created",
     );
+    assert_eq!(registered["action"], "create");
     assert_eq!(container.inspect("{{.State.Status}}"), "created");
     let again = run_file(&test, "stopped.yml", &[]).success();
     assert_eq!(results(&again)[0]["status"], "ok", "{again:?}");
