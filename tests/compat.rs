@@ -7,10 +7,8 @@ use crate::common::play::TWO_LOCAL_HOSTS;
 
 #[test]
 fn command_and_shell_register_cmd_start_end_and_delta_as_ansible_does() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            r#"
+    let test = Test::play_on_two_local_hosts(
+        r#"
             - hosts: a
               gather_facts: false
               tasks:
@@ -56,7 +54,7 @@ fn command_and_shell_register_cmd_start_end_and_delta_as_ansible_does() {
                       - r is not changed and r.msg == "Would not run command since '/nonexistent' does not exist"
                       - w is changed and w.msg == 'Command would have run if not in check mode'
             "#,
-        );
+    );
     // Expected from ansible-core 2.19.14: every assertion holds; the check-mode command
     // without a guard is skipped, the one whose guard says it would run is changed.
     test.run()
@@ -183,8 +181,7 @@ fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
         (&[], Some(("ANSIBLE_CONFIG", "forcing.cfg")), true),
     ];
     for (extra, env, forced) in ways {
-        let mut test = Test::on_two_local_hosts()
-            .file("play.yml", FORCE_HANDLERS_PLAY)
+        let mut test = Test::play_on_two_local_hosts(FORCE_HANDLERS_PLAY)
             .file("forcing.cfg", "[defaults]\nforce_handlers = True\n")
             .args(extra);
         if let Some((key, value)) = env {
@@ -213,8 +210,7 @@ fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
 
 #[test]
 fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
@@ -257,8 +253,7 @@ fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure()
 
 #[test]
 fn force_handlers_that_is_not_a_boolean_is_refused_where_it_is_written() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "- hosts: all\n  force_handlers: sometimes\n  tasks:\n    - command: touch ran\n",
     );
     test.refused_before_running(&[
@@ -268,8 +263,7 @@ fn force_handlers_that_is_not_a_boolean_is_refused_where_it_is_written() {
 
 #[test]
 fn a_rescue_sees_the_failed_task_and_result_and_a_loop_all_skipped_says_so() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -318,8 +312,7 @@ fn a_rescue_sees_the_failed_task_and_result_and_a_loop_all_skipped_says_so() {
 
 #[test]
 fn loop_control_pause_waits_between_items() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -346,11 +339,9 @@ fn loop_control_pause_waits_between_items() {
 
 #[test]
 fn a_pause_that_is_not_a_number_of_seconds_is_refused_where_it_is_written() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            "- hosts: a\n  tasks:\n    - command: touch ran\n      loop: [1]\n      loop_control: {pause: soon}\n",
-        );
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: a\n  tasks:\n    - command: touch ran\n      loop: [1]\n      loop_control: {pause: soon}\n",
+    );
     test.refused_before_running(&[
         "error: expected a number of seconds for `pause`, found `soon` at play.yml:5:29",
     ]);
@@ -358,8 +349,7 @@ fn a_pause_that_is_not_a_number_of_seconds_is_refused_where_it_is_written() {
 
 #[test]
 fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_them() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
@@ -429,10 +419,8 @@ fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_the
 
 #[test]
 fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               handlers:
@@ -442,8 +430,8 @@ fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
                 - command: touch ran
                   notify: restart api
             ",
-        )
-        .args(&["-e", "svc=web"]);
+    )
+    .args(&["-e", "svc=web"]);
     // ansible-core 2.19.14 fails when the task notifies (exit 1); quayside refuses a
     // literal notification before the run, as it does without templates.
     test.refused_before_running(&["error: the requested handler `restart api` was not found at play.yml:8:15 — did you mean `restart web`?",]);
@@ -457,10 +445,8 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
         "include_role: {name: no-such-role}",
         "include_role: {name: \"{{ 'no-such-role' }}\"}",
     ] {
-        let test = Test::on_two_local_hosts().file(
-            "play.yml",
-            &format!(
-                "
+        let test = Test::play_on_two_local_hosts(&format!(
+            "
                     - hosts: all
                       gather_facts: false
                       any_errors_fatal: true
@@ -469,8 +455,7 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
                           when: inventory_hostname == 'b'
                         - command: touch {{{{ inventory_hostname }}}}-reached
                     "
-            ),
-        );
+        ));
         // Expected from ansible-core 2.19.14: exit 2; `a` skipped the include and runs
         // nothing more, `b` failed it (not counted ok as well).
         let output = test.run().status(2);
@@ -566,13 +551,9 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
             "error: the defaults of `command` must be a mapping of its arguments, found a string at play.yml:4:14",
         ),
     ] {
-        let test = Test::on_two_local_hosts()
-            .file(
-                "play.yml",
-                &format!(
-                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n"
-                ),
-            );
+        let test = Test::play_on_two_local_hosts(&format!(
+            "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n"
+        ));
         test.refused_before_running(&[error]);
     }
 }
@@ -593,13 +574,9 @@ fn a_required_argument_left_to_module_defaults_that_give_none_is_refused_where_w
             "error: missing parameter(s) required by 'state': name at play.yml:7:7",
         ),
     ] {
-        let test = Test::on_two_local_hosts()
-            .file(
-                "play.yml",
-                &format!(
-                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
-                ),
-            );
+        let test = Test::play_on_two_local_hosts(&format!(
+            "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
+        ));
         test.refused_before_running(&[error]);
     }
 }
@@ -640,8 +617,7 @@ fn variables_from_an_include_vars_a_template_names_are_not_required_before_the_r
 
 #[test]
 fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -678,8 +654,7 @@ fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
 
 #[test]
 fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -714,8 +689,7 @@ fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
 
 #[test]
 fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
@@ -833,8 +807,7 @@ fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
 
 #[test]
 fn force_handlers_under_the_free_strategy() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false

@@ -5,8 +5,7 @@ use crate::common::Test;
 
 #[test]
 fn every_handler_listening_on_a_topic_runs_in_the_order_written() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -42,10 +41,7 @@ fn every_handler_listening_on_a_topic_runs_in_the_order_written() {
 
 #[test]
 fn flush_handlers_runs_them_only_where_its_when_holds() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts("
             - hosts: all
               gather_facts: false
               tasks:
@@ -245,8 +241,7 @@ fn a_templated_remote_user_that_is_undefined_fails_the_host_when_the_task_runs()
 
 #[test]
 fn a_templated_play_user_is_refused_where_it_is_written() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "- hosts: all\n  user: '{{ who }}'\n  tasks:\n    - command: touch ran\n",
     );
     test.refused_before_running(&[
@@ -324,11 +319,9 @@ fn with_dict_sequence_together_fileglob_and_extended_loops_give_ansibles_items()
 
 #[test]
 fn two_loop_keywords_on_one_task_are_refused_where_written() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            "- hosts: all\n  tasks:\n    - command: touch ran\n      loop: [1]\n      with_dict: {a: 1}\n",
-        );
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  tasks:\n    - command: touch ran\n      loop: [1]\n      with_dict: {a: 1}\n",
+    );
     test.refused_before_running(&[
         "play.yml:5:7",
         "`with_dict` cannot be combined with `loop`: a task has one loop",
@@ -337,8 +330,7 @@ fn two_loop_keywords_on_one_task_are_refused_where_written() {
 
 #[test]
 fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -368,8 +360,7 @@ fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
 
 #[test]
 fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: a
               gather_facts: false
@@ -403,11 +394,9 @@ fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
 
 #[test]
 fn a_literal_retries_that_is_not_a_number_is_refused_before_the_run() {
-    let test = Test::on_two_local_hosts()
-        .file(
-            "play.yml",
-            "- hosts: all\n  tasks:\n    - command: touch ran\n      until: true\n      retries: many\n",
-        );
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  tasks:\n    - command: touch ran\n      until: true\n      retries: many\n",
+    );
     test.refused_before_running(&["play.yml:5:16", "expected a whole number, found `many`"]);
 }
 
@@ -473,15 +462,14 @@ fn local_action_with_a_task_type_or_delegate_to_beside_it_is_refused() {
             "`local_action` as a mapping needs `module` (the task type)",
         ),
     ] {
-        let test = Test::on_two_local_hosts().file("play.yml", play);
+        let test = Test::play_on_two_local_hosts(play);
         test.refused_before_running(&[at, message]);
     }
 }
 
 #[test]
 fn end_host_ends_only_the_hosts_its_when_holds_for() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
@@ -501,8 +489,7 @@ fn end_host_ends_only_the_hosts_its_when_holds_for() {
 
 #[test]
 fn end_play_reads_its_when_for_the_first_host_as_ansible() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
@@ -671,8 +658,7 @@ fn blockinfile_registers_backup_file_only_when_it_made_one() {
 
 #[test]
 fn a_meta_task_shows_its_banner_per_host_and_skipping_where_its_when_is_false() {
-    let test = Test::on_two_local_hosts().file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         "
             - hosts: all
               gather_facts: false
