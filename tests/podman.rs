@@ -1236,3 +1236,49 @@ fn podman_container_recovers_a_stale_container_and_without_an_image_says_how() {
     );
     assert_really_running(&container);
 }
+
+#[test]
+fn podman_stop_leaves_a_stale_container_as_stopped_and_removes_one_with_remove() {
+    let container = Container::new("stale-stop");
+    run(&sleeper(&container), &[]).success();
+    let stop = podman_test(&format!(
+        "
+        - podman_stop:
+            name: {name}
+            timeout: 1
+        - podman_stop:
+            name: {name}
+            remove: true
+          when: remove | default(false)
+        ",
+        name = container.0
+    ));
+    make_stale(&container, true);
+
+    // Nothing is left to stop: `podman stop` would return 0 and change nothing.
+    for _ in 0..2 {
+        let output = run(&stop, &[]).success();
+        let events = results(&output);
+        assert_eq!(events[0]["status"], "ok", "{output:?}");
+        assert_eq!(
+            events[0]["msg"],
+            "already stopped: podman lists it as `stopping`, but its conmon and processes are gone"
+        );
+        assert_eq!(events[0]["containers"][0]["was_running"], false);
+    }
+
+    // Listed `running` right after conmon died, the first `podman rm -f` fails on podman
+    // 4.3.1; the removal still goes through.
+    run(&sleeper(&container), &[]).success();
+    make_stale(&container, false);
+    let output = run(&stop, &["-e", "remove=true"]).success();
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "ok", "{output:?}");
+    assert_eq!(
+        events[0]["msg"],
+        "already stopped: podman lists it as `running`, but its conmon and processes are gone"
+    );
+    assert_eq!(events[1]["status"], "changed", "{output:?}");
+    assert_eq!(events[1]["msg"], "removed");
+    assert!(!container.exists());
+}

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::podman::{PREAMBLE, failure, inspect_lines, report};
+use super::podman::{PREAMBLE, STALE, STATE_PIDS, failure, inspect_lines, report};
 use super::{FileDiff, Outcome, TaskContext, diff_text};
 use crate::transport::TransportError;
 use crate::transport::quote::{quote, quote_argv};
@@ -248,8 +248,8 @@ impl Desired {
                     "fields",
                     &format!("{{{{index .Config.Labels \"{FIELDS_LABEL}\"}}}}"),
                 ),
-                ("pid", "{{.State.Pid}}"),
-                ("conmon_pid", "{{.State.ConmonPid}}"),
+                STATE_PIDS[0],
+                STATE_PIDS[1],
             ],
         ));
         if self.want != Want::Absent {
@@ -377,33 +377,16 @@ impl Desired {
         script
     }
 
-    /// Lines that find a stale container and recover it before anything else is decided.
-    ///
-    /// When conmon dies with the container's processes (a heavily loaded machine killed
-    /// them), podman still lists the container as it last knew it: `running`, or
-    /// `stopping` once `podman stop` has been tried (that stop returns 0 and changes
-    /// nothing). `podman start` then refuses it ("container state improper") until it is
-    /// cleaned up or removed. A container in such a state with neither its conmon nor its
-    /// first process alive is stale; it is recovered as an operator would:
+    /// Lines that find a stale container ([`STALE`]) and recover it before anything else
+    /// is decided, as an operator would:
     /// `podman container cleanup`, and when podman still lists it in that state,
     /// `podman rm -f`, after which the decision below makes it again from the spec.
     /// The report says `stale=STATE` and `recovered=cleanup|removed` (in check mode,
     /// `recovered=would`: it is then decided as if the container had been removed).
     fn recovery_script(&self, check: bool) -> String {
-        let mut script = String::from(
-            // A killed process not yet reaped (PID 1 of a container host may never reap
-            // it) is a zombie: dead, though its /proc entry stays.
-            "alive() {\n\
-             [ \"${1:-0}\" -gt 0 ] 2>/dev/null || return 1\n\
-             stat=$(cat /proc/\"$1\"/stat 2>/dev/null) || return 1\n\
-             case ${stat##*') '} in Z*|X*|x*) return 1 ;; esac\n\
-             }\n\
-             stale() {\n\
-             case $state in running|paused|stopping|removing|unknown) ;; *) return 1 ;; esac\n\
-             if alive \"$conmon_pid\" && [ \"$(cat /proc/\"$conmon_pid\"/comm 2>/dev/null)\" = conmon ]; then return 1; fi\n\
-             if alive \"$pid\"; then return 1; fi\n\
-             }\n\
-             if [ $exists = yes ] && stale; then\n\
+        let mut script = String::from(STALE);
+        script.push_str(
+            "if [ $exists = yes ] && stale; then\n\
              echo stale=$state\n",
         );
         if check {
