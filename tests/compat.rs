@@ -535,6 +535,15 @@ fn module_defaults_from_the_play_a_block_a_task_an_include_and_a_role() {
         .recap_is("a : ok=11 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
 }
 
+/// A play on `a` with `defaults` as its `module_defaults`, a first task that would leave
+/// `ran`, then the tasks `more`: refused before the run with `error`.
+fn module_defaults_refused(defaults: &str, more: &str, error: &str) {
+    Test::play_on_two_local_hosts(&format!(
+        "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n{more}"
+    ))
+    .refused_before_running(&[error]);
+}
+
 #[test]
 fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
     for (defaults, error) in [
@@ -551,10 +560,7 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
             "error: the defaults of `command` must be a mapping of its arguments, found a string at play.yml:4:14",
         ),
     ] {
-        let test = Test::play_on_two_local_hosts(&format!(
-            "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n"
-        ));
-        test.refused_before_running(&[error]);
+        module_defaults_refused(defaults, "", error);
     }
 }
 
@@ -574,10 +580,7 @@ fn a_required_argument_left_to_module_defaults_that_give_none_is_refused_where_w
             "error: missing parameter(s) required by 'state': name at play.yml:7:7",
         ),
     ] {
-        let test = Test::play_on_two_local_hosts(&format!(
-            "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
-        ));
-        test.refused_before_running(&[error]);
+        module_defaults_refused(defaults, &format!("    - {task}\n"), error);
     }
 }
 
