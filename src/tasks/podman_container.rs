@@ -528,6 +528,11 @@ impl TaskType for PodmanContainer {
             .data
             .insert("podman_actions".into(), json!(done.commands));
         outcome.data.insert("actions".into(), json!(actions));
+        // quayside's own key, only when a stale container was recovered.
+        let recovered = done.recovered();
+        if !recovered.is_null() {
+            outcome.data.insert("recovered".into(), recovered);
+        }
         if want == Want::Absent {
             // The collection registers no output and no unit for a removal.
             return Ok(outcome);
