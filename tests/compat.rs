@@ -914,8 +914,7 @@ fn command_and_shell_register_ansible_s_keys_with_an_empty_msg() {
 /// 2.19.14, the same playbook: these lines, in this order).
 #[test]
 fn a_loop_that_skipped_every_item_shows_a_skipping_line_after_them() {
-    let test = Test::new().file("hosts.yml", LOCAL).file(
-        "play.yml",
+    let test = Test::play_on_two_local_hosts(
         r#"
         - hosts: a
           gather_facts: false
@@ -930,10 +929,7 @@ fn a_loop_that_skipped_every_item_shows_a_skipping_line_after_them() {
               loop: []
         "#,
     );
-    let output = test
-        .args(&["run", "play.yml", "-i", "hosts.yml"])
-        .run()
-        .success();
+    let output = test.run().success();
     let lines: Vec<&str> = output
         .stdout
         .lines()
