@@ -214,8 +214,9 @@ fix() {
 }
 put() {
   [ -d "$d" ] || mkdir -p -- "$d" || fail
-  # Created exclusively (`set -C`: O_EXCL, never through a link) and owner-only, or with
-  # its final mode at once when no owner changes (`cm`, the umask leaving that mode).
+  # A secret's is created owner-only (`mktemp`), given its owner, then its mode. Another
+  # file's is created exclusively (`set -C`: O_EXCL, never through a link) with its final
+  # mode at once when no owner changes (`cm`, the umask leaving that mode): no process.
   tmp=$d/.quayside.$$.$i
   drop() { rm -f -- "$tmp"; fail; }
   # A script stopped on the host (its run gave up on it) takes its temporary file along.
@@ -226,7 +227,7 @@ put() {
   fi
   [ $cm = - ] || fixmode=0
   [ $cm != - ] || cm=077
-  if ! (umask $cm; set -C; : > "$tmp") 2>/dev/null; then
+  if [ $sec = 1 ] || ! (umask $cm; set -C; : > "$tmp") 2>/dev/null; then
     tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
     fixmode=1
   fi
@@ -347,9 +348,10 @@ fn script(
     ));
     for &(index, file) in files {
         body.push_str(&format!(
-            "i={index} want={} size={} newmode={} ncmask={} pf=\n",
+            "i={index} want={} size={} sec={} newmode={} ncmask={} pf=\n",
             sha256(&file.bytes),
             file.bytes.len(),
+            u8::from(file.secret),
             if file.secret { "600" } else { "644" },
             if file.secret { "177" } else { "133" }
         ));
