@@ -645,7 +645,7 @@ fn a_failed_acl_stops_only_its_host_and_nothing_after_it_runs_there() {
         assert_eq!(files(4, scratch, "d"), ["after", "f"]);
         let output = output
             .stdout_contains(
-                r#"fatal: [host1]: FAILED! => {"changed":false,"failed":true,"msg":"Path not found or not accessible."}"#,
+                r#"fatal: [host1]: FAILED! => {"changed": false, "msg": "Path not found or not accessible."}"#,
             )
             .stdout_contains("fatal: [host2]: FAILED!")
             .stdout_contains("fatal: [host3]: FAILED!");
