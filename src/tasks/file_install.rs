@@ -3,15 +3,20 @@
 //!
 //! One script does the comparing and the installing: for every file it prints the state
 //! of the target, decides itself whether the contents, the owner or the mode differ, and
-//! installs the new contents from a base64 heredoc when they do. Small files (together up
-//! to [`INLINE_LIMIT`]) travel in that first script, so a run costs one round trip per host
-//! whether or not anything changed. Larger files are sent in a second round trip, only
-//! when their sum differs.
+//! installs the new contents when they do: a file up to [`PRINTF_LIMIT`] as a `printf`
+//! format (the shell's own, no process), a larger one from a base64 heredoc. Small files
+//! (together up to [`INLINE_LIMIT`]) travel in that first script, so a run costs one round
+//! trip per host whether or not anything changed. Larger files are sent in a second round
+//! trip, only when their sum differs. Each process on the host counts (a files task is a
+//! few of them per host, on hosts that may share CPUs): one `stat` reads every attribute,
+//! the SHA-256 is read only when the sizes match, and what is already known is not read
+//! again.
 //!
-//! A new file is written to a temporary file in the target's own directory, created
-//! owner-only (`mktemp`), given its owner and then its mode, and renamed over the target:
-//! readers see the old file or the new one, never a half-written one, and a secret is
-//! never readable by anyone the finished file would not let read it.
+//! A new file is written to a temporary file in the target's own directory and renamed
+//! over the target: readers see the old file or the new one, never a half-written one. A
+//! secret's is created owner-only (`mktemp`), given its owner and then its mode, so it is
+//! never readable by anyone the finished file would not let read it; another file's, when
+//! no owner changes, is created exclusively with its final mode at once.
 
 use std::collections::BTreeMap;
 
