@@ -914,3 +914,55 @@ fn podman_container_info_lists_what_podman_inspects() {
         "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
+
+/// `requires` and `delete_depend` (quay-poc-ansible sets both): a container made with
+/// `--requires`, and removing a container removes the containers that depend on it too, as the collection's `podman rm --depend`; without it podman
+/// refuses to remove a container another one requires.
+#[test]
+fn delete_depend_removes_the_containers_that_depend_on_it() {
+    let mut objects = Objects::new("depend");
+    let base = objects.name("container", "base");
+    let child = objects.name("container", "child");
+    let make = |test: &Test| {
+        run(test, &[]).success();
+        assert!(exists("container", &child));
+        // `requires` made the dependency, as the collection's `--requires`.
+        assert_eq!(
+            inspect("container", &child, "{{.Dependencies}}"),
+            format!("[{}]", inspect("container", &base, "{{.Id}}"))
+        );
+    };
+    let start = format!(
+        "- containers.podman.podman_container: {{name: {base}, image: {IMAGE}, command: sleep 600, stop_timeout: 1}}\n\
+         - containers.podman.podman_container: {{name: {child}, image: {IMAGE}, command: sleep 600, stop_timeout: 1, requires: [{base}]}}\n"
+    );
+    let refused = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            "{start}- containers.podman.podman_container: {{name: {base}, state: absent}}\n  when: remove | default(false)\n"
+        )),
+    );
+    make(&refused);
+    let output = run(&refused, &["-e", "remove=true"]).status(2);
+    assert!(
+        output.stdout.contains("dependent containers"),
+        "{}",
+        output.stdout
+    );
+    assert!(exists("container", &base) && exists("container", &child));
+
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            "- containers.podman.podman_container: {{name: {base}, state: absent, delete_depend: true}}\n  register: r\n"
+        )),
+    );
+    let output = run(&test, &[]).success();
+    assert!(
+        output.stdout.contains("changed: [localhost]"),
+        "{}",
+        output.stdout
+    );
+    assert!(!exists("container", &base));
+    assert!(!exists("container", &child));
+}
