@@ -47,6 +47,13 @@ macro_rules! http_args {
             validate_certs: bool,
             #[serde(default)]
             ca_path: Option<String>,
+            /// A PEM file on the host: the client's certificate (and its key, unless
+            /// `client_key` names the key's file), as curl's `--cert`.
+            #[serde(default)]
+            client_cert: Option<String>,
+            /// The client certificate's key, a PEM file on the host (curl's `--key`).
+            #[serde(default)]
+            client_key: Option<String>,
             #[serde(default = $timeout)]
             timeout: u64,
             /// Whether a `Content-Encoding: gzip` answer is decompressed.
@@ -63,6 +70,8 @@ macro_rules! http_args {
                     force_basic_auth: self.force_basic_auth,
                     validate_certs: self.validate_certs,
                     ca_path: self.ca_path.clone(),
+                    client_cert: self.client_cert.clone(),
+                    client_key: self.client_key.clone(),
                     decompress: self.decompress,
                 }
             }
@@ -114,6 +123,9 @@ pub(super) struct Auth {
     pub force_basic_auth: bool,
     pub validate_certs: bool,
     pub ca_path: Option<String>,
+    /// The client certificate and its key: PEM files on the host.
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
     /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
     pub decompress: bool,
 }
@@ -334,6 +346,15 @@ impl Request<'_> {
         }
         if let Some(ca) = &self.auth.ca_path {
             lines.push(format!("cacert = {}", config_value(ca)));
+        }
+        // As Python's `load_cert_chain(client_cert, client_key)`: the key is read from the
+        // certificate's file when `client_key` is not given.
+        // A `client_key` without `client_cert` is not read, as in ansible-core.
+        if let Some(cert) = &self.auth.client_cert {
+            lines.push(format!("cert = {}", config_value(cert)));
+            if let Some(key) = &self.auth.client_key {
+                lines.push(format!("key = {}", config_value(key)));
+            }
         }
         let mut text = lines.join("\n");
         text.push('\n');
