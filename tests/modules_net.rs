@@ -494,7 +494,7 @@ fn a_host_without_curl_is_told_so() {
 fn http_modules_refuse_bad_arguments_where_written_before_anything_runs() {
     refused(
         "uri: {url: 'http://x/', unix_socket: /run/x.sock}",
-        "error: unknown argument `unix_socket` (expected one of `url`, `method`, `body`, `body_format`, `status_code`, `return_content`, `follow_redirects`, `dest`, `creates`, `removes`, `mode`, `owner`, `group`, `headers`, `url_username`, `user`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:31",
+        "error: unknown argument `unix_socket` (expected one of `url`, `method`, `body`, `body_format`, `status_code`, `return_content`, `follow_redirects`, `dest`, `creates`, `removes`, `mode`, `owner`, `group`, `headers`, `url_username`, `user`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `use_proxy`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:31",
     );
     refused(
         "uri: {url: 'http://x/', method: 'GET /'}",
@@ -518,13 +518,13 @@ fn http_modules_refuse_bad_arguments_where_written_before_anything_runs() {
     );
     refused(
         "get_url: {url: 'http://x/', dest: /tmp/x, backup: true}",
-        "error: unknown argument `backup` (expected one of `url`, `dest`, `checksum`, `force`, `mode`, `owner`, `group`, `headers`, `url_username`, `username`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:49",
+        "error: unknown argument `backup` (expected one of `url`, `dest`, `checksum`, `force`, `mode`, `owner`, `group`, `headers`, `url_username`, `username`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `use_proxy`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:49",
     );
     // `get_url`'s alias of `url_username` is `username`, not `uri`'s `user`: ansible-core
     // 2.19.14 says `Unsupported parameters for (ansible.legacy.get_url) module: user`.
     refused(
         "get_url: {url: 'http://x/', dest: /tmp/x, user: u}",
-        "error: unknown argument `user` (expected one of `url`, `dest`, `checksum`, `force`, `mode`, `owner`, `group`, `headers`, `url_username`, `username`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:49",
+        "error: unknown argument `user` (expected one of `url`, `dest`, `checksum`, `force`, `mode`, `owner`, `group`, `headers`, `url_username`, `username`, `password`, `url_password`, `force_basic_auth`, `validate_certs`, `ca_path`, `client_cert`, `client_key`, `use_proxy`, `unredirected_headers`, `timeout`, `decompress`) at play.yml:5:49",
     );
 }
 
@@ -1066,4 +1066,46 @@ fn unredirected_headers_are_sent_with_the_first_request_only_as_ansible() {
         "localhost : ok=11 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
     );
     assert!(!output.stdout.contains(PASSWORD) && !output.stderr.contains(PASSWORD));
+}
+
+// Expected from ansible-core 2.19.14 on the same play against a server answering the same
+// bytes: these values (with the environment's proxy, a port nothing listens on, the request
+// fails with status -1; with `use_proxy: false` it reaches the server), recap ok=5 changed=1
+// ignored=2. The failures' messages are urllib's there and curl's here.
+const PROXIES: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  environment:
+    http_proxy: "http://127.0.0.1:9"
+    no_proxy: ""
+  tasks:
+    - uri: {url: "{{ base }}/text", use_proxy: false, return_content: true}
+      register: a
+    - uri: {url: "{{ base }}/text", return_content: true}
+      register: b
+      ignore_errors: true
+    - get_url: {url: "{{ base }}/text", dest: "{{ playbook_dir }}/out.txt", use_proxy: no}
+      register: c
+    - get_url: {url: "{{ base }}/text", dest: "{{ playbook_dir }}/out2.txt"}
+      register: d
+      ignore_errors: true
+    - assert:
+        that:
+          - a.status == 200 and a.content == 'hello\n'
+          - b.failed and b.status == -1
+          - c.changed and c.status_code == 200
+          - d.failed and d.status_code is not defined
+"#;
+
+#[test]
+fn use_proxy_false_leaves_the_environments_proxy_as_ansible() {
+    let server = Server::start();
+    let base = format!("base={}", server.base());
+    let test = Test::new().file("play.yml", PROXIES);
+    let output = test.args(&["run", "play.yml", "-e", &base]).run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+    assert_eq!(server.seen("/text").len(), 2);
 }

@@ -54,6 +54,9 @@ macro_rules! http_args {
             /// The client certificate's key, a PEM file on the host (curl's `--key`).
             #[serde(default)]
             client_key: Option<String>,
+            /// `false`: the proxies of the environment (`http_proxy`...) are not used.
+            #[serde(default = "super::args::yes")]
+            use_proxy: bool,
             /// Headers sent with the first request only, not again after a redirect.
             #[serde(default)]
             unredirected_headers: Option<super::args::OneOrMany>,
@@ -75,6 +78,7 @@ macro_rules! http_args {
                     ca_path: self.ca_path.clone(),
                     client_cert: self.client_cert.clone(),
                     client_key: self.client_key.clone(),
+                    use_proxy: self.use_proxy,
                     unredirected_headers: self
                         .unredirected_headers
                         .iter()
@@ -137,6 +141,8 @@ pub(super) struct Auth {
     /// The client certificate and its key: PEM files on the host.
     pub client_cert: Option<String>,
     pub client_key: Option<String>,
+    /// Whether the environment's proxies are used (curl's and urllib's default).
+    pub use_proxy: bool,
     /// The headers (lower-cased) sent with the first request only.
     pub unredirected_headers: Vec<String>,
     /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
@@ -448,6 +454,10 @@ impl Request<'_> {
         }
         if !self.auth.validate_certs {
             lines.push("insecure".to_owned());
+        }
+        if !self.auth.use_proxy {
+            // As urllib's `ProxyHandler({})`: no proxy for any host.
+            lines.push(format!("noproxy = {}", config_value("*")));
         }
         if let Some(ca) = &self.auth.ca_path {
             lines.push(format!("cacert = {}", config_value(ca)));
