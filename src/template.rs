@@ -183,6 +183,7 @@ fn build() -> Environment<'static> {
     env.add_filter("basename", basename);
     env.add_filter("dirname", dirname);
     env.add_filter("expanduser", expanduser);
+    env.add_filter("realpath", realpath);
     env.add_filter("hash", hash);
     env.add_filter("quote", shell_quote);
     env.add_filter("mandatory", mandatory);
@@ -766,6 +767,46 @@ fn basename(path: &str) -> String {
 /// Python's `os.path.expanduser` on the controller (the rule controller files are found by).
 fn expanduser(path: &str) -> String {
     crate::tasks::controller_files::expand_home(path)
+}
+
+/// Python's `os.path.realpath` on the controller: absolute, `.` and `..` folded, each
+/// symbolic link followed; a part that is not there is kept as written (not strict).
+fn realpath(path: &str) -> String {
+    use std::collections::VecDeque;
+    let mut rest: VecDeque<String> = VecDeque::new();
+    if !path.starts_with('/') {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        rest.extend(cwd.to_string_lossy().split('/').map(str::to_owned));
+    }
+    rest.extend(path.split('/').map(str::to_owned));
+    let mut resolved = std::path::PathBuf::from("/");
+    let mut links = 0;
+    while let Some(part) = rest.pop_front() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let next = resolved.join(&part);
+        match std::fs::read_link(&next) {
+            // Python gives up on a loop and keeps the rest as written.
+            Ok(target) if links < 40 => {
+                links += 1;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    resolved = std::path::PathBuf::from("/");
+                }
+                for (i, piece) in target.split('/').enumerate() {
+                    rest.insert(i, piece.to_owned());
+                }
+            }
+            _ => resolved = next,
+        }
+    }
+    resolved.to_string_lossy().into_owned()
 }
 
 fn dirname(path: &str) -> String {

@@ -566,3 +566,28 @@ fn random_draws_an_item_or_a_number_of_the_range_as_ansible() {
         "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
     );
 }
+
+// Expected from ansible-core 2.19.14 on the same folder (a link to a folder, an absolute
+// link through it, a part that is not there): the same list, `os.path.realpath`'s.
+#[test]
+fn realpath_follows_links_as_python() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - >-
+            ['/usr/../usr/./bin/', playbook_dir ~ '/d/link/sub/../f', playbook_dir ~ '/d/abs', playbook_dir ~ '/d//nope/..', '/', 'd/link'] | map('realpath') | list
+            == ['/usr/bin', real ~ '/d/real/f', real ~ '/d/real/x', real ~ '/d', '/', real ~ '/d/real']
+      vars:
+        real: "{{ playbook_dir | realpath }}"
+"#,
+    );
+    let dir = test.path().to_path_buf();
+    std::fs::create_dir_all(dir.join("d/real")).unwrap();
+    std::os::unix::fs::symlink("real", dir.join("d/link")).unwrap();
+    std::os::unix::fs::symlink(dir.join("d/link/x"), dir.join("d/abs")).unwrap();
+    test.args(&["run", "play.yml"]).run().success();
+}
