@@ -338,7 +338,7 @@ fn service_on_a_host_without_systemd_drives_its_init_scripts() {
     test.run()
         .status(2)
         .stdout_contains("Could not find the requested service qs-nowhere: host")
-        .stdout_contains(r#""msg":"Could not find the requested service qs-nowhere: "}"#);
+        .stdout_contains(r#""msg": "Could not find the requested service qs-nowhere: "}"#);
 }
 
 // `use: sysvinit` on the systemd host: an init script (LSB headers, a daemon started with
