@@ -908,3 +908,46 @@ fn command_and_shell_register_ansible_s_keys_with_an_empty_msg() {
         serde_json::json!([keys, keys, "", "", "non-zero return code"])
     );
 }
+
+/// A loop whose every item was skipped shows a line for the host after its items; an
+/// empty loop one line; a loop with an item that ran none (expected from ansible-core
+/// 2.19.14, the same playbook: these lines, in this order).
+#[test]
+fn a_loop_that_skipped_every_item_shows_a_skipping_line_after_them() {
+    let test = Test::play_on_two_local_hosts(
+        r#"
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - debug: msg={{ item }}
+              loop: [1, 2]
+              when: item > 5
+            - debug: msg={{ item }}
+              loop: [1, 2]
+              when: item > 1
+            - debug: msg={{ item }}
+              loop: []
+        "#,
+    );
+    let output = test.run().success();
+    let lines: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("skipping:") || line.starts_with("ok:"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "skipping: [a] => (item=1)",
+            "skipping: [a] => (item=2)",
+            "skipping: [a]",
+            "skipping: [a] => (item=1)",
+            "ok: [a] => (item=2) => {",
+            "skipping: [a]",
+        ]
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=0"
+    );
+}
