@@ -129,3 +129,99 @@ fn an_edit_through_a_link_gives_owner_to_the_link_and_leaves_the_mode() {
     assert_eq!(mode(&test.path().join("c.txt")), 0o644);
     assert_eq!(read(&test.path().join("c.txt")), "one\ntwo\n");
 }
+
+#[test]
+fn file_mode_with_a_link_goes_to_what_it_leads_to_unless_follow_is_false() {
+    // ansible-core's file target, `state_link.yml` (links with `mode`, `follow: false` in a
+    // sticky directory, "issue 56928").
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {src: '{{ dir }}/a.txt', dest: '{{ dir }}/a-link', state: link, mode: '0600'}
+              register: a1
+            - file: {src: '{{ dir }}/a.txt', dest: '{{ dir }}/a-link', state: link, mode: '0600'}
+              register: a2
+            - file: {src: '{{ dir }}/b.txt', dest: '{{ dir }}/b-link', state: link, mode: '0600', follow: false}
+              register: b1
+            - file: {src: '{{ dir }}/b.txt', dest: '{{ dir }}/b-link', state: link, mode: '0600', follow: false}
+              register: b2
+            - file: {src: '{{ dir }}/c.txt', dest: '{{ dir }}/c-link', state: link, mode: g+w}
+            - file: {src: '{{ dir }}/h.txt', dest: '{{ dir }}/h-hard', state: hard, mode: '0600'}
+              register: h1
+            - file: {src: '{{ dir }}/h.txt', dest: '{{ dir }}/h-hard', state: hard, mode: '0600'}
+              register: h2
+            - file: {src: '{{ dir }}/k.txt', dest: '{{ dir }}/k-hard', state: hard, mode: u+x, follow: false}
+              register: k
+            - assert:
+                that:
+                  - a1 is changed and a2 is not changed and a1.mode == '0777' and a1.state == 'link'
+                  - b1 is changed and b2 is not changed and b1.mode == '0777'
+                  - h1 is changed and h2 is not changed and h1.mode == '0600' and h1.state == 'hard'
+                  - k is changed and k.mode == '0744'
+        ",
+    );
+    for name in ["a", "b", "c", "h", "k"] {
+        let path = test.path().join(format!("{name}.txt"));
+        std::fs::write(&path, "one\n").unwrap();
+        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o644)).unwrap();
+    }
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=9 changed=5; a
+    // link's `mode` goes to the file it leads to (a.txt 0600, c.txt 0664) and the result
+    // registers the link's own mode, 0777; with `follow: false` the file keeps its mode
+    // (b.txt 0644); a hard link is the file (h.txt 0600, k.txt 0744).
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=9 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    let at = |name: &str| test.path().join(name);
+    assert_eq!(mode(&at("a.txt")), 0o600);
+    assert_eq!(mode(&at("b.txt")), 0o644);
+    assert_eq!(mode(&at("c.txt")), 0o664);
+    assert_eq!(mode(&at("h.txt")), 0o600);
+    assert_eq!(mode(&at("k.txt")), 0o744);
+    assert!(at("a-link").is_symlink() && at("b-link").is_symlink());
+}
+
+#[test]
+fn a_link_that_leads_nowhere_gets_no_attributes_and_a_warning_unless_follow_is_false() {
+    let test = play(
+        "
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {src: '{{ dir }}/nothere', dest: '{{ dir }}/n-link', state: link, force: true, mode: '0600'}
+              register: n1
+            - file: {src: '{{ dir }}/nothere', dest: '{{ dir }}/n-link', state: link, force: true, follow: false, mode: '0600'}
+              register: n2
+            - assert:
+                that:
+                  - n1 is changed and n2 is not changed
+                  - n1.warnings == ['Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.']
+                  - n2.warnings is not defined
+                  - n1.mode is not defined and n1.state is not defined and n2.state is not defined
+                  - n1.dest == dir ~ '/n-link' and n1.src == dir ~ '/nothere'
+        ",
+    );
+    // Expected from ansible-core 2.19.14 (same playbook): ok=3 changed=1, the warning
+    // printed once, and neither result has `state`, `mode` or owners.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output
+            .stderr
+            .matches("[WARNING]: Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.")
+            .count()
+            + output
+                .stdout
+                .matches("[WARNING]: Cannot set fs attributes on a non-existent symlink target. follow should be set to False to avoid this.")
+                .count(),
+        1
+    );
+    assert!(test.path().join("n-link").is_symlink());
+}

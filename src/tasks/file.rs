@@ -140,9 +140,6 @@ impl TryFrom<Args> for File {
         if args.follow == Some(false) && args.state.is_none() {
             return Err("`follow: false` needs a `state`".to_owned());
         }
-        if linking && args.mode.is_some() {
-            return Err("`mode` with `state: link` or `state: hard` is not supported".to_owned());
-        }
         Ok(File(args))
     }
 }
@@ -317,17 +314,21 @@ link|hard)
       else ln -f -- "$src" "$p" || fail "cannot link $p"; fi
     fi
   fi
-  # Owner and group go to what the link leads to (when it exists) unless `follow: false`.
+  # Owner, group and mode go to what the link leads to unless `follow: false`, where owner
+  # and group go to the link and its mode is left (Linux has none for a link). A link that
+  # leads nowhere gets nothing, with ansible-core's warning.
   if [ $check = 0 ] || [ $ok = 1 ]; then
     if [ $st = hard ] || [ $follow = 0 ]; then [ $st = link ] && nofollow=1; attrs "$p"
-    elif [ -e "$p" ]; then attrs "$p"; fi
+    elif [ -e "$p" ]; then attrs "$p"
+    elif [ $check = 0 ]; then echo W; fi
   fi
   [ $st = link ] && nofollow=1 ;;
 esac
 # A link touched with `follow: false` is still a link.
 [ $st = touch ] && [ $nofollow = 1 ] && st=link
 printf 'C %s %s\n' $ch $st
-if [ $st != absent ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
+# ansible-core registers no attributes for a link that leads nowhere.
+if [ $st != absent ] && [ -e "$p" ]; then
   if [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
   else stat -L -c 'A %a %u %U %g %G %s' -- "$p"; fi
 fi
@@ -415,7 +416,15 @@ impl TaskType for File {
         let mut state = args.state.map_or("file", State::name).to_owned();
         let mut attrs = None;
         let mut error = None;
+        let mut warnings = Vec::new();
         for line in stdout.lines() {
+            if line == "W" {
+                warnings.push(
+                    "Cannot set fs attributes on a non-existent symlink target. follow should be \
+                     set to False to avoid this."
+                        .to_owned(),
+                );
+            }
             if let Some(rest) = line.strip_prefix("K ") {
                 prev = rest.to_owned();
             } else if let Some(rest) = line.strip_prefix("C ") {
@@ -467,13 +476,18 @@ impl TaskType for File {
         if let Some(src) = &args.src {
             outcome = outcome.with("src", src.clone());
         }
-        // In check mode a path that would be created has no attributes yet.
-        let state = if attrs.is_none() && state != "absent" {
-            prev
-        } else {
-            state
-        };
-        outcome = outcome.with("state", state);
+        if !warnings.is_empty() {
+            outcome = outcome.with("warnings", warnings);
+        }
+        // In check mode a path that would be created has no attributes yet; a link or hard
+        // link without them (one that leads nowhere, or is not made yet) has no `state`, as
+        // in ansible-core.
+        let linking = matches!(args.state, Some(State::Link | State::Hard));
+        if attrs.is_some() || state == "absent" {
+            outcome = outcome.with("state", state);
+        } else if !linking {
+            outcome = outcome.with("state", prev);
+        }
         if let Some(line) = attrs {
             outcome = attributes(outcome, &line);
         }
