@@ -225,3 +225,69 @@ fn a_link_that_leads_nowhere_gets_no_attributes_and_a_warning_unless_follow_is_f
     );
     assert!(test.path().join("n-link").is_symlink());
 }
+
+#[test]
+fn template_writes_its_output_encoding_and_newline_sequence_as_ansible() {
+    // ansible-core's template target, `output_encoding` and "DOS TEMPLATE".
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: t.j2, dest: "{{ dir }}/latin1", output_encoding: latin-1}
+              register: l1
+            - template: {src: t.j2, dest: "{{ dir }}/latin1", output_encoding: latin-1}
+              register: l2
+            - template: {src: t.j2, dest: "{{ dir }}/utf16", output_encoding: utf-16}
+            - template: {src: t.j2, dest: "{{ dir }}/utf16le", output_encoding: UTF_16 LE, newline_sequence: '\r\n'}
+            - template: {src: t.j2, dest: "{{ dir }}/cp1252", output_encoding: windows-1252}
+            - template: {src: t.j2, dest: "{{ dir }}/default", output_encoding: ''}
+            - template: {src: t.j2, dest: "{{ dir }}/crlf", newline_sequence: "\r\n"}
+              register: c1
+            - template: {src: t.j2, dest: "{{ dir }}/crlf", newline_sequence: '\r\n'}
+              register: c2
+            - template: {src: t.j2, dest: "{{ dir }}/cr", newline_sequence: '\r'}
+            - template: {src: t.j2, dest: "{{ dir }}/ascii", output_encoding: ascii}
+              register: a
+              ignore_errors: true
+            - assert:
+                that:
+                  - l1 is changed and l2 is not changed and l1.size == 8
+                  - l1.checksum == 'fd0b94f49d5f74602b3c21f5415d86864c96f86e'
+                  - l1.md5sum == '5ee59a9842f32a2b7f95f3c31f01a68c'
+                  - c1.checksum == '80c8fdef6f4341ad512f73833b015476e8906fd3'
+                  - c1 is changed and c2 is not changed
+                  - a is failed
+        "#,
+    )
+    .file("templates/t.j2", "a {{ 1 }}\nb é\n");
+    // Expected from ansible-core 2.19.14 (same playbook, same template): ok=11 changed=7
+    // ignored=1; these bytes, the checksums and the message above. A `newline_sequence`
+    // of CRLF is written as CRLF, whether YAML or the action reads the escapes.
+    let output = test.run().success().stdout_contains(
+        r#""msg":"Task failed: 'ascii' codec can't encode character '\\xe9' in position 6: ordinal not in range(128)""#,
+    );
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=11 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    let bytes = |name: &str| std::fs::read(test.path().join(name)).unwrap();
+    assert_eq!(bytes("latin1"), b"a 1\nb \xe9\n");
+    assert_eq!(bytes("utf16"), b"\xff\xfea\0 \x001\0\n\0b\0 \0\xe9\0\n\0");
+    assert_eq!(bytes("utf16le"), b"a\0 \x001\0\r\0\n\0b\0 \0\xe9\0\r\0\n\0");
+    assert_eq!(bytes("cp1252"), b"a 1\nb \xe9\n");
+    assert_eq!(read(&test.path().join("default")), "a 1\nb é\n");
+    assert_eq!(read(&test.path().join("crlf")), "a 1\r\nb é\r\n");
+    assert_eq!(read(&test.path().join("cr")), "a 1\rb é\r");
+    assert!(!test.path().join("ascii").exists());
+}
+
+#[test]
+fn an_unknown_output_encoding_is_refused_where_written_before_anything_runs() {
+    // ansible-core 2.19.14 fails the task with "Task failed: unknown encoding: nonesuch";
+    // written out, it is a bad input.
+    crate::common::refused(
+        "template: {src: t.j2, dest: /tmp/y, output_encoding: nonesuch}",
+        "error: unknown encoding: nonesuch at play.yml:5:7",
+    );
+}
