@@ -291,3 +291,53 @@ fn an_unknown_output_encoding_is_refused_where_written_before_anything_runs() {
         "error: unknown encoding: nonesuch at play.yml:5:7",
     );
 }
+
+#[test]
+fn find_registers_the_checksum_algorithm_it_is_given_as_ansible() {
+    // ansible-core's find target, "specify the checksum_algo".
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - find: {paths: "{{ dir }}/d", get_checksum: true, checksum_algorithm: md5, recurse: true}
+              register: f1
+            - find: {paths: "{{ dir }}/d", get_checksum: true, checksum: sha256, file_type: any}
+              register: f2
+            - find: {paths: "{{ dir }}/d", checksum_algo: sha512}
+              register: f3
+            - find: {paths: "{{ dir }}/d", get_checksum: true}
+              register: f4
+            - stat: {path: "{{ dir }}/d/a.txt", checksum_algorithm: md5}
+              register: st
+            - assert:
+                that:
+                  - f1.files | map(attribute='checksum') | sort == ['5bbf5a52328e7439ae6e719dfe712200', 'c193497a1a06b2c72230e6146ff47080']
+                  - f1.files | selectattr('path', 'equalto', dir ~ '/d/a.txt') | map(attribute='checksum') | first == st.stat.checksum
+                  - f2.matched == 3
+                  - f2.files | selectattr('checksum', 'defined') | map(attribute='checksum') | list == ['2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806']
+                  - f3.files | selectattr('checksum', 'defined') | list == []
+                  - f4.files | map(attribute='checksum') | list == ['c7059bb19433cc3cabaa6236c83d56668a843dd2']
+        "#,
+    )
+    .file("d/a.txt", "one\n")
+    .file("d/sub/b.txt", "two\n");
+    std::os::unix::fs::symlink("a.txt", test.path().join("d/l.txt")).unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=6, these digests;
+    // a link and a directory get none, and none without `get_checksum`.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn an_unknown_checksum_algorithm_is_refused_where_written_before_anything_runs() {
+    // ansible-core 2.19.14 fails the task: "value of checksum_algorithm must be one of:
+    // md5, sha1, sha224, sha256, sha384, sha512, got: crc32".
+    crate::common::refused(
+        "find: {paths: /tmp, get_checksum: true, checksum_algorithm: crc32}",
+        "error: unknown value `crc32` (expected one of `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`) at play.yml:5:67",
+    );
+}

@@ -38,6 +38,9 @@ pub struct Args {
     follow: bool,
     #[serde(default)]
     get_checksum: bool,
+    /// The digest `get_checksum` registers (SHA-1 when not written), as `stat`'s.
+    #[serde(default, alias = "checksum", alias = "checksum_algo")]
+    checksum_algorithm: Option<super::stat::Algorithm>,
     #[serde(default)]
     use_regex: bool,
     /// `2d`, `-1w`: at least (or, negative, at most) this old.
@@ -331,7 +334,10 @@ impl Find {
             ));
             if args.get_checksum {
                 text.push_str(&format!(
-                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$(sha1sum < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
+                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$({digest} < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n",
+                    digest = args
+                        .checksum_algorithm
+                        .map_or("sha1sum", super::stat::Algorithm::command),
                 ));
             }
             if args.contains.is_some() && args.file_type == FileType::File {
