@@ -396,10 +396,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: a template delimiter is empty at play.yml:5:7",
     );
     refused(
-        "file: {path: /tmp/x, state: link}",
-        "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
-    );
-    refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
     );

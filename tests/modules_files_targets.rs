@@ -341,3 +341,57 @@ fn an_unknown_checksum_algorithm_is_refused_where_written_before_anything_runs()
         "error: unknown value `crc32` (expected one of `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`) at play.yml:5:67",
     );
 }
+
+#[test]
+fn file_link_without_src_updates_a_link_that_is_there_and_fails_otherwise() {
+    // ansible-core's file target, `state_link.yml` ("attempt to modify the permissions of
+    // the link itself", "Create without src").
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/l.txt", state: link, mode: "0600", follow: false}
+              register: r1
+            - file: {path: "{{ dir }}/l.txt", state: link, mode: "0600"}
+              register: r2
+            - file: {path: "{{ dir }}/nothere", state: link}
+              register: r3
+              ignore_errors: true
+            - file: {path: "{{ dir }}/f.txt", state: link}
+              register: r4
+              ignore_errors: true
+            - file: {path: "{{ dir }}/h.txt", state: hard, mode: "0640"}
+              register: r5
+            - file: {path: "{{ dir }}/f.txt", state: hard}
+              register: r6
+              ignore_errors: true
+            - vars:
+                want: "Task failed: Module failed: [Errno 22] Invalid argument: b'{{ dir }}/f.txt'"
+              assert:
+                that:
+                  - r1 is not changed and r1.src == None and r1.state == 'link'
+                  - r2 is changed and r2.src == 'a.txt' and r2.mode == '0777'
+                  - r3.msg == 'src is required for creating new symlinks'
+                  - r4.msg == want
+                  - r5 is changed and r5.src == None and r5.mode == '0640' and r5.state == 'hard'
+                  - r6.msg == 'src is required for creating new hardlinks'
+        "#,
+    )
+    .file("a.txt", "one\n")
+    .file("f.txt", "x\n");
+    let at = |name: &str| test.path().join(name);
+    std::fs::set_permissions(at("a.txt"), PermissionsExt::from_mode(0o644)).unwrap();
+    std::os::unix::fs::symlink("a.txt", at("l.txt")).unwrap();
+    std::fs::hard_link(at("a.txt"), at("h.txt")).unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=7 changed=2
+    // ignored=3; a.txt (h.txt is the same file) ends 0640, l.txt still a link to it.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=7 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3"
+    );
+    assert_eq!(mode(&at("a.txt")), 0o640);
+    assert_eq!(std::fs::read_link(at("l.txt")).unwrap(), Path::new("a.txt"));
+    assert!(!at("nothere").exists() && read(&at("f.txt")) == "x\n");
+}

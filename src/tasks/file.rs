@@ -111,9 +111,6 @@ impl TryFrom<Args> for File {
             return Err("`path` is empty".to_owned());
         }
         let linking = matches!(args.state, Some(State::Link | State::Hard));
-        if linking && args.src.is_none() {
-            return Err("`src` is required with `state: link` or `state: hard`".to_owned());
-        }
         if !linking && args.src.is_some() {
             return Err("`src` goes only with `state: link` or `state: hard`".to_owned());
         }
@@ -287,14 +284,28 @@ touch)
   *) attrs "$p"; settimes "$p" ;;
   esac ;;
 link|hard)
-  case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
-  if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
-  if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
-    fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
+  # Without `src`, an existing link (or a file with more than one name, for `hard`) keeps
+  # what it leads to and gets its attributes; a followed link's `src` is read from it.
+  if [ $hassrc = 0 ] && [ $st = link ] && [ $follow = 1 ] && [ -e "$p" ]; then
+    [ $prev = link ] || fail "Task failed: Module failed: [Errno 22] Invalid argument: b'$p'"
+    src=$(readlink -- "$p") || fail "cannot read $p"; hassrc=1
+    printf 'R %s\n' "$src"
+  fi
+  if [ $hassrc = 0 ] && [ $st = hard ]; then
+    [ $prev = file ] && [ "$(stat -c %h -- "$p")" -gt 1 ] || fail "src is required for creating new hardlinks"
+  fi
+  if [ $hassrc = 1 ]; then
+    case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
+    if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
+    if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
+      fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
+    fi
   fi
   what=symlink; [ $st = link ] || what="hard link"
   ok=0
-  if [ $st = link ]; then
+  if [ $hassrc = 0 ]; then
+    [ $prev = link ] || [ $st = hard ] && ok=1
+  elif [ $st = link ]; then
     [ $prev = link ] && [ "$(readlink -- "$p")" = "$src" ] && ok=1
   else
     [ $prev = file ] && [ "$p" -ef "$src" ] && ok=1
@@ -307,6 +318,7 @@ link|hard)
       [ -z "$(ls -A -- "$p")" ] || fail "the directory $p is not empty, refusing to convert it" ;;
     *) [ $force = 1 ] || fail "refusing to convert from $prev to $what for $p" ;;
     esac
+    [ $hassrc = 1 ] || fail "src is required for creating new symlinks"
     ch=1
     if [ $check = 0 ]; then
       [ $prev = directory ] && { rmdir -- "$p" || fail "cannot remove $p"; }
@@ -359,10 +371,11 @@ impl File {
             time(&args.modification_time)?
         );
         text.push_str(&format!(
-            "p={} st={} src={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
+            "p={} st={} src={} hassrc={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
             quote(&args.path),
             args.state.map_or("", State::name),
             quote(args.src.as_deref().unwrap_or_default()),
+            u8::from(args.src.is_some()),
             u8::from(args.force),
             u8::from(args.recurse),
             u8::from(args.follow.unwrap_or(true)),
@@ -417,6 +430,7 @@ impl TaskType for File {
         let mut attrs = None;
         let mut error = None;
         let mut warnings = Vec::new();
+        let mut read_src = None;
         for line in stdout.lines() {
             if line == "W" {
                 warnings.push(
@@ -425,7 +439,9 @@ impl TaskType for File {
                         .to_owned(),
                 );
             }
-            if let Some(rest) = line.strip_prefix("K ") {
+            if let Some(rest) = line.strip_prefix("R ") {
+                read_src = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("K ") {
                 prev = rest.to_owned();
             } else if let Some(rest) = line.strip_prefix("C ") {
                 let mut words = rest.splitn(2, ' ');
@@ -473,8 +489,13 @@ impl TaskType for File {
             }
         }
         outcome = outcome.with(key, args.path.clone());
-        if let Some(src) = &args.src {
-            outcome = outcome.with("src", src.clone());
+        let linking = matches!(args.state, Some(State::Link | State::Hard));
+        // A link's `src` as written, else as read from the link, else null (ansible-core's
+        // `None`).
+        match args.src.clone().or(read_src) {
+            Some(src) => outcome = outcome.with("src", src),
+            None if linking => outcome = outcome.with("src", serde_json::Value::Null),
+            None => {}
         }
         if !warnings.is_empty() {
             outcome = outcome.with("warnings", warnings);
@@ -482,7 +503,6 @@ impl TaskType for File {
         // In check mode a path that would be created has no attributes yet; a link or hard
         // link without them (one that leads nowhere, or is not made yet) has no `state`, as
         // in ansible-core.
-        let linking = matches!(args.state, Some(State::Link | State::Hard));
         if attrs.is_some() || state == "absent" {
             outcome = outcome.with("state", state);
         } else if !linking {
