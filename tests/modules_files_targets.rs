@@ -395,3 +395,78 @@ fn file_link_without_src_updates_a_link_that_is_there_and_fails_otherwise() {
     assert_eq!(std::fs::read_link(at("l.txt")).unwrap(), Path::new("a.txt"));
     assert!(!at("nothere").exists() && read(&at("f.txt")) == "x\n");
 }
+
+#[test]
+fn file_without_state_takes_the_paths_own_for_src_and_recurse() {
+    // ansible-core's file target, `state_link.yml` ("Specify src without state"): without
+    // `state`, the path's own is used, so `src` goes with a link or a file of several names
+    // and `recurse` with a directory (or a new one).
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/l.txt", src: b.txt}
+              register: r1
+            - file: {path: "{{ dir }}/h.txt", src: "{{ dir }}/a.txt", mode: "0600"}
+              register: r2
+            - file: {path: "{{ dir }}/f.txt", src: "{{ dir }}/a.txt"}
+              register: r3
+              ignore_errors: true
+            - file: {path: "{{ dir }}/new.txt", src: "{{ dir }}/a.txt"}
+              register: r4
+              ignore_errors: true
+            - file: {path: "{{ dir }}/dir", recurse: true, mode: "u=rwX,g=rX,o="}
+              register: r5
+            - file: {path: "{{ dir }}/newdir", recurse: true, mode: "0700"}
+              register: r6
+            - file: {path: "{{ dir }}/f.txt", recurse: true, mode: "0700"}
+              register: r7
+              ignore_errors: true
+            - assert:
+                that:
+                  - r1 is changed and r1.state == 'link' and r1.dest == dir ~ '/l.txt' and r1.src == 'b.txt'
+                  - r2 is changed and r2.state == 'hard' and r2.mode == '0600'
+                  - r3.msg == "src option requires state to be 'link' or 'hard'"
+                  - r4.msg == "src option requires state to be 'link' or 'hard'"
+                  - r5 is changed and r5.state == 'directory' and r5.mode == '0750'
+                  - r6 is changed and r6.state == 'directory'
+                  - r7.msg == "recurse option requires state to be 'directory'"
+        "#,
+    )
+    .file("a.txt", "one\n")
+    .file("b.txt", "two\n")
+    .file("f.txt", "x\n")
+    .file("dir/sub/g", "");
+    let at = |name: &str| test.path().join(name);
+    std::os::unix::fs::symlink("a.txt", at("l.txt")).unwrap();
+    std::fs::hard_link(at("a.txt"), at("h.txt")).unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=8 changed=4
+    // ignored=3; l.txt now leads to b.txt, a.txt 0600, dir/sub/g 0640, newdir 0700, and
+    // nothing made where it failed.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3"
+    );
+    assert_eq!(std::fs::read_link(at("l.txt")).unwrap(), Path::new("b.txt"));
+    assert_eq!(mode(&at("a.txt")), 0o600);
+    assert_eq!(mode(&at("dir/sub/g")), 0o640);
+    assert_eq!(mode(&at("dir/sub")), 0o750);
+    assert_eq!(mode(&at("newdir")), 0o700);
+    assert!(!at("new.txt").exists() && !at("f.txt").is_symlink());
+}
+
+#[test]
+fn src_or_recurse_with_a_state_they_do_not_go_with_are_refused_before_anything_runs() {
+    // ansible-core 2.19.14 fails these whatever the path: "src option requires state to be
+    // 'link' or 'hard'", "recurse option requires state to be 'directory'".
+    crate::common::refused(
+        "file: {path: /tmp/x, src: /tmp/y, state: file}",
+        "error: `src` goes only with `state: link` or `state: hard` at play.yml:5:7",
+    );
+    crate::common::refused(
+        "file: {path: /tmp/x, recurse: true, state: touch}",
+        "error: `recurse` goes only with `state: directory` at play.yml:5:7",
+    );
+}

@@ -111,10 +111,12 @@ impl TryFrom<Args> for File {
             return Err("`path` is empty".to_owned());
         }
         let linking = matches!(args.state, Some(State::Link | State::Hard));
-        if !linking && args.src.is_some() {
+        // Without `state`, ansible-core takes the path's own (a link, a file of several
+        // names, a directory): whether `src` or `recurse` go with it is known on the host.
+        if !linking && args.state.is_some() && args.src.is_some() {
             return Err("`src` goes only with `state: link` or `state: hard`".to_owned());
         }
-        if args.recurse && args.state != Some(State::Directory) {
+        if args.recurse && args.state.is_some() && args.state != Some(State::Directory) {
             return Err("`recurse` goes only with `state: directory`".to_owned());
         }
         for time in [&args.access_time, &args.modification_time]
@@ -256,6 +258,16 @@ printf 'K %s\n' "$prev"
 seen=$prev
 if [ $prev = link ] && [ -e "$p" ]; then
   if [ -d "$p" ]; then seen=directory; elif [ -f "$p" ]; then seen=file; else seen=other; fi
+fi
+# Without `state`, ansible-core's: the path's own, `directory` to recurse into a new one.
+if [ -z "$st" ] && [ $recurse = 1 ]; then
+  case $prev in absent|directory) st=directory ;;
+  *) fail "recurse option requires state to be 'directory'" ;; esac
+fi
+if [ -z "$st" ] && [ $hassrc = 1 ]; then
+  if [ $prev = link ]; then st=link
+  elif [ $prev = file ] && [ "$(stat -c %h -- "$p")" -gt 1 ]; then st=hard
+  else fail "src option requires state to be 'link' or 'hard'"; fi
 fi
 [ -n "$st" ] || if [ $prev = absent ]; then st=file; else st=$seen; fi
 [ $st = other ] && st=file
@@ -458,10 +470,14 @@ impl TaskType for File {
         } else {
             state
         };
-        // Links, hard links and touched files name the path `dest`, as Ansible does.
-        let key = match args.state {
-            Some(State::Link | State::Hard | State::Touch) => "dest",
-            _ => "path",
+        // Links, hard links (written, or the path's own without `state`) and touched files
+        // name the path `dest`, as Ansible does.
+        let linking = matches!(args.state, Some(State::Link | State::Hard))
+            || (args.state.is_none() && matches!(state.as_str(), "link" | "hard"));
+        let key = if linking || args.state == Some(State::Touch) {
+            "dest"
+        } else {
+            "path"
         };
         if !output.success() || error.is_some() {
             let reason = error.unwrap_or_else(|| {
@@ -489,7 +505,6 @@ impl TaskType for File {
             }
         }
         outcome = outcome.with(key, args.path.clone());
-        let linking = matches!(args.state, Some(State::Link | State::Hard));
         // A link's `src` as written, else as read from the link, else null (ansible-core's
         // `None`).
         match args.src.clone().or(read_src) {
