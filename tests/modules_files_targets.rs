@@ -470,3 +470,45 @@ fn src_or_recurse_with_a_state_they_do_not_go_with_are_refused_before_anything_r
         "error: `recurse` goes only with `state: directory` at play.yml:5:7",
     );
 }
+
+#[test]
+fn file_diff_peek_only_looks_and_says_whether_a_file_appears_binary() {
+    // ansible-core's file target, `diff_peek.yml`.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/bin.dat", _diff_peek: yes}
+              register: a
+            - file: {path: "{{ dir }}/txt.dat", _diff_peek: yes}
+              register: b
+            - file: {path: "{{ dir }}/none.dat", _diff_peek: yes}
+              register: c
+            - file: {path: "{{ dir }}/bin.dat", _diff_peek: no, mode: "0600"}
+              register: d
+            - assert:
+                that:
+                  - a is not changed and a.appears_binary and a.state == 'file' and a.size == 3
+                  - b is not changed and not b.appears_binary and b.warnings is not defined
+                  - c is not changed and not c.appears_binary and c.state is not defined
+                  - d is not changed and d.appears_binary and d.mode == '0644'
+        "#,
+    )
+    .file("txt.dat", "a");
+    std::fs::write(test.path().join("bin.dat"), b"a\0b").unwrap();
+    std::fs::set_permissions(
+        test.path().join("bin.dat"),
+        PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    // Expected from ansible-core 2.19.14 (same playbook, same files): ok=5, nothing
+    // changed (bin.dat keeps 0644 though `mode` is written), nothing made.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("bin.dat")), 0o644);
+    assert!(!test.path().join("none.dat").exists());
+}

@@ -50,6 +50,10 @@ pub struct Args {
     /// itself, and owner and group for `state: link` go to the link, not its target.
     #[serde(default)]
     follow: Option<bool>,
+    /// ansible-core's internal argument (its action plugins ask with it whether a file
+    /// looks binary): written at all, the task only looks, registering `appears_binary`.
+    #[serde(default, rename = "_diff_peek")]
+    diff_peek: Option<bool>,
 }
 
 /// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
@@ -358,7 +362,34 @@ if [ $st != absent ] && [ -e "$p" ]; then
 fi
 "#;
 
+/// `_diff_peek`: a NUL in the first 8 KiB makes a file look binary, as ansible-core reads
+/// it; then the path's attributes as `file` registers them.
+const DIFF_PEEK: &str = r#"if head -c 8192 -- "$p" 2>/dev/null | od -An -tx1 -v | grep -q ' 00'; then echo B; fi
+if [ -L "$p" ]; then stat -c 'K link' -- "$p"; stat -c 'A %a %u %U %g %G %s' -- "$p"
+elif [ -e "$p" ]; then
+  if [ -d "$p" ]; then echo 'K directory'; else echo 'K file'; fi
+  stat -c 'A %a %u %U %g %G %s' -- "$p"
+fi
+"#;
+
 impl File {
+    async fn diff_peek(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let path = &self.0.path;
+        let text = format!("p={}\n{DIFF_PEEK}", quote(path));
+        let output = ctx.run(ctx.script("exec sh -s").stdin(text)).await?;
+        let stdout = output.stdout_lossy();
+        let mut outcome = Outcome::ok()
+            .with("path", path.clone())
+            .with("appears_binary", stdout.lines().any(|line| line == "B"));
+        if let Some(kind) = stdout.lines().find_map(|line| line.strip_prefix("K ")) {
+            outcome = outcome.with("state", kind);
+        }
+        if let Some(line) = stdout.lines().find_map(|line| line.strip_prefix("A ")) {
+            outcome = attributes(outcome, line);
+        }
+        Ok(outcome)
+    }
+
     fn script(&self, check: bool) -> Result<String, String> {
         let args = &self.0;
         let mode = args.mode.as_ref().map(FileMode::spec).transpose()?;
@@ -430,6 +461,9 @@ impl TaskType for File {
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
+        if args.diff_peek.is_some() {
+            return self.diff_peek(ctx).await;
+        }
         let text = match self.script(ctx.check) {
             Ok(text) => text,
             Err(reason) => return Ok(Outcome::failed(reason)),
