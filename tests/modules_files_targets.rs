@@ -512,3 +512,45 @@ fn file_diff_peek_only_looks_and_says_whether_a_file_appears_binary() {
     assert_eq!(mode(&test.path().join("bin.dat")), 0o644);
     assert!(!test.path().join("none.dat").exists());
 }
+
+#[test]
+fn file_reads_times_in_the_format_it_is_given() {
+    // ansible-core's file target, `modification_time.yml` (`modification_time_format`).
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/tf", modification_time: "2022-02-08 14:14", modification_time_format: "%Y-%m-%d %H:%M", access_time: "08/02/2021", access_time_format: "%d/%m/%Y"}
+              register: a
+            - file: {path: "{{ dir }}/tf", modification_time: "2022-02-08 14:14", modification_time_format: "%Y-%m-%d %H:%M", access_time: "08/02/2021", access_time_format: "%d/%m/%Y"}
+              register: b
+            - file: {path: "{{ dir }}/tf", modification_time: "202202081414.00", modification_time_format: "%Y%m%d%H%M.%S"}
+              register: c
+            - stat: {path: "{{ dir }}/tf"}
+              register: s
+            - assert:
+                that:
+                  - a is changed and b is not changed and c is not changed
+                  - s.stat.mtime == 1644329640 and s.stat.atime == 1612742400
+        "#,
+    )
+    .file("tf", "")
+    .env("TZ", "UTC");
+    // Expected from ansible-core 2.19.14 (same playbook, the machine's time zone UTC):
+    // ok=5 changed=1, these times.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_time_not_in_its_format_is_refused_where_written_before_anything_runs() {
+    // ansible-core 2.19.14 fails the task with these words.
+    crate::common::refused(
+        "file: {path: /tmp/x, state: touch, modification_time: '2022-02-08', modification_time_format: '%d/%m/%Y'}",
+        "error: Error while obtaining timestamp for time 2022-02-08 using format %d/%m/%Y: time data '2022-02-08' does not match format '%d/%m/%Y' at play.yml:5:7",
+    );
+}

@@ -46,6 +46,11 @@ pub struct Args {
     access_time: Option<String>,
     #[serde(default)]
     modification_time: Option<String>,
+    /// `strptime`'s format of `access_time` (`%Y%m%d%H%M.%S` when not written).
+    #[serde(default)]
+    access_time_format: Option<String>,
+    #[serde(default)]
+    modification_time_format: Option<String>,
     /// Whether a link at `path` is followed (Ansible's default): `false` works on the link
     /// itself, and owner and group for `state: link` go to the link, not its target.
     #[serde(default)]
@@ -56,10 +61,27 @@ pub struct Args {
     diff_peek: Option<bool>,
 }
 
-/// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
-fn time_arg(text: &str) -> Result<String, String> {
+/// Ansible's default `access_time_format` and `modification_time_format`.
+const TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
+
+/// A time as `date -d` reads it (the host's local time, as Python's `time.mktime`), from
+/// `preserve`, `now` or a time in `format` (`strptime`'s; `YYYYMMDDHHMM.SS` without it).
+fn time_arg(text: &str, format: Option<&str>) -> Result<String, String> {
     if text == "preserve" || text == "now" {
         return Ok(text.to_owned());
+    }
+    if let Some(format) = format.filter(|format| *format != TIME_FORMAT) {
+        let parsed = chrono::NaiveDateTime::parse_from_str(text, format).or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, format)
+                .map(|date| date.and_time(chrono::NaiveTime::MIN))
+        });
+        return parsed
+            .map(|time| time.format("%Y-%m-%d %H:%M:%S").to_string())
+            .map_err(|_| {
+                format!(
+                    "Error while obtaining timestamp for time {text} using format {format}: time data '{text}' does not match format '{format}'"
+                )
+            });
     }
     let digits = text.len() == 15
         && text.as_bytes()[12] == b'.'
@@ -123,12 +145,17 @@ impl TryFrom<Args> for File {
         if args.recurse && args.state.is_some() && args.state != Some(State::Directory) {
             return Err("`recurse` goes only with `state: directory`".to_owned());
         }
-        for time in [&args.access_time, &args.modification_time]
-            .into_iter()
-            .flatten()
-            .filter(|t| !crate::yaml::is_template(t))
-        {
-            time_arg(time)?;
+        for (time, format) in [
+            (&args.access_time, &args.access_time_format),
+            (&args.modification_time, &args.modification_time_format),
+        ] {
+            let format = format.as_deref();
+            if let Some(time) = time
+                && !crate::yaml::is_template(time)
+                && !format.is_some_and(crate::yaml::is_template)
+            {
+                time_arg(time, format)?;
+            }
         }
         let timed = args.access_time.is_some() || args.modification_time.is_some();
         if timed && matches!(args.state, Some(State::Absent | State::Link | State::Hard)) {
@@ -405,13 +432,16 @@ impl File {
         } else {
             "preserve"
         };
-        let time = |value: &Option<String>| -> Result<String, String> {
-            Ok(quote(&time_arg(value.as_deref().unwrap_or(default))?))
+        let time = |value: &Option<String>, format: &Option<String>| -> Result<String, String> {
+            Ok(quote(&time_arg(
+                value.as_deref().unwrap_or(default),
+                format.as_deref(),
+            )?))
         };
         let mut text = format!(
             "atime={} mtime={}\n",
-            time(&args.access_time)?,
-            time(&args.modification_time)?
+            time(&args.access_time, &args.access_time_format)?,
+            time(&args.modification_time, &args.modification_time_format)?
         );
         text.push_str(&format!(
             "p={} st={} src={} hassrc={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
