@@ -269,7 +269,7 @@ fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure()
         "b : ok=2 changed=2 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
     );
     assert!(
-        output.stdout.contains(r#""msg":"boom""#),
+        output.stdout.contains(r#""msg": "boom""#),
         "{}",
         output.stdout
     );

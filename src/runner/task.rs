@@ -484,9 +484,20 @@ impl Runner<'_> {
             }
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, &items);
-            let result = self
+            let mut result = self
                 .attempt(task, effective, host, &item_ctx, Some(index))
                 .await;
+            if let Ok(outcome) = &mut result {
+                // As Ansible: the item under the loop's variable name, and that name, in the
+                // item's result as shown and as registered.
+                let data = &mut outcome.data;
+                data.insert(task.loop_var.clone(), item.clone());
+                data.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
+                if let Some(index_var) = &task.index_var {
+                    data.insert(index_var.clone(), Json::from(index));
+                    data.insert("ansible_index_var".into(), Json::from(index_var.clone()));
+                }
+            }
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
                 None => crate::template::python::str(item),
@@ -506,17 +517,7 @@ impl Runner<'_> {
             aggregate.failed |= outcome.failed;
             all_skipped &= outcome.skipped;
             aggregate.facts.extend(outcome.facts.clone());
-            let mut registered = outcome.registered();
-            if let Json::Object(map) = &mut registered {
-                // As Ansible: the item under the loop's variable name, and that name.
-                map.insert(task.loop_var.clone(), item.clone());
-                map.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
-                if let Some(index_var) = &task.index_var {
-                    map.insert(index_var.clone(), Json::from(index));
-                    map.insert("ansible_index_var".into(), Json::from(index_var.clone()));
-                }
-            }
-            results.push(registered);
+            results.push(outcome.registered());
         }
         aggregate.skipped = all_skipped;
         aggregate.msg = Some(if aggregate.failed {

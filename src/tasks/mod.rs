@@ -37,6 +37,7 @@ mod package;
 mod pause;
 mod podman;
 mod podman_container;
+mod podman_container_info;
 mod podman_engine;
 mod podman_image;
 mod podman_load;
@@ -421,6 +422,7 @@ task_types! {
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "podman_container" => PodmanContainer(podman_container::PodmanContainer);
     "podman_volume" => PodmanVolume(podman_volume::PodmanVolume);
+    "podman_container_info" => PodmanContainerInfo(podman_container_info::PodmanContainerInfo);
     "podman_network" => PodmanNetwork(podman_network::PodmanNetwork);
     "podman_pod" => PodmanPod(podman_pod::PodmanPod);
     "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);

@@ -63,6 +63,10 @@ pub struct PodmanContainer {
     rm: bool,
     #[serde(default)]
     stop_timeout: Option<u32>,
+    /// Removing the container (`state: absent`, or to make it again) removes the
+    /// containers that depend on it too (`podman rm --depend`).
+    #[serde(default)]
+    delete_depend: bool,
     #[serde(default, alias = "labels")]
     label: BTreeMap<String, String>,
     #[serde(default, alias = "capabilities")]
@@ -462,6 +466,7 @@ impl TaskType for PodmanContainer {
             restart: self.force_restart,
             recreate: self.recreate,
             stop_timeout: self.stop_timeout,
+            delete_depend: self.delete_depend,
             detach: self.detach,
             inspect: true,
             systemd: self

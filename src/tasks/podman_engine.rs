@@ -142,6 +142,8 @@ pub(super) struct Desired {
     /// Make the container again even if nothing changed.
     pub recreate: bool,
     pub stop_timeout: Option<u32>,
+    /// `podman rm --depend`: a removal takes the containers that depend on it too.
+    pub delete_depend: bool,
     /// `podman run -d` (else `podman run` waits for the container to exit).
     pub detach: bool,
     /// Report the container's `podman container inspect` after the task.
@@ -191,6 +193,9 @@ impl Desired {
                 .chain(verb)
                 .map(|s| (*s).to_owned())
                 .collect();
+            if self.delete_depend && verb.first() == Some(&"rm") {
+                argv.push("--depend".to_owned());
+            }
             argv.extend(self.time_args());
             argv.push(name.clone());
             argv
@@ -616,6 +621,7 @@ mod tests {
             restart: false,
             recreate: false,
             stop_timeout: None,
+            delete_depend: false,
             detach: true,
             inspect: false,
             systemd: Some(Systemd {

@@ -151,6 +151,7 @@ impl TaskType for PodmanRun {
             restart: self.restart,
             recreate: false,
             stop_timeout: self.stop_timeout,
+            delete_depend: false,
             detach: true,
             inspect: false,
             systemd: None,
