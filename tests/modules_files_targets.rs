@@ -265,7 +265,7 @@ fn template_writes_its_output_encoding_and_newline_sequence_as_ansible() {
     // ignored=1; these bytes, the checksums and the message above. A `newline_sequence`
     // of CRLF is written as CRLF, whether YAML or the action reads the escapes.
     let output = test.run().success().stdout_contains(
-        r#""msg":"Task failed: 'ascii' codec can't encode character '\\xe9' in position 6: ordinal not in range(128)""#,
+        r#"Task failed: 'ascii' codec can't encode character '\\xe9' in position 6: ordinal not in range(128)"#,
     );
     assert_eq!(
         output.recap("localhost"),
