@@ -554,3 +554,34 @@ fn a_time_not_in_its_format_is_refused_where_written_before_anything_runs() {
         "error: Error while obtaining timestamp for time 2022-02-08 using format %d/%m/%Y: time data '2022-02-08' does not match format '%d/%m/%Y' at play.yml:5:7",
     );
 }
+
+#[test]
+fn a_replaced_file_keeps_its_acls_as_ansible() {
+    // ansible-core's lineinfile target, `acls.yml` (issue 72929): atomic_move keeps the
+    // replaced file's ACLs; so do copy's and template's writes.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {content: "TEST", mode: "0644", dest: "{{ dir }}/t.txt"}
+            - command: setfacl -m nobody:rwx {{ dir }}/t.txt
+            - lineinfile: {path: "{{ dir }}/t.txt", regexp: TEST, line: UPDATE}
+            - copy: {content: "NEW\n", dest: "{{ dir }}/t.txt"}
+            - command: getfacl -c {{ dir }}/t.txt
+              register: acls
+            - assert:
+                that:
+                  - "'user:nobody:rwx' in acls.stdout_lines"
+                  - "'mask::rwx' in acls.stdout_lines"
+        "#,
+    );
+    // Expected from ansible-core 2.19.14 (same playbook): ok=6 changed=5, the ACL entry
+    // and its mask kept, the file 0674.
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=6 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(mode(&test.path().join("t.txt")), 0o674);
+}

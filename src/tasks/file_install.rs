@@ -234,6 +234,9 @@ put() {
     verr=$(validate 2>&1 >/dev/null) || {
       printf 'V %s %s %s\n' "$i" $? "$(printf '%s' "$verr" | base64 -w0)"; rm -f -- "$tmp"; exit 1; }
   fi
+  # The replaced file's ACLs and extended attributes stay, as ansible-core's atomic_move
+  # keeps them (shutil.copystat); a host whose cp cannot copy them goes on without.
+  [ $kind != file ] || cp --attributes-only --preserve=mode,xattr -- "$t" "$tmp" 2>/dev/null || :
   if [ $at = 1 ]; then
     if [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop; else m=$newmode; fi
   elif [ "$wspec" != - ] && ! chown -- "$wspec" "$tmp"; then drop
