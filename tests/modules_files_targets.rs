@@ -529,20 +529,25 @@ fn file_reads_times_in_the_format_it_is_given() {
               register: c
             - stat: {path: "{{ dir }}/tf"}
               register: s
+            - file: {path: "{{ dir }}/old.txt", state: touch, modification_time: "202001011200.5"}
+            - stat: {path: "{{ dir }}/old.txt"}
+              register: old
             - assert:
                 that:
                   - a is changed and b is not changed and c is not changed
                   - s.stat.mtime == 1644329640 and s.stat.atime == 1612742400
+                  - old.stat.mtime == 1577880005
         "#,
     )
     .file("tf", "")
     .env("TZ", "UTC");
     // Expected from ansible-core 2.19.14 (same playbook, the machine's time zone UTC):
-    // ok=5 changed=1, these times.
+    // ok=7 changed=2, these times (`202001011200.5`: strptime's `%S` takes one digit, as in
+    // ansible-core's find target).
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=5 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=7 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
 

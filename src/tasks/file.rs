@@ -83,7 +83,9 @@ fn time_arg(text: &str, format: Option<&str>) -> Result<String, String> {
                 )
             });
     }
-    let digits = text.len() == 15
+    // strptime's `%S` takes one digit or two (`202001011200.0`, in ansible-core's find
+    // target).
+    let digits = matches!(text.len(), 14 | 15)
         && text.as_bytes()[12] == b'.'
         && text
             .chars()
@@ -101,7 +103,7 @@ fn time_arg(text: &str, format: Option<&str>) -> Result<String, String> {
         &text[6..8],
         &text[8..10],
         &text[10..12],
-        &text[13..15]
+        format_args!("{:0>2}", &text[13..])
     ))
 }
 
