@@ -49,4 +49,5 @@ mod sql;
 mod ssh;
 mod standin;
 mod strategy;
+mod templated_action;
 mod vault;

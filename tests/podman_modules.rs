@@ -915,8 +915,8 @@ fn podman_container_info_lists_what_podman_inspects() {
     );
 }
 
-/// `delete_depend` (quay-poc-ansible sets it): removing a container removes the containers
-/// that depend on it too, as the collection's `podman rm --depend`; without it podman
+/// `requires` and `delete_depend` (quay-poc-ansible sets both): a container made with
+/// `--requires`, and removing a container removes the containers that depend on it too, as the collection's `podman rm --depend`; without it podman
 /// refuses to remove a container another one requires.
 #[test]
 fn delete_depend_removes_the_containers_that_depend_on_it() {
@@ -925,20 +925,16 @@ fn delete_depend_removes_the_containers_that_depend_on_it() {
     let child = objects.name("container", "child");
     let make = |test: &Test| {
         run(test, &[]).success();
-        let created = podman(&[
-            "create",
-            "--name",
-            &child,
-            "--requires",
-            &base,
-            IMAGE,
-            "sleep",
-            "600",
-        ]);
-        assert!(created.status.success(), "{created:?}");
+        assert!(exists("container", &child));
+        // `requires` made the dependency, as the collection's `--requires`.
+        assert_eq!(
+            inspect("container", &child, "{{.Dependencies}}"),
+            format!("[{}]", inspect("container", &base, "{{.Id}}"))
+        );
     };
     let start = format!(
-        "- containers.podman.podman_container: {{name: {base}, image: {IMAGE}, command: sleep 600, stop_timeout: 1}}\n"
+        "- containers.podman.podman_container: {{name: {base}, image: {IMAGE}, command: sleep 600, stop_timeout: 1}}\n\
+         - containers.podman.podman_container: {{name: {child}, image: {IMAGE}, command: sleep 600, stop_timeout: 1, requires: [{base}]}}\n"
     );
     let refused = Test::new().file(
         "play.yml",

@@ -146,7 +146,18 @@ impl Human {
     /// The text an event prints, empty for events that print nothing.
     pub fn render(&self, event: &Event) -> String {
         match event {
-            // Ansible prints a loop's items, not a line for the loop as a whole.
+            // Ansible prints a loop's items, not a line for the loop as a whole; but when
+            // it skipped every item, a line for the host after them (its default
+            // callback's `v2_runner_on_skipped`).
+            Event::LoopResult {
+                host,
+                status: Status::Skipped,
+                items,
+                ..
+            } if *items > 0 => format!(
+                "{}\n",
+                self.paint(&format!("skipping: [{host}]"), Status::Skipped)
+            ),
             Event::PlaybookStart { .. } | Event::HostStart { .. } | Event::LoopResult { .. } => {
                 String::new()
             }

@@ -583,6 +583,68 @@ pub fn check_args(kind: TaskKind, key: &Node, args: &Node) -> Result<(), Diagnos
         .map_err(Diagnostic::from)
 }
 
+/// The arguments `args` names that a task of type `kind` does not take, with those it
+/// takes, in ansible-core's words for a module's (`Unsupported parameters for (debug)
+/// module: bogus. Supported parameters include: msg, var, verbosity.`); `None` when it
+/// takes every one.
+pub fn unsupported_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut unknown = Vec::new();
+    let mut supported: &[&str] = &[];
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some((name, expected)), Value::Map(entries)) = (error.unknown, &mut args.value) else {
+            break;
+        };
+        entries.retain(|(k, _)| k.key_string() != name);
+        supported = expected;
+        unknown.push(name);
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort();
+    let mut supported = supported.to_vec();
+    supported.sort_unstable();
+    Some(format!(
+        "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+        kind.name(),
+        unknown.join(", "),
+        supported.join(", ")
+    ))
+}
+
+/// The required arguments `args` leaves out for a task of type `kind`, in ansible-core's
+/// words for a module's (`missing required arguments: path`); `None` when none is.
+pub fn missing_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut missing = Vec::new();
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some(name), Value::Map(entries)) = (error.missing, &mut args.value) else {
+            break;
+        };
+        if missing.contains(&name) {
+            break;
+        }
+        // A template stands for any value: the check goes on to the next one left out.
+        let span = args.span.clone();
+        entries.push((
+            Node::new(span.clone(), Value::Str(name.to_owned())),
+            Node::new(span, Value::Str("{{ given }}".to_owned())),
+        ));
+        missing.push(name);
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    missing.sort_unstable();
+    Some(format!(
+        "missing required arguments: {}",
+        missing.join(", ")
+    ))
+}
+
 /// Read a task's rendered arguments.
 pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
     let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));
@@ -903,5 +965,22 @@ mod tests {
             check("command:\n  cmd: ls\n  chdri: /tmp\n").unwrap_err(),
             "unknown argument `chdri` at t.yml:3:3 — did you mean `chdir`?"
         );
+    }
+
+    #[test]
+    fn arguments_a_type_does_not_take_or_misses_in_ansible_s_words() {
+        let args = |text: &str| crate::yaml::load_str("t.yml", text).unwrap();
+        assert_eq!(
+            unsupported_args(TaskKind::Debug, &args("{msg: x, zz: 1, bogus: 2}")).as_deref(),
+            Some(
+                "Unsupported parameters for (debug) module: bogus, zz. Supported parameters include: msg, var, verbosity."
+            )
+        );
+        assert_eq!(unsupported_args(TaskKind::Debug, &args("{msg: x}")), None);
+        assert_eq!(
+            missing_args(TaskKind::File, &args("{state: directory}")).as_deref(),
+            Some("missing required arguments: path")
+        );
+        assert_eq!(missing_args(TaskKind::File, &args("{path: /x}")), None);
     }
 }
