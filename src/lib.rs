@@ -15,6 +15,7 @@ pub mod playbook;
 pub mod plugins;
 pub(crate) mod postgres;
 pub(crate) mod preflight;
+pub mod python_codec;
 pub mod python_regex;
 pub(crate) mod quay;
 pub(crate) mod quay_schema;

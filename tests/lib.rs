@@ -27,6 +27,7 @@ mod limits;
 mod modules_archive;
 mod modules_dnf;
 mod modules_files;
+mod modules_files_targets;
 mod modules_net;
 mod modules_packages;
 mod modules_posix;

@@ -396,10 +396,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: a template delimiter is empty at play.yml:5:7",
     );
     refused(
-        "file: {path: /tmp/x, state: link}",
-        "error: `src` is required with `state: link` or `state: hard` at play.yml:5:7",
-    );
-    refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
     );
@@ -416,8 +412,8 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: validate must contain %s: visudo -c at play.yml:5:7",
     );
     refused(
-        "template: {src: t.j2, dest: /tmp/y, output_encoding: utf-8}",
-        "error: unknown argument `output_encoding` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`, `follow`) at play.yml:5:43",
+        "template: {src: t.j2, dest: /tmp/y, unsafe_writes: true}",
+        "error: unknown argument `unsafe_writes` (expected one of `src`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `newline_sequence`, `output_encoding`, `trim_blocks`, `lstrip_blocks`, `block_start_string`, `block_end_string`, `variable_start_string`, `variable_end_string`, `comment_start_string`, `comment_end_string`, `follow`) at play.yml:5:43",
     );
     refused(
         "lineinfile: {path: /x, regexp: '^a', search_string: a, line: b}",

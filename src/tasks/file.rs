@@ -46,18 +46,46 @@ pub struct Args {
     access_time: Option<String>,
     #[serde(default)]
     modification_time: Option<String>,
+    /// `strptime`'s format of `access_time` (`%Y%m%d%H%M.%S` when not written).
+    #[serde(default)]
+    access_time_format: Option<String>,
+    #[serde(default)]
+    modification_time_format: Option<String>,
     /// Whether a link at `path` is followed (Ansible's default): `false` works on the link
     /// itself, and owner and group for `state: link` go to the link, not its target.
     #[serde(default)]
     follow: Option<bool>,
+    /// ansible-core's internal argument (its action plugins ask with it whether a file
+    /// looks binary): written at all, the task only looks, registering `appears_binary`.
+    #[serde(default, rename = "_diff_peek")]
+    diff_peek: Option<bool>,
 }
 
-/// A time as `date -d` reads it, from `preserve`, `now` or `YYYYMMDDHHMM.SS`.
-fn time_arg(text: &str) -> Result<String, String> {
+/// Ansible's default `access_time_format` and `modification_time_format`.
+const TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
+
+/// A time as `date -d` reads it (the host's local time, as Python's `time.mktime`), from
+/// `preserve`, `now` or a time in `format` (`strptime`'s; `YYYYMMDDHHMM.SS` without it).
+fn time_arg(text: &str, format: Option<&str>) -> Result<String, String> {
     if text == "preserve" || text == "now" {
         return Ok(text.to_owned());
     }
-    let digits = text.len() == 15
+    if let Some(format) = format.filter(|format| *format != TIME_FORMAT) {
+        let parsed = chrono::NaiveDateTime::parse_from_str(text, format).or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, format)
+                .map(|date| date.and_time(chrono::NaiveTime::MIN))
+        });
+        return parsed
+            .map(|time| time.format("%Y-%m-%d %H:%M:%S").to_string())
+            .map_err(|_| {
+                format!(
+                    "Error while obtaining timestamp for time {text} using format {format}: time data '{text}' does not match format '{format}'"
+                )
+            });
+    }
+    // strptime's `%S` takes one digit or two (`202001011200.0`, in ansible-core's find
+    // target).
+    let digits = matches!(text.len(), 14 | 15)
         && text.as_bytes()[12] == b'.'
         && text
             .chars()
@@ -75,7 +103,7 @@ fn time_arg(text: &str) -> Result<String, String> {
         &text[6..8],
         &text[8..10],
         &text[10..12],
-        &text[13..15]
+        format_args!("{:0>2}", &text[13..])
     ))
 }
 
@@ -111,21 +139,25 @@ impl TryFrom<Args> for File {
             return Err("`path` is empty".to_owned());
         }
         let linking = matches!(args.state, Some(State::Link | State::Hard));
-        if linking && args.src.is_none() {
-            return Err("`src` is required with `state: link` or `state: hard`".to_owned());
-        }
-        if !linking && args.src.is_some() {
+        // Without `state`, ansible-core takes the path's own (a link, a file of several
+        // names, a directory): whether `src` or `recurse` go with it is known on the host.
+        if !linking && args.state.is_some() && args.src.is_some() {
             return Err("`src` goes only with `state: link` or `state: hard`".to_owned());
         }
-        if args.recurse && args.state != Some(State::Directory) {
+        if args.recurse && args.state.is_some() && args.state != Some(State::Directory) {
             return Err("`recurse` goes only with `state: directory`".to_owned());
         }
-        for time in [&args.access_time, &args.modification_time]
-            .into_iter()
-            .flatten()
-            .filter(|t| !crate::yaml::is_template(t))
-        {
-            time_arg(time)?;
+        for (time, format) in [
+            (&args.access_time, &args.access_time_format),
+            (&args.modification_time, &args.modification_time_format),
+        ] {
+            let format = format.as_deref();
+            if let Some(time) = time
+                && !crate::yaml::is_template(time)
+                && !format.is_some_and(crate::yaml::is_template)
+            {
+                time_arg(time, format)?;
+            }
         }
         let timed = args.access_time.is_some() || args.modification_time.is_some();
         if timed && matches!(args.state, Some(State::Absent | State::Link | State::Hard)) {
@@ -139,9 +171,6 @@ impl TryFrom<Args> for File {
         }
         if args.follow == Some(false) && args.state.is_none() {
             return Err("`follow: false` needs a `state`".to_owned());
-        }
-        if linking && args.mode.is_some() {
-            return Err("`mode` with `state: link` or `state: hard` is not supported".to_owned());
         }
         Ok(File(args))
     }
@@ -281,6 +310,16 @@ seen=$prev
 if [ $prev = link ] && [ -e "$p" ]; then
   if [ -d "$p" ]; then seen=directory; elif [ -f "$p" ]; then seen=file; else seen=other; fi
 fi
+# Without `state`, ansible-core's: the path's own, `directory` to recurse into a new one.
+if [ -z "$st" ] && [ $recurse = 1 ]; then
+  case $prev in absent|directory) st=directory ;;
+  *) fail "recurse option requires state to be 'directory'" ;; esac
+fi
+if [ -z "$st" ] && [ $hassrc = 1 ]; then
+  if [ $prev = link ]; then st=link
+  elif [ $prev = file ] && [ "$(stat -c %h -- "$p")" -gt 1 ]; then st=hard
+  else fail "src option requires state to be 'link' or 'hard'"; fi
+fi
 [ -n "$st" ] || if [ $prev = absent ]; then st=file; else st=$seen; fi
 [ $st = other ] && st=file
 # With `follow: false` a link is itself: file and directory refuse it, touch works on it.
@@ -308,14 +347,28 @@ touch)
   *) attrs "$p"; settimes "$p" ;;
   esac ;;
 link|hard)
-  case $src in /*) full=$src ;; *) up "$p"; full=$u/$src ;; esac
-  if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
-  if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
-    fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
+  # Without `src`, an existing link (or a file with more than one name, for `hard`) keeps
+  # what it leads to and gets its attributes; a followed link's `src` is read from it.
+  if [ $hassrc = 0 ] && [ $st = link ] && [ $follow = 1 ] && [ -e "$p" ]; then
+    [ $prev = link ] || fail "Task failed: Module failed: [Errno 22] Invalid argument: b'$p'"
+    src=$(readlink -- "$p") || fail "cannot read $p"; hassrc=1
+    printf 'R %s\n' "$src"
+  fi
+  if [ $hassrc = 0 ] && [ $st = hard ]; then
+    [ $prev = file ] && [ "$(stat -c %h -- "$p")" -gt 1 ] || fail "src is required for creating new hardlinks"
+  fi
+  if [ $hassrc = 1 ]; then
+    case $src in /*) full=$src ;; *) up "$p"; full=$u/$src ;; esac
+    if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
+    if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
+      fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
+    fi
   fi
   what=symlink; [ $st = link ] || what="hard link"
   ok=0
-  if [ $st = link ]; then
+  if [ $hassrc = 0 ]; then
+    [ $prev = link ] || [ $st = hard ] && ok=1
+  elif [ $st = link ]; then
     [ $prev = link ] && [ "$(readlink -- "$p")" = "$src" ] && ok=1
   else
     [ $prev = file ] && [ "$p" -ef "$src" ] && ok=1
@@ -328,6 +381,7 @@ link|hard)
       [ -z "$(ls -A -- "$p")" ] || fail "the directory $p is not empty, refusing to convert it" ;;
     *) [ $force = 1 ] || fail "refusing to convert from $prev to $what for $p" ;;
     esac
+    [ $hassrc = 1 ] || fail "src is required for creating new symlinks"
     ch=1
     if [ $check = 0 ]; then
       [ $prev = directory ] && { rmdir -- "$p" || fail "cannot remove $p"; }
@@ -335,24 +389,55 @@ link|hard)
       else ln -f -- "$src" "$p" || fail "cannot link $p"; fi
     fi
   fi
-  # Owner and group go to what the link leads to (when it exists) unless `follow: false`.
+  # Owner, group and mode go to what the link leads to unless `follow: false`, where owner
+  # and group go to the link and its mode is left (Linux has none for a link). A link that
+  # leads nowhere gets nothing, with ansible-core's warning.
   if [ $check = 0 ] || [ $ok = 1 ]; then
     if [ $st = hard ] || [ $follow = 0 ]; then [ $st = link ] && nofollow=1; attrs "$p"
-    elif [ -e "$p" ]; then attrs "$p"; fi
+    elif [ -e "$p" ]; then attrs "$p"
+    elif [ $check = 0 ]; then echo W; fi
   fi
   [ $st = link ] && nofollow=1 ;;
 esac
 # A link touched with `follow: false` is still a link.
 [ $st = touch ] && [ $nofollow = 1 ] && st=link
 printf 'C %s %s\n' $ch $st
-if [ $st != absent ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
+# ansible-core registers no attributes for a link that leads nowhere.
+if [ $st != absent ] && [ -e "$p" ]; then
   if [ "$seen_path" = "$p" ] && [ "$seen_nofollow" = $nofollow ]; then printf 'A %s\n' "$seen_meta"
   elif [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
   else stat -L -c 'A %a %u %U %g %G %s' -- "$p"; fi
 fi
 "#;
 
+/// `_diff_peek`: a NUL in the first 8 KiB makes a file look binary, as ansible-core reads
+/// it; then the path's attributes as `file` registers them.
+const DIFF_PEEK: &str = r#"if head -c 8192 -- "$p" 2>/dev/null | od -An -tx1 -v | grep -q ' 00'; then echo B; fi
+if [ -L "$p" ]; then stat -c 'K link' -- "$p"; stat -c 'A %a %u %U %g %G %s' -- "$p"
+elif [ -e "$p" ]; then
+  if [ -d "$p" ]; then echo 'K directory'; else echo 'K file'; fi
+  stat -c 'A %a %u %U %g %G %s' -- "$p"
+fi
+"#;
+
 impl File {
+    async fn diff_peek(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
+        let path = &self.0.path;
+        let text = format!("p={}\n{DIFF_PEEK}", quote(path));
+        let output = ctx.run(ctx.script("exec sh -s").stdin(text)).await?;
+        let stdout = output.stdout_lossy();
+        let mut outcome = Outcome::ok()
+            .with("path", path.clone())
+            .with("appears_binary", stdout.lines().any(|line| line == "B"));
+        if let Some(kind) = stdout.lines().find_map(|line| line.strip_prefix("K ")) {
+            outcome = outcome.with("state", kind);
+        }
+        if let Some(line) = stdout.lines().find_map(|line| line.strip_prefix("A ")) {
+            outcome = attributes(outcome, line);
+        }
+        Ok(outcome)
+    }
+
     fn script(&self, check: bool) -> Result<String, String> {
         let args = &self.0;
         let mode = args.mode.as_ref().map(FileMode::spec).transpose()?;
@@ -368,19 +453,23 @@ impl File {
         } else {
             "preserve"
         };
-        let time = |value: &Option<String>| -> Result<String, String> {
-            Ok(quote(&time_arg(value.as_deref().unwrap_or(default))?))
+        let time = |value: &Option<String>, format: &Option<String>| -> Result<String, String> {
+            Ok(quote(&time_arg(
+                value.as_deref().unwrap_or(default),
+                format.as_deref(),
+            )?))
         };
         let mut text = format!(
             "atime={} mtime={}\n",
-            time(&args.access_time)?,
-            time(&args.modification_time)?
+            time(&args.access_time, &args.access_time_format)?,
+            time(&args.modification_time, &args.modification_time_format)?
         );
         text.push_str(&format!(
-            "p={} st={} src={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
+            "p={} st={} src={} hassrc={} force={} recurse={} follow={} check={} wown={} wgrp={} hasmode={}\n",
             quote(&args.path),
             args.state.map_or("", State::name),
             quote(args.src.as_deref().unwrap_or_default()),
+            u8::from(args.src.is_some()),
             u8::from(args.force),
             u8::from(args.recurse),
             u8::from(args.follow.unwrap_or(true)),
@@ -424,6 +513,9 @@ impl TaskType for File {
 
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let args = &self.0;
+        if args.diff_peek.is_some() {
+            return self.diff_peek(ctx).await;
+        }
         let text = match self.script(ctx.check) {
             Ok(text) => text,
             Err(reason) => return Ok(Outcome::failed(reason)),
@@ -435,8 +527,19 @@ impl TaskType for File {
         let mut state = args.state.map_or("file", State::name).to_owned();
         let mut attrs = None;
         let mut error = None;
+        let mut warnings = Vec::new();
+        let mut read_src = None;
         for line in stdout.lines() {
-            if let Some(rest) = line.strip_prefix("K ") {
+            if line == "W" {
+                warnings.push(
+                    "Cannot set fs attributes on a non-existent symlink target. follow should be \
+                     set to False to avoid this."
+                        .to_owned(),
+                );
+            }
+            if let Some(rest) = line.strip_prefix("R ") {
+                read_src = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("K ") {
                 prev = rest.to_owned();
             } else if let Some(rest) = line.strip_prefix("C ") {
                 let mut words = rest.splitn(2, ' ');
@@ -453,10 +556,14 @@ impl TaskType for File {
         } else {
             state
         };
-        // Links, hard links and touched files name the path `dest`, as Ansible does.
-        let key = match args.state {
-            Some(State::Link | State::Hard | State::Touch) => "dest",
-            _ => "path",
+        // Links, hard links (written, or the path's own without `state`) and touched files
+        // name the path `dest`, as Ansible does.
+        let linking = matches!(args.state, Some(State::Link | State::Hard))
+            || (args.state.is_none() && matches!(state.as_str(), "link" | "hard"));
+        let key = if linking || args.state == Some(State::Touch) {
+            "dest"
+        } else {
+            "path"
         };
         if !output.success() || error.is_some() {
             let reason = error.unwrap_or_else(|| {
@@ -484,16 +591,24 @@ impl TaskType for File {
             }
         }
         outcome = outcome.with(key, args.path.clone());
-        if let Some(src) = &args.src {
-            outcome = outcome.with("src", src.clone());
+        // A link's `src` as written, else as read from the link, else null (ansible-core's
+        // `None`).
+        match args.src.clone().or(read_src) {
+            Some(src) => outcome = outcome.with("src", src),
+            None if linking => outcome = outcome.with("src", serde_json::Value::Null),
+            None => {}
         }
-        // In check mode a path that would be created has no attributes yet.
-        let state = if attrs.is_none() && state != "absent" {
-            prev
-        } else {
-            state
-        };
-        outcome = outcome.with("state", state);
+        if !warnings.is_empty() {
+            outcome = outcome.with("warnings", warnings);
+        }
+        // In check mode a path that would be created has no attributes yet; a link or hard
+        // link without them (one that leads nowhere, or is not made yet) has no `state`, as
+        // in ansible-core.
+        if attrs.is_some() || state == "absent" {
+            outcome = outcome.with("state", state);
+        } else if !linking {
+            outcome = outcome.with("state", prev);
+        }
         if let Some(line) = attrs {
             outcome = attributes(outcome, &line);
         }

@@ -125,7 +125,7 @@ pub async fn write(
         }
         return Ok(outcome);
     }
-    let settings = match ansible_settings(
+    let mut settings = match ansible_settings(
         attributes.mode,
         attributes.owner,
         attributes.group,
@@ -136,6 +136,11 @@ pub async fn write(
         Ok(settings) => settings,
         Err(reason) => return Ok(Outcome::failed(reason)),
     };
+    // ansible-core reads the file a link points to and writes the new contents there: the
+    // link stays a link, its backup is named after it, and owner, group and mode go to the
+    // link itself.
+    settings.follow = true;
+    settings.at_link = true;
     let files = [NewFile {
         target: Target::Path(path.to_owned()),
         bytes: after.as_bytes().to_vec(),

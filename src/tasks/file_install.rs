@@ -76,6 +76,12 @@ pub struct Settings {
     /// A target that is a symbolic link is written through (Ansible's `follow: true`):
     /// the file it points to gets the contents; otherwise the link is replaced.
     pub follow: bool,
+    /// A followed link is the file as far as its attributes go: its backup is named after
+    /// the link, `owner` and `group` are the link's own, and `mode` is left alone (a link
+    /// has none on Linux). ansible-core's `lineinfile`, `blockinfile` and `replace` write
+    /// their contents through the link and the rest to the path as written; `copy` and
+    /// `template` with `follow` do all to the file the link points to.
+    pub at_link: bool,
 }
 
 impl Settings {
@@ -184,10 +190,12 @@ pub fn sha256(bytes: &[u8]) -> String {
 const PRELUDE: &str = r#"set -u
 fail() { printf 'E %s\n' "$i"; exit 1; }
 look() {
+  o=$t at=0
   if [ $follow = 1 ] && [ -L "$t" ]; then
     t=$(readlink -f -- "$t") || fail
     d=${t%/*}; [ -n "$d" ] || d=/
     printf 'L %s %s\n' "$i" "$t"
+    at=$at_link
   fi
   if [ -L "$t" ]; then kind=link
   elif [ -f "$t" ]; then kind=file
@@ -208,12 +216,19 @@ look() {
   if [ $keep = 1 ] && [ $kind != absent ]; then return 0; fi
   if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
   set -f; set -- $meta; set +f
-  [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
-  [ "$wmode" = - ] || [ "$1" = "$wmode" ] || act=meta
+  if [ $at = 0 ]; then
+    [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
+    [ "$wmode" = - ] || [ "$1" = "$wmode" ] || act=meta
+  else
+    # Written through a link: the owners compared are the link's own, the mode is none.
+    lm=$(stat -c '- %u %U %g %G' -- "$o") || fail
+    set -f; set -- $lm; set +f
+  fi
   [ "$wown" = - ] || [ "$2" = "$wown" ] || [ "$3" = "$wown" ] || act=meta
   [ "$wgrp" = - ] || [ "$4" = "$wgrp" ] || [ "$5" = "$wgrp" ] || act=meta
 }
 fix() {
+  if [ $at = 1 ]; then [ "$wspec" = - ] || chown -h -- "$wspec" "$o" || fail; return 0; fi
   [ "$wspec" = - ] || chown -- "$wspec" "$t" || fail
   [ "$wmode" = - ] || chmod -- "$wmode" "$t" || fail
 }
@@ -227,7 +242,7 @@ put() {
   # A script stopped on the host (its run gave up on it) takes its temporary file along.
   trap 'rm -f -- "$tmp"; exit 143' TERM INT HUP PIPE
   cm=- fixmode=1
-  if [ $sym = 0 ] && [ "$wspec" = - ]; then
+  if [ $sym = 0 ] && [ "$wspec" = - ] && [ $at = 0 ]; then
     if [ "$wmode" != - ]; then cm=$wcmask; elif [ $kind != file ]; then cm=$ncmask; fi
   fi
   [ $cm = - ] || fixmode=0
@@ -249,8 +264,17 @@ put() {
     verr=$(validate 2>&1 >/dev/null) || {
       printf 'V %s %s %s\n' "$i" $? "$(printf '%s' "$verr" | base64 -w0)"; rm -f -- "$tmp"; exit 1; }
   fi
-  [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
-  if [ $sym = 1 ]; then
+  # The replaced file's ACLs and extended attributes stay, as ansible-core's atomic_move
+  # keeps them (shutil.copystat); a host whose cp cannot copy them goes on without. The
+  # mode is set again after.
+  if [ $kind = file ]; then
+    cp --attributes-only --preserve=mode,xattr -- "$t" "$tmp" 2>/dev/null || :
+    fixmode=1
+  fi
+  if [ $at = 1 ]; then
+    if [ $kind = file ]; then m=${meta%% *}; else m=$newmode; fi
+  elif [ "$wspec" != - ] && ! chown -- "$wspec" "$tmp"; then drop
+  elif [ $sym = 1 ]; then
     if [ $kind = file ]; then m=${meta%% *}; else m=$newmode; fi
     m=$(wantmode "$m" 0)
   elif [ "$wmode" != - ]; then m=$wmode
@@ -260,11 +284,13 @@ put() {
   if [ $backup = 1 ] && [ $kind = file ]; then
     if [ $ansible_names = 1 ]; then stamp=.$$.$(date +%Y-%m-%d@%H:%M:%S)~
     else stamp=.$(date +%Y%m%dT%H%M%S).bak; fi
-    ln -f -- "$t" "$t$stamp" 2>/dev/null || cp -pf -- "$t" "$t$stamp" || drop
+    if [ $at = 1 ]; then b=$o; else b=$t; fi
+    ln -f -- "$t" "$b$stamp" 2>/dev/null || cp -pf -- "$t" "$b$stamp" || drop
     printf 'B %s %s\n' "$i" "$stamp"
   fi
   mv -fT -- "$tmp" "$t" || drop
   trap - TERM INT HUP PIPE
+  [ $at = 0 ] || [ "$wspec" = - ] || chown -h -- "$wspec" "$o" || fail
 }
 # Contents known to be the ones sent (found so, or installed and checked) have the
 # controller's sums (`=`): two processes fewer on the host for each file.
@@ -329,8 +355,9 @@ fn script(
         None => body.push_str("validate=0\n"),
     }
     body.push_str(&format!(
-        "follow={} keep={} ansible_names={} report_meta={} check={}\n",
+        "follow={} at_link={} keep={} ansible_names={} report_meta={} check={}\n",
         u8::from(settings.follow),
+        u8::from(settings.at_link),
         u8::from(settings.keep_existing),
         u8::from(settings.ansible_names),
         u8::from(settings.report_meta),
@@ -486,9 +513,14 @@ fn parse(stdout: &str, report: &mut Report) {
 
 /// The path a file went to, as the host resolved it (into a directory, through a link).
 fn path_of(file: &NewFile, report: &Report, i: usize) -> String {
-    if let Some(followed) = report.followed.get(&i) {
-        return followed.clone();
+    match report.followed.get(&i) {
+        Some(followed) => followed.clone(),
+        None => link_path(file, report, i),
     }
+}
+
+/// The path a file went to before any link was followed.
+fn link_path(file: &NewFile, report: &Report, i: usize) -> String {
     let into = report.into.contains_key(&i);
     match &file.target {
         Target::Path(path) => path.clone(),
@@ -585,10 +617,14 @@ pub async fn install(
                 sha256: sha256(&file.bytes),
                 change,
                 created: report.kind.get(&i).map(String::as_str) == Some("absent"),
-                backup: report
-                    .backup
-                    .get(&i)
-                    .map(|stamp| format!("{}{stamp}", path_of(file, &report, i))),
+                backup: report.backup.get(&i).map(|stamp| {
+                    let named = if settings.at_link {
+                        link_path(file, &report, i)
+                    } else {
+                        path_of(file, &report, i)
+                    };
+                    format!("{named}{stamp}")
+                }),
                 meta: report.meta.remove(&i).map(|mut meta| {
                     // `=`: the contents sent, whose sums the controller knows.
                     if meta.sha1 == "=" {

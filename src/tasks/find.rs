@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::args::OneOrMany;
 use super::{Outcome, TaskContext, TaskType};
+use crate::python_codec::CodecError;
 use crate::python_regex::PythonRegex;
 use crate::transport::{TransportError, quote};
 
@@ -37,6 +38,9 @@ pub struct Args {
     follow: bool,
     #[serde(default)]
     get_checksum: bool,
+    /// The digest `get_checksum` registers (SHA-1 when not written), as `stat`'s.
+    #[serde(default, alias = "checksum", alias = "checksum_algo")]
+    checksum_algorithm: Option<super::stat::Algorithm>,
     #[serde(default)]
     use_regex: bool,
     /// `2d`, `-1w`: at least (or, negative, at most) this old.
@@ -165,15 +169,15 @@ fn contains(
     encoding: Option<&str>,
     path: &str,
 ) -> Result<Result<bool, String>, String> {
-    let text = match decode(bytes, encoding) {
+    let text = match crate::python_codec::decode(bytes, encoding) {
         Ok(text) => text,
-        Err(Decoding::Unknown) => {
+        Err(CodecError::Unknown) => {
             return Ok(Err(format!(
                 "unknown encoding: {}",
                 encoding.unwrap_or_default()
             )));
         }
-        Err(Decoding::Invalid) => {
+        Err(_) => {
             let current = encoding
                 .unwrap_or(r#"None (default determined by the Python built-in function "open")"#);
             return Ok(Err(format!(
@@ -191,48 +195,6 @@ fn contains(
         }
     }
     Ok(Ok(false))
-}
-
-/// Why bytes could not be read as text.
-#[derive(Debug, PartialEq)]
-enum Decoding {
-    /// Python knows no encoding of that name (`LookupError`).
-    Unknown,
-    /// The bytes are not text in that encoding (`UnicodeDecodeError`).
-    Invalid,
-}
-
-/// Bytes as text in the encoding Python's `open(encoding=NAME)` would read them in,
-/// strictly. Python's names are read as its codecs read them (case, `-`, `_` and spaces
-/// alike): UTF-8, ASCII and Latin-1 here (WHATWG, which `encoding_rs` follows, reads the
-/// last two as windows-1252), the others by `encoding_rs`'s labels (`gbk`, `shift_jis`,
-/// `euc-kr`, `iso-8859-2`, `windows-1252`...).
-fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<String, Decoding> {
-    let name = encoding
-        .unwrap_or("utf-8")
-        .trim()
-        .to_ascii_lowercase()
-        .replace([' ', '_'], "-");
-    match name.as_str() {
-        "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| Decoding::Invalid),
-        "ascii" | "us-ascii" | "646" => match bytes.is_ascii() {
-            true => Ok(String::from_utf8_lossy(bytes).into_owned()),
-            false => Err(Decoding::Invalid),
-        },
-        "latin-1" | "latin1" | "l1" | "iso-8859-1" | "iso8859-1" | "8859" | "cp819" | "latin" => {
-            Ok(bytes.iter().map(|&b| char::from(b)).collect())
-        }
-        label => {
-            let encoding =
-                encoding_rs::Encoding::for_label(label.as_bytes()).ok_or(Decoding::Unknown)?;
-            encoding
-                .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|text| text.into_owned())
-                .ok_or(Decoding::Invalid)
-        }
-    }
 }
 
 /// One entry the host listed.
@@ -372,7 +334,10 @@ impl Find {
             ));
             if args.get_checksum {
                 text.push_str(&format!(
-                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$(sha1sum < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
+                    "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do s=$({digest} < \"$f\") && printf \"H\\t%s\\t%s\\0\" \"${{s%% *}}\" \"$f\"; done' sh {{}} + 2>/dev/null\n",
+                    digest = args
+                        .checksum_algorithm
+                        .map_or("sha1sum", super::stat::Algorithm::command),
                 ));
             }
             if args.contains.is_some() && args.file_type == FileType::File {

@@ -54,7 +54,8 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    fn command(self) -> &'static str {
+    /// The coreutils program that prints the digest.
+    pub(super) fn command(self) -> &'static str {
         match self {
             Algorithm::Md5 => "md5sum",
             Algorithm::Sha1 => "sha1sum",

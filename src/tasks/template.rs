@@ -3,7 +3,7 @@
 //! `template_config`'s (`render_file`: the one minijinja environment, found by the one
 //! controller-file rule) and installing is `copy`'s (`file_install.rs`), so a fix in one is
 //! a fix in all three; this file adds Ansible's arguments (`newline_sequence`,
-//! `trim_blocks`, `lstrip_blocks`, `force`, `validate`, `backup`) and Ansible's result.
+//! `output_encoding`, `trim_blocks`, `lstrip_blocks`, `force`, `validate`, `backup`) and Ansible's result.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,7 @@ use super::copy_files::playbook_dir;
 use super::file_install::{self, NewFile, Target};
 use super::template_config::{render_file_in, render_file_with, template_path};
 use super::{Outcome, TaskContext, TaskType};
+use crate::python_codec::CodecError;
 use crate::transport::TransportError;
 use crate::yaml::Node;
 
@@ -44,6 +45,10 @@ pub struct Args {
     validate: Option<String>,
     #[serde(default)]
     newline_sequence: Option<String>,
+    /// The encoding the file is written in, by Python's name (`utf-8` when not written or
+    /// empty, as in ansible-core).
+    #[serde(default)]
+    output_encoding: Option<String>,
     #[serde(default = "super::args::yes")]
     trim_blocks: bool,
     #[serde(default)]
@@ -149,6 +154,14 @@ impl TryFrom<Args> for Template {
                 ));
             }
         }
+        if let Some(encoding) = args.output_encoding.as_deref()
+            && !encoding.is_empty()
+            && !crate::yaml::is_template(encoding)
+            && crate::python_codec::encode("", encoding) == Err(CodecError::Unknown)
+        {
+            // ansible-core's words, when it fails the task there.
+            return Err(format!("unknown encoding: {encoding}"));
+        }
         if let Some(validate) = &args.validate {
             if !crate::yaml::is_template(validate) && !validate.contains("%s") {
                 return Err(format!("validate must contain %s: {validate}"));
@@ -222,11 +235,18 @@ impl Template {
             }
             render_file_with(&env, &path, &name, vars, !own)?
         };
-        let bytes = match args.newline_sequence.as_deref() {
+        let text = match args.newline_sequence.as_deref() {
             Some(sequence) if sequence != "\n" => rendered.replace('\n', sequence),
             _ => rendered,
-        }
-        .into_bytes();
+        };
+        let encoding = match args.output_encoding.as_deref() {
+            None | Some("") => "utf-8",
+            Some(encoding) => encoding,
+        };
+        let bytes = crate::python_codec::encode(&text, encoding).map_err(|error| match error {
+            CodecError::Unencodable(reason) => format!("Task failed: {reason}"),
+            _ => format!("Task failed: unknown encoding: {encoding}"),
+        })?;
         Ok((bytes, path))
     }
 }

@@ -374,6 +374,17 @@ impl Walk<'_> {
                 self.body(&c.macro_decl.body);
             }
             ast::Stmt::Do(d) => self.call(&d.call, cond),
+            // `{% import 'x' as x %}` and `{% from 'x' import a as b %}` bind names.
+            ast::Stmt::Import(i) => {
+                self.expr(&i.expr, cond);
+                self.local(&i.name);
+            }
+            ast::Stmt::FromImport(i) => {
+                self.expr(&i.expr, cond);
+                for (name, alias) in &i.names {
+                    self.local(alias.as_ref().unwrap_or(name));
+                }
+            }
             _ => {}
         }
     }
@@ -545,6 +556,23 @@ mod tests {
             prepare("a{{ 'x' if c }}b", false),
             "a{{ 'x' if c else none }}b"
         );
+    }
+
+    #[test]
+    fn names_bound_by_import_are_not_required() {
+        // ansible-core's template target, `import_with_context.j2`.
+        let analysis = analyse(
+            "{% import 'qux' as qux with context %}{% from 'm' import a as b, c %}{{ qux.wibble }}{{ b }}{{ c }}{{ d }}",
+            false,
+        )
+        .unwrap();
+        let missing: Vec<&str> = analysis
+            .uses
+            .iter()
+            .filter(|found| !analysis.locals.contains(&found.name))
+            .map(|found| found.name.as_str())
+            .collect();
+        assert_eq!(missing, ["d"]);
     }
 
     #[test]
