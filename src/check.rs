@@ -63,6 +63,10 @@ pub fn check_templates(
             dirs.push(playbook.dir());
             known.extend(kind.sets_variables(args, &dirs));
         }
+        // A templated type may name `set_fact` on a host: its arguments may be variables.
+        if let TaskBody::Templated(templated) = &task.body {
+            known.extend(templated.argument_names());
+        }
         known.extend(task.vars.keys().cloned());
         if let Some(role) = &task.role {
             for vars in [&role.defaults, &role.vars, &role.params, &role.magic()] {
@@ -344,6 +348,14 @@ impl Checker<'_> {
                 self.node(&include.file, certain)?;
                 if let Some(tasks) = &include.tasks {
                     self.tasks(tasks, false, tags)?;
+                }
+            }
+            // Its type is known per host when it runs: its name and arguments are
+            // templates like any other.
+            TaskBody::Templated(templated) => {
+                self.node(&templated.name, certain)?;
+                for node in std::iter::once(&templated.args).chain(&templated.extra_args) {
+                    self.node(node, certain)?;
                 }
             }
             TaskBody::Meta(_) => {}

@@ -106,9 +106,9 @@ fn a_job_past_its_async_seconds_is_killed_and_fails_with_ansibles_message() {
         .run()
         .status(2)
         .stdout_contains("ASYNC FAILED on testhost: jid=j")
-        .stdout_contains("\"msg\":\"Timeout exceeded\"")
-        .stdout_contains("\"finished\":true")
-        .stdout_contains("\"child_pid\":");
+        .stdout_contains("\"msg\": \"Timeout exceeded\"")
+        .stdout_contains("\"finished\": true")
+        .stdout_contains("\"child_pid\": ");
     assert_eq!(
         output.recap("testhost"),
         "testhost : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
@@ -227,8 +227,8 @@ fn async_status_of_a_job_that_does_not_exist_fails_with_could_not_find_job() {
     let output = test
         .run()
         .status(2)
-        .stdout_contains("\"msg\":\"could not find job\"")
-        .stdout_contains("\"ansible_job_id\":\"12345.678\"");
+        .stdout_contains("\"msg\": \"could not find job\"")
+        .stdout_contains("\"ansible_job_id\": \"12345.678\"");
     assert_eq!(
         output.recap("testhost"),
         "testhost : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"

@@ -239,7 +239,7 @@ fn a_host_that_cannot_stage_keeps_every_bundle_as_it_was() {
     for i in 1..=5 {
         assert!(
             output.stdout.contains(&format!(
-                "fatal: [host{i}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"bundle not installed on any host: staging failed on `host3`: "
+                "fatal: [host{i}]: FAILED! => {{\"changed\": false, \"msg\": \"bundle not installed on any host: staging failed on `host3`: "
             )),
             "{}",
             output.stdout
@@ -602,7 +602,7 @@ fn a_bundle_owned_by_another_user_needs_become_and_gets_the_owner() {
     let output = run(&test, "host1:host2:host3", &[]).status(2);
     assert!(
         output.stdout.contains(
-            "\"msg\":\"bundle not installed on any host: staging failed on `host1`: chown: "
+            "\"msg\": \"bundle not installed on any host: staging failed on `host1`: chown: "
         ),
         "{}",
         output.stdout
@@ -674,7 +674,7 @@ fn a_staged_file_that_differs_from_the_controllers_goes_nowhere() {
     for i in 1..=5 {
         assert!(
             output.stdout.contains(&format!(
-                "fatal: [host{i}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"bundle not installed on any host: staging failed on `host3`: staged `config.yaml` does not match: sha256 {staged} on the host, {sent} here\"}}"
+                "fatal: [host{i}]: FAILED! => {{\"changed\": false, \"msg\": \"bundle not installed on any host: staging failed on `host3`: staged `config.yaml` does not match: sha256 {staged} on the host, {sent} here\"}}"
             )),
             "{}",
             output.stdout
@@ -784,7 +784,7 @@ fn a_host_lost_while_staging_keeps_every_bundle_and_is_named_as_lost() {
     let output = crate::common::Output::from(child.wait_with_output().unwrap()).status(2);
     assert!(
         output.stdout.contains(
-            "fatal: [host2]: UNREACHABLE! => {\"msg\":\"lost the connection to `host2`: "
+            "fatal: [host2]: UNREACHABLE! => {\"changed\": false, \"msg\": \"lost the connection to `host2`: "
         ),
         "{}",
         output.stdout

@@ -3,22 +3,12 @@
 //! it printed and registered.
 
 use crate::common::Test;
-
-const LOCAL: &str = "
-    all:
-      vars: {ansible_connection: local}
-      hosts:
-        a: {}
-        b: {}
-";
+use crate::common::play::TWO_LOCAL_HOSTS;
 
 #[test]
 fn command_and_shell_register_cmd_start_end_and_delta_as_ansible_does() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            r#"
+    let test = Test::play_on_two_local_hosts(
+        r#"
             - hosts: a
               gather_facts: false
               tasks:
@@ -64,15 +54,12 @@ fn command_and_shell_register_cmd_start_end_and_delta_as_ansible_does() {
                       - r is not changed and r.msg == "Would not run command since '/nonexistent' does not exist"
                       - w is changed and w.msg == 'Command would have run if not in check mode'
             "#,
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: every assertion holds; the check-mode command
     // without a guard is skipped, the one whose guard says it would run is changed.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=7 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=7 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=1");
 }
 
 /// A host nothing listens for (connection refused at once) beside a local one.
@@ -114,11 +101,10 @@ fn an_unreachable_host_exits_3_or_as_ansible_4_with_ansible_exit_codes() {
         if let Some((key, value)) = env {
             runner = runner.env(key, value);
         }
-        let output = runner.run_in(only_unreachable.path()).status(code);
-        assert_eq!(
-            output.recap("down"),
-            "down : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
-        );
+        let output = runner
+            .run_in(only_unreachable.path())
+            .status(code)
+            .recap_is("down : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
         assert_eq!(
             output.recap("good"),
             "good : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
@@ -140,14 +126,11 @@ fn an_unreachable_host_exits_3_or_as_ansible_4_with_ansible_exit_codes() {
         .args(&["run", "play.yml", "-i", "hosts.yml"])
         .run_in(also_failed.path())
         .status(2);
-    let output = Test::new()
+    Test::new()
         .args(&["run", "play.yml", "-i", "hosts.yml", "--ansible-exit-codes"])
         .run_in(also_failed.path())
-        .status(4);
-    assert_eq!(
-        output.recap("good"),
-        "good : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
-    );
+        .status(4)
+        .recap_is("good : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0");
 }
 
 /// `a` fails after notifying `h`; the second play says `force_handlers: false`.
@@ -198,11 +181,8 @@ fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
         (&[], Some(("ANSIBLE_CONFIG", "forcing.cfg")), true),
     ];
     for (extra, env, forced) in ways {
-        let mut test = Test::new()
-            .file("hosts.yml", LOCAL)
-            .file("play.yml", FORCE_HANDLERS_PLAY)
+        let mut test = Test::play_on_two_local_hosts(FORCE_HANDLERS_PLAY)
             .file("forcing.cfg", "[defaults]\nforce_handlers = True\n")
-            .args(&["run", "play.yml", "-i", "hosts.yml"])
             .args(extra);
         if let Some((key, value)) = env {
             test = test.env(key, value);
@@ -230,11 +210,8 @@ fn force_handlers_from_the_command_line_ansible_cfg_or_its_variable() {
 
 #[test]
 fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               force_handlers: true
@@ -255,21 +232,19 @@ fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure()
               tasks:
                 - command: touch {{ inventory_hostname }}-second-play
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: every host failed, yet both run their handlers
     // at the end of `pre_tasks`; h1 fails on `a`, which then runs no h2; nothing after.
-    let output = test.run().status(2);
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=1 changed=1 unreachable=0 failed=2 skipped=0 rescued=0 ignored=0"
-    );
+    let output = test
+        .run()
+        .status(2)
+        .recap_is("a : ok=1 changed=1 unreachable=0 failed=2 skipped=0 rescued=0 ignored=0");
     assert_eq!(
         output.recap("b"),
         "b : ok=2 changed=2 unreachable=0 failed=1 skipped=1 rescued=0 ignored=0"
     );
     assert!(
-        output.stdout.contains(r#""msg":"boom""#),
+        output.stdout.contains(r#""msg": "boom""#),
         "{}",
         output.stdout
     );
@@ -278,26 +253,18 @@ fn forced_handlers_run_at_the_end_of_the_section_and_stop_at_their_own_failure()
 
 #[test]
 fn force_handlers_that_is_not_a_boolean_is_refused_where_it_is_written() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "- hosts: all\n  force_handlers: sometimes\n  tasks:\n    - command: touch ran\n",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("error: expected `true` or `false`, found `sometimes` at play.yml:2:19");
-    assert!(!test.path().join("ran").exists());
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  force_handlers: sometimes\n  tasks:\n    - command: touch ran\n",
+    );
+    test.refused_before_running(&[
+        "error: expected `true` or `false`, found `sometimes` at play.yml:2:19",
+    ]);
 }
 
 #[test]
 fn a_rescue_sees_the_failed_task_and_result_and_a_loop_all_skipped_says_so() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -335,24 +302,18 @@ fn a_rescue_sees_the_failed_task_and_result_and_a_loop_all_skipped_says_so() {
                       - skipped_all.msg == 'All items skipped'
                       - skipped_all.results | length == 2
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: every assertion holds; two rescues, one
     // skipped task.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=3 changed=0 unreachable=0 failed=0 skipped=1 rescued=2 ignored=0"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=3 changed=0 unreachable=0 failed=0 skipped=1 rescued=2 ignored=0");
 }
 
 #[test]
 fn loop_control_pause_waits_between_items() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -365,8 +326,7 @@ fn loop_control_pause_waits_between_items() {
                       - (times.results[1].stdout | float) - (times.results[0].stdout | float) >= 0.6
                       - (times.results[2].stdout | float) - (times.results[1].stdout | float) >= 0.6
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: ok=2, the items at least `pause` apart.
     let started = std::time::Instant::now();
     let output = test.run().success();
@@ -379,26 +339,18 @@ fn loop_control_pause_waits_between_items() {
 
 #[test]
 fn a_pause_that_is_not_a_number_of_seconds_is_refused_where_it_is_written() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "- hosts: a\n  tasks:\n    - command: touch ran\n      loop: [1]\n      loop_control: {pause: soon}\n",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run().status(4).stderr_contains(
-        "error: expected a number of seconds for `pause`, found `soon` at play.yml:5:29",
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: a\n  tasks:\n    - command: touch ran\n      loop: [1]\n      loop_control: {pause: soon}\n",
     );
-    assert!(!test.path().join("ran").exists());
+    test.refused_before_running(&[
+        "error: expected a number of seconds for `pause`, found `soon` at play.yml:5:29",
+    ]);
 }
 
 #[test]
 fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_them() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               vars:
@@ -434,8 +386,7 @@ fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_the
                 - command: 'true'
                   notify: '{{ svc }}'
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: names rendered with the play's variables, a
     // notification with the host's (and the item's), a list notifying each; a handler
     // whose name does not render still answers its `listen`; `listen` is not rendered, so
@@ -446,11 +397,8 @@ fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_the
         .success()
         .stdout_contains("RUNNING HANDLER [restart web]")
         .stdout_contains("RUNNING HANDLER [b only]")
-        .stdout_contains("[WARNING]: the requested handler `web` was not found");
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=8 changed=8 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
-    );
+        .stdout_contains("[WARNING]: the requested handler `web` was not found")
+        .recap_is("a : ok=8 changed=8 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0");
     assert_eq!(
         output.recap("b"),
         "b : ok=7 changed=7 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
@@ -471,11 +419,8 @@ fn templated_handler_names_and_notifications_are_rendered_as_ansible_renders_the
 
 #[test]
 fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               handlers:
@@ -485,14 +430,11 @@ fn a_notification_no_rendered_handler_name_answers_is_refused_before_the_run() {
                 - command: touch ran
                   notify: restart api
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml", "-e", "svc=web"]);
+    )
+    .args(&["-e", "svc=web"]);
     // ansible-core 2.19.14 fails when the task notifies (exit 1); quayside refuses a
     // literal notification before the run, as it does without templates.
-    test.run().status(4).stderr_contains(
-        "error: the requested handler `restart api` was not found at play.yml:8:15 — did you mean `restart web`?",
-    );
-    assert!(!test.path().join("ran").exists());
+    test.refused_before_running(&["error: the requested handler `restart api` was not found at play.yml:8:15 — did you mean `restart web`?",]);
 }
 
 #[test]
@@ -503,12 +445,8 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
         "include_role: {name: no-such-role}",
         "include_role: {name: \"{{ 'no-such-role' }}\"}",
     ] {
-        let test = Test::new()
-            .file("hosts.yml", LOCAL)
-            .file(
-                "play.yml",
-                &format!(
-                    "
+        let test = Test::play_on_two_local_hosts(&format!(
+            "
                     - hosts: all
                       gather_facts: false
                       any_errors_fatal: true
@@ -517,9 +455,7 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
                           when: inventory_hostname == 'b'
                         - command: touch {{{{ inventory_hostname }}}}-reached
                     "
-                ),
-            )
-            .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        ));
         // Expected from ansible-core 2.19.14: exit 2; `a` skipped the include and runs
         // nothing more, `b` failed it (not counted ok as well).
         let output = test.run().status(2);
@@ -539,8 +475,7 @@ fn any_errors_fatal_stops_every_host_when_an_include_fails_on_one() {
 
 #[test]
 fn module_defaults_from_the_play_a_block_a_task_an_include_and_a_role() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
+    let test = Test::on_two_local_hosts()
         .file("inc.yml", "- command: pwd\n  register: from_include\n")
         .file(
             "roles/r/tasks/main.yml",
@@ -591,16 +526,22 @@ fn module_defaults_from_the_play_a_block_a_task_an_include_and_a_role() {
                       - from_include.stdout == '/tmp'
                       - from_role.stdout == '/tmp'
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     // Expected from ansible-core 2.19.14: every assertion holds (short and
     // `ansible.builtin.` names alike; a block's entry for `debug` replaces the play's
     // whole, so `msg` and `var` never meet; the task's own arguments win).
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=11 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=11 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
+}
+
+/// A play on `a` with `defaults` as its `module_defaults`, a first task that would leave
+/// `ran`, then the tasks `more`: refused before the run with `error`.
+fn module_defaults_refused(defaults: &str, more: &str, error: &str) {
+    Test::play_on_two_local_hosts(&format!(
+        "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n{more}"
+    ))
+    .refused_before_running(&[error]);
 }
 
 #[test]
@@ -619,17 +560,7 @@ fn module_defaults_that_cannot_apply_are_refused_where_they_are_written() {
             "error: the defaults of `command` must be a mapping of its arguments, found a string at play.yml:4:14",
         ),
     ] {
-        let test = Test::new()
-            .file("hosts.yml", LOCAL)
-            .file(
-                "play.yml",
-                &format!(
-                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n"
-                ),
-            )
-            .args(&["run", "play.yml", "-i", "hosts.yml"]);
-        test.run().status(4).stderr_contains(error);
-        assert!(!test.path().join("ran").exists());
+        module_defaults_refused(defaults, "", error);
     }
 }
 
@@ -649,24 +580,13 @@ fn a_required_argument_left_to_module_defaults_that_give_none_is_refused_where_w
             "error: missing parameter(s) required by 'state': name at play.yml:7:7",
         ),
     ] {
-        let test = Test::new()
-            .file("hosts.yml", LOCAL)
-            .file(
-                "play.yml",
-                &format!(
-                    "- hosts: a\n  gather_facts: false\n  module_defaults:\n    {defaults}\n  tasks:\n    - command: touch ran\n    - {task}\n"
-                ),
-            )
-            .args(&["run", "play.yml", "-i", "hosts.yml"]);
-        test.run().status(4).stderr_contains(error);
-        assert!(!test.path().join("ran").exists());
+        module_defaults_refused(defaults, &format!("    - {task}\n"), error);
     }
 }
 
 #[test]
 fn variables_from_an_include_vars_a_template_names_are_not_required_before_the_run() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
+    let test = Test::on_two_local_hosts()
         .file("vars/Debian.yml", "svc: ssh\n")
         .file("templates/t.j2", "svc={{ svc }}\n")
         .file(
@@ -683,19 +603,14 @@ fn variables_from_an_include_vars_a_template_names_are_not_required_before_the_r
                 - command: echo {{ never_set }}
                 - command: touch not-reached
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     // Expected from ansible-core 2.19.14: `svc` is read from the file the template names
     // (in the command and the template file); `never_set` fails its task when it runs
     // ("'never_set' is undefined"): ok=3 changed=2 failed=1, exit 2.
-    let output = test
-        .run()
+    test.run()
         .status(2)
-        .stdout_contains("undefined variable `never_set` at play.yml:9:16");
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=3 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
-    );
+        .stdout_contains("undefined variable `never_set` at play.yml:9:16")
+        .recap_is("a : ok=3 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0");
     assert_eq!(
         std::fs::read_to_string(test.path().join("out")).unwrap(),
         "svc=ssh\n"
@@ -705,11 +620,8 @@ fn variables_from_an_include_vars_a_template_names_are_not_required_before_the_r
 
 #[test]
 fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -725,8 +637,7 @@ fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
                   when: true
                 - command: touch not-reached
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14 (linear): each banner, `skipping` under the first
     // (not counted: the host has no recap line), nothing under the others.
     let output = test.run().success();
@@ -746,11 +657,8 @@ fn meta_tasks_show_their_banner_and_the_hosts_their_when_skips() {
 
 #[test]
 fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -772,26 +680,20 @@ fn a_block_notify_reaches_its_tasks_that_set_none_of_their_own() {
                 - name: h3
                   command: touch a-h3
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: a task's own `notify` wins over its block's (h1
     // never runs: the only task that takes it did not change); a nested block passes its
     // parent's down.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=5 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     assert_eq!(files_made(&test), ["a-h2", "a-h3"]);
 }
 
 #[test]
 fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               any_errors_fatal: true
@@ -804,16 +706,14 @@ fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
                     - command: touch {{ inventory_hostname }}-rescued
                 - command: touch {{ inventory_hostname }}-recovered
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14 (as its any_errors_fatal/80981 target): exit 0,
     // both hosts rescued and going on; `a` counts the rescue. (With a later play, which
     // `b` takes no part in, it exits 2: engine.rs's any_errors_fatal test.)
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0"
-    );
+    let output = test
+        .run()
+        .success()
+        .recap_is("a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=1 ignored=0");
     assert_eq!(
         output.recap("b"),
         "b : ok=2 changed=2 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
@@ -826,8 +726,7 @@ fn a_host_any_errors_fatal_failed_recovers_in_its_rescue() {
 
 #[test]
 fn a_notification_finds_handlers_as_ansible_looks_for_them() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
+    let test = Test::on_two_local_hosts()
         .file(
             "roles/r/handlers/main.yml",
             "
@@ -856,16 +755,13 @@ fn a_notification_finds_handlers_as_ansible_looks_for_them() {
                 - name: dup
                   command: touch a-dup-second
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     // Expected from ansible-core 2.19.14: the play's handlers are looked through before
     // the roles', each list first to last (the first `dup` runs, the play's `h`); a role's
     // `listen` topic answers to `ROLE : topic`.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     assert_eq!(
         files_made(&test),
         ["a-dup-first", "a-play-h", "a-role-topic"]
@@ -874,7 +770,7 @@ fn a_notification_finds_handlers_as_ansible_looks_for_them() {
 
 #[test]
 fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
-    let test = Test::new().file("hosts.yml", LOCAL).file(
+    let test = Test::new().file("hosts.yml", TWO_LOCAL_HOSTS).file(
         "play.yml",
         "
             - hosts: a
@@ -895,15 +791,12 @@ fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
     // Expected from ansible-core 2.19.14 (its handlers/58841 target): `svc` is not set,
     // so the handler is unusable, which is a warning; a notification of it is looked up
     // only when a task notifies (quayside warns where ansible-core stops with exit 1).
-    let output = Test::new()
+    Test::new()
         .args(&["run", "play.yml", "-i", "hosts.yml", "--skip-tags", "lazy"])
         .run_in(test.path())
         .success()
-        .stdout_contains("[WARNING]: handler `restart {{ svc }}` is unusable");
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+        .stdout_contains("[WARNING]: handler `restart {{ svc }}` is unusable")
+        .recap_is("a : ok=2 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     Test::new()
         .args(&["run", "play.yml", "-i", "hosts.yml"])
         .run_in(test.path())
@@ -917,11 +810,8 @@ fn a_handler_name_that_does_not_render_is_a_warning_and_its_notification_too() {
 
 #[test]
 fn force_handlers_under_the_free_strategy() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               force_handlers: true
@@ -943,15 +833,13 @@ fn force_handlers_under_the_free_strategy() {
                 - name: h2
                   command: touch {{ inventory_hostname }}-h2
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: `a` fails, runs `h` at the end of `tasks` and
     // nothing after; `b` runs everything.
-    let output = test.run().status(2);
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=2 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
-    );
+    let output = test
+        .run()
+        .status(2)
+        .recap_is("a : ok=2 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0");
     assert_eq!(
         output.recap("b"),
         "b : ok=6 changed=4 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
@@ -961,8 +849,7 @@ fn force_handlers_under_the_free_strategy() {
 
 #[test]
 fn module_defaults_reach_a_module_of_the_users() {
-    let test = Test::new()
-        .file("hosts.yml", LOCAL)
+    let test = Test::on_two_local_hosts()
         .file(
             "library/greet",
             "#!/bin/sh\n. \"$1\"\necho \"{\\\"changed\\\": false, \\\"said\\\": \\\"$word\\\"}\"\n",
@@ -984,19 +871,16 @@ fn module_defaults_reach_a_module_of_the_users() {
                       - g.said == 'hi'
                       - own.said == 'own'
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     std::fs::set_permissions(
         test.path().join("library/greet"),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
     // Expected from ansible-core 2.19.14: ok=3, both assertions hold.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .success()
+        .recap_is("a : ok=3 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
 }
 
 /// `command` and `shell` register the keys ansible-core's do, `msg: ""` on success among
@@ -1022,5 +906,48 @@ fn command_and_shell_register_ansible_s_keys_with_an_empty_msg() {
     assert_eq!(
         serde_json::Value::from(got),
         serde_json::json!([keys, keys, "", "", "non-zero return code"])
+    );
+}
+
+/// A loop whose every item was skipped shows a line for the host after its items; an
+/// empty loop one line; a loop with an item that ran none (expected from ansible-core
+/// 2.19.14, the same playbook: these lines, in this order).
+#[test]
+fn a_loop_that_skipped_every_item_shows_a_skipping_line_after_them() {
+    let test = Test::play_on_two_local_hosts(
+        r#"
+        - hosts: a
+          gather_facts: false
+          tasks:
+            - debug: msg={{ item }}
+              loop: [1, 2]
+              when: item > 5
+            - debug: msg={{ item }}
+              loop: [1, 2]
+              when: item > 1
+            - debug: msg={{ item }}
+              loop: []
+        "#,
+    );
+    let output = test.run().success();
+    let lines: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("skipping:") || line.starts_with("ok:"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "skipping: [a] => (item=1)",
+            "skipping: [a] => (item=2)",
+            "skipping: [a]",
+            "skipping: [a] => (item=1)",
+            "ok: [a] => (item=2) => {",
+            "skipping: [a]",
+        ]
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=0"
     );
 }

@@ -304,7 +304,7 @@ fn an_unreachable_or_unrenderable_delegate_fails_the_original_host() {
     let output = test.run().status(3);
     assert!(
         output.stdout.contains(
-            "fatal: [ctl -> down(127.0.0.9)]: UNREACHABLE! => {\"msg\":\"cannot connect to `down`:"
+            "fatal: [ctl -> down(127.0.0.9)]: UNREACHABLE! => {\"changed\": false, \"msg\": \"cannot connect to `down`:"
         ),
         "{}",
         output.stdout
@@ -331,7 +331,7 @@ fn an_unreachable_or_unrenderable_delegate_fails_the_original_host() {
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
     let output = test.run().status(2).stdout_contains(
-        "fatal: [ctl -> {{ nohost }}]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"undefined variable `nohost` at play.yml:5:20\"}",
+        "fatal: [ctl -> {{ nohost }}]: FAILED! => {\"changed\": false, \"msg\": \"undefined variable `nohost` at play.yml:5:20\"}",
     );
     assert_eq!(
         output.recap("ctl"),

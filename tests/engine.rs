@@ -541,7 +541,7 @@ hint: read by the value of `y`, used at play.yml:9:16
     );
     assert!(
         output.stdout.contains(
-            r#"fatal: [localhost]: FAILED! => {"changed":false,"failed":true,"msg":"undefined variable `nothere` at hosts.yml:5:10"}"#
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "undefined variable `nothere` at hosts.yml:5:10"}"#
         ),
         "{}",
         output.stdout

@@ -193,7 +193,7 @@ fn undefined_variable_at_run_time_fails_the_host_with_its_place() {
     assert!(
         output
             .stdout
-            .contains(r#"fatal: [localhost]: FAILED! => {"changed":false,"failed":true,"msg":"undefined value in `hostvars['localhost'].nothing_here` at play.yml:5:14"}"#),
+            .contains(r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "undefined value in `hostvars['localhost'].nothing_here` at play.yml:5:14"}"#),
         "{}",
         output.stdout
     );

@@ -12,6 +12,27 @@ fn sh(script: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
+/// `play` run with JSON events: its first message that is a JSON list, parsed.
+fn json_list_message(play: &str) -> serde_json::Value {
+    let output = Test::new()
+        .file("p.yml", play)
+        .args(&["run", "p.yml", "--output", "json"])
+        .run()
+        .success();
+    let msg = output
+        .events()
+        .into_iter()
+        .find_map(|e| {
+            e["msg"]
+                .as_str()
+                .filter(|m| m.starts_with('['))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("{}", output.stdout));
+    let got: serde_json::Value = serde_json::from_str(&msg).unwrap();
+    got
+}
+
 /// What ansible-core calls the distribution of this machine, from its os-release ID.
 fn expected_distribution() -> (&'static str, &'static str) {
     match sh(". /etc/os-release; echo $ID").as_str() {
@@ -34,22 +55,7 @@ fn gathered_facts_are_named_and_spelled_as_ansible() {
             - debug:
                 msg: "{{ [ansible_distribution, ansible_os_family, ansible_distribution_major_version, ansible_user_uid, ansible_user_gid, ansible_user_dir, ansible_user_id, ansible_env.HOME is defined, ansible_default_ipv4.address | default(''), ansible_all_ipv4_addresses is sequence, ansible_memtotal_mb, ansible_processor_vcpus, ansible_service_mgr, ansible_selinux.status, ansible_facts['distribution'], ansible_facts.os_family == ansible_os_family, ansible_facts.memtotal_mb == ansible_memtotal_mb] | to_json }}"
     "#;
-    let output = Test::new()
-        .file("p.yml", play)
-        .args(&["run", "p.yml", "--output", "json"])
-        .run()
-        .success();
-    let msg = output
-        .events()
-        .into_iter()
-        .find_map(|e| {
-            e["msg"]
-                .as_str()
-                .filter(|m| m.starts_with('['))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("{}", output.stdout));
-    let got: serde_json::Value = serde_json::from_str(&msg).unwrap();
+    let got = json_list_message(play);
     let (distribution, family) = expected_distribution();
     let major = sh(". /etc/os-release; echo ${VERSION_ID%%.*}");
     let uid: i64 = sh("id -u").parse().unwrap();
@@ -198,22 +204,7 @@ fn gather_facts_task_and_a_subset_within_min_as_ansible() {
 #[test]
 fn python_fact_is_the_host_s_python3() {
     let play = "- hosts: localhost\n  gather_subset: min\n  tasks:\n    - debug: {msg: '{{ [ansible_python, ansible_facts.python.version_info] | to_json }}'}\n";
-    let output = Test::new()
-        .file("p.yml", play)
-        .args(&["run", "p.yml", "--output", "json"])
-        .run()
-        .success();
-    let msg = output
-        .events()
-        .into_iter()
-        .find_map(|e| {
-            e["msg"]
-                .as_str()
-                .filter(|m| m.starts_with('['))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| panic!("{}", output.stdout));
-    let got: serde_json::Value = serde_json::from_str(&msg).unwrap();
+    let got = json_list_message(play);
     let want: serde_json::Value = serde_json::from_str(&sh(
         r#"python3 -c 'import sys, json; v = sys.version_info; print(json.dumps({"executable": sys.executable, "has_sslcontext": True, "type": sys.implementation.name, "version": {"major": v[0], "minor": v[1], "micro": v[2], "releaselevel": v[3], "serial": v[4]}, "version_info": list(v)}))'"#,
     ))

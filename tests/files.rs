@@ -581,13 +581,13 @@ fn setfacl_on_a_missing_path_or_user_fails_and_changes_nothing() {
         (
             "quayside-app",
             format!(
-                "\"msg\":\"`{}/nothing*` matches no file on the host\"",
+                "\"msg\": \"`{}/nothing*` matches no file on the host\"",
                 fleet().root(1).join(scratch).display()
             ),
         ),
         (
             "nosuchuser",
-            "\"msg\":\"setfacl failed: no user `nosuchuser` on this host\"".to_owned(),
+            "\"msg\": \"setfacl failed: no user `nosuchuser` on this host\"".to_owned(),
         ),
     ] {
         let test = Test::new().file("play.yml", &play(user));
@@ -723,7 +723,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(
         stdout.contains(
-            "fatal: [host2]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"`config.yaml` fails Quay's checks: `REGISTRY_STATE` must be one of `normal`, `readonly`, not `readonyl` at config.yaml:12:1\"}"
+            "fatal: [host2]: FAILED! => {\"changed\": false, \"msg\": \"`config.yaml` fails Quay's checks: `REGISTRY_STATE` must be one of `normal`, `readonly`, not `readonyl` at config.yaml:12:1\"}"
         ),
         "{stdout}"
     );
@@ -768,7 +768,7 @@ fn template_config_installs_nothing_that_fails_its_checks() {
             assert!(
                 output
                     .stdout
-                    .contains("\"msg\":\"templates/broken.j2:2:7: undefined variable `nowhere`\""),
+                    .contains("\"msg\": \"templates/broken.j2:2:7: undefined variable `nowhere`\""),
                 "{}",
                 output.stdout
             );
@@ -802,7 +802,7 @@ fn template_config_same_on_all_hosts_fails_every_host_when_renderings_differ() {
     for i in 1..=4 {
         assert!(
             stdout.contains(&format!(
-                "fatal: [host{i}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+                "fatal: [host{i}]: FAILED! => {{\"changed\": false, \"msg\": \"{message}\"}}"
             )),
             "{stdout}"
         );
@@ -984,7 +984,7 @@ fn fetch_refuses_links_that_would_leave_the_destination() {
     let output = run(&test, "host3:host4", &[]).status(2);
     assert!(
         output.stdout.contains(
-            "fatal: [host3]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"nothing fetched: `sub/..etc` is a symbolic link (to `../../../../../../etc`); fetch_files does not follow links\"}"
+            "fatal: [host3]: FAILED! => {\"changed\": false, \"msg\": \"nothing fetched: `sub/..etc` is a symbolic link (to `../../../../../../etc`); fetch_files does not follow links\"}"
         ),
         "{}",
         output.stdout

@@ -3,25 +3,10 @@
 
 use crate::common::Test;
 
-const TWO_HOSTS: &str = "
-    all:
-      vars: {ansible_connection: local}
-      hosts:
-        a: {}
-        b: {}
-";
-
-fn recaps(output: &crate::common::Output, hosts: &[&str]) -> Vec<String> {
-    hosts.iter().map(|h| output.recap(h)).collect()
-}
-
 #[test]
 fn every_handler_listening_on_a_topic_runs_in_the_order_written() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -39,14 +24,12 @@ fn every_handler_listening_on_a_topic_runs_in_the_order_written() {
                   command: touch h3
                   listen: [topic, other]
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    // Expected from ansible-core 2.19.14: h1, second, h3 all run, in that order.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+    // Expected from ansible-core 2.19.14: h1, second, h3 all run, in that order.
+    let output = test
+        .run()
+        .success()
+        .recap_is("a : ok=5 changed=5 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     let h1 = output.stdout.find("RUNNING HANDLER [h1]").unwrap();
     let second = output.stdout.find("RUNNING HANDLER [second]").unwrap();
     let h3 = output.stdout.find("RUNNING HANDLER [h3]").unwrap();
@@ -58,11 +41,7 @@ fn every_handler_listening_on_a_topic_runs_in_the_order_written() {
 
 #[test]
 fn flush_handlers_runs_them_only_where_its_when_holds() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts("
             - hosts: all
               gather_facts: false
               tasks:
@@ -75,18 +54,13 @@ fn flush_handlers_runs_them_only_where_its_when_holds() {
                 - name: h
                   shell: test -e after-{{ inventory_hostname }} && touch late-{{ inventory_hostname }} || touch early-{{ inventory_hostname }}
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     // Expected from ansible-core 2.19.14: `a` runs the handler at the flush, `b` at the
     // end of the play; both recaps ok=3 changed=3 (the skipped meta is not counted).
-    let output = test.run().success();
-    assert_eq!(
-        recaps(&output, &["a", "b"]),
-        [
-            "a : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
-            "b : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
-        ]
-    );
+    test.run().success().recaps_are(&[
+        "a : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+        "b : ok=3 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0",
+    ]);
     assert!(test.path().join("early-a").exists());
     assert!(test.path().join("late-b").exists());
     assert!(!test.path().join("late-a").exists());
@@ -95,6 +69,19 @@ fn flush_handlers_runs_them_only_where_its_when_holds() {
 
 /// An inventory of the fleet's host1 that names no SSH user: the play or task picks it.
 fn host1_without_a_user(fleet: &crate::common::fleet::Fleet) -> String {
+    host1(fleet, "host_root", &fleet.root(1).display().to_string())
+}
+
+/// `play` as `play.yml`, run on [`host1_without_a_user`].
+fn on_host1_without_a_user(fleet: &crate::common::fleet::Fleet, play: &str) -> Test {
+    Test::new()
+        .file("hosts.yml", &host1_without_a_user(fleet))
+        .file("play.yml", play)
+        .args(&["run", "play.yml", "-i", "hosts.yml"])
+}
+
+/// An inventory of the fleet's host1 with one more host variable.
+fn host1(fleet: &crate::common::fleet::Fleet, variable: &str, value: &str) -> String {
     format!(
         "
         fleet:
@@ -105,25 +92,59 @@ fn host1_without_a_user(fleet: &crate::common::fleet::Fleet) -> String {
             host1:
               ansible_host: 127.0.0.2
               ansible_port: {port}
-              host_root: {root}
+              {variable}: {value}
         ",
-        root = fleet.root(1).display(),
         key = fleet.key().display(),
         known = fleet.known_hosts().display(),
         port = fleet.port,
     )
 }
 
+/// A play whose user cannot log in, with a task and a block whose `remote_user` is
+/// `remote_user` (the play's `vars` given as `vars`), then a task with none. Expected from
+/// ansible-core 2.19.14: the task and the block run as `quayside`; the last task connects
+/// as the play's user, who cannot log in (ansible-core exits 4, quayside 3 for
+/// unreachable).
+fn task_and_block_run_as_quayside(scratch: &str, vars: &str, remote_user: &str) {
+    let fleet = crate::common::fleet::fleet();
+    let scratch = fleet.scratch(scratch);
+    let test = on_host1_without_a_user(
+        fleet,
+        &format!(
+            "
+                - hosts: fleet
+                  gather_facts: false
+                  remote_user: nobody-here
+                  vars: {vars}
+                  tasks:
+                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
+                      remote_user: {remote_user}
+                    - block:
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
+                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
+                      remote_user: {remote_user}
+                    - command: touch {{{{ host_root }}}}/{scratch}/play
+                "
+        ),
+    );
+    test.run()
+        .status(3)
+        .recap_is("host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
+    for file in ["task", "block", "again"] {
+        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
+        assert_eq!(who, "quayside\n", "{file}");
+    }
+    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+}
+
 #[test]
 fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
     let fleet = crate::common::fleet::fleet();
     let scratch = fleet.scratch("play_user");
-    let test = Test::new()
-        .file("hosts.yml", &host1_without_a_user(fleet))
-        .file(
-            "play.yml",
-            &format!(
-                "
+    let test = on_host1_without_a_user(
+        fleet,
+        &format!(
+            "
                 - hosts: fleet
                   gather_facts: false
                   user: quayside
@@ -135,17 +156,14 @@ fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
                   tasks:
                     - command: touch {{{{ host_root }}}}/{scratch}/second
                 "
-            ),
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        ),
+    );
     // Expected from ansible-core 2.19.14: the first play runs as `quayside`; the second
     // play's user cannot log in, so the host is unreachable there (ansible-core exits 4,
     // quayside 3 for unreachable, as README's exit codes say).
-    let output = test.run().status(3);
-    assert_eq!(
-        output.recap("host1"),
-        "host1 : ok=1 changed=1 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .status(3)
+        .recap_is("host1 : ok=1 changed=1 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0");
     let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join("who")).unwrap();
     assert_eq!(who, "quayside\n");
     assert!(!fleet.root(1).join(&scratch).join("second").exists());
@@ -153,67 +171,14 @@ fn play_user_and_remote_user_pick_the_ssh_user_when_the_host_sets_none() {
 
 #[test]
 fn task_and_block_remote_user_pick_the_ssh_user_over_the_plays() {
-    let fleet = crate::common::fleet::fleet();
-    let scratch = fleet.scratch("task_user");
-    let test = Test::new()
-        .file("hosts.yml", &host1_without_a_user(fleet))
-        .file(
-            "play.yml",
-            &format!(
-                "
-                - hosts: fleet
-                  gather_facts: false
-                  remote_user: nobody-here
-                  tasks:
-                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
-                      remote_user: quayside
-                    - block:
-                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
-                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
-                      remote_user: quayside
-                    - command: touch {{{{ host_root }}}}/{scratch}/play
-                "
-            ),
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    // Expected from ansible-core 2.19.14: the task and the block run as `quayside`; the
-    // last task connects as the play's user, who cannot log in (ansible-core exits 4,
-    // quayside 3 for unreachable).
-    let output = test.run().status(3);
-    assert_eq!(
-        output.recap("host1"),
-        "host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
-    );
-    for file in ["task", "block", "again"] {
-        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
-        assert_eq!(who, "quayside\n", "{file}");
-    }
-    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+    task_and_block_run_as_quayside("task_user", "{}", "quayside");
 }
 
 #[test]
 fn a_hosts_ansible_user_wins_over_a_task_remote_user() {
     let fleet = crate::common::fleet::fleet();
     let test = Test::new()
-        .file(
-            "hosts.yml",
-            &format!(
-                "
-                fleet:
-                  vars:
-                    ansible_ssh_private_key_file: {key}
-                    ansible_ssh_common_args: -o UserKnownHostsFile={known}
-                  hosts:
-                    host1:
-                      ansible_host: 127.0.0.2
-                      ansible_port: {port}
-                      ansible_user: quayside
-                ",
-                key = fleet.key().display(),
-                known = fleet.known_hosts().display(),
-                port = fleet.port,
-            ),
-        )
+        .file("hosts.yml", &host1(fleet, "ansible_user", "quayside"))
         .file(
             "play.yml",
             "
@@ -228,53 +193,16 @@ fn a_hosts_ansible_user_wins_over_a_task_remote_user() {
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
     // Expected from ansible-core 2.19.14: `"msg": "quayside"`, ok=2 changed=1.
-    let output = test.run().success().stdout_contains(r#""msg": "quayside""#);
-    assert_eq!(
-        output.recap("host1"),
-        "host1 : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+    test.run()
+        .success()
+        .stdout_contains(r#""msg": "quayside""#)
+        .recap_is("host1 : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
 }
 
 #[test]
 fn a_templated_task_and_block_remote_user_is_rendered_for_each_host() {
-    let fleet = crate::common::fleet::fleet();
-    let scratch = fleet.scratch("templated_user");
-    let test = Test::new()
-        .file("hosts.yml", &host1_without_a_user(fleet))
-        .file(
-            "play.yml",
-            &format!(
-                "
-                - hosts: fleet
-                  gather_facts: false
-                  remote_user: nobody-here
-                  vars:
-                    login: quayside
-                  tasks:
-                    - shell: id -un > {{{{ host_root }}}}/{scratch}/task
-                      remote_user: '{{{{ login }}}}'
-                    - block:
-                        - shell: id -un > {{{{ host_root }}}}/{scratch}/block
-                        - shell: id -un > {{{{ host_root }}}}/{scratch}/again
-                      remote_user: '{{{{ login }}}}'
-                    - command: touch {{{{ host_root }}}}/{scratch}/play
-                "
-            ),
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    // Expected from ansible-core 2.19.14 (the same play with the user written out): the
-    // task and the block run as `quayside`; the last task connects as the play's user, who
-    // cannot log in (ansible-core exits 4, quayside 3 for unreachable).
-    let output = test.run().status(3);
-    assert_eq!(
-        output.recap("host1"),
-        "host1 : ok=3 changed=3 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
-    );
-    for file in ["task", "block", "again"] {
-        let who = std::fs::read_to_string(fleet.root(1).join(&scratch).join(file)).unwrap();
-        assert_eq!(who, "quayside\n", "{file}");
-    }
-    assert!(!fleet.root(1).join(&scratch).join("play").exists());
+    // Expected from ansible-core 2.19.14 as the same play with the user written out.
+    task_and_block_run_as_quayside("templated_user", "{login: quayside}", "'{{ login }}'");
 }
 
 #[test]
@@ -301,15 +229,11 @@ fn a_templated_remote_user_that_is_undefined_fails_the_host_when_the_task_runs()
     // Expected from ansible-core 2.19.14: "Error processing keyword 'remote_user':
     // 'nobody_defined' is undefined" on the first task (ignored) and the last, the second
     // skipped; ok=1 failed=1 skipped=1 ignored=1, exit 2.
-    let output = test
-        .run()
+    test.run()
         .status(2)
         .stdout_contains("undefined variable `nobody_defined` at play.yml:5:20")
-        .stdout_contains("undefined variable `nobody_defined` at play.yml:11:20");
-    assert_eq!(
-        output.recap("h1"),
-        "h1 : ok=1 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=1"
-    );
+        .stdout_contains("undefined variable `nobody_defined` at play.yml:11:20")
+        .recap_is("h1 : ok=1 changed=0 unreachable=0 failed=1 skipped=1 rescued=0 ignored=1");
     for file in ["first", "skipped", "last"] {
         assert!(!test.path().join(file).exists(), "{file}");
     }
@@ -317,24 +241,18 @@ fn a_templated_remote_user_that_is_undefined_fails_the_host_when_the_task_runs()
 
 #[test]
 fn a_templated_play_user_is_refused_where_it_is_written() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "- hosts: all\n  user: '{{ who }}'\n  tasks:\n    - command: touch ran\n",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("play.yml:2:9")
-        .stderr_contains("a templated `user` is not supported; write the user name");
-    assert!(!test.path().join("ran").exists());
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  user: '{{ who }}'\n  tasks:\n    - command: touch ran\n",
+    );
+    test.refused_before_running(&[
+        "play.yml:2:9",
+        "a templated `user` is not supported; write the user name",
+    ]);
 }
 
 #[test]
 fn with_dict_sequence_together_fileglob_and_extended_loops_give_ansibles_items() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
+    let test = Test::on_two_local_hosts()
         .file("files/a.conf", "")
         .file("files/b.conf", "")
         .file("files/c.txt", "")
@@ -363,8 +281,7 @@ fn with_dict_sequence_together_fileglob_and_extended_loops_give_ansibles_items()
                   loop_control:
                     extended: true
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+        );
     let output = test.run().success();
     let messages: Vec<&str> = output
         .stdout
@@ -402,27 +319,19 @@ fn with_dict_sequence_together_fileglob_and_extended_loops_give_ansibles_items()
 
 #[test]
 fn two_loop_keywords_on_one_task_are_refused_where_written() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "- hosts: all\n  tasks:\n    - command: touch ran\n      loop: [1]\n      with_dict: {a: 1}\n",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("play.yml:5:7")
-        .stderr_contains("`with_dict` cannot be combined with `loop`: a task has one loop");
-    assert!(!test.path().join("ran").exists());
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  tasks:\n    - command: touch ran\n      loop: [1]\n      with_dict: {a: 1}\n",
+    );
+    test.refused_before_running(&[
+        "play.yml:5:7",
+        "`with_dict` cannot be combined with `loop`: a task has one loop",
+    ]);
 }
 
 #[test]
 fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               tasks:
@@ -432,21 +341,16 @@ fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
                 - command: touch ran-{{ item }}
                   with_sequence: start=5 end=1
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: both tasks fail without running anything (the
     // first ignored), exit 2.
-    let output = test
-        .run()
+    test.run()
         .status(2)
         .stdout_contains("`with_dict` expects a mapping, found a list at play.yml:6:18")
         .stdout_contains(
             "`with_sequence`: to count from 5 to 1, `stride` must be negative at play.yml:8:22",
-        );
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1"
-    );
+        )
+        .recap_is("a : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1");
     let ran = std::fs::read_dir(test.path())
         .unwrap()
         .flatten()
@@ -456,11 +360,8 @@ fn a_bad_with_sequence_or_with_dict_fails_the_task_with_where_it_is_written() {
 
 #[test]
 fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: a
               gather_facts: false
               vars:
@@ -478,19 +379,14 @@ fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
                   until: true
                   retries: \"{{ 'many' }}\"
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: three runs, `attempts` 2, then the task whose
     // `retries` is not a number fails without running; exit 2.
-    let output = test
-        .run()
+    test.run()
         .status(2)
         .stdout_contains("attempts=2")
-        .stdout_contains("`retries` must be a number at play.yml:16:16");
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1"
-    );
+        .stdout_contains("`retries` must be a number at play.yml:16:16")
+        .recap_is("a : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=1");
     let count = std::fs::read_to_string(test.path().join("count")).unwrap();
     assert_eq!(count.lines().count(), 3);
     assert!(!test.path().join("ran").exists());
@@ -498,18 +394,10 @@ fn templated_retries_and_delay_are_rendered_when_the_task_runs() {
 
 #[test]
 fn a_literal_retries_that_is_not_a_number_is_refused_before_the_run() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "- hosts: all\n  tasks:\n    - command: touch ran\n      until: true\n      retries: many\n",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("play.yml:5:16")
-        .stderr_contains("expected a whole number, found `many`");
-    assert!(!test.path().join("ran").exists());
+    let test = Test::play_on_two_local_hosts(
+        "- hosts: all\n  tasks:\n    - command: touch ran\n      until: true\n      retries: many\n",
+    );
+    test.refused_before_running(&["play.yml:5:16", "expected a whole number, found `many`"]);
 }
 
 #[test]
@@ -545,14 +433,10 @@ fn local_action_runs_its_task_type_on_the_controller() {
         .args(&["run", "play.yml", "-i", fleet.inventory.to_str().unwrap()]);
     // Expected from ansible-core 2.19.14 (compared on local-connection hosts): both forms
     // run on the controller, as `delegate_to: localhost`.
-    let output = test
-        .run()
+    test.run()
         .success()
-        .stdout_contains(&format!("local={} remote=quayside", controller_user.trim()));
-    assert_eq!(
-        output.recap("host1"),
-        "host1 : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+        .stdout_contains(&format!("local={} remote=quayside", controller_user.trim()))
+        .recap_is("host1 : ok=4 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     assert_eq!(
         std::fs::read_to_string(test.path().join("local-map")).unwrap(),
         "host1\n"
@@ -578,25 +462,15 @@ fn local_action_with_a_task_type_or_delegate_to_beside_it_is_refused() {
             "`local_action` as a mapping needs `module` (the task type)",
         ),
     ] {
-        let test = Test::new()
-            .file("hosts.yml", TWO_HOSTS)
-            .file("play.yml", play)
-            .args(&["run", "play.yml", "-i", "hosts.yml"]);
-        test.run()
-            .status(4)
-            .stderr_contains(at)
-            .stderr_contains(message);
-        assert!(!test.path().join("ran").exists());
+        let test = Test::play_on_two_local_hosts(play);
+        test.refused_before_running(&[at, message]);
     }
 }
 
 #[test]
 fn end_host_ends_only_the_hosts_its_when_holds_for() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               tasks:
@@ -604,25 +478,19 @@ fn end_host_ends_only_the_hosts_its_when_holds_for() {
                   when: inventory_hostname == 'a'
                 - command: touch still-{{ inventory_hostname }}
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    // Expected from ansible-core 2.19.14: `a` ends there, `b` carries on.
-    let output = test.run().success();
-    assert_eq!(
-        output.recap("b"),
-        "b : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
+    // Expected from ansible-core 2.19.14: `a` ends there, `b` carries on.
+    test.run()
+        .success()
+        .recap_is("b : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
     assert!(test.path().join("still-b").exists());
     assert!(!test.path().join("still-a").exists());
 }
 
 #[test]
 fn end_play_reads_its_when_for_the_first_host_as_ansible() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               tasks:
@@ -633,8 +501,7 @@ fn end_play_reads_its_when_for_the_first_host_as_ansible() {
                   when: inventory_hostname == 'a'
                 - command: touch two-{{ inventory_hostname }}
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: `end_play` runs once, its `when` read for the
     // first host (`a`): the first does not end the play, the second does, for both hosts.
     test.run().success();
@@ -706,11 +573,8 @@ fn the_diff_keyword_on_a_task_block_or_play_overrides_the_diff_flag() {
             .file("play.yml", DIFF_KEYWORD_PLAY)
             .args(&args)
             .run()
-            .success();
-        assert_eq!(
-            output.recap("a"),
-            "a : ok=6 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-        );
+            .success()
+            .recap_is("a : ok=6 changed=6 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
         let added: Vec<&str> = output
             .stdout
             .lines()
@@ -764,11 +628,7 @@ fn a_diff_keyword_that_is_not_a_boolean_is_refused_before_the_run() {
             "- hosts: a\n  gather_facts: false\n  tasks:\n    - command: touch ran\n      diff: maybe\n",
         )
         .args(&["run", "play.yml", "-i", "hosts.yml"]);
-    test.run()
-        .status(4)
-        .stderr_contains("play.yml:5:13")
-        .stderr_contains("expected `true` or `false`, found `maybe`");
-    assert!(!test.path().join("ran").exists());
+    test.refused_before_running(&["play.yml:5:13", "expected `true` or `false`, found `maybe`"]);
 }
 
 #[test]
@@ -786,26 +646,20 @@ fn blockinfile_registers_backup_file_only_when_it_made_one() {
                 msg: "{{ [r1.backup_file | default('') is match('b1\\.'), 'backup_file' in r2] | to_json }}"
     "#;
     // Expected from ansible-core 2.19.14: `[true, false]`, ok=4 changed=3.
-    let output = Test::new()
+    Test::new()
         .file("hosts.yml", ONE_LOCAL_HOST)
         .file("play.yml", play)
         .args(&["run", "play.yml", "-i", "hosts.yml"])
         .run()
         .success()
-        .stdout_contains(r#""msg": "[true, false]""#);
-    assert_eq!(
-        output.recap("a"),
-        "a : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
-    );
+        .stdout_contains(r#""msg": "[true, false]""#)
+        .recap_is("a : ok=4 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0");
 }
 
 #[test]
 fn a_meta_task_shows_its_banner_per_host_and_skipping_where_its_when_is_false() {
-    let test = Test::new()
-        .file("hosts.yml", TWO_HOSTS)
-        .file(
-            "play.yml",
-            "
+    let test = Test::play_on_two_local_hosts(
+        "
             - hosts: all
               gather_facts: false
               tasks:
@@ -820,8 +674,7 @@ fn a_meta_task_shows_its_banner_per_host_and_skipping_where_its_when_is_false() 
                   when: false
                 - debug: msg=after
             ",
-        )
-        .args(&["run", "play.yml", "-i", "hosts.yml"]);
+    );
     // Expected from ansible-core 2.19.14: its linear strategy runs a meta task host by
     // host, a banner each, `skipping` where the `when` is false (not counted); `noop`
     // warns that it takes no `when`.

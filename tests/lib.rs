@@ -48,4 +48,5 @@ mod sql;
 mod ssh;
 mod standin;
 mod strategy;
+mod templated_action;
 mod vault;

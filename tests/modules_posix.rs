@@ -353,3 +353,41 @@ fn selinux_and_firewalld_arguments_are_refused_where_written() {
         "error: unknown argument `masquerade` (expected one of `service`, `port`, `source`, `rich_rule`, `zone`, `permanent`, `immediate`, `state`, `timeout`, `offline`) at play.yml:5:19",
     );
 }
+
+/// quay-poc-ansible opens its ports with a loop over templated values
+/// (`"{{ quay_http_port }}/tcp"`): the port format is checked once the item is rendered,
+/// and an item without a protocol fails at run time with ansible.posix's message (quayside
+/// adds where the task is written).
+#[test]
+fn a_templated_firewalld_port_is_checked_when_it_is_rendered() {
+    let play = r#"
+- hosts: localhost
+  gather_facts: false
+  vars:
+    p: 8443
+    ports: ["{{ p }}/tcp", "443"]
+  tasks:
+    - ansible.posix.firewalld: {port: "{{ item }}", permanent: true, state: enabled}
+      loop: "{{ ports }}"
+      ignore_errors: true
+      register: r
+    - assert:
+        that:
+          - r.results[0].msg is not search('improper port')
+          - r.results[1].msg.startswith('improper port format (missing protocol?)')
+"#;
+    Test::new()
+        .file("play.yml", play)
+        .args(&["validate", "play.yml"])
+        .run()
+        .success();
+    let output = Test::new()
+        .file("play.yml", play)
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}

@@ -105,7 +105,7 @@ fn a_failing_script_stops_its_host_with_ansible_message() {
     let output = test.run().status(2);
     assert!(
         output.stdout.contains(
-            r#"fatal: [localhost]: FAILED! => {"rc":3,"stdout_lines":["fail out"],"stderr_lines":["fail err"],"stdout":"fail out\n","stderr":"fail err\n","changed":true,"failed":true,"msg":"non-zero return code"}"#
+            r#"fatal: [localhost]: FAILED! => {"changed": true, "msg": "non-zero return code", "rc": 3, "stderr": "fail err\n", "stderr_lines": ["fail err"], "stdout": "fail out\n", "stdout_lines": ["fail out"]}"#
         ),
         "{}",
         output.stdout

@@ -442,11 +442,7 @@ fn user_creates_changes_and_removes_as_ansible() {
 fn user_arguments_are_refused_where_written() {
     refused(
         "user: {name: x, move_home: true}",
-        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`, `generate_ssh_key`, `ssh_key_bits`, `ssh_key_type`, `ssh_key_file`, `ssh_key_comment`) at play.yml:5:23",
-    );
-    refused(
-        "user: {name: x, generate_ssh_key: true, ssh_key_passphrase: s3cret}",
-        "error: unknown argument `ssh_key_passphrase` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`, `generate_ssh_key`, `ssh_key_bits`, `ssh_key_type`, `ssh_key_file`, `ssh_key_comment`) at play.yml:5:47",
+        "error: unknown argument `move_home` (expected one of `name`, `user`, `uid`, `group`, `groups`, `append`, `home`, `create_home`, `createhome`, `shell`, `system`, `state`, `remove`, `force`, `comment`, `password`, `update_password`, `skeleton`, `umask`, `uid_min`, `uid_max`, `expires`, `password_lock`, `password_expire_min`, `password_expire_max`, `password_expire_warn`, `local`, `password_expire_account_disable`, `generate_ssh_key`, `ssh_key_passphrase`, `ssh_key_bits`, `ssh_key_type`, `ssh_key_file`, `ssh_key_comment`) at play.yml:5:23",
     );
     refused(
         "user: {name: x, update_password: never}",
@@ -706,6 +702,96 @@ fn user_and_group_on_a_fleet_host_with_become_as_ansible() {
     );
     assert!(!output.stdout.contains("$6$salt"), "the hash was shown");
     assert!(!std::path::Path::new("/home/qsf19u").exists());
+}
+
+#[test]
+fn user_ssh_key_passphrase_and_force_as_ansible() {
+    // Expected from ansible-core 2.19.14, the same playbook (its asserts included): the
+    // same results and recap (ok=8 changed=4), the same two warnings, the same key files.
+    // The key is made with the passphrase; `force` with a passphrase keeps an existing
+    // key, unchanged, and removes its public key (ansible-core answers ssh-keygen on a
+    // terminal and stops at its `Overwrite (y/n)?`); `force` in check mode changes
+    // nothing; `force` without one makes a new pair. The passphrase is never shown: not
+    // at -v (where the `command` tasks' `cmd` holds it), not in the log.
+    let _accounts = accounts();
+    let test = Test::new()
+        .file(
+            "play.yml",
+            r#"
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - user: {name: qs19p, generate_ssh_key: true, ssh_key_file: .ssh/pk, ssh_key_passphrase: s3cret-pass-19, force: true}
+                  register: a
+                - command: ssh-keygen -y -f {{ a.ssh_key_file }} -P s3cret-pass-19
+                  changed_when: false
+                - command: ssh-keygen -y -f {{ a.ssh_key_file }} -P ''
+                  register: empty
+                  failed_when: empty.rc == 0
+                - name: force with a passphrase keeps the key
+                  user: {name: qs19p, generate_ssh_key: true, ssh_key_file: .ssh/pk, ssh_key_passphrase: other-pass-19, force: true}
+                  register: b
+                - name: force in check mode
+                  user: {name: qs19p, generate_ssh_key: true, ssh_key_file: .ssh/pk, force: true}
+                  check_mode: true
+                  register: c
+                - name: force without a passphrase makes a new key
+                  user: {name: qs19p, generate_ssh_key: true, ssh_key_file: .ssh/pk, force: true}
+                  register: d
+                - command: ssh-keygen -y -f {{ a.ssh_key_file }} -P ''
+                  changed_when: false
+                - assert:
+                    that:
+                      - a is changed and a.ssh_key_file == '/home/qs19p/.ssh/pk'
+                      - a.ssh_public_key is match('ssh-rsa AAAA')
+                      - b is not changed and b.ssh_public_key is none
+                      - b.ssh_fingerprint == a.ssh_fingerprint | replace('ansible-generated on ' ~ lookup('pipe', 'hostname'), 'no comment')
+                      - b.warnings | length == 2
+                      - c is changed and c.ssh_fingerprint == b.ssh_fingerprint
+                      - d is changed and d.ssh_fingerprint != a.ssh_fingerprint
+                      - d.ssh_public_key is match('ssh-rsa AAAA')
+            "#,
+        )
+        .args(&["run", "play.yml", "-v", "--log", "run.log"]);
+    let _ = std::process::Command::new("userdel")
+        .args(["-r", "qs19p"])
+        .output();
+    let output = test.run();
+    let log = std::fs::read_to_string(test.path().join("run.log")).unwrap_or_default();
+    let files = ["/home/qs19p/.ssh/pk", "/home/qs19p/.ssh/pk.pub"]
+        .map(|f| std::path::Path::new(f).exists());
+    let _ = std::process::Command::new("userdel")
+        .args(["-r", "qs19p"])
+        .output();
+    let output = output.success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    for warning in [
+        "[WARNING]: Overwriting existing ssh key private file \"/home/qs19p/.ssh/pk\"",
+        "[WARNING]: Overwriting existing ssh key public file \"/home/qs19p/.ssh/pk.pub\"",
+    ] {
+        assert!(
+            output.stdout.contains(warning),
+            "{warning} in:\n{}",
+            output.stdout
+        );
+    }
+    assert!(!log.is_empty(), "no log");
+    for secret in ["s3cret-pass-19", "other-pass-19"] {
+        for (what, text) in [
+            ("stdout", &output.stdout),
+            ("stderr", &output.stderr),
+            ("log", &log),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the passphrase is in the {what}:\n{text}"
+            );
+        }
+    }
+    assert_eq!(files, [true, true]);
 }
 
 #[test]

@@ -247,8 +247,8 @@ fn under_free_a_play_that_may_end_every_host_is_not_pipelined() {
 /// The output without the times a command's result carries (`start`, `end`, `delta`),
 /// which differ from run to run.
 fn without_times(output: &str) -> String {
-    let times = regex::Regex::new(r#""(start|end|delta)":"[^"]*""#).unwrap();
-    times.replace_all(output, r#""$1":"…""#).into_owned()
+    let times = regex::Regex::new(r#""(start|end|delta)": "[^"]*""#).unwrap();
+    times.replace_all(output, r#""$1": "…""#).into_owned()
 }
 
 /// Each host fails at another of the task types that joined pipelining with issue #21's
@@ -323,7 +323,7 @@ fn a_failure_of_each_file_task_type_stops_only_its_host() {
             assert!(
                 output.stdout.lines().any(|line| line
                     .starts_with(&format!("fatal: [{host}]: FAILED!"))
-                    && line.contains(&format!("\"msg\":\"{message}\""))),
+                    && line.contains(&format!("\"msg\": \"{message}\""))),
                 "{host}: {message}\n{}",
                 output.stdout
             );
@@ -408,7 +408,7 @@ fn quaysides_file_task_types_pipeline_and_stop_only_their_host() {
             ]
         );
         assert!(output.stdout.contains(
-            "fatal: [host1]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"cannot install `/dev/null/k`: mkdir: cannot create directory '/dev/null': File exists\"}"
+            "fatal: [host1]: FAILED! => {\"changed\": false, \"msg\": \"cannot install `/dev/null/k`: mkdir: cannot create directory '/dev/null': File exists\"}"
         ), "{}", output.stdout);
         assert!(files(1, scratch, "d").is_empty());
         assert_eq!(files(2, scratch, "d"), ["k"]);
@@ -478,7 +478,7 @@ fn a_failed_item_and_a_template_that_fails_on_the_controller_stop_only_their_hos
     assert!(
         output
             .stdout
-            .contains("fatal: [host2]: FAILED! => {\"changed\":false,\"failed\":true,\"msg\":\"templates/t.j2:1:42: undefined variable `undefined_x`\"}"),
+            .contains("fatal: [host2]: FAILED! => {\"changed\": false, \"msg\": \"templates/t.j2:1:42: undefined variable `undefined_x`\"}"),
         "{}",
         output.stdout
     );

@@ -269,10 +269,10 @@ fn a_module_that_prints_garbage_or_exits_non_zero_fails_only_its_host() {
             .find(|l| l.starts_with(&format!("fatal: [{host}]: FAILED! => ")))
             .unwrap_or_else(|| panic!("no failure of {host}:\n{}", output.stdout));
         for part in [
-            "\"msg\":\"Module result deserialization failed: No start of json char found\"",
-            &format!("\"module_stdout\":\"{stdout}\""),
-            &format!("\"module_stderr\":\"{stderr}\""),
-            &format!("\"rc\":{rc}"),
+            "\"msg\": \"Module result deserialization failed: No start of json char found\"",
+            &format!("\"module_stdout\": \"{stdout}\""),
+            &format!("\"module_stderr\": \"{stderr}\""),
+            &format!("\"rc\": {rc}"),
         ] {
             assert!(line.contains(part), "{part} not in {line}");
         }
@@ -554,7 +554,7 @@ fn a_collection_module_runs_with_its_module_utils_and_fails_as_ansible_registers
     assert!(
         output
             .stdout
-            .contains("fatal: [host1]: FAILED! => {\"word\":\"fail\""),
+            .contains("fatal: [host1]: FAILED! => {\"changed\": false, \"msg\": \"cannot shout fail\", \"word\": \"fail\"}"),
         "{}",
         output.stdout
     );
@@ -588,7 +588,7 @@ fn no_log_hides_a_module_s_result() {
     assert!(
         output
             .stdout
-            .contains("fatal: [host1]: FAILED! => {\n    \"censored\": \"<censored>\""),
+            .contains("fatal: [host1]: FAILED! => {\"censored\": \"<censored>\""),
         "{}",
         output.stdout
     );

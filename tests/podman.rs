@@ -71,7 +71,15 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        podman(&["rm", "--force", "--ignore", "-t", "0", &self.0]);
+        // Twice: a stale container (see `make_stale`) needs a second `rm -f`.
+        for _ in 0..2 {
+            if podman(&["rm", "--force", "--ignore", "-t", "0", &self.0])
+                .status
+                .success()
+            {
+                break;
+            }
+        }
     }
 }
 
@@ -960,4 +968,317 @@ fn changing_the_restart_policy_or_rm_recreates_the_container() {
     let output = run("plain.yml");
     assert_eq!(results(&output)[0]["msg"], "recreated: rm removed");
     assert_eq!(container.inspect("{{.HostConfig.AutoRemove}}"), "false");
+}
+
+/// Kill the container's conmon and its first process with SIGKILL, as a heavily loaded
+/// machine did: podman still lists the container as `running`. With `then_stop`,
+/// `podman stop` is tried as an operator would: on podman 4.3.1 it returns 0 and leaves the
+/// container `stopping`, which `podman start` then refuses ("container state improper").
+fn make_stale(container: &Container, then_stop: bool) {
+    let pids = container.inspect("{{.State.Pid}} {{.State.ConmonPid}}");
+    let (pid, conmon) = pids.split_once(' ').unwrap();
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{conmon}/comm"))
+            .unwrap()
+            .trim(),
+        "conmon"
+    );
+    let killed = Command::new("kill")
+        .args(["-9", conmon, pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(container.inspect("{{.State.Status}}"), "running");
+    if then_stop {
+        // Stopped at once, podman 4.3.1 times out waiting for the exit file and marks the
+        // container stopped; a few seconds on, the stop returns 0 and leaves it stopping.
+        std::thread::sleep(Duration::from_secs(3));
+        let stop = podman(&["stop", "-t", "1", &container.0]);
+        assert!(stop.status.success(), "{stop:?}");
+        assert_eq!(container.inspect("{{.State.Status}}"), "stopping");
+        let start = podman(&["start", &container.0]);
+        assert!(
+            String::from_utf8_lossy(&start.stderr).contains("container state improper"),
+            "{start:?}"
+        );
+    }
+}
+
+/// The container runs for real: its first process and its conmon are alive.
+fn assert_really_running(container: &Container) {
+    assert_eq!(container.inspect("{{.State.Status}}"), "running");
+    let pids = container.inspect("{{.State.Pid}} {{.State.ConmonPid}}");
+    let (pid, conmon) = pids.split_once(' ').unwrap();
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "{pids}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{conmon}/comm"))
+            .unwrap()
+            .trim(),
+        "conmon"
+    );
+}
+
+/// A `podman_run` of `sleep 600` in `container`.
+fn sleeper(container: &Container) -> Test {
+    podman_test(&format!(
+        "
+        - podman_run:
+            name: {name}
+            image: {IMAGE}
+            command: sleep 600
+            stop_timeout: 1
+        ",
+        name = container.0
+    ))
+}
+
+/// Run `playbook` of `test` with `extra` arguments: its first task recovered a stale
+/// container, that was `state`, `by` a cleanup or removal, with the message `msg`. Its
+/// registered result is returned.
+fn recovered(
+    test: &Test,
+    playbook: &str,
+    extra: &[&str],
+    (state, by): (&str, &str),
+    msg: &str,
+) -> Json {
+    let output = run_file(test, playbook, extra).success();
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "changed", "{output:?}");
+    assert_eq!(events[0]["msg"], msg);
+    let registered = events[0]["result"].clone();
+    assert_eq!(
+        registered["recovered"],
+        serde_json::json!({"state": state, "by": by})
+    );
+    registered
+}
+
+#[test]
+fn a_stale_stopping_container_is_removed_and_made_again() {
+    // The Quay start that failed on every host: conmon and the container's processes
+    // killed, `podman stop` leaving it `stopping`. ansible-core 2.19.14 with
+    // containers.podman 1.18.0 fails the same task on the same state with "Container NAME
+    // exited with code 125 when started" ("container state improper"), exit code 2;
+    // quayside recovers it as an operator would.
+    let container = Container::new("stale-stopping");
+    let test = sleeper(&container);
+    run(&test, &[]).success();
+    let old_id = container.inspect("{{.Id}}");
+    make_stale(&container, true);
+
+    // Check mode tells what it would do and does nothing.
+    recovered(
+        &test,
+        "play.yml",
+        &["--check"],
+        ("stopping", "would"),
+        "would recover from a stale `stopping` container (conmon and its processes gone): \
+         `podman container cleanup`, else remove it; would be created and started",
+    );
+    assert_eq!(container.inspect("{{.Id}}"), old_id);
+    assert_eq!(container.inspect("{{.State.Status}}"), "stopping");
+
+    let registered = recovered(
+        &test,
+        "play.yml",
+        &[],
+        ("stopping", "removed"),
+        "recovered from a stale `stopping` container (conmon and its processes gone) by \
+         removing it; created and started",
+    );
+    assert_eq!(registered["action"], "run");
+    assert_eq!(registered["container"]["state"], "running");
+    assert_ne!(container.inspect("{{.Id}}"), old_id);
+    assert_really_running(&container);
+
+    // A second run changes nothing.
+    let again = run(&test, &[]).success();
+    let events = results(&again);
+    assert_eq!(events[0]["status"], "ok", "{again:?}");
+    assert_eq!(events[0]["result"]["recovered"], Json::Null);
+}
+
+#[test]
+fn a_container_listed_running_with_its_processes_gone_is_made_again() {
+    // Before anyone tries to stop it, podman still says `running`: ansible-core 2.19.14
+    // with containers.podman 1.18.0 reports the same task ok, changed=0, and the container
+    // stays dead. quayside looks for its processes.
+    let container = Container::new("stale-running");
+    let test = sleeper(&container);
+    run(&test, &[]).success();
+    let old_id = container.inspect("{{.Id}}");
+    make_stale(&container, false);
+
+    recovered(
+        &test,
+        "play.yml",
+        &[],
+        ("running", "removed"),
+        "recovered from a stale `running` container (conmon and its processes gone) by \
+         removing it; created and started",
+    );
+    assert_ne!(container.inspect("{{.Id}}"), old_id);
+    assert_really_running(&container);
+    let again = run(&test, &[]).success();
+    assert_eq!(results(&again)[0]["status"], "ok", "{again:?}");
+}
+
+#[test]
+fn a_stale_container_wanted_stopped_is_made_again_stopped() {
+    let container = Container::new("stale-stopped");
+    let test = sleeper(&container).file(
+        "stopped.yml",
+        &playbook(&format!(
+            "
+            - podman_run:
+                name: {name}
+                image: {IMAGE}
+                command: sleep 600
+                stop_timeout: 1
+                state: stopped
+            ",
+            name = container.0
+        )),
+    );
+    run(&test, &[]).success();
+    make_stale(&container, true);
+
+    let registered = recovered(
+        &test,
+        "stopped.yml",
+        &[],
+        ("stopping", "removed"),
+        "recovered from a stale `stopping` container (conmon and its processes gone) by \
+         removing it; created",
+    );
+    assert_eq!(registered["action"], "create");
+    assert_eq!(container.inspect("{{.State.Status}}"), "created");
+    let again = run_file(&test, "stopped.yml", &[]).success();
+    assert_eq!(results(&again)[0]["status"], "ok", "{again:?}");
+}
+
+#[test]
+fn podman_container_recovers_a_stale_container_and_without_an_image_says_how() {
+    let container = Container::new("stale-collection");
+    let test = sleeper(&container)
+        .file(
+            "collection.yml",
+            &playbook(&format!(
+                "
+                - containers.podman.podman_container:
+                    name: {name}
+                    image: {IMAGE}
+                    command: sleep 600
+                    stop_timeout: 1
+                ",
+                name = container.0
+            )),
+        )
+        .file(
+            "no-image.yml",
+            &playbook(&format!(
+                "
+                - containers.podman.podman_container:
+                    name: {name}
+                    state: started
+                - name: never reached
+                  command: 'true'
+                ",
+                name = container.0
+            )),
+        );
+    run(&test, &[]).success();
+    make_stale(&container, true);
+    let old_id = container.inspect("{{.Id}}");
+
+    // Without an image the container cannot be made again: the task fails, says what to
+    // do, and leaves the container as it was; nothing after it runs.
+    let output = run_file(&test, "no-image.yml", &[]).status(2);
+    let events = results(&output);
+    assert_eq!(events.len(), 1, "{output:?}");
+    assert_eq!(events[0]["status"], "failed");
+    assert_eq!(
+        events[0]["msg"],
+        format!(
+            "container `{name}` is listed as `stopping` with its conmon and processes gone, \
+             and `podman container cleanup` left it so; without an image it cannot be made \
+             again: remove it (`podman rm -f {name}`) or give its `image`",
+            name = container.0
+        )
+        .as_str()
+    );
+    assert_eq!(container.inspect("{{.Id}}"), old_id);
+    assert_eq!(container.inspect("{{.State.Status}}"), "stopping");
+
+    let output = run_file(&test, "collection.yml", &[]).success();
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "changed", "{output:?}");
+    let registered = &events[0]["result"];
+    assert_eq!(
+        registered["recovered"],
+        serde_json::json!({"state": "stopping", "by": "removed"})
+    );
+    assert_eq!(
+        registered["podman_actions"][0],
+        format!("podman container cleanup {}", container.0).as_str()
+    );
+    assert_eq!(
+        registered["podman_actions"][1],
+        format!("podman rm -f -t 0 {}", container.0).as_str()
+    );
+    assert_eq!(
+        registered["actions"],
+        serde_json::json!([format!("started {}", container.0)])
+    );
+    assert_really_running(&container);
+}
+
+#[test]
+fn podman_stop_leaves_a_stale_container_as_stopped_and_removes_one_with_remove() {
+    let container = Container::new("stale-stop");
+    run(&sleeper(&container), &[]).success();
+    let stop = podman_test(&format!(
+        "
+        - podman_stop:
+            name: {name}
+            timeout: 1
+        - podman_stop:
+            name: {name}
+            remove: true
+          when: remove | default(false)
+        ",
+        name = container.0
+    ));
+    make_stale(&container, true);
+
+    // Nothing is left to stop: `podman stop` would return 0 and change nothing.
+    for _ in 0..2 {
+        let output = run(&stop, &[]).success();
+        let events = results(&output);
+        assert_eq!(events[0]["status"], "ok", "{output:?}");
+        assert_eq!(
+            events[0]["msg"],
+            "already stopped: podman lists it as `stopping`, but its conmon and processes are gone"
+        );
+        assert_eq!(events[0]["containers"][0]["was_running"], false);
+    }
+
+    // Listed `running` right after conmon died, the first `podman rm -f` fails on podman
+    // 4.3.1; the removal still goes through.
+    run(&sleeper(&container), &[]).success();
+    make_stale(&container, false);
+    let output = run(&stop, &["-e", "remove=true"]).success();
+    let events = results(&output);
+    assert_eq!(events[0]["status"], "ok", "{output:?}");
+    assert_eq!(
+        events[0]["msg"],
+        "already stopped: podman lists it as `running`, but its conmon and processes are gone"
+    );
+    assert_eq!(events[1]["status"], "changed", "{output:?}");
+    assert_eq!(events[1]["msg"], "removed");
+    assert!(!container.exists());
 }

@@ -1,6 +1,6 @@
 //! The `containers.podman` collection's modules built in (`podman_container`,
 //! `podman_image`, `podman_load`, `podman_volume`, `podman_network`, `podman_pod`,
-//! `podman_secret`, `podman_login`), against real podman with the local busybox image.
+//! `podman_secret`, `podman_login`, `podman_container_info`), against real podman with the local busybox image.
 //!
 //! Expected values come from ansible-core 2.19.14 with containers.podman 1.18.0 (from the
 //! `ansible` 11.13.0 package) running the same tasks on the same machine (podman 4.3.1):
@@ -860,4 +860,109 @@ fn without_an_image_the_container_there_is_only_started_or_stopped() {
     );
     run(&test, &[]).success();
     assert!(!exists("container", &format!("{name}-none")));
+}
+
+/// `podman_container_info`, as containers.podman 1.18.0's module (read from its source:
+/// `podman container inspect` of the names, a name podman does not know left out, the
+/// names inspected one by one when one of several is unknown, every container without
+/// `name`): `containers` holds the inspect objects, never changed, the same in check mode.
+#[test]
+fn podman_container_info_lists_what_podman_inspects() {
+    let mut objects = Objects::new("info");
+    let name = objects.name("container", "c");
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            r#"
+            - containers.podman.podman_container: {{name: {name}, image: {IMAGE}, command: sleep 600, stop_timeout: 1}}
+            - containers.podman.podman_container_info: {{name: {name}}}
+              register: one
+            - podman_container_info: {{name: [{name}, {name}-missing]}}
+              register: two
+            - podman_container_info: {{name: "{name}-missing"}}
+              register: unknown
+            - podman_container_info:
+              register: all
+            - podman_container_info: {{name: {name}}}
+              check_mode: true
+              register: checked
+            - podman_container_info: {{name: x, executable: no-such-podman}}
+              register: bad
+              ignore_errors: true
+            - assert:
+                that:
+                  - not one.changed and one.containers | length == 1
+                  - one.containers[0].Name == '{name}' and one.containers[0].State.Running
+                  - two.containers | map(attribute='Name') | list == ['{name}']
+                  - "'no such container' in two.stderr"
+                  - unknown.containers == [] and not unknown.failed
+                  - "'{name}' in all.containers | map(attribute='Name') | list"
+                  - checked.containers[0].Id == one.containers[0].Id
+                  - bad.failed and bad.msg.startswith('Failed to find required executable "no-such-podman" in paths:')
+            "#
+        )),
+    );
+    let output = run(&test, &[]).success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    // A second run: the container is there, nothing changes.
+    let output = run(&test, &[]).success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}
+
+/// `requires` and `delete_depend` (quay-poc-ansible sets both): a container made with
+/// `--requires`, and removing a container removes the containers that depend on it too, as the collection's `podman rm --depend`; without it podman
+/// refuses to remove a container another one requires.
+#[test]
+fn delete_depend_removes_the_containers_that_depend_on_it() {
+    let mut objects = Objects::new("depend");
+    let base = objects.name("container", "base");
+    let child = objects.name("container", "child");
+    let make = |test: &Test| {
+        run(test, &[]).success();
+        assert!(exists("container", &child));
+        // `requires` made the dependency, as the collection's `--requires`.
+        assert_eq!(
+            inspect("container", &child, "{{.Dependencies}}"),
+            format!("[{}]", inspect("container", &base, "{{.Id}}"))
+        );
+    };
+    let start = format!(
+        "- containers.podman.podman_container: {{name: {base}, image: {IMAGE}, command: sleep 600, stop_timeout: 1}}\n\
+         - containers.podman.podman_container: {{name: {child}, image: {IMAGE}, command: sleep 600, stop_timeout: 1, requires: [{base}]}}\n"
+    );
+    let refused = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            "{start}- containers.podman.podman_container: {{name: {base}, state: absent}}\n  when: remove | default(false)\n"
+        )),
+    );
+    make(&refused);
+    let output = run(&refused, &["-e", "remove=true"]).status(2);
+    assert!(
+        output.stdout.contains("dependent containers"),
+        "{}",
+        output.stdout
+    );
+    assert!(exists("container", &base) && exists("container", &child));
+
+    let test = Test::new().file(
+        "play.yml",
+        &play(&format!(
+            "- containers.podman.podman_container: {{name: {base}, state: absent, delete_depend: true}}\n  register: r\n"
+        )),
+    );
+    let output = run(&test, &[]).success();
+    assert!(
+        output.stdout.contains("changed: [localhost]"),
+        "{}",
+        output.stdout
+    );
+    assert!(!exists("container", &base));
+    assert!(!exists("container", &child));
 }

@@ -1330,7 +1330,7 @@ fn restore_refuses_a_storage_directory_that_holds_other_files() {
     for host in HOSTS {
         assert!(
             refused.stdout.contains(&format!(
-                "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+                "fatal: [{host}]: FAILED! => {{\"changed\": false, \"msg\": \"{message}\"}}"
             )),
             "{}",
             refused.stdout
@@ -1444,7 +1444,7 @@ fn restore_refuses_storage_archives_that_are_not_a_plain_tree_of_files() {
         for host in HOSTS {
             assert!(
                 output.stdout.contains(&format!(
-                    "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+                    "fatal: [{host}]: FAILED! => {{\"changed\": false, \"msg\": \"{message}\"}}"
                 )),
                 "{reason}: {}",
                 output.stdout
@@ -1510,7 +1510,7 @@ fn restore_loads_an_empty_database_and_refuses_one_that_holds_other_tables() {
     for host in HOSTS {
         assert!(
             refused.stdout.contains(&format!(
-                "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{message}\"}}"
+                "fatal: [{host}]: FAILED! => {{\"changed\": false, \"msg\": \"{message}\"}}"
             )),
             "{}",
             refused.stdout

@@ -940,7 +940,7 @@ fn include_vars_dir_reads_a_directory_as_ansible_does() {
         .success();
     let msgs: Vec<String> = output
         .stdout
-        .split("\"msg\": ")
+        .split("\n    \"msg\": ")
         .skip(1)
         .map(|m| m.split("\n}").next().unwrap().split_whitespace().collect())
         .collect();
@@ -1180,9 +1180,9 @@ fn argument_specs_are_validated_by_a_task_first_in_the_role() {
         ]
     );
     assert!(shown[7].contains(
-        r#""msg":"Validation of arguments failed:\nmissing required arguments: svc_name\nvalue of mode must be one of: a, b, got: c""#
+        r#""msg": "Validation of arguments failed:\nmissing required arguments: svc_name\nvalue of mode must be one of: a, b, got: c""#
     ), "{}", shown[7]);
-    assert!(shown[7].contains(r#""argument_errors":["missing required arguments: svc_name","value of mode must be one of: a, b, got: c"]"#));
+    assert!(shown[7].contains(r#""argument_errors": ["missing required arguments: svc_name", "value of mode must be one of: a, b, got: c"]"#));
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=4 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"

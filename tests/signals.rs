@@ -493,7 +493,7 @@ fn interrupts_while_staging_remove_every_staged_copy_and_blame_no_host() {
     for i in 1..=5 {
         assert!(
             output.stdout.contains(&format!(
-                "interrupted: [host{i}] => {{\"msg\":\"bundle not installed on any host: the run was interrupted while staging\"}}\n"
+                "interrupted: [host{i}] => {{\"msg\": \"bundle not installed on any host: the run was interrupted while staging\"}}\n"
             )),
             "{}",
             output.stdout

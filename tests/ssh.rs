@@ -211,7 +211,7 @@ fn a_changed_host_key_is_refused() {
     let output = test.run().status(3);
     assert!(
         output.stdout.contains(
-            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"host key verification failed for `host1`: \
+            "fatal: [host1]: UNREACHABLE! => {\"changed\": false, \"msg\": \"host key verification failed for `host1`: \
              the host's key has CHANGED since it was recorded in known_hosts (a man-in-the-middle, \
              or a reinstalled host whose old key must be removed from known_hosts)"
         ),
@@ -510,14 +510,14 @@ fn a_task_past_its_timeout_is_stopped_on_the_host() {
     let output = test.run().status(3);
     assert!(
         output.stdout.contains(
-            "fatal: [host1]: UNREACHABLE! => {\"msg\":\"`host1` did not answer within 1 s\""
+            "fatal: [host1]: UNREACHABLE! => {\"changed\": false, \"msg\": \"`host1` did not answer within 1 s\""
         ),
         "{}",
         output.stdout
     );
     assert!(
         output.stdout.contains(
-            "fatal: [host2]: UNREACHABLE! => {\"msg\":\"`host2` did not answer within 1 s\""
+            "fatal: [host2]: UNREACHABLE! => {\"changed\": false, \"msg\": \"`host2` did not answer within 1 s\""
         ),
         "{}",
         output.stdout
@@ -763,7 +763,7 @@ fn the_users_ssh_config_agent_and_known_hosts_apply() {
     assert!(
         output
             .stdout
-            .contains("fatal: [quay-vm]: UNREACHABLE! => {\"msg\":\"host key verification failed for `quay-vm`"),
+            .contains("fatal: [quay-vm]: UNREACHABLE! => {\"changed\": false, \"msg\": \"host key verification failed for `quay-vm`"),
         "{}",
         output.stdout
     );
@@ -791,8 +791,7 @@ fn a_proxy_command_that_hangs_is_stopped_with_its_connection() {
     let output = test.run().status(3);
     // Whichever gives up first, quayside's own timer or ssh's ConnectTimeout (the same
     // second; on a loaded machine either may fire first), the host is unreachable.
-    let unreachable =
-        "fatal: [behind-proxy]: UNREACHABLE! => {\"msg\":\"cannot connect to `behind-proxy`: ";
+    let unreachable = "fatal: [behind-proxy]: UNREACHABLE! => {\"changed\": false, \"msg\": \"cannot connect to `behind-proxy`: ";
     assert!(
         output
             .stdout

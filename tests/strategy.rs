@@ -670,7 +670,7 @@ fn a_bundle_in_a_file_included_under_free_fails_on_every_host() {
         output
             .stdout
             .matches(
-                "\"msg\":\"`config_bundle` cannot run in a play whose strategy is `free`: it \
+                "\"msg\": \"`config_bundle` cannot run in a play whose strategy is `free`: it \
                  acts on every host of the batch at once",
             )
             .count(),

@@ -84,7 +84,7 @@ fn list_section(
                 }
             }
             TaskBody::Meta(_) => {}
-            TaskBody::Action { .. } | TaskBody::Include(_) => {
+            TaskBody::Action { .. } | TaskBody::Include(_) | TaskBody::Templated(_) => {
                 if select_by_tags(&tags, &args.tags, &args.skip_tags) {
                     let own: Vec<&str> = tags.iter().map(String::as_str).collect();
                     let _ = writeln!(

@@ -6,6 +6,7 @@
 mod module_defaults;
 mod parse;
 mod roles;
+mod templated;
 
 pub use module_defaults::ModuleDefaults;
 pub use module_defaults::apply as apply_module_defaults;
@@ -19,6 +20,7 @@ pub use parse::{
 pub use roles::{
     Role, load_role_at_run, role_search_path, set_collections_path, set_load_vars, set_roles_path,
 };
+pub use templated::{Resolved, Templated, Unresolved};
 
 use crate::source::Span;
 use crate::tasks::TaskKind;
@@ -266,6 +268,9 @@ pub enum TaskBody {
     Meta(Meta),
     /// `include_tasks` / `include_role`: decided per host when the task is reached.
     Include(Box<Include>),
+    /// `action: "{{ ... }}"`: a task whose type is a template, rendered and resolved per
+    /// host when it runs (`templated.rs`), then run as the [`TaskBody::Action`] it names.
+    Templated(Box<Templated>),
 }
 
 /// A dynamic include. Its `when` and `loop` decide, per host and item, whether the tasks
@@ -415,6 +420,7 @@ impl Task {
                 ..
             } => Some(module.name.clone()),
             TaskBody::Action { kind, .. } => Some(kind.name().to_owned()),
+            TaskBody::Templated(templated) => Some(templated.name_text().to_owned()),
             _ => None,
         }
     }
@@ -425,7 +431,9 @@ impl Task {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { .. } => self.action_name().unwrap_or_default(),
+            TaskBody::Action { .. } | TaskBody::Templated(_) => {
+                self.action_name().unwrap_or_default()
+            }
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
             TaskBody::Include(include) => match &include.role {

@@ -133,29 +133,12 @@ pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnosti
         let unchecked = task.unchecked.take();
         match &mut task.body {
             TaskBody::Action { kind, args, module } => {
-                let (shown, name) = match module {
-                    Some(module) => (short(&module.name).to_owned(), resolved(&module.name)),
-                    None => (kind.name().to_owned(), kind.name().to_owned()),
-                };
-                // Its own module's defaults, then those of the module its action hands it
-                // to (`service`: `systemd`'s) for what is still left out.
-                let backend = module.is_none().then(|| kind.backend()).flatten();
-                let layers: Vec<&[(Node, Node)]> = [Some(name.as_str()), backend]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|name| scope.for_name(name))
-                    .collect();
-                let mut added = false;
-                if let Value::Map(given) = &mut args.value {
-                    for (key, value) in layers.into_iter().flatten() {
-                        let name = key.key_string();
-                        if !given.iter().any(|(k, _)| k.key_string() == name) {
-                            given.push((key.clone(), value.clone()));
-                            added = true;
-                        }
-                    }
-                }
+                let added = add_defaults(&scope, *kind, module.as_deref(), args);
                 if added || unchecked.is_some() {
+                    let shown = match module {
+                        Some(module) => short(&module.name).to_owned(),
+                        None => kind.name().to_owned(),
+                    };
                     let key = Node::new(span, Value::Str(shown));
                     let checked = match module {
                         Some(module) => crate::plugins::check_args(module, &key, args),
@@ -183,8 +166,43 @@ pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnosti
                     apply(tasks, &scope)?;
                 }
             }
+            // Its defaults are those of the type it names on each host (`templated.rs`).
+            TaskBody::Templated(templated) => templated.module_defaults = scope.clone(),
             TaskBody::Meta(_) => {}
         }
     }
     Ok(())
+}
+
+/// Write the defaults `scope` has for a task of type `kind` (a module's: `module`) into its
+/// arguments `args`, where they do not set them: whether one was added.
+pub(super) fn add_defaults(
+    scope: &ModuleDefaults,
+    kind: TaskKind,
+    module: Option<&crate::plugins::Module>,
+    args: &mut Node,
+) -> bool {
+    let name = match module {
+        Some(module) => resolved(&module.name),
+        None => kind.name().to_owned(),
+    };
+    // Its own module's defaults, then those of the module its action hands it to
+    // (`service`: `systemd`'s) for what is still left out.
+    let backend = module.is_none().then(|| kind.backend()).flatten();
+    let layers: Vec<&[(Node, Node)]> = [Some(name.as_str()), backend]
+        .into_iter()
+        .flatten()
+        .filter_map(|name| scope.for_name(name))
+        .collect();
+    let mut added = false;
+    if let Value::Map(given) = &mut args.value {
+        for (key, value) in layers.into_iter().flatten() {
+            let name = key.key_string();
+            if !given.iter().any(|(k, _)| k.key_string() == name) {
+                given.push((key.clone(), value.clone()));
+                added = true;
+            }
+        }
+    }
+    added
 }

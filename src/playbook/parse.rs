@@ -623,6 +623,17 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
 }
 
 fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Diagnostic> {
+    parse_task_with(node, handler, origin, None)
+}
+
+/// [`parse_task`], with the task type and arguments of an `action:` whose task type is a
+/// template (`templated`), read apart from the task's keys.
+fn parse_task_with(
+    node: &Node,
+    handler: bool,
+    origin: Origin<'_>,
+    templated: Option<&(Node, Node)>,
+) -> Result<Task, Diagnostic> {
     let Some(entries) = node.as_map() else {
         return Err(Diagnostic::at(
             format!("a task must be a mapping, found {}", node.kind()),
@@ -630,18 +641,29 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         ));
     };
     // `action: TYPE ARGS` (or a mapping with `module:`) is Ansible's older spelling of
-    // `TYPE: ARGS`: read the task again written that way.
+    // `TYPE: ARGS`: read the task again written that way. A templated TYPE is not a key:
+    // it is carried beside the task's keys, and the task is told it is templated.
     if let Some(at) = entries
         .iter()
         .position(|(key, _)| key.as_str() == Some("action"))
     {
         let (module, args) = action_parts(&entries[at].1, "action")?;
         let mut rewritten = entries.to_vec();
+        if crate::yaml::is_template(&module.key_string()) {
+            rewritten.remove(at);
+            return parse_task_with(
+                &Node::new(node.span.clone(), Value::Map(rewritten)),
+                handler,
+                origin,
+                Some(&(module, args)),
+            );
+        }
         rewritten[at] = (module, args);
-        return parse_task(
+        return parse_task_with(
             &Node::new(node.span.clone(), Value::Map(rewritten)),
             handler,
             origin,
+            templated,
         );
     }
     let mut task = new_task(node.span.clone());
@@ -655,6 +677,12 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
     let mut local_action: Option<(&Node, &Node)> = None;
     let mut delegate_key: Option<&Node> = None;
     let mut delegate_facts_key: Option<&Node> = None;
+    // The task type (`actions`' first) is a template, rendered per host when it runs.
+    let mut templated_type = false;
+    if let Some((module, args)) = templated {
+        actions.push((module, args));
+        templated_type = true;
+    }
     for (key, value) in entries {
         let Some(word) = key.as_str() else {
             return Err(Diagnostic::at(
@@ -833,6 +861,7 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
             ));
         }
         local_owned = action_parts(value, "local_action")?;
+        templated_type = crate::yaml::is_template(&local_owned.0.key_string());
         actions.push((&local_owned.0, &local_owned.1));
         task.delegate_to = Some(("localhost".to_owned(), value.span.clone()));
     }
@@ -1115,6 +1144,16 @@ fn parse_task(node: &Node, handler: bool, origin: Origin<'_>) -> Result<Task, Di
         }
     };
     let word = key.key_string();
+    if templated_type {
+        task.body = TaskBody::Templated(Box::new(super::Templated::new(
+            key.clone(),
+            value.clone(),
+            extra_args.cloned(),
+            origin.play_dir,
+            origin.role_dir,
+        )));
+        return Ok(task);
+    }
     if is_meta(&word) {
         let action = string(value)?;
         task.body = TaskBody::Meta(match action.as_str() {
@@ -1171,8 +1210,8 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
     match &value.value {
         Value::Str(text) => {
             let text = text.trim_start();
-            let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-            if word.is_empty() {
+            let (module, rest) = first_word(text);
+            if module.is_empty() {
                 return Err(Diagnostic::at(
                     format!("`{word}` needs a task type, such as `command touch done`"),
                     value.span.clone(),
@@ -1183,7 +1222,7 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
                 rest => Value::Str(rest.to_owned()),
             };
             Ok((
-                Node::new(value.span.clone(), Value::Str(word.to_owned())),
+                Node::new(value.span.clone(), Value::Str(module.to_owned())),
                 Node::new(value.span.clone(), args),
             ))
         }
@@ -1209,8 +1248,34 @@ fn action_parts(value: &Node, word: &str) -> Result<(Node, Node), Diagnostic> {
     }
 }
 
+/// The first word of `action`'s string and the rest: a template (`{{ mod }}`) is one
+/// word whatever spaces it holds, as Ansible's `split_args` reads it.
+fn first_word(text: &str) -> (&str, &str) {
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'{' if matches!(bytes.get(at + 1), Some(b'{' | b'%' | b'#')) => {
+                depth += 1;
+                at += 2;
+                continue;
+            }
+            b'}' | b'%' | b'#' if depth > 0 && bytes.get(at + 1) == Some(&b'}') => {
+                depth -= 1;
+                at += 2;
+                continue;
+            }
+            c if depth == 0 && c.is_ascii_whitespace() => return (&text[..at], &text[at..]),
+            _ => {}
+        }
+        at += 1;
+    }
+    (text, "")
+}
+
 /// A task type's own name, from its name or an Ansible collection name for it.
-fn short_task_type(word: &str) -> Option<TaskKind> {
+pub(super) fn short_task_type(word: &str) -> Option<TaskKind> {
     TaskKind::from_name(word)
         .or_else(|| {
             ACTION_PREFIXES
@@ -1275,7 +1340,7 @@ fn handler_inner(handler: bool, origin: Origin<'_>) -> Origin<'_> {
 }
 
 /// `meta`, also as `ansible.builtin.meta` or `ansible.legacy.meta`.
-fn is_meta(word: &str) -> bool {
+pub(super) fn is_meta(word: &str) -> bool {
     matches!(
         word,
         "meta" | "ansible.builtin.meta" | "ansible.legacy.meta"
@@ -1319,7 +1384,11 @@ fn unknown_word(key: &Node, beside_a_type: bool) -> Diagnostic {
 
 /// The arguments of a task type: its value, with `args:` merged in, and a free-form string
 /// (`command: ls -l`) turned into the task type's free-form argument.
-fn merge_args(kind: TaskKind, value: &Node, extra: Option<&Node>) -> Result<Node, Diagnostic> {
+pub(super) fn merge_args(
+    kind: TaskKind,
+    value: &Node,
+    extra: Option<&Node>,
+) -> Result<Node, Diagnostic> {
     let mut args = match (&value.value, kind.free_form()) {
         // `fail: msg=boom`, `include_vars: file=x.yml`: the free-form argument named, as
         // Ansible reads it (`key=value` words).
@@ -1474,7 +1543,7 @@ fn decode_escapes(word: &str) -> String {
 /// Ansible's `split_args`: words separated by spaces, except inside quotes and inside
 /// `{{ }}`, `{% %}` and `{# #}` (so `msg={{ a | join(' ') }}` is one word). Quotes stay in
 /// the word; [`unquote`] takes them off a value.
-fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
+pub(super) fn split_args(text: &str) -> Result<Vec<String>, &'static str> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote: Option<char> = None;
@@ -1677,5 +1746,22 @@ mod tests {
         assert_eq!(words("a='b c'  d=e"), ["a='b c'", "d=e"]);
         assert_eq!(unquote("\"{{ maybe }}\""), "{{ maybe }}");
         assert!(split_args("msg='open").is_err());
+    }
+
+    #[test]
+    fn an_action_s_templated_type_is_one_word() {
+        assert_eq!(
+            first_word("{{ ansible_facts.pkg_mgr }}"),
+            ("{{ ansible_facts.pkg_mgr }}", "")
+        );
+        assert_eq!(
+            first_word("{{ mod }} name=x state=present"),
+            ("{{ mod }}", " name=x state=present")
+        );
+        assert_eq!(
+            first_word("command echo {{ x }}"),
+            ("command", " echo {{ x }}")
+        );
+        assert_eq!(first_word("ns.{{ c }}.mod a=1"), ("ns.{{ c }}.mod", " a=1"));
     }
 }

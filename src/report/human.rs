@@ -46,6 +46,87 @@ fn pretty(value: &serde_json::Value) -> String {
     }
 }
 
+/// The same value with every mapping's keys in sorted order (Python's `sort_keys=True`).
+fn sorted(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.clone(), sorted(value)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Python's `json.dumps` separators on one line: `", "` between items, `": "` after a key.
+struct OneLine;
+
+impl serde_json::ser::Formatter for OneLine {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+}
+
+/// A result as Ansible's callbacks print it (`_dump_results`): keys sorted, without
+/// `failed` (the line says it) and `exception`, and `invocation` only at `-vvv`, where the
+/// result is indented by four spaces; on one line below.
+fn dump_result(result: &serde_json::Value, verbosity: u8) -> String {
+    let indent = verbosity >= 3;
+    let mut result = result.clone();
+    if let serde_json::Value::Object(map) = &mut result {
+        map.remove("failed");
+        map.remove("exception");
+        if !indent {
+            map.remove("invocation");
+        }
+    }
+    let result = sorted(&result);
+    if indent {
+        return pretty(&result);
+    }
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, OneLine);
+    match serde::Serialize::serialize(&result, &mut serializer) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => result.to_string(),
+    }
+}
+
 /// `TITLE ****...` padded to 80 columns, as Ansible prints its banners.
 fn banner(title: &str) -> String {
     let stars = 79usize.saturating_sub(title.chars().count()).max(3);
@@ -65,7 +146,18 @@ impl Human {
     /// The text an event prints, empty for events that print nothing.
     pub fn render(&self, event: &Event) -> String {
         match event {
-            // Ansible prints a loop's items, not a line for the loop as a whole.
+            // Ansible prints a loop's items, not a line for the loop as a whole; but when
+            // it skipped every item, a line for the host after them (its default
+            // callback's `v2_runner_on_skipped`).
+            Event::LoopResult {
+                host,
+                status: Status::Skipped,
+                items,
+                ..
+            } if *items > 0 => format!(
+                "{}\n",
+                self.paint(&format!("skipping: [{host}]"), Status::Skipped)
+            ),
             Event::PlaybookStart { .. } | Event::HostStart { .. } | Event::LoopResult { .. } => {
                 String::new()
             }
@@ -106,22 +198,24 @@ impl Human {
                 for diff in diffs {
                     text.push_str(&crate::report::unified_diff(diff));
                 }
-                let item = item
-                    .as_ref()
-                    .map(|i| format!(" => (item={i})"))
-                    .unwrap_or_default();
+                let label = item.as_ref();
+                let item = label.map(|i| format!(" => (item={i})")).unwrap_or_default();
                 // As Ansible: a delegated task's host is `host -> delegated`.
                 let host = match delegated_to {
                     Some(delegated) => format!("{host} -> {delegated}"),
                     None => host.clone(),
                 };
-                let line = match status {
-                    Status::Ok => format!("ok: [{host}]{item}"),
-                    Status::Changed => format!("changed: [{host}]{item}"),
-                    Status::Skipped => format!("skipping: [{host}]{item}"),
-                    Status::Failed | Status::Ignored => format!("fatal: [{host}]: FAILED!{item}"),
-                    Status::Unreachable => format!("fatal: [{host}]: UNREACHABLE!"),
-                    Status::Interrupted => format!("interrupted: [{host}]{item}"),
+                let line = match (status, label) {
+                    (Status::Ok, _) => format!("ok: [{host}]{item}"),
+                    (Status::Changed, _) => format!("changed: [{host}]{item}"),
+                    (Status::Skipped, _) => format!("skipping: [{host}]{item}"),
+                    // As Ansible: a failed item is `failed: [host] (item=...)`.
+                    (Status::Failed | Status::Ignored, Some(label)) => {
+                        format!("failed: [{host}] (item={label})")
+                    }
+                    (Status::Failed | Status::Ignored, None) => format!("fatal: [{host}]: FAILED!"),
+                    (Status::Unreachable, _) => format!("fatal: [{host}]: UNREACHABLE!"),
+                    (Status::Interrupted, _) => format!("interrupted: [{host}]{item}"),
                 };
                 text.push_str(&self.paint(&line, *status));
                 // As Ansible's callbacks: a result's `diff` is not printed below `-vvv`.
@@ -136,16 +230,30 @@ impl Human {
                     _ => std::borrow::Cow::Borrowed(result),
                 });
                 let detail = match (status, result.as_deref(), msg) {
-                    (_, Some(result), _) if self.verbosity >= 1 => Some(pretty(result)),
-                    (Status::Failed | Status::Ignored, Some(result), _) => Some(result.to_string()),
-                    (
-                        Status::Failed
-                        | Status::Ignored
-                        | Status::Unreachable
-                        | Status::Interrupted,
-                        _,
-                        Some(msg),
-                    ) => Some(serde_json::json!({ "msg": msg }).to_string()),
+                    // As Ansible: `debug` and `assert` show their own fields, indented,
+                    // whatever the verbosity.
+                    (Status::Ok | Status::Changed, _, _) if output.is_some() => {
+                        output.as_ref().map(pretty)
+                    }
+                    (_, Some(result), _) if self.verbosity >= 1 => {
+                        Some(dump_result(result, self.verbosity))
+                    }
+                    (Status::Failed | Status::Ignored, Some(result), _) => {
+                        Some(dump_result(result, self.verbosity))
+                    }
+                    // As Ansible prints a result that is only a message.
+                    (Status::Failed | Status::Ignored, _, Some(msg)) => Some(dump_result(
+                        &serde_json::json!({ "changed": false, "msg": msg }),
+                        self.verbosity,
+                    )),
+                    (Status::Unreachable, _, Some(msg)) => Some(dump_result(
+                        &serde_json::json!({ "changed": false, "msg": msg, "unreachable": true }),
+                        self.verbosity,
+                    )),
+                    (Status::Interrupted, _, Some(msg)) => Some(dump_result(
+                        &serde_json::json!({ "msg": msg }),
+                        self.verbosity,
+                    )),
                     _ => output.as_ref().map(pretty),
                 };
                 if let Some(detail) = detail {

@@ -151,6 +151,8 @@ pub enum Event {
         task: String,
         status: Status,
         changed: bool,
+        /// How many items it ran (0: the list was empty, or did not render).
+        items: usize,
         #[serde(skip_serializing_if = "Option::is_none")]
         msg: Option<String>,
         duration_ms: u64,

@@ -874,7 +874,7 @@ impl<'a> Runner<'a> {
                 }
             }
             match &task.body {
-                TaskBody::Action { .. } => {
+                TaskBody::Action { .. } | TaskBody::Templated(_) => {
                     let length = if !in_segment {
                         self.segment_len(scope, &tasks[at..], inherited)
                     } else {
@@ -1242,7 +1242,7 @@ impl<'a> Runner<'a> {
             }
             let inner = inherited.with(handler);
             match &handler.body {
-                TaskBody::Action { .. } => {
+                TaskBody::Action { .. } | TaskBody::Templated(_) => {
                     self.run_task(scope, handler, &notified, inherited, true)
                         .await
                 }
@@ -1340,7 +1340,9 @@ impl<'a> Runner<'a> {
     /// on standard input; no answer (end of input) stops the run as an interruption does.
     fn step_confirms(&self, task: &Task) -> bool {
         use std::io::{BufRead, Write};
-        if !self.stepping.load(Ordering::SeqCst) || !matches!(task.body, TaskBody::Action { .. }) {
+        if !self.stepping.load(Ordering::SeqCst)
+            || !matches!(task.body, TaskBody::Action { .. } | TaskBody::Templated(_))
+        {
             return true;
         }
         loop {

@@ -11,7 +11,7 @@ use super::chain::{Unit, unit_key};
 use super::context::{TaskRun, extend};
 use super::delegate::Delegation;
 use super::{Inherited, PlayScope, Runner};
-use crate::playbook::{LoopForm, Task, TaskBody};
+use crate::playbook::{LoopForm, Task, TaskBody, Unresolved};
 use crate::report::{CENSORED, Event, Status};
 use crate::tasks::{Across, Outcome, TaskContext, TaskKind, parse_action};
 use crate::template;
@@ -21,6 +21,8 @@ use crate::yaml::{Node, Value as YamlValue};
 
 /// A task rendered for one host, with what it needs to run there.
 pub(super) struct Ready {
+    /// The task's type (a templated one's, as this host names it).
+    pub(super) kind: TaskKind,
     pub(super) action: crate::tasks::Action,
     /// Its arguments as rendered for the host (`~` made the home), which `action` was read
     /// from: an `async` job keeps them for `async_status`.
@@ -200,6 +202,12 @@ impl Runner<'_> {
                     task: name.clone(),
                     status: status(&result, effective),
                     changed: result.as_ref().is_ok_and(|outcome| outcome.changed),
+                    items: result
+                        .as_ref()
+                        .ok()
+                        .and_then(|outcome| outcome.data.get("results"))
+                        .and_then(Json::as_array)
+                        .map_or(0, Vec::len),
                     msg: match &result {
                         _ if effective.no_log => Some(CENSORED.to_owned()),
                         Ok(outcome) => outcome.msg.clone(),
@@ -484,9 +492,20 @@ impl Runner<'_> {
             }
             let item_started = Instant::now();
             let item_ctx = item_context(task, ctx, index, &items);
-            let result = self
+            let mut result = self
                 .attempt(task, effective, host, &item_ctx, Some(index))
                 .await;
+            if let Ok(outcome) = &mut result {
+                // As Ansible: the item under the loop's variable name, and that name, in the
+                // item's result as shown and as registered.
+                let data = &mut outcome.data;
+                data.insert(task.loop_var.clone(), item.clone());
+                data.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
+                if let Some(index_var) = &task.index_var {
+                    data.insert(index_var.clone(), Json::from(index));
+                    data.insert("ansible_index_var".into(), Json::from(index_var.clone()));
+                }
+            }
             let label = match &task.label {
                 Some(label) => label_text(label, &item_ctx),
                 None => crate::template::python::str(item),
@@ -506,17 +525,7 @@ impl Runner<'_> {
             aggregate.failed |= outcome.failed;
             all_skipped &= outcome.skipped;
             aggregate.facts.extend(outcome.facts.clone());
-            let mut registered = outcome.registered();
-            if let Json::Object(map) = &mut registered {
-                // As Ansible: the item under the loop's variable name, and that name.
-                map.insert(task.loop_var.clone(), item.clone());
-                map.insert("ansible_loop_var".into(), Json::from(task.loop_var.clone()));
-                if let Some(index_var) = &task.index_var {
-                    map.insert(index_var.clone(), Json::from(index));
-                    map.insert("ansible_index_var".into(), Json::from(index_var.clone()));
-                }
-            }
-            results.push(registered);
+            results.push(outcome.registered());
         }
         aggregate.skipped = all_skipped;
         aggregate.msg = Some(if aggregate.failed {
@@ -574,8 +583,28 @@ impl Runner<'_> {
                 Err(error) => return Err(Ok(Outcome::failed(located(&error)))),
             }
         }
-        let TaskBody::Action { kind, args, module } = &task.body else {
-            return Err(Ok(Outcome::ok()));
+        let resolved;
+        let (kind, args, module) = match &task.body {
+            TaskBody::Action { kind, args, module } => (kind, args, module),
+            // Its type named on this host, as a written name is at load.
+            TaskBody::Templated(templated) => {
+                resolved = templated.resolve(ctx).map_err(|unresolved| {
+                    Ok(Outcome::failed(match unresolved {
+                        Unresolved::Template(error) => located(&error),
+                        Unresolved::Message(message) => message,
+                    }))
+                })?;
+                if let Some((span, _)) = &task.r#async {
+                    if resolved.kind.async_support() == crate::tasks::Async::NotBuilt {
+                        return Err(Ok(Outcome::failed(format!(
+                            "`async` is not supported for `{}` tasks at {span}: quayside cannot run them in the background",
+                            resolved.kind
+                        ))));
+                    }
+                }
+                (&resolved.kind, &resolved.args, &resolved.module)
+            }
+            _ => return Err(Ok(Outcome::ok())),
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
@@ -651,6 +680,7 @@ impl Runner<'_> {
             }
         }
         Ok(Ready {
+            kind: *kind,
             action,
             args: rendered,
             connection,
@@ -814,8 +844,8 @@ impl Runner<'_> {
         task_ctx: &TaskContext<'_>,
         ctx: &Value,
     ) -> Result<Outcome, TransportError> {
-        let (TaskBody::Action { kind, .. }, Some((_, seconds))) = (&task.body, &task.r#async)
-        else {
+        let kind = &ready.kind;
+        let Some((_, seconds)) = &task.r#async else {
             return ready.action.run(task_ctx).await;
         };
         let seconds = match rendered_whole(seconds, ctx, "async") {
@@ -1024,9 +1054,12 @@ fn status(result: &Result<Outcome, TransportError>, effective: &Inherited) -> St
 
 /// Whether a task needs a connection to its hosts.
 fn needs_connection(task: &Task, effective: &Inherited) -> bool {
-    task.kind().is_some_and(|kind| {
-        effective.delegate_to.is_none() && !templated_user(effective) && !kind.on_controller()
-    })
+    let own = effective.delegate_to.is_none() && !templated_user(effective);
+    match &task.body {
+        // Whatever type it names on the host, it may need the host.
+        TaskBody::Templated(_) => own,
+        _ => task.kind().is_some_and(|kind| own && !kind.on_controller()),
+    }
 }
 
 /// Whether the task's (or its block's) `remote_user` is a template, rendered per host.

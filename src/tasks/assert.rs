@@ -82,7 +82,8 @@ impl TaskType for Assert {
         Ok(if self.quiet {
             Outcome::ok().with("msg", msg)
         } else {
-            Outcome::ok().showing("msg", msg)
+            // As Ansible shows a passed assert: `changed` beside the message.
+            Outcome::ok().showing("changed", false).showing("msg", msg)
         })
     }
 }

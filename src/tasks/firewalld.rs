@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::{TransportError, quote};
+use crate::yaml::is_template;
 
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "Args")]
@@ -82,7 +83,8 @@ impl TryFrom<Args> for Firewalld {
         if given == 0 {
             return Err("name one of `service`, `port`, `source` or `rich_rule`".to_owned());
         }
-        if let Some(port) = &args.port
+        // A templated port is checked when it is rendered (at run time).
+        if let Some(port) = args.port.as_ref().filter(|port| !is_template(port))
             && port
                 .split_once('/')
                 .is_none_or(|(_, proto)| proto.is_empty())

@@ -37,6 +37,7 @@ mod package;
 mod pause;
 mod podman;
 mod podman_container;
+mod podman_container_info;
 mod podman_engine;
 mod podman_image;
 mod podman_load;
@@ -424,6 +425,7 @@ task_types! {
     "podman_stop" => PodmanStop(podman_stop::PodmanStop);
     "podman_container" => PodmanContainer(podman_container::PodmanContainer);
     "podman_volume" => PodmanVolume(podman_volume::PodmanVolume);
+    "podman_container_info" => PodmanContainerInfo(podman_container_info::PodmanContainerInfo);
     "podman_network" => PodmanNetwork(podman_network::PodmanNetwork);
     "podman_pod" => PodmanPod(podman_pod::PodmanPod);
     "podman_secret" => PodmanSecret(podman_secret::PodmanSecret);
@@ -582,6 +584,68 @@ pub fn check_args(kind: TaskKind, key: &Node, args: &Node) -> Result<(), Diagnos
     from_node_lenient::<Action>(&action_node(&key, args))
         .map(|_| ())
         .map_err(Diagnostic::from)
+}
+
+/// The arguments `args` names that a task of type `kind` does not take, with those it
+/// takes, in ansible-core's words for a module's (`Unsupported parameters for (debug)
+/// module: bogus. Supported parameters include: msg, var, verbosity.`); `None` when it
+/// takes every one.
+pub fn unsupported_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut unknown = Vec::new();
+    let mut supported: &[&str] = &[];
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some((name, expected)), Value::Map(entries)) = (error.unknown, &mut args.value) else {
+            break;
+        };
+        entries.retain(|(k, _)| k.key_string() != name);
+        supported = expected;
+        unknown.push(name);
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort();
+    let mut supported = supported.to_vec();
+    supported.sort_unstable();
+    Some(format!(
+        "Unsupported parameters for ({}) module: {}. Supported parameters include: {}.",
+        kind.name(),
+        unknown.join(", "),
+        supported.join(", ")
+    ))
+}
+
+/// The required arguments `args` leaves out for a task of type `kind`, in ansible-core's
+/// words for a module's (`missing required arguments: path`); `None` when none is.
+pub fn missing_args(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let mut args = args.clone();
+    let mut missing = Vec::new();
+    while let Err(error) = from_node_lenient::<Action>(&action_node(&key, &args)) {
+        let (Some(name), Value::Map(entries)) = (error.missing, &mut args.value) else {
+            break;
+        };
+        if missing.contains(&name) {
+            break;
+        }
+        // A template stands for any value: the check goes on to the next one left out.
+        let span = args.span.clone();
+        entries.push((
+            Node::new(span.clone(), Value::Str(name.to_owned())),
+            Node::new(span, Value::Str("{{ given }}".to_owned())),
+        ));
+        missing.push(name);
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    missing.sort_unstable();
+    Some(format!(
+        "missing required arguments: {}",
+        missing.join(", ")
+    ))
 }
 
 /// Read a task's rendered arguments.
@@ -904,5 +968,22 @@ mod tests {
             check("command:\n  cmd: ls\n  chdri: /tmp\n").unwrap_err(),
             "unknown argument `chdri` at t.yml:3:3 — did you mean `chdir`?"
         );
+    }
+
+    #[test]
+    fn arguments_a_type_does_not_take_or_misses_in_ansible_s_words() {
+        let args = |text: &str| crate::yaml::load_str("t.yml", text).unwrap();
+        assert_eq!(
+            unsupported_args(TaskKind::Debug, &args("{msg: x, zz: 1, bogus: 2}")).as_deref(),
+            Some(
+                "Unsupported parameters for (debug) module: bogus, zz. Supported parameters include: msg, var, verbosity."
+            )
+        );
+        assert_eq!(unsupported_args(TaskKind::Debug, &args("{msg: x}")), None);
+        assert_eq!(
+            missing_args(TaskKind::File, &args("{state: directory}")).as_deref(),
+            Some("missing required arguments: path")
+        );
+        assert_eq!(missing_args(TaskKind::File, &args("{path: /x}")), None);
     }
 }

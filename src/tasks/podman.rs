@@ -14,6 +14,32 @@ use crate::transport::quote::quote;
 pub(super) const PREAMBLE: &str = "set -u\n\
 command -v podman >/dev/null 2>&1 || { echo failed=podman-missing; exit 127; }\n";
 
+/// The two fields of `podman container inspect` that [`STALE`] reads, as
+/// [`inspect_lines`] takes them: the container's first process and its conmon.
+pub(super) const STATE_PIDS: [(&str, &str); 2] = [
+    ("pid", "{{.State.Pid}}"),
+    ("conmon_pid", "{{.State.ConmonPid}}"),
+];
+
+/// Shell functions: `alive PID`, and `stale`, true when the container that
+/// [`inspect_lines`] read (with [`STATE_PIDS`]) is listed in a state that needs its
+/// processes (`running`, `paused`, `stopping`, `removing`, `unknown`) while neither its
+/// conmon nor its first process is alive. That is what a loaded machine killing conmon
+/// leaves: podman still says `running`, `podman stop` returns 0 and leaves it `stopping`,
+/// and `podman start` refuses it ("container state improper"). A killed process not yet
+/// reaped (PID 1 of a container host may never reap it) is a zombie: dead, though its
+/// /proc entry stays.
+pub(super) const STALE: &str = "alive() {\n\
+    [ \"${1:-0}\" -gt 0 ] 2>/dev/null || return 1\n\
+    stat=$(cat /proc/\"$1\"/stat 2>/dev/null) || return 1\n\
+    case ${stat##*') '} in Z*|X*|x*) return 1 ;; esac\n\
+    }\n\
+    stale() {\n\
+    case $state in running|paused|stopping|removing|unknown) ;; *) return 1 ;; esac\n\
+    if alive \"$conmon_pid\" && [ \"$(cat /proc/\"$conmon_pid\"/comm 2>/dev/null)\" = conmon ]; then return 1; fi\n\
+    if alive \"$pid\"; then return 1; fi\n\
+    }\n";
+
 /// Container names as podman accepts them; checking here also keeps a name from ever
 /// being read as an option.
 pub(super) fn check_name(name: &str) -> Result<(), String> {

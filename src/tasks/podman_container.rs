@@ -63,6 +63,10 @@ pub struct PodmanContainer {
     rm: bool,
     #[serde(default)]
     stop_timeout: Option<u32>,
+    /// Removing the container (`state: absent`, or to make it again) removes the
+    /// containers that depend on it too (`podman rm --depend`).
+    #[serde(default)]
+    delete_depend: bool,
     #[serde(default, alias = "labels")]
     label: BTreeMap<String, String>,
     #[serde(default, alias = "capabilities")]
@@ -101,6 +105,9 @@ pub struct PodmanContainer {
     ulimit: Option<OneOrMany>,
     #[serde(default, alias = "dns_servers")]
     dns: Option<OneOrMany>,
+    /// Containers this one needs started first (`podman create --requires a,b`).
+    #[serde(default)]
+    requires: Option<OneOrMany>,
     #[serde(default, alias = "exposed", alias = "exposed_ports")]
     expose: Option<OneOrMany>,
     #[serde(default, alias = "userns_mode")]
@@ -379,6 +386,15 @@ impl PodmanContainer {
         );
         many(&mut spec, "device", "device", list(&self.device));
         many(&mut spec, "ulimit", "ulimit", list(&self.ulimit));
+        // As the collection: every required container in one `--requires a,b`.
+        let requires = list(&self.requires);
+        if !requires.is_empty() {
+            spec.field(
+                "requires",
+                json!(requires),
+                [format!("--requires={}", requires.join(","))],
+            );
+        }
         // The collection gives every server in one `--dns a,b`.
         let dns = list(&self.dns);
         if !dns.is_empty() {
@@ -462,6 +478,7 @@ impl TaskType for PodmanContainer {
             restart: self.force_restart,
             recreate: self.recreate,
             stop_timeout: self.stop_timeout,
+            delete_depend: self.delete_depend,
             detach: self.detach,
             inspect: true,
             systemd: self
@@ -511,6 +528,11 @@ impl TaskType for PodmanContainer {
             .data
             .insert("podman_actions".into(), json!(done.commands));
         outcome.data.insert("actions".into(), json!(actions));
+        // quayside's own key, only when a stale container was recovered.
+        let recovered = done.recovered();
+        if !recovered.is_null() {
+            outcome.data.insert("recovered".into(), recovered);
+        }
         if want == Want::Absent {
             // The collection registers no output and no unit for a removal.
             return Ok(outcome);

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::podman::{PREAMBLE, failure, inspect_lines, report};
+use super::podman::{PREAMBLE, STALE, STATE_PIDS, failure, inspect_lines, report};
 use super::{FileDiff, Outcome, TaskContext, diff_text};
 use crate::transport::TransportError;
 use crate::transport::quote::{quote, quote_argv};
@@ -142,6 +142,8 @@ pub(super) struct Desired {
     /// Make the container again even if nothing changed.
     pub recreate: bool,
     pub stop_timeout: Option<u32>,
+    /// `podman rm --depend`: a removal takes the containers that depend on it too.
+    pub delete_depend: bool,
     /// `podman run -d` (else `podman run` waits for the container to exit).
     pub detach: bool,
     /// Report the container's `podman container inspect` after the task.
@@ -171,6 +173,15 @@ impl Done {
     pub fn get(&self, key: &str) -> String {
         self.report.get(key).cloned().unwrap_or_default()
     }
+
+    /// A stale container found and recovered: `{"state": "stopping", "by": "removed"}`
+    /// (`by`: `cleanup`, `removed`, or in check mode `would`); `Null` when there was none.
+    pub fn recovered(&self) -> Json {
+        match self.report.get("recovered") {
+            Some(by) => json!({"state": self.get("stale"), "by": by}),
+            None => Json::Null,
+        }
+    }
 }
 
 impl Desired {
@@ -191,6 +202,9 @@ impl Desired {
                 .chain(verb)
                 .map(|s| (*s).to_owned())
                 .collect();
+            if self.delete_depend && verb.first() == Some(&"rm") {
+                argv.push("--depend".to_owned());
+            }
             argv.extend(self.time_args());
             argv.push(name.clone());
             argv
@@ -239,8 +253,13 @@ impl Desired {
                     "fields",
                     &format!("{{{{index .Config.Labels \"{FIELDS_LABEL}\"}}}}"),
                 ),
+                STATE_PIDS[0],
+                STATE_PIDS[1],
             ],
         ));
+        if self.want != Want::Absent {
+            script.push_str(&self.recovery_script(check));
+        }
         match (self.want, &self.spec) {
             (Want::Absent, _) => {
                 script.push_str("if [ $exists = yes ]; then action=remove; else action=none; fi\n");
@@ -363,6 +382,50 @@ impl Desired {
         script
     }
 
+    /// Lines that find a stale container ([`STALE`]) and recover it before anything else
+    /// is decided, as an operator would:
+    /// `podman container cleanup`, and when podman still lists it in that state,
+    /// `podman rm -f`, after which the decision below makes it again from the spec.
+    /// The report says `stale=STATE` and `recovered=cleanup|removed` (in check mode,
+    /// `recovered=would`: it is then decided as if the container had been removed).
+    fn recovery_script(&self, check: bool) -> String {
+        let mut script = String::from(STALE);
+        script.push_str(
+            "if [ $exists = yes ] && stale; then\n\
+             echo stale=$state\n",
+        );
+        if check {
+            // Cleanup leaves podman 4's stale containers as they are: what would be done
+            // is told as the removal that then follows.
+            script.push_str("echo recovered=would\n");
+            if self.spec.is_some() {
+                script.push_str("exists=no; state=\n");
+            }
+        } else {
+            script.push_str(
+                "podman container cleanup \"$name\" >/dev/null 2>&1\n\
+                 state=$(podman container inspect --format '{{.State.Status}}' \"$name\" 2>/dev/null) || state=\n\
+                 if [ -n \"$state\" ] && ! stale; then echo recovered=cleanup\n",
+            );
+            if self.spec.is_some() {
+                script.push_str(
+                    // Right after conmon died, podman 4.3.1's first `rm -f` fails ("could
+                    // not be stopped ... container state improper") and leaves the
+                    // container `stopping`; the second removes it.
+                    "else podman rm -f -t 0 \"$name\" >/dev/null 2>&1 || podman rm -f -t 0 --ignore \"$name\" >/dev/null || { echo failed=podman-rm; exit 1; }\n\
+                     echo recovered=removed; exists=no; state=\n",
+                );
+            } else {
+                // Without an image the container cannot be made again: it is left for
+                // the operator, with the command that recovers it in the message.
+                script.push_str("else echo failed=stale; exit 1\n");
+            }
+            script.push_str("fi\n");
+        }
+        script.push_str("fi\n");
+        script
+    }
+
     /// Lines that write (in check mode: compare) the unit file; the unit is printed at the
     /// end as the section `unit`.
     fn systemd_script(&self, systemd: &Systemd, check: bool) -> String {
@@ -469,6 +532,25 @@ impl Desired {
             units: BTreeMap::new(),
             report,
         };
+        let stale = done.get("stale");
+        let recovered = done.get("recovered");
+        if !stale.is_empty() {
+            let mut commands = vec![format!("podman container cleanup {}", self.name)];
+            if recovered != "cleanup" {
+                commands.push(format!("podman rm -f -t 0 {}", self.name));
+            }
+            commands.append(&mut done.commands);
+            done.commands = commands;
+        }
+        if done.get("failed") == "stale" {
+            done.outcome = Outcome::failed(format!(
+                "container `{}` is listed as `{stale}` with its conmon and processes gone, \
+                 and `podman container cleanup` left it so; without an image it cannot be \
+                 made again: remove it (`podman rm -f {}`) or give its `image`",
+                self.name, self.name
+            ));
+            return Ok(done);
+        }
         if !output.success() || done.report.contains_key("failed") {
             done.outcome = Outcome::failed(failure(ctx.host, &done.report, &output));
             return Ok(done);
@@ -508,9 +590,30 @@ impl Desired {
             )),
             other => Some(other.to_owned()),
         };
+        // A stale container recovered is a change, and said first.
+        let recovery = match recovered.as_str() {
+            "" => None,
+            "cleanup" => Some(format!(
+                "recovered from a stale `{stale}` container (conmon and its processes gone) by `podman container cleanup`"
+            )),
+            "removed" => Some(format!(
+                "recovered from a stale `{stale}` container (conmon and its processes gone) by removing it"
+            )),
+            _ => Some(format!(
+                "would recover from a stale `{stale}` container (conmon and its processes gone): `podman container cleanup`, else remove it"
+            )),
+        };
+        let what = match (recovery, what) {
+            (Some(recovery), Some(what)) if ctx.check => {
+                Some(format!("{recovery}; would be {what}"))
+            }
+            (Some(recovery), Some(what)) => Some(format!("{recovery}; {what}")),
+            (Some(recovery), None) => Some(recovery),
+            (None, Some(what)) if ctx.check => Some(format!("would be {what}")),
+            (None, what) => what,
+        };
         let mut outcome = match what {
             None => Outcome::ok(),
-            Some(what) if ctx.check => Outcome::changed().with_msg(format!("would be {what}")),
             Some(what) => Outcome::changed().with_msg(what),
         };
         if let Some(systemd) = &self.systemd
@@ -546,7 +649,9 @@ impl Desired {
                 );
             }
         }
+        // A stale container only looked as if it ran.
         let was_running = done.get("before.exists") == "yes"
+            && stale.is_empty()
             && matches!(done.get("before.state").as_str(), "running" | "paused");
         let running = match self.want {
             Want::Started => true,
@@ -616,6 +721,7 @@ mod tests {
             restart: false,
             recreate: false,
             stop_timeout: None,
+            delete_depend: false,
             detach: true,
             inspect: false,
             systemd: Some(Systemd {

@@ -151,6 +151,7 @@ impl TaskType for PodmanRun {
             restart: self.restart,
             recreate: false,
             stop_timeout: self.stop_timeout,
+            delete_depend: false,
             detach: true,
             inspect: false,
             systemd: None,
@@ -181,11 +182,13 @@ impl TaskType for PodmanRun {
             "recreate-run" | "recreate-create" | "recreate-start" => "recreate",
             other => other,
         };
+        let recovered = done.recovered();
         let mut outcome = done.outcome;
         outcome.data = Map::from_iter([
             ("container".to_owned(), container),
             ("recreated".to_owned(), Json::Bool(action == "recreate")),
             ("action".to_owned(), Json::String(action.to_owned())),
+            ("recovered".to_owned(), recovered),
         ]);
         Ok(outcome)
     }

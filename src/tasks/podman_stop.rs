@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::podman::{PREAMBLE, check_name, failure, inspect_lines, report};
+use super::podman::{PREAMBLE, STALE, STATE_PIDS, check_name, failure, inspect_lines, report};
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::transport::quote::quote;
@@ -27,11 +27,17 @@ impl PodmanStop {
             None => String::new(),
         };
         let mut script = format!("{PREAMBLE}name={}\n", quote(&self.name));
-        script.push_str(&inspect_lines("before.", &[]));
+        script.push_str(&inspect_lines("before.", &STATE_PIDS));
+        // A stale container has nothing left to stop: `podman stop` would return 0 and
+        // leave it as it is, or time out waiting for conmon's exit file.
+        script.push_str(STALE);
+        script.push_str(
+            "stale=no\nif [ $exists = yes ] && stale; then stale=yes; echo stale=$state; fi\n",
+        );
         script.push_str(if self.remove {
             "if [ $exists = yes ]; then action=remove\n"
         } else {
-            "if [ $exists = no ]; then action=none\n"
+            "if [ $exists = no ] || [ $stale = yes ]; then action=none\n"
         });
         script.push_str(
             "elif [ \"$state\" = running ] || [ \"$state\" = paused ] || [ \"$state\" = stopping ]; \
@@ -43,11 +49,13 @@ impl PodmanStop {
             script.push_str("exit 0\n");
             return script;
         }
-        // `--ignore`: a container run with `--rm` may remove itself while it stops.
+        // `--ignore`: a container run with `--rm` may remove itself while it stops. Twice:
+        // right after conmon died, podman 4.3.1's first `rm -f` fails ("could not be
+        // stopped ... container state improper") and leaves the container `stopping`.
         script.push_str(&format!(
             "case $action in\n\
              stop) podman stop{time} \"$name\" >/dev/null || {{ echo failed=podman-stop; exit 1; }} ;;\n\
-             remove) podman rm --force --ignore{time} \"$name\" >/dev/null || {{ echo failed=podman-rm; exit 1; }} ;;\n\
+             remove) podman rm --force --ignore{time} \"$name\" >/dev/null 2>&1 || podman rm --force --ignore{time} \"$name\" >/dev/null || {{ echo failed=podman-rm; exit 1; }} ;;\n\
              esac\n"
         ));
         script.push_str(&inspect_lines("after.", &[]));
@@ -88,11 +96,15 @@ impl TaskType for PodmanStop {
             ("remove", false) => Outcome::changed().with_msg("removed"),
             ("remove", true) => Outcome::changed().with_msg("would be removed"),
             _ if before == "absent" => Outcome::ok().with_msg("absent"),
+            _ if report.contains_key("stale") => Outcome::ok().with_msg(format!(
+                "already stopped: podman lists it as `{before}`, but its conmon and processes are gone"
+            )),
             _ => Outcome::ok().with_msg(format!("already stopped ({before})")),
         };
         outcome.containers = vec![super::ContainerChange {
             name: self.name.clone(),
-            was_running: matches!(before.as_str(), "running" | "paused"),
+            was_running: !report.contains_key("stale")
+                && matches!(before.as_str(), "running" | "paused"),
             running: false,
             restarted: false,
         }];

@@ -6,8 +6,8 @@
 //! password ages (`chage`), locks, `update_password`, the skeleton and `umask` of a new
 //! home, `uid_min`/`uid_max` as ansible-core's module passes them; a home that is not there
 //! made as it makes it; `local` through libuser; `generate_ssh_key` (`ssh_key_type`,
-//! `ssh_key_bits`, `ssh_key_file`, `ssh_key_comment`; no passphrase yet). Ansible's other
-//! arguments (`move_home`, `ssh_key_passphrase`...) are refused where written.
+//! `ssh_key_bits`, `ssh_key_file`, `ssh_key_comment`, `ssh_key_passphrase`, `force`).
+//! Ansible's other arguments (`move_home`...) are refused where written.
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -78,10 +78,14 @@ pub struct User {
     /// `-f`: days after the password expires before the account is disabled.
     #[serde(default)]
     password_expire_account_disable: Option<i64>,
-    /// A key pair made with `ssh-keygen` where there is none (no passphrase: an
-    /// `ssh_key_passphrase` is refused where written).
+    /// A key pair made with `ssh-keygen` where there is none; with `force`, made again
+    /// over an existing one (as ansible-core: not with `ssh_key_passphrase`).
     #[serde(default)]
     generate_ssh_key: bool,
+    /// The new private key's passphrase (`ssh-keygen -N`): a secret, masked wherever
+    /// quayside writes, as ansible-core's `no_log` for it.
+    #[serde(default)]
+    ssh_key_passphrase: Option<String>,
     #[serde(default)]
     ssh_key_bits: Option<u32>,
     #[serde(default = "rsa")]
@@ -350,28 +354,55 @@ if [ "$gen_key" = 1 ] && [ "$state" = present ] && line=$(getent passwd "$name")
                 fail 1 "Failed to create $kdir: $err"
         fi
     fi
+    # With `force`, an existing pair is made again: the public key removed first (outside
+    # check mode), the private one replaced. With a passphrase, ansible-core answers
+    # ssh-keygen's passphrase prompts on a terminal and stops at its `Overwrite (y/n)?`:
+    # the private key is kept, unchanged, its public key gone.
+    skip= over=
     if [ "$made" = 0 ]; then
-        :
+        skip=1
     elif [ -e "$kf" ]; then
-        echo "keywarn=Found existing ssh key private file \"$kf\", no force, so skipping ssh-keygen generation"
-    elif [ -e "$kf.pub" ]; then
-        echo "keywarn=Found existing ssh key public file \"$kf.pub\", no force, so skipping ssh-keygen generation"
+        if [ "$force" = 1 ]; then
+            echo "keywarn=Overwriting existing ssh key private file \"$kf\""
+            over=1
+        else
+            echo "keywarn=Found existing ssh key private file \"$kf\", no force, so skipping ssh-keygen generation"
+            skip=1
+        fi
+    fi
+    if [ -z "$skip" ] && [ -e "$kf.pub" ]; then
+        if [ "$force" = 1 ]; then
+            echo "keywarn=Overwriting existing ssh key public file \"$kf.pub\""
+            [ "$check" = 1 ] || rm -f "$kf.pub"
+        else
+            echo "keywarn=Found existing ssh key public file \"$kf.pub\", no force, so skipping ssh-keygen generation"
+            skip=1
+        fi
+    fi
+    if [ -n "$skip" ]; then
+        :
     elif [ "$check" = 1 ]; then
         changed=1
+    elif [ -n "$over" ] && [ "$set_key_pass" = 1 ]; then
+        :
     else
         changed=1
         c=$key_comment
         [ -n "$key_comment_default" ] && c="ansible-generated on $(hostname)"
-        set -- -t "$key_type" -C "$c" -f "$kf" -N ''
+        [ -n "$over" ] && rm -f "$kf"
+        set -- -t "$key_type" -C "$c" -f "$kf" -N "$key_pass"
         [ -n "$key_bits" ] && [ "$key_bits" -gt 0 ] && set -- -b "$key_bits" "$@"
         err=$(ssh-keygen -q "$@" </dev/null 2>&1) || fail $? "$err"
         chown "$owner" "$kf" "$kf.pub"
     fi
-    if [ -e "$kf.pub" ]; then
-        echo "key_file=$kf"
-        printf 'key_fp=%s\n' "$(ssh-keygen -l -f "$kf.pub" 2>/dev/null)"
-        printf 'key_pub=%s\n' "$(head -n 1 "$kf.pub")"
+    # As ansible-core: the fingerprint of the private key file (empty when it is not
+    # there), the public key when it is there.
+    echo "key_file=$kf"
+    if [ -e "$kf" ]; then
+        fp=$(ssh-keygen -l -f "$kf" 2>/dev/null) || fp=$(ssh-keygen -l -f "$kf" 2>&1 >/dev/null)
+        printf 'key_fp=%s\n' "$fp"
     fi
+    [ -e "$kf.pub" ] && printf 'key_pub=%s\n' "$(head -n 1 "$kf.pub")"
 fi
 echo "changed=$changed"
 line=$(getent passwd "$name") && printf 'entry=%s\n' "$line"
@@ -471,6 +502,11 @@ impl User {
             (
                 "key_comment",
                 self.ssh_key_comment.clone().unwrap_or_default(),
+            ),
+            ("set_key_pass", flag(self.ssh_key_passphrase.is_some())),
+            (
+                "key_pass",
+                self.ssh_key_passphrase.clone().unwrap_or_default(),
             ),
             (
                 "key_comment_default",
@@ -583,10 +619,9 @@ impl User {
                 "`password` must be a hash such as `$6$...`, on one line",
             ));
         }
-        if self.generate_ssh_key && self.force {
-            return Ok(Outcome::failed(
-                "`force` with `generate_ssh_key` (overwriting an existing key) is not supported yet",
-            ));
+        if let Some(passphrase) = &self.ssh_key_passphrase {
+            // ansible-core's `no_log` for it: never shown, wherever quayside writes.
+            crate::secrets::register(passphrase, crate::secrets::Reach::Everywhere);
         }
         // The combinations ansible-core's module refuses when it runs, with its messages.
         if self.local {
@@ -695,10 +730,17 @@ impl User {
             outcome = outcome
                 .with("ssh_fingerprint", get("key_fp").unwrap_or_default())
                 .with("ssh_key_file", file)
-                .with("ssh_public_key", get("key_pub").unwrap_or_default());
+                .with(
+                    "ssh_public_key",
+                    get("key_pub").map_or(Json::Null, Json::from),
+                );
         }
-        if let Some(warning) = get("keywarn") {
-            outcome = outcome.with("warnings", vec![warning]);
+        let warnings: Vec<&str> = report
+            .lines()
+            .filter_map(|l| l.strip_prefix("keywarn="))
+            .collect();
+        if !warnings.is_empty() {
+            outcome = outcome.with("warnings", warnings);
         }
         Ok(outcome)
     }

@@ -17,6 +17,10 @@ use crate::source::Span;
 pub struct DeError {
     pub message: String,
     pub span: Option<Span>,
+    /// An argument the type does not take, and those it takes (serde's `unknown_field`).
+    pub unknown: Option<(String, &'static [&'static str])>,
+    /// A required argument left out (serde's `missing_field`).
+    pub missing: Option<&'static str>,
 }
 
 impl DeError {
@@ -41,6 +45,8 @@ impl de::Error for DeError {
         Self {
             message: msg.to_string(),
             span: None,
+            unknown: None,
+            missing: None,
         }
     }
 
@@ -58,7 +64,10 @@ impl de::Error for DeError {
                     .join(", ")
             ));
         }
-        Self::custom(message)
+        Self {
+            unknown: Some((field.to_owned(), expected)),
+            ..Self::custom(message)
+        }
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -78,7 +87,10 @@ impl de::Error for DeError {
     }
 
     fn missing_field(field: &'static str) -> Self {
-        Self::custom(format!("missing argument `{field}`"))
+        Self {
+            missing: Some(field),
+            ..Self::custom(format!("missing argument `{field}`"))
+        }
     }
 
     fn invalid_type(unexpected: de::Unexpected, expected: &dyn de::Expected) -> Self {

@@ -4,6 +4,7 @@
 
 pub mod container;
 pub mod fleet;
+pub mod play;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
