@@ -566,3 +566,67 @@ fn random_draws_an_item_or_a_number_of_the_range_as_ansible() {
         "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
     );
 }
+
+// Expected from ansible-core 2.19.14 on the same folder (a link to a folder, an absolute
+// link through it, a part that is not there): the same list, `os.path.realpath`'s.
+#[test]
+fn realpath_follows_links_as_python() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - >-
+            ['/usr/../usr/./bin/', playbook_dir ~ '/d/link/sub/../f', playbook_dir ~ '/d/abs', playbook_dir ~ '/d//nope/..', '/', 'd/link'] | map('realpath') | list
+            == ['/usr/bin', real ~ '/d/real/f', real ~ '/d/real/x', real ~ '/d', '/', real ~ '/d/real']
+      vars:
+        real: "{{ playbook_dir | realpath }}"
+"#,
+    );
+    let dir = test.path().to_path_buf();
+    std::fs::create_dir_all(dir.join("d/real")).unwrap();
+    std::os::unix::fs::symlink("real", dir.join("d/link")).unwrap();
+    std::os::unix::fs::symlink(dir.join("d/link/x"), dir.join("d/abs")).unwrap();
+    test.args(&["run", "play.yml"]).run().success();
+}
+
+// Expected from ansible-core 2.19.14: the same list, and the same three failures, whose
+// messages hold Ansible's words (ansible-core wraps them in its own `Task failed: ...`).
+#[test]
+fn the_version_test_compares_as_loose_version() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - >-
+            [ '12' is version('8', '>='), '12.1' is version('12.1.0', '<'), '1.2-rc1' is version('1.2-rc2', 'lt'), '2.19.14' is version('2.19.9', 'gt'), '1.0' is version('1.0'), '1.0' is version('1.0', operator='ne'), 'abc' is version('abd', '<='), 'Debian12' is version('Debian9', '>')]
+            == [true, true, true, true, true, false, true, true]
+    - debug: {msg: "{{ '1.a' is version('1.1', '<') }}"}
+      ignore_errors: true
+      register: e1
+    - debug: {msg: "{{ '1.0' is version('1.0', 'bogus') }}"}
+      ignore_errors: true
+      register: e2
+    - debug: {msg: "{{ '' is version('1.0') }}"}
+      ignore_errors: true
+      register: e3
+    - assert:
+        that:
+          - >-
+            e1.msg is search("Version comparison failed: '<' not supported between instances of 'str' and 'int'")
+          - >-
+            e2.msg is search("Invalid operator type \(bogus\)\. Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'")
+          - e3.msg is search('Input version value cannot be empty')
+"#,
+    );
+    let output = test.args(&["run", "play.yml"]).run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3"
+    );
+}

@@ -454,8 +454,8 @@ fn user_arguments_are_refused_where_written() {
     );
 }
 
-// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=19
-// changed=1 skipped=1 ignored=5), each value asserted is the one ansible-playbook registered, and
+// Expected from ansible-core 2.19.14: the same tasks give these results (recap ok=20
+// changed=1 ignored=5), each value asserted is the one ansible-playbook registered, and
 // the failures' messages are Ansible's.
 const WAITS: &str = r#"
 - hosts: localhost
@@ -496,7 +496,6 @@ const WAITS: &str = r#"
     - assert: {that: [g.state == 'stopped', g.port == 1, g.path is none]}
     - wait_for: {port: "{{ open }}", state: drained, timeout: 1, msg: custom says no}
       register: h
-      when: false
     - wait_for: {port: "{{ open }}", state: stopped, timeout: 1, msg: custom says no}
       register: i
       ignore_errors: true
@@ -525,20 +524,100 @@ fn wait_play(playbook: &str, open: &str) -> Test {
 fn wait_for_takes_ansibles_forms() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port().to_string();
-    // `drained` is not built: refused where written, before anything runs.
-    let test = wait_play(&WAITS.replace("      when: false\n", ""), &open);
-    let output = test.run().status(4);
-    assert_eq!(
-        output.stderr.lines().next().unwrap_or_default(),
-        "error: unknown value `drained` (expected one of `started`, `present`, `stopped`, `absent`) at play.yml:37:45"
-    );
-    assert!(!test.path().join("wf.txt").exists());
-    let test = wait_play(&WAITS.replace("state: drained", "state: stopped"), &open);
+    let test = wait_play(WAITS, &open);
     let output = test.run().success();
     drop(listener);
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=19 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=5"
+        "localhost : ok=20 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+    );
+}
+
+// Expected from ansible-core 2.19.14 on the same connections (a python3 process holding a
+// connected pair and an idle listener, closing them when `close` appears): every task and
+// assertion gives the same result, recap ok=18 changed=1 ignored=6, and the failures'
+// messages (`elapsed` 1 on the timeouts, 0 on the argument checks) are Ansible's.
+const DRAINS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wait_for: {port: "{{ idle }}", state: drained, timeout: 2}
+      register: a
+    - assert:
+        that:
+          - not a.changed and a.state == 'drained' and a.port == idle | int and a.elapsed == 0
+          - a.path is none and a.search_regex is none and a.match_groups == [] and a.match_groupdict == {}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1}
+      register: b
+      ignore_errors: true
+    - assert: {that: [b.failed, "b.msg == 'Timeout when waiting for 127.0.0.1:' ~ busy ~ ' to drain'", b.elapsed == 1]}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, exclude_hosts: [127.0.0.1]}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, exclude_hosts: "10.9.9.9,localhost"}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, host: 0.0.0.0, msg: still busy}
+      register: d
+      ignore_errors: true
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, host: localhost}
+      register: e
+      ignore_errors: true
+    - assert: {that: ["d.msg == 'still busy'", "e.msg == 'Timeout when waiting for localhost:' ~ busy ~ ' to drain'"]}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, host: 127.0.0.2}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 1, active_connection_states: [SYN_SENT, TIME_WAIT]}
+    - wait_for: {port: 1, exclude_hosts: [10.0.0.1], timeout: 1}
+      register: f
+      ignore_errors: true
+    - wait_for: {path: /tmp, state: drained, timeout: 1}
+      register: g
+      ignore_errors: true
+    - wait_for: {port: 1, state: drained, active_connection_states: [BOGUS], timeout: 1}
+      register: h
+      ignore_errors: true
+    - assert:
+        that:
+          - f.msg == 'exclude_hosts should only be with state=drained' and f.elapsed == 0
+          - g.msg == 'state=drained should only be used for checking a port in the wait_for module'
+          - h.msg == 'unknown active_connection_state (BOGUS) defined'
+    - copy: {dest: "{{ dir }}/close", content: ""}
+    - wait_for: {port: "{{ busy }}", state: drained, timeout: 10}
+      register: i
+    - assert: {that: [i.state == 'drained', not i.changed]}
+"#;
+
+#[test]
+fn wait_for_drained_counts_the_connections_left_as_ansible() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let idle = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(busy.local_addr().unwrap()).unwrap();
+    let (server, _) = busy.accept().unwrap();
+    let test = Test::new().file("play.yml", DRAINS);
+    let dir = test.path().to_path_buf();
+    let dir_var = format!("dir={}", dir.display());
+    // The client closes first, so the TIME_WAIT left is on its own port, not `busy`'s.
+    let closer = std::thread::spawn(move || {
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !dir.join("close").exists() && std::time::Instant::now() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        drop(client);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(server);
+    });
+    let output = test
+        .args(&[
+            "run",
+            "play.yml",
+            "-e",
+            &dir_var,
+            "-e",
+            &format!("busy={}", busy.local_addr().unwrap().port()),
+            "-e",
+            &format!("idle={}", idle.local_addr().unwrap().port()),
+        ])
+        .run()
+        .success();
+    closer.join().unwrap();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=18 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=6"
     );
 }
 

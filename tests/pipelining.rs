@@ -591,3 +591,65 @@ fn a_reader_in_a_file_included_when_it_runs_waits_for_what_the_file_registered()
     );
     assert_eq!(round_trips(&output), [("host1".to_owned(), 2)]);
 }
+
+/// `ansible.posix.acl` pipelined: a failure on the host (a missing path, an unknown user)
+/// and one decided on the controller (a rendered entry setfacl cannot take) stop only
+/// their host, and the task after it does not run there, as under the linear strategy.
+/// Expected from ansible-core 2.19.14 with ansible.posix 1.6.2 (`-f 1`, the same fleet):
+/// the recaps, the files each host was left with, host1's message (ansible.posix words
+/// the other two as setfacl does: `Invalid argument near character N`).
+#[test]
+fn a_failed_acl_stops_only_its_host_and_nothing_after_it_runs_there() {
+    let scratch = "pipelining-acl";
+    let d = format!("{{{{ host_root }}}}/{scratch}/d");
+    let test = Test::new().file(
+        "play.yml",
+        &format!(
+            r#"
+            - hosts: host1:host2:host3:host4
+              gather_facts: false
+              tasks:
+                - name: dir
+                  file: {{path: "{d}", state: directory}}
+                - name: f
+                  copy: {{content: "x\n", dest: "{d}/f"}}
+                - name: acl
+                  ansible.posix.acl:
+                    path: "{d}/{{{{ 'missing' if inventory_hostname == 'host1' else 'f' }}}}"
+                    entity: "{{{{ 'nosuchuser' if inventory_hostname == 'host2' else '1001' }}}}"
+                    etype: user
+                    permissions: "{{{{ 'rwz' if inventory_hostname == 'host3' else 'rw' }}}}"
+                    state: present
+                - name: after
+                  command: touch {d}/after
+            "#
+        ),
+    );
+    let mut outputs = Vec::new();
+    for extra in [&["-f", "1"][..], &["-f", "1", "--no-pipelining"]] {
+        fleet().scratch(scratch);
+        let output = run(&test, "fleet", extra).status(2);
+        for i in 1..=3 {
+            assert_eq!(
+                output.recap(&format!("host{i}")),
+                format!(
+                    "host{i} : ok=2 changed=2 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+                )
+            );
+            assert_eq!(files(i, scratch, "d"), ["f"], "host{i}");
+        }
+        assert_eq!(
+            output.recap("host4"),
+            "host4 : ok=4 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        );
+        assert_eq!(files(4, scratch, "d"), ["after", "f"]);
+        let output = output
+            .stdout_contains(
+                r#"fatal: [host1]: FAILED! => {"changed": false, "msg": "Path not found or not accessible."}"#,
+            )
+            .stdout_contains("fatal: [host2]: FAILED!")
+            .stdout_contains("fatal: [host3]: FAILED!");
+        outputs.push(output.stdout.clone());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}

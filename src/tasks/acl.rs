@@ -289,6 +289,7 @@ impl TaskType for Acl {
                 follow: args.follow,
                 mask: args.recalculate_mask,
                 glob: false,
+                diff: ctx.diff,
             };
             let entries = vec![entry];
             text.push_str(&format!(

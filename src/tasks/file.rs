@@ -182,14 +182,16 @@ pub(super) fn wantmode_function(mode: Option<&ModeSpec>) -> String {
 pub(super) const ATTRS: &str = r#"attrs() {
   t=$1
   d=0; [ -d "$t" ] && d=1
-  if [ "$nofollow" = 1 ]; then meta=$(stat -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"
-  else meta=$(stat -L -c '%a %u %U %g %G' -- "$t") || fail "cannot read $t"; fi
+  if [ "$nofollow" = 1 ]; then meta=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail "cannot read $t"
+  else meta=$(stat -L -c '%a %u %U %g %G %s' -- "$t") || fail "cannot read $t"; fi
+  # What was read stays true while nothing is changed: the report at the end uses it.
+  seen_path=$t seen_nofollow=$nofollow seen_meta=$meta
   set -f; set -- $meta; set +f
   owned=0
   if [ "$wown" != - ] && [ "$2" != "$wown" ] && [ "$3" != "$wown" ]; then
     ch=1
     if [ $check = 0 ]; then
-      owned=1
+      owned=1 seen_path=
       if [ "$nofollow" = 1 ]; then chown -h -- "$wown" "$t" || fail "chown failed: $t"
       else chown -- "$wown" "$t" || fail "chown failed: $t"; fi
     fi
@@ -197,7 +199,7 @@ pub(super) const ATTRS: &str = r#"attrs() {
   if [ "$wgrp" != - ] && [ "$4" != "$wgrp" ] && [ "$5" != "$wgrp" ]; then
     ch=1
     if [ $check = 0 ]; then
-      owned=1
+      owned=1 seen_path=
       if [ "$nofollow" = 1 ]; then chgrp -h -- "$wgrp" "$t" || fail "chgrp failed: $t"
       else chgrp -- "$wgrp" "$t" || fail "chgrp failed: $t"; fi
     fi
@@ -210,7 +212,7 @@ pub(super) const ATTRS: &str = r#"attrs() {
     w=$(wantmode "$cur" $d)
     if [ "$w" != "$cur" ]; then
       ch=1
-      [ $check = 1 ] || chmod -- "$w" "$t" || fail "chmod failed: $t"
+      [ $check = 1 ] || { seen_path=; chmod -- "$w" "$t"; } || fail "chmod failed: $t"
     fi
   fi
 }
@@ -223,6 +225,22 @@ walk() {
     [ -d "$f" ] && walk "$f"
   done
   return 0
+}
+"#;
+
+/// `up PATH`: the directory a path is in, as `dirname` prints it, in `$u`, with no
+/// process.
+const UP: &str = r#"# The directory a path is in, as `dirname` prints it, in `$u` (no process).
+up() {
+  u=$1
+  while :; do case $u in */) u=${u%/} ;; *) break ;; esac; done
+  case $u in
+  '') u=/ ;;
+  */*) u=${u%/*}
+    while :; do case $u in */) u=${u%/} ;; *) break ;; esac; done
+    [ -n "$u" ] || u=/ ;;
+  *) u=. ;;
+  esac
 }
 "#;
 
@@ -251,11 +269,11 @@ settimes() {
 }
 mkd() {
   [ -d "$1" ] && return 0
-  mkd "$(dirname -- "$1")"
+  up "$1"; mkd "$u"
   if [ $check = 0 ]; then mkdir -- "$1" || fail "cannot create directory $1"; attrs "$1"; fi
   ch=1
 }
-ch=0 nofollow=0
+ch=0 nofollow=0 seen_path=
 prev=$(kind "$p")
 printf 'K %s\n' "$prev"
 # With links followed (file, directory, touch): what the link leads to.
@@ -290,7 +308,7 @@ touch)
   *) attrs "$p"; settimes "$p" ;;
   esac ;;
 link|hard)
-  case $src in /*) full=$src ;; *) full=$(dirname -- "$p")/$src ;; esac
+  case $src in /*) full=$src ;; *) up "$p"; full=$u/$src ;; esac
   if [ $st = hard ] && [ ! -e "$full" ]; then fail "src does not exist: $src"; fi
   if [ $st = link ] && [ ! -e "$full" ] && [ $force = 0 ]; then
     fail "src file does not exist, use 'force=yes' if you really want to create the link: $full"
@@ -328,7 +346,8 @@ esac
 [ $st = touch ] && [ $nofollow = 1 ] && st=link
 printf 'C %s %s\n' $ch $st
 if [ $st != absent ] && { [ -e "$p" ] || [ -L "$p" ]; }; then
-  if [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
+  if [ "$seen_path" = "$p" ] && [ "$seen_nofollow" = $nofollow ]; then printf 'A %s\n' "$seen_meta"
+  elif [ $nofollow = 1 ]; then stat -c 'A %a %u %U %g %G %s' -- "$p"
   else stat -L -c 'A %a %u %U %g %G %s' -- "$p"; fi
 fi
 "#;
@@ -372,6 +391,7 @@ impl File {
         ));
         text.push_str(&wantmode_function(mode.as_ref()));
         text.push_str(ATTRS);
+        text.push_str(UP);
         text.push_str(SCRIPT);
         Ok(text)
     }
@@ -478,5 +498,36 @@ impl TaskType for File {
             outcome = attributes(outcome, &line);
         }
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_is_dirname() {
+        for path in [
+            "/a/b", "/a", "/", "//", "a", "a/b/", "/a//b", "a//", "/a/b//", ".", "..", "a b/c d",
+        ] {
+            let ours = std::process::Command::new("sh")
+                .args([
+                    "-c",
+                    &format!("{UP}up \"$1\"; printf %s \"$u\""),
+                    "sh",
+                    path,
+                ])
+                .output()
+                .expect("sh runs");
+            let dirname = std::process::Command::new("dirname")
+                .args(["--", path])
+                .output()
+                .expect("dirname runs");
+            assert_eq!(
+                String::from_utf8_lossy(&ours.stdout),
+                String::from_utf8_lossy(&dirname.stdout).trim_end_matches('\n'),
+                "{path}"
+            );
+        }
     }
 }

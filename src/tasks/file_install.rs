@@ -3,15 +3,20 @@
 //!
 //! One script does the comparing and the installing: for every file it prints the state
 //! of the target, decides itself whether the contents, the owner or the mode differ, and
-//! installs the new contents from a base64 heredoc when they do. Small files (together up
-//! to [`INLINE_LIMIT`]) travel in that first script, so a run costs one round trip per host
-//! whether or not anything changed. Larger files are sent in a second round trip, only
-//! when their sum differs.
+//! installs the new contents when they do: a file up to [`PRINTF_LIMIT`] as a `printf`
+//! format (the shell's own, no process), a larger one from a base64 heredoc. Small files
+//! (together up to [`INLINE_LIMIT`]) travel in that first script, so a run costs one round
+//! trip per host whether or not anything changed. Larger files are sent in a second round
+//! trip, only when their sum differs. Each process on the host counts (a files task is a
+//! few of them per host, on hosts that may share CPUs): one `stat` reads every attribute,
+//! the SHA-256 is read only when the sizes match, and what is already known is not read
+//! again.
 //!
-//! A new file is written to a temporary file in the target's own directory, created
-//! owner-only (`mktemp`), given its owner and then its mode, and renamed over the target:
-//! readers see the old file or the new one, never a half-written one, and a secret is
-//! never readable by anyone the finished file would not let read it.
+//! A new file is written to a temporary file in the target's own directory and renamed
+//! over the target: readers see the old file or the new one, never a half-written one. A
+//! secret's is created owner-only (`mktemp`), given its owner and then its mode, so it is
+//! never readable by anyone the finished file would not let read it; another file's, when
+//! no owner changes, is created exclusively with its final mode at once.
 
 use std::collections::BTreeMap;
 
@@ -190,9 +195,13 @@ look() {
   else kind=absent; fi
   sum=- meta=-
   if [ $kind = file ]; then
-    sum=$(sha256sum < "$t") || fail
-    sum=${sum%% *}
-    meta=$(stat -c '%a %u %U %g %G' -- "$t") || fail
+    # One `stat` for every attribute; the size first: a file of another size differs
+    # without being read.
+    meta=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
+    if [ "${meta##* }" = "$size" ]; then
+      sum=$(sha256sum < "$t") || fail
+      sum=${sum%% *}
+    fi
   fi
   printf 'S %s %s %s\n' "$i" $kind $sum
   act=ok
@@ -210,26 +219,44 @@ fix() {
 }
 put() {
   [ -d "$d" ] || mkdir -p -- "$d" || fail
-  tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
+  # A secret's is created owner-only (`mktemp`), given its owner, then its mode. Another
+  # file's is created exclusively (`set -C`: O_EXCL, never through a link) with its final
+  # mode at once when no owner changes (`cm`, the umask leaving that mode): no process.
+  tmp=$d/.quayside.$$.$i
   drop() { rm -f -- "$tmp"; fail; }
   # A script stopped on the host (its run gave up on it) takes its temporary file along.
   trap 'rm -f -- "$tmp"; exit 143' TERM INT HUP PIPE
-  base64 -d > "$tmp" || drop
-  # A connection lost in the middle of the data ends it early: install only what is whole.
-  got=$(sha256sum < "$tmp") || drop
-  [ "${got%% *}" = "$want" ] || drop
+  cm=- fixmode=1
+  if [ $sym = 0 ] && [ "$wspec" = - ]; then
+    if [ "$wmode" != - ]; then cm=$wcmask; elif [ $kind != file ]; then cm=$ncmask; fi
+  fi
+  [ $cm = - ] || fixmode=0
+  [ $cm != - ] || cm=077
+  if [ $sec = 1 ] || ! (umask $cm; set -C; : > "$tmp") 2>/dev/null; then
+    tmp=$(mktemp -- "$d/.quayside.XXXXXXXX") || fail
+    fixmode=1
+  fi
+  if [ -n "$pf" ]; then printf "$pf" > "$tmp" || drop
+  else base64 -d > "$tmp" || drop; fi
+  if [ -z "$pf" ]; then
+    # A connection lost in the middle of the data ends it early: install only what is
+    # whole. (Contents in a `printf` format are in the script's `if ... fi`, which runs
+    # only once read to its end.)
+    got=$(sha256sum < "$tmp") || drop
+    [ "${got%% *}" = "$want" ] || drop
+  fi
   if [ $validate = 1 ]; then
     verr=$(validate 2>&1 >/dev/null) || {
       printf 'V %s %s %s\n' "$i" $? "$(printf '%s' "$verr" | base64 -w0)"; rm -f -- "$tmp"; exit 1; }
   fi
   [ "$wspec" = - ] || chown -- "$wspec" "$tmp" || drop
   if [ $sym = 1 ]; then
-    if [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop; else m=$newmode; fi
+    if [ $kind = file ]; then m=${meta%% *}; else m=$newmode; fi
     m=$(wantmode "$m" 0)
   elif [ "$wmode" != - ]; then m=$wmode
-  elif [ $kind = file ]; then m=$(stat -c %a -- "$t") || drop
+  elif [ $kind = file ]; then m=${meta%% *}
   else m=$newmode; fi
-  chmod -- "$m" "$tmp" || drop
+  [ $fixmode = 0 ] || chmod -- "$m" "$tmp" || drop
   if [ $backup = 1 ] && [ $kind = file ]; then
     if [ $ansible_names = 1 ]; then stamp=.$$.$(date +%Y-%m-%d@%H:%M:%S)~
     else stamp=.$(date +%Y%m%dT%H%M%S).bak; fi
@@ -243,7 +270,11 @@ put() {
 # controller's sums (`=`): two processes fewer on the host for each file.
 meta() {
   [ $report_meta = 1 ] && [ -f "$t" ] || return 0
-  m=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
+  # Nothing done to a file (found as wanted, or check mode): what `look` read is still true.
+  if [ $kind = file ] && { [ $act = ok ] || [ $check = 1 ]; }; then m=$meta
+  # Only the mode set (`fix`): the rest is as read.
+  elif [ $act = meta ] && [ "$wspec" = - ] && [ "$wmode" != - ]; then m="$wmode ${meta#* }"
+  else m=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail; fi
   new=0
   [ $act = contents ] && [ $check = 0 ] && new=1
   if [ "$sum" = "$want" ] || [ $new = 1 ]; then h==; else h=$(sha1sum < "$t") || fail; fi
@@ -305,6 +336,13 @@ fn script(
         u8::from(settings.report_meta),
         u8::from(check),
     ));
+    // The umask that creates a file with its mode at once: only for the permission bits a
+    // shell's `>` can give (no execute, no special bits).
+    let wcmask = match settings.mode {
+        Some(mode) if mode & !0o666 == 0 => format!("{:o}", 0o777 & !mode),
+        _ => "-".to_owned(),
+    };
+    body.push_str(&format!("wcmask={wcmask}\n"));
     body.push_str(&format!(
         "wmode={} wspec={} wown={} wgrp={} backup={}\n",
         settings.mode.map_or("-".to_owned(), |m| format!("{m:o}")),
@@ -315,9 +353,12 @@ fn script(
     ));
     for &(index, file) in files {
         body.push_str(&format!(
-            "i={index} want={} newmode={}\n",
+            "i={index} want={} size={} sec={} newmode={} ncmask={} pf=\n",
             sha256(&file.bytes),
-            if file.secret { "600" } else { "644" }
+            file.bytes.len(),
+            u8::from(file.secret),
+            if file.secret { "600" } else { "644" },
+            if file.secret { "177" } else { "133" }
         ));
         match &file.target {
             Target::Path(path) => body.push_str(&format!(
@@ -339,6 +380,12 @@ fn script(
             ));
         }
         if check {
+        } else if let (true, Some(format)) = (inline(index), printf_format(&file.bytes)) {
+            body.push_str(&format!(
+                "if [ $act = meta ]; then fix; fi\n\
+                 if [ $act = contents ]; then pf={}; put; fi\n",
+                quote(&format)
+            ));
         } else if inline(index) {
             body.push_str(&format!(
                 "if [ $act = meta ]; then fix; fi\n\
@@ -452,9 +499,36 @@ fn path_of(file: &NewFile, report: &Report, i: usize) -> String {
     }
 }
 
-/// A script sent on standard input to `sh -s`: no limit on its size.
+/// Files up to this size (holding no NUL) are written by the shell's `printf`, their
+/// bytes in its format: no `base64` process.
+const PRINTF_LIMIT: usize = 16 * 1024;
+
+/// `bytes` as a `printf` format that prints them exactly: every byte but printable ASCII
+/// and newlines as a three-digit octal escape, and `\`, `%`, `'` and a leading `-` too.
+/// `None` for files too large for it or holding a NUL byte.
+fn printf_format(bytes: &[u8]) -> Option<String> {
+    if bytes.len() > PRINTF_LIMIT || bytes.contains(&0) {
+        return None;
+    }
+    let mut text = String::with_capacity(bytes.len() + bytes.len() / 8);
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\n' => text.push('\n'),
+            b'\\' | b'%' | b'\'' => text.push_str(&format!("\\{byte:03o}")),
+            b'-' if at == 0 => text.push_str(&format!("\\{byte:03o}")),
+            0x20..=0x7e => text.push(byte as char),
+            _ => text.push_str(&format!("\\{byte:03o}")),
+        }
+    }
+    Some(text)
+}
+
+/// A script sent on standard input: no limit on its size. The `sh` that runs it reads it
+/// itself (`.`), one process on the host; `sh -s` only where the standard input cannot
+/// be opened again (a pipe of another user's, under `become`).
 fn on_stdin(ctx: &TaskContext<'_>, body: String) -> Script {
-    ctx.script("exec sh -s").stdin(body.into_bytes())
+    ctx.script("if [ -r /dev/stdin ]; then . /dev/stdin; else exec sh -s; fi")
+        .stdin(body.into_bytes())
 }
 
 /// Install `files` on the host (in check mode: find out what would change). `Ok(Err)` is a
@@ -598,6 +672,22 @@ mod tests {
         assert_eq!(parent("/config.yaml"), "/");
         assert_eq!(parent("config.yaml"), ".");
         assert_eq!(parent("a/b/"), "a");
+    }
+
+    #[test]
+    fn printf_formats_print_every_byte_as_it_is() {
+        let mut bytes: Vec<u8> = (1..=255).collect();
+        bytes.extend_from_slice(b"\n%s%%\\n\\0101'x'\n");
+        for sample in [bytes.as_slice(), b"-n x", b"%b\\c", b""] {
+            let format = printf_format(sample).expect("a format");
+            let out = std::process::Command::new("sh")
+                .args(["-c", "printf \"$1\"", "sh", &format])
+                .output()
+                .expect("sh runs");
+            assert_eq!(out.stdout, sample, "{format:?}");
+        }
+        assert_eq!(printf_format(b"a\0b"), None);
+        assert_eq!(printf_format(&vec![b'a'; PRINTF_LIMIT + 1]), None);
     }
 
     #[test]

@@ -201,6 +201,8 @@ pub(super) struct Options {
     pub mask: Recalculate,
     /// Each path is a glob, expanded on the host (`setfacl`); otherwise taken as written.
     pub glob: bool,
+    /// Read each changed file's ACL before and after (`getfacl`): only a diff shows them.
+    pub diff: bool,
 }
 
 /// `recalculate_mask`: how `setfacl` treats the mask after a change.
@@ -218,6 +220,7 @@ impl Options {
         follow: true,
         mask: Recalculate::Default,
         glob: true,
+        diff: true,
     };
 }
 
@@ -232,6 +235,7 @@ fn per_file(
     check: bool,
     options: Options,
 ) -> String {
+    let diff = options.diff;
     let dflag = if default { "-d" } else { "-a" };
     let physical = if options.follow { "" } else { " -P" };
     let mask = match options.mask {
@@ -243,9 +247,14 @@ fn per_file(
     if default {
         body.push_str("  if [ ! -d \"$f\" ]; then echo \"not a directory: $f\" >&2; exit 4; fi\n");
     }
-    body.push_str(&format!(
-        "  before=$(getfacl -cpEn{physical} {dflag} -- \"$f\" </dev/null) || exit 1\n  spec=\n"
-    ));
+    // The ACLs before and after are shown only in a diff: without one, no getfacl.
+    if diff {
+        body.push_str(&format!(
+            "  before=$(getfacl -cpEn{physical} {dflag} -- \"$f\" </dev/null) || exit 1\n  spec=\n"
+        ));
+    } else {
+        body.push_str("  before= spec=\n");
+    }
     for (index, entry) in entries.iter().enumerate() {
         let qualifier = if entry.qualifier.is_empty() {
             String::new()
@@ -275,8 +284,13 @@ fn per_file(
     if check {
         body.push_str("  printf 'P\\0%s\\0%s\\0' \"$f\" \"$before\"\n}\n");
     } else {
+        let after = if diff {
+            format!("after=$(getfacl -cpEn{physical} {dflag} -- \"$f\" </dev/null) || exit 1")
+        } else {
+            "after=".to_owned()
+        };
         body.push_str(&format!(
-            "  setfacl{args} || exit 1\n  after=$(getfacl -cpEn{physical} {dflag} -- \"$f\" </dev/null) || exit 1\n  \
+            "  setfacl{args} || exit 1\n  {after}\n  \
              printf 'C\\0%s\\0%s\\0%s\\0' \"$f\" \"$before\" \"$after\"\n}}\n"
         ));
     }
@@ -554,7 +568,10 @@ impl TaskType for SetFacl {
             args.recursive,
             args.state,
             ctx.check,
-            Options::SETFACL,
+            Options {
+                diff: ctx.diff,
+                ..Options::SETFACL
+            },
         );
         let mut resolved = entries.clone();
         let output = ctx.run(ctx.script(text)).await?;

@@ -52,7 +52,7 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             State::Started => "started",
             State::Stopped => "stopped",

@@ -47,6 +47,19 @@ macro_rules! http_args {
             validate_certs: bool,
             #[serde(default)]
             ca_path: Option<String>,
+            /// A PEM file on the host: the client's certificate (and its key, unless
+            /// `client_key` names the key's file), as curl's `--cert`.
+            #[serde(default)]
+            client_cert: Option<String>,
+            /// The client certificate's key, a PEM file on the host (curl's `--key`).
+            #[serde(default)]
+            client_key: Option<String>,
+            /// `false`: the proxies of the environment (`http_proxy`...) are not used.
+            #[serde(default = "super::args::yes")]
+            use_proxy: bool,
+            /// Headers sent with the first request only, not again after a redirect.
+            #[serde(default)]
+            unredirected_headers: Option<super::args::OneOrMany>,
             #[serde(default = $timeout)]
             timeout: u64,
             /// Whether a `Content-Encoding: gzip` answer is decompressed.
@@ -63,6 +76,17 @@ macro_rules! http_args {
                     force_basic_auth: self.force_basic_auth,
                     validate_certs: self.validate_certs,
                     ca_path: self.ca_path.clone(),
+                    client_cert: self.client_cert.clone(),
+                    client_key: self.client_key.clone(),
+                    use_proxy: self.use_proxy,
+                    unredirected_headers: self
+                        .unredirected_headers
+                        .iter()
+                        .flat_map(|list| list.0.iter())
+                        .flat_map(|item| item.split(','))
+                        .map(|name| name.trim().to_ascii_lowercase())
+                        .filter(|name| !name.is_empty())
+                        .collect(),
                     decompress: self.decompress,
                 }
             }
@@ -114,6 +138,13 @@ pub(super) struct Auth {
     pub force_basic_auth: bool,
     pub validate_certs: bool,
     pub ca_path: Option<String>,
+    /// The client certificate and its key: PEM files on the host.
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    /// Whether the environment's proxies are used (curl's and urllib's default).
+    pub use_proxy: bool,
+    /// The headers (lower-cased) sent with the first request only.
+    pub unredirected_headers: Vec<String>,
     /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
     pub decompress: bool,
 }
@@ -280,43 +311,135 @@ pub(super) struct Request<'a> {
     pub schemes: &'a str,
 }
 
+/// The first line of the standard input of [`CURL`]: curl follows the redirects itself.
+const ONE_CURL: &str = "# quayside: one request";
+/// The first line when the script follows the first redirect itself (`unredirected_headers`):
+/// the first request's config, then after each [`NEXT`] line the second request's for a
+/// `307`/`308`, a `301`, and a `302`/`303` answer.
+const FIRST_HOP: &str = "# quayside: the first redirect followed by the script";
+const NEXT: &str = "# quayside: next";
+
 impl Request<'_> {
+    /// Whether the first redirect is followed by the script, not by curl: headers that must
+    /// not be sent again after a redirect are sent with the first request only.
+    fn first_hop(&self) -> bool {
+        self.follow && !self.auth.unredirected_headers.is_empty()
+    }
+
+    /// What curl reads on its standard input in [`CURL`].
     pub fn config(&self) -> String {
-        let mut lines = vec![
-            format!("url = {}", config_value(self.url)),
+        let first = self.render(
+            Some(self.url),
+            self.method,
+            &self.headers,
+            self.body.as_deref(),
+            self.follow && !self.first_hop(),
+            true,
+        );
+        if !self.first_hop() {
+            return format!("{ONE_CURL}\n{first}");
+        }
+        let mut text = format!("{FIRST_HOP}\n{first}");
+        let kept = |name: &str| {
+            !self
+                .auth
+                .unredirected_headers
+                .contains(&name.to_ascii_lowercase())
+        };
+        // As urllib's redirect handler in ansible-core: a 307 or 308 keeps the method, the
+        // body and the headers; a 301, 302 or 303 drops the body and the headers about it,
+        // a 301 turns a POST into a GET, a 302 or 303 anything but HEAD.
+        let all: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(name, _)| kept(name))
+            .cloned()
+            .collect();
+        let bodiless: Vec<(String, String)> = all
+            .iter()
+            .filter(|(name, _)| {
+                !["content-length", "content-type", "transfer-encoding"]
+                    .contains(&name.to_ascii_lowercase().as_str())
+            })
+            .cloned()
+            .collect();
+        // A forced `Authorization` is one of the headers; credentials sent on a challenge
+        // are not a header and are sent again on one.
+        let user = !self.auth.force_basic_auth || kept("authorization");
+        let after_301 = if self.method == "POST" {
+            "GET"
+        } else {
+            self.method
+        };
+        let after_302 = if self.method == "HEAD" { "HEAD" } else { "GET" };
+        for (method, headers, body) in [
+            (self.method, &all, self.body.as_deref()),
+            (after_301, &bodiless, None),
+            (after_302, &bodiless, None),
+        ] {
+            text.push_str(NEXT);
+            text.push('\n');
+            text.push_str(&self.render(None, method, headers, body, true, user));
+        }
+        text
+    }
+
+    /// One request's curl config (without `url` for a redirect's, whose URL the script
+    /// gives); `follow` lets curl follow the redirects, `user` sends the credentials.
+    fn render(
+        &self,
+        url: Option<&str>,
+        method: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+        follow: bool,
+        user: bool,
+    ) -> String {
+        let schemes = if url.is_some() {
+            self.schemes
+        } else {
+            "http,https"
+        };
+        let mut lines = Vec::new();
+        if let Some(url) = url {
+            lines.push(format!("url = {}", config_value(url)));
+        }
+        lines.extend([
             // `[` and `{` in a URL are the URL's, not curl's ranges.
             "globoff".to_owned(),
             "silent".to_owned(),
             "show-error".to_owned(),
             "http1.1".to_owned(),
-            format!("proto = {}", config_value(&format!("={}", self.schemes))),
+            format!("proto = {}", config_value(&format!("={schemes}"))),
             format!("proto-redir = {}", config_value("=http,https")),
             format!("max-time = {}", self.timeout),
             format!("user-agent = {}", config_value("ansible-httpget")),
-        ];
-        match self.method {
+        ]);
+        match method {
             "HEAD" => lines.push("head".to_owned()),
-            "GET" if self.body.is_none() => {}
+            "GET" if body.is_none() => {}
             method => lines.push(format!("request = {}", config_value(method))),
         }
-        if self.follow {
+        if follow {
             lines.push("location".to_owned());
-            lines.push("max-redirs = 10".to_owned());
+            // Ten in all, as urllib's limit: one was followed by the script.
+            let limit = if url.is_some() { 10 } else { 9 };
+            lines.push(format!("max-redirs = {limit}"));
         }
-        for (name, value) in &self.headers {
+        for (name, value) in headers {
             lines.push(format!(
                 "header = {}",
                 config_value(&format!("{name}: {value}"))
             ));
         }
-        if let Some(body) = &self.body {
+        if let Some(body) = body {
             lines.push(format!("data-raw = {}", config_value(body)));
         }
-        if let Some(user) = &self.auth.url_username {
+        if let Some(username) = self.auth.url_username.as_ref().filter(|_| user) {
             let password = self.auth.url_password.as_deref().unwrap_or_default();
             lines.push(format!(
                 "user = {}",
-                config_value(&format!("{user}:{password}"))
+                config_value(&format!("{username}:{password}"))
             ));
             // Without `force_basic_auth` the credentials go only in answer to a challenge,
             // as Python's urllib sends them.
@@ -332,8 +455,21 @@ impl Request<'_> {
         if !self.auth.validate_certs {
             lines.push("insecure".to_owned());
         }
+        if !self.auth.use_proxy {
+            // As urllib's `ProxyHandler({})`: no proxy for any host.
+            lines.push(format!("noproxy = {}", config_value("*")));
+        }
         if let Some(ca) = &self.auth.ca_path {
             lines.push(format!("cacert = {}", config_value(ca)));
+        }
+        // As Python's `load_cert_chain(client_cert, client_key)`: the key is read from the
+        // certificate's file when `client_key` is not given.
+        // A `client_key` without `client_cert` is not read, as in ansible-core.
+        if let Some(cert) = &self.auth.client_cert {
+            lines.push(format!("cert = {}", config_value(cert)));
+            if let Some(key) = &self.auth.client_key {
+                lines.push(format!("key = {}", config_value(key)));
+            }
         }
         let mut text = lines.join("\n");
         text.push('\n');
@@ -348,8 +484,45 @@ impl Request<'_> {
 pub(super) const CURL: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'E no `curl` on the host: the request is made with curl there (or from the controller with `delegate_to: localhost`)'; exit 0; }
 qtmp=$(mktemp -d) || exit 1
 trap 'rm -rf -- "$qtmp"' EXIT
-curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
-rc=$?
+# one_config: the standard input's lines up to the next `# quayside: next` (read one at a
+# time: what follows stays for the next request).
+one_config() {
+  while IFS= read -r qline; do
+    [ "$qline" = '# quayside: next' ] && break
+    printf '%s\n' "$qline"
+  done
+}
+IFS= read -r qmode
+if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
+  one_config | curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}\n%{redirect_url}\n' > "$qtmp/w1" 2> "$qtmp/e"
+  rc=$?
+  qafter307=$(one_config); qafter301=$(one_config); qafter302=$(one_config)
+  read -r qcode qn qtime qurl < "$qtmp/w1"
+  qnext=$(sed -n 2p "$qtmp/w1")
+  case $qcode in
+    307|308) qcfg=$qafter307 ;;
+    301) qcfg=$qafter301 ;;
+    302|303) qcfg=$qafter302 ;;
+    *) qcfg= ;;
+  esac
+  if [ $rc = 0 ] && [ -n "$qcfg" ] && [ -n "$qnext" ]; then
+    mv -f -- "$qtmp/h" "$qtmp/h1"
+    # The URL redirected to without credentials (curl's keeps `url_username`'s), in the
+    # config: never on a command line.
+    qnext=$(printf '%s' "$qnext" | sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/?#@]*@|\1|; s/[\\"]/\\&/g')
+    printf 'url = "%s"\n%s\n' "$qnext" "$qcfg" | curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w2" 2>> "$qtmp/e"
+    rc=$?
+    read -r qcode2 qn2 qtime2 qurl2 < "$qtmp/w2"
+    : >> "$qtmp/h"
+    cat -- "$qtmp/h1" "$qtmp/h" > "$qtmp/h2" && mv -f -- "$qtmp/h2" "$qtmp/h"
+    printf '%s %s %s %s' "$qcode2" $(( ${qn2:-0} + 1 )) "$(awk -v a="$qtime" -v b="${qtime2:-0}" 'BEGIN { print a + b }')" "$qurl2" > "$qtmp/w"
+  else
+    head -n 1 "$qtmp/w1" | tr -d '\n' > "$qtmp/w"
+  fi
+else
+  curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
+  rc=$?
+fi
 : >> "$qtmp/b"; : >> "$qtmp/h"
 printf 'R %s\n' $rc
 printf 'W '; base64 -w0 < "$qtmp/w"; echo
@@ -486,9 +659,22 @@ impl Response {
     }
 
     /// The URL answered: after redirects, curl's; otherwise the one asked for as written.
+    ///
+    /// As urllib's `geturl()` in ansible-core: the URL redirected to carries no credentials
+    /// (curl's keeps those of `url_username`), and an error answer after a redirect reports
+    /// the URL asked for (urllib raises it as an error of the first request).
     pub fn url(&self, asked: &str) -> String {
-        if self.redirects > 0 && !self.effective_url.is_empty() {
-            self.effective_url.clone()
+        let answered = self.status.is_some_and(|code| (200..300).contains(&code));
+        if self.redirects > 0 && !self.effective_url.is_empty() && answered {
+            match self.effective_url.split_once("://") {
+                Some((scheme, rest)) => {
+                    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                    let (netloc, path) = rest.split_at(end);
+                    let host = netloc.rsplit_once('@').map_or(netloc, |(_, host)| host);
+                    format!("{scheme}://{host}{path}")
+                }
+                None => self.effective_url.clone(),
+            }
         } else {
             asked.to_owned()
         }

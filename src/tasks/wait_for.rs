@@ -4,8 +4,11 @@
 //! with `state: present`/`started` (until the file is there, holding `search_regex` if
 //! given) or `absent`/`stopped`, the sleep-only `wait_for: timeout=N`, and `msg`; the result
 //! registers Ansible's `elapsed` (whole seconds), `state`, `path`, `port`, `search_regex`,
-//! `match_groups` and `match_groupdict`. `state: drained` and `search_regex` on a port are
-//! not built: refused.
+//! `match_groups` and `match_groupdict`. `state: drained` waits until no connection to the
+//! port is left in `active_connection_states` (default: all but `LISTEN`/`CLOSE*`), read
+//! from /proc/net/tcp and /proc/net/tcp6 on the host as Ansible's Linux module does, the
+//! remote addresses in `exclude_hosts` left out. `search_regex` on a port is not built:
+//! refused.
 //!
 //! The whole loop runs in one `sh` script on the host, with what is there:
 //! - a port is probed with bash's `/dev/tcp` (bash is essential on Debian and RHEL; `sh` is
@@ -23,6 +26,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 
+use super::args::OneOrMany;
 use super::{Outcome, TaskContext, TaskType};
 use crate::transport::TransportError;
 use crate::transport::quote::quote;
@@ -68,6 +72,13 @@ pub struct WaitFor {
     /// Check the server's TLS certificate (default true).
     #[serde(default = "super::args::yes")]
     validate_certs: bool,
+    /// With `state: drained`: remote hosts whose connections do not count (a list, or
+    /// names separated by commas).
+    #[serde(default)]
+    exclude_hosts: Option<OneOrMany>,
+    /// With `state: drained`: the TCP states that count as a connection.
+    #[serde(default)]
+    active_connection_states: Option<OneOrMany>,
 }
 
 /// Ansible's `state`: what `port` or `path` must come to.
@@ -79,6 +90,7 @@ pub enum WaitState {
     Present,
     Stopped,
     Absent,
+    Drained,
 }
 
 impl WaitState {
@@ -88,6 +100,7 @@ impl WaitState {
             WaitState::Present => "present",
             WaitState::Stopped => "stopped",
             WaitState::Absent => "absent",
+            WaitState::Drained => "drained",
         }
     }
 
@@ -116,6 +129,11 @@ enum Target {
     },
     /// Until nothing accepts connections on the port.
     PortStopped {
+        host: String,
+        port: u16,
+    },
+    /// Until no connection to the port is left (`host`'s addresses found on the host).
+    PortDrained {
         host: String,
         port: u16,
     },
@@ -213,10 +231,31 @@ impl Url {
 
 impl WaitFor {
     fn target(&self) -> Result<Target, String> {
+        // Ansible's checks, in Ansible's order, with its messages.
+        if self.path.is_some() && self.port.is_some() {
+            return Err("port and path parameter can not both be passed to wait_for".to_owned());
+        }
+        let drained = self.state == WaitState::Drained;
+        if self.path.is_some() && drained {
+            return Err(
+                "state=drained should only be used for checking a port in the wait_for module"
+                    .to_owned(),
+            );
+        }
+        if self.exclude_hosts.is_some() && !drained {
+            return Err("exclude_hosts should only be with state=drained".to_owned());
+        }
+        self.connection_states()?;
+        if drained {
+            return match (self.port, &self.url) {
+                (Some(port), None) => Ok(Target::PortDrained {
+                    host: self.host.clone().unwrap_or_else(|| "127.0.0.1".to_owned()),
+                    port,
+                }),
+                _ => Err("`state: drained` goes with `port`".to_owned()),
+            };
+        }
         if let Some(path) = &self.path {
-            if self.port.is_some() {
-                return Err("port and path parameter can not both be passed to wait_for".to_owned());
-            }
             if self.url.is_some() || self.host.is_some() || self.status.is_some() {
                 return Err("`path` goes without `url`, `host` or `status`".to_owned());
             }
@@ -276,6 +315,36 @@ impl WaitFor {
         }
     }
 
+    /// The /proc/net/tcp codes of `active_connection_states`, space separated.
+    fn connection_states(&self) -> Result<String, String> {
+        let states = match &self.active_connection_states {
+            Some(states) => split_commas(states),
+            None => [
+                "ESTABLISHED",
+                "FIN_WAIT1",
+                "FIN_WAIT2",
+                "SYN_RECV",
+                "SYN_SENT",
+                "TIME_WAIT",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        };
+        let codes = states
+            .iter()
+            .map(|state| match state.as_str() {
+                "ESTABLISHED" => Ok("01"),
+                "SYN_SENT" => Ok("02"),
+                "SYN_RECV" => Ok("03"),
+                "FIN_WAIT1" => Ok("04"),
+                "FIN_WAIT2" => Ok("05"),
+                "TIME_WAIT" => Ok("06"),
+                other => Err(format!("unknown active_connection_state ({other}) defined")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(codes.join(" "))
+    }
+
     fn check_times(&self) -> Result<(), String> {
         for (name, value) in [("delay", self.delay), ("sleep", self.sleep)] {
             if !value.is_finite() || value < 0.0 {
@@ -290,7 +359,7 @@ impl WaitFor {
         Ok(())
     }
 
-    fn script(&self, target: &Target) -> String {
+    fn script(&self, target: &Target, drain: &Drain) -> String {
         let mut script = String::from("set -u\n");
         let none = |kind: &str| {
             vec![
@@ -320,6 +389,12 @@ impl WaitFor {
                 let mut vars = none("tcpstop");
                 vars[1].1 = host.clone();
                 vars[2].1 = port.to_string();
+                vars
+            }
+            Target::PortDrained { host, port } => {
+                let mut vars = none("drain");
+                vars[1].1 = host.clone();
+                vars[2].1 = format!("{port:04X}");
                 vars
             }
             Target::Port { host, port } => vec![
@@ -355,6 +430,9 @@ impl WaitFor {
                 _ => String::new(),
             },
         ));
+        vars.push(("drain_ips", drain.ips.clone()));
+        vars.push(("drain_exclude", drain.exclude.clone()));
+        vars.push(("drain_states", drain.states.clone()));
         for (name, value) in vars {
             script.push_str(&format!("{name}={}\n", quote(&value)));
         }
@@ -540,6 +618,28 @@ probe_file() {
     err="no match"
     return 1
 }
+# count_drain: prints how many connections to $port (hex) in $drain_states have a local
+# address in $drain_ips and a remote one not in $drain_exclude (`F:HEX` words, F the
+# family: 4 for /proc/net/tcp, 6 for /proc/net/tcp6), as Ansible's Linux module counts.
+count_drain() {
+    files=
+    for f in /proc/net/tcp /proc/net/tcp6; do [ -r $f ] && files="$files $f"; done
+    [ -n "$files" ] || { echo 0; return; }
+    awk -v ips=" $drain_ips " -v ex=" $drain_exclude " -v states=" $drain_states " -v port="$port" '
+        $2 == "local_address" { next }
+        {
+            fam = (FILENAME ~ /6$/) ? 6 : 4
+            split($2, l, ":"); split($3, r, ":")
+            if (index(states, " " $4 " ") == 0 || l[2] != port) next
+            if (index(ex, " " fam ":" r[1] " ")) next
+            any = (fam == 4) ? "00000000" : "00000000000000000000000000000000"
+            if (index(ips, " " fam ":" l[1] " ") || index(ips, " " fam ":" any " ") ||
+                (substr(l[1], 1, 24) == "0000000000000000FFFF0000" &&
+                 index(ips, " 6:0000000000000000FFFF000000000000 ")))
+                n++
+        }
+        END { print n + 0 }' $files
+}
 while :; do
     attempts=$(( attempts + 1 ))
     left=$(( deadline - $(now_ms) ))
@@ -549,6 +649,7 @@ while :; do
     case $kind in
         tcp) probe_tcp $limit && { result=ok; break; } ;;
         tcpstop) probe_tcp $limit || { result=ok; break; }; err="still accepting connections" ;;
+        drain) n=$(count_drain); [ "$n" = 0 ] && { result=ok; break; }; err="$n connection(s) left" ;;
         file|nofile) probe_file && { result=ok; break; } ;;
         *) probe_http $limit && { result=ok; break; } ;;
     esac
@@ -576,9 +677,17 @@ impl TaskType for WaitFor {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let target = match self.check_times().and_then(|()| self.target()) {
             Ok(target) => target,
-            Err(message) => return Ok(Outcome::failed(message)),
+            // As Ansible's checks: nothing waited for.
+            Err(message) => return Ok(Outcome::failed(message).with("elapsed", 0)),
         };
-        let output = ctx.run(ctx.script(self.script(&target))).await?;
+        let drain = match &target {
+            Target::PortDrained { host, .. } => match self.drain(ctx, host).await? {
+                Ok(drain) => drain,
+                Err(message) => return Ok(Outcome::failed(message)),
+            },
+            _ => Drain::default(),
+        };
+        let output = ctx.run(ctx.script(self.script(&target, &drain))).await?;
         let report: std::collections::BTreeMap<String, String> = output
             .stdout_lossy()
             .lines()
@@ -602,6 +711,9 @@ impl TaskType for WaitFor {
                 ),
                 Target::PortStopped { host, port } => {
                     format!("Timeout when waiting for {host}:{port} to stop.")
+                }
+                Target::PortDrained { host, port } => {
+                    format!("Timeout when waiting for {host}:{port} to drain")
                 }
                 Target::File { path, regex: None } => {
                     format!("Timeout when waiting for file {path}")
@@ -684,6 +796,133 @@ impl TaskType for WaitFor {
     }
 }
 
+/// What `state: drained` counts, as the words the script's `count_drain` reads.
+#[derive(Debug, Default)]
+struct Drain {
+    /// `host`'s addresses.
+    ips: String,
+    /// `exclude_hosts`' addresses.
+    exclude: String,
+    /// The states' codes.
+    states: String,
+}
+
+impl WaitFor {
+    /// `host` and `exclude_hosts` resolved on the host (an address stands for itself; a
+    /// name is looked up with `getent ahosts`, as Ansible's `getaddrinfo`), in
+    /// /proc/net/tcp's form.
+    async fn drain(
+        &self,
+        ctx: &TaskContext<'_>,
+        host: &str,
+    ) -> Result<Result<Drain, String>, TransportError> {
+        let exclude = self
+            .exclude_hosts
+            .as_ref()
+            .map(split_commas)
+            .unwrap_or_default();
+        let names: Vec<&str> = std::iter::once(host)
+            .chain(exclude.iter().map(String::as_str))
+            .filter(|name| name.parse::<std::net::IpAddr>().is_err())
+            .collect();
+        let mut found: std::collections::BTreeMap<String, Vec<std::net::IpAddr>> =
+            Default::default();
+        if !names.is_empty() {
+            let mut script = String::from("for name in");
+            for name in &names {
+                script.push(' ');
+                script.push_str(&quote(name));
+            }
+            script.push_str(
+                "; do
+    case $name in -*) continue ;; esac
+                     getent ahosts \"$name\" | while read -r addr rest; do                  printf '%s\\t%s\\n' \"$name\" \"$addr\"; done\ndone\n",
+            );
+            let output = ctx.run(ctx.script(script)).await?;
+            for line in output.stdout_lossy().lines() {
+                if let Some((name, addr)) = line.split_once('\t')
+                    && let Ok(addr) = addr.parse()
+                {
+                    let addrs = found.entry(name.to_owned()).or_default();
+                    if !addrs.contains(&addr) {
+                        addrs.push(addr);
+                    }
+                }
+            }
+        }
+        let words = |name: &str| -> Result<String, String> {
+            let addrs = match name.parse::<std::net::IpAddr>() {
+                Ok(addr) => vec![addr],
+                Err(_) => found.get(name).cloned().unwrap_or_default(),
+            };
+            if addrs.is_empty() {
+                return Err(format!(
+                    "cannot resolve `{name}` on {}: Name or service not known",
+                    ctx.host
+                ));
+            }
+            Ok(addrs
+                .iter()
+                .flat_map(|addr| proc_net_words(*addr))
+                .collect::<Vec<_>>()
+                .join(" "))
+        };
+        let ips = match words(host) {
+            Ok(ips) => ips,
+            Err(message) => return Ok(Err(message)),
+        };
+        let mut excluded = Vec::new();
+        for name in &exclude {
+            match words(name) {
+                Ok(words) => excluded.push(words),
+                Err(message) => return Ok(Err(message)),
+            }
+        }
+        let states = match self.connection_states() {
+            Ok(states) => states,
+            Err(message) => return Ok(Err(message)),
+        };
+        Ok(Ok(Drain {
+            ips,
+            exclude: excluded.join(" "),
+            states,
+        }))
+    }
+}
+
+/// An address as /proc/net/tcp{,6} writes it: `F:HEX`, each 32-bit word in the host's
+/// (little-endian) order; an IPv4 address also as its IPv4-mapped IPv6 form, as Ansible's.
+fn proc_net_words(addr: std::net::IpAddr) -> Vec<String> {
+    fn hex(octets: &[u8]) -> String {
+        octets
+            .chunks(4)
+            .map(|word| {
+                format!(
+                    "{:08X}",
+                    u32::from_le_bytes([word[0], word[1], word[2], word[3]])
+                )
+            })
+            .collect()
+    }
+    match addr {
+        std::net::IpAddr::V4(v4) => vec![
+            format!("4:{}", hex(&v4.octets())),
+            format!("6:{}", hex(&v4.to_ipv6_mapped().octets())),
+        ],
+        std::net::IpAddr::V6(v6) => vec![format!("6:{}", hex(&v6.octets()))],
+    }
+}
+
+/// Ansible's list of strings: each item, split at commas.
+fn split_commas(list: &OneOrMany) -> Vec<String> {
+    list.0
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
 /// Ansible's `match_groups` and `match_groupdict` of the first match, found on the host
 /// and sent back as base64.
 fn match_groups(regex: &regex::Regex, found: &str) -> (Vec<Json>, serde_json::Map<String, Json>) {
@@ -735,6 +974,18 @@ mod tests {
         assert_eq!(
             (url.host.as_str(), url.port, url.path.as_str()),
             ("::1", 80, "/")
+        );
+    }
+
+    #[test]
+    fn addresses_are_written_as_proc_net_tcp_writes_them() {
+        assert_eq!(
+            proc_net_words("127.0.0.1".parse().unwrap()),
+            ["4:0100007F", "6:0000000000000000FFFF00000100007F"]
+        );
+        assert_eq!(
+            proc_net_words("::1".parse().unwrap()),
+            ["6:00000000000000000000000001000000"]
         );
     }
 
