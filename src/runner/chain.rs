@@ -463,8 +463,9 @@ impl Runner<'_> {
             return Unit::Again;
         };
         let (task, effective) = (planned.task, &planned.effective);
+        // On the heap: it lives as long as the unit waits for its answer.
         let ready = match self.prepare(task, effective, host, ctx).await {
-            Ok(ready) => ready,
+            Ok(ready) => Box::new(ready),
             Err(result) => {
                 sequencer.turn(k, unit.chain, stopping()).await;
                 sequencer.pass(failed(&result));
@@ -496,7 +497,7 @@ impl Runner<'_> {
         if state.not_sent || state.host_skipped {
             return Unit::Again;
         }
-        Unit::Ran(Box::new(ready), result)
+        Unit::Ran(ready, result)
     }
 
     /// After an interrupt: the hosts among `hosts` that ran `task` (one of its items, at

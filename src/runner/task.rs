@@ -547,11 +547,29 @@ impl Runner<'_> {
 
     /// Conditions, rendering and parsing of a task for one host: everything before it
     /// touches the host. `Err` holds the result when the task ends here.
+    ///
+    /// Its future is on the heap for as long as it runs: awaited in place it would take
+    /// room in every host's task future for the whole task, and in each of the units a
+    /// pipelined host has in flight at once (`chain.rs`).
     #[allow(
         clippy::result_large_err,
         reason = "the early result is returned at once, never stored"
     )]
     pub(super) async fn prepare(
+        &self,
+        task: &Task,
+        effective: &Inherited,
+        host: &str,
+        ctx: &Value,
+    ) -> Result<Ready, Result<Outcome, TransportError>> {
+        Box::pin(self.prepare_in_place(task, effective, host, ctx)).await
+    }
+
+    #[allow(
+        clippy::result_large_err,
+        reason = "the early result is returned at once, never stored"
+    )]
+    async fn prepare_in_place(
         &self,
         task: &Task,
         effective: &Inherited,
@@ -711,7 +729,7 @@ impl Runner<'_> {
         let (ready, mut first) = match prefetched {
             Some(receiver) => match receiver.await {
                 Ok(Unit::Early(result)) => return result,
-                Ok(Unit::Ran(ready, result)) => (*ready, Some(result)),
+                Ok(Unit::Ran(ready, result)) => (ready, Some(result)),
                 // After an interrupt, what was not sent ahead does not start.
                 Ok(Unit::Again) | Err(_) if self.is_interrupted() => {
                     return Ok(Outcome::interrupted(
@@ -719,12 +737,12 @@ impl Runner<'_> {
                     ));
                 }
                 Ok(Unit::Again) | Err(_) => match self.prepare(task, effective, host, ctx).await {
-                    Ok(ready) => (ready, None),
+                    Ok(ready) => (Box::new(ready), None),
                     Err(result) => return result,
                 },
             },
             None => match self.prepare(task, effective, host, ctx).await {
-                Ok(ready) => (ready, None),
+                Ok(ready) => (Box::new(ready), None),
                 Err(result) => return result,
             },
         };

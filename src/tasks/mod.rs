@@ -396,9 +396,12 @@ macro_rules! task_types {
         }
 
         impl Action {
+            /// Each type's future on the heap, of its own size: awaited in place, every
+            /// caller's future (a host's task, each unit a pipelined host has in flight)
+            /// would be as large as the largest type's, tens of kilobytes per host at once.
             pub async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
                 match self {
-                    $(Action::$variant(task) => task.run(ctx).await,)*
+                    $(Action::$variant(task) => Box::pin(task.run(ctx)).await,)*
                 }
             }
         }
