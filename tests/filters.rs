@@ -373,7 +373,7 @@ fn first_found_lookup_matches_ansible() {
         .status(2);
     let msgs: Vec<String> = output
         .stdout
-        .split("\"msg\": ")
+        .split("\n    \"msg\": ")
         .skip(1)
         .map(|m| m.split("\n}").next().unwrap().split_whitespace().collect())
         .collect();
