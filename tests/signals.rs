@@ -373,7 +373,11 @@ fn a_second_interrupt_stops_at_once_and_leaves_no_half_file_and_no_ssh() {
         );
         let kept = std::fs::read_to_string(root.join("config.yaml")).unwrap();
         let new = format!("{}\n", "n".repeat(17000));
-        assert!(kept == "old\n" || kept == new, "host{i} holds {} bytes", kept.len());
+        assert!(
+            kept == "old\n" || kept == new,
+            "host{i} holds {} bytes",
+            kept.len()
+        );
     }
 }
 
