@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::common::{Test, refused};
 
-fn mode(path: &Path) -> u32 {
+pub(crate) fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
         .unwrap()
         .permissions()
@@ -17,12 +17,12 @@ fn mode(path: &Path) -> u32 {
         & 0o7777
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A test whose playbook gets the test's folder as `dir`.
-fn play(playbook: &str) -> Test {
+pub(crate) fn play(playbook: &str) -> Test {
     let test = Test::new().file("play.yml", playbook);
     let dir = test.path().display().to_string();
     test.args(&["run", "play.yml", "-e", &format!("dir={dir}")])

@@ -6,25 +6,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::common::Test;
-
-fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path)
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A test whose playbook gets the test's folder as `dir`.
-fn play(playbook: &str) -> Test {
-    let test = Test::new().file("play.yml", playbook);
-    let dir = test.path().display().to_string();
-    test.args(&["run", "play.yml", "-e", &format!("dir={dir}")])
-}
+use crate::modules_files::{mode, play, read};
 
 /// Files `NAME.txt` holding `one`, each with a link `NAME-link` to it.
 fn linked(test: &Test, names: &[&str]) {

@@ -799,12 +799,7 @@ fn client_certificates(dir: &Path) {
 
 /// Python's HTTPS server asking every client for a certificate signed by `ca.pem`, as
 /// ansible-core's httptester's `/ssl_client_verify`: it answers
-/// `ansible.http.tests:SUCCESS` to a client that showed one. Killed when dropped.
-struct ClientVerifyServer {
-    child: std::process::Child,
-    port: u16,
-}
-
+/// `ansible.http.tests:SUCCESS` to a client that showed one.
 const CLIENT_VERIFY_SERVER: &str = r#"
 import http.server, ssl, sys
 class Answer(http.server.BaseHTTPRequestHandler):
@@ -826,30 +821,6 @@ server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
-
-impl ClientVerifyServer {
-    fn start(dir: &Path) -> ClientVerifyServer {
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", CLIENT_VERIFY_SERVER])
-            .current_dir(dir)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().unwrap();
-        ClientVerifyServer { child, port }
-    }
-}
-
-impl Drop for ClientVerifyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 // Expected from ansible-core 2.19.14 on the same play against the same server: these
 // values (`get_url` changed, then not; the file holding the answer; the request without a
@@ -908,7 +879,7 @@ const CLIENT_CERTS: &str = r#"
 fn http_modules_show_a_client_certificate_as_ansible() {
     let test = Test::new().file("play.yml", CLIENT_CERTS);
     client_certificates(test.path());
-    let server = ClientVerifyServer::start(test.path());
+    let server = PythonServer::start(CLIENT_VERIFY_SERVER, Some(test.path()));
     let srv = format!("srv={}", server.port);
     let output = test.args(&["run", "play.yml", "-e", &srv]).run().success();
     assert_eq!(
@@ -959,15 +930,21 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
+/// A Python server script (run in `dir`, if given), which prints its port first. Killed
+/// when dropped.
 struct PythonServer {
     child: std::process::Child,
     port: u16,
 }
 
 impl PythonServer {
-    fn start(script: &str) -> PythonServer {
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", script])
+    fn start(script: &str, dir: Option<&Path>) -> PythonServer {
+        let mut command = std::process::Command::new("python3");
+        command.args(["-c", script]);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -1052,7 +1029,7 @@ const UNREDIRECTED: &str = r#"
 
 #[test]
 fn unredirected_headers_are_sent_with_the_first_request_only_as_ansible() {
-    let server = PythonServer::start(REDIRECT_SERVER);
+    let server = PythonServer::start(REDIRECT_SERVER, None);
     let test = Test::new().file("play.yml", UNREDIRECTED).file(
         "vars.json",
         &format!(r#"{{"srv": {}, "pw": "{PASSWORD}"}}"#, server.port),
