@@ -951,3 +951,39 @@ fn a_loop_that_skipped_every_item_shows_a_skipping_line_after_them() {
         "a : ok=1 changed=0 unreachable=0 failed=0 skipped=2 rescued=0 ignored=0"
     );
 }
+
+/// A loop whose failed items are ignored: each item is `failed: [host] (item=...)` with the
+/// item in its result, and `...ignoring` comes once, after the last. Expected from
+/// ansible-core 2.19.14 on the same play (its recap: ok=1 changed=1 ignored=1).
+#[test]
+fn a_loops_ignored_failures_are_ignored_once_after_its_items() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: "false {{ item }}"
+      loop: [a, b]
+      ignore_errors: true
+"#,
+        )
+        .args(&["run", "play.yml"])
+        .run()
+        .success();
+    let lines: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("failed: ") || line.starts_with("..."))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", output.stdout);
+    assert!(lines[0].starts_with(r#"failed: [localhost] (item=a) => {"ansible_loop_var": "item", "changed": true, "cmd": ["false", "a"], "#));
+    assert!(lines[0].contains(r#""item": "a", "msg": "non-zero return code", "rc": 1, "#));
+    assert!(lines[1].starts_with("failed: [localhost] (item=b) => {"));
+    assert_eq!(lines[2], "...ignoring");
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+}

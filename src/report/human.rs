@@ -159,6 +159,11 @@ impl Human {
                 "{}\n",
                 self.paint(&format!("skipping: [{host}]"), Status::Skipped)
             ),
+            // As Ansible: a loop whose failed items are ignored says so once, after them.
+            Event::LoopResult {
+                status: Status::Ignored,
+                ..
+            } => self.paint("...ignoring\n", Status::Skipped),
             Event::PlaybookStart { .. } | Event::HostStart { .. } | Event::LoopResult { .. } => {
                 String::new()
             }
@@ -262,7 +267,8 @@ impl Human {
                     text.push_str(&self.paint(&detail, *status));
                 }
                 text.push('\n');
-                if *status == Status::Ignored {
+                // A loop's failed items are ignored once, after the last (the loop's line).
+                if *status == Status::Ignored && label.is_none() {
                     text.push_str(&self.paint("...ignoring\n", Status::Skipped));
                 }
                 text
