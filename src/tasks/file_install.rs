@@ -266,8 +266,9 @@ put() {
   fi
   # The replaced file's ACLs and extended attributes stay, as ansible-core's atomic_move
   # keeps them (shutil.copystat); a host whose cp cannot copy them goes on without. The
-  # mode is set again after.
-  if [ $kind = file ]; then
+  # mode is set again after. Not for a secret: the old file's mode would hold the new
+  # contents until then (a secret's file stays owner-only until its own mode is set).
+  if [ $kind = file ] && [ $sec = 0 ]; then
     cp --attributes-only --preserve=mode,xattr -- "$t" "$tmp" 2>/dev/null || :
     fixmode=1
   fi
