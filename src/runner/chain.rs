@@ -138,6 +138,8 @@ struct UnitConnection<'a> {
     holds: bool,
     stopping: &'a crate::interrupt::Interrupt,
     state: Mutex<UnitState>,
+    /// Where it is noted once sent ([`Runner::sent`]), by its key.
+    sent: (&'a Mutex<std::collections::BTreeSet<UnitKey>>, UnitKey),
 }
 
 #[derive(Default, Clone, Copy)]
@@ -209,6 +211,11 @@ impl Connection for UnitConnection<'_> {
                 return Err(error);
             }
         };
+        self.sent
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(self.sent.1.clone());
         if !self.holds {
             self.pass(false);
         }
@@ -301,12 +308,17 @@ impl Runner<'_> {
             futures::future::join(linear, self.interrupt.unless_abandoned(chains)).await;
         // Results nobody took (hosts that failed before those tasks) are dropped: these
         // hosts' only, as under `free` other hosts run the same segment on their own.
-        self.prefetched().retain(|(task, host, _), _| {
+        let keep = |(task, host, _): &UnitKey| {
             !hosts.contains(host)
                 || !segment
                     .iter()
                     .any(|planned| std::ptr::from_ref(planned) as usize == *task)
-        });
+        };
+        self.prefetched().retain(|key, _| keep(key));
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(keep);
         stop
     }
 
@@ -481,6 +493,7 @@ impl Runner<'_> {
             holds: planned.holds,
             stopping: &self.interrupt,
             state: Mutex::new(UnitState::default()),
+            sent: (&self.sent, unit_key(task, host, unit.item)),
         };
         let mut task_ctx = self.task_context(task, effective, host, ctx, &ready);
         task_ctx.connection = &through;
@@ -542,6 +555,14 @@ impl Runner<'_> {
             }
         }
         ran
+    }
+
+    /// Whether the unit of `key` was sent to its host (forgotten now: it is asked once).
+    pub(super) fn take_sent(&self, key: &UnitKey) -> bool {
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key)
     }
 
     pub(super) fn prefetched(

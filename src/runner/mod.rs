@@ -38,6 +38,9 @@ use crate::transport::Connection;
 use crate::vars::Vars;
 use crate::yaml::Node;
 
+/// The message of a task the run gave up on while it was in flight on its host.
+const GIVEN_UP: &str = "interrupted: quayside stopped waiting for this task; it may still finish on the host, or may not";
+
 /// Everything from the command line that shapes a run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -426,6 +429,9 @@ pub struct Runner<'a> {
     written: BTreeSet<String>,
     /// Results of pipelined units waiting for their task's turn (`chain.rs`).
     prefetched: Mutex<HashMap<chain::UnitKey, tokio::sync::oneshot::Receiver<chain::Unit>>>,
+    /// The units a chain sent to their host: one whose chain was given up on before it
+    /// answered was in flight there, not "not started".
+    sent: Mutex<BTreeSet<chain::UnitKey>>,
     /// Counts the times hosts were connected, for chains waiting for their host's.
     connects: tokio::sync::watch::Sender<u64>,
 }
@@ -467,6 +473,7 @@ impl<'a> Runner<'a> {
         Self {
             written,
             prefetched: Mutex::new(HashMap::new()),
+            sent: Mutex::new(BTreeSet::new()),
             connects: tokio::sync::watch::Sender::new(0),
             inventory,
             playbook,
@@ -546,11 +553,7 @@ impl<'a> Runner<'a> {
             host,
             task,
             Status::Interrupted,
-            Some(
-                "interrupted: quayside stopped waiting for this task; it may still finish on \
-                 the host, or may not"
-                    .to_owned(),
-            ),
+            Some(GIVEN_UP.to_owned()),
             None,
             0,
         ));

@@ -725,21 +725,28 @@ impl Runner<'_> {
         ctx: &Value,
         item: Option<usize>,
     ) -> Result<Outcome, TransportError> {
-        let prefetched = self.prefetched().remove(&unit_key(task, host, item));
+        let key = unit_key(task, host, item);
+        let prefetched = self.prefetched().remove(&key);
         let (ready, mut first) = match prefetched {
-            Some(receiver) => match receiver.await {
-                Ok(Unit::Early(result)) => return result,
-                Ok(Unit::Ran(ready, result)) => (ready, Some(result)),
+            Some(receiver) => match (receiver.await, self.take_sent(&key)) {
+                (Ok(Unit::Early(result)), _) => return result,
+                (Ok(Unit::Ran(ready, result)), _) => (ready, Some(result)),
+                // Its chain was given up on after it was sent: it was in flight.
+                (Err(_), true) if self.is_interrupted() => {
+                    return Ok(Outcome::interrupted(super::GIVEN_UP));
+                }
                 // After an interrupt, what was not sent ahead does not start.
-                Ok(Unit::Again) | Err(_) if self.is_interrupted() => {
+                (Ok(Unit::Again) | Err(_), _) if self.is_interrupted() => {
                     return Ok(Outcome::interrupted(
                         "interrupted: not started on this host",
                     ));
                 }
-                Ok(Unit::Again) | Err(_) => match self.prepare(task, effective, host, ctx).await {
-                    Ok(ready) => (Box::new(ready), None),
-                    Err(result) => return result,
-                },
+                (Ok(Unit::Again) | Err(_), _) => {
+                    match self.prepare(task, effective, host, ctx).await {
+                        Ok(ready) => (Box::new(ready), None),
+                        Err(result) => return result,
+                    }
+                }
             },
             None => match self.prepare(task, effective, host, ctx).await {
                 Ok(ready) => (Box::new(ready), None),
