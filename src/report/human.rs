@@ -46,66 +46,10 @@ fn pretty(value: &serde_json::Value) -> String {
     }
 }
 
-/// The same value with every mapping's keys in sorted order (Python's `sort_keys=True`).
-fn sorted(value: &serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(key, value)| (key.clone(), sorted(value)))
-                    .collect(),
-            )
-        }
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.iter().map(sorted).collect())
-        }
-        other => other.clone(),
-    }
-}
-
-/// Python's `json.dumps` separators on one line: `", "` between items, `": "` after a key.
-struct OneLine;
-
-/// `", "` before every item of an array or mapping but the first.
-fn comma<W: ?Sized + std::io::Write>(writer: &mut W, first: bool) -> std::io::Result<()> {
-    if first {
-        Ok(())
-    } else {
-        writer.write_all(b", ")
-    }
-}
-
-impl serde_json::ser::Formatter for OneLine {
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        comma(writer, first)
-    }
-
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        comma(writer, first)
-    }
-
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-    ) -> std::io::Result<()> {
-        writer.write_all(b": ")
-    }
-}
-
 /// A result as Ansible's callbacks print it (`_dump_results`): keys sorted, without
 /// `failed` (the line says it) and `exception`, and `invocation` only at `-vvv`, where the
-/// result is indented by four spaces; on one line below.
+/// result is indented by four spaces; on one line below (Python's `json.dumps`, without
+/// escaping non-ASCII characters).
 fn dump_result(result: &serde_json::Value, verbosity: u8) -> String {
     let indent = verbosity >= 3;
     let mut result = result.clone();
@@ -116,16 +60,7 @@ fn dump_result(result: &serde_json::Value, verbosity: u8) -> String {
             map.remove("invocation");
         }
     }
-    let result = sorted(&result);
-    if indent {
-        return pretty(&result);
-    }
-    let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, OneLine);
-    match serde::Serialize::serialize(&result, &mut serializer) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => result.to_string(),
-    }
+    crate::template::python::json_unicode(&result, indent.then_some(4), true)
 }
 
 /// `TITLE ****...` padded to 80 columns, as Ansible prints its banners.

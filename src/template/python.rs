@@ -117,11 +117,26 @@ fn repr_str(s: &str) -> String {
 /// escaped, keys sorted when asked.
 pub fn json(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
     let mut out = String::new();
-    write_json(&mut out, value, indent, sort_keys, 0);
+    write_json(&mut out, value, indent, sort_keys, true, 0);
     out
 }
 
-fn write_json(out: &mut String, value: &Value, indent: Option<usize>, sort: bool, depth: usize) {
+/// [`json`] with `ensure_ascii=False`: non-ASCII characters written as they are (as
+/// Ansible's callbacks print results).
+pub fn json_unicode(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value, indent, sort_keys, false, 0);
+    out
+}
+
+fn write_json(
+    out: &mut String,
+    value: &Value,
+    indent: Option<usize>,
+    sort: bool,
+    ascii: bool,
+    depth: usize,
+) {
     let newline = |out: &mut String, depth: usize| {
         if let Some(width) = indent {
             out.push('\n');
@@ -140,7 +155,7 @@ fn write_json(out: &mut String, value: &Value, indent: Option<usize>, sort: bool
             Some(f) => out.push_str(&float(f)),
             None => out.push_str(&n.to_string()),
         },
-        Value::String(s) => json_str(out, s),
+        Value::String(s) => json_str(out, s, ascii),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -152,7 +167,7 @@ fn write_json(out: &mut String, value: &Value, indent: Option<usize>, sort: bool
                     out.push_str(separator);
                 }
                 newline(out, depth + 1);
-                write_json(out, item, indent, sort, depth + 1);
+                write_json(out, item, indent, sort, ascii, depth + 1);
             }
             newline(out, depth);
             out.push(']');
@@ -172,9 +187,9 @@ fn write_json(out: &mut String, value: &Value, indent: Option<usize>, sort: bool
                     out.push_str(separator);
                 }
                 newline(out, depth + 1);
-                json_str(out, key);
+                json_str(out, key, ascii);
                 out.push_str(": ");
-                write_json(out, item, indent, sort, depth + 1);
+                write_json(out, item, indent, sort, ascii, depth + 1);
             }
             newline(out, depth);
             out.push('}');
@@ -182,7 +197,9 @@ fn write_json(out: &mut String, value: &Value, indent: Option<usize>, sort: bool
     }
 }
 
-fn json_str(out: &mut String, s: &str) {
+/// A JSON string; `ascii`: every character outside printable ASCII as `\uXXXX`, else
+/// only control characters.
+fn json_str(out: &mut String, s: &str, ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -193,7 +210,7 @@ fn json_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || (ascii && (c as u32) > 0x7e) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");
