@@ -214,12 +214,14 @@ fn reboot_times_out_as_ansible() {
     ));
     wait_for_new_boot(host, &before);
 
-    // A test command that keeps failing times out once the new boot was seen.
+    // A test command that keeps failing times out once the new boot was seen (30 s: a
+    // loaded machine took more than 10 s to boot the container, and the boot-time check
+    // timed out first).
     let before = pid1_started(host);
     let play = format!(
         "- hosts: systemd\n  gather_facts: false\n  tasks:\n\
-         \x20   - reboot:\n        boot_time_command: \"{BOOT_TIME}\"\n        test_command: test -e /nonexistent\n        reboot_timeout: 10\n        connect_timeout: 3\n      register: t2\n      ignore_errors: true\n\
-         \x20   - assert:\n        that:\n          - t2.failed and t2.rebooted and not t2.changed and t2.elapsed >= 10\n          - t2.msg == 'Timed out waiting for post-reboot test command (timeout=10)'\n"
+         \x20   - reboot:\n        boot_time_command: \"{BOOT_TIME}\"\n        test_command: test -e /nonexistent\n        reboot_timeout: 30\n        connect_timeout: 3\n      register: t2\n      ignore_errors: true\n\
+         \x20   - assert:\n        that:\n          - t2.failed and t2.rebooted and not t2.changed and t2.elapsed >= 30\n          - t2.msg == 'Timed out waiting for post-reboot test command (timeout=30)'\n"
     );
     let output = host.run(&play).success();
     assert_eq!(
