@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::args::{Account, Mode, Validate, secret_by_name};
-use super::controller_files::Look;
+use super::controller_files::{self, Look};
 use super::copy_files::{outcome, playbook_dir};
 use super::file_install::{self, NewFile, Settings, Target, sha256};
 use super::{Across, Outcome, TaskContext, TaskType};
@@ -107,6 +107,12 @@ pub fn render_file_in(
 
 /// As [`render_file_in`]; `prepare: false` compiles the file as written (a template with
 /// its own delimiters, which the rewriting for Ansible's Jinja would not read).
+///
+/// The templates it takes in (`{% include %}`, `{% import %}`, `{% from %}`,
+/// `{% extends %}`) are found as ansible-core finds them
+/// ([`controller_files::include_search_path`]) when the rendering reaches them, read as the
+/// file itself is (noted among the run's inputs), and render with the same settings; an
+/// error in one names that file and place.
 pub fn render_file_with(
     env: &minijinja::Environment<'_>,
     path: &Path,
@@ -121,25 +127,143 @@ pub fn render_file_with(
     } else {
         std::borrow::Cow::Borrowed(text.as_str())
     };
-    // Named without the file's extension: minijinja would JSON-escape values in a template
-    // whose name ends in `.yaml`.
-    env.render_named_str("template", &source, vars)
-        .map_err(|error| {
-            // The shared renderer names what was undefined; the file's own analysis (or
-            // minijinja) knows where.
-            let span = crate::source::Span::synthetic(name);
-            let message = crate::template::render_str(&text, &span, vars)
-                .err()
-                .map_or_else(|| error.to_string(), |e| e.message);
-            let variable = message
-                .strip_prefix("undefined variable `")
-                .and_then(|rest| rest.split_once('`'))
-                .map(|(name, _)| name.split('.').next().unwrap_or(name));
-            match crate::template::file_error_position(&text, &error, variable) {
-                Some((line, column)) => format!("{name}:{line}:{column}: {message}"),
-                None => format!("{name}: {message}"),
+    let base = playbook_dir(vars);
+    let role = controller_files::role_dir(vars);
+    let taken = std::sync::Arc::new(TakenIn {
+        search: controller_files::include_search_path(role.as_deref(), &base, path),
+        base,
+        prepare,
+        files: std::sync::Mutex::default(),
+        missing: std::sync::Mutex::default(),
+        failure: std::sync::Mutex::default(),
+    });
+    let mut env = env.clone();
+    let loader = taken.clone();
+    env.set_loader(move |name| loader.load(name));
+    // Named without the file's extension, and so are the templates it takes in: minijinja
+    // would JSON-escape values in a template whose name ends in `.yaml`.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.render_named_str(ROOT, &source, vars)
+        .map_err(|error| taken.describe(&error, name, &text, vars))
+}
+
+/// The name the rendered file has in its environment (the templates it takes in have the
+/// names they are taken in by).
+const ROOT: &str = "template";
+
+/// What a template file took in from other files while it rendered.
+struct TakenIn {
+    /// Where the names are looked for.
+    search: Vec<PathBuf>,
+    /// The playbook's folder, which messages name files from.
+    base: PathBuf,
+    /// Compiled as Ansible's Jinja reads them (not with the task's own delimiters).
+    prepare: bool,
+    /// Each name taken in: its file's name in messages and its text.
+    files: std::sync::Mutex<BTreeMap<String, (String, String)>>,
+    /// The names found nowhere, in order.
+    missing: std::sync::Mutex<Vec<String>>,
+    /// Why a file found could not be read.
+    failure: std::sync::Mutex<Option<String>>,
+}
+
+impl TakenIn {
+    /// minijinja's loader: the text of the template `name` stands for.
+    fn load(&self, name: &str) -> Result<Option<String>, minijinja::Error> {
+        let Some(path) = controller_files::find_included(&self.search, name) else {
+            lock(&self.missing).push(name.to_owned());
+            return Ok(None);
+        };
+        let shown = path
+            .strip_prefix(&self.base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let text = match crate::template::read_file(&path, "template", &shown) {
+            Ok(text) => text,
+            Err(reason) => {
+                *lock(&self.failure) = Some(reason.clone());
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    reason,
+                ));
             }
-        })
+        };
+        crate::inputs::record(&path, text.as_bytes(), false);
+        // As Jinja in Ansible: a file taken in loses its one last line ending (only the
+        // rendered file keeps its own).
+        let body = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .or_else(|| text.strip_suffix('\r'))
+            .unwrap_or(&text);
+        let source = if self.prepare {
+            crate::template::prepare_template(body).into_owned()
+        } else {
+            body.to_owned()
+        };
+        lock(&self.files).insert(name.to_owned(), (shown, text));
+        Ok(Some(source))
+    }
+
+    /// A rendering error as `file:line:column: message`, in the file it happened in (the
+    /// rendered file `name`, whose text is `text`, or one it took in).
+    fn describe(
+        &self,
+        error: &minijinja::Error,
+        name: &str,
+        text: &str,
+        vars: &minijinja::Value,
+    ) -> String {
+        // An error in a file taken in comes wrapped in the include's ("could not render
+        // include"): the innermost is what went wrong, and where.
+        let mut error = error;
+        while let Some(inner) = std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<minijinja::Error>())
+        {
+            error = inner;
+        }
+        let files = lock(&self.files);
+        let (name, text) = match error.name().and_then(|taken| files.get(taken)) {
+            Some((shown, taken)) => (shown.as_str(), taken.as_str()),
+            None => (name, text),
+        };
+        let message = if let Some(reason) = lock(&self.failure).clone() {
+            reason
+        } else if error.kind() == minijinja::ErrorKind::TemplateNotFound {
+            let detail = error.detail().unwrap_or_default();
+            let missing: Vec<String> = lock(&self.missing)
+                .iter()
+                .filter(|name| detail.contains(&format!("{name:?}")))
+                .cloned()
+                .collect();
+            let search = controller_files::search_path_text(&self.search);
+            match missing.as_slice() {
+                [one] => format!("'{one}' not found in search paths: {search}"),
+                [] => format!("{detail} (search paths: {search})"),
+                many => format!(
+                    "none of the templates given were found: {} (search paths: {search})",
+                    many.join(", ")
+                ),
+            }
+        } else {
+            crate::template::describe_file_error(error, text, vars)
+        };
+        let variable = message
+            .strip_prefix("undefined variable `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name.split('.').next().unwrap_or(name));
+        match crate::template::file_error_position(text, error, variable) {
+            Some((line, column)) => format!("{name}:{line}:{column}: {message}"),
+            None => format!("{name}: {message}"),
+        }
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Where a `src` is found: in `templates/` beside the playbook, else beside the playbook.
