@@ -49,5 +49,6 @@ mod sql;
 mod ssh;
 mod standin;
 mod strategy;
+mod template_include;
 mod templated_action;
 mod vault;

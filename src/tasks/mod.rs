@@ -511,7 +511,7 @@ pub enum Async {
     NotBuilt,
 }
 
-pub use template_config::{Rendering, agreement, render_file, template_path};
+pub use template_config::{Rendering, agreement, check_taken_in, render_file, template_path};
 
 impl Action {
     /// For [`Across::AgreeFirst`]: the file this host would install, rendered, if the task

@@ -122,12 +122,18 @@ pub fn render_file_with(
 ) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
     crate::inputs::record(path, text.as_bytes(), false);
+    // ansible-core 2.19 renders nothing in a file without Jinja's delimiters: it is
+    // installed as it is.
+    if prepare && !["{{", "{%", "{#"].iter().any(|start| text.contains(start)) {
+        return Ok(text);
+    }
     let source = if prepare {
         crate::template::prepare_template(&text)
     } else {
         std::borrow::Cow::Borrowed(text.as_str())
     };
     let base = playbook_dir(vars);
+    let base = std::path::absolute(&base).unwrap_or(base);
     let role = controller_files::role_dir(vars);
     let taken = std::sync::Arc::new(TakenIn {
         search: controller_files::include_search_path(role.as_deref(), &base, path),
@@ -143,8 +149,31 @@ pub fn render_file_with(
     // Named without the file's extension, and so are the templates it takes in: minijinja
     // would JSON-escape values in a template whose name ends in `.yaml`.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.render_named_str(ROOT, &source, vars)
-        .map_err(|error| taken.describe(&error, name, &text, vars))
+    // As Jinja in ansible-core: the file's one last line ending is dropped before it
+    // renders, and the rendering ends in as many newlines as the file, at least.
+    let rendered = env
+        .render_named_str(ROOT, without_last_line_ending(&source), vars)
+        .map_err(|error| taken.describe(&error, name, &text, vars))?;
+    let wanted = trailing_newlines(&text);
+    let had = trailing_newlines(&rendered);
+    Ok(match wanted > had {
+        true => rendered + &"\n".repeat(wanted - had),
+        false => rendered,
+    })
+}
+
+/// `text` without its last line ending (`\r\n`, `\n` or `\r`), as Jinja reads a template
+/// without `keep_trailing_newline`.
+fn without_last_line_ending(text: &str) -> &str {
+    text.strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .or_else(|| text.strip_suffix('\r'))
+        .unwrap_or(text)
+}
+
+/// How many `\n` end `text`.
+fn trailing_newlines(text: &str) -> usize {
+    text.len() - text.trim_end_matches('\n').len()
 }
 
 /// The name the rendered file has in its environment (the templates it takes in have the
@@ -191,12 +220,8 @@ impl TakenIn {
         };
         crate::inputs::record(&path, text.as_bytes(), false);
         // As Jinja in Ansible: a file taken in loses its one last line ending (only the
-        // rendered file keeps its own).
-        let body = text
-            .strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .or_else(|| text.strip_suffix('\r'))
-            .unwrap_or(&text);
+        // rendered file gets its own back).
+        let body = without_last_line_ending(&text);
         let source = if self.prepare {
             crate::template::prepare_template(body).into_owned()
         } else {
@@ -257,6 +282,203 @@ impl TakenIn {
             Some((line, column)) => format!("{name}:{line}:{column}: {message}"),
             None => format!("{name}: {message}"),
         }
+    }
+}
+
+/// Before the run: the templates the template file `path` (`name` in messages, its text
+/// `text`) takes in by names written out (`{% include 'x.j2' %}`, `{% import %}`,
+/// `{% from %}`, `{% extends %}`), looked for as the rendering will look for them
+/// (`role`: the task's role folder, `base`: the playbook's), and theirs in turn. One that
+/// cannot be read, or does not parse, stops the run where it is named or where it is
+/// wrong; one found nowhere does when the template is sure to take it in: `certain` (the
+/// task runs whenever the play does), not inside an `{% if %}`, a loop, a macro or a block,
+/// and not `ignore missing`. A name only a rendering knows (`{% include name %}`) is
+/// looked for when it renders. `used` says which task's template it is, for the hints.
+pub fn check_taken_in(
+    path: &Path,
+    name: &str,
+    text: &str,
+    role: Option<&Path>,
+    base: &Path,
+    certain: bool,
+    used: &str,
+) -> Result<(), crate::diagnostic::Diagnostic> {
+    let search = controller_files::include_search_path(role, base, path);
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+    let mut seen = vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())];
+    check_names(name, text, &search, &base, certain, used, &mut seen)
+}
+
+fn check_names(
+    name: &str,
+    text: &str,
+    search: &[PathBuf],
+    base: &Path,
+    certain: bool,
+    used: &str,
+    seen: &mut Vec<PathBuf>,
+) -> Result<(), crate::diagnostic::Diagnostic> {
+    use crate::diagnostic::Diagnostic;
+    let prepared = crate::template::prepare_template(text);
+    let mut found = Vec::new();
+    let parsed =
+        minijinja::machinery::parse(&prepared, name, Default::default(), Default::default());
+    if let Ok(stmt) = parsed {
+        taken_names(&stmt, true, &mut found);
+    }
+    let file = std::sync::Arc::new(crate::source::SourceFile::new(name, text.to_owned()));
+    for taken in found {
+        let before = prepared.get(..taken.offset).unwrap_or("");
+        let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+        let span = crate::source::Span::new(
+            file.clone(),
+            before.matches('\n').count() as u32 + 1,
+            before[line_start..].chars().count() as u32 + 1,
+            taken.length,
+        );
+        let Some(path) = taken
+            .names
+            .iter()
+            .find_map(|name| controller_files::find_included(search, name))
+        else {
+            if taken.ignore_missing || !taken.unconditional || !certain {
+                continue;
+            }
+            let paths = controller_files::search_path_text(search);
+            let message = match taken.names.as_slice() {
+                [one] => format!("'{one}' not found in search paths: {paths}"),
+                many => format!(
+                    "none of the templates given were found: {} (search paths: {paths})",
+                    many.join(", ")
+                ),
+            };
+            return Err(Diagnostic::at(message, span)
+                .with_hint(format!("{used} takes it in whenever it renders")));
+        };
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.contains(&canonical) {
+            continue;
+        }
+        seen.push(canonical);
+        let shown = path
+            .strip_prefix(base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let included = crate::template::read_file(&path, "template", &shown)
+            .map_err(|reason| Diagnostic::at(reason, span.clone()))?;
+        if let Some((message, line, column)) = crate::template::file_syntax_error(&included) {
+            let file = std::sync::Arc::new(crate::source::SourceFile::new(
+                shown.as_str(),
+                included.clone(),
+            ));
+            return Err(
+                Diagnostic::at(message, crate::source::Span::new(file, line, column, 1))
+                    .with_hint(format!("taken in at {span} by {used}")),
+            );
+        }
+        check_names(
+            &shown,
+            &included,
+            search,
+            base,
+            certain && taken.unconditional,
+            used,
+            seen,
+        )?;
+    }
+    Ok(())
+}
+
+/// A statement that takes in other templates by names written out.
+struct Taken {
+    names: Vec<String>,
+    /// Where the statement starts in the prepared text, and its length on its line.
+    offset: usize,
+    length: u32,
+    ignore_missing: bool,
+    /// Rendered whenever the template is (not inside a condition, loop, macro or block).
+    unconditional: bool,
+}
+
+/// The statements in `stmt` that take in templates named by literals, in order.
+fn taken_names(
+    stmt: &minijinja::machinery::ast::Stmt<'_>,
+    unconditional: bool,
+    into: &mut Vec<Taken>,
+) {
+    use minijinja::machinery::ast::{Expr, Stmt};
+    let literal = |expr: &Expr<'_>| -> Vec<String> {
+        match expr {
+            Expr::Const(constant) => constant
+                .value
+                .as_str()
+                .map(|name| vec![name.to_owned()])
+                .unwrap_or_default(),
+            Expr::List(list) => {
+                let names: Vec<String> = list
+                    .items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Expr::Const(constant) => constant.value.as_str().map(str::to_owned),
+                        _ => None,
+                    })
+                    .collect();
+                match names.len() == list.items.len() {
+                    true => names,
+                    false => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    };
+    let mut push = |names: Vec<String>, span: minijinja::machinery::Span, ignore_missing: bool| {
+        if names.is_empty() {
+            return;
+        }
+        let length = match span.start_line == span.end_line {
+            true => span.end_offset.saturating_sub(span.start_offset),
+            false => 1,
+        };
+        into.push(Taken {
+            names,
+            offset: span.start_offset as usize,
+            length,
+            ignore_missing,
+            unconditional,
+        });
+    };
+    let body = |stmts: &[Stmt<'_>], unconditional: bool, into: &mut Vec<Taken>| {
+        for stmt in stmts {
+            taken_names(stmt, unconditional, into);
+        }
+    };
+    match stmt {
+        Stmt::Include(include) => push(
+            literal(&include.name),
+            include.span(),
+            include.ignore_missing,
+        ),
+        Stmt::Import(import) => push(literal(&import.expr), import.span(), false),
+        Stmt::FromImport(import) => push(literal(&import.expr), import.span(), false),
+        Stmt::Extends(extends) => push(literal(&extends.name), extends.span(), false),
+        Stmt::Template(template) => body(&template.children, unconditional, into),
+        Stmt::WithBlock(with) => body(&with.body, unconditional, into),
+        Stmt::SetBlock(set) => body(&set.body, unconditional, into),
+        Stmt::AutoEscape(escape) => body(&escape.body, unconditional, into),
+        Stmt::FilterBlock(filter) => body(&filter.body, unconditional, into),
+        Stmt::ForLoop(each) => {
+            body(&each.body, false, into);
+            body(&each.else_body, false, into);
+        }
+        Stmt::IfCond(cond) => {
+            body(&cond.true_body, false, into);
+            body(&cond.false_body, false, into);
+        }
+        Stmt::Block(block) => body(&block.body, false, into),
+        Stmt::Macro(decl) => body(&decl.body, false, into),
+        Stmt::CallBlock(call) => body(&call.macro_decl.body, false, into),
+        _ => {}
     }
 }
 
