@@ -203,7 +203,8 @@ pub(super) fn file_outcome(
     outcome = outcome.with("diff", registered);
     outcome = outcome.with("dest", one.path.clone());
     if let Some(meta) = &one.meta {
-        if one.change == Change::None {
+        // What ansible-core's `file` module adds when the contents were not copied.
+        if one.change != Change::Contents {
             outcome = outcome.with("path", one.path.clone());
         }
         outcome = outcome.with("checksum", meta.sha1.clone());
