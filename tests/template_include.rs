@@ -283,3 +283,71 @@ fn template_config_takes_in_templates_too() {
         "SERVER: quay.example:8080\nEXTRA: \"8080\"\n"
     );
 }
+
+#[test]
+fn an_imported_macro_may_call_a_lookup_of_lines() {
+    // ansible-core's template target, `template_import_macro_globals.j2`: expected from
+    // ansible-core 2.19.14, `bar=lookedup_bar`.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: globals.j2, dest: "{{ dir }}/out.txt"}
+            - debug: {msg: "{{ lookup('lines', 'printf \"a\\nb\\n\"') }} {{ query('lines', 'echo c') }}"}
+            - debug: {msg: "{{ lookup('lines', 'exit 3') }}"}
+              ignore_errors: true
+        "#,
+    )
+    .file(
+        "templates/globals.j2",
+        "{% from 'macros.j2' import foo %}\n{{ foo('bar') }}\n",
+    )
+    .file(
+        "templates/macros.j2",
+        "{% macro foo(bar) -%}\n{{ bar }}={{ lookup('lines', 'echo lookedup_bar') }}\n{%- endmacro %}\n",
+    );
+    // And the lines of a command joined with `,` (a list from `query`); a command that
+    // fails fails the task with ansible-core's words: ok=3 changed=1 ignored=1.
+    let output = test
+        .run()
+        .success()
+        .stdout_contains(r#""msg": "a,b ['c']""#)
+        .stdout_contains("lookup_plugin.lines(exit 3) returned 3");
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    assert_eq!(read(&test.path().join("out.txt")), "bar=lookedup_bar\n");
+}
+
+#[test]
+fn template_registers_src_when_it_copies_and_path_when_only_the_mode_changes() {
+    // ansible-core's template target asserts `src` in a changed result. Expected from
+    // ansible-core 2.19.14: `src` (its rendered copy on the host) when the contents are
+    // copied, `path` and no `src` when only the mode changes or nothing does.
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - template: {src: a.j2, dest: "{{ dir }}/out.txt", mode: "0644"}
+              register: copied
+            - template: {src: a.j2, dest: "{{ dir }}/out.txt", mode: "0600"}
+              register: mode
+            - template: {src: a.j2, dest: "{{ dir }}/out.txt", mode: "0600"}
+              register: same
+            - assert:
+                that:
+                  - copied is changed and 'src' in copied and 'path' not in copied
+                  - mode is changed and 'src' not in mode and mode.path == dir ~ '/out.txt'
+                  - same is not changed and 'src' not in same and 'path' in same
+        "#,
+    )
+    .file("templates/a.j2", "hi {{ 1 }}\n");
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
