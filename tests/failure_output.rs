@@ -159,3 +159,37 @@ fn task_path_is_the_absolute_file_and_line() {
     );
     assert!(output.stdout.contains(&expected), "{}", output.stdout);
 }
+
+/// An unnamed task is shown by its type as written: `ansible.builtin.command`,
+/// `ansible.legacy.debug`, `command` (expected from ansible-core 2.19.14).
+#[test]
+fn an_unnamed_task_is_shown_by_its_type_as_written() {
+    let test = Test::new().file(
+        "play.yml",
+        "
+        - hosts: fleet
+          gather_facts: false
+          tasks:
+            - ansible.builtin.command: /bin/true
+            - ansible.legacy.debug: msg=x
+            - action: command /bin/true
+            - local_action: {module: ansible.builtin.debug, msg: y}
+        ",
+    );
+    let output = run_play(&test, "host1", &[]).success();
+    let banners: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("TASK ["))
+        .map(|line| line.trim_end_matches([' ', '*']))
+        .collect();
+    assert_eq!(
+        banners,
+        [
+            "TASK [ansible.builtin.command]",
+            "TASK [ansible.legacy.debug]",
+            "TASK [command]",
+            "TASK [ansible.builtin.debug]",
+        ]
+    );
+}
