@@ -1220,8 +1220,10 @@ impl<'a> Runner<'a> {
             .iter()
             .chain(dynamic.iter())
             .collect();
-        // A notification stays pending until the last handler it runs has been looked at:
-        // every handler listening on a topic runs, each once, in the order written.
+        // A notification stays pending until the last handler it runs has run: every
+        // handler listening on a topic runs, each once, in the order written. One made
+        // during the flush for a handler already passed (a handler notifying an earlier
+        // one, or itself) waits for the next flush, as in ansible-core 2.19.14.
         let targets = |name: &str| crate::playbook::notified_handlers(name, &handlers);
         for (index, handler) in handlers.iter().copied().enumerate() {
             if self.is_interrupted() {
@@ -1242,7 +1244,7 @@ impl<'a> Runner<'a> {
                     for name in pending {
                         let runs = targets(&name);
                         hit |= runs.contains(&index);
-                        if !runs.is_empty() && runs.iter().all(|run| *run <= index) {
+                        if runs.iter().max() == Some(&index) {
                             state.notified.remove(&name);
                         }
                     }
