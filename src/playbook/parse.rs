@@ -1170,10 +1170,13 @@ fn parse_task_with(
             }
             "end_role" => Meta::EndRole,
             "noop" => Meta::Noop,
+            "end_batch" => Meta::EndBatch,
+            "clear_host_errors" => Meta::ClearHostErrors,
+            "reset_connection" => Meta::ResetConnection,
             _ => {
                 return Err(Diagnostic::at(
                     format!(
-                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host`, `end_role` or `noop`)"
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_batch`, `end_host`, `end_role`, `clear_host_errors`, `reset_connection` or `noop`)"
                     ),
                     value.span.clone(),
                 ));
