@@ -619,6 +619,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         role: None,
         module_defaults: Default::default(),
         unchecked: None,
+        written: None,
     }
 }
 
@@ -1144,6 +1145,7 @@ fn parse_task_with(
         }
     };
     let word = key.key_string();
+    task.written = Some(word.clone());
     if templated_type {
         task.body = TaskBody::Templated(Box::new(super::Templated::new(
             key.clone(),
@@ -1168,10 +1170,13 @@ fn parse_task_with(
             }
             "end_role" => Meta::EndRole,
             "noop" => Meta::Noop,
+            "end_batch" => Meta::EndBatch,
+            "clear_host_errors" => Meta::ClearHostErrors,
+            "reset_connection" => Meta::ResetConnection,
             _ => {
                 return Err(Diagnostic::at(
                     format!(
-                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host`, `end_role` or `noop`)"
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_batch`, `end_host`, `end_role`, `clear_host_errors`, `reset_connection` or `noop`)"
                     ),
                     value.span.clone(),
                 ));
