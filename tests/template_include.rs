@@ -351,3 +351,33 @@ fn template_registers_src_when_it_copies_and_path_when_only_the_mode_changes() {
         "localhost : ok=4 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn a_templates_own_jinja2_settings_are_refused_not_rendered_as_text() {
+    // ansible-core 2.19.14 reads a first line `#jinja2: variable_start_string:'<<', ...`
+    // as the template's own settings (the template_jinja2_non_native target's
+    // macro_override.j2); quayside does not build them yet, and refuses the template
+    // rather than writing that line out: before the run when the template is named as
+    // written, when it renders otherwise.
+    let header = "#jinja2: variable_start_string:'<<',variable_end_string:'>>'\n<< 1 >>\n";
+    let test = one_template(header).args(&["run", "play.yml"]);
+    let output = test.run().status(4);
+    assert_eq!(
+        output.stderr.lines().next().unwrap(),
+        "error: a template's own `#jinja2:` settings are not supported yet (the `template` task's `variable_start_string`, `block_start_string`, `trim_blocks`, ... arguments are) at templates/main.j2:1:1"
+    );
+    assert!(!test.path().join("ran").exists(), "a task ran");
+
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "- hosts: localhost\n  gather_facts: false\n  vars: {name: main.j2}\n  tasks:\n    - template: {src: '{{ name }}', dest: out.txt}\n",
+        )
+        .file("templates/main.j2", header)
+        .args(&["run", "play.yml"]);
+    let output = test.run().status(2);
+    output.stdout_contains(
+        r#""msg": "templates/main.j2:1:1: a template's own `#jinja2:` settings are not supported yet"#,
+    );
+    assert!(!test.path().join("out.txt").exists());
+}

@@ -122,6 +122,9 @@ pub fn render_file_with(
 ) -> Result<String, String> {
     let text = crate::template::read_file(path, "template", name)?;
     crate::inputs::record(path, text.as_bytes(), false);
+    if text.starts_with(JINJA2_OVERRIDES) {
+        return Err(format!("{name}:1:1: {OVERRIDES_NOT_BUILT}"));
+    }
     // ansible-core 2.19 renders nothing in a file without Jinja's delimiters: it is
     // installed as it is.
     if prepare && !["{{", "{%", "{#"].iter().any(|start| text.contains(start)) {
@@ -175,6 +178,13 @@ fn without_last_line_ending(text: &str) -> &str {
 fn trailing_newlines(text: &str) -> usize {
     text.len() - text.trim_end_matches('\n').len()
 }
+
+/// The first line by which a template sets its own Jinja settings in ansible-core
+/// (`#jinja2: variable_start_string:'<<', trim_blocks: False`): not built, and refused
+/// rather than rendered as text.
+const JINJA2_OVERRIDES: &str = "#jinja2:";
+
+const OVERRIDES_NOT_BUILT: &str = "a template's own `#jinja2:` settings are not supported yet (the `template` task's `variable_start_string`, `block_start_string`, `trim_blocks`, ... arguments are)";
 
 /// The name the rendered file has in its environment (the templates it takes in have the
 /// names they are taken in by).
@@ -293,7 +303,8 @@ impl TakenIn {
 /// wrong; one found nowhere does when the template is sure to take it in: `certain` (the
 /// task runs whenever the play does), not inside an `{% if %}`, a loop, a macro or a block,
 /// and not `ignore missing`. A name only a rendering knows (`{% include name %}`) is
-/// looked for when it renders. `used` says which task's template it is, for the hints.
+/// looked for when it renders. A template that sets its own Jinja settings (`#jinja2:`),
+/// not built, is refused. `used` says which task's template it is, for the hints.
 pub fn check_taken_in(
     path: &Path,
     name: &str,
@@ -303,6 +314,12 @@ pub fn check_taken_in(
     certain: bool,
     used: &str,
 ) -> Result<(), crate::diagnostic::Diagnostic> {
+    if text.starts_with(JINJA2_OVERRIDES) {
+        let file = std::sync::Arc::new(crate::source::SourceFile::new(name, text.to_owned()));
+        let span = crate::source::Span::new(file, 1, 1, JINJA2_OVERRIDES.len() as u32);
+        return Err(crate::diagnostic::Diagnostic::at(OVERRIDES_NOT_BUILT, span)
+            .with_hint(format!("in {used}")));
+    }
     let search = controller_files::include_search_path(role, base, path);
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
     let mut seen = vec![std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())];
