@@ -1097,3 +1097,25 @@ fn meta_clear_host_errors_reset_connection_and_end_batch_as_ansible() {
         "b : ok=4 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
     );
 }
+
+/// `meta: flush_handlers` written as a handler: ansible-core 2.19.14 runs the play's tasks,
+/// then fails when the handler runs, "flush_handlers cannot be used as a handler" (exit 1);
+/// quayside refuses it before the run, in those words.
+#[test]
+fn flush_handlers_as_a_handler_is_refused_before_the_run() {
+    Test::play_on_two_local_hosts(
+        "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: touch ran
+                  notify: handler
+              handlers:
+                - name: handler
+                  meta: flush_handlers
+            ",
+    )
+    .refused_before_running(&[
+        "error: flush_handlers cannot be used as a handler at play.yml:8:13",
+    ]);
+}
