@@ -1268,7 +1268,9 @@ impl<'a> Runner<'a> {
     }
 
     /// Open a connection to every host of the batch that has none yet (or one opened as
-    /// another user than `task_user`, else the play's `remote_user`), concurrently.
+    /// another user than `task_user`, else the play's `remote_user`), concurrently. Each
+    /// host's connection is its own as soon as it is open: a chain waiting for it
+    /// (`chain.rs`) sends its first units while other hosts are still handshaking.
     async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
         let remote_user = self.remote_user_for(task_user);
         let pending: Vec<String> = batch
@@ -1286,39 +1288,50 @@ impl<'a> Runner<'a> {
             settings.remote_user = remote_user.clone();
         }
         let settings = &settings;
-        let (results, abandoned) = self
+        let remote_user = &remote_user;
+        let (_, abandoned) = self
             .each_host(&pending, |host| async move {
                 let vars = self.connection_vars(host);
                 let result = connect::connect(host, &vars, settings).await;
-                (host.clone(), result)
+                self.connected(host, remote_user, result);
             })
             .await;
         for host in abandoned {
             self.report_abandoned(host, "connect");
         }
-        for (host, result) in results {
-            match result {
-                Ok(connection) => {
-                    let mut state = self.state(&host);
+    }
+
+    /// A host's connection attempt, as soon as it ends: the connection is the host's (and
+    /// chains waiting for it are told), or the host is unreachable.
+    fn connected(
+        &self,
+        host: &str,
+        remote_user: &Option<String>,
+        result: Result<Arc<dyn Connection>, crate::transport::TransportError>,
+    ) {
+        match result {
+            Ok(connection) => {
+                {
+                    let mut state = self.state(host);
                     state.connection = Some(connection);
-                    state.connected_as = remote_user.clone();
-                    self.connects.send_modify(|count| *count += 1);
+                    state.connected_as.clone_from(remote_user);
                 }
-                Err(error) => {
-                    {
-                        let mut state = self.state(&host);
-                        state.unreachable = true;
-                        state.counts.unreachable += 1;
-                    }
-                    self.reporter.emit(&Event::bare_result(
-                        &host,
-                        "connect",
-                        Status::Unreachable,
-                        Some(error.to_string()),
-                        None,
-                        0,
-                    ));
+                self.connects.send_modify(|count| *count += 1);
+            }
+            Err(error) => {
+                {
+                    let mut state = self.state(host);
+                    state.unreachable = true;
+                    state.counts.unreachable += 1;
                 }
+                self.reporter.emit(&Event::bare_result(
+                    host,
+                    "connect",
+                    Status::Unreachable,
+                    Some(error.to_string()),
+                    None,
+                    0,
+                ));
             }
         }
     }
