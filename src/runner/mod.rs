@@ -682,9 +682,6 @@ impl<'a> Runner<'a> {
         };
         self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
-            if play.gather_facts {
-                self.connect_all(&batch, None).await;
-            }
             let stop = match play.strategy {
                 Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
                 _ => self.run_batch_free(prepared, &batch, &inherited).await,
@@ -1272,33 +1269,38 @@ impl<'a> Runner<'a> {
     /// host's connection is its own as soon as it is open: a chain waiting for it
     /// (`chain.rs`) sends its first units while other hosts are still handshaking.
     async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
-        let remote_user = self.remote_user_for(task_user);
-        let pending: Vec<String> = batch
-            .iter()
-            .filter(|h| {
-                let mut state = self.state(h);
-                !state.use_connection_as(remote_user.as_deref()) && !state.unreachable
-            })
-            .cloned()
-            .collect();
-        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
-        // ansible.cfg's.
-        let mut settings = self.options.connect.clone();
-        if remote_user.is_some() {
-            settings.remote_user = remote_user.clone();
-        }
-        let settings = &settings;
-        let remote_user = &remote_user;
         let (_, abandoned) = self
-            .each_host(&pending, |host| async move {
-                let vars = self.connection_vars(host);
-                let result = connect::connect(host, &vars, settings).await;
-                self.connected(host, remote_user, result);
-            })
+            .each_host(batch, |host| self.connect_host(host, task_user))
             .await;
         for host in abandoned {
             self.report_abandoned(host, "connect");
         }
+    }
+
+    /// Connect one host, unless it has a connection opened as the user it is to connect
+    /// as (`connect_all`): whether it is connected (false: it is unreachable, now or
+    /// before).
+    async fn connect_host(&self, host: &str, task_user: Option<&str>) -> bool {
+        let remote_user = self.remote_user_for(task_user);
+        {
+            let mut state = self.state(host);
+            if state.unreachable {
+                return false;
+            }
+            if state.use_connection_as(remote_user.as_deref()) {
+                return true;
+            }
+        }
+        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
+        // ansible.cfg's.
+        let mut settings = self.options.connect.clone();
+        if remote_user.is_some() {
+            settings.remote_user.clone_from(&remote_user);
+        }
+        let vars = self.connection_vars(host);
+        let result = connect::connect(host, &vars, &settings).await;
+        self.connected(host, &remote_user, result);
+        !self.state(host).unreachable
     }
 
     /// A host's connection attempt, as soon as it ends: the connection is the host's (and
