@@ -384,6 +384,18 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `follow: false` needs a `state` at play.yml:5:7",
     );
     refused(
+        "find: {paths: /tmp, mode: 0644}",
+        "error: argument 'mode' is not a string and conversion is not allowed, value is of type int at play.yml:5:33",
+    );
+    refused(
+        "find: {paths: /tmp, mode: 'u=q'}",
+        "error: bad symbolic permission for mode: u=q at play.yml:5:33",
+    );
+    refused(
+        "find: {paths: /tmp, limit: 0}",
+        "error: limit cannot be 0 (use None for unlimited) at play.yml:5:7",
+    );
+    refused(
         "find: {paths: /tmp, contains: '(x'}",
         "error: `(x` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
@@ -1018,6 +1030,70 @@ fn find_chooses_what_ansible_chooses() {
     assert_eq!(
         output.recap("localhost"),
         "localhost : ok=8 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn find_chooses_by_mode_and_stops_at_limit_as_ansible() {
+    // Expected from ansible-core 2.19.14 on this tree: the same matches, counts and
+    // messages. `mode` is octal or symbolic (applied to no permissions), exact unless
+    // `exact_mode: false` (then any bit in common); `limit` stops at that many matches in
+    // os.walk's order (a directory's files before its directories), and a second path
+    // only stops again if its first entry leaves the count at the limit.
+    let test = Test::new();
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            t: "{{ dir }}/t"
+          tasks:
+            - file: {path: "{{ t }}/sub/deep", state: directory}
+            - file: {path: "{{ t }}/mode_{{ item }}", state: touch, mode: "{{ item }}"}
+              loop: ['0644', '0444', '0400', '0700', '0666', '4755']
+            - file: {path: "{{ t }}/sub/s_{{ item }}", state: touch, mode: '0600'}
+              loop: [a, b, c]
+            - file: {path: "{{ t }}/sub/deep/d", state: touch, mode: '0600'}
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: '0644'}
+              register: r1
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'u=rw,g=r,o=r', exact_mode: true}
+              register: r2
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'o=r', exact_mode: false}
+              register: r3
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'u=rwxs,g=rx,o=rx'}
+              register: r4
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'a+X'}
+              register: r5
+            - find: {path: "{{ t }}", recurse: true, limit: 2}
+              register: r6
+            - find: {path: "{{ t }}", recurse: true, limit: 7, file_type: any}
+              register: r7
+            - find: {paths: ["{{ t }}/sub", "{{ t }}"], recurse: true, limit: 3}
+              register: r8
+            - find: {paths: ["{{ t }}"], recurse: true, depth: 0}
+              register: r9
+            - assert:
+                that:
+                  - r1.files | map(attribute='path') | list == [t ~ '/mode_0644']
+                  - r2.files == r1.files
+                  - r3.files | map(attribute='path') | map('basename') | sort == ['mode_0444', 'mode_0644', 'mode_0666', 'mode_4755']
+                  - r4.files | map(attribute='path') | map('basename') | list == ['mode_4755']
+                  - r5.matched == 0 and r5.msg == 'All paths examined'
+                  - r6.matched == 2 and r6.examined == 7 and r6.msg == 'Limit of matches reached'
+                  - r6.files | map(attribute='path') | map('basename') | select('match', 'mode_') | list | length == 2
+                  - r7.matched == 7 and r7.files[6].path == t ~ '/sub'
+                  - r8.matched == 13 and r8.examined == 16 and r8.msg == 'Limit of matches reached'
+                  - r8.files[:3] | map(attribute='path') | map('dirname') | unique | list == [t ~ '/sub']
+                  - r9.matched == 10 and r9.examined == 12 and r9.msg == 'All paths examined'
+    "#;
+    let test = test.file("play.yml", play);
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=14 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
 

@@ -209,6 +209,11 @@ impl FileMode {
     pub fn spec(&self) -> Result<ModeSpec, String> {
         parse_file_mode(&self.0)
     }
+
+    /// What a mode written as `text` asks for (`find` reads its `mode` so).
+    pub fn symbolic_spec(text: &str) -> Result<ModeSpec, String> {
+        parse_file_mode(text)
+    }
 }
 
 fn parse_file_mode(text: &str) -> Result<ModeSpec, String> {
