@@ -27,6 +27,8 @@ pub struct Args {
     src: Option<String>,
     #[serde(default)]
     content: Option<String>,
+    /// Required: left out, it is `dest is required`, as ansible-core's `copy` says.
+    #[serde(default)]
     dest: String,
     #[serde(default)]
     mode: Option<CopyMode>,
@@ -106,17 +108,21 @@ impl TryFrom<Args> for Copy {
     type Error = String;
 
     fn try_from(args: Args) -> Result<Self, String> {
-        if args.src.is_some() == args.content.is_some() {
-            return Err("copy needs exactly one of `src` or `content`".to_owned());
+        // ansible-core's `copy` action's checks, in its order and words.
+        if args.src.as_deref().is_none_or(str::is_empty) && args.content.is_none() {
+            return Err("src (or content) is required".to_owned());
+        }
+        if args.dest.is_empty() {
+            return Err("dest is required".to_owned());
+        }
+        if args.src.is_some() && args.content.is_some() {
+            return Err("src and content are mutually exclusive".to_owned());
         }
         if args.remote_src && args.content.is_some() {
             return Err("`remote_src` goes with `src`, not `content`".to_owned());
         }
         if matches!(args.mode, Some(CopyMode::Preserve)) && args.remote_src {
             return Err("`mode: preserve` with `remote_src` is not supported yet".to_owned());
-        }
-        if args.dest.is_empty() {
-            return Err("`dest` is empty".to_owned());
         }
         if let Some(validate) = &args.validate {
             if !crate::yaml::is_template(validate) && !validate.contains("%s") {

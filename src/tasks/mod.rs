@@ -648,6 +648,36 @@ pub fn missing_args(kind: TaskKind, args: &Node) -> Option<String> {
     ))
 }
 
+/// What ansible-core fails a task of type `kind` with `args` (as written) on each host: a
+/// required argument left out, or an error its type words as ansible-core does
+/// ([`args::is_ansible_argument_error`]: mutually exclusive arguments, a bad choice...).
+/// `None` when the arguments are right, or wrong another way (an argument quayside does
+/// not take): those stay refused before the run.
+pub fn argument_failure(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let error = from_node_lenient::<Action>(&action_node(&key, args)).err()?;
+    if error.unknown.is_some() {
+        return None;
+    }
+    if error.missing.is_some() {
+        return missing_args(kind, args);
+    }
+    if let (Some((value, expected)), Some(span), Value::Map(entries)) =
+        (&error.choice, &error.span, &args.value)
+    {
+        // ansible-core's words, the choices in order (its argument specs list most so).
+        let (name, _) = entries.iter().find(|(_, node)| node.span == *span)?;
+        let mut choices = expected.to_vec();
+        choices.sort_unstable();
+        return Some(format!(
+            "value of {} must be one of: {}, got: {value}",
+            name.key_string(),
+            choices.join(", ")
+        ));
+    }
+    args::is_ansible_argument_error(&error.message).then_some(error.message)
+}
+
 /// Read a task's rendered arguments.
 pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
     let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));
