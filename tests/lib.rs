@@ -51,3 +51,4 @@ mod standin;
 mod strategy;
 mod templated_action;
 mod vault;
+mod written_to_fail;
