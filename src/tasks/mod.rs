@@ -662,9 +662,10 @@ pub fn argument_failure(kind: TaskKind, args: &Node) -> Option<String> {
     if error.missing.is_some() {
         return missing_args(kind, args);
     }
-    if let (Some((value, expected)), Some(span), Value::Map(entries)) =
+    if let (Some(choice), Some(span), Value::Map(entries)) =
         (&error.choice, &error.span, &args.value)
     {
+        let (value, expected) = &**choice;
         // ansible-core's words, the choices in order (its argument specs list most so).
         let (name, _) = entries.iter().find(|(_, node)| node.span == *span)?;
         let mut choices = expected.to_vec();

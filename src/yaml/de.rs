@@ -23,7 +23,7 @@ pub struct DeError {
     pub missing: Option<&'static str>,
     /// A value that is none of those the type takes, and those it takes (serde's
     /// `unknown_variant`).
-    pub choice: Option<(String, &'static [&'static str])>,
+    pub choice: Option<Box<(String, &'static [&'static str])>>,
 }
 
 impl DeError {
@@ -88,7 +88,7 @@ impl de::Error for DeError {
             )),
         }
         Self {
-            choice: Some((variant.to_owned(), expected)),
+            choice: Some(Box::new((variant.to_owned(), expected))),
             ..Self::custom(message)
         }
     }
