@@ -1098,6 +1098,39 @@ fn find_chooses_by_mode_and_stops_at_limit_as_ansible() {
 }
 
 #[test]
+fn slurp_fails_with_ansible_core_messages() {
+    // Expected from ansible-core 2.19.14 (its slurp module's words, the last one with its
+    // `{source}` as written).
+    let test = Test::new().file("f", "x\n").file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - slurp: {src: "{{ dir }}"}
+              ignore_errors: true
+            - slurp: {src: "{{ dir }}/f/x"}
+              ignore_errors: true
+            - slurp: {src: "{{ dir }}/nope/x"}
+              ignore_errors: true
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    test.args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success()
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "Source is a directory and must be a file: {dir}"}}"#
+        ))
+        .stdout_contains(
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "Unable to slurp file: {source}"}"#,
+        )
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "File not found: {dir}/nope/x"}}"#
+        ));
+}
+
+#[test]
 fn copy_with_remote_src_copies_a_file_on_the_host() {
     // Expected from ansible-core 2.19.14: into a directory under the source's name, the
     // same checksum, md5sum and mode, then ok; a missing source fails with this message.
