@@ -412,10 +412,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
     );
     refused(
-        "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
-        "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
-    );
-    refused(
         "copy: {content: x, dest: /tmp/y, mode: keep}",
         "error: mode `keep` must be octal digits such as `0640` or symbolic such as `u=rw,g=r` at play.yml:5:46",
     );
@@ -1683,6 +1679,11 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
             - copy: {content: boo, dest: '{{ dir }}/content.txt', mode: preserve}
               register: content
             - assert: {that: [content is changed, content.mode == '0600']}
+            - copy: {src: '{{ dir }}/out.sh', dest: '{{ dir }}/remote.sh', mode: preserve, remote_src: true}
+              register: remote
+            - copy: {src: '{{ dir }}/out.sh', dest: '{{ dir }}/remote.sh', mode: preserve, remote_src: true}
+              register: remote_again
+            - assert: {that: [remote is changed, remote.mode == '0751', remote_again is not changed]}
         ",
     )
     .file("files/run.sh", "x\n");
@@ -1691,14 +1692,16 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
         std::os::unix::fs::PermissionsExt::from_mode(0o751),
     )
     .unwrap();
-    // Expected from ansible-core 2.19.14 (same playbook): ok=5 changed=2, out.sh 0751,
-    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to).
+    // Expected from ansible-core 2.19.14 (same playbook): ok=8 changed=3, out.sh 0751,
+    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to),
+    // remote.sh 0751 (with `remote_src`, the mode of the source on the host).
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=5 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=8 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     assert_eq!(mode(&test.path().join("out.sh")), 0o751);
+    assert_eq!(mode(&test.path().join("remote.sh")), 0o751);
     assert_eq!(mode(&test.path().join("content.txt")), 0o600);
 }
 
