@@ -254,6 +254,9 @@ pub struct Task {
     /// host it runs on, touching nothing, instead of the run being refused (see
     /// `module_defaults.rs`).
     pub argument_failure: Option<String>,
+    /// Its task type's name as written (`ansible.builtin.command`, `ping`): an unnamed
+    /// task is shown by it, as ansible-core shows one.
+    pub written: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -437,9 +440,12 @@ impl Task {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { .. } | TaskBody::Templated(_) => {
-                self.action_name().unwrap_or_default()
-            }
+            TaskBody::Action { .. } => self
+                .written
+                .clone()
+                .or_else(|| self.action_name())
+                .unwrap_or_default(),
+            TaskBody::Templated(_) => self.action_name().unwrap_or_default(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
             TaskBody::Include(include) => match &include.role {

@@ -620,6 +620,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         module_defaults: Default::default(),
         unchecked: None,
         argument_failure: None,
+        written: None,
     }
 }
 
@@ -1145,6 +1146,7 @@ fn parse_task_with(
         }
     };
     let word = key.key_string();
+    task.written = Some(word.clone());
     if templated_type {
         task.body = TaskBody::Templated(Box::new(super::Templated::new(
             key.clone(),

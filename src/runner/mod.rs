@@ -359,6 +359,10 @@ struct Inherited {
     /// `set_fact`, as Ansible's include parameters.
     params: Vars,
     var_origins: crate::vars::Origins,
+    /// The task itself (the innermost): where it was written, and whether Ansible runs it
+    /// as an action plugin alone (`debug`, `fail`...: its failures are `Action failed`,
+    /// a module's `Module failed`).
+    origin: Option<(crate::source::Span, bool)>,
 }
 
 impl Inherited {
@@ -390,6 +394,11 @@ impl Inherited {
         }
         next.vars.extend(task.vars.clone());
         next.var_origins.extend(task.var_origins.clone());
+        let action = match &task.body {
+            crate::playbook::TaskBody::Action { kind, .. } => kind.on_controller(),
+            _ => false,
+        };
+        next.origin = Some((task.span.clone(), action));
         next
     }
 }
