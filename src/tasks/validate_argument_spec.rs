@@ -167,10 +167,7 @@ pub fn check_spec(options: &Node) -> Result<(), Diagnostic> {
                         if items.iter().all(|item| item.as_str().is_some())) =>
                 {
                     return Err(Diagnostic::at(
-                        format!(
-                            "`aliases` must be a list of names, found {}",
-                            value.kind()
-                        ),
+                        format!("`aliases` must be a list of names, found {}", value.kind()),
                         value.span.clone(),
                     ));
                 }
