@@ -185,3 +185,26 @@ fn argument_errors_elsewhere_are_still_refused_before_anything_runs() {
         "error: unknown argument `bogus` (expected one of `path`, `src`) at play.yml:5:35",
     );
 }
+
+#[test]
+fn with_v_the_failure_is_the_actions_or_the_modules_as_ansible() {
+    // Expected from ansible-core 2.19.14 with -vvv: copy's checks are its action's, the
+    // argument spec's its module's.
+    let test = Test::new().file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - copy: {src: foo.txt}
+              ignore_errors: true
+            - slurp: {}
+              ignore_errors: true
+        "#,
+    );
+    test.args(&["run", "play.yml", "-vvv"])
+        .run()
+        .success()
+        .stdout_contains("[ERROR]: Task failed: Action failed: dest is required\n")
+        .stdout_contains("[ERROR]: Task failed: Module failed: missing required arguments: src\n");
+}

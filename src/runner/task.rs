@@ -612,6 +612,7 @@ impl Runner<'_> {
         if let Some(message) = &task.argument_failure {
             // With the keys ansible-core registers, in its order.
             let mut outcome = Outcome::failed(message.clone());
+            outcome.action_failed = crate::tasks::argument_failure_is_the_actions(message);
             outcome.data.insert("changed".into(), false.into());
             outcome
                 .data

@@ -21,14 +21,23 @@ pub fn is_ansible_argument_error(message: &str) -> bool {
         "parameters are mutually exclusive: ",
         "parameters are required together: ",
         "one of the following is required: ",
-        "src (or content) is required",
-        "dest is required",
-        "src and content are mutually exclusive",
     ];
-    STARTS.iter().any(|start| message.starts_with(start))
+    is_ansible_action_error(message)
+        || STARTS.iter().any(|start| message.starts_with(start))
         || (message.starts_with("value of ") && message.contains(" must be one of: "))
         || message.contains(" but all of the following are missing: ")
         || message.contains(" but any of the following are missing: ")
+}
+
+/// The argument errors of [`is_ansible_argument_error`] that ansible-core's action plugin
+/// finds before any module runs (`copy`'s): an `Action failed`, not a `Module failed`.
+pub fn is_ansible_action_error(message: &str) -> bool {
+    matches!(
+        message,
+        "src (or content) is required"
+            | "dest is required"
+            | "src and content are mutually exclusive"
+    )
 }
 
 /// `#[serde(default = "super::args::yes")]`: an argument Ansible defaults to true.

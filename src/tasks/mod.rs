@@ -679,6 +679,12 @@ pub fn argument_failure(kind: TaskKind, args: &Node) -> Option<String> {
     args::is_ansible_argument_error(&error.message).then_some(error.message)
 }
 
+/// Whether ansible-core's action plugin, not its module, fails a task with this
+/// [`argument_failure`] (`copy`'s `dest is required`): `Action failed`.
+pub fn argument_failure_is_the_actions(message: &str) -> bool {
+    args::is_ansible_action_error(message)
+}
+
 /// Read a task's rendered arguments.
 pub fn parse_action(kind: TaskKind, span: &Span, args: &Node) -> Result<Action, Diagnostic> {
     let key = Node::new(span.clone(), Value::Str(kind.name().to_owned()));
