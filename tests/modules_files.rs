@@ -1127,6 +1127,55 @@ fn slurp_fails_with_ansible_core_messages() {
 }
 
 #[test]
+fn find_skips_a_directory_it_cannot_list_as_ansible() {
+    // Expected from ansible-core 2.19.14 (as `nobody`): the directory os.walk could not
+    // list is in `skipped_paths` with Python's error, without a warning, and the message
+    // stays `All paths examined`; with `depth: 1` it is still walked into.
+    let test = Test::new()
+        .file("top/a", "")
+        .file("top/ok/.keep", "")
+        .file("top/no/b", "");
+    let top = test.path().join("top");
+    for (path, bits) in [(test.path().to_path_buf(), 0o755), (top.join("no"), 0o700)] {
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(bits))
+            .unwrap();
+    }
+    let test = test.file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          become: true
+          become_user: nobody
+          tasks:
+            - find: {paths: "{{ dir }}/top", recurse: true, file_type: any}
+              register: r1
+            - find: {paths: "{{ dir }}/top/no"}
+              register: r2
+            - find: {paths: "{{ dir }}/top/", recurse: true, depth: 1}
+              register: r3
+            - assert:
+                that:
+                  - r1.matched == 3 and r1.examined == 4 and r1.msg == 'All paths examined'
+                  - r1.warnings is not defined
+                  - >-
+                    r1.skipped_paths == {dir ~ '/top/no': "[Errno 13] Permission denied: '" ~ dir ~ "/top/no'"}
+                  - r2.matched == 0 and r2.skipped_paths | list == [dir ~ '/top/no']
+                  - r3.skipped_paths | list == [dir ~ '/top/no']
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn copy_with_remote_src_copies_a_file_on_the_host() {
     // Expected from ansible-core 2.19.14: into a directory under the source's name, the
     // same checksum, md5sum and mode, then ok; a missing source fails with this message.

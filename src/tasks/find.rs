@@ -439,8 +439,18 @@ impl Find {
                     "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do b=$(base64 -w0 < \"$f\") && printf \"B\\t%s\\t%s\\0\" \"$b\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
                 ));
             }
+            // The directories Python's `os.walk` could not list (its `onerror`).
+            if args.recurse {
+                text.push_str(&format!(
+                    "  find {follow}\"$p\" {max} -type d ! -readable -printf 'D\\t%p\\0' 2>/dev/null\n"
+                ));
+            } else {
+                text.push_str("  [ -r \"$p\" ] || printf 'D\\t%s\\0' \"$p\"\n");
+            }
             text.push_str(&format!("else printf 'S\\t{index}\\0'; fi\n"));
         }
+        // `find` exits 1 when it could not read a directory: no failure for Ansible's.
+        text.push_str("exit 0\n");
         text
     }
 
@@ -468,6 +478,7 @@ impl Find {
         let mut roots: Vec<Option<Vec<Entry>>> = vec![Some(Vec::new()); args.paths.0.len()];
         let mut current = None;
         let mut skipped = Map::new();
+        let mut unreadable: std::collections::BTreeSet<String> = Default::default();
         let mut checksums: BTreeMap<String, String> = BTreeMap::new();
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let pattern = args
@@ -487,6 +498,9 @@ impl Find {
                     if let Some(index) = rest.parse::<usize>().ok().filter(|i| *i < roots.len()) {
                         roots[index] = None;
                     }
+                }
+                "D" => {
+                    unreadable.insert(rest.to_owned());
                 }
                 "H" => {
                     if let Some((sum, path)) = rest.split_once('\t') {
@@ -517,14 +531,25 @@ impl Find {
         let mut examined = 0;
         let mut files = Vec::new();
         let mut msg = "All paths examined";
+        // The paths Ansible warns of (`has_warnings`); not those `os.walk` could not list.
+        let mut warned = Vec::new();
         // ansible-core's loop over `paths` and `os.walk`, break for break.
         'paths: for (index, root) in roots.iter().enumerate() {
             let path = &args.paths.0[index];
             let Some(entries) = root else {
                 skipped.insert(path.clone(), format!("'{path}' is not a directory").into());
+                warned.push(path.clone());
                 continue;
             };
-            for listing in walk(entries, args.follow) {
+            for listing in walk(path, entries, args.follow, depth, &unreadable) {
+                let listing = match listing {
+                    Listing::Entries(listing) => listing,
+                    Listing::Unreadable(dir) => {
+                        let why = format!("[Errno 13] Permission denied: '{dir}'");
+                        skipped.insert(dir.to_owned(), why.into());
+                        continue;
+                    }
+                };
                 examined += listing.len();
                 for entry in listing {
                     if depth.is_some_and(|d| entry.depth > d) {
@@ -555,6 +580,7 @@ impl Find {
                         Err(why) => {
                             // Ansible gives up on the path it was looking through.
                             skipped.insert(path.clone(), why.into());
+                            warned.push(path.clone());
                             continue 'paths;
                         }
                     }
@@ -568,13 +594,14 @@ impl Find {
                 }
             }
         }
-        if !skipped.is_empty() {
+        if !warned.is_empty() {
             msg = "Not all paths examined, check warnings for details";
         }
         let mut outcome = Outcome::ok();
-        if !skipped.is_empty() {
+        if !warned.is_empty() {
             let warnings: Vec<String> = skipped
                 .iter()
+                .filter(|(path, _)| warned.contains(path))
                 .map(|(path, why)| {
                     let why = why.as_str().unwrap_or_default();
                     format!("Skipped '{path}' path due to this access issue: {why}\n")
@@ -668,8 +695,21 @@ impl Find {
 /// holds them, each followed by its contents): per directory, its files then its
 /// directories, then the listings of those directories in turn (links to directories
 /// only with `follow`).
-fn walk(entries: &[Entry], follow: bool) -> Vec<Vec<&Entry>> {
-    let mut top = Vec::new();
+/// One step of Python's `os.walk`: a directory's entries, or a directory it could not list
+/// (its `onerror`).
+enum Listing<'e> {
+    Entries(Vec<&'e Entry>),
+    Unreadable(&'e str),
+}
+
+fn walk<'e>(
+    top: &'e str,
+    entries: &'e [Entry],
+    follow: bool,
+    depth: Option<u32>,
+    unreadable: &std::collections::BTreeSet<String>,
+) -> Vec<Listing<'e>> {
+    let mut top_entries = Vec::new();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
     // The last entry seen at each depth: the parent of the next one a level deeper.
     let mut last: Vec<usize> = Vec::new();
@@ -677,7 +717,7 @@ fn walk(entries: &[Entry], follow: bool) -> Vec<Vec<&Entry>> {
         let depth = entry.depth.max(1) as usize;
         last.truncate(depth - 1);
         if depth == 1 {
-            top.push(index);
+            top_entries.push(index);
         } else if last.len() == depth - 1 {
             children[last[depth - 2]].push(index);
         } else {
@@ -685,31 +725,51 @@ fn walk(entries: &[Entry], follow: bool) -> Vec<Vec<&Entry>> {
         }
         last.push(index);
     }
-    fn visit<'e>(
-        list: &[usize],
+    struct Walk<'w, 'e> {
         entries: &'e [Entry],
-        children: &[Vec<usize>],
+        children: &'w [Vec<usize>],
         follow: bool,
-        out: &mut Vec<Vec<&'e Entry>>,
-    ) {
-        let (dirs, files): (Vec<usize>, Vec<usize>) =
-            list.iter().partition(|&&index| entries[index].is_dir);
-        out.push(
-            files
-                .iter()
-                .chain(&dirs)
-                .map(|&index| &entries[index])
-                .collect(),
-        );
-        for index in dirs {
-            if follow || entries[index].kind != 'l' {
-                visit(&children[index], entries, children, follow, out);
+        depth: Option<u32>,
+        unreadable: &'w std::collections::BTreeSet<String>,
+        out: Vec<Listing<'e>>,
+    }
+    impl<'e> Walk<'_, 'e> {
+        fn visit(&mut self, dir: &'e str, list: &[usize]) {
+            if self.unreadable.contains(dir) {
+                self.out.push(Listing::Unreadable(dir));
+                return;
+            }
+            let entries = self.entries;
+            let (dirs, files): (Vec<usize>, Vec<usize>) =
+                list.iter().partition(|&&index| entries[index].is_dir);
+            self.out.push(Listing::Entries(
+                files
+                    .iter()
+                    .chain(&dirs)
+                    .map(|&index| &entries[index])
+                    .collect(),
+            ));
+            for index in dirs {
+                let entry = &entries[index];
+                // Ansible prunes the walk below `depth`, and follows links with `follow`.
+                let deeper = self.depth.is_some_and(|d| entry.depth > d);
+                if (self.follow || entry.kind != 'l') && !deeper {
+                    let children = &self.children[index];
+                    self.visit(&entry.path, children);
+                }
             }
         }
     }
-    let mut out = Vec::new();
-    visit(&top, entries, &children, follow, &mut out);
-    out
+    let mut walk = Walk {
+        entries,
+        children: &children,
+        follow,
+        depth,
+        unreadable,
+        out: Vec::new(),
+    };
+    walk.visit(top, &top_entries);
+    walk.out
 }
 
 impl TaskType for Find {
