@@ -420,7 +420,11 @@ impl Find {
         };
         let max = max.unwrap_or_default();
         let follow = if args.follow { "-L " } else { "" };
-        let mut text = String::from("printf 'N\\t%s\\0' \"$(date +%s)\"\n");
+        // Without GNU find the task fails (later, `find` exits 1 for a directory it
+        // could not read, which is no failure).
+        let mut text = String::from(
+            "find / -maxdepth 0 -printf '' >/dev/null || { echo 'GNU find is needed on the host' >&2; exit 127; }\nprintf 'N\\t%s\\0' \"$(date +%s)\"\n",
+        );
         for (index, path) in args.paths.0.iter().enumerate() {
             text.push_str(&format!(
                 "printf 'P\\t{index}\\0'\np={}\nif [ -d \"$p\" ]; then\n  find {follow}\"$p\" -mindepth 1 {max} -printf 'E\\t%y\\t%Y\\t%m\\t%U\\t%G\\t%u\\t%g\\t%s\\t%i\\t%D\\t%n\\t%A@\\t%T@\\t%C@\\t%d\\t%p\\0' 2>/dev/null\n",
