@@ -179,6 +179,12 @@ fn argument_errors_elsewhere_are_still_refused_before_anything_runs() {
         "block: [{debug: {msg: x}}]\n      rescue: [{slurp: {}}]",
         "error: missing argument `src` at play.yml:6:24",
     );
+    // A value none of a type's choices, where quayside's choices are not all of
+    // ansible-core's (the value may be one quayside does not build): refused.
+    refused(
+        "find: {paths: /tmp, file_type: bogus}\n      ignore_errors: true",
+        "error: unknown value `bogus` (expected one of `file`, `directory`, `link`, `any`) at play.yml:5:38",
+    );
     // An argument quayside does not take stays refused, written to fail or not.
     refused(
         "slurp: {src: /etc/hostname, bogus: 1}\n      ignore_errors: true",

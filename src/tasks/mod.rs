@@ -103,6 +103,13 @@ pub trait TaskType {
     /// `command: {cmd: ls -l}`).
     const FREE_FORM: Option<&'static str> = None;
 
+    /// Its arguments' choices (`state: file, directory...`) are all of ansible-core's, so a
+    /// value none of them is one ansible-core fails the task with on each host (`value of
+    /// state must be one of: ...`), not one quayside does not build: on a task written to
+    /// fail it fails so ([`argument_failure`]). False by default: a value quayside does not
+    /// take stays refused before the run.
+    const CHOICES_ARE_ANSIBLES: bool = false;
+
     /// It runs on the controller only, as Ansible's action plugins of the same names
     /// (`debug`, `set_fact`...): it needs no connection to its host.
     const ON_CONTROLLER: bool = false;
@@ -249,6 +256,13 @@ macro_rules! task_types {
                 match name {
                     $($name => Some(TaskKind::$variant),)*
                     _ => None,
+                }
+            }
+
+            /// [`TaskType::CHOICES_ARE_ANSIBLES`].
+            pub fn choices_are_ansibles(self) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::CHOICES_ARE_ANSIBLES,)*
                 }
             }
 
@@ -662,9 +676,12 @@ pub fn argument_failure(kind: TaskKind, args: &Node) -> Option<String> {
     if error.missing.is_some() {
         return missing_args(kind, args);
     }
-    if let (Some(choice), Some(span), Value::Map(entries)) =
-        (&error.choice, &error.span, &args.value)
-    {
+    if let (Some(choice), Some(span), Value::Map(entries), true) = (
+        &error.choice,
+        &error.span,
+        &args.value,
+        kind.choices_are_ansibles(),
+    ) {
         let (value, expected) = &**choice;
         // ansible-core's words, the choices in order (its argument specs list most so).
         let (name, _) = entries.iter().find(|(_, node)| node.span == *span)?;
@@ -1026,5 +1043,41 @@ mod tests {
             Some("missing required arguments: path")
         );
         assert_eq!(missing_args(TaskKind::File, &args("{path: /x}")), None);
+    }
+
+    #[test]
+    fn argument_failures_are_those_ansible_core_fails_a_task_with() {
+        let args = |text: &str| crate::yaml::load_str("t.yml", text).unwrap();
+        let failure = |kind, text| argument_failure(kind, &args(text));
+        assert_eq!(
+            failure(TaskKind::Slurp, "{}").as_deref(),
+            Some("missing required arguments: src")
+        );
+        assert_eq!(
+            failure(TaskKind::Copy, "{src: a}").as_deref(),
+            Some("dest is required")
+        );
+        assert_eq!(
+            failure(
+                TaskKind::Unarchive,
+                "{src: a, dest: b, include: [x], exclude: [y]}"
+            )
+            .as_deref(),
+            Some("parameters are mutually exclusive: include|exclude")
+        );
+        assert_eq!(
+            failure(TaskKind::File, "{path: /x, state: bogus}").as_deref(),
+            Some(
+                "value of state must be one of: absent, directory, file, hard, link, touch, got: bogus"
+            )
+        );
+        // Right, or wrong another way: not a failure on the host but a refusal.
+        assert_eq!(failure(TaskKind::Slurp, "{src: /x}"), None);
+        assert_eq!(failure(TaskKind::Slurp, "{src: /x, bogus: 1}"), None);
+        assert_eq!(
+            failure(TaskKind::Find, "{paths: /x, file_type: bogus}"),
+            None
+        );
+        assert_eq!(failure(TaskKind::Find, "{paths: /x, limit: 0}"), None);
     }
 }
