@@ -316,6 +316,14 @@ pub enum Meta {
     /// `meta: end_role`: the hosts that reach it run no more of this use of the role.
     EndRole,
     Noop,
+    /// `meta: end_batch`: the batch (of `serial`) ends; the play goes on with the next.
+    EndBatch,
+    /// `meta: clear_host_errors`: the play's failed and unreachable hosts are no longer
+    /// failed: they take part in the next play (not in the rest of this one).
+    ClearHostErrors,
+    /// `meta: reset_connection`: the hosts' connections are closed, and opened again by
+    /// their next task.
+    ResetConnection,
 }
 
 /// The handlers (indices into `handlers`) a notification runs, as ansible-core 2.19.14
