@@ -53,3 +53,4 @@ mod strategy;
 mod template_include;
 mod templated_action;
 mod vault;
+mod written_to_fail;

@@ -615,6 +615,17 @@ impl Runner<'_> {
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
+        // Written to fail with arguments ansible-core fails: it fails so, touching nothing.
+        if let Some(message) = &task.argument_failure {
+            // With the keys ansible-core registers, in its order.
+            let mut outcome = Outcome::failed(message.clone());
+            outcome.action_failed = crate::tasks::argument_failure_is_the_actions(message);
+            outcome.data.insert("changed".into(), false.into());
+            outcome
+                .data
+                .insert("exception".into(), "(traceback unavailable)".into());
+            return Err(Ok(outcome));
+        }
         let mut action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         if let crate::tasks::Action::Module(plugin) = &mut action {
