@@ -134,7 +134,7 @@ if [ $isdir = 0 ] && [ -e "$qdest" ] && [ $force = 0 ] && [ -n "$want" ]; then
 fi
 "#,
         );
-        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
+        text.push_str(&super::uri::curl_settings(&self.1, &args.url, None));
         text.push_str(CURL);
         text.push_str(
             r#"case $url in [Ff][Ii][Ll][Ee]:*) [ $rc = 0 ] && code=200 ;; esac
