@@ -45,8 +45,6 @@ macro_rules! http_args {
             force_basic_auth: bool,
             #[serde(default = "super::args::yes")]
             validate_certs: bool,
-            #[serde(default)]
-            ca_path: Option<String>,
             /// A PEM file on the host: the client's certificate (and its key, unless
             /// `client_key` names the key's file), as curl's `--cert`.
             #[serde(default)]
@@ -88,7 +86,7 @@ macro_rules! http_args {
                     url_password: self.url_password.clone(),
                     force_basic_auth: self.force_basic_auth,
                     validate_certs: self.validate_certs,
-                    ca_path: self.ca_path.clone(),
+                    ca_path: None,
                     client_cert: self.client_cert.clone(),
                     client_key: self.client_key.clone(),
                     use_proxy: self.use_proxy,
@@ -162,6 +160,10 @@ pub struct Args {
     /// A socket on the host the request goes through (curl's `--unix-socket`).
     #[serde(default)]
     unix_socket: Option<String>,
+    /// The CA certificates the server's is checked against, a PEM file on the host
+    /// (`uri`'s only: ansible-core's `get_url` has no `ca_path`).
+    #[serde(default)]
+    ca_path: Option<String>,
     /// `Cache-control: no-cache` is sent.
     #[serde(default)]
     force: bool,
@@ -316,12 +318,11 @@ impl TryFrom<Args> for Uri {
             return Err("parameters are mutually exclusive: body, src".to_owned());
         }
         if args.body_format == BodyFormat::Multipart && args.src.is_none() {
-            if let Some(body) = &args.body {
-                check_multipart(body)?;
-            }
+            check_multipart(args.body.as_ref().unwrap_or(&Json::Null))?;
         }
         let mut auth = args.auth();
         auth.unix_socket = args.unix_socket.clone();
+        auth.ca_path = args.ca_path.clone();
         auth.no_cache = args.force;
         Ok(Uri(args, auth))
     }
@@ -600,7 +601,7 @@ impl Request<'_> {
 /// follows.
 pub(super) const CURL: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'E no `curl` on the host: the request is made with curl there (or from the controller with `delegate_to: localhost`)'; exit 0; }
 [ "$qgss" = 0 ] || curl -V 2>/dev/null | grep -q '^Features:.*SPNEGO' || { echo 'E use_gssapi: the host'"'"'s curl has no SPNEGO (GSS-API) support'; exit 0; }
-qtmp=$(mktemp -d) || exit 1
+qtmp=$(mktemp -d ${qtmpdir:+-p "$qtmpdir"}) || exit 1
 trap 'rm -rf -- "$qtmp"' EXIT
 # A body of any bytes comes first, base64 on one line: curl reads it from descriptor 7.
 exec 7</dev/null
@@ -617,6 +618,9 @@ if [ "$qnetrc" = 1 ]; then
   qrc=${NETRC-$HOME/.netrc}
   [ -n "$qrc" ] && [ -f "$qrc" ] && [ -r "$qrc" ] && set -- --netrc-file "$qrc"
 fi
+# The time of the file the answer replaces (`If-Modified-Since`), or a fresh copy asked for.
+if [ -n "${qims:-}" ]; then set -- "$@" -H "If-Modified-Since: $qims"; fi
+if [ "${qnocache:-0}" = 1 ]; then set -- "$@" -H "Cache-control: no-cache"; fi
 # one_config: the standard input's lines up to the next `# quayside: next` (read one at a
 # time: what follows stays for the next request).
 one_config() {
@@ -697,6 +701,8 @@ pub(super) struct Response {
     pub error: String,
     pub elapsed: u64,
     pub body: Option<Vec<u8>>,
+    /// An error other than the transport's, as ansible-core's `An unknown error occurred`.
+    pub unknown: Option<String>,
 }
 
 /// Read the report [`CURL`] printed (and a `B` line with the body, if the script sent it).
@@ -789,6 +795,28 @@ impl Response {
         (!values.is_empty()).then(|| values.join(", "))
     }
 
+    /// With `use_gssapi`, a `401` still asking for `Negotiate` is the challenge the host
+    /// could not answer (no Kerberos ticket): ansible-core's GSSAPI handler fails there
+    /// with the library's error, which its `fetch_url` reports as an unknown error with
+    /// status -1, without the answer's headers.
+    pub fn gssapi_unanswered(mut self, auth: &Auth) -> Response {
+        let challenged = self.status == Some(401)
+            && self.header("www-authenticate").is_some_and(|value| {
+                let value = value.to_ascii_lowercase();
+                value.contains("negotiate") || value.contains("kerberos")
+            });
+        if auth.use_gssapi && challenged {
+            self.status = None;
+            self.headers.clear();
+            self.body = None;
+            self.unknown = Some(
+                "the server asks for SPNEGO (Negotiate) and the host has no Kerberos credentials to answer it"
+                    .to_owned(),
+            );
+        }
+        self
+    }
+
     /// Python's urllib takes 2xx for success; anything else is an `HTTPError`.
     pub fn success(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
@@ -804,6 +832,10 @@ impl Response {
                     .unwrap_or_else(|| "unknown".to_owned())
             ),
             Some(status) => format!("HTTP Error {status}: {}", self.reason),
+            None if self.unknown.is_some() => format!(
+                "An unknown error occurred: {}",
+                self.unknown.as_deref().unwrap_or_default()
+            ),
             None => format!("Request failed: <{}>", self.error),
         }
     }
@@ -1125,6 +1157,10 @@ fn multipart(
         out.extend_from_slice(&payload);
         out.extend_from_slice(b"\r\n");
     }
+    if fields.is_empty() {
+        // Python's generator writes an empty multipart as one empty part's delimiters.
+        out.extend_from_slice(format!("--{boundary}\r\n\r\n").as_bytes());
+    }
     out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     Ok((format!("multipart/form-data; boundary=\"{boundary}\""), out))
 }
@@ -1178,8 +1214,9 @@ async fn host_files(ctx: &TaskContext<'_>, names: &[String]) -> Result<Vec<Vec<u
                     .map_err(|_| "the host sent a file that is not base64".to_owned())?,
             ),
             None => {
+                // Python's `open` fails in the module: ansible-core shows its error.
                 return Err(format!(
-                    "failed to parse body as form-multipart: [Errno 2] No such file or directory: '{name}'"
+                    "Task failed: Module failed: [Errno 2] No such file or directory: b'{name}'"
                 ));
             }
         }
@@ -1385,6 +1422,13 @@ impl Uri {
                 msg = quote(&format!("Unable to open source file {src}")),
             ));
         }
+        if let Some(dest) = args.dest.as_ref().filter(|_| !args.force) {
+            // As ansible-core: a `dest` that is a file is asked for only if modified since.
+            text.push_str(&format!(
+                "qims=; if [ -f {dest} ]; then qims=$(LC_ALL=C date -u -r {dest} '+%a, %d %b %Y %H:%M:%S GMT'); fi\n",
+                dest = super::fetch::host_path(dest),
+            ));
+        }
         text.push_str(&curl_settings(&self.1, &args.url, body));
         text.push_str(CURL);
         text.push_str("printf 'B '; base64 -w0 < \"$qtmp/b\"; echo\n");
@@ -1441,7 +1485,11 @@ impl TaskType for Uri {
         };
         let (body, multipart) = match self.body(ctx).await {
             Ok(body) => body,
-            Err(reason) => return Ok(Outcome::failed(reason).with("elapsed", 0)),
+            // ansible-core gives `elapsed` with a form it cannot encode only.
+            Err(reason) if reason.starts_with("failed to parse body as form_urlencoded") => {
+                return Ok(Outcome::failed(reason).with("elapsed", 0));
+            }
+            Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let codes: Vec<String> = args.status_code.0.iter().map(i64::to_string).collect();
         let script = match self.script(&codes.join(" "), body.as_ref()) {
@@ -1480,7 +1528,10 @@ impl TaskType for Uri {
             return Ok(failure(&output, "the request failed on the host"));
         }
         let response = match read_response(&stdout) {
-            Ok(response) => response,
+            Ok(response) => response.gssapi_unanswered(&self.1),
+            Err(reason) if reason.starts_with("Unable to open source file") => {
+                return Ok(Outcome::failed(reason).with("elapsed", 0));
+            }
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         Ok(self.outcome(&response, &stdout))
