@@ -315,7 +315,7 @@ impl TryFrom<Args> for Uri {
         }
         check_url(&args.url, &["http", "https"])?;
         if args.src.is_some() && args.body.is_some() {
-            return Err("parameters are mutually exclusive: body, src".to_owned());
+            return Err("parameters are mutually exclusive: body|src".to_owned());
         }
         if args.body_format == BodyFormat::Multipart && args.src.is_none() {
             check_multipart(args.body.as_ref().unwrap_or(&Json::Null))?;
@@ -1176,7 +1176,12 @@ fn controller_file(ctx: &TaskContext<'_>, name: &str) -> Result<Vec<u8>, String>
         name,
         super::controller_files::Look::File,
     )
-    .ok_or_else(|| format!("Could not find or access '{name}' on the Ansible Controller."))?;
+    .ok_or_else(|| {
+        // ansible-core's action plugin's words (its search path left out).
+        format!(
+            "Task failed: Could not find or access '{name}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+        )
+    })?;
     let secret = super::args::secret_by_name(name);
     let (bytes, vaulted) = super::copy_files::read(&path, secret)?;
     if vaulted {
