@@ -338,8 +338,9 @@ server.serve_forever()
 
 // Expected from ansible-core 2.19.14 on the same play against the same server: these
 // values (the backup's name, the second download answered 304 with `dest`'s attributes and
-// no checksums, the `tmp_dest` errors, checksum files of each form and their failures),
-// recap ok=21 changed=10 ignored=5.
+// no checksums, the `tmp_dest` errors, checksum files of each form and their failures, a
+// `file://` URL naming no file failing with the error alone), recap ok=22 changed=10
+// ignored=6.
 const GET_URL: &str = r#"
 - hosts: localhost
   gather_facts: false
@@ -386,6 +387,9 @@ const GET_URL: &str = r#"
       register: j
     - get_url: {url: "{{ base }}/data.txt", dest: "{{ out }}/j.txt"}
       register: j2
+    - get_url: {url: "file://{{ playbook_dir }}/www/nothere", dest: "{{ out }}/k.txt"}
+      register: k
+      ignore_errors: true
     - find: {paths: "{{ out }}", patterns: "old.txt.*"}
       register: backups
     - find: {paths: "{{ out }}/tmp", hidden: true, file_type: any}
@@ -406,6 +410,7 @@ const GET_URL: &str = r#"
           - "h.failed and h.msg == 'Request failed' and h.status_code == 404 and h.url == base ~ '/MISSING.sums' and h.response == 'HTTP Error 404: File not found'"
           - i.failed and i.msg is match('The checksum for .* did not match ' ~ sum ~ '; it was d86abe78f28ee93ba0cb949d8869efb56d52ea34.')
           - j.changed and not j2.changed and j2.status_code == 304
+          - "k.failed and k.msg.startswith('Request failed: <') and k.status_code is not defined and k.dest == out ~ '/k.txt'"
 "#;
 
 #[test]
@@ -425,7 +430,7 @@ fn get_url_checksum_files_backup_and_tmp_dest_as_ansible() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=21 changed=10 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+        "localhost : ok=22 changed=10 unreachable=0 failed=0 skipped=0 rescued=0 ignored=6"
     );
     assert_eq!(
         std::fs::read_to_string(test.path().join("out/old.txt")).unwrap(),

@@ -470,8 +470,9 @@ impl TaskType for GetUrl {
         }
         let Some(dest) = field("D ") else {
             // No download: the request failed, or answered other than 200.
-            if !file && response.status.is_none() {
-                // No answer: ansible-core fails with urllib's error alone.
+            if response.status.is_none() {
+                // No answer (nor a `file://` file): ansible-core fails with urllib's error
+                // alone.
                 let mut failed = Outcome::failed(response.msg());
                 failed.data = outcome.data;
                 return Ok(failed);
