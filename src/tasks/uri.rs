@@ -740,12 +740,12 @@ pub(super) fn read_response(stdout: &str) -> Result<Response, String> {
             response.headers = headers;
         } else if let Some(rest) = line.strip_prefix("X ") {
             let text = decode(rest)?;
-            response.error = text
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("curl: ")
-                .to_owned();
+            response.error = urllib_error(
+                text.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("curl: "),
+            );
         } else if let Some(rest) = line.strip_prefix("B ") {
             response.body = Some(
                 STANDARD
@@ -764,6 +764,31 @@ pub(super) fn read_response(stdout: &str) -> Result<Response, String> {
         response.status = None;
     }
     Ok(response)
+}
+
+/// curl's error as urllib words it where playbooks test the words: a certificate that
+/// fails verification (curl's exit 60) is Python's `[SSL: CERTIFICATE_VERIFY_FAILED]
+/// certificate verify failed: ...` (`Hostname mismatch, certificate is not valid for
+/// 'HOST'.`, `self-signed certificate`, `unable to get local issuer certificate`...), as
+/// ansible-core's `urlopen error` shows it. Others are curl's own.
+fn urllib_error(error: &str) -> String {
+    let Some(reason) = error.strip_prefix("(60) ") else {
+        return error.to_owned();
+    };
+    let reason = if let Some(host) = reason
+        .strip_prefix("SSL: no alternative certificate subject name matches target host name ")
+        .or_else(|| {
+            reason
+                .strip_prefix("SSL: certificate subject name ")
+                .and_then(|rest| rest.split(" does not match target host name ").nth(1))
+        }) {
+        format!("Hostname mismatch, certificate is not valid for {host}.")
+    } else if let Some(problem) = reason.strip_prefix("SSL certificate problem: ") {
+        problem.to_owned()
+    } else {
+        return error.to_owned();
+    };
+    format!("urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason}")
 }
 
 /// The reason phrase and headers of the last answer in a `curl -D` dump (one block per
@@ -1740,6 +1765,24 @@ mod tests {
         assert_eq!(mask_url("http://h/x?u=a:b@c"), "http://h/x?u=a:b@c");
         assert_eq!(mask_url("http://h:1/x"), "http://h:1/x");
         assert_eq!(url_credentials("http://a:b@c@h/"), Some(("a", Some("b@c"))));
+    }
+
+    #[test]
+    fn certificate_errors_are_worded_as_urllib_words_them() {
+        assert_eq!(
+            urllib_error(
+                "(60) SSL: no alternative certificate subject name matches target host name 'localhost'"
+            ),
+            "urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'."
+        );
+        assert_eq!(
+            urllib_error("(60) SSL certificate problem: self-signed certificate"),
+            "urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+        );
+        assert_eq!(
+            urllib_error("(7) Failed to connect to 127.0.0.1 port 1"),
+            "(7) Failed to connect to 127.0.0.1 port 1"
+        );
     }
 
     #[test]
