@@ -515,7 +515,7 @@ fn http_modules_refuse_bad_arguments_where_written_before_anything_runs() {
     );
     refused(
         "get_url: {url: 'http://x/', dest: /tmp/x, checksum: 'crc32:abcd'}",
-        "error: `checksum` algorithm `crc32` must be one of `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512` at play.yml:5:7",
+        "error: `checksum` algorithm `crc32` must be one of `md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`, `sha3_224`, `sha3_256`, `sha3_384`, `sha3_512`, `blake2b`, `blake2s` at play.yml:5:7",
     );
     // The SELinux arguments of ansible-core's files are not built: refused.
     refused(

@@ -60,7 +60,12 @@ fn ten() -> u64 {
     10
 }
 
-const ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+/// Python's `hashlib` algorithms ansible-core takes whose digest the host can make: the
+/// coreutils' `*sum`, and SHA-3 and BLAKE2 with `openssl dgst`.
+const ALGORITHMS: &[&str] = &[
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384",
+    "sha3_512", "blake2b", "blake2s",
+];
 
 /// `ALGORITHM:HEX` (or `ALGORITHM:URL`) as the algorithm and the digest, lower-cased.
 fn checksum(text: &str) -> Result<(String, Digest), String> {
@@ -226,14 +231,22 @@ impl GetUrl {
                 .map_or_else(|| "''".to_owned(), super::fetch::host_path),
         ));
         text.push_str(
-            r#"report() {
+            r#"qsum() {
+  case $algo in
+    sha3_*) openssl dgst -"sha3-${algo#sha3_}" -r ;;
+    blake2b) openssl dgst -blake2b512 -r ;;
+    blake2s) openssl dgst -blake2s256 -r ;;
+    *) "${algo}sum" ;;
+  esac
+}
+report() {
   printf 'C %s\n' $ch
   m=$(md5sum < "$qdest") && printf 'M %s\n' "${m%% *}"
   stat -L -c 'A %a %u %U %g %G %s' -- "$qdest"
 }
 isdir=0; [ -d "$qdest" ] && isdir=1
 if [ $isdir = 0 ] && [ -e "$qdest" ] && [ $force = 0 ] && [ -n "$want" ]; then
-  have=$(${algo}sum < "$qdest") || fail "Destination $qdest is not readable"
+  have=$(qsum < "$qdest") || fail "Destination $qdest is not readable"
   if [ "${have%% *}" = "$want" ]; then
     attrs "$qdest"; echo K; report; exit 0
   fi
@@ -281,7 +294,7 @@ else
 fi
 [ $check = 0 ] || exit 0
 if [ -n "$want" ]; then
-  got=$(${algo}sum < "$qtmp/b") || exit 1; got=${got%% *}
+  got=$(qsum < "$qtmp/b") || exit 1; got=${got%% *}
   [ "$got" = "$want" ] || { printf 'Y %s %s\n' "$got" "$qtmp/b"; exit 0; }
 fi
 if [ "$ss" != "$ts" ]; then
