@@ -174,7 +174,7 @@ fn uri_form_multipart_sends_the_bytes_ansible_sends() {
 
 // Expected from ansible-core 2.19.14: the same requests (method, path, body and headers,
 // urllib's `Accept-Encoding` and `Connection` and curl's `Accept` aside; the
-// `If-Modified-Since` time is the file's), these registered values, recap ok=13 changed=3
+// `If-Modified-Since` time is the file's), these registered values, recap ok=15 changed=3
 // ignored=2.
 const ARGS: &str = r#"
 - hosts: localhost
@@ -198,6 +198,10 @@ const ARGS: &str = r#"
     - uri: {url: "{{ base }}/no-netrc", use_netrc: false}
       environment: {NETRC: "{{ playbook_dir }}/netrc"}
     - uri: {url: "{{ base }}/given", user: other, password: pw, force_basic_auth: true}
+      environment: {NETRC: "{{ playbook_dir }}/netrc"}
+    - uri: {url: "{{ base }}/bearer", headers: {Authorization: Bearer foobar}}
+      environment: {NETRC: "{{ playbook_dir }}/netrc"}
+    - uri: {url: "{{ base }}/bearer-kept", headers: {Authorization: Bearer foobar}, use_netrc: false}
       environment: {NETRC: "{{ playbook_dir }}/netrc"}
     - get_url: {url: "{{ base }}/get", dest: "{{ playbook_dir }}/get.json", http_agent: getter, force: true}
       environment: {NETRC: "{{ playbook_dir }}/netrc"}
@@ -226,7 +230,7 @@ fn http_arguments_reach_the_server_as_ansible_sends_them() {
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=13 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+        "localhost : ok=15 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
     );
     let seen: BTreeMap<String, serde_json::Value> = seen(&test)
         .into_iter()
@@ -237,6 +241,8 @@ fn http_arguments_reach_the_server_as_ansible_sends_them() {
         keys,
         [
             "/agent",
+            "/bearer",
+            "/bearer-kept",
             "/dest",
             "/dest-again",
             "/get",
@@ -271,6 +277,12 @@ fn http_arguments_reach_the_server_as_ansible_sends_them() {
     assert_eq!(
         header(&seen["/given"], "authorization"),
         Some("Basic b3RoZXI6cHc=")
+    );
+    // The netrc's credentials replace the task's `Authorization` header, as in ansible-core.
+    assert_eq!(header(&seen["/bearer"], "authorization"), netrc);
+    assert_eq!(
+        header(&seen["/bearer-kept"], "authorization"),
+        Some("Bearer foobar")
     );
     let get = &seen["/get"];
     assert_eq!(header(get, "authorization"), netrc);

@@ -614,10 +614,18 @@ fi
 # As ansible-core with `use_netrc` and no credentials given: the host's netrc (`$NETRC`, or
 # `~/.netrc`), read by curl.
 set --
+qdropauth=0
 if [ "$qnetrc" = 1 ]; then
   qrc=${NETRC-$HOME/.netrc}
-  [ -n "$qrc" ] && [ -f "$qrc" ] && [ -r "$qrc" ] && set -- --netrc-file "$qrc"
+  if [ -n "$qrc" ] && [ -f "$qrc" ] && [ -r "$qrc" ]; then
+    set -- --netrc-file "$qrc"
+    # Credentials the netrc has for the host replace an `Authorization` header the task
+    # gives, as in ansible-core.
+    if tr -s ' \t\r\n' '\n\n\n\n' < "$qrc" | awk -v h="$qhost" 'p == "machine" && tolower($0) == h { f = 1 } $0 == "default" { f = 1 } { p = $0 } END { exit !f }'; then qdropauth=1; fi
+  fi
 fi
+# The config without the task's `Authorization` header when the netrc's replaces it.
+qfilter() { if [ "$qdropauth" = 1 ]; then grep -vi '^header = "authorization:'; else cat; fi; }
 # The time of the file the answer replaces (`If-Modified-Since`), or a fresh copy asked for.
 if [ -n "${qims:-}" ]; then set -- "$@" -H "If-Modified-Since: $qims"; fi
 if [ "${qnocache:-0}" = 1 ]; then set -- "$@" -H "Cache-control: no-cache"; fi
@@ -631,7 +639,7 @@ one_config() {
 }
 IFS= read -r qmode
 if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
-  one_config | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}\n%{redirect_url}\n' > "$qtmp/w1" 2> "$qtmp/e"
+  one_config | qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}\n%{redirect_url}\n' > "$qtmp/w1" 2> "$qtmp/e"
   rc=$?
   qafter307=$(one_config); qafter301=$(one_config); qafter302=$(one_config)
   read -r qcode qn qtime qurl < "$qtmp/w1"
@@ -647,7 +655,7 @@ if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
     # The URL redirected to without credentials (curl's keeps `url_username`'s), in the
     # config: never on a command line.
     qnext=$(printf '%s' "$qnext" | sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/?#@]*@|\1|; s/[\\"]/\\&/g')
-    printf 'url = "%s"\n%s\n' "$qnext" "$qcfg" | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w2" 2>> "$qtmp/e"
+    printf 'url = "%s"\n%s\n' "$qnext" "$qcfg" | qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w2" 2>> "$qtmp/e"
     rc=$?
     read -r qcode2 qn2 qtime2 qurl2 < "$qtmp/w2"
     : >> "$qtmp/h"
@@ -657,7 +665,7 @@ if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
     head -n 1 "$qtmp/w1" | tr -d '\n' > "$qtmp/w"
   fi
 else
-  curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
+  qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
   rc=$?
 fi
 : >> "$qtmp/b"; : >> "$qtmp/h"
@@ -679,12 +687,21 @@ pub(super) fn curl_settings(auth: &Auth, url: &str, body: Option<&Body>) -> Stri
     let user = auth.url_username.as_deref().is_some_and(|u| !u.is_empty())
         || url_credentials(url).is_some_and(|(user, _)| !user.is_empty());
     let netrc = auth.use_netrc && !auth.use_gssapi && !user;
+    // The host name the netrc is searched for: Python's `urlparse(url).hostname`.
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let hostport = netloc.rsplit_once('@').map_or(netloc, |(_, host)| host);
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => hostport.split(':').next().unwrap_or_default(),
+    };
     format!(
-        "qdecompress={} qnetrc={} qgss={} qbody={}\n",
+        "qdecompress={} qnetrc={} qgss={} qbody={} qhost={}\n",
         u8::from(auth.decompress),
         u8::from(netrc),
         u8::from(auth.use_gssapi),
         u8::from(matches!(body, Some(Body::Bytes(_)))),
+        quote(&host.to_ascii_lowercase()),
     )
 }
 
