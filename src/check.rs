@@ -420,7 +420,12 @@ impl Checker<'_> {
     /// A bare expression (`when`, `failed_when`, `assert.that`), or a template there.
     fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
         match &node.value {
-            Value::Str(text) => self.text(text, !crate::yaml::is_template(text), node, certain),
+            Value::Str(text) => {
+                if let Some(error) = template::condition_syntax_error(text, &node.span) {
+                    return Err(error.into());
+                }
+                self.text(text, !crate::yaml::is_template(text), node, certain)
+            }
             _ => Ok(()),
         }
     }

@@ -168,6 +168,7 @@ fn build() -> Environment<'static> {
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(format_value);
     env.add_function(rewrite::CHAIN, chain);
+    env.add_function(rewrite::STRICT, strict);
     env.add_filter("int", to_int);
     env.add_filter("type_debug", type_debug);
     env.add_filter("string", to_string);
@@ -272,18 +273,79 @@ pub fn eval(expression: &str, span: &Span, ctx: &Value) -> Result<Value, Templat
 }
 
 /// Evaluate a condition's expression: its string literals read as Python reads them
-/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition.
+/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition,
+/// and a variable or key it reads without a guard missing is an error in ansible-core
+/// 2.19.14's words (`Error while evaluating conditional: object of type 'dict' has no
+/// attribute 'exists'`), not a false value.
 pub fn eval_conditional(
     expression: &str,
     span: &Span,
     ctx: &Value,
 ) -> Result<Value, TemplateError> {
-    eval_prepared(
-        &rewrite::prepare_condition(expression),
-        expression,
-        span,
-        ctx,
-    )
+    let prepared = rewrite::prepare_condition(expression);
+    let env = environment();
+    let compiled = env
+        .compile_expression(&prepared)
+        .map_err(|error| describe(&error, expression, span, ctx))?;
+    compiled.eval(ctx).map_err(|error| {
+        match error
+            .detail()
+            .filter(|_| error.kind() == ErrorKind::UndefinedError)
+        {
+            Some(detail) if detail.starts_with("object of type '") => TemplateError {
+                message: format!("Error while evaluating conditional: {detail}"),
+                span: span.clone(),
+            },
+            Some(detail) if detail.starts_with('\'') && detail.ends_with("' is undefined") => {
+                let name = &detail[1..detail.len() - "' is undefined".len()];
+                broken_cause(ctx, name).unwrap_or_else(|| TemplateError {
+                    message: format!("Error while evaluating conditional: {detail}"),
+                    span: span.clone(),
+                })
+            }
+            _ => describe(&error, expression, span, ctx),
+        }
+    })
+}
+
+/// ansible-core 2.19's test for a condition written as a template, rendered before it is
+/// evaluated: it starts and ends with Jinja's delimiters.
+fn all_template(text: &str) -> bool {
+    ["{{", "{%", "{#"]
+        .iter()
+        .any(|start| text.starts_with(start))
+        && ["}}", "%}", "#}"].iter().any(|end| text.ends_with(end))
+}
+
+/// A condition that is not a template as a whole but holds template delimiters
+/// (`waitfor.port == {{ http_port }}`) and does not parse as an expression: ansible-core
+/// 2.19.14 fails it (`Syntax error in expression. Template delimiters are not supported in
+/// expressions`), where earlier versions rendered it first. A delimiter inside a string
+/// literal (`'{{ x }}' == '1'`) parses, and is rendered first as before.
+pub fn condition_syntax_error(text: &str, span: &Span) -> Option<TemplateError> {
+    let trimmed = text.trim();
+    if !crate::yaml::is_template(trimmed) || all_template(trimmed) {
+        return None;
+    }
+    let error = environment()
+        .compile_expression(&rewrite::prepare_condition(trimmed))
+        .err()?;
+    let detail = error.detail().unwrap_or("syntax error");
+    // Jinja's words for the usual case (`{{ x }}` read as a mapping in a mapping).
+    let detail = detail
+        .strip_prefix("unexpected `")
+        .and_then(|rest| rest.split_once("`, expected `"))
+        .and_then(|(got, rest)| Some((got, rest.strip_suffix('`')?)))
+        .map_or_else(
+            || detail.to_owned(),
+            |(got, expected)| format!("expected token '{expected}', got '{got}'"),
+        );
+    Some(TemplateError {
+        message: format!(
+            "Syntax error in expression. Template delimiters are not supported in expressions: {detail}"
+        ),
+        span: span.clone(),
+    })
 }
 
 fn eval_prepared(
@@ -309,6 +371,9 @@ pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
         YamlValue::Int(i) => Ok(*i != 0),
         YamlValue::Null => Ok(false),
         YamlValue::Str(text) => {
+            if let Some(error) = condition_syntax_error(text, &node.span) {
+                return Err(error);
+            }
             let text = if crate::yaml::is_template(text) {
                 render_str(text, &node.span, ctx)?
             } else {
@@ -338,6 +403,26 @@ pub const OMIT: &str = "__omit_place_holder__quayside";
 /// to `omit` is left out of its list or mapping.
 pub fn render_node(node: &Node, ctx: &Value) -> Result<Node, TemplateError> {
     Ok(render_or_omit(node, ctx)?.unwrap_or_else(|| Node::new(node.span.clone(), YamlValue::Null)))
+}
+
+/// Render a task's arguments as [`render_node`] does, leaving the values of the keys
+/// `unrendered` names as written.
+pub fn render_args(args: &Node, ctx: &Value, unrendered: &[&str]) -> Result<Node, TemplateError> {
+    let YamlValue::Map(entries) = &args.value else {
+        return render_node(args, ctx);
+    };
+    if unrendered.is_empty() {
+        return render_node(args, ctx);
+    }
+    let mut kept = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        if k.as_str().is_some_and(|key| unrendered.contains(&key)) {
+            kept.push((k.clone(), v.clone()));
+        } else if let (Some(k), Some(v)) = (render_or_omit(k, ctx)?, render_or_omit(v, ctx)?) {
+            kept.push((k, v));
+        }
+    }
+    Ok(Node::new(args.span.clone(), YamlValue::Map(kept)))
 }
 
 fn render_or_omit(node: &Node, ctx: &Value) -> Result<Option<Node>, TemplateError> {
@@ -624,6 +709,35 @@ fn chain(base: Value, keys: minijinja::value::Rest<Value>) -> Value {
         };
     }
     value
+}
+
+/// A condition's lookup (`__strict('r', (r), 'exists')`): the value, or ansible-core
+/// 2.19.14's error naming the variable or the key that is missing.
+fn strict(name: &str, base: Value, keys: minijinja::value::Rest<Value>) -> Result<Value, Error> {
+    if base.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("'{name}' is undefined"),
+        ));
+    }
+    let mut value = base;
+    for key in keys.iter() {
+        match value.get_item(key).ok().filter(|next| !next.is_undefined()) {
+            Some(next) => value = next,
+            None => {
+                let key =
+                    to_json_value(key).map_or_else(|_| key.to_string(), |key| python::repr(&key));
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    format!(
+                        "object of type '{}' has no attribute {key}",
+                        type_debug(value)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(value)
 }
 
 /// Ansible's `int`: a number, a numeric string (`'3.7'` is 3), else `default` (0).

@@ -606,7 +606,7 @@ impl Runner<'_> {
             }
             _ => return Err(Ok(Outcome::ok())),
         };
-        let rendered = template::render_node(args, ctx)
+        let rendered = template::render_args(args, ctx, kind.unrendered_args())
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
         let mut action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
