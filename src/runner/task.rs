@@ -790,7 +790,13 @@ impl Runner<'_> {
             if let Some(conditions) = &task.changed_when {
                 match all_hold(conditions, &result_ctx) {
                     Ok(changed) => outcome.changed = changed,
-                    Err(message) => return Ok(Outcome::failed(message)),
+                    // As ansible-core: the result is kept, failed, with the error beside.
+                    Err(message) => {
+                        outcome.failed = true;
+                        outcome
+                            .data
+                            .insert("changed_when_result".into(), message.into());
+                    }
                 }
             }
             if let Some(conditions) = &task.failed_when {
@@ -801,7 +807,12 @@ impl Runner<'_> {
                             outcome.msg = Some("`failed_when` holds".to_owned());
                         }
                     }
-                    Err(message) => return Ok(Outcome::failed(message)),
+                    Err(message) => {
+                        outcome.failed = true;
+                        outcome
+                            .data
+                            .insert("failed_when_result".into(), message.into());
+                    }
                 }
             }
             if let Some(conditions) = &task.until {

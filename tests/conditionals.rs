@@ -1,0 +1,199 @@
+//! Conditions (`when`, `failed_when`, `changed_when`, `until`, `assert`'s `that`) as
+//! ansible-core 2.19.14 evaluates them: strict about what is missing, no templates inside.
+
+use crate::common::Test;
+
+/// Each form ansible-core 2.19.14 allows or refuses with a missing variable or key, one task
+/// each (expected from ansible-core 2.19.14, the same play: the same results in the same
+/// order, messages without quayside's place, ok=10 changed=3 skipped=2 ignored=6, exit 0).
+#[test]
+fn a_missing_variable_or_key_fails_a_condition_unless_guarded() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                d: {a: 1}
+              tasks:
+                - command: echo hi
+                  register: r
+                - debug: {msg: guarded}
+                  when: r.exists is defined
+                - debug: {msg: chained}
+                  when: nope.y is not defined and r.exists.y is undefined
+                - debug: {msg: defaulted}
+                  when: r.exists | default(true)
+                - debug: {msg: short}
+                  when: true or r.exists
+                - debug: {msg: list}
+                  when: [false, r.exists]
+                - debug: {msg: not reached}
+                  when: r.exists is false
+                  ignore_errors: true
+                - debug: {msg: not reached}
+                  when: [true, nope == 1]
+                  ignore_errors: true
+                - command: echo fw
+                  failed_when: r.exists is false
+                  ignore_errors: true
+                - command: echo cw
+                  changed_when: d.b
+                  ignore_errors: true
+                - assert:
+                    that: [d.a == 1, \"r['exists']\"]
+                  ignore_errors: true
+                - command: echo until
+                  until: r.stdout_lines[3] == 'x'
+                  retries: 1
+                  delay: 0
+                  ignore_errors: true
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let output = test
+        .run()
+        .success()
+        .recap_is(
+            "localhost : ok=10 changed=3 unreachable=0 failed=0 skipped=2 rescued=0 ignored=6",
+        )
+        .stdout_contains(r#""msg": "chained""#)
+        .stdout_contains(r#""msg": "defaulted""#)
+        .stdout_contains(r#""msg": "short""#)
+        .stdout_contains(
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "Error while evaluating conditional: object of type 'dict' has no attribute 'exists' at play.yml:19:13"}"#,
+        )
+        .stdout_contains(
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "Error while evaluating conditional: 'nope' is undefined at play.yml:22:20"}"#,
+        )
+        // failed_when and changed_when keep the result, failed, the error beside it.
+        .stdout_contains(
+            r#""failed_when_result": "Error while evaluating conditional: object of type 'dict' has no attribute 'exists' at play.yml:25:20""#,
+        )
+        .stdout_contains(
+            r#""changed_when_result": "Error while evaluating conditional: object of type 'dict' has no attribute 'b' at play.yml:28:21""#,
+        )
+        .stdout_contains(
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "Error while evaluating conditional: object of type 'dict' has no attribute 'exists'"}"#,
+        )
+        .stdout_contains(
+            r#""msg": "Error while evaluating conditional: object of type 'list' has no attribute 3 at play.yml:34:14""#,
+        );
+    assert!(!output.stdout.contains("not reached"), "{}", output.stdout);
+    assert!(
+        !output.stdout.contains(r#""msg": "list""#),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        !output.stdout.contains(r#""msg": "guarded""#),
+        "{}",
+        output.stdout
+    );
+}
+
+/// ansible/ansible's blockinfile target, `create_dir.yml`: `failed_when:
+/// path_created.exists is false` on a result without `exists` fails the host there
+/// (expected from ansible-core 2.19.14: ok=2 changed=1 failed=1, exit 2, the next task not
+/// run).
+#[test]
+fn a_failed_when_reading_a_key_the_result_lacks_fails_the_host() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              tasks:
+                - file: {path: '{{ playbook_dir }}/made', state: directory}
+                  register: path_created
+                - debug: {msg: \"{{ path_created.exists | default('no exists') }}\"}
+                - assert:
+                    that: path_created is changed
+                  failed_when: path_created.exists is false
+                - command: touch {{ playbook_dir }}/after
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    test.run()
+        .status(2)
+        .recap_is("localhost : ok=2 changed=1 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0")
+        .stdout_contains(r#""failed_when_result": "Error while evaluating conditional: object of type 'dict' has no attribute 'exists' at play.yml:9:20""#);
+    assert!(test.path().join("made").is_dir());
+    assert!(!test.path().join("after").exists());
+}
+
+/// A condition that is not a template as a whole but holds `{{ }}` is a syntax error in
+/// ansible-core 2.19.14 ("Syntax error in expression. Template delimiters are not
+/// supported in expressions: expected token ':', got '}'", failing the task when it runs,
+/// ansible/ansible's wait_for target, `main.yml:161`); quayside refuses it before the run,
+/// as any condition that does not parse.
+#[test]
+fn template_delimiters_inside_a_condition_are_refused_before_the_run() {
+    for (task, place) in [
+        (
+            "- assert:\n        that: \"w.port == {{ http_port }}\"",
+            "play.yml:9:15",
+        ),
+        (
+            "- debug: {msg: x}\n      when: [true, \"w.port == {{ http_port }}\"]",
+            "play.yml:9:20",
+        ),
+        (
+            "- command: echo\n      failed_when: \"{{ http_port }} == w.port\"",
+            "play.yml:9:20",
+        ),
+    ] {
+        Test::new()
+            .file(
+                "play.yml",
+                &format!(
+                    "- hosts: localhost\n  gather_facts: false\n  vars:\n    http_port: 8080\n    w: {{port: 8080}}\n  tasks:\n    - command: touch ran\n    {task}\n"
+                ),
+            )
+            .args(&["run", "play.yml"])
+            .refused_before_running(&[&format!(
+                "error: Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}}' at {place}"
+            )]);
+    }
+}
+
+/// A condition that is a template as a whole is rendered first, and a string it renders to
+/// is the expression (expected from ansible-core 2.19.14: both tasks run, the third is
+/// skipped; `"{{ flag }}"` also warns that this is deprecated, which quayside does not
+/// print).
+#[test]
+fn a_condition_that_is_a_template_as_a_whole_is_rendered_first() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                flag: true
+                expr: http_port == 8080
+                other: http_port == 1
+                http_port: 8080
+              tasks:
+                - debug: {msg: one}
+                  when: '{{ flag }}'
+                - debug: {msg: two}
+                  when: '{{ expr }}'
+                - debug: {msg: three}
+                  when: '{{ other }}'
+            ",
+        )
+        .args(&["run", "play.yml"])
+        .run()
+        .success()
+        .recap_is(
+            "localhost : ok=2 changed=0 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0",
+        );
+    assert!(
+        output.stdout.contains(r#""msg": "two""#),
+        "{}",
+        output.stdout
+    );
+}
