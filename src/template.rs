@@ -10,6 +10,7 @@ mod crypt;
 mod password;
 pub(crate) mod python;
 mod rewrite;
+mod version;
 
 use std::sync::OnceLock;
 
@@ -192,8 +193,8 @@ fn build() -> Environment<'static> {
     // Ansible's tests on registered results: `when: bundle is changed`.
     ansible::register(&mut env);
     env.add_filter("password_hash", crypt::password_hash);
-    env.add_test("version", version_test);
-    env.add_test("version_compare", version_test);
+    env.add_test("version", version::version_test);
+    env.add_test("version_compare", version::version_test);
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
@@ -994,133 +995,6 @@ fn urlsplit(url: &str, part: Option<&str>) -> Result<Value, Error> {
                 format!("urlsplit: no part `{name}`"),
             )
         }),
-    }
-}
-
-/// One part of a version as Python's `LooseVersion` splits it: a number or a string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum LoosePart {
-    Number(u128),
-    Text(String),
-}
-
-/// Python's `LooseVersion`: the parts `(\d+ | [a-z]+ | \.)` splits the text into (the
-/// text between matches kept too), without the empty ones and the dots; digits as numbers.
-fn loose_version(text: &str) -> Vec<LoosePart> {
-    let mut parts = Vec::new();
-    let mut other = String::new();
-    let mut chars = text.chars().peekable();
-    let flush = |other: &mut String, parts: &mut Vec<LoosePart>| {
-        if !other.is_empty() {
-            parts.push(LoosePart::Text(std::mem::take(other)));
-        }
-    };
-    while let Some(&c) = chars.peek() {
-        if c.is_ascii_digit() || c.is_ascii_lowercase() {
-            flush(&mut other, &mut parts);
-            let digits = c.is_ascii_digit();
-            let mut run = String::new();
-            while let Some(&c) = chars.peek() {
-                if (digits && c.is_ascii_digit()) || (!digits && c.is_ascii_lowercase()) {
-                    run.push(c);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            parts.push(match run.parse::<u128>() {
-                Ok(number) if digits => LoosePart::Number(number),
-                _ => LoosePart::Text(run),
-            });
-        } else if c == '.' {
-            flush(&mut other, &mut parts);
-            chars.next();
-        } else {
-            other.push(c);
-            chars.next();
-        }
-    }
-    flush(&mut other, &mut parts);
-    parts
-}
-
-/// Python's comparison of two `LooseVersion` part lists (`_cmp`: equal lists, else `<`):
-/// Python's error where it raises (a number against a string at the first difference).
-fn loose_cmp(a: &[LoosePart], b: &[LoosePart]) -> Result<std::cmp::Ordering, String> {
-    if a == b {
-        return Ok(std::cmp::Ordering::Equal);
-    }
-    for (x, y) in a.iter().zip(b) {
-        match (x, y) {
-            (LoosePart::Number(x), LoosePart::Number(y)) if x != y => return Ok(x.cmp(y)),
-            (LoosePart::Text(x), LoosePart::Text(y)) if x != y => return Ok(x.cmp(y)),
-            (LoosePart::Number(_), LoosePart::Text(_)) => {
-                return Err("'<' not supported between instances of 'int' and 'str'".to_owned());
-            }
-            (LoosePart::Text(_), LoosePart::Number(_)) => {
-                return Err("'<' not supported between instances of 'str' and 'int'".to_owned());
-            }
-            _ => {}
-        }
-    }
-    Ok(a.len().cmp(&b.len()))
-}
-
-/// Ansible's `version` test (`version_compare`) with its default `LooseVersion`; `strict`
-/// and `version_type` are not built and say so.
-fn version_test(
-    value: Value,
-    version: Value,
-    operator: Option<String>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
-    let operator: String = match kwargs.get::<Option<String>>("operator")? {
-        Some(operator) => operator,
-        None => operator.unwrap_or_else(|| "eq".to_owned()),
-    };
-    let strict: Option<Value> = kwargs.get("strict")?;
-    let version_type: Option<Value> = kwargs.get("version_type")?;
-    kwargs.assert_all_used()?;
-    let failed = |message: String| Error::new(ErrorKind::InvalidOperation, message);
-    if strict.as_ref().is_some_and(|v| v.is_true())
-        || version_type
-            .as_ref()
-            .is_some_and(|v| !v.is_none() && !v.is_undefined())
-    {
-        return Err(failed(
-            "the `version` test's `strict` and `version_type` are not built: it compares as Python's LooseVersion".to_owned(),
-        ));
-    }
-    let text = |v: &Value| match v.as_str() {
-        Some(text) => text.to_owned(),
-        None => v.to_string(),
-    };
-    if !value.is_true() {
-        return Err(failed("Input version value cannot be empty".to_owned()));
-    }
-    if !version.is_true() {
-        return Err(failed(
-            "Version parameter to compare against cannot be empty".to_owned(),
-        ));
-    }
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    let wanted: &[std::cmp::Ordering] = match operator.as_str() {
-        "==" | "=" | "eq" => &[Equal],
-        "<" | "lt" => &[Less],
-        "<=" | "le" => &[Less, Equal],
-        ">" | "gt" => &[Greater],
-        ">=" | "ge" => &[Greater, Equal],
-        "!=" | "<>" | "ne" => &[Less, Greater],
-        other => {
-            return Err(failed(format!(
-                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
-            )));
-        }
-    };
-    let (a, b) = (loose_version(&text(&value)), loose_version(&text(&version)));
-    match loose_cmp(&a, &b) {
-        Ok(order) => Ok(wanted.contains(&order)),
-        Err(reason) => Err(failed(format!("Version comparison failed: {reason}"))),
     }
 }
 

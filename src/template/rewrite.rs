@@ -42,12 +42,12 @@ fn prepare_strings(text: &str, expression: bool, python: bool, strict: bool) -> 
     } else {
         Cow::Borrowed(text)
     };
-    if !strict
-        && !(text.contains("default")
-            || text.contains("defined")
-            || text.contains("d(")
-            || text.contains("if"))
-    {
+    let may_edit = strict
+        || text.contains("default")
+        || text.contains("defined")
+        || text.contains("d(")
+        || text.contains("if");
+    if !may_edit {
         return text;
     }
     let Some(analysis) = analyse_with(&text, expression, strict) else {
