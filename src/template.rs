@@ -367,9 +367,12 @@ fn eval_prepared(
 /// Evaluate a condition. A condition written as a template (`"{{ x }}"`) is rendered first,
 /// and its text is then the expression, as Ansible does.
 pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
+    let broken = |message: String| TemplateError {
+        message,
+        span: node.span.clone(),
+    };
     match &node.value {
         YamlValue::Bool(b) => Ok(*b),
-        YamlValue::Int(i) => Ok(*i != 0),
         YamlValue::Null => Ok(false),
         YamlValue::Str(text) => {
             if let Some(error) = condition_syntax_error(text, &node.span) {
@@ -380,18 +383,27 @@ pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
             } else {
                 text.clone()
             };
+            // As ansible-core 2.19.14: the text is an expression (`yes` is a variable's
+            // name there), and its result must be a boolean.
             let trimmed = text.trim();
-            if let Some(b) = crate::yaml::parse_bool(trimmed).filter(|_| !trimmed.is_empty()) {
-                if !trimmed.chars().all(|c| c.is_ascii_digit()) {
-                    return Ok(b);
-                }
+            if trimmed.is_empty() {
+                return Err(broken(
+                    "Empty conditional expressions are not allowed.".to_owned(),
+                ));
             }
-            Ok(eval_conditional(trimmed, &node.span, ctx)?.is_true())
+            let value = eval_conditional(trimmed, &node.span, ctx)?;
+            match value.kind() {
+                minijinja::value::ValueKind::Bool => Ok(value.is_true()),
+                _ => Err(broken(format!(
+                    "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+                    if value.is_true() { "True" } else { "False" },
+                    type_debug(value)
+                ))),
+            }
         }
-        _ => Err(TemplateError {
-            message: format!("a condition must be an expression, found {}", node.kind()),
-            span: node.span.clone(),
-        }),
+        _ => Err(broken(
+            "Conditional expressions must be strings.".to_owned(),
+        )),
     }
 }
 

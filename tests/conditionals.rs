@@ -197,3 +197,64 @@ fn a_condition_that_is_a_template_as_a_whole_is_rendered_first() {
         output.stdout
     );
 }
+
+/// A condition's text is an expression and its result must be a boolean (expected from
+/// ansible-core 2.19.14, the same play: `"yes"` is a variable's name, a string, a list, a
+/// number or `None` fail the task, `| bool` and comparisons do not; ok=10 changed=1 ignored=6, exit 0).
+#[test]
+fn a_condition_must_give_a_boolean() {
+    let output = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars: {s: 'true', l: [1], n: 3}
+              tasks:
+                - debug: {msg: bool}
+                  when: s | bool
+                - debug: {msg: compared}
+                  when: l | length > 0
+                - debug: {msg: rendered}
+                  when: '{{ s }}'
+                - {debug: {msg: x}, when: s, ignore_errors: true}
+                - {debug: {msg: x}, when: l, ignore_errors: true}
+                - {debug: {msg: x}, when: n, ignore_errors: true}
+                - {debug: {msg: x}, when: none, ignore_errors: true}
+                - {debug: {msg: x}, when: 'yes', ignore_errors: true}
+                - {debug: {msg: x}, when: 1, ignore_errors: true}
+                - command: touch ran
+            ",
+        )
+        .args(&["run", "play.yml"])
+        .run()
+        .success()
+        .recap_is(
+            "localhost : ok=10 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=6",
+        );
+    for (kind, truth, place) in [
+        ("str", "True", "11:31"),
+        ("list", "True", "12:31"),
+        ("int", "True", "13:31"),
+        ("NoneType", "False", "14:31"),
+    ] {
+        let message = format!(
+            r#""msg": "Conditional result ({truth}) was derived from value of type '{kind}'. Conditionals must have a boolean result. at play.yml:{place}"}}"#
+        );
+        assert!(
+            output.stdout.contains(&message),
+            "{message}\n{}",
+            output.stdout
+        );
+    }
+    let output = output
+        .stdout_contains(
+            r#""msg": "Error while evaluating conditional: 'yes' is undefined at play.yml:15:31"}"#,
+        )
+        .stdout_contains(r#""msg": "Conditional expressions must be strings. at play.yml:16:31"}"#);
+    assert!(
+        !output.stdout.contains(r#""msg": "x""#),
+        "{}",
+        output.stdout
+    );
+}
