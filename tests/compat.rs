@@ -987,3 +987,56 @@ fn a_loops_ignored_failures_are_ignored_once_after_its_items() {
         "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
+
+/// A handler that notifies an earlier handler, or itself, during a flush runs again at the
+/// next flush (after `post_tasks`, even empty), not in the same one, and not after the last
+/// (expected from ansible-core 2.19.14, its `handlers` target's
+/// `test_handlers_infinite_loop.yml`: ok=7 changed=7).
+#[test]
+fn a_handler_notified_during_a_flush_after_it_ran_waits_for_the_next_flush() {
+    let output = Test::play_on_two_local_hosts(
+        r#"
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: echo
+                  notify: [handler1, self_notify]
+              handlers:
+                - name: handler1
+                  debug: {msg: handler1 ran}
+                  changed_when: true
+                  notify: handler2
+                - name: handler2
+                  debug: {msg: handler2 ran}
+                  changed_when: true
+                  notify: handler1
+                - name: self_notify
+                  debug: {msg: self_notify ran}
+                  changed_when: true
+                  notify: self_notify
+        "#,
+    )
+    .run()
+    .success();
+    let handlers: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("RUNNING HANDLER ["))
+        .map(|line| line.split(']').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        handlers,
+        [
+            "handler1",
+            "handler2",
+            "self_notify",
+            "handler1",
+            "handler2",
+            "self_notify"
+        ]
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=7 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}

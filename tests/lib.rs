@@ -15,6 +15,7 @@ mod edges;
 mod engine;
 mod errors;
 mod facts;
+mod failure_output;
 mod faults;
 mod files;
 mod filters;

@@ -1213,8 +1213,10 @@ fn argument_specs_refuse_plain_bad_parameters_and_unknown_spec_keys_before_the_r
         ),
         (
             "- r",
-            Some("argument_specs:\n  main:\n    options:\n      a: {type: str, aliases: [b]}\n"),
-            "error: `aliases` in an argument spec is not supported at roles/r/meta/argument_specs.yml:4:22",
+            Some(
+                "argument_specs:\n  main:\n    options:\n      a: {type: str, deprecated_aliases: [{name: b, version: '2.0'}]}\n",
+            ),
+            "error: `deprecated_aliases` in an argument spec is not supported at roles/r/meta/argument_specs.yml:4:22",
         ),
         (
             "- r",

@@ -248,6 +248,9 @@ pub struct Task {
     /// the `module_defaults` around it may still supply it (ansible-core merges them before
     /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
     pub unchecked: Option<crate::diagnostic::Diagnostic>,
+    /// Its task type's name as written (`ansible.builtin.command`, `ping`): an unnamed
+    /// task is shown by it, as ansible-core shows one.
+    pub written: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -431,9 +434,12 @@ impl Task {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { .. } | TaskBody::Templated(_) => {
-                self.action_name().unwrap_or_default()
-            }
+            TaskBody::Action { .. } => self
+                .written
+                .clone()
+                .or_else(|| self.action_name())
+                .unwrap_or_default(),
+            TaskBody::Templated(_) => self.action_name().unwrap_or_default(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
             TaskBody::Include(include) => match &include.role {

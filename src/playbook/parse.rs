@@ -619,6 +619,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         role: None,
         module_defaults: Default::default(),
         unchecked: None,
+        written: None,
     }
 }
 
@@ -1144,6 +1145,7 @@ fn parse_task_with(
         }
     };
     let word = key.key_string();
+    task.written = Some(word.clone());
     if templated_type {
         task.body = TaskBody::Templated(Box::new(super::Templated::new(
             key.clone(),

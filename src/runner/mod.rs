@@ -359,6 +359,10 @@ struct Inherited {
     /// `set_fact`, as Ansible's include parameters.
     params: Vars,
     var_origins: crate::vars::Origins,
+    /// The task itself (the innermost): where it was written, and whether Ansible runs it
+    /// as an action plugin alone (`debug`, `fail`...: its failures are `Action failed`,
+    /// a module's `Module failed`).
+    origin: Option<(crate::source::Span, bool)>,
 }
 
 impl Inherited {
@@ -390,6 +394,11 @@ impl Inherited {
         }
         next.vars.extend(task.vars.clone());
         next.var_origins.extend(task.var_origins.clone());
+        let action = match &task.body {
+            crate::playbook::TaskBody::Action { kind, .. } => kind.on_controller(),
+            _ => false,
+        };
+        next.origin = Some((task.span.clone(), action));
         next
     }
 }
@@ -1211,8 +1220,10 @@ impl<'a> Runner<'a> {
             .iter()
             .chain(dynamic.iter())
             .collect();
-        // A notification stays pending until the last handler it runs has been looked at:
-        // every handler listening on a topic runs, each once, in the order written.
+        // A notification stays pending until the last handler it runs has run: every
+        // handler listening on a topic runs, each once, in the order written. One made
+        // during the flush for a handler already passed (a handler notifying an earlier
+        // one, or itself) waits for the next flush, as in ansible-core 2.19.14.
         let targets = |name: &str| crate::playbook::notified_handlers(name, &handlers);
         for (index, handler) in handlers.iter().copied().enumerate() {
             if self.is_interrupted() {
@@ -1233,7 +1244,7 @@ impl<'a> Runner<'a> {
                     for name in pending {
                         let runs = targets(&name);
                         hit |= runs.contains(&index);
-                        if !runs.is_empty() && runs.iter().all(|run| *run <= index) {
+                        if runs.iter().max() == Some(&index) {
                             state.notified.remove(&name);
                         }
                     }
