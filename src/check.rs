@@ -420,12 +420,10 @@ impl Checker<'_> {
     /// A bare expression (`when`, `failed_when`, `assert.that`), or a template there.
     fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
         match &node.value {
-            Value::Str(text) => {
-                if let Some(error) = template::condition_syntax_error(text, &node.span) {
-                    return Err(error.into());
-                }
-                self.text(text, !crate::yaml::is_template(text), node, certain)
-            }
+            // Template delimiters inside a condition that is not a template as a whole
+            // fail the task when it runs, as in ansible-core 2.19.14
+            // (`template::condition_syntax_error`), not the run.
+            Value::Str(text) => self.text(text, !crate::yaml::is_template(text), node, certain),
             _ => Ok(()),
         }
     }

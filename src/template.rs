@@ -321,8 +321,8 @@ fn all_template(text: &str) -> bool {
 /// A condition that is not a template as a whole but holds template delimiters
 /// (`waitfor.port == {{ http_port }}`) and does not parse as an expression: ansible-core
 /// 2.19.14 fails it (`Syntax error in expression. Template delimiters are not supported in
-/// expressions`), where earlier versions rendered it first. A delimiter inside a string
-/// literal (`'{{ x }}' == '1'`) parses, and is rendered first as before.
+/// expressions`) when the task runs, where earlier versions rendered it first. A delimiter
+/// inside a string literal (`'{{ x }}' == '1'`) parses, and is rendered first as before.
 pub fn condition_syntax_error(text: &str, span: &Span) -> Option<TemplateError> {
     let trimmed = text.trim();
     if !crate::yaml::is_template(trimmed) || all_template(trimmed) {

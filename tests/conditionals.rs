@@ -128,38 +128,49 @@ fn a_failed_when_reading_a_key_the_result_lacks_fails_the_host() {
 }
 
 /// A condition that is not a template as a whole but holds `{{ }}` is a syntax error in
-/// ansible-core 2.19.14 ("Syntax error in expression. Template delimiters are not
-/// supported in expressions: expected token ':', got '}'", failing the task when it runs,
-/// ansible/ansible's wait_for target, `main.yml:161`); quayside refuses it before the run,
-/// as any condition that does not parse.
+/// ansible-core 2.19.14, which fails the task when it runs (ansible/ansible's wait_for
+/// target, `main.yml:161`; expected from ansible-core 2.19.14, the same play: "Syntax error
+/// in expression. Template delimiters are not supported in expressions: expected token
+/// ':', got '}'" on the three tasks, as `failed_when_result` on the last, ok=5 changed=3
+/// ignored=3, exit 0).
 #[test]
-fn template_delimiters_inside_a_condition_are_refused_before_the_run() {
-    for (task, place) in [
-        (
-            "- assert:\n        that: \"w.port == {{ http_port }}\"",
-            "play.yml:9:15",
-        ),
-        (
-            "- debug: {msg: x}\n      when: [true, \"w.port == {{ http_port }}\"]",
-            "play.yml:9:20",
-        ),
-        (
-            "- command: echo\n      failed_when: \"{{ http_port }} == w.port\"",
-            "play.yml:9:20",
-        ),
-    ] {
-        Test::new()
-            .file(
-                "play.yml",
-                &format!(
-                    "- hosts: localhost\n  gather_facts: false\n  vars:\n    http_port: 8080\n    w: {{port: 8080}}\n  tasks:\n    - command: touch ran\n    {task}\n"
-                ),
-            )
-            .args(&["run", "play.yml"])
-            .refused_before_running(&[&format!(
-                "error: Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}}' at {place}"
-            )]);
-    }
+fn template_delimiters_inside_a_condition_fail_the_task() {
+    let test = Test::new()
+        .file(
+            "play.yml",
+            "
+            - hosts: localhost
+              gather_facts: false
+              vars:
+                http_port: 8080
+                w: {port: 8080}
+              tasks:
+                - command: touch ran
+                - assert:
+                    that: \"w.port == {{ http_port }}\"
+                  ignore_errors: true
+                - debug: {msg: x}
+                  when: [true, \"w.port == {{ http_port }}\"]
+                  ignore_errors: true
+                - command: echo
+                  failed_when: \"{{ http_port }} == w.port\"
+                  ignore_errors: true
+                - command: touch last
+            ",
+        )
+        .args(&["run", "play.yml"]);
+    let message = "Syntax error in expression. Template delimiters are not supported in expressions: expected token ':', got '}'";
+    test.run()
+        .success()
+        .recap_is("localhost : ok=5 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3")
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "{message}"}}"#
+        ))
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "{message} at play.yml:12:20"}}"#
+        ))
+        .stdout_contains(&format!(r#""failed_when_result": "{message} at play.yml:15:20""#));
+    assert!(test.path().join("last").exists());
 }
 
 /// A condition that is a template as a whole is rendered first, and a string it renders to
