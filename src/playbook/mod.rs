@@ -248,6 +248,12 @@ pub struct Task {
     /// the `module_defaults` around it may still supply it (ansible-core merges them before
     /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
     pub unchecked: Option<crate::diagnostic::Diagnostic>,
+    /// An argument error ansible-core fails the task with on each host (a required argument
+    /// left out, mutually exclusive ones...), in its words, on a task written to fail
+    /// (`ignore_errors: true`, or in a block with a `rescue`): the task fails so on each
+    /// host it runs on, touching nothing, instead of the run being refused (see
+    /// `module_defaults.rs`).
+    pub argument_failure: Option<String>,
     /// Its task type's name as written (`ansible.builtin.command`, `ping`): an unnamed
     /// task is shown by it, as ansible-core shows one.
     pub written: Option<String>,
@@ -310,6 +316,14 @@ pub enum Meta {
     /// `meta: end_role`: the hosts that reach it run no more of this use of the role.
     EndRole,
     Noop,
+    /// `meta: end_batch`: the batch (of `serial`) ends; the play goes on with the next.
+    EndBatch,
+    /// `meta: clear_host_errors`: the play's failed and unreachable hosts are no longer
+    /// failed: they take part in the next play (not in the rest of this one).
+    ClearHostErrors,
+    /// `meta: reset_connection`: the hosts' connections are closed, and opened again by
+    /// their next task.
+    ResetConnection,
 }
 
 /// The handlers (indices into `handlers`) a notification runs, as ansible-core 2.19.14

@@ -103,6 +103,9 @@ pub struct RunSummary {
     /// Hosts that ended the run failed: those with a failure no `rescue` caught, and those
     /// `any_errors_fatal` failed (their recap shows no failure of their own, as in Ansible).
     pub failed_hosts: BTreeSet<String>,
+    /// Failures `meta: clear_host_errors` cleared, per host: they no longer make the run
+    /// fail (its recap still counts them, as Ansible's does).
+    pub cleared: BTreeMap<String, u32>,
     pub interrupted: bool,
 }
 
@@ -113,7 +116,12 @@ impl RunSummary {
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
-        } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
+        } else if !self.failed_hosts.is_empty()
+            || self
+                .hosts
+                .iter()
+                .any(|(host, c)| c.failed > self.cleared.get(host).copied().unwrap_or(0))
+        {
             2
         } else if self.any_unreachable() {
             3
@@ -286,6 +294,8 @@ struct HostState {
     ended: bool,
     /// `meta: end_role`: the uses of roles (by address) the host runs no more of.
     ended_roles: Vec<usize>,
+    /// How many of its failures `meta: clear_host_errors` cleared.
+    cleared_failures: u32,
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
@@ -455,6 +465,8 @@ enum Stop {
     Abort,
     /// `meta: end_play`.
     EndPlay,
+    /// `meta: end_batch`: this batch ends, the play goes on with the next.
+    EndBatch,
     Interrupted,
 }
 
@@ -633,6 +645,11 @@ impl<'a> Runner<'a> {
                 })
                 .cloned()
                 .collect(),
+            cleared: touched
+                .iter()
+                .map(|h| (h.clone(), self.state(h).cleared_failures))
+                .filter(|(_, cleared)| *cleared > 0)
+                .collect(),
             interrupted: self.is_interrupted(),
         };
         // Handlers do not run after an interrupt. What notified them (a new config bundle)
@@ -691,9 +708,6 @@ impl<'a> Runner<'a> {
         };
         self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
-            if play.gather_facts {
-                self.connect_all(&batch, None).await;
-            }
             let stop = match play.strategy {
                 Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
                 _ => self.run_batch_free(prepared, &batch, &inherited).await,
@@ -703,7 +717,7 @@ impl<'a> Runner<'a> {
                 let mut state = self.state(host);
                 state.failed |= state.fatal;
             }
-            if stop.is_some() {
+            if stop.is_some() && stop != Some(Stop::EndBatch) {
                 return stop;
             }
             let lost = batch
@@ -942,6 +956,49 @@ impl<'a> Runner<'a> {
                         self.meta_skipped(scope, task, inherited, &active[..1], &ending);
                         if !ending.is_empty() {
                             return Some(Stop::EndPlay);
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::EndBatch) => {
+                    // As `end_play`: once, its `when` read for the first host that reaches it.
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndBatch);
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::ClearHostErrors) => {
+                    if self.task_selected(task, inherited) {
+                        let clearing = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &clearing);
+                        if !clearing.is_empty() {
+                            // As ansible-core 2.19.14: every host of the play is no longer
+                            // failed nor unreachable; one that was stays out of the rest of
+                            // this play, and takes part in the next.
+                            for host in &scope.prepared.hosts {
+                                let mut state = self.state(host);
+                                if state.failed || state.unreachable || state.fatal {
+                                    state.failed = false;
+                                    state.unreachable = false;
+                                    state.fatal = false;
+                                    state.ended = true;
+                                    state.cleared_failures = state.counts.failed;
+                                }
+                            }
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::ResetConnection) => {
+                    if self.task_selected(task, inherited) {
+                        let resetting = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &resetting);
+                        for host in resetting {
+                            let mut state = self.state(&host);
+                            state.connection = None;
+                            state.connected_as = None;
+                            state.idle.clear();
                         }
                     }
                 }
@@ -1279,57 +1336,75 @@ impl<'a> Runner<'a> {
     }
 
     /// Open a connection to every host of the batch that has none yet (or one opened as
-    /// another user than `task_user`, else the play's `remote_user`), concurrently.
+    /// another user than `task_user`, else the play's `remote_user`), concurrently. Each
+    /// host's connection is its own as soon as it is open: a chain waiting for it
+    /// (`chain.rs`) sends its first units while other hosts are still handshaking.
     async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
-        let remote_user = self.remote_user_for(task_user);
-        let pending: Vec<String> = batch
-            .iter()
-            .filter(|h| {
-                let mut state = self.state(h);
-                !state.use_connection_as(remote_user.as_deref()) && !state.unreachable
-            })
-            .cloned()
-            .collect();
-        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
-        // ansible.cfg's.
-        let mut settings = self.options.connect.clone();
-        if remote_user.is_some() {
-            settings.remote_user = remote_user.clone();
-        }
-        let settings = &settings;
-        let (results, abandoned) = self
-            .each_host(&pending, |host| async move {
-                let vars = self.connection_vars(host);
-                let result = connect::connect(host, &vars, settings).await;
-                (host.clone(), result)
-            })
+        let (_, abandoned) = self
+            .each_host(batch, |host| self.connect_host(host, task_user))
             .await;
         for host in abandoned {
             self.report_abandoned(host, "connect");
         }
-        for (host, result) in results {
-            match result {
-                Ok(connection) => {
-                    let mut state = self.state(&host);
+    }
+
+    /// Connect one host, unless it has a connection opened as the user it is to connect
+    /// as (`connect_all`): whether it is connected (false: it is unreachable, now or
+    /// before).
+    async fn connect_host(&self, host: &str, task_user: Option<&str>) -> bool {
+        let remote_user = self.remote_user_for(task_user);
+        {
+            let mut state = self.state(host);
+            if state.unreachable {
+                return false;
+            }
+            if state.use_connection_as(remote_user.as_deref()) {
+                return true;
+            }
+        }
+        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
+        // ansible.cfg's.
+        let mut settings = self.options.connect.clone();
+        if remote_user.is_some() {
+            settings.remote_user.clone_from(&remote_user);
+        }
+        let vars = self.connection_vars(host);
+        let result = connect::connect(host, &vars, &settings).await;
+        self.connected(host, &remote_user, result);
+        !self.state(host).unreachable
+    }
+
+    /// A host's connection attempt, as soon as it ends: the connection is the host's (and
+    /// chains waiting for it are told), or the host is unreachable.
+    fn connected(
+        &self,
+        host: &str,
+        remote_user: &Option<String>,
+        result: Result<Arc<dyn Connection>, crate::transport::TransportError>,
+    ) {
+        match result {
+            Ok(connection) => {
+                {
+                    let mut state = self.state(host);
                     state.connection = Some(connection);
-                    state.connected_as = remote_user.clone();
-                    self.connects.send_modify(|count| *count += 1);
+                    state.connected_as.clone_from(remote_user);
                 }
-                Err(error) => {
-                    {
-                        let mut state = self.state(&host);
-                        state.unreachable = true;
-                        state.counts.unreachable += 1;
-                    }
-                    self.reporter.emit(&Event::bare_result(
-                        &host,
-                        "connect",
-                        Status::Unreachable,
-                        Some(error.to_string()),
-                        None,
-                        0,
-                    ));
+                self.connects.send_modify(|count| *count += 1);
+            }
+            Err(error) => {
+                {
+                    let mut state = self.state(host);
+                    state.unreachable = true;
+                    state.counts.unreachable += 1;
                 }
+                self.reporter.emit(&Event::bare_result(
+                    host,
+                    "connect",
+                    Status::Unreachable,
+                    Some(error.to_string()),
+                    None,
+                    0,
+                ));
             }
         }
     }
