@@ -425,6 +425,9 @@ impl Checker<'_> {
     /// A bare expression (`when`, `failed_when`, `assert.that`), or a template there.
     fn expression(&self, node: &Node, certain: bool) -> Result<(), Diagnostic> {
         match &node.value {
+            // Template delimiters inside a condition that is not a template as a whole
+            // fail the task when it runs, as in ansible-core 2.19.14
+            // (`template::condition_syntax_error`), not the run.
             Value::Str(text) => self.text(text, !crate::yaml::is_template(text), node, certain),
             _ => Ok(()),
         }

@@ -10,6 +10,7 @@ mod crypt;
 mod password;
 pub(crate) mod python;
 mod rewrite;
+mod version;
 
 use std::sync::OnceLock;
 
@@ -168,6 +169,7 @@ fn build() -> Environment<'static> {
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(format_value);
     env.add_function(rewrite::CHAIN, chain);
+    env.add_function(rewrite::STRICT, strict);
     env.add_filter("int", to_int);
     env.add_filter("type_debug", type_debug);
     env.add_filter("string", to_string);
@@ -191,8 +193,8 @@ fn build() -> Environment<'static> {
     // Ansible's tests on registered results: `when: bundle is changed`.
     ansible::register(&mut env);
     env.add_filter("password_hash", crypt::password_hash);
-    env.add_test("version", version_test);
-    env.add_test("version_compare", version_test);
+    env.add_test("version", version::version_test);
+    env.add_test("version_compare", version::version_test);
     env.add_test("changed", |result: Value| result_flag(&result, "changed"));
     env.add_test("failed", |result: Value| result_flag(&result, "failed"));
     env.add_test("skipped", |result: Value| result_flag(&result, "skipped"));
@@ -272,18 +274,79 @@ pub fn eval(expression: &str, span: &Span, ctx: &Value) -> Result<Value, Templat
 }
 
 /// Evaluate a condition's expression: its string literals read as Python reads them
-/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition.
+/// (`"a\nb"` is three characters), as ansible-core 2.19.14 reads them in a condition,
+/// and a variable or key it reads without a guard missing is an error in ansible-core
+/// 2.19.14's words (`Error while evaluating conditional: object of type 'dict' has no
+/// attribute 'exists'`), not a false value.
 pub fn eval_conditional(
     expression: &str,
     span: &Span,
     ctx: &Value,
 ) -> Result<Value, TemplateError> {
-    eval_prepared(
-        &rewrite::prepare_condition(expression),
-        expression,
-        span,
-        ctx,
-    )
+    let prepared = rewrite::prepare_condition(expression);
+    let env = environment();
+    let compiled = env
+        .compile_expression(&prepared)
+        .map_err(|error| describe(&error, expression, span, ctx))?;
+    compiled.eval(ctx).map_err(|error| {
+        match error
+            .detail()
+            .filter(|_| error.kind() == ErrorKind::UndefinedError)
+        {
+            Some(detail) if detail.starts_with("object of type '") => TemplateError {
+                message: format!("Error while evaluating conditional: {detail}"),
+                span: span.clone(),
+            },
+            Some(detail) if detail.starts_with('\'') && detail.ends_with("' is undefined") => {
+                let name = &detail[1..detail.len() - "' is undefined".len()];
+                broken_cause(ctx, name).unwrap_or_else(|| TemplateError {
+                    message: format!("Error while evaluating conditional: {detail}"),
+                    span: span.clone(),
+                })
+            }
+            _ => describe(&error, expression, span, ctx),
+        }
+    })
+}
+
+/// ansible-core 2.19's test for a condition written as a template, rendered before it is
+/// evaluated: it starts and ends with Jinja's delimiters.
+fn all_template(text: &str) -> bool {
+    ["{{", "{%", "{#"]
+        .iter()
+        .any(|start| text.starts_with(start))
+        && ["}}", "%}", "#}"].iter().any(|end| text.ends_with(end))
+}
+
+/// A condition that is not a template as a whole but holds template delimiters
+/// (`waitfor.port == {{ http_port }}`) and does not parse as an expression: ansible-core
+/// 2.19.14 fails it (`Syntax error in expression. Template delimiters are not supported in
+/// expressions`) when the task runs, where earlier versions rendered it first. A delimiter
+/// inside a string literal (`'{{ x }}' == '1'`) parses, and is rendered first as before.
+pub fn condition_syntax_error(text: &str, span: &Span) -> Option<TemplateError> {
+    let trimmed = text.trim();
+    if !crate::yaml::is_template(trimmed) || all_template(trimmed) {
+        return None;
+    }
+    let error = environment()
+        .compile_expression(&rewrite::prepare_condition(trimmed))
+        .err()?;
+    let detail = error.detail().unwrap_or("syntax error");
+    // Jinja's words for the usual case (`{{ x }}` read as a mapping in a mapping).
+    let detail = detail
+        .strip_prefix("unexpected `")
+        .and_then(|rest| rest.split_once("`, expected `"))
+        .and_then(|(got, rest)| Some((got, rest.strip_suffix('`')?)))
+        .map_or_else(
+            || detail.to_owned(),
+            |(got, expected)| format!("expected token '{expected}', got '{got}'"),
+        );
+    Some(TemplateError {
+        message: format!(
+            "Syntax error in expression. Template delimiters are not supported in expressions: {detail}"
+        ),
+        span: span.clone(),
+    })
 }
 
 fn eval_prepared(
@@ -304,28 +367,43 @@ fn eval_prepared(
 /// Evaluate a condition. A condition written as a template (`"{{ x }}"`) is rendered first,
 /// and its text is then the expression, as Ansible does.
 pub fn eval_condition(node: &Node, ctx: &Value) -> Result<bool, TemplateError> {
+    let broken = |message: String| TemplateError {
+        message,
+        span: node.span.clone(),
+    };
     match &node.value {
         YamlValue::Bool(b) => Ok(*b),
-        YamlValue::Int(i) => Ok(*i != 0),
         YamlValue::Null => Ok(false),
         YamlValue::Str(text) => {
+            if let Some(error) = condition_syntax_error(text, &node.span) {
+                return Err(error);
+            }
             let text = if crate::yaml::is_template(text) {
                 render_str(text, &node.span, ctx)?
             } else {
                 text.clone()
             };
+            // As ansible-core 2.19.14: the text is an expression (`yes` is a variable's
+            // name there), and its result must be a boolean.
             let trimmed = text.trim();
-            if let Some(b) = crate::yaml::parse_bool(trimmed).filter(|_| !trimmed.is_empty()) {
-                if !trimmed.chars().all(|c| c.is_ascii_digit()) {
-                    return Ok(b);
-                }
+            if trimmed.is_empty() {
+                return Err(broken(
+                    "Empty conditional expressions are not allowed.".to_owned(),
+                ));
             }
-            Ok(eval_conditional(trimmed, &node.span, ctx)?.is_true())
+            let value = eval_conditional(trimmed, &node.span, ctx)?;
+            match value.kind() {
+                minijinja::value::ValueKind::Bool => Ok(value.is_true()),
+                _ => Err(broken(format!(
+                    "Conditional result ({}) was derived from value of type '{}'. Conditionals must have a boolean result.",
+                    if value.is_true() { "True" } else { "False" },
+                    type_debug(value)
+                ))),
+            }
         }
-        _ => Err(TemplateError {
-            message: format!("a condition must be an expression, found {}", node.kind()),
-            span: node.span.clone(),
-        }),
+        _ => Err(broken(
+            "Conditional expressions must be strings.".to_owned(),
+        )),
     }
 }
 
@@ -338,6 +416,26 @@ pub const OMIT: &str = "__omit_place_holder__quayside";
 /// to `omit` is left out of its list or mapping.
 pub fn render_node(node: &Node, ctx: &Value) -> Result<Node, TemplateError> {
     Ok(render_or_omit(node, ctx)?.unwrap_or_else(|| Node::new(node.span.clone(), YamlValue::Null)))
+}
+
+/// Render a task's arguments as [`render_node`] does, leaving the values of the keys
+/// `unrendered` names as written.
+pub fn render_args(args: &Node, ctx: &Value, unrendered: &[&str]) -> Result<Node, TemplateError> {
+    let YamlValue::Map(entries) = &args.value else {
+        return render_node(args, ctx);
+    };
+    if unrendered.is_empty() {
+        return render_node(args, ctx);
+    }
+    let mut kept = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        if k.as_str().is_some_and(|key| unrendered.contains(&key)) {
+            kept.push((k.clone(), v.clone()));
+        } else if let (Some(k), Some(v)) = (render_or_omit(k, ctx)?, render_or_omit(v, ctx)?) {
+            kept.push((k, v));
+        }
+    }
+    Ok(Node::new(args.span.clone(), YamlValue::Map(kept)))
 }
 
 fn render_or_omit(node: &Node, ctx: &Value) -> Result<Option<Node>, TemplateError> {
@@ -633,6 +731,35 @@ fn chain(base: Value, keys: minijinja::value::Rest<Value>) -> Value {
     value
 }
 
+/// A condition's lookup (`__strict('r', (r), 'exists')`): the value, or ansible-core
+/// 2.19.14's error naming the variable or the key that is missing.
+fn strict(name: &str, base: Value, keys: minijinja::value::Rest<Value>) -> Result<Value, Error> {
+    if base.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("'{name}' is undefined"),
+        ));
+    }
+    let mut value = base;
+    for key in keys.iter() {
+        match value.get_item(key).ok().filter(|next| !next.is_undefined()) {
+            Some(next) => value = next,
+            None => {
+                let key =
+                    to_json_value(key).map_or_else(|_| key.to_string(), |key| python::repr(&key));
+                return Err(Error::new(
+                    ErrorKind::UndefinedError,
+                    format!(
+                        "object of type '{}' has no attribute {key}",
+                        type_debug(value)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(value)
+}
+
 /// Ansible's `int`: a number, a numeric string (`'3.7'` is 3), else `default` (0).
 fn to_int(value: Value, default: Option<i64>, kwargs: Kwargs) -> Result<Value, Error> {
     let base: Option<u32> = kwargs.get("base")?;
@@ -887,133 +1014,6 @@ fn urlsplit(url: &str, part: Option<&str>) -> Result<Value, Error> {
                 format!("urlsplit: no part `{name}`"),
             )
         }),
-    }
-}
-
-/// One part of a version as Python's `LooseVersion` splits it: a number or a string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum LoosePart {
-    Number(u128),
-    Text(String),
-}
-
-/// Python's `LooseVersion`: the parts `(\d+ | [a-z]+ | \.)` splits the text into (the
-/// text between matches kept too), without the empty ones and the dots; digits as numbers.
-fn loose_version(text: &str) -> Vec<LoosePart> {
-    let mut parts = Vec::new();
-    let mut other = String::new();
-    let mut chars = text.chars().peekable();
-    let flush = |other: &mut String, parts: &mut Vec<LoosePart>| {
-        if !other.is_empty() {
-            parts.push(LoosePart::Text(std::mem::take(other)));
-        }
-    };
-    while let Some(&c) = chars.peek() {
-        if c.is_ascii_digit() || c.is_ascii_lowercase() {
-            flush(&mut other, &mut parts);
-            let digits = c.is_ascii_digit();
-            let mut run = String::new();
-            while let Some(&c) = chars.peek() {
-                if (digits && c.is_ascii_digit()) || (!digits && c.is_ascii_lowercase()) {
-                    run.push(c);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            parts.push(match run.parse::<u128>() {
-                Ok(number) if digits => LoosePart::Number(number),
-                _ => LoosePart::Text(run),
-            });
-        } else if c == '.' {
-            flush(&mut other, &mut parts);
-            chars.next();
-        } else {
-            other.push(c);
-            chars.next();
-        }
-    }
-    flush(&mut other, &mut parts);
-    parts
-}
-
-/// Python's comparison of two `LooseVersion` part lists (`_cmp`: equal lists, else `<`):
-/// Python's error where it raises (a number against a string at the first difference).
-fn loose_cmp(a: &[LoosePart], b: &[LoosePart]) -> Result<std::cmp::Ordering, String> {
-    if a == b {
-        return Ok(std::cmp::Ordering::Equal);
-    }
-    for (x, y) in a.iter().zip(b) {
-        match (x, y) {
-            (LoosePart::Number(x), LoosePart::Number(y)) if x != y => return Ok(x.cmp(y)),
-            (LoosePart::Text(x), LoosePart::Text(y)) if x != y => return Ok(x.cmp(y)),
-            (LoosePart::Number(_), LoosePart::Text(_)) => {
-                return Err("'<' not supported between instances of 'int' and 'str'".to_owned());
-            }
-            (LoosePart::Text(_), LoosePart::Number(_)) => {
-                return Err("'<' not supported between instances of 'str' and 'int'".to_owned());
-            }
-            _ => {}
-        }
-    }
-    Ok(a.len().cmp(&b.len()))
-}
-
-/// Ansible's `version` test (`version_compare`) with its default `LooseVersion`; `strict`
-/// and `version_type` are not built and say so.
-fn version_test(
-    value: Value,
-    version: Value,
-    operator: Option<String>,
-    kwargs: Kwargs,
-) -> Result<bool, Error> {
-    let operator: String = match kwargs.get::<Option<String>>("operator")? {
-        Some(operator) => operator,
-        None => operator.unwrap_or_else(|| "eq".to_owned()),
-    };
-    let strict: Option<Value> = kwargs.get("strict")?;
-    let version_type: Option<Value> = kwargs.get("version_type")?;
-    kwargs.assert_all_used()?;
-    let failed = |message: String| Error::new(ErrorKind::InvalidOperation, message);
-    if strict.as_ref().is_some_and(|v| v.is_true())
-        || version_type
-            .as_ref()
-            .is_some_and(|v| !v.is_none() && !v.is_undefined())
-    {
-        return Err(failed(
-            "the `version` test's `strict` and `version_type` are not built: it compares as Python's LooseVersion".to_owned(),
-        ));
-    }
-    let text = |v: &Value| match v.as_str() {
-        Some(text) => text.to_owned(),
-        None => v.to_string(),
-    };
-    if !value.is_true() {
-        return Err(failed("Input version value cannot be empty".to_owned()));
-    }
-    if !version.is_true() {
-        return Err(failed(
-            "Version parameter to compare against cannot be empty".to_owned(),
-        ));
-    }
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    let wanted: &[std::cmp::Ordering] = match operator.as_str() {
-        "==" | "=" | "eq" => &[Equal],
-        "<" | "lt" => &[Less],
-        "<=" | "le" => &[Less, Equal],
-        ">" | "gt" => &[Greater],
-        ">=" | "ge" => &[Greater, Equal],
-        "!=" | "<>" | "ne" => &[Less, Greater],
-        other => {
-            return Err(failed(format!(
-                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
-            )));
-        }
-    };
-    let (a, b) = (loose_version(&text(&value)), loose_version(&text(&version)));
-    match loose_cmp(&a, &b) {
-        Ok(order) => Ok(wanted.contains(&order)),
-        Err(reason) => Err(failed(format!("Version comparison failed: {reason}"))),
     }
 }
 

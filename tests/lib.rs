@@ -8,6 +8,7 @@ mod bundle;
 mod bundle_faults;
 mod cli;
 mod compat;
+mod conditionals;
 mod delegate;
 mod drift;
 mod edges;

@@ -932,9 +932,9 @@ fn tempfile_makes_an_owner_only_file_or_directory_and_is_skipped_in_check_mode()
             - assert:
                 that:
                   - t1.changed and t1.state == 'file' and t1.mode == '0600' and t1.size == 0
-                  - t1.path | regex_search('/ansible[.][A-Za-z0-9]{8}$')
+                  - t1.path is search('/ansible[.][A-Za-z0-9]{8}$')
                   - t2.state == 'directory' and t2.mode == '0700'
-                  - t2.path | regex_search('/quay[.][A-Za-z0-9]{8}[.]build$')
+                  - t2.path is search('/quay[.][A-Za-z0-9]{8}[.]build$')
               when: not ansible_check_mode
         "#;
     let test = play(playbook);

@@ -613,7 +613,7 @@ impl Runner<'_> {
             }
             _ => return Err(Ok(Outcome::ok())),
         };
-        let rendered = template::render_node(args, ctx)
+        let rendered = template::render_args(args, ctx, kind.unrendered_args())
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
         // Written to fail with arguments ansible-core fails: it fails so, touching nothing.
         if let Some(message) = &task.argument_failure {
@@ -808,7 +808,8 @@ impl Runner<'_> {
             if let Some(conditions) = &task.changed_when {
                 match all_hold(conditions, &result_ctx) {
                     Ok(changed) => outcome.changed = changed,
-                    Err(message) => return Ok(action_failed(message)),
+                    // As ansible-core: the result is kept, failed, with the error beside.
+                    Err(message) => condition_failed(&mut outcome, "changed_when_result", message),
                 }
             }
             if let Some(conditions) = &task.failed_when {
@@ -825,7 +826,7 @@ impl Runner<'_> {
                             outcome.msg = Some(UNKNOWN_FAILURE.to_owned());
                         }
                     }
-                    Err(message) => return Ok(action_failed(message)),
+                    Err(message) => condition_failed(&mut outcome, "failed_when_result", message),
                 }
             }
             if let Some(conditions) = &task.until {
@@ -1080,6 +1081,17 @@ impl Runner<'_> {
 const UNKNOWN_FAILURE: &str = "Task failed: Action failed: Unknown error.";
 
 /// A failure of the controller's side of a task (a condition that could not be evaluated).
+/// A `changed_when` or `failed_when` whose condition fails: as ansible-core 2.19.14, the
+/// result is kept, failed, with the error as `key` (a failure without a message says so).
+fn condition_failed(outcome: &mut Outcome, key: &str, message: String) {
+    outcome.failed = true;
+    outcome.action_failed = true;
+    outcome.data.insert(key.into(), message.into());
+    if outcome.msg.is_none() && !outcome.data.contains_key("msg") {
+        outcome.msg = Some(UNKNOWN_FAILURE.to_owned());
+    }
+}
+
 fn action_failed(message: String) -> Outcome {
     Outcome {
         action_failed: true,

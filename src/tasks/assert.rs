@@ -33,6 +33,9 @@ impl TaskType for Assert {
 
     const ON_CONTROLLER: bool = true;
 
+    // Conditions, evaluated as ansible-core 2.19 evaluates them: not rendered first.
+    const UNRENDERED_ARGS: &'static [&'static str] = &["that"];
+
     fn read_args(args: &Node, certain: bool, reads: &dyn ArgReads) -> Result<(), Diagnostic> {
         for (key, value) in args.as_map().unwrap_or_default() {
             if key.as_str() == Some("that") {

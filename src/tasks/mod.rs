@@ -160,6 +160,10 @@ pub trait TaskType {
     /// so that the check before the run does not take them for undefined.
     const TEMPLATE_VARIABLES: &'static [&'static str] = &[];
 
+    /// Its arguments left as written when the task's arguments are rendered, for the
+    /// type to evaluate itself (`assert`'s `that`: conditions, not templates).
+    const UNRENDERED_ARGS: &'static [&'static str] = &[];
+
     /// Its arguments that are paths on the host (each a string or a list of strings),
     /// whose leading `~` or `~user` is made that home on the host before it runs
     /// ([`home`]).
@@ -310,6 +314,13 @@ macro_rules! task_types {
             pub fn template_variables(self) -> &'static [&'static str] {
                 match self {
                     $(TaskKind::$variant => <$ty as TaskType>::TEMPLATE_VARIABLES,)*
+                }
+            }
+
+            /// [`TaskType::UNRENDERED_ARGS`].
+            pub fn unrendered_args(self) -> &'static [&'static str] {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::UNRENDERED_ARGS,)*
                 }
             }
 

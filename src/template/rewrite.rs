@@ -17,31 +17,40 @@ use minijinja::syntax::SyntaxConfig;
 /// The name of the function guarded lookup chains are rewritten into.
 pub const CHAIN: &str = "__chain";
 
+/// The name of the function a condition's unguarded lookups are rewritten into: it fails
+/// with ansible-core 2.19's words where a variable or a key is missing.
+pub const STRICT: &str = "__strict";
+
 /// The text minijinja compiles for a template (or a bare expression) as Ansible writes it.
 pub fn prepare(text: &str, expression: bool) -> Cow<'_, str> {
-    prepare_strings(text, expression, false)
+    prepare_strings(text, expression, false, false)
 }
 
 /// The text minijinja compiles for a condition (`when`, `assert.that`): as [`prepare`], but
-/// its string literals read as Python reads them ([`python_unescape`]).
+/// its string literals read as Python reads them ([`python_unescape`]), and every lookup
+/// that is not under a guard (`is defined`, `default`...) strict, as ansible-core 2.19
+/// evaluates a condition: a variable or key that is missing fails it
+/// (`r.exists is false` where `r` has no `exists`), where a template would carry the
+/// undefined value on.
 pub fn prepare_condition(text: &str) -> Cow<'_, str> {
-    prepare_strings(text, true, true)
+    prepare_strings(text, true, true, true)
 }
 
-fn prepare_strings(text: &str, expression: bool, python: bool) -> Cow<'_, str> {
+fn prepare_strings(text: &str, expression: bool, python: bool, strict: bool) -> Cow<'_, str> {
     let text = if text.contains('\\') {
         raw_strings(text, expression, python)
     } else {
         Cow::Borrowed(text)
     };
-    if !(text.contains("default")
+    let may_edit = strict
+        || text.contains("default")
         || text.contains("defined")
         || text.contains("d(")
-        || text.contains("if"))
-    {
+        || text.contains("if");
+    if !may_edit {
         return text;
     }
-    let Some(analysis) = analyse(&text, expression) else {
+    let Some(analysis) = analyse_with(&text, expression, strict) else {
         return text;
     };
     if analysis.edits.is_empty() {
@@ -245,9 +254,15 @@ impl Analysis {
 
 /// Parse a template (or expression) and walk it; `None` when it does not parse.
 pub fn analyse(text: &str, expression: bool) -> Option<Analysis> {
+    analyse_with(text, expression, false)
+}
+
+/// [`analyse`], with (`strict`) the edits that make a condition's unguarded lookups strict.
+fn analyse_with(text: &str, expression: bool, strict: bool) -> Option<Analysis> {
     let mut walk = Walk {
         source: text,
         analysis: Analysis::default(),
+        strict,
     };
     if expression {
         let expr = parse_expr(text).ok()?;
@@ -268,6 +283,8 @@ pub fn analyse(text: &str, expression: bool) -> Option<Analysis> {
 struct Walk<'s> {
     source: &'s str,
     analysis: Analysis,
+    /// Rewrite unguarded lookups into [`STRICT`] calls (a condition's expression).
+    strict: bool,
 }
 
 impl Walk<'_> {
@@ -406,6 +423,9 @@ impl Walk<'_> {
     }
 
     fn expr(&mut self, expr: &ast::Expr<'_>, cond: bool) {
+        if self.strict && self.strict_lookup(expr, cond) {
+            return;
+        }
         match expr {
             ast::Expr::Var(var) => self.use_var(var.id, false, cond, var.span()),
             ast::Expr::Const(_) => {}
@@ -446,6 +466,9 @@ impl Walk<'_> {
                 if let Some(inner) = &f.expr {
                     if guard {
                         self.guarded(inner, cond);
+                    } else if f.name == "mandatory" {
+                        // It fails with its own message on a missing value.
+                        self.lenient(|walk| walk.expr(inner, cond));
                     } else {
                         self.expr(inner, cond);
                     }
@@ -467,13 +490,80 @@ impl Walk<'_> {
                 self.expr(&g.expr, cond);
                 self.expr(&g.subscript_expr, cond);
             }
-            ast::Expr::Call(c) => self.call(c, cond),
-            ast::Expr::List(l) => l.items.iter().for_each(|item| self.expr(item, cond)),
-            ast::Expr::Map(m) => {
-                m.keys.iter().for_each(|k| self.expr(k, cond));
-                m.values.iter().for_each(|v| self.expr(v, cond));
+            ast::Expr::Call(c) => {
+                // A method's object is looked up (strictly in a condition), its name is not.
+                match &c.expr {
+                    ast::Expr::GetAttr(method) => self.expr(&method.expr, cond),
+                    ast::Expr::Var(var) => self.use_var(var.id, false, cond, var.span()),
+                    other => self.expr(other, cond),
+                }
+                self.args(&c.args, cond);
+            }
+            // ansible-core 2.19 carries a missing value inside a list or mapping on (it
+            // fails where it is used): lookups in these stay lenient.
+            ast::Expr::List(l) => self.lenient(|walk| {
+                l.items.iter().for_each(|item| walk.expr(item, cond));
+            }),
+            ast::Expr::Map(m) => self.lenient(|walk| {
+                m.keys.iter().for_each(|k| walk.expr(k, cond));
+                m.values.iter().for_each(|v| walk.expr(v, cond));
+            }),
+        }
+    }
+
+    fn lenient(&mut self, walk: impl FnOnce(&mut Self)) {
+        let strict = std::mem::replace(&mut self.strict, false);
+        walk(self);
+        self.strict = strict;
+    }
+
+    /// In a condition: a variable, or a lookup chain from one (`r.exists`, `l[0].x`),
+    /// rewritten into `__strict('r', (r), 'exists')`, which fails naming what is missing.
+    /// The subscripts of the chain are read leniently (their text is copied as written).
+    fn strict_lookup(&mut self, expr: &ast::Expr<'_>, cond: bool) -> bool {
+        let mut keys: Vec<String> = Vec::new();
+        let mut subscripts: Vec<&ast::Expr<'_>> = Vec::new();
+        let mut base = expr;
+        loop {
+            match base {
+                ast::Expr::GetAttr(g) => {
+                    keys.push(format!("'{}'", g.name));
+                    base = &g.expr;
+                }
+                ast::Expr::GetItem(g) if !matches!(g.subscript_expr, ast::Expr::Slice(_)) => {
+                    keys.push(format!("({})", self.text(g.subscript_expr.span())));
+                    subscripts.push(&g.subscript_expr);
+                    base = &g.expr;
+                }
+                _ => break,
             }
         }
+        let ast::Expr::Var(var) = base else {
+            return false;
+        };
+        let base_text = self.text(var.span()).to_owned();
+        if base_text != var.id || keys.iter().any(|key| key == "()") {
+            return false;
+        }
+        self.use_var(var.id, false, cond, var.span());
+        self.lenient(|walk| {
+            subscripts
+                .iter()
+                .for_each(|subscript| walk.expr(subscript, cond));
+        });
+        keys.reverse();
+        let mut replacement = format!("{STRICT}('{}', ({base_text})", var.id);
+        for key in keys {
+            replacement.push_str(", ");
+            replacement.push_str(&key);
+        }
+        replacement.push(')');
+        self.analysis.edits.push((
+            var.span().start_offset as usize,
+            expr.span().end_offset as usize,
+            replacement,
+        ));
+        true
     }
 
     /// An expression under `default` or `is defined`: its variable may be unset, and a
@@ -496,9 +586,11 @@ impl Walk<'_> {
                 _ => break,
             }
         }
-        for subscript in subscripts {
-            self.expr(subscript, cond);
-        }
+        self.lenient(|walk| {
+            for subscript in subscripts {
+                walk.expr(subscript, cond);
+            }
+        });
         // Only a chain that starts at a variable can start undefined; any other start (a
         // filter, a call, a literal) is a value, and looking into it already stays
         // undefined where a key is missing.
