@@ -15,6 +15,7 @@ mod engine;
 mod errors;
 mod facts;
 mod faults;
+mod file_attributes;
 mod files;
 mod filters;
 mod fuzz;

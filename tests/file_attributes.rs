@@ -1,0 +1,177 @@
+//! `attributes` (alias `attr`), chattr's flags, as ansible-core's file modules set them
+//! (module_utils/basic.py's `set_attributes_if_different`): lsattr's flags compared as text
+//! with the wanted ones, `+`, `-` or `=`, chattr's own failures reported as `chattr failed`
+//! with its words. Each playbook asserts what ansible-core 2.19.14 registered for it on
+//! this machine's ext4 and tmpfs; the flags a file system gives every file (`e` on ext4)
+//! are read with lsattr in the playbook, so the assertions hold on either.
+
+use crate::common::Test;
+use crate::modules_files::play;
+
+fn lsattr(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("lsattr")
+        .arg("-d")
+        .arg(path)
+        .output()
+        .expect("lsattr runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .replace('-', "")
+}
+
+// Expected from ansible-core 2.19.14: the same playbook gives these results (`A` as
+// written is `=A`: on ext4 chattr keeps `e` and the second `A` runs chattr again, whose
+// "Operation not permitted" fails the task, as here; `+A` on a file with `Ae` changes it
+// again, `Ae` as lsattr prints it does not, `-A` always does).
+const FLAGS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: lsattr -d {{ dir }}/f
+      register: plain
+    - set_fact:
+        fs: "{{ plain.stdout.split()[0] | replace('-', '') }}"
+    - file: {path: "{{ dir }}/f", attributes: +A}
+      register: r1
+    - file: {path: "{{ dir }}/f", attr: "A{{ fs }}"}
+      register: r2
+    - file: {path: "{{ dir }}/f", attributes: +A}
+      register: r3
+    - file: {path: "{{ dir }}/f", attributes: -A}
+      register: r4
+    - file: {path: "{{ dir }}/f", attributes: ""}
+      register: r5
+    - file: {path: "{{ dir }}/f", attributes: "+"}
+      register: r6
+    - file: {path: "{{ dir }}/f", attributes: -A}
+      register: r7
+    - assert:
+        that:
+          - r1 is changed and r1.state == 'file' and r1.mode == '0644' and r1.path == dir ~ '/f'
+          - r1.diff is not defined
+          - r2 is not changed
+          - (r3 is changed) == (fs != '')
+          - r4 is changed and r7 is changed
+          - r5 is not changed and r6 is not changed
+"#;
+
+#[test]
+fn attributes_are_set_as_ansible_sets_them() {
+    let test = play(FLAGS).file("f", "");
+    test.run().success();
+    assert!(
+        !lsattr(&test.path().join("f")).contains('A'),
+        "{}",
+        lsattr(&test.path().join("f"))
+    );
+}
+
+// Expected from ansible-core 2.19.14 with --diff: the diff names the path, lsattr's flags
+// before and the flags as written after; mode and owners changed beside them are in it
+// too; a new directory's state. In check mode the flags are read and nothing is set.
+const DIFF: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: lsattr -d {{ dir }}/f
+      register: plain
+    - set_fact:
+        fs: "{{ plain.stdout.split()[0] | replace('-', '') }}"
+    - file: {path: "{{ dir }}/f", attributes: +A, mode: '0600'}
+      check_mode: true
+      register: c1
+    - command: lsattr -d {{ dir }}/f
+      register: unchanged
+    - file: {path: "{{ dir }}/f", attributes: +A, mode: '0600'}
+      register: r1
+    - file: {path: "{{ dir }}/d", state: directory, attributes: +A}
+      register: r2
+    - file: {path: "{{ dir }}/f", attributes: "A{{ fs }}", mode: '0600'}
+      register: r3
+    - file: {path: "{{ dir }}/new", state: touch, attributes: +A}
+      check_mode: true
+      register: c2
+    - assert:
+        that:
+          - c1 is changed and c1.mode == '0644'
+          - >-
+            c1.diff == {'before': {'path': dir ~ '/f', 'attributes': fs, 'mode': '0644'}, 'after': {'path': dir ~ '/f', 'attributes': '+A', 'mode': '0600'}}
+          - unchanged.stdout == plain.stdout
+          - r1 is changed and r1.mode == '0600'
+          - r1.diff == c1.diff
+          - >-
+            r2 is changed and r2.diff.before.state == 'absent' and r2.diff.after == {'path': dir ~ '/d', 'state': 'directory', 'attributes': '+A'}
+          - >-
+            r3 is not changed and r3.diff == {'before': {'path': dir ~ '/f'}, 'after': {'path': dir ~ '/f'}}
+          - c2 is changed and c2.diff is not defined and c2.state is not defined and c2.dest == dir ~ '/new'
+"#;
+
+#[test]
+fn attributes_show_in_the_diff_and_check_mode_sets_none() {
+    let test = play(DIFF).file("f", "");
+    std::fs::set_permissions(
+        test.path().join("f"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let dir = test.path().display().to_string();
+    let output = Test::new()
+        .args(&["run", "play.yml", "--diff", "-e", &format!("dir={dir}")])
+        .run_in(test.path())
+        .success();
+    let fs = lsattr(&test.path().join("f")).replace('A', "");
+    // ansible-core's callback prints a mapping's sides as sorted JSON, four spaces.
+    let printed = format!(
+        "--- before\n+++ after\n@@ -1,5 +1,5 @@\n {{\n-    \"attributes\": \"{fs}\",\n-    \"mode\": \"0644\",\n+    \"attributes\": \"+A\",\n+    \"mode\": \"0600\",\n     \"path\": \"{dir}/f\"\n }}\n\n"
+    );
+    assert!(output.stdout.contains(&printed), "{}", output.stdout);
+    assert!(lsattr(&test.path().join("f")).contains('A'));
+    assert!(!test.path().join("new").exists());
+}
+
+// Expected from ansible-core 2.19.14: chattr's refusal fails the task with `chattr
+// failed`, chattr's words (its full path in them) in `details`, and the path's attributes
+// as they are; a device (lsattr cannot read its flags) is a `file` to ansible-core, and
+// its flags fail the same way.
+const REFUSED: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: "{{ dir }}/f", attributes: +Q}
+      register: r1
+      ignore_errors: true
+    - file: {path: /dev/null}
+      register: r2
+    - file: {path: /dev/null, attributes: +A}
+      register: r3
+      ignore_errors: true
+    - shell: command -v chattr
+      register: chattr
+    - assert:
+        that:
+          - r1 is failed and r1 is not changed and r1.msg == 'chattr failed'
+          - >-
+            r1.details == 'Error while setting attributes: Usage: ' ~ chattr.stdout ~ ' [-RVf] [-+=aAcCdDeijPsStTuFx] [-p project] [-v version] files...\n'
+          - r1.path == dir ~ '/f' and r1.state == 'file' and r1.mode == '0644'
+          - r2 is not changed and r2.state == 'file' and r2.mode == '0666'
+          - r3 is failed and r3.msg == 'chattr failed' and r3.state == 'file'
+          - >-
+            r3.details == 'Error while setting attributes: ' ~ chattr.stdout ~ ': Operation not supported while reading flags on /dev/null\n'
+"#;
+
+#[test]
+fn a_flag_chattr_refuses_fails_with_chattrs_words_as_ansible() {
+    let test = play(REFUSED).file("f", "");
+    std::fs::set_permissions(
+        test.path().join("f"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=5 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
+    );
+}
