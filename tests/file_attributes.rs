@@ -175,3 +175,36 @@ fn a_flag_chattr_refuses_fails_with_chattrs_words_as_ansible() {
         "localhost : ok=5 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=2"
     );
 }
+
+// Expected from ansible-core 2.19.14: `stat` reads `lsattr -vd` by default: the version
+// (a string), the flags and their names; where lsattr cannot read them (a device, a
+// symbolic link, followed or not: lsattr is given the path) null, `[]` and `''`; none of
+// the three with `get_attributes: false`.
+const STAT: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - file: {path: "{{ dir }}/f", attributes: +A}
+    - file: {path: "{{ dir }}/l", src: "{{ dir }}/f", state: link}
+    - stat: {path: "{{ dir }}/f"}
+      register: f
+    - stat: {path: /dev/null}
+      register: null_device
+    - stat: {path: "{{ dir }}/l", follow: true}
+      register: link
+    - stat: {path: "{{ dir }}/f", get_attributes: false}
+      register: bare
+    - assert:
+        that:
+          - "'A' in f.stat.attr_flags and 'noatime' in f.stat.attributes"
+          - f.stat.attributes | length == f.stat.attr_flags | length
+          - f.stat.version is string
+          - null_device.stat.version is none and null_device.stat.attributes == [] and null_device.stat.attr_flags == ''
+          - link.stat.isreg and link.stat.attr_flags == '' and link.stat.version is none
+          - "'version' not in bare.stat and 'attributes' not in bare.stat and 'attr_flags' not in bare.stat"
+"#;
+
+#[test]
+fn stat_reads_the_attributes_as_ansible() {
+    play(STAT).file("f", "").run().success();
+}
