@@ -208,3 +208,78 @@ const STAT: &str = r#"
 fn stat_reads_the_attributes_as_ansible() {
     play(STAT).file("f", "").run().success();
 }
+
+// Expected from ansible-core 2.19.14 (with --diff): copy, lineinfile, blockinfile and
+// replace set the flags after the contents; new contents and flags together are
+// `... and ownership, perms or SE linux context changed`; flags alone on contents that
+// stay are a change (copy's: the `file` module's diff, lineinfile's and blockinfile's:
+// their `file attributes` entry); as lsattr prints them they are no change; a file
+// replaced with new contents does not keep its flags (blockinfile after replace sets `A`
+// again); chattr's refusal fails the task after the file is written, with copy's checksum.
+const EDITS: &str = r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: lsattr -d {{ dir }}/e
+      register: plain
+    - set_fact:
+        fs: "{{ plain.stdout.split()[0] | replace('-', '') }}"
+    - copy: {content: "x\n", dest: "{{ dir }}/c", attributes: +A}
+      register: c1
+    - copy: {content: "x\n", dest: "{{ dir }}/c", attributes: "A{{ fs }}"}
+      register: c2
+    - copy: {content: "x\n", dest: "{{ dir }}/c", attributes: -A}
+      register: c3
+      check_mode: true
+    - command: lsattr -d {{ dir }}/c
+      register: c_flags
+    - lineinfile: {path: "{{ dir }}/e", line: "b=2", attributes: +A}
+      register: l1
+    - lineinfile: {path: "{{ dir }}/e", line: "b=2", attr: -A}
+      register: l2
+    - replace: {path: "{{ dir }}/e", regexp: "2", replace: "3", attributes: +A}
+      register: r1
+    - blockinfile: {path: "{{ dir }}/e", block: "c=3", attributes: "A{{ fs }}"}
+      register: b1
+    - copy: {content: "y\n", dest: "{{ dir }}/bad", attributes: +Q}
+      register: bad
+      ignore_errors: true
+    - assert:
+        that:
+          - c1 is changed and c1.mode == '0644' and c1.checksum == '6fcf9dfbd479ed82697fee719b9f8c610a11ff2a'
+          - c2 is not changed
+          - c3 is changed
+          - >-
+            c3.diff == {'before': {'path': dir ~ '/c', 'attributes': 'A' ~ fs}, 'after': {'path': dir ~ '/c', 'attributes': '-A'}}
+          - "'A' in c_flags.stdout.split()[0]"
+          - l1 is changed and l1.msg == 'line added and ownership, perms or SE linux context changed'
+          - >-
+            l1.diff[1] == {'before_header': dir ~ '/e (file attributes)', 'after_header': dir ~ '/e (file attributes)', 'before': {'attributes': fs}, 'after': {'attributes': '+A'}}
+          - l2 is changed and l2.msg == 'ownership, perms or SE linux context changed'
+          - l2.diff[1].before.attributes == 'A' ~ fs
+          - r1 is changed and r1.msg == '1 replacements made and ownership, perms or SE linux context changed'
+          - b1 is changed and b1.msg == 'Block inserted and ownership, perms or SE linux context changed'
+          - b1.diff[1].before.attributes == fs and b1.diff[1].after.attributes == '=A' ~ fs
+          - bad is failed and bad.msg == 'chattr failed' and bad.path == dir ~ '/bad'
+          - >-
+            bad.details is match('Error while setting attributes: Usage: .*chattr ')
+          - bad.mode == '0644' and bad.state == 'file'
+"#;
+
+#[test]
+fn copy_and_the_edits_set_attributes_after_the_contents_as_ansible() {
+    let test = play(EDITS).file("e", "a=1\n");
+    let dir = test.path().display().to_string();
+    Test::new()
+        .args(&["run", "play.yml", "--diff", "-e", &format!("dir={dir}")])
+        .run_in(test.path())
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("e")).unwrap(),
+        "a=1\nb=3\n# BEGIN ANSIBLE MANAGED BLOCK\nc=3\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("bad")).unwrap(),
+        "y\n"
+    );
+}

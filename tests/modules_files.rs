@@ -397,7 +397,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
-        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`, `attr`, `attributes`) at play.yml:5:40",
     );
     refused(
         "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
@@ -443,7 +443,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "blockinfile: {path: /x, block: b, marker_start: x}",
-        "error: unknown argument `marker_start` (expected one of `dest`, `destfile`, `name`, `path`, `state`, `marker`, `block`, `content`, `insertafter`, `insertbefore`, `create`, `marker_begin`, `marker_end`, `append_newline`, `prepend_newline`, `backup`, `mode`, `owner`, `group`, `validate`) at play.yml:5:41",
+        "error: unknown argument `marker_start` (expected one of `dest`, `destfile`, `name`, `path`, `state`, `marker`, `block`, `content`, `insertafter`, `insertbefore`, `create`, `marker_begin`, `marker_end`, `append_newline`, `prepend_newline`, `backup`, `mode`, `owner`, `group`, `validate`, `attr`, `attributes`) at play.yml:5:41",
     );
     refused(
         "slurp: {src: /x, encoding: utf8}",
