@@ -572,3 +572,64 @@ fn a_replaced_file_keeps_its_acls_as_ansible() {
     );
     assert_eq!(mode(&test.path().join("t.txt")), 0o674);
 }
+
+// Expected from ansible-core 2.19.14 (its replace target, "issue 79364", and the same on a
+// device of the test's own, made with mknod): lineinfile, blockinfile and replace read a
+// character device as an empty file. replace's bad escape then fails as it does on a
+// file; an edit that leaves the contents leaves the device, its mode set; one that adds
+// contents replaces it with a regular file.
+#[test]
+fn edits_read_a_character_device_as_an_empty_file() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: mknod {{ dir }}/{{ item }} c 1 3
+              loop: [n1, n2, n3, n4]
+            - replace: {path: /dev/null, after: '^', before: '$', regexp: '\.', replace: '\D'}
+              register: r1
+              ignore_errors: true
+            - replace: {path: /dev/null, regexp: 'x', replace: 'y'}
+              register: r2
+            - replace: {path: "{{ dir }}/n1", regexp: 'x', replace: 'y', mode: '0600'}
+              register: r3
+            - lineinfile: {path: "{{ dir }}/n2", line: 'a'}
+              register: r4
+            - lineinfile: {path: "{{ dir }}/n3", line: 'a', state: absent}
+              register: r5
+            - blockinfile: {path: "{{ dir }}/n4", block: 'a'}
+              register: r6
+            - assert:
+                that:
+                  - >-
+                    r1 is failed and r1.msg == 'Unable to process replace due to error: bad escape \D at position 0'
+                  - r2 is not changed and r2.msg == '' and r2.rc == 0
+                  - r3 is changed and r3.msg == 'ownership, perms or SE linux context changed'
+                  - r4 is changed and r4.msg == 'line added' and r4.backup == ''
+                  - r5 is not changed and r5.found == 0 and r5.msg == ''
+                  - r6 is changed and r6.msg == 'Block inserted'
+        "#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    let kind = |name: &str| std::fs::symlink_metadata(test.path().join(name)).unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(kind("n1").file_type().is_char_device());
+    assert_eq!(mode(&test.path().join("n1")), 0o600);
+    assert_eq!(read(&test.path().join("n2")), "a\n");
+    assert!(kind("n3").file_type().is_char_device());
+    assert_eq!(
+        read(&test.path().join("n4")),
+        "# BEGIN ANSIBLE MANAGED BLOCK\na\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}

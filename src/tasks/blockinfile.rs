@@ -207,7 +207,7 @@ impl TaskType for BlockInFile {
         let original = match found {
             Found::File(text) => Some(text),
             Found::Absent => None,
-            Found::Directory | Found::Other => {
+            Found::Directory => {
                 return Ok(
                     Outcome::failed(format!("Path {} is a directory !", args.path)).with("rc", 256),
                 );

@@ -16,11 +16,11 @@ use crate::transport::{TransportError, quote};
 /// What was at the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
+    /// A file's text; a device's (or pipe's) too, read as ansible-core's edit modules read
+    /// it (`/dev/null` is an empty file to them).
     File(String),
     Absent,
     Directory,
-    /// Not a regular file (a device, a socket...).
-    Other,
 }
 
 /// Read `path` on the host as text. `Ok(Err)`: it could not be read, with why.
@@ -28,14 +28,14 @@ pub async fn read(
     ctx: &TaskContext<'_>,
     path: &str,
 ) -> Result<Result<Found, String>, TransportError> {
-    Ok(match read_bytes(ctx, path).await? {
+    Ok(match read_raw(ctx, path, true).await? {
         Ok(Raw::File(bytes)) => match String::from_utf8(bytes) {
             Ok(text) => Ok(Found::File(text)),
             Err(_) => Err(format!("`{path}` is not UTF-8 text")),
         },
         Ok(Raw::Absent) => Ok(Found::Absent),
         Ok(Raw::Directory) => Ok(Found::Directory),
-        Ok(Raw::Other) => Ok(Found::Other),
+        Ok(Raw::Other) => Err(format!("cannot read `{path}`")),
         Err(reason) => Err(reason),
     })
 }
@@ -54,14 +54,25 @@ pub async fn read_bytes(
     ctx: &TaskContext<'_>,
     path: &str,
 ) -> Result<Result<Raw, String>, TransportError> {
+    read_raw(ctx, path, false).await
+}
+
+/// Read `path` on the host; with `devices`, whatever is not a directory is read as a file.
+async fn read_raw(
+    ctx: &TaskContext<'_>,
+    path: &str,
+    devices: bool,
+) -> Result<Result<Raw, String>, TransportError> {
     let text = format!(
-        r#"p={}
+        r#"p={} devices={}
 if [ -d "$p" ]; then echo D
-elif [ -f "$p" ]; then printf 'F '; base64 -w0 < "$p" || exit 1; echo
+elif [ -f "$p" ] || {{ [ $devices = 1 ] && [ -e "$p" ]; }}; then
+  printf 'F '; base64 -w0 < "$p" || exit 1; echo
 elif [ -e "$p" ]; then echo O
 else echo N; fi
 "#,
-        quote(path)
+        quote(path),
+        u8::from(devices)
     );
     let output = ctx.run(ctx.script(text)).await?;
     let stdout = output.stdout_lossy();
@@ -154,6 +165,7 @@ pub async fn write(
     settings.follow = true;
     settings.at_link = true;
     settings.attributes = attributes.attributes.map(str::to_owned);
+    settings.devices_as_read = true;
     let files = [NewFile {
         target: Target::Path(path.to_owned()),
         bytes: after.as_bytes().to_vec(),

@@ -85,6 +85,10 @@ pub struct Settings {
     /// chattr's flags (Ansible's `attributes`), set after the install as ansible-core's
     /// `set_attributes_if_different` sets them (`file.rs`'s [`super::file::SET_ATTRIBUTES`]).
     pub attributes: Option<String>,
+    /// A device (or pipe) at the target holds the contents it was read as (`file_edit.rs`
+    /// reads them first): empty contents leave it in place, its owner and mode set, as
+    /// ansible-core's edit modules leave `/dev/null`; other contents replace it.
+    pub devices_as_read: bool,
 }
 
 impl Settings {
@@ -205,9 +209,15 @@ look() {
   fi
   if [ -L "$t" ]; then kind=link
   elif [ -f "$t" ]; then kind=file
+  elif [ $devices = 1 ] && [ -e "$t" ] && [ ! -d "$t" ]; then kind=device
   elif [ -e "$t" ]; then kind=other
   else kind=absent; fi
   sum=- meta=-
+  if [ $kind = device ]; then
+    meta=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
+    # What was read from it: nothing (a device's contents are not read again).
+    [ "$size" != 0 ] || sum=$want
+  fi
   if [ $kind = file ]; then
     # One `stat` for every attribute; the size first: a file of another size differs
     # without being read.
@@ -220,7 +230,9 @@ look() {
   printf 'S %s %s %s\n' "$i" $kind $sum
   act=ok
   if [ $keep = 1 ] && [ $kind != absent ]; then return 0; fi
-  if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
+  if { [ $kind != file ] && [ $kind != device ]; } || [ "$sum" != "$want" ]; then
+    act=contents; return 0
+  fi
   set -f; set -- $meta; set +f
   if [ $at = 0 ]; then
     [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
@@ -381,13 +393,14 @@ fn script(
         None => body.push_str("validate=0\n"),
     }
     body.push_str(&format!(
-        "follow={} at_link={} keep={} ansible_names={} report_meta={} check={}\n",
+        "follow={} at_link={} keep={} ansible_names={} report_meta={} check={} devices={}\n",
         u8::from(settings.follow),
         u8::from(settings.at_link),
         u8::from(settings.keep_existing),
         u8::from(settings.ansible_names),
         u8::from(settings.report_meta),
         u8::from(check),
+        u8::from(settings.devices_as_read),
     ));
     // The umask that creates a file with its mode at once: only for the permission bits a
     // shell's `>` can give (no execute, no special bits).

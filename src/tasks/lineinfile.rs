@@ -310,12 +310,6 @@ impl LineInFile {
                         .with("rc", 256),
                 );
             }
-            Found::Other => {
-                return Ok(Outcome::failed(format!(
-                    "Destination {} is not a regular file !",
-                    args.path
-                )));
-            }
             Found::Absent => None,
         };
         if args.state == Some(State::Absent) {

@@ -134,7 +134,7 @@ impl TaskType for Replace {
         };
         let before = match file_edit::read(ctx, &args.path).await? {
             Ok(Found::File(text)) => text,
-            Ok(Found::Directory | Found::Other) => {
+            Ok(Found::Directory) => {
                 return Ok(
                     Outcome::failed(format!("Path {} is a directory !", args.path)).with("rc", 256),
                 );
