@@ -376,10 +376,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: time `yesterday` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS) at play.yml:5:7",
     );
     refused(
-        "file: {path: /tmp/x, state: directory, recurse: true, follow: false}",
-        "error: `follow` with `recurse` is not supported at play.yml:5:7",
-    );
-    refused(
         "file: {path: /tmp/x, follow: false}",
         "error: `follow: false` needs a `state` at play.yml:5:7",
     );

@@ -633,3 +633,51 @@ fn edits_read_a_character_device_as_an_empty_file() {
             .is_char_device()
     );
 }
+
+// Expected from ansible-core 2.19.14 (its file target's "Follow + recursive tests", and
+// check mode): `recurse` with `follow: false` changes what is under the directory and the
+// links' own owners, never what a link leads to (a link's mode cannot change: in check
+// mode it counts as a change, as there); with `follow` (the default) what a link leads to
+// gets the mode too, a directory's contents first.
+#[test]
+fn recurse_follows_the_links_inside_unless_follow_is_false() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/top", state: directory, mode: '0755'}
+            - file: {path: "{{ dir }}/tfile", state: touch, mode: '0700'}
+            - file: {path: "{{ dir }}/tdir", state: directory, mode: '0700'}
+            - file: {path: "{{ dir }}/tdir/foo", state: touch, mode: '0700'}
+            - file: {path: "{{ dir }}/top/l", state: link, src: ../tfile}
+            - file: {path: "{{ dir }}/top/ld", state: link, src: ../tdir}
+            - file: {path: "{{ dir }}/top/nx", state: link, src: does_not_exist, force: true}
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              check_mode: true
+              register: r0
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              register: r1
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              register: r2
+            - stat: {path: "{{ dir }}/{{ item }}"}
+              loop: [tfile, tdir, tdir/foo]
+              register: s1
+            - file: {path: "{{ dir }}/top", follow: true, mode: a-x, recurse: true}
+              register: r3
+            - file: {path: "{{ dir }}/top", mode: a-x, recurse: true}
+              register: r4
+            - stat: {path: "{{ dir }}/{{ item }}"}
+              loop: [tfile, tdir, tdir/foo, top]
+              register: s2
+            - assert:
+                that:
+                  - r0 is changed and r1 is changed and r2 is not changed
+                  - r3 is changed and r4 is not changed
+                  - s1.results | map(attribute='stat.mode') | list == ['0700', '0700', '0700']
+                  - s2.results | map(attribute='stat.mode') | list == ['0600', '0600', '0600', '0644']
+        "#,
+    );
+    test.run().success();
+    assert_eq!(mode(&test.path().join("tdir/foo")), 0o600);
+}

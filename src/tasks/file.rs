@@ -170,10 +170,8 @@ impl TryFrom<Args> for File {
                     .to_owned(),
             );
         }
-        if args.follow.is_some() && args.recurse {
-            return Err("`follow` with `recurse` is not supported".to_owned());
-        }
-        if args.follow == Some(false) && args.state.is_none() {
+        // With `recurse` the state is `directory` (or the task fails on the host).
+        if args.follow == Some(false) && args.state.is_none() && !args.recurse {
             return Err("`follow: false` needs a `state`".to_owned());
         }
         Ok(File(args))
@@ -246,6 +244,11 @@ pub(super) const ATTRS: &str = r#"attrs() {
       else chgrp -- "$wgrp" "$t" || fail "chgrp failed: $t"; fi
     fi
   fi
+  # A link's own mode (0777) cannot change on Linux: ansible-core's chmod leaves it, and
+  # says so only in check mode, where it compares without trying.
+  if [ $hasmode = 1 ] && [ "$nofollow" = 1 ] && [ $check = 1 ] && [ -L "$t" ]; then
+    [ "$(wantmode 777 0)" = 777 ] || ch=1
+  fi
   if [ $hasmode = 1 ] && [ "$nofollow" != 1 ]; then
     # chown may have cleared set-id bits: read the mode again (only then: one process
     # fewer for each file).
@@ -271,14 +274,29 @@ pub(super) const ATTRS: &str = r#"attrs() {
     fi
   fi
 }
+# ansible-core's recursive_set_attributes: a link inside gets owner and group itself and,
+# with `follow` (the default), what it leads to gets them too (a directory's contents
+# first), found from the link's own directory.
 walk() {
-  local f
+  local f to
+  depth=$((depth + 1))
+  [ $depth -le 200 ] || fail "Could not recursively set attributes on $1. Original error was: 'maximum recursion depth exceeded'"
   for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -L "$f" ] && continue
+    if [ -L "$f" ]; then
+      nofollow=1; attrs "$f"; nofollow=0
+      [ $follow = 1 ] || continue
+      to=$(readlink -- "$f") || continue
+      case $to in /*) ;; *) to=$1/$to ;; esac
+      [ -e "$to" ] || continue
+      [ -d "$to" ] && walk "$to"
+      attrs "$to"
+      continue
+    fi
     [ -e "$f" ] || continue
     attrs "$f"
     [ -d "$f" ] && walk "$f"
   done
+  depth=$((depth - 1))
   return 0
 }
 "#;
@@ -359,7 +377,7 @@ mkd() {
   if [ $check = 0 ]; then mkdir -- "$1" || fail "cannot create directory $1"; attrs "$1"; fi
   ch=1
 }
-ch=0 nofollow=0 seen_path=
+ch=0 nofollow=0 seen_path= depth=0
 prev=$(kind "$p")
 printf 'K %s\n' "$prev"
 # With links followed (file, directory, touch): what the link leads to.
