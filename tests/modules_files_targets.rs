@@ -681,3 +681,38 @@ fn recurse_follows_the_links_inside_unless_follow_is_false() {
     test.run().success();
     assert_eq!(mode(&test.path().join("tdir/foo")), 0o600);
 }
+
+// Expected from ansible-core 2.19.14 (its file target's directory_as_dest.yml, and
+// state_link.yml's "src without state"): a hard link whose path is a directory is made
+// inside it under `src`'s name (ansible-core's additional_parameter_handling); a failure
+// on a path that is not there names no `state`.
+#[test]
+fn a_hard_link_into_a_directory_takes_the_sources_name() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/sub1", state: directory}
+            - file: {src: "{{ dir }}/f", dest: "{{ dir }}/sub1", state: hard, force: false}
+              register: r1
+            - file: {src: "{{ dir }}/f", dest: "{{ dir }}/sub1", state: hard, force: false}
+              register: r2
+            - file: {src: "{{ dir }}/f", path: "{{ dir }}/nothing"}
+              register: r3
+              ignore_errors: true
+            - assert:
+                that:
+                  - r1 is changed and r1.dest == dir ~ '/sub1/f' and r1.state == 'hard'
+                  - r2 is not changed and r2.dest == dir ~ '/sub1/f'
+                  - r3 is failed and r3.path == dir ~ '/nothing' and r3.state is not defined
+                  - >-
+                    r3.msg == "src option requires state to be 'link' or 'hard'"
+        "#,
+    )
+    .file("f", "one\n");
+    test.run().success();
+    let meta = |p: &str| std::fs::metadata(test.path().join(p)).unwrap();
+    assert_eq!(meta("sub1/f").ino(), meta("f").ino());
+    assert!(meta("sub1").is_dir());
+}

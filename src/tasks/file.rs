@@ -378,6 +378,12 @@ mkd() {
   ch=1
 }
 ch=0 nofollow=0 seen_path= depth=0
+# ansible-core's additional_parameter_handling: with `src`, a directory at the path (but
+# for `link` and `absent`) means the file named as `src` inside it.
+if [ $hassrc = 1 ] && [ "$st" != link ] && [ "$st" != absent ] && [ -d "$p" ]; then
+  b=${src##*/}
+  if [ -n "$b" ]; then p=${p%/}/$b; printf 'N %s\n' "$p"; fi
+fi
 prev=$(kind "$p")
 printf 'K %s\n' "$prev"
 # With links followed (file, directory, touch): what the link leads to.
@@ -682,8 +688,12 @@ impl TaskType for File {
         let mut changes = Changes::default();
         let mut details = None;
         let mut kind_now = None;
+        let mut path = args.path.clone();
         for line in stdout.lines() {
             changes.read(line);
+            if let Some(rest) = line.strip_prefix("N ") {
+                path = rest.to_owned();
+            }
             if let Some(rest) = line.strip_prefix("F ") {
                 details = Some(
                     String::from_utf8_lossy(
@@ -740,7 +750,7 @@ impl TaskType for File {
                     "details",
                     format!("Error while setting attributes: {details}"),
                 )
-                .with("path", args.path.clone())
+                .with("path", path.clone())
                 .with("state", kind_now.unwrap_or(prev));
             if let Some(line) = attrs {
                 outcome = attributes(outcome, &line);
@@ -752,9 +762,15 @@ impl TaskType for File {
                 let stderr = output.stderr_lossy();
                 stderr.lines().next().unwrap_or("failed").to_owned()
             });
-            return Ok(Outcome::failed(reason)
-                .with("path", args.path.clone())
-                .with("state", prev));
+            // ansible-core names the state where it says the path cannot be one, and
+            // (add_path_info) wherever the path exists.
+            let named = reason.ends_with(", cannot continue") || prev != "absent";
+            let outcome = Outcome::failed(reason).with("path", path.clone());
+            return Ok(if named {
+                outcome.with("state", prev)
+            } else {
+                outcome
+            });
         }
         let mut outcome = if changed {
             Outcome::changed()
@@ -762,7 +778,7 @@ impl TaskType for File {
             Outcome::ok()
         };
         if changed {
-            outcome.files = vec![args.path.clone()];
+            outcome.files = vec![path.clone()];
         }
         // ansible-core's `diff`: the path, its state when it changes (`touch` as written),
         // and what set_fs_attributes_if_different changed. Not when an absent path stays
@@ -775,13 +791,13 @@ impl TaskType for File {
         };
         let touched_in_check = ctx.check && args.state == Some(State::Touch) && prev == "absent";
         if ctx.diff && (changed || state != "absent") && !touched_in_check {
-            let (diff, shown) = changes.diff(&args.path, &prev, diff_state);
+            let (diff, shown) = changes.diff(&path, &prev, diff_state);
             if changed && let Some(shown) = shown {
                 outcome.diffs = vec![shown];
             }
             outcome = outcome.with("diff", diff);
         }
-        outcome = outcome.with(key, args.path.clone());
+        outcome = outcome.with(key, path.clone());
         // A link's `src` as written, else as read from the link, else null (ansible-core's
         // `None`).
         match args.src.clone().or(read_src) {
