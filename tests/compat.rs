@@ -987,3 +987,135 @@ fn a_loops_ignored_failures_are_ignored_once_after_its_items() {
         "localhost : ok=1 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
     );
 }
+
+/// A handler that notifies an earlier handler, or itself, during a flush runs again at the
+/// next flush (after `post_tasks`, even empty), not in the same one, and not after the last
+/// (expected from ansible-core 2.19.14, its `handlers` target's
+/// `test_handlers_infinite_loop.yml`: ok=7 changed=7).
+#[test]
+fn a_handler_notified_during_a_flush_after_it_ran_waits_for_the_next_flush() {
+    let output = Test::play_on_two_local_hosts(
+        r#"
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: echo
+                  notify: [handler1, self_notify]
+              handlers:
+                - name: handler1
+                  debug: {msg: handler1 ran}
+                  changed_when: true
+                  notify: handler2
+                - name: handler2
+                  debug: {msg: handler2 ran}
+                  changed_when: true
+                  notify: handler1
+                - name: self_notify
+                  debug: {msg: self_notify ran}
+                  changed_when: true
+                  notify: self_notify
+        "#,
+    )
+    .run()
+    .success();
+    let handlers: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("RUNNING HANDLER ["))
+        .map(|line| line.split(']').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        handlers,
+        [
+            "handler1",
+            "handler2",
+            "self_notify",
+            "handler1",
+            "handler2",
+            "self_notify"
+        ]
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=7 changed=7 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+/// `meta: clear_host_errors`: the failed host stays out of the rest of the play, takes part
+/// in the next, and the run no longer fails (the recap still counts the failure);
+/// `reset_connection` and `end_batch` (with `serial: 1`, the next batch still runs).
+/// Expected from ansible-core 2.19.14: exit 0, the same recaps and messages.
+#[test]
+fn meta_clear_host_errors_reset_connection_and_end_batch_as_ansible() {
+    let output = Test::play_on_two_local_hosts(
+        r#"
+            - hosts: a,b
+              gather_facts: false
+              tasks:
+                - fail:
+                  when: inventory_hostname == "a"
+                - meta: clear_host_errors
+                - debug: msg=after-clear
+                - meta: reset_connection
+                - command: echo after-reset
+            - hosts: a,b
+              gather_facts: false
+              serial: 1
+              tasks:
+                - debug: msg=next-play
+                - meta: end_batch
+                  when: inventory_hostname == 'a'
+                - debug: msg=after-end-batch
+        "#,
+    )
+    .run()
+    .success();
+    let lines = |text: &str| output.stdout.matches(text).count();
+    assert_eq!(lines("\"msg\": \"after-clear\""), 1, "{}", output.stdout);
+    assert_eq!(lines("changed: [b]"), 1, "{}", output.stdout);
+    assert_eq!(lines("\"msg\": \"next-play\""), 2, "{}", output.stdout);
+    // `a`'s batch ended at `end_batch`; `b`'s `when` is false there.
+    assert_eq!(
+        lines("\"msg\": \"after-end-batch\""),
+        1,
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("ok: [b] => {\n    \"msg\": \"after-end-batch\""),
+        "{}",
+        output.stdout
+    );
+    assert_eq!(
+        output.recap("a"),
+        "a : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        output.recap("b"),
+        "b : ok=4 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+/// `meta: flush_handlers` written as a handler: ansible-core 2.19.14 runs the play's tasks,
+/// then fails when the handler runs, "flush_handlers cannot be used as a handler" (exit 1);
+/// quayside refuses it before the run, in those words.
+#[test]
+fn flush_handlers_as_a_handler_is_refused_before_the_run() {
+    Test::play_on_two_local_hosts(
+        "
+            - hosts: a
+              gather_facts: false
+              tasks:
+                - command: touch ran
+                  notify: handler
+              handlers:
+                - name: handler
+                  meta: flush_handlers
+            ",
+    )
+    .refused_before_running(&[
+        "error: flush_handlers cannot be used as a handler at play.yml:8:13",
+    ]);
+}

@@ -14,6 +14,7 @@ mod edges;
 mod engine;
 mod errors;
 mod facts;
+mod failure_output;
 mod faults;
 mod file_attributes;
 mod files;

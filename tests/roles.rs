@@ -1213,8 +1213,10 @@ fn argument_specs_refuse_plain_bad_parameters_and_unknown_spec_keys_before_the_r
         ),
         (
             "- r",
-            Some("argument_specs:\n  main:\n    options:\n      a: {type: str, aliases: [b]}\n"),
-            "error: `aliases` in an argument spec is not supported at roles/r/meta/argument_specs.yml:4:22",
+            Some(
+                "argument_specs:\n  main:\n    options:\n      a: {type: str, deprecated_aliases: [{name: b, version: '2.0'}]}\n",
+            ),
+            "error: `deprecated_aliases` in an argument spec is not supported at roles/r/meta/argument_specs.yml:4:22",
         ),
         (
             "- r",
@@ -1562,4 +1564,42 @@ fn a_role_as_a_handler_is_refused_before_the_run() {
                 "error: Using '{short}' as a handler is not supported at p.yml:8:7"
             ));
     }
+}
+
+/// Inside a role, an `include_role` task is shown without the role's prefix (named or not:
+/// `TASK [include_role : inner]`), an `include_tasks` with it (`TASK [outer :
+/// include_tasks]`), as ansible-core 2.19.14 shows them.
+#[test]
+fn an_include_role_inside_a_role_is_shown_without_the_role_prefix() {
+    let output = Test::new()
+        .file(
+            "roles/outer/tasks/main.yml",
+            "- name: named include_role {{ 1 + 1 }}\n  include_role: {name: inner}\n- include_role: {name: inner}\n- include_tasks: inc.yml\n",
+        )
+        .file("roles/outer/tasks/inc.yml", "- debug: msg=inc\n")
+        .file("roles/inner/tasks/main.yml", "- debug: msg=inner\n")
+        .file(
+            "p.yml",
+            "- hosts: localhost\n  gather_facts: false\n  roles: [outer]\n",
+        )
+        .args(&["run", "p.yml"])
+        .run()
+        .success();
+    let banners: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("TASK ["))
+        .map(|line| line.trim_end_matches([' ', '*']))
+        .collect();
+    assert_eq!(
+        banners,
+        [
+            "TASK [named include_role 2]",
+            "TASK [inner : debug]",
+            "TASK [include_role : inner]",
+            "TASK [inner : debug]",
+            "TASK [outer : include_tasks]",
+            "TASK [outer : debug]",
+        ]
+    );
 }

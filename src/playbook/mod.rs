@@ -248,6 +248,9 @@ pub struct Task {
     /// the `module_defaults` around it may still supply it (ansible-core merges them before
     /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
     pub unchecked: Option<crate::diagnostic::Diagnostic>,
+    /// Its task type's name as written (`ansible.builtin.command`, `ping`): an unnamed
+    /// task is shown by it, as ansible-core shows one.
+    pub written: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +310,14 @@ pub enum Meta {
     /// `meta: end_role`: the hosts that reach it run no more of this use of the role.
     EndRole,
     Noop,
+    /// `meta: end_batch`: the batch (of `serial`) ends; the play goes on with the next.
+    EndBatch,
+    /// `meta: clear_host_errors`: the play's failed and unreachable hosts are no longer
+    /// failed: they take part in the next play (not in the rest of this one).
+    ClearHostErrors,
+    /// `meta: reset_connection`: the hosts' connections are closed, and opened again by
+    /// their next task.
+    ResetConnection,
 }
 
 /// The handlers (indices into `handlers`) a notification runs, as ansible-core 2.19.14
@@ -431,9 +442,12 @@ impl Task {
             return name.clone();
         }
         match &self.body {
-            TaskBody::Action { .. } | TaskBody::Templated(_) => {
-                self.action_name().unwrap_or_default()
-            }
+            TaskBody::Action { .. } => self
+                .written
+                .clone()
+                .or_else(|| self.action_name())
+                .unwrap_or_default(),
+            TaskBody::Templated(_) => self.action_name().unwrap_or_default(),
             TaskBody::Block { .. } => "block".to_owned(),
             TaskBody::Meta(_) => "meta".to_owned(),
             TaskBody::Include(include) => match &include.role {

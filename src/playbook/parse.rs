@@ -619,6 +619,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         role: None,
         module_defaults: Default::default(),
         unchecked: None,
+        written: None,
     }
 }
 
@@ -1144,6 +1145,7 @@ fn parse_task_with(
         }
     };
     let word = key.key_string();
+    task.written = Some(word.clone());
     if templated_type {
         task.body = TaskBody::Templated(Box::new(super::Templated::new(
             key.clone(),
@@ -1157,6 +1159,14 @@ fn parse_task_with(
     if is_meta(&word) {
         let action = string(value)?;
         task.body = TaskBody::Meta(match action.as_str() {
+            // ansible-core 2.19.14 fails the run when it gets there; quayside refuses it
+            // before, in its words.
+            "flush_handlers" if handler => {
+                return Err(Diagnostic::at(
+                    "flush_handlers cannot be used as a handler",
+                    value.span.clone(),
+                ));
+            }
             "flush_handlers" => Meta::FlushHandlers,
             "end_play" => Meta::EndPlay,
             "end_host" => Meta::EndHost,
@@ -1168,10 +1178,13 @@ fn parse_task_with(
             }
             "end_role" => Meta::EndRole,
             "noop" => Meta::Noop,
+            "end_batch" => Meta::EndBatch,
+            "clear_host_errors" => Meta::ClearHostErrors,
+            "reset_connection" => Meta::ResetConnection,
             _ => {
                 return Err(Diagnostic::at(
                     format!(
-                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_host`, `end_role` or `noop`)"
+                        "unknown `meta` action `{action}` (expected `flush_handlers`, `end_play`, `end_batch`, `end_host`, `end_role`, `clear_host_errors`, `reset_connection` or `noop`)"
                     ),
                     value.span.clone(),
                 ));

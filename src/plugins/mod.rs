@@ -65,11 +65,15 @@ pub struct OptionSpec {
 }
 
 /// A module a task names, resolved at load.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Module {
-    /// The name Ansible gives it (`hello`, `ansible.builtin.getent`, `ns.coll.thing`): what
-    /// it is told as `_ansible_module_name`.
+    /// The name Ansible gives it (`hello`, `ansible.builtin.getent`, `ns.coll.thing`): the
+    /// name it is packaged under.
     pub name: String,
+    /// The name as the task writes it (`ping`, `ansible.legacy.ping`): what it is told as
+    /// `_ansible_module_name`, as ansible-core tells it the task's `action`, so its messages
+    /// name it as the task does (`Unsupported parameters for (ping) module`).
+    pub written: String,
     pub path: PathBuf,
     pub found: Found,
     pub protocol: Protocol,
@@ -278,10 +282,18 @@ pub fn resolve(
     };
     let cache_key = (path.clone(), name.clone());
     if let Some(module) = loaded().lock().expect("modules").get(&cache_key) {
-        return Ok(Some(module.clone()));
+        if module.written == word {
+            return Ok(Some(module.clone()));
+        }
+        // The same module written another way (`ping` beside `ansible.builtin.ping`).
+        return Ok(Some(Arc::new(Module {
+            written: word,
+            ..Module::clone(module)
+        })));
     }
-    let module = load(&path, found, &name, collection.as_deref(), play_dir)
+    let mut module = load(&path, found, &name, collection.as_deref(), play_dir)
         .map_err(|message| Diagnostic::at(message, key.span.clone()))?;
+    module.written = word;
     let module = Arc::new(module);
     loaded()
         .lock()
@@ -388,6 +400,7 @@ fn load(
     };
     Ok(Module {
         name: name.to_owned(),
+        written: name.to_owned(),
         path: path.to_owned(),
         found,
         protocol,

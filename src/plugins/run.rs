@@ -125,7 +125,7 @@ fn internal_args(module: &Module, ctx: &TaskContext<'_>, no_log: bool, tmpdir: &
     set("_ansible_diff", ctx.diff.into());
     set("_ansible_verbosity", ctx.verbosity.into());
     set("_ansible_version", version.into());
-    set("_ansible_module_name", module.name.clone().into());
+    set("_ansible_module_name", module.written.clone().into());
     set("_ansible_syslog_facility", "LOG_USER".into());
     set(
         "_ansible_selinux_special_fs",

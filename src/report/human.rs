@@ -8,6 +8,9 @@ pub struct Human {
     color: bool,
     /// The warnings printed so far: as ansible-core's display, each is printed once.
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The `[ERROR]: Task failed:` blocks printed so far: each once, as ansible-core's
+    /// display prints an error (a loop's, or the same failure on every host, once).
+    errors: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Human {
@@ -17,6 +20,7 @@ impl Human {
             verbosity,
             color,
             warned: Default::default(),
+            errors: Default::default(),
         }
     }
 
@@ -35,15 +39,10 @@ impl Human {
     }
 }
 
-/// JSON indented by four spaces, as Ansible prints results.
+/// JSON indented by four spaces, keys sorted, as Ansible prints what `debug` and `assert`
+/// show (`json.dumps(sort_keys=True, indent=4)`).
 fn pretty(value: &serde_json::Value) -> String {
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    match serde::Serialize::serialize(value, &mut serializer) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => value.to_string(),
-    }
+    crate::template::python::json_unicode(value, Some(4), true)
 }
 
 /// A result as Ansible's callbacks print it (`_dump_results`): keys sorted, without
@@ -61,6 +60,20 @@ fn dump_result(result: &serde_json::Value, verbosity: u8) -> String {
         }
     }
     crate::template::python::json_unicode(&result, indent.then_some(4), true)
+}
+
+/// ansible-core 2.19's block before a failed result: `[ERROR]: Task failed: HEADLINE` and
+/// `Origin: FILE:LINE:COL` (the file's absolute path). ansible-core quotes the task's line
+/// and the two before it there too; quayside does not, since those lines may be another
+/// task's, holding a secret it would then print.
+fn error_block(origin: &super::Origin) -> String {
+    let span = &origin.span;
+    let path = std::path::absolute(&span.file.name)
+        .map_or_else(|_| span.file.name.clone(), |p| p.display().to_string());
+    format!(
+        "[ERROR]: Task failed: {}\nOrigin: {path}:{}:{}\n\n",
+        origin.headline, span.line, span.column
+    )
 }
 
 /// `TITLE ****...` padded to 80 columns, as Ansible prints its banners.
@@ -120,11 +133,19 @@ impl Human {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let mut text = banner(&format!("{kind} [{task}]"));
                 if self.verbosity >= 2 {
-                    text.push_str(&format!("task path: {path}\n"));
+                    // As ansible-core: the file's absolute path and the line.
+                    let (file, line) = path
+                        .rsplit_once(':')
+                        .and_then(|(rest, _column)| rest.rsplit_once(':'))
+                        .unwrap_or((path.as_str(), ""));
+                    let file = std::path::absolute(file)
+                        .map_or_else(|_| file.to_owned(), |p| p.display().to_string());
+                    text.push_str(&format!("task path: {file}:{line}\n"));
                 }
                 text
             }
             Event::HostResult {
+                origin,
                 host,
                 delegated_to,
                 status,
@@ -136,6 +157,17 @@ impl Human {
                 ..
             } => {
                 let mut text = String::new();
+                if let Some(origin) = origin {
+                    let block = error_block(origin);
+                    let first = self
+                        .errors
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(block.clone());
+                    if first {
+                        text.push_str(&self.paint(&block, Status::Failed));
+                    }
+                }
                 for diff in diffs {
                     text.push_str(&crate::report::unified_diff(diff));
                 }
@@ -172,8 +204,10 @@ impl Human {
                 });
                 let detail = match (status, result.as_deref(), msg) {
                     // As Ansible: `debug` and `assert` show their own fields, indented,
-                    // whatever the verbosity.
-                    (Status::Ok | Status::Changed, _, _) if output.is_some() => {
+                    // whatever the verbosity, and whether they failed or not.
+                    (Status::Ok | Status::Changed | Status::Failed | Status::Ignored, _, _)
+                        if output.is_some() =>
+                    {
                         output.as_ref().map(pretty)
                     }
                     (_, Some(result), _) if self.verbosity >= 1 => {

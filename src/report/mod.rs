@@ -106,6 +106,11 @@ pub enum Event {
     },
     /// The result of a task on one host, or of one item of a loop (`item`).
     HostResult {
+        /// Where the task was written and what failed, when it failed: for the
+        /// `[ERROR]: Task failed: ...` block ansible-core 2.19 prints before the result
+        /// (the display only: the JSON stream and the run log leave it out).
+        #[serde(skip)]
+        origin: Option<Origin>,
         host: String,
         /// The host a delegated task ran on (`delegate_to`), as Ansible shows it after
         /// `host ->`: its name, and its address when that differs (`host3(10.0.0.3)`).
@@ -179,6 +184,18 @@ pub enum Event {
     },
 }
 
+/// What ansible-core 2.19's default callback says of a failed task before its result:
+/// `[ERROR]: Task failed: HEADLINE`, then `Origin: FILE:LINE:COL` and the lines of the
+/// task up to it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Where the task was written (its first key).
+    pub span: crate::source::Span,
+    /// After `Task failed: `: `Module failed: MSG`, `Action failed: MSG`, or for a host
+    /// not reached the message alone.
+    pub headline: String,
+}
+
 impl Event {
     /// A host's result that carries only a status and a message: a host that could not
     /// be reached, a task given up on, an error before the task could say more.
@@ -191,6 +208,7 @@ impl Event {
         duration_ms: u64,
     ) -> Event {
         Event::HostResult {
+            origin: None,
             host: host.to_owned(),
             delegated_to: None,
             task: task.to_owned(),
@@ -207,6 +225,10 @@ impl Event {
         }
     }
 }
+
+/// What a `no_log` task's result shows instead of its fields, in ansible-core's words.
+pub const NO_LOG_RESULT: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// The text that replaces anything a task marked `no_log`.
 pub const CENSORED: &str = "<censored>";

@@ -397,6 +397,7 @@ mod tests {
 
     fn result(status: Status, containers: Vec<ContainerChange>) -> Event {
         Event::HostResult {
+            origin: None,
             host: "a".to_owned(),
             delegated_to: None,
             task: String::new(),

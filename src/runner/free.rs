@@ -197,12 +197,13 @@ impl Runner<'_> {
         for section in play.sections() {
             for list in section {
                 match self.run_list(scope, list, hosts, inherited).await {
-                    Some(Stop::EndPlay) => {
-                        // As ansible-core: every host of the play ends it, at its next task.
+                    Some(stop @ (Stop::EndPlay | Stop::EndBatch)) => {
+                        // As ansible-core: every host of the play (or batch) ends it, at
+                        // its next task.
                         for other in scope.batch {
                             self.state(other).ended = true;
                         }
-                        return Some(Stop::EndPlay);
+                        return Some(stop);
                     }
                     Some(stop) => return Some(stop),
                     None => {}
@@ -315,7 +316,11 @@ impl Runner<'_> {
             return false;
         }
         play.all_tasks().iter().all(|task| match &task.body {
-            crate::playbook::TaskBody::Meta(crate::playbook::Meta::EndPlay) => false,
+            crate::playbook::TaskBody::Meta(
+                crate::playbook::Meta::EndPlay
+                | crate::playbook::Meta::EndBatch
+                | crate::playbook::Meta::ClearHostErrors,
+            ) => false,
             crate::playbook::TaskBody::Include(include) => {
                 include.tasks.is_some() && include.role_args.is_none()
             }

@@ -46,7 +46,9 @@ impl Runner<'_> {
             }
             _ => task.display_name(),
         };
-        if let Some(role) = &effective.role {
+        // As Ansible: a role's task is shown as `role : task`, but an `include_role` is
+        // not (ansible-core's include_role task has no role of its own).
+        if let (Some(role), None) = (&effective.role, &include.role) {
             title = format!("{} : {title}", role.name);
         }
         self.reporter.emit(&Event::TaskStart {

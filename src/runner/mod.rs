@@ -103,6 +103,9 @@ pub struct RunSummary {
     /// Hosts that ended the run failed: those with a failure no `rescue` caught, and those
     /// `any_errors_fatal` failed (their recap shows no failure of their own, as in Ansible).
     pub failed_hosts: BTreeSet<String>,
+    /// Failures `meta: clear_host_errors` cleared, per host: they no longer make the run
+    /// fail (its recap still counts them, as Ansible's does).
+    pub cleared: BTreeMap<String, u32>,
     pub interrupted: bool,
 }
 
@@ -113,7 +116,12 @@ impl RunSummary {
     pub fn exit_code(&self) -> i32 {
         if self.interrupted {
             99
-        } else if !self.failed_hosts.is_empty() || self.hosts.values().any(|c| c.failed > 0) {
+        } else if !self.failed_hosts.is_empty()
+            || self
+                .hosts
+                .iter()
+                .any(|(host, c)| c.failed > self.cleared.get(host).copied().unwrap_or(0))
+        {
             2
         } else if self.any_unreachable() {
             3
@@ -286,6 +294,8 @@ struct HostState {
     ended: bool,
     /// `meta: end_role`: the uses of roles (by address) the host runs no more of.
     ended_roles: Vec<usize>,
+    /// How many of its failures `meta: clear_host_errors` cleared.
+    cleared_failures: u32,
     counts: Counts,
     notified: BTreeSet<String>,
     connection: Option<Arc<dyn Connection>>,
@@ -359,6 +369,10 @@ struct Inherited {
     /// `set_fact`, as Ansible's include parameters.
     params: Vars,
     var_origins: crate::vars::Origins,
+    /// The task itself (the innermost): where it was written, and whether Ansible runs it
+    /// as an action plugin alone (`debug`, `fail`...: its failures are `Action failed`,
+    /// a module's `Module failed`).
+    origin: Option<(crate::source::Span, bool)>,
 }
 
 impl Inherited {
@@ -390,6 +404,11 @@ impl Inherited {
         }
         next.vars.extend(task.vars.clone());
         next.var_origins.extend(task.var_origins.clone());
+        let action = match &task.body {
+            crate::playbook::TaskBody::Action { kind, .. } => kind.on_controller(),
+            _ => false,
+        };
+        next.origin = Some((task.span.clone(), action));
         next
     }
 }
@@ -446,6 +465,8 @@ enum Stop {
     Abort,
     /// `meta: end_play`.
     EndPlay,
+    /// `meta: end_batch`: this batch ends, the play goes on with the next.
+    EndBatch,
     Interrupted,
 }
 
@@ -624,6 +645,11 @@ impl<'a> Runner<'a> {
                 })
                 .cloned()
                 .collect(),
+            cleared: touched
+                .iter()
+                .map(|h| (h.clone(), self.state(h).cleared_failures))
+                .filter(|(_, cleared)| *cleared > 0)
+                .collect(),
             interrupted: self.is_interrupted(),
         };
         // Handlers do not run after an interrupt. What notified them (a new config bundle)
@@ -694,7 +720,7 @@ impl<'a> Runner<'a> {
                 let mut state = self.state(host);
                 state.failed |= state.fatal;
             }
-            if stop.is_some() {
+            if stop.is_some() && stop != Some(Stop::EndBatch) {
                 return stop;
             }
             let lost = batch
@@ -933,6 +959,49 @@ impl<'a> Runner<'a> {
                         self.meta_skipped(scope, task, inherited, &active[..1], &ending);
                         if !ending.is_empty() {
                             return Some(Stop::EndPlay);
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::EndBatch) => {
+                    // As `end_play`: once, its `when` read for the first host that reaches it.
+                    if self.task_selected(task, inherited) {
+                        let ending = self.when_holds(scope, task, &active[..1], inherited);
+                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
+                        if !ending.is_empty() {
+                            return Some(Stop::EndBatch);
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::ClearHostErrors) => {
+                    if self.task_selected(task, inherited) {
+                        let clearing = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &clearing);
+                        if !clearing.is_empty() {
+                            // As ansible-core 2.19.14: every host of the play is no longer
+                            // failed nor unreachable; one that was stays out of the rest of
+                            // this play, and takes part in the next.
+                            for host in &scope.prepared.hosts {
+                                let mut state = self.state(host);
+                                if state.failed || state.unreachable || state.fatal {
+                                    state.failed = false;
+                                    state.unreachable = false;
+                                    state.fatal = false;
+                                    state.ended = true;
+                                    state.cleared_failures = state.counts.failed;
+                                }
+                            }
+                        }
+                    }
+                }
+                TaskBody::Meta(Meta::ResetConnection) => {
+                    if self.task_selected(task, inherited) {
+                        let resetting = self.when_holds(scope, task, &active, inherited);
+                        self.meta_skipped(scope, task, inherited, &active, &resetting);
+                        for host in resetting {
+                            let mut state = self.state(&host);
+                            state.connection = None;
+                            state.connected_as = None;
+                            state.idle.clear();
                         }
                     }
                 }
@@ -1211,8 +1280,10 @@ impl<'a> Runner<'a> {
             .iter()
             .chain(dynamic.iter())
             .collect();
-        // A notification stays pending until the last handler it runs has been looked at:
-        // every handler listening on a topic runs, each once, in the order written.
+        // A notification stays pending until the last handler it runs has run: every
+        // handler listening on a topic runs, each once, in the order written. One made
+        // during the flush for a handler already passed (a handler notifying an earlier
+        // one, or itself) waits for the next flush, as in ansible-core 2.19.14.
         let targets = |name: &str| crate::playbook::notified_handlers(name, &handlers);
         for (index, handler) in handlers.iter().copied().enumerate() {
             if self.is_interrupted() {
@@ -1233,7 +1304,7 @@ impl<'a> Runner<'a> {
                     for name in pending {
                         let runs = targets(&name);
                         hit |= runs.contains(&index);
-                        if !runs.is_empty() && runs.iter().all(|run| *run <= index) {
+                        if runs.iter().max() == Some(&index) {
                             state.notified.remove(&name);
                         }
                     }

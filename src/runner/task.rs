@@ -790,18 +790,24 @@ impl Runner<'_> {
             if let Some(conditions) = &task.changed_when {
                 match all_hold(conditions, &result_ctx) {
                     Ok(changed) => outcome.changed = changed,
-                    Err(message) => return Ok(Outcome::failed(message)),
+                    Err(message) => return Ok(action_failed(message)),
                 }
             }
             if let Some(conditions) = &task.failed_when {
                 match all_hold(conditions, &result_ctx) {
                     Ok(failed) => {
+                        // As ansible-core 2.19.14: the result says what the condition gave,
+                        // and a failure that has no message says so.
                         outcome.failed = failed;
-                        if failed && outcome.msg.as_deref().is_none_or(str::is_empty) {
-                            outcome.msg = Some("`failed_when` holds".to_owned());
+                        outcome.action_failed = failed;
+                        outcome
+                            .data
+                            .insert("failed_when_result".into(), failed.into());
+                        if failed && outcome.msg.is_none() && !outcome.data.contains_key("msg") {
+                            outcome.msg = Some(UNKNOWN_FAILURE.to_owned());
                         }
                     }
-                    Err(message) => return Ok(Outcome::failed(message)),
+                    Err(message) => return Ok(action_failed(message)),
                 }
             }
             if let Some(conditions) = &task.until {
@@ -823,7 +829,7 @@ impl Runner<'_> {
                             .msg
                             .get_or_insert_with(|| "`until` never held".to_owned());
                     }
-                    Err(message) => return Ok(Outcome::failed(message)),
+                    Err(message) => return Ok(action_failed(message)),
                 }
             }
         }
@@ -978,25 +984,31 @@ impl Runner<'_> {
                 }
             }
         }
-        let event =
-            match result {
-                Err(error) => {
-                    let mut event = Event::bare_result(
-                        host,
-                        task,
-                        status,
-                        Some(error.to_string()),
-                        item,
-                        duration_ms,
-                    );
-                    if let Event::HostResult { delegated_to, .. } = &mut event {
-                        *delegated_to = delegated;
-                    }
-                    event
+        let event = match result {
+            Err(error) => {
+                let mut event = Event::bare_result(
+                    host,
+                    task,
+                    status,
+                    Some(error.to_string()),
+                    item,
+                    duration_ms,
+                );
+                if let Event::HostResult {
+                    delegated_to,
+                    origin: shown,
+                    ..
+                } = &mut event
+                {
+                    *delegated_to = delegated;
+                    *shown = origin(effective, result, status);
                 }
-                Ok(outcome) => {
-                    let censor = effective.no_log;
-                    Event::HostResult {
+                event
+            }
+            Ok(outcome) => {
+                let censor = effective.no_log;
+                Event::HostResult {
+                    origin: origin(effective, result, status),
                     host: host.to_owned(),
                     delegated_to: delegated,
                     task: task.to_owned(),
@@ -1011,7 +1023,7 @@ impl Runner<'_> {
                     // Ansible shows a failed task's whole result; others with `-v`.
                     result: (self.options.verbosity >= 1 || outcome.failed).then(|| {
                         if censor {
-                            serde_json::json!({ "censored": CENSORED, "changed": outcome.changed })
+                            serde_json::json!({ "censored": crate::report::NO_LOG_RESULT, "changed": outcome.changed })
                         } else {
                             outcome.registered()
                         }
@@ -1031,18 +1043,68 @@ impl Runner<'_> {
                     } else {
                         outcome.containers.clone()
                     },
-                    output: outcome.show.as_ref().map(|show| {
-                        if censor {
-                            serde_json::json!({ "censored": CENSORED })
-                        } else {
-                            serde_json::Value::Object(show.clone())
-                        }
-                    }),
+                    // As Ansible: what `debug` shows is not shown under `no_log` (its
+                    // censored result only with `-v`).
+                    output: outcome
+                        .show
+                        .as_ref()
+                        .filter(|_| !censor)
+                        .map(|show| serde_json::Value::Object(show.clone())),
                 }
-                }
-            };
+            }
+        };
         self.reporter.emit(&event);
     }
+}
+
+/// The message ansible-core 2.19.14 gives a failure that has none (`failed_when` on a task
+/// whose result carries no `msg`).
+const UNKNOWN_FAILURE: &str = "Task failed: Action failed: Unknown error.";
+
+/// A failure of the controller's side of a task (a condition that could not be evaluated).
+fn action_failed(message: String) -> Outcome {
+    Outcome {
+        action_failed: true,
+        ..Outcome::failed(message)
+    }
+}
+
+/// What ansible-core 2.19 says of a failed task before its result (`[ERROR]: Task failed:
+/// ...`): the host not reached, the module's failure or the action's, with its message. No
+/// message under `no_log` (ansible-core prints it there; quayside never prints what
+/// `no_log` hides).
+fn origin(
+    effective: &Inherited,
+    result: &Result<Outcome, TransportError>,
+    status: Status,
+) -> Option<crate::report::Origin> {
+    let (span, action) = effective.origin.clone()?;
+    let headline = match result {
+        Err(error) => error.to_string(),
+        Ok(outcome) if matches!(status, Status::Failed | Status::Ignored) => {
+            let context = if action || outcome.action_failed {
+                "Action failed"
+            } else {
+                "Module failed"
+            };
+            let msg = outcome
+                .msg
+                .as_deref()
+                .or_else(|| outcome.data.get("msg").and_then(Json::as_str));
+            match msg {
+                _ if effective.no_log => format!("{context}."),
+                None => format!("{context}: Unknown error."),
+                Some("") => format!("{context}."),
+                // A message that is already ansible-core's whole headline.
+                Some(msg) if msg.starts_with("Task failed: ") => {
+                    msg["Task failed: ".len()..].to_owned()
+                }
+                Some(msg) => format!("{context}: {msg}"),
+            }
+        }
+        Ok(_) => return None,
+    };
+    Some(crate::report::Origin { span, headline })
 }
 
 /// The status a result reports: an error reaching the host is `unreachable`, a failure

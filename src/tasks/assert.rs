@@ -64,15 +64,29 @@ impl TaskType for Assert {
                 Err(error) => return Ok(Outcome::failed(error.message)),
             };
             if !holds {
-                let text = match &node.value {
-                    Value::Str(s) => s.clone(),
-                    _ => condition.to_string(),
+                // As ansible-core 2.19.14: the condition as written (`false` stays a
+                // boolean), `evaluated_to`, and unless `quiet` the whole result shown,
+                // indented.
+                let assertion = match &node.value {
+                    Value::Str(s) => serde_json::Value::String(s.clone()),
+                    _ => condition.clone(),
                 };
                 let msg = self
                     .fail_msg
                     .clone()
                     .unwrap_or_else(|| "Assertion failed".to_owned());
-                return Ok(Outcome::failed(msg).with("assertion", text));
+                let failed = Outcome::failed(msg.clone())
+                    .with("assertion", assertion.clone())
+                    .with("evaluated_to", false);
+                return Ok(if self.quiet {
+                    failed
+                } else {
+                    failed
+                        .showing("assertion", assertion)
+                        .showing("changed", false)
+                        .showing("evaluated_to", false)
+                        .showing("msg", msg)
+                });
             }
         }
         let msg = self

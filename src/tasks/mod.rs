@@ -812,6 +812,10 @@ pub struct Outcome {
     pub containers: Vec<ContainerChange>,
     /// What the task shows on the terminal (`debug`), as a JSON object.
     pub show: Option<Map<String, Json>>,
+    /// It failed on the controller's side, not in what its type did on the host
+    /// (`failed_when` held, a condition could not be evaluated): ansible-core's
+    /// `Action failed`, where a module's own failure is `Module failed`.
+    pub action_failed: bool,
 }
 
 impl Outcome {

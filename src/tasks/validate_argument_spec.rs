@@ -54,12 +54,17 @@ impl TaskType for ValidateArgumentSpec {
             params.insert(name.clone(), value);
         }
         params.extend(self.provided_arguments.clone());
-        let errors = validate(&self.argument_spec, &params, true);
+        let (errors, warnings) = validate_warning(&self.argument_spec, &params, true);
         let context = Json::Object(self.validate_args_context.clone());
         if errors.is_empty() {
-            return Ok(Outcome::ok()
+            let outcome = Outcome::ok()
                 .with_msg("The arg spec validation passed")
-                .with("validate_args_context", context));
+                .with("validate_args_context", context);
+            return Ok(if warnings.is_empty() {
+                outcome
+            } else {
+                outcome.with("warnings", warnings)
+            });
         }
         let mut outcome = Outcome::failed(format!(
             "Validation of arguments failed:\n{}",
@@ -75,17 +80,26 @@ impl TaskType for ValidateArgumentSpec {
     }
 }
 
-/// Keys of one option quayside implements (the documentation keys do nothing).
+/// Keys of one option quayside implements.
 const OPTION_KEYS: &[&str] = &[
-    "type",
-    "required",
-    "default",
-    "choices",
-    "elements",
-    "options",
-    "no_log",
-    "description",
-    "version_added",
+    "type", "aliases", "required", "default", "choices", "elements", "options", "no_log",
+];
+
+/// Keys of one option ansible-core's validator acts on that quayside does not implement:
+/// refused where written. Any other key (`description`, `version_added`, a key of the
+/// author's own) ansible-core does not read, nor does quayside.
+const OPTION_KEYS_NOT_BUILT: &[&str] = &[
+    "apply_defaults",
+    "fallback",
+    "deprecated_aliases",
+    "removed_in_version",
+    "removed_at_date",
+    "removed_from_collection",
+    "mutually_exclusive",
+    "required_together",
+    "required_one_of",
+    "required_if",
+    "required_by",
 ];
 
 const TYPES: &[&str] = &[
@@ -121,7 +135,7 @@ pub fn check_spec(options: &Node) -> Result<(), Diagnostic> {
         };
         for (key, value) in keys {
             let word = key.key_string();
-            if !OPTION_KEYS.contains(&word.as_str()) {
+            if OPTION_KEYS_NOT_BUILT.contains(&word.as_str()) {
                 return Err(Diagnostic::at(
                     format!("`{word}` in an argument spec is not supported"),
                     key.span.clone(),
@@ -147,6 +161,16 @@ pub fn check_spec(options: &Node) -> Result<(), Diagnostic> {
                     }
                 }
                 "options" => check_spec(value)?,
+                // As ansible-core: "internal error: aliases must be a list or tuple".
+                "aliases"
+                    if !matches!(&value.value, crate::yaml::Value::Seq(items)
+                        if items.iter().all(|item| item.as_str().is_some())) =>
+                {
+                    return Err(Diagnostic::at(
+                        format!("`aliases` must be a list of names, found {}", value.kind()),
+                        value.span.clone(),
+                    ));
+                }
                 "choices" if !matches!(value.value, crate::yaml::Value::Seq(_)) => {
                     return Err(Diagnostic::at(
                         format!("`choices` must be a list, found {}", value.kind()),
@@ -360,29 +384,93 @@ fn spec_str<'a>(spec: &'a Json, key: &str) -> Option<&'a str> {
 }
 
 /// Ansible's messages for `params` against `spec`, in its order: missing required, types
-/// (and elements), choices, sub-options, then unsupported parameters. `required`: check
-/// for missing required arguments (off when only some values are known).
+/// (and elements), choices, sub-options, then the unsupported parameters of every level in
+/// one message. `required`: check for missing required arguments (off when only some
+/// values are known).
 pub fn validate(
     spec: &Map<String, Json>,
     params: &Map<String, Json>,
     required: bool,
 ) -> Vec<String> {
-    let mut errors = Vec::new();
-    check(spec, params, required, None, &mut errors);
-    errors
+    validate_warning(spec, params, required).0
+}
+
+/// [`validate`], and the warnings ansible-core gives beside its errors (an option given
+/// both by its name and by an alias).
+pub fn validate_warning(
+    spec: &Map<String, Json>,
+    params: &Map<String, Json>,
+    required: bool,
+) -> (Vec<String>, Vec<String>) {
+    let mut found = Found::default();
+    check(spec, params, required, &mut Vec::new(), &mut found);
+    let mut errors = found.errors;
+    if let Some((_, (supported, aliases))) = found.unsupported.last_key_value() {
+        let names: Vec<&str> = found.unsupported.keys().map(String::as_str).collect();
+        let mut text = supported.join(", ");
+        if !aliases.is_empty() {
+            text.push_str(&format!(" ({})", aliases.join(", ")));
+        }
+        errors.push(format!(
+            "{}. Supported parameters include: {text}.",
+            names.join(", ")
+        ));
+    }
+    (errors, found.warnings)
+}
+
+/// What checking finds, level by level.
+#[derive(Default)]
+struct Found {
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    /// Each unsupported parameter (`a.b.c` below the top), with the names and the aliases
+    /// its level supports, sorted.
+    unsupported: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>,
+}
+
+/// An option's aliases, as written.
+fn aliases(option: &Json) -> Vec<&str> {
+    option
+        .get("aliases")
+        .and_then(Json::as_array)
+        .map(|names| names.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn check(
     spec: &Map<String, Json>,
-    params: &Map<String, Json>,
+    given: &Map<String, Json>,
     required: bool,
-    parent: Option<&str>,
-    errors: &mut Vec<String>,
+    context: &mut Vec<String>,
+    found: &mut Found,
 ) {
-    let found_in = |text: String| match parent {
-        Some(parent) => format!("{text} found in {parent}"),
-        None => text,
+    // As ansible-core's `_handle_aliases`: an alias given sets its option (over the
+    // option's own name, with a warning when both are given).
+    let mut params = given.clone();
+    let prefix: String = context.iter().map(|name| format!("{name}.")).collect();
+    for (name, option) in spec {
+        for alias in aliases(option) {
+            if let Some(value) = given.get(alias) {
+                if given.contains_key(name) {
+                    found.warnings.push(format!(
+                        "Both option {prefix}{name} and its alias {prefix}{alias} are set."
+                    ));
+                }
+                params.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    let params = &params;
+    let chain = context.join(" -> ");
+    let found_in = |text: String| {
+        if context.is_empty() {
+            text
+        } else {
+            format!("{text} found in {chain}")
+        }
     };
+    let errors = &mut found.errors;
     if required {
         let mut missing: Vec<&str> = spec
             .iter()
@@ -426,7 +514,7 @@ fn check(
                             Err(why) => {
                                 errors.push(format!(
                                     "Elements value for option '{name}'{} is of type {} and we were unable to convert to {elements}: {why}",
-                                    parent.map(|p| format!(" found in '{p}'")).unwrap_or_default(),
+                                    if context.is_empty() { String::new() } else { format!(" found in '{chain}'") },
                                     type_name(item)
                                 ));
                                 break;
@@ -437,9 +525,11 @@ fn check(
                 converted.insert(name.clone(), good);
             }
             Err(why) => {
-                let place = parent
-                    .map(|p| format!(" found in '{p}'."))
-                    .unwrap_or_default();
+                let place = if context.is_empty() {
+                    String::new()
+                } else {
+                    format!(" found in '{chain}'.")
+                };
                 errors.push(format!(
                     "argument '{name}' is of type {}{place} and we were unable to convert to {wanted}: {why}",
                     type_name(value)
@@ -481,6 +571,23 @@ fn check(
             _ => {}
         }
     }
+    // Unsupported at this level, before the levels below (as ansible-core finds them).
+    let legal = |key: &str| {
+        spec.contains_key(key) || spec.values().any(|option| aliases(option).contains(&key))
+    };
+    let mut supported: Vec<String> = spec.keys().cloned().collect();
+    supported.sort();
+    let mut all_aliases: Vec<String> = spec
+        .values()
+        .flat_map(|option| aliases(option).into_iter().map(str::to_owned))
+        .collect();
+    all_aliases.sort();
+    for key in given.keys().filter(|key| !legal(key)) {
+        found.unsupported.insert(
+            format!("{prefix}{key}"),
+            (supported.clone(), all_aliases.clone()),
+        );
+    }
     for (name, option) in spec {
         let (Some(options), Some(value)) = (
             option.get("options").and_then(Json::as_object),
@@ -493,25 +600,11 @@ fn check(
             Json::Array(items) => items.iter().filter_map(Json::as_object).collect(),
             _ => Vec::new(),
         };
+        context.push(name.clone());
         for sub in values {
-            check(options, sub, required, Some(name), errors);
+            check(options, sub, required, context, found);
         }
-    }
-    let mut unsupported: Vec<&str> = params
-        .keys()
-        .filter(|k| !spec.contains_key(*k))
-        .map(String::as_str)
-        .collect();
-    if !unsupported.is_empty() {
-        unsupported.sort();
-        let mut supported: Vec<&str> = spec.keys().map(String::as_str).collect();
-        supported.sort();
-        errors.push(format!(
-            "{}{}. Supported parameters include: {}.",
-            unsupported.join(", "),
-            parent.map(|p| format!(" found in {p}")).unwrap_or_default(),
-            supported.join(", ")
-        ));
+        context.pop();
     }
 }
 
@@ -554,6 +647,53 @@ mod tests {
         )
         .unwrap();
         assert!(validate(&spec, &good, true).is_empty());
+    }
+
+    /// Aliases and nested options, as ansible-core 2.19.14's `ArgumentSpecValidator`
+    /// gives them for the same spec and values.
+    #[test]
+    fn aliases_and_nested_options_are_ansibles() {
+        let spec: Map<String, Json> = serde_json::from_str(
+            r#"{"name": {"type": "str", "aliases": ["nick", "aka"]}, "port": {"type": "int"},
+                "multi": {"type": "dict", "options": {"second": {"type": "dict",
+                    "options": {"third": {"type": "int", "required": true}}}}}}"#,
+        )
+        .unwrap();
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (r#"{"nick": "bob"}"#, &[], &[]),
+            (
+                r#"{"name": "x", "aka": "y"}"#,
+                &[],
+                &["Both option name and its alias aka are set."],
+            ),
+            (
+                r#"{"bogus": 1}"#,
+                &["bogus. Supported parameters include: multi, name, port (aka, nick)."],
+                &[],
+            ),
+            (
+                r#"{"multi": {"second": {"zzz": true}}}"#,
+                &[
+                    "missing required arguments: third found in multi -> second",
+                    "multi.second.zzz. Supported parameters include: third.",
+                ],
+                &[],
+            ),
+            (
+                r#"{"multi": {"second": {"third": "abc"}}, "bogus": 2}"#,
+                &[
+                    "argument 'third' is of type str found in 'multi -> second'. and we were unable to convert to int: \"'abc'\" cannot be converted to an int",
+                    "bogus. Supported parameters include: multi, name, port (aka, nick).",
+                ],
+                &[],
+            ),
+        ];
+        for (params, errors, warnings) in cases {
+            let params: Map<String, Json> = serde_json::from_str(params).unwrap();
+            let (got_errors, got_warnings) = validate_warning(&spec, &params, true);
+            assert_eq!(got_errors, *errors, "{params:?}");
+            assert_eq!(got_warnings, *warnings, "{params:?}");
+        }
     }
 
     /// What `human_to_bytes` gives in ansible-core 2.19.14.
