@@ -9,7 +9,7 @@
 //! leaves out is still caught at run time, with its place.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 use crate::inventory::Inventory;
@@ -121,13 +121,13 @@ pub fn check_templates(
 /// template that cannot be read stops the run before any host is touched. A file that is
 /// not there is left to the task, which says so on each host. A role's task finds its
 /// templates in the role first. Returns each file's name (relative to the playbook's
-/// folder), its text, and the node that names it.
+/// folder), its text, the node that names it, and its path.
 fn template_files<'n>(
     task: &Task,
     kind: TaskKind,
     args: &'n Node,
     dir: &Path,
-) -> Result<Vec<(String, String, &'n Node)>, Diagnostic> {
+) -> Result<Vec<(String, String, &'n Node, PathBuf)>, Diagnostic> {
     let mut found = kind.template_files(args, dir);
     if let Some(role) = &task.role {
         for ((_, path), (_, in_role)) in found.iter_mut().zip(kind.template_files(args, &role.path))
@@ -152,7 +152,7 @@ fn template_files<'n>(
             .to_string();
         let text = template::read_file(&path, "template", &name)
             .map_err(|message| Diagnostic::at(message, node.span.clone()))?;
-        files.push((name, text, node));
+        files.push((name, text, node, path));
     }
     Ok(files)
 }
@@ -339,8 +339,13 @@ impl Checker<'_> {
             TaskBody::Action { kind, args, .. } => {
                 kind.read_args(args, certain, self)?;
                 sent_files_exist(task, *kind, args, self.dir)?;
-                for (name, text, node) in template_files(task, *kind, args, self.dir)? {
+                for (name, text, node, path) in template_files(task, *kind, args, self.dir)? {
                     self.template_file(&name, &text, node, certain, kind.template_variables())?;
+                    let role = task.role.as_ref().map(|role| role.path.as_path());
+                    let used = format!("the template of the task at {}", node.span);
+                    crate::tasks::check_taken_in(
+                        &path, &name, &text, role, self.dir, certain, &used,
+                    )?;
                 }
             }
             TaskBody::Include(include) => {

@@ -86,6 +86,16 @@ pub fn load(
     let (plays, prepared) = prepare(&playbook, &inventory, &options).map_err(Refusal::Input)?;
     let mut warnings = inventory.warnings.clone();
     warnings.extend(prepared);
+    // Tasks written to fail whose arguments are wrong: they fail on each host, as in
+    // ansible-core (see `playbook::module_defaults`).
+    for task in playbook.all_tasks() {
+        if let Some(message) = &task.argument_failure {
+            warnings.push(format!(
+                "{message} at {}: the task is written to fail (`ignore_errors` or a `rescue`), so it fails on each host it runs on, as in ansible-core",
+                task.span
+            ));
+        }
+    }
     crate::check::check_templates(&playbook, &inventory, &plays, &options)
         .map_err(Refusal::Input)?;
     // Values of variables whose names say secret are masked wherever a diff shows them.

@@ -521,6 +521,13 @@ fn error_text(error: &Error) -> String {
     text
 }
 
+/// A template file's rendering error as a message (what was undefined, or minijinja's
+/// words), `text` being the file it happened in: for a template that takes in others
+/// (`{% include %}`), which the shared environment cannot render again to find out.
+pub fn describe_file_error(error: &Error, text: &str, ctx: &Value) -> String {
+    describe(error, text, &Span::synthetic(""), ctx).message
+}
+
 /// Turn a minijinja error into one that names what was undefined and where.
 fn describe(error: &Error, text: &str, span: &Span, ctx: &Value) -> TemplateError {
     let message = if error.kind() == ErrorKind::UndefinedError {

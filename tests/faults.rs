@@ -50,11 +50,17 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
     // One host of ten, as the issue puts it.
     const HOSTS: usize = 10;
     let fleet = Fleet::up("faults-fleet", HOSTS);
+    // host2's `base64` (the decoder its write goes through) waits at a gate, its temporary
+    // file made and the data not read: its write is held open, whatever the machine's load,
+    // until the test has killed its sshd and opens the gate.
     let test = Test::new().file(
         "play.yml",
         "
         - hosts: fleet
           gather_facts: false
+          environment:
+            PATH: '{{ fake_path }}'
+            FAULTS_HOST: '{{ inventory_hostname }}'
           tasks:
             - name: Copy the big file
               copy_files:
@@ -70,23 +76,43 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
         std::fs::write(dir.join("big.bin"), "old\n").unwrap();
         chown(&dir);
     }
-    let mut child = fleet.run(&test).stdout(Stdio::piped()).spawn().unwrap();
-    // Once host2 has started writing its temporary file, its sshd goes away. (Ten hosts
-    // hashing and encoding 24 MiB each take a while in a debug build on a busy machine.)
+    let gate = fleet.root(2).join("faults-gate");
+    let _ = std::fs::remove_dir_all(&gate);
+    std::fs::create_dir_all(&gate).unwrap();
+    chown(&gate);
+    let (waiting, open) = (gate.join("waiting"), gate.join("open"));
+    let fakebin = crate::signals::fake_command(
+        &test,
+        "base64",
+        &format!(
+            "if [ \"$FAULTS_HOST\" = host2 ]; then\n  : > '{}'\n  \
+             while [ ! -e '{}' ]; do sleep 0.05; done\nfi\nexec /usr/bin/base64 \"$@\"",
+            waiting.display(),
+            open.display()
+        ),
+    );
+    let path = format!("fake_path={}:/usr/bin:/bin", fakebin.display());
+    let mut child = fleet
+        .run(&test)
+        .args(["-e", &path])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ten hosts hashing and encoding 24 MiB each take a while in a debug build on a busy
+    // machine.
     let dir2 = fleet.root(2).join("faults");
     let deadline = Instant::now() + Duration::from_secs(180);
-    while temp_files(&dir2).is_empty()
-        && Instant::now() < deadline
-        && child.try_wait().unwrap().is_none()
-    {
-        std::thread::sleep(Duration::from_millis(5));
+    while !waiting.exists() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
     }
-    if temp_files(&dir2).is_empty() {
+    if !waiting.exists() || temp_files(&dir2).is_empty() {
         let _ = child.kill();
         let output = Output::from(child.wait_with_output().unwrap());
         panic!("host2 never started writing:\n{}", output.stdout);
     }
     fleet.kill_sshd(2);
+    // Then the gate opens: the script on host2 lives on after its sshd.
+    std::fs::write(&open, "").unwrap();
     let output = Output::from(child.wait_with_output().unwrap()).status(3);
     assert!(
         output.recap("host2").contains("unreachable=1"),
@@ -105,15 +131,16 @@ fn a_host_lost_in_the_middle_of_a_copy_keeps_its_old_file_and_the_others_finish(
             "host{i}"
         );
     }
-    // host2 holds its old file or the new one, whole: never part of what it received.
+    // host2 holds its old file or the new one, whole: never part of what it received. (Its
+    // shell reads the whole of the data before it runs the install, whose decoder waited
+    // at the gate: once the gate opens, the install goes on without its sshd.)
     let kept = std::fs::read(dir2.join("big.bin")).unwrap();
     assert!(
         kept == b"old\n" || kept == big,
         "host2 holds {} bytes of something else",
         kept.len()
     );
-    // The script on host2 lives on after its sshd: it sees its input end, finds the sum
-    // wrong and removes its temporary file. Give it a moment to get there.
+    // Whatever it did, the script on host2 leaves no temporary file. Give it a moment.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !temp_files(&dir2).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -359,5 +386,172 @@ fn two_hundred_hosts_with_unreachable_and_slow_ones_take_as_long_as_the_slowest(
     assert!(
         elapsed < yardstick + DELAY * (SLOW as u32) / 2,
         "took {elapsed:?}, with every host reached at once {yardstick:?}"
+    );
+}
+
+/// An inventory of two hosts on the fleet's host1: `fast`, reached directly, and `slow`,
+/// reached through `slow_proxy` on `proxy`, whose key is known at the proxy's address.
+fn fast_and_slow(fleet: &Fleet, test: &Test, proxy: u16) -> String {
+    let fleet_known = std::fs::read_to_string(fleet.dir.join("known_hosts")).unwrap();
+    let host1_key = fleet_known
+        .lines()
+        .find(|l| l.starts_with(&format!("[127.0.0.2]:{} ", fleet.port)))
+        .unwrap()
+        .split_once(' ')
+        .unwrap()
+        .1;
+    let known = test.path().join("known_hosts");
+    std::fs::write(
+        &known,
+        format!("{fleet_known}[127.0.0.1]:{proxy} {host1_key}\n"),
+    )
+    .unwrap();
+    format!(
+        "all:\n  vars:\n    ansible_user: quayside\n    ansible_ssh_private_key_file: {}\n    \
+         ansible_ssh_common_args: \"-o UserKnownHostsFile={}\"\n    host_root: {}\n  hosts:\n    \
+         fast: {{ansible_host: 127.0.0.2, ansible_port: {}}}\n    \
+         slow: {{ansible_host: 127.0.0.1, ansible_port: {proxy}}}\n",
+        fleet.dir.join("id_ed25519").display(),
+        known.display(),
+        fleet.root(1).display(),
+        fleet.port,
+    )
+}
+
+/// Two shell tasks on `fast` and `slow` (whose sshd answers DELAY late), on a fleet of
+/// its own named `fleet`, run with `args`:
+/// the instant after the run's start at which `fast` had run the tasks named in `early`,
+/// as seen from the instant `slow`'s connection came to the proxy; the run's output.
+fn fast_host_beside_a_slow_one(fleet: &str, args: &[&str], early: &[&str]) -> (Duration, Output) {
+    let fleet = Fleet::up(fleet, 1);
+    let dir = fleet.root(1).join("early");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    chown(&dir);
+    let (proxy, arrivals) = slow_proxy(SocketAddr::from(([127, 0, 0, 2], fleet.port)), DELAY);
+    let test = Test::new().file(
+        "play.yml",
+        "
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: first
+              shell: touch {{ host_root }}/early/{{ inventory_hostname }}.first
+            - name: second
+              shell: touch {{ host_root }}/early/{{ inventory_hostname }}.second
+        ",
+    );
+    let inventory = fast_and_slow(&fleet, &test, proxy);
+    let test = test.file("inventory.yml", &inventory);
+    let child = Command::new(env!("CARGO_BIN_EXE_quayside"))
+        .args(["run", "play.yml", "-i", "inventory.yml", "--timeout", "120"])
+        .args(args)
+        .current_dir(test.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !early
+        .iter()
+        .all(|task| dir.join(format!("fast.{task}")).exists())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let done = Instant::now();
+    let output = Output::from(child.wait_with_output().unwrap()).status(0);
+    let arrived = arrivals.lock().unwrap().clone();
+    assert_eq!(arrived.len(), 1, "{}", output.stdout);
+    for host in ["fast", "slow"] {
+        let recap = output.recap(host);
+        for count in ["ok=2 ", "changed=2 ", "unreachable=0 ", "failed=0 "] {
+            assert!(recap.contains(count), "{}", output.stdout);
+        }
+        for task in ["first", "second"] {
+            assert!(dir.join(format!("{host}.{task}")).exists(), "{host}.{task}");
+        }
+    }
+    // Still printed task by task: both hosts' results of `first` before `second`'s banner.
+    let at = |text: &str| output.stdout.find(text).unwrap_or_else(|| panic!("{text}"));
+    let second = at("TASK [second]");
+    assert!(at("changed: [fast]") < second && at("changed: [slow]") < second);
+    assert!(output.stdout[second..].contains("changed: [fast]"));
+    assert!(output.stdout[second..].contains("changed: [slow]"));
+    (done.saturating_duration_since(arrived[0]), output)
+}
+
+/// How late `slow`'s sshd answers in `fast_host_beside_a_slow_one`.
+const DELAY: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_connected_host_runs_its_first_tasks_while_another_is_still_connecting() {
+    // `fast` is connected while `slow` waits: its chain of tasks is sent then, not once
+    // every host of the play is connected. Output, recap and exit code are the linear
+    // strategy's, task by task (expected from ansible-core 2.19.14: both hosts changed=2,
+    // `TASK [second]` after both results of `first`, exit 0).
+    let (after, _) = fast_host_beside_a_slow_one("faults-fleet-early", &[], &["first", "second"]);
+    assert!(
+        after < DELAY,
+        "fast's tasks ran {after:?} after slow's connection came, DELAY is {DELAY:?}"
+    );
+}
+
+#[test]
+fn without_pipelining_a_connected_host_runs_its_first_task_while_another_is_connecting() {
+    // One task at a time: `fast` runs the first as soon as it is connected, the second
+    // once every host has run the first (expected from ansible-core 2.19.14, as above).
+    let (after, _) = fast_host_beside_a_slow_one(
+        "faults-fleet-early-linear",
+        &["--no-pipelining"],
+        &["first"],
+    );
+    assert!(
+        after < DELAY,
+        "fast's first task ran {after:?} after slow's connection came, DELAY is {DELAY:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_host_is_reported_under_gathering_facts() {
+    // Expected from ansible-core 2.19.14: the banner, then `down`'s UNREACHABLE and
+    // `local1`'s facts; the tasks run on local1 alone (ok=3 changed=2). Exit 3 (ansible-core:
+    // 4, see the README's exit codes).
+    let refused = refusing_port();
+    let test = Test::new()
+        .file(
+            "inventory.yml",
+            &format!(
+                "all:\n  hosts:\n    local1: {{ansible_connection: local}}\n    \
+                 down: {{ansible_host: 127.0.0.1, ansible_port: {refused}}}\n"
+            ),
+        )
+        .file(
+            "play.yml",
+            "
+            - hosts: all
+              tasks:
+                - name: first
+                  shell: 'true'
+                - name: second
+                  shell: 'true'
+            ",
+        )
+        .args(&["run", "play.yml", "-i", "inventory.yml"]);
+    let output = test.run().status(3);
+    let facts = output.stdout.find("TASK [Gathering Facts]").unwrap();
+    let down = output.stdout.find("fatal: [down]: UNREACHABLE!").unwrap();
+    let first = output.stdout.find("TASK [first]").unwrap();
+    assert!(facts < down && down < first, "{}", output.stdout);
+    assert!(
+        output.recap("down").contains("unreachable=1 "),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.recap("local1").contains("ok=3 ") && output.recap("local1").contains("changed=2 "),
+        "{}",
+        output.stdout
     );
 }

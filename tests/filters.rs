@@ -181,7 +181,7 @@ fn lookups_and_arguments_quayside_does_not_have_fail_at_their_place() {
     for (template, message) in [
         (
             "{{ lookup('dig', 'example.org') }}",
-            "lookup: `dig` is not supported (use `file`, `env`, `pipe`, `first_found`, `password` or `community.general.random_string`)",
+            "lookup: `dig` is not supported (use `file`, `env`, `pipe`, `lines`, `first_found`, `password` or `community.general.random_string`)",
         ),
         (
             "{{ lookup('password', '/dev/null size=3') }}",

@@ -51,5 +51,7 @@ mod sql;
 mod ssh;
 mod standin;
 mod strategy;
+mod template_include;
 mod templated_action;
 mod vault;
+mod written_to_fail;

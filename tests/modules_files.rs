@@ -380,6 +380,18 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: `follow: false` needs a `state` at play.yml:5:7",
     );
     refused(
+        "find: {paths: /tmp, mode: 0644}",
+        "error: argument 'mode' is not a string and conversion is not allowed, value is of type int at play.yml:5:33",
+    );
+    refused(
+        "find: {paths: /tmp, mode: 'u=q'}",
+        "error: bad symbolic permission for mode: u=q at play.yml:5:33",
+    );
+    refused(
+        "find: {paths: /tmp, limit: 0}",
+        "error: limit cannot be 0 (use None for unlimited) at play.yml:5:7",
+    );
+    refused(
         "find: {paths: /tmp, contains: '(x'}",
         "error: `(x` is not a valid regular expression: opening parenthesis without closing parenthesis at play.yml:5:7",
     );
@@ -394,10 +406,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
         "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`, `attr`, `attributes`) at play.yml:5:40",
-    );
-    refused(
-        "copy: {src: /etc/hostname, dest: /tmp/y, remote_src: true, mode: preserve}",
-        "error: `mode: preserve` with `remote_src` is not supported yet at play.yml:5:7",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, mode: keep}",
@@ -1018,6 +1026,152 @@ fn find_chooses_what_ansible_chooses() {
 }
 
 #[test]
+fn find_chooses_by_mode_and_stops_at_limit_as_ansible() {
+    // Expected from ansible-core 2.19.14 on this tree: the same matches, counts and
+    // messages. `mode` is octal or symbolic (applied to no permissions), exact unless
+    // `exact_mode: false` (then any bit in common); `limit` stops at that many matches in
+    // os.walk's order (a directory's files before its directories), and a second path
+    // only stops again if its first entry leaves the count at the limit.
+    let test = Test::new();
+    let play = r#"
+        - hosts: localhost
+          gather_facts: false
+          vars:
+            t: "{{ dir }}/t"
+          tasks:
+            - file: {path: "{{ t }}/sub/deep", state: directory}
+            - file: {path: "{{ t }}/mode_{{ item }}", state: touch, mode: "{{ item }}"}
+              loop: ['0644', '0444', '0400', '0700', '0666', '4755']
+            - file: {path: "{{ t }}/sub/s_{{ item }}", state: touch, mode: '0600'}
+              loop: [a, b, c]
+            - file: {path: "{{ t }}/sub/deep/d", state: touch, mode: '0600'}
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: '0644'}
+              register: r1
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'u=rw,g=r,o=r', exact_mode: true}
+              register: r2
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'o=r', exact_mode: false}
+              register: r3
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'u=rwxs,g=rx,o=rx'}
+              register: r4
+            - find: {path: "{{ t }}", pattern: 'mode_*', mode: 'a+X'}
+              register: r5
+            - find: {path: "{{ t }}", recurse: true, limit: 2}
+              register: r6
+            - find: {path: "{{ t }}", recurse: true, limit: 7, file_type: any}
+              register: r7
+            - find: {paths: ["{{ t }}/sub", "{{ t }}"], recurse: true, limit: 3}
+              register: r8
+            - find: {paths: ["{{ t }}"], recurse: true, depth: 0}
+              register: r9
+            - assert:
+                that:
+                  - r1.files | map(attribute='path') | list == [t ~ '/mode_0644']
+                  - r2.files == r1.files
+                  - r3.files | map(attribute='path') | map('basename') | sort == ['mode_0444', 'mode_0644', 'mode_0666', 'mode_4755']
+                  - r4.files | map(attribute='path') | map('basename') | list == ['mode_4755']
+                  - r5.matched == 0 and r5.msg == 'All paths examined'
+                  - r6.matched == 2 and r6.examined == 7 and r6.msg == 'Limit of matches reached'
+                  - r6.files | map(attribute='path') | map('basename') | select('match', 'mode_') | list | length == 2
+                  - r7.matched == 7 and r7.files[6].path == t ~ '/sub'
+                  - r8.matched == 13 and r8.examined == 16 and r8.msg == 'Limit of matches reached'
+                  - r8.files[:3] | map(attribute='path') | map('dirname') | unique | list == [t ~ '/sub']
+                  - r9.matched == 10 and r9.examined == 12 and r9.msg == 'All paths examined'
+    "#;
+    let test = test.file("play.yml", play);
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=14 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn slurp_fails_with_ansible_core_messages() {
+    // Expected from ansible-core 2.19.14 (its slurp module's words, the last one with its
+    // `{source}` as written).
+    let test = Test::new().file("f", "x\n").file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - slurp: {src: "{{ dir }}"}
+              ignore_errors: true
+            - slurp: {src: "{{ dir }}/f/x"}
+              ignore_errors: true
+            - slurp: {src: "{{ dir }}/nope/x"}
+              ignore_errors: true
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    test.args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success()
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "Source is a directory and must be a file: {dir}"}}"#
+        ))
+        .stdout_contains(
+            r#"fatal: [localhost]: FAILED! => {"changed": false, "msg": "Unable to slurp file: {source}"}"#,
+        )
+        .stdout_contains(&format!(
+            r#"fatal: [localhost]: FAILED! => {{"changed": false, "msg": "File not found: {dir}/nope/x"}}"#
+        ));
+}
+
+#[test]
+fn find_skips_a_directory_it_cannot_list_as_ansible() {
+    // Expected from ansible-core 2.19.14 (as `nobody`): the directory os.walk could not
+    // list is in `skipped_paths` with Python's error, without a warning, and the message
+    // stays `All paths examined`; with `depth: 1` it is still walked into.
+    let test = Test::new()
+        .file("top/a", "")
+        .file("top/ok/.keep", "")
+        .file("top/no/b", "");
+    let top = test.path().join("top");
+    for (path, bits) in [(test.path().to_path_buf(), 0o755), (top.join("no"), 0o700)] {
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(bits))
+            .unwrap();
+    }
+    let test = test.file(
+        "play.yml",
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          become: true
+          become_user: nobody
+          tasks:
+            - find: {paths: "{{ dir }}/top", recurse: true, file_type: any}
+              register: r1
+            - find: {paths: "{{ dir }}/top/no"}
+              register: r2
+            - find: {paths: "{{ dir }}/top/", recurse: true, depth: 1}
+              register: r3
+            - assert:
+                that:
+                  - r1.matched == 3 and r1.examined == 4 and r1.msg == 'All paths examined'
+                  - r1.warnings is not defined
+                  - >-
+                    r1.skipped_paths == {dir ~ '/top/no': "[Errno 13] Permission denied: '" ~ dir ~ "/top/no'"}
+                  - r2.matched == 0 and r2.skipped_paths | list == [dir ~ '/top/no']
+                  - r3.skipped_paths | list == [dir ~ '/top/no']
+        "#,
+    );
+    let dir = test.path().display().to_string();
+    let output = test
+        .args(&["run", "play.yml", "-e", &format!("dir={dir}")])
+        .run()
+        .success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=4 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
 fn copy_with_remote_src_copies_a_file_on_the_host() {
     // Expected from ansible-core 2.19.14: into a directory under the source's name, the
     // same checksum, md5sum and mode, then ok; a missing source fails with this message.
@@ -1570,6 +1724,11 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
             - copy: {content: boo, dest: '{{ dir }}/content.txt', mode: preserve}
               register: content
             - assert: {that: [content is changed, content.mode == '0600']}
+            - copy: {src: '{{ dir }}/out.sh', dest: '{{ dir }}/remote.sh', mode: preserve, remote_src: true}
+              register: remote
+            - copy: {src: '{{ dir }}/out.sh', dest: '{{ dir }}/remote.sh', mode: preserve, remote_src: true}
+              register: remote_again
+            - assert: {that: [remote is changed, remote.mode == '0751', remote_again is not changed]}
         ",
     )
     .file("files/run.sh", "x\n");
@@ -1578,14 +1737,16 @@ fn copy_mode_preserve_keeps_the_source_files_mode() {
         std::os::unix::fs::PermissionsExt::from_mode(0o751),
     )
     .unwrap();
-    // Expected from ansible-core 2.19.14 (same playbook): ok=5 changed=2, out.sh 0751,
-    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to).
+    // Expected from ansible-core 2.19.14 (same playbook): ok=8 changed=3, out.sh 0751,
+    // content.txt 0600 (the mode of the temporary file ansible-core writes `content` to),
+    // remote.sh 0751 (with `remote_src`, the mode of the source on the host).
     let output = test.run().success();
     assert_eq!(
         output.recap("localhost"),
-        "localhost : ok=5 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+        "localhost : ok=8 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
     assert_eq!(mode(&test.path().join("out.sh")), 0o751);
+    assert_eq!(mode(&test.path().join("remote.sh")), 0o751);
     assert_eq!(mode(&test.path().join("content.txt")), 0o600);
 }
 

@@ -248,6 +248,12 @@ pub struct Task {
     /// the `module_defaults` around it may still supply it (ansible-core merges them before
     /// checking), so it is refused once they are applied, if still wrong (`module_defaults.rs`).
     pub unchecked: Option<crate::diagnostic::Diagnostic>,
+    /// An argument error ansible-core fails the task with on each host (a required argument
+    /// left out, mutually exclusive ones...), in its words, on a task written to fail
+    /// (`ignore_errors: true`, or in a block with a `rescue`): the task fails so on each
+    /// host it runs on, touching nothing, instead of the run being refused (see
+    /// `module_defaults.rs`).
+    pub argument_failure: Option<String>,
     /// Its task type's name as written (`ansible.builtin.command`, `ping`): an unnamed
     /// task is shown by it, as ansible-core shows one.
     pub written: Option<String>,

@@ -127,8 +127,23 @@ pub fn apply_to_play(play: &mut Play) -> Result<(), Diagnostic> {
 /// Apply `scope` (and each task's own `module_defaults` within it) to `tasks`, and refuse
 /// a task that still misses a required argument.
 pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnostic> {
+    apply_within(tasks, scope, false)
+}
+
+/// [`apply`], for tasks that are written to fail (`written_to_fail`: an enclosing block has
+/// `ignore_errors: true`, or they are in the `block` of one with a `rescue`) or not. A task
+/// written to fail (so, or with its own `ignore_errors: true`) whose arguments are wrong
+/// the way ansible-core fails a task on each host ([`crate::tasks::argument_failure`]) is
+/// not refused: it keeps the failure, to fail so on each host it runs on.
+fn apply_within(
+    tasks: &mut [Task],
+    scope: &ModuleDefaults,
+    written_to_fail: bool,
+) -> Result<(), Diagnostic> {
     for task in tasks {
         let scope = scope.within(&task.module_defaults);
+        let written_to_fail = written_to_fail || task.ignore_errors;
+        let mut argument_failure = None;
         let span = task.span.clone();
         let unchecked = task.unchecked.take();
         match &mut task.body {
@@ -144,11 +159,22 @@ pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnosti
                         Some(module) => crate::plugins::check_args(module, &key, args),
                         None => crate::tasks::check_args(*kind, &key, args),
                     };
-                    // Still wrong as written: refused where it was found when read.
-                    checked.map_err(|error| match unchecked {
-                        Some(unchecked) if unchecked.headline() == error.headline() => unchecked,
-                        _ => error,
-                    })?;
+                    // Written to fail, and wrong as ansible-core fails a task: it fails so.
+                    let failure = match (checked.is_err() && written_to_fail, module) {
+                        (true, None) => crate::tasks::argument_failure(*kind, args),
+                        _ => None,
+                    };
+                    if failure.is_some() {
+                        argument_failure = failure;
+                    } else {
+                        // Still wrong as written: refused where it was found when read.
+                        checked.map_err(|error| match unchecked {
+                            Some(unchecked) if unchecked.headline() == error.headline() => {
+                                unchecked
+                            }
+                            _ => error,
+                        })?;
+                    }
                 }
             }
             TaskBody::Block {
@@ -156,20 +182,23 @@ pub fn apply(tasks: &mut [Task], scope: &ModuleDefaults) -> Result<(), Diagnosti
                 rescue,
                 always,
             } => {
-                for list in [block, rescue, always] {
-                    apply(list, &scope)?;
+                let rescued = !rescue.is_empty();
+                apply_within(block, &scope, written_to_fail || rescued)?;
+                for list in [rescue, always] {
+                    apply_within(list, &scope, written_to_fail)?;
                 }
             }
             TaskBody::Include(include) => {
                 include.module_defaults = scope.clone();
                 if let Some(tasks) = &mut include.tasks {
-                    apply(tasks, &scope)?;
+                    apply_within(tasks, &scope, written_to_fail)?;
                 }
             }
             // Its defaults are those of the type it names on each host (`templated.rs`).
             TaskBody::Templated(templated) => templated.module_defaults = scope.clone(),
             TaskBody::Meta(_) => {}
         }
+        task.argument_failure = argument_failure;
     }
     Ok(())
 }

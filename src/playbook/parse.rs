@@ -619,6 +619,7 @@ pub(super) fn new_task(span: crate::source::Span) -> Task {
         role: None,
         module_defaults: Default::default(),
         unchecked: None,
+        argument_failure: None,
         written: None,
     }
 }

@@ -22,6 +22,11 @@ impl Runner<'_> {
         });
         let (_, abandoned) = self
             .each_host(&hosts, |host| async move {
+                // Each host gathers its facts as soon as it is connected (an unreachable
+                // one is reported as such under this task, as in ansible-core).
+                if !self.connect_host(host, None).await {
+                    return;
+                }
                 let started = Instant::now();
                 self.reporter.emit(&Event::HostStart { host: host.clone() });
                 let Some(connection) = self.state(host).connection.clone() else {

@@ -708,9 +708,6 @@ impl<'a> Runner<'a> {
         };
         self.reporter.set_strategy(play.strategy);
         for batch in batches(&hosts, &play.serial) {
-            if play.gather_facts {
-                self.connect_all(&batch, None).await;
-            }
             let stop = match play.strategy {
                 Strategy::Linear => self.run_batch(prepared, &batch, &inherited).await,
                 _ => self.run_batch_free(prepared, &batch, &inherited).await,
@@ -1339,57 +1336,75 @@ impl<'a> Runner<'a> {
     }
 
     /// Open a connection to every host of the batch that has none yet (or one opened as
-    /// another user than `task_user`, else the play's `remote_user`), concurrently.
+    /// another user than `task_user`, else the play's `remote_user`), concurrently. Each
+    /// host's connection is its own as soon as it is open: a chain waiting for it
+    /// (`chain.rs`) sends its first units while other hosts are still handshaking.
     async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
-        let remote_user = self.remote_user_for(task_user);
-        let pending: Vec<String> = batch
-            .iter()
-            .filter(|h| {
-                let mut state = self.state(h);
-                !state.use_connection_as(remote_user.as_deref()) && !state.unreachable
-            })
-            .cloned()
-            .collect();
-        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
-        // ansible.cfg's.
-        let mut settings = self.options.connect.clone();
-        if remote_user.is_some() {
-            settings.remote_user = remote_user.clone();
-        }
-        let settings = &settings;
-        let (results, abandoned) = self
-            .each_host(&pending, |host| async move {
-                let vars = self.connection_vars(host);
-                let result = connect::connect(host, &vars, settings).await;
-                (host.clone(), result)
-            })
+        let (_, abandoned) = self
+            .each_host(batch, |host| self.connect_host(host, task_user))
             .await;
         for host in abandoned {
             self.report_abandoned(host, "connect");
         }
-        for (host, result) in results {
-            match result {
-                Ok(connection) => {
-                    let mut state = self.state(&host);
+    }
+
+    /// Connect one host, unless it has a connection opened as the user it is to connect
+    /// as (`connect_all`): whether it is connected (false: it is unreachable, now or
+    /// before).
+    async fn connect_host(&self, host: &str, task_user: Option<&str>) -> bool {
+        let remote_user = self.remote_user_for(task_user);
+        {
+            let mut state = self.state(host);
+            if state.unreachable {
+                return false;
+            }
+            if state.use_connection_as(remote_user.as_deref()) {
+                return true;
+            }
+        }
+        // As Ansible: the host's `ansible_user`, else the task's or the play's `remote_user`, else
+        // ansible.cfg's.
+        let mut settings = self.options.connect.clone();
+        if remote_user.is_some() {
+            settings.remote_user.clone_from(&remote_user);
+        }
+        let vars = self.connection_vars(host);
+        let result = connect::connect(host, &vars, &settings).await;
+        self.connected(host, &remote_user, result);
+        !self.state(host).unreachable
+    }
+
+    /// A host's connection attempt, as soon as it ends: the connection is the host's (and
+    /// chains waiting for it are told), or the host is unreachable.
+    fn connected(
+        &self,
+        host: &str,
+        remote_user: &Option<String>,
+        result: Result<Arc<dyn Connection>, crate::transport::TransportError>,
+    ) {
+        match result {
+            Ok(connection) => {
+                {
+                    let mut state = self.state(host);
                     state.connection = Some(connection);
-                    state.connected_as = remote_user.clone();
-                    self.connects.send_modify(|count| *count += 1);
+                    state.connected_as.clone_from(remote_user);
                 }
-                Err(error) => {
-                    {
-                        let mut state = self.state(&host);
-                        state.unreachable = true;
-                        state.counts.unreachable += 1;
-                    }
-                    self.reporter.emit(&Event::bare_result(
-                        &host,
-                        "connect",
-                        Status::Unreachable,
-                        Some(error.to_string()),
-                        None,
-                        0,
-                    ));
+                self.connects.send_modify(|count| *count += 1);
+            }
+            Err(error) => {
+                {
+                    let mut state = self.state(host);
+                    state.unreachable = true;
+                    state.counts.unreachable += 1;
                 }
+                self.reporter.emit(&Event::bare_result(
+                    host,
+                    "connect",
+                    Status::Unreachable,
+                    Some(error.to_string()),
+                    None,
+                    0,
+                ));
             }
         }
     }

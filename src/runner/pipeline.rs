@@ -153,6 +153,9 @@ pub(super) fn not_pipelinable(
     if !kind.pipelines(args) && !kind.pipelines_holding(args) {
         return Some("its task type decides failure on the controller");
     }
+    if task.argument_failure.is_some() {
+        return Some("its arguments are wrong: it fails on the controller");
+    }
     if task.run_once || play.any_errors_fatal || play.max_fail_percentage.is_some() {
         return Some("a decision across hosts follows it");
     }

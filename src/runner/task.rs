@@ -104,14 +104,17 @@ impl Runner<'_> {
         };
         // Hosts are connected to when a task first needs them: a task delegated to
         // localhost, or one that runs on the controller (`debug`, `set_fact`...), does not
-        // need its host reachable, as in Ansible.
+        // need its host reachable, as in Ansible. A task that runs on each host on its own
+        // starts on a host as soon as it is connected; one across the hosts waits for all.
+        let across = task.kind().map_or(Across::EachHost, TaskKind::across);
+        let task_user = effective
+            .remote_user
+            .as_ref()
+            .map(|(user, _)| user.as_str());
+        let connect_each = needs_connection(task, &effective) && across == Across::EachHost;
         let connected: Vec<String>;
         let mut targets = targets;
-        if needs_connection(task, &effective) {
-            let task_user = effective
-                .remote_user
-                .as_ref()
-                .map(|(user, _)| user.as_str());
+        if needs_connection(task, &effective) && !connect_each {
             self.connect_all(targets, task_user).await;
             connected = targets
                 .iter()
@@ -120,7 +123,6 @@ impl Runner<'_> {
                 .collect();
             targets = &connected;
         }
-        let across = task.kind().map_or(Across::EachHost, TaskKind::across);
         if self.strategy_refuses(scope, task, &effective, targets, &run.title, across) {
             return;
         }
@@ -151,9 +153,14 @@ impl Runner<'_> {
                 targets = &remaining;
             }
         }
+        let effective = &effective;
+        let run = &run;
         let (outcomes, abandoned) = self
-            .each_host(targets, |host| {
-                self.run_on_host(scope, task, &effective, host, &run)
+            .each_host(targets, |host| async move {
+                if connect_each && !self.connect_host(host, task_user).await {
+                    return None;
+                }
+                self.run_on_host(scope, task, effective, host, run).await
             })
             .await;
         for host in abandoned {
@@ -608,6 +615,17 @@ impl Runner<'_> {
         };
         let rendered = template::render_node(args, ctx)
             .map_err(|error| Ok(Outcome::failed(located(&error))))?;
+        // Written to fail with arguments ansible-core fails: it fails so, touching nothing.
+        if let Some(message) = &task.argument_failure {
+            // With the keys ansible-core registers, in its order.
+            let mut outcome = Outcome::failed(message.clone());
+            outcome.action_failed = crate::tasks::argument_failure_is_the_actions(message);
+            outcome.data.insert("changed".into(), false.into());
+            outcome
+                .data
+                .insert("exception".into(), "(traceback unavailable)".into());
+            return Err(Ok(outcome));
+        }
         let mut action = parse_action(*kind, &task.span, &rendered)
             .map_err(|diagnostic| Ok(Outcome::failed(diagnostic.headline())))?;
         if let crate::tasks::Action::Module(plugin) = &mut action {

@@ -11,6 +11,35 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::yaml::is_template;
 
+/// How ansible-core words the argument errors it fails a task with on each host (its
+/// argument spec's checks, and `copy`'s action's): a task type that reports an error in
+/// these words lets a task written to fail (`ignore_errors`, a `rescue`) fail so, as in
+/// ansible-core, instead of being refused before the run.
+pub fn is_ansible_argument_error(message: &str) -> bool {
+    const STARTS: &[&str] = &[
+        "missing required arguments: ",
+        "parameters are mutually exclusive: ",
+        "parameters are required together: ",
+        "one of the following is required: ",
+    ];
+    is_ansible_action_error(message)
+        || STARTS.iter().any(|start| message.starts_with(start))
+        || (message.starts_with("value of ") && message.contains(" must be one of: "))
+        || message.contains(" but all of the following are missing: ")
+        || message.contains(" but any of the following are missing: ")
+}
+
+/// The argument errors of [`is_ansible_argument_error`] that ansible-core's action plugin
+/// finds before any module runs (`copy`'s): an `Action failed`, not a `Module failed`.
+pub fn is_ansible_action_error(message: &str) -> bool {
+    matches!(
+        message,
+        "src (or content) is required"
+            | "dest is required"
+            | "src and content are mutually exclusive"
+    )
+}
+
 /// `#[serde(default = "super::args::yes")]`: an argument Ansible defaults to true.
 pub(crate) fn yes() -> bool {
     true
@@ -208,6 +237,11 @@ pub enum ModeSpec {
 impl FileMode {
     pub fn spec(&self) -> Result<ModeSpec, String> {
         parse_file_mode(&self.0)
+    }
+
+    /// What a mode written as `text` asks for (`find` reads its `mode` so).
+    pub fn symbolic_spec(text: &str) -> Result<ModeSpec, String> {
+        parse_file_mode(text)
     }
 }
 

@@ -49,6 +49,69 @@ pub fn find_with_role(role: Option<&Path>, base: &Path, name: &str, look: Look) 
         .find(|path| path.exists() && !path.is_dir())
 }
 
+/// The folders in which a template's `{% include %}`, `{% import %}`, `{% from %}` and
+/// `{% extends %}` look for the templates they name, in order, as ansible-core's `template`
+/// action sets Jinja's search path: the task's search path (for a role's task the role's
+/// folder, then the folder of its task files, `tasks/`), the playbook's folder `base`, then
+/// the folder of the `template` itself; each as `P/templates`, then `P`. Repeats are dropped
+/// (ansible-core lists some twice, to the same effect). Not followed, where ansible-core
+/// follows them: the roles that depend on the task's role, and a task file in another
+/// folder than the role's `tasks/` or the playbook's.
+pub fn include_search_path(role: Option<&Path>, base: &Path, template: &Path) -> Vec<PathBuf> {
+    let own = template.parent().map(Path::to_path_buf).unwrap_or_default();
+    let roots = role
+        .into_iter()
+        .flat_map(|role| [role.to_path_buf(), role.join("tasks")])
+        .chain([base.to_path_buf(), own]);
+    let mut search: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        let root = std::path::absolute(&root).unwrap_or(root);
+        for folder in [root.join("templates"), root] {
+            if !search.contains(&folder) {
+                search.push(folder);
+            }
+        }
+    }
+    search
+}
+
+/// The file a template's `{% include %}` (`import`, `extends`) `name` stands for in the
+/// folders `search` ([`include_search_path`]), as Jinja's `FileSystemLoader` finds it: the
+/// name's `/`-separated parts below each folder in turn, the first regular file (or link
+/// to one) found. Empty and `.` parts are dropped, so a leading `/` does not make the name
+/// absolute; a name with a `..` part is found nowhere.
+pub fn find_included(search: &[PathBuf], name: &str) -> Option<PathBuf> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            ".." => return None,
+            "" | "." => {}
+            part => parts.push(part),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    search
+        .iter()
+        .map(|folder| {
+            parts
+                .iter()
+                .fold(folder.clone(), |path, part| path.join(part))
+        })
+        .find(|path| path.is_file())
+}
+
+/// How [`include_search_path`]'s folders are listed in messages: each quoted, as
+/// ansible-core lists them.
+pub fn search_path_text(search: &[PathBuf]) -> String {
+    search
+        .iter()
+        .map(|folder| format!("'{}'", folder.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `name` with a leading `~` or `~user` made the controller's home of that user, as
 /// Python's `os.path.expanduser` makes it (`~` is `$HOME`, `~user` from the password
 /// file); otherwise as written.
@@ -153,5 +216,45 @@ mod tests {
             find_with_role(Some(&role), &base, "a.j2", Look::Template),
             Some(role.join("templates/a.j2"))
         );
+    }
+
+    /// As ansible-core 2.19.14's `template` action: a role's folder and its `tasks/`, the
+    /// playbook's folder, then the template's own, each with its `templates/` first.
+    #[test]
+    fn included_templates_are_looked_for_as_ansible_core_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("play");
+        let role = dir.path().join("roles/web");
+        let template = base.join("templates/sub/main.j2");
+        assert_eq!(
+            include_search_path(Some(&role), &base, &template),
+            vec![
+                role.join("templates"),
+                role.clone(),
+                role.join("tasks/templates"),
+                role.join("tasks"),
+                base.join("templates"),
+                base.clone(),
+                base.join("templates/sub/templates"),
+                base.join("templates/sub"),
+            ]
+        );
+        let search = include_search_path(None, &base, &template);
+        std::fs::create_dir_all(base.join("templates/sub")).unwrap();
+        std::fs::write(base.join("templates/sub/inc.j2"), "own").unwrap();
+        assert_eq!(
+            find_included(&search, "inc.j2"),
+            Some(base.join("templates/sub/inc.j2"))
+        );
+        std::fs::write(base.join("inc.j2"), "play").unwrap();
+        assert_eq!(find_included(&search, "inc.j2"), Some(base.join("inc.j2")));
+        assert_eq!(
+            find_included(&search, "./sub//inc.j2"),
+            Some(base.join("templates/sub/inc.j2"))
+        );
+        // A leading `/` is one more empty part; `..` is found nowhere; a folder is no file.
+        assert_eq!(find_included(&search, "/inc.j2"), Some(base.join("inc.j2")));
+        assert_eq!(find_included(&search, "sub/../inc.j2"), None);
+        assert_eq!(find_included(&search, "sub"), None);
     }
 }

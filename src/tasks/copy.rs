@@ -12,7 +12,7 @@ use super::args::{Account, FileMode, ModeSpec};
 use super::copy_files;
 use super::file_install::{self, Change, Failure, Installed, NewFile, Settings};
 use super::{DiffHeaders, FileDiff, Outcome, TaskContext, TaskType};
-use crate::transport::TransportError;
+use crate::transport::{TransportError, quote};
 use crate::yaml::Node;
 
 #[derive(Debug, Deserialize)]
@@ -27,6 +27,8 @@ pub struct Args {
     src: Option<String>,
     #[serde(default)]
     content: Option<String>,
+    /// Required: left out, it is `dest is required`, as ansible-core's `copy` says.
+    #[serde(default)]
     dest: String,
     #[serde(default)]
     mode: Option<CopyMode>,
@@ -109,17 +111,18 @@ impl TryFrom<Args> for Copy {
     type Error = String;
 
     fn try_from(args: Args) -> Result<Self, String> {
-        if args.src.is_some() == args.content.is_some() {
-            return Err("copy needs exactly one of `src` or `content`".to_owned());
+        // ansible-core's `copy` action's checks, in its order and words.
+        if args.src.as_deref().is_none_or(str::is_empty) && args.content.is_none() {
+            return Err("src (or content) is required".to_owned());
+        }
+        if args.dest.is_empty() {
+            return Err("dest is required".to_owned());
+        }
+        if args.src.is_some() && args.content.is_some() {
+            return Err("src and content are mutually exclusive".to_owned());
         }
         if args.remote_src && args.content.is_some() {
             return Err("`remote_src` goes with `src`, not `content`".to_owned());
-        }
-        if matches!(args.mode, Some(CopyMode::Preserve)) && args.remote_src {
-            return Err("`mode: preserve` with `remote_src` is not supported yet".to_owned());
-        }
-        if args.dest.is_empty() {
-            return Err("`dest` is empty".to_owned());
         }
         if let Some(validate) = &args.validate {
             if !crate::yaml::is_template(validate) && !validate.contains("%s") {
@@ -226,7 +229,8 @@ pub(super) fn file_outcome(
     outcome = outcome.with("diff", registered);
     outcome = outcome.with("dest", one.path.clone());
     if let Some(meta) = &one.meta {
-        if one.change == Change::None {
+        // What ansible-core's `file` module adds when the contents were not copied.
+        if one.change != Change::Contents {
             outcome = outcome.with("path", one.path.clone());
         }
         outcome = outcome.with("checksum", meta.sha1.clone());
@@ -335,6 +339,23 @@ impl Copy {
             },
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
+        // `mode: preserve`: the source's permission bits on the host (through a link, as
+        // ansible-core's `os.stat`).
+        let mut settings = settings;
+        if matches!(args.mode, Some(CopyMode::Preserve)) {
+            let output = ctx
+                .run(ctx.script(format!("stat -L -c %a {}", quote(src))))
+                .await?;
+            match u32::from_str_radix(output.stdout_lossy().trim(), 8) {
+                Ok(bits) if output.success() => settings.mode = Some(bits & 0o7777),
+                _ => {
+                    return Ok(Outcome::failed(format!(
+                        "cannot read the mode of `{src}`: {}",
+                        output.stderr_lossy().trim()
+                    )));
+                }
+            }
+        }
         let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
         let target = if args.dest.ends_with('/') {
             super::file_install::Target::Path(format!("{}{name}", args.dest))

@@ -661,6 +661,9 @@ pub(super) fn attributes(outcome: Outcome, line: &str) -> Outcome {
 impl TaskType for File {
     const ASYNC: crate::tasks::Async = crate::tasks::Async::Runs;
 
+    /// `state`'s six are ansible-core's.
+    const CHOICES_ARE_ANSIBLES: bool = true;
+
     const HOST_PATHS: &'static [&'static str] = &["path", "dest", "name", "src"];
 
     fn pipelines(_args: &Node) -> bool {

@@ -1,6 +1,7 @@
 //! `find` (Ansible's `ansible.builtin.find`): the files under `paths` on the host that match
 //! by name (shell patterns, or regular expressions matched at the start with `use_regex`),
-//! type, age and size, with Ansible's `files` (each with `stat`'s keys), `matched`,
+//! type, age, size, contents and mode, up to `limit` matches in Python's `os.walk` order,
+//! with Ansible's `files` (each with `stat`'s keys), `matched`,
 //! `examined` and `skipped_paths`. One round trip: the host lists every entry with its
 //! attributes (`find -printf`), the controller chooses by Ansible's rules.
 
@@ -63,6 +64,81 @@ pub struct Args {
     /// `latin-1`, `gbk`...); without it UTF-8, as Python's `open` on these hosts.
     #[serde(default)]
     encoding: Option<String>,
+    /// Octal (`'0644'`) or symbolic (`u=rw,g=r`): the permission bits a match has (all of
+    /// them, and no others, with `exact_mode`; or any of them without it).
+    #[serde(default)]
+    mode: Option<FindMode>,
+    #[serde(default = "super::args::yes")]
+    exact_mode: bool,
+    /// At most this many matches, the first ones in Python's `os.walk` order.
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `find`'s `mode`: a string, as ansible-core's `find` takes it (a number is refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindMode(String);
+
+impl<'de> Deserialize<'de> for FindMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Json::deserialize(deserializer)? {
+            Json::String(text) => {
+                if !crate::yaml::is_template(&text) {
+                    find_mode_bits(&text).map_err(D::Error::custom)?;
+                }
+                Ok(FindMode(text))
+            }
+            other => Err(D::Error::custom(format!(
+                "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
+                python_type(&other)
+            ))),
+        }
+    }
+}
+
+/// The name Python gives a YAML value's type, for ansible-core's messages.
+fn python_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// The bits a `mode` stands for, as ansible-core's `mode_filter` reads it: octal digits, or
+/// a symbolic mode applied to no permissions (`u=rw,g=r,o=r` is `0644`).
+fn find_mode_bits(text: &str) -> Result<u32, String> {
+    if let Ok(bits) = u32::from_str_radix(text, 8) {
+        return Ok(bits & 0o7777);
+    }
+    match super::args::FileMode::symbolic_spec(text) {
+        Ok(super::args::ModeSpec::Symbolic(clauses)) => {
+            let mut bits = 0u32;
+            for clause in clauses {
+                // `X` adds execute where some one may already execute (never a directory:
+                // the mode is applied to no file).
+                let add = clause.bits
+                    | if bits & 0o111 != 0 {
+                        clause.conditional_x
+                    } else {
+                        0
+                    };
+                bits = match clause.op {
+                    '+' => bits | add,
+                    '-' => bits & !add,
+                    _ => (bits & !clause.who) | add,
+                };
+            }
+            Ok(bits)
+        }
+        Ok(super::args::ModeSpec::Octal(bits)) => Ok(bits),
+        Err(_) => Err(format!("bad symbolic permission for mode: {text}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -154,7 +230,18 @@ impl TryFrom<Args> for Find {
         if let Some(pattern) = literal(&args.contains) {
             super::file_edit::regex(pattern, false)?;
         }
+        check_limit(args.limit)?;
         Ok(Find(args))
+    }
+}
+
+/// ansible-core's `find` takes no limit of zero or less.
+fn check_limit(limit: Option<i64>) -> Result<(), String> {
+    match limit {
+        Some(limit) if limit <= 0 => {
+            Err(format!("limit cannot be {limit} (use None for unlimited)"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -201,6 +288,8 @@ fn contains(
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {
     kind: char,
+    /// Whether Python's `os.walk` takes it for a directory (a link to one too).
+    is_dir: bool,
     depth: u32,
     path: String,
     stat: Map<String, Json>,
@@ -211,9 +300,10 @@ struct Entry {
 }
 
 fn entry(record: &str) -> Option<Entry> {
-    let fields: Vec<&str> = record.splitn(15, '\t').collect();
+    let fields: Vec<&str> = record.splitn(16, '\t').collect();
     let [
         kind,
+        target,
         mode,
         uid,
         gid,
@@ -277,6 +367,7 @@ fn entry(record: &str) -> Option<Entry> {
     }
     Some(Entry {
         kind,
+        is_dir: kind == 'd' || target.starts_with('d'),
         depth: depth.parse().ok()?,
         path: (*path).to_owned(),
         stat,
@@ -320,16 +411,23 @@ impl Find {
     fn script(&self) -> String {
         let args = &self.0;
         let max = if args.recurse {
-            args.depth.map(|d| format!("-maxdepth {}", d + 1))
+            // A depth of 0 is no limit, as in ansible-core.
+            args.depth
+                .filter(|d| *d > 0)
+                .map(|d| format!("-maxdepth {}", d + 1))
         } else {
             Some("-maxdepth 1".to_owned())
         };
         let max = max.unwrap_or_default();
         let follow = if args.follow { "-L " } else { "" };
-        let mut text = String::from("printf 'N\\t%s\\0' \"$(date +%s)\"\n");
+        // Without GNU find the task fails (later, `find` exits 1 for a directory it
+        // could not read, which is no failure).
+        let mut text = String::from(
+            "find / -maxdepth 0 -printf '' >/dev/null || { echo 'GNU find is needed on the host' >&2; exit 127; }\nprintf 'N\\t%s\\0' \"$(date +%s)\"\n",
+        );
         for (index, path) in args.paths.0.iter().enumerate() {
             text.push_str(&format!(
-                "p={}\nif [ -d \"$p\" ]; then\n  find {follow}\"$p\" -mindepth 1 {max} -printf 'E\\t%y\\t%m\\t%U\\t%G\\t%u\\t%g\\t%s\\t%i\\t%D\\t%n\\t%A@\\t%T@\\t%C@\\t%d\\t%p\\0' 2>/dev/null\n",
+                "printf 'P\\t{index}\\0'\np={}\nif [ -d \"$p\" ]; then\n  find {follow}\"$p\" -mindepth 1 {max} -printf 'E\\t%y\\t%Y\\t%m\\t%U\\t%G\\t%u\\t%g\\t%s\\t%i\\t%D\\t%n\\t%A@\\t%T@\\t%C@\\t%d\\t%p\\0' 2>/dev/null\n",
                 quote(path),
             ));
             if args.get_checksum {
@@ -345,8 +443,18 @@ impl Find {
                     "  find {follow}\"$p\" -mindepth 1 {max} -type f -exec sh -c 'for f; do b=$(base64 -w0 < \"$f\") && printf \"B\\t%s\\t%s\\0\" \"$b\" \"$f\"; done' sh {{}} + 2>/dev/null\n"
                 ));
             }
+            // The directories Python's `os.walk` could not list (its `onerror`).
+            if args.recurse {
+                text.push_str(&format!(
+                    "  find {follow}\"$p\" {max} -type d ! -readable -printf 'D\\t%p\\0' 2>/dev/null\n"
+                ));
+            } else {
+                text.push_str("  [ -r \"$p\" ] || printf 'D\\t%s\\0' \"$p\"\n");
+            }
             text.push_str(&format!("else printf 'S\\t{index}\\0'; fi\n"));
         }
+        // `find` exits 1 when it could not read a directory: no failure for Ansible's.
+        text.push_str("exit 0\n");
         text
     }
 
@@ -364,9 +472,17 @@ impl Find {
             .as_deref()
             .map(|s| amount(s, SIZE_UNITS, "size"))
             .transpose()?;
+        check_limit(args.limit)?;
+        let mode = args
+            .mode
+            .as_ref()
+            .map(|mode| find_mode_bits(&mode.0))
+            .transpose()?;
         let mut now = 0.0;
-        let mut entries = Vec::new();
+        let mut roots: Vec<Option<Vec<Entry>>> = vec![Some(Vec::new()); args.paths.0.len()];
+        let mut current = None;
         let mut skipped = Map::new();
+        let mut unreadable: std::collections::BTreeSet<String> = Default::default();
         let mut checksums: BTreeMap<String, String> = BTreeMap::new();
         let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let pattern = args
@@ -381,11 +497,14 @@ impl Find {
             };
             match tag {
                 "N" => now = rest.trim().parse::<f64>().unwrap_or_default(),
+                "P" => current = rest.parse::<usize>().ok().filter(|i| *i < roots.len()),
                 "S" => {
-                    if let Some(path) = rest.parse::<usize>().ok().and_then(|i| args.paths.0.get(i))
-                    {
-                        skipped.insert(path.clone(), format!("'{path}' is not a directory").into());
+                    if let Some(index) = rest.parse::<usize>().ok().filter(|i| *i < roots.len()) {
+                        roots[index] = None;
                     }
+                }
+                "D" => {
+                    unreadable.insert(rest.to_owned());
                 }
                 "H" => {
                     if let Some((sum, path)) = rest.split_once('\t') {
@@ -401,92 +520,92 @@ impl Find {
                         contents.insert(path.to_owned(), bytes);
                     }
                 }
-                "E" => entries.extend(entry(rest)),
+                "E" => {
+                    if let (Some(index), Some(entry)) = (current, entry(rest)) {
+                        if let Some(list) = &mut roots[index] {
+                            list.push(entry);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
-        let examined = entries.len();
+        let depth = args.depth.filter(|d| *d > 0);
+        let limit = args.limit.and_then(|l| usize::try_from(l).ok());
+        let mut examined = 0;
         let mut files = Vec::new();
-        for entry in entries {
-            if let (true, Some(depth)) = (args.recurse, args.depth) {
-                if entry.depth > depth {
-                    continue;
-                }
-            }
-            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
-            if name.starts_with('.') && !args.hidden {
+        let mut msg = "All paths examined";
+        // The paths Ansible warns of (`has_warnings`); not those `os.walk` could not list.
+        let mut warned = Vec::new();
+        // ansible-core's loop over `paths` and `os.walk`, break for break.
+        'paths: for (index, root) in roots.iter().enumerate() {
+            let path = &args.paths.0[index];
+            let Some(entries) = root else {
+                skipped.insert(path.clone(), format!("'{path}' is not a directory").into());
+                warned.push(path.clone());
                 continue;
-            }
-            let kind_ok = match args.file_type {
-                FileType::Any => true,
-                FileType::File => entry.kind == 'f',
-                FileType::Directory => entry.kind == 'd',
-                FileType::Link => entry.kind == 'l',
             };
-            if !kind_ok || !name_matches(name, &patterns, &excludes, args.use_regex) {
-                continue;
-            }
-            if let Some(age) = age {
-                let stamp = match args.age_stamp {
-                    Stamp::Mtime => entry.mtime,
-                    Stamp::Atime => entry.atime,
-                    Stamp::Ctime => entry.ctime,
-                };
-                let old = now - stamp;
-                if (age >= 0.0 && old < age) || (age < 0.0 && old > age.abs()) {
-                    continue;
-                }
-            }
-            // As Ansible: size chooses among files (`file`, `any`), not directories or links.
-            let sized = matches!(args.file_type, FileType::File | FileType::Any);
-            if let (Some(size), true) = (size, sized) {
-                let bytes = entry.size as f64;
-                if (size >= 0.0 && bytes < size) || (size < 0.0 && bytes > size.abs()) {
-                    continue;
-                }
-            }
-            if let Some(pattern) = &pattern {
-                let bytes = contents.get(&entry.path).map_or(&[][..], Vec::as_slice);
-                let read = contains(
-                    bytes,
-                    pattern,
-                    args.read_whole_file,
-                    args.encoding.as_deref(),
-                    &entry.path,
-                )?;
-                match read {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(why) => {
-                        // Ansible gives up on the path it was looking through.
-                        let root = args.paths.0.iter().find(|p| {
-                            entry
-                                .path
-                                .starts_with(&format!("{}/", p.trim_end_matches('/')))
-                        });
-                        let root = root.cloned().unwrap_or_else(|| entry.path.clone());
-                        skipped.entry(root).or_insert(why.into());
+            for listing in walk(path, entries, args.follow, depth, &unreadable) {
+                let listing = match listing {
+                    Listing::Entries(listing) => listing,
+                    Listing::Unreadable(dir) => {
+                        let why = format!("[Errno 13] Permission denied: '{dir}'");
+                        skipped.insert(dir.to_owned(), why.into());
                         continue;
                     }
+                };
+                examined += listing.len();
+                for entry in listing {
+                    if depth.is_some_and(|d| entry.depth > d) {
+                        continue;
+                    }
+                    let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+                    if name.starts_with('.') && !args.hidden {
+                        continue;
+                    }
+                    let chosen = self.chosen(
+                        entry,
+                        name,
+                        (&patterns, &excludes),
+                        (now, age, size, mode),
+                        pattern.as_ref().map(|p| (p, &contents)),
+                    )?;
+                    match chosen {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            let mut stat = entry.stat.clone();
+                            if entry.kind == 'f' {
+                                if let Some(sum) = checksums.get(&entry.path) {
+                                    stat.insert("checksum".into(), sum.clone().into());
+                                }
+                            }
+                            files.push(Json::Object(stat));
+                        }
+                        Err(why) => {
+                            // Ansible gives up on the path it was looking through.
+                            skipped.insert(path.clone(), why.into());
+                            warned.push(path.clone());
+                            continue 'paths;
+                        }
+                    }
+                    if Some(files.len()) == limit {
+                        msg = "Limit of matches reached";
+                        break;
+                    }
+                }
+                if !args.recurse || Some(files.len()) == limit {
+                    break;
                 }
             }
-            let mut stat = entry.stat;
-            if entry.kind == 'f' {
-                if let Some(sum) = checksums.get(&entry.path) {
-                    stat.insert("checksum".into(), sum.clone().into());
-                }
-            }
-            files.push(Json::Object(stat));
         }
-        let msg = if skipped.is_empty() {
-            "All paths examined"
-        } else {
-            "Not all paths examined, check warnings for details"
-        };
+        if !warned.is_empty() {
+            msg = "Not all paths examined, check warnings for details";
+        }
         let mut outcome = Outcome::ok();
-        if !skipped.is_empty() {
+        if !warned.is_empty() {
             let warnings: Vec<String> = skipped
                 .iter()
+                .filter(|(path, _)| warned.contains(path))
                 .map(|(path, why)| {
                     let why = why.as_str().unwrap_or_default();
                     format!("Skipped '{path}' path due to this access issue: {why}\n")
@@ -501,6 +620,160 @@ impl Find {
             .with("skipped_paths", Json::Object(skipped))
             .with("msg", msg))
     }
+
+    /// Whether an entry passes ansible-core's filters for its `file_type` (pattern, age,
+    /// size, contents, mode); `Ok(Err(why))` when its contents cannot be read.
+    fn chosen(
+        &self,
+        entry: &Entry,
+        name: &str,
+        (patterns, excludes): (&[String], &[String]),
+        (now, age, size, mode): (f64, Option<f64>, Option<f64>, Option<u32>),
+        contains_pattern: Option<(&PythonRegex, &BTreeMap<String, Vec<u8>>)>,
+    ) -> Result<Result<bool, String>, String> {
+        let args = &self.0;
+        let kind_ok = match args.file_type {
+            FileType::Any => true,
+            FileType::File => entry.kind == 'f',
+            FileType::Directory => entry.kind == 'd',
+            FileType::Link => entry.kind == 'l',
+        };
+        if !kind_ok || !name_matches(name, patterns, excludes, args.use_regex) {
+            return Ok(Ok(false));
+        }
+        if let Some(age) = age {
+            let stamp = match args.age_stamp {
+                Stamp::Mtime => entry.mtime,
+                Stamp::Atime => entry.atime,
+                Stamp::Ctime => entry.ctime,
+            };
+            let old = now - stamp;
+            if (age >= 0.0 && old < age) || (age < 0.0 && old > age.abs()) {
+                return Ok(Ok(false));
+            }
+        }
+        // As Ansible: size chooses among regular files (`file`, `any`), not directories or links.
+        if let (Some(size), true) = (size, entry.kind == 'f') {
+            let bytes = entry.size as f64;
+            if (size >= 0.0 && bytes < size) || (size < 0.0 && bytes > size.abs()) {
+                return Ok(Ok(false));
+            }
+        }
+        if let Some((pattern, contents)) = contains_pattern {
+            let bytes = contents.get(&entry.path).map_or(&[][..], Vec::as_slice);
+            let read = contains(
+                bytes,
+                pattern,
+                args.read_whole_file,
+                args.encoding.as_deref(),
+                &entry.path,
+            )?;
+            match read {
+                Ok(true) => {}
+                Ok(false) => return Ok(Ok(false)),
+                Err(why) => return Ok(Err(why)),
+            }
+        }
+        if let Some(mode) = mode {
+            let bits = entry
+                .stat
+                .get("mode")
+                .and_then(Json::as_str)
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .unwrap_or_default();
+            let hit = if args.exact_mode {
+                bits == mode
+            } else {
+                bits & mode != 0
+            };
+            if !hit {
+                return Ok(Ok(false));
+            }
+        }
+        Ok(Ok(true))
+    }
+}
+
+/// The listings Python's `os.walk(top, topdown=True)` yields for the entries `find` printed
+/// under one path (in its order: each directory's entries in the order the directory
+/// holds them, each followed by its contents): per directory, its files then its
+/// directories, then the listings of those directories in turn (links to directories
+/// only with `follow`).
+/// One step of Python's `os.walk`: a directory's entries, or a directory it could not list
+/// (its `onerror`).
+enum Listing<'e> {
+    Entries(Vec<&'e Entry>),
+    Unreadable(&'e str),
+}
+
+fn walk<'e>(
+    top: &'e str,
+    entries: &'e [Entry],
+    follow: bool,
+    depth: Option<u32>,
+    unreadable: &std::collections::BTreeSet<String>,
+) -> Vec<Listing<'e>> {
+    let mut top_entries = Vec::new();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    // The last entry seen at each depth: the parent of the next one a level deeper.
+    let mut last: Vec<usize> = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let depth = entry.depth.max(1) as usize;
+        last.truncate(depth - 1);
+        if depth == 1 {
+            top_entries.push(index);
+        } else if last.len() == depth - 1 {
+            children[last[depth - 2]].push(index);
+        } else {
+            continue;
+        }
+        last.push(index);
+    }
+    struct Walk<'w, 'e> {
+        entries: &'e [Entry],
+        children: &'w [Vec<usize>],
+        follow: bool,
+        depth: Option<u32>,
+        unreadable: &'w std::collections::BTreeSet<String>,
+        out: Vec<Listing<'e>>,
+    }
+    impl<'e> Walk<'_, 'e> {
+        fn visit(&mut self, dir: &'e str, list: &[usize]) {
+            if self.unreadable.contains(dir) {
+                self.out.push(Listing::Unreadable(dir));
+                return;
+            }
+            let entries = self.entries;
+            let (dirs, files): (Vec<usize>, Vec<usize>) =
+                list.iter().partition(|&&index| entries[index].is_dir);
+            self.out.push(Listing::Entries(
+                files
+                    .iter()
+                    .chain(&dirs)
+                    .map(|&index| &entries[index])
+                    .collect(),
+            ));
+            for index in dirs {
+                let entry = &entries[index];
+                // Ansible prunes the walk below `depth`, and follows links with `follow`.
+                let deeper = self.depth.is_some_and(|d| entry.depth > d);
+                if (self.follow || entry.kind != 'l') && !deeper {
+                    let children = &self.children[index];
+                    self.visit(&entry.path, children);
+                }
+            }
+        }
+    }
+    let mut walk = Walk {
+        entries,
+        children: &children,
+        follow,
+        depth,
+        unreadable,
+        out: Vec::new(),
+    };
+    walk.visit(top, &top_entries);
+    walk.out
 }
 
 impl TaskType for Find {

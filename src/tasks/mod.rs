@@ -103,6 +103,13 @@ pub trait TaskType {
     /// `command: {cmd: ls -l}`).
     const FREE_FORM: Option<&'static str> = None;
 
+    /// Its arguments' choices (`state: file, directory...`) are all of ansible-core's, so a
+    /// value none of them is one ansible-core fails the task with on each host (`value of
+    /// state must be one of: ...`), not one quayside does not build: on a task written to
+    /// fail it fails so ([`argument_failure`]). False by default: a value quayside does not
+    /// take stays refused before the run.
+    const CHOICES_ARE_ANSIBLES: bool = false;
+
     /// It runs on the controller only, as Ansible's action plugins of the same names
     /// (`debug`, `set_fact`...): it needs no connection to its host.
     const ON_CONTROLLER: bool = false;
@@ -249,6 +256,13 @@ macro_rules! task_types {
                 match name {
                     $($name => Some(TaskKind::$variant),)*
                     _ => None,
+                }
+            }
+
+            /// [`TaskType::CHOICES_ARE_ANSIBLES`].
+            pub fn choices_are_ansibles(self) -> bool {
+                match self {
+                    $(TaskKind::$variant => <$ty as TaskType>::CHOICES_ARE_ANSIBLES,)*
                 }
             }
 
@@ -511,7 +525,7 @@ pub enum Async {
     NotBuilt,
 }
 
-pub use template_config::{Rendering, agreement, render_file, template_path};
+pub use template_config::{Rendering, agreement, check_taken_in, render_file, template_path};
 
 impl Action {
     /// For [`Across::AgreeFirst`]: the file this host would install, rendered, if the task
@@ -646,6 +660,46 @@ pub fn missing_args(kind: TaskKind, args: &Node) -> Option<String> {
         "missing required arguments: {}",
         missing.join(", ")
     ))
+}
+
+/// What ansible-core fails a task of type `kind` with `args` (as written) on each host: a
+/// required argument left out, or an error its type words as ansible-core does
+/// ([`args::is_ansible_argument_error`]: mutually exclusive arguments, a bad choice...).
+/// `None` when the arguments are right, or wrong another way (an argument quayside does
+/// not take): those stay refused before the run.
+pub fn argument_failure(kind: TaskKind, args: &Node) -> Option<String> {
+    let key = Node::new(args.span.clone(), Value::Str(kind.name().to_owned()));
+    let error = from_node_lenient::<Action>(&action_node(&key, args)).err()?;
+    if error.unknown.is_some() {
+        return None;
+    }
+    if error.missing.is_some() {
+        return missing_args(kind, args);
+    }
+    if let (Some(choice), Some(span), Value::Map(entries), true) = (
+        &error.choice,
+        &error.span,
+        &args.value,
+        kind.choices_are_ansibles(),
+    ) {
+        let (value, expected) = &**choice;
+        // ansible-core's words, the choices in order (its argument specs list most so).
+        let (name, _) = entries.iter().find(|(_, node)| node.span == *span)?;
+        let mut choices = expected.to_vec();
+        choices.sort_unstable();
+        return Some(format!(
+            "value of {} must be one of: {}, got: {value}",
+            name.key_string(),
+            choices.join(", ")
+        ));
+    }
+    args::is_ansible_argument_error(&error.message).then_some(error.message)
+}
+
+/// Whether ansible-core's action plugin, not its module, fails a task with this
+/// [`argument_failure`] (`copy`'s `dest is required`): `Action failed`.
+pub fn argument_failure_is_the_actions(message: &str) -> bool {
+    args::is_ansible_action_error(message)
 }
 
 /// Read a task's rendered arguments.
@@ -989,5 +1043,41 @@ mod tests {
             Some("missing required arguments: path")
         );
         assert_eq!(missing_args(TaskKind::File, &args("{path: /x}")), None);
+    }
+
+    #[test]
+    fn argument_failures_are_those_ansible_core_fails_a_task_with() {
+        let args = |text: &str| crate::yaml::load_str("t.yml", text).unwrap();
+        let failure = |kind, text| argument_failure(kind, &args(text));
+        assert_eq!(
+            failure(TaskKind::Slurp, "{}").as_deref(),
+            Some("missing required arguments: src")
+        );
+        assert_eq!(
+            failure(TaskKind::Copy, "{src: a}").as_deref(),
+            Some("dest is required")
+        );
+        assert_eq!(
+            failure(
+                TaskKind::Unarchive,
+                "{src: a, dest: b, include: [x], exclude: [y]}"
+            )
+            .as_deref(),
+            Some("parameters are mutually exclusive: include|exclude")
+        );
+        assert_eq!(
+            failure(TaskKind::File, "{path: /x, state: bogus}").as_deref(),
+            Some(
+                "value of state must be one of: absent, directory, file, hard, link, touch, got: bogus"
+            )
+        );
+        // Right, or wrong another way: not a failure on the host but a refusal.
+        assert_eq!(failure(TaskKind::Slurp, "{src: /x}"), None);
+        assert_eq!(failure(TaskKind::Slurp, "{src: /x, bogus: 1}"), None);
+        assert_eq!(
+            failure(TaskKind::Find, "{paths: /x, file_type: bogus}"),
+            None
+        );
+        assert_eq!(failure(TaskKind::Find, "{paths: /x, limit: 0}"), None);
     }
 }

@@ -1,5 +1,8 @@
 //! `slurp` (Ansible's `ansible.builtin.slurp`): a file on the host, registered as base64
-//! `content` with `encoding: base64` and `source`, as Ansible returns it.
+//! `content` with `encoding: base64` and `source`, as Ansible returns it; a file it cannot
+//! read fails with ansible-core 2.19.14's messages (`File not found: PATH`, `File is not
+//! readable: PATH`, `Source is a directory and must be a file: PATH`, and, for a path
+//! through a file, its `Unable to slurp file: {source}` as written).
 
 use serde::Deserialize;
 
@@ -26,9 +29,14 @@ impl TaskType for Slurp {
     async fn run(&self, ctx: &TaskContext<'_>) -> Result<Outcome, TransportError> {
         let text = format!(
             r#"p={}
-if [ -d "$p" ]; then echo "E source is a directory and must be a file: $p"; exit 1; fi
-if [ ! -e "$p" ]; then echo "E File not found: $p"; exit 1; fi
-if [ ! -r "$p" ]; then echo "E file is not readable: $p"; exit 1; fi
+if [ ! -e "$p" ] && [ ! -L "$p" ]; then
+  d=$(dirname -- "$p")
+  while [ ! -e "$d" ] && [ "$d" != / ] && [ "$d" != . ]; do d=$(dirname -- "$d"); done
+  if [ -e "$d" ] && [ ! -d "$d" ]; then echo "E Unable to slurp file: {{source}}"; exit 1; fi
+  echo "E File not found: $p"; exit 1
+fi
+if [ ! -r "$p" ]; then echo "E File is not readable: $p"; exit 1; fi
+if [ -d "$p" ]; then echo "E Source is a directory and must be a file: $p"; exit 1; fi
 printf 'C '; base64 -w0 < "$p" || exit 1; echo
 "#,
             quote(&self.src)

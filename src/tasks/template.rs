@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::args::{Account, secret_by_name};
 use super::copy::{CopyMode, ansible_settings, failure_outcome, file_outcome};
 use super::copy_files::playbook_dir;
-use super::file_install::{self, NewFile, Target};
+use super::file_install::{self, Change, NewFile, Target};
 use super::template_config::{render_file_in, render_file_with, template_path};
 use super::{Outcome, TaskContext, TaskType};
 use crate::python_codec::CodecError;
@@ -375,12 +375,15 @@ impl TaskType for Template {
             // folder on the controller; quayside names the template itself.
             (Some(file), Some(one)) => {
                 let src = std::fs::canonicalize(&src_path).unwrap_or(src_path);
-                Ok(file_outcome(
-                    ctx,
-                    file,
-                    one,
-                    Some(&src.display().to_string()),
-                ))
+                let src = src.display().to_string();
+                let outcome = file_outcome(ctx, file, one, Some(&src));
+                // ansible-core's `src` is the rendered copy it sent, in its temporary
+                // folder on the host, when the contents were copied; quayside names the
+                // template.
+                Ok(match one.change {
+                    Change::Contents => outcome.with("src", src),
+                    _ => outcome,
+                })
             }
             _ => Ok(Outcome::failed("nothing was installed")),
         }

@@ -504,9 +504,27 @@ fn lookup_values(kind: &str, terms: &[String]) -> Result<Vec<Value>, Error> {
                     .trim_end()
                     .to_owned()
             }
+            // Each line the command prints is a value of its own.
+            "lines" => {
+                let output = std::process::Command::new("sh")
+                    .args(["-c", term])
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .map_err(|error| invalid(format!("lookup('lines', '{term}'): {error}")))?;
+                if !output.status.success() {
+                    // ansible-core's words.
+                    return Err(invalid(format!(
+                        "lookup_plugin.lines({term}) returned {}",
+                        output.status.code().unwrap_or(-1)
+                    )));
+                }
+                let text = String::from_utf8_lossy(&output.stdout);
+                out.extend(text.lines().map(Value::from));
+                continue;
+            }
             other => {
                 return Err(invalid(format!(
-                    "lookup: `{other}` is not supported (use `file`, `env`, `pipe`, `first_found`, `password` or `community.general.random_string`)"
+                    "lookup: `{other}` is not supported (use `file`, `env`, `pipe`, `lines`, `first_found`, `password` or `community.general.random_string`)"
                 )));
             }
         };

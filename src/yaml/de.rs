@@ -21,6 +21,9 @@ pub struct DeError {
     pub unknown: Option<(String, &'static [&'static str])>,
     /// A required argument left out (serde's `missing_field`).
     pub missing: Option<&'static str>,
+    /// A value that is none of those the type takes, and those it takes (serde's
+    /// `unknown_variant`).
+    pub choice: Option<Box<(String, &'static [&'static str])>>,
 }
 
 impl DeError {
@@ -47,6 +50,7 @@ impl de::Error for DeError {
             span: None,
             unknown: None,
             missing: None,
+            choice: None,
         }
     }
 
@@ -83,7 +87,10 @@ impl de::Error for DeError {
                     .join(", ")
             )),
         }
-        Self::custom(message)
+        Self {
+            choice: Some(Box::new((variant.to_owned(), expected))),
+            ..Self::custom(message)
+        }
     }
 
     fn missing_field(field: &'static str) -> Self {
