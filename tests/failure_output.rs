@@ -193,3 +193,39 @@ fn an_unnamed_task_is_shown_by_its_type_as_written() {
         ]
     );
 }
+
+/// A host not reached: `[ERROR]: Task failed: MESSAGE` with the task's `Origin:`, and
+/// without one under Gathering Facts (expected from ansible-core 2.19.14, whose message
+/// is its own: `Failed to connect to the host via ssh: ...`).
+#[test]
+fn a_host_not_reached_is_reported_as_ansible_core_reports_it() {
+    for (gather, origin) in [("false", true), ("true", false)] {
+        let test = Test::new()
+            .file("hosts", "down ansible_host=127.0.0.9 ansible_port=1\n")
+            .file(
+                "play.yml",
+                &format!(
+                    "
+                    - hosts: down
+                      gather_facts: {gather}
+                      tasks:
+                        - command: /bin/true
+                    "
+                ),
+            )
+            .args(&["run", "play.yml", "-i", "hosts"]);
+        let output = test.run().status(3);
+        let headline = "[ERROR]: Task failed: cannot connect to `down`: ssh: connect to host 127.0.0.9 port 1: Connection refused\n";
+        let expected = if origin {
+            format!(
+                "TASK [command] *****************************************************************\n{headline}Origin: {}:4:7\n\nfatal: [down]: UNREACHABLE!",
+                test.path().join("play.yml").display()
+            )
+        } else {
+            format!(
+                "TASK [Gathering Facts] *********************************************************\n{headline}fatal: [down]: UNREACHABLE!"
+            )
+        };
+        assert!(output.stdout.contains(&expected), "{}", output.stdout);
+    }
+}

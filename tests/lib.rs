@@ -31,6 +31,7 @@ mod modules_dnf;
 mod modules_files;
 mod modules_files_targets;
 mod modules_net;
+mod modules_net_args;
 mod modules_packages;
 mod modules_posix;
 mod modules_script;

@@ -67,7 +67,9 @@ fn dump_result(result: &serde_json::Value, verbosity: u8) -> String {
 /// and the two before it there too; quayside does not, since those lines may be another
 /// task's, holding a secret it would then print.
 fn error_block(origin: &super::Origin) -> String {
-    let span = &origin.span;
+    let Some(span) = &origin.span else {
+        return format!("[ERROR]: Task failed: {}\n", origin.headline);
+    };
     let path = std::path::absolute(&span.file.name)
         .map_or_else(|_| span.file.name.clone(), |p| p.display().to_string());
     format!(

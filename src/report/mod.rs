@@ -189,8 +189,8 @@ pub enum Event {
 /// task up to it.
 #[derive(Debug, Clone)]
 pub struct Origin {
-    /// Where the task was written (its first key).
-    pub span: crate::source::Span,
+    /// Where the task was written (its first key); none for Gathering Facts.
+    pub span: Option<crate::source::Span>,
     /// After `Task failed: `: `Module failed: MSG`, `Action failed: MSG`, or for a host
     /// not reached the message alone.
     pub headline: String,

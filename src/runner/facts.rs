@@ -24,7 +24,7 @@ impl Runner<'_> {
             .each_host(&hosts, |host| async move {
                 // Each host gathers its facts as soon as it is connected (an unreachable
                 // one is reported as such under this task, as in ansible-core).
-                if !self.connect_host(host, None).await {
+                if !self.connect_host(host, None, None).await {
                     return;
                 }
                 let started = Instant::now();

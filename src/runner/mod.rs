@@ -1339,9 +1339,14 @@ impl<'a> Runner<'a> {
     /// another user than `task_user`, else the play's `remote_user`), concurrently. Each
     /// host's connection is its own as soon as it is open: a chain waiting for it
     /// (`chain.rs`) sends its first units while other hosts are still handshaking.
-    async fn connect_all(&self, batch: &[String], task_user: Option<&str>) {
+    async fn connect_all(
+        &self,
+        batch: &[String],
+        task_user: Option<&str>,
+        origin: Option<&crate::source::Span>,
+    ) {
         let (_, abandoned) = self
-            .each_host(batch, |host| self.connect_host(host, task_user))
+            .each_host(batch, |host| self.connect_host(host, task_user, origin))
             .await;
         for host in abandoned {
             self.report_abandoned(host, "connect");
@@ -1351,7 +1356,14 @@ impl<'a> Runner<'a> {
     /// Connect one host, unless it has a connection opened as the user it is to connect
     /// as (`connect_all`): whether it is connected (false: it is unreachable, now or
     /// before).
-    async fn connect_host(&self, host: &str, task_user: Option<&str>) -> bool {
+    /// `origin`: where the task that connects it was written, for the `[ERROR]` line of a
+    /// host not reached (none for Gathering Facts, as in ansible-core).
+    async fn connect_host(
+        &self,
+        host: &str,
+        task_user: Option<&str>,
+        origin: Option<&crate::source::Span>,
+    ) -> bool {
         let remote_user = self.remote_user_for(task_user);
         {
             let mut state = self.state(host);
@@ -1370,7 +1382,7 @@ impl<'a> Runner<'a> {
         }
         let vars = self.connection_vars(host);
         let result = connect::connect(host, &vars, &settings).await;
-        self.connected(host, &remote_user, result);
+        self.connected(host, &remote_user, result, origin);
         !self.state(host).unreachable
     }
 
@@ -1381,6 +1393,7 @@ impl<'a> Runner<'a> {
         host: &str,
         remote_user: &Option<String>,
         result: Result<Arc<dyn Connection>, crate::transport::TransportError>,
+        origin: Option<&crate::source::Span>,
     ) {
         match result {
             Ok(connection) => {
@@ -1397,14 +1410,21 @@ impl<'a> Runner<'a> {
                     state.unreachable = true;
                     state.counts.unreachable += 1;
                 }
-                self.reporter.emit(&Event::bare_result(
+                let mut event = Event::bare_result(
                     host,
                     "connect",
                     Status::Unreachable,
                     Some(error.to_string()),
                     None,
                     0,
-                ));
+                );
+                if let Event::HostResult { origin: shown, .. } = &mut event {
+                    *shown = Some(crate::report::Origin {
+                        span: origin.cloned(),
+                        headline: error.to_string(),
+                    });
+                }
+                self.reporter.emit(&event);
             }
         }
     }

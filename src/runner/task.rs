@@ -115,7 +115,7 @@ impl Runner<'_> {
         let connected: Vec<String>;
         let mut targets = targets;
         if needs_connection(task, &effective) && !connect_each {
-            self.connect_all(targets, task_user).await;
+            self.connect_all(targets, task_user, Some(&task.span)).await;
             connected = targets
                 .iter()
                 .filter(|h| !self.state(h).unreachable)
@@ -157,7 +157,7 @@ impl Runner<'_> {
         let run = &run;
         let (outcomes, abandoned) = self
             .each_host(targets, |host| async move {
-                if connect_each && !self.connect_host(host, task_user).await {
+                if connect_each && !self.connect_host(host, task_user, Some(&task.span)).await {
                     return None;
                 }
                 self.run_on_host(scope, task, effective, host, run).await
@@ -1122,7 +1122,10 @@ fn origin(
         }
         Ok(_) => return None,
     };
-    Some(crate::report::Origin { span, headline })
+    Some(crate::report::Origin {
+        span: Some(span),
+        headline,
+    })
 }
 
 /// The status a result reports: an error reaching the host is `unreachable`, a failure

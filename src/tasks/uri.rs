@@ -45,8 +45,6 @@ macro_rules! http_args {
             force_basic_auth: bool,
             #[serde(default = "super::args::yes")]
             validate_certs: bool,
-            #[serde(default)]
-            ca_path: Option<String>,
             /// A PEM file on the host: the client's certificate (and its key, unless
             /// `client_key` names the key's file), as curl's `--cert`.
             #[serde(default)]
@@ -65,6 +63,19 @@ macro_rules! http_args {
             /// Whether a `Content-Encoding: gzip` answer is decompressed.
             #[serde(default = "super::args::yes")]
             decompress: bool,
+            /// The `User-Agent` sent.
+            #[serde(default = "super::uri::ansible_httpget")]
+            http_agent: String,
+            /// The TLS ciphers allowed, OpenSSL's names (joined with `:`).
+            #[serde(default)]
+            ciphers: Option<super::args::OneOrMany>,
+            /// Basic credentials for the host from the host's `~/.netrc` (or `$NETRC`) when
+            /// none are given.
+            #[serde(default = "super::args::yes")]
+            use_netrc: bool,
+            /// SPNEGO (Kerberos) authentication with the host's credentials cache.
+            #[serde(default)]
+            use_gssapi: bool,
         }
 
         impl $name {
@@ -75,7 +86,7 @@ macro_rules! http_args {
                     url_password: self.url_password.clone(),
                     force_basic_auth: self.force_basic_auth,
                     validate_certs: self.validate_certs,
-                    ca_path: self.ca_path.clone(),
+                    ca_path: None,
                     client_cert: self.client_cert.clone(),
                     client_key: self.client_key.clone(),
                     use_proxy: self.use_proxy,
@@ -88,6 +99,19 @@ macro_rules! http_args {
                         .filter(|name| !name.is_empty())
                         .collect(),
                     decompress: self.decompress,
+                    http_agent: self.http_agent.clone(),
+                    ciphers: self
+                        .ciphers
+                        .iter()
+                        .flat_map(|list| list.0.iter())
+                        .flat_map(|item| item.split(','))
+                        .map(|name| name.trim().to_owned())
+                        .filter(|name| !name.is_empty())
+                        .collect(),
+                    use_netrc: self.use_netrc,
+                    use_gssapi: self.use_gssapi,
+                    unix_socket: None,
+                    no_cache: false,
                 }
             }
         }
@@ -126,6 +150,23 @@ pub struct Args {
     owner: Option<Account>,
     #[serde(default)]
     group: Option<Account>,
+    /// A file whose bytes are the body: on the controller (`files/`), or on the host with
+    /// `remote_src`.
+    #[serde(default)]
+    src: Option<String>,
+    /// `src` and a multipart body's files are read on the host, not the controller.
+    #[serde(default)]
+    remote_src: bool,
+    /// A socket on the host the request goes through (curl's `--unix-socket`).
+    #[serde(default)]
+    unix_socket: Option<String>,
+    /// The CA certificates the server's is checked against, a PEM file on the host
+    /// (`uri`'s only: ansible-core's `get_url` has no `ca_path`).
+    #[serde(default)]
+    ca_path: Option<String>,
+    /// `Cache-control: no-cache` is sent.
+    #[serde(default)]
+    force: bool,
 }
 }
 
@@ -147,6 +188,22 @@ pub(super) struct Auth {
     pub unredirected_headers: Vec<String>,
     /// Whether a `Content-Encoding: gzip` answer is decompressed, as urllib's is.
     pub decompress: bool,
+    /// The `User-Agent` header (none when empty).
+    pub http_agent: String,
+    /// The TLS ciphers allowed (OpenSSL's names), as Python's `set_ciphers`.
+    pub ciphers: Vec<String>,
+    /// Whether the host's `~/.netrc` (or `$NETRC`) gives credentials when none are given.
+    pub use_netrc: bool,
+    /// SPNEGO with the host's Kerberos credentials cache (curl's `--negotiate`).
+    pub use_gssapi: bool,
+    /// A socket on the host the request goes through (`uri`'s `unix_socket`).
+    pub unix_socket: Option<String>,
+    /// `Cache-control: no-cache` is sent (`uri`'s `force`).
+    pub no_cache: bool,
+}
+
+pub(super) fn ansible_httpget() -> String {
+    "ansible-httpget".to_owned()
 }
 
 fn get() -> String {
@@ -170,6 +227,8 @@ pub enum BodyFormat {
     #[default]
     #[serde(rename = "raw")]
     Raw,
+    #[serde(rename = "form-multipart")]
+    Multipart,
 }
 
 /// Ansible's `follow_redirects`: `safe` (the default) follows for `GET` and `HEAD` only.
@@ -255,7 +314,16 @@ impl TryFrom<Args> for Uri {
             );
         }
         check_url(&args.url, &["http", "https"])?;
-        let auth = args.auth();
+        if args.src.is_some() && args.body.is_some() {
+            return Err("parameters are mutually exclusive: body|src".to_owned());
+        }
+        if args.body_format == BodyFormat::Multipart && args.src.is_none() {
+            check_multipart(args.body.as_ref().unwrap_or(&Json::Null))?;
+        }
+        let mut auth = args.auth();
+        auth.unix_socket = args.unix_socket.clone();
+        auth.ca_path = args.ca_path.clone();
+        auth.no_cache = args.force;
         Ok(Uri(args, auth))
     }
 }
@@ -303,12 +371,24 @@ pub(super) struct Request<'a> {
     pub url: &'a str,
     pub method: &'a str,
     pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
+    pub body: Option<Body>,
     pub auth: &'a Auth,
     pub timeout: u64,
     pub follow: bool,
     /// The schemes curl may use, first and after a redirect.
     pub schemes: &'a str,
+}
+
+/// A request's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Body {
+    /// Text, in curl's config.
+    Text(String),
+    /// Any bytes: sent to the host base64-encoded on the first line of the standard input,
+    /// which [`CURL`] writes to a file curl reads (`qbody=1`).
+    Bytes(Vec<u8>),
+    /// A file on the host.
+    HostFile(String),
 }
 
 /// The first line of the standard input of [`CURL`]: curl follows the redirects itself.
@@ -332,14 +412,18 @@ impl Request<'_> {
             Some(self.url),
             self.method,
             &self.headers,
-            self.body.as_deref(),
+            self.body.as_ref(),
             self.follow && !self.first_hop(),
             true,
         );
+        let data = match &self.body {
+            Some(Body::Bytes(bytes)) => format!("{}\n", STANDARD.encode(bytes)),
+            _ => String::new(),
+        };
         if !self.first_hop() {
-            return format!("{ONE_CURL}\n{first}");
+            return format!("{data}{ONE_CURL}\n{first}");
         }
-        let mut text = format!("{FIRST_HOP}\n{first}");
+        let mut text = format!("{data}{FIRST_HOP}\n{first}");
         let kept = |name: &str| {
             !self
                 .auth
@@ -373,7 +457,7 @@ impl Request<'_> {
         };
         let after_302 = if self.method == "HEAD" { "HEAD" } else { "GET" };
         for (method, headers, body) in [
-            (self.method, &all, self.body.as_deref()),
+            (self.method, &all, self.body.as_ref()),
             (after_301, &bodiless, None),
             (after_302, &bodiless, None),
         ] {
@@ -391,7 +475,7 @@ impl Request<'_> {
         url: Option<&str>,
         method: &str,
         headers: &[(String, String)],
-        body: Option<&str>,
+        body: Option<&Body>,
         follow: bool,
         user: bool,
     ) -> String {
@@ -413,8 +497,25 @@ impl Request<'_> {
             format!("proto = {}", config_value(&format!("={schemes}"))),
             format!("proto-redir = {}", config_value("=http,https")),
             format!("max-time = {}", self.timeout),
-            format!("user-agent = {}", config_value("ansible-httpget")),
+            format!("user-agent = {}", config_value(&self.auth.http_agent)),
         ]);
+        if let Some(socket) = &self.auth.unix_socket {
+            lines.push(format!("unix-socket = {}", config_value(socket)));
+        }
+        if !self.auth.ciphers.is_empty() {
+            lines.push(format!(
+                "ciphers = {}",
+                config_value(&self.auth.ciphers.join(":"))
+            ));
+        }
+        let named = |wanted: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(wanted));
+        // As urllib: `force`'s header, unless the task's headers name it.
+        if self.auth.no_cache && !named("cache-control") {
+            lines.push(format!(
+                "header = {}",
+                config_value("Cache-control: no-cache")
+            ));
+        }
         match method {
             "HEAD" => lines.push("head".to_owned()),
             "GET" if body.is_none() => {}
@@ -432,10 +533,27 @@ impl Request<'_> {
                 config_value(&format!("{name}: {value}"))
             ));
         }
-        if let Some(body) = body {
-            lines.push(format!("data-raw = {}", config_value(body)));
+        match body {
+            Some(Body::Text(text)) => lines.push(format!("data-raw = {}", config_value(text))),
+            // The file [`CURL`] wrote the bytes to, open on descriptor 7.
+            Some(Body::Bytes(_)) => {
+                lines.push(format!("data-binary = {}", config_value("@/dev/fd/7")))
+            }
+            Some(Body::HostFile(path)) => lines.push(format!(
+                "data-binary = {}",
+                config_value(&format!("@{path}"))
+            )),
+            None => {}
         }
-        if let Some(username) = self.auth.url_username.as_ref().filter(|_| user) {
+        if self.auth.use_gssapi {
+            // As ansible-core's GSSAPI handler: SPNEGO on a `Negotiate` challenge, with the
+            // credentials cache (or the user given); no basic credentials, no netrc.
+            if user {
+                let username = self.auth.url_username.as_deref().unwrap_or_default();
+                lines.push(format!("user = {}", config_value(&format!("{username}:"))));
+                lines.push("negotiate".to_owned());
+            }
+        } else if let Some(username) = self.auth.url_username.as_ref().filter(|_| user) {
             let password = self.auth.url_password.as_deref().unwrap_or_default();
             lines.push(format!(
                 "user = {}",
@@ -482,8 +600,35 @@ impl Request<'_> {
 /// redirects seconds url`, `H headers`, `X curl's error`, each base64) and `$code` set for what
 /// follows.
 pub(super) const CURL: &str = r#"command -v curl >/dev/null 2>&1 || { echo 'E no `curl` on the host: the request is made with curl there (or from the controller with `delegate_to: localhost`)'; exit 0; }
-qtmp=$(mktemp -d) || exit 1
+[ "$qgss" = 0 ] || curl -V 2>/dev/null | grep -q '^Features:.*SPNEGO' || { echo 'E use_gssapi: the host'"'"'s curl has no SPNEGO (GSS-API) support'; exit 0; }
+qtmp=$(mktemp -d ${qtmpdir:+-p "$qtmpdir"}) || exit 1
 trap 'rm -rf -- "$qtmp"' EXIT
+# A body of any bytes comes first, base64 on one line: curl reads it from descriptor 7.
+exec 7</dev/null
+if [ "$qbody" = 1 ]; then
+  IFS= read -r qline
+  printf '%s' "$qline" | base64 -d > "$qtmp/data" || exit 1
+  qline=
+  exec 7< "$qtmp/data"
+fi
+# As ansible-core with `use_netrc` and no credentials given: the host's netrc (`$NETRC`, or
+# `~/.netrc`), read by curl.
+set --
+qdropauth=0
+if [ "$qnetrc" = 1 ]; then
+  qrc=${NETRC-$HOME/.netrc}
+  if [ -n "$qrc" ] && [ -f "$qrc" ] && [ -r "$qrc" ]; then
+    set -- --netrc-file "$qrc"
+    # Credentials the netrc has for the host replace an `Authorization` header the task
+    # gives, as in ansible-core.
+    if tr -s ' \t\r\n' '\n\n\n\n' < "$qrc" | awk -v h="$qhost" 'p == "machine" && tolower($0) == h { f = 1 } $0 == "default" { f = 1 } { p = $0 } END { exit !f }'; then qdropauth=1; fi
+  fi
+fi
+# The config without the task's `Authorization` header when the netrc's replaces it.
+qfilter() { if [ "$qdropauth" = 1 ]; then grep -vi '^header = "authorization:'; else cat; fi; }
+# The time of the file the answer replaces (`If-Modified-Since`), or a fresh copy asked for.
+if [ -n "${qims:-}" ]; then set -- "$@" -H "If-Modified-Since: $qims"; fi
+if [ "${qnocache:-0}" = 1 ]; then set -- "$@" -H "Cache-control: no-cache"; fi
 # one_config: the standard input's lines up to the next `# quayside: next` (read one at a
 # time: what follows stays for the next request).
 one_config() {
@@ -494,7 +639,7 @@ one_config() {
 }
 IFS= read -r qmode
 if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
-  one_config | curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}\n%{redirect_url}\n' > "$qtmp/w1" 2> "$qtmp/e"
+  one_config | qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}\n%{redirect_url}\n' > "$qtmp/w1" 2> "$qtmp/e"
   rc=$?
   qafter307=$(one_config); qafter301=$(one_config); qafter302=$(one_config)
   read -r qcode qn qtime qurl < "$qtmp/w1"
@@ -510,7 +655,7 @@ if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
     # The URL redirected to without credentials (curl's keeps `url_username`'s), in the
     # config: never on a command line.
     qnext=$(printf '%s' "$qnext" | sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/?#@]*@|\1|; s/[\\"]/\\&/g')
-    printf 'url = "%s"\n%s\n' "$qnext" "$qcfg" | curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w2" 2>> "$qtmp/e"
+    printf 'url = "%s"\n%s\n' "$qnext" "$qcfg" | qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w2" 2>> "$qtmp/e"
     rc=$?
     read -r qcode2 qn2 qtime2 qurl2 < "$qtmp/w2"
     : >> "$qtmp/h"
@@ -520,7 +665,7 @@ if [ "$qmode" = '# quayside: the first redirect followed by the script' ]; then
     head -n 1 "$qtmp/w1" | tr -d '\n' > "$qtmp/w"
   fi
 else
-  curl --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
+  qfilter | curl "$@" --config - -o "$qtmp/b" -D "$qtmp/h" -w '%{http_code} %{num_redirects} %{time_total} %{url_effective}' > "$qtmp/w" 2> "$qtmp/e"
   rc=$?
 fi
 : >> "$qtmp/b"; : >> "$qtmp/h"
@@ -533,6 +678,32 @@ if [ "$qdecompress" = 1 ] && sed -n '/^HTTP\//{h;d;}; H; ${x;p;}' "$qtmp/h" | tr
   gzip -dc < "$qtmp/b" > "$qtmp/z" && mv -f -- "$qtmp/z" "$qtmp/b"
 fi
 "#;
+
+/// The settings [`CURL`] reads, set before it: `qdecompress`, `qnetrc` (the host's netrc
+/// is read), `qgss` (SPNEGO), `qbody` (a body of bytes comes first on the standard input).
+pub(super) fn curl_settings(auth: &Auth, url: &str, body: Option<&Body>) -> String {
+    // ansible-core reads the netrc only when no user is given (nor in the URL) and GSSAPI
+    // is not asked for.
+    let user = auth.url_username.as_deref().is_some_and(|u| !u.is_empty())
+        || url_credentials(url).is_some_and(|(user, _)| !user.is_empty());
+    let netrc = auth.use_netrc && !auth.use_gssapi && !user;
+    // The host name the netrc is searched for: Python's `urlparse(url).hostname`.
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let netloc = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let hostport = netloc.rsplit_once('@').map_or(netloc, |(_, host)| host);
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => hostport.split(':').next().unwrap_or_default(),
+    };
+    format!(
+        "qdecompress={} qnetrc={} qgss={} qbody={} qhost={}\n",
+        u8::from(auth.decompress),
+        u8::from(netrc),
+        u8::from(auth.use_gssapi),
+        u8::from(matches!(body, Some(Body::Bytes(_)))),
+        quote(&host.to_ascii_lowercase()),
+    )
+}
 
 /// What the host's curl got.
 #[derive(Debug, Default)]
@@ -547,6 +718,8 @@ pub(super) struct Response {
     pub error: String,
     pub elapsed: u64,
     pub body: Option<Vec<u8>>,
+    /// An error other than the transport's, as ansible-core's `An unknown error occurred`.
+    pub unknown: Option<String>,
 }
 
 /// Read the report [`CURL`] printed (and a `B` line with the body, if the script sent it).
@@ -584,12 +757,12 @@ pub(super) fn read_response(stdout: &str) -> Result<Response, String> {
             response.headers = headers;
         } else if let Some(rest) = line.strip_prefix("X ") {
             let text = decode(rest)?;
-            response.error = text
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("curl: ")
-                .to_owned();
+            response.error = urllib_error(
+                text.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("curl: "),
+            );
         } else if let Some(rest) = line.strip_prefix("B ") {
             response.body = Some(
                 STANDARD
@@ -608,6 +781,31 @@ pub(super) fn read_response(stdout: &str) -> Result<Response, String> {
         response.status = None;
     }
     Ok(response)
+}
+
+/// curl's error as urllib words it where playbooks test the words: a certificate that
+/// fails verification (curl's exit 60) is Python's `[SSL: CERTIFICATE_VERIFY_FAILED]
+/// certificate verify failed: ...` (`Hostname mismatch, certificate is not valid for
+/// 'HOST'.`, `self-signed certificate`, `unable to get local issuer certificate`...), as
+/// ansible-core's `urlopen error` shows it. Others are curl's own.
+fn urllib_error(error: &str) -> String {
+    let Some(reason) = error.strip_prefix("(60) ") else {
+        return error.to_owned();
+    };
+    let reason = if let Some(host) = reason
+        .strip_prefix("SSL: no alternative certificate subject name matches target host name ")
+        .or_else(|| {
+            reason
+                .strip_prefix("SSL: certificate subject name ")
+                .and_then(|rest| rest.split(" does not match target host name ").nth(1))
+        }) {
+        format!("Hostname mismatch, certificate is not valid for {host}.")
+    } else if let Some(problem) = reason.strip_prefix("SSL certificate problem: ") {
+        problem.to_owned()
+    } else {
+        return error.to_owned();
+    };
+    format!("urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {reason}")
 }
 
 /// The reason phrase and headers of the last answer in a `curl -D` dump (one block per
@@ -639,6 +837,28 @@ impl Response {
         (!values.is_empty()).then(|| values.join(", "))
     }
 
+    /// With `use_gssapi`, a `401` still asking for `Negotiate` is the challenge the host
+    /// could not answer (no Kerberos ticket): ansible-core's GSSAPI handler fails there
+    /// with the library's error, which its `fetch_url` reports as an unknown error with
+    /// status -1, without the answer's headers.
+    pub fn gssapi_unanswered(mut self, auth: &Auth) -> Response {
+        let challenged = self.status == Some(401)
+            && self.header("www-authenticate").is_some_and(|value| {
+                let value = value.to_ascii_lowercase();
+                value.contains("negotiate") || value.contains("kerberos")
+            });
+        if auth.use_gssapi && challenged {
+            self.status = None;
+            self.headers.clear();
+            self.body = None;
+            self.unknown = Some(
+                "the server asks for SPNEGO (Negotiate) and the host has no Kerberos credentials to answer it"
+                    .to_owned(),
+            );
+        }
+        self
+    }
+
     /// Python's urllib takes 2xx for success; anything else is an `HTTPError`.
     pub fn success(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))
@@ -654,6 +874,10 @@ impl Response {
                     .unwrap_or_else(|| "unknown".to_owned())
             ),
             Some(status) => format!("HTTP Error {status}: {}", self.reason),
+            None if self.unknown.is_some() => format!(
+                "An unknown error occurred: {}",
+                self.unknown.as_deref().unwrap_or_default()
+            ),
             None => format!("Request failed: <{}>", self.error),
         }
     }
@@ -748,6 +972,311 @@ fn form_urlencoded(body: &Json) -> Result<String, String> {
     Ok(pairs.join("&"))
 }
 
+/// Python's name of a value's type, as ansible-core's messages give it.
+fn python_type(value: &Json) -> &'static str {
+    match value {
+        Json::String(_) => "str",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::Bool(_) => "bool",
+        Json::Null => "NoneType",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// A multipart field's `filename` or `content` as given (a value that is not empty).
+fn given<'a>(field: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
+    field.get(key).filter(|value| match value {
+        Json::String(text) => !text.is_empty(),
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Array(items) => !items.is_empty(),
+        Json::Object(map) => !map.is_empty(),
+        Json::Number(n) => n.as_f64() != Some(0.0),
+    })
+}
+
+/// The checks ansible-core makes of a `form-multipart` body, with its messages (those a
+/// template's value decides are made when it runs).
+fn check_multipart(body: &Json) -> Result<(), String> {
+    let parse = "failed to parse body as form-multipart";
+    let fields = match body {
+        Json::Object(fields) => fields,
+        Json::String(text) if crate::yaml::is_template(text) => return Ok(()),
+        other => {
+            return Err(format!(
+                "body must be mapping, cannot be type {}",
+                python_type(other)
+            ));
+        }
+    };
+    for value in fields.values() {
+        match value {
+            Json::String(_) => {}
+            Json::Object(field) => {
+                if given(field, "filename").is_none() && given(field, "content").is_none() {
+                    return Err(format!(
+                        "{parse}: at least one of filename or content must be provided"
+                    ));
+                }
+                if let Some(Json::String(encoding)) = given(field, "multipart_encoding") {
+                    if !["base64", "7or8bit"].contains(&encoding.as_str())
+                        && !crate::yaml::is_template(encoding)
+                    {
+                        return Err(format!(
+                            "{parse}: multipart_encoding must be one of dict_keys(['base64', '7or8bit'])."
+                        ));
+                    }
+                }
+            }
+            other => {
+                return Err(format!(
+                    "{parse}: value must be a string, or mapping, cannot be type {}",
+                    python_type(other)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The files a multipart body reads (fields with a `filename` and no `content`), in the
+/// order of its sorted fields.
+fn multipart_files(body: &Json) -> Vec<String> {
+    let Json::Object(fields) = body else {
+        return Vec::new();
+    };
+    let mut sorted: Vec<(&String, &Json)> = fields.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    sorted
+        .into_iter()
+        .filter_map(|(_, value)| {
+            let field = value.as_object()?;
+            if given(field, "content").is_some() {
+                return None;
+            }
+            given(field, "filename").map(crate::template::python::str)
+        })
+        .collect()
+}
+
+/// The type Python's `mimetypes.guess_type` gives a file name (its common extensions),
+/// `application/octet-stream` for any other.
+fn guess_mime(name: &str) -> &'static str {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let ext = match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext,
+        _ => return "application/octet-stream",
+    };
+    match ext {
+        "txt" | "text" => "text/plain",
+        "html" | "htm" => "text/html",
+        "css" => "text/css",
+        "csv" => "text/csv",
+        "js" | "mjs" => "text/javascript",
+        "md" | "markdown" => "text/markdown",
+        "py" => "text/x-python",
+        "sh" => "text/x-sh",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "tar" | "tgz" => "application/x-tar",
+        "pem" => "application/pem-certificate-chain",
+        "crt" => "application/x-x509-ca-cert",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Lines ended with CRLF, as Python's email generator writes them under its HTTP policy.
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 1;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A parameter of `Content-Disposition`, quoted as Python's email package quotes it.
+fn param(name: &str, value: &str) -> String {
+    format!(
+        "; {name}=\"{}\"",
+        value.replace('\\', "\\\\").replace('"', "\\\"")
+    )
+}
+
+/// A `multipart/form-data` body as ansible-core's `prepare_multipart` makes it: its
+/// `Content-Type` and its bytes. The fields in sorted order; a string is a `text/plain`
+/// part, a mapping a part of `content` or of the file `filename` (read with `read`),
+/// base64-encoded unless `multipart_encoding` is `7or8bit`; `mime_type` or the type the
+/// file name says.
+fn multipart(
+    body: &Json,
+    boundary: &str,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+) -> Result<(String, Vec<u8>), String> {
+    check_multipart(body)?;
+    let Json::Object(fields) = body else {
+        return Err(format!(
+            "body must be mapping, cannot be type {}",
+            python_type(body)
+        ));
+    };
+    let mut sorted: Vec<(&String, &Json)> = fields.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<u8> = Vec::new();
+    for (name, value) in sorted {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let (mime, content, filename, encoding) = match value {
+            Json::String(text) => ("text/plain".to_owned(), Some(text.clone()), None, None),
+            Json::Object(field) => {
+                let filename = given(field, "filename").map(crate::template::python::str);
+                let content = given(field, "content").map(crate::template::python::str);
+                let mime = match given(field, "mime_type") {
+                    Some(mime) => crate::template::python::str(mime),
+                    None => guess_mime(filename.as_deref().unwrap_or_default()).to_owned(),
+                };
+                let encoding = given(field, "multipart_encoding")
+                    .map(crate::template::python::str)
+                    .unwrap_or_else(|| "base64".to_owned());
+                (mime, content, filename, Some(encoding))
+            }
+            other => {
+                return Err(format!(
+                    "failed to parse body as form-multipart: value must be a string, or mapping, cannot be type {}",
+                    python_type(other)
+                ));
+            }
+        };
+        let (main, sub) = mime.split_once('/').unwrap_or((mime.as_str(), ""));
+        let payload = match (&content, &filename) {
+            (None, Some(file)) => {
+                let bytes = read(file)?;
+                let (cte, payload) = match encoding.as_deref() {
+                    Some("7or8bit") => {
+                        let cte = if bytes.is_ascii() { "7bit" } else { "8bit" };
+                        (cte, crlf(&bytes))
+                    }
+                    _ => {
+                        // `base64.encodebytes`: lines of 76 characters, each ended.
+                        let text = STANDARD.encode(&bytes);
+                        let mut lines = Vec::new();
+                        for chunk in text.as_bytes().chunks(76) {
+                            lines.extend_from_slice(chunk);
+                            lines.extend_from_slice(b"\r\n");
+                        }
+                        ("base64", lines)
+                    }
+                };
+                out.extend_from_slice(format!("Content-Transfer-Encoding: {cte}\r\n").as_bytes());
+                payload
+            }
+            (content, _) => crlf(content.as_deref().unwrap_or_default().as_bytes()),
+        };
+        let mut disposition = format!("form-data{}", param("name", name));
+        if let Some(file) = &filename {
+            let base = file.rsplit('/').next().unwrap_or(file);
+            disposition.push_str(&param("filename", base));
+        }
+        out.extend_from_slice(
+            format!("Content-Type: {main}/{sub}\r\nContent-Disposition: {disposition}\r\n\r\n")
+                .as_bytes(),
+        );
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(b"\r\n");
+    }
+    if fields.is_empty() {
+        // Python's generator writes an empty multipart as one empty part's delimiters.
+        out.extend_from_slice(format!("--{boundary}\r\n\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Ok((format!("multipart/form-data; boundary=\"{boundary}\""), out))
+}
+
+/// A file on the controller a task names (`src`, a multipart field's `filename`), found
+/// as ansible-core's action finds it (`files/` first) and decrypted if vaulted.
+fn controller_file(ctx: &TaskContext<'_>, name: &str) -> Result<Vec<u8>, String> {
+    let role = super::controller_files::role_dir(ctx.vars);
+    let base = super::copy_files::playbook_dir(ctx.vars);
+    let path = super::controller_files::find_with_role(
+        role.as_deref(),
+        &base,
+        name,
+        super::controller_files::Look::File,
+    )
+    .ok_or_else(|| {
+        // ansible-core's action plugin's words (its search path left out).
+        format!(
+            "Task failed: Could not find or access '{name}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+        )
+    })?;
+    let secret = super::args::secret_by_name(name);
+    let (bytes, vaulted) = super::copy_files::read(&path, secret)?;
+    if vaulted {
+        crate::secrets::register(
+            &String::from_utf8_lossy(&bytes),
+            crate::secrets::Reach::Everywhere,
+        );
+    }
+    Ok(bytes)
+}
+
+/// Files on the host (a multipart body's with `remote_src`), read in one round trip.
+async fn host_files(ctx: &TaskContext<'_>, names: &[String]) -> Result<Vec<Vec<u8>>, String> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut script = String::from("set -u\n");
+    for name in names {
+        let path = super::fetch::host_path(name);
+        script.push_str(&format!(
+            "if [ -f {path} ] && [ -r {path} ]; then printf 'F '; base64 -w0 < {path}; echo; else echo N; fi\n"
+        ));
+    }
+    let output = ctx
+        .run(ctx.script(script))
+        .await
+        .map_err(|error| error.to_string())?;
+    let stdout = output.stdout_lossy();
+    let mut files = Vec::new();
+    for (name, line) in names.iter().zip(stdout.lines()) {
+        match line.strip_prefix("F ") {
+            Some(b64) => files.push(
+                STANDARD
+                    .decode(b64.trim())
+                    .map_err(|_| "the host sent a file that is not base64".to_owned())?,
+            ),
+            None => {
+                // Python's `open` fails in the module: ansible-core shows its error.
+                return Err(format!(
+                    "Task failed: Module failed: [Errno 2] No such file or directory: b'{name}'"
+                ));
+            }
+        }
+    }
+    if files.len() != names.len() {
+        return Err(format!(
+            "cannot read the files on the host: {}",
+            output.stderr_lossy().lines().next().unwrap_or_default()
+        ));
+    }
+    Ok(files)
+}
+
 /// The shell functions and settings for owner, group and mode of a file the request wrote
 /// (`file`'s), with `fail` for their errors.
 pub(super) fn attrs_prelude(
@@ -832,13 +1361,57 @@ pub(super) fn failure(output: &Output, what: &str) -> Outcome {
 }
 
 impl Uri {
-    fn body(&self) -> Result<Option<String>, String> {
+    /// The body, and the `Content-Type` of a multipart one. `src` and a multipart body's
+    /// files are read where ansible-core reads them: on the controller (ansible-core's
+    /// action sends them to the host first), on the host with `remote_src`.
+    async fn body(&self, ctx: &TaskContext<'_>) -> Result<(Option<Body>, Option<String>), String> {
+        let args = &self.0;
+        if let Some(src) = &args.src {
+            if args.remote_src {
+                return Ok((Some(Body::HostFile(src.clone())), None));
+            }
+            return Ok((Some(Body::Bytes(controller_file(ctx, src)?)), None));
+        }
+        if args.body_format == BodyFormat::Multipart {
+            let body = args.body.clone().unwrap_or(Json::Null);
+            check_multipart(&body)?;
+            let names = multipart_files(&body);
+            let files: Vec<Vec<u8>> = if args.remote_src {
+                host_files(ctx, &names).await?
+            } else {
+                names
+                    .iter()
+                    .map(|name| controller_file(ctx, name))
+                    .collect::<Result<_, _>>()?
+            };
+            let mut files = names.into_iter().zip(files);
+            let mut boundary = [0u8; 8];
+            openssl::rand::rand_bytes(&mut boundary).map_err(|e| e.to_string())?;
+            // As Python's email package: fifteen `=`, a random 19-digit number, `==`.
+            let number = u64::from_le_bytes(boundary) % 9_223_372_036_854_775_807;
+            let boundary = format!("==============={number:019}==");
+            let (content_type, bytes) = multipart(&body, &boundary, &mut |name| {
+                files
+                    .next()
+                    .filter(|(wanted, _)| wanted == name)
+                    .map(|(_, bytes)| bytes)
+                    .ok_or_else(|| format!("`{name}` was not read"))
+            })?;
+            return Ok((Some(Body::Bytes(bytes)), Some(content_type)));
+        }
+        Ok((self.text_body()?.map(Body::Text), None))
+    }
+
+    fn text_body(&self) -> Result<Option<String>, String> {
         let args = &self.0;
         let Some(body) = &args.body else {
             return Ok(None);
         };
         Ok(Some(match (args.body_format, body) {
             (_, Json::String(text)) => text.clone(),
+            (BodyFormat::Multipart, _) => {
+                return Err("a multipart body is built from its fields".to_owned());
+            }
             (BodyFormat::Json, value) => crate::template::python::json(value, None, false),
             (BodyFormat::Form, value) => form_urlencoded(value)?,
             (BodyFormat::Raw, Json::Number(n)) => n.to_string(),
@@ -847,20 +1420,26 @@ impl Uri {
         }))
     }
 
-    fn headers(&self) -> Vec<(String, String)> {
+    fn headers(&self, multipart: Option<String>) -> Vec<(String, String)> {
         let args = &self.0;
         let mut headers: Vec<(String, String)> = args
             .headers
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect();
+        if let Some(content_type) = multipart {
+            // As ansible-core: the multipart body's type, whatever the task's headers say.
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            headers.push(("Content-Type".to_owned(), content_type));
+            return headers;
+        }
         let has_type = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         let content_type = match args.body_format {
             BodyFormat::Json => Some("application/json"),
             BodyFormat::Form => Some("application/x-www-form-urlencoded"),
-            BodyFormat::Raw => None,
+            BodyFormat::Raw | BodyFormat::Multipart => None,
         };
         if let Some(content_type) = content_type.filter(|_| !has_type) {
             headers.push(("Content-Type".to_owned(), content_type.to_owned()));
@@ -868,7 +1447,7 @@ impl Uri {
         headers
     }
 
-    fn script(&self, ok_codes: &str) -> Result<String, String> {
+    fn script(&self, ok_codes: &str, body: Option<&Body>) -> Result<String, String> {
         let args = &self.0;
         let mut text = String::from("set -u\n");
         if let Some(creates) = &args.creates {
@@ -883,7 +1462,21 @@ impl Uri {
                 super::fetch::host_path(removes)
             ));
         }
-        text.push_str(&format!("qdecompress={}\n", u8::from(self.1.decompress)));
+        if let Some(Body::HostFile(src)) = body {
+            text.push_str(&format!(
+                "[ -f {src} ] && [ -r {src} ] || {{ printf 'E %s\\n' {msg}; exit 0; }}\n",
+                src = super::fetch::host_path(src),
+                msg = quote(&format!("Unable to open source file {src}")),
+            ));
+        }
+        if let Some(dest) = args.dest.as_ref().filter(|_| !args.force) {
+            // As ansible-core: a `dest` that is a file is asked for only if modified since.
+            text.push_str(&format!(
+                "qims=; if [ -f {dest} ]; then qims=$(LC_ALL=C date -u -r {dest} '+%a, %d %b %Y %H:%M:%S GMT'); fi\n",
+                dest = super::fetch::host_path(dest),
+            ));
+        }
+        text.push_str(&curl_settings(&self.1, &args.url, body));
         text.push_str(CURL);
         text.push_str("printf 'B '; base64 -w0 < \"$qtmp/b\"; echo\n");
         if let Some(dest) = &args.dest {
@@ -937,19 +1530,23 @@ impl TaskType for Uri {
             FollowRedirects::No | FollowRedirects::None => false,
             FollowRedirects::Safe | FollowRedirects::Urllib2 => method == "GET" || method == "HEAD",
         };
-        let body = match self.body() {
+        let (body, multipart) = match self.body(ctx).await {
             Ok(body) => body,
-            Err(reason) => return Ok(Outcome::failed(reason).with("elapsed", 0)),
+            // ansible-core gives `elapsed` with a form it cannot encode only.
+            Err(reason) if reason.starts_with("failed to parse body as form_urlencoded") => {
+                return Ok(Outcome::failed(reason).with("elapsed", 0));
+            }
+            Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let codes: Vec<String> = args.status_code.0.iter().map(i64::to_string).collect();
-        let script = match self.script(&codes.join(" ")) {
+        let script = match self.script(&codes.join(" "), body.as_ref()) {
             Ok(script) => script,
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let request = Request {
             url: &args.url,
             method: &method,
-            headers: self.headers(),
+            headers: self.headers(multipart),
             body,
             auth: &self.1,
             timeout: args.timeout,
@@ -978,7 +1575,10 @@ impl TaskType for Uri {
             return Ok(failure(&output, "the request failed on the host"));
         }
         let response = match read_response(&stdout) {
-            Ok(response) => response,
+            Ok(response) => response.gssapi_unanswered(&self.1),
+            Err(reason) if reason.starts_with("Unable to open source file") => {
+                return Ok(Outcome::failed(reason).with("elapsed", 0));
+            }
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         Ok(self.outcome(&response, &stdout))
@@ -1182,6 +1782,24 @@ mod tests {
         assert_eq!(mask_url("http://h/x?u=a:b@c"), "http://h/x?u=a:b@c");
         assert_eq!(mask_url("http://h:1/x"), "http://h:1/x");
         assert_eq!(url_credentials("http://a:b@c@h/"), Some(("a", Some("b@c"))));
+    }
+
+    #[test]
+    fn certificate_errors_are_worded_as_urllib_words_them() {
+        assert_eq!(
+            urllib_error(
+                "(60) SSL: no alternative certificate subject name matches target host name 'localhost'"
+            ),
+            "urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'localhost'."
+        );
+        assert_eq!(
+            urllib_error("(60) SSL certificate problem: self-signed certificate"),
+            "urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+        );
+        assert_eq!(
+            urllib_error("(7) Failed to connect to 127.0.0.1 port 1"),
+            "(7) Failed to connect to 127.0.0.1 port 1"
+        );
     }
 
     #[test]
