@@ -17,6 +17,7 @@ mod errors;
 mod facts;
 mod failure_output;
 mod faults;
+mod file_attributes;
 mod files;
 mod filters;
 mod fuzz;

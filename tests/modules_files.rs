@@ -376,10 +376,6 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
         "error: time `yesterday` must be `preserve`, `now` or a time such as `202401021530.45` (YYYYMMDDHHMM.SS) at play.yml:5:7",
     );
     refused(
-        "file: {path: /tmp/x, state: directory, recurse: true, follow: false}",
-        "error: `follow` with `recurse` is not supported at play.yml:5:7",
-    );
-    refused(
         "file: {path: /tmp/x, follow: false}",
         "error: `follow: false` needs a `state` at play.yml:5:7",
     );
@@ -409,7 +405,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "copy: {content: x, dest: /tmp/y, directory_mode: '0755'}",
-        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`) at play.yml:5:40",
+        "error: unknown argument `directory_mode` (expected one of `src`, `content`, `dest`, `mode`, `owner`, `group`, `backup`, `force`, `validate`, `remote_src`, `decrypt`, `follow`, `attr`, `attributes`) at play.yml:5:40",
     );
     refused(
         "copy: {content: x, dest: /tmp/y, mode: keep}",
@@ -451,7 +447,7 @@ fn bad_arguments_are_refused_where_written_before_anything_runs() {
     );
     refused(
         "blockinfile: {path: /x, block: b, marker_start: x}",
-        "error: unknown argument `marker_start` (expected one of `dest`, `destfile`, `name`, `path`, `state`, `marker`, `block`, `content`, `insertafter`, `insertbefore`, `create`, `marker_begin`, `marker_end`, `append_newline`, `prepend_newline`, `backup`, `mode`, `owner`, `group`, `validate`) at play.yml:5:41",
+        "error: unknown argument `marker_start` (expected one of `dest`, `destfile`, `name`, `path`, `state`, `marker`, `block`, `content`, `insertafter`, `insertbefore`, `create`, `marker_begin`, `marker_end`, `append_newline`, `prepend_newline`, `backup`, `mode`, `owner`, `group`, `validate`, `attr`, `attributes`) at play.yml:5:41",
     );
     refused(
         "slurp: {src: /x, encoding: utf8}",

@@ -572,3 +572,147 @@ fn a_replaced_file_keeps_its_acls_as_ansible() {
     );
     assert_eq!(mode(&test.path().join("t.txt")), 0o674);
 }
+
+// Expected from ansible-core 2.19.14 (its replace target, "issue 79364", and the same on a
+// device of the test's own, made with mknod): lineinfile, blockinfile and replace read a
+// character device as an empty file. replace's bad escape then fails as it does on a
+// file; an edit that leaves the contents leaves the device, its mode set; one that adds
+// contents replaces it with a regular file.
+#[test]
+fn edits_read_a_character_device_as_an_empty_file() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - command: mknod {{ dir }}/{{ item }} c 1 3
+              loop: [n1, n2, n3, n4]
+            - replace: {path: /dev/null, after: '^', before: '$', regexp: '\.', replace: '\D'}
+              register: r1
+              ignore_errors: true
+            - replace: {path: /dev/null, regexp: 'x', replace: 'y'}
+              register: r2
+            - replace: {path: "{{ dir }}/n1", regexp: 'x', replace: 'y', mode: '0600'}
+              register: r3
+            - lineinfile: {path: "{{ dir }}/n2", line: 'a'}
+              register: r4
+            - lineinfile: {path: "{{ dir }}/n3", line: 'a', state: absent}
+              register: r5
+            - blockinfile: {path: "{{ dir }}/n4", block: 'a'}
+              register: r6
+            - assert:
+                that:
+                  - >-
+                    r1 is failed and r1.msg == 'Unable to process replace due to error: bad escape \D at position 0'
+                  - r2 is not changed and r2.msg == '' and r2.rc == 0
+                  - r3 is changed and r3.msg == 'ownership, perms or SE linux context changed'
+                  - r4 is changed and r4.msg == 'line added' and r4.backup == ''
+                  - r5 is not changed and r5.found == 0 and r5.msg == ''
+                  - r6 is changed and r6.msg == 'Block inserted'
+        "#,
+    );
+    let output = test.run().success();
+    assert_eq!(
+        output.recap("localhost"),
+        "localhost : ok=8 changed=4 unreachable=0 failed=0 skipped=0 rescued=0 ignored=1"
+    );
+    let kind = |name: &str| std::fs::symlink_metadata(test.path().join(name)).unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(kind("n1").file_type().is_char_device());
+    assert_eq!(mode(&test.path().join("n1")), 0o600);
+    assert_eq!(read(&test.path().join("n2")), "a\n");
+    assert!(kind("n3").file_type().is_char_device());
+    assert_eq!(
+        read(&test.path().join("n4")),
+        "# BEGIN ANSIBLE MANAGED BLOCK\na\n# END ANSIBLE MANAGED BLOCK\n"
+    );
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}
+
+// Expected from ansible-core 2.19.14 (its file target's "Follow + recursive tests", and
+// check mode): `recurse` with `follow: false` changes what is under the directory and the
+// links' own owners, never what a link leads to (a link's mode cannot change: in check
+// mode it counts as a change, as there); with `follow` (the default) what a link leads to
+// gets the mode too, a directory's contents first.
+#[test]
+fn recurse_follows_the_links_inside_unless_follow_is_false() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/top", state: directory, mode: '0755'}
+            - file: {path: "{{ dir }}/tfile", state: touch, mode: '0700'}
+            - file: {path: "{{ dir }}/tdir", state: directory, mode: '0700'}
+            - file: {path: "{{ dir }}/tdir/foo", state: touch, mode: '0700'}
+            - file: {path: "{{ dir }}/top/l", state: link, src: ../tfile}
+            - file: {path: "{{ dir }}/top/ld", state: link, src: ../tdir}
+            - file: {path: "{{ dir }}/top/nx", state: link, src: does_not_exist, force: true}
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              check_mode: true
+              register: r0
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              register: r1
+            - file: {path: "{{ dir }}/top", follow: false, mode: a-x, recurse: true}
+              register: r2
+            - stat: {path: "{{ dir }}/{{ item }}"}
+              loop: [tfile, tdir, tdir/foo]
+              register: s1
+            - file: {path: "{{ dir }}/top", follow: true, mode: a-x, recurse: true}
+              register: r3
+            - file: {path: "{{ dir }}/top", mode: a-x, recurse: true}
+              register: r4
+            - stat: {path: "{{ dir }}/{{ item }}"}
+              loop: [tfile, tdir, tdir/foo, top]
+              register: s2
+            - assert:
+                that:
+                  - r0 is changed and r1 is changed and r2 is not changed
+                  - r3 is changed and r4 is not changed
+                  - s1.results | map(attribute='stat.mode') | list == ['0700', '0700', '0700']
+                  - s2.results | map(attribute='stat.mode') | list == ['0600', '0600', '0600', '0644']
+        "#,
+    );
+    test.run().success();
+    assert_eq!(mode(&test.path().join("tdir/foo")), 0o600);
+}
+
+// Expected from ansible-core 2.19.14 (its file target's directory_as_dest.yml, and
+// state_link.yml's "src without state"): a hard link whose path is a directory is made
+// inside it under `src`'s name (ansible-core's additional_parameter_handling); a failure
+// on a path that is not there names no `state`.
+#[test]
+fn a_hard_link_into_a_directory_takes_the_sources_name() {
+    let test = play(
+        r#"
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - file: {path: "{{ dir }}/sub1", state: directory}
+            - file: {src: "{{ dir }}/f", dest: "{{ dir }}/sub1", state: hard, force: false}
+              register: r1
+            - file: {src: "{{ dir }}/f", dest: "{{ dir }}/sub1", state: hard, force: false}
+              register: r2
+            - file: {src: "{{ dir }}/f", path: "{{ dir }}/nothing"}
+              register: r3
+              ignore_errors: true
+            - assert:
+                that:
+                  - r1 is changed and r1.dest == dir ~ '/sub1/f' and r1.state == 'hard'
+                  - r2 is not changed and r2.dest == dir ~ '/sub1/f'
+                  - r3 is failed and r3.path == dir ~ '/nothing' and r3.state is not defined
+                  - >-
+                    r3.msg == "src option requires state to be 'link' or 'hard'"
+        "#,
+    )
+    .file("f", "one\n");
+    test.run().success();
+    let meta = |p: &str| std::fs::metadata(test.path().join(p)).unwrap();
+    assert_eq!(meta("sub1/f").ino(), meta("f").ino());
+    assert!(meta("sub1").is_dir());
+}

@@ -49,6 +49,9 @@ pub struct Args {
     group: Option<Account>,
     #[serde(default)]
     validate: Option<String>,
+    /// chattr's flags, as ansible-core sets them (`file_install.rs`).
+    #[serde(default, alias = "attr")]
+    attributes: Option<String>,
 }
 
 fn default_marker() -> String {
@@ -195,6 +198,7 @@ impl TaskType for BlockInFile {
             group: args.group.as_ref(),
             backup: args.backup,
             validate: args.validate.as_deref(),
+            attributes: args.attributes.as_deref(),
         };
         let found = match file_edit::read(ctx, &args.path).await? {
             Ok(found) => found,
@@ -203,7 +207,7 @@ impl TaskType for BlockInFile {
         let original = match found {
             Found::File(text) => Some(text),
             Found::Absent => None,
-            Found::Directory | Found::Other => {
+            Found::Directory => {
                 return Ok(
                     Outcome::failed(format!("Path {} is a directory !", args.path)).with("rc", 256),
                 );
@@ -224,7 +228,7 @@ impl TaskType for BlockInFile {
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let diff = file_edit::registered_diff(ctx, &args.path, original.as_deref(), &after);
-        Ok(file_edit::write(
+        file_edit::write(
             ctx,
             &args.path,
             original.as_deref(),
@@ -232,9 +236,9 @@ impl TaskType for BlockInFile {
             attributes,
             message,
             "backup_file",
+            Some(diff),
         )
-        .await?
-        .with("diff", diff))
+        .await
     }
 }
 

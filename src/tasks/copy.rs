@@ -53,6 +53,9 @@ pub struct Args {
     /// A `dest` that is a symbolic link is written through, not replaced.
     #[serde(default)]
     follow: bool,
+    /// chattr's flags, as ansible-core sets them (`file_install.rs`).
+    #[serde(default, alias = "attr")]
+    attributes: Option<String>,
 }
 
 /// `copy`'s `mode`: a file mode, or `preserve`: the source file's own, as ansible-core.
@@ -197,10 +200,30 @@ pub(super) fn file_outcome(
                 }
                 Json::Array(vec![Json::Object(shown)])
             }
-            None => serde_json::json!({
-                "after": {"path": one.path},
-                "before": {"path": one.path},
-            }),
+            // The contents stay: ansible-core's action runs the `file` module, whose
+            // diff this is, chattr's flags in it when they change.
+            None => {
+                let mut before = serde_json::json!({"path": one.path});
+                let mut after = before.clone();
+                if let Some((read, flags, wanted)) = &one.flags {
+                    before["attributes"] = if *read {
+                        flags.as_str().into()
+                    } else {
+                        Json::Null
+                    };
+                    after["attributes"] = wanted.as_str().into();
+                    let text = |value: &Json| {
+                        format!("{}\n", crate::template::python::json(value, Some(4), true))
+                    };
+                    outcome.diffs = vec![FileDiff {
+                        headers: Some(DiffHeaders::default()),
+                        path: one.path.clone(),
+                        before: text(&before),
+                        after: text(&after),
+                    }];
+                }
+                serde_json::json!({"after": after, "before": before})
+            }
         };
     }
     outcome = outcome.with("diff", registered);
@@ -226,6 +249,16 @@ pub(super) fn file_outcome(
 /// standard error.
 pub(super) fn failure_outcome(failure: Failure) -> Outcome {
     let mut outcome = Outcome::failed(failure.reason);
+    // ansible-core's fail_json after chattr: the path's attributes as they are.
+    if let Some(chattr) = failure.chattr {
+        outcome = outcome
+            .with("details", chattr.details)
+            .with("path", chattr.path)
+            .with("state", "file");
+        if let Some(line) = chattr.attrs {
+            outcome = super::file::attributes(outcome, &line);
+        }
+    }
     if let Some(invalid) = failure.invalid {
         let stderr = invalid.stderr;
         outcome = outcome
@@ -234,6 +267,20 @@ pub(super) fn failure_outcome(failure: Failure) -> Outcome {
             .with("stderr", stderr);
     }
     outcome
+}
+
+/// A failed copy: with chattr's refusal, the checksum of the file sent, as ansible-core's
+/// action adds it.
+fn copy_failure(failure: Failure) -> Outcome {
+    let checksum = failure
+        .chattr
+        .as_ref()
+        .map(|chattr| chattr.checksum.clone());
+    let outcome = failure_outcome(failure);
+    match checksum {
+        Some(checksum) => outcome.with("checksum", checksum),
+        None => outcome,
+    }
 }
 
 /// `mode: preserve`: the permission bits of the one `src` file on the controller; with
@@ -287,6 +334,7 @@ impl Copy {
         ) {
             Ok(settings) => Settings {
                 follow: args.follow,
+                attributes: args.attributes.clone(),
                 ..settings
             },
             Err(reason) => return Ok(Outcome::failed(reason)),
@@ -324,7 +372,7 @@ impl Copy {
         }];
         let installed = match file_install::install(ctx, &files, &settings).await? {
             Ok(installed) => installed,
-            Err(failure) => return Ok(failure_outcome(failure)),
+            Err(failure) => return Ok(copy_failure(failure)),
         };
         match (files.first(), installed.first()) {
             (Some(file), Some(one)) => Ok(file_outcome(ctx, file, one, None).with("src", src)),
@@ -396,6 +444,7 @@ impl TaskType for Copy {
         .and_then(|settings| Ok((settings, sources.files_for(ctx.vars)?)))
         .and_then(|(mut settings, (base, files))| {
             settings.follow = args.follow;
+            settings.attributes = args.attributes.clone();
             if matches!(args.mode, Some(CopyMode::Preserve)) {
                 settings.mode = Some(preserved_mode(&base, args.src.as_deref())?);
             }
@@ -407,7 +456,7 @@ impl TaskType for Copy {
         };
         let installed = match file_install::install(ctx, &files, &settings).await? {
             Ok(installed) => installed,
-            Err(failure) => return Ok(failure_outcome(failure)),
+            Err(failure) => return Ok(copy_failure(failure)),
         };
         // One file from `content` or a `src` file: Ansible's single-file result.
         let one_file = args.content.is_some()

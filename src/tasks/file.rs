@@ -59,6 +59,10 @@ pub struct Args {
     /// looks binary): written at all, the task only looks, registering `appears_binary`.
     #[serde(default, rename = "_diff_peek")]
     diff_peek: Option<bool>,
+    /// chattr's flags (`A`, `+i`, `-a`, `=`...), set as ansible-core sets them
+    /// ([`SET_ATTRIBUTES`]).
+    #[serde(default, alias = "attr")]
+    attributes: Option<String>,
 }
 
 /// Ansible's default `access_time_format` and `modification_time_format`.
@@ -166,10 +170,8 @@ impl TryFrom<Args> for File {
                     .to_owned(),
             );
         }
-        if args.follow.is_some() && args.recurse {
-            return Err("`follow` with `recurse` is not supported".to_owned());
-        }
-        if args.follow == Some(false) && args.state.is_none() {
+        // With `recurse` the state is `directory` (or the task fails on the host).
+        if args.follow == Some(false) && args.state.is_none() && !args.recurse {
             return Err("`follow: false` needs a `state`".to_owned());
         }
         Ok(File(args))
@@ -219,6 +221,11 @@ pub(super) const ATTRS: &str = r#"attrs() {
   owned=0
   if [ "$wown" != - ] && [ "$2" != "$wown" ] && [ "$3" != "$wown" ]; then
     ch=1
+    # ansible-core's diff: the owners' numbers.
+    if [ "$t" = "$p" ]; then
+      case $wown in *[!0-9]*) x=$(id -u -- "$wown") || x= ;; *) x=$wown ;; esac
+      printf 'Y owner %s %s\n' "$2" "$x"
+    fi
     if [ $check = 0 ]; then
       owned=1 seen_path=
       if [ "$nofollow" = 1 ]; then chown -h -- "$wown" "$t" || fail "chown failed: $t"
@@ -227,11 +234,20 @@ pub(super) const ATTRS: &str = r#"attrs() {
   fi
   if [ "$wgrp" != - ] && [ "$4" != "$wgrp" ] && [ "$5" != "$wgrp" ]; then
     ch=1
+    if [ "$t" = "$p" ]; then
+      case $wgrp in *[!0-9]*) x=$(getent group -- "$wgrp") || x=; x=${x#*:*:}; x=${x%%:*} ;; *) x=$wgrp ;; esac
+      printf 'Y group %s %s\n' "$4" "$x"
+    fi
     if [ $check = 0 ]; then
       owned=1 seen_path=
       if [ "$nofollow" = 1 ]; then chgrp -h -- "$wgrp" "$t" || fail "chgrp failed: $t"
       else chgrp -- "$wgrp" "$t" || fail "chgrp failed: $t"; fi
     fi
+  fi
+  # A link's own mode (0777) cannot change on Linux: ansible-core's chmod leaves it, and
+  # says so only in check mode, where it compares without trying.
+  if [ $hasmode = 1 ] && [ "$nofollow" = 1 ] && [ $check = 1 ] && [ -L "$t" ]; then
+    [ "$(wantmode 777 0)" = 777 ] || ch=1
   fi
   if [ $hasmode = 1 ] && [ "$nofollow" != 1 ]; then
     # chown may have cleared set-id bits: read the mode again (only then: one process
@@ -241,19 +257,78 @@ pub(super) const ATTRS: &str = r#"attrs() {
     w=$(wantmode "$cur" $d)
     if [ "$w" != "$cur" ]; then
       ch=1
+      [ "$t" != "$p" ] || printf 'Y mode 0%03o 0%03o\n' 0$cur 0$w
       [ $check = 1 ] || { seen_path=; chmod -- "$w" "$t"; } || fail "chmod failed: $t"
     fi
   fi
+  if [ "$wattr" != - ]; then
+    if ! setattributes "$t"; then
+      printf 'F %s\n' "$(printf %s "$xerr" | base64 -w0)"
+      printf 'P %s\n' "$(kind "$t")"
+      stat -L -c 'A %a %u %U %g %G %s' -- "$t"
+      fail "chattr failed"
+    fi
+    if [ $xch = 1 ]; then
+      ch=1
+      [ "$t" != "$p" ] || printf 'X %s %s %s\n' $xread "$xflags" "$xwant"
+    fi
+  fi
 }
+# ansible-core's recursive_set_attributes: a link inside gets owner and group itself and,
+# with `follow` (the default), what it leads to gets them too (a directory's contents
+# first), found from the link's own directory.
 walk() {
-  local f
+  local f to
+  depth=$((depth + 1))
+  [ $depth -le 200 ] || fail "Could not recursively set attributes on $1. Original error was: 'maximum recursion depth exceeded'"
   for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -L "$f" ] && continue
+    if [ -L "$f" ]; then
+      nofollow=1; attrs "$f"; nofollow=0
+      [ $follow = 1 ] || continue
+      to=$(readlink -- "$f") || continue
+      case $to in /*) ;; *) to=$1/$to ;; esac
+      [ -e "$to" ] || continue
+      [ -d "$to" ] && walk "$to"
+      attrs "$to"
+      continue
+    fi
     [ -e "$f" ] || continue
     attrs "$f"
     [ -d "$f" ] && walk "$f"
   done
+  depth=$((depth - 1))
   return 0
+}
+"#;
+
+/// The shell function `setattributes PATH`, ansible-core's `set_attributes_if_different`
+/// with `$wattr` (chattr's flags, `+` or `-` before them or `=` implied): `lsattr -d`'s
+/// flags (`xflags`, `xread=1` when it answered) are compared as text with the wanted ones,
+/// and `chattr` runs when they differ, or always for `-` (ansible-core's rule: `+A` on a
+/// file with `Ae` changes it again, as there). `xch=1` when it ran (or would, in check
+/// mode); it returns 1 when chattr failed or wrote anything, its output in `xerr`. No
+/// chattr on the host: nothing done, as there.
+pub(super) const SET_ATTRIBUTES: &str = r#"setattributes() {
+  xch=0 xread=0 xflags= xerr=
+  if xout=$(lsattr -d "$1" 2>/dev/null); then
+    xread=1 xf=${xout%% *}
+    while [ -n "$xf" ]; do
+      xc=${xf%"${xf#?}"} xf=${xf#?}
+      [ "$xc" = - ] || xflags=$xflags$xc
+    done
+  fi
+  xmod='=' xa=$wattr
+  case $xa in [-+]*) xmod=${xa%"${xa#?}"} xa=${xa#?} ;; esac
+  xwant=$xmod$xa
+  [ -n "$xa" ] || return 0
+  [ "$xflags" != "$xa" ] || [ "$xmod" = - ] || return 0
+  # ansible-core runs chattr by its full path: its messages name it so.
+  xbin=$(command -v chattr) || return 0
+  xch=1
+  [ "$check" = 0 ] || return 0
+  xerr=$("$xbin" "$xwant" "$1" 2>&1; xs=$?; echo .; exit $xs); xs=$?
+  xerr=${xerr%.}
+  [ $xs = 0 ] && [ -z "$xerr" ]
 }
 "#;
 
@@ -275,11 +350,11 @@ up() {
 
 const SCRIPT: &str = r#"set -u
 fail() { printf 'E %s\n' "$1"; exit 1; }
+# ansible-core's get_state: whatever else exists (a device, a socket, a pipe) is a file.
 kind() {
   if [ -L "$1" ]; then echo link
   elif [ -d "$1" ]; then echo directory
-  elif [ -f "$1" ]; then echo file
-  elif [ -e "$1" ]; then echo other
+  elif [ -e "$1" ]; then echo file
   else echo absent; fi
 }
 settimes() {
@@ -302,13 +377,19 @@ mkd() {
   if [ $check = 0 ]; then mkdir -- "$1" || fail "cannot create directory $1"; attrs "$1"; fi
   ch=1
 }
-ch=0 nofollow=0 seen_path=
+ch=0 nofollow=0 seen_path= depth=0
+# ansible-core's additional_parameter_handling: with `src`, a directory at the path (but
+# for `link` and `absent`) means the file named as `src` inside it.
+if [ $hassrc = 1 ] && [ "$st" != link ] && [ "$st" != absent ] && [ -d "$p" ]; then
+  b=${src##*/}
+  if [ -n "$b" ]; then p=${p%/}/$b; printf 'N %s\n' "$p"; fi
+fi
 prev=$(kind "$p")
 printf 'K %s\n' "$prev"
 # With links followed (file, directory, touch): what the link leads to.
 seen=$prev
 if [ $prev = link ] && [ -e "$p" ]; then
-  if [ -d "$p" ]; then seen=directory; elif [ -f "$p" ]; then seen=file; else seen=other; fi
+  if [ -d "$p" ]; then seen=directory; else seen=file; fi
 fi
 # Without `state`, ansible-core's: the path's own, `directory` to recurse into a new one.
 if [ -z "$st" ] && [ $recurse = 1 ]; then
@@ -321,7 +402,6 @@ if [ -z "$st" ] && [ $hassrc = 1 ]; then
   else fail "src option requires state to be 'link' or 'hard'"; fi
 fi
 [ -n "$st" ] || if [ $prev = absent ]; then st=file; else st=$seen; fi
-[ $st = other ] && st=file
 # With `follow: false` a link is itself: file and directory refuse it, touch works on it.
 if [ $follow = 0 ] && [ $prev = link ]; then
   seen=link nofollow=1
@@ -478,11 +558,87 @@ impl File {
             name(&args.group)?,
             u8::from(mode.is_some()),
         ));
+        text.push_str(&format!(
+            "wattr={}\n",
+            args.attributes.as_deref().map_or("-".to_owned(), quote)
+        ));
         text.push_str(&wantmode_function(mode.as_ref()));
+        text.push_str(SET_ATTRIBUTES);
         text.push_str(ATTRS);
         text.push_str(UP);
         text.push_str(SCRIPT);
         Ok(text)
+    }
+}
+
+/// What the script reported changing on the path itself (`Y KEY BEFORE AFTER` for mode,
+/// owner and group; `X READ FLAGS WANTED` for chattr's flags), for ansible-core's `diff`.
+#[derive(Debug, Default)]
+struct Changes {
+    before: serde_json::Map<String, serde_json::Value>,
+    after: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Changes {
+    fn read(&mut self, line: &str) {
+        use serde_json::Value;
+        if let Some(rest) = line.strip_prefix("Y ") {
+            let words: Vec<&str> = rest.splitn(3, ' ').collect();
+            let [key, before, after] = words.as_slice() else {
+                return;
+            };
+            // Owners are numbers in ansible-core's diff, modes strings.
+            let value = |text: &str| match text.parse::<u64>() {
+                Ok(number) if *key != "mode" => Value::from(number),
+                _ => Value::from(text),
+            };
+            self.before.insert((*key).to_owned(), value(before));
+            self.after.insert((*key).to_owned(), value(after));
+        } else if let Some(rest) = line.strip_prefix("X ") {
+            let words: Vec<&str> = rest.splitn(3, ' ').collect();
+            let [read, flags, wanted] = words.as_slice() else {
+                return;
+            };
+            let before = if *read == "1" {
+                Value::from(*flags)
+            } else {
+                Value::Null
+            };
+            self.before.insert("attributes".to_owned(), before);
+            self.after
+                .insert("attributes".to_owned(), Value::from(*wanted));
+        }
+    }
+
+    /// The registered `diff` and, when its sides differ, the one `--diff` prints: each
+    /// side as ansible-core's callback serializes it (sorted keys, four spaces).
+    fn diff(self, path: &str, prev: &str, state: &str) -> (serde_json::Value, Option<FileDiff>) {
+        let mut before = self.before;
+        let mut after = self.after;
+        before.insert("path".to_owned(), path.into());
+        after.insert("path".to_owned(), path.into());
+        if prev != state {
+            before.insert("state".to_owned(), prev.into());
+            after.insert("state".to_owned(), state.into());
+        }
+        let (before, after) = (
+            serde_json::Value::Object(before),
+            serde_json::Value::Object(after),
+        );
+        let text = |value: &serde_json::Value| {
+            format!("{}\n", crate::template::python::json(value, Some(4), true))
+        };
+        let (before_text, after_text) = (text(&before), text(&after));
+        let shown = (before_text != after_text).then(|| FileDiff {
+            headers: Some(super::DiffHeaders::default()),
+            path: path.to_owned(),
+            before: before_text,
+            after: after_text,
+        });
+        (
+            serde_json::json!({ "before": before, "after": after }),
+            shown,
+        )
     }
 }
 
@@ -532,7 +688,29 @@ impl TaskType for File {
         let mut error = None;
         let mut warnings = Vec::new();
         let mut read_src = None;
+        let mut changes = Changes::default();
+        let mut details = None;
+        let mut kind_now = None;
+        let mut path = args.path.clone();
         for line in stdout.lines() {
+            changes.read(line);
+            if let Some(rest) = line.strip_prefix("N ") {
+                path = rest.to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("F ") {
+                details = Some(
+                    String::from_utf8_lossy(
+                        &base64::Engine::decode(
+                            &base64::engine::general_purpose::STANDARD,
+                            rest.trim(),
+                        )
+                        .unwrap_or_default(),
+                    )
+                    .into_owned(),
+                );
+            } else if let Some(rest) = line.strip_prefix("P ") {
+                kind_now = Some(rest.to_owned());
+            }
             if line == "W" {
                 warnings.push(
                     "Cannot set fs attributes on a non-existent symlink target. follow should be \
@@ -568,14 +746,34 @@ impl TaskType for File {
         } else {
             "path"
         };
+        if let Some(details) = details {
+            // ansible-core's fail_json after chattr: the path's attributes as they are.
+            let mut outcome = Outcome::failed("chattr failed")
+                .with(
+                    "details",
+                    format!("Error while setting attributes: {details}"),
+                )
+                .with("path", path.clone())
+                .with("state", kind_now.unwrap_or(prev));
+            if let Some(line) = attrs {
+                outcome = attributes(outcome, &line);
+            }
+            return Ok(outcome);
+        }
         if !output.success() || error.is_some() {
             let reason = error.unwrap_or_else(|| {
                 let stderr = output.stderr_lossy();
                 stderr.lines().next().unwrap_or("failed").to_owned()
             });
-            return Ok(Outcome::failed(reason)
-                .with("path", args.path.clone())
-                .with("state", prev));
+            // ansible-core names the state where it says the path cannot be one, and
+            // (add_path_info) wherever the path exists.
+            let named = reason.ends_with(", cannot continue") || prev != "absent";
+            let outcome = Outcome::failed(reason).with("path", path.clone());
+            return Ok(if named {
+                outcome.with("state", prev)
+            } else {
+                outcome
+            });
         }
         let mut outcome = if changed {
             Outcome::changed()
@@ -583,17 +781,26 @@ impl TaskType for File {
             Outcome::ok()
         };
         if changed {
-            outcome.files = vec![args.path.clone()];
-            if ctx.diff && prev != state {
-                outcome.diffs = vec![FileDiff {
-                    headers: None,
-                    path: args.path.clone(),
-                    before: format!("state: {prev}\n"),
-                    after: format!("state: {state}\n"),
-                }];
-            }
+            outcome.files = vec![path.clone()];
         }
-        outcome = outcome.with(key, args.path.clone());
+        // ansible-core's `diff`: the path, its state when it changes (`touch` as written),
+        // and what set_fs_attributes_if_different changed. Not when an absent path stays
+        // absent, nor for a file touched into being in check mode (ansible-core returns
+        // none there).
+        let diff_state = if args.state == Some(State::Touch) && state == "file" {
+            "touch"
+        } else {
+            state.as_str()
+        };
+        let touched_in_check = ctx.check && args.state == Some(State::Touch) && prev == "absent";
+        if ctx.diff && (changed || state != "absent") && !touched_in_check {
+            let (diff, shown) = changes.diff(&path, &prev, diff_state);
+            if changed && let Some(shown) = shown {
+                outcome.diffs = vec![shown];
+            }
+            outcome = outcome.with("diff", diff);
+        }
+        outcome = outcome.with(key, path.clone());
         // A link's `src` as written, else as read from the link, else null (ansible-core's
         // `None`).
         match args.src.clone().or(read_src) {
@@ -609,7 +816,7 @@ impl TaskType for File {
         // in ansible-core.
         if attrs.is_some() || state == "absent" {
             outcome = outcome.with("state", state);
-        } else if !linking {
+        } else if !linking && !touched_in_check {
             outcome = outcome.with("state", prev);
         }
         if let Some(line) = attrs {

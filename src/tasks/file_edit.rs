@@ -16,11 +16,11 @@ use crate::transport::{TransportError, quote};
 /// What was at the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
+    /// A file's text; a device's (or pipe's) too, read as ansible-core's edit modules read
+    /// it (`/dev/null` is an empty file to them).
     File(String),
     Absent,
     Directory,
-    /// Not a regular file (a device, a socket...).
-    Other,
 }
 
 /// Read `path` on the host as text. `Ok(Err)`: it could not be read, with why.
@@ -28,14 +28,14 @@ pub async fn read(
     ctx: &TaskContext<'_>,
     path: &str,
 ) -> Result<Result<Found, String>, TransportError> {
-    Ok(match read_bytes(ctx, path).await? {
+    Ok(match read_raw(ctx, path, true).await? {
         Ok(Raw::File(bytes)) => match String::from_utf8(bytes) {
             Ok(text) => Ok(Found::File(text)),
             Err(_) => Err(format!("`{path}` is not UTF-8 text")),
         },
         Ok(Raw::Absent) => Ok(Found::Absent),
         Ok(Raw::Directory) => Ok(Found::Directory),
-        Ok(Raw::Other) => Ok(Found::Other),
+        Ok(Raw::Other) => Err(format!("cannot read `{path}`")),
         Err(reason) => Err(reason),
     })
 }
@@ -54,14 +54,25 @@ pub async fn read_bytes(
     ctx: &TaskContext<'_>,
     path: &str,
 ) -> Result<Result<Raw, String>, TransportError> {
+    read_raw(ctx, path, false).await
+}
+
+/// Read `path` on the host; with `devices`, whatever is not a directory is read as a file.
+async fn read_raw(
+    ctx: &TaskContext<'_>,
+    path: &str,
+    devices: bool,
+) -> Result<Result<Raw, String>, TransportError> {
     let text = format!(
-        r#"p={}
+        r#"p={} devices={}
 if [ -d "$p" ]; then echo D
-elif [ -f "$p" ]; then printf 'F '; base64 -w0 < "$p" || exit 1; echo
+elif [ -f "$p" ] || {{ [ $devices = 1 ] && [ -e "$p" ]; }}; then
+  printf 'F '; base64 -w0 < "$p" || exit 1; echo
 elif [ -e "$p" ]; then echo O
 else echo N; fi
 "#,
-        quote(path)
+        quote(path),
+        u8::from(devices)
     );
     let output = ctx.run(ctx.script(text)).await?;
     let stdout = output.stdout_lossy();
@@ -95,11 +106,16 @@ pub struct Attributes<'a> {
     pub group: Option<&'a Account>,
     pub backup: bool,
     pub validate: Option<&'a str>,
+    /// chattr's flags (Ansible's `attributes`).
+    pub attributes: Option<&'a str>,
 }
 
 impl Attributes<'_> {
     fn any(&self) -> bool {
-        self.mode.is_some() || self.owner.is_some() || self.group.is_some()
+        self.mode.is_some()
+            || self.owner.is_some()
+            || self.group.is_some()
+            || self.attributes.is_some()
     }
 }
 
@@ -107,7 +123,10 @@ impl Attributes<'_> {
 /// with the module's message for a change of contents. The outcome carries Ansible's
 /// `msg`, `changed`, the backup under `backup_key`, and the diff. `backup_key`
 /// `backup_file` (blockinfile's) is there only when a backup was made, as in Ansible;
-/// another key is always there (`""` without a backup).
+/// another key is always there (`""` without a backup). `registered`: the `diff`
+/// lineinfile and blockinfile register ([`registered_diff`]), which gets chattr's flags
+/// when they change, as ansible-core's check_file_attrs writes them there.
+#[allow(clippy::too_many_arguments)]
 pub async fn write(
     ctx: &TaskContext<'_>,
     path: &str,
@@ -116,12 +135,16 @@ pub async fn write(
     attributes: Attributes<'_>,
     message: &str,
     backup_key: &str,
+    registered: Option<serde_json::Value>,
 ) -> Result<Outcome, TransportError> {
     let differs = before != Some(after);
     if !differs && !attributes.any() {
         let mut outcome = Outcome::ok().with("msg", "");
         if !backup_key.is_empty() && backup_key != "backup_file" {
             outcome = outcome.with(backup_key, "");
+        }
+        if let Some(registered) = registered {
+            outcome = outcome.with("diff", registered);
         }
         return Ok(outcome);
     }
@@ -141,6 +164,8 @@ pub async fn write(
     // link itself.
     settings.follow = true;
     settings.at_link = true;
+    settings.attributes = attributes.attributes.map(str::to_owned);
+    settings.devices_as_read = true;
     let files = [NewFile {
         target: Target::Path(path.to_owned()),
         bytes: after.as_bytes().to_vec(),
@@ -153,13 +178,16 @@ pub async fn write(
     let Some(one) = installed.first() else {
         return Ok(Outcome::failed("nothing was installed"));
     };
+    // ansible-core's check_file_attrs: the attributes changed after new contents add
+    // their words to the message.
+    let attrs = "ownership, perms or SE linux context changed";
     let (mut outcome, msg) = match one.change {
-        Change::None => (Outcome::ok(), ""),
-        Change::Meta => (
-            Outcome::changed(),
-            "ownership, perms or SE linux context changed",
-        ),
-        Change::Contents => (Outcome::changed(), message),
+        Change::None => (Outcome::ok(), String::new()),
+        Change::Meta => (Outcome::changed(), attrs.to_owned()),
+        Change::Contents if one.flags.is_some() => {
+            (Outcome::changed(), format!("{message} and {attrs}"))
+        }
+        Change::Contents => (Outcome::changed(), message.to_owned()),
     };
     if one.change != Change::None {
         outcome.files = vec![one.path.clone()];
@@ -179,6 +207,30 @@ pub async fn write(
             })
             .into_iter()
             .collect();
+    }
+    if let Some(mut registered) = registered {
+        if let (Some((read, flags, wanted)), Some(entry)) = (&one.flags, registered.get_mut(1)) {
+            let before = serde_json::json!({ "attributes": if *read { flags.as_str().into() } else { serde_json::Value::Null } });
+            let after = serde_json::json!({ "attributes": wanted });
+            if ctx.diff {
+                let header = format!("{path} (file attributes)");
+                let text = |value: &serde_json::Value| {
+                    format!("{}\n", crate::template::python::json(value, Some(4), true))
+                };
+                outcome.diffs.push(FileDiff {
+                    headers: Some(DiffHeaders {
+                        before: Some(header.clone()),
+                        after: Some(header),
+                    }),
+                    path: path.to_owned(),
+                    before: text(&before),
+                    after: text(&after),
+                });
+            }
+            entry["before"] = before;
+            entry["after"] = after;
+        }
+        outcome = outcome.with("diff", registered);
     }
     outcome = outcome.with("msg", msg);
     if backup_key == "backup_file" {

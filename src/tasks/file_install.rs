@@ -82,6 +82,13 @@ pub struct Settings {
     /// their contents through the link and the rest to the path as written; `copy` and
     /// `template` with `follow` do all to the file the link points to.
     pub at_link: bool,
+    /// chattr's flags (Ansible's `attributes`), set after the install as ansible-core's
+    /// `set_attributes_if_different` sets them (`file.rs`'s [`super::file::SET_ATTRIBUTES`]).
+    pub attributes: Option<String>,
+    /// A device (or pipe) at the target holds the contents it was read as (`file_edit.rs`
+    /// reads them first): empty contents leave it in place, its owner and mode set, as
+    /// ansible-core's edit modules leave `/dev/null`; other contents replace it.
+    pub devices_as_read: bool,
 }
 
 impl Settings {
@@ -162,6 +169,9 @@ pub struct Installed {
     pub before: Option<Vec<u8>>,
     pub secret: bool,
     pub meta: Option<Meta>,
+    /// chattr's flags changed (or would): whether lsattr read them, the flags read, the
+    /// flags as written (`+A`), for ansible-core's diff.
+    pub flags: Option<(bool, String, String)>,
 }
 
 impl Installed {
@@ -199,9 +209,15 @@ look() {
   fi
   if [ -L "$t" ]; then kind=link
   elif [ -f "$t" ]; then kind=file
+  elif [ $devices = 1 ] && [ -e "$t" ] && [ ! -d "$t" ]; then kind=device
   elif [ -e "$t" ]; then kind=other
   else kind=absent; fi
   sum=- meta=-
+  if [ $kind = device ]; then
+    meta=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail
+    # What was read from it: nothing (a device's contents are not read again).
+    [ "$size" != 0 ] || sum=$want
+  fi
   if [ $kind = file ]; then
     # One `stat` for every attribute; the size first: a file of another size differs
     # without being read.
@@ -214,7 +230,9 @@ look() {
   printf 'S %s %s %s\n' "$i" $kind $sum
   act=ok
   if [ $keep = 1 ] && [ $kind != absent ]; then return 0; fi
-  if [ $kind != file ] || [ "$sum" != "$want" ]; then act=contents; return 0; fi
+  if { [ $kind != file ] && [ $kind != device ]; } || [ "$sum" != "$want" ]; then
+    act=contents; return 0
+  fi
   set -f; set -- $meta; set +f
   if [ $at = 0 ]; then
     [ $sym = 0 ] || wmode=$(wantmode "$1" 0)
@@ -293,6 +311,20 @@ put() {
   trap - TERM INT HUP PIPE
   [ $at = 0 ] || [ "$wspec" = - ] || chown -h -- "$wspec" "$o" || fail
 }
+# chattr's flags, once the file is in place (in check mode: whether they would change); a
+# file followed through a link gets them at the path as written, as ansible-core.
+flags() {
+  [ "$wattr" != - ] && [ $act != need ] || return 0
+  [ $check = 0 ] || [ $kind != absent ] || return 0
+  if [ $at = 1 ]; then x=$o; else x=$t; fi
+  if ! setattributes "$x"; then
+    printf 'F %s %s %s\n' "$i" "$(printf %s "$xerr" | base64 -w0)" "$x"
+    stat -L -c "A $i %a %u %U %g %G %s" -- "$x"; exit 1
+  fi
+  [ $xch = 1 ] || return 0
+  printf 'X %s %s %s %s\n' "$i" $xread "$xflags" "$xwant"
+  [ $act != ok ] || act=meta
+}
 # Contents known to be the ones sent (found so, or installed and checked) have the
 # controller's sums (`=`): two processes fewer on the host for each file.
 meta() {
@@ -342,6 +374,11 @@ fn script(
 ) -> String {
     let dash = |value: Option<String>| value.as_deref().map_or("-".to_owned(), quote);
     let mut body = String::from(PRELUDE);
+    body.push_str(super::file::SET_ATTRIBUTES);
+    body.push_str(&format!(
+        "wattr={}\n",
+        settings.attributes.as_deref().map_or("-".to_owned(), quote)
+    ));
     match &settings.symbolic {
         Some(clauses) => {
             body.push_str("sym=1\n");
@@ -356,13 +393,14 @@ fn script(
         None => body.push_str("validate=0\n"),
     }
     body.push_str(&format!(
-        "follow={} at_link={} keep={} ansible_names={} report_meta={} check={}\n",
+        "follow={} at_link={} keep={} ansible_names={} report_meta={} check={} devices={}\n",
         u8::from(settings.follow),
         u8::from(settings.at_link),
         u8::from(settings.keep_existing),
         u8::from(settings.ansible_names),
         u8::from(settings.report_meta),
         u8::from(check),
+        u8::from(settings.devices_as_read),
     ));
     // The umask that creates a file with its mode at once: only for the permission bits a
     // shell's `>` can give (no execute, no special bits).
@@ -425,7 +463,7 @@ fn script(
                 "if [ $act = meta ]; then fix; fi\nif [ $act = contents ]; then act=need; fi\n",
             );
         }
-        body.push_str("printf 'R %s %s\\n' \"$i\" $act\nmeta\n");
+        body.push_str("flags\nprintf 'R %s %s\\n' \"$i\" $act\nmeta\n");
     }
     body
 }
@@ -443,6 +481,12 @@ struct Report {
     meta: BTreeMap<usize, Meta>,
     invalid: Option<(usize, Invalid)>,
     failed: Option<usize>,
+    /// chattr's flags changed: (read, before, wanted).
+    flags: BTreeMap<usize, (bool, String, String)>,
+    /// chattr refused: its words and the path.
+    chattr: Option<(usize, String, String)>,
+    /// The path's attributes when chattr refused (`mode uid user gid group size`).
+    attrs: Option<String>,
 }
 
 fn parse(stdout: &str, report: &mut Report) {
@@ -507,6 +551,25 @@ fn parse(stdout: &str, report: &mut Report) {
                 ));
             }
             "E" => report.failed = Some(index),
+            "X" => {
+                let words: Vec<&str> = rest.splitn(3, ' ').collect();
+                if let [read, before, wanted] = words.as_slice() {
+                    report.flags.insert(
+                        index,
+                        (*read == "1", (*before).to_owned(), (*wanted).to_owned()),
+                    );
+                }
+            }
+            "A" => report.attrs = Some(rest.trim().to_owned()),
+            "F" => {
+                let (words, path) = rest.split_once(' ').unwrap_or((rest, ""));
+                let words = STANDARD.decode(words.trim()).unwrap_or_default();
+                report.chattr = Some((
+                    index,
+                    String::from_utf8_lossy(&words).into_owned(),
+                    path.to_owned(),
+                ));
+            }
             _ => {}
         }
     }
@@ -638,6 +701,7 @@ pub async fn install(
                 }),
                 before: report.before.remove(&i),
                 secret: file.secret,
+                flags: report.flags.remove(&i),
             }
         })
         .collect()))
@@ -649,6 +713,20 @@ pub struct Failure {
     pub reason: String,
     /// The validate command refused the new contents.
     pub invalid: Option<Invalid>,
+    /// chattr refused the flags.
+    pub chattr: Option<Chattr>,
+}
+
+/// chattr refused a file's flags: what ansible-core's fail_json reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chattr {
+    /// `Error while setting attributes: ` and chattr's words.
+    pub details: String,
+    pub path: String,
+    /// The file's attributes as they are (`mode uid user gid group size`).
+    pub attrs: Option<String>,
+    /// The SHA-1 of the contents sent (`copy` reports it).
+    pub checksum: String,
 }
 
 impl From<Failure> for String {
@@ -662,6 +740,7 @@ impl From<String> for Failure {
         Failure {
             reason,
             invalid: None,
+            chattr: None,
         }
     }
 }
@@ -682,6 +761,22 @@ async fn run(
         return Ok(Err(Failure {
             reason: "failed to validate".to_owned(),
             invalid: Some(invalid),
+            chattr: None,
+        }));
+    }
+    if let Some((i, words, path)) = report.chattr.take() {
+        return Ok(Err(Failure {
+            reason: "chattr failed".to_owned(),
+            invalid: None,
+            chattr: Some(Chattr {
+                details: format!("Error while setting attributes: {words}"),
+                path,
+                attrs: report.attrs.take(),
+                checksum: files
+                    .get(i)
+                    .map(|file| super::fetch::sha1(&file.bytes))
+                    .unwrap_or_default(),
+            }),
         }));
     }
     let reason = output

@@ -48,6 +48,9 @@ pub struct Args {
     group: Option<Account>,
     #[serde(default)]
     validate: Option<String>,
+    /// chattr's flags, as ansible-core sets them (`file_install.rs`).
+    #[serde(default, alias = "attr")]
+    attributes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -293,6 +296,7 @@ impl LineInFile {
             group: args.group.as_ref(),
             backup: args.backup,
             validate: args.validate.as_deref(),
+            attributes: args.attributes.as_deref(),
         };
         let found = match file_edit::read(ctx, &args.path).await? {
             Ok(found) => found,
@@ -305,12 +309,6 @@ impl LineInFile {
                     Outcome::failed(format!("Destination {} is a directory !", args.path))
                         .with("rc", 256),
                 );
-            }
-            Found::Other => {
-                return Ok(Outcome::failed(format!(
-                    "Destination {} is not a regular file !",
-                    args.path
-                )));
             }
             Found::Absent => None,
         };
@@ -333,12 +331,14 @@ impl LineInFile {
                 attributes,
                 &message,
                 "backup",
+                Some(file_edit::registered_diff(
+                    ctx,
+                    &args.path,
+                    Some(&before),
+                    &after,
+                )),
             )
-            .await?
-            .with(
-                "diff",
-                file_edit::registered_diff(ctx, &args.path, Some(&before), &after),
-            );
+            .await?;
             let outcome = if count > 0 && !outcome.failed {
                 outcome.with("msg", message)
             } else {
@@ -357,7 +357,7 @@ impl LineInFile {
             Err(reason) => return Ok(Outcome::failed(reason)),
         };
         let diff = file_edit::registered_diff(ctx, &args.path, before.as_deref(), &after);
-        Ok(file_edit::write(
+        file_edit::write(
             ctx,
             &args.path,
             before.as_deref(),
@@ -365,9 +365,9 @@ impl LineInFile {
             attributes,
             message,
             "backup",
+            Some(diff),
         )
-        .await?
-        .with("diff", diff))
+        .await
     }
 }
 

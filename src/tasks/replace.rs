@@ -36,6 +36,9 @@ pub struct Args {
     group: Option<Account>,
     #[serde(default)]
     validate: Option<String>,
+    /// chattr's flags, as ansible-core sets them (`file_install.rs`).
+    #[serde(default, alias = "attr")]
+    attributes: Option<String>,
 }
 
 impl TryFrom<Args> for Replace {
@@ -127,10 +130,11 @@ impl TaskType for Replace {
             group: args.group.as_ref(),
             backup: args.backup,
             validate: args.validate.as_deref(),
+            attributes: args.attributes.as_deref(),
         };
         let before = match file_edit::read(ctx, &args.path).await? {
             Ok(Found::File(text)) => text,
-            Ok(Found::Directory | Found::Other) => {
+            Ok(Found::Directory) => {
                 return Ok(
                     Outcome::failed(format!("Path {} is a directory !", args.path)).with("rc", 256),
                 );
@@ -156,6 +160,7 @@ impl TaskType for Replace {
             attributes,
             &message,
             "backup_file",
+            None,
         )
         .await?;
         Ok(registered_diff(outcome, &args.path).with("rc", 0))

@@ -33,9 +33,10 @@ pub struct Args {
         alias = "mime-type"
     )]
     get_mime: bool,
-    /// Only `false`: quayside's `stat` returns no `attributes`.
-    #[serde(default)]
-    get_attributes: Option<bool>,
+    /// `attributes`, `attr_flags` and `version`, as `lsattr -vd` gives them (empty and
+    /// null where it cannot read them), as ansible-core's.
+    #[serde(default = "super::args::yes", alias = "attr", alias = "attributes")]
+    get_attributes: bool,
 }
 
 fn sha1() -> Algorithm {
@@ -71,11 +72,6 @@ impl TryFrom<Args> for Stat {
     type Error = String;
 
     fn try_from(args: Args) -> Result<Self, String> {
-        if args.get_attributes == Some(true) {
-            return Err(
-                "`get_attributes: true` is not supported: `stat` returns no `attributes`".into(),
-            );
-        }
         if args.path.is_empty() {
             return Err("`path` is empty".to_owned());
         }
@@ -101,6 +97,9 @@ if [ -e "$p" ] || [ -L "$p" ]; then
   if [ {} = 1 ]; then
     m=$(file -b --mime-type --mime-encoding -- "$p" 2>/dev/null) && printf 'M %s\n' "$m" || echo 'M unknown; charset=unknown'
   fi
+  if [ {} = 1 ]; then
+    x=$(lsattr -vd "$p" 2>/dev/null) && printf 'X %s\n' "$x" || :
+  fi
 else
   echo N
 fi
@@ -110,12 +109,17 @@ fi
             u8::from(args.get_checksum),
             args.checksum_algorithm.command(),
             u8::from(args.get_mime),
+            u8::from(args.get_attributes),
         )
     }
 }
 
 /// The `stat` dictionary from the script's report.
-fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
+fn read_report(
+    path: &str,
+    stdout: &str,
+    get_attributes: bool,
+) -> Result<Map<String, Json>, String> {
     let mut stat = Map::new();
     if stdout.lines().any(|l| l == "N") {
         stat.insert("exists".into(), false.into());
@@ -212,6 +216,15 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
             stat.insert("executable".into(), bit(2));
         } else if let Some(rest) = line.strip_prefix("H ") {
             stat.insert("checksum".into(), rest.into());
+        } else if let Some(rest) = line.strip_prefix("X ") {
+            // `lsattr -vd`: the version, then the flags (`-` for each one not set).
+            let mut words = rest.split_whitespace();
+            if let (Some(version), Some(flags)) = (words.next(), words.next()) {
+                let flags = flags.replace('-', "");
+                stat.insert("version".into(), version.into());
+                stat.insert("attributes".into(), attribute_names(&flags).into());
+                stat.insert("attr_flags".into(), flags.into());
+            }
         } else if let Some(rest) = line.strip_prefix("M ") {
             // `TYPE; charset=CHARSET`, as ansible-core splits it.
             let (mimetype, charset) = rest.split_once(';').unwrap_or((rest, "charset=unknown"));
@@ -223,7 +236,45 @@ fn read_report(path: &str, stdout: &str) -> Result<Map<String, Json>, String> {
     if stat.is_empty() {
         return Err(format!("cannot read `{path}`"));
     }
+    if get_attributes && !stat.contains_key("attr_flags") {
+        stat.insert("version".into(), Json::Null);
+        stat.insert("attributes".into(), Json::Array(Vec::new()));
+        stat.insert("attr_flags".into(), "".into());
+    }
     Ok(stat)
+}
+
+/// The names of chattr's flags, as ansible-core's `format_attributes` gives them (flags it
+/// has no name for left out).
+fn attribute_names(flags: &str) -> Vec<&'static str> {
+    flags
+        .chars()
+        .filter_map(|flag| {
+            Some(match flag {
+                'A' => "noatime",
+                'a' => "append",
+                'c' => "compressed",
+                'C' => "nocow",
+                'd' => "nodump",
+                'D' => "dirsync",
+                'e' => "extents",
+                'E' => "encrypted",
+                'h' => "blocksize",
+                'i' => "immutable",
+                'I' => "indexed",
+                'j' => "journalled",
+                'N' => "inline",
+                's' => "zero",
+                'S' => "synchronous",
+                't' => "notail",
+                'T' => "blockroot",
+                'u' => "undelete",
+                'X' => "compressedraw",
+                'Z' => "compresseddirty",
+                _ => return None,
+            })
+        })
+        .collect()
 }
 
 impl TaskType for Stat {
@@ -246,7 +297,7 @@ impl TaskType for Stat {
                 stderr.lines().next().unwrap_or("stat failed").to_owned(),
             ));
         }
-        match read_report(&self.0.path, &stdout) {
+        match read_report(&self.0.path, &stdout, self.0.get_attributes) {
             Ok(stat) => Ok(Outcome::ok().with("stat", Json::Object(stat))),
             Err(reason) => Ok(Outcome::failed(reason)),
         }
@@ -259,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_missing_path_is_only_not_there() {
-        let stat = read_report("/x", "N\n").unwrap();
+        let stat = read_report("/x", "N\n", true).unwrap();
         assert_eq!(Json::Object(stat), serde_json::json!({"exists": false}));
     }
 
@@ -268,6 +319,7 @@ mod tests {
         let stat = read_report(
             "/etc/x",
             "S 81a4 640 0 42 5 1.5 2.25 3.0 77 65024 1 8 4096 0 0 root quay\nP 110\nH abc\n",
+            false,
         )
         .unwrap();
         assert_eq!(stat["mode"], "0640");
