@@ -311,7 +311,7 @@ fn run_log_retry_file_and_start_at_task() {
                   no_log: true
                 - name: fourth
                   command: 'false'
-                  when: fail_here | default(false)
+                  when: fail_here | default(false) | bool
             ",
         )
         .args(&[

@@ -1249,7 +1249,7 @@ fn podman_stop_leaves_a_stale_container_as_stopped_and_removes_one_with_remove()
         - podman_stop:
             name: {name}
             remove: true
-          when: remove | default(false)
+          when: remove | default(false) | bool
         ",
         name = container.0
     ));

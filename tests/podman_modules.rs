@@ -939,7 +939,7 @@ fn delete_depend_removes_the_containers_that_depend_on_it() {
     let refused = Test::new().file(
         "play.yml",
         &play(&format!(
-            "{start}- containers.podman.podman_container: {{name: {base}, state: absent}}\n  when: remove | default(false)\n"
+            "{start}- containers.podman.podman_container: {{name: {base}, state: absent}}\n  when: remove | default(false) | bool\n"
         )),
     );
     make(&refused);

@@ -210,7 +210,10 @@ pub(super) fn wantmode_function(mode: Option<&ModeSpec>) -> String {
 
 /// Shell functions for owner, group and mode: `attrs PATH` (links are followed unless
 /// `$nofollow` is 1) sets `ch=1` when anything differs and, unless `$check` is 1, fixes it.
+/// chattr's flags (`$wattr`) and the diff of the task's own path (`$p`) only where the
+/// script sets them (`file`'s; get_url's, archive's... set neither).
 pub(super) const ATTRS: &str = r#"attrs() {
+  : "${wattr:=-}" "${p:=}"
   t=$1
   d=0; [ -d "$t" ] && d=1
   if [ "$nofollow" = 1 ]; then meta=$(stat -c '%a %u %U %g %G %s' -- "$t") || fail "cannot read $t"
