@@ -948,24 +948,17 @@ impl<'a> Runner<'a> {
                         return Some(stop);
                     }
                 }
-                TaskBody::Meta(Meta::EndPlay) => {
-                    // As ansible-core's linear strategy: `end_play` runs once, its `when`
-                    // read for the first host that reaches it.
+                TaskBody::Meta(meta @ (Meta::EndPlay | Meta::EndBatch)) => {
+                    // As ansible-core's linear strategy: `end_play` (and `end_batch`) runs
+                    // once, its `when` read for the first host that reaches it.
                     if self.task_selected(task, inherited) {
                         let ending = self.when_holds(scope, task, &active[..1], inherited);
                         self.meta_skipped(scope, task, inherited, &active[..1], &ending);
                         if !ending.is_empty() {
-                            return Some(Stop::EndPlay);
-                        }
-                    }
-                }
-                TaskBody::Meta(Meta::EndBatch) => {
-                    // As `end_play`: once, its `when` read for the first host that reaches it.
-                    if self.task_selected(task, inherited) {
-                        let ending = self.when_holds(scope, task, &active[..1], inherited);
-                        self.meta_skipped(scope, task, inherited, &active[..1], &ending);
-                        if !ending.is_empty() {
-                            return Some(Stop::EndBatch);
+                            return Some(match meta {
+                                Meta::EndPlay => Stop::EndPlay,
+                                _ => Stop::EndBatch,
+                            });
                         }
                     }
                 }
