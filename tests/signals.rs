@@ -118,7 +118,8 @@ fn assert_nothing_left(pid: u32) {
 const HOSTS: [usize; 3] = [1, 2, 3];
 
 /// A play that changes a file (notifying a handler), then works for `seconds` (saying when
-/// it starts), then would touch `never`.
+/// it starts), then would touch `never`. The tests that signal it while it works give it 5 s:
+/// on a loaded machine, 2 s could pass between the last host starting and the signal.
 fn working_play(scratch: &str, seconds: u32) -> Test {
     Test::new().file(
         "play.yml",
@@ -155,7 +156,7 @@ fn started_everywhere(scratch: &str) -> impl FnMut() -> bool + '_ {
 #[test]
 fn sigint_to_the_process_group_lets_tasks_in_flight_finish_and_starts_nothing_more() {
     let scratch = fleet().scratch("sig_grace");
-    let test = working_play(&scratch, 2);
+    let test = working_play(&scratch, 5);
     let child = spawn_run(&test, "host1:host2:host3", &[], &[]);
     wait_until(
         Duration::from_secs(20),
@@ -695,7 +696,7 @@ fn an_interrupt_seconds_after_the_second_quits_a_swap_that_hangs_and_takes_ssh_d
 #[test]
 fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
     let scratch = fleet().scratch("sig_hangup");
-    let test = working_play(&scratch, 2);
+    let test = working_play(&scratch, 5);
     let child = spawn_run(&test, "host1:host2:host3", &[], &[]);
     wait_until(
         Duration::from_secs(20),
@@ -710,7 +711,7 @@ fn a_closed_terminal_stops_the_run_and_takes_its_ssh_down_unless_under_nohup() {
 
     // `nohup` asks for the run to go on when the terminal goes away.
     let scratch = fleet().scratch("sig_nohup");
-    let test = working_play(&scratch, 2);
+    let test = working_play(&scratch, 5);
     let inventory = fleet().inventory.display().to_string();
     let child = Command::new("nohup")
         .arg(env!("CARGO_BIN_EXE_quayside"))
