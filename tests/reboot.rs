@@ -214,14 +214,14 @@ fn reboot_times_out_as_ansible() {
     ));
     wait_for_new_boot(host, &before);
 
-    // A test command that keeps failing times out once the new boot was seen (30 s: a
-    // loaded machine took more than 10 s to boot the container, and the boot-time check
-    // timed out first).
+    // A test command that keeps failing times out once the new boot was seen (60 s: a
+    // loaded machine took more than 10 s, once more than 30 s, to boot the container, and
+    // the boot-time check timed out first).
     let before = pid1_started(host);
     let play = format!(
         "- hosts: systemd\n  gather_facts: false\n  tasks:\n\
-         \x20   - reboot:\n        boot_time_command: \"{BOOT_TIME}\"\n        test_command: test -e /nonexistent\n        reboot_timeout: 30\n        connect_timeout: 3\n      register: t2\n      ignore_errors: true\n\
-         \x20   - assert:\n        that:\n          - t2.failed and t2.rebooted and not t2.changed and t2.elapsed >= 30\n          - t2.msg == 'Timed out waiting for post-reboot test command (timeout=30)'\n"
+         \x20   - reboot:\n        boot_time_command: \"{BOOT_TIME}\"\n        test_command: test -e /nonexistent\n        reboot_timeout: 60\n        connect_timeout: 3\n      register: t2\n      ignore_errors: true\n\
+         \x20   - assert:\n        that:\n          - t2.failed and t2.rebooted and not t2.changed and t2.elapsed >= 60\n          - t2.msg == 'Timed out waiting for post-reboot test command (timeout=60)'\n"
     );
     let output = host.run(&play).success();
     assert_eq!(
