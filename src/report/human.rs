@@ -6,11 +6,9 @@ pub struct Human {
     sink: Sink,
     verbosity: u8,
     color: bool,
-    /// The warnings printed so far: as ansible-core's display, each is printed once.
-    warned: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// The `[ERROR]: Task failed:` blocks printed so far: each once, as ansible-core's
-    /// display prints an error (a loop's, or the same failure on every host, once).
-    errors: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The `[WARNING]` and `[ERROR]: Task failed:` texts printed so far: as ansible-core's
+    /// display, each is printed once (a loop's failure, or the same one on every host).
+    shown: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Human {
@@ -19,9 +17,18 @@ impl Human {
             sink,
             verbosity,
             color,
-            warned: Default::default(),
-            errors: Default::default(),
+            shown: Default::default(),
         }
+    }
+
+    /// `text`, unless it was printed before (then nothing).
+    fn once(&self, text: String) -> String {
+        let first = self
+            .shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(text.clone());
+        if first { text } else { String::new() }
     }
 
     fn paint(&self, text: &str, status: Status) -> String {
@@ -70,12 +77,16 @@ fn error_block(origin: &super::Origin) -> String {
     let Some(span) = &origin.span else {
         return format!("[ERROR]: Task failed: {}\n", origin.headline);
     };
-    let path = std::path::absolute(&span.file.name)
-        .map_or_else(|_| span.file.name.clone(), |p| p.display().to_string());
+    let path = absolute(&span.file.name);
     format!(
         "[ERROR]: Task failed: {}\nOrigin: {path}:{}:{}\n\n",
         origin.headline, span.line, span.column
     )
+}
+
+/// A file's name as ansible-core shows it in `Origin:` and `task path:`: absolute.
+fn absolute(name: &str) -> String {
+    std::path::absolute(name).map_or_else(|_| name.to_owned(), |p| p.display().to_string())
 }
 
 /// `TITLE ****...` padded to 80 columns, as Ansible prints its banners.
@@ -140,9 +151,7 @@ impl Human {
                         .rsplit_once(':')
                         .and_then(|(rest, _column)| rest.rsplit_once(':'))
                         .unwrap_or((path.as_str(), ""));
-                    let file = std::path::absolute(file)
-                        .map_or_else(|_| file.to_owned(), |p| p.display().to_string());
-                    text.push_str(&format!("task path: {file}:{line}\n"));
+                    text.push_str(&format!("task path: {}:{line}\n", absolute(file)));
                 }
                 text
             }
@@ -160,13 +169,8 @@ impl Human {
             } => {
                 let mut text = String::new();
                 if let Some(origin) = origin {
-                    let block = error_block(origin);
-                    let first = self
-                        .errors
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(block.clone());
-                    if first {
+                    let block = self.once(error_block(origin));
+                    if !block.is_empty() {
                         text.push_str(&self.paint(&block, Status::Failed));
                     }
                 }
@@ -254,18 +258,7 @@ impl Human {
                 let line = format!("included: {file} for {}{item}", hosts.join(", "));
                 format!("{}\n", self.paint(&line, Status::Ok))
             }
-            Event::Warning { message } => {
-                let first = self
-                    .warned
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(message.clone());
-                if first {
-                    format!("[WARNING]: {message}\n")
-                } else {
-                    String::new()
-                }
-            }
+            Event::Warning { message } => self.once(format!("[WARNING]: {message}\n")),
             Event::Plan(plan) => {
                 let mut text = banner("PLAN (check mode: nothing was changed)");
                 for task in &plan.tasks {

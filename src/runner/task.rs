@@ -814,17 +814,13 @@ impl Runner<'_> {
             }
             if let Some(conditions) = &task.failed_when {
                 match all_hold(conditions, &result_ctx) {
-                    Ok(failed) => {
-                        // As ansible-core 2.19.14: the result says what the condition gave,
-                        // and a failure that has no message says so.
-                        outcome.failed = failed;
-                        outcome.action_failed = failed;
+                    // As ansible-core 2.19.14: the result says what the condition gave.
+                    Ok(true) => condition_failed(&mut outcome, "failed_when_result", true),
+                    Ok(false) => {
+                        outcome.failed = false;
                         outcome
                             .data
-                            .insert("failed_when_result".into(), failed.into());
-                        if failed && outcome.msg.is_none() && !outcome.data.contains_key("msg") {
-                            outcome.msg = Some(UNKNOWN_FAILURE.to_owned());
-                        }
+                            .insert("failed_when_result".into(), false.into());
                     }
                     Err(message) => condition_failed(&mut outcome, "failed_when_result", message),
                 }
@@ -1080,18 +1076,19 @@ impl Runner<'_> {
 /// whose result carries no `msg`).
 const UNKNOWN_FAILURE: &str = "Task failed: Action failed: Unknown error.";
 
-/// A failure of the controller's side of a task (a condition that could not be evaluated).
-/// A `changed_when` or `failed_when` whose condition fails: as ansible-core 2.19.14, the
-/// result is kept, failed, with the error as `key` (a failure without a message says so).
-fn condition_failed(outcome: &mut Outcome, key: &str, message: String) {
+/// A `changed_when` or `failed_when` that fails the task (its condition could not be
+/// evaluated, or `failed_when` held): as ansible-core 2.19.14, the result is kept, failed,
+/// with what the condition gave as `key` (a failure without a message says so).
+fn condition_failed(outcome: &mut Outcome, key: &str, gave: impl Into<Json>) {
     outcome.failed = true;
     outcome.action_failed = true;
-    outcome.data.insert(key.into(), message.into());
+    outcome.data.insert(key.into(), gave.into());
     if outcome.msg.is_none() && !outcome.data.contains_key("msg") {
         outcome.msg = Some(UNKNOWN_FAILURE.to_owned());
     }
 }
 
+/// A failure of the controller's side of a task (an `until` that could not be evaluated).
 fn action_failed(message: String) -> Outcome {
     Outcome {
         action_failed: true,
@@ -1125,11 +1122,11 @@ fn origin(
                 _ if effective.no_log => format!("{context}."),
                 None => format!("{context}: Unknown error."),
                 Some("") => format!("{context}."),
-                // A message that is already ansible-core's whole headline.
-                Some(msg) if msg.starts_with("Task failed: ") => {
-                    msg["Task failed: ".len()..].to_owned()
-                }
-                Some(msg) => format!("{context}: {msg}"),
+                Some(msg) => match msg.strip_prefix("Task failed: ") {
+                    // A message that is already ansible-core's whole headline.
+                    Some(headline) => headline.to_owned(),
+                    None => format!("{context}: {msg}"),
+                },
             }
         }
         Ok(_) => return None,
