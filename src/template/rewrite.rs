@@ -521,23 +521,11 @@ impl Walk<'_> {
     /// rewritten into `__strict('r', (r), 'exists')`, which fails naming what is missing.
     /// The subscripts of the chain are read leniently (their text is copied as written).
     fn strict_lookup(&mut self, expr: &ast::Expr<'_>, cond: bool) -> bool {
-        let mut keys: Vec<String> = Vec::new();
-        let mut subscripts: Vec<&ast::Expr<'_>> = Vec::new();
-        let mut base = expr;
-        loop {
-            match base {
-                ast::Expr::GetAttr(g) => {
-                    keys.push(format!("'{}'", g.name));
-                    base = &g.expr;
-                }
-                ast::Expr::GetItem(g) if !matches!(g.subscript_expr, ast::Expr::Slice(_)) => {
-                    keys.push(format!("({})", self.text(g.subscript_expr.span())));
-                    subscripts.push(&g.subscript_expr);
-                    base = &g.expr;
-                }
-                _ => break,
-            }
-        }
+        let (keys, subscripts, base) = self.lookup_chain(expr);
+        let mut keys: Vec<String> = keys
+            .into_iter()
+            .map(|(key, subscript)| if subscript { format!("({key})") } else { key })
+            .collect();
         let ast::Expr::Var(var) = base else {
             return false;
         };
@@ -566,26 +554,42 @@ impl Walk<'_> {
         true
     }
 
-    /// An expression under `default` or `is defined`: its variable may be unset, and a
-    /// lookup chain in it is rewritten to stay undefined instead of failing.
-    fn guarded(&mut self, expr: &ast::Expr<'_>, cond: bool) {
-        let mut keys: Vec<String> = Vec::new();
-        let mut subscripts: Vec<&ast::Expr<'_>> = Vec::new();
+    /// A lookup chain (`r.exists`, `l[0].x`) taken apart, outermost key first: each key's
+    /// text (an attribute quoted, `'exists'`; a subscript as written, marked `true`), the
+    /// subscripts' expressions, and the expression the chain starts from.
+    fn lookup_chain<'x, 'a>(
+        &self,
+        expr: &'x ast::Expr<'a>,
+    ) -> (
+        Vec<(String, bool)>,
+        Vec<&'x ast::Expr<'a>>,
+        &'x ast::Expr<'a>,
+    ) {
+        let mut keys = Vec::new();
+        let mut subscripts = Vec::new();
         let mut base = expr;
         loop {
             match base {
                 ast::Expr::GetAttr(g) => {
-                    keys.push(format!("'{}'", g.name));
+                    keys.push((format!("'{}'", g.name), false));
                     base = &g.expr;
                 }
                 ast::Expr::GetItem(g) if !matches!(g.subscript_expr, ast::Expr::Slice(_)) => {
-                    keys.push(self.text(g.subscript_expr.span()).to_owned());
+                    keys.push((self.text(g.subscript_expr.span()).to_owned(), true));
                     subscripts.push(&g.subscript_expr);
                     base = &g.expr;
                 }
                 _ => break,
             }
         }
+        (keys, subscripts, base)
+    }
+
+    /// An expression under `default` or `is defined`: its variable may be unset, and a
+    /// lookup chain in it is rewritten to stay undefined instead of failing.
+    fn guarded(&mut self, expr: &ast::Expr<'_>, cond: bool) {
+        let (keys, subscripts, base) = self.lookup_chain(expr);
+        let mut keys: Vec<String> = keys.into_iter().map(|(key, _)| key).collect();
         self.lenient(|walk| {
             for subscript in subscripts {
                 walk.expr(subscript, cond);
