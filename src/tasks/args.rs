@@ -148,6 +148,16 @@ impl OneOrMany {
             _ => None,
         }
     }
+
+    /// Ansible's list of strings: each item split at commas, trimmed, empty ones left out.
+    pub fn split_commas(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .flat_map(|item| item.split(','))
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
 }
 
 impl<'de> Deserialize<'de> for OneOrMany {

@@ -93,16 +93,10 @@ fn check_spec(spec: &str) -> Result<(), String> {
 
 /// A list argument as Ansible reads it: a list, or one string split at commas.
 fn list(value: &Option<OneOrMany>) -> Vec<String> {
-    match value {
-        None => Vec::new(),
-        Some(items) => items
-            .0
-            .iter()
-            .flat_map(|item| item.split(','))
-            .map(|item| item.trim().to_owned())
-            .filter(|item| !item.is_empty())
-            .collect(),
-    }
+    value
+        .as_ref()
+        .map(OneOrMany::split_commas)
+        .unwrap_or_default()
 }
 
 /// The script's preamble: `rec KEY VALUE` reports NUL-separated pairs, `plan`/`act` run

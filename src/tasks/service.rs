@@ -289,12 +289,9 @@ impl Service {
         };
         let levels: Vec<String> = args
             .runlevels
-            .iter()
-            .flat_map(|list| list.0.iter())
-            .flat_map(|item| item.split(','))
-            .map(|level| level.trim().to_owned())
-            .filter(|level| !level.is_empty())
-            .collect();
+            .as_ref()
+            .map(super::args::OneOrMany::split_commas)
+            .unwrap_or_default();
         if let Some(bad) = levels
             .iter()
             .find(|level| !level.chars().all(|c| c.is_ascii_alphanumeric()))

@@ -93,20 +93,15 @@ macro_rules! http_args {
                     unredirected_headers: self
                         .unredirected_headers
                         .iter()
-                        .flat_map(|list| list.0.iter())
-                        .flat_map(|item| item.split(','))
-                        .map(|name| name.trim().to_ascii_lowercase())
-                        .filter(|name| !name.is_empty())
+                        .flat_map(super::args::OneOrMany::split_commas)
+                        .map(|name| name.to_ascii_lowercase())
                         .collect(),
                     decompress: self.decompress,
                     http_agent: self.http_agent.clone(),
                     ciphers: self
                         .ciphers
                         .iter()
-                        .flat_map(|list| list.0.iter())
-                        .flat_map(|item| item.split(','))
-                        .map(|name| name.trim().to_owned())
-                        .filter(|name| !name.is_empty())
+                        .flat_map(super::args::OneOrMany::split_commas)
                         .collect(),
                     use_netrc: self.use_netrc,
                     use_gssapi: self.use_gssapi,

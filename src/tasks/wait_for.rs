@@ -318,7 +318,7 @@ impl WaitFor {
     /// The /proc/net/tcp codes of `active_connection_states`, space separated.
     fn connection_states(&self) -> Result<String, String> {
         let states = match &self.active_connection_states {
-            Some(states) => split_commas(states),
+            Some(states) => states.split_commas(),
             None => [
                 "ESTABLISHED",
                 "FIN_WAIT1",
@@ -819,7 +819,7 @@ impl WaitFor {
         let exclude = self
             .exclude_hosts
             .as_ref()
-            .map(split_commas)
+            .map(OneOrMany::split_commas)
             .unwrap_or_default();
         let names: Vec<&str> = std::iter::once(host)
             .chain(exclude.iter().map(String::as_str))
@@ -911,16 +911,6 @@ fn proc_net_words(addr: std::net::IpAddr) -> Vec<String> {
         ],
         std::net::IpAddr::V6(v6) => vec![format!("6:{}", hex(&v6.octets()))],
     }
-}
-
-/// Ansible's list of strings: each item, split at commas.
-fn split_commas(list: &OneOrMany) -> Vec<String> {
-    list.0
-        .iter()
-        .flat_map(|item| item.split(','))
-        .map(|item| item.trim().to_owned())
-        .filter(|item| !item.is_empty())
-        .collect()
 }
 
 /// Ansible's `match_groups` and `match_groupdict` of the first match, found on the host
